@@ -1,0 +1,76 @@
+import { SlipwayError } from '../common/errors.js';
+
+/**
+ * Why a build did not complete, one class per cause. `reason` goes into the Build's status
+ * as it is; `phase` is Failed when the build's own inputs are at fault (a bad ref, a failing
+ * RUN step, a registry that refuses the push) and Error when Slipway or the node is.
+ */
+export abstract class BuildFailure extends SlipwayError {
+  abstract readonly phase: 'Failed' | 'Error';
+  /** The exit code of the step that failed, when there is one. */
+  readonly exitCode?: number;
+  constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
+    super(message, options);
+    this.exitCode = options?.exitCode;
+  }
+}
+
+/** The git ref (branch, tag or commit) does not exist in the repository. */
+export class InvalidGitRefError extends BuildFailure {
+  readonly reason = 'InvalidGitRef';
+  readonly phase = 'Failed';
+}
+
+/** The git server could not be reached (no such host, connection refused, timed out). */
+export class GitSourceUnreachableError extends BuildFailure {
+  readonly reason = 'GitSourceUnreachable';
+  readonly phase = 'Failed';
+}
+
+/** The repository answered but could not be fetched (not found, access denied, ...). */
+export class FetchSourceFailedError extends BuildFailure {
+  readonly reason = 'FetchSourceFailed';
+  readonly phase = 'Failed';
+}
+
+/** The context folder or Dockerfile named in the config is not in the source. */
+export class InvalidContextError extends BuildFailure {
+  readonly reason = 'InvalidContext';
+  readonly phase = 'Failed';
+}
+
+/** A build step (a RUN instruction) exited non-zero. */
+export class BuildStepFailedError extends BuildFailure {
+  readonly reason = 'BuildStepFailed';
+  readonly phase = 'Failed';
+}
+
+/** The daemon refused the build for another cause: a bad Dockerfile, a base image it cannot pull. */
+export class DockerBuildFailedError extends BuildFailure {
+  readonly reason = 'DockerBuildFailed';
+  readonly phase = 'Failed';
+}
+
+/** The built image could not be pushed: the registry is unreachable or refused it. */
+export class PushImageFailedError extends BuildFailure {
+  readonly reason = 'PushImageFailed';
+  readonly phase = 'Failed';
+}
+
+/** The config names a push secret, and this version has no secret store to read it from. */
+export class MissingPushSecretError extends BuildFailure {
+  readonly reason = 'MissingPushSecret';
+  readonly phase = 'Failed';
+}
+
+/** The node's Docker daemon could not be used. */
+export class ExecutorUnavailableError extends BuildFailure {
+  readonly reason = 'ExecutorUnavailable';
+  readonly phase = 'Error';
+}
+
+/** Anything unforeseen inside the agent. */
+export class AgentInternalError extends BuildFailure {
+  readonly reason = 'AgentError';
+  readonly phase = 'Error';
+}

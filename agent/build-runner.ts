@@ -1,0 +1,184 @@
+import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { AbortedError, errorMessage, isAbortError } from '../common/errors.js';
+import { formatImageReference, parseImageReference } from '../common/image-reference.js';
+import { cpuToCfs, parseQuantity } from '../common/quantity.js';
+import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
+import {
+  AgentInternalError,
+  BuildFailure,
+  BuildStepFailedError,
+  DockerBuildFailedError,
+  InvalidContextError,
+  MissingPushSecretError,
+  PushImageFailedError,
+} from './build-failures.js';
+import type { ContainerRuntime } from './container-runtime/types.js';
+import { PushError } from './container-runtime/types.js';
+import { fetchGitSource } from './source/git-source.js';
+
+/** Labels on everything the agent creates for a build, so it can find and remove it later. */
+export const LABELS = {
+  build: 'slipway.dev/build',
+  namespace: 'slipway.dev/namespace',
+  attempt: 'slipway.dev/attempt',
+  agent: 'slipway.dev/agent',
+} as const;
+
+export interface BuildResult {
+  image: string;
+  digest: string;
+  commit: string;
+}
+
+export interface RunOptions {
+  /** The build as the coordinator handed it over on claim (its spec is the frozen config). */
+  build: Build__Output;
+  runtime: ContainerRuntime;
+  /** Agent name, put on labels. */
+  agent: string;
+  /** Where the build's own folder is made (and removed afterwards). */
+  workDir: string;
+  /** Every line of output: git's, the daemon's build and push progress. */
+  onLine: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one build: fetch the source, build the image, push it. Returns what was pushed, or throws
+ * a BuildFailure saying why not (AbortedError when `signal` aborted). Whatever happens, the
+ * build's folder and any container labelled with this attempt are removed before it returns.
+ */
+export async function runBuild(o: RunOptions): Promise<BuildResult> {
+  const { build } = o;
+  const spec = build.spec!.config!;
+  const labels = {
+    [LABELS.build]: build.metadata!.name,
+    [LABELS.namespace]: build.metadata!.namespace,
+    [LABELS.attempt]: String(build.status!.attempt),
+    [LABELS.agent]: o.agent,
+  };
+  const dir = await mkdtemp(path.join(o.workDir, `${build.metadata!.namespace}-${build.metadata!.name}-`));
+  try {
+    if (spec.output?.pushSecret?.name) {
+      throw new MissingPushSecretError(
+        `push secret "${spec.output.pushSecret.name}" cannot be read: this version of Slipway has no secret store yet`,
+      );
+    }
+    const image = outputReference(spec.output!.image);
+
+    o.onLine(`Fetching ${spec.source!.git!.uri}${spec.source!.git!.ref ? ` at ${spec.source!.git!.ref}` : ''}`);
+    const srcDir = path.join(dir, 'src');
+    const { commit } = await fetchGitSource({
+      uri: spec.source!.git!.uri,
+      ref: spec.source!.git!.ref || undefined,
+      dir: srcDir,
+      signal: o.signal,
+      onOutput: o.onLine,
+    });
+    o.onLine(`Checked out commit ${commit}`);
+
+    const contextDir = await insideSource(srcDir, spec.source!.contextDir || '.', 'source.contextDir');
+    const dockerfile = spec.strategy?.docker?.dockerfilePath || 'Dockerfile';
+    await insideSource(contextDir, dockerfile, 'strategy.docker.dockerfilePath');
+
+    o.onLine(`Building ${image}`);
+    await buildImage(o, { contextDir, dockerfile, image, labels, spec });
+
+    o.onLine(`Pushing ${image}`);
+    let digest: string;
+    try {
+      ({ digest } = await o.runtime.pushImage(image, { signal: o.signal, onOutput: (t) => emitLines(t, o.onLine) }));
+    } catch (err) {
+      if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
+      if (err instanceof PushError) throw new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });
+      throw err;
+    }
+    o.onLine(`Pushed ${image}@${digest}`);
+    return { image, digest, commit };
+  } catch (err) {
+    if (err instanceof BuildFailure || err instanceof AbortedError) throw err;
+    if (o.signal.aborted || isAbortError(err)) throw new AbortedError('build aborted', { cause: err });
+    throw new AgentInternalError(errorMessage(err), { cause: err });
+  } finally {
+    await cleanUp(o, labels, dir);
+  }
+}
+
+async function buildImage(
+  o: RunOptions,
+  b: { contextDir: string; dockerfile: string; image: string; labels: Record<string, string>; spec: NonNullable<NonNullable<Build__Output['spec']>['config']> },
+): Promise<void> {
+  const docker = b.spec.strategy?.docker;
+  const memory = b.spec.resources?.memory ? parseQuantity(b.spec.resources.memory) : undefined;
+  const cpu = b.spec.resources?.cpu ? parseQuantity(b.spec.resources.cpu) : undefined;
+  let events;
+  try {
+    events = o.runtime.buildImage({
+      contextDir: b.contextDir,
+      dockerfile: b.dockerfile,
+      tag: b.image,
+      buildArgs: Object.fromEntries((docker?.buildArgs ?? []).map((a) => [a.name, a.value])),
+      labels: b.labels,
+      noCache: docker?.noCache ?? false,
+      limits: { memoryBytes: memory ? Math.floor(memory) : undefined, ...(cpu ? cpuToCfs(cpu) : {}) },
+      signal: o.signal,
+    });
+    for await (const event of events) {
+      if (event.kind === 'output') emitLines(event.text, o.onLine);
+      else if (event.kind === 'error') throw buildError(event.message, event.code);
+    }
+  } catch (err) {
+    if (err instanceof BuildFailure) throw err;
+    if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
+    throw new DockerBuildFailedError(`the Docker daemon refused the build: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** The legacy builder reports a failing RUN as "... returned a non-zero code: N". */
+export function buildError(message: string, code?: number): BuildFailure {
+  const m = /returned a non-zero code: (\d+)/.exec(message);
+  if (m) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: Number(m[1]) });
+  if (code !== undefined && code > 0) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: code });
+  return new DockerBuildFailedError(`docker build failed: ${message.trim()}`);
+}
+
+function outputReference(text: string): string {
+  const ref = parseImageReference(text);
+  if (typeof ref === 'string') throw new InvalidContextError(`output.image: ${ref}`);
+  return formatImageReference({ ...ref, tag: ref.tag ?? 'latest' });
+}
+
+/**
+ * `rel` resolved inside `root`, following links, and refused if it leads outside (a
+ * repository can hold a symlink to /). @throws InvalidContextError
+ */
+async function insideSource(root: string, rel: string, field: string): Promise<string> {
+  const realRoot = await realpath(root);
+  let resolved: string;
+  try {
+    resolved = await realpath(path.join(realRoot, rel));
+    await stat(resolved);
+  } catch {
+    throw new InvalidContextError(`${field}: "${rel}" does not exist in the source`);
+  }
+  if (resolved !== realRoot && !resolved.startsWith(realRoot + path.sep)) {
+    throw new InvalidContextError(`${field}: "${rel}" leads outside the source`);
+  }
+  return resolved;
+}
+
+function emitLines(text: string, onLine: (line: string) => void): void {
+  for (const line of text.split(/\r?\n/)) if (line.trim()) onLine(line.replace(/\s+$/, ''));
+}
+
+/**
+ * Removes the build's folder and any container labelled with this attempt. The legacy builder
+ * removes its own intermediate containers (forcerm); this catches what an aborted request or
+ * a crashed daemon call left. Failures here are logged by the caller, never fatal to the report.
+ */
+async function cleanUp(o: RunOptions, labels: Record<string, string>, dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true }).catch(() => {});
+  const leftovers = await o.runtime.listContainers({ [LABELS.build]: labels[LABELS.build]!, [LABELS.attempt]: labels[LABELS.attempt]! }).catch(() => []);
+  await Promise.all(leftovers.map((c) => o.runtime.removeContainer(c.id).catch(() => {})));
+}

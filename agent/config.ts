@@ -1,0 +1,83 @@
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidInputError, type FieldError } from '../common/errors.js';
+import type { LogLevel } from '../common/log.js';
+
+/** Environment variables the agent reads (and the chart sets): all of them, here. */
+export const AGENT_ENV = {
+  natsUrl: 'SLIPWAY_NATS_URL',
+  coordinator: 'SLIPWAY_COORDINATOR_ADDR',
+  dockerHost: 'SLIPWAY_DOCKER_HOST',
+  executor: 'SLIPWAY_EXECUTOR',
+  name: 'SLIPWAY_AGENT_NAME',
+  node: 'SLIPWAY_NODE_NAME',
+  concurrency: 'SLIPWAY_AGENT_CONCURRENCY',
+  workDir: 'SLIPWAY_AGENT_WORK_DIR',
+  logLevel: 'SLIPWAY_LOG_LEVEL',
+} as const;
+
+export interface AgentConfig {
+  natsServers: string[];
+  /** host:port of a coordinator's gRPC service. */
+  coordinator: string;
+  /** The Docker daemon the `host` executor uses: unix:///var/run/docker.sock or tcp://host:port. */
+  dockerHost: string;
+  executor: 'host';
+  /** Unique among agents; reports are fenced by it. */
+  name: string;
+  node: string;
+  /** Builds this agent runs at once. */
+  concurrency: number;
+  /** Where build folders (source checkouts) are made. */
+  workDir: string;
+  /** How long a pull for a job waits before asking again. */
+  pullExpiresMs: number;
+  logLevel: LogLevel;
+}
+
+export function defaultAgentConfig(): AgentConfig {
+  return {
+    natsServers: ['nats://127.0.0.1:4222'],
+    coordinator: '127.0.0.1:7070',
+    dockerHost: 'unix:///var/run/docker.sock',
+    executor: 'host',
+    name: `agent-${hostname()}`,
+    node: hostname(),
+    concurrency: 2,
+    workDir: path.join(tmpdir(), 'slipway-agent'),
+    pullExpiresMs: 5000,
+    logLevel: 'info',
+  };
+}
+
+export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig> {
+  const c: Partial<AgentConfig> = {};
+  const e = AGENT_ENV;
+  if (env[e.natsUrl]) c.natsServers = env[e.natsUrl]!.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env[e.coordinator]) c.coordinator = env[e.coordinator]!;
+  if (env[e.dockerHost]) c.dockerHost = env[e.dockerHost]!;
+  if (env[e.executor]) c.executor = env[e.executor] as AgentConfig['executor'];
+  if (env[e.name]) c.name = env[e.name]!;
+  if (env[e.node]) c.node = env[e.node]!;
+  if (env[e.concurrency]) c.concurrency = Number(env[e.concurrency]);
+  if (env[e.workDir]) c.workDir = env[e.workDir]!;
+  if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
+  return c;
+}
+
+/** Defaults, then `overrides`, checked once. @throws InvalidInputError naming the setting. */
+export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig {
+  const c = { ...defaultAgentConfig(), ...overrides };
+  const errors: FieldError[] = [];
+  if (c.natsServers.length === 0) errors.push({ field: AGENT_ENV.natsUrl, message: 'must name at least one server' });
+  if (!/^[^\s]+:\d+$/.test(c.coordinator)) errors.push({ field: AGENT_ENV.coordinator, message: `"${c.coordinator}" is not host:port` });
+  if (!/^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d+)$/.test(c.dockerHost)) {
+    errors.push({ field: AGENT_ENV.dockerHost, message: `"${c.dockerHost}" is not unix:///path or tcp://host:port` });
+  }
+  if (c.executor !== 'host') errors.push({ field: AGENT_ENV.executor, message: `"${c.executor}" is not a known executor (host)` });
+  if (!Number.isInteger(c.concurrency) || c.concurrency < 1) errors.push({ field: AGENT_ENV.concurrency, message: 'must be a whole number ≥ 1' });
+  if (!c.name || /[\s/]/.test(c.name)) errors.push({ field: AGENT_ENV.name, message: `"${c.name}" must be non-empty without spaces or "/"` });
+  if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: AGENT_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
+  if (errors.length > 0) throw new InvalidInputError(errors, 'agent configuration');
+  return c;
+}

@@ -1,0 +1,62 @@
+/**
+ * What the agent needs from a Docker daemon, in its own terms. The dockerode implementation
+ * (docker-runtime.ts) is the only file that knows dockerode's types.
+ */
+
+export interface BuildImageOptions {
+  /** Folder whose contents are the build context (its .dockerignore is honoured). */
+  contextDir: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  /** Reference the result is tagged with. */
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  noCache: boolean;
+  /** Limits applied to every container the build runs. */
+  limits: { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number };
+  signal?: AbortSignal;
+}
+
+/** One thing the daemon said while building: output text, or the final error. */
+export type BuildEvent =
+  | { kind: 'output'; text: string }
+  | { kind: 'image'; id: string }
+  | { kind: 'error'; message: string; code?: number };
+
+export interface PushResult {
+  digest: string;
+}
+
+export interface ContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  state: string;
+}
+
+export interface ContainerRuntime {
+  /** A readable name of the daemon (its socket or URL), for logs. */
+  readonly endpoint: string;
+  ping(): Promise<void>;
+  /** Streams the daemon's build output; the last event is an `image` or an `error`. */
+  buildImage(options: BuildImageOptions): AsyncIterable<BuildEvent>;
+  /**
+   * Pushes `reference` (registry/repo:tag) and returns the manifest digest the registry stored.
+   * `onOutput` gets progress lines.
+   * @throws PushError with the registry's message.
+   */
+  pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<PushResult>;
+  /** Removes an image reference; one already gone counts as removed. */
+  removeImage(reference: string): Promise<void>;
+  /** Containers (running or not) carrying every given label. */
+  listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /** Force-removes a container; one already gone counts as removed. */
+  removeContainer(id: string): Promise<void>;
+}
+
+export class PushError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PushError';
+  }
+}

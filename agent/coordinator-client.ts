@@ -1,0 +1,105 @@
+import * as grpc from '@grpc/grpc-js';
+import { AbortedError, SlipwayError } from '../common/errors.js';
+import { slipwayProto } from '../common/grpc/proto.js';
+import { isTransient, reasonOf } from '../common/grpc/status.js';
+import type { Logger } from '../common/log.js';
+import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
+import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
+import type { ClaimBuildRequest } from '../proto/generated/slipway/v1/ClaimBuildRequest.js';
+import type { CompleteBuildRequest } from '../proto/generated/slipway/v1/CompleteBuildRequest.js';
+import type { FailBuildRequest } from '../proto/generated/slipway/v1/FailBuildRequest.js';
+
+/**
+ * The coordinator refused a report: it is about an attempt this agent does not own (any more),
+ * or the build already ended. Retrying will not change that.
+ */
+export class ReportRefusedError extends SlipwayError {
+  readonly reason = 'ReportRefused';
+  constructor(
+    message: string,
+    /** The coordinator's reason, e.g. StaleAttempt or BuildAlreadyTerminal. */
+    readonly refusal: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface CoordinatorClientOptions {
+  /** Deadline of one call. */
+  callTimeoutMs: number;
+  /** Backoff between retries of a call that did not get through: doubles up to the maximum. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  log: Logger;
+}
+
+/**
+ * The agent's side of AgentService. A report that does not get through (coordinator down,
+ * connection cut) is retried until it is answered or `signal` aborts: an outcome is never
+ * dropped. An answer that refuses the report throws ReportRefusedError.
+ */
+export class CoordinatorClient {
+  private readonly client: AgentServiceClient;
+
+  constructor(
+    address: string,
+    private readonly options: CoordinatorClientOptions,
+  ) {
+    this.client = new (slipwayProto().slipway.v1.AgentService)(address, grpc.credentials.createInsecure());
+  }
+
+  claim(req: ClaimBuildRequest, signal: AbortSignal): Promise<Build__Output> {
+    return this.retrying('ClaimBuild', signal, (deadline, cb) => this.client.ClaimBuild(req, { deadline }, cb));
+  }
+
+  complete(req: CompleteBuildRequest, signal: AbortSignal): Promise<Build__Output> {
+    return this.retrying('CompleteBuild', signal, (deadline, cb) => this.client.CompleteBuild(req, { deadline }, cb));
+  }
+
+  fail(req: FailBuildRequest, signal: AbortSignal): Promise<Build__Output> {
+    return this.retrying('FailBuild', signal, (deadline, cb) => this.client.FailBuild(req, { deadline }, cb));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private async retrying(
+    method: string,
+    signal: AbortSignal,
+    call: (deadline: Date, cb: (err: grpc.ServiceError | null, res?: Build__Output) => void) => void,
+  ): Promise<Build__Output> {
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) throw new AbortedError(`${method} abandoned: agent stopping`);
+      try {
+        return await new Promise<Build__Output>((resolve, reject) =>
+          call(new Date(Date.now() + this.options.callTimeoutMs), (err, res) => (err ? reject(err) : resolve(res!))),
+        );
+      } catch (err) {
+        if (!isTransient(err)) {
+          const e = err as grpc.ServiceError;
+          if (e.code === grpc.status.FAILED_PRECONDITION || e.code === grpc.status.NOT_FOUND) {
+            throw new ReportRefusedError(`${method} refused: ${e.details}`, reasonOf(err) || 'Refused', { cause: err });
+          }
+          throw err;
+        }
+        const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
+        this.options.log.warn('coordinator call did not get through; retrying', { method, delayMs: delay, error: (err as Error).message });
+        await sleep(delay, signal);
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { AbortedError } from '../../common/errors.js';
+import {
+  FetchSourceFailedError,
+  GitSourceUnreachableError,
+  InvalidGitRefError,
+  type BuildFailure,
+} from '../build-failures.js';
+
+export interface FetchOptions {
+  uri: string;
+  /** Branch, tag or commit; undefined: the remote's default branch. */
+  ref?: string;
+  /** An empty folder the checkout goes into. */
+  dir: string;
+  signal?: AbortSignal;
+  /** Gets each line git prints. */
+  onOutput?: (line: string) => void;
+  /** Time allowed for any one git command. */
+  timeoutMs?: number;
+}
+
+export interface FetchedSource {
+  /** The commit checked out. */
+  commit: string;
+}
+
+/**
+ * Fetches one commit of a git repository into `dir` with the git CLI: a shallow fetch of just
+ * the ref (a branch, a tag or, where the server allows it, a commit id), falling back to a full
+ * fetch for a commit id the server will not serve by itself.
+ * @throws InvalidGitRefError, GitSourceUnreachableError, FetchSourceFailedError, AbortedError
+ */
+export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
+  const git = (args: string[]) => runGit(args, o);
+  await git(['init', '--quiet', o.dir]);
+  await git(['-C', o.dir, 'remote', 'add', 'origin', o.uri]);
+  const ref = o.ref || 'HEAD';
+  try {
+    await git(['-C', o.dir, 'fetch', '--depth=1', '--no-tags', 'origin', '--', ref]);
+  } catch (err) {
+    if (!(err instanceof InvalidGitRefError) || !/^[0-9a-f]{7,40}$/.test(ref)) throw err;
+    // Servers that only serve advertised refs refuse a bare commit id: fetch all, then look.
+    await git(['-C', o.dir, 'fetch', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']);
+    await git(['-C', o.dir, 'checkout', '--quiet', '--detach', ref]).catch(() => {
+      throw new InvalidGitRefError(`commit "${ref}" is not in ${o.uri}`);
+    });
+    return { commit: (await git(['-C', o.dir, 'rev-parse', 'HEAD'])).trim() };
+  }
+  await git(['-C', o.dir, 'checkout', '--quiet', '--detach', 'FETCH_HEAD']);
+  return { commit: (await git(['-C', o.dir, 'rev-parse', 'HEAD'])).trim() };
+}
+
+/** Runs git with no prompts and no user or system configuration; returns its standard output. */
+function runGit(args: string[], o: FetchOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
+    const child = spawn('git', args, {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: o.dir,
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_CONFIG_GLOBAL: '/dev/null',
+        GIT_ASKPASS: '/bin/false',
+        LC_ALL: 'C',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: o.signal,
+      timeout: o.timeoutMs ?? 300_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      for (const line of d.toString().split(/\r?\n|\r/)) if (line.trim()) o.onOutput?.(line);
+    });
+    child.on('error', (err) => {
+      if (o.signal?.aborted) reject(new AbortedError('source fetch aborted', { cause: err }));
+      else reject(new FetchSourceFailedError(`could not run git: ${err.message}`, { cause: err }));
+    });
+    child.on('close', (code, sig) => {
+      if (code === 0) return resolve(stdout);
+      if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
+      if (sig) return reject(new GitSourceUnreachableError(`git timed out after ${(o.timeoutMs ?? 300_000) / 1000}s fetching ${o.uri}`));
+      reject(classify(stderr, o));
+    });
+  });
+}
+
+/** Turns git's complaint into the failure a person would name. */
+export function classify(stderr: string, o: Pick<FetchOptions, 'uri' | 'ref'>): BuildFailure {
+  const text = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' ').replace(/\s+/g, ' ');
+  if (/couldn't find remote ref|not our ref|unadvertised object|pathspec .* did not match|unknown revision|reference is not a tree|invalid refspec/i.test(stderr)) {
+    return new InvalidGitRefError(`ref "${o.ref || 'HEAD'}" was not found in ${o.uri}: ${text}`);
+  }
+  if (/could not resolve host|connection refused|unable to connect|couldn't connect|connection timed out|network is unreachable|no route to host|failed to connect|unable to look up/i.test(stderr)) {
+    return new GitSourceUnreachableError(`git server of ${o.uri} could not be reached: ${text}`);
+  }
+  return new FetchSourceFailedError(`fetching ${o.uri} failed: ${text}`);
+}

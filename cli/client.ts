@@ -1,0 +1,80 @@
+import * as grpc from '@grpc/grpc-js';
+import { slipwayProto } from '../common/grpc/proto.js';
+import type { BuildServiceClient } from '../proto/generated/slipway/v1/BuildService.js';
+import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
+import type { BuildConfig, BuildConfig__Output } from '../proto/generated/slipway/v1/BuildConfig.js';
+import type { StartBuildRequest } from '../proto/generated/slipway/v1/StartBuildRequest.js';
+import type { ListBuildsRequest } from '../proto/generated/slipway/v1/ListBuildsRequest.js';
+import type { ListBuildsResponse__Output } from '../proto/generated/slipway/v1/ListBuildsResponse.js';
+import type { ListBuildConfigsRequest } from '../proto/generated/slipway/v1/ListBuildConfigsRequest.js';
+import type { ListBuildConfigsResponse__Output } from '../proto/generated/slipway/v1/ListBuildConfigsResponse.js';
+
+type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;
+
+/** BuildService with promises and async iterables, for the CLI, tests and benchmarks. */
+export class SlipwayClient {
+  private readonly client: BuildServiceClient;
+
+  constructor(
+    address: string,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.client = new (slipwayProto().slipway.v1.BuildService)(address, grpc.credentials.createInsecure());
+  }
+
+  private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) =>
+      fn.call(this.client, req, { deadline: new Date(Date.now() + this.timeoutMs) }, (err, res) => (err ? reject(err) : resolve(res!))),
+    );
+  }
+
+  createBuildConfig(config: BuildConfig): Promise<BuildConfig__Output> {
+    return this.call(this.client.CreateBuildConfig, { config });
+  }
+  updateBuildConfig(config: BuildConfig): Promise<BuildConfig__Output> {
+    return this.call(this.client.UpdateBuildConfig, { config });
+  }
+  getBuildConfig(namespace: string, name: string): Promise<BuildConfig__Output> {
+    return this.call(this.client.GetBuildConfig, { namespace, name });
+  }
+  async listBuildConfigs(namespace: string): Promise<BuildConfig__Output[]> {
+    return (await this.call<ListBuildConfigsRequest, ListBuildConfigsResponse__Output>(this.client.ListBuildConfigs, { namespace })).items;
+  }
+  async deleteBuildConfig(namespace: string, name: string): Promise<void> {
+    await this.call(this.client.DeleteBuildConfig, { namespace, name });
+  }
+  startBuild(req: StartBuildRequest): Promise<Build__Output> {
+    return this.call(this.client.StartBuild, req);
+  }
+  getBuild(namespace: string, name: string): Promise<Build__Output> {
+    return this.call(this.client.GetBuild, { namespace, name });
+  }
+  async listBuilds(req: ListBuildsRequest): Promise<Build__Output[]> {
+    return (await this.call<ListBuildsRequest, ListBuildsResponse__Output>(this.client.ListBuilds, req)).items;
+  }
+
+  /** The build now and after each change, ending after a terminal phase. */
+  async *watchBuild(namespace: string, name: string, signal?: AbortSignal): AsyncIterable<Build__Output> {
+    const call = this.client.WatchBuild({ namespace, name });
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const build of call as AsyncIterable<Build__Output>) yield build;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+  }
+
+  /** Waits for the build to end and returns its final state. */
+  async waitForBuild(namespace: string, name: string, signal?: AbortSignal): Promise<Build__Output> {
+    let last: Build__Output | undefined;
+    for await (const b of this.watchBuild(namespace, name, signal)) last = b;
+    if (!last) throw new Error(`watch of ${namespace}/${name} ended without a state`);
+    return last;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,58 @@
+import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
+
+/** Columns padded to their widest cell, kubectl style. */
+export function table(header: string[], rows: string[][]): string {
+  if (rows.length === 0) return 'No resources found.\n';
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('') + '\n';
+  return line(header) + rows.map(line).join('');
+}
+
+/** "5s", "3m", "2h", "4d" since the timestamp. */
+export function formatAge(timestamp: string, now = new Date()): string {
+  if (!timestamp) return '-';
+  return formatDuration(now.getTime() - new Date(timestamp).getTime());
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+export function describeBuild(b: Build__Output): string {
+  const s = b.status!;
+  const c = b.spec!.config!;
+  const rows: [string, string | undefined][] = [
+    ['Name', b.metadata!.name],
+    ['Namespace', b.metadata!.namespace],
+    ['Config', `${b.spec!.configName} (generation ${b.spec!.configGeneration})`],
+    ['Phase', s.phase],
+    ['Reason', s.reason],
+    ['Message', s.message],
+    ['Exit code', s.exitCode >= 0 ? String(s.exitCode) : undefined],
+    ['Attempt', String(s.attempt)],
+    ['Node', s.node],
+    ['Agent', s.agent],
+    ['Source', `${c.source!.git!.uri}${c.source!.git!.ref ? ' at ' + c.source!.git!.ref : ''}${c.source!.contextDir ? ' (context ' + c.source!.contextDir + ')' : ''}`],
+    ['Commit', s.commit],
+    ['Dockerfile', c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
+    ['Output', c.output!.image],
+    ['Image', s.output ? `${s.output.image}@${s.output.digest}` : undefined],
+    ['Created', b.metadata!.creationTimestamp],
+    ['Queued', s.queuedTimestamp],
+    ['Started', s.startTimestamp],
+    ['Completed', s.completionTimestamp],
+    [
+      'Duration',
+      s.startTimestamp && s.completionTimestamp
+        ? formatDuration(new Date(s.completionTimestamp).getTime() - new Date(s.startTimestamp).getTime())
+        : undefined,
+    ],
+  ];
+  const shown = rows.filter(([, v]) => v);
+  const width = Math.max(...shown.map(([k]) => k.length)) + 2;
+  return shown.map(([k, v]) => `${(k + ':').padEnd(width)}${v}\n`).join('');
+}

@@ -1,0 +1,210 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { parseAllDocuments } from 'yaml';
+import { InvalidInputError } from '../common/errors.js';
+import { parseBuildConfigDocument } from '../coordinator/api/validation.js';
+import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
+import { SlipwayClient } from './client.js';
+import { describeBuild, formatAge, table } from './format.js';
+
+/** Environment variables the CLI reads. */
+export const CLI_ENV = { server: 'SLIPWAY_ADDR', namespace: 'SLIPWAY_NAMESPACE' } as const;
+
+const USAGE = `usage: slipway [--server HOST:PORT] [-n NAMESPACE] COMMAND
+
+commands:
+  apply -f FILE                      create or update the BuildConfigs in FILE (YAML or JSON)
+  start CONFIG [--ref REF] [--image IMAGE] [--follow]
+                                     start a build; --follow waits and exits non-zero unless it completes
+  get buildconfigs|bc [NAME]         list BuildConfigs
+  get builds|bld [NAME] [--config CONFIG]
+                                     list Builds
+  describe build NAME                everything about one build
+  delete buildconfig NAME            delete a BuildConfig (its builds stay)
+
+The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".`;
+
+class UsageError extends Error {}
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs one CLI invocation; returns the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        server: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        filename: { type: 'string', short: 'f' },
+        ref: { type: 'string' },
+        image: { type: 'string' },
+        config: { type: 'string' },
+        follow: { type: 'boolean', short: 'F' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help || positionals.length === 0) {
+    io.out(USAGE + '\n');
+    return values.help ? 0 : 2;
+  }
+  const client = new SlipwayClient(values.server ?? io.env[CLI_ENV.server] ?? '127.0.0.1:7070');
+  const namespace = values.namespace ?? io.env[CLI_ENV.namespace] ?? 'default';
+  try {
+    const [command, ...rest] = positionals;
+    switch (command) {
+      case 'apply':
+        if (!values.filename) throw new UsageError('apply needs -f FILE');
+        return await apply(client, values.filename, namespace, io);
+      case 'start':
+        if (rest.length !== 1) throw new UsageError('start needs exactly one CONFIG');
+        return await start(client, { namespace, config: rest[0]!, ref: values.ref, image: values.image, follow: values.follow ?? false }, io);
+      case 'get':
+        return await get(client, namespace, rest, values.config, io);
+      case 'describe':
+        if (rest[0] !== 'build' || rest.length !== 2) throw new UsageError('describe needs: build NAME');
+        io.out(describeBuild(await client.getBuild(namespace, rest[1]!)));
+        return 0;
+      case 'delete':
+        if (!['buildconfig', 'bc'].includes(rest[0] ?? '') || rest.length !== 2) throw new UsageError('delete needs: buildconfig NAME');
+        await client.deleteBuildConfig(namespace, rest[1]!);
+        io.out(`buildconfig/${rest[1]} deleted\n`);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    return reportError(err, io);
+  } finally {
+    client.close();
+  }
+}
+
+async function apply(client: SlipwayClient, file: string, defaultNamespace: string, io: CliIo): Promise<number> {
+  const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  const docs = parseAllDocuments(text);
+  for (const doc of docs) if (doc.errors.length > 0) throw new InvalidInputError([{ field: file, message: doc.errors[0]!.message }], 'document');
+  const inputs = docs.map((d) => d.toJS() as unknown).filter((d) => d !== null && d !== undefined).map((d, i) => {
+    try {
+      return parseBuildConfigDocument(d);
+    } catch (err) {
+      if (err instanceof InvalidInputError && docs.length > 1) (err as Error).message = `document ${i + 1}: ${err.message}`;
+      throw err;
+    }
+  });
+  // Validate every document before sending any, so a bad file changes nothing.
+  for (const input of inputs) {
+    const ns = (input.metadata.namespace === 'default' ? defaultNamespace : input.metadata.namespace) || defaultNamespace;
+    const message = { metadata: { ...input.metadata, namespace: ns }, spec: input.spec };
+    try {
+      await client.createBuildConfig(message);
+      io.out(`buildconfig/${input.metadata.name} created\n`);
+    } catch (err) {
+      if ((err as grpc.ServiceError).code !== grpc.status.ALREADY_EXISTS) throw err;
+      await client.updateBuildConfig(message);
+      io.out(`buildconfig/${input.metadata.name} configured\n`);
+    }
+  }
+  return 0;
+}
+
+async function start(
+  client: SlipwayClient,
+  o: { namespace: string; config: string; ref?: string; image?: string; follow: boolean },
+  io: CliIo,
+): Promise<number> {
+  const build = await client.startBuild({ namespace: o.namespace, configName: o.config, ref: o.ref ?? '', image: o.image ?? '' });
+  const name = build.metadata!.name;
+  io.out(`build/${name} started\n`);
+  if (!o.follow) return 0;
+  let phase = '';
+  let last: Build__Output | undefined;
+  for await (const b of client.watchBuild(o.namespace, name)) {
+    last = b;
+    if (b.status!.phase !== phase) {
+      phase = b.status!.phase;
+      io.out(`build/${name} ${phase}${b.status!.node ? ` on ${b.status!.node}` : ''}${b.status!.reason ? ` (${b.status!.reason})` : ''}\n`);
+    }
+  }
+  const s = last?.status;
+  if (s?.phase === 'Complete' && s.output) {
+    io.out(`image:  ${s.output.image}\ndigest: ${s.output.digest}\n`);
+    return 0;
+  }
+  if (s?.message) io.err(`${s.message}\n`);
+  return 1;
+}
+
+async function get(client: SlipwayClient, namespace: string, rest: string[], config: string | undefined, io: CliIo): Promise<number> {
+  const [kind, name] = rest;
+  if (kind === 'buildconfigs' || kind === 'buildconfig' || kind === 'bc') {
+    const items = name ? [await client.getBuildConfig(namespace, name)] : await client.listBuildConfigs(namespace);
+    io.out(
+      table(
+        ['NAME', 'IMAGE', 'SOURCE', 'LATEST', 'AGE'],
+        items.map((c) => [
+          c.metadata!.name,
+          c.spec!.output!.image,
+          `${c.spec!.source!.git!.uri}${c.spec!.source!.git!.ref ? '#' + c.spec!.source!.git!.ref : ''}`,
+          String(c.status!.lastVersion),
+          formatAge(c.metadata!.creationTimestamp),
+        ]),
+      ),
+    );
+    return 0;
+  }
+  if (kind === 'builds' || kind === 'build' || kind === 'bld') {
+    const items = name ? [await client.getBuild(namespace, name)] : await client.listBuilds({ namespace, configName: config ?? '' });
+    io.out(
+      table(
+        ['NAME', 'PHASE', 'REASON', 'CONFIG', 'NODE', 'AGE'],
+        items.map((b) => [
+          b.metadata!.name,
+          b.status!.phase,
+          b.status!.reason || '-',
+          b.spec!.configName,
+          b.status!.node || '-',
+          formatAge(b.metadata!.creationTimestamp),
+        ]),
+      ),
+    );
+    return 0;
+  }
+  throw new UsageError('get needs: buildconfigs|bc or builds|bld');
+}
+
+function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof UsageError) {
+    io.err(`error: ${err.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (err instanceof InvalidInputError) {
+    io.err(`error: ${err.message}\n`);
+    return 1;
+  }
+  const e = err as grpc.ServiceError;
+  if (typeof e?.code === 'number') {
+    io.err(`error: ${e.details || e.message}${e.code === grpc.status.UNAVAILABLE ? ' (is the coordinator running?)' : ''}\n`);
+    return 1;
+  }
+  io.err(`error: ${(err as Error)?.message ?? String(err)}\n`);
+  return 1;
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}

@@ -1,0 +1,123 @@
+/**
+ * Errors crossing module boundaries. One class per failure, each with a stable CamelCase
+ * `reason` that also appears in Build status; `toGrpcStatus` (common/grpc/status.ts) maps them
+ * to gRPC codes in one place.
+ */
+
+/** A single field problem: `field` is a path like `spec.output.image`. */
+export interface FieldError {
+  readonly field: string;
+  readonly message: string;
+}
+
+export abstract class SlipwayError extends Error {
+  abstract readonly reason: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The request's input is wrong; nothing was changed. Lists every field at fault. */
+export class InvalidInputError extends SlipwayError {
+  readonly reason: string = 'Invalid';
+  readonly fields: readonly FieldError[];
+  constructor(fields: readonly FieldError[], what = 'input') {
+    super(`invalid ${what}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`);
+    this.fields = fields;
+  }
+  /** The first field at fault, for callers that want one. */
+  get field(): string {
+    return this.fields[0]?.field ?? '';
+  }
+}
+
+export class InvalidBuildConfigError extends InvalidInputError {
+  override readonly reason = 'InvalidBuildConfig';
+  constructor(fields: readonly FieldError[]) {
+    super(fields, 'BuildConfig');
+  }
+}
+
+export class NotFoundError extends SlipwayError {
+  readonly reason: string = 'NotFound';
+  constructor(
+    readonly kind: string,
+    readonly key: string,
+  ) {
+    super(`${kind} "${key}" not found`);
+  }
+}
+
+export class BuildConfigNotFoundError extends NotFoundError {
+  override readonly reason = 'BuildConfigNotFound';
+  constructor(key: string) {
+    super('BuildConfig', key);
+  }
+}
+
+export class BuildNotFoundError extends NotFoundError {
+  override readonly reason = 'BuildNotFound';
+  constructor(key: string) {
+    super('Build', key);
+  }
+}
+
+export class AlreadyExistsError extends SlipwayError {
+  readonly reason = 'AlreadyExists';
+  constructor(
+    readonly kind: string,
+    readonly key: string,
+  ) {
+    super(`${kind} "${key}" already exists`);
+  }
+}
+
+/** A compare-and-set lost: the object changed since it was read. Safe to retry after a re-read. */
+export class ConflictError extends SlipwayError {
+  readonly reason = 'Conflict';
+  constructor(
+    readonly key: string,
+    readonly expectedRevision: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`"${key}" changed since revision ${expectedRevision}`, options);
+  }
+}
+
+/** A report names an attempt of a build that is no longer the current one, or not this agent's. */
+export class StaleAttemptError extends SlipwayError {
+  readonly reason = 'StaleAttempt';
+}
+
+/** The build already reached a terminal phase; nothing more can happen to it. */
+export class BuildAlreadyTerminalError extends SlipwayError {
+  readonly reason = 'BuildAlreadyTerminal';
+  constructor(
+    readonly key: string,
+    readonly phase: string,
+  ) {
+    super(`build "${key}" is already ${phase}`);
+  }
+}
+
+/** The coordinator, NATS or another dependency is not there right now; retrying may help. */
+export class UnavailableError extends SlipwayError {
+  readonly reason = 'Unavailable';
+}
+
+/** The operation was stopped through its AbortSignal. */
+export class AbortedError extends SlipwayError {
+  readonly reason = 'Aborted';
+  constructor(message = 'aborted', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export function isAbortError(err: unknown): boolean {
+  return err instanceof AbortedError || (err instanceof Error && err.name === 'AbortError');
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

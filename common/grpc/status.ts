@@ -1,0 +1,58 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  AbortedError,
+  AlreadyExistsError,
+  BuildAlreadyTerminalError,
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  SlipwayError,
+  StaleAttemptError,
+  UnavailableError,
+} from '../errors.js';
+
+/** What a handler answers instead of throwing. */
+export interface GrpcErrorStatus {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+}
+
+/** Metadata key carrying the error's stable reason, so clients can branch without parsing text. */
+export const REASON_METADATA_KEY = 'slipway-reason';
+/** Metadata key carrying the fields at fault of an invalid request, as JSON. */
+export const FIELDS_METADATA_KEY = 'slipway-fields';
+
+/** The one place errors become gRPC status codes. Unknown errors are INTERNAL, message kept. */
+export function toGrpcStatus(err: unknown): GrpcErrorStatus {
+  const metadata = new grpc.Metadata();
+  const details = err instanceof Error ? err.message : String(err);
+  if (err instanceof SlipwayError) metadata.set(REASON_METADATA_KEY, err.reason);
+  if (err instanceof InvalidInputError) metadata.set(FIELDS_METADATA_KEY, JSON.stringify(err.fields));
+  return { code: codeOf(err), details, metadata };
+}
+
+function codeOf(err: unknown): grpc.status {
+  if (err instanceof InvalidInputError) return grpc.status.INVALID_ARGUMENT;
+  if (err instanceof NotFoundError) return grpc.status.NOT_FOUND;
+  if (err instanceof AlreadyExistsError) return grpc.status.ALREADY_EXISTS;
+  if (err instanceof ConflictError) return grpc.status.ABORTED;
+  if (err instanceof StaleAttemptError) return grpc.status.FAILED_PRECONDITION;
+  if (err instanceof BuildAlreadyTerminalError) return grpc.status.FAILED_PRECONDITION;
+  if (err instanceof UnavailableError) return grpc.status.UNAVAILABLE;
+  if (err instanceof AbortedError) return grpc.status.CANCELLED;
+  return grpc.status.INTERNAL;
+}
+
+/** The reason a server put on a failed call, or '' when it put none. */
+export function reasonOf(err: unknown): string {
+  const md = (err as { metadata?: grpc.Metadata } | null)?.metadata;
+  const value = md instanceof grpc.Metadata ? md.get(REASON_METADATA_KEY)[0] : undefined;
+  return typeof value === 'string' ? value : '';
+}
+
+/** True for a gRPC error that says the server was not reached or did not answer: worth a retry. */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.ABORTED;
+}

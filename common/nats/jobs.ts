@@ -1,0 +1,84 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type Consumer,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECT_PREFIX, jobMessageId, jobSubject, type BuildJob } from './names.js';
+
+export interface JobStreamOptions {
+  replicas: number;
+  /** How long the stream remembers a message id to drop a re-published duplicate. */
+  duplicateWindowMs: number;
+  /** How long a delivered job may go without an ack or an in-progress signal before redelivery. */
+  ackWaitMs: number;
+}
+
+export function defaultJobStreamOptions(): JobStreamOptions {
+  return { replicas: 1, duplicateWindowMs: 10 * 60_000, ackWaitMs: 30_000 };
+}
+
+const ns = (ms: number) => ms * 1_000_000;
+
+/**
+ * Creates the work-queue stream and the agents' durable consumer, or leaves them as they are.
+ * The coordinator owns this topology; agents only bind to it.
+ */
+export async function ensureJobStream(nc: NatsConnection, options: JobStreamOptions): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const stream = {
+    name: JOBS_STREAM,
+    subjects: [`${JOBS_SUBJECT_PREFIX}.>`],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    num_replicas: options.replicas,
+    duplicate_window: ns(options.duplicateWindowMs),
+  };
+  try {
+    await jsm.streams.info(JOBS_STREAM);
+    await jsm.streams.update(JOBS_STREAM, stream);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(stream);
+  }
+  const consumer = {
+    durable_name: JOBS_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ns(options.ackWaitMs),
+    max_deliver: -1,
+    max_ack_pending: 10_000,
+  };
+  try {
+    await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(JOBS_STREAM, consumer);
+  }
+}
+
+/** Puts one attempt of a build on the work queue. Publishing the same attempt again is a no-op. */
+export async function publishJob(nc: NatsConnection, job: BuildJob): Promise<{ duplicate: boolean }> {
+  const ack = await jetstream(nc).publish(jobSubject(job.namespace, job.build), JSON.stringify(job), {
+    msgID: jobMessageId(job.namespace, job.build, job.attempt),
+  });
+  return { duplicate: ack.duplicate };
+}
+
+/** The agents' consumer; throws until the coordinator has created it. */
+export async function jobConsumer(nc: NatsConnection): Promise<Consumer> {
+  return jetstream(nc).consumers.get(JOBS_STREAM, JOBS_CONSUMER);
+}
+
+function isNotFound(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * Names of Slipway's JetStream assets, in one place: the chart's NATS permissions and the
+ * coordinator and agent all use these.
+ */
+
+/** KV bucket holding BuildConfigs, keyed `<namespace>.<name>`. */
+export const BUILDCONFIGS_BUCKET = 'slipway_buildconfigs';
+/** KV bucket holding Builds, keyed `<namespace>.<name>`. */
+export const BUILDS_BUCKET = 'slipway_builds';
+/** Work-queue stream of build jobs. A message is consumed (and removed) by exactly one agent. */
+export const JOBS_STREAM = 'SLIPWAY_JOBS';
+/** Subject prefix of the jobs stream; a job is published on `<prefix>.<namespace>.<build>`. */
+export const JOBS_SUBJECT_PREFIX = 'slipway.jobs';
+/** The durable pull consumer every agent pulls jobs from. */
+export const JOBS_CONSUMER = 'slipway-agents';
+
+/** The KV key of a namespaced object. Namespaces and names are DNS labels, so '.' separates. */
+export function objectKey(namespace: string, name: string): string {
+  return `${namespace}.${name}`;
+}
+
+export function jobSubject(namespace: string, build: string): string {
+  return `${JOBS_SUBJECT_PREFIX}.${namespace}.${build}`;
+}
+
+/**
+ * The work queue's de-duplication id of one attempt of a build: publishing the same attempt twice
+ * (a coordinator that crashed after publishing, two coordinators racing) queues it once.
+ */
+export function jobMessageId(namespace: string, build: string, attempt: number): string {
+  return `${namespace}/${build}/${attempt}`;
+}
+
+/** What a job message carries: names, not objects. The agent gets the spec when it claims. */
+export interface BuildJob {
+  namespace: string;
+  build: string;
+  attempt: number;
+}

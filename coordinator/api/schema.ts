@@ -1,0 +1,103 @@
+/**
+ * The JSON Schema of a BuildConfig document. It decides which fields exist and their types
+ * (unknown fields are refused); the semantic checks (image references, quantities, git URIs)
+ * are in validation.ts. The same schema is meant to be served as the OpenAPI v3 document of the
+ * Kubernetes API, so descriptions here are what `kubectl explain` will show.
+ */
+const nonEmpty = { type: 'string', minLength: 1 } as const;
+
+const nameValue = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: nonEmpty, value: { type: 'string' } },
+} as const;
+
+export const buildConfigSpecSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['source', 'strategy', 'output'],
+  properties: {
+    source: {
+      type: 'object',
+      description: 'Where the build context comes from.',
+      additionalProperties: false,
+      required: ['git'],
+      properties: {
+        git: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['uri'],
+          properties: {
+            uri: { ...nonEmpty, description: 'git://, http(s)://, ssh:// or user@host:path URI of the repository.' },
+            ref: { type: 'string', description: 'Branch, tag or full commit id; empty: the default branch.' },
+          },
+        },
+        contextDir: { type: 'string', description: 'Folder inside the source used as the build context.' },
+      },
+    },
+    strategy: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['docker'],
+      properties: {
+        docker: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            dockerfilePath: { type: 'string', description: 'Relative to the context; default Dockerfile.' },
+            buildArgs: { type: 'array', items: nameValue },
+            noCache: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    output: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['image'],
+      properties: {
+        image: { ...nonEmpty, description: 'registry/repository:tag the image is pushed to.' },
+        pushSecret: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name: nonEmpty },
+        },
+      },
+    },
+    resources: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cpu: { type: ['string', 'number'], description: 'CPU limit, a Kubernetes quantity ("500m", "2").' },
+        memory: { type: ['string', 'number'], description: 'Memory limit, a Kubernetes quantity ("512Mi").' },
+      },
+    },
+    completionDeadlineSeconds: {
+      type: 'integer',
+      description: 'A running build past this many seconds is stopped and fails with DeadlineExceeded.',
+    },
+  },
+} as const;
+
+export const buildConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['metadata', 'spec'],
+  properties: {
+    apiVersion: { const: 'build.slipway.dev/v1' },
+    kind: { const: 'BuildConfig' },
+    metadata: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name: { type: 'string' },
+        namespace: { type: 'string' },
+        labels: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
+    spec: buildConfigSpecSchema,
+  },
+} as const;

@@ -1,0 +1,119 @@
+/**
+ * Slipway's resources as they are stored and reasoned about. The gRPC messages mirror these
+ * (coordinator/grpc/convert.ts); the KV store holds them as JSON.
+ */
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  creationTimestamp: string;
+  /** Bumped on every spec change. */
+  generation: number;
+  labels?: Record<string, string>;
+}
+
+export interface GitSource {
+  uri: string;
+  /** Branch, tag or full commit id; undefined: the remote's default branch. */
+  ref?: string;
+}
+
+export interface BuildSource {
+  git: GitSource;
+  /** Folder inside the source used as the build context; undefined: the root. */
+  contextDir?: string;
+}
+
+export interface NameValue {
+  name: string;
+  value: string;
+}
+
+export interface DockerStrategy {
+  /** Relative to the context; default "Dockerfile". */
+  dockerfilePath?: string;
+  buildArgs?: NameValue[];
+  noCache?: boolean;
+}
+
+export interface BuildStrategy {
+  docker: DockerStrategy;
+}
+
+export interface BuildOutput {
+  /** registry/repository:tag */
+  image: string;
+  pushSecret?: { name: string };
+}
+
+export interface ResourceLimits {
+  /** Kubernetes quantity, e.g. "500m", "2". */
+  cpu?: string;
+  /** Kubernetes quantity, e.g. "512Mi". */
+  memory?: string;
+}
+
+export interface BuildConfigSpec {
+  source: BuildSource;
+  strategy: BuildStrategy;
+  output: BuildOutput;
+  resources?: ResourceLimits;
+  /** A Running build past this many seconds is stopped; undefined: no deadline. */
+  completionDeadlineSeconds?: number;
+}
+
+export interface BuildConfig {
+  metadata: ObjectMeta;
+  spec: BuildConfigSpec;
+  status: { lastVersion: number };
+}
+
+export const BUILD_PHASES = ['New', 'Pending', 'Running', 'Complete', 'Failed', 'Error', 'Cancelled'] as const;
+export type BuildPhase = (typeof BUILD_PHASES)[number];
+export const TERMINAL_PHASES: ReadonlySet<BuildPhase> = new Set(['Complete', 'Failed', 'Error', 'Cancelled']);
+
+export function isTerminal(phase: BuildPhase): boolean {
+  return TERMINAL_PHASES.has(phase);
+}
+
+export interface BuildSpec {
+  configName: string;
+  configGeneration: number;
+  /** Frozen copy of the config's spec when the build was started, overrides applied. */
+  config: BuildConfigSpec;
+}
+
+export interface BuildStatus {
+  phase: BuildPhase;
+  /** Stable CamelCase reason for the phase (see agent/build-reasons.ts). */
+  reason?: string;
+  message?: string;
+  /** 0 until the build controller assigns the first attempt. */
+  attempt: number;
+  agent?: string;
+  node?: string;
+  /** Which delivery of the job on which run of the agent holds the attempt (see claim). */
+  claimId?: string;
+  /** When the attempt's job was put on the work queue. */
+  queuedTimestamp?: string;
+  startTimestamp?: string;
+  completionTimestamp?: string;
+  exitCode?: number;
+  output?: { image: string; digest: string };
+  commit?: string;
+}
+
+export interface Build {
+  metadata: ObjectMeta & { labels: { 'slipway.dev/buildconfig': string } & Record<string, string> };
+  spec: BuildSpec;
+  status: BuildStatus;
+}
+
+/** An object read from the store, with the revision a compare-and-set must name. */
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+export const DEFAULT_NAMESPACE = 'default';

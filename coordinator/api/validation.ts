@@ -1,0 +1,202 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { InvalidBuildConfigError, InvalidInputError, type FieldError } from '../../common/errors.js';
+import { buildConfigSchema, buildConfigSpecSchema } from './schema.js';
+import { parseImageReference } from '../../common/image-reference.js';
+import { parseQuantity } from '../../common/quantity.js';
+import { DEFAULT_NAMESPACE, type BuildConfigSpec } from './types.js';
+
+/**
+ * Validation of everything a client can send. Every check reports the field path and why; all
+ * problems of a request are reported together. Nothing here has side effects, so callers validate
+ * first and change state only after.
+ */
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const checkDocument = ajv.compile(buildConfigSchema);
+const checkSpec = ajv.compile(buildConfigSpecSchema);
+
+/** DNS-1123 label, as Kubernetes names are; short enough that `<config>-<n>` stays a label. */
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const MAX_CONFIG_NAME_LENGTH = 52;
+const MAX_BUILD_NAME_LENGTH = 63;
+
+export interface BuildConfigInput {
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  spec: BuildConfigSpec;
+}
+
+/**
+ * Checks a BuildConfig document as a user wrote it (YAML or JSON parsed to plain data): shape,
+ * no unknown fields, and every value's meaning. Returns the normalised config.
+ * @throws InvalidBuildConfigError naming every field at fault.
+ */
+export function parseBuildConfigDocument(doc: unknown): BuildConfigInput {
+  if (!checkDocument(doc)) throw new InvalidBuildConfigError(schemaErrors(checkDocument.errors, ''));
+  const d = doc as { metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec: unknown };
+  const namespace = d.metadata.namespace || DEFAULT_NAMESPACE;
+  const errors = [
+    ...nameErrors(d.metadata.name, 'metadata.name', MAX_CONFIG_NAME_LENGTH),
+    ...nameErrors(namespace, 'metadata.namespace', 63),
+  ];
+  let spec: BuildConfigSpec | undefined;
+  try {
+    spec = validateBuildConfigSpec(d.spec, 'spec');
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    errors.push(...err.fields);
+  }
+  if (errors.length > 0 || !spec) throw new InvalidBuildConfigError(errors);
+  return { metadata: { name: d.metadata.name, namespace, labels: d.metadata.labels }, spec };
+}
+
+/**
+ * Checks a spec (from a document or a gRPC message turned into plain data) and returns it
+ * normalised: empty strings and zeroes that mean "not set" are dropped, quantities are strings.
+ * @throws InvalidBuildConfigError naming every field at fault.
+ */
+export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildConfigSpec {
+  const raw = dropUnset(input);
+  if (!checkSpec(raw)) throw new InvalidBuildConfigError(schemaErrors(checkSpec.errors, path));
+  const spec = raw as BuildConfigSpec;
+  const errors: FieldError[] = [];
+  const at = (field: string, message: string) => errors.push({ field: `${path}.${field}`, message });
+
+  const uriProblem = gitUriProblem(spec.source.git.uri);
+  if (uriProblem) at('source.git.uri', uriProblem);
+  if (spec.source.git.ref !== undefined) {
+    const refProblem = gitRefProblem(spec.source.git.ref);
+    if (refProblem) at('source.git.ref', refProblem);
+  }
+  if (spec.source.contextDir !== undefined) {
+    const p = relativePathProblem(spec.source.contextDir);
+    if (p) at('source.contextDir', p);
+  }
+  if (spec.strategy.docker.dockerfilePath !== undefined) {
+    const p = relativePathProblem(spec.strategy.docker.dockerfilePath);
+    if (p) at('strategy.docker.dockerfilePath', p);
+  }
+  const seenArgs = new Set<string>();
+  spec.strategy.docker.buildArgs?.forEach((arg, i) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg.name)) at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is not a valid build argument name`);
+    if (seenArgs.has(arg.name)) at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is given twice`);
+    seenArgs.add(arg.name);
+  });
+
+  const ref = parseImageReference(spec.output.image);
+  if (typeof ref === 'string') at('output.image', ref);
+  else if (ref.digest) at('output.image', 'must name a tag, not a digest: a build pushes a new image');
+  if (spec.output.pushSecret) errors.push(...nameErrors(spec.output.pushSecret.name, `${path}.output.pushSecret.name`, 253));
+
+  if (spec.resources) {
+    for (const key of ['cpu', 'memory'] as const) {
+      const value = spec.resources[key];
+      if (value === undefined) continue;
+      const text = String(value);
+      spec.resources[key] = text;
+      const q = parseQuantity(text);
+      if (q === undefined) at(`resources.${key}`, `"${text}" is not a quantity (e.g. ${key === 'cpu' ? '"500m" or "2"' : '"512Mi"'})`);
+      else if (q <= 0) at(`resources.${key}`, `must be greater than zero, got "${text}"`);
+      else if (key === 'memory' && q < 6 * 2 ** 20) at(`resources.${key}`, `must be at least 6Mi (Docker's minimum), got "${text}"`);
+      else if (key === 'cpu' && q < 0.01) at(`resources.${key}`, `must be at least 10m, got "${text}"`);
+    }
+  }
+  if (spec.completionDeadlineSeconds !== undefined && spec.completionDeadlineSeconds <= 0) {
+    at('completionDeadlineSeconds', `must be greater than zero, got ${spec.completionDeadlineSeconds}`);
+  }
+  if (errors.length > 0) throw new InvalidBuildConfigError(errors);
+  return spec;
+}
+
+/** Problems with a Kubernetes-style object name. */
+export function nameErrors(name: unknown, field: string, maxLength = MAX_BUILD_NAME_LENGTH): FieldError[] {
+  if (typeof name !== 'string' || name.length === 0) return [{ field, message: 'must not be empty' }];
+  if (name.length > maxLength) return [{ field, message: `must be at most ${maxLength} characters, got ${name.length}` }];
+  if (!NAME.test(name)) {
+    return [{ field, message: `"${name}" must consist of lower case letters, digits and '-', and start and end with a letter or digit` }];
+  }
+  return [];
+}
+
+/** Throws InvalidInputError when a namespace/name pair in a request is malformed. */
+export function requireName(name: unknown, field: string): string {
+  const errors = nameErrors(name, field);
+  if (errors.length > 0) throw new InvalidInputError(errors);
+  return name as string;
+}
+
+/** Why a git URI cannot be used, or undefined. Local paths are refused: they would read the node's disk. */
+export function gitUriProblem(uri: string): string | undefined {
+  if (/\s/.test(uri)) return 'must not contain white space';
+  if (uri.startsWith('-')) return 'must not start with "-"';
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme) {
+    if (!['git', 'http', 'https', 'ssh'].includes(scheme)) {
+      return `scheme "${scheme}" is not supported (use git://, http://, https:// or ssh://)`;
+    }
+    try {
+      const u = new URL(uri);
+      if (!u.hostname) return 'must name a host';
+      if (u.password) return 'must not carry a password; use a source secret';
+    } catch {
+      return `"${uri}" is not a valid URI`;
+    }
+    return undefined;
+  }
+  if (/^[\w.-]+@[\w.-]+:[^/]/.test(uri) || /^[\w.-]+@[\w.-]+:\//.test(uri)) return undefined; // scp-like ssh
+  return `"${uri}" is not a git URI (git://, http(s)://, ssh:// or user@host:path)`;
+}
+
+/** Why a ref cannot be a branch, tag or commit name (git check-ref-format's rules), or undefined. */
+export function gitRefProblem(ref: string): string | undefined {
+  if (ref.startsWith('-')) return 'must not start with "-"';
+  if (/[\s~^:?*[\\\x00-\x1f\x7f]/.test(ref)) return `"${ref}" contains a character git does not allow in a ref`;
+  if (ref.includes('..') || ref.includes('@{') || ref.endsWith('.') || ref.endsWith('/') || ref.endsWith('.lock') || ref.startsWith('/') || ref.includes('//')) {
+    return `"${ref}" is not a valid git ref`;
+  }
+  if (ref.length > 255) return 'must be at most 255 characters';
+  return undefined;
+}
+
+function relativePathProblem(p: string): string | undefined {
+  if (p.startsWith('/')) return 'must be a relative path';
+  if (p.split('/').includes('..')) return 'must not contain ".."';
+  if (p.includes('\0')) return 'must not contain NUL';
+  return undefined;
+}
+
+function schemaErrors(errors: ErrorObject[] | null | undefined, base: string): FieldError[] {
+  return (errors ?? []).map((e) => {
+    const parts = e.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let path = [base, ...parts.map((p) => (/^\d+$/.test(p) ? `[${p}]` : p))].filter(Boolean).join('.').replace(/\.\[/g, '[');
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'additionalProperties') {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty;
+      path = path ? `${path}.${extra}` : extra;
+      message = 'unknown field';
+    } else if (e.keyword === 'required') {
+      const missing = (e.params as { missingProperty: string }).missingProperty;
+      path = path ? `${path}.${missing}` : missing;
+      message = 'is required';
+    }
+    return { field: path || '(document)', message };
+  });
+}
+
+/**
+ * Plain data with proto3's "not set" values removed: empty strings, false, empty lists, null and
+ * empty sub-messages. Numbers are kept, so an explicit 0 or negative limit is refused below; the
+ * gRPC layer turns proto3's 0 ("not set") into undefined before calling in.
+ */
+function dropUnset(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropUnset);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || v === undefined || v === '' || v === false) continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    const cleaned = dropUnset(v);
+    if (cleaned && typeof cleaned === 'object' && !Array.isArray(cleaned) && Object.keys(cleaned).length === 0 && k !== 'docker') continue;
+    out[k] = cleaned;
+  }
+  return out;
+}

@@ -1,0 +1,135 @@
+import { ConflictError, errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { BuildJob } from '../../common/nats/names.js';
+import { isTerminal, type Build } from '../api/types.js';
+import type { StateStore } from '../store/state-store.js';
+import { assignAttempt, markQueued } from '../builds/transitions.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface BuildControllerOptions {
+  /** Keys synced at once. */
+  workers: number;
+  /** Every unfinished build is synced again this often, in case an event was missed. */
+  resyncIntervalMs: number;
+  log: Logger;
+  clock?: () => Date;
+}
+
+export function defaultBuildControllerOptions(log: Logger): BuildControllerOptions {
+  return { workers: 4, resyncIntervalMs: 30_000, log };
+}
+
+/** Puts a job on the work queue; publishing the same attempt twice must queue it once. */
+export type PublishJob = (job: BuildJob) => Promise<unknown>;
+
+/**
+ * The sync loop that drives builds. It watches the Build bucket, queues the keys of builds
+ * that changed, and for each key compares the build with what should happen next:
+ *
+ *   New                      → assign the next attempt, phase Pending (compare-and-set)
+ *   Pending, not yet queued  → publish the attempt's job, then record queuedTimestamp
+ *   Running                  → tracked until it ends (deadlines and leases hang here)
+ *
+ * Several coordinators may run this at once on the same builds: every write is a
+ * compare-and-set, so only one wins each step, and the job's de-duplication id
+ * (`namespace/build/attempt`) makes a repeated publish a no-op.
+ */
+export class BuildController {
+  private readonly queue = new WorkQueue();
+  /** Builds not yet terminal, by key: what the periodic resync goes over. */
+  private readonly unfinished = new Set<string>();
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly publish: PublishJob,
+    private readonly options: BuildControllerOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Runs until `signal` aborts. Resolves once the watch and the workers have stopped. */
+  async run(signal: AbortSignal): Promise<void> {
+    const stop = () => this.queue.shutdown();
+    signal.addEventListener('abort', stop, { once: true });
+    const resync = setInterval(() => this.unfinished.forEach((k) => this.queue.add(k)), this.options.resyncIntervalMs);
+    resync.unref();
+    try {
+      const workers = Array.from({ length: this.options.workers }, () => this.work());
+      await Promise.all([this.watch(signal), ...workers]);
+    } finally {
+      clearInterval(resync);
+      signal.removeEventListener('abort', stop);
+      this.queue.shutdown();
+    }
+  }
+
+  private async watch(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        for await (const event of this.store.builds.watch({ signal })) {
+          if (event.value && !isTerminal(event.value.status.phase)) {
+            this.unfinished.add(event.key);
+            this.queue.add(event.key);
+          } else {
+            this.unfinished.delete(event.key);
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.options.log.warn('build watch failed; restarting', { error: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async work(): Promise<void> {
+    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+      try {
+        await this.sync(key);
+        this.queue.forget(key);
+      } catch (err) {
+        if (!(err instanceof ConflictError)) {
+          this.options.log.warn('sync failed; will retry', { build: key, error: errorMessage(err) });
+        }
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /**
+   * One convergence step for one build. Safe to repeat at any point: each write names the
+   * revision it read, and the publish is de-duplicated by attempt.
+   */
+  async sync(key: string): Promise<void> {
+    let current = await this.store.builds.get(key);
+    if (!current) return;
+    let build: Build = current.value;
+
+    if (build.status.phase === 'New') {
+      const next = assignAttempt(build)!;
+      const revision = await this.store.builds.update(key, next, current.revision);
+      current = { value: next, revision };
+      build = next;
+      this.log(build).info('build pending', { phase: 'Pending' });
+    }
+
+    if (build.status.phase === 'Pending' && !build.status.queuedTimestamp) {
+      const job: BuildJob = { namespace: build.metadata.namespace, build: build.metadata.name, attempt: build.status.attempt };
+      // Publish before recording it: a crash in between leaves an unqueued Pending build that the
+      // next sync publishes again, and the stream drops that copy as a duplicate.
+      await this.publish(job);
+      const queued = markQueued(build, build.status.attempt, this.clock());
+      if (queued) {
+        await this.store.builds.update(key, queued, current.revision);
+        this.log(build).info('build queued');
+      }
+    }
+  }
+
+  private log(build: Build): Logger {
+    return this.options.log.child({ build: `${build.metadata.namespace}/${build.metadata.name}`, attempt: build.status.attempt });
+  }
+}

@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AlreadyExistsError,
+  BuildConfigNotFoundError,
+  BuildNotFoundError,
+  ConflictError,
+  InvalidInputError,
+  type FieldError,
+} from '../../common/errors.js';
+import { objectKey } from '../../common/nats/names.js';
+import { parseImageReference } from '../../common/image-reference.js';
+import { BUILD_PHASES, isTerminal, type Build, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
+import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
+import type { StateStore } from '../store/state-store.js';
+
+export interface BuildApiOptions {
+  clock?: () => Date;
+  newUid?: () => string;
+}
+
+export interface StartBuildRequest {
+  namespace: string;
+  configName: string;
+  /** Overrides of the config's git ref and output image for this build only. */
+  ref?: string;
+  image?: string;
+}
+
+export interface ListBuildsFilter {
+  namespace: string;
+  configName?: string;
+  phase?: BuildPhase;
+}
+
+/**
+ * What clients can do with BuildConfigs and Builds. Inputs arrive validated in shape
+ * (validation.ts); this checks what needs the store (existence, revisions) and writes only with
+ * create or compare-and-set.
+ */
+export class BuildApi {
+  private readonly clock: () => Date;
+  private readonly newUid: () => string;
+
+  constructor(
+    private readonly store: StateStore,
+    options: BuildApiOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.newUid = options.newUid ?? randomUUID;
+  }
+
+  async createBuildConfig(input: BuildConfigInput): Promise<Versioned<BuildConfig>> {
+    const { namespace, name, labels } = input.metadata;
+    const config: BuildConfig = {
+      metadata: { name, namespace, labels, uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
+      spec: input.spec,
+      status: { lastVersion: 0 },
+    };
+    const revision = await this.store.buildConfigs.create(objectKey(namespace, name), config);
+    return { value: config, revision };
+  }
+
+  /**
+   * Replaces a config's spec and labels. With `expectedRevision`, only if the config is still at
+   * that revision. Builds already started keep their frozen copy.
+   * @throws BuildConfigNotFoundError, ConflictError
+   */
+  async updateBuildConfig(input: BuildConfigInput, expectedRevision?: number): Promise<Versioned<BuildConfig>> {
+    const { namespace, name, labels } = input.metadata;
+    const key = objectKey(namespace, name);
+    for (;;) {
+      const current = await this.store.buildConfigs.get(key);
+      if (!current) throw new BuildConfigNotFoundError(`${namespace}/${name}`);
+      if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+      const specChanged = JSON.stringify(current.value.spec) !== JSON.stringify(input.spec);
+      const next: BuildConfig = {
+        ...current.value,
+        metadata: { ...current.value.metadata, labels, generation: current.value.metadata.generation + (specChanged ? 1 : 0) },
+        spec: input.spec,
+      };
+      try {
+        return { value: next, revision: await this.store.buildConfigs.update(key, next, current.revision) };
+      } catch (err) {
+        // Someone else wrote in between: a conditional update fails, an unconditional one retries.
+        if (!(err instanceof ConflictError) || expectedRevision !== undefined) throw err;
+      }
+    }
+  }
+
+  async getBuildConfig(namespace: string, name: string): Promise<Versioned<BuildConfig>> {
+    requireName(namespace, 'namespace');
+    requireName(name, 'name');
+    const found = await this.store.buildConfigs.get(objectKey(namespace, name));
+    if (!found) throw new BuildConfigNotFoundError(`${namespace}/${name}`);
+    return found;
+  }
+
+  async listBuildConfigs(namespace: string): Promise<Versioned<BuildConfig>[]> {
+    requireName(namespace, 'namespace');
+    const items = await this.store.buildConfigs.list(`${namespace}.*`);
+    return items.sort((a, b) => a.value.metadata.name.localeCompare(b.value.metadata.name));
+  }
+
+  /** Deletes the config. Its builds stay: they are records of what ran. */
+  async deleteBuildConfig(namespace: string, name: string): Promise<void> {
+    const current = await this.getBuildConfig(namespace, name);
+    await this.store.buildConfigs.delete(objectKey(namespace, name), current.revision);
+  }
+
+  /**
+   * Creates a New build from the config as it is now. The build number comes from a
+   * compare-and-set on the config, so two coordinators starting builds of one config at once get
+   * different numbers; a number whose create then fails is skipped, never reused.
+   */
+  async startBuild(req: StartBuildRequest): Promise<Versioned<Build>> {
+    requireName(req.namespace, 'namespace');
+    requireName(req.configName, 'configName');
+    const problems: FieldError[] = [];
+    const refProblem = req.ref ? gitRefProblem(req.ref) : undefined;
+    if (refProblem) problems.push({ field: 'ref', message: refProblem });
+    if (req.image) {
+      const parsed = parseImageReference(req.image);
+      if (typeof parsed === 'string') problems.push({ field: 'image', message: parsed });
+      else if (parsed.digest) problems.push({ field: 'image', message: 'must name a tag, not a digest' });
+    }
+    if (problems.length > 0) throw new InvalidInputError(problems, 'StartBuild request');
+
+    const configKey = objectKey(req.namespace, req.configName);
+    for (;;) {
+      const bumped = await this.store.buildConfigs.mutate(configKey, (c) => ({
+        ...c,
+        status: { ...c.status, lastVersion: c.status.lastVersion + 1 },
+      }));
+      if (!bumped) throw new BuildConfigNotFoundError(`${req.namespace}/${req.configName}`);
+      const config = bumped.value;
+      const name = `${config.metadata.name}-${config.status.lastVersion}`;
+      const frozen = structuredClone(config.spec);
+      if (req.ref) frozen.source.git.ref = req.ref;
+      if (req.image) frozen.output.image = req.image;
+      const build: Build = {
+        metadata: {
+          name,
+          namespace: req.namespace,
+          uid: this.newUid(),
+          creationTimestamp: this.clock().toISOString(),
+          generation: 1,
+          labels: { 'slipway.dev/buildconfig': config.metadata.name },
+        },
+        spec: { configName: config.metadata.name, configGeneration: config.metadata.generation, config: frozen },
+        status: { phase: 'New', attempt: 0 },
+      };
+      try {
+        const revision = await this.store.builds.create(objectKey(req.namespace, name), build);
+        return { value: build, revision };
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+      }
+    }
+  }
+
+  async getBuild(namespace: string, name: string): Promise<Versioned<Build>> {
+    requireName(namespace, 'namespace');
+    requireName(name, 'name');
+    const found = await this.store.builds.get(objectKey(namespace, name));
+    if (!found) throw new BuildNotFoundError(`${namespace}/${name}`);
+    return found;
+  }
+
+  async listBuilds(filter: ListBuildsFilter): Promise<Versioned<Build>[]> {
+    requireName(filter.namespace, 'namespace');
+    if (filter.configName) requireName(filter.configName, 'configName');
+    if (filter.phase && !BUILD_PHASES.includes(filter.phase)) {
+      throw new InvalidInputError([{ field: 'phase', message: `"${filter.phase}" is not one of ${BUILD_PHASES.join(', ')}` }]);
+    }
+    const items = await this.store.builds.list(`${filter.namespace}.*`);
+    return items
+      .filter((b) => !filter.configName || b.value.spec.configName === filter.configName)
+      .filter((b) => !filter.phase || b.value.status.phase === filter.phase)
+      .sort((a, b) => a.value.metadata.creationTimestamp.localeCompare(b.value.metadata.creationTimestamp) || a.revision - b.revision);
+  }
+
+  /**
+   * The build as it is now, then each change, ending after the first terminal state.
+   * @throws BuildNotFoundError before yielding anything when there is no such build.
+   */
+  async *watchBuild(namespace: string, name: string, signal?: AbortSignal): AsyncIterable<Versioned<Build>> {
+    await this.getBuild(namespace, name);
+    for await (const event of this.store.builds.watch({ filter: objectKey(namespace, name), signal })) {
+      if (!event.value) throw new BuildNotFoundError(`${namespace}/${name}`);
+      yield { value: event.value, revision: event.revision };
+      if (isTerminal(event.value.status.phase)) return;
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { BuildAlreadyTerminalError, StaleAttemptError } from '../../common/errors.js';
+import { isTerminal, type Build, type BuildPhase } from '../api/types.js';
+
+/**
+ * The Build state machine, as pure functions from a build to its next state. Each returns
+ * undefined when the build is already where the step would take it (so a repeated step is a
+ * no-op, not an error), and throws a typed error when the step does not apply.
+ *
+ *   New ──assignAttempt──▶ Pending ──markQueued──▶ Pending(queued) ──claim──▶ Running
+ *   Running ──complete──▶ Complete        Running ──fail──▶ Failed | Error
+ */
+
+function key(b: Build): string {
+  return `${b.metadata.namespace}/${b.metadata.name}`;
+}
+
+/** New → Pending with the next attempt number. A build past New is left alone. */
+export function assignAttempt(build: Build): Build | undefined {
+  if (build.status.phase !== 'New') return undefined;
+  return {
+    ...build,
+    status: { ...build.status, phase: 'Pending', attempt: build.status.attempt + 1, reason: undefined, message: undefined, queuedTimestamp: undefined },
+  };
+}
+
+/** Records that the attempt's job is on the work queue. Repeating it changes nothing. */
+export function markQueued(build: Build, attempt: number, now: Date): Build | undefined {
+  if (build.status.phase !== 'Pending' || build.status.attempt !== attempt || build.status.queuedTimestamp) return undefined;
+  return { ...build, status: { ...build.status, queuedTimestamp: now.toISOString() } };
+}
+
+export interface Claim {
+  attempt: number;
+  agent: string;
+  node: string;
+  claimId: string;
+}
+
+/**
+ * Pending → Running on the claiming agent. Repeating the same claim (same claim id: its first
+ * answer was lost) gets the build back unchanged; any other claim of a claimed attempt is refused.
+ * @throws StaleAttemptError when the attempt is not current or another agent holds it.
+ */
+export function claim(build: Build, c: Claim, now: Date): Build | undefined {
+  requireAttempt(build, c.attempt);
+  if (build.status.phase === 'Running' && build.status.agent === c.agent && build.status.claimId === c.claimId) return undefined;
+  if (isTerminal(build.status.phase)) throw new BuildAlreadyTerminalError(key(build), build.status.phase);
+  if (build.status.phase !== 'Pending') {
+    throw new StaleAttemptError(`build ${key(build)} attempt ${c.attempt} is ${build.status.phase} on agent "${build.status.agent ?? ''}"`);
+  }
+  return {
+    ...build,
+    status: { ...build.status, phase: 'Running', agent: c.agent, node: c.node, claimId: c.claimId, startTimestamp: now.toISOString() },
+  };
+}
+
+export interface Outcome {
+  attempt: number;
+  agent: string;
+  phase: Extract<BuildPhase, 'Complete' | 'Failed' | 'Error'>;
+  reason?: string;
+  message?: string;
+  exitCode?: number;
+  output?: { image: string; digest: string };
+  commit?: string;
+}
+
+/**
+ * Running → a terminal phase, reported by the agent that owns the attempt.
+ * @throws StaleAttemptError for a report from another attempt or agent;
+ *         BuildAlreadyTerminalError when the build already ended (a duplicate report).
+ */
+export function finish(build: Build, o: Outcome, now: Date): Build {
+  requireAttempt(build, o.attempt);
+  if (isTerminal(build.status.phase)) throw new BuildAlreadyTerminalError(key(build), build.status.phase);
+  if (build.status.phase !== 'Running' || build.status.agent !== o.agent) {
+    throw new StaleAttemptError(`build ${key(build)} attempt ${o.attempt} is not running on agent "${o.agent}"`);
+  }
+  return {
+    ...build,
+    status: {
+      ...build.status,
+      phase: o.phase,
+      reason: o.reason,
+      message: o.message,
+      exitCode: o.exitCode,
+      output: o.output,
+      commit: o.commit ?? build.status.commit,
+      completionTimestamp: now.toISOString(),
+    },
+  };
+}
+
+function requireAttempt(build: Build, attempt: number): void {
+  if (build.status.attempt !== attempt) {
+    throw new StaleAttemptError(`build ${key(build)} is at attempt ${build.status.attempt}, not ${attempt}`);
+  }
+}

@@ -1,0 +1,85 @@
+import * as grpc from '@grpc/grpc-js';
+import { connectNats, type NatsConnection } from '../common/nats/connect.js';
+import { defaultJobStreamOptions, ensureJobStream, publishJob } from '../common/nats/jobs.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { BuildController } from './build-controller/controller.js';
+import { AgentReports } from './builds/agent-reports.js';
+import { BuildApi } from './builds/build-api.js';
+import type { CoordinatorConfig } from './config.js';
+import { AgentService } from './grpc/agent-service.js';
+import { BuildService } from './grpc/build-service.js';
+import { openStateStore, type StateStore } from './store/state-store.js';
+
+export interface CoordinatorDeps {
+  log?: Logger;
+  clock?: () => Date;
+}
+
+/**
+ * One coordinator: the state store, the build controller and the gRPC services, on one NATS
+ * connection. Any number may run against the same NATS.
+ */
+export class Coordinator {
+  private readonly abort = new AbortController();
+  private controllerDone: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly config: CoordinatorConfig,
+    private readonly nc: NatsConnection,
+    private readonly server: grpc.Server,
+    /** The bound gRPC address (host:port), with the real port when 0 was asked for. */
+    readonly address: string,
+    readonly store: StateStore,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<Coordinator> {
+    const log = deps.log ?? createLogger({ component: 'coordinator', coordinator: config.id }, { level: config.logLevel });
+    const clock = deps.clock ?? (() => new Date());
+    const nc = await connectNats({ servers: config.natsServers, name: config.id });
+    try {
+      const store = await openStateStore(nc, { replicas: config.replicas, history: 5 });
+      await ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas });
+
+      const server = new grpc.Server();
+      new BuildService(new BuildApi(store, { clock }), log).addTo(server);
+      new AgentService(new AgentReports(store, clock), log).addTo(server);
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(config.grpcListen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      );
+      const host = config.grpcListen.slice(0, config.grpcListen.lastIndexOf(':'));
+      const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log);
+
+      const controller = new BuildController(store, (job) => publishJob(nc, job), {
+        workers: config.controllerWorkers,
+        resyncIntervalMs: config.resyncIntervalMs,
+        log: log.child({ component: 'build-controller' }),
+        clock,
+      });
+      c.controllerDone = controller.run(c.abort.signal);
+      log.info('coordinator started', { grpc: c.address, nats: config.natsServers });
+      return c;
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  /** Stops serving, stops the controller, closes NATS. Calls in flight get up to `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.abort.abort();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    await this.controllerDone;
+    await this.nc.drain().catch(() => this.nc.close());
+    this.log.info('coordinator stopped');
+  }
+}

@@ -1,0 +1,86 @@
+import type * as grpc from '@grpc/grpc-js';
+import { InvalidInputError, type FieldError } from '../../common/errors.js';
+import { slipwayProto } from '../../common/grpc/proto.js';
+import type { Logger } from '../../common/log.js';
+import type { AgentServiceHandlers } from '../../proto/generated/slipway/v1/AgentService.js';
+import type { BuildRef__Output } from '../../proto/generated/slipway/v1/BuildRef.js';
+import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
+import { buildToProto } from './convert.js';
+import { unary } from './handlers.js';
+
+/** Reasons an agent may report for a build that did not complete. */
+const FAILURE_PHASES = new Set(['Failed', 'Error']);
+
+/** The agents' gRPC service: claims and outcomes, each fenced by attempt and agent. */
+export class AgentService {
+  constructor(
+    private readonly reports: AgentReports,
+    private readonly log: Logger,
+  ) {}
+
+  addTo(server: grpc.Server): void {
+    server.addService(slipwayProto().slipway.v1.AgentService.service, this.handlers());
+  }
+
+  private handlers(): AgentServiceHandlers {
+    const { reports, log } = this;
+    return {
+      ClaimBuild: unary(log, 'ClaimBuild', async (req) => {
+        const ref = buildRef(req.build, [
+          ...required(req.agent, 'agent'),
+          ...required(req.node, 'node'),
+          ...required(req.claimId, 'claimId'),
+        ]);
+        const build = await reports.claim(ref, { agent: req.agent, node: req.node, claimId: req.claimId });
+        log.info('build claimed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent });
+        return buildToProto(build);
+      }),
+      CompleteBuild: unary(log, 'CompleteBuild', async (req) => {
+        const extra = [...required(req.agent, 'agent'), ...required(req.output?.image, 'output.image'), ...required(req.output?.digest, 'output.digest')];
+        if (req.output?.digest && !/^sha256:[0-9a-f]{64}$/.test(req.output.digest)) {
+          extra.push({ field: 'output.digest', message: `"${req.output.digest}" is not a sha256 digest` });
+        }
+        const ref = buildRef(req.build, extra);
+        const build = await reports.finish(ref, {
+          agent: req.agent,
+          phase: 'Complete',
+          exitCode: 0,
+          output: { image: req.output!.image, digest: req.output!.digest },
+          commit: req.commit || undefined,
+        });
+        log.info('build complete', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent, digest: req.output!.digest });
+        return buildToProto(build);
+      }),
+      FailBuild: unary(log, 'FailBuild', async (req) => {
+        const extra = [...required(req.agent, 'agent'), ...required(req.reason, 'reason')];
+        if (!FAILURE_PHASES.has(req.phase)) extra.push({ field: 'phase', message: `must be Failed or Error, got "${req.phase}"` });
+        const ref = buildRef(req.build, extra);
+        const build = await reports.finish(ref, {
+          agent: req.agent,
+          phase: req.phase as 'Failed' | 'Error',
+          reason: req.reason,
+          message: req.message || undefined,
+          exitCode: req.exitCode >= 0 ? req.exitCode : undefined,
+          commit: req.commit || undefined,
+        });
+        log.info('build failed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent, reason: req.reason });
+        return buildToProto(build);
+      }),
+    };
+  }
+}
+
+function required(value: string | undefined, field: string): FieldError[] {
+  return value ? [] : [{ field, message: 'is required' }];
+}
+
+function buildRef(ref: BuildRef__Output | null, extra: FieldError[]): BuildRef {
+  const errors = [
+    ...required(ref?.namespace, 'build.namespace'),
+    ...required(ref?.name, 'build.name'),
+    ...(ref && ref.attempt > 0 ? [] : [{ field: 'build.attempt', message: 'must be at least 1' }]),
+    ...extra,
+  ];
+  if (errors.length > 0) throw new InvalidInputError(errors, 'report');
+  return { namespace: ref!.namespace, name: ref!.name, attempt: ref!.attempt };
+}

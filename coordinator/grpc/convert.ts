@@ -1,0 +1,57 @@
+import type { Build as PBuild } from '../../proto/generated/slipway/v1/Build.js';
+import type { BuildConfig as PBuildConfig, BuildConfig__Output } from '../../proto/generated/slipway/v1/BuildConfig.js';
+import type { ObjectMeta as PObjectMeta } from '../../proto/generated/slipway/v1/ObjectMeta.js';
+import { DEFAULT_NAMESPACE, type Build, type BuildConfig, type ObjectMeta, type Versioned } from '../api/types.js';
+import { nameErrors, validateBuildConfigSpec, type BuildConfigInput } from '../api/validation.js';
+import { InvalidBuildConfigError } from '../../common/errors.js';
+
+/** Between the stored resources and their gRPC messages. The shapes match field for field. */
+
+function meta(m: ObjectMeta, revision: number): PObjectMeta {
+  return { ...m, resourceVersion: String(revision), labels: m.labels ?? {} };
+}
+
+export function buildConfigToProto({ value, revision }: Versioned<BuildConfig>): PBuildConfig {
+  return { metadata: meta(value.metadata, revision), spec: value.spec, status: value.status };
+}
+
+export function buildToProto({ value, revision }: Versioned<Build>): PBuild {
+  const { claimId: _internal, ...status } = value.status;
+  return {
+    metadata: meta(value.metadata, revision),
+    spec: value.spec,
+    status: { ...status, exitCode: status.exitCode ?? -1 },
+  };
+}
+
+/**
+ * A BuildConfig message as create/update input, validated. proto3 cannot tell "0" from "not
+ * set", so a zero deadline means none here.
+ * @throws InvalidBuildConfigError naming every field at fault.
+ */
+export function buildConfigInputFromProto(msg: BuildConfig__Output | null): { input: BuildConfigInput; resourceVersion?: number } {
+  const m = msg?.metadata;
+  const namespace = m?.namespace || DEFAULT_NAMESPACE;
+  const errors = [...nameErrors(m?.name, 'metadata.name', 52), ...nameErrors(namespace, 'metadata.namespace')];
+  let resourceVersion: number | undefined;
+  if (m?.resourceVersion) {
+    resourceVersion = Number(m.resourceVersion);
+    if (!Number.isSafeInteger(resourceVersion) || resourceVersion <= 0) {
+      errors.push({ field: 'metadata.resourceVersion', message: `"${m.resourceVersion}" is not a revision` });
+    }
+  }
+  const rawSpec = msg?.spec ? { ...msg.spec } : {};
+  if ((rawSpec as { completionDeadlineSeconds?: number }).completionDeadlineSeconds === 0) {
+    delete (rawSpec as { completionDeadlineSeconds?: number }).completionDeadlineSeconds;
+  }
+  let spec;
+  try {
+    spec = validateBuildConfigSpec(rawSpec, 'spec');
+  } catch (err) {
+    if (!(err instanceof InvalidBuildConfigError)) throw err;
+    errors.push(...err.fields);
+  }
+  if (errors.length > 0 || !spec) throw new InvalidBuildConfigError(errors);
+  const labels = m?.labels && Object.keys(m.labels).length > 0 ? m.labels : undefined;
+  return { input: { metadata: { name: m!.name, namespace, labels }, spec }, resourceVersion };
+}

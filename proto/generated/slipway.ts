@@ -1,0 +1,83 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { AgentServiceClient as _slipway_v1_AgentServiceClient, AgentServiceDefinition as _slipway_v1_AgentServiceDefinition } from './slipway/v1/AgentService';
+import type { Build as _slipway_v1_Build, Build__Output as _slipway_v1_Build__Output } from './slipway/v1/Build';
+import type { BuildConfig as _slipway_v1_BuildConfig, BuildConfig__Output as _slipway_v1_BuildConfig__Output } from './slipway/v1/BuildConfig';
+import type { BuildConfigSpec as _slipway_v1_BuildConfigSpec, BuildConfigSpec__Output as _slipway_v1_BuildConfigSpec__Output } from './slipway/v1/BuildConfigSpec';
+import type { BuildConfigStatus as _slipway_v1_BuildConfigStatus, BuildConfigStatus__Output as _slipway_v1_BuildConfigStatus__Output } from './slipway/v1/BuildConfigStatus';
+import type { BuildOutput as _slipway_v1_BuildOutput, BuildOutput__Output as _slipway_v1_BuildOutput__Output } from './slipway/v1/BuildOutput';
+import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from './slipway/v1/BuildRef';
+import type { BuildServiceClient as _slipway_v1_BuildServiceClient, BuildServiceDefinition as _slipway_v1_BuildServiceDefinition } from './slipway/v1/BuildService';
+import type { BuildSource as _slipway_v1_BuildSource, BuildSource__Output as _slipway_v1_BuildSource__Output } from './slipway/v1/BuildSource';
+import type { BuildSpec as _slipway_v1_BuildSpec, BuildSpec__Output as _slipway_v1_BuildSpec__Output } from './slipway/v1/BuildSpec';
+import type { BuildStatus as _slipway_v1_BuildStatus, BuildStatus__Output as _slipway_v1_BuildStatus__Output } from './slipway/v1/BuildStatus';
+import type { BuildStrategy as _slipway_v1_BuildStrategy, BuildStrategy__Output as _slipway_v1_BuildStrategy__Output } from './slipway/v1/BuildStrategy';
+import type { ClaimBuildRequest as _slipway_v1_ClaimBuildRequest, ClaimBuildRequest__Output as _slipway_v1_ClaimBuildRequest__Output } from './slipway/v1/ClaimBuildRequest';
+import type { CompleteBuildRequest as _slipway_v1_CompleteBuildRequest, CompleteBuildRequest__Output as _slipway_v1_CompleteBuildRequest__Output } from './slipway/v1/CompleteBuildRequest';
+import type { CreateBuildConfigRequest as _slipway_v1_CreateBuildConfigRequest, CreateBuildConfigRequest__Output as _slipway_v1_CreateBuildConfigRequest__Output } from './slipway/v1/CreateBuildConfigRequest';
+import type { DeleteBuildConfigRequest as _slipway_v1_DeleteBuildConfigRequest, DeleteBuildConfigRequest__Output as _slipway_v1_DeleteBuildConfigRequest__Output } from './slipway/v1/DeleteBuildConfigRequest';
+import type { DeleteBuildConfigResponse as _slipway_v1_DeleteBuildConfigResponse, DeleteBuildConfigResponse__Output as _slipway_v1_DeleteBuildConfigResponse__Output } from './slipway/v1/DeleteBuildConfigResponse';
+import type { DockerStrategy as _slipway_v1_DockerStrategy, DockerStrategy__Output as _slipway_v1_DockerStrategy__Output } from './slipway/v1/DockerStrategy';
+import type { FailBuildRequest as _slipway_v1_FailBuildRequest, FailBuildRequest__Output as _slipway_v1_FailBuildRequest__Output } from './slipway/v1/FailBuildRequest';
+import type { GetBuildConfigRequest as _slipway_v1_GetBuildConfigRequest, GetBuildConfigRequest__Output as _slipway_v1_GetBuildConfigRequest__Output } from './slipway/v1/GetBuildConfigRequest';
+import type { GetBuildRequest as _slipway_v1_GetBuildRequest, GetBuildRequest__Output as _slipway_v1_GetBuildRequest__Output } from './slipway/v1/GetBuildRequest';
+import type { GitSource as _slipway_v1_GitSource, GitSource__Output as _slipway_v1_GitSource__Output } from './slipway/v1/GitSource';
+import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from './slipway/v1/ImageOutput';
+import type { ListBuildConfigsRequest as _slipway_v1_ListBuildConfigsRequest, ListBuildConfigsRequest__Output as _slipway_v1_ListBuildConfigsRequest__Output } from './slipway/v1/ListBuildConfigsRequest';
+import type { ListBuildConfigsResponse as _slipway_v1_ListBuildConfigsResponse, ListBuildConfigsResponse__Output as _slipway_v1_ListBuildConfigsResponse__Output } from './slipway/v1/ListBuildConfigsResponse';
+import type { ListBuildsRequest as _slipway_v1_ListBuildsRequest, ListBuildsRequest__Output as _slipway_v1_ListBuildsRequest__Output } from './slipway/v1/ListBuildsRequest';
+import type { ListBuildsResponse as _slipway_v1_ListBuildsResponse, ListBuildsResponse__Output as _slipway_v1_ListBuildsResponse__Output } from './slipway/v1/ListBuildsResponse';
+import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from './slipway/v1/NameValue';
+import type { ObjectMeta as _slipway_v1_ObjectMeta, ObjectMeta__Output as _slipway_v1_ObjectMeta__Output } from './slipway/v1/ObjectMeta';
+import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from './slipway/v1/ResourceLimits';
+import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from './slipway/v1/SecretReference';
+import type { StartBuildRequest as _slipway_v1_StartBuildRequest, StartBuildRequest__Output as _slipway_v1_StartBuildRequest__Output } from './slipway/v1/StartBuildRequest';
+import type { UpdateBuildConfigRequest as _slipway_v1_UpdateBuildConfigRequest, UpdateBuildConfigRequest__Output as _slipway_v1_UpdateBuildConfigRequest__Output } from './slipway/v1/UpdateBuildConfigRequest';
+import type { WatchBuildRequest as _slipway_v1_WatchBuildRequest, WatchBuildRequest__Output as _slipway_v1_WatchBuildRequest__Output } from './slipway/v1/WatchBuildRequest';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  slipway: {
+    v1: {
+      AgentService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_AgentServiceClient> & { service: _slipway_v1_AgentServiceDefinition }
+      Build: MessageTypeDefinition<_slipway_v1_Build, _slipway_v1_Build__Output>
+      BuildConfig: MessageTypeDefinition<_slipway_v1_BuildConfig, _slipway_v1_BuildConfig__Output>
+      BuildConfigSpec: MessageTypeDefinition<_slipway_v1_BuildConfigSpec, _slipway_v1_BuildConfigSpec__Output>
+      BuildConfigStatus: MessageTypeDefinition<_slipway_v1_BuildConfigStatus, _slipway_v1_BuildConfigStatus__Output>
+      BuildOutput: MessageTypeDefinition<_slipway_v1_BuildOutput, _slipway_v1_BuildOutput__Output>
+      BuildRef: MessageTypeDefinition<_slipway_v1_BuildRef, _slipway_v1_BuildRef__Output>
+      BuildService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_BuildServiceClient> & { service: _slipway_v1_BuildServiceDefinition }
+      BuildSource: MessageTypeDefinition<_slipway_v1_BuildSource, _slipway_v1_BuildSource__Output>
+      BuildSpec: MessageTypeDefinition<_slipway_v1_BuildSpec, _slipway_v1_BuildSpec__Output>
+      BuildStatus: MessageTypeDefinition<_slipway_v1_BuildStatus, _slipway_v1_BuildStatus__Output>
+      BuildStrategy: MessageTypeDefinition<_slipway_v1_BuildStrategy, _slipway_v1_BuildStrategy__Output>
+      ClaimBuildRequest: MessageTypeDefinition<_slipway_v1_ClaimBuildRequest, _slipway_v1_ClaimBuildRequest__Output>
+      CompleteBuildRequest: MessageTypeDefinition<_slipway_v1_CompleteBuildRequest, _slipway_v1_CompleteBuildRequest__Output>
+      CreateBuildConfigRequest: MessageTypeDefinition<_slipway_v1_CreateBuildConfigRequest, _slipway_v1_CreateBuildConfigRequest__Output>
+      DeleteBuildConfigRequest: MessageTypeDefinition<_slipway_v1_DeleteBuildConfigRequest, _slipway_v1_DeleteBuildConfigRequest__Output>
+      DeleteBuildConfigResponse: MessageTypeDefinition<_slipway_v1_DeleteBuildConfigResponse, _slipway_v1_DeleteBuildConfigResponse__Output>
+      DockerStrategy: MessageTypeDefinition<_slipway_v1_DockerStrategy, _slipway_v1_DockerStrategy__Output>
+      FailBuildRequest: MessageTypeDefinition<_slipway_v1_FailBuildRequest, _slipway_v1_FailBuildRequest__Output>
+      GetBuildConfigRequest: MessageTypeDefinition<_slipway_v1_GetBuildConfigRequest, _slipway_v1_GetBuildConfigRequest__Output>
+      GetBuildRequest: MessageTypeDefinition<_slipway_v1_GetBuildRequest, _slipway_v1_GetBuildRequest__Output>
+      GitSource: MessageTypeDefinition<_slipway_v1_GitSource, _slipway_v1_GitSource__Output>
+      ImageOutput: MessageTypeDefinition<_slipway_v1_ImageOutput, _slipway_v1_ImageOutput__Output>
+      ListBuildConfigsRequest: MessageTypeDefinition<_slipway_v1_ListBuildConfigsRequest, _slipway_v1_ListBuildConfigsRequest__Output>
+      ListBuildConfigsResponse: MessageTypeDefinition<_slipway_v1_ListBuildConfigsResponse, _slipway_v1_ListBuildConfigsResponse__Output>
+      ListBuildsRequest: MessageTypeDefinition<_slipway_v1_ListBuildsRequest, _slipway_v1_ListBuildsRequest__Output>
+      ListBuildsResponse: MessageTypeDefinition<_slipway_v1_ListBuildsResponse, _slipway_v1_ListBuildsResponse__Output>
+      NameValue: MessageTypeDefinition<_slipway_v1_NameValue, _slipway_v1_NameValue__Output>
+      ObjectMeta: MessageTypeDefinition<_slipway_v1_ObjectMeta, _slipway_v1_ObjectMeta__Output>
+      ResourceLimits: MessageTypeDefinition<_slipway_v1_ResourceLimits, _slipway_v1_ResourceLimits__Output>
+      SecretReference: MessageTypeDefinition<_slipway_v1_SecretReference, _slipway_v1_SecretReference__Output>
+      StartBuildRequest: MessageTypeDefinition<_slipway_v1_StartBuildRequest, _slipway_v1_StartBuildRequest__Output>
+      UpdateBuildConfigRequest: MessageTypeDefinition<_slipway_v1_UpdateBuildConfigRequest, _slipway_v1_UpdateBuildConfigRequest__Output>
+      WatchBuildRequest: MessageTypeDefinition<_slipway_v1_WatchBuildRequest, _slipway_v1_WatchBuildRequest__Output>
+    }
+  }
+}
+

@@ -1,0 +1,65 @@
+// Original file: proto/slipway/v1/slipway.proto
+
+import type * as grpc from '@grpc/grpc-js'
+import type { MethodDefinition } from '@grpc/proto-loader'
+import type { Build as _slipway_v1_Build, Build__Output as _slipway_v1_Build__Output } from '../../slipway/v1/Build';
+import type { ClaimBuildRequest as _slipway_v1_ClaimBuildRequest, ClaimBuildRequest__Output as _slipway_v1_ClaimBuildRequest__Output } from '../../slipway/v1/ClaimBuildRequest';
+import type { CompleteBuildRequest as _slipway_v1_CompleteBuildRequest, CompleteBuildRequest__Output as _slipway_v1_CompleteBuildRequest__Output } from '../../slipway/v1/CompleteBuildRequest';
+import type { FailBuildRequest as _slipway_v1_FailBuildRequest, FailBuildRequest__Output as _slipway_v1_FailBuildRequest__Output } from '../../slipway/v1/FailBuildRequest';
+
+export interface AgentServiceClient extends grpc.Client {
+  /**
+   * Takes ownership of a Pending build's attempt: the build becomes Running on this agent.
+   * Refused (FAILED_PRECONDITION) when the attempt is stale or another agent owns it.
+   */
+  ClaimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  ClaimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  ClaimBuild(argument: _slipway_v1_ClaimBuildRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  ClaimBuild(argument: _slipway_v1_ClaimBuildRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  /**
+   * Takes ownership of a Pending build's attempt: the build becomes Running on this agent.
+   * Refused (FAILED_PRECONDITION) when the attempt is stale or another agent owns it.
+   */
+  claimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  claimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  claimBuild(argument: _slipway_v1_ClaimBuildRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  claimBuild(argument: _slipway_v1_ClaimBuildRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  
+  CompleteBuild(argument: _slipway_v1_CompleteBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  CompleteBuild(argument: _slipway_v1_CompleteBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  CompleteBuild(argument: _slipway_v1_CompleteBuildRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  CompleteBuild(argument: _slipway_v1_CompleteBuildRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  completeBuild(argument: _slipway_v1_CompleteBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  completeBuild(argument: _slipway_v1_CompleteBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  completeBuild(argument: _slipway_v1_CompleteBuildRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  completeBuild(argument: _slipway_v1_CompleteBuildRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  
+  FailBuild(argument: _slipway_v1_FailBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  FailBuild(argument: _slipway_v1_FailBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  FailBuild(argument: _slipway_v1_FailBuildRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  FailBuild(argument: _slipway_v1_FailBuildRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  failBuild(argument: _slipway_v1_FailBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  failBuild(argument: _slipway_v1_FailBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  failBuild(argument: _slipway_v1_FailBuildRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  failBuild(argument: _slipway_v1_FailBuildRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  
+}
+
+export interface AgentServiceHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Takes ownership of a Pending build's attempt: the build becomes Running on this agent.
+   * Refused (FAILED_PRECONDITION) when the attempt is stale or another agent owns it.
+   */
+  ClaimBuild: grpc.handleUnaryCall<_slipway_v1_ClaimBuildRequest__Output, _slipway_v1_Build>;
+  
+  CompleteBuild: grpc.handleUnaryCall<_slipway_v1_CompleteBuildRequest__Output, _slipway_v1_Build>;
+  
+  FailBuild: grpc.handleUnaryCall<_slipway_v1_FailBuildRequest__Output, _slipway_v1_Build>;
+  
+}
+
+export interface AgentServiceDefinition extends grpc.ServiceDefinition {
+  ClaimBuild: MethodDefinition<_slipway_v1_ClaimBuildRequest, _slipway_v1_Build, _slipway_v1_ClaimBuildRequest__Output, _slipway_v1_Build__Output>
+  CompleteBuild: MethodDefinition<_slipway_v1_CompleteBuildRequest, _slipway_v1_Build, _slipway_v1_CompleteBuildRequest__Output, _slipway_v1_Build__Output>
+  FailBuild: MethodDefinition<_slipway_v1_FailBuildRequest, _slipway_v1_Build, _slipway_v1_FailBuildRequest__Output, _slipway_v1_Build__Output>
+}

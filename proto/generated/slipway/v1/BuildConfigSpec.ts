@@ -1,0 +1,29 @@
+// Original file: proto/slipway/v1/slipway.proto
+
+import type { BuildSource as _slipway_v1_BuildSource, BuildSource__Output as _slipway_v1_BuildSource__Output } from '../../slipway/v1/BuildSource';
+import type { BuildStrategy as _slipway_v1_BuildStrategy, BuildStrategy__Output as _slipway_v1_BuildStrategy__Output } from '../../slipway/v1/BuildStrategy';
+import type { BuildOutput as _slipway_v1_BuildOutput, BuildOutput__Output as _slipway_v1_BuildOutput__Output } from '../../slipway/v1/BuildOutput';
+import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from '../../slipway/v1/ResourceLimits';
+import type { Long } from '@grpc/proto-loader';
+
+export interface BuildConfigSpec {
+  'source'?: (_slipway_v1_BuildSource | null);
+  'strategy'?: (_slipway_v1_BuildStrategy | null);
+  'output'?: (_slipway_v1_BuildOutput | null);
+  'resources'?: (_slipway_v1_ResourceLimits | null);
+  /**
+   * 0: no deadline.
+   */
+  'completionDeadlineSeconds'?: (number | string | Long);
+}
+
+export interface BuildConfigSpec__Output {
+  'source': (_slipway_v1_BuildSource__Output | null);
+  'strategy': (_slipway_v1_BuildStrategy__Output | null);
+  'output': (_slipway_v1_BuildOutput__Output | null);
+  'resources': (_slipway_v1_ResourceLimits__Output | null);
+  /**
+   * 0: no deadline.
+   */
+  'completionDeadlineSeconds': (number);
+}

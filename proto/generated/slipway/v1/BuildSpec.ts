@@ -1,0 +1,28 @@
+// Original file: proto/slipway/v1/slipway.proto
+
+import type { BuildConfigSpec as _slipway_v1_BuildConfigSpec, BuildConfigSpec__Output as _slipway_v1_BuildConfigSpec__Output } from '../../slipway/v1/BuildConfigSpec';
+import type { Long } from '@grpc/proto-loader';
+
+export interface BuildSpec {
+  'configName'?: (string);
+  /**
+   * The config's generation this build was frozen from.
+   */
+  'configGeneration'?: (number | string | Long);
+  /**
+   * A frozen copy of the config's spec, with StartBuild's overrides applied.
+   */
+  'config'?: (_slipway_v1_BuildConfigSpec | null);
+}
+
+export interface BuildSpec__Output {
+  'configName': (string);
+  /**
+   * The config's generation this build was frozen from.
+   */
+  'configGeneration': (number);
+  /**
+   * A frozen copy of the config's spec, with StartBuild's overrides applied.
+   */
+  'config': (_slipway_v1_BuildConfigSpec__Output | null);
+}

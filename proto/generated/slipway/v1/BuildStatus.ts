@@ -1,0 +1,57 @@
+// Original file: proto/slipway/v1/slipway.proto
+
+import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from '../../slipway/v1/ImageOutput';
+
+export interface BuildStatus {
+  /**
+   * New, Pending, Running, Complete, Failed, Error, Cancelled.
+   */
+  'phase'?: (string);
+  /**
+   * A CamelCase reason, stable across releases (e.g. BuildStepFailed, InvalidGitRef).
+   */
+  'reason'?: (string);
+  'message'?: (string);
+  'attempt'?: (number);
+  'agent'?: (string);
+  'node'?: (string);
+  'queuedTimestamp'?: (string);
+  'startTimestamp'?: (string);
+  'completionTimestamp'?: (string);
+  /**
+   * Set when a build step or the build ended with an exit code; -1 when there is none.
+   */
+  'exitCode'?: (number);
+  'output'?: (_slipway_v1_ImageOutput | null);
+  /**
+   * The source commit that was built.
+   */
+  'commit'?: (string);
+}
+
+export interface BuildStatus__Output {
+  /**
+   * New, Pending, Running, Complete, Failed, Error, Cancelled.
+   */
+  'phase': (string);
+  /**
+   * A CamelCase reason, stable across releases (e.g. BuildStepFailed, InvalidGitRef).
+   */
+  'reason': (string);
+  'message': (string);
+  'attempt': (number);
+  'agent': (string);
+  'node': (string);
+  'queuedTimestamp': (string);
+  'startTimestamp': (string);
+  'completionTimestamp': (string);
+  /**
+   * Set when a build step or the build ended with an exit code; -1 when there is none.
+   */
+  'exitCode': (number);
+  'output': (_slipway_v1_ImageOutput__Output | null);
+  /**
+   * The source commit that was built.
+   */
+  'commit': (string);
+}

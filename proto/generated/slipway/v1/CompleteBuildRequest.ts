@@ -1,0 +1,18 @@
+// Original file: proto/slipway/v1/slipway.proto
+
+import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
+import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from '../../slipway/v1/ImageOutput';
+
+export interface CompleteBuildRequest {
+  'build'?: (_slipway_v1_BuildRef | null);
+  'agent'?: (string);
+  'output'?: (_slipway_v1_ImageOutput | null);
+  'commit'?: (string);
+}
+
+export interface CompleteBuildRequest__Output {
+  'build': (_slipway_v1_BuildRef__Output | null);
+  'agent': (string);
+  'output': (_slipway_v1_ImageOutput__Output | null);
+  'commit': (string);
+}

@@ -1,0 +1,11 @@
+// Original file: proto/slipway/v1/slipway.proto
+
+import type { BuildConfig as _slipway_v1_BuildConfig, BuildConfig__Output as _slipway_v1_BuildConfig__Output } from '../../slipway/v1/BuildConfig';
+
+export interface CreateBuildConfigRequest {
+  'config'?: (_slipway_v1_BuildConfig | null);
+}
+
+export interface CreateBuildConfigRequest__Output {
+  'config': (_slipway_v1_BuildConfig__Output | null);
+}

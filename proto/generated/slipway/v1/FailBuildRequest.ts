@@ -1,0 +1,35 @@
+// Original file: proto/slipway/v1/slipway.proto
+
+import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
+
+export interface FailBuildRequest {
+  'build'?: (_slipway_v1_BuildRef | null);
+  'agent'?: (string);
+  /**
+   * Failed (the build's own fault) or Error (the system's).
+   */
+  'phase'?: (string);
+  'reason'?: (string);
+  'message'?: (string);
+  /**
+   * -1: no exit code.
+   */
+  'exitCode'?: (number);
+  'commit'?: (string);
+}
+
+export interface FailBuildRequest__Output {
+  'build': (_slipway_v1_BuildRef__Output | null);
+  'agent': (string);
+  /**
+   * Failed (the build's own fault) or Error (the system's).
+   */
+  'phase': (string);
+  'reason': (string);
+  'message': (string);
+  /**
+   * -1: no exit code.
+   */
+  'exitCode': (number);
+  'commit': (string);
+}

@@ -1,0 +1,38 @@
+import Docker from 'dockerode';
+import { testEnvironment } from './environment.js';
+
+/** The environment's Docker daemon, for checking what builds did on it. */
+export function environmentDocker(): Docker {
+  return new Docker({ socketPath: testEnvironment().dockerHost.replace(/^unix:\/\//, '') });
+}
+
+/** Pulls `reference` from its registry, runs it with no arguments and returns what it printed. */
+export async function pullAndRun(docker: Docker, reference: string): Promise<string> {
+  const pull = await docker.pull(reference);
+  await new Promise((resolve, reject) => docker.modem.followProgress(pull, (err) => (err ? reject(err) : resolve(undefined))));
+  const container = await docker.createContainer({ Image: reference, Tty: false, HostConfig: { NetworkMode: 'none' } });
+  try {
+    await container.start();
+    await container.wait();
+    const logs = await container.logs({ stdout: true, stderr: true });
+    return demux(logs as unknown as Buffer);
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte frame headers before each chunk. */
+function demux(buf: Buffer): string {
+  let out = '';
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString();
+    i += 8 + size;
+  }
+  return out;
+}
+
+/** Every container on the daemon, running or not. */
+export async function allContainerIds(docker: Docker): Promise<Set<string>> {
+  return new Set((await docker.listContainers({ all: true })).map((c) => c.Id));
+}

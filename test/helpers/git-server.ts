@@ -1,0 +1,52 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { freePort, waitForPort } from './ports.js';
+import { run, spawnForTest, tempDir } from './processes.js';
+
+export interface GitServer {
+  /** git://127.0.0.1:PORT */
+  base: string;
+  /**
+   * A new repository served at `${base}/${name}`, with one commit of `files` on branch main.
+   * Returns its URI and the commit id.
+   */
+  createRepo(name: string, files: Record<string, string>): Promise<{ uri: string; commit: string }>;
+}
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Slipway Test',
+  GIT_AUTHOR_EMAIL: 'test@slipway.invalid',
+  GIT_COMMITTER_NAME: 'Slipway Test',
+  GIT_COMMITTER_EMAIL: 'test@slipway.invalid',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};
+
+/** A real `git daemon` serving bare repositories from a temp folder over the git protocol. */
+export async function startGitServer(t: ExecutionContext): Promise<GitServer> {
+  const root = await tempDir(t, 'slipway-git-');
+  const port = await freePort();
+  const daemon = spawnForTest(t, 'git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root]);
+  await waitForPort(port).catch((err: Error) => {
+    throw new Error(`git daemon did not start: ${err.message}\n${daemon.output()}`);
+  });
+  const base = `git://127.0.0.1:${port}`;
+  return {
+    base,
+    async createRepo(name, files) {
+      const work = path.join(root, `${name}.work`);
+      for (const [file, content] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(work, file)), { recursive: true });
+        await writeFile(path.join(work, file), content);
+      }
+      const git = (...args: string[]) => run('git', args, { cwd: work, env: GIT_ENV });
+      await git('init', '--quiet', '--initial-branch=main');
+      await git('add', '.');
+      await git('commit', '--quiet', '-m', 'initial');
+      const commit = (await git('rev-parse', 'HEAD')).trim();
+      await run('git', ['clone', '--quiet', '--bare', work, path.join(root, name)], { env: GIT_ENV });
+      return { uri: `${base}/${name}`, commit };
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import path from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { Agent } from '../../agent/agent.js';
+import { resolveAgentConfig } from '../../agent/config.js';
+import { SlipwayClient } from '../../cli/client.js';
+import { silentLogger } from '../../common/log.js';
+import { resolveCoordinatorConfig } from '../../coordinator/config.js';
+import { Coordinator } from '../../coordinator/coordinator.js';
+import type { BuildConfig } from '../../proto/generated/slipway/v1/BuildConfig.js';
+import { testEnvironment } from './environment.js';
+import { startNatsServer } from './nats-server.js';
+import { tempDir } from './processes.js';
+
+export interface Slipway {
+  natsUrl: string;
+  coordinators: Coordinator[];
+  agents: Agent[];
+  /** A client of the first coordinator. */
+  client: SlipwayClient;
+  /** A client of the n-th coordinator. */
+  clientOf(n: number): SlipwayClient;
+}
+
+/**
+ * Coordinators and agents on a NATS server of the test's own, building on the environment's
+ * Docker daemon. Everything is stopped when the test ends.
+ */
+export async function startSlipway(t: ExecutionContext, o: { coordinators?: number; agents?: number; concurrency?: number } = {}): Promise<Slipway> {
+  const env = testEnvironment();
+  const nats = await startNatsServer(t);
+  const work = await tempDir(t, 'slipway-agents-');
+  const coordinators: Coordinator[] = [];
+  for (let i = 0; i < (o.coordinators ?? 1); i++) {
+    const c = await Coordinator.start(
+      resolveCoordinatorConfig({ natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}`, resyncIntervalMs: 2000 }),
+      { log: silentLogger },
+    );
+    t.teardown(() => c.stop(1000));
+    coordinators.push(c);
+  }
+  const agents: Agent[] = [];
+  for (let i = 0; i < (o.agents ?? 1); i++) {
+    const a = await Agent.start(
+      resolveAgentConfig({
+        natsServers: [nats.url],
+        // Agents spread over the coordinators, as they would behind a Service.
+        coordinator: coordinators[i % coordinators.length]!.address,
+        dockerHost: env.dockerHost,
+        name: `agent-${i}-${path.basename(work)}`,
+        node: `node-${i}`,
+        concurrency: o.concurrency ?? 2,
+        workDir: path.join(work, `agent-${i}`),
+        pullExpiresMs: 1000,
+      }),
+      { log: silentLogger },
+    );
+    t.teardown(() => a.stop());
+    agents.push(a);
+  }
+  const clients = coordinators.map((c) => new SlipwayClient(c.address));
+  t.teardown(() => clients.forEach((c) => c.close()));
+  return { natsUrl: nats.url, coordinators, agents, client: clients[0]!, clientOf: (n) => clients[n]! };
+}
+
+/** A BuildConfig message building `uri` into `image`. */
+export function dockerBuildConfig(name: string, uri: string, image: string, extra: { ref?: string; noCache?: boolean; buildArgs?: { name: string; value: string }[] } = {}): BuildConfig {
+  return {
+    metadata: { name, namespace: 'default' },
+    spec: {
+      source: { git: { uri, ref: extra.ref ?? 'main' } },
+      strategy: { docker: { noCache: extra.noCache ?? false, buildArgs: extra.buildArgs ?? [] } },
+      output: { image },
+    },
+  };
+}
