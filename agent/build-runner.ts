@@ -59,6 +59,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     [LABELS.agent]: o.agent,
   };
   const dir = await mkdtemp(path.join(o.workDir, `${build.metadata!.namespace}-${build.metadata!.name}-`));
+  const stepContainers: string[] = [];
   try {
     if (spec.output?.pushSecret?.name) {
       throw new MissingPushSecretError(
@@ -83,7 +84,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     await insideSource(contextDir, dockerfile, 'strategy.docker.dockerfilePath');
 
     o.onLine(`Building ${image}`);
-    await buildImage(o, { contextDir, dockerfile, image, labels, spec });
+    await buildImage(o, { contextDir, dockerfile, image, labels, spec, stepContainers });
 
     o.onLine(`Pushing ${image}`);
     let digest: string;
@@ -101,13 +102,21 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     if (o.signal.aborted || isAbortError(err)) throw new AbortedError('build aborted', { cause: err });
     throw new AgentInternalError(errorMessage(err), { cause: err });
   } finally {
-    await cleanUp(o, labels, dir);
+    await cleanUp(o, labels, dir, stepContainers);
   }
 }
 
 async function buildImage(
   o: RunOptions,
-  b: { contextDir: string; dockerfile: string; image: string; labels: Record<string, string>; spec: NonNullable<NonNullable<Build__Output['spec']>['config']> },
+  b: {
+    contextDir: string;
+    dockerfile: string;
+    image: string;
+    labels: Record<string, string>;
+    spec: NonNullable<NonNullable<Build__Output['spec']>['config']>;
+    /** Filled with the ids of the containers the daemon runs steps in. */
+    stepContainers: string[];
+  },
 ): Promise<void> {
   const docker = b.spec.strategy?.docker;
   const memory = b.spec.resources?.memory ? parseQuantity(b.spec.resources.memory) : undefined;
@@ -126,6 +135,7 @@ async function buildImage(
     });
     for await (const event of events) {
       if (event.kind === 'output') emitLines(event.text, o.onLine);
+      else if (event.kind === 'container') b.stepContainers.push(event.id);
       else if (event.kind === 'error') throw buildError(event.message, event.code);
     }
   } catch (err) {
@@ -173,12 +183,14 @@ function emitLines(text: string, onLine: (line: string) => void): void {
 }
 
 /**
- * Removes the build's folder and any container labelled with this attempt. The legacy builder
- * removes its own intermediate containers (forcerm); this catches what an aborted request or
- * a crashed daemon call left. Failures here are logged by the caller, never fatal to the report.
+ * Removes the build's folder, the containers the daemon ran its steps in, and any container
+ * labelled with this attempt. The legacy builder removes step containers itself (forcerm), but
+ * only after it has reported a failure, and not at all when the request is aborted; removing
+ * them here means none is left when the outcome is reported. Removal is idempotent.
  */
-async function cleanUp(o: RunOptions, labels: Record<string, string>, dir: string): Promise<void> {
+async function cleanUp(o: RunOptions, labels: Record<string, string>, dir: string, stepContainers: string[]): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => {});
-  const leftovers = await o.runtime.listContainers({ [LABELS.build]: labels[LABELS.build]!, [LABELS.attempt]: labels[LABELS.attempt]! }).catch(() => []);
-  await Promise.all(leftovers.map((c) => o.runtime.removeContainer(c.id).catch(() => {})));
+  const labelled = await o.runtime.listContainers({ [LABELS.build]: labels[LABELS.build]!, [LABELS.attempt]: labels[LABELS.attempt]! }).catch(() => []);
+  const ids = new Set([...stepContainers, ...labelled.map((c) => c.id)]);
+  await Promise.all([...ids].map((id) => o.runtime.removeContainer(id).catch(() => {})));
 }

@@ -41,7 +41,12 @@ export class DockerRuntime implements ContainerRuntime {
       } satisfies Docker.ImageBuildOptions & { abortSignal?: AbortSignal },
     );
     for await (const msg of jsonLines(stream)) {
-      if (typeof msg.stream === 'string') yield { kind: 'output', text: msg.stream };
+      if (typeof msg.stream === 'string') {
+        yield { kind: 'output', text: msg.stream };
+        // The legacy builder names each step's container: " ---> Running in 0471a4100190".
+        const step = /---> Running in ([0-9a-f]{12,64})/.exec(msg.stream);
+        if (step) yield { kind: 'container', id: step[1]! };
+      }
       else if (typeof msg.status === 'string') yield { kind: 'output', text: `${msg.status}${msg.id ? ` ${msg.id}` : ''}\n` };
       if (msg.aux && typeof (msg.aux as { ID?: unknown }).ID === 'string') yield { kind: 'image', id: (msg.aux as { ID: string }).ID };
       if (msg.error || msg.errorDetail) {
@@ -91,12 +96,25 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async removeContainer(id: string): Promise<void> {
+    const container = this.docker.getContainer(id);
     try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
+      await container.remove({ force: true, v: true });
+      return;
     } catch (err) {
-      // 404: already gone; 409: removal already in progress. Both end with no container.
-      if (statusCode(err) !== 404 && statusCode(err) !== 409) throw err;
+      if (statusCode(err) === 404) return; // already gone
+      if (statusCode(err) !== 409) throw err;
     }
+    // 409: the daemon is removing it already (the builder's own forcerm). Done when it is gone.
+    for (let waited = 0; waited < 10_000; waited += 100) {
+      try {
+        await container.inspect();
+      } catch (err) {
+        if (statusCode(err) === 404) return;
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`container ${id} was still being removed after 10 s`);
   }
 }
 

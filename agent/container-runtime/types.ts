@@ -18,9 +18,11 @@ export interface BuildImageOptions {
   signal?: AbortSignal;
 }
 
-/** One thing the daemon said while building: output text, or the final error. */
+/** One thing the daemon said while building: output text, a step container, or the final error. */
 export type BuildEvent =
   | { kind: 'output'; text: string }
+  /** A container the daemon created to run a step; the build's to remove when it ends. */
+  | { kind: 'container'; id: string }
   | { kind: 'image'; id: string }
   | { kind: 'error'; message: string; code?: number };
 

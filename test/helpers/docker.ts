@@ -36,3 +36,31 @@ function demux(buf: Buffer): string {
 export async function allContainerIds(docker: Docker): Promise<Set<string>> {
   return new Set((await docker.listContainers({ all: true })).map((c) => c.Id));
 }
+
+export interface DaemonEvent {
+  type: string;
+  action: string;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Records what the daemon reports from now until `stop`. A live subscription, because the
+ * daemon replays only its last 256 events to a `since` query: too few to count 20 builds.
+ */
+export async function recordDaemonEvents(docker: Docker): Promise<{ stop(): Promise<DaemonEvent[]> }> {
+  const stream = (await docker.getEvents()) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return {
+    async stop() {
+      // Let events already on their way arrive before closing.
+      await new Promise((r) => setTimeout(r, 500));
+      stream.destroy();
+      return text
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { Attributes: Record<string, string> } })
+        .map((e) => ({ type: e.Type, action: e.Action, attributes: e.Actor?.Attributes ?? {} }));
+    },
+  };
+}

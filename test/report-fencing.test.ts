@@ -1,0 +1,64 @@
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { slipwayProto } from '../common/grpc/proto.js';
+import { reasonOf } from '../common/grpc/status.js';
+import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
+import { startSlipway } from './helpers/slipway.js';
+
+type Call = (req: object, cb: (err: grpc.ServiceError | null, res?: { status?: { phase: string } }) => void) => void;
+const ask = (client: AgentServiceClient, method: 'ClaimBuild' | 'CompleteBuild' | 'FailBuild', req: object) =>
+  new Promise<{ status?: { phase: string; agent?: string } }>((resolve, reject) =>
+    (client[method] as unknown as Call).call(client, req, (err, res) => (err ? reject(err) : resolve(res!))),
+  );
+
+test('the coordinator applies reports only from the agent and attempt that own the build', async (t) => {
+  // No agents: this test plays the agents itself, over the real gRPC API and NATS.
+  const slipway = await startSlipway(t, { agents: 0 });
+  const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
+  t.teardown(() => agents.close());
+  await slipway.client.createBuildConfig({
+    metadata: { name: 'app' },
+    spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' } },
+  });
+  await slipway.client.startBuild({ namespace: 'default', configName: 'app' });
+  // Wait until the controller has queued attempt 1.
+  for await (const b of slipway.client.watchBuild('default', 'app-1')) if (b.status!.queuedTimestamp) break;
+
+  const build = { namespace: 'default', name: 'app-1', attempt: 1 };
+  const refused = async (p: Promise<unknown>, reason: string, what: string) => {
+    const err = await t.throwsAsync<grpc.ServiceError>(p, undefined, what);
+    t.is(err?.code, grpc.status.FAILED_PRECONDITION, what);
+    t.is(reasonOf(err), reason, what);
+  };
+
+  await refused(ask(agents, 'ClaimBuild', { build: { ...build, attempt: 2 }, agent: 'a', node: 'n', claimId: 'a/1' }), 'StaleAttempt', 'claim of a future attempt');
+  const claimed = await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/1' });
+  t.is(claimed.status!.phase, 'Running');
+  // Its answer lost, agent a asks again with the same claim id: accepted, nothing changes.
+  t.is((await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/1' })).status!.phase, 'Running');
+  await refused(ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/2' }), 'StaleAttempt', 'a second delivery of the job');
+  await refused(ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/1' }), 'StaleAttempt', 'another agent');
+
+  const output = { image: '127.0.0.1:9/app:v1', digest: 'sha256:' + 'b'.repeat(64) };
+  await refused(ask(agents, 'CompleteBuild', { build, agent: 'b', output }), 'StaleAttempt', 'completion from another agent');
+  await refused(ask(agents, 'FailBuild', { build: { ...build, attempt: 0 + 2 }, agent: 'a', phase: 'Failed', reason: 'X', exitCode: -1 }), 'StaleAttempt', 'failure of another attempt');
+  t.is((await slipway.client.getBuild('default', 'app-1')).status!.phase, 'Running');
+
+  t.is((await ask(agents, 'CompleteBuild', { build, agent: 'a', output })).status!.phase, 'Complete');
+  await refused(ask(agents, 'CompleteBuild', { build, agent: 'a', output }), 'BuildAlreadyTerminal', 'a duplicate completion');
+  await refused(ask(agents, 'FailBuild', { build, agent: 'a', phase: 'Failed', reason: 'Late', exitCode: 1 }), 'BuildAlreadyTerminal', 'a late failure');
+
+  const final = await slipway.client.getBuild('default', 'app-1');
+  t.is(final.status!.phase, 'Complete');
+  t.is(final.status!.output!.digest, output.digest);
+  t.is(final.status!.reason, '');
+});
+
+test('malformed reports are refused with the fields named', async (t) => {
+  const slipway = await startSlipway(t, { agents: 0 });
+  const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
+  t.teardown(() => agents.close());
+  const err = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'CompleteBuild', { build: { namespace: 'default', name: 'x' }, agent: '', output: { image: 'x', digest: 'md5:1' } }));
+  t.is(err?.code, grpc.status.INVALID_ARGUMENT);
+  for (const field of ['build.attempt', 'agent', 'output.digest']) t.true(err!.details.includes(field), field);
+});
