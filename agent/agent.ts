@@ -7,36 +7,59 @@ import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { defaultJobStreamOptions, jobConsumer } from '../common/nats/jobs.js';
 import type { BuildJob } from '../common/nats/names.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
-import { AgentInternalError, BuildFailure } from './build-failures.js';
-import { runBuild } from './build-runner.js';
+import {
+  AgentInternalError,
+  AgentShutdownError,
+  AttemptLostError,
+  BuildFailure,
+  CancelledError,
+  DeadlineExceededError,
+} from './build-failures.js';
+import { LABELS, runBuild } from './build-runner.js';
 import type { AgentConfig } from './config.js';
+import type { RegistryAuth } from './container-runtime/types.js';
 import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
 import { HostExecutor } from './executors/host-executor.js';
+import { LogPublisher } from './logs/log-publisher.js';
+import { SecretMasker } from './logs/secret-masker.js';
 
 export interface AgentDeps {
   log?: Logger;
   /** Defaults to the executor the config names. */
   executor?: Executor;
-  /** Called with each line of a build's output (issue: log streaming hooks in here). */
-  onBuildLine?: (job: BuildJob, line: string) => void;
 }
 
-/** Lines of output kept to explain a failure in the build's message. */
-const TAIL_LINES = 5;
+/** Why a running build was stopped before it finished. */
+type StopWhy = 'Cancelled' | 'Lost' | 'DeadlineExceeded' | 'AgentShutdown';
+
+interface RunningBuild {
+  ref: { namespace: string; name: string; attempt: number };
+  abort: AbortController;
+  stopWhy?: StopWhy;
+  done: Promise<void>;
+}
+
+/** How long a stopping agent waits for its final reports. */
+const FINAL_REPORT_TIMEOUT_MS = 10_000;
 
 /**
  * A node agent: pulls build jobs from the work queue, claims each from the coordinator, runs it
- * on its executor and reports the outcome. A job is acknowledged (and so leaves the queue) only
- * after the coordinator has answered the final report; while a build runs the agent tells
- * JetStream it is still working, so a long build is not redelivered to another agent.
+ * on its executor, streams its log to JetStream and reports the outcome. A job is acknowledged
+ * (and so leaves the queue) only after the coordinator has answered the final report; while a
+ * build runs the agent tells JetStream it is still working, so a long build is not redelivered.
+ * Heartbeats tell the coordinator the agent is alive and bring back which builds to stop.
  */
 export class Agent {
-  private readonly abort = new AbortController();
-  /** Runs of this process: a restarted agent cannot take over its earlier claims. */
-  private readonly instance = randomUUID().slice(0, 8);
-  private readonly running = new Set<string>();
+  /** Stops claiming new jobs. */
+  private readonly pulling = new AbortController();
+  /** Gives up on reports still being retried; aborted last, when stopping. */
+  private readonly reporting = new AbortController();
+  /** This run of the agent: a restarted agent cannot take over its earlier claims. */
+  readonly instance = randomUUID().slice(0, 8);
+  private readonly running = new Map<string, RunningBuild>();
   private loops: Promise<void>[] = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly config: AgentConfig,
@@ -44,7 +67,6 @@ export class Agent {
     private readonly client: CoordinatorClient,
     private readonly executor: Executor,
     private readonly log: Logger,
-    private readonly onBuildLine: (job: BuildJob, line: string) => void,
   ) {}
 
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
@@ -53,26 +75,90 @@ export class Agent {
     const nc = await connectNats({ servers: config.natsServers, name: config.name });
     const client = new CoordinatorClient(config.coordinator, { callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
     const executor = deps.executor ?? new HostExecutor(config.dockerHost);
-    const agent = new Agent(config, nc, client, executor, log, deps.onBuildLine ?? (() => {}));
+    const agent = new Agent(config, nc, client, executor, log);
+    await agent.removeLeftovers();
+    await agent.heartbeat();
+    agent.heartbeatTimer = setInterval(() => void agent.heartbeat(), config.heartbeatIntervalMs);
     const consumer = await agent.bindConsumer();
     agent.loops = Array.from({ length: config.concurrency }, () => agent.pullLoop(consumer));
-    log.info('agent started', { node: config.node, executor: executor.name, concurrency: config.concurrency });
+    log.info('agent started', { node: config.node, instance: agent.instance, executor: executor.name, concurrency: config.concurrency });
     return agent;
   }
 
   /** Builds running now, as `namespace/name/attempt`. */
   get runningBuilds(): string[] {
-    return [...this.running];
+    return [...this.running.keys()];
   }
 
-  /** Stops pulling and aborts running builds; their jobs go back to the queue unacknowledged. */
-  async stop(): Promise<void> {
-    this.abort.abort();
+  /**
+   * Graceful stop: claims nothing more, lets running builds finish for up to `drainTimeoutMs`,
+   * then stops the rest and reports them as AgentShutdown (the coordinator retries them when
+   * their config allows), and waits for those reports up to a short timeout.
+   */
+  async stop(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
+    this.pulling.abort();
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const drained = await Promise.race([all().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
+    if (!drained) {
+      this.log.warn('drain timeout: stopping running builds', { running: this.runningBuilds });
+      for (const r of this.running.values()) this.stopBuild(r, 'AgentShutdown');
+    }
+    const reported = await Promise.race([all().then(() => true), sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false)]);
+    if (!reported) this.log.warn('final reports did not get through; their jobs will be redelivered', { running: this.runningBuilds });
+    this.reporting.abort();
     await Promise.all(this.loops);
+    clearInterval(this.heartbeatTimer);
     this.client.close();
     await this.executor.close();
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('agent stopped');
+  }
+
+  private stopBuild(r: RunningBuild, why: StopWhy): void {
+    if (r.stopWhy) return;
+    r.stopWhy = why;
+    r.abort.abort();
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      const res = await this.client.heartbeat({
+        agent: this.config.name,
+        node: this.config.node,
+        instance: this.instance,
+        running: [...this.running.values()].map((r) => r.ref),
+      });
+      for (const order of res.stop) {
+        const r = this.running.get(`${order.build!.namespace}/${order.build!.name}/${order.build!.attempt}`);
+        if (!r) continue;
+        this.log.info('coordinator says stop', { build: `${r.ref.namespace}/${r.ref.name}`, attempt: r.ref.attempt, why: order.why });
+        this.stopBuild(r, order.why === 'Cancelled' ? 'Cancelled' : 'Lost');
+      }
+    } catch (err) {
+      this.log.warn('heartbeat did not get through', { error: errorMessage(err) });
+    }
+  }
+
+  /**
+   * What earlier runs of this agent left on the daemon: containers it labelled, and untagged
+   * images it labelled (from builds cut short). Nothing without this agent's label is touched.
+   */
+  private async removeLeftovers(): Promise<void> {
+    const lease = await this.executor.acquire(this.pulling.signal);
+    try {
+      const mine = { [LABELS.agent]: this.config.name };
+      const containers = await lease.runtime.listContainers(mine);
+      await Promise.all(containers.map((c) => lease.runtime.removeContainer(c.id)));
+      const images = await lease.runtime.listImages(mine, { dangling: true });
+      await Promise.all(images.map((id) => lease.runtime.removeImage(id)));
+      if (containers.length + images.length > 0) {
+        this.log.info('removed what an earlier run left', { containers: containers.length, images: images.length });
+      }
+    } catch (err) {
+      this.log.warn('could not remove leftovers of an earlier run', { error: errorMessage(err) });
+    } finally {
+      await lease.release();
+    }
   }
 
   /** The coordinator creates the consumer; an agent that starts first waits for it. */
@@ -81,15 +167,15 @@ export class Agent {
       try {
         return await jobConsumer(this.nc);
       } catch (err) {
-        if (this.abort.signal.aborted) throw new AbortedError('agent stopped before the job queue existed');
+        if (this.pulling.signal.aborted) throw new AbortedError('agent stopped before the job queue existed');
         this.log.info('job queue not there yet; waiting for a coordinator', { error: errorMessage(err) });
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
       }
     }
   }
 
   private async pullLoop(consumer: Consumer): Promise<void> {
-    const signal = this.abort.signal;
+    const signal = this.pulling.signal;
     while (!signal.aborted) {
       let msg: JsMsg | null;
       try {
@@ -97,7 +183,7 @@ export class Agent {
       } catch (err) {
         if (signal.aborted) return;
         this.log.warn('pulling a job failed; retrying', { error: errorMessage(err) });
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
         continue;
       }
       if (!msg) continue;
@@ -119,75 +205,105 @@ export class Agent {
       return;
     }
     const log = this.log.child({ build: `${job.namespace}/${job.build}`, attempt: job.attempt });
-    const id = `${job.namespace}/${job.build}/${job.attempt}`;
     // Keep the job ours while we work: without this JetStream redelivers it after ack_wait.
     const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
-    this.running.add(id);
     try {
       const settled = await this.claimAndRun(job, msg, log);
       if (settled) await msg.ackAck().catch((err) => log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }));
       else msg.nak();
     } finally {
       clearInterval(keepAlive);
-      this.running.delete(id);
     }
   }
 
   /** @returns true when the job is settled (the coordinator answered), false to hand it back. */
   private async claimAndRun(job: BuildJob, msg: JsMsg, log: Logger): Promise<boolean> {
-    const signal = this.abort.signal;
     const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
     let build: Build__Output;
+    let pushAuth: RegistryAuth | undefined;
     try {
-      build = await this.client.claim(
+      const res = await this.client.claim(
         { build: ref, agent: this.config.name, node: this.config.node, claimId: `${this.config.name}/${this.instance}/${msg.seq}` },
-        signal,
+        this.pulling.signal,
       );
+      build = res.build!;
+      pushAuth = res.pushCredentials ?? undefined;
     } catch (err) {
       if (err instanceof ReportRefusedError) {
         log.info('claim refused; dropping the job', { refusal: err.refusal, error: err.message });
         return true;
       }
-      if (err instanceof AbortedError) return false;
-      log.error('claim failed', { error: errorMessage(err) });
+      if (!(err instanceof AbortedError)) log.error('claim failed', { error: errorMessage(err) });
       return false;
     }
 
-    log.info('build started', { node: this.config.node });
-    const tail: string[] = [];
-    const onLine = (line: string) => {
-      tail.push(line);
-      if (tail.length > TAIL_LINES) tail.shift();
-      this.onBuildLine(job, line);
-      log.debug('build output', { line });
-    };
-
-    let report: () => Promise<Build__Output>;
+    const id = `${ref.namespace}/${ref.name}/${ref.attempt}`;
+    let finished!: () => void;
+    const r: RunningBuild = { ref, abort: new AbortController(), done: new Promise((resolve) => (finished = resolve)) };
+    this.running.set(id, r);
+    const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
-      const lease = await this.executor.acquire(signal);
+      return await this.run(build, ref, r, pushAuth, log);
+    } finally {
+      clearTimeout(deadline);
+      this.running.delete(id);
+      finished();
+    }
+  }
+
+  private async run(
+    build: Build__Output,
+    ref: RunningBuild['ref'],
+    r: RunningBuild,
+    pushAuth: RegistryAuth | undefined,
+    log: Logger,
+  ): Promise<boolean> {
+    log.info('build started', { node: this.config.node });
+    const logs = new LogPublisher(this.nc, {
+      namespace: ref.namespace,
+      build: ref.name,
+      attempt: ref.attempt,
+      masker: new SecretMasker(pushAuth ? [pushAuth] : []),
+      log,
+    });
+    const onLine = (line: string) => logs.write(line);
+
+    let outcome: { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
+    try {
+      const lease = await this.executor.acquire(r.abort.signal);
       try {
-        const result = await runBuild({ build, runtime: lease.runtime, agent: this.config.name, workDir: this.config.workDir, onLine, signal });
-        report = () =>
-          this.client.complete({ build: ref, agent: this.config.name, output: { image: result.image, digest: result.digest }, commit: result.commit }, signal);
+        const result = await runBuild({ build, runtime: lease.runtime, agent: this.config.name, workDir: this.config.workDir, onLine, pushAuth, signal: r.abort.signal });
+        outcome = { kind: 'complete', ...result };
       } finally {
         await lease.release().catch((err) => log.warn('releasing the executor failed', { error: errorMessage(err) }));
       }
     } catch (err) {
-      if (err instanceof AbortedError && signal.aborted) {
-        log.warn('build interrupted: agent stopping');
-        return false;
-      }
-      const failure = err instanceof BuildFailure ? err : new AgentInternalError(errorMessage(err), { cause: err });
-      log.info('build did not complete', { reason: failure.reason, error: failure.message });
-      report = () =>
-        this.client.fail(
-          { build: ref, agent: this.config.name, phase: failure.phase, reason: failure.reason, message: failure.message, exitCode: failure.exitCode ?? -1 },
-          signal,
-        );
+      outcome = { kind: 'failed', failure: failureOf(err, r.stopWhy, build) };
     }
 
+    if (outcome.kind === 'complete') onLine(`Build complete: ${outcome.image}@${outcome.digest}`);
+    else onLine(`Build ${outcome.failure.phase.toLowerCase()}: ${outcome.failure.reason}: ${outcome.failure.message}`);
+    const logLines = await logs.close(this.reporting.signal);
+
     try {
-      const final = await report();
+      const final =
+        outcome.kind === 'complete'
+          ? await this.client.complete(
+              { build: ref, agent: this.config.name, output: { image: outcome.image, digest: outcome.digest }, commit: outcome.commit, logLines },
+              this.reporting.signal,
+            )
+          : await this.client.fail(
+              {
+                build: ref,
+                agent: this.config.name,
+                phase: outcome.failure.phase,
+                reason: outcome.failure.reason,
+                message: outcome.failure.message,
+                exitCode: outcome.failure.exitCode ?? -1,
+                logLines,
+              },
+              this.reporting.signal,
+            );
       log.info('outcome accepted', { phase: final.status?.phase, reason: final.status?.reason || undefined });
       return true;
     } catch (err) {
@@ -199,4 +315,28 @@ export class Agent {
       return false;
     }
   }
+}
+
+/** What to report for a build that did not complete, given why (if) it was stopped. */
+function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: Build__Output): BuildFailure {
+  if (stopWhy === 'Cancelled') return new CancelledError('cancelled while running; the build was stopped');
+  if (stopWhy === 'DeadlineExceeded') {
+    return new DeadlineExceededError(`stopped after the deadline of ${build.spec!.config!.completionDeadlineSeconds}s`);
+  }
+  if (stopWhy === 'Lost') return new AttemptLostError('the coordinator gave this attempt up; the build was stopped');
+  if (stopWhy === 'AgentShutdown') return new AgentShutdownError('the agent shut down before the build finished');
+  if (err instanceof BuildFailure) return err;
+  return new AgentInternalError(errorMessage(err), { cause: err });
+}
+
+/** Fires at the build's deadline, counted from when the coordinator marked it Running. */
+function deadlineTimer(build: Build__Output, fire: () => void): NodeJS.Timeout | undefined {
+  const seconds = build.spec?.config?.completionDeadlineSeconds;
+  if (!seconds) return undefined;
+  const started = build.status?.startTimestamp ? new Date(build.status.startTimestamp).getTime() : Date.now();
+  return setTimeout(fire, Math.max(0, started + seconds * 1000 - Date.now()));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }

@@ -3,10 +3,11 @@ import { SlipwayError } from '../common/errors.js';
 /**
  * Why a build did not complete, one class per cause. `reason` goes into the Build's status
  * as it is; `phase` is Failed when the build's own inputs are at fault (a bad ref, a failing
- * RUN step, a registry that refuses the push) and Error when Slipway or the node is.
+ * RUN step, a registry that refuses the push), Error when Slipway or the node is, and
+ * Cancelled when a user stopped it.
  */
 export abstract class BuildFailure extends SlipwayError {
-  abstract readonly phase: 'Failed' | 'Error';
+  abstract readonly phase: 'Failed' | 'Error' | 'Cancelled';
   /** The exit code of the step that failed, when there is one. */
   readonly exitCode?: number;
   constructor(message: string, options?: { cause?: unknown; exitCode?: number }) {
@@ -57,7 +58,7 @@ export class PushImageFailedError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
-/** The config names a push secret, and this version has no secret store to read it from. */
+/** The config names a push secret that does not exist. */
 export class MissingPushSecretError extends BuildFailure {
   readonly reason = 'MissingPushSecret';
   readonly phase = 'Failed';
@@ -66,6 +67,30 @@ export class MissingPushSecretError extends BuildFailure {
 /** The node's Docker daemon could not be used. */
 export class ExecutorUnavailableError extends BuildFailure {
   readonly reason = 'ExecutorUnavailable';
+  readonly phase = 'Error';
+}
+
+/** The build ran past its completionDeadlineSeconds and was stopped. */
+export class DeadlineExceededError extends BuildFailure {
+  readonly reason = 'DeadlineExceeded';
+  readonly phase = 'Failed';
+}
+
+/** A user cancelled the build while it ran; it was stopped. */
+export class CancelledError extends BuildFailure {
+  readonly reason = 'Cancelled';
+  readonly phase = 'Cancelled';
+}
+
+/** The attempt is no longer this agent's (the coordinator gave it up or to another attempt). */
+export class AttemptLostError extends BuildFailure {
+  readonly reason = 'AgentLost';
+  readonly phase = 'Error';
+}
+
+/** The agent shut down before the build finished; with retries left it runs again elsewhere. */
+export class AgentShutdownError extends BuildFailure {
+  readonly reason = 'AgentShutdown';
   readonly phase = 'Error';
 }
 

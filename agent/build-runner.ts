@@ -13,7 +13,7 @@ import {
   MissingPushSecretError,
   PushImageFailedError,
 } from './build-failures.js';
-import type { ContainerRuntime } from './container-runtime/types.js';
+import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
 import { fetchGitSource } from './source/git-source.js';
 
@@ -41,6 +41,8 @@ export interface RunOptions {
   workDir: string;
   /** Every line of output: git's, the daemon's build and push progress. */
   onLine: (line: string) => void;
+  /** Credentials of the build's push secret, when it names one that exists. */
+  pushAuth?: RegistryAuth;
   signal: AbortSignal;
 }
 
@@ -61,10 +63,8 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
   const dir = await mkdtemp(path.join(o.workDir, `${build.metadata!.namespace}-${build.metadata!.name}-`));
   const stepContainers: string[] = [];
   try {
-    if (spec.output?.pushSecret?.name) {
-      throw new MissingPushSecretError(
-        `push secret "${spec.output.pushSecret.name}" cannot be read: this version of Slipway has no secret store yet`,
-      );
+    if (spec.output?.pushSecret?.name && !o.pushAuth) {
+      throw new MissingPushSecretError(`push secret "${spec.output.pushSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
     }
     const image = outputReference(spec.output!.image);
 
@@ -89,7 +89,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     o.onLine(`Pushing ${image}`);
     let digest: string;
     try {
-      ({ digest } = await o.runtime.pushImage(image, { signal: o.signal, onOutput: (t) => emitLines(t, o.onLine) }));
+      ({ digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: o.pushAuth, onOutput: (t) => emitLines(t, o.onLine) }));
     } catch (err) {
       if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
       if (err instanceof PushError) throw new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });

@@ -13,6 +13,8 @@ export const AGENT_ENV = {
   node: 'SLIPWAY_NODE_NAME',
   concurrency: 'SLIPWAY_AGENT_CONCURRENCY',
   workDir: 'SLIPWAY_AGENT_WORK_DIR',
+  heartbeatIntervalMs: 'SLIPWAY_HEARTBEAT_INTERVAL_MS',
+  drainTimeoutMs: 'SLIPWAY_DRAIN_TIMEOUT_MS',
   logLevel: 'SLIPWAY_LOG_LEVEL',
 } as const;
 
@@ -32,6 +34,10 @@ export interface AgentConfig {
   workDir: string;
   /** How long a pull for a job waits before asking again. */
   pullExpiresMs: number;
+  /** How often the agent tells the coordinator it is alive (and learns what to stop). */
+  heartbeatIntervalMs: number;
+  /** On SIGTERM, how long running builds may go on before they are stopped. */
+  drainTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -46,6 +52,8 @@ export function defaultAgentConfig(): AgentConfig {
     concurrency: 2,
     workDir: path.join(tmpdir(), 'slipway-agent'),
     pullExpiresMs: 5000,
+    heartbeatIntervalMs: 2000,
+    drainTimeoutMs: 60_000,
     logLevel: 'info',
   };
 }
@@ -61,6 +69,8 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.node]) c.node = env[e.node]!;
   if (env[e.concurrency]) c.concurrency = Number(env[e.concurrency]);
   if (env[e.workDir]) c.workDir = env[e.workDir]!;
+  if (env[e.heartbeatIntervalMs]) c.heartbeatIntervalMs = Number(env[e.heartbeatIntervalMs]);
+  if (env[e.drainTimeoutMs]) c.drainTimeoutMs = Number(env[e.drainTimeoutMs]);
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
   return c;
 }
@@ -77,6 +87,8 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (c.executor !== 'host') errors.push({ field: AGENT_ENV.executor, message: `"${c.executor}" is not a known executor (host)` });
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) errors.push({ field: AGENT_ENV.concurrency, message: 'must be a whole number ≥ 1' });
   if (!c.name || /[\s/]/.test(c.name)) errors.push({ field: AGENT_ENV.name, message: `"${c.name}" must be non-empty without spaces or "/"` });
+  if (!(c.heartbeatIntervalMs >= 100)) errors.push({ field: AGENT_ENV.heartbeatIntervalMs, message: 'must be at least 100' });
+  if (!(c.drainTimeoutMs >= 0)) errors.push({ field: AGENT_ENV.drainTimeoutMs, message: 'must not be negative' });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: AGENT_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (errors.length > 0) throw new InvalidInputError(errors, 'agent configuration');
   return c;

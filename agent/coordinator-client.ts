@@ -6,6 +6,9 @@ import type { Logger } from '../common/log.js';
 import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import type { ClaimBuildRequest } from '../proto/generated/slipway/v1/ClaimBuildRequest.js';
+import type { ClaimBuildResponse__Output } from '../proto/generated/slipway/v1/ClaimBuildResponse.js';
+import type { HeartbeatRequest } from '../proto/generated/slipway/v1/HeartbeatRequest.js';
+import type { HeartbeatResponse__Output } from '../proto/generated/slipway/v1/HeartbeatResponse.js';
 import type { CompleteBuildRequest } from '../proto/generated/slipway/v1/CompleteBuildRequest.js';
 import type { FailBuildRequest } from '../proto/generated/slipway/v1/FailBuildRequest.js';
 
@@ -49,8 +52,15 @@ export class CoordinatorClient {
     this.client = new (slipwayProto().slipway.v1.AgentService)(address, grpc.credentials.createInsecure());
   }
 
-  claim(req: ClaimBuildRequest, signal: AbortSignal): Promise<Build__Output> {
+  claim(req: ClaimBuildRequest, signal: AbortSignal): Promise<ClaimBuildResponse__Output> {
     return this.retrying('ClaimBuild', signal, (deadline, cb) => this.client.ClaimBuild(req, { deadline }, cb));
+  }
+
+  /** One heartbeat, not retried: the next one is the retry. */
+  heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse__Output> {
+    return new Promise((resolve, reject) =>
+      this.client.Heartbeat(req, { deadline: new Date(Date.now() + this.options.callTimeoutMs) }, (err, res) => (err ? reject(err) : resolve(res!))),
+    );
   }
 
   complete(req: CompleteBuildRequest, signal: AbortSignal): Promise<Build__Output> {
@@ -65,15 +75,15 @@ export class CoordinatorClient {
     this.client.close();
   }
 
-  private async retrying(
+  private async retrying<Res>(
     method: string,
     signal: AbortSignal,
-    call: (deadline: Date, cb: (err: grpc.ServiceError | null, res?: Build__Output) => void) => void,
-  ): Promise<Build__Output> {
+    call: (deadline: Date, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void,
+  ): Promise<Res> {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new AbortedError(`${method} abandoned: agent stopping`);
       try {
-        return await new Promise<Build__Output>((resolve, reject) =>
+        return await new Promise<Res>((resolve, reject) =>
           call(new Date(Date.now() + this.options.callTimeoutMs), (err, res) => (err ? reject(err) : resolve(res!))),
         );
       } catch (err) {

@@ -4,6 +4,9 @@ import type { BuildServiceClient } from '../proto/generated/slipway/v1/BuildServ
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import type { BuildConfig, BuildConfig__Output } from '../proto/generated/slipway/v1/BuildConfig.js';
 import type { StartBuildRequest } from '../proto/generated/slipway/v1/StartBuildRequest.js';
+import type { StreamBuildLogsRequest } from '../proto/generated/slipway/v1/StreamBuildLogsRequest.js';
+import type { LogLine__Output } from '../proto/generated/slipway/v1/LogLine.js';
+import type { Secret, Secret__Output } from '../proto/generated/slipway/v1/Secret.js';
 import type { ListBuildsRequest } from '../proto/generated/slipway/v1/ListBuildsRequest.js';
 import type { ListBuildsResponse__Output } from '../proto/generated/slipway/v1/ListBuildsResponse.js';
 import type { ListBuildConfigsRequest } from '../proto/generated/slipway/v1/ListBuildConfigsRequest.js';
@@ -60,6 +63,27 @@ export class SlipwayClient {
     signal?.addEventListener('abort', cancel, { once: true });
     try {
       for await (const build of call as AsyncIterable<Build__Output>) yield build;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+  }
+
+  cancelBuild(namespace: string, name: string): Promise<Build__Output> {
+    return this.call(this.client.CancelBuild, { namespace, name });
+  }
+
+  createSecret(secret: Secret): Promise<Secret__Output> {
+    return this.call(this.client.CreateSecret, { secret });
+  }
+
+  /** One attempt's log lines (attempt 0: the current one); with follow, until the log ends. */
+  async *streamBuildLogs(req: StreamBuildLogsRequest, signal?: AbortSignal): AsyncIterable<LogLine__Output> {
+    const call = this.client.StreamBuildLogs(req);
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const line of call as AsyncIterable<LogLine__Output>) yield line;
     } finally {
       signal?.removeEventListener('abort', cancel);
       call.cancel();

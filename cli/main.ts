@@ -21,6 +21,10 @@ commands:
   get builds|bld [NAME] [--config CONFIG]
                                      list Builds
   describe build NAME                everything about one build
+  logs BUILD [-f] [--from N]         the build's log; -f follows it and exits with the build's outcome
+  cancel BUILD                       stop a build (New, Pending or Running)
+  create secret docker-registry NAME --registry R --username U --password-stdin
+                                     registry credentials for output.pushSecret (stored encrypted)
   delete buildconfig NAME            delete a BuildConfig (its builds stay)
 
 The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".`;
@@ -43,11 +47,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       options: {
         server: { type: 'string' },
         namespace: { type: 'string', short: 'n' },
-        filename: { type: 'string', short: 'f' },
+        filename: { type: 'string' },
         ref: { type: 'string' },
         image: { type: 'string' },
         config: { type: 'string' },
         follow: { type: 'boolean', short: 'F' },
+        f: { type: 'boolean' },
+        from: { type: 'string' },
+        registry: { type: 'string' },
+        username: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -65,9 +74,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     const [command, ...rest] = positionals;
     switch (command) {
-      case 'apply':
-        if (!values.filename) throw new UsageError('apply needs -f FILE');
-        return await apply(client, values.filename, namespace, io);
+      case 'apply': {
+        // -f is a flag (it means "follow" for logs): for apply, the file is the word after it.
+        const file = values.filename ?? (values.f && rest.length === 1 ? rest[0] : undefined);
+        if (!file) throw new UsageError('apply needs -f FILE');
+        return await apply(client, file, namespace, io);
+      }
       case 'start':
         if (rest.length !== 1) throw new UsageError('start needs exactly one CONFIG');
         return await start(client, { namespace, config: rest[0]!, ref: values.ref, image: values.image, follow: values.follow ?? false }, io);
@@ -77,6 +89,34 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (rest[0] !== 'build' || rest.length !== 2) throw new UsageError('describe needs: build NAME');
         io.out(describeBuild(await client.getBuild(namespace, rest[1]!)));
         return 0;
+      case 'logs': {
+        if (rest.length !== 1) throw new UsageError('logs needs exactly one BUILD');
+        const from = values.from === undefined ? 1 : Number(values.from);
+        if (!Number.isInteger(from) || from < 1) throw new UsageError('--from must be a line number (1 or more)');
+        return await logs(client, namespace, rest[0]!, { follow: values.f ?? values.follow ?? false, from }, io);
+      }
+      case 'cancel': {
+        if (rest.length !== 1) throw new UsageError('cancel needs exactly one BUILD');
+        const b = await client.cancelBuild(namespace, rest[0]!);
+        io.out(`build/${rest[0]} ${b.status!.phase === 'Cancelled' ? 'cancelled' : 'cancelling'}\n`);
+        return 0;
+      }
+      case 'create': {
+        if (rest[0] !== 'secret' || rest[1] !== 'docker-registry' || rest.length !== 3) {
+          throw new UsageError('create needs: secret docker-registry NAME --registry R --username U --password-stdin');
+        }
+        if (!values['password-stdin']) throw new UsageError('give the password on standard input with --password-stdin');
+        const password = (await readStdin()).replace(/\r?\n$/, '');
+        await client.createSecret({
+          metadata: { name: rest[2]!, namespace },
+          type: 'docker-registry',
+          registry: values.registry ?? '',
+          username: values.username ?? '',
+          password,
+        });
+        io.out(`secret/${rest[2]} created\n`);
+        return 0;
+      }
       case 'delete':
         if (!['buildconfig', 'bc'].includes(rest[0] ?? '') || rest.length !== 2) throw new UsageError('delete needs: buildconfig NAME');
         await client.deleteBuildConfig(namespace, rest[1]!);
@@ -118,6 +158,43 @@ async function apply(client: SlipwayClient, file: string, defaultNamespace: stri
     }
   }
   return 0;
+}
+
+/**
+ * Prints the log. With follow: until the build ends, then exits 0 only if it completed. A broken
+ * stream is resumed from the line after the last one printed; a retried build's new attempt is
+ * followed in turn.
+ */
+async function logs(client: SlipwayClient, namespace: string, name: string, o: { follow: boolean; from: number }, io: CliIo): Promise<number> {
+  let attempt = 0;
+  let from = o.from;
+  for (let failures = 0; ; ) {
+    try {
+      for await (const l of client.streamBuildLogs({ namespace, name, follow: o.follow, fromLine: from, attempt })) {
+        if (attempt !== 0 && l.attempt !== attempt) continue;
+        attempt = l.attempt;
+        io.out(`${l.text}\n`);
+        from = Number(l.line) + 1;
+        failures = 0;
+      }
+    } catch (err) {
+      const code = (err as grpc.ServiceError).code;
+      if (!o.follow || (code !== grpc.status.UNAVAILABLE && code !== grpc.status.INTERNAL) || ++failures > 30) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    if (!o.follow) return 0;
+    const b = await client.getBuild(namespace, name);
+    const phase = b.status!.phase;
+    if (['Complete', 'Failed', 'Error', 'Cancelled'].includes(phase) && (attempt === 0 || b.status!.attempt === attempt)) {
+      return phase === 'Complete' ? 0 : 1;
+    }
+    if (attempt !== 0 && b.status!.attempt !== attempt) {
+      io.out(`--- attempt ${b.status!.attempt} ---\n`);
+      attempt = b.status!.attempt;
+      from = 1;
+    }
+  }
 }
 
 async function start(

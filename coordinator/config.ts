@@ -9,6 +9,10 @@ export const COORDINATOR_ENV = {
   id: 'SLIPWAY_COORDINATOR_ID',
   replicas: 'SLIPWAY_NATS_REPLICAS',
   logLevel: 'SLIPWAY_LOG_LEVEL',
+  secretKey: 'SLIPWAY_SECRET_KEY',
+  agentGraceMs: 'SLIPWAY_AGENT_GRACE_MS',
+  logMaxAgeMs: 'SLIPWAY_LOG_MAX_AGE_MS',
+  logMaxBytes: 'SLIPWAY_LOG_MAX_BYTES',
 } as const;
 
 export interface CoordinatorConfig {
@@ -22,6 +26,15 @@ export interface CoordinatorConfig {
   replicas: number;
   controllerWorkers: number;
   resyncIntervalMs: number;
+  /** A Running build whose agent has not heartbeated for this long is lost. */
+  agentGraceMs: number;
+  leaseCheckIntervalMs: number;
+  /** Logs older than this are dropped. */
+  logMaxAgeMs: number;
+  /** The log stream keeps at most this many bytes, oldest logs dropped first. */
+  logMaxBytes: number;
+  /** 32 bytes sealing secrets at rest, the same on every coordinator; without it secrets are refused. */
+  secretKey?: Buffer;
   logLevel: LogLevel;
 }
 
@@ -33,6 +46,10 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     replicas: 1,
     controllerWorkers: 4,
     resyncIntervalMs: 30_000,
+    agentGraceMs: 15_000,
+    leaseCheckIntervalMs: 2000,
+    logMaxAgeMs: 7 * 24 * 3600_000,
+    logMaxBytes: 1024 ** 3,
     logLevel: 'info',
   };
 }
@@ -46,6 +63,10 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.id]) c.id = env[e.id]!;
   if (env[e.replicas]) c.replicas = Number(env[e.replicas]);
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
+  if (env[e.secretKey]) c.secretKey = Buffer.from(env[e.secretKey]!, 'base64');
+  if (env[e.agentGraceMs]) c.agentGraceMs = Number(env[e.agentGraceMs]);
+  if (env[e.logMaxAgeMs]) c.logMaxAgeMs = Number(env[e.logMaxAgeMs]);
+  if (env[e.logMaxBytes]) c.logMaxBytes = Number(env[e.logMaxBytes]);
   return c;
 }
 
@@ -58,6 +79,10 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (![1, 3, 5].includes(c.replicas)) errors.push({ field: COORDINATOR_ENV.replicas, message: `must be 1, 3 or 5, got ${c.replicas}` });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: COORDINATOR_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (!(c.controllerWorkers >= 1)) errors.push({ field: 'controllerWorkers', message: 'must be at least 1' });
+  if (c.secretKey && c.secretKey.length !== 32) errors.push({ field: COORDINATOR_ENV.secretKey, message: `must be 32 bytes in base64, got ${c.secretKey.length} bytes` });
+  if (!(c.agentGraceMs >= 1000)) errors.push({ field: COORDINATOR_ENV.agentGraceMs, message: 'must be at least 1000' });
+  if (!(c.logMaxAgeMs >= 60_000)) errors.push({ field: COORDINATOR_ENV.logMaxAgeMs, message: 'must be at least 60000' });
+  if (!(c.logMaxBytes >= 1024 ** 2)) errors.push({ field: COORDINATOR_ENV.logMaxBytes, message: 'must be at least 1 MiB' });
   if (errors.length > 0) throw new InvalidInputError(errors, 'coordinator configuration');
   return c;
 }

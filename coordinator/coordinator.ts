@@ -1,6 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
+import { randomUUID } from 'node:crypto';
 import { defaultJobStreamOptions, ensureJobStream, publishJob } from '../common/nats/jobs.js';
+import { ensureLogStream } from '../common/nats/logs.js';
+import { AgentLeases } from './agents/agent-leases.js';
+import { AgentRegistry } from './agents/agent-registry.js';
+import { BuildLogs } from './logs/build-logs.js';
+import { SecretStore } from './secrets/secret-store.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { BuildController } from './build-controller/controller.js';
 import { AgentReports } from './builds/agent-reports.js';
@@ -40,19 +46,25 @@ export class Coordinator {
     try {
       const store = await openStateStore(nc, { replicas: config.replicas, history: 5 });
       await ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas });
+      await ensureLogStream(nc, { replicas: config.replicas, maxAgeMs: config.logMaxAgeMs, maxBytes: config.logMaxBytes, duplicateWindowMs: 120_000 });
+      const agents = new AgentRegistry(store.agents, clock);
+      const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
       const server = new grpc.Server();
-      new BuildService(new BuildApi(store, { clock }), log).addTo(server);
-      new AgentService(new AgentReports(store, clock), log).addTo(server);
+      new BuildService(new BuildApi(store, { clock }), new BuildLogs(nc, store.builds), secrets, log).addTo(server);
+      new AgentService(new AgentReports(store, agents, secrets, clock), log).addTo(server);
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(config.grpcListen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
       const host = config.grpcListen.slice(0, config.grpcListen.lastIndexOf(':'));
       const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log);
 
-      const controller = new BuildController(store, (job) => publishJob(nc, job), {
+      const leases = new AgentLeases(agents, config.agentGraceMs, clock);
+      const controller = new BuildController(store, (job) => publishJob(nc, job), leases, {
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
+        leaseCheckIntervalMs: config.leaseCheckIntervalMs,
+        deadlineBackstopMs: 30_000,
         log: log.child({ component: 'build-controller' }),
         clock,
       });

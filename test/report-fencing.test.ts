@@ -5,9 +5,14 @@ import { reasonOf } from '../common/grpc/status.js';
 import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
 import { startSlipway } from './helpers/slipway.js';
 
-type Call = (req: object, cb: (err: grpc.ServiceError | null, res?: { status?: { phase: string } }) => void) => void;
-const ask = (client: AgentServiceClient, method: 'ClaimBuild' | 'CompleteBuild' | 'FailBuild', req: object) =>
-  new Promise<{ status?: { phase: string; agent?: string } }>((resolve, reject) =>
+interface Answer {
+  status?: { phase: string; agent?: string };
+  build?: { status?: { phase: string } };
+  stop?: { build: { name: string; attempt: number }; why: string }[];
+}
+type Call = (req: object, cb: (err: grpc.ServiceError | null, res?: Answer) => void) => void;
+const ask = (client: AgentServiceClient, method: 'ClaimBuild' | 'CompleteBuild' | 'FailBuild' | 'Heartbeat', req: object) =>
+  new Promise<Answer>((resolve, reject) =>
     (client[method] as unknown as Call).call(client, req, (err, res) => (err ? reject(err) : resolve(res!))),
   );
 
@@ -31,13 +36,20 @@ test('the coordinator applies reports only from the agent and attempt that own t
     t.is(reasonOf(err), reason, what);
   };
 
-  await refused(ask(agents, 'ClaimBuild', { build: { ...build, attempt: 2 }, agent: 'a', node: 'n', claimId: 'a/1' }), 'StaleAttempt', 'claim of a future attempt');
-  const claimed = await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/1' });
-  t.is(claimed.status!.phase, 'Running');
+  // Agent "a", run "r1", heartbeats as a real agent does before it claims anything.
+  const beat = (running: object[] = [build]) => ask(agents, 'Heartbeat', { agent: 'a', node: 'n', instance: 'r1', running });
+  await beat([]);
+  await refused(ask(agents, 'ClaimBuild', { build: { ...build, attempt: 2 }, agent: 'a', node: 'n', claimId: 'a/r1/1' }), 'StaleAttempt', 'claim of a future attempt');
+  const claimed = await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1' });
+  t.is(claimed.build!.status!.phase, 'Running');
+  t.deepEqual((await beat()).stop, []);
   // Its answer lost, agent a asks again with the same claim id: accepted, nothing changes.
-  t.is((await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/1' })).status!.phase, 'Running');
-  await refused(ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/2' }), 'StaleAttempt', 'a second delivery of the job');
-  await refused(ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/1' }), 'StaleAttempt', 'another agent');
+  t.is((await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1' })).build!.status!.phase, 'Running');
+  await refused(ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/2' }), 'StaleAttempt', 'a second delivery of the job');
+  await refused(ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/r9/1' }), 'StaleAttempt', 'another agent');
+  // Agent b, claiming to run the attempt, is told to stop it: it is not b's.
+  const other = await ask(agents, 'Heartbeat', { agent: 'b', node: 'm', instance: 'r9', running: [build] });
+  t.deepEqual(other.stop?.map((o) => o.why), ['Lost']);
 
   const output = { image: '127.0.0.1:9/app:v1', digest: 'sha256:' + 'b'.repeat(64) };
   await refused(ask(agents, 'CompleteBuild', { build, agent: 'b', output }), 'StaleAttempt', 'completion from another agent');

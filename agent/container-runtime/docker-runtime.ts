@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
-import type { BuildEvent, BuildImageOptions, ContainerRuntime, ContainerSummary, PushResult } from './types.js';
+import type { BuildEvent, BuildImageOptions, ContainerRuntime, ContainerSummary, PushResult, RegistryAuth } from './types.js';
 import { PushError } from './types.js';
 
 /**
@@ -57,11 +57,14 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<PushResult> {
+  async pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<PushResult> {
     const { name, tag } = splitTag(reference);
+    const authconfig = options.auth
+      ? { username: options.auth.username, password: options.auth.password, serveraddress: options.auth.registry }
+      : undefined;
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.getImage(name).push({ tag, abortSignal: options.signal } as Docker.ImagePushOptions);
+      stream = await this.docker.getImage(name).push({ tag, authconfig, abortSignal: options.signal } as Docker.ImagePushOptions);
     } catch (err) {
       throw new PushError(err instanceof Error ? err.message : String(err), { cause: err });
     }
@@ -85,6 +88,12 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       if (statusCode(err) !== 404 && statusCode(err) !== 409) throw err;
     }
+  }
+
+  async listImages(labels: Record<string, string>, options: { dangling?: boolean } = {}): Promise<string[]> {
+    const filters: Record<string, string[]> = { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) };
+    if (options.dangling) filters.dangling = ['true'];
+    return (await this.docker.listImages({ filters })).map((i) => i.Id);
   }
 
   async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {

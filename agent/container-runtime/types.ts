@@ -47,13 +47,21 @@ export interface ContainerRuntime {
    * `onOutput` gets progress lines.
    * @throws PushError with the registry's message.
    */
-  pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void }): Promise<PushResult>;
-  /** Removes an image reference; one already gone counts as removed. */
+  pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<PushResult>;
+  /** Removes an image (reference or id); one already gone counts as removed. */
   removeImage(reference: string): Promise<void>;
+  /** Ids of images carrying every given label; with `dangling`, only untagged ones. */
+  listImages(labels: Record<string, string>, options?: { dangling?: boolean }): Promise<string[]>;
   /** Containers (running or not) carrying every given label. */
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Force-removes a container; one already gone counts as removed. */
   removeContainer(id: string): Promise<void>;
+}
+
+export interface RegistryAuth {
+  registry: string;
+  username: string;
+  password: string;
 }
 
 export class PushError extends Error {

@@ -76,7 +76,7 @@ export async function jobConsumer(nc: NatsConnection): Promise<Consumer> {
   return jetstream(nc).consumers.get(JOBS_STREAM, JOBS_CONSUMER);
 }
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)

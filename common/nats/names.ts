@@ -7,6 +7,10 @@
 export const BUILDCONFIGS_BUCKET = 'slipway_buildconfigs';
 /** KV bucket holding Builds, keyed `<namespace>.<name>`. */
 export const BUILDS_BUCKET = 'slipway_builds';
+/** KV bucket holding agents' latest heartbeats, keyed by agent name. */
+export const AGENTS_BUCKET = 'slipway_agents';
+/** KV bucket holding sealed registry secrets, keyed `<namespace>.<name>`. */
+export const SECRETS_BUCKET = 'slipway_secrets';
 /** Work-queue stream of build jobs. A message is consumed (and removed) by exactly one agent. */
 export const JOBS_STREAM = 'SLIPWAY_JOBS';
 /** Subject prefix of the jobs stream; a job is published on `<prefix>.<namespace>.<build>`. */

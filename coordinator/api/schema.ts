@@ -78,6 +78,10 @@ export const buildConfigSpecSchema = {
       type: 'integer',
       description: 'A running build past this many seconds is stopped and fails with DeadlineExceeded.',
     },
+    retries: {
+      type: 'integer',
+      description: 'New attempts allowed when an attempt is lost with its agent (AgentLost, AgentShutdown).',
+    },
   },
 } as const;
 

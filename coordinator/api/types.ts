@@ -61,6 +61,8 @@ export interface BuildConfigSpec {
   resources?: ResourceLimits;
   /** A Running build past this many seconds is stopped; undefined: no deadline. */
   completionDeadlineSeconds?: number;
+  /** New attempts allowed when an attempt is lost with its agent; undefined: none. */
+  retries?: number;
 }
 
 export interface BuildConfig {
@@ -102,6 +104,10 @@ export interface BuildStatus {
   exitCode?: number;
   output?: { image: string; digest: string };
   commit?: string;
+  /** A cancel was asked for while Running; the agent is stopping the build. */
+  cancelRequested?: boolean;
+  /** Lines in the final attempt's log, as its agent reported. */
+  logLines?: number;
 }
 
 export interface Build {

@@ -18,6 +18,7 @@ const checkSpec = ajv.compile(buildConfigSpecSchema);
 /** DNS-1123 label, as Kubernetes names are; short enough that `<config>-<n>` stays a label. */
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const MAX_CONFIG_NAME_LENGTH = 52;
+export const MAX_RETRIES = 10;
 const MAX_BUILD_NAME_LENGTH = 63;
 
 export interface BuildConfigInput {
@@ -102,6 +103,9 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   }
   if (spec.completionDeadlineSeconds !== undefined && spec.completionDeadlineSeconds <= 0) {
     at('completionDeadlineSeconds', `must be greater than zero, got ${spec.completionDeadlineSeconds}`);
+  }
+  if (spec.retries !== undefined && (spec.retries < 0 || spec.retries > MAX_RETRIES)) {
+    at('retries', `must be between 0 and ${MAX_RETRIES}, got ${spec.retries}`);
   }
   if (errors.length > 0) throw new InvalidBuildConfigError(errors);
   return spec;

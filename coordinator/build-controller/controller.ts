@@ -3,7 +3,8 @@ import type { Logger } from '../../common/log.js';
 import type { BuildJob } from '../../common/nats/names.js';
 import { isTerminal, type Build } from '../api/types.js';
 import type { StateStore } from '../store/state-store.js';
-import { assignAttempt, markQueued } from '../builds/transitions.js';
+import type { AgentLeases } from '../agents/agent-leases.js';
+import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued } from '../builds/transitions.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface BuildControllerOptions {
@@ -11,12 +12,19 @@ export interface BuildControllerOptions {
   workers: number;
   /** Every unfinished build is synced again this often, in case an event was missed. */
   resyncIntervalMs: number;
+  /** A Running build's lease is checked this often. */
+  leaseCheckIntervalMs: number;
+  /**
+   * How long past its deadline a Running build may go before the controller fails it itself:
+   * the agent normally stops it at the deadline; this covers an agent that cannot.
+   */
+  deadlineBackstopMs: number;
   log: Logger;
   clock?: () => Date;
 }
 
 export function defaultBuildControllerOptions(log: Logger): BuildControllerOptions {
-  return { workers: 4, resyncIntervalMs: 30_000, log };
+  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: 30_000, log };
 }
 
 /** Puts a job on the work queue; publishing the same attempt twice must queue it once. */
@@ -28,7 +36,9 @@ export type PublishJob = (job: BuildJob) => Promise<unknown>;
  *
  *   New                      → assign the next attempt, phase Pending (compare-and-set)
  *   Pending, not yet queued  → publish the attempt's job, then record queuedTimestamp
- *   Running                  → tracked until it ends (deadlines and leases hang here)
+ *   Running                  → checked every lease interval until it ends: an attempt whose
+ *                              agent is gone gets a new attempt (retries) or ends AgentLost;
+ *                              one far past its deadline ends DeadlineExceeded
  *
  * Several coordinators may run this at once on the same builds: every write is a
  * compare-and-set, so only one wins each step, and the job's de-duplication id
@@ -43,6 +53,7 @@ export class BuildController {
   constructor(
     private readonly store: StateStore,
     private readonly publish: PublishJob,
+    private readonly leases: AgentLeases,
     private readonly options: BuildControllerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
@@ -107,6 +118,27 @@ export class BuildController {
     let current = await this.store.builds.get(key);
     if (!current) return;
     let build: Build = current.value;
+
+    if (build.status.phase === 'Running') {
+      const now = this.clock();
+      const lost = await this.leases.lost(build);
+      const remaining = deadlineRemainingMs(build, now);
+      let next: Build | undefined;
+      if (lost) next = loseAttempt(build, lost.reason, lost.message, now);
+      else if (remaining !== undefined && remaining < -this.options.deadlineBackstopMs) next = expireDeadline(build, now);
+      if (!next) {
+        this.queue.addAfter(key, this.options.leaseCheckIntervalMs);
+        return;
+      }
+      const revision = await this.store.builds.update(key, next, current.revision);
+      this.log(build).warn(lost ? 'attempt lost' : 'deadline passed without the agent stopping the build', {
+        phase: next.status.phase,
+        reason: next.status.reason,
+        message: next.status.message,
+      });
+      current = { value: next, revision };
+      build = next;
+    }
 
     if (build.status.phase === 'New') {
       const next = assignAttempt(build)!;

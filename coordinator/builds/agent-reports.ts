@@ -1,8 +1,24 @@
 import { BuildNotFoundError } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
-import type { Build, Versioned } from '../api/types.js';
+import { claimInstance } from '../agents/agent-leases.js';
+import type { AgentRegistry } from '../agents/agent-registry.js';
+import { isTerminal, type Build, type Versioned } from '../api/types.js';
+import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { claim, finish, type Claim, type Outcome } from './transitions.js';
+
+export interface Heartbeat {
+  agent: string;
+  node: string;
+  instance: string;
+  running: BuildRef[];
+}
+
+/** An attempt the agent must stop: cancelled by a user, or no longer the agent's. */
+export interface StopOrder {
+  build: BuildRef;
+  why: 'Cancelled' | 'Lost';
+}
 
 export interface BuildRef {
   namespace: string;
@@ -18,12 +34,44 @@ export interface BuildRef {
 export class AgentReports {
   constructor(
     private readonly store: StateStore,
+    private readonly agents: AgentRegistry,
+    private readonly secrets: SecretStore,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError */
-  async claim(ref: BuildRef, c: Omit<Claim, 'attempt'>): Promise<Versioned<Build>> {
-    return this.apply(ref, (b) => claim(b, { ...c, attempt: ref.attempt }, this.clock()));
+  /**
+   * Makes the attempt this agent's, and hands over the push secret's credentials if the build
+   * names one that exists (the agent fails the build with MissingPushSecret when it does not).
+   * @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError
+   */
+  async claim(ref: BuildRef, c: Omit<Claim, 'attempt'>): Promise<{ build: Versioned<Build>; pushCredentials?: RegistrySecret }> {
+    const build = await this.apply(ref, (b) => claim(b, { ...c, attempt: ref.attempt }, this.clock()));
+    const secret = build.value.spec.config.output.pushSecret?.name;
+    const pushCredentials = secret ? await this.secrets.reveal(ref.namespace, secret) : undefined;
+    return { build, pushCredentials };
+  }
+
+  /**
+   * Records the heartbeat and answers which of the attempts the agent runs it must stop: those
+   * cancelled, and those no longer its own (finished, given to a new attempt, or claimed by an
+   * earlier run of the agent).
+   */
+  async heartbeat(h: Heartbeat): Promise<StopOrder[]> {
+    await this.agents.heartbeat({
+      agent: h.agent,
+      node: h.node,
+      instance: h.instance,
+      running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
+    });
+    const orders: StopOrder[] = [];
+    for (const ref of h.running) {
+      const b = (await this.store.builds.get(objectKey(ref.namespace, ref.name)))?.value;
+      const ours =
+        b && !isTerminal(b.status.phase) && b.status.attempt === ref.attempt && b.status.agent === h.agent && claimInstance(b.status.claimId) === h.instance;
+      if (!ours) orders.push({ build: ref, why: 'Lost' });
+      else if (b.status.cancelRequested) orders.push({ build: ref, why: 'Cancelled' });
+    }
+    return orders;
   }
 
   /** @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError */

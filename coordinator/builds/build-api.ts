@@ -12,6 +12,7 @@ import { parseImageReference } from '../../common/image-reference.js';
 import { BUILD_PHASES, isTerminal, type Build, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
 import type { StateStore } from '../store/state-store.js';
+import { cancel } from './transitions.js';
 
 export interface BuildApiOptions {
   clock?: () => Date;
@@ -177,6 +178,19 @@ export class BuildApi {
       .filter((b) => !filter.configName || b.value.spec.configName === filter.configName)
       .filter((b) => !filter.phase || b.value.status.phase === filter.phase)
       .sort((a, b) => a.value.metadata.creationTimestamp.localeCompare(b.value.metadata.creationTimestamp) || a.revision - b.revision);
+  }
+
+  /**
+   * Cancels a build: New or Pending ones end Cancelled at once; a Running one is marked, and its
+   * agent stops it (within a heartbeat) and reports Cancelled.
+   * @throws BuildNotFoundError, BuildAlreadyTerminalError (cancelling a finished build)
+   */
+  async cancelBuild(namespace: string, name: string): Promise<Versioned<Build>> {
+    requireName(namespace, 'namespace');
+    requireName(name, 'name');
+    const result = await this.store.builds.mutate(objectKey(namespace, name), (b) => cancel(b, this.clock()));
+    if (!result) throw new BuildNotFoundError(`${namespace}/${name}`);
+    return result;
   }
 
   /**

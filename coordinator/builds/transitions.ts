@@ -1,4 +1,4 @@
-import { BuildAlreadyTerminalError, StaleAttemptError } from '../../common/errors.js';
+import { BuildAlreadyTerminalError, InvalidInputError, StaleAttemptError } from '../../common/errors.js';
 import { isTerminal, type Build, type BuildPhase } from '../api/types.js';
 
 /**
@@ -57,13 +57,17 @@ export function claim(build: Build, c: Claim, now: Date): Build | undefined {
 export interface Outcome {
   attempt: number;
   agent: string;
-  phase: Extract<BuildPhase, 'Complete' | 'Failed' | 'Error'>;
+  phase: Extract<BuildPhase, 'Complete' | 'Failed' | 'Error' | 'Cancelled'>;
   reason?: string;
   message?: string;
   exitCode?: number;
   output?: { image: string; digest: string };
   commit?: string;
+  logLines?: number;
 }
+
+/** Failures of the node rather than the build: the attempt may be retried (see loseAttempt). */
+export const RETRYABLE_REASONS: ReadonlySet<string> = new Set(['AgentLost', 'AgentShutdown']);
 
 /**
  * Running → a terminal phase, reported by the agent that owns the attempt.
@@ -76,6 +80,12 @@ export function finish(build: Build, o: Outcome, now: Date): Build {
   if (build.status.phase !== 'Running' || build.status.agent !== o.agent) {
     throw new StaleAttemptError(`build ${key(build)} attempt ${o.attempt} is not running on agent "${o.agent}"`);
   }
+  if (o.phase === 'Cancelled' && !build.status.cancelRequested) {
+    throw new InvalidInputError([{ field: 'phase', message: 'Cancelled is only for a build whose cancel was requested' }], 'report');
+  }
+  if (o.phase === 'Error' && o.reason && RETRYABLE_REASONS.has(o.reason)) {
+    return loseAttempt(build, o.reason, o.message ?? o.reason, now);
+  }
   return {
     ...build,
     status: {
@@ -86,6 +96,7 @@ export function finish(build: Build, o: Outcome, now: Date): Build {
       exitCode: o.exitCode,
       output: o.output,
       commit: o.commit ?? build.status.commit,
+      logLines: o.logLines,
       completionTimestamp: now.toISOString(),
     },
   };
@@ -95,4 +106,68 @@ function requireAttempt(build: Build, attempt: number): void {
   if (build.status.attempt !== attempt) {
     throw new StaleAttemptError(`build ${key(build)} is at attempt ${build.status.attempt}, not ${attempt}`);
   }
+}
+
+/**
+ * A cancel request. New or Pending: Cancelled now (a queued job is refused when claimed).
+ * Running: marked, and its agent stops it and reports Cancelled. Asking twice is a no-op.
+ * @throws BuildAlreadyTerminalError
+ */
+export function cancel(build: Build, now: Date): Build | undefined {
+  const phase = build.status.phase;
+  if (isTerminal(phase)) throw new BuildAlreadyTerminalError(key(build), phase);
+  if (phase === 'Running') {
+    if (build.status.cancelRequested) return undefined;
+    return { ...build, status: { ...build.status, cancelRequested: true } };
+  }
+  return {
+    ...build,
+    status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: 'cancelled before it ran', completionTimestamp: now.toISOString() },
+  };
+}
+
+/**
+ * The running attempt is gone with its agent (it stopped heartbeating, restarted, or shut down
+ * before finishing). With retries left the build gets a new attempt, which the controller
+ * queues; otherwise it ends in Error. A build whose cancel was requested just ends Cancelled.
+ */
+export function loseAttempt(build: Build, reason: string, message: string, now: Date): Build {
+  if (build.status.phase !== 'Running') throw new StaleAttemptError(`build ${key(build)} is ${build.status.phase}, not Running`);
+  if (build.status.cancelRequested) {
+    return { ...build, status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: `cancelled; ${message}`, completionTimestamp: now.toISOString() } };
+  }
+  const retries = build.spec.config.retries ?? 0;
+  if (build.status.attempt <= retries) {
+    return {
+      ...build,
+      status: {
+        phase: 'Pending',
+        attempt: build.status.attempt + 1,
+        reason,
+        message: `attempt ${build.status.attempt}: ${message}; retrying (${build.status.attempt} of ${retries} retries used)`,
+      },
+    };
+  }
+  return { ...build, status: { ...build.status, phase: 'Error', reason, message, completionTimestamp: now.toISOString() } };
+}
+
+/** Ms left before a Running build's deadline; undefined when it has none or is not running. */
+export function deadlineRemainingMs(build: Build, now: Date): number | undefined {
+  const seconds = build.spec.config.completionDeadlineSeconds;
+  if (!seconds || build.status.phase !== 'Running' || !build.status.startTimestamp) return undefined;
+  return new Date(build.status.startTimestamp).getTime() + seconds * 1000 - now.getTime();
+}
+
+/** A Running build past its deadline whose agent did not stop it: Failed, DeadlineExceeded. */
+export function expireDeadline(build: Build, now: Date): Build {
+  return {
+    ...build,
+    status: {
+      ...build.status,
+      phase: 'Failed',
+      reason: 'DeadlineExceeded',
+      message: `still running ${build.spec.config.completionDeadlineSeconds}s after it started, and its agent did not stop it`,
+      completionTimestamp: now.toISOString(),
+    },
+  };
 }

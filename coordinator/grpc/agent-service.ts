@@ -8,8 +8,8 @@ import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
 
-/** Reasons an agent may report for a build that did not complete. */
-const FAILURE_PHASES = new Set(['Failed', 'Error']);
+/** Phases an agent may report for a build that did not complete. */
+const FAILURE_PHASES = new Set(['Failed', 'Error', 'Cancelled']);
 
 /** The agents' gRPC service: claims and outcomes, each fenced by attempt and agent. */
 export class AgentService {
@@ -31,9 +31,21 @@ export class AgentService {
           ...required(req.node, 'node'),
           ...required(req.claimId, 'claimId'),
         ]);
-        const build = await reports.claim(ref, { agent: req.agent, node: req.node, claimId: req.claimId });
+        const { build, pushCredentials } = await reports.claim(ref, { agent: req.agent, node: req.node, claimId: req.claimId });
         log.info('build claimed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent });
-        return buildToProto(build);
+        return {
+          build: buildToProto(build),
+          pushCredentials: pushCredentials
+            ? { registry: pushCredentials.registry, username: pushCredentials.username, password: pushCredentials.password }
+            : null,
+        };
+      }),
+      Heartbeat: unary(log, 'Heartbeat', async (req) => {
+        const errors = [...required(req.agent, 'agent'), ...required(req.node, 'node'), ...required(req.instance, 'instance')];
+        const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
+        if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
+        const orders = await reports.heartbeat({ agent: req.agent, node: req.node, instance: req.instance, running });
+        return { stop: orders };
       }),
       CompleteBuild: unary(log, 'CompleteBuild', async (req) => {
         const extra = [...required(req.agent, 'agent'), ...required(req.output?.image, 'output.image'), ...required(req.output?.digest, 'output.digest')];
@@ -47,21 +59,23 @@ export class AgentService {
           exitCode: 0,
           output: { image: req.output!.image, digest: req.output!.digest },
           commit: req.commit || undefined,
+          logLines: req.logLines,
         });
         log.info('build complete', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent, digest: req.output!.digest });
         return buildToProto(build);
       }),
       FailBuild: unary(log, 'FailBuild', async (req) => {
         const extra = [...required(req.agent, 'agent'), ...required(req.reason, 'reason')];
-        if (!FAILURE_PHASES.has(req.phase)) extra.push({ field: 'phase', message: `must be Failed or Error, got "${req.phase}"` });
+        if (!FAILURE_PHASES.has(req.phase)) extra.push({ field: 'phase', message: `must be Failed, Error or Cancelled, got "${req.phase}"` });
         const ref = buildRef(req.build, extra);
         const build = await reports.finish(ref, {
           agent: req.agent,
-          phase: req.phase as 'Failed' | 'Error',
+          phase: req.phase as 'Failed' | 'Error' | 'Cancelled',
           reason: req.reason,
           message: req.message || undefined,
           exitCode: req.exitCode >= 0 ? req.exitCode : undefined,
           commit: req.commit || undefined,
+          logLines: req.logLines,
         });
         log.info('build failed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent, reason: req.reason });
         return buildToProto(build);
@@ -74,11 +88,11 @@ function required(value: string | undefined, field: string): FieldError[] {
   return value ? [] : [{ field, message: 'is required' }];
 }
 
-function buildRef(ref: BuildRef__Output | null, extra: FieldError[]): BuildRef {
+function buildRef(ref: BuildRef__Output | null, extra: FieldError[], at = 'build'): BuildRef {
   const errors = [
-    ...required(ref?.namespace, 'build.namespace'),
-    ...required(ref?.name, 'build.name'),
-    ...(ref && ref.attempt > 0 ? [] : [{ field: 'build.attempt', message: 'must be at least 1' }]),
+    ...required(ref?.namespace, `${at}.namespace`),
+    ...required(ref?.name, `${at}.name`),
+    ...(ref && ref.attempt > 0 ? [] : [{ field: `${at}.attempt`, message: 'must be at least 1' }]),
     ...extra,
   ];
   if (errors.length > 0) throw new InvalidInputError(errors, 'report');

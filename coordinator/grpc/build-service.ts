@@ -1,15 +1,15 @@
-import * as grpc from '@grpc/grpc-js';
-import { errorMessage } from '../../common/errors.js';
+import type * as grpc from '@grpc/grpc-js';
+import { InvalidInputError } from '../../common/errors.js';
 import { slipwayProto } from '../../common/grpc/proto.js';
-import { toGrpcStatus } from '../../common/grpc/status.js';
 import type { Logger } from '../../common/log.js';
 import type { BuildServiceHandlers } from '../../proto/generated/slipway/v1/BuildService.js';
-import type { Build as PBuild } from '../../proto/generated/slipway/v1/Build.js';
-import type { WatchBuildRequest__Output } from '../../proto/generated/slipway/v1/WatchBuildRequest.js';
 import { DEFAULT_NAMESPACE, type BuildPhase } from '../api/types.js';
+import { nameErrors } from '../api/validation.js';
 import type { BuildApi } from '../builds/build-api.js';
+import type { BuildLogs } from '../logs/build-logs.js';
+import type { SecretStore } from '../secrets/secret-store.js';
 import { buildConfigInputFromProto, buildConfigToProto, buildToProto } from './convert.js';
-import { unary } from './handlers.js';
+import { serverStream, unary } from './handlers.js';
 
 const ns = (namespace: string) => namespace || DEFAULT_NAMESPACE;
 
@@ -17,6 +17,8 @@ const ns = (namespace: string) => namespace || DEFAULT_NAMESPACE;
 export class BuildService {
   constructor(
     private readonly api: BuildApi,
+    private readonly logs: BuildLogs,
+    private readonly secrets: SecretStore,
     private readonly log: Logger,
   ) {}
 
@@ -25,7 +27,7 @@ export class BuildService {
   }
 
   private handlers(): BuildServiceHandlers {
-    const { api, log } = this;
+    const { api, logs, secrets, log } = this;
     return {
       CreateBuildConfig: unary(log, 'CreateBuildConfig', async (req) => {
         const { input } = buildConfigInputFromProto(req.config);
@@ -63,23 +65,36 @@ export class BuildService {
           })
         ).map(buildToProto),
       })),
-      WatchBuild: (call) => this.watchBuild(call),
+      WatchBuild: (call) =>
+        serverStream(log, call, (signal) => api.watchBuild(ns(call.request.namespace), call.request.name, signal), buildToProto),
+      CancelBuild: unary(log, 'CancelBuild', async (req) => buildToProto(await api.cancelBuild(ns(req.namespace), req.name))),
+      StreamBuildLogs: (call) =>
+        serverStream(
+          log,
+          call,
+          (signal) =>
+            logs.stream(
+              { namespace: ns(call.request.namespace), name: call.request.name, follow: call.request.follow, fromLine: call.request.fromLine, attempt: call.request.attempt },
+              signal,
+            ),
+          (l) => l,
+        ),
+      CreateSecret: unary(log, 'CreateSecret', async (req) => {
+        const s = req.secret;
+        const namespace = ns(s?.metadata?.namespace ?? '');
+        const errors = [...nameErrors(s?.metadata?.name, 'secret.metadata.name', 253), ...nameErrors(namespace, 'secret.metadata.namespace')];
+        if (s?.type !== 'docker-registry') errors.push({ field: 'secret.type', message: `must be docker-registry, got "${s?.type ?? ''}"` });
+        if (!s?.registry) errors.push({ field: 'secret.registry', message: 'is required' });
+        if (!s?.username) errors.push({ field: 'secret.username', message: 'is required' });
+        if (!s?.password) errors.push({ field: 'secret.password', message: 'is required' });
+        if (errors.length > 0) throw new InvalidInputError(errors, 'Secret');
+        const stored = await secrets.create({ metadata: { name: s!.metadata!.name, namespace }, registry: s!.registry, username: s!.username, password: s!.password });
+        return { metadata: { ...stored.value.metadata, resourceVersion: String(stored.revision) }, type: stored.value.type, registry: stored.value.registry };
+      }),
+      DeleteSecret: unary(log, 'DeleteSecret', async (req) => {
+        await secrets.delete(ns(req.namespace), req.name);
+        return {};
+      }),
     };
-  }
-
-  private async watchBuild(call: grpc.ServerWritableStream<WatchBuildRequest__Output, PBuild>): Promise<void> {
-    const abort = new AbortController();
-    // The client went away: stop the KV watch so it releases its consumer.
-    call.on('cancelled', () => abort.abort());
-    try {
-      for await (const build of this.api.watchBuild(ns(call.request.namespace), call.request.name, abort.signal)) {
-        if (!call.write(buildToProto(build))) await new Promise((r) => call.once('drain', r));
-      }
-      call.end();
-    } catch (err) {
-      if (abort.signal.aborted) return;
-      this.log.debug('watch ended with an error', { error: errorMessage(err) });
-      call.destroy(Object.assign(new Error(errorMessage(err)), toGrpcStatus(err)));
-    }
   }
 }

@@ -20,7 +20,7 @@ export function buildToProto({ value, revision }: Versioned<Build>): PBuild {
   return {
     metadata: meta(value.metadata, revision),
     spec: value.spec,
-    status: { ...status, exitCode: status.exitCode ?? -1 },
+    status: { ...status, exitCode: status.exitCode ?? -1, cancelRequested: status.cancelRequested ?? false, logLines: status.logLines ?? 0 },
   };
 }
 
@@ -40,10 +40,9 @@ export function buildConfigInputFromProto(msg: BuildConfig__Output | null): { in
       errors.push({ field: 'metadata.resourceVersion', message: `"${m.resourceVersion}" is not a revision` });
     }
   }
-  const rawSpec = msg?.spec ? { ...msg.spec } : {};
-  if ((rawSpec as { completionDeadlineSeconds?: number }).completionDeadlineSeconds === 0) {
-    delete (rawSpec as { completionDeadlineSeconds?: number }).completionDeadlineSeconds;
-  }
+  const rawSpec: Record<string, unknown> = msg?.spec ? { ...msg.spec } : {};
+  // proto3 cannot tell 0 from "not set": for these, 0 means not set.
+  for (const field of ['completionDeadlineSeconds', 'retries']) if (rawSpec[field] === 0) delete rawSpec[field];
   let spec;
   try {
     spec = validateBuildConfigSpec(rawSpec, 'spec');

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../../common/errors.js';
 import { toGrpcStatus } from '../../common/grpc/status.js';
 import type { Logger } from '../../common/log.js';
 
@@ -21,4 +22,31 @@ export function unary<Req, Res>(
       },
     );
   };
+}
+
+/**
+ * Writes every item of `items` to a server stream, waiting when the client reads slowly, and
+ * ends it; an error becomes the stream's status. A cancelled call aborts `abort`, which the
+ * producer must stop on (releasing its watch or consumer).
+ */
+export async function serverStream<Req, Item, Msg>(
+  log: Logger,
+  call: grpc.ServerWritableStream<Req, Msg>,
+  produce: (signal: AbortSignal) => AsyncIterable<Item>,
+  convert: (item: Item) => Msg,
+): Promise<void> {
+  const abort = new AbortController();
+  call.on('cancelled', () => abort.abort());
+  try {
+    for await (const item of produce(abort.signal)) {
+      if (abort.signal.aborted) return;
+      if (!call.write(convert(item))) await new Promise((r) => call.once('drain', r));
+    }
+    call.end();
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    log.debug('stream ended with an error', { error: errorMessage(err) });
+    // grpc-js sends an 'error' event's status as the call's status, then ends the call.
+    call.emit('error', toGrpcStatus(err));
+  }
 }

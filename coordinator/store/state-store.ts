@@ -1,8 +1,10 @@
 import { Kvm } from '@nats-io/kv';
 import { StorageType } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { BUILDCONFIGS_BUCKET, BUILDS_BUCKET } from '../../common/nats/names.js';
+import { AGENTS_BUCKET, BUILDCONFIGS_BUCKET, BUILDS_BUCKET, SECRETS_BUCKET } from '../../common/nats/names.js';
+import type { AgentRecord } from '../agents/agent-registry.js';
 import type { Build, BuildConfig } from '../api/types.js';
+import type { StoredSecret } from '../secrets/secret-store.js';
 import { JsonStore } from './json-store.js';
 
 export interface StateStoreOptions {
@@ -16,19 +18,28 @@ export function defaultStateStoreOptions(): StateStoreOptions {
   return { replicas: 1, history: 5 };
 }
 
-/** All Build state: the BuildConfig and Build buckets, created on first use. */
+/** All state: BuildConfigs, Builds, agents' heartbeats and sealed secrets, created on first use. */
 export interface StateStore {
   buildConfigs: JsonStore<BuildConfig>;
   builds: JsonStore<Build>;
+  agents: JsonStore<AgentRecord>;
+  secrets: JsonStore<StoredSecret>;
 }
 
 export async function openStateStore(nc: NatsConnection, options: StateStoreOptions): Promise<StateStore> {
   const kvm = new Kvm(nc);
   const open = (bucket: string) =>
     kvm.create(bucket, { storage: StorageType.File, replicas: options.replicas, history: options.history });
-  const [configs, builds] = await Promise.all([open(BUILDCONFIGS_BUCKET), open(BUILDS_BUCKET)]);
+  const [configs, builds, agents, secrets] = await Promise.all([
+    open(BUILDCONFIGS_BUCKET),
+    open(BUILDS_BUCKET),
+    open(AGENTS_BUCKET),
+    open(SECRETS_BUCKET),
+  ]);
   return {
     buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig'),
     builds: new JsonStore<Build>(builds, 'Build'),
+    agents: new JsonStore<AgentRecord>(agents, 'Agent'),
+    secrets: new JsonStore<StoredSecret>(secrets, 'Secret'),
   };
 }

@@ -13,26 +13,38 @@ import type { BuildSource as _slipway_v1_BuildSource, BuildSource__Output as _sl
 import type { BuildSpec as _slipway_v1_BuildSpec, BuildSpec__Output as _slipway_v1_BuildSpec__Output } from './slipway/v1/BuildSpec';
 import type { BuildStatus as _slipway_v1_BuildStatus, BuildStatus__Output as _slipway_v1_BuildStatus__Output } from './slipway/v1/BuildStatus';
 import type { BuildStrategy as _slipway_v1_BuildStrategy, BuildStrategy__Output as _slipway_v1_BuildStrategy__Output } from './slipway/v1/BuildStrategy';
+import type { CancelBuildRequest as _slipway_v1_CancelBuildRequest, CancelBuildRequest__Output as _slipway_v1_CancelBuildRequest__Output } from './slipway/v1/CancelBuildRequest';
 import type { ClaimBuildRequest as _slipway_v1_ClaimBuildRequest, ClaimBuildRequest__Output as _slipway_v1_ClaimBuildRequest__Output } from './slipway/v1/ClaimBuildRequest';
+import type { ClaimBuildResponse as _slipway_v1_ClaimBuildResponse, ClaimBuildResponse__Output as _slipway_v1_ClaimBuildResponse__Output } from './slipway/v1/ClaimBuildResponse';
 import type { CompleteBuildRequest as _slipway_v1_CompleteBuildRequest, CompleteBuildRequest__Output as _slipway_v1_CompleteBuildRequest__Output } from './slipway/v1/CompleteBuildRequest';
 import type { CreateBuildConfigRequest as _slipway_v1_CreateBuildConfigRequest, CreateBuildConfigRequest__Output as _slipway_v1_CreateBuildConfigRequest__Output } from './slipway/v1/CreateBuildConfigRequest';
+import type { CreateSecretRequest as _slipway_v1_CreateSecretRequest, CreateSecretRequest__Output as _slipway_v1_CreateSecretRequest__Output } from './slipway/v1/CreateSecretRequest';
 import type { DeleteBuildConfigRequest as _slipway_v1_DeleteBuildConfigRequest, DeleteBuildConfigRequest__Output as _slipway_v1_DeleteBuildConfigRequest__Output } from './slipway/v1/DeleteBuildConfigRequest';
 import type { DeleteBuildConfigResponse as _slipway_v1_DeleteBuildConfigResponse, DeleteBuildConfigResponse__Output as _slipway_v1_DeleteBuildConfigResponse__Output } from './slipway/v1/DeleteBuildConfigResponse';
+import type { DeleteSecretRequest as _slipway_v1_DeleteSecretRequest, DeleteSecretRequest__Output as _slipway_v1_DeleteSecretRequest__Output } from './slipway/v1/DeleteSecretRequest';
+import type { DeleteSecretResponse as _slipway_v1_DeleteSecretResponse, DeleteSecretResponse__Output as _slipway_v1_DeleteSecretResponse__Output } from './slipway/v1/DeleteSecretResponse';
 import type { DockerStrategy as _slipway_v1_DockerStrategy, DockerStrategy__Output as _slipway_v1_DockerStrategy__Output } from './slipway/v1/DockerStrategy';
 import type { FailBuildRequest as _slipway_v1_FailBuildRequest, FailBuildRequest__Output as _slipway_v1_FailBuildRequest__Output } from './slipway/v1/FailBuildRequest';
 import type { GetBuildConfigRequest as _slipway_v1_GetBuildConfigRequest, GetBuildConfigRequest__Output as _slipway_v1_GetBuildConfigRequest__Output } from './slipway/v1/GetBuildConfigRequest';
 import type { GetBuildRequest as _slipway_v1_GetBuildRequest, GetBuildRequest__Output as _slipway_v1_GetBuildRequest__Output } from './slipway/v1/GetBuildRequest';
 import type { GitSource as _slipway_v1_GitSource, GitSource__Output as _slipway_v1_GitSource__Output } from './slipway/v1/GitSource';
+import type { HeartbeatRequest as _slipway_v1_HeartbeatRequest, HeartbeatRequest__Output as _slipway_v1_HeartbeatRequest__Output } from './slipway/v1/HeartbeatRequest';
+import type { HeartbeatResponse as _slipway_v1_HeartbeatResponse, HeartbeatResponse__Output as _slipway_v1_HeartbeatResponse__Output } from './slipway/v1/HeartbeatResponse';
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from './slipway/v1/ImageOutput';
 import type { ListBuildConfigsRequest as _slipway_v1_ListBuildConfigsRequest, ListBuildConfigsRequest__Output as _slipway_v1_ListBuildConfigsRequest__Output } from './slipway/v1/ListBuildConfigsRequest';
 import type { ListBuildConfigsResponse as _slipway_v1_ListBuildConfigsResponse, ListBuildConfigsResponse__Output as _slipway_v1_ListBuildConfigsResponse__Output } from './slipway/v1/ListBuildConfigsResponse';
 import type { ListBuildsRequest as _slipway_v1_ListBuildsRequest, ListBuildsRequest__Output as _slipway_v1_ListBuildsRequest__Output } from './slipway/v1/ListBuildsRequest';
 import type { ListBuildsResponse as _slipway_v1_ListBuildsResponse, ListBuildsResponse__Output as _slipway_v1_ListBuildsResponse__Output } from './slipway/v1/ListBuildsResponse';
+import type { LogLine as _slipway_v1_LogLine, LogLine__Output as _slipway_v1_LogLine__Output } from './slipway/v1/LogLine';
 import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from './slipway/v1/NameValue';
 import type { ObjectMeta as _slipway_v1_ObjectMeta, ObjectMeta__Output as _slipway_v1_ObjectMeta__Output } from './slipway/v1/ObjectMeta';
+import type { RegistryCredentials as _slipway_v1_RegistryCredentials, RegistryCredentials__Output as _slipway_v1_RegistryCredentials__Output } from './slipway/v1/RegistryCredentials';
 import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from './slipway/v1/ResourceLimits';
+import type { Secret as _slipway_v1_Secret, Secret__Output as _slipway_v1_Secret__Output } from './slipway/v1/Secret';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from './slipway/v1/SecretReference';
 import type { StartBuildRequest as _slipway_v1_StartBuildRequest, StartBuildRequest__Output as _slipway_v1_StartBuildRequest__Output } from './slipway/v1/StartBuildRequest';
+import type { StopOrder as _slipway_v1_StopOrder, StopOrder__Output as _slipway_v1_StopOrder__Output } from './slipway/v1/StopOrder';
+import type { StreamBuildLogsRequest as _slipway_v1_StreamBuildLogsRequest, StreamBuildLogsRequest__Output as _slipway_v1_StreamBuildLogsRequest__Output } from './slipway/v1/StreamBuildLogsRequest';
 import type { UpdateBuildConfigRequest as _slipway_v1_UpdateBuildConfigRequest, UpdateBuildConfigRequest__Output as _slipway_v1_UpdateBuildConfigRequest__Output } from './slipway/v1/UpdateBuildConfigRequest';
 import type { WatchBuildRequest as _slipway_v1_WatchBuildRequest, WatchBuildRequest__Output as _slipway_v1_WatchBuildRequest__Output } from './slipway/v1/WatchBuildRequest';
 
@@ -55,26 +67,38 @@ export interface ProtoGrpcType {
       BuildSpec: MessageTypeDefinition<_slipway_v1_BuildSpec, _slipway_v1_BuildSpec__Output>
       BuildStatus: MessageTypeDefinition<_slipway_v1_BuildStatus, _slipway_v1_BuildStatus__Output>
       BuildStrategy: MessageTypeDefinition<_slipway_v1_BuildStrategy, _slipway_v1_BuildStrategy__Output>
+      CancelBuildRequest: MessageTypeDefinition<_slipway_v1_CancelBuildRequest, _slipway_v1_CancelBuildRequest__Output>
       ClaimBuildRequest: MessageTypeDefinition<_slipway_v1_ClaimBuildRequest, _slipway_v1_ClaimBuildRequest__Output>
+      ClaimBuildResponse: MessageTypeDefinition<_slipway_v1_ClaimBuildResponse, _slipway_v1_ClaimBuildResponse__Output>
       CompleteBuildRequest: MessageTypeDefinition<_slipway_v1_CompleteBuildRequest, _slipway_v1_CompleteBuildRequest__Output>
       CreateBuildConfigRequest: MessageTypeDefinition<_slipway_v1_CreateBuildConfigRequest, _slipway_v1_CreateBuildConfigRequest__Output>
+      CreateSecretRequest: MessageTypeDefinition<_slipway_v1_CreateSecretRequest, _slipway_v1_CreateSecretRequest__Output>
       DeleteBuildConfigRequest: MessageTypeDefinition<_slipway_v1_DeleteBuildConfigRequest, _slipway_v1_DeleteBuildConfigRequest__Output>
       DeleteBuildConfigResponse: MessageTypeDefinition<_slipway_v1_DeleteBuildConfigResponse, _slipway_v1_DeleteBuildConfigResponse__Output>
+      DeleteSecretRequest: MessageTypeDefinition<_slipway_v1_DeleteSecretRequest, _slipway_v1_DeleteSecretRequest__Output>
+      DeleteSecretResponse: MessageTypeDefinition<_slipway_v1_DeleteSecretResponse, _slipway_v1_DeleteSecretResponse__Output>
       DockerStrategy: MessageTypeDefinition<_slipway_v1_DockerStrategy, _slipway_v1_DockerStrategy__Output>
       FailBuildRequest: MessageTypeDefinition<_slipway_v1_FailBuildRequest, _slipway_v1_FailBuildRequest__Output>
       GetBuildConfigRequest: MessageTypeDefinition<_slipway_v1_GetBuildConfigRequest, _slipway_v1_GetBuildConfigRequest__Output>
       GetBuildRequest: MessageTypeDefinition<_slipway_v1_GetBuildRequest, _slipway_v1_GetBuildRequest__Output>
       GitSource: MessageTypeDefinition<_slipway_v1_GitSource, _slipway_v1_GitSource__Output>
+      HeartbeatRequest: MessageTypeDefinition<_slipway_v1_HeartbeatRequest, _slipway_v1_HeartbeatRequest__Output>
+      HeartbeatResponse: MessageTypeDefinition<_slipway_v1_HeartbeatResponse, _slipway_v1_HeartbeatResponse__Output>
       ImageOutput: MessageTypeDefinition<_slipway_v1_ImageOutput, _slipway_v1_ImageOutput__Output>
       ListBuildConfigsRequest: MessageTypeDefinition<_slipway_v1_ListBuildConfigsRequest, _slipway_v1_ListBuildConfigsRequest__Output>
       ListBuildConfigsResponse: MessageTypeDefinition<_slipway_v1_ListBuildConfigsResponse, _slipway_v1_ListBuildConfigsResponse__Output>
       ListBuildsRequest: MessageTypeDefinition<_slipway_v1_ListBuildsRequest, _slipway_v1_ListBuildsRequest__Output>
       ListBuildsResponse: MessageTypeDefinition<_slipway_v1_ListBuildsResponse, _slipway_v1_ListBuildsResponse__Output>
+      LogLine: MessageTypeDefinition<_slipway_v1_LogLine, _slipway_v1_LogLine__Output>
       NameValue: MessageTypeDefinition<_slipway_v1_NameValue, _slipway_v1_NameValue__Output>
       ObjectMeta: MessageTypeDefinition<_slipway_v1_ObjectMeta, _slipway_v1_ObjectMeta__Output>
+      RegistryCredentials: MessageTypeDefinition<_slipway_v1_RegistryCredentials, _slipway_v1_RegistryCredentials__Output>
       ResourceLimits: MessageTypeDefinition<_slipway_v1_ResourceLimits, _slipway_v1_ResourceLimits__Output>
+      Secret: MessageTypeDefinition<_slipway_v1_Secret, _slipway_v1_Secret__Output>
       SecretReference: MessageTypeDefinition<_slipway_v1_SecretReference, _slipway_v1_SecretReference__Output>
       StartBuildRequest: MessageTypeDefinition<_slipway_v1_StartBuildRequest, _slipway_v1_StartBuildRequest__Output>
+      StopOrder: MessageTypeDefinition<_slipway_v1_StopOrder, _slipway_v1_StopOrder__Output>
+      StreamBuildLogsRequest: MessageTypeDefinition<_slipway_v1_StreamBuildLogsRequest, _slipway_v1_StreamBuildLogsRequest__Output>
       UpdateBuildConfigRequest: MessageTypeDefinition<_slipway_v1_UpdateBuildConfigRequest, _slipway_v1_UpdateBuildConfigRequest__Output>
       WatchBuildRequest: MessageTypeDefinition<_slipway_v1_WatchBuildRequest, _slipway_v1_WatchBuildRequest__Output>
     }

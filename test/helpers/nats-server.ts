@@ -1,17 +1,39 @@
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { ExecutionContext } from 'ava';
 import { freePort, waitForPort } from './ports.js';
 import { spawnForTest, tempDir } from './processes.js';
 
+export interface NatsServer {
+  url: string;
+  port: number;
+  /** Kills the server (SIGKILL unless told) and starts it again on the same port and store. */
+  restart(options?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
+}
+
 /** A real nats-server with JetStream (file storage in a temp folder) on a random loopback port. */
-export async function startNatsServer(t: ExecutionContext): Promise<{ url: string; port: number }> {
+export async function startNatsServer(t: ExecutionContext): Promise<NatsServer> {
   const dir = await tempDir(t, 'slipway-nats-');
   const port = await freePort();
-  const server = spawnForTest(t, 'nats-server', ['-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port)]);
-  try {
-    await waitForPort(port);
-  } catch (err) {
-    throw new Error(`nats-server did not start: ${(err as Error).message}\n${server.output()}`);
-  }
-  return { url: `nats://127.0.0.1:${port}`, port };
+  let server: ChildProcess & { output: () => string };
+  const start = async () => {
+    server = spawnForTest(t, 'nats-server', ['-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port)]);
+    try {
+      await waitForPort(port);
+    } catch (err) {
+      throw new Error(`nats-server did not start: ${(err as Error).message}\n${server.output()}`);
+    }
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async restart(o = {}) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill(o.signal ?? 'SIGKILL');
+      await exited;
+      await new Promise((r) => setTimeout(r, o.downMs ?? 1000));
+      await start();
+    },
+  };
 }

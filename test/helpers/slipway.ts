@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { Agent } from '../../agent/agent.js';
@@ -8,10 +9,11 @@ import { resolveCoordinatorConfig } from '../../coordinator/config.js';
 import { Coordinator } from '../../coordinator/coordinator.js';
 import type { BuildConfig } from '../../proto/generated/slipway/v1/BuildConfig.js';
 import { testEnvironment } from './environment.js';
-import { startNatsServer } from './nats-server.js';
+import { startNatsServer, type NatsServer } from './nats-server.js';
 import { tempDir } from './processes.js';
 
 export interface Slipway {
+  nats: NatsServer;
   natsUrl: string;
   coordinators: Coordinator[];
   agents: Agent[];
@@ -32,7 +34,7 @@ export async function startSlipway(t: ExecutionContext, o: { coordinators?: numb
   const coordinators: Coordinator[] = [];
   for (let i = 0; i < (o.coordinators ?? 1); i++) {
     const c = await Coordinator.start(
-      resolveCoordinatorConfig({ natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}`, resyncIntervalMs: 2000 }),
+      resolveCoordinatorConfig({ ...testCoordinatorSettings(), natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}` }),
       { log: silentLogger },
     );
     t.teardown(() => c.stop(1000));
@@ -51,6 +53,8 @@ export async function startSlipway(t: ExecutionContext, o: { coordinators?: numb
         concurrency: o.concurrency ?? 2,
         workDir: path.join(work, `agent-${i}`),
         pullExpiresMs: 1000,
+        heartbeatIntervalMs: 500,
+        drainTimeoutMs: 0,
       }),
       { log: silentLogger },
     );
@@ -59,7 +63,15 @@ export async function startSlipway(t: ExecutionContext, o: { coordinators?: numb
   }
   const clients = coordinators.map((c) => new SlipwayClient(c.address));
   t.teardown(() => clients.forEach((c) => c.close()));
-  return { natsUrl: nats.url, coordinators, agents, client: clients[0]!, clientOf: (n) => clients[n]! };
+  return { nats, natsUrl: nats.url, coordinators, agents, client: clients[0]!, clientOf: (n) => clients[n]! };
+}
+
+/** One key for every coordinator of a test run, so they can read each other's secrets. */
+export const TEST_SECRET_KEY = randomBytes(32);
+
+/** Coordinator settings that make tests quick: short leases, frequent checks. */
+export function testCoordinatorSettings() {
+  return { resyncIntervalMs: 2000, agentGraceMs: 3000, leaseCheckIntervalMs: 500, secretKey: TEST_SECRET_KEY };
 }
 
 /** A BuildConfig message building `uri` into `image`. */

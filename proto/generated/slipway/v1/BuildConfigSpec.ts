@@ -15,6 +15,10 @@ export interface BuildConfigSpec {
    * 0: no deadline.
    */
   'completionDeadlineSeconds'?: (number | string | Long);
+  /**
+   * New attempts allowed when an attempt is lost with its agent (AgentLost, AgentShutdown).
+   */
+  'retries'?: (number);
 }
 
 export interface BuildConfigSpec__Output {
@@ -26,4 +30,8 @@ export interface BuildConfigSpec__Output {
    * 0: no deadline.
    */
   'completionDeadlineSeconds': (number);
+  /**
+   * New attempts allowed when an attempt is lost with its agent (AgentLost, AgentShutdown).
+   */
+  'retries': (number);
 }

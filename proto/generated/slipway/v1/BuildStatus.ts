@@ -1,6 +1,7 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from '../../slipway/v1/ImageOutput';
+import type { Long } from '@grpc/proto-loader';
 
 export interface BuildStatus {
   /**
@@ -27,6 +28,14 @@ export interface BuildStatus {
    * The source commit that was built.
    */
   'commit'?: (string);
+  /**
+   * A cancel was asked for while the build was running; its agent is stopping it.
+   */
+  'cancelRequested'?: (boolean);
+  /**
+   * Lines in the final attempt's log (known once the agent reported its outcome).
+   */
+  'logLines'?: (number | string | Long);
 }
 
 export interface BuildStatus__Output {
@@ -54,4 +63,12 @@ export interface BuildStatus__Output {
    * The source commit that was built.
    */
   'commit': (string);
+  /**
+   * A cancel was asked for while the build was running; its agent is stopping it.
+   */
+  'cancelRequested': (boolean);
+  /**
+   * Lines in the final attempt's log (known once the agent reported its outcome).
+   */
+  'logLines': (number);
 }

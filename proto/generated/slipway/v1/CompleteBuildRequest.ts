@@ -2,12 +2,14 @@
 
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from '../../slipway/v1/ImageOutput';
+import type { Long } from '@grpc/proto-loader';
 
 export interface CompleteBuildRequest {
   'build'?: (_slipway_v1_BuildRef | null);
   'agent'?: (string);
   'output'?: (_slipway_v1_ImageOutput | null);
   'commit'?: (string);
+  'logLines'?: (number | string | Long);
 }
 
 export interface CompleteBuildRequest__Output {
@@ -15,4 +17,5 @@ export interface CompleteBuildRequest__Output {
   'agent': (string);
   'output': (_slipway_v1_ImageOutput__Output | null);
   'commit': (string);
+  'logLines': (number);
 }

@@ -1,12 +1,13 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
+import type { Long } from '@grpc/proto-loader';
 
 export interface FailBuildRequest {
   'build'?: (_slipway_v1_BuildRef | null);
   'agent'?: (string);
   /**
-   * Failed (the build's own fault) or Error (the system's).
+   * Failed (the build's own fault), Error (the system's), or Cancelled (after a cancel request).
    */
   'phase'?: (string);
   'reason'?: (string);
@@ -16,13 +17,14 @@ export interface FailBuildRequest {
    */
   'exitCode'?: (number);
   'commit'?: (string);
+  'logLines'?: (number | string | Long);
 }
 
 export interface FailBuildRequest__Output {
   'build': (_slipway_v1_BuildRef__Output | null);
   'agent': (string);
   /**
-   * Failed (the build's own fault) or Error (the system's).
+   * Failed (the build's own fault), Error (the system's), or Cancelled (after a cancel request).
    */
   'phase': (string);
   'reason': (string);
@@ -32,4 +34,5 @@ export interface FailBuildRequest__Output {
    */
   'exitCode': (number);
   'commit': (string);
+  'logLines': (number);
 }

@@ -1,0 +1,38 @@
+import type { JsonStore } from '../store/json-store.js';
+
+/** What the coordinator knows of an agent: the latest heartbeat. */
+export interface AgentRecord {
+  agent: string;
+  node: string;
+  /** The agent process's run id: a new one means it restarted. */
+  instance: string;
+  /** `namespace/build/attempt` of what it runs. */
+  running: string[];
+  /** When a coordinator received the heartbeat (coordinators' clocks are assumed in sync). */
+  lastHeartbeat: string;
+}
+
+/** Agents' heartbeats, in a KV bucket keyed by agent name. */
+export class AgentRegistry {
+  constructor(
+    private readonly store: JsonStore<AgentRecord>,
+    private readonly clock: () => Date,
+  ) {}
+
+  async heartbeat(r: Omit<AgentRecord, 'lastHeartbeat'>): Promise<void> {
+    const record: AgentRecord = { ...r, lastHeartbeat: this.clock().toISOString() };
+    // A heartbeat replaces whatever was there; the loop only settles who wrote last.
+    const updated = await this.store.mutate(r.agent, () => record);
+    if (!updated) {
+      try {
+        await this.store.create(r.agent, record);
+      } catch {
+        await this.store.mutate(r.agent, () => record);
+      }
+    }
+  }
+
+  async get(agent: string): Promise<AgentRecord | undefined> {
+    return (await this.store.get(agent))?.value;
+  }
+}

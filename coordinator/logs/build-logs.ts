@@ -1,0 +1,51 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { BuildNotFoundError, InvalidInputError } from '../../common/errors.js';
+import { objectKey } from '../../common/nats/names.js';
+import { isTerminal, type Build } from '../api/types.js';
+import { requireName } from '../api/validation.js';
+import type { JsonStore } from '../store/json-store.js';
+import { readBuildLog, type LogLine } from './log-reader.js';
+
+export interface StreamLogsRequest {
+  namespace: string;
+  name: string;
+  follow: boolean;
+  fromLine: number;
+  /** 0: the build's current attempt. */
+  attempt: number;
+}
+
+/** Builds' logs as clients read them (StreamBuildLogs). */
+export class BuildLogs {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly builds: JsonStore<Build>,
+  ) {}
+
+  /** @throws BuildNotFoundError, InvalidInputError before yielding anything. */
+  async *stream(req: StreamLogsRequest, signal?: AbortSignal): AsyncIterable<LogLine> {
+    requireName(req.namespace, 'namespace');
+    requireName(req.name, 'name');
+    if (req.fromLine < 0) throw new InvalidInputError([{ field: 'fromLine', message: 'must not be negative' }]);
+    if (req.attempt < 0) throw new InvalidInputError([{ field: 'attempt', message: 'must not be negative' }]);
+    const key = objectKey(req.namespace, req.name);
+    const build = (await this.builds.get(key))?.value;
+    if (!build) throw new BuildNotFoundError(`${req.namespace}/${req.name}`);
+    const attempt = req.attempt || Math.max(1, build.status.attempt);
+    if (attempt > Math.max(1, build.status.attempt)) {
+      throw new InvalidInputError([{ field: 'attempt', message: `build has no attempt ${attempt} (it is at ${build.status.attempt})` }]);
+    }
+    yield* readBuildLog(this.nc, {
+      namespace: req.namespace,
+      build: req.name,
+      attempt,
+      fromLine: Math.max(1, req.fromLine),
+      follow: req.follow,
+      signal,
+      attemptOver: async () => {
+        const now = (await this.builds.get(key))?.value;
+        return !now || isTerminal(now.status.phase) || now.status.attempt !== attempt;
+      },
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import { jetstream, type Consumer } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { LOGS_STREAM, logSubject, type LogChunk } from '../../common/nats/logs.js';
+
+export interface LogLine {
+  attempt: number;
+  line: number;
+  text: string;
+}
+
+export interface ReadLogOptions {
+  namespace: string;
+  build: string;
+  attempt: number;
+  /** 1-based; lines before it are skipped. */
+  fromLine: number;
+  /** Wait for new lines until the log ends, instead of stopping at the last stored one. */
+  follow: boolean;
+  /**
+   * Asked when no line came for a while during a follow: true once the attempt can write
+   * nothing more (the build ended, or moved on to another attempt) even though its end marker
+   * never came (its agent died).
+   */
+  attemptOver: () => Promise<boolean>;
+  signal?: AbortSignal;
+  /** How long one wait for a message lasts. */
+  pollMs?: number;
+}
+
+/**
+ * One attempt's log, line by line, in order, each line once. Reads the attempt's subject with
+ * an ordered consumer from its first message; a reader that reconnects asks again with
+ * `fromLine` one past the last line it got.
+ */
+export async function* readBuildLog(nc: NatsConnection, o: ReadLogOptions): AsyncIterable<LogLine> {
+  const consumer: Consumer = await jetstream(nc).consumers.get(LOGS_STREAM, {
+    // One subject as a string: a list needs nats-server 2.10.
+    filter_subjects: logSubject(o.namespace, o.build, o.attempt),
+  });
+  const pollMs = o.pollMs ?? 1000;
+  let draining = false;
+  for (;;) {
+    if (o.signal?.aborted) return;
+    const msg = await consumer.next({ expires: draining ? Math.min(pollMs, 500) : pollMs });
+    if (!msg) {
+      // Caught up. Without follow, that is the end; with it, the end only once the attempt is
+      // over, after one more look for lines stored just before it ended.
+      if (!o.follow || draining) return;
+      if (await o.attemptOver()) draining = true;
+      continue;
+    }
+    const chunk = JSON.parse(msg.string()) as LogChunk;
+    for (let i = 0; i < chunk.lines.length; i++) {
+      const line = chunk.first + i;
+      if (line >= o.fromLine) yield { attempt: chunk.attempt, line, text: chunk.lines[i]! };
+    }
+    if (chunk.end) return;
+    if (!o.follow && msg.info.pending === 0) return;
+  }
+}

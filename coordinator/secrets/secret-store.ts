@@ -1,0 +1,87 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { InvalidInputError, NotFoundError, SlipwayError } from '../../common/errors.js';
+import { objectKey } from '../../common/nats/names.js';
+import type { ObjectMeta, Versioned } from '../api/types.js';
+import type { JsonStore } from '../store/json-store.js';
+
+/** A registry credential as users give it. */
+export interface RegistrySecret {
+  metadata: Pick<ObjectMeta, 'name' | 'namespace'>;
+  registry: string;
+  username: string;
+  password: string;
+}
+
+/** What is stored: the registry in the clear, the credentials sealed with AES-256-GCM. */
+export interface StoredSecret {
+  metadata: ObjectMeta;
+  type: 'docker-registry';
+  registry: string;
+  sealed: { iv: string; tag: string; data: string };
+}
+
+export class SecretNotFoundError extends NotFoundError {
+  override readonly reason = 'SecretNotFound';
+  constructor(key: string) {
+    super('Secret', key);
+  }
+}
+
+/** The coordinator has no key to seal secrets with. */
+export class SecretsDisabledError extends SlipwayError {
+  readonly reason = 'SecretsDisabled';
+}
+
+/**
+ * Registry secrets, encrypted at rest with a key the coordinators share (SLIPWAY_SECRET_KEY).
+ * Nothing here logs or returns a password except `reveal`, which the claim of a build that
+ * names the secret uses to hand it to the agent that runs it.
+ */
+export class SecretStore {
+  constructor(
+    private readonly store: JsonStore<StoredSecret>,
+    private readonly key: Buffer | undefined,
+    private readonly clock: () => Date,
+    private readonly newUid: () => string,
+  ) {
+    if (key && key.length !== 32) throw new InvalidInputError([{ field: 'SLIPWAY_SECRET_KEY', message: 'must be 32 bytes, base64' }]);
+  }
+
+  async create(s: RegistrySecret): Promise<Versioned<StoredSecret>> {
+    const key = this.requireKey();
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const data = Buffer.concat([cipher.update(JSON.stringify({ username: s.username, password: s.password })), cipher.final()]);
+    const stored: StoredSecret = {
+      metadata: { ...s.metadata, uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
+      type: 'docker-registry',
+      registry: s.registry,
+      sealed: { iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') },
+    };
+    const revision = await this.store.create(objectKey(s.metadata.namespace, s.metadata.name), stored);
+    return { value: stored, revision };
+  }
+
+  async delete(namespace: string, name: string): Promise<void> {
+    const found = await this.store.get(objectKey(namespace, name));
+    if (!found) throw new SecretNotFoundError(`${namespace}/${name}`);
+    await this.store.delete(objectKey(namespace, name), found.revision);
+  }
+
+  /** The secret with its credentials, or undefined when there is none by that name. */
+  async reveal(namespace: string, name: string): Promise<RegistrySecret | undefined> {
+    const found = await this.store.get(objectKey(namespace, name));
+    if (!found) return undefined;
+    const s = found.value;
+    const decipher = createDecipheriv('aes-256-gcm', this.requireKey(), Buffer.from(s.sealed.iv, 'base64'));
+    decipher.setAuthTag(Buffer.from(s.sealed.tag, 'base64'));
+    const plain = Buffer.concat([decipher.update(Buffer.from(s.sealed.data, 'base64')), decipher.final()]).toString();
+    const { username, password } = JSON.parse(plain) as { username: string; password: string };
+    return { metadata: { name: s.metadata.name, namespace: s.metadata.namespace }, registry: s.registry, username, password };
+  }
+
+  private requireKey(): Buffer {
+    if (!this.key) throw new SecretsDisabledError('secrets are disabled: the coordinator has no SLIPWAY_SECRET_KEY');
+    return this.key;
+  }
+}

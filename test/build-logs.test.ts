@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { LOGS_STREAM } from '../common/nats/logs.js';
+import { BUILDS_BUCKET, SECRETS_BUCKET } from '../common/nats/names.js';
+import { run } from './helpers/processes.js';
+import { testEnvironment } from './helpers/environment.js';
+import { startGitServer } from './helpers/git-server.js';
+import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
+const LINES = 40;
+
+test.serial('logs -f joined mid-build shows every line once, in order, and the log outlives the agent', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t);
+  const repo = await git.createRepo('chatty', {
+    Dockerfile: `FROM ${env.baseImage}\nRUN for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.1; done\n`,
+  });
+  await sw.client.createBuildConfig(dockerBuildConfig('chatty', repo.uri, `${env.registry}/test/chatty-${randomBytes(4).toString('hex')}:v1`, { noCache: true }));
+  await sw.client.startBuild({ namespace: 'default', configName: 'chatty' });
+
+  // Join once the build has printed some of its lines.
+  for (;;) {
+    const sofar: string[] = [];
+    for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'chatty-1' })) sofar.push(l.text);
+    if (sofar.some((l) => l === 'line-5')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const followed = await run(process.execPath, [BIN, '--server', sw.coordinators[0]!.address, 'logs', 'chatty-1', '-f']);
+  const final = await sw.client.getBuild('default', 'chatty-1');
+  t.is(final.status!.phase, 'Complete');
+
+  const lines = followed.split('\n').slice(0, -1);
+  t.is(lines.length, Number(final.status!.logLines));
+  const numbered = lines.filter((l) => /^line-\d+$/.test(l));
+  t.deepEqual(numbered, Array.from({ length: LINES }, (_, i) => `line-${i + 1}`));
+  t.regex(lines[0]!, /^Fetching git:/);
+  t.regex(lines.at(-1)!, /^Build complete: /);
+
+  // Reconnecting from a line gives the rest, nothing twice.
+  const rest: string[] = [];
+  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'chatty-1', fromLine: 11 })) rest.push(l.text);
+  t.deepEqual(rest, lines.slice(10));
+
+  // The agent is gone; the log is still there.
+  await sw.agents[0]!.stop();
+  const after: string[] = [];
+  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'chatty-1' })) after.push(l.text);
+  t.deepEqual(after, lines);
+});
+
+test.serial('a registry password echoed by a RUN step never reaches the stored log or state', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t);
+  const password = `pw-${randomBytes(8).toString('hex')}`;
+  await sw.client.createSecret({ metadata: { name: 'push' }, type: 'docker-registry', registry: env.registry, username: 'builder', password });
+  const repo = await git.createRepo('leaky', {
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo "the password is ${password}" && echo "${Buffer.from(`builder:${password}`).toString('base64')}"\n`,
+  });
+  const config = dockerBuildConfig('leaky', repo.uri, `${env.registry}/test/leaky-${randomBytes(4).toString('hex')}:v1`);
+  config.spec!.output!.pushSecret = { name: 'push' };
+  await sw.client.createBuildConfig(config);
+  await sw.client.startBuild({ namespace: 'default', configName: 'leaky' });
+  const final = await sw.client.waitForBuild('default', 'leaky-1');
+  t.is(final.status!.phase, 'Complete', final.status!.message);
+
+  const lines: string[] = [];
+  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'leaky-1' })) lines.push(l.text);
+  t.true(lines.includes('the password is ***'), lines.join('\n'));
+  t.false(lines.join('\n').includes(password));
+
+  // Nowhere in NATS: not in the log stream's raw messages, the build's state, or the secret's entry.
+  const nc = await connect({ servers: sw.natsUrl });
+  t.teardown(() => nc.close());
+  const raw: string[] = [];
+  const consumer = await jetstream(nc).consumers.get(LOGS_STREAM);
+  for (let m = await consumer.next({ expires: 1000 }); m; m = m.info.pending > 0 ? await consumer.next({ expires: 1000 }) : null) raw.push(m.string());
+  t.true(raw.length > 0);
+  t.false(raw.join('\n').includes(password));
+  const kvm = new Kvm(nc);
+  for (const bucket of [BUILDS_BUCKET, SECRETS_BUCKET]) {
+    const kv = await kvm.open(bucket);
+    for await (const k of await kv.keys()) t.false((await kv.get(k))!.string().includes(password), `${bucket} ${k}`);
+  }
+});
