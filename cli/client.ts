@@ -56,16 +56,32 @@ export class SlipwayClient {
     return (await this.call<ListBuildsRequest, ListBuildsResponse__Output>(this.client.ListBuilds, req)).items;
   }
 
-  /** The build now and after each change, ending after a terminal phase. */
+  /**
+   * The build now and after each change, ending after a terminal phase. A watch the server
+   * could not keep (UNAVAILABLE: coordinator or NATS restarting) is started again, skipping
+   * states already seen, until `signal` aborts.
+   */
   async *watchBuild(namespace: string, name: string, signal?: AbortSignal): AsyncIterable<Build__Output> {
-    const call = this.client.WatchBuild({ namespace, name });
-    const cancel = () => call.cancel();
-    signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      for await (const build of call as AsyncIterable<Build__Output>) yield build;
-    } finally {
-      signal?.removeEventListener('abort', cancel);
-      call.cancel();
+    let seen = 0;
+    for (;;) {
+      const call = this.client.WatchBuild({ namespace, name });
+      const cancel = () => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        for await (const build of call as AsyncIterable<Build__Output>) {
+          const revision = Number(build.metadata!.resourceVersion);
+          if (revision <= seen) continue;
+          seen = revision;
+          yield build;
+        }
+        return;
+      } catch (err) {
+        if (signal?.aborted || (err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+        call.cancel();
+      }
     }
   }
 

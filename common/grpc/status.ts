@@ -32,7 +32,18 @@ export function toGrpcStatus(err: unknown): GrpcErrorStatus {
   return { code: codeOf(err), details, metadata };
 }
 
+/**
+ * Errors nats.js raises while the server is unreachable, restarting or electing a leader: the
+ * request may well succeed when retried.
+ */
+const NATS_UNAVAILABLE = new Set(['TimeoutError', 'NoRespondersError', 'ClosedConnectionError', 'ConnectionError', 'RequestError', 'JetStreamNotEnabled']);
+
+export function isNatsUnavailable(err: unknown): boolean {
+  return err instanceof Error && (NATS_UNAVAILABLE.has(err.name) || NATS_UNAVAILABLE.has(err.constructor.name));
+}
+
 function codeOf(err: unknown): grpc.status {
+  if (isNatsUnavailable(err)) return grpc.status.UNAVAILABLE;
   if (err instanceof InvalidInputError) return grpc.status.INVALID_ARGUMENT;
   if (err instanceof NotFoundError) return grpc.status.NOT_FOUND;
   if (err instanceof AlreadyExistsError) return grpc.status.ALREADY_EXISTS;

@@ -21,7 +21,7 @@ export interface JobStreamOptions {
 }
 
 export function defaultJobStreamOptions(): JobStreamOptions {
-  return { replicas: 1, duplicateWindowMs: 10 * 60_000, ackWaitMs: 30_000 };
+  return { replicas: 1, duplicateWindowMs: 10 * 60_000, ackWaitMs: 15_000 };
 }
 
 const ns = (ms: number) => ms * 1_000_000;
@@ -57,6 +57,7 @@ export async function ensureJobStream(nc: NatsConnection, options: JobStreamOpti
   };
   try {
     await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER);
+    await jsm.consumers.update(JOBS_STREAM, JOBS_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(JOBS_STREAM, consumer);

@@ -1,5 +1,6 @@
 import type { KV, KvEntry } from '@nats-io/kv';
 import { AlreadyExistsError, ConflictError } from '../../common/errors.js';
+import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../api/types.js';
 
 /** JetStream's error code for a compare-and-set that named the wrong revision. */
@@ -88,23 +89,46 @@ export class JsonStore<T> {
 
   /**
    * The current value of every matching key, then every change, until `signal` aborts.
-   * Deleted keys come as events with an undefined value.
+   * Deleted keys come as events with an undefined value. A watch that breaks (NATS restarting,
+   * a reconnect) is started again from the revision after the last one seen, so nothing is
+   * missed or repeated.
    */
-  async *watch(options: { filter?: string; signal?: AbortSignal; updatesOnly?: boolean } = {}): AsyncIterable<StoreEvent<T>> {
-    const watcher = await this.kv.watch({ key: options.filter ?? '>', include: options.updatesOnly ? 'updates' : '' });
-    const stop = () => watcher.stop();
-    options.signal?.addEventListener('abort', stop, { once: true });
-    try {
-      for await (const entry of watcher) {
-        yield {
-          key: entry.key,
-          revision: entry.revision,
-          value: entry.operation === 'PUT' ? (entry.json<T>() as T) : undefined,
-        };
+  async *watch(options: { filter?: string; signal?: AbortSignal; updatesOnly?: boolean; retryMs?: number } = {}): AsyncIterable<StoreEvent<T>> {
+    let last = 0;
+    while (!options.signal?.aborted) {
+      let watcher;
+      try {
+        watcher = await this.kv.watch({
+          key: options.filter ?? '>',
+          include: options.updatesOnly && last === 0 ? 'updates' : '',
+          ...(last > 0 ? { resumeFromRevision: last + 1 } : {}),
+        });
+      } catch (err) {
+        if (options.signal?.aborted) return;
+        if (!isNatsUnavailable(err)) throw err;
+        await new Promise((r) => setTimeout(r, options.retryMs ?? 500));
+        continue;
       }
-    } finally {
-      options.signal?.removeEventListener('abort', stop);
-      watcher.stop();
+      const stop = () => watcher.stop();
+      options.signal?.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const entry of watcher) {
+          if (entry.revision <= last) continue;
+          last = entry.revision;
+          yield {
+            key: entry.key,
+            revision: entry.revision,
+            value: entry.operation === 'PUT' ? (entry.json<T>() as T) : undefined,
+          };
+        }
+        return;
+      } catch (err) {
+        if (options.signal?.aborted) return;
+        if (!isNatsUnavailable(err)) throw err;
+      } finally {
+        options.signal?.removeEventListener('abort', stop);
+        watcher.stop();
+      }
     }
   }
 }

@@ -6,7 +6,8 @@ import { testEnvironment } from './environment.js';
 import { waitForPort } from './ports.js';
 import { TEST_SECRET_KEY } from './slipway.js';
 
-const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root, from dist/test/helpers/. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** A coordinator or agent running as its own process, as in production. */
 export interface ServiceProcess {
@@ -21,7 +22,7 @@ export interface ServiceProcess {
 }
 
 function startService(t: ExecutionContext, entry: string, env: Record<string, string>): ServiceProcess {
-  const child: ChildProcess = spawn(process.execPath, [path.join(DIST, entry)], {
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, entry)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,7 +79,9 @@ export async function startCoordinatorProcess(t: ExecutionContext, o: { natsUrl:
     SLIPWAY_AGENT_GRACE_MS: '3000',
     SLIPWAY_SECRET_KEY: TEST_SECRET_KEY.toString('base64'),
   });
-  await waitForPort(o.port);
+  await waitForPort(o.port).catch((err: Error) => {
+    throw new Error(`${err.message}; the coordinator said:\n${svc.logs().map((l) => JSON.stringify(l)).join('\n')}`);
+  });
   return svc;
 }
 

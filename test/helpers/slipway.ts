@@ -41,29 +41,38 @@ export async function startSlipway(t: ExecutionContext, o: { coordinators?: numb
     coordinators.push(c);
   }
   const agents: Agent[] = [];
-  for (let i = 0; i < (o.agents ?? 1); i++) {
-    const a = await Agent.start(
-      resolveAgentConfig({
-        natsServers: [nats.url],
-        // Agents spread over the coordinators, as they would behind a Service.
-        coordinator: coordinators[i % coordinators.length]!.address,
-        dockerHost: env.dockerHost,
-        name: `agent-${i}-${path.basename(work)}`,
-        node: `node-${i}`,
-        concurrency: o.concurrency ?? 2,
-        workDir: path.join(work, `agent-${i}`),
-        pullExpiresMs: 1000,
-        heartbeatIntervalMs: 500,
-        drainTimeoutMs: 0,
-      }),
-      { log: silentLogger },
-    );
-    t.teardown(() => a.stop());
-    agents.push(a);
-  }
+  const slipway: Slipway = { nats, natsUrl: nats.url, coordinators, agents, client: undefined!, clientOf: undefined! };
+  for (let i = 0; i < (o.agents ?? 1); i++) await addAgent(t, slipway, { concurrency: o.concurrency });
   const clients = coordinators.map((c) => new SlipwayClient(c.address));
   t.teardown(() => clients.forEach((c) => c.close()));
-  return { nats, natsUrl: nats.url, coordinators, agents, client: clients[0]!, clientOf: (n) => clients[n]! };
+  slipway.client = clients[0]!;
+  slipway.clientOf = (n) => clients[n]!;
+  return slipway;
+}
+
+/** Starts one more in-process agent, building on the environment's daemon; stopped when the test ends. */
+export async function addAgent(t: ExecutionContext, slipway: Slipway, o: { concurrency?: number } = {}): Promise<Agent> {
+  const i = slipway.agents.length;
+  const work = await tempDir(t, 'slipway-agent-');
+  const a = await Agent.start(
+    resolveAgentConfig({
+      natsServers: [slipway.natsUrl],
+      // Agents spread over the coordinators, as they would behind a Service.
+      coordinator: slipway.coordinators[i % slipway.coordinators.length]!.address,
+      dockerHost: testEnvironment().dockerHost,
+      name: `agent-${i}-${path.basename(work)}`,
+      node: `node-${i}`,
+      concurrency: o.concurrency ?? 2,
+      workDir: work,
+      pullExpiresMs: 1000,
+      heartbeatIntervalMs: 500,
+      drainTimeoutMs: 0,
+    }),
+    { log: silentLogger },
+  );
+  t.teardown(() => a.stop());
+  slipway.agents.push(a);
+  return a;
 }
 
 /** One key for every coordinator of a test run, so they can read each other's secrets. */
