@@ -49,7 +49,12 @@ export class CoordinatorClient {
     address: string,
     private readonly options: CoordinatorClientOptions,
   ) {
-    this.client = new (slipwayProto().slipway.v1.AgentService)(address, grpc.credentials.createInsecure());
+    this.client = new (slipwayProto().slipway.v1.AgentService)(address, grpc.credentials.createInsecure(), {
+      // grpc-js backs off reconnects up to 2 minutes; an agent must find a restarted
+      // coordinator well within the heartbeat grace, so it keeps trying every second at most.
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    });
   }
 
   claim(req: ClaimBuildRequest, signal: AbortSignal): Promise<ClaimBuildResponse__Output> {

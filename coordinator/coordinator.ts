@@ -60,6 +60,14 @@ export class Coordinator {
       const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log);
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
+      void (async () => {
+        for await (const s of nc.status()) {
+          if (s.type === 'reconnect') {
+            log.info('reconnected to NATS; agent leases restart their grace');
+            leases.listening();
+          }
+        }
+      })();
       const controller = new BuildController(store, (job) => publishJob(nc, job), leases, {
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
