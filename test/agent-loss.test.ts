@@ -21,7 +21,8 @@ async function setUp(t: ExecutionContext) {
   const client = new SlipwayClient(`127.0.0.1:${port}`);
   t.teardown(() => client.close());
   const work = await tempDir(t, 'slipway-agents-');
-  const agent = (name: string) => startAgentProcess(t, { natsUrl: nats.url, coordinator: `127.0.0.1:${port}`, name, workDir: path.join(work, name) });
+  const agent = (name: string, drainTimeoutMs = 0) =>
+    startAgentProcess(t, { natsUrl: nats.url, coordinator: `127.0.0.1:${port}`, name, workDir: path.join(work, name), drainTimeoutMs });
   return { nats, port, coordinator, client, agent };
 }
 
@@ -94,4 +95,46 @@ test.serial('a restarted agent removes what its earlier run left, and nothing el
   t.false(await exists(leftover.id));
   t.true(await exists(someoneElses.id));
   t.true(await exists(unlabelled.id));
+});
+
+test.serial('SIGTERM drains: a running build finishes within the drain time, then the agent exits', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const { client, agent } = await setUp(t);
+  const a = await agent(`agent-d-${unique()}`, 30_000);
+  const repo = await git.createRepo('drained', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 3\n` });
+  await client.createBuildConfig(dockerBuildConfig('drained', repo.uri, `${env.registry}/test/drained-${unique()}:v1`));
+  await client.startBuild({ namespace: 'default', configName: 'drained' });
+  await a.waitForLog((l) => l.msg === 'build started');
+  a.signal('SIGTERM');
+  await a.exited();
+  const final = await client.getBuild('default', 'drained-1');
+  t.is(final.status!.phase, 'Complete', final.status!.message);
+  t.truthy(a.logs().find((l) => l.msg === 'agent stopped'));
+});
+
+test.serial('SIGTERM past the drain time stops the build and reports it; a retry runs it elsewhere', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const { client, agent } = await setUp(t);
+  const a = await agent(`agent-s-${unique()}`, 500);
+  const repo = await git.createRepo('moved', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 5\n` });
+  const config = dockerBuildConfig('moved', repo.uri, `${env.registry}/test/moved-${unique()}:v1`, { buildArgs: [{ name: 'N', value: unique() }] });
+  config.spec!.retries = 1;
+  await client.createBuildConfig(config);
+  await client.startBuild({ namespace: 'default', configName: 'moved' });
+  await a.waitForLog((l) => l.msg === 'build started');
+  a.signal('SIGTERM');
+  await a.exited();
+  // Its report was accepted: the build went back to Pending for attempt 2, nothing was lost.
+  const accepted = a.logs().find((l) => l.msg === 'outcome accepted');
+  t.is(accepted?.phase, 'Pending');
+  const waiting = await client.getBuild('default', 'moved-1');
+  t.is(waiting.status!.attempt, 2);
+  t.is(waiting.status!.reason, 'AgentShutdown');
+
+  const b = await agent(`agent-t-${unique()}`);
+  const final = await client.waitForBuild('default', 'moved-1', AbortSignal.timeout(40_000));
+  t.is(final.status!.phase, 'Complete', final.status!.message);
+  t.is(final.status!.agent, String(b.logs().find((l) => l.msg === 'agent started')!.agent));
 });

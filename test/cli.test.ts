@@ -65,6 +65,14 @@ spec:
   t.regex(described.out, new RegExp(`Image:\\s+${env.registry}/${repository}:v1@${digest}`));
   t.regex(described.out, new RegExp(`Commit:\\s+${repo.commit}`));
 
+  // Its log, as a person reads it, ends with the outcome; a finished build cannot be cancelled.
+  const log = await slipway(server, 'logs', 'cli-app-1');
+  t.is(log.code, 0);
+  t.regex(log.out, /Build complete: /);
+  const cancel = await slipway(server, 'cancel', 'cli-app-1');
+  t.is(cancel.code, 1);
+  t.regex(cancel.out, /already Complete/);
+
   // A followed build that fails exits non-zero and says why.
   const failed = await slipway(server, 'start', 'cli-app', '--follow', '--ref', 'missing-branch');
   t.is(failed.code, 1);
