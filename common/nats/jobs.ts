@@ -3,13 +3,12 @@ import {
   DeliverPolicy,
   jetstream,
   jetstreamManager,
-  JetStreamApiCodes,
-  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   type Consumer,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isNotFound, nanos, upsertStream } from './streams.js';
 import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECT_PREFIX, jobMessageId, jobSubject, type BuildJob } from './names.js';
 
 export interface JobStreamOptions {
@@ -24,34 +23,25 @@ export function defaultJobStreamOptions(): JobStreamOptions {
   return { replicas: 1, duplicateWindowMs: 10 * 60_000, ackWaitMs: 15_000 };
 }
 
-const ns = (ms: number) => ms * 1_000_000;
-
 /**
  * Creates the work-queue stream and the agents' durable consumer, or leaves them as they are.
  * The coordinator owns this topology; agents only bind to it.
  */
 export async function ensureJobStream(nc: NatsConnection, options: JobStreamOptions): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  const stream = {
+  await upsertStream(jsm, {
     name: JOBS_STREAM,
     subjects: [`${JOBS_SUBJECT_PREFIX}.>`],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     num_replicas: options.replicas,
-    duplicate_window: ns(options.duplicateWindowMs),
-  };
-  try {
-    await jsm.streams.info(JOBS_STREAM);
-    await jsm.streams.update(JOBS_STREAM, stream);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await jsm.streams.add(stream);
-  }
+    duplicate_window: nanos(options.duplicateWindowMs),
+  });
   const consumer = {
     durable_name: JOBS_CONSUMER,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: ns(options.ackWaitMs),
+    ack_wait: nanos(options.ackWaitMs),
     max_deliver: -1,
     max_ack_pending: 10_000,
   };
@@ -75,11 +65,4 @@ export async function publishJob(nc: NatsConnection, job: BuildJob): Promise<{ d
 /** The agents' consumer; throws until the coordinator has created it. */
 export async function jobConsumer(nc: NatsConnection): Promise<Consumer> {
   return jetstream(nc).consumers.get(JOBS_STREAM, JOBS_CONSUMER);
-}
-
-export function isNotFound(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)
-  );
 }

@@ -1,6 +1,6 @@
 import { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { isNotFound } from './jobs.js';
+import { nanos, upsertStream } from './streams.js';
 
 /** Stream holding every build's log; a subject per attempt of a build. */
 export const LOGS_STREAM = 'SLIPWAY_LOGS';
@@ -42,23 +42,15 @@ export function defaultLogStreamOptions(): LogStreamOptions {
 
 /** Creates the log stream, or updates its limits. The coordinator owns it. */
 export async function ensureLogStream(nc: NatsConnection, o: LogStreamOptions): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const config = {
+  await upsertStream(await jetstreamManager(nc), {
     name: LOGS_STREAM,
     subjects: [`${LOGS_SUBJECT_PREFIX}.>`],
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     storage: StorageType.File,
     num_replicas: o.replicas,
-    max_age: o.maxAgeMs * 1_000_000,
+    max_age: nanos(o.maxAgeMs),
     max_bytes: o.maxBytes,
-    duplicate_window: o.duplicateWindowMs * 1_000_000,
-  };
-  try {
-    await jsm.streams.info(LOGS_STREAM);
-    await jsm.streams.update(LOGS_STREAM, config);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    await jsm.streams.add(config);
-  }
+    duplicate_window: nanos(o.duplicateWindowMs),
+  });
 }
