@@ -1,4 +1,4 @@
-import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AbortedError, errorMessage, isAbortError } from '../common/errors.js';
 import { formatImageReference, parseImageReference } from '../common/image-reference.js';
@@ -16,6 +16,7 @@ import {
 import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
 import { fetchGitSource } from './source/git-source.js';
+import { DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
 
 /** Labels on everything the agent creates for a build, so it can find and remove it later. */
 export const LABELS = {
@@ -68,21 +69,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     }
     const image = outputReference(spec.output!.image);
 
-    o.onLine(`Fetching ${spec.source!.git!.uri}${spec.source!.git!.ref ? ` at ${spec.source!.git!.ref}` : ''}`);
-    const srcDir = path.join(dir, 'src');
-    const { commit } = await fetchGitSource({
-      uri: spec.source!.git!.uri,
-      ref: spec.source!.git!.ref || undefined,
-      dir: srcDir,
-      signal: o.signal,
-      onOutput: o.onLine,
-    });
-    o.onLine(`Checked out commit ${commit}`);
-
-    const contextDir = await insideSource(srcDir, spec.source!.contextDir || '.', 'source.contextDir');
-    const dockerfile = spec.strategy?.docker?.dockerfilePath || 'Dockerfile';
-    await insideSource(contextDir, dockerfile, 'strategy.docker.dockerfilePath');
-
+    const { contextDir, dockerfile, commit } = await prepareContext(o, dir);
     o.onLine(`Building ${image}`);
     await buildImage(o, { contextDir, dockerfile, image, labels, spec, stepContainers });
 
@@ -96,7 +83,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       throw err;
     }
     o.onLine(`Pushed ${image}@${digest}`);
-    return { image, digest, commit };
+    return { image, digest, commit: commit ?? '' };
   } catch (err) {
     if (err instanceof BuildFailure || err instanceof AbortedError) throw err;
     if (o.signal.aborted || isAbortError(err)) throw new AbortedError('build aborted', { cause: err });
@@ -130,6 +117,8 @@ async function buildImage(
       buildArgs: Object.fromEntries((docker?.buildArgs ?? []).map((a) => [a.name, a.value])),
       labels: b.labels,
       noCache: docker?.noCache ?? false,
+      target: docker?.target || undefined,
+      pull: docker?.forcePull || undefined,
       limits: { memoryBytes: memory ? Math.floor(memory) : undefined, ...(cpu ? cpuToCfs(cpu) : {}) },
       signal: o.signal,
     });
@@ -151,6 +140,51 @@ export function buildError(message: string, code?: number): BuildFailure {
   if (m) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: Number(m[1]) });
   if (code !== undefined && code > 0) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: code });
   return new DockerBuildFailedError(`docker build failed: ${message.trim()}`);
+}
+
+/** Name the build's own Dockerfile takes in the context when Slipway wrote or edited it. */
+const GENERATED_DOCKERFILE = '.slipway.Dockerfile';
+
+/**
+ * The build context and Dockerfile: the git source's context folder (or an empty folder when
+ * the config has only an inline Dockerfile), and the Dockerfile as the config says, with its
+ * `from` and `env` edits applied.
+ */
+async function prepareContext(o: RunOptions, dir: string): Promise<{ contextDir: string; dockerfile: string; commit?: string }> {
+  const spec = o.build.spec!.config!;
+  const docker = spec.strategy?.docker;
+  let contextDir: string;
+  let commit: string | undefined;
+  if (spec.source?.git?.uri) {
+    const git = spec.source.git;
+    o.onLine(`Fetching ${git.uri}${git.ref ? ` at ${git.ref}` : ''}`);
+    const srcDir = path.join(dir, 'src');
+    ({ commit } = await fetchGitSource({ uri: git.uri, ref: git.ref || undefined, dir: srcDir, signal: o.signal, onOutput: o.onLine }));
+    o.onLine(`Checked out commit ${commit}`);
+    contextDir = await insideSource(srcDir, spec.source.contextDir || '.', 'source.contextDir');
+  } else {
+    contextDir = path.join(dir, 'context');
+    await mkdir(contextDir);
+  }
+
+  const inline = spec.source?.dockerfile;
+  const edits = { from: docker?.from || undefined, env: docker?.env ?? [], target: docker?.target || undefined };
+  if (!inline && !edits.from && edits.env.length === 0) {
+    const dockerfile = docker?.dockerfilePath || 'Dockerfile';
+    await insideSource(contextDir, dockerfile, 'strategy.docker.dockerfilePath');
+    return { contextDir, dockerfile, commit };
+  }
+  const original = inline ?? (await readFile(await insideSource(contextDir, docker?.dockerfilePath || 'Dockerfile', 'strategy.docker.dockerfilePath'), 'utf8'));
+  let text: string;
+  try {
+    text = editDockerfile(original, edits);
+  } catch (err) {
+    if (err instanceof DockerfileEditError) throw new InvalidContextError(`Dockerfile: ${err.message}`);
+    throw err;
+  }
+  await writeFile(path.join(contextDir, GENERATED_DOCKERFILE), text);
+  if (edits.from) o.onLine(`Building FROM ${edits.from} (strategy.docker.from)`);
+  return { contextDir, dockerfile: GENERATED_DOCKERFILE, commit };
 }
 
 function outputReference(text: string): string {

@@ -234,7 +234,7 @@ async function get(client: SlipwayClient, namespace: string, rest: string[], con
         items.map((c) => [
           c.metadata!.name,
           c.spec!.output!.image,
-          `${c.spec!.source!.git!.uri}${c.spec!.source!.git!.ref ? '#' + c.spec!.source!.git!.ref : ''}`,
+          c.spec!.source!.git ? `${c.spec!.source!.git.uri}${c.spec!.source!.git.ref ? '#' + c.spec!.source!.git.ref : ''}` : '(inline Dockerfile)',
           String(c.status!.lastVersion),
           formatAge(c.metadata!.creationTimestamp),
         ]),

@@ -30,6 +30,10 @@ const cases: [string, (c: BuildConfig) => void, string][] = [
   ['local path as source', (c) => (c.spec!.source!.git!.uri = 'file:///etc'), 'spec.source.git.uri'],
   ['context dir outside the source', (c) => (c.spec!.source!.contextDir = '../..'), 'spec.source.contextDir'],
   ['bad name', (c) => (c.metadata!.name = 'Bad_Name'), 'metadata.name'],
+  ['no git and no dockerfile', (c) => (c.spec!.source = { contextDir: 'app' }), 'spec.source'],
+  ['bad from image', (c) => (c.spec!.strategy!.docker = { from: 'no//good' }), 'spec.strategy.docker.from'],
+  ['env name with a space', (c) => (c.spec!.strategy!.docker = { env: [{ name: 'A B', value: 'x' }] }), 'spec.strategy.docker.env[0].name'],
+  ['negative retries', (c) => (c.spec!.retries = -1), 'spec.retries'],
 ];
 
 test('invalid BuildConfigs are refused over gRPC with the field named, and nothing is stored', async (t) => {

@@ -29,6 +29,8 @@ export class DockerRuntime implements ContainerRuntime {
         buildargs: o.buildArgs,
         labels: o.labels,
         nocache: o.noCache,
+        target: o.target,
+        pull: o.pull || undefined,
         // Remove intermediate containers whether the build succeeds or fails.
         rm: true,
         forcerm: true,

@@ -13,6 +13,10 @@ export interface BuildImageOptions {
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   noCache: boolean;
+  /** Stage to build; undefined: the last. */
+  target?: string;
+  /** Pull base images even when the daemon has them. */
+  pull?: boolean;
   /** Limits applied to every container the build runs. */
   limits: { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number };
   signal?: AbortSignal;

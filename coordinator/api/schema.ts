@@ -22,8 +22,8 @@ export const buildConfigSpecSchema = {
       type: 'object',
       description: 'Where the build context comes from.',
       additionalProperties: false,
-      required: ['git'],
       properties: {
+        dockerfile: { type: 'string', description: 'An inline Dockerfile, used instead of one in the source; git may then be left out.' },
         git: {
           type: 'object',
           additionalProperties: false,
@@ -48,6 +48,10 @@ export const buildConfigSpecSchema = {
             dockerfilePath: { type: 'string', description: 'Relative to the context; default Dockerfile.' },
             buildArgs: { type: 'array', items: nameValue },
             noCache: { type: 'boolean' },
+            env: { type: 'array', items: nameValue, description: 'Environment of the last stage, added as ENV after its FROM.' },
+            target: { type: 'string', description: 'Stage to build in a multi-stage Dockerfile.' },
+            forcePull: { type: 'boolean', description: 'Pull base images even when the node has them.' },
+            from: { type: 'string', description: "Replaces the image of the Dockerfile's last FROM." },
           },
         },
       },

@@ -20,9 +20,12 @@ export interface GitSource {
 }
 
 export interface BuildSource {
-  git: GitSource;
+  /** Where the context comes from; may be left out when an inline `dockerfile` is given. */
+  git?: GitSource;
   /** Folder inside the source used as the build context; undefined: the root. */
   contextDir?: string;
+  /** An inline Dockerfile, used instead of one in the source. */
+  dockerfile?: string;
 }
 
 export interface NameValue {
@@ -35,6 +38,14 @@ export interface DockerStrategy {
   dockerfilePath?: string;
   buildArgs?: NameValue[];
   noCache?: boolean;
+  /** Environment of the last stage, added as ENV right after its FROM. */
+  env?: NameValue[];
+  /** Stage to build in a multi-stage Dockerfile; undefined: the last. */
+  target?: string;
+  /** Pull base images even when the daemon has them. */
+  forcePull?: boolean;
+  /** Replaces the image of the Dockerfile's last FROM. */
+  from?: string;
 }
 
 export interface BuildStrategy {

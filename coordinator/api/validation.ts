@@ -62,12 +62,29 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   const errors: FieldError[] = [];
   const at = (field: string, message: string) => errors.push({ field: `${path}.${field}`, message });
 
-  const uriProblem = gitUriProblem(spec.source.git.uri);
-  if (uriProblem) at('source.git.uri', uriProblem);
-  if (spec.source.git.ref !== undefined) {
-    const refProblem = gitRefProblem(spec.source.git.ref);
-    if (refProblem) at('source.git.ref', refProblem);
+  if (!spec.source.git && spec.source.dockerfile === undefined) at('source', 'needs git, an inline dockerfile, or both');
+  if (spec.source.git) {
+    const uriProblem = gitUriProblem(spec.source.git.uri);
+    if (uriProblem) at('source.git.uri', uriProblem);
+    if (spec.source.git.ref !== undefined) {
+      const refProblem = gitRefProblem(spec.source.git.ref);
+      if (refProblem) at('source.git.ref', refProblem);
+    }
   }
+  if (spec.source.dockerfile !== undefined && spec.source.dockerfile.length > 64 * 1024) at('source.dockerfile', 'must be at most 64 KiB');
+  const docker = spec.strategy.docker;
+  if (docker.from !== undefined) {
+    const from = parseImageReference(docker.from);
+    if (typeof from === 'string') at('strategy.docker.from', from);
+  }
+  if (docker.target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(docker.target)) at('strategy.docker.target', `"${docker.target}" is not a stage name`);
+  const seenEnv = new Set<string>();
+  docker.env?.forEach((e, i) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) at(`strategy.docker.env[${i}].name`, `"${e.name}" is not a valid variable name`);
+    if (seenEnv.has(e.name)) at(`strategy.docker.env[${i}].name`, `"${e.name}" is given twice`);
+    if (/[\r\n]/.test(e.value ?? '')) at(`strategy.docker.env[${i}].value`, 'must be one line');
+    seenEnv.add(e.name);
+  });
   if (spec.source.contextDir !== undefined) {
     const p = relativePathProblem(spec.source.contextDir);
     if (p) at('source.contextDir', p);

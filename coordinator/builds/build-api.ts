@@ -136,7 +136,10 @@ export class BuildApi {
       const config = bumped.value;
       const name = `${config.metadata.name}-${config.status.lastVersion}`;
       const frozen = structuredClone(config.spec);
-      if (req.ref) frozen.source.git.ref = req.ref;
+      if (req.ref) {
+        if (!frozen.source.git) throw new InvalidInputError([{ field: 'ref', message: `BuildConfig "${req.configName}" has no git source to take a ref of` }]);
+        frozen.source.git.ref = req.ref;
+      }
       if (req.image) frozen.output.image = req.image;
       const build: Build = {
         metadata: {

@@ -9,6 +9,22 @@ export interface DockerStrategy {
   'dockerfilePath'?: (string);
   'buildArgs'?: (_slipway_v1_NameValue)[];
   'noCache'?: (boolean);
+  /**
+   * Environment for the build's last stage, added as ENV after its FROM.
+   */
+  'env'?: (_slipway_v1_NameValue)[];
+  /**
+   * The stage to build, for multi-stage Dockerfiles. Empty: the last.
+   */
+  'target'?: (string);
+  /**
+   * Pull base images even when the daemon has them.
+   */
+  'forcePull'?: (boolean);
+  /**
+   * Replaces the image of the Dockerfile's last FROM.
+   */
+  'from'?: (string);
 }
 
 export interface DockerStrategy__Output {
@@ -18,4 +34,20 @@ export interface DockerStrategy__Output {
   'dockerfilePath': (string);
   'buildArgs': (_slipway_v1_NameValue__Output)[];
   'noCache': (boolean);
+  /**
+   * Environment for the build's last stage, added as ENV after its FROM.
+   */
+  'env': (_slipway_v1_NameValue__Output)[];
+  /**
+   * The stage to build, for multi-stage Dockerfiles. Empty: the last.
+   */
+  'target': (string);
+  /**
+   * Pull base images even when the daemon has them.
+   */
+  'forcePull': (boolean);
+  /**
+   * Replaces the image of the Dockerfile's last FROM.
+   */
+  'from': (string);
 }

@@ -1,0 +1,84 @@
+/**
+ * The few Dockerfile edits the Dockerfile strategy makes: replacing the image of the stage
+ * being built (`strategy.docker.from`) and adding `ENV` to it (`strategy.docker.env`), as
+ * OpenShift's Docker strategy does. Everything else in the file is left byte for byte.
+ */
+
+export interface DockerfileEdits {
+  /** New image for the built stage's FROM. */
+  from?: string;
+  /** Variables set with ENV right after the built stage's FROM. */
+  env?: { name: string; value: string }[];
+  /** The stage being built (its `AS` name); undefined: the last stage. */
+  target?: string;
+}
+
+interface Instruction {
+  /** Index of the first and last physical line of the instruction. */
+  first: number;
+  last: number;
+  keyword: string;
+}
+
+/** Thrown when the edits cannot be applied: no FROM, or no stage of the target's name. */
+export class DockerfileEditError extends Error {
+  override name = 'DockerfileEditError';
+}
+
+export function editDockerfile(text: string, edits: DockerfileEdits): string {
+  if (!edits.from && !edits.env?.length) return text;
+  const lines = text.split('\n');
+  const escape = escapeChar(lines);
+  const froms = instructions(lines, escape).filter((i) => i.keyword === 'FROM');
+  if (froms.length === 0) throw new DockerfileEditError('the Dockerfile has no FROM instruction');
+  let stage = froms.at(-1)!;
+  if (edits.target) {
+    const named = froms.find((f) => stageName(lines, f)?.toLowerCase() === edits.target!.toLowerCase());
+    if (!named) throw new DockerfileEditError(`the Dockerfile has no stage named "${edits.target}"`);
+    stage = named;
+  }
+  if (edits.from) {
+    if (stage.first !== stage.last) throw new DockerfileEditError('cannot replace the image of a FROM that spans several lines');
+    lines[stage.first] = replaceFromImage(lines[stage.first]!, edits.from);
+  }
+  if (edits.env?.length) {
+    const env = edits.env.map((e) => `ENV ${e.name}=${JSON.stringify(e.value)}`);
+    lines.splice(stage.last + 1, 0, ...env);
+  }
+  return lines.join('\n');
+}
+
+/** The escape character the `# escape=` parser directive sets; a backslash otherwise. */
+function escapeChar(lines: string[]): string {
+  for (const line of lines) {
+    const m = /^#\s*escape\s*=\s*(\S)\s*$/i.exec(line);
+    if (m) return m[1]!;
+    if (!/^#\s*\w+\s*=/.test(line)) break; // directives only stand at the very top
+  }
+  return '\\';
+}
+
+function instructions(lines: string[], escape: string): Instruction[] {
+  const out: Instruction[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (/^\s*(#|$)/.test(line)) continue;
+    const first = i;
+    while (lines[i]!.trimEnd().endsWith(escape) && i + 1 < lines.length) i++;
+    out.push({ first, last: i, keyword: line.trim().split(/\s+/)[0]!.toUpperCase() });
+  }
+  return out;
+}
+
+function stageName(lines: string[], from: Instruction): string | undefined {
+  const words = lines[from.first]!.trim().split(/\s+/);
+  const as = words.findIndex((w) => w.toUpperCase() === 'AS');
+  return as > 0 ? words[as + 1] : undefined;
+}
+
+/** `FROM [--flag=...] image [AS name]` with the image replaced. */
+function replaceFromImage(line: string, image: string): string {
+  const m = /^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$/i.exec(line);
+  if (!m) throw new DockerfileEditError(`cannot read the FROM line "${line}"`);
+  return `${m[1]}${image}${m[3]}`;
+}
