@@ -58,6 +58,12 @@ export class PushImageFailedError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/** The registry refused the push for want of (right) credentials. */
+export class RegistryAuthFailedError extends BuildFailure {
+  readonly reason = 'RegistryAuthFailed';
+  readonly phase = 'Failed';
+}
+
 /** The config names a push secret that does not exist. */
 export class MissingPushSecretError extends BuildFailure {
   readonly reason = 'MissingPushSecret';

@@ -12,6 +12,7 @@ import {
   InvalidContextError,
   MissingPushSecretError,
   PushImageFailedError,
+  RegistryAuthFailedError,
 } from './build-failures.js';
 import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
@@ -79,7 +80,15 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       ({ digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: o.pushAuth, onOutput: (t) => emitLines(t, o.onLine) }));
     } catch (err) {
       if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
-      if (err instanceof PushError) throw new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });
+      if (err instanceof PushError) {
+        if (/unauthorized|authentication required|no basic auth credentials|denied/i.test(err.message)) {
+          throw new RegistryAuthFailedError(
+            `the registry refused ${image} ${o.pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
+            { cause: err },
+          );
+        }
+        throw new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });
+      }
       throw err;
     }
     o.onLine(`Pushed ${image}@${digest}`);
