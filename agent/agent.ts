@@ -221,6 +221,7 @@ export class Agent {
     const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
     let build: Build__Output;
     let pushAuth: RegistryAuth | undefined;
+    let sourceAuth: { username: string; password: string } | undefined;
     try {
       const res = await this.client.claim(
         { build: ref, agent: this.config.name, node: this.config.node, claimId: `${this.config.name}/${this.instance}/${msg.seq}` },
@@ -228,6 +229,7 @@ export class Agent {
       );
       build = res.build!;
       pushAuth = res.pushCredentials ?? undefined;
+      sourceAuth = res.sourceCredentials ?? undefined;
     } catch (err) {
       if (err instanceof ReportRefusedError) {
         log.info('claim refused; dropping the job', { refusal: err.refusal, error: err.message });
@@ -243,7 +245,7 @@ export class Agent {
     this.running.set(id, r);
     const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
-      return await this.run(build, ref, r, pushAuth, log);
+      return await this.run(build, ref, r, { pushAuth, sourceAuth }, log);
     } finally {
       clearTimeout(deadline);
       this.running.delete(id);
@@ -255,24 +257,30 @@ export class Agent {
     build: Build__Output,
     ref: RunningBuild['ref'],
     r: RunningBuild,
-    pushAuth: RegistryAuth | undefined,
+    secrets: { pushAuth?: RegistryAuth; sourceAuth?: { username: string; password: string } },
     log: Logger,
   ): Promise<boolean> {
+    const { pushAuth, sourceAuth } = secrets;
     log.info('build started', { node: this.config.node });
-    const logs = new LogPublisher(this.nc, {
-      namespace: ref.namespace,
-      build: ref.name,
-      attempt: ref.attempt,
-      masker: new SecretMasker(pushAuth ? [pushAuth] : []),
-      log,
-    });
+    // One masker for everything that leaves the agent about this build: log lines and the outcome.
+    const masker = new SecretMasker([pushAuth, sourceAuth].filter((s) => s !== undefined));
+    const logs = new LogPublisher(this.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log });
     const onLine = (line: string) => logs.write(line);
 
     let outcome: { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
     try {
       const lease = await this.executor.acquire(r.abort.signal);
       try {
-        const result = await runBuild({ build, runtime: lease.runtime, agent: this.config.name, workDir: this.config.workDir, onLine, pushAuth, signal: r.abort.signal });
+        const result = await runBuild({
+          build,
+          runtime: lease.runtime,
+          agent: this.config.name,
+          workDir: this.config.workDir,
+          onLine,
+          pushAuth,
+          sourceAuth,
+          signal: r.abort.signal,
+        });
         outcome = { kind: 'complete', ...result };
       } finally {
         await lease.release().catch((err) => log.warn('releasing the executor failed', { error: errorMessage(err) }));
@@ -298,7 +306,7 @@ export class Agent {
                 agent: this.config.name,
                 phase: outcome.failure.phase,
                 reason: outcome.failure.reason,
-                message: outcome.failure.message,
+                message: masker.mask(outcome.failure.message),
                 exitCode: outcome.failure.exitCode ?? -1,
                 logLines,
               },

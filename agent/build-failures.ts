@@ -28,6 +28,18 @@ export class GitSourceUnreachableError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/** The git server wants credentials the build did not have, or refused the ones it had. */
+export class GitAuthenticationFailedError extends BuildFailure {
+  readonly reason = 'GitAuthenticationFailed';
+  readonly phase = 'Failed';
+}
+
+/** The config names a source secret that does not exist. */
+export class MissingSourceSecretError extends BuildFailure {
+  readonly reason = 'MissingSourceSecret';
+  readonly phase = 'Failed';
+}
+
 /** The repository answered but could not be fetched (not found, access denied, ...). */
 export class FetchSourceFailedError extends BuildFailure {
   readonly reason = 'FetchSourceFailed';

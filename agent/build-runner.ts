@@ -11,6 +11,7 @@ import {
   DockerBuildFailedError,
   InvalidContextError,
   MissingPushSecretError,
+  MissingSourceSecretError,
   PushImageFailedError,
   RegistryAuthFailedError,
 } from './build-failures.js';
@@ -45,6 +46,8 @@ export interface RunOptions {
   onLine: (line: string) => void;
   /** Credentials of the build's push secret, when it names one that exists. */
   pushAuth?: RegistryAuth;
+  /** Credentials of the build's source secret, when it names one that exists. */
+  sourceAuth?: { username: string; password: string };
   signal: AbortSignal;
 }
 
@@ -65,6 +68,9 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
   const dir = await mkdtemp(path.join(o.workDir, `${build.metadata!.namespace}-${build.metadata!.name}-`));
   const stepContainers: string[] = [];
   try {
+    if (spec.source?.sourceSecret?.name && !o.sourceAuth) {
+      throw new MissingSourceSecretError(`source secret "${spec.source.sourceSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
+    }
     if (spec.output?.pushSecret?.name && !o.pushAuth) {
       throw new MissingPushSecretError(`push secret "${spec.output.pushSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
     }
@@ -168,7 +174,14 @@ async function prepareContext(o: RunOptions, dir: string): Promise<{ contextDir:
     const git = spec.source.git;
     o.onLine(`Fetching ${git.uri}${git.ref ? ` at ${git.ref}` : ''}`);
     const srcDir = path.join(dir, 'src');
-    ({ commit } = await fetchGitSource({ uri: git.uri, ref: git.ref || undefined, dir: srcDir, signal: o.signal, onOutput: o.onLine }));
+    ({ commit } = await fetchGitSource({
+      uri: git.uri,
+      ref: git.ref || undefined,
+      dir: srcDir,
+      credentials: o.sourceAuth,
+      signal: o.signal,
+      onOutput: o.onLine,
+    }));
     o.onLine(`Checked out commit ${commit}`);
     contextDir = await insideSource(srcDir, spec.source.contextDir || '.', 'source.contextDir');
   } else {

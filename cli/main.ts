@@ -25,6 +25,8 @@ commands:
   cancel BUILD                       stop a build (New, Pending or Running)
   create secret docker-registry NAME --registry R --username U --password-stdin
                                      registry credentials for output.pushSecret (stored encrypted)
+  create secret basic-auth NAME --username U --password-stdin
+                                     git credentials (password or token) for source.sourceSecret
   delete buildconfig NAME            delete a BuildConfig (its builds stay)
 
 The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".`;
@@ -102,14 +104,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'create': {
-        if (rest[0] !== 'secret' || rest[1] !== 'docker-registry' || rest.length !== 3) {
-          throw new UsageError('create needs: secret docker-registry NAME --registry R --username U --password-stdin');
+        if (rest[0] !== 'secret' || !['docker-registry', 'basic-auth'].includes(rest[1] ?? '') || rest.length !== 3) {
+          throw new UsageError('create needs: secret docker-registry|basic-auth NAME [--registry R] --username U --password-stdin');
         }
         if (!values['password-stdin']) throw new UsageError('give the password on standard input with --password-stdin');
         const password = (await readStdin()).replace(/\r?\n$/, '');
         await client.createSecret({
           metadata: { name: rest[2]!, namespace },
-          type: 'docker-registry',
+          type: rest[1]!,
           registry: values.registry ?? '',
           username: values.username ?? '',
           password,

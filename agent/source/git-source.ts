@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { AbortedError } from '../../common/errors.js';
 import {
   FetchSourceFailedError,
+  GitAuthenticationFailedError,
   GitSourceUnreachableError,
   InvalidGitRefError,
   type BuildFailure,
@@ -18,6 +19,8 @@ export interface FetchOptions {
   onOutput?: (line: string) => void;
   /** Time allowed for any one git command. */
   timeoutMs?: number;
+  /** Basic-auth credentials for an http(s) remote. */
+  credentials?: { username: string; password: string };
 }
 
 export interface FetchedSource {
@@ -64,6 +67,7 @@ function runGit(args: string[], o: FetchOptions): Promise<string> {
         GIT_CONFIG_GLOBAL: '/dev/null',
         GIT_ASKPASS: '/bin/false',
         LC_ALL: 'C',
+        ...credentialConfig(o.credentials),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: o.signal,
@@ -89,11 +93,27 @@ function runGit(args: string[], o: FetchOptions): Promise<string> {
   });
 }
 
+/**
+ * Credentials as configuration given through the environment (git ≥ 2.31), so they are never
+ * on a command line, in the repository's config, or on disk.
+ */
+function credentialConfig(c: FetchOptions['credentials']): Record<string, string> {
+  if (!c) return {};
+  return {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`,
+  };
+}
+
 /** Turns git's complaint into the failure a person would name. */
-export function classify(stderr: string, o: Pick<FetchOptions, 'uri' | 'ref'>): BuildFailure {
+export function classify(stderr: string, o: Pick<FetchOptions, 'uri' | 'ref' | 'credentials'>): BuildFailure {
   const text = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' ').replace(/\s+/g, ' ');
   if (/couldn't find remote ref|not our ref|unadvertised object|pathspec .* did not match|unknown revision|reference is not a tree|invalid refspec/i.test(stderr)) {
     return new InvalidGitRefError(`ref "${o.ref || 'HEAD'}" was not found in ${o.uri}: ${text}`);
+  }
+  if (/authentication failed|could not read username|could not read password|http basic: access denied|requested URL returned error: 40[13]/i.test(stderr)) {
+    return new GitAuthenticationFailedError(`${o.uri} refused the ${o.credentials ? "source secret's credentials" : 'fetch without credentials (no source secret)'}: ${text}`);
   }
   if (/could not resolve host|connection refused|unable to connect|couldn't connect|connection timed out|network is unreachable|no route to host|failed to connect|unable to look up/i.test(stderr)) {
     return new GitSourceUnreachableError(`git server of ${o.uri} could not be reached: ${text}`);

@@ -34,6 +34,13 @@ export const buildConfigSpecSchema = {
           },
         },
         contextDir: { type: 'string', description: 'Folder inside the source used as the build context.' },
+        sourceSecret: {
+          type: 'object',
+          description: 'A basic-auth secret (username and password or token) for fetching the git source over HTTP(S).',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name: nonEmpty },
+        },
       },
     },
     strategy: {

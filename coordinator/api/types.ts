@@ -26,6 +26,8 @@ export interface BuildSource {
   contextDir?: string;
   /** An inline Dockerfile, used instead of one in the source. */
   dockerfile?: string;
+  /** A basic-auth secret for fetching the git source over HTTP(S). */
+  sourceSecret?: { name: string };
 }
 
 export interface NameValue {

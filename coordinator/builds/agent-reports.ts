@@ -40,15 +40,18 @@ export class AgentReports {
   ) {}
 
   /**
-   * Makes the attempt this agent's, and hands over the push secret's credentials if the build
-   * names one that exists (the agent fails the build with MissingPushSecret when it does not).
+   * Makes the attempt this agent's, and hands over the credentials of the push and source
+   * secrets the build names, those that exist (the agent fails the build when one is missing).
    * @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError
    */
-  async claim(ref: BuildRef, c: Omit<Claim, 'attempt'>): Promise<{ build: Versioned<Build>; pushCredentials?: RegistrySecret }> {
+  async claim(
+    ref: BuildRef,
+    c: Omit<Claim, 'attempt'>,
+  ): Promise<{ build: Versioned<Build>; pushCredentials?: RegistrySecret; sourceCredentials?: RegistrySecret }> {
     const build = await this.apply(ref, (b) => claim(b, { ...c, attempt: ref.attempt }, this.clock()));
-    const secret = build.value.spec.config.output.pushSecret?.name;
-    const pushCredentials = secret ? await this.secrets.reveal(ref.namespace, secret) : undefined;
-    return { build, pushCredentials };
+    const { output, source } = build.value.spec.config;
+    const reveal = (name: string | undefined) => (name ? this.secrets.reveal(ref.namespace, name) : undefined);
+    return { build, pushCredentials: await reveal(output.pushSecret?.name), sourceCredentials: await reveal(source.sourceSecret?.name) };
   }
 
   /**

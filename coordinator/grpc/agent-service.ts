@@ -5,6 +5,7 @@ import type { Logger } from '../../common/log.js';
 import type { AgentServiceHandlers } from '../../proto/generated/slipway/v1/AgentService.js';
 import type { BuildRef__Output } from '../../proto/generated/slipway/v1/BuildRef.js';
 import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
+import type { RegistrySecret } from '../secrets/secret-store.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
 
@@ -31,13 +32,12 @@ export class AgentService {
           ...required(req.node, 'node'),
           ...required(req.claimId, 'claimId'),
         ]);
-        const { build, pushCredentials } = await reports.claim(ref, { agent: req.agent, node: req.node, claimId: req.claimId });
+        const { build, pushCredentials, sourceCredentials } = await reports.claim(ref, { agent: req.agent, node: req.node, claimId: req.claimId });
         log.info('build claimed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent });
         return {
           build: buildToProto(build),
-          pushCredentials: pushCredentials
-            ? { registry: pushCredentials.registry, username: pushCredentials.username, password: pushCredentials.password }
-            : null,
+          pushCredentials: credentials(pushCredentials),
+          sourceCredentials: credentials(sourceCredentials),
         };
       }),
       Heartbeat: unary(log, 'Heartbeat', async (req) => {
@@ -82,6 +82,10 @@ export class AgentService {
       }),
     };
   }
+}
+
+function credentials(s: RegistrySecret | undefined) {
+  return s ? { registry: s.registry, username: s.username, password: s.password } : null;
 }
 
 function required(value: string | undefined, field: string): FieldError[] {

@@ -7,7 +7,7 @@ import { DEFAULT_NAMESPACE, type BuildPhase } from '../api/types.js';
 import { nameErrors } from '../api/validation.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
-import type { SecretStore } from '../secrets/secret-store.js';
+import { SECRET_TYPES, type SecretStore, type SecretType } from '../secrets/secret-store.js';
 import { buildConfigInputFromProto, buildConfigToProto, buildToProto } from './convert.js';
 import { serverStream, unary } from './handlers.js';
 
@@ -83,12 +83,19 @@ export class BuildService {
         const s = req.secret;
         const namespace = ns(s?.metadata?.namespace ?? '');
         const errors = [...nameErrors(s?.metadata?.name, 'secret.metadata.name', 253), ...nameErrors(namespace, 'secret.metadata.namespace')];
-        if (s?.type !== 'docker-registry') errors.push({ field: 'secret.type', message: `must be docker-registry, got "${s?.type ?? ''}"` });
-        if (!s?.registry) errors.push({ field: 'secret.registry', message: 'is required' });
+        if (!SECRET_TYPES.includes(s?.type as SecretType)) errors.push({ field: 'secret.type', message: `must be one of ${SECRET_TYPES.join(', ')}, got "${s?.type ?? ''}"` });
+        if (s?.type === 'docker-registry' && !s.registry) errors.push({ field: 'secret.registry', message: 'is required for docker-registry' });
+        if (s?.type === 'basic-auth' && s.registry) errors.push({ field: 'secret.registry', message: 'is only for docker-registry' });
         if (!s?.username) errors.push({ field: 'secret.username', message: 'is required' });
         if (!s?.password) errors.push({ field: 'secret.password', message: 'is required' });
         if (errors.length > 0) throw new InvalidInputError(errors, 'Secret');
-        const stored = await secrets.create({ metadata: { name: s!.metadata!.name, namespace }, registry: s!.registry, username: s!.username, password: s!.password });
+        const stored = await secrets.create({
+          metadata: { name: s!.metadata!.name, namespace },
+          type: s!.type as SecretType,
+          registry: s!.registry,
+          username: s!.username,
+          password: s!.password,
+        });
         return { metadata: { ...stored.value.metadata, resourceVersion: String(stored.revision) }, type: stored.value.type, registry: stored.value.registry };
       }),
       DeleteSecret: unary(log, 'DeleteSecret', async (req) => {

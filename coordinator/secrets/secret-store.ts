@@ -4,18 +4,23 @@ import { objectKey } from '../../common/nats/names.js';
 import type { ObjectMeta, Versioned } from '../api/types.js';
 import type { JsonStore } from '../store/json-store.js';
 
-/** A registry credential as users give it. */
+export type SecretType = 'docker-registry' | 'basic-auth';
+export const SECRET_TYPES: readonly SecretType[] = ['docker-registry', 'basic-auth'];
+
+/** A credential as users give it: for a registry (docker-registry) or a git server (basic-auth). */
 export interface RegistrySecret {
   metadata: Pick<ObjectMeta, 'name' | 'namespace'>;
+  type: SecretType;
+  /** The registry host, for docker-registry; empty for basic-auth. */
   registry: string;
   username: string;
   password: string;
 }
 
-/** What is stored: the registry in the clear, the credentials sealed with AES-256-GCM. */
+/** What is stored: type and registry in the clear, the credentials sealed with AES-256-GCM. */
 export interface StoredSecret {
   metadata: ObjectMeta;
-  type: 'docker-registry';
+  type: SecretType;
   registry: string;
   sealed: { iv: string; tag: string; data: string };
 }
@@ -33,7 +38,7 @@ export class SecretsDisabledError extends SlipwayError {
 }
 
 /**
- * Registry secrets, encrypted at rest with a key the coordinators share (SLIPWAY_SECRET_KEY).
+ * Secrets, encrypted at rest with a key the coordinators share (SLIPWAY_SECRET_KEY).
  * Nothing here logs or returns a password except `reveal`, which the claim of a build that
  * names the secret uses to hand it to the agent that runs it.
  */
@@ -54,7 +59,7 @@ export class SecretStore {
     const data = Buffer.concat([cipher.update(JSON.stringify({ username: s.username, password: s.password })), cipher.final()]);
     const stored: StoredSecret = {
       metadata: { ...s.metadata, uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
-      type: 'docker-registry',
+      type: s.type,
       registry: s.registry,
       sealed: { iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') },
     };
@@ -77,7 +82,7 @@ export class SecretStore {
     decipher.setAuthTag(Buffer.from(s.sealed.tag, 'base64'));
     const plain = Buffer.concat([decipher.update(Buffer.from(s.sealed.data, 'base64')), decipher.final()]).toString();
     const { username, password } = JSON.parse(plain) as { username: string; password: string };
-    return { metadata: { name: s.metadata.name, namespace: s.metadata.namespace }, registry: s.registry, username, password };
+    return { metadata: { name: s.metadata.name, namespace: s.metadata.namespace }, type: s.type, registry: s.registry, username, password };
   }
 
   private requireKey(): Buffer {

@@ -7,6 +7,8 @@ import { run, spawnForTest, tempDir } from './processes.js';
 export interface GitServer {
   /** git://127.0.0.1:PORT */
   base: string;
+  /** The folder holding the bare repositories (to serve them another way too). */
+  root: string;
   /**
    * A new repository served at `${base}/${name}`, with one commit of `files` on branch main.
    * Returns its URI and the commit id.
@@ -34,6 +36,7 @@ export async function startGitServer(t: ExecutionContext): Promise<GitServer> {
   const base = `git://127.0.0.1:${port}`;
   return {
     base,
+    root,
     async createRepo(name, files) {
       const work = path.join(root, `${name}.work`);
       for (const [file, content] of Object.entries(files)) {

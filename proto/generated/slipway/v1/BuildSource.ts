@@ -1,6 +1,7 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { GitSource as _slipway_v1_GitSource, GitSource__Output as _slipway_v1_GitSource__Output } from '../../slipway/v1/GitSource';
+import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from '../../slipway/v1/SecretReference';
 
 export interface BuildSource {
   /**
@@ -15,6 +16,10 @@ export interface BuildSource {
    * An inline Dockerfile, used instead of one in the source.
    */
   'dockerfile'?: (string);
+  /**
+   * A basic-auth secret (username and password or token) for fetching the git source over HTTP(S).
+   */
+  'sourceSecret'?: (_slipway_v1_SecretReference | null);
 }
 
 export interface BuildSource__Output {
@@ -30,4 +35,8 @@ export interface BuildSource__Output {
    * An inline Dockerfile, used instead of one in the source.
    */
   'dockerfile': (string);
+  /**
+   * A basic-auth secret (username and password or token) for fetching the git source over HTTP(S).
+   */
+  'sourceSecret': (_slipway_v1_SecretReference__Output | null);
 }

@@ -9,6 +9,10 @@ export interface ClaimBuildResponse {
    * Credentials of the push secret the build names, if any. Never logged, never stored.
    */
   'pushCredentials'?: (_slipway_v1_RegistryCredentials | null);
+  /**
+   * Credentials of the source secret the build names, if any (registry left empty).
+   */
+  'sourceCredentials'?: (_slipway_v1_RegistryCredentials | null);
 }
 
 export interface ClaimBuildResponse__Output {
@@ -17,4 +21,8 @@ export interface ClaimBuildResponse__Output {
    * Credentials of the push secret the build names, if any. Never logged, never stored.
    */
   'pushCredentials': (_slipway_v1_RegistryCredentials__Output | null);
+  /**
+   * Credentials of the source secret the build names, if any (registry left empty).
+   */
+  'sourceCredentials': (_slipway_v1_RegistryCredentials__Output | null);
 }

@@ -3,12 +3,13 @@
 import type { ObjectMeta as _slipway_v1_ObjectMeta, ObjectMeta__Output as _slipway_v1_ObjectMeta__Output } from '../../slipway/v1/ObjectMeta';
 
 /**
- * Credentials for a registry, stored encrypted; only its name and registry are ever returned.
+ * Credentials, stored encrypted; only the name, type and registry are ever returned.
  */
 export interface Secret {
   'metadata'?: (_slipway_v1_ObjectMeta | null);
   /**
-   * docker-registry: registry, username, password.
+   * docker-registry: registry, username, password (for output.pushSecret).
+   * basic-auth: username, password or token (for source.sourceSecret).
    */
   'type'?: (string);
   'registry'?: (string);
@@ -17,12 +18,13 @@ export interface Secret {
 }
 
 /**
- * Credentials for a registry, stored encrypted; only its name and registry are ever returned.
+ * Credentials, stored encrypted; only the name, type and registry are ever returned.
  */
 export interface Secret__Output {
   'metadata': (_slipway_v1_ObjectMeta__Output | null);
   /**
-   * docker-registry: registry, username, password.
+   * docker-registry: registry, username, password (for output.pushSecret).
+   * basic-auth: username, password or token (for source.sourceSecret).
    */
   'type': (string);
   'registry': (string);

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { Kvm } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { LOGS_STREAM } from '../common/nats/logs.js';
+import { BUILDS_BUCKET, SECRETS_BUCKET } from '../common/nats/names.js';
+import { testEnvironment } from './helpers/environment.js';
+import { startGitServer } from './helpers/git-server.js';
+import { startHttpGitServer } from './helpers/http-git-server.js';
+import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+
+const unique = () => randomBytes(4).toString('hex');
+
+test.serial('a private repository over HTTP builds with a token; a wrong or missing token fails naming auth; the token is stored nowhere in the clear', async (t) => {
+  const env = testEnvironment();
+  const token = `tok-${unique()}${unique()}`;
+  const git = await startGitServer(t);
+  await git.createRepo('private-app', { Dockerfile: `FROM ${env.baseImage}\nRUN echo built > /x\n` });
+  const http = await startHttpGitServer(t, git.root, 'ci-bot', token);
+  const sw = await startSlipway(t, { concurrency: 3 });
+  await sw.client.createSecret({ metadata: { name: 'git-good' }, type: 'basic-auth', registry: '', username: 'ci-bot', password: token });
+  await sw.client.createSecret({ metadata: { name: 'git-bad' }, type: 'basic-auth', registry: '', username: 'ci-bot', password: 'not-the-token' });
+
+  const cases = [
+    { name: 'good-token', secret: 'git-good', phase: 'Complete' },
+    { name: 'bad-token', secret: 'git-bad', phase: 'Failed', says: /refused the source secret's credentials/ },
+    { name: 'no-token', secret: undefined, phase: 'Failed', says: /without credentials/ },
+  ];
+  for (const c of cases) {
+    const config = dockerBuildConfig(c.name, `${http.base}/private-app`, `${env.registry}/test/${c.name}-${unique()}:v1`);
+    if (c.secret) config.spec!.source!.sourceSecret = { name: c.secret };
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: c.name });
+  }
+  for (const c of cases) {
+    const final = await sw.client.waitForBuild('default', `${c.name}-1`);
+    t.is(final.status!.phase, c.phase, `${c.name}: ${final.status!.message}`);
+    if (c.says) {
+      t.is(final.status!.reason, 'GitAuthenticationFailed', c.name);
+      t.regex(final.status!.message, c.says, c.name);
+    }
+  }
+  t.true(http.requests() > 0);
+
+  // The token is in no log line, no build's state, and not in the clear in the secrets bucket.
+  const nc = await connect({ servers: sw.natsUrl });
+  t.teardown(() => nc.close());
+  const consumer = await jetstream(nc).consumers.get(LOGS_STREAM);
+  const raw: string[] = [];
+  for (let m = await consumer.next({ expires: 1000 }); m; m = m.info.pending > 0 ? await consumer.next({ expires: 1000 }) : null) raw.push(m.string());
+  t.true(raw.length >= 3);
+  const base64 = Buffer.from(`ci-bot:${token}`).toString('base64');
+  for (const r of raw) t.false(r.includes(token) || r.includes(base64));
+  const kvm = new Kvm(nc);
+  for (const bucket of [BUILDS_BUCKET, SECRETS_BUCKET]) {
+    const kv = await kvm.open(bucket);
+    for await (const k of await kv.keys()) {
+      const v = (await kv.get(k))!.string();
+      t.false(v.includes(token) || v.includes(base64), `${bucket} ${k}`);
+    }
+  }
+});
