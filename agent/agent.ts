@@ -5,7 +5,8 @@ import { AbortedError, errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { defaultJobStreamOptions, jobConsumer } from '../common/nats/jobs.js';
-import type { BuildJob } from '../common/nats/names.js';
+import { CONTEXTS_BUCKET, type BuildJob } from '../common/nats/names.js';
+import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import {
   AgentInternalError,
@@ -14,8 +15,9 @@ import {
   BuildFailure,
   CancelledError,
   DeadlineExceededError,
+  InvalidContextError,
 } from './build-failures.js';
-import { LABELS, runBuild } from './build-runner.js';
+import { LABELS, runBuild, type UploadedContexts } from './build-runner.js';
 import type { AgentConfig } from './config.js';
 import type { RegistryAuth } from './container-runtime/types.js';
 import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
@@ -66,6 +68,7 @@ export class Agent {
     private readonly nc: NatsConnection,
     private readonly client: CoordinatorClient,
     private readonly executor: Executor,
+    private readonly uploads: UploadedContexts,
     private readonly log: Logger,
   ) {}
 
@@ -75,7 +78,7 @@ export class Agent {
     const nc = await connectNats({ servers: config.natsServers, name: config.name });
     const client = new CoordinatorClient(config.coordinator, { callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
     const executor = deps.executor ?? new HostExecutor(config.dockerHost);
-    const agent = new Agent(config, nc, client, executor, log);
+    const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
     await agent.removeLeftovers();
     await agent.heartbeat();
     agent.heartbeatTimer = setInterval(() => void agent.heartbeat(), config.heartbeatIntervalMs);
@@ -279,6 +282,8 @@ export class Agent {
           onLine,
           pushAuth,
           sourceAuth,
+          uploads: this.uploads,
+          maxContextBytes: this.config.maxContextBytes,
           signal: r.abort.signal,
         });
         outcome = { kind: 'complete', ...result };
@@ -323,6 +328,19 @@ export class Agent {
       return false;
     }
   }
+}
+
+/** Uploaded contexts in the coordinator's object store; bound on first use. */
+function objectStoreUploads(nc: NatsConnection): UploadedContexts {
+  let store: Promise<ObjectStore> | undefined;
+  return {
+    async read(object) {
+      store ??= new Objm(nc).open(CONTEXTS_BUCKET);
+      const result = await (await store).get(object);
+      if (!result) throw new InvalidContextError(`the uploaded context "${object}" is no longer stored`);
+      return result.data as unknown as AsyncIterable<Uint8Array>;
+    },
+  };
 }
 
 /** What to report for a build that did not complete, given why (if) it was stopped. */

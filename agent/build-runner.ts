@@ -18,7 +18,13 @@ import {
 import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
 import { fetchGitSource } from './source/git-source.js';
+import { extractContext } from './source/safe-extract.js';
 import { DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
+
+/** Reads an uploaded context by its object name. */
+export interface UploadedContexts {
+  read(object: string): Promise<AsyncIterable<Uint8Array>>;
+}
 
 /** Labels on everything the agent creates for a build, so it can find and remove it later. */
 export const LABELS = {
@@ -48,6 +54,10 @@ export interface RunOptions {
   pushAuth?: RegistryAuth;
   /** Credentials of the build's source secret, when it names one that exists. */
   sourceAuth?: { username: string; password: string };
+  /** Where uploaded contexts are read from. */
+  uploads?: UploadedContexts;
+  /** Most bytes an uploaded context may unpack to. */
+  maxContextBytes?: number;
   signal: AbortSignal;
 }
 
@@ -170,7 +180,18 @@ async function prepareContext(o: RunOptions, dir: string): Promise<{ contextDir:
   const docker = spec.strategy?.docker;
   let contextDir: string;
   let commit: string | undefined;
-  if (spec.source?.git?.uri) {
+  const binary = spec.source?.binary;
+  if (binary?.object) {
+    if (!o.uploads) throw new InvalidContextError('this agent cannot read uploaded contexts');
+    o.onLine(`Unpacking the uploaded context (${binary.size} bytes, sha256 ${binary.sha256})`);
+    contextDir = path.join(dir, 'context');
+    const { files, bytes } = await extractContext(await o.uploads.read(binary.object), {
+      dir: contextDir,
+      maxBytes: o.maxContextBytes ?? 2 * 1024 ** 3,
+      sha256: binary.sha256,
+    });
+    o.onLine(`Unpacked ${files} files, ${bytes} bytes`);
+  } else if (spec.source?.git?.uri) {
     const git = spec.source.git;
     o.onLine(`Fetching ${git.uri}${git.ref ? ` at ${git.ref}` : ''}`);
     const srcDir = path.join(dir, 'src');

@@ -15,6 +15,7 @@ export const AGENT_ENV = {
   workDir: 'SLIPWAY_AGENT_WORK_DIR',
   heartbeatIntervalMs: 'SLIPWAY_HEARTBEAT_INTERVAL_MS',
   drainTimeoutMs: 'SLIPWAY_DRAIN_TIMEOUT_MS',
+  maxContextBytes: 'SLIPWAY_AGENT_MAX_CONTEXT_BYTES',
   logLevel: 'SLIPWAY_LOG_LEVEL',
 } as const;
 
@@ -38,6 +39,8 @@ export interface AgentConfig {
   heartbeatIntervalMs: number;
   /** On SIGTERM, how long running builds may go on before they are stopped. */
   drainTimeoutMs: number;
+  /** Most bytes an uploaded context may unpack to; more fails the build with InvalidContext. */
+  maxContextBytes: number;
   logLevel: LogLevel;
 }
 
@@ -54,6 +57,7 @@ export function defaultAgentConfig(): AgentConfig {
     pullExpiresMs: 5000,
     heartbeatIntervalMs: 2000,
     drainTimeoutMs: 60_000,
+    maxContextBytes: 2 * 1024 ** 3,
     logLevel: 'info',
   };
 }
@@ -71,6 +75,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.workDir]) c.workDir = env[e.workDir]!;
   if (env[e.heartbeatIntervalMs]) c.heartbeatIntervalMs = Number(env[e.heartbeatIntervalMs]);
   if (env[e.drainTimeoutMs]) c.drainTimeoutMs = Number(env[e.drainTimeoutMs]);
+  if (env[e.maxContextBytes]) c.maxContextBytes = Number(env[e.maxContextBytes]);
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
   return c;
 }

@@ -4,6 +4,7 @@ import type { BuildServiceClient } from '../proto/generated/slipway/v1/BuildServ
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import type { BuildConfig, BuildConfig__Output } from '../proto/generated/slipway/v1/BuildConfig.js';
 import type { StartBuildRequest } from '../proto/generated/slipway/v1/StartBuildRequest.js';
+import type { StartBuildUpload } from '../proto/generated/slipway/v1/StartBuildUpload.js';
 import type { StreamBuildLogsRequest } from '../proto/generated/slipway/v1/StreamBuildLogsRequest.js';
 import type { LogLine__Output } from '../proto/generated/slipway/v1/LogLine.js';
 import type { Secret, Secret__Output } from '../proto/generated/slipway/v1/Secret.js';
@@ -83,6 +84,33 @@ export class SlipwayClient {
         call.cancel();
       }
     }
+  }
+
+  /**
+   * Starts a build with an uploaded context: `start` first, then the archive's bytes as they
+   * come, with backpressure. `onProgress` gets the bytes sent so far.
+   */
+  async startBuildWithContext(start: StartBuildRequest, archive: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onProgress?: (sent: number) => void): Promise<Build__Output> {
+    let call!: grpc.ClientWritableStream<StartBuildUpload>;
+    const answer = new Promise<Build__Output>((resolve, reject) => {
+      call = this.client.StartBuildWithContext((err, res) => (err ? reject(err) : resolve(res!)));
+    });
+    const write = (m: StartBuildUpload) => (call.write(m) ? undefined : new Promise((r) => call.once('drain', r)));
+    let sent = 0;
+    try {
+      await write({ start });
+      for await (const chunk of archive) {
+        for (let i = 0; i < chunk.length; i += 64 * 1024) await write({ chunk: chunk.subarray(i, i + 64 * 1024) });
+        sent += chunk.length;
+        onProgress?.(sent);
+      }
+      call.end();
+    } catch (err) {
+      call.cancel();
+      await answer.catch(() => {});
+      throw err;
+    }
+    return answer;
   }
 
   cancelBuild(namespace: string, name: string): Promise<Build__Output> {

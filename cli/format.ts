@@ -57,3 +57,10 @@ export function describeBuild(b: Build__Output): string {
   const width = Math.max(...shown.map(([k]) => k.length)) + 2;
   return shown.map(([k, v]) => `${(k + ':').padEnd(width)}${v}\n`).join('');
 }
+
+/** "512 B", "3.4 KiB", "12.0 MiB". */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -6,7 +7,8 @@ import { InvalidInputError } from '../common/errors.js';
 import { parseBuildConfigDocument } from '../coordinator/api/validation.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { SlipwayClient } from './client.js';
-import { describeBuild, formatAge, table } from './format.js';
+import { packContextDir } from './context-archive.js';
+import { describeBuild, formatAge, formatBytes, table } from './format.js';
 
 /** Environment variables the CLI reads. */
 export const CLI_ENV = { server: 'SLIPWAY_ADDR', namespace: 'SLIPWAY_NAMESPACE' } as const;
@@ -15,8 +17,9 @@ const USAGE = `usage: slipway [--server HOST:PORT] [-n NAMESPACE] COMMAND
 
 commands:
   apply -f FILE                      create or update the BuildConfigs in FILE (YAML or JSON)
-  start CONFIG [--ref REF] [--image IMAGE] [--follow]
-                                     start a build; --follow waits and exits non-zero unless it completes
+  start CONFIG [--ref REF] [--image IMAGE] [--follow] [--from-dir DIR | --from-archive FILE]
+                                     start a build; --follow waits and exits non-zero unless it completes;
+                                     --from-dir/--from-archive upload the build context (tar or tar.gz)
   get buildconfigs|bc [NAME]         list BuildConfigs
   get builds|bld [NAME] [--config CONFIG]
                                      list Builds
@@ -59,6 +62,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         registry: { type: 'string' },
         username: { type: 'string' },
         'password-stdin': { type: 'boolean' },
+        'from-dir': { type: 'string' },
+        'from-archive': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -84,7 +89,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'start':
         if (rest.length !== 1) throw new UsageError('start needs exactly one CONFIG');
-        return await start(client, { namespace, config: rest[0]!, ref: values.ref, image: values.image, follow: values.follow ?? false }, io);
+        if (values['from-dir'] && values['from-archive']) throw new UsageError('give --from-dir or --from-archive, not both');
+        return await start(
+          client,
+          {
+            namespace,
+            config: rest[0]!,
+            ref: values.ref,
+            image: values.image,
+            follow: values.follow ?? false,
+            fromDir: values['from-dir'],
+            fromArchive: values['from-archive'],
+          },
+          io,
+        );
       case 'get':
         return await get(client, namespace, rest, values.config, io);
       case 'describe':
@@ -201,10 +219,24 @@ async function logs(client: SlipwayClient, namespace: string, name: string, o: {
 
 async function start(
   client: SlipwayClient,
-  o: { namespace: string; config: string; ref?: string; image?: string; follow: boolean },
+  o: { namespace: string; config: string; ref?: string; image?: string; follow: boolean; fromDir?: string; fromArchive?: string },
   io: CliIo,
 ): Promise<number> {
-  const build = await client.startBuild({ namespace: o.namespace, configName: o.config, ref: o.ref ?? '', image: o.image ?? '' });
+  const req = { namespace: o.namespace, configName: o.config, ref: o.ref ?? '', image: o.image ?? '' };
+  let build;
+  if (o.fromDir || o.fromArchive) {
+    const archive = o.fromDir ? await packContextDir(o.fromDir) : createReadStream(o.fromArchive!);
+    let shown = 0;
+    build = await client.startBuildWithContext(req, archive, (sent) => {
+      if (sent - shown >= 1024 * 1024) {
+        io.err(`uploading: ${formatBytes(sent)}\r`);
+        shown = sent;
+      }
+    });
+    io.err(`uploaded the build context\n`);
+  } else {
+    build = await client.startBuild(req);
+  }
   const name = build.metadata!.name;
   io.out(`build/${name} started\n`);
   if (!o.follow) return 0;

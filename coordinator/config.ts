@@ -13,6 +13,7 @@ export const COORDINATOR_ENV = {
   agentGraceMs: 'SLIPWAY_AGENT_GRACE_MS',
   logMaxAgeMs: 'SLIPWAY_LOG_MAX_AGE_MS',
   logMaxBytes: 'SLIPWAY_LOG_MAX_BYTES',
+  maxContextBytes: 'SLIPWAY_MAX_CONTEXT_BYTES',
 } as const;
 
 export interface CoordinatorConfig {
@@ -33,6 +34,8 @@ export interface CoordinatorConfig {
   logMaxAgeMs: number;
   /** The log stream keeps at most this many bytes, oldest logs dropped first. */
   logMaxBytes: number;
+  /** Largest uploaded build context accepted, in bytes as sent. */
+  maxContextBytes: number;
   /** 32 bytes sealing secrets at rest, the same on every coordinator; without it secrets are refused. */
   secretKey?: Buffer;
   logLevel: LogLevel;
@@ -50,6 +53,7 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     leaseCheckIntervalMs: 2000,
     logMaxAgeMs: 7 * 24 * 3600_000,
     logMaxBytes: 1024 ** 3,
+    maxContextBytes: 500 * 1024 ** 2,
     logLevel: 'info',
   };
 }
@@ -67,6 +71,7 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.agentGraceMs]) c.agentGraceMs = Number(env[e.agentGraceMs]);
   if (env[e.logMaxAgeMs]) c.logMaxAgeMs = Number(env[e.logMaxAgeMs]);
   if (env[e.logMaxBytes]) c.logMaxBytes = Number(env[e.logMaxBytes]);
+  if (env[e.maxContextBytes]) c.maxContextBytes = Number(env[e.maxContextBytes]);
   return c;
 }
 
@@ -82,6 +87,7 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (c.secretKey && c.secretKey.length !== 32) errors.push({ field: COORDINATOR_ENV.secretKey, message: `must be 32 bytes in base64, got ${c.secretKey.length} bytes` });
   if (!(c.agentGraceMs >= 1000)) errors.push({ field: COORDINATOR_ENV.agentGraceMs, message: 'must be at least 1000' });
   if (!(c.logMaxAgeMs >= 60_000)) errors.push({ field: COORDINATOR_ENV.logMaxAgeMs, message: 'must be at least 60000' });
+  if (!(c.maxContextBytes >= 1024)) errors.push({ field: COORDINATOR_ENV.maxContextBytes, message: 'must be at least 1024' });
   if (!(c.logMaxBytes >= 1024 ** 2)) errors.push({ field: COORDINATOR_ENV.logMaxBytes, message: 'must be at least 1 MiB' });
   if (errors.length > 0) throw new InvalidInputError(errors, 'coordinator configuration');
   return c;

@@ -7,6 +7,7 @@ import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { BuildLogs } from './logs/build-logs.js';
 import { SecretStore } from './secrets/secret-store.js';
+import { ContextStore } from './uploads/context-store.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { BuildController } from './build-controller/controller.js';
 import { AgentReports } from './builds/agent-reports.js';
@@ -51,7 +52,8 @@ export class Coordinator {
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
       const server = new grpc.Server();
-      new BuildService(new BuildApi(store, { clock }), new BuildLogs(nc, store.builds), secrets, log).addTo(server);
+      const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
+      new BuildService(new BuildApi(store, { clock }), new BuildLogs(nc, store.builds), secrets, contexts, log).addTo(server);
       new AgentService(new AgentReports(store, agents, secrets, clock), log).addTo(server);
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(config.grpcListen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -69,6 +71,10 @@ export class Coordinator {
         }
       })();
       const controller = new BuildController(store, (job) => publishJob(nc, job), leases, {
+        // An uploaded context is of no more use once its build has ended.
+        onTerminal: async (b) => {
+          if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
+        },
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
         leaseCheckIntervalMs: config.leaseCheckIntervalMs,

@@ -11,6 +11,8 @@ export const BUILDS_BUCKET = 'slipway_builds';
 export const AGENTS_BUCKET = 'slipway_agents';
 /** KV bucket holding sealed registry secrets, keyed `<namespace>.<name>`. */
 export const SECRETS_BUCKET = 'slipway_secrets';
+/** Object store holding uploaded build contexts, named `<namespace>/<config>/<uuid>`. */
+export const CONTEXTS_BUCKET = 'slipway_contexts';
 /** Work-queue stream of build jobs. A message is consumed (and removed) by exactly one agent. */
 export const JOBS_STREAM = 'SLIPWAY_JOBS';
 /** Subject prefix of the jobs stream; a job is published on `<prefix>.<namespace>.<build>`. */

@@ -24,6 +24,12 @@ export const buildConfigSpecSchema = {
       additionalProperties: false,
       properties: {
         dockerfile: { type: 'string', description: 'An inline Dockerfile, used instead of one in the source; git may then be left out.' },
+        binary: {
+          type: 'object',
+          description: 'Present ({}) when builds of this config take a context uploaded with StartBuildWithContext.',
+          additionalProperties: false,
+          properties: {},
+        },
         git: {
           type: 'object',
           additionalProperties: false,

@@ -28,6 +28,17 @@ export interface BuildSource {
   dockerfile?: string;
   /** A basic-auth secret for fetching the git source over HTTP(S). */
   sourceSecret?: { name: string };
+  /**
+   * On a BuildConfig: `{}` when its builds take an uploaded context. On a Build: the context
+   * uploaded for it (it replaces the git source).
+   */
+  binary?: BinarySource;
+}
+
+export interface BinarySource {
+  object?: string;
+  sha256?: string;
+  size?: number;
 }
 
 export interface NameValue {

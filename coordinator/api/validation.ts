@@ -62,7 +62,9 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   const errors: FieldError[] = [];
   const at = (field: string, message: string) => errors.push({ field: `${path}.${field}`, message });
 
-  if (!spec.source.git && spec.source.dockerfile === undefined) at('source', 'needs git, an inline dockerfile, or both');
+  if (!spec.source.git && spec.source.dockerfile === undefined && !spec.source.binary) {
+    at('source', 'needs git, an inline dockerfile, binary: {} (uploaded contexts), or a combination');
+  }
   if (spec.source.git) {
     const uriProblem = gitUriProblem(spec.source.git.uri);
     if (uriProblem) at('source.git.uri', uriProblem);
@@ -220,7 +222,8 @@ function dropUnset(value: unknown): unknown {
     if (v === null || v === undefined || v === '' || v === false) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     const cleaned = dropUnset(v);
-    if (cleaned && typeof cleaned === 'object' && !Array.isArray(cleaned) && Object.keys(cleaned).length === 0 && k !== 'docker') continue;
+    // An empty object still means something for these: "the Docker strategy", "takes uploads".
+    if (cleaned && typeof cleaned === 'object' && !Array.isArray(cleaned) && Object.keys(cleaned).length === 0 && k !== 'docker' && k !== 'binary') continue;
     out[k] = cleaned;
   }
   return out;

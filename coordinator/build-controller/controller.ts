@@ -19,6 +19,8 @@ export interface BuildControllerOptions {
    * the agent normally stops it at the deadline; this covers an agent that cannot.
    */
   deadlineBackstopMs: number;
+  /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
+  onTerminal?: (build: Build) => Promise<void>;
   log: Logger;
   clock?: () => Date;
 }
@@ -83,7 +85,12 @@ export class BuildController {
             this.unfinished.add(event.key);
             this.queue.add(event.key);
           } else {
-            this.unfinished.delete(event.key);
+            const wasUnfinished = this.unfinished.delete(event.key);
+            if (wasUnfinished && event.value && this.options.onTerminal) {
+              this.options.onTerminal(event.value).catch((err) =>
+                this.options.log.warn('clean-up after a finished build failed', { build: event.key, error: errorMessage(err) }),
+              );
+            }
           }
         }
       } catch (err) {

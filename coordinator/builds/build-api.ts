@@ -9,7 +9,7 @@ import {
 } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { parseImageReference } from '../../common/image-reference.js';
-import { BUILD_PHASES, isTerminal, type Build, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
+import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
 import type { StateStore } from '../store/state-store.js';
 import { cancel } from './transitions.js';
@@ -25,6 +25,8 @@ export interface StartBuildRequest {
   /** Overrides of the config's git ref and output image for this build only. */
   ref?: string;
   image?: string;
+  /** A context uploaded for this build; it replaces the config's git source. */
+  binary?: Required<BinarySource>;
 }
 
 export interface ListBuildsFilter {
@@ -126,6 +128,12 @@ export class BuildApi {
     }
     if (problems.length > 0) throw new InvalidInputError(problems, 'StartBuild request');
 
+    // Checked before the build number is taken, so a refused start changes nothing.
+    const { value: current } = await this.getBuildConfig(req.namespace, req.configName);
+    const source = current.spec.source;
+    if (!req.binary && source.binary && !source.git && source.dockerfile === undefined) {
+      throw new InvalidInputError([{ field: 'context', message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)` }]);
+    }
     const configKey = objectKey(req.namespace, req.configName);
     for (;;) {
       const bumped = await this.store.buildConfigs.mutate(configKey, (c) => ({
@@ -136,6 +144,13 @@ export class BuildApi {
       const config = bumped.value;
       const name = `${config.metadata.name}-${config.status.lastVersion}`;
       const frozen = structuredClone(config.spec);
+      if (req.binary) {
+        frozen.source.binary = req.binary;
+        delete frozen.source.git;
+        delete frozen.source.sourceSecret;
+      } else {
+        delete frozen.source.binary;
+      }
       if (req.ref) {
         if (!frozen.source.git) throw new InvalidInputError([{ field: 'ref', message: `BuildConfig "${req.configName}" has no git source to take a ref of` }]);
         frozen.source.git.ref = req.ref;

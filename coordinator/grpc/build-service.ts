@@ -1,4 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
+import { toGrpcStatus } from '../../common/grpc/status.js';
+import type { Build as PBuild } from '../../proto/generated/slipway/v1/Build.js';
+import type { StartBuildUpload__Output } from '../../proto/generated/slipway/v1/StartBuildUpload.js';
+import type { ContextStore } from '../uploads/context-store.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { slipwayProto } from '../../common/grpc/proto.js';
 import type { Logger } from '../../common/log.js';
@@ -19,6 +23,7 @@ export class BuildService {
     private readonly api: BuildApi,
     private readonly logs: BuildLogs,
     private readonly secrets: SecretStore,
+    private readonly contexts: ContextStore,
     private readonly log: Logger,
   ) {}
 
@@ -67,6 +72,12 @@ export class BuildService {
       })),
       WatchBuild: (call) =>
         serverStream(log, call, (signal) => api.watchBuild(ns(call.request.namespace), call.request.name, signal), buildToProto),
+      StartBuildWithContext: (call, callback) => {
+        this.startWithContext(call).then(
+          (build) => callback(null, build),
+          (err: unknown) => callback(toGrpcStatus(err)),
+        );
+      },
       CancelBuild: unary(log, 'CancelBuild', async (req) => buildToProto(await api.cancelBuild(ns(req.namespace), req.name))),
       StreamBuildLogs: (call) =>
         serverStream(
@@ -103,5 +114,36 @@ export class BuildService {
         return {};
       }),
     };
+  }
+
+  /**
+   * The first message names the build to start; the config is checked before the upload is
+   * taken in. The upload is stored whole (or refused whole) before the build is created, and
+   * removed again if the build then cannot be.
+   */
+  private async startWithContext(call: grpc.ServerReadableStream<StartBuildUpload__Output, unknown>): Promise<PBuild> {
+    const messages = call[Symbol.asyncIterator]() as AsyncIterator<StartBuildUpload__Output>;
+    const first = await messages.next();
+    if (first.done || first.value.part !== 'start' || !first.value.start) {
+      throw new InvalidInputError([{ field: 'start', message: 'the first message must say which build to start' }], 'upload');
+    }
+    const start = first.value.start;
+    const namespace = ns(start.namespace);
+    await this.api.getBuildConfig(namespace, start.configName);
+    const chunks = (async function* () {
+      for (let m = await messages.next(); !m.done; m = await messages.next()) {
+        if (m.value.part !== 'chunk') throw new InvalidInputError([{ field: 'chunk', message: 'only the first message may be a start' }], 'upload');
+        yield m.value.chunk!;
+      }
+    })();
+    const binary = await this.contexts.put(chunks, `${namespace}/${start.configName}`);
+    try {
+      return buildToProto(
+        await this.api.startBuild({ namespace, configName: start.configName, ref: start.ref || undefined, image: start.image || undefined, binary }),
+      );
+    } catch (err) {
+      await this.contexts.delete(binary.object).catch(() => {});
+      throw err;
+    }
   }
 }

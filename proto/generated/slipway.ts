@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AgentServiceClient as _slipway_v1_AgentServiceClient, AgentServiceDefinition as _slipway_v1_AgentServiceDefinition } from './slipway/v1/AgentService';
+import type { BinarySource as _slipway_v1_BinarySource, BinarySource__Output as _slipway_v1_BinarySource__Output } from './slipway/v1/BinarySource';
 import type { Build as _slipway_v1_Build, Build__Output as _slipway_v1_Build__Output } from './slipway/v1/Build';
 import type { BuildConfig as _slipway_v1_BuildConfig, BuildConfig__Output as _slipway_v1_BuildConfig__Output } from './slipway/v1/BuildConfig';
 import type { BuildConfigSpec as _slipway_v1_BuildConfigSpec, BuildConfigSpec__Output as _slipway_v1_BuildConfigSpec__Output } from './slipway/v1/BuildConfigSpec';
@@ -43,6 +44,7 @@ import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Outp
 import type { Secret as _slipway_v1_Secret, Secret__Output as _slipway_v1_Secret__Output } from './slipway/v1/Secret';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from './slipway/v1/SecretReference';
 import type { StartBuildRequest as _slipway_v1_StartBuildRequest, StartBuildRequest__Output as _slipway_v1_StartBuildRequest__Output } from './slipway/v1/StartBuildRequest';
+import type { StartBuildUpload as _slipway_v1_StartBuildUpload, StartBuildUpload__Output as _slipway_v1_StartBuildUpload__Output } from './slipway/v1/StartBuildUpload';
 import type { StopOrder as _slipway_v1_StopOrder, StopOrder__Output as _slipway_v1_StopOrder__Output } from './slipway/v1/StopOrder';
 import type { StreamBuildLogsRequest as _slipway_v1_StreamBuildLogsRequest, StreamBuildLogsRequest__Output as _slipway_v1_StreamBuildLogsRequest__Output } from './slipway/v1/StreamBuildLogsRequest';
 import type { UpdateBuildConfigRequest as _slipway_v1_UpdateBuildConfigRequest, UpdateBuildConfigRequest__Output as _slipway_v1_UpdateBuildConfigRequest__Output } from './slipway/v1/UpdateBuildConfigRequest';
@@ -56,6 +58,7 @@ export interface ProtoGrpcType {
   slipway: {
     v1: {
       AgentService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_AgentServiceClient> & { service: _slipway_v1_AgentServiceDefinition }
+      BinarySource: MessageTypeDefinition<_slipway_v1_BinarySource, _slipway_v1_BinarySource__Output>
       Build: MessageTypeDefinition<_slipway_v1_Build, _slipway_v1_Build__Output>
       BuildConfig: MessageTypeDefinition<_slipway_v1_BuildConfig, _slipway_v1_BuildConfig__Output>
       BuildConfigSpec: MessageTypeDefinition<_slipway_v1_BuildConfigSpec, _slipway_v1_BuildConfigSpec__Output>
@@ -97,6 +100,7 @@ export interface ProtoGrpcType {
       Secret: MessageTypeDefinition<_slipway_v1_Secret, _slipway_v1_Secret__Output>
       SecretReference: MessageTypeDefinition<_slipway_v1_SecretReference, _slipway_v1_SecretReference__Output>
       StartBuildRequest: MessageTypeDefinition<_slipway_v1_StartBuildRequest, _slipway_v1_StartBuildRequest__Output>
+      StartBuildUpload: MessageTypeDefinition<_slipway_v1_StartBuildUpload, _slipway_v1_StartBuildUpload__Output>
       StopOrder: MessageTypeDefinition<_slipway_v1_StopOrder, _slipway_v1_StopOrder__Output>
       StreamBuildLogsRequest: MessageTypeDefinition<_slipway_v1_StreamBuildLogsRequest, _slipway_v1_StreamBuildLogsRequest__Output>
       UpdateBuildConfigRequest: MessageTypeDefinition<_slipway_v1_UpdateBuildConfigRequest, _slipway_v1_UpdateBuildConfigRequest__Output>

@@ -5,7 +5,7 @@ import { Agent } from '../../agent/agent.js';
 import { resolveAgentConfig } from '../../agent/config.js';
 import { SlipwayClient } from '../../cli/client.js';
 import { silentLogger } from '../../common/log.js';
-import { resolveCoordinatorConfig } from '../../coordinator/config.js';
+import { resolveCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.js';
 import { Coordinator } from '../../coordinator/coordinator.js';
 import type { BuildConfig } from '../../proto/generated/slipway/v1/BuildConfig.js';
 import { testEnvironment } from './environment.js';
@@ -14,6 +14,8 @@ import { tempDir } from './processes.js';
 
 export interface Slipway {
   nats: NatsServer;
+  /** Where each in-process agent makes its build folders, by agent index. */
+  workDirs: string[];
   natsUrl: string;
   coordinators: Coordinator[];
   agents: Agent[];
@@ -27,21 +29,24 @@ export interface Slipway {
  * Coordinators and agents on a NATS server of the test's own, building on the environment's
  * Docker daemon. Everything is stopped when the test ends.
  */
-export async function startSlipway(t: ExecutionContext, o: { coordinators?: number; agents?: number; concurrency?: number } = {}): Promise<Slipway> {
+export async function startSlipway(
+  t: ExecutionContext,
+  o: { coordinators?: number; agents?: number; concurrency?: number; coordinator?: Partial<CoordinatorConfig> } = {},
+): Promise<Slipway> {
   const env = testEnvironment();
   const nats = await startNatsServer(t);
   const work = await tempDir(t, 'slipway-agents-');
   const coordinators: Coordinator[] = [];
   for (let i = 0; i < (o.coordinators ?? 1); i++) {
     const c = await Coordinator.start(
-      resolveCoordinatorConfig({ ...testCoordinatorSettings(), natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}` }),
+      resolveCoordinatorConfig({ ...testCoordinatorSettings(), ...o.coordinator, natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}` }),
       { log: silentLogger },
     );
     t.teardown(() => c.stop(1000));
     coordinators.push(c);
   }
   const agents: Agent[] = [];
-  const slipway: Slipway = { nats, natsUrl: nats.url, coordinators, agents, client: undefined!, clientOf: undefined! };
+  const slipway: Slipway = { nats, workDirs: [], natsUrl: nats.url, coordinators, agents, client: undefined!, clientOf: undefined! };
   for (let i = 0; i < (o.agents ?? 1); i++) await addAgent(t, slipway, { concurrency: o.concurrency });
   const clients = coordinators.map((c) => new SlipwayClient(c.address));
   t.teardown(() => clients.forEach((c) => c.close()));
@@ -72,6 +77,7 @@ export async function addAgent(t: ExecutionContext, slipway: Slipway, o: { concu
   );
   t.teardown(() => a.stop());
   slipway.agents.push(a);
+  slipway.workDirs.push(work);
   return a;
 }
 

@@ -20,6 +20,7 @@ import type { ListBuildsResponse as _slipway_v1_ListBuildsResponse, ListBuildsRe
 import type { LogLine as _slipway_v1_LogLine, LogLine__Output as _slipway_v1_LogLine__Output } from '../../slipway/v1/LogLine';
 import type { Secret as _slipway_v1_Secret, Secret__Output as _slipway_v1_Secret__Output } from '../../slipway/v1/Secret';
 import type { StartBuildRequest as _slipway_v1_StartBuildRequest, StartBuildRequest__Output as _slipway_v1_StartBuildRequest__Output } from '../../slipway/v1/StartBuildRequest';
+import type { StartBuildUpload as _slipway_v1_StartBuildUpload, StartBuildUpload__Output as _slipway_v1_StartBuildUpload__Output } from '../../slipway/v1/StartBuildUpload';
 import type { StreamBuildLogsRequest as _slipway_v1_StreamBuildLogsRequest, StreamBuildLogsRequest__Output as _slipway_v1_StreamBuildLogsRequest__Output } from '../../slipway/v1/StreamBuildLogsRequest';
 import type { UpdateBuildConfigRequest as _slipway_v1_UpdateBuildConfigRequest, UpdateBuildConfigRequest__Output as _slipway_v1_UpdateBuildConfigRequest__Output } from '../../slipway/v1/UpdateBuildConfigRequest';
 import type { WatchBuildRequest as _slipway_v1_WatchBuildRequest, WatchBuildRequest__Output as _slipway_v1_WatchBuildRequest__Output } from '../../slipway/v1/WatchBuildRequest';
@@ -128,6 +129,23 @@ export interface BuildServiceClient extends grpc.Client {
   startBuild(argument: _slipway_v1_StartBuildRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
   
   /**
+   * StartBuild with an uploaded build context (`slipway start --from-dir` / `--from-archive`).
+   * Nothing is started unless the whole context arrived within the size limit.
+   */
+  StartBuildWithContext(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  StartBuildWithContext(metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  StartBuildWithContext(options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  StartBuildWithContext(callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  /**
+   * StartBuild with an uploaded build context (`slipway start --from-dir` / `--from-archive`).
+   * Nothing is started unless the whole context arrived within the size limit.
+   */
+  startBuildWithContext(metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  startBuildWithContext(metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  startBuildWithContext(options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  startBuildWithContext(callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientWritableStream<_slipway_v1_StartBuildUpload>;
+  
+  /**
    * The build's log, from a line on; with follow, new lines as they come, until the log ends.
    */
   StreamBuildLogs(argument: _slipway_v1_StreamBuildLogsRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_slipway_v1_LogLine__Output>;
@@ -188,6 +206,12 @@ export interface BuildServiceHandlers extends grpc.UntypedServiceImplementation 
   StartBuild: grpc.handleUnaryCall<_slipway_v1_StartBuildRequest__Output, _slipway_v1_Build>;
   
   /**
+   * StartBuild with an uploaded build context (`slipway start --from-dir` / `--from-archive`).
+   * Nothing is started unless the whole context arrived within the size limit.
+   */
+  StartBuildWithContext: grpc.handleClientStreamingCall<_slipway_v1_StartBuildUpload__Output, _slipway_v1_Build>;
+  
+  /**
    * The build's log, from a line on; with follow, new lines as they come, until the log ends.
    */
   StreamBuildLogs: grpc.handleServerStreamingCall<_slipway_v1_StreamBuildLogsRequest__Output, _slipway_v1_LogLine>;
@@ -212,6 +236,7 @@ export interface BuildServiceDefinition extends grpc.ServiceDefinition {
   ListBuildConfigs: MethodDefinition<_slipway_v1_ListBuildConfigsRequest, _slipway_v1_ListBuildConfigsResponse, _slipway_v1_ListBuildConfigsRequest__Output, _slipway_v1_ListBuildConfigsResponse__Output>
   ListBuilds: MethodDefinition<_slipway_v1_ListBuildsRequest, _slipway_v1_ListBuildsResponse, _slipway_v1_ListBuildsRequest__Output, _slipway_v1_ListBuildsResponse__Output>
   StartBuild: MethodDefinition<_slipway_v1_StartBuildRequest, _slipway_v1_Build, _slipway_v1_StartBuildRequest__Output, _slipway_v1_Build__Output>
+  StartBuildWithContext: MethodDefinition<_slipway_v1_StartBuildUpload, _slipway_v1_Build, _slipway_v1_StartBuildUpload__Output, _slipway_v1_Build__Output>
   StreamBuildLogs: MethodDefinition<_slipway_v1_StreamBuildLogsRequest, _slipway_v1_LogLine, _slipway_v1_StreamBuildLogsRequest__Output, _slipway_v1_LogLine__Output>
   UpdateBuildConfig: MethodDefinition<_slipway_v1_UpdateBuildConfigRequest, _slipway_v1_BuildConfig, _slipway_v1_UpdateBuildConfigRequest__Output, _slipway_v1_BuildConfig__Output>
   WatchBuild: MethodDefinition<_slipway_v1_WatchBuildRequest, _slipway_v1_Build, _slipway_v1_WatchBuildRequest__Output, _slipway_v1_Build__Output>

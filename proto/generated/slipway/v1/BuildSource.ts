@@ -2,6 +2,7 @@
 
 import type { GitSource as _slipway_v1_GitSource, GitSource__Output as _slipway_v1_GitSource__Output } from '../../slipway/v1/GitSource';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from '../../slipway/v1/SecretReference';
+import type { BinarySource as _slipway_v1_BinarySource, BinarySource__Output as _slipway_v1_BinarySource__Output } from '../../slipway/v1/BinarySource';
 
 export interface BuildSource {
   /**
@@ -20,6 +21,11 @@ export interface BuildSource {
    * A basic-auth secret (username and password or token) for fetching the git source over HTTP(S).
    */
   'sourceSecret'?: (_slipway_v1_SecretReference | null);
+  /**
+   * On a BuildConfig: present (empty) when its builds take an uploaded context. On a Build: the
+   * context uploaded for it, which replaces the git source.
+   */
+  'binary'?: (_slipway_v1_BinarySource | null);
 }
 
 export interface BuildSource__Output {
@@ -39,4 +45,9 @@ export interface BuildSource__Output {
    * A basic-auth secret (username and password or token) for fetching the git source over HTTP(S).
    */
   'sourceSecret': (_slipway_v1_SecretReference__Output | null);
+  /**
+   * On a BuildConfig: present (empty) when its builds take an uploaded context. On a Build: the
+   * context uploaded for it, which replaces the git source.
+   */
+  'binary': (_slipway_v1_BinarySource__Output | null);
 }
