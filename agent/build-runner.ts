@@ -20,6 +20,7 @@ import { PushError } from './container-runtime/types.js';
 import { fetchGitSource } from './source/git-source.js';
 import { extractContext } from './source/safe-extract.js';
 import { DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
+import { buildSourceToImage } from './strategies/source-to-image.js';
 
 /** Reads an uploaded context by its object name. */
 export interface UploadedContexts {
@@ -86,9 +87,33 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     }
     const image = outputReference(spec.output!.image);
 
-    const { contextDir, dockerfile, commit } = await prepareContext(o, dir);
+    const { contextDir, commit } = await fetchSource(o, dir);
     o.onLine(`Building ${image}`);
-    await buildImage(o, { contextDir, dockerfile, image, labels, spec, stepContainers });
+    const s2i = spec.strategy?.source;
+    if (s2i) {
+      await buildSourceToImage({
+        runtime: o.runtime,
+        contextDir,
+        builderImage: s2i.builderImage,
+        scriptsUrl: s2i.scriptsUrl || undefined,
+        env: s2i.env ?? [],
+        incremental: s2i.incremental ?? false,
+        forcePull: s2i.forcePull ?? false,
+        image,
+        pushAuth: o.pushAuth,
+        labels,
+        limits: buildLimits(spec),
+        onLine: o.onLine,
+        onContainer: (id) => stepContainers.push(id),
+        signal: o.signal,
+      }).catch((err: unknown) => {
+        if (err instanceof BuildFailure || o.signal.aborted) throw err;
+        throw new DockerBuildFailedError(`the Docker daemon refused the Source-to-Image build: ${errorMessage(err)}`, { cause: err });
+      });
+    } else {
+      const dockerfile = await prepareDockerfile(o, contextDir);
+      await buildImage(o, { contextDir, dockerfile, image, labels, spec, stepContainers });
+    }
 
     o.onLine(`Pushing ${image}`);
     let digest: string;
@@ -131,8 +156,6 @@ async function buildImage(
   },
 ): Promise<void> {
   const docker = b.spec.strategy?.docker;
-  const memory = b.spec.resources?.memory ? parseQuantity(b.spec.resources.memory) : undefined;
-  const cpu = b.spec.resources?.cpu ? parseQuantity(b.spec.resources.cpu) : undefined;
   let events;
   try {
     events = o.runtime.buildImage({
@@ -144,7 +167,7 @@ async function buildImage(
       noCache: docker?.noCache ?? false,
       target: docker?.target || undefined,
       pull: docker?.forcePull || undefined,
-      limits: { memoryBytes: memory ? Math.floor(memory) : undefined, ...(cpu ? cpuToCfs(cpu) : {}) },
+      limits: buildLimits(b.spec),
       signal: o.signal,
     });
     for await (const event of events) {
@@ -170,14 +193,19 @@ export function buildError(message: string, code?: number): BuildFailure {
 /** Name the build's own Dockerfile takes in the context when Slipway wrote or edited it. */
 const GENERATED_DOCKERFILE = '.slipway.Dockerfile';
 
+/** The build's CPU and memory limits in Docker's terms. */
+function buildLimits(spec: NonNullable<NonNullable<Build__Output['spec']>['config']>): { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number } {
+  const memory = spec.resources?.memory ? parseQuantity(spec.resources.memory) : undefined;
+  const cpu = spec.resources?.cpu ? parseQuantity(spec.resources.cpu) : undefined;
+  return { memoryBytes: memory ? Math.floor(memory) : undefined, ...(cpu ? cpuToCfs(cpu) : {}) };
+}
+
 /**
- * The build context and Dockerfile: the git source's context folder (or an empty folder when
- * the config has only an inline Dockerfile), and the Dockerfile as the config says, with its
- * `from` and `env` edits applied.
+ * The build's source in a folder: an uploaded context unpacked, the git source's context
+ * folder, or an empty folder when the config has only an inline Dockerfile.
  */
-async function prepareContext(o: RunOptions, dir: string): Promise<{ contextDir: string; dockerfile: string; commit?: string }> {
+async function fetchSource(o: RunOptions, dir: string): Promise<{ contextDir: string; commit?: string }> {
   const spec = o.build.spec!.config!;
-  const docker = spec.strategy?.docker;
   let contextDir: string;
   let commit: string | undefined;
   const binary = spec.source?.binary;
@@ -209,13 +237,19 @@ async function prepareContext(o: RunOptions, dir: string): Promise<{ contextDir:
     contextDir = path.join(dir, 'context');
     await mkdir(contextDir);
   }
+  return { contextDir, commit };
+}
 
+/** The Dockerfile as the config says (in the source, or inline), with its `from` and `env` edits applied. */
+async function prepareDockerfile(o: RunOptions, contextDir: string): Promise<string> {
+  const spec = o.build.spec!.config!;
+  const docker = spec.strategy?.docker;
   const inline = spec.source?.dockerfile;
   const edits = { from: docker?.from || undefined, env: docker?.env ?? [], target: docker?.target || undefined };
   if (!inline && !edits.from && edits.env.length === 0) {
     const dockerfile = docker?.dockerfilePath || 'Dockerfile';
     await insideSource(contextDir, dockerfile, 'strategy.docker.dockerfilePath');
-    return { contextDir, dockerfile, commit };
+    return dockerfile;
   }
   const original = inline ?? (await readFile(await insideSource(contextDir, docker?.dockerfilePath || 'Dockerfile', 'strategy.docker.dockerfilePath'), 'utf8'));
   let text: string;
@@ -227,7 +261,7 @@ async function prepareContext(o: RunOptions, dir: string): Promise<{ contextDir:
   }
   await writeFile(path.join(contextDir, GENERATED_DOCKERFILE), text);
   if (edits.from) o.onLine(`Building FROM ${edits.from} (strategy.docker.from)`);
-  return { contextDir, dockerfile: GENERATED_DOCKERFILE, commit };
+  return GENERATED_DOCKERFILE;
 }
 
 function outputReference(text: string): string {

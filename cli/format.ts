@@ -39,7 +39,9 @@ export function describeBuild(b: Build__Output): string {
     ['Agent', s.agent],
     ['Source', c.source!.git ? `${c.source!.git.uri}${c.source!.git.ref ? ' at ' + c.source!.git.ref : ''}${c.source!.contextDir ? ' (context ' + c.source!.contextDir + ')' : ''}` : undefined],
     ['Commit', s.commit],
-    ['Dockerfile', c.source!.dockerfile ? '(inline)' : c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
+    c.strategy?.source
+      ? ['Strategy', `Source-to-Image, builder ${c.strategy.source.builderImage}${c.strategy.source.incremental ? ', incremental' : ''}`]
+      : ['Dockerfile', c.source!.dockerfile ? '(inline)' : c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
     ['Output', c.output!.image],
     ['Image', s.output ? `${s.output.image}@${s.output.digest}` : undefined],
     ['Created', b.metadata!.creationTimestamp],

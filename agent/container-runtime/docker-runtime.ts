@@ -1,6 +1,16 @@
 import { readdir } from 'node:fs/promises';
 import Docker from 'dockerode';
-import type { BuildEvent, BuildImageOptions, ContainerRuntime, ContainerSummary, PushResult, RegistryAuth } from './types.js';
+import { PassThrough } from 'node:stream';
+import type {
+  BuildEvent,
+  BuildImageOptions,
+  ContainerRuntime,
+  ContainerSummary,
+  CreateContainerOptions,
+  ImageConfig,
+  PushResult,
+  RegistryAuth,
+} from './types.js';
 import { PushError } from './types.js';
 
 /**
@@ -90,6 +100,82 @@ export class DockerRuntime implements ContainerRuntime {
     } catch (err) {
       if (statusCode(err) !== 404 && statusCode(err) !== 409) throw err;
     }
+  }
+
+  async pullImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<void> {
+    const authconfig = options.auth
+      ? { username: options.auth.username, password: options.auth.password, serveraddress: options.auth.registry }
+      : undefined;
+    const stream = (await this.docker.pull(reference, { authconfig, abortSignal: options.signal })) as NodeJS.ReadableStream;
+    for await (const msg of jsonLines(stream)) {
+      if (msg.error || msg.errorDetail) throw new Error(String((msg.errorDetail as { message?: string } | undefined)?.message ?? msg.error));
+      if (typeof msg.status === 'string') options.onOutput?.(`${msg.id ? msg.id + ': ' : ''}${msg.status}\n`);
+    }
+  }
+
+  async inspectImage(reference: string): Promise<ImageConfig | undefined> {
+    try {
+      const info = await this.docker.getImage(reference).inspect();
+      const c = info.Config;
+      return { user: c.User ?? '', env: c.Env ?? [], labels: c.Labels ?? {}, workingDir: c.WorkingDir ?? '' };
+    } catch (err) {
+      if (statusCode(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async createContainer(o: CreateContainerOptions): Promise<string> {
+    const container = await this.docker.createContainer({
+      Image: o.image,
+      Cmd: o.cmd,
+      Env: o.env,
+      User: o.user,
+      Labels: o.labels,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        Memory: o.limits?.memoryBytes,
+        MemorySwap: o.limits?.memoryBytes,
+        CpuPeriod: o.limits?.cpuPeriod,
+        CpuQuota: o.limits?.cpuQuota,
+      },
+    });
+    return container.id;
+  }
+
+  async putArchive(id: string, dir: string, tar: NodeJS.ReadableStream | Buffer): Promise<void> {
+    await this.docker.getContainer(id).putArchive(tar as NodeJS.ReadableStream, { path: dir });
+  }
+
+  async runContainer(id: string, o: { onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void; signal?: AbortSignal }): Promise<number> {
+    const container = this.docker.getContainer(id);
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const ended = new Promise<void>((resolve) => {
+      stream.once('end', () => resolve());
+      stream.once('close', () => resolve());
+    });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.on('data', o.onStdout);
+    err.on('data', o.onStderr);
+    this.docker.modem.demuxStream(stream, out, err);
+    const kill = () => void container.kill().catch(() => {});
+    o.signal?.addEventListener('abort', kill, { once: true });
+    try {
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      // Let the last of the output through before returning (bounded: a daemon may keep it open).
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+      return StatusCode;
+    } finally {
+      o.signal?.removeEventListener('abort', kill);
+    }
+  }
+
+  async commitContainer(id: string, reference: string, changes: string[]): Promise<string> {
+    const { name, tag } = splitTag(reference);
+    const res = (await this.docker.getContainer(id).commit({ repo: name, tag, changes })) as { Id: string };
+    return res.Id;
   }
 
   async listImages(labels: Record<string, string>, options: { dangling?: boolean } = {}): Promise<string[]> {

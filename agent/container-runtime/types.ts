@@ -40,6 +40,23 @@ export interface ContainerSummary {
   state: string;
 }
 
+/** What a build needs to know of an image's configuration. */
+export interface ImageConfig {
+  user: string;
+  env: string[];
+  labels: Record<string, string>;
+  workingDir: string;
+}
+
+export interface CreateContainerOptions {
+  image: string;
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  labels: Record<string, string>;
+  limits?: BuildImageOptions['limits'];
+}
+
 export interface ContainerRuntime {
   /** A readable name of the daemon (its socket or URL), for logs. */
   readonly endpoint: string;
@@ -54,6 +71,21 @@ export interface ContainerRuntime {
   pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<PushResult>;
   /** Removes an image (reference or id); one already gone counts as removed. */
   removeImage(reference: string): Promise<void>;
+  /** Pulls an image; `onOutput` gets progress lines. @throws Error with the daemon's message. */
+  pullImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<void>;
+  /** The image's configuration, or undefined when the daemon does not have it. */
+  inspectImage(reference: string): Promise<ImageConfig | undefined>;
+  /** Creates (does not start) a container; returns its id. */
+  createContainer(options: CreateContainerOptions): Promise<string>;
+  /** Unpacks a tar archive into the container's filesystem at `dir`. */
+  putArchive(id: string, dir: string, tar: NodeJS.ReadableStream | Buffer): Promise<void>;
+  /**
+   * Starts the container and waits for it to exit; its output goes to `onStdout`/`onStderr`
+   * as it comes. Aborting `signal` kills it. Returns the exit code.
+   */
+  runContainer(id: string, o: { onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void; signal?: AbortSignal }): Promise<number>;
+  /** Commits a container as `reference`, with Dockerfile-style `changes` (CMD, ENV, LABEL ...). */
+  commitContainer(id: string, reference: string, changes: string[]): Promise<string>;
   /** Ids of images carrying every given label; with `dangling`, only untagged ones. */
   listImages(labels: Record<string, string>, options?: { dangling?: boolean }): Promise<string[]>;
   /** Containers (running or not) carrying every given label. */

@@ -51,9 +51,21 @@ export const buildConfigSpecSchema = {
     },
     strategy: {
       type: 'object',
+      description: 'How the image is built: docker (a Dockerfile) or source (Source-to-Image); exactly one.',
       additionalProperties: false,
-      required: ['docker'],
       properties: {
+        source: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['builderImage'],
+          properties: {
+            builderImage: { ...nonEmpty, description: 'The Source-to-Image builder image.' },
+            scriptsUrl: { type: 'string', description: 'image:///path of the s2i scripts; default: the builder\'s io.openshift.s2i.scripts-url label.' },
+            env: { type: 'array', items: nameValue, description: 'Environment of assemble and of the output image.' },
+            incremental: { type: 'boolean', description: "Reuse the previous image's artifacts through save-artifacts." },
+            forcePull: { type: 'boolean' },
+          },
+        },
         docker: {
           type: 'object',
           additionalProperties: false,

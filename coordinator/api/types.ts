@@ -61,8 +61,21 @@ export interface DockerStrategy {
   from?: string;
 }
 
+/** Source-to-Image: the builder image's assemble script turns the source into the image. */
+export interface SourceStrategy {
+  builderImage: string;
+  /** image:///path of the s2i scripts in the builder; undefined: its io.openshift.s2i.scripts-url label. */
+  scriptsUrl?: string;
+  env?: NameValue[];
+  /** Reuse the previous output image's artifacts (save-artifacts). */
+  incremental?: boolean;
+  forcePull?: boolean;
+}
+
+/** Exactly one of the strategies is set. */
 export interface BuildStrategy {
-  docker: DockerStrategy;
+  docker?: DockerStrategy;
+  source?: SourceStrategy;
 }
 
 export interface BuildOutput {

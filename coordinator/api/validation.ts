@@ -74,7 +74,19 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     }
   }
   if (spec.source.dockerfile !== undefined && spec.source.dockerfile.length > 64 * 1024) at('source.dockerfile', 'must be at most 64 KiB');
-  const docker = spec.strategy.docker;
+  const strategies = [spec.strategy.docker, spec.strategy.source].filter((x) => x !== undefined);
+  if (strategies.length !== 1) at('strategy', 'needs exactly one of docker or source');
+  const docker = spec.strategy.docker ?? {};
+  const s2i = spec.strategy.source;
+  if (s2i) {
+    const builder = parseImageReference(s2i.builderImage);
+    if (typeof builder === 'string') at('strategy.source.builderImage', builder);
+    if (s2i.scriptsUrl !== undefined && !/^image:\/\/\/./.test(s2i.scriptsUrl)) at('strategy.source.scriptsUrl', 'must be image:///path (scripts inside the builder image)');
+    if (spec.source.dockerfile !== undefined) at('source.dockerfile', 'is for the docker strategy, not source');
+    s2i.env?.forEach((e, i) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) at(`strategy.source.env[${i}].name`, `"${e.name}" is not a valid variable name`);
+    });
+  }
   if (docker.from !== undefined) {
     const from = parseImageReference(docker.from);
     if (typeof from === 'string') at('strategy.docker.from', from);
@@ -91,12 +103,12 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     const p = relativePathProblem(spec.source.contextDir);
     if (p) at('source.contextDir', p);
   }
-  if (spec.strategy.docker.dockerfilePath !== undefined) {
-    const p = relativePathProblem(spec.strategy.docker.dockerfilePath);
+  if (docker.dockerfilePath !== undefined) {
+    const p = relativePathProblem(docker.dockerfilePath);
     if (p) at('strategy.docker.dockerfilePath', p);
   }
   const seenArgs = new Set<string>();
-  spec.strategy.docker.buildArgs?.forEach((arg, i) => {
+  docker.buildArgs?.forEach((arg, i) => {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg.name)) at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is not a valid build argument name`);
     if (seenArgs.has(arg.name)) at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is given twice`);
     seenArgs.add(arg.name);

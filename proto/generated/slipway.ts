@@ -43,6 +43,7 @@ import type { RegistryCredentials as _slipway_v1_RegistryCredentials, RegistryCr
 import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from './slipway/v1/ResourceLimits';
 import type { Secret as _slipway_v1_Secret, Secret__Output as _slipway_v1_Secret__Output } from './slipway/v1/Secret';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from './slipway/v1/SecretReference';
+import type { SourceStrategy as _slipway_v1_SourceStrategy, SourceStrategy__Output as _slipway_v1_SourceStrategy__Output } from './slipway/v1/SourceStrategy';
 import type { StartBuildRequest as _slipway_v1_StartBuildRequest, StartBuildRequest__Output as _slipway_v1_StartBuildRequest__Output } from './slipway/v1/StartBuildRequest';
 import type { StartBuildUpload as _slipway_v1_StartBuildUpload, StartBuildUpload__Output as _slipway_v1_StartBuildUpload__Output } from './slipway/v1/StartBuildUpload';
 import type { StopOrder as _slipway_v1_StopOrder, StopOrder__Output as _slipway_v1_StopOrder__Output } from './slipway/v1/StopOrder';
@@ -99,6 +100,7 @@ export interface ProtoGrpcType {
       ResourceLimits: MessageTypeDefinition<_slipway_v1_ResourceLimits, _slipway_v1_ResourceLimits__Output>
       Secret: MessageTypeDefinition<_slipway_v1_Secret, _slipway_v1_Secret__Output>
       SecretReference: MessageTypeDefinition<_slipway_v1_SecretReference, _slipway_v1_SecretReference__Output>
+      SourceStrategy: MessageTypeDefinition<_slipway_v1_SourceStrategy, _slipway_v1_SourceStrategy__Output>
       StartBuildRequest: MessageTypeDefinition<_slipway_v1_StartBuildRequest, _slipway_v1_StartBuildRequest__Output>
       StartBuildUpload: MessageTypeDefinition<_slipway_v1_StartBuildUpload, _slipway_v1_StartBuildUpload__Output>
       StopOrder: MessageTypeDefinition<_slipway_v1_StopOrder, _slipway_v1_StopOrder__Output>

@@ -1,0 +1,163 @@
+import path from 'node:path';
+import { pack as packDir } from 'tar-fs';
+import { extract, pack } from 'tar-stream';
+import { errorMessage } from '../../common/errors.js';
+import { BuildFailure } from '../build-failures.js';
+import type { ContainerRuntime, RegistryAuth } from '../container-runtime/types.js';
+
+/** The label a builder image names its scripts with (Source-to-Image's own). */
+export const SCRIPTS_URL_LABEL = 'io.openshift.s2i.scripts-url';
+
+/** The builder's assemble script exited non-zero. */
+export class AssembleFailedError extends BuildFailure {
+  readonly reason = 'AssembleFailed';
+  readonly phase = 'Failed';
+}
+
+/** The builder image could not be pulled. */
+export class PullBuilderImageFailedError extends BuildFailure {
+  readonly reason = 'PullBuilderImageFailed';
+  readonly phase = 'Failed';
+}
+
+/** The builder image does not say where its scripts are, or says it in a way not supported. */
+export class InvalidBuilderImageError extends BuildFailure {
+  readonly reason = 'InvalidBuilderImage';
+  readonly phase = 'Failed';
+}
+
+export interface SourceToImageOptions {
+  runtime: ContainerRuntime;
+  /** The source, as fetched or unpacked. */
+  contextDir: string;
+  builderImage: string;
+  scriptsUrl?: string;
+  env: { name: string; value: string }[];
+  incremental: boolean;
+  forcePull: boolean;
+  /** The output image reference; with `incremental`, also where the previous image is pulled from. */
+  image: string;
+  pushAuth?: RegistryAuth;
+  labels: Record<string, string>;
+  limits: { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number };
+  onLine: (line: string) => void;
+  /** Gets each container made, so the runner removes it whatever happens. */
+  onContainer: (id: string) => void;
+  signal: AbortSignal;
+}
+
+/**
+ * Builds an image the Source-to-Image way: the source is copied into a container of the builder
+ * image at /tmp/src (and, for an incremental build, the previous image's saved artifacts at
+ * /tmp/artifacts), the builder's `assemble` script runs there, and the container is committed
+ * as the output image with the `run` script as its command; the builder's user, environment and
+ * labels carry over.
+ */
+export async function buildSourceToImage(o: SourceToImageOptions): Promise<void> {
+  const scripts = await builderScripts(o);
+  const artifacts = o.incremental ? await savedArtifacts(o, scripts) : undefined;
+  const env = o.env.map((e) => `${e.name}=${e.value}`);
+
+  const id = await o.runtime.createContainer({
+    image: o.builderImage,
+    cmd: [`${scripts}/assemble`],
+    env,
+    labels: o.labels,
+    limits: o.limits,
+  });
+  o.onContainer(id);
+  await o.runtime.putArchive(id, '/tmp', sourceArchive(o.contextDir));
+  if (artifacts) await o.runtime.putArchive(id, '/tmp', artifacts);
+  o.onLine(`Running ${scripts}/assemble in ${o.builderImage}`);
+  const code = await o.runtime.runContainer(id, { ...lineSplitters(o.onLine), signal: o.signal });
+  if (code !== 0) throw new AssembleFailedError(`assemble exited with code ${code}`, { exitCode: code });
+
+  await o.runtime.commitContainer(id, o.image, [
+    `CMD ["${scripts}/run"]`,
+    ...o.env.map((e) => `ENV ${e.name}=${JSON.stringify(e.value)}`),
+    `LABEL ${SCRIPTS_URL_LABEL}="image://${scripts}"`,
+  ]);
+  o.onLine(`Committed ${o.image} with ${scripts}/run as its command`);
+}
+
+/** The folder of the s2i scripts inside the builder image (pulled first when needed). */
+async function builderScripts(o: SourceToImageOptions): Promise<string> {
+  if (o.forcePull || !(await o.runtime.inspectImage(o.builderImage))) {
+    o.onLine(`Pulling builder image ${o.builderImage}`);
+    try {
+      await o.runtime.pullImage(o.builderImage, { signal: o.signal, onOutput: (t) => o.onLine(t.trimEnd()) });
+    } catch (err) {
+      throw new PullBuilderImageFailedError(`pulling builder image ${o.builderImage} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  const config = await o.runtime.inspectImage(o.builderImage);
+  const url = o.scriptsUrl || config?.labels[SCRIPTS_URL_LABEL];
+  if (!url) throw new InvalidBuilderImageError(`${o.builderImage} has no ${SCRIPTS_URL_LABEL} label, and strategy.source.scriptsUrl is not set`);
+  if (!url.startsWith('image:///')) throw new InvalidBuilderImageError(`scripts URL "${url}" is not supported: only image:///path`);
+  return url.slice('image://'.length).replace(/\/+$/, '');
+}
+
+/**
+ * The previous output image's artifacts, from its save-artifacts script, as a tar whose
+ * entries sit under artifacts/; undefined when there is no previous image or nothing saved.
+ */
+async function savedArtifacts(o: SourceToImageOptions, scripts: string): Promise<Buffer | undefined> {
+  try {
+    await o.runtime.pullImage(o.image, { signal: o.signal, auth: o.pushAuth });
+  } catch {
+    o.onLine(`No previous image ${o.image}: a full build`);
+    return undefined;
+  }
+  const id = await o.runtime.createContainer({ image: o.image, cmd: [`${scripts}/save-artifacts`], labels: o.labels, limits: o.limits });
+  o.onContainer(id);
+  const out: Buffer[] = [];
+  const code = await o.runtime.runContainer(id, { onStdout: (c) => out.push(c), onStderr: lineSplitters(o.onLine).onStderr, signal: o.signal });
+  if (code !== 0 || out.length === 0) {
+    o.onLine(`save-artifacts ${code !== 0 ? `exited with code ${code}` : 'saved nothing'}: a full build`);
+    return undefined;
+  }
+  o.onLine(`Restoring artifacts of the previous image`);
+  return prefixed(Buffer.concat(out), 'artifacts');
+}
+
+/** The source folder as a tar whose entries sit under src/ (the repository's .git left out). */
+function sourceArchive(dir: string): NodeJS.ReadableStream {
+  return packDir(dir, {
+    ignore: (name: string) => path.relative(dir, name).split(path.sep)[0] === '.git',
+    map: (header) => ({ ...header, name: `src/${header.name}` }),
+  }) as unknown as NodeJS.ReadableStream;
+}
+
+/** A tar archive with every entry moved under `prefix/` (and that folder itself added). */
+async function prefixed(tar: Buffer, prefix: string): Promise<Buffer> {
+  const out = pack();
+  out.entry({ name: `${prefix}/`, type: 'directory', mode: 0o755 });
+  const input = extract();
+  const copied = (async () => {
+    for await (const entry of input) {
+      const body: Buffer[] = [];
+      for await (const chunk of entry) body.push(chunk as Buffer);
+      out.entry({ ...entry.header, name: `${prefix}/${entry.header.name}` }, Buffer.concat(body));
+    }
+    out.finalize();
+  })();
+  input.end(tar);
+  const chunks: Buffer[] = [];
+  for await (const c of out) chunks.push(c as Buffer);
+  await copied;
+  return Buffer.concat(chunks);
+}
+
+/** Output chunks to whole lines. */
+function lineSplitters(onLine: (line: string) => void): { onStdout: (c: Buffer) => void; onStderr: (c: Buffer) => void } {
+  const make = () => {
+    let partial = '';
+    return (c: Buffer) => {
+      partial += c.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) onLine(l);
+    };
+  };
+  return { onStdout: make(), onStderr: make() };
+}
