@@ -225,6 +225,7 @@ export class Agent {
     let build: Build__Output;
     let pushAuth: RegistryAuth | undefined;
     let sourceAuth: { username: string; password: string } | undefined;
+    let pullAuth: RegistryAuth | undefined;
     try {
       const res = await this.client.claim(
         { build: ref, agent: this.config.name, node: this.config.node, claimId: `${this.config.name}/${this.instance}/${msg.seq}` },
@@ -233,6 +234,7 @@ export class Agent {
       build = res.build!;
       pushAuth = res.pushCredentials ?? undefined;
       sourceAuth = res.sourceCredentials ?? undefined;
+      pullAuth = res.pullCredentials ?? undefined;
     } catch (err) {
       if (err instanceof ReportRefusedError) {
         log.info('claim refused; dropping the job', { refusal: err.refusal, error: err.message });
@@ -248,7 +250,7 @@ export class Agent {
     this.running.set(id, r);
     const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
-      return await this.run(build, ref, r, { pushAuth, sourceAuth }, log);
+      return await this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log);
     } finally {
       clearTimeout(deadline);
       this.running.delete(id);
@@ -260,13 +262,13 @@ export class Agent {
     build: Build__Output,
     ref: RunningBuild['ref'],
     r: RunningBuild,
-    secrets: { pushAuth?: RegistryAuth; sourceAuth?: { username: string; password: string } },
+    secrets: { pushAuth?: RegistryAuth; sourceAuth?: { username: string; password: string }; pullAuth?: RegistryAuth },
     log: Logger,
   ): Promise<boolean> {
-    const { pushAuth, sourceAuth } = secrets;
+    const { pushAuth, sourceAuth, pullAuth } = secrets;
     log.info('build started', { node: this.config.node });
     // One masker for everything that leaves the agent about this build: log lines and the outcome.
-    const masker = new SecretMasker([pushAuth, sourceAuth].filter((s) => s !== undefined));
+    const masker = new SecretMasker([pushAuth, sourceAuth, pullAuth].filter((s) => s !== undefined));
     const logs = new LogPublisher(this.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log });
     const onLine = (line: string) => logs.write(line);
 
@@ -282,6 +284,7 @@ export class Agent {
           onLine,
           pushAuth,
           sourceAuth,
+          pullAuth,
           uploads: this.uploads,
           maxContextBytes: this.config.maxContextBytes,
           signal: r.abort.signal,

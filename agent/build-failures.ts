@@ -34,6 +34,12 @@ export class GitAuthenticationFailedError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/** The config names a pull secret that does not exist. */
+export class MissingPullSecretError extends BuildFailure {
+  readonly reason = 'MissingPullSecret';
+  readonly phase = 'Failed';
+}
+
 /** The config names a source secret that does not exist. */
 export class MissingSourceSecretError extends BuildFailure {
   readonly reason = 'MissingSourceSecret';

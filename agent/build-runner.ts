@@ -12,6 +12,7 @@ import {
   InvalidContextError,
   MissingPushSecretError,
   MissingSourceSecretError,
+  MissingPullSecretError,
   PushImageFailedError,
   RegistryAuthFailedError,
 } from './build-failures.js';
@@ -55,6 +56,8 @@ export interface RunOptions {
   pushAuth?: RegistryAuth;
   /** Credentials of the build's source secret, when it names one that exists. */
   sourceAuth?: { username: string; password: string };
+  /** Credentials of the strategy's pull secret (base or builder images). */
+  pullAuth?: RegistryAuth;
   /** Where uploaded contexts are read from. */
   uploads?: UploadedContexts;
   /** Most bytes an uploaded context may unpack to. */
@@ -82,6 +85,10 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     if (spec.source?.sourceSecret?.name && !o.sourceAuth) {
       throw new MissingSourceSecretError(`source secret "${spec.source.sourceSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
     }
+    const pullSecret = (spec.strategy?.docker ?? spec.strategy?.source)?.pullSecret?.name;
+    if (pullSecret && !o.pullAuth) {
+      throw new MissingPullSecretError(`pull secret "${pullSecret}" does not exist in namespace "${build.metadata!.namespace}"`);
+    }
     if (spec.output?.pushSecret?.name && !o.pushAuth) {
       throw new MissingPushSecretError(`push secret "${spec.output.pushSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
     }
@@ -101,6 +108,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         forcePull: s2i.forcePull ?? false,
         image,
         pushAuth: o.pushAuth,
+        pullAuth: o.pullAuth,
         labels,
         limits: buildLimits(spec),
         onLine: o.onLine,
@@ -167,6 +175,7 @@ async function buildImage(
       noCache: docker?.noCache ?? false,
       target: docker?.target || undefined,
       pull: docker?.forcePull || undefined,
+      pullAuth: o.pullAuth,
       limits: buildLimits(b.spec),
       signal: o.signal,
     });
@@ -184,6 +193,9 @@ async function buildImage(
 
 /** The legacy builder reports a failing RUN as "... returned a non-zero code: N". */
 export function buildError(message: string, code?: number): BuildFailure {
+  if (/unauthorized|authentication required|no basic auth credentials|pull access denied/i.test(message)) {
+    return new RegistryAuthFailedError(`pulling a base image was refused: ${message.trim()}`);
+  }
   const m = /returned a non-zero code: (\d+)/.exec(message);
   if (m) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: Number(m[1]) });
   if (code !== undefined && code > 0) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: code });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { startAuthRegistry } from './helpers/auth-registry.js';
+import { environmentDocker } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
@@ -46,4 +47,40 @@ test.serial('a registry that requires auth takes the push with the secret, and r
   });
   t.is(res.status, 200);
   t.is(res.headers.get('docker-content-digest'), done.status!.output!.digest);
+});
+
+test.serial('a base image in a registry that requires auth is pulled with the pull secret, and refused clearly without', async (t) => {
+  const env = testEnvironment();
+  const password = `pw-${unique()}`;
+  const registry = await startAuthRegistry(t, 'puller', password);
+  const docker = environmentDocker();
+  // Seed the private registry with the base image.
+  const privateBase = `${registry.address}/library/busybox`;
+  await docker.getImage(env.baseImage).tag({ repo: privateBase, tag: 'latest' });
+  const push = await docker.getImage(`${privateBase}:latest`).push({ tag: 'latest', authconfig: { username: 'puller', password, serveraddress: registry.address } });
+  await new Promise((resolve, reject) => docker.modem.followProgress(push, (err) => (err ? reject(err) : resolve(undefined))));
+  await docker.getImage(`${privateBase}:latest`).remove();
+
+  const sw = await startSlipway(t);
+  await sw.client.createSecret({ metadata: { name: 'pull' }, type: 'docker-registry', registry: registry.address, username: 'puller', password });
+  const config = (name: string, pullSecret?: string) => ({
+    metadata: { name },
+    spec: {
+      source: { dockerfile: `FROM ${privateBase}:latest\nRUN echo ${unique()} > /x\n` },
+      strategy: { docker: pullSecret ? { pullSecret: { name: pullSecret } } : {} },
+      output: { image: `${env.registry}/test/${name}-${unique()}:v1` },
+    },
+  });
+  // Without the secret first: once pulled, the node's daemon would have the image.
+  await sw.client.createBuildConfig(config('no-pull-secret'));
+  await sw.client.startBuild({ namespace: 'default', configName: 'no-pull-secret' });
+  const refused = await sw.client.waitForBuild('default', 'no-pull-secret-1');
+  t.is(refused.status!.phase, 'Failed');
+  t.is(refused.status!.reason, 'RegistryAuthFailed', refused.status!.message);
+
+  await sw.client.createBuildConfig(config('with-pull-secret', 'pull'));
+  await sw.client.startBuild({ namespace: 'default', configName: 'with-pull-secret' });
+  const built = await sw.client.waitForBuild('default', 'with-pull-secret-1');
+  t.is(built.status!.phase, 'Complete', built.status!.message);
+  await docker.getImage(`${privateBase}:latest`).remove().catch(() => {});
 });

@@ -41,6 +41,10 @@ export class DockerRuntime implements ContainerRuntime {
         nocache: o.noCache,
         target: o.target,
         pull: o.pull || undefined,
+        // X-Registry-Config: the legacy builder pulls FROM images with these.
+        registryconfig: o.pullAuth
+          ? { [o.pullAuth.registry]: { username: o.pullAuth.username, password: o.pullAuth.password } }
+          : undefined,
         // Remove intermediate containers whether the build succeeds or fails.
         rm: true,
         forcerm: true,

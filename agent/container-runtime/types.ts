@@ -17,6 +17,8 @@ export interface BuildImageOptions {
   target?: string;
   /** Pull base images even when the daemon has them. */
   pull?: boolean;
+  /** Credentials for pulling base images from a registry that wants them. */
+  pullAuth?: RegistryAuth;
   /** Limits applied to every container the build runs. */
   limits: { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number };
   signal?: AbortSignal;

@@ -38,6 +38,8 @@ export interface SourceToImageOptions {
   /** The output image reference; with `incremental`, also where the previous image is pulled from. */
   image: string;
   pushAuth?: RegistryAuth;
+  /** Credentials for pulling the builder image. */
+  pullAuth?: RegistryAuth;
   labels: Record<string, string>;
   limits: { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number };
   onLine: (line: string) => void;
@@ -85,7 +87,7 @@ async function builderScripts(o: SourceToImageOptions): Promise<string> {
   if (o.forcePull || !(await o.runtime.inspectImage(o.builderImage))) {
     o.onLine(`Pulling builder image ${o.builderImage}`);
     try {
-      await o.runtime.pullImage(o.builderImage, { signal: o.signal, onOutput: (t) => o.onLine(t.trimEnd()) });
+      await o.runtime.pullImage(o.builderImage, { signal: o.signal, auth: o.pullAuth, onOutput: (t) => o.onLine(t.trimEnd()) });
     } catch (err) {
       throw new PullBuilderImageFailedError(`pulling builder image ${o.builderImage} failed: ${errorMessage(err)}`, { cause: err });
     }

@@ -6,6 +6,13 @@
  */
 const nonEmpty = { type: 'string', minLength: 1 } as const;
 
+const secretReference = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: nonEmpty },
+} as const;
+
 const nameValue = {
   type: 'object',
   additionalProperties: false,
@@ -64,6 +71,7 @@ export const buildConfigSpecSchema = {
             env: { type: 'array', items: nameValue, description: 'Environment of assemble and of the output image.' },
             incremental: { type: 'boolean', description: "Reuse the previous image's artifacts through save-artifacts." },
             forcePull: { type: 'boolean' },
+            pullSecret: { ...secretReference, description: 'A docker-registry secret for pulling the builder image.' },
           },
         },
         docker: {
@@ -77,6 +85,7 @@ export const buildConfigSpecSchema = {
             target: { type: 'string', description: 'Stage to build in a multi-stage Dockerfile.' },
             forcePull: { type: 'boolean', description: 'Pull base images even when the node has them.' },
             from: { type: 'string', description: "Replaces the image of the Dockerfile's last FROM." },
+            pullSecret: { ...secretReference, description: 'A docker-registry secret for pulling the base images.' },
           },
         },
       },

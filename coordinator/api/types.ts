@@ -59,6 +59,8 @@ export interface DockerStrategy {
   forcePull?: boolean;
   /** Replaces the image of the Dockerfile's last FROM. */
   from?: string;
+  /** A docker-registry secret for pulling the base images. */
+  pullSecret?: { name: string };
 }
 
 /** Source-to-Image: the builder image's assemble script turns the source into the image. */
@@ -70,6 +72,8 @@ export interface SourceStrategy {
   /** Reuse the previous output image's artifacts (save-artifacts). */
   incremental?: boolean;
   forcePull?: boolean;
+  /** A docker-registry secret for pulling the builder image. */
+  pullSecret?: { name: string };
 }
 
 /** Exactly one of the strategies is set. */

@@ -118,6 +118,8 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   if (typeof ref === 'string') at('output.image', ref);
   else if (ref.digest) at('output.image', 'must name a tag, not a digest: a build pushes a new image');
   if (spec.output.pushSecret) errors.push(...nameErrors(spec.output.pushSecret.name, `${path}.output.pushSecret.name`, 253));
+  const pullSecret = spec.strategy.docker?.pullSecret ?? spec.strategy.source?.pullSecret;
+  if (pullSecret) errors.push(...nameErrors(pullSecret.name, `${path}.strategy.${spec.strategy.docker ? 'docker' : 'source'}.pullSecret.name`, 253));
   if (spec.source.sourceSecret) {
     errors.push(...nameErrors(spec.source.sourceSecret.name, `${path}.source.sourceSecret.name`, 253));
     if (!/^https?:\/\//.test(spec.source.git?.uri ?? '')) at('source.sourceSecret', 'is only used with an http:// or https:// git uri');

@@ -47,11 +47,16 @@ export class AgentReports {
   async claim(
     ref: BuildRef,
     c: Omit<Claim, 'attempt'>,
-  ): Promise<{ build: Versioned<Build>; pushCredentials?: RegistrySecret; sourceCredentials?: RegistrySecret }> {
+  ): Promise<{ build: Versioned<Build>; pushCredentials?: RegistrySecret; sourceCredentials?: RegistrySecret; pullCredentials?: RegistrySecret }> {
     const build = await this.apply(ref, (b) => claim(b, { ...c, attempt: ref.attempt }, this.clock()));
-    const { output, source } = build.value.spec.config;
+    const { output, source, strategy } = build.value.spec.config;
     const reveal = (name: string | undefined) => (name ? this.secrets.reveal(ref.namespace, name) : undefined);
-    return { build, pushCredentials: await reveal(output.pushSecret?.name), sourceCredentials: await reveal(source.sourceSecret?.name) };
+    return {
+      build,
+      pushCredentials: await reveal(output.pushSecret?.name),
+      sourceCredentials: await reveal(source.sourceSecret?.name),
+      pullCredentials: await reveal((strategy.docker ?? strategy.source)?.pullSecret?.name),
+    };
   }
 
   /**

@@ -32,12 +32,17 @@ export class AgentService {
           ...required(req.node, 'node'),
           ...required(req.claimId, 'claimId'),
         ]);
-        const { build, pushCredentials, sourceCredentials } = await reports.claim(ref, { agent: req.agent, node: req.node, claimId: req.claimId });
+        const { build, pushCredentials, sourceCredentials, pullCredentials } = await reports.claim(ref, {
+          agent: req.agent,
+          node: req.node,
+          claimId: req.claimId,
+        });
         log.info('build claimed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent });
         return {
           build: buildToProto(build),
           pushCredentials: credentials(pushCredentials),
           sourceCredentials: credentials(sourceCredentials),
+          pullCredentials: credentials(pullCredentials),
         };
       }),
       Heartbeat: unary(log, 'Heartbeat', async (req) => {

@@ -13,6 +13,10 @@ export interface ClaimBuildResponse {
    * Credentials of the source secret the build names, if any (registry left empty).
    */
   'sourceCredentials'?: (_slipway_v1_RegistryCredentials | null);
+  /**
+   * Credentials of the strategy's pull secret, if any.
+   */
+  'pullCredentials'?: (_slipway_v1_RegistryCredentials | null);
 }
 
 export interface ClaimBuildResponse__Output {
@@ -25,4 +29,8 @@ export interface ClaimBuildResponse__Output {
    * Credentials of the source secret the build names, if any (registry left empty).
    */
   'sourceCredentials': (_slipway_v1_RegistryCredentials__Output | null);
+  /**
+   * Credentials of the strategy's pull secret, if any.
+   */
+  'pullCredentials': (_slipway_v1_RegistryCredentials__Output | null);
 }

@@ -1,6 +1,7 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from '../../slipway/v1/NameValue';
+import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from '../../slipway/v1/SecretReference';
 
 export interface DockerStrategy {
   /**
@@ -25,6 +26,10 @@ export interface DockerStrategy {
    * Replaces the image of the Dockerfile's last FROM.
    */
   'from'?: (string);
+  /**
+   * A docker-registry secret for pulling the base images.
+   */
+  'pullSecret'?: (_slipway_v1_SecretReference | null);
 }
 
 export interface DockerStrategy__Output {
@@ -50,4 +55,8 @@ export interface DockerStrategy__Output {
    * Replaces the image of the Dockerfile's last FROM.
    */
   'from': (string);
+  /**
+   * A docker-registry secret for pulling the base images.
+   */
+  'pullSecret': (_slipway_v1_SecretReference__Output | null);
 }

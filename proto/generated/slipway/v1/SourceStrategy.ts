@@ -1,6 +1,7 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from '../../slipway/v1/NameValue';
+import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from '../../slipway/v1/SecretReference';
 
 /**
  * Source-to-Image: the builder image's assemble script turns the source into the output image.
@@ -21,6 +22,10 @@ export interface SourceStrategy {
    */
   'incremental'?: (boolean);
   'forcePull'?: (boolean);
+  /**
+   * A docker-registry secret for pulling the builder image.
+   */
+  'pullSecret'?: (_slipway_v1_SecretReference | null);
 }
 
 /**
@@ -42,4 +47,8 @@ export interface SourceStrategy__Output {
    */
   'incremental': (boolean);
   'forcePull': (boolean);
+  /**
+   * A docker-registry secret for pulling the builder image.
+   */
+  'pullSecret': (_slipway_v1_SecretReference__Output | null);
 }
