@@ -25,6 +25,7 @@ import type { Executor } from './executors/executor.js';
 import { HostExecutor } from './executors/host-executor.js';
 import { LogPublisher } from './logs/log-publisher.js';
 import { SecretMasker } from './logs/secret-masker.js';
+import type { GitCredentials } from './source/git-source.js';
 
 export interface AgentDeps {
   log?: Logger;
@@ -224,7 +225,7 @@ export class Agent {
     const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
     let build: Build__Output;
     let pushAuth: RegistryAuth | undefined;
-    let sourceAuth: { username: string; password: string } | undefined;
+    let sourceAuth: GitCredentials | undefined;
     let pullAuth: RegistryAuth | undefined;
     try {
       const res = await this.client.claim(
@@ -262,7 +263,7 @@ export class Agent {
     build: Build__Output,
     ref: RunningBuild['ref'],
     r: RunningBuild,
-    secrets: { pushAuth?: RegistryAuth; sourceAuth?: { username: string; password: string }; pullAuth?: RegistryAuth },
+    secrets: { pushAuth?: RegistryAuth; sourceAuth?: GitCredentials; pullAuth?: RegistryAuth },
     log: Logger,
   ): Promise<boolean> {
     const { pushAuth, sourceAuth, pullAuth } = secrets;

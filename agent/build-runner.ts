@@ -18,7 +18,7 @@ import {
 } from './build-failures.js';
 import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
-import { fetchGitSource } from './source/git-source.js';
+import { fetchGitSource, type GitCredentials } from './source/git-source.js';
 import { extractContext } from './source/safe-extract.js';
 import { DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
 import { buildSourceToImage } from './strategies/source-to-image.js';
@@ -55,7 +55,7 @@ export interface RunOptions {
   /** Credentials of the build's push secret, when it names one that exists. */
   pushAuth?: RegistryAuth;
   /** Credentials of the build's source secret, when it names one that exists. */
-  sourceAuth?: { username: string; password: string };
+  sourceAuth?: GitCredentials;
   /** Credentials of the strategy's pull secret (base or builder images). */
   pullAuth?: RegistryAuth;
   /** Where uploaded contexts are read from. */

@@ -30,6 +30,8 @@ commands:
                                      registry credentials for output.pushSecret (stored encrypted)
   create secret basic-auth NAME --username U --password-stdin
                                      git credentials (password or token) for source.sourceSecret
+  create secret ssh-auth NAME --ssh-privatekey FILE [--known-hosts FILE]
+                                     a deploy key for git over ssh (source.sourceSecret)
   delete buildconfig NAME            delete a BuildConfig (its builds stay)
 
 The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".`;
@@ -63,6 +65,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         username: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         'from-dir': { type: 'string' },
+        'ssh-privatekey': { type: 'string' },
+        'known-hosts': { type: 'string' },
         'from-archive': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -122,17 +126,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'create': {
-        if (rest[0] !== 'secret' || !['docker-registry', 'basic-auth'].includes(rest[1] ?? '') || rest.length !== 3) {
-          throw new UsageError('create needs: secret docker-registry|basic-auth NAME [--registry R] --username U --password-stdin');
+        if (rest[0] !== 'secret' || !['docker-registry', 'basic-auth', 'ssh-auth'].includes(rest[1] ?? '') || rest.length !== 3) {
+          throw new UsageError('create needs: secret docker-registry|basic-auth|ssh-auth NAME ...');
         }
-        if (!values['password-stdin']) throw new UsageError('give the password on standard input with --password-stdin');
-        const password = (await readStdin()).replace(/\r?\n$/, '');
+        const ssh = rest[1] === 'ssh-auth';
+        if (ssh && !values['ssh-privatekey']) throw new UsageError('ssh-auth needs --ssh-privatekey FILE');
+        if (!ssh && !values['password-stdin']) throw new UsageError('give the password on standard input with --password-stdin');
         await client.createSecret({
           metadata: { name: rest[2]!, namespace },
           type: rest[1]!,
           registry: values.registry ?? '',
           username: values.username ?? '',
-          password,
+          password: ssh ? '' : (await readStdin()).replace(/\r?\n$/, ''),
+          sshPrivateKey: ssh ? await readFile(values['ssh-privatekey']!, 'utf8') : '',
+          knownHosts: values['known-hosts'] ? await readFile(values['known-hosts'], 'utf8') : '',
         });
         io.out(`secret/${rest[2]} created\n`);
         return 0;

@@ -8,6 +8,7 @@ import { BUILDS_BUCKET, SECRETS_BUCKET } from '../common/nats/names.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startHttpGitServer } from './helpers/http-git-server.js';
+import { startSshGitServer } from './helpers/ssh-git-server.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
 const unique = () => randomBytes(4).toString('hex');
@@ -59,5 +60,38 @@ test.serial('a private repository over HTTP builds with a token; a wrong or miss
       const v = (await kv.get(k))!.string();
       t.false(v.includes(token) || v.includes(base64), `${bucket} ${k}`);
     }
+  }
+});
+
+test.serial('a private repository over ssh builds with a key (host key checked), and a key it does not know fails naming auth', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  await git.createRepo('ssh-app', { Dockerfile: `FROM ${env.baseImage}\nRUN echo via-ssh > /x\n` });
+  const ssh = await startSshGitServer(t);
+  const sw = await startSlipway(t, { concurrency: 2 });
+  await sw.client.createSecret({ metadata: { name: 'deploy-key' }, type: 'ssh-auth', sshPrivateKey: ssh.clientKey, knownHosts: ssh.knownHosts });
+  await sw.client.createSecret({ metadata: { name: 'stranger-key' }, type: 'ssh-auth', sshPrivateKey: ssh.strangerKey, knownHosts: ssh.knownHosts });
+
+  for (const [name, secret] of [['ssh-good', 'deploy-key'], ['ssh-bad', 'stranger-key']]) {
+    const config = dockerBuildConfig(name!, `${ssh.base}${git.root}/ssh-app`, `${env.registry}/test/${name}-${unique()}:v1`);
+    config.spec!.source!.sourceSecret = { name: secret! };
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: name! });
+  }
+  const good = await sw.client.waitForBuild('default', 'ssh-good-1');
+  t.is(good.status!.phase, 'Complete', good.status!.message);
+  const bad = await sw.client.waitForBuild('default', 'ssh-bad-1');
+  t.is(bad.status!.phase, 'Failed');
+  t.is(bad.status!.reason, 'GitAuthenticationFailed', bad.status!.message);
+  t.regex(bad.status!.message, /Permission denied \(publickey/);
+
+  // The key's body is nowhere in NATS in the clear.
+  const keyLine = ssh.clientKey.split('\n')[1]!;
+  const nc = await connect({ servers: sw.natsUrl });
+  t.teardown(() => nc.close());
+  const kvm = new Kvm(nc);
+  for (const bucket of [BUILDS_BUCKET, SECRETS_BUCKET]) {
+    const kv = await kvm.open(bucket);
+    for await (const k of await kv.keys()) t.false((await kv.get(k))!.string().includes(keyLine), `${bucket} ${k}`);
   }
 });

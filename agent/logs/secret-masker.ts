@@ -8,9 +8,11 @@ export const MASK = '***';
 export class SecretMasker {
   private readonly needles: string[];
 
-  constructor(secrets: readonly { username?: string; password: string }[]) {
+  constructor(secrets: readonly { username?: string; password: string; sshPrivateKey?: string }[]) {
     const forms = new Set<string>();
     for (const s of secrets) {
+      // A key is printed, if ever, line by line: mask each line of its body.
+      for (const line of s.sshPrivateKey?.split('\n') ?? []) if (line.trim().length >= 16 && !line.startsWith('-----')) forms.add(line.trim());
       if (s.password.length < 3) continue; // masking "a" would mangle every line
       forms.add(s.password);
       forms.add(encodeURIComponent(s.password));

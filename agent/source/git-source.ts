@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { AbortedError } from '../../common/errors.js';
 import {
   FetchSourceFailedError,
@@ -19,8 +21,15 @@ export interface FetchOptions {
   onOutput?: (line: string) => void;
   /** Time allowed for any one git command. */
   timeoutMs?: number;
-  /** Basic-auth credentials for an http(s) remote. */
-  credentials?: { username: string; password: string };
+  /** Basic-auth credentials for an http(s) remote, or a key (and known hosts) for an ssh one. */
+  credentials?: GitCredentials;
+}
+
+export interface GitCredentials {
+  username: string;
+  password: string;
+  sshPrivateKey?: string;
+  knownHosts?: string;
 }
 
 export interface FetchedSource {
@@ -35,7 +44,8 @@ export interface FetchedSource {
  * @throws InvalidGitRefError, GitSourceUnreachableError, FetchSourceFailedError, AbortedError
  */
 export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
-  const git = (args: string[]) => runGit(args, o);
+  const env = await credentialEnv(o);
+  const git = (args: string[]) => runGit(args, o, env);
   await git(['init', '--quiet', o.dir]);
   await git(['-C', o.dir, 'remote', 'add', 'origin', o.uri]);
   const ref = o.ref || 'HEAD';
@@ -55,7 +65,7 @@ export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
 }
 
 /** Runs git with no prompts and no user or system configuration; returns its standard output. */
-function runGit(args: string[], o: FetchOptions): Promise<string> {
+function runGit(args: string[], o: FetchOptions, credentials: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
     const child = spawn('git', args, {
@@ -67,7 +77,7 @@ function runGit(args: string[], o: FetchOptions): Promise<string> {
         GIT_CONFIG_GLOBAL: '/dev/null',
         GIT_ASKPASS: '/bin/false',
         LC_ALL: 'C',
-        ...credentialConfig(o.credentials),
+        ...credentials,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: o.signal,
@@ -94,11 +104,27 @@ function runGit(args: string[], o: FetchOptions): Promise<string> {
 }
 
 /**
- * Credentials as configuration given through the environment (git ≥ 2.31), so they are never
- * on a command line, in the repository's config, or on disk.
+ * Credentials for git, through its environment. Basic auth becomes an http.extraHeader given as
+ * configuration in the environment (git ≥ 2.31): never on a command line, in the repository's
+ * config or on disk. An ssh key is written (mode 0600) next to the checkout, inside the build's
+ * own folder that is removed when the build ends, and named in GIT_SSH_COMMAND; with known
+ * hosts the server's key is checked, without them it is accepted as first seen.
  */
-function credentialConfig(c: FetchOptions['credentials']): Record<string, string> {
+async function credentialEnv(o: FetchOptions): Promise<Record<string, string>> {
+  const c = o.credentials;
   if (!c) return {};
+  if (c.sshPrivateKey) {
+    const base = path.dirname(o.dir);
+    const key = path.join(base, '.git-ssh-key');
+    const known = path.join(base, '.git-known-hosts');
+    await writeFile(key, c.sshPrivateKey.endsWith('\n') ? c.sshPrivateKey : c.sshPrivateKey + '\n', { mode: 0o600 });
+    await writeFile(known, c.knownHosts ?? '', { mode: 0o600 });
+    if (!c.knownHosts) o.onOutput?.('warning: the source secret has no known_hosts; the git server\'s host key is not checked');
+    const check = c.knownHosts ? 'yes' : 'accept-new';
+    return {
+      GIT_SSH_COMMAND: `ssh -i '${key}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=${check} -o UserKnownHostsFile='${known}'`,
+    };
+  }
   return {
     GIT_CONFIG_COUNT: '1',
     GIT_CONFIG_KEY_0: 'http.extraHeader',
@@ -112,8 +138,11 @@ export function classify(stderr: string, o: Pick<FetchOptions, 'uri' | 'ref' | '
   if (/couldn't find remote ref|not our ref|unadvertised object|pathspec .* did not match|unknown revision|reference is not a tree|invalid refspec/i.test(stderr)) {
     return new InvalidGitRefError(`ref "${o.ref || 'HEAD'}" was not found in ${o.uri}: ${text}`);
   }
-  if (/authentication failed|could not read username|could not read password|http basic: access denied|requested URL returned error: 40[13]/i.test(stderr)) {
-    return new GitAuthenticationFailedError(`${o.uri} refused the ${o.credentials ? "source secret's credentials" : 'fetch without credentials (no source secret)'}: ${text}`);
+  const auth = /authentication failed|could not read username|could not read password|http basic: access denied|requested URL returned error: 40[13]|permission denied \(publickey|host key verification failed/i;
+  if (auth.test(stderr)) {
+    // Say the line that tells why, not just git's closing words.
+    const why = stderr.split('\n').find((l) => auth.test(l))?.trim() ?? text;
+    return new GitAuthenticationFailedError(`${o.uri} refused the ${o.credentials ? "source secret's credentials" : 'fetch without credentials (no source secret)'}: ${why}`);
   }
   if (/could not resolve host|connection refused|unable to connect|couldn't connect|connection timed out|network is unreachable|no route to host|failed to connect|unable to look up/i.test(stderr)) {
     return new GitSourceUnreachableError(`git server of ${o.uri} could not be reached: ${text}`);

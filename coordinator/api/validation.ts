@@ -122,7 +122,7 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   if (pullSecret) errors.push(...nameErrors(pullSecret.name, `${path}.strategy.${spec.strategy.docker ? 'docker' : 'source'}.pullSecret.name`, 253));
   if (spec.source.sourceSecret) {
     errors.push(...nameErrors(spec.source.sourceSecret.name, `${path}.source.sourceSecret.name`, 253));
-    if (!/^https?:\/\//.test(spec.source.git?.uri ?? '')) at('source.sourceSecret', 'is only used with an http:// or https:// git uri');
+    if (!spec.source.git) at('source.sourceSecret', 'is for fetching a git source, and there is none');
   }
 
   if (spec.resources) {

@@ -90,7 +90,7 @@ export class AgentService {
 }
 
 function credentials(s: RegistrySecret | undefined) {
-  return s ? { registry: s.registry, username: s.username, password: s.password } : null;
+  return s ? { registry: s.registry, username: s.username, password: s.password, sshPrivateKey: s.sshPrivateKey ?? '', knownHosts: s.knownHosts ?? '' } : null;
 }
 
 function required(value: string | undefined, field: string): FieldError[] {

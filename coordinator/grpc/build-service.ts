@@ -97,8 +97,12 @@ export class BuildService {
         if (!SECRET_TYPES.includes(s?.type as SecretType)) errors.push({ field: 'secret.type', message: `must be one of ${SECRET_TYPES.join(', ')}, got "${s?.type ?? ''}"` });
         if (s?.type === 'docker-registry' && !s.registry) errors.push({ field: 'secret.registry', message: 'is required for docker-registry' });
         if (s?.type === 'basic-auth' && s.registry) errors.push({ field: 'secret.registry', message: 'is only for docker-registry' });
-        if (!s?.username) errors.push({ field: 'secret.username', message: 'is required' });
-        if (!s?.password) errors.push({ field: 'secret.password', message: 'is required' });
+        if (s?.type === 'ssh-auth') {
+          if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s.sshPrivateKey)) errors.push({ field: 'secret.sshPrivateKey', message: 'must be a private key in PEM or OpenSSH form' });
+        } else {
+          if (!s?.username) errors.push({ field: 'secret.username', message: 'is required' });
+          if (!s?.password) errors.push({ field: 'secret.password', message: 'is required' });
+        }
         if (errors.length > 0) throw new InvalidInputError(errors, 'Secret');
         const stored = await secrets.create({
           metadata: { name: s!.metadata!.name, namespace },
@@ -106,6 +110,8 @@ export class BuildService {
           registry: s!.registry,
           username: s!.username,
           password: s!.password,
+          sshPrivateKey: s!.sshPrivateKey || undefined,
+          knownHosts: s!.knownHosts || undefined,
         });
         return { metadata: { ...stored.value.metadata, resourceVersion: String(stored.revision) }, type: stored.value.type, registry: stored.value.registry };
       }),

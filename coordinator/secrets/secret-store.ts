@@ -4,17 +4,20 @@ import { objectKey } from '../../common/nats/names.js';
 import type { ObjectMeta, Versioned } from '../api/types.js';
 import type { JsonStore } from '../store/json-store.js';
 
-export type SecretType = 'docker-registry' | 'basic-auth';
-export const SECRET_TYPES: readonly SecretType[] = ['docker-registry', 'basic-auth'];
+export type SecretType = 'docker-registry' | 'basic-auth' | 'ssh-auth';
+export const SECRET_TYPES: readonly SecretType[] = ['docker-registry', 'basic-auth', 'ssh-auth'];
 
-/** A credential as users give it: for a registry (docker-registry) or a git server (basic-auth). */
+/** A credential as users give it: for a registry (docker-registry) or a git server (basic-auth, ssh-auth). */
 export interface RegistrySecret {
   metadata: Pick<ObjectMeta, 'name' | 'namespace'>;
   type: SecretType;
-  /** The registry host, for docker-registry; empty for basic-auth. */
+  /** The registry host, for docker-registry; empty otherwise. */
   registry: string;
   username: string;
   password: string;
+  /** For ssh-auth: the private key (PEM) and, optionally, known_hosts lines for the server. */
+  sshPrivateKey?: string;
+  knownHosts?: string;
 }
 
 /** What is stored: type and registry in the clear, the credentials sealed with AES-256-GCM. */
@@ -56,7 +59,8 @@ export class SecretStore {
     const key = this.requireKey();
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const data = Buffer.concat([cipher.update(JSON.stringify({ username: s.username, password: s.password })), cipher.final()]);
+    const sealed = { username: s.username, password: s.password, sshPrivateKey: s.sshPrivateKey, knownHosts: s.knownHosts };
+    const data = Buffer.concat([cipher.update(JSON.stringify(sealed)), cipher.final()]);
     const stored: StoredSecret = {
       metadata: { ...s.metadata, uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
       type: s.type,
@@ -81,8 +85,8 @@ export class SecretStore {
     const decipher = createDecipheriv('aes-256-gcm', this.requireKey(), Buffer.from(s.sealed.iv, 'base64'));
     decipher.setAuthTag(Buffer.from(s.sealed.tag, 'base64'));
     const plain = Buffer.concat([decipher.update(Buffer.from(s.sealed.data, 'base64')), decipher.final()]).toString();
-    const { username, password } = JSON.parse(plain) as { username: string; password: string };
-    return { metadata: { name: s.metadata.name, namespace: s.metadata.namespace }, type: s.type, registry: s.registry, username, password };
+    const { username, password, sshPrivateKey, knownHosts } = JSON.parse(plain) as Pick<RegistrySecret, 'username' | 'password' | 'sshPrivateKey' | 'knownHosts'>;
+    return { metadata: { name: s.metadata.name, namespace: s.metadata.namespace }, type: s.type, registry: s.registry, username, password, sshPrivateKey, knownHosts };
   }
 
   private requireKey(): Buffer {

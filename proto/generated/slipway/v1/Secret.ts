@@ -8,13 +8,19 @@ import type { ObjectMeta as _slipway_v1_ObjectMeta, ObjectMeta__Output as _slipw
 export interface Secret {
   'metadata'?: (_slipway_v1_ObjectMeta | null);
   /**
-   * docker-registry: registry, username, password (for output.pushSecret).
-   * basic-auth: username, password or token (for source.sourceSecret).
+   * docker-registry: registry, username, password (push and pull secrets).
+   * basic-auth: username, password or token (source.sourceSecret, http(s) git).
+   * ssh-auth: ssh_private_key, known_hosts (source.sourceSecret, ssh git).
    */
   'type'?: (string);
   'registry'?: (string);
   'username'?: (string);
   'password'?: (string);
+  'sshPrivateKey'?: (string);
+  /**
+   * known_hosts lines for the git server; empty: its host key is accepted unchecked.
+   */
+  'knownHosts'?: (string);
 }
 
 /**
@@ -23,11 +29,17 @@ export interface Secret {
 export interface Secret__Output {
   'metadata': (_slipway_v1_ObjectMeta__Output | null);
   /**
-   * docker-registry: registry, username, password (for output.pushSecret).
-   * basic-auth: username, password or token (for source.sourceSecret).
+   * docker-registry: registry, username, password (push and pull secrets).
+   * basic-auth: username, password or token (source.sourceSecret, http(s) git).
+   * ssh-auth: ssh_private_key, known_hosts (source.sourceSecret, ssh git).
    */
   'type': (string);
   'registry': (string);
   'username': (string);
   'password': (string);
+  'sshPrivateKey': (string);
+  /**
+   * known_hosts lines for the git server; empty: its host key is accepted unchecked.
+   */
+  'knownHosts': (string);
 }
