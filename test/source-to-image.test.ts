@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
@@ -97,4 +99,41 @@ test.serial('Source-to-Image: assemble builds the app, run is its command, and a
   t.is(failed.status!.reason, 'AssembleFailed');
   t.is(failed.status!.exitCode, 7);
   t.true((await logOf(sw, 'failing-app-1')).includes('assemble refuses this source'));
+});
+
+test.serial('Source-to-Image with scripts from an http URL: a builder image without scripts of its own', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t);
+  const id = unique();
+  const scripts: Record<string, string> = { '/s2i/assemble': ASSEMBLE, '/s2i/run': RUN, '/s2i/save-artifacts': SAVE_ARTIFACTS };
+  const server = http.createServer((req, res) => {
+    const body = scripts[req.url ?? ''];
+    res.writeHead(body ? 200 : 404).end(body ?? 'not found');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/s2i`;
+
+  const message = `scripts from a URL ${id}`;
+  const appRepo = await git.createRepo('url-app', { message: `${message}\n` });
+  const image = `${env.registry}/test/s2i-url-${id}:latest`;
+  await sw.client.createBuildConfig({
+    metadata: { name: 'url-app' },
+    spec: {
+      source: { git: { uri: appRepo.uri } },
+      strategy: { source: { builderImage: env.baseImage, scriptsUrl: url, incremental: true, env: [{ name: 'APP_MODE', value: 'test' }] } },
+      output: { image },
+    },
+  });
+  for (const n of [1, 2]) {
+    await sw.client.startBuild({ namespace: 'default', configName: 'url-app' });
+    const b = await sw.client.waitForBuild('default', `url-app-${n}`);
+    t.is(b.status!.phase, 'Complete', b.status!.message);
+    t.is((await pullAndRun(environmentDocker(), `${image.replace(/:latest$/, '')}@${b.status!.output!.digest}`)).trim(), message);
+  }
+  t.true((await logOf(sw, 'url-app-2')).includes('found saved artifact: count 1'));
+  const config = await environmentDocker().getImage(image).inspect();
+  t.deepEqual(config.Config.Cmd, ['/tmp/scripts/run']);
+  t.true(config.Config.Env.includes('APP_MODE=test'));
 });

@@ -56,7 +56,7 @@ export interface SourceToImageOptions {
  * labels carry over.
  */
 export async function buildSourceToImage(o: SourceToImageOptions): Promise<void> {
-  const scripts = await builderScripts(o);
+  const { dir: scripts, download } = await builderScripts(o);
   const artifacts = o.incremental ? await savedArtifacts(o, scripts) : undefined;
   const env = o.env.map((e) => `${e.name}=${e.value}`);
 
@@ -68,6 +68,8 @@ export async function buildSourceToImage(o: SourceToImageOptions): Promise<void>
     limits: o.limits,
   });
   o.onContainer(id);
+  // Downloaded scripts go into the container, and so into the output image for run and save-artifacts.
+  if (download) await o.runtime.putArchive(id, '/tmp', download);
   await o.runtime.putArchive(id, '/tmp', sourceArchive(o.contextDir));
   if (artifacts) await o.runtime.putArchive(id, '/tmp', artifacts);
   o.onLine(`Running ${scripts}/assemble in ${o.builderImage}`);
@@ -77,13 +79,21 @@ export async function buildSourceToImage(o: SourceToImageOptions): Promise<void>
   await o.runtime.commitContainer(id, o.image, [
     `CMD ["${scripts}/run"]`,
     ...o.env.map((e) => `ENV ${e.name}=${JSON.stringify(e.value)}`),
+    // The scripts are in the image now (downloaded ones too), so the label points there.
     `LABEL ${SCRIPTS_URL_LABEL}="image://${scripts}"`,
   ]);
   o.onLine(`Committed ${o.image} with ${scripts}/run as its command`);
 }
 
-/** The folder of the s2i scripts inside the builder image (pulled first when needed). */
-async function builderScripts(o: SourceToImageOptions): Promise<string> {
+/** Where downloaded scripts are put in the build container. */
+const DOWNLOADED_SCRIPTS = '/tmp/scripts';
+
+/**
+ * The folder of the s2i scripts in the build container (the builder pulled first when needed):
+ * inside the builder image for an image:/// URL; for an http(s) URL, the scripts are downloaded
+ * and come back as a tar to put at /tmp/scripts.
+ */
+async function builderScripts(o: SourceToImageOptions): Promise<{ dir: string; download?: Buffer }> {
   if (o.forcePull || !(await o.runtime.inspectImage(o.builderImage))) {
     o.onLine(`Pulling builder image ${o.builderImage}`);
     try {
@@ -95,8 +105,31 @@ async function builderScripts(o: SourceToImageOptions): Promise<string> {
   const config = await o.runtime.inspectImage(o.builderImage);
   const url = o.scriptsUrl || config?.labels[SCRIPTS_URL_LABEL];
   if (!url) throw new InvalidBuilderImageError(`${o.builderImage} has no ${SCRIPTS_URL_LABEL} label, and strategy.source.scriptsUrl is not set`);
-  if (!url.startsWith('image:///')) throw new InvalidBuilderImageError(`scripts URL "${url}" is not supported: only image:///path`);
-  return url.slice('image://'.length).replace(/\/+$/, '');
+  if (url.startsWith('image:///')) return { dir: url.slice('image://'.length).replace(/\/+$/, '') };
+  if (/^https?:\/\//.test(url)) return { dir: DOWNLOADED_SCRIPTS, download: await downloadScripts(url.replace(/\/+$/, ''), o) };
+  throw new InvalidBuilderImageError(`scripts URL "${url}" is not supported: use image:///path, http:// or https://`);
+}
+
+/** assemble and run (required) and save-artifacts (if there) from `base`, as a tar under scripts/. */
+async function downloadScripts(base: string, o: SourceToImageOptions): Promise<Buffer> {
+  const out = pack();
+  out.entry({ name: 'scripts/', type: 'directory', mode: 0o755 });
+  for (const name of ['assemble', 'run', 'save-artifacts']) {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/${name}`, { signal: o.signal });
+    } catch (err) {
+      throw new InvalidBuilderImageError(`downloading the ${name} script from ${base} failed: ${errorMessage(err)}`, { cause: err });
+    }
+    if (res.status === 404 && name === 'save-artifacts') continue;
+    if (!res.ok) throw new InvalidBuilderImageError(`downloading the ${name} script from ${base} failed: HTTP ${res.status}`);
+    out.entry({ name: `scripts/${name}`, mode: 0o755 }, Buffer.from(await res.arrayBuffer()));
+    o.onLine(`Downloaded ${name} from ${base}`);
+  }
+  out.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of out) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /**

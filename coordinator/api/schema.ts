@@ -67,7 +67,7 @@ export const buildConfigSpecSchema = {
           required: ['builderImage'],
           properties: {
             builderImage: { ...nonEmpty, description: 'The Source-to-Image builder image.' },
-            scriptsUrl: { type: 'string', description: 'image:///path of the s2i scripts; default: the builder\'s io.openshift.s2i.scripts-url label.' },
+            scriptsUrl: { type: 'string', description: "image:///path or http(s) URL of the s2i scripts; default: the builder's io.openshift.s2i.scripts-url label." },
             env: { type: 'array', items: nameValue, description: 'Environment of assemble and of the output image.' },
             incremental: { type: 'boolean', description: "Reuse the previous image's artifacts through save-artifacts." },
             forcePull: { type: 'boolean' },

@@ -81,7 +81,9 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   if (s2i) {
     const builder = parseImageReference(s2i.builderImage);
     if (typeof builder === 'string') at('strategy.source.builderImage', builder);
-    if (s2i.scriptsUrl !== undefined && !/^image:\/\/\/./.test(s2i.scriptsUrl)) at('strategy.source.scriptsUrl', 'must be image:///path (scripts inside the builder image)');
+    if (s2i.scriptsUrl !== undefined && !/^(image:\/\/\/|https?:\/\/)./.test(s2i.scriptsUrl)) {
+      at('strategy.source.scriptsUrl', 'must be image:///path (in the builder image) or an http(s) URL');
+    }
     if (spec.source.dockerfile !== undefined) at('source.dockerfile', 'is for the docker strategy, not source');
     s2i.env?.forEach((e, i) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) at(`strategy.source.env[${i}].name`, `"${e.name}" is not a valid variable name`);
