@@ -94,6 +94,12 @@ export class ExecutorUnavailableError extends BuildFailure {
   readonly phase = 'Error';
 }
 
+/** A build step was killed for going over the build's memory limit. */
+export class OutOfMemoryError extends BuildFailure {
+  readonly reason = 'OutOfMemory';
+  readonly phase = 'Failed';
+}
+
 /** The build ran past its completionDeadlineSeconds and was stopped. */
 export class DeadlineExceededError extends BuildFailure {
   readonly reason = 'DeadlineExceeded';

@@ -13,6 +13,7 @@ import {
   MissingPushSecretError,
   MissingSourceSecretError,
   MissingPullSecretError,
+  OutOfMemoryError,
   PushImageFailedError,
   RegistryAuthFailedError,
 } from './build-failures.js';
@@ -115,7 +116,8 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         onContainer: (id) => stepContainers.push(id),
         signal: o.signal,
       }).catch((err: unknown) => {
-        if (err instanceof BuildFailure || o.signal.aborted) throw err;
+        if (err instanceof BuildFailure) throw outOfMemory(err, spec);
+        if (o.signal.aborted) throw err;
         throw new DockerBuildFailedError(`the Docker daemon refused the Source-to-Image build: ${errorMessage(err)}`, { cause: err });
       });
     } else {
@@ -182,13 +184,25 @@ async function buildImage(
     for await (const event of events) {
       if (event.kind === 'output') emitLines(event.text, o.onLine);
       else if (event.kind === 'container') b.stepContainers.push(event.id);
-      else if (event.kind === 'error') throw buildError(event.message, event.code);
+      else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.code), b.spec);
     }
   } catch (err) {
     if (err instanceof BuildFailure) throw err;
     if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
     throw new DockerBuildFailedError(`the Docker daemon refused the build: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/**
+ * A step that died with 137 (SIGKILL) under a memory limit was, in all likelihood, the kernel's
+ * OOM killer at that limit: say so, rather than "exit code 137".
+ */
+function outOfMemory(failure: BuildFailure, spec: NonNullable<NonNullable<Build__Output['spec']>['config']>): BuildFailure {
+  if (failure.exitCode !== 137 || !spec.resources?.memory) return failure;
+  return new OutOfMemoryError(`a build step was killed at the memory limit of ${spec.resources.memory} (exit code 137): ${failure.message}`, {
+    exitCode: 137,
+    cause: failure,
+  });
 }
 
 /** The legacy builder reports a failing RUN as "... returned a non-zero code: N". */
