@@ -15,6 +15,7 @@ import {
   BuildFailure,
   CancelledError,
   DeadlineExceededError,
+  ExecutorUnavailableError,
   InvalidContextError,
 } from './build-failures.js';
 import { LABELS, runBuild, type UploadedContexts } from './build-runner.js';
@@ -23,6 +24,8 @@ import type { RegistryAuth } from './container-runtime/types.js';
 import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
 import { HostExecutor } from './executors/host-executor.js';
+import { DindExecutor } from './executors/dind-executor.js';
+import { removeLeftoverDaemons } from './executors/private-daemon.js';
 import { LogPublisher } from './logs/log-publisher.js';
 import { SecretMasker } from './logs/secret-masker.js';
 import type { GitCredentials } from './source/git-source.js';
@@ -78,9 +81,9 @@ export class Agent {
     await mkdir(config.workDir, { recursive: true });
     const nc = await connectNats({ servers: config.natsServers, name: config.name });
     const client = new CoordinatorClient(config.coordinator, { callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
-    const executor = deps.executor ?? new HostExecutor(config.dockerHost);
+    const executor = deps.executor ?? (await executorFor(config, log));
     const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
-    await agent.removeLeftovers();
+    if (executor.name === 'host') await agent.removeLeftovers();
     await agent.heartbeat();
     agent.heartbeatTimer = setInterval(() => void agent.heartbeat(), config.heartbeatIntervalMs);
     const consumer = await agent.bindConsumer();
@@ -274,8 +277,11 @@ export class Agent {
     const onLine = (line: string) => logs.write(line);
 
     let outcome: { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
+    let daemonLost = false;
     try {
-      const lease = await this.executor.acquire(r.abort.signal);
+      const lease = await this.executor.acquire(r.abort.signal).catch((err: unknown) => {
+        throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
+      });
       try {
         const result = await runBuild({
           build,
@@ -291,11 +297,19 @@ export class Agent {
           signal: r.abort.signal,
         });
         outcome = { kind: 'complete', ...result };
+      } catch (err) {
+        daemonLost = lease.lost();
+        throw err;
       } finally {
         await lease.release().catch((err) => log.warn('releasing the executor failed', { error: errorMessage(err) }));
       }
     } catch (err) {
-      outcome = { kind: 'failed', failure: failureOf(err, r.stopWhy, build) };
+      outcome = {
+        kind: 'failed',
+        failure: daemonLost
+          ? new ExecutorUnavailableError(`the build's private Docker daemon died during the build: ${errorMessage(err)}`, { cause: err })
+          : failureOf(err, r.stopWhy, build),
+      };
     }
 
     if (outcome.kind === 'complete') onLine(`Build complete: ${outcome.image}@${outcome.digest}`);
@@ -332,6 +346,22 @@ export class Agent {
       return false;
     }
   }
+}
+
+/** The executor the config names; for dind, after clearing daemons an earlier run left. */
+async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> {
+  if (config.executor === 'host') return new HostExecutor(config.dockerHost);
+  await mkdir(config.dindRoot, { recursive: true });
+  const left = await removeLeftoverDaemons(config.dindRoot, log);
+  if (left > 0) log.info('removed private daemons an earlier run left', { count: left });
+  return new DindExecutor({
+    mode: config.dindMode,
+    dockerd: config.dockerd,
+    rootParent: config.dindRoot,
+    registryMirrors: config.registryMirrors,
+    startTimeoutMs: 60_000,
+    log: log.child({ executor: 'dind' }),
+  });
 }
 
 /** Uploaded contexts in the coordinator's object store; bound on first use. */

@@ -16,6 +16,10 @@ export const AGENT_ENV = {
   heartbeatIntervalMs: 'SLIPWAY_HEARTBEAT_INTERVAL_MS',
   drainTimeoutMs: 'SLIPWAY_DRAIN_TIMEOUT_MS',
   maxContextBytes: 'SLIPWAY_AGENT_MAX_CONTEXT_BYTES',
+  dindMode: 'SLIPWAY_DIND_MODE',
+  dindRoot: 'SLIPWAY_DIND_ROOT',
+  dockerd: 'SLIPWAY_DOCKERD',
+  registryMirrors: 'SLIPWAY_REGISTRY_MIRRORS',
   logLevel: 'SLIPWAY_LOG_LEVEL',
 } as const;
 
@@ -25,7 +29,16 @@ export interface AgentConfig {
   coordinator: string;
   /** The Docker daemon the `host` executor uses: unix:///var/run/docker.sock or tcp://host:port. */
   dockerHost: string;
-  executor: 'host';
+  /** host: the node's daemon (dockerHost); dind: private daemons the agent runs. */
+  executor: 'host' | 'dind';
+  /** For dind: a daemon per build (destroyed after) or one per agent (reused, supervised). */
+  dindMode: 'per-build' | 'per-agent';
+  /** For dind: where the private daemons' folders go (short: socket paths are limited). */
+  dindRoot: string;
+  /** For dind: the dockerd binary. */
+  dockerd: string;
+  /** For dind: registry mirrors for Docker Hub images (the node's caching proxy). */
+  registryMirrors: string[];
   /** Unique among agents; reports are fenced by it. */
   name: string;
   node: string;
@@ -50,6 +63,10 @@ export function defaultAgentConfig(): AgentConfig {
     coordinator: '127.0.0.1:7070',
     dockerHost: 'unix:///var/run/docker.sock',
     executor: 'host',
+    dindMode: 'per-build',
+    dindRoot: '/tmp/slipway-dind',
+    dockerd: 'dockerd',
+    registryMirrors: [],
     name: `agent-${hostname()}`,
     node: hostname(),
     concurrency: 2,
@@ -76,6 +93,10 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.heartbeatIntervalMs]) c.heartbeatIntervalMs = Number(env[e.heartbeatIntervalMs]);
   if (env[e.drainTimeoutMs]) c.drainTimeoutMs = Number(env[e.drainTimeoutMs]);
   if (env[e.maxContextBytes]) c.maxContextBytes = Number(env[e.maxContextBytes]);
+  if (env[e.dindMode]) c.dindMode = env[e.dindMode] as AgentConfig['dindMode'];
+  if (env[e.dindRoot]) c.dindRoot = env[e.dindRoot]!;
+  if (env[e.dockerd]) c.dockerd = env[e.dockerd]!;
+  if (env[e.registryMirrors]) c.registryMirrors = env[e.registryMirrors]!.split(',').map((s) => s.trim()).filter(Boolean);
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
   return c;
 }
@@ -89,7 +110,9 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (!/^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d+)$/.test(c.dockerHost)) {
     errors.push({ field: AGENT_ENV.dockerHost, message: `"${c.dockerHost}" is not unix:///path or tcp://host:port` });
   }
-  if (c.executor !== 'host') errors.push({ field: AGENT_ENV.executor, message: `"${c.executor}" is not a known executor (host)` });
+  if (c.executor !== 'host' && c.executor !== 'dind') errors.push({ field: AGENT_ENV.executor, message: `"${c.executor}" is not a known executor (host, dind)` });
+  if (c.dindMode !== 'per-build' && c.dindMode !== 'per-agent') errors.push({ field: AGENT_ENV.dindMode, message: `must be per-build or per-agent, got "${c.dindMode}"` });
+  if (c.dindRoot.length > 40) errors.push({ field: AGENT_ENV.dindRoot, message: 'must be at most 40 characters: unix socket paths under it are limited' });
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) errors.push({ field: AGENT_ENV.concurrency, message: 'must be a whole number ≥ 1' });
   if (!c.name || /[\s/]/.test(c.name)) errors.push({ field: AGENT_ENV.name, message: `"${c.name}" must be non-empty without spaces or "/"` });
   if (!(c.heartbeatIntervalMs >= 100)) errors.push({ field: AGENT_ENV.heartbeatIntervalMs, message: 'must be at least 100' });

@@ -1,6 +1,6 @@
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerRuntime } from '../container-runtime/types.js';
-import type { Executor } from './executor.js';
+import type { Executor, ExecutorLease } from './executor.js';
 
 /**
  * Builds on the node's own Docker daemon: layers are shared by every build on the node; limits
@@ -14,8 +14,8 @@ export class HostExecutor implements Executor {
     this.runtime = new DockerRuntime(dockerHost);
   }
 
-  async acquire(): Promise<{ runtime: ContainerRuntime; release(): Promise<void> }> {
-    return { runtime: this.runtime, release: async () => {} };
+  async acquire(): Promise<ExecutorLease> {
+    return { runtime: this.runtime, lost: () => false, release: async () => {} };
   }
 
   async close(): Promise<void> {}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { Agent } from '../../agent/agent.js';
-import { resolveAgentConfig } from '../../agent/config.js';
+import { resolveAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { SlipwayClient } from '../../cli/client.js';
 import { silentLogger } from '../../common/log.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.js';
@@ -56,7 +56,11 @@ export async function startSlipway(
 }
 
 /** Starts one more in-process agent, building on the environment's daemon; stopped when the test ends. */
-export async function addAgent(t: ExecutionContext, slipway: Slipway, o: { concurrency?: number } = {}): Promise<Agent> {
+export async function addAgent(
+  t: ExecutionContext,
+  slipway: Slipway,
+  o: { concurrency?: number; settings?: Partial<AgentConfig> } = {},
+): Promise<Agent> {
   const i = slipway.agents.length;
   const work = await tempDir(t, 'slipway-agent-');
   const a = await Agent.start(
@@ -72,6 +76,7 @@ export async function addAgent(t: ExecutionContext, slipway: Slipway, o: { concu
       pullExpiresMs: 1000,
       heartbeatIntervalMs: 500,
       drainTimeoutMs: 0,
+      ...o.settings,
     }),
     { log: silentLogger },
   );

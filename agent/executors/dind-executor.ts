@@ -1,0 +1,71 @@
+import { errorMessage } from '../../common/errors.js';
+import type { Executor, ExecutorLease } from './executor.js';
+import { PrivateDaemon, type PrivateDaemonOptions } from './private-daemon.js';
+
+export type DindMode = 'per-build' | 'per-agent';
+
+export interface DindExecutorOptions extends PrivateDaemonOptions {
+  /**
+   * per-build: a fresh daemon for every build, destroyed with everything in it afterwards.
+   * per-agent: one daemon reused by the agent's builds (its layer cache kept), restarted if it dies.
+   */
+  mode: DindMode;
+}
+
+/**
+ * Builds on a private Docker daemon the agent runs itself (in Kubernetes: a process in a
+ * privileged agent container, or a privileged sidecar), rather than on the node's. Per-build
+ * limits and clean-up come for free; no daemon is ever left behind.
+ */
+export class DindExecutor implements Executor {
+  readonly name = 'dind';
+  private shared: Promise<PrivateDaemon> | undefined;
+  private readonly perBuild = new Set<PrivateDaemon>();
+  private closed = false;
+
+  constructor(private readonly o: DindExecutorOptions) {}
+
+  async acquire(): Promise<ExecutorLease> {
+    if (this.o.mode === 'per-build') {
+      const daemon = await PrivateDaemon.start(this.o);
+      this.perBuild.add(daemon);
+      return {
+        runtime: daemon.runtime,
+        lost: () => daemon.died,
+        release: async () => {
+          this.perBuild.delete(daemon);
+          await daemon.stop();
+        },
+      };
+    }
+    const daemon = await this.sharedDaemon();
+    return { runtime: daemon.runtime, lost: () => daemon.died, release: async () => {} };
+  }
+
+  /** The per-agent daemon, started on first use and again after it died. */
+  private sharedDaemon(): Promise<PrivateDaemon> {
+    this.shared ??= PrivateDaemon.start(this.o, (dead) => {
+      if (this.closed) return;
+      this.o.log.warn('the agent\'s private Docker daemon died; starting a new one', { root: dead.root });
+      this.shared = undefined;
+      // Clear away what the dead one left, then have a new one ready for the next build.
+      void dead.stop().then(() => this.sharedDaemon().catch((err) => this.o.log.error('restarting the private daemon failed', { error: errorMessage(err) })));
+    }).catch((err: unknown) => {
+      this.shared = undefined;
+      throw err;
+    });
+    return this.shared;
+  }
+
+  /** The per-agent daemon's pid (for supervision checks and tests). */
+  async sharedPid(): Promise<number | undefined> {
+    return this.o.mode === 'per-agent' ? (await this.sharedDaemon()).pid : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const shared = this.shared;
+    this.shared = undefined;
+    await Promise.all([...[...this.perBuild].map((d) => d.stop()), shared?.then((d) => d.stop(), () => {})]);
+  }
+}

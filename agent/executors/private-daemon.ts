@@ -1,0 +1,186 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { DockerRuntime } from '../container-runtime/docker-runtime.js';
+
+export interface PrivateDaemonOptions {
+  /** The dockerd binary. */
+  dockerd: string;
+  /**
+   * Where the daemon's folder is made. Keep it short: containerd's sockets live under it and
+   * unix socket paths are limited to 108 bytes.
+   */
+  rootParent: string;
+  /** Registry mirrors the daemon pulls Docker Hub images through (the node's caching proxy). */
+  registryMirrors: string[];
+  /** How long the daemon may take to answer its first ping. */
+  startTimeoutMs: number;
+  log: Logger;
+}
+
+/**
+ * A dockerd of the agent's own, on its own socket, data root and exec root, all in one folder
+ * that `stop` removes. Without a bridge or iptables rules, so it cannot disturb the node's
+ * networking or another daemon.
+ */
+export class PrivateDaemon {
+  private process: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** Set when the daemon exited without being asked to. */
+  died = false;
+
+  private constructor(
+    readonly root: string,
+    readonly runtime: DockerRuntime,
+    private readonly o: PrivateDaemonOptions,
+  ) {}
+
+  get socket(): string {
+    return path.join(this.root, 'docker.sock');
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** Starts a daemon and waits until it answers. @throws Error with its last output when it does not. */
+  static async start(o: PrivateDaemonOptions, onExit?: (d: PrivateDaemon) => void): Promise<PrivateDaemon> {
+    const root = await mkdtemp(path.join(o.rootParent, 'sw-'));
+    const daemon = new PrivateDaemon(root, new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`), o);
+    let output = '';
+    const args = [
+      `--host=unix://${daemon.socket}`,
+      `--data-root=${path.join(root, 'data')}`,
+      `--exec-root=${path.join(root, 'x')}`,
+      `--pidfile=${path.join(root, 'docker.pid')}`,
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-masq=false',
+      ...o.registryMirrors.map((m) => `--registry-mirror=${m}`),
+    ];
+    const child = spawn(o.dockerd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon.process = child;
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    daemon.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (!daemon.stopping) {
+          daemon.died = true;
+          o.log.warn('private Docker daemon exited', { root, code, signal });
+          onExit?.(daemon);
+        }
+        resolve();
+      }),
+    );
+    const until = Date.now() + o.startTimeoutMs;
+    for (;;) {
+      try {
+        await daemon.runtime.ping();
+        o.log.info('private Docker daemon ready', { root, pid: child.pid });
+        return daemon;
+      } catch {
+        if (daemon.died || Date.now() > until) {
+          await daemon.stop();
+          throw new Error(`private dockerd did not start: ${output.trim().split('\n').slice(-3).join(' ')}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  /**
+   * Stops the daemon (TERM, then KILL after 15 s), kills a containerd it may have left, unmounts
+   * what is still mounted under its folder, and removes the folder. Safe to call twice.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.process;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killed = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await this.exited;
+      clearTimeout(killed);
+    }
+    // A daemon that died (or was killed) leaves containerd, its shims and their containers running.
+    await killProcessesOf(this.root);
+    await unmountUnder(this.root);
+    await rm(this.root, { recursive: true, force: true }).catch((err) =>
+      this.o.log.warn('could not remove the private daemon folder', { root: this.root, error: errorMessage(err) }),
+    );
+  }
+
+  /** Kills it as a crash would (for supervision and tests). */
+  kill(): void {
+    this.process?.kill('SIGKILL');
+  }
+
+}
+
+/**
+ * Daemons an earlier run of the agent left under `rootParent` (it was killed before it could
+ * stop them): each is killed, unmounted and removed. Only `sw-*` folders are touched.
+ */
+export async function removeLeftoverDaemons(rootParent: string, log: Logger): Promise<number> {
+  const { readdir } = await import('node:fs/promises');
+  const entries = (await readdir(rootParent).catch(() => [] as string[])).filter((e) => e.startsWith('sw-'));
+  for (const e of entries) {
+    const root = path.join(rootParent, e);
+    await killProcessesOf(root);
+    await unmountUnder(root);
+    await rm(root, { recursive: true, force: true }).catch((err) => log.warn('could not remove a leftover daemon folder', { root, error: errorMessage(err) }));
+  }
+  return entries.length;
+}
+
+/**
+ * Kills every process started for the daemon in `root` — dockerd, containerd and its shims,
+ * whose command lines name the folder — and everything they started (the containers).
+ */
+async function killProcessesOf(root: string): Promise<void> {
+  const { readdir } = await import('node:fs/promises');
+  const parents = new Map<number, number>();
+  const named: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    parents.set(pid, ppid);
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (pid !== process.pid && cmd.includes(root)) named.push(pid);
+  }
+  const doomed = new Set(named);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (!doomed.has(pid) && doomed.has(ppid)) {
+        doomed.add(pid);
+        grew = true;
+      }
+    }
+  }
+  for (const pid of doomed) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  if (doomed.size > 0) await new Promise((r) => setTimeout(r, 200));
+}
+
+/** Unmounts (lazily) every mount point under `dir`, deepest first. */
+async function unmountUnder(dir: string): Promise<void> {
+  const mounts = (await readFile('/proc/mounts', 'utf8').catch(() => ''))
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    await new Promise<void>((resolve) => spawn('umount', ['-l', m]).once('exit', () => resolve()).once('error', () => resolve()));
+  }
+}
