@@ -33,9 +33,7 @@ export async function startSlipway(
   t: ExecutionContext,
   o: { coordinators?: number; agents?: number; concurrency?: number; coordinator?: Partial<CoordinatorConfig> } = {},
 ): Promise<Slipway> {
-  const env = testEnvironment();
   const nats = await startNatsServer(t);
-  const work = await tempDir(t, 'slipway-agents-');
   const coordinators: Coordinator[] = [];
   for (let i = 0; i < (o.coordinators ?? 1); i++) {
     const c = await Coordinator.start(
