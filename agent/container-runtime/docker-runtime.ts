@@ -65,9 +65,9 @@ export class DockerRuntime implements ContainerRuntime {
       }
       else if (typeof msg.status === 'string') yield { kind: 'output', text: `${msg.status}${msg.id ? ` ${msg.id}` : ''}\n` };
       if (msg.aux && typeof (msg.aux as { ID?: unknown }).ID === 'string') yield { kind: 'image', id: (msg.aux as { ID: string }).ID };
-      if (msg.error || msg.errorDetail) {
-        const detail = (msg.errorDetail ?? {}) as { code?: number; message?: string };
-        yield { kind: 'error', message: String(detail.message ?? msg.error), code: detail.code };
+      const failed = daemonError(msg);
+      if (failed) {
+        yield { kind: 'error', message: failed, code: (msg.errorDetail as { code?: number } | undefined)?.code };
         return;
       }
     }
@@ -75,24 +75,19 @@ export class DockerRuntime implements ContainerRuntime {
 
   async pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<PushResult> {
     const { name, tag } = splitTag(reference);
-    const authconfig = options.auth
-      ? { username: options.auth.username, password: options.auth.password, serveraddress: options.auth.registry }
-      : undefined;
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.getImage(name).push({ tag, authconfig, abortSignal: options.signal } as Docker.ImagePushOptions);
+      stream = await this.docker.getImage(name).push({ tag, authconfig: authConfig(options.auth), abortSignal: options.signal } as Docker.ImagePushOptions);
     } catch (err) {
       throw new PushError(err instanceof Error ? err.message : String(err), { cause: err });
     }
     let digest: string | undefined;
     for await (const msg of jsonLines(stream)) {
-      if (msg.error || msg.errorDetail) {
-        const detail = (msg.errorDetail ?? {}) as { message?: string };
-        throw new PushError(String(detail.message ?? msg.error));
-      }
+      const failed = daemonError(msg);
+      if (failed) throw new PushError(failed);
       const aux = msg.aux as { Digest?: string } | undefined;
       if (aux?.Digest) digest = aux.Digest;
-      if (typeof msg.status === 'string') options.onOutput?.(`${msg.id ? msg.id + ': ' : ''}${msg.status}\n`);
+      reportProgress(msg, options.onOutput);
     }
     if (!digest) throw new PushError(`the daemon did not report a digest for ${reference}`);
     return { digest };
@@ -107,13 +102,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async pullImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<void> {
-    const authconfig = options.auth
-      ? { username: options.auth.username, password: options.auth.password, serveraddress: options.auth.registry }
-      : undefined;
-    const stream = (await this.docker.pull(reference, { authconfig, abortSignal: options.signal })) as NodeJS.ReadableStream;
+    const stream = (await this.docker.pull(reference, { authconfig: authConfig(options.auth), abortSignal: options.signal })) as NodeJS.ReadableStream;
     for await (const msg of jsonLines(stream)) {
-      if (msg.error || msg.errorDetail) throw new Error(String((msg.errorDetail as { message?: string } | undefined)?.message ?? msg.error));
-      if (typeof msg.status === 'string') options.onOutput?.(`${msg.id ? msg.id + ': ' : ''}${msg.status}\n`);
+      const failed = daemonError(msg);
+      if (failed) throw new Error(failed);
+      reportProgress(msg, options.onOutput);
     }
   }
 
@@ -223,6 +216,22 @@ function dockerOptions(endpoint: string): Docker.DockerOptions {
   if (endpoint.startsWith('unix://')) return { socketPath: endpoint.slice('unix://'.length) };
   const u = new URL(endpoint.replace(/^tcp:/, 'http:'));
   return { host: u.hostname, port: Number(u.port || 2375), protocol: 'http' };
+}
+
+/** Docker's X-Registry-Auth for pushes and pulls. */
+function authConfig(auth: RegistryAuth | undefined): Docker.AuthConfig | undefined {
+  return auth ? { username: auth.username, password: auth.password, serveraddress: auth.registry } : undefined;
+}
+
+/** The error a progress stream message carries, or undefined. */
+function daemonError(msg: Record<string, unknown>): string | undefined {
+  if (!msg.error && !msg.errorDetail) return undefined;
+  return String((msg.errorDetail as { message?: string } | undefined)?.message ?? msg.error);
+}
+
+/** A pull or push progress message as a line: "layer: Pushing". */
+function reportProgress(msg: Record<string, unknown>, onOutput: ((text: string) => void) | undefined): void {
+  if (typeof msg.status === 'string') onOutput?.(`${msg.id ? msg.id + ': ' : ''}${msg.status}\n`);
 }
 
 function splitTag(reference: string): { name: string; tag: string } {

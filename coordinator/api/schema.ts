@@ -47,13 +47,7 @@ export const buildConfigSpecSchema = {
           },
         },
         contextDir: { type: 'string', description: 'Folder inside the source used as the build context.' },
-        sourceSecret: {
-          type: 'object',
-          description: 'A basic-auth secret (username and password or token) for fetching the git source over HTTP(S).',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name: nonEmpty },
-        },
+        sourceSecret: { ...secretReference, description: 'A basic-auth or ssh-auth secret for fetching the git source.' },
       },
     },
     strategy: {
@@ -96,12 +90,7 @@ export const buildConfigSpecSchema = {
       required: ['image'],
       properties: {
         image: { ...nonEmpty, description: 'registry/repository:tag the image is pushed to.' },
-        pushSecret: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name: nonEmpty },
-        },
+        pushSecret: { ...secretReference, description: 'A docker-registry secret for pushing the image.' },
       },
     },
     resources: {
