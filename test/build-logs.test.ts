@@ -2,12 +2,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
-import { LOGS_STREAM } from '../common/nats/logs.js';
-import { BUILDS_BUCKET, SECRETS_BUCKET } from '../common/nats/names.js';
 import { run } from './helpers/processes.js';
+import { storedText } from './helpers/stored-state.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
@@ -77,16 +73,8 @@ test.serial('a registry password echoed by a RUN step never reaches the stored l
   t.false(lines.join('\n').includes(password));
 
   // Nowhere in NATS: not in the log stream's raw messages, the build's state, or the secret's entry.
-  const nc = await connect({ servers: sw.natsUrl });
-  t.teardown(() => nc.close());
-  const raw: string[] = [];
-  const consumer = await jetstream(nc).consumers.get(LOGS_STREAM);
-  for (let m = await consumer.next({ expires: 1000 }); m; m = m.info.pending > 0 ? await consumer.next({ expires: 1000 }) : null) raw.push(m.string());
-  t.true(raw.length > 0);
-  t.false(raw.join('\n').includes(password));
-  const kvm = new Kvm(nc);
-  for (const bucket of [BUILDS_BUCKET, SECRETS_BUCKET]) {
-    const kv = await kvm.open(bucket);
-    for await (const k of await kv.keys()) t.false((await kv.get(k))!.string().includes(password), `${bucket} ${k}`);
-  }
+  const stored = await storedText(t, sw.natsUrl);
+  t.true(stored.logs.length > 0);
+  t.false(stored.logs.join('\n').includes(password));
+  for (const v of stored.values) t.false(v.text.includes(password), v.where);
 });

@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { Kvm } from '@nats-io/kv';
-import { jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { LOGS_STREAM } from '../common/nats/logs.js';
-import { BUILDS_BUCKET, SECRETS_BUCKET } from '../common/nats/names.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startHttpGitServer } from './helpers/http-git-server.js';
+import { storedText } from './helpers/stored-state.js';
 import { startSshGitServer } from './helpers/ssh-git-server.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
@@ -45,22 +41,11 @@ test.serial('a private repository over HTTP builds with a token; a wrong or miss
   t.true(http.requests() > 0);
 
   // The token is in no log line, no build's state, and not in the clear in the secrets bucket.
-  const nc = await connect({ servers: sw.natsUrl });
-  t.teardown(() => nc.close());
-  const consumer = await jetstream(nc).consumers.get(LOGS_STREAM);
-  const raw: string[] = [];
-  for (let m = await consumer.next({ expires: 1000 }); m; m = m.info.pending > 0 ? await consumer.next({ expires: 1000 }) : null) raw.push(m.string());
-  t.true(raw.length >= 3);
+  const stored = await storedText(t, sw.natsUrl);
+  t.true(stored.logs.length >= 3);
   const base64 = Buffer.from(`ci-bot:${token}`).toString('base64');
-  for (const r of raw) t.false(r.includes(token) || r.includes(base64));
-  const kvm = new Kvm(nc);
-  for (const bucket of [BUILDS_BUCKET, SECRETS_BUCKET]) {
-    const kv = await kvm.open(bucket);
-    for await (const k of await kv.keys()) {
-      const v = (await kv.get(k))!.string();
-      t.false(v.includes(token) || v.includes(base64), `${bucket} ${k}`);
-    }
-  }
+  for (const r of stored.logs) t.false(r.includes(token) || r.includes(base64));
+  for (const v of stored.values) t.false(v.text.includes(token) || v.text.includes(base64), v.where);
 });
 
 test.serial('a private repository over ssh builds with a key (host key checked), and a key it does not know fails naming auth', async (t) => {
@@ -87,11 +72,5 @@ test.serial('a private repository over ssh builds with a key (host key checked),
 
   // The key's body is nowhere in NATS in the clear.
   const keyLine = ssh.clientKey.split('\n')[1]!;
-  const nc = await connect({ servers: sw.natsUrl });
-  t.teardown(() => nc.close());
-  const kvm = new Kvm(nc);
-  for (const bucket of [BUILDS_BUCKET, SECRETS_BUCKET]) {
-    const kv = await kvm.open(bucket);
-    for await (const k of await kv.keys()) t.false((await kv.get(k))!.string().includes(keyLine), `${bucket} ${k}`);
-  }
+  for (const v of (await storedText(t, sw.natsUrl)).values) t.false(v.text.includes(keyLine), v.where);
 });
