@@ -7,9 +7,11 @@ import type {
   ContainerRuntime,
   ContainerSummary,
   CreateContainerOptions,
+  DiskUsage,
   ImageConfig,
   PushResult,
   RegistryAuth,
+  RemoveImageResult,
 } from './types.js';
 import { PushError } from './types.js';
 
@@ -93,11 +95,14 @@ export class DockerRuntime implements ContainerRuntime {
     return { digest };
   }
 
-  async removeImage(reference: string): Promise<void> {
+  async removeImage(reference: string): Promise<RemoveImageResult> {
     try {
       await this.docker.getImage(reference).remove({ noprune: false });
+      return 'removed';
     } catch (err) {
-      if (statusCode(err) !== 404 && statusCode(err) !== 409) throw err;
+      if (statusCode(err) === 404) return 'absent';
+      if (statusCode(err) === 409) return 'in-use';
+      throw err;
     }
   }
 
@@ -114,7 +119,7 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       const info = await this.docker.getImage(reference).inspect();
       const c = info.Config;
-      return { user: c.User ?? '', env: c.Env ?? [], labels: c.Labels ?? {}, workingDir: c.WorkingDir ?? '' };
+      return { id: info.Id, user: c.User ?? '', env: c.Env ?? [], labels: c.Labels ?? {}, workingDir: c.WorkingDir ?? '' };
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw err;
@@ -181,12 +186,40 @@ export class DockerRuntime implements ContainerRuntime {
     return (await this.docker.listImages({ filters })).map((i) => i.Id);
   }
 
-  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+  async listContainers(labels: Record<string, string | true>): Promise<ContainerSummary[]> {
     const list = await this.docker.listContainers({
       all: true,
-      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
+      filters: { label: Object.entries(labels).map(([k, v]) => (v === true ? k : `${k}=${v}`)) },
     });
-    return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, state: c.State }));
+    return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, state: c.State, created: c.Created * 1000 }));
+  }
+
+  async diskUsage(): Promise<DiskUsage> {
+    const df = (await this.docker.df()) as {
+      LayersSize?: number;
+      Images?: { Id: string; RepoTags?: string[] | null; Created: number; Size: number; SharedSize: number; Containers: number; Labels?: Record<string, string> | null }[];
+    };
+    return {
+      layersBytes: df.LayersSize ?? 0,
+      images: (df.Images ?? []).map((i) => ({
+        id: i.Id,
+        tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+        created: i.Created * 1000,
+        size: i.Size,
+        sharedSize: Math.max(0, i.SharedSize),
+        containers: Math.max(0, i.Containers),
+        labels: i.Labels ?? {},
+      })),
+    };
+  }
+
+  async dataRoot(): Promise<string> {
+    return ((await this.docker.info()) as { DockerRootDir: string }).DockerRootDir;
+  }
+
+  async pruneBuildCache(): Promise<number> {
+    const res = (await this.docker.pruneBuilder()) as { SpaceReclaimed?: number };
+    return res.SpaceReclaimed ?? 0;
   }
 
   async removeContainer(id: string): Promise<void> {

@@ -40,10 +40,38 @@ export interface ContainerSummary {
   id: string;
   labels: Record<string, string>;
   state: string;
+  /** When it was created, in ms since the epoch. */
+  created: number;
 }
+
+/** One image as the daemon's disk-usage report shows it. */
+export interface ImageRecord {
+  id: string;
+  /** repo:tag names; empty for a dangling image. */
+  tags: string[];
+  /** When it was created, in ms since the epoch. */
+  created: number;
+  /** Bytes of all its layers, and of those it shares with other images. */
+  size: number;
+  sharedSize: number;
+  /** Containers (running or not) made from it. */
+  containers: number;
+  labels: Record<string, string>;
+}
+
+/** What the daemon stores: every image, and the bytes all their layers take. */
+export interface DiskUsage {
+  layersBytes: number;
+  images: ImageRecord[];
+}
+
+/** Whether removing an image removed it, found it gone, or was refused (in use, has children). */
+export type RemoveImageResult = 'removed' | 'absent' | 'in-use';
 
 /** What a build needs to know of an image's configuration. */
 export interface ImageConfig {
+  /** The image id (sha256:...). */
+  id: string;
   user: string;
   env: string[];
   labels: Record<string, string>;
@@ -71,8 +99,11 @@ export interface ContainerRuntime {
    * @throws PushError with the registry's message.
    */
   pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<PushResult>;
-  /** Removes an image (reference or id); one already gone counts as removed. */
-  removeImage(reference: string): Promise<void>;
+  /**
+   * Removes an image by reference or id (by a reference: the tag, and the image when no other
+   * tag is left), with its untagged parents. Never forces: an image a container uses stays.
+   */
+  removeImage(reference: string): Promise<RemoveImageResult>;
   /** Pulls an image; `onOutput` gets progress lines. @throws Error with the daemon's message. */
   pullImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<void>;
   /** The image's configuration, or undefined when the daemon does not have it. */
@@ -90,8 +121,14 @@ export interface ContainerRuntime {
   commitContainer(id: string, reference: string, changes: string[]): Promise<string>;
   /** Ids of images carrying every given label; with `dangling`, only untagged ones. */
   listImages(labels: Record<string, string>, options?: { dangling?: boolean }): Promise<string[]>;
-  /** Containers (running or not) carrying every given label. */
-  listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  /** Containers (running or not) carrying every given label; `true` matches any value. */
+  listContainers(labels: Record<string, string | true>): Promise<ContainerSummary[]>;
+  /** Every image and the bytes their layers take (the daemon's `system df`). */
+  diskUsage(): Promise<DiskUsage>;
+  /** The folder the daemon stores images in (its data root). */
+  dataRoot(): Promise<string>;
+  /** Removes the daemon's whole build cache (BuildKit's); returns the bytes it freed. */
+  pruneBuildCache(): Promise<number>;
   /** Force-removes a container; one already gone counts as removed. */
   removeContainer(id: string): Promise<void>;
 }

@@ -48,6 +48,25 @@ export function editDockerfile(text: string, edits: DockerfileEdits): string {
   return lines.join('\n');
 }
 
+/**
+ * The images the Dockerfile's stages start FROM: not earlier stages (named with AS), not
+ * `scratch`, and not references made of build arguments (`FROM $BASE`), which only the daemon
+ * can resolve. The node's image GC keeps these while the build runs.
+ */
+export function baseImages(text: string): string[] {
+  const lines = text.split('\n');
+  const stages = new Set<string>();
+  const images = new Set<string>();
+  for (const from of instructions(lines, escapeChar(lines)).filter((i) => i.keyword === 'FROM')) {
+    const m = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/i.exec(lines[from.first]!);
+    const image = m?.[1];
+    if (image && !stages.has(image.toLowerCase()) && image !== 'scratch' && !image.includes('$')) images.add(image);
+    const name = stageName(lines, from);
+    if (name) stages.add(name.toLowerCase());
+  }
+  return [...images];
+}
+
 /** The escape character the `# escape=` parser directive sets; a backslash otherwise. */
 function escapeChar(lines: string[]): string {
   for (const line of lines) {
