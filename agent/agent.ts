@@ -19,14 +19,18 @@ import {
   InvalidContextError,
 } from './build-failures.js';
 import { LABELS, runBuild, type UploadedContexts } from './build-runner.js';
-import type { AgentConfig } from './config.js';
+import { gcThresholds, type AgentConfig } from './config.js';
 import type { RegistryAuth } from './container-runtime/types.js';
 import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
 import { HostExecutor } from './executors/host-executor.js';
 import { DindExecutor } from './executors/dind-executor.js';
 import { removeLeftoverDaemons } from './executors/private-daemon.js';
+import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
+import { ImagesInUse } from './gc/images-in-use.js';
 import { LogPublisher } from './logs/log-publisher.js';
+import { AgentMetrics } from './metrics.js';
+import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
 import { SecretMasker } from './logs/secret-masker.js';
 import type { GitCredentials } from './source/git-source.js';
 
@@ -66,6 +70,11 @@ export class Agent {
   private readonly running = new Map<string, RunningBuild>();
   private loops: Promise<void>[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Images running builds use; the image GC keeps them. */
+  private readonly images = new ImagesInUse();
+  private gc: ImageGarbageCollector | undefined;
+  readonly metrics: AgentMetrics;
+  private metricsServer: MetricsServer | undefined;
 
   private constructor(
     readonly config: AgentConfig,
@@ -74,7 +83,9 @@ export class Agent {
     private readonly executor: Executor,
     private readonly uploads: UploadedContexts,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.metrics = new AgentMetrics({ agent: config.name, node: config.node });
+  }
 
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
     const log = deps.log ?? createLogger({ component: 'agent', agent: config.name }, { level: config.logLevel });
@@ -84,12 +95,39 @@ export class Agent {
     const executor = deps.executor ?? (await executorFor(config, log));
     const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
     if (executor.name === 'host') await agent.removeLeftovers();
+    agent.startGc();
+    if (config.metricsListen) agent.metricsServer = await serveMetrics(agent.metrics.registry, config.metricsListen);
     await agent.heartbeat();
     agent.heartbeatTimer = setInterval(() => void agent.heartbeat(), config.heartbeatIntervalMs);
     const consumer = await agent.bindConsumer();
     agent.loops = Array.from({ length: config.concurrency }, () => agent.pullLoop(consumer));
     log.info('agent started', { node: config.node, instance: agent.instance, executor: executor.name, concurrency: config.concurrency });
     return agent;
+  }
+
+  /** host:port of the agent's /metrics, when it serves them. */
+  get metricsAddress(): string | undefined {
+    return this.metricsServer?.address;
+  }
+
+  /** Runs an image GC round now (as pressure would); undefined when GC is off or has no daemon. */
+  collectGarbage(): Promise<GcRound | undefined> {
+    return this.gc?.collect('pressure') ?? Promise.resolve(undefined);
+  }
+
+  private startGc(): void {
+    const c = this.config;
+    if (c.gcIntervalMs === 0) return;
+    this.gc = new ImageGarbageCollector({
+      policy: { ...gcThresholds(c), minAgeMs: c.gcMinAgeMs, pinned: c.gcPinnedImages, filesystem: c.gcFilesystem || undefined },
+      intervalMs: c.gcIntervalMs,
+      target: () => this.executor.gcTarget(),
+      images: this.images,
+      isRunning: (labels) => this.running.has(`${labels[LABELS.namespace]}/${labels[LABELS.build]}/${labels[LABELS.attempt]}`),
+      observer: this.metrics,
+      log: this.log.child({ gc: 'images' }),
+    });
+    this.gc.start();
   }
 
   /** Builds running now, as `namespace/name/attempt`. */
@@ -116,6 +154,8 @@ export class Agent {
     await Promise.all(this.loops);
     clearInterval(this.heartbeatTimer);
     this.client.close();
+    await this.gc?.stop();
+    await this.metricsServer?.close();
     await this.executor.close();
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('agent stopped');
@@ -258,7 +298,10 @@ export class Agent {
     } finally {
       clearTimeout(deadline);
       this.running.delete(id);
+      this.images.release(id);
       finished();
+      // Builds are what fill the disk: see whether this one pushed usage over the threshold.
+      void this.gc?.collect('pressure');
     }
   }
 
@@ -294,6 +337,7 @@ export class Agent {
           pullAuth,
           uploads: this.uploads,
           maxContextBytes: this.config.maxContextBytes,
+          useImages: (refs) => this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs),
           signal: r.abort.signal,
         });
         outcome = { kind: 'complete', ...result };

@@ -21,7 +21,7 @@ import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.j
 import { PushError } from './container-runtime/types.js';
 import { fetchGitSource, type GitCredentials } from './source/git-source.js';
 import { extractContext } from './source/safe-extract.js';
-import { DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
+import { baseImages, DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
 import { buildSourceToImage } from './strategies/source-to-image.js';
 
 /** Reads an uploaded context by its object name. */
@@ -63,6 +63,8 @@ export interface RunOptions {
   uploads?: UploadedContexts;
   /** Most bytes an uploaded context may unpack to. */
   maxContextBytes?: number;
+  /** Told the images the build uses (its output, FROM and builder images), so GC keeps them. */
+  useImages?: (references: string[]) => void;
   signal: AbortSignal;
 }
 
@@ -94,11 +96,13 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       throw new MissingPushSecretError(`push secret "${spec.output.pushSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
     }
     const image = outputReference(spec.output!.image);
+    o.useImages?.([image]);
 
     const { contextDir, commit } = await fetchSource(o, dir);
     o.onLine(`Building ${image}`);
     const s2i = spec.strategy?.source;
     if (s2i) {
+      o.useImages?.([s2i.builderImage]);
       await buildSourceToImage({
         runtime: o.runtime,
         contextDir,
@@ -122,6 +126,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       });
     } else {
       const dockerfile = await prepareDockerfile(o, contextDir);
+      o.useImages?.(baseImages(await readFile(path.join(contextDir, dockerfile), 'utf8')));
       await buildImage(o, { contextDir, dockerfile, image, labels, spec, stepContainers });
     }
 

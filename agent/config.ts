@@ -2,6 +2,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
+import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';
 
 /** Environment variables the agent reads (and the chart sets): all of them, here. */
 export const AGENT_ENV = {
@@ -20,6 +21,13 @@ export const AGENT_ENV = {
   dindRoot: 'SLIPWAY_DIND_ROOT',
   dockerd: 'SLIPWAY_DOCKERD',
   registryMirrors: 'SLIPWAY_REGISTRY_MIRRORS',
+  gcHighThreshold: 'SLIPWAY_GC_HIGH_THRESHOLD',
+  gcLowThreshold: 'SLIPWAY_GC_LOW_THRESHOLD',
+  gcMinAgeMs: 'SLIPWAY_GC_MIN_AGE_MS',
+  gcIntervalMs: 'SLIPWAY_GC_INTERVAL_MS',
+  gcPinnedImages: 'SLIPWAY_GC_PINNED_IMAGES',
+  gcFilesystem: 'SLIPWAY_GC_FILESYSTEM',
+  metricsListen: 'SLIPWAY_METRICS_ADDR',
   logLevel: 'SLIPWAY_LOG_LEVEL',
 } as const;
 
@@ -54,6 +62,23 @@ export interface AgentConfig {
   drainTimeoutMs: number;
   /** Most bytes an uploaded context may unpack to; more fails the build with InvalidContext. */
   maxContextBytes: number;
+  /**
+   * Image GC on the node's daemon (host) or the per-agent private daemon: above the high
+   * threshold, images go until usage is at the low one. "85%" of the image filesystem, or bytes
+   * of image layers ("20Gi"); both of the same kind.
+   */
+  gcHighThreshold: string;
+  gcLowThreshold: string;
+  /** Images and stopped build containers younger than this stay. */
+  gcMinAgeMs: number;
+  /** How often GC runs on its own (it also runs after every build); 0 turns GC off. */
+  gcIntervalMs: number;
+  /** Images (references or ids) GC never removes. */
+  gcPinnedImages: string[];
+  /** For percentage thresholds: a path on the image filesystem; empty: the daemon's data root. */
+  gcFilesystem: string;
+  /** host:port to serve Prometheus metrics at /metrics on; empty: none. */
+  metricsListen: string;
   logLevel: LogLevel;
 }
 
@@ -75,6 +100,14 @@ export function defaultAgentConfig(): AgentConfig {
     heartbeatIntervalMs: 2000,
     drainTimeoutMs: 60_000,
     maxContextBytes: 2 * 1024 ** 3,
+    // The kubelet's defaults.
+    gcHighThreshold: '85%',
+    gcLowThreshold: '80%',
+    gcMinAgeMs: 120_000,
+    gcIntervalMs: 300_000,
+    gcPinnedImages: [],
+    gcFilesystem: '',
+    metricsListen: '',
     logLevel: 'info',
   };
 }
@@ -97,6 +130,13 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.dindRoot]) c.dindRoot = env[e.dindRoot]!;
   if (env[e.dockerd]) c.dockerd = env[e.dockerd]!;
   if (env[e.registryMirrors]) c.registryMirrors = env[e.registryMirrors]!.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env[e.gcHighThreshold]) c.gcHighThreshold = env[e.gcHighThreshold]!;
+  if (env[e.gcLowThreshold]) c.gcLowThreshold = env[e.gcLowThreshold]!;
+  if (env[e.gcMinAgeMs]) c.gcMinAgeMs = Number(env[e.gcMinAgeMs]);
+  if (env[e.gcIntervalMs]) c.gcIntervalMs = Number(env[e.gcIntervalMs]);
+  if (env[e.gcPinnedImages]) c.gcPinnedImages = env[e.gcPinnedImages]!.split(',').map((s) => s.trim()).filter(Boolean);
+  if (env[e.gcFilesystem]) c.gcFilesystem = env[e.gcFilesystem]!;
+  if (env[e.metricsListen]) c.metricsListen = env[e.metricsListen]!;
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
   return c;
 }
@@ -117,7 +157,31 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (!c.name || /[\s/]/.test(c.name)) errors.push({ field: AGENT_ENV.name, message: `"${c.name}" must be non-empty without spaces or "/"` });
   if (!(c.heartbeatIntervalMs >= 100)) errors.push({ field: AGENT_ENV.heartbeatIntervalMs, message: 'must be at least 100' });
   if (!(c.drainTimeoutMs >= 0)) errors.push({ field: AGENT_ENV.drainTimeoutMs, message: 'must not be negative' });
+  errors.push(...gcThresholdErrors(c));
+  if (!(c.gcMinAgeMs >= 0)) errors.push({ field: AGENT_ENV.gcMinAgeMs, message: 'must not be negative' });
+  if (!(c.gcIntervalMs === 0 || c.gcIntervalMs >= 1000)) errors.push({ field: AGENT_ENV.gcIntervalMs, message: 'must be 0 (GC off) or at least 1000' });
+  if (c.metricsListen && !/^[^\s]*:\d+$/.test(c.metricsListen)) errors.push({ field: AGENT_ENV.metricsListen, message: `"${c.metricsListen}" is not host:port` });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: AGENT_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (errors.length > 0) throw new InvalidInputError(errors, 'agent configuration');
   return c;
+}
+
+/** The GC thresholds, parsed. Call only on a resolved config (they were checked there). */
+export function gcThresholds(c: AgentConfig): { high: Threshold; low: Threshold } {
+  return { high: parseThreshold(c.gcHighThreshold) as Threshold, low: parseThreshold(c.gcLowThreshold) as Threshold };
+}
+
+function gcThresholdErrors(c: AgentConfig): FieldError[] {
+  const high = parseThreshold(c.gcHighThreshold);
+  const low = parseThreshold(c.gcLowThreshold);
+  const errors: FieldError[] = [];
+  if (typeof high === 'string') errors.push({ field: AGENT_ENV.gcHighThreshold, message: high });
+  if (typeof low === 'string') errors.push({ field: AGENT_ENV.gcLowThreshold, message: low });
+  if (typeof high === 'string' || typeof low === 'string') return errors;
+  if ('percent' in high !== 'percent' in low) {
+    errors.push({ field: AGENT_ENV.gcLowThreshold, message: `must be of the same kind as ${AGENT_ENV.gcHighThreshold} (both percentages or both bytes)` });
+  } else if (thresholdValue(low) > thresholdValue(high)) {
+    errors.push({ field: AGENT_ENV.gcLowThreshold, message: `must not be above ${AGENT_ENV.gcHighThreshold}` });
+  }
+  return errors;
 }

@@ -1,4 +1,5 @@
 import { errorMessage } from '../../common/errors.js';
+import type { GcTarget } from '../gc/image-gc.js';
 import type { Executor, ExecutorLease } from './executor.js';
 import { PrivateDaemon, type PrivateDaemonOptions } from './private-daemon.js';
 
@@ -20,6 +21,8 @@ export interface DindExecutorOptions extends PrivateDaemonOptions {
 export class DindExecutor implements Executor {
   readonly name = 'dind';
   private shared: Promise<PrivateDaemon> | undefined;
+  /** The per-agent daemon once it answers; cleared when it dies. */
+  private sharedReady: PrivateDaemon | undefined;
   private readonly perBuild = new Set<PrivateDaemon>();
   private closed = false;
 
@@ -48,13 +51,22 @@ export class DindExecutor implements Executor {
       if (this.closed) return;
       this.o.log.warn('the agent\'s private Docker daemon died; starting a new one', { root: dead.root });
       this.shared = undefined;
+      this.sharedReady = undefined;
       // Clear away what the dead one left, then have a new one ready for the next build.
       void dead.stop().then(() => this.sharedDaemon().catch((err) => this.o.log.error('restarting the private daemon failed', { error: errorMessage(err) })));
-    }).catch((err: unknown) => {
-      this.shared = undefined;
-      throw err;
-    });
+    }).then(
+      (daemon) => (this.sharedReady = daemon),
+      (err: unknown) => {
+        this.shared = undefined;
+        throw err;
+      },
+    );
     return this.shared;
+  }
+
+  gcTarget(): GcTarget | undefined {
+    const daemon = this.sharedReady;
+    return daemon && !daemon.died ? { runtime: daemon.runtime, ownsDaemon: true } : undefined;
   }
 
   /** The per-agent daemon's pid (for supervision checks and tests). */
@@ -66,6 +78,7 @@ export class DindExecutor implements Executor {
     this.closed = true;
     const shared = this.shared;
     this.shared = undefined;
+    this.sharedReady = undefined;
     await Promise.all([...[...this.perBuild].map((d) => d.stop()), shared?.then((d) => d.stop(), () => {})]);
   }
 }

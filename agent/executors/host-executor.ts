@@ -1,5 +1,6 @@
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerRuntime } from '../container-runtime/types.js';
+import type { GcTarget } from '../gc/image-gc.js';
 import type { Executor, ExecutorLease } from './executor.js';
 
 /**
@@ -16,6 +17,10 @@ export class HostExecutor implements Executor {
 
   async acquire(): Promise<ExecutorLease> {
     return { runtime: this.runtime, lost: () => false, release: async () => {} };
+  }
+
+  gcTarget(): GcTarget {
+    return { runtime: this.runtime, ownsDaemon: false };
   }
 
   async close(): Promise<void> {}

@@ -1,0 +1,212 @@
+import { statfs } from 'node:fs/promises';
+import { errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { parseQuantity } from '../../common/quantity.js';
+import { LABELS } from '../build-runner.js';
+import type { ContainerRuntime, ContainerSummary, ImageRecord } from '../container-runtime/types.js';
+import type { ImagesInUse } from './images-in-use.js';
+
+/** A disk-usage threshold: a share of the image filesystem, or bytes of image layers. */
+export type Threshold = { percent: number } | { bytes: number };
+
+/** "85%" or a quantity of bytes ("20Gi"). @returns the threshold, or why the text is not one. */
+export function parseThreshold(text: string): Threshold | string {
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  if (pct) {
+    const percent = Number(pct[1]);
+    return percent <= 100 ? { percent } : `"${text}" is more than 100%`;
+  }
+  const bytes = parseQuantity(text);
+  if (bytes === undefined || bytes < 0) return `"${text}" is neither a percentage ("85%") nor a number of bytes ("20Gi")`;
+  return { bytes: Math.floor(bytes) };
+}
+
+/** The threshold's number: percent or bytes. */
+export function thresholdValue(t: Threshold): number {
+  return 'percent' in t ? t.percent : t.bytes;
+}
+
+export interface GcPolicy {
+  /** Collection starts when usage is above this... */
+  high: Threshold;
+  /** ...and removes images until usage is at most this. Same kind as `high`. */
+  low: Threshold;
+  /** Images and stopped containers younger than this (since created or last used) stay. */
+  minAgeMs: number;
+  /** Images (references or ids) never removed. */
+  pinned: string[];
+  /** For percentage thresholds: a path on the image filesystem; default the daemon's data root. */
+  filesystem?: string;
+}
+
+/** The daemon to collect on, and whether everything on it is Slipway's (a private daemon). */
+export interface GcTarget {
+  runtime: ContainerRuntime;
+  ownsDaemon: boolean;
+}
+
+export type GcTrigger = 'periodic' | 'pressure';
+
+/** What one collection found and did. */
+export interface GcRound {
+  trigger: GcTrigger;
+  /** Usage, high and low in bytes (of layers, or of the filesystem for percentages). */
+  usageBefore: number;
+  usageAfter: number;
+  high: number;
+  low: number;
+  reclaimedBytes: number;
+  imagesRemoved: number;
+  containersRemoved: number;
+}
+
+/** Where a collector reports rounds (the agent's Prometheus metrics). */
+export interface GcObserver {
+  observe(round: GcRound): void;
+}
+
+export interface ImageGcOptions {
+  policy: GcPolicy;
+  /** How often a round runs on its own; rounds also run on pressure (after each build). */
+  intervalMs: number;
+  /** The daemon to collect on now; undefined when there is none (per-build private daemons). */
+  target: () => GcTarget | undefined;
+  images: ImagesInUse;
+  /** Whether a container with these labels belongs to a build this agent is running. */
+  isRunning: (labels: Record<string, string>) => boolean;
+  observer?: GcObserver;
+  log: Logger;
+  now?: () => number;
+}
+
+const STOPPED = new Set(['created', 'exited', 'dead']);
+
+/**
+ * The node's image garbage collector, after the kubelet's: when disk usage is above the high
+ * threshold, it removes images, oldest (by creation or last use) first, until usage is at the
+ * low threshold. It only removes what Slipway made (images labelled by a build, or anything on
+ * a private daemon), never a pinned image, an image a running build uses, or one a container
+ * uses, and nothing younger than the minimum age. Stopped build containers go every round.
+ */
+export class ImageGarbageCollector {
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<GcRound | undefined> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: ImageGcOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.collect('periodic'), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.current;
+  }
+
+  /**
+   * Runs a round, or joins the one running. Never throws: a failed round is logged.
+   * @returns what the round did; undefined when there was no daemon or the round failed.
+   */
+  collect(trigger: GcTrigger): Promise<GcRound | undefined> {
+    this.current ??= this.round(trigger)
+      .catch((err: unknown) => {
+        this.o.log.warn('image garbage collection failed', { trigger, error: errorMessage(err) });
+        return undefined;
+      })
+      .finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  private async round(trigger: GcTrigger): Promise<GcRound | undefined> {
+    const target = this.o.target();
+    if (!target) return undefined;
+    const { runtime } = target;
+    const containersRemoved = await this.removeStoppedContainers(target);
+    const before = await this.measure(runtime);
+    const round: GcRound = { trigger, usageBefore: before.used, usageAfter: before.used, high: before.high, low: before.low, reclaimedBytes: 0, imagesRemoved: 0, containersRemoved };
+    if (before.used > before.high) {
+      let reclaimed = target.ownsDaemon ? await runtime.pruneBuildCache() : 0;
+      let used = before.used;
+      const present = (await runtime.diskUsage()).images.map((i) => i.id);
+      const candidates = await this.candidates(target);
+      while (used > before.low && candidates.length > 0) {
+        // Remove until the estimate says enough, then measure: shared layers make estimates loose.
+        let estimate = 0;
+        while (estimate < used - before.low && candidates.length > 0) {
+          const image = candidates.shift()!;
+          if (await removeImage(runtime, image)) estimate += image.size - image.sharedSize;
+        }
+        used = (await this.measure(runtime)).used;
+      }
+      // Counted on the daemon: removing an image also removes the untagged parents only it used.
+      const left = new Set((await runtime.diskUsage()).images.map((i) => i.id));
+      reclaimed += Math.max(0, before.used - used);
+      Object.assign(round, { usageAfter: used, reclaimedBytes: reclaimed, imagesRemoved: present.filter((id) => !left.has(id)).length });
+    }
+    if (round.imagesRemoved + round.containersRemoved > 0 || before.used > before.high) {
+      this.o.log.info('image garbage collection', { ...round });
+    }
+    this.o.observer?.observe(round);
+    return round;
+  }
+
+  /** Usage and thresholds in bytes. */
+  private async measure(runtime: ContainerRuntime): Promise<{ used: number; high: number; low: number }> {
+    const { high, low } = this.o.policy;
+    if ('bytes' in high && 'bytes' in low) return { used: (await runtime.diskUsage()).layersBytes, high: high.bytes, low: low.bytes };
+    if (!('percent' in high && 'percent' in low)) throw new Error('the GC thresholds must both be percentages or both bytes');
+    const fs = await statfs(this.o.policy.filesystem ?? (await runtime.dataRoot()));
+    const total = fs.blocks * fs.bsize;
+    return { used: (fs.blocks - fs.bfree) * fs.bsize, high: (total * high.percent) / 100, low: (total * low.percent) / 100 };
+  }
+
+  /** Stopped containers of builds (any on a private daemon) that no running build of this agent owns. */
+  private async removeStoppedContainers(target: GcTarget): Promise<number> {
+    const all: ContainerSummary[] = await target.runtime.listContainers(target.ownsDaemon ? {} : { [LABELS.build]: true });
+    const doomed = all.filter((c) => STOPPED.has(c.state) && this.now() - c.created >= this.o.policy.minAgeMs && !this.o.isRunning(c.labels));
+    let removed = 0;
+    for (const c of doomed) {
+      try {
+        await target.runtime.removeContainer(c.id);
+        removed++;
+      } catch (err) {
+        this.o.log.warn('could not remove a stopped build container', { container: c.id, error: errorMessage(err) });
+      }
+    }
+    return removed;
+  }
+
+  /** Images the round may remove, oldest first. */
+  private async candidates(target: GcTarget): Promise<ImageRecord[]> {
+    const { runtime } = target;
+    const idOf = async (ref: string) => (await runtime.inspectImage(ref).catch(() => undefined))?.id;
+    const kept = new Set<string>();
+    for (const ref of [...this.o.policy.pinned, ...this.o.images.references()]) {
+      const id = await idOf(ref);
+      if (id) kept.add(id);
+    }
+    this.o.images.forgetOlderThan(this.o.policy.minAgeMs);
+    const lastUse = new Map<string, number>();
+    for (const [ref, at] of this.o.images.lastUse()) {
+      const id = await idOf(ref);
+      if (id) lastUse.set(id, Math.max(at, lastUse.get(id) ?? 0));
+    }
+    const age = (i: ImageRecord) => Math.max(i.created, lastUse.get(i.id) ?? 0);
+    return (await runtime.diskUsage()).images
+      .filter((i) => target.ownsDaemon || i.labels[LABELS.build] !== undefined)
+      .filter((i) => !kept.has(i.id) && i.containers === 0 && this.now() - age(i) >= this.o.policy.minAgeMs)
+      .sort((a, b) => age(a) - age(b));
+  }
+}
+
+/** Removes every tag of the image, then the image itself. @returns whether it is gone. */
+async function removeImage(runtime: ContainerRuntime, image: ImageRecord): Promise<boolean> {
+  for (const tag of image.tags) {
+    if ((await runtime.removeImage(tag)) === 'in-use') return false;
+  }
+  return (await runtime.removeImage(image.id)) !== 'in-use';
+}
