@@ -99,6 +99,8 @@ export async function startAgentProcess(
     SLIPWAY_AGENT_WORK_DIR: o.workDir,
     SLIPWAY_HEARTBEAT_INTERVAL_MS: '500',
     SLIPWAY_DRAIN_TIMEOUT_MS: String(o.drainTimeoutMs ?? 0),
+    // Image GC off: it would remove other tests' images.
+    SLIPWAY_GC_INTERVAL_MS: '0',
     SLIPWAY_LOG_LEVEL: 'info',
   });
   await svc.waitForLog((l) => l.msg === 'agent started');

@@ -74,6 +74,8 @@ export async function addAgent(
       pullExpiresMs: 1000,
       heartbeatIntervalMs: 500,
       drainTimeoutMs: 0,
+      // Image GC off unless a test turns it on: it would remove other tests' images.
+      gcIntervalMs: 0,
       ...o.settings,
     }),
     { log: silentLogger },
