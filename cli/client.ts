@@ -22,8 +22,10 @@ export class SlipwayClient {
   constructor(
     address: string,
     private readonly timeoutMs = 30_000,
+    /** gRPC channel options, e.g. a larger `grpc.max_receive_message_length` for very long lists. */
+    channelOptions: grpc.ChannelOptions = {},
   ) {
-    this.client = new (slipwayProto().slipway.v1.BuildService)(address, grpc.credentials.createInsecure());
+    this.client = new (slipwayProto().slipway.v1.BuildService)(address, grpc.credentials.createInsecure(), channelOptions);
   }
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {

@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 import bcrypt from 'bcryptjs';
 import { freePort, waitForPort } from './ports.js';
 import { spawnForTest, tempDir } from './processes.js';
 
 /** A real docker-registry on a random loopback port that requires basic auth (htpasswd). */
-export async function startAuthRegistry(t: ExecutionContext, user: string, password: string): Promise<{ address: string }> {
+export async function startAuthRegistry(t: Teardowns, user: string, password: string): Promise<{ address: string }> {
   const dir = await tempDir(t, 'slipway-registry-');
   const port = await freePort();
   // docker-registry accepts only bcrypt entries.

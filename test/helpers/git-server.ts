@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 import { freePort, waitForPort } from './ports.js';
 import { run, spawnForTest, tempDir } from './processes.js';
 
@@ -26,7 +26,7 @@ const GIT_ENV = {
 };
 
 /** A real `git daemon` serving bare repositories from a temp folder over the git protocol. */
-export async function startGitServer(t: ExecutionContext): Promise<GitServer> {
+export async function startGitServer(t: Teardowns): Promise<GitServer> {
   const root = await tempDir(t, 'slipway-git-');
   const port = await freePort();
   const daemon = spawnForTest(t, 'git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root]);

@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 
 /**
  * A real git smart-HTTP server: `git http-backend` run as a CGI behind a small Node HTTP
  * server that requires basic auth, as a private GitHub or GitLab would. Serves the bare
  * repositories under `root`.
  */
-export async function startHttpGitServer(t: ExecutionContext, root: string, user: string, token: string): Promise<{ base: string; requests: () => number }> {
+export async function startHttpGitServer(t: Teardowns, root: string, user: string, token: string): Promise<{ base: string; requests: () => number }> {
   const expected = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
   let requests = 0;
   const server = http.createServer((req, res) => {

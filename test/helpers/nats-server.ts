@@ -1,23 +1,27 @@
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 import { freePort, waitForPort } from './ports.js';
 import { spawnForTest, tempDir } from './processes.js';
 
 export interface NatsServer {
   url: string;
   port: number;
+  /** http://127.0.0.1:PORT of its monitoring endpoint (/varz, /jsz), when asked for. */
+  monitorUrl?: string;
   /** Kills the server (SIGKILL unless told) and starts it again on the same port and store. */
   restart(options?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
 }
 
 /** A real nats-server with JetStream (file storage in a temp folder) on a random loopback port. */
-export async function startNatsServer(t: ExecutionContext): Promise<NatsServer> {
+export async function startNatsServer(t: Teardowns, o: { monitor?: boolean } = {}): Promise<NatsServer> {
   const dir = await tempDir(t, 'slipway-nats-');
   const port = await freePort();
+  const monitorPort = o.monitor ? await freePort() : undefined;
   let server: ChildProcess & { output: () => string };
   const start = async () => {
-    server = spawnForTest(t, 'nats-server', ['-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port)]);
+    const monitor = monitorPort ? ['-m', String(monitorPort)] : [];
+    server = spawnForTest(t, 'nats-server', ['-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor]);
     try {
       await waitForPort(port);
     } catch (err) {
@@ -28,6 +32,7 @@ export async function startNatsServer(t: ExecutionContext): Promise<NatsServer> 
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    monitorUrl: monitorPort ? `http://127.0.0.1:${monitorPort}` : undefined,
     async restart(o = {}) {
       const exited = new Promise((r) => server.once('exit', r));
       server.kill(o.signal ?? 'SIGKILL');

@@ -2,17 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 
 /** A temporary folder removed when the test ends. */
-export async function tempDir(t: ExecutionContext, prefix = 'slipway-test-'): Promise<string> {
+export async function tempDir(t: Teardowns, prefix = 'slipway-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
 /** Starts a process that is killed (and waited for) when the test ends. Its output is kept for failures. */
-export function spawnForTest(t: ExecutionContext, command: string, args: string[], options: { cwd?: string } = {}): ChildProcess & { output: () => string } {
+export function spawnForTest(t: Teardowns, command: string, args: string[], options: { cwd?: string } = {}): ChildProcess & { output: () => string } {
   const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

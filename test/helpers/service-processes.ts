@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 import { testEnvironment } from './environment.js';
 import { waitForPort } from './ports.js';
 import { TEST_SECRET_KEY } from './slipway.js';
@@ -21,8 +21,8 @@ export interface ServiceProcess {
   exited(): Promise<void>;
 }
 
-function startService(t: ExecutionContext, entry: string, env: Record<string, string>): ServiceProcess {
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, entry)], {
+function startService(t: Teardowns, entry: string, env: Record<string, string>, nodeArgs: string[] = []): ServiceProcess {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(ROOT, entry)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,14 +71,23 @@ function startService(t: ExecutionContext, entry: string, env: Record<string, st
 }
 
 /** A coordinator process on a fixed port, so one started again after a kill has the same address. */
-export async function startCoordinatorProcess(t: ExecutionContext, o: { natsUrl: string; port: number; id?: string }): Promise<ServiceProcess> {
-  const svc = startService(t, 'dist/coordinator/main.js', {
-    SLIPWAY_NATS_URL: o.natsUrl,
-    SLIPWAY_GRPC_LISTEN: `127.0.0.1:${o.port}`,
-    SLIPWAY_COORDINATOR_ID: o.id ?? `coordinator-${o.port}`,
-    SLIPWAY_AGENT_GRACE_MS: '3000',
-    SLIPWAY_SECRET_KEY: TEST_SECRET_KEY.toString('base64'),
-  });
+export async function startCoordinatorProcess(
+  t: Teardowns,
+  o: { natsUrl: string; port: number; id?: string; env?: Record<string, string>; nodeArgs?: string[] },
+): Promise<ServiceProcess> {
+  const svc = startService(
+    t,
+    'dist/coordinator/main.js',
+    {
+      SLIPWAY_NATS_URL: o.natsUrl,
+      SLIPWAY_GRPC_LISTEN: `127.0.0.1:${o.port}`,
+      SLIPWAY_COORDINATOR_ID: o.id ?? `coordinator-${o.port}`,
+      SLIPWAY_AGENT_GRACE_MS: '3000',
+      SLIPWAY_SECRET_KEY: TEST_SECRET_KEY.toString('base64'),
+      ...o.env,
+    },
+    o.nodeArgs,
+  );
   await waitForPort(o.port).catch((err: Error) => {
     throw new Error(`${err.message}; the coordinator said:\n${svc.logs().map((l) => JSON.stringify(l)).join('\n')}`);
   });
@@ -87,7 +96,7 @@ export async function startCoordinatorProcess(t: ExecutionContext, o: { natsUrl:
 
 /** An agent process building on the environment's Docker daemon. */
 export async function startAgentProcess(
-  t: ExecutionContext,
+  t: Teardowns,
   o: { natsUrl: string; coordinator: string; name: string; workDir: string; drainTimeoutMs?: number },
 ): Promise<ServiceProcess> {
   const svc = startService(t, 'dist/agent/main.js', {

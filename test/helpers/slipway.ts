@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 import { Agent } from '../../agent/agent.js';
 import { resolveAgentConfig, type AgentConfig } from '../../agent/config.js';
+import type { Executor } from '../../agent/executors/executor.js';
 import { SlipwayClient } from '../../cli/client.js';
 import { silentLogger } from '../../common/log.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.js';
@@ -30,7 +31,7 @@ export interface Slipway {
  * Docker daemon. Everything is stopped when the test ends.
  */
 export async function startSlipway(
-  t: ExecutionContext,
+  t: Teardowns,
   o: { coordinators?: number; agents?: number; concurrency?: number; coordinator?: Partial<CoordinatorConfig> } = {},
 ): Promise<Slipway> {
   const nats = await startNatsServer(t);
@@ -55,9 +56,9 @@ export async function startSlipway(
 
 /** Starts one more in-process agent, building on the environment's daemon; stopped when the test ends. */
 export async function addAgent(
-  t: ExecutionContext,
+  t: Teardowns,
   slipway: Slipway,
-  o: { concurrency?: number; settings?: Partial<AgentConfig> } = {},
+  o: { concurrency?: number; settings?: Partial<AgentConfig>; executor?: Executor } = {},
 ): Promise<Agent> {
   const i = slipway.agents.length;
   const work = await tempDir(t, 'slipway-agent-');
@@ -78,7 +79,7 @@ export async function addAgent(
       gcIntervalMs: 0,
       ...o.settings,
     }),
-    { log: silentLogger },
+    { log: silentLogger, executor: o.executor },
   );
   t.teardown(() => a.stop());
   slipway.agents.push(a);

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 import { freePort, waitForPort } from './ports.js';
 import { run, spawnForTest, tempDir } from './processes.js';
 
@@ -23,7 +23,7 @@ async function keyPair(dir: string, name: string): Promise<{ privateKey: string;
 }
 
 /** A real OpenSSH server on a random loopback port that lets in one key: git over ssh, as a private forge would. */
-export async function startSshGitServer(t: ExecutionContext): Promise<SshGitServer> {
+export async function startSshGitServer(t: Teardowns): Promise<SshGitServer> {
   const dir = await tempDir(t, 'slipway-sshd-');
   const port = await freePort();
   const host = await keyPair(dir, 'host');

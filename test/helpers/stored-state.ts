@@ -1,4 +1,4 @@
-import type { ExecutionContext } from 'ava';
+import type { Teardowns } from './teardowns.js';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
@@ -9,7 +9,7 @@ import { BUILDS_BUCKET, SECRETS_BUCKET } from '../../common/nats/names.js';
  * What NATS actually stores, as text: every raw message of the log stream, and every value in
  * the Build and Secret buckets, for checking that no secret is kept in the clear.
  */
-export async function storedText(t: ExecutionContext, natsUrl: string): Promise<{ logs: string[]; values: { where: string; text: string }[] }> {
+export async function storedText(t: Teardowns, natsUrl: string): Promise<{ logs: string[]; values: { where: string; text: string }[] }> {
   const nc = await connect({ servers: natsUrl });
   t.teardown(() => nc.close());
   const logs: string[] = [];
