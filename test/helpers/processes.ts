@@ -12,8 +12,8 @@ export async function tempDir(t: Teardowns, prefix = 'slipway-test-'): Promise<s
 }
 
 /** Starts a process that is killed (and waited for) when the test ends. Its output is kept for failures. */
-export function spawnForTest(t: Teardowns, command: string, args: string[], options: { cwd?: string } = {}): ChildProcess & { output: () => string } {
-  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnForTest(t: Teardowns, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess & { output: () => string } {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
