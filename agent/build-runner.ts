@@ -19,6 +19,7 @@ import {
 } from './build-failures.js';
 import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
+import { LineSplitter } from './logs/line-splitter.js';
 import { fetchGitSource, type GitCredentials } from './source/git-source.js';
 import { extractContext } from './source/safe-extract.js';
 import { baseImages, DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
@@ -186,10 +187,16 @@ async function buildImage(
       limits: buildLimits(b.spec),
       signal: o.signal,
     });
-    for await (const event of events) {
-      if (event.kind === 'output') emitLines(event.text, o.onLine);
-      else if (event.kind === 'container') b.stepContainers.push(event.id);
-      else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.code), b.spec);
+    // The daemon's stream pieces end anywhere, often mid-line: lines are put back together.
+    const output = new LineSplitter((line) => emitLines(line, o.onLine));
+    try {
+      for await (const event of events) {
+        if (event.kind === 'output') output.write(event.text);
+        else if (event.kind === 'container') b.stepContainers.push(event.id);
+        else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.code), b.spec);
+      }
+    } finally {
+      output.end();
     }
   } catch (err) {
     if (err instanceof BuildFailure) throw err;

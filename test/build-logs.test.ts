@@ -78,3 +78,21 @@ test.serial('a registry password echoed by a RUN step never reaches the stored l
   t.false(stored.logs.join('\n').includes(password));
   for (const v of stored.values) t.false(v.text.includes(password), v.where);
 });
+
+test.serial('a build printing 60,000 lines at full speed has each of them whole, once, in order', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t);
+  const count = 60_000;
+  // The daemon's stream comes in pieces that end mid-line: they must be joined, not cut.
+  const repo = await git.createRepo('flood', { Dockerfile: `FROM ${env.baseImage}\nRUN seq 1 ${count} | sed 's/^/n-/'\n` });
+  await sw.client.createBuildConfig(dockerBuildConfig('flood', repo.uri, `${env.registry}/test/flood-${randomBytes(4).toString('hex')}:v1`, { noCache: true }));
+  const b = await sw.client.startBuild({ namespace: 'default', configName: 'flood' });
+  const final = await sw.client.waitForBuild('default', b.metadata!.name);
+  t.is(final.status!.phase, 'Complete');
+  const printed: string[] = [];
+  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: b.metadata!.name })) if (l.text.startsWith('n-')) printed.push(l.text);
+  t.is(printed.length, count);
+  const wrong = printed.findIndex((l, i) => l !== `n-${i + 1}`);
+  t.is(wrong, -1, `line ${wrong + 1} reads "${printed[wrong]}"`);
+});

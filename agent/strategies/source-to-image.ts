@@ -4,6 +4,7 @@ import { extract, pack } from 'tar-stream';
 import { errorMessage } from '../../common/errors.js';
 import { BuildFailure } from '../build-failures.js';
 import type { ContainerRuntime, RegistryAuth } from '../container-runtime/types.js';
+import { LineSplitter } from '../logs/line-splitter.js';
 
 /** The label a builder image names its scripts with (Source-to-Image's own). */
 export const SCRIPTS_URL_LABEL = 'io.openshift.s2i.scripts-url';
@@ -73,7 +74,11 @@ export async function buildSourceToImage(o: SourceToImageOptions): Promise<void>
   await o.runtime.putArchive(id, '/tmp', sourceArchive(o.contextDir));
   if (artifacts) await o.runtime.putArchive(id, '/tmp', artifacts);
   o.onLine(`Running ${scripts}/assemble in ${o.builderImage}`);
-  const code = await o.runtime.runContainer(id, { ...lineSplitters(o.onLine), signal: o.signal });
+  const stdout = new LineSplitter(o.onLine);
+  const stderr = new LineSplitter(o.onLine);
+  const code = await o.runtime
+    .runContainer(id, { onStdout: (c) => stdout.write(c), onStderr: (c) => stderr.write(c), signal: o.signal })
+    .finally(() => (stdout.end(), stderr.end()));
   if (code !== 0) throw new AssembleFailedError(`assemble exited with code ${code}`, { exitCode: code });
 
   await o.runtime.commitContainer(id, o.image, [
@@ -146,7 +151,10 @@ async function savedArtifacts(o: SourceToImageOptions, scripts: string): Promise
   const id = await o.runtime.createContainer({ image: o.image, cmd: [`${scripts}/save-artifacts`], labels: o.labels, limits: o.limits });
   o.onContainer(id);
   const out: Buffer[] = [];
-  const code = await o.runtime.runContainer(id, { onStdout: (c) => out.push(c), onStderr: lineSplitters(o.onLine).onStderr, signal: o.signal });
+  const stderr = new LineSplitter(o.onLine);
+  const code = await o.runtime
+    .runContainer(id, { onStdout: (c) => out.push(c), onStderr: (c) => stderr.write(c), signal: o.signal })
+    .finally(() => stderr.end());
   if (code !== 0 || out.length === 0) {
     o.onLine(`save-artifacts ${code !== 0 ? `exited with code ${code}` : 'saved nothing'}: a full build`);
     return undefined;
@@ -183,16 +191,3 @@ async function prefixed(tar: Buffer, prefix: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Output chunks to whole lines. */
-function lineSplitters(onLine: (line: string) => void): { onStdout: (c: Buffer) => void; onStderr: (c: Buffer) => void } {
-  const make = () => {
-    let partial = '';
-    return (c: Buffer) => {
-      partial += c.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) onLine(l);
-    };
-  };
-  return { onStdout: make(), onStderr: make() };
-}
