@@ -81,9 +81,10 @@ export class JsonStore<T> {
 
   /** Every object whose key matches the subject-style `filter` (e.g. `default.>`). */
   async list(filter = '>'): Promise<Versioned<T>[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(filter)) keys.push(k);
-    const values = await Promise.all(keys.map((k) => this.get(k)));
+    // A key written while the listing runs comes again at its new revision: list it once.
+    const keys = new Set<string>();
+    for await (const k of await this.kv.keys(filter)) keys.add(k);
+    const values = await Promise.all([...keys].map((k) => this.get(k)));
     return values.filter((v): v is Versioned<T> => v !== undefined);
   }
 
