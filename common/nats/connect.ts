@@ -9,7 +9,10 @@ export interface NatsOptions {
 
 /**
  * Connects with settings meant for long-lived services: reconnect forever, so a NATS restart is
- * ridden through rather than fatal.
+ * ridden through rather than fatal. Without async stack traces: nats.js otherwise makes an Error
+ * (and its stack) before every request and timer just in case one fails, which was the
+ * coordinator's top CPU cost at scale (bench/README.md); a failure still has its type and
+ * message.
  */
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
   return connect({
@@ -17,6 +20,7 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    noAsyncTraces: true,
   });
 }
 
