@@ -1,7 +1,7 @@
 import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { BuildJob } from '../../common/nats/names.js';
-import { isTerminal, type Build } from '../api/types.js';
+import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
 import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued } from '../builds/transitions.js';
@@ -45,11 +45,18 @@ export type PublishJob = (job: BuildJob) => Promise<unknown>;
  * Several coordinators may run this at once on the same builds: every write is a
  * compare-and-set, so only one wins each step, and the job's de-duplication id
  * (`namespace/build/attempt`) makes a repeated publish a no-op.
+ *
+ * Like a client-go controller, it syncs from what its watch has seen (and what it wrote
+ * itself), not from a fresh read: the store is read again only after a write lost its
+ * compare-and-set. A build whose watched state asks nothing of the controller (queued, or
+ * Running with its lease checked on a timer) is not synced on every change.
  */
 export class BuildController {
   private readonly queue = new WorkQueue();
-  /** Builds not yet terminal, by key: what the periodic resync goes over. */
-  private readonly unfinished = new Set<string>();
+  /** Builds not yet terminal, by key, at the newest revision seen: what resyncs go over. */
+  private readonly unfinished = new Map<string, Versioned<Build>>();
+  /** Keys whose last write lost a compare-and-set: their next sync reads the store. */
+  private readonly stale = new Set<string>();
   private readonly clock: () => Date;
 
   constructor(
@@ -65,7 +72,9 @@ export class BuildController {
   async run(signal: AbortSignal): Promise<void> {
     const stop = () => this.queue.shutdown();
     signal.addEventListener('abort', stop, { once: true });
-    const resync = setInterval(() => this.unfinished.forEach((k) => this.queue.add(k)), this.options.resyncIntervalMs);
+    const resync = setInterval(() => {
+      for (const k of this.unfinished.keys()) this.queue.add(k);
+    }, this.options.resyncIntervalMs);
     resync.unref();
     try {
       const workers = Array.from({ length: this.options.workers }, () => this.work());
@@ -82,9 +91,12 @@ export class BuildController {
       try {
         for await (const event of this.store.builds.watch({ signal })) {
           if (event.value && !isTerminal(event.value.status.phase)) {
-            this.unfinished.add(event.key);
-            this.queue.add(event.key);
+            this.remember(event.key, { value: event.value, revision: event.revision });
+            const phase = event.value.status.phase;
+            if (phase === 'Running') this.queue.addAfter(event.key, this.options.leaseCheckIntervalMs);
+            else if (phase === 'New' || !event.value.status.queuedTimestamp) this.queue.add(event.key);
           } else {
+            this.stale.delete(event.key);
             const wasUnfinished = this.unfinished.delete(event.key);
             if (wasUnfinished && event.value && this.options.onTerminal) {
               this.options.onTerminal(event.value).catch((err) =>
@@ -107,9 +119,8 @@ export class BuildController {
         await this.sync(key);
         this.queue.forget(key);
       } catch (err) {
-        if (!(err instanceof ConflictError)) {
-          this.options.log.warn('sync failed; will retry', { build: key, error: errorMessage(err) });
-        }
+        if (err instanceof ConflictError) this.stale.add(key);
+        else this.options.log.warn('sync failed; will retry', { build: key, error: errorMessage(err) });
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);
@@ -122,7 +133,7 @@ export class BuildController {
    * revision it read, and the publish is de-duplicated by attempt.
    */
   async sync(key: string): Promise<void> {
-    let current = await this.store.builds.get(key);
+    let current = await this.read(key);
     if (!current) return;
     let build: Build = current.value;
 
@@ -137,7 +148,7 @@ export class BuildController {
         this.queue.addAfter(key, this.options.leaseCheckIntervalMs);
         return;
       }
-      const revision = await this.store.builds.update(key, next, current.revision);
+      const revision = await this.write(key, next, current.revision);
       this.log(build).warn(lost ? 'attempt lost' : 'deadline passed without the agent stopping the build', {
         phase: next.status.phase,
         reason: next.status.reason,
@@ -149,7 +160,7 @@ export class BuildController {
 
     if (build.status.phase === 'New') {
       const next = assignAttempt(build)!;
-      const revision = await this.store.builds.update(key, next, current.revision);
+      const revision = await this.write(key, next, current.revision);
       current = { value: next, revision };
       build = next;
       this.log(build).info('build pending', { phase: 'Pending' });
@@ -162,10 +173,39 @@ export class BuildController {
       await this.publish(job);
       const queued = markQueued(build, build.status.attempt, this.clock());
       if (queued) {
-        await this.store.builds.update(key, queued, current.revision);
+        await this.write(key, queued, current.revision);
         this.log(build).info('build queued');
       }
     }
+  }
+
+  /** The newest state seen of a build: the watch's (or our own write's), or the store's after a lost write. */
+  private async read(key: string): Promise<Versioned<Build> | undefined> {
+    const seen = this.unfinished.get(key);
+    if (seen && !this.stale.has(key)) return seen;
+    const stored = await this.store.builds.get(key);
+    // An ended or deleted build stays stale until the watch reports it and it is forgotten.
+    if (stored && !isTerminal(stored.value.status.phase)) {
+      this.stale.delete(key);
+      this.remember(key, stored);
+    }
+    return stored;
+  }
+
+  private async write(key: string, next: Build, revision: number): Promise<number> {
+    const written = await this.store.builds.update(key, next, revision);
+    this.remember(key, { value: next, revision: written });
+    return written;
+  }
+
+  /** Keeps the newer of what is known and `entry`; a terminal build is no longer the controller's. */
+  private remember(key: string, entry: Versioned<Build>): void {
+    if (isTerminal(entry.value.status.phase)) {
+      // The watch reports it, and runs onTerminal, when the terminal revision arrives.
+      return;
+    }
+    const known = this.unfinished.get(key);
+    if (!known || entry.revision > known.revision) this.unfinished.set(key, entry);
   }
 
   private log(build: Build): Logger {
