@@ -9,6 +9,8 @@ export interface NatsServer {
   port: number;
   /** http://127.0.0.1:PORT of its monitoring endpoint (/varz, /jsz), when asked for. */
   monitorUrl?: string;
+  /** The server process's id (a new one after a restart). */
+  readonly pid: number;
   /** Kills the server (SIGKILL unless told) and starts it again on the same port and store. */
   restart(options?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
 }
@@ -33,6 +35,9 @@ export async function startNatsServer(t: Teardowns, o: { monitor?: boolean } = {
     url: `nats://127.0.0.1:${port}`,
     port,
     monitorUrl: monitorPort ? `http://127.0.0.1:${monitorPort}` : undefined,
+    get pid() {
+      return server.pid!;
+    },
     async restart(o = {}) {
       const exited = new Promise((r) => server.once('exit', r));
       server.kill(o.signal ?? 'SIGKILL');

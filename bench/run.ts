@@ -1,0 +1,69 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cacheEffect } from './cache-effect.js';
+import { logThroughput } from './log-throughput.js';
+import { overhead } from './overhead.js';
+import { table, type BenchResult } from './lib/report.js';
+import { coordinatorScale } from './scale.js';
+import { startLatency } from './start-latency.js';
+
+/**
+ * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
+ * lost, duplicated or failed; a timing that misses its target never fails the run.
+ *
+ * usage: node dist/bench/run.js [--only overhead,latency,scale,cache,logs] [--quick] [--profile]
+ */
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const only = args[args.indexOf('--only') + 1]?.split(',');
+const quick = flag('quick');
+const want = (name: string) => !args.includes('--only') || only?.includes(name);
+const work = process.env.SLIPWAY_WORK ?? '.work';
+const outDir = path.join(work, 'bench');
+await mkdir(outDir, { recursive: true });
+
+const benchmarks: [string, () => Promise<BenchResult>][] = [
+  ['overhead', () => overhead({ runs: quick ? 3 : 10 })],
+  ['latency', () => startLatency({ samples: quick ? 50 : 300, realSamples: quick ? 5 : 20 })],
+  [
+    'scale',
+    async () =>
+      coordinatorScale({
+        agents: quick ? 20 : 200,
+        builds: quick ? 500 : 10_000,
+        configs: quick ? 10 : 100,
+        inFlight: 64,
+        paced: { builds: quick ? 300 : 3000, perSecond: quick ? 100 : 250 },
+        cpuProfileDir: flag('profile') ? await mkdtemp(path.join(outDir, 'profile-')) : undefined,
+      }),
+  ],
+  ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
+  ['logs', () => logThroughput({ lines: quick ? 20_000 : 200_000 })],
+];
+
+const results: BenchResult[] = [];
+for (const [name, bench] of benchmarks) {
+  if (!want(name)) continue;
+  process.stderr.write(`bench: ${name} ...\n`);
+  const t0 = Date.now();
+  try {
+    const r = await bench();
+    results.push(r);
+    process.stderr.write(`bench: ${name} took ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  } catch (err) {
+    results.push({ name, rows: [{ metric: 'error', value: String((err as Error).message ?? err).split('\n')[0]! }], data: {}, problems: [`${name} did not finish: ${String(err)}`] });
+  }
+}
+
+console.log(table(results));
+const profile = results.find((r) => r.name === 'coordinator scale')?.data.profile as { where: string; selfPercent: number }[] | undefined;
+if (profile?.length) {
+  console.log('\ncoordinator CPU profile at the scale point, top self time:');
+  for (const p of profile) console.log(`  ${p.selfPercent.toFixed(1).padStart(5)}%  ${p.where}`);
+}
+const file = path.join(outDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+await writeFile(file, JSON.stringify({ when: new Date().toISOString(), quick, results }, null, 2));
+console.log(`\nresults: ${file}`);
+const problems = results.flatMap((r) => r.problems);
+for (const p of problems) console.error(`bench: PROBLEM: ${p}`);
+process.exit(problems.length > 0 ? 1 : 0);
