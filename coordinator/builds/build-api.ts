@@ -3,6 +3,7 @@ import {
   AlreadyExistsError,
   BuildConfigNotFoundError,
   BuildNotFoundError,
+  BuildStillRunningError,
   ConflictError,
   InvalidInputError,
   type FieldError,
@@ -11,6 +12,7 @@ import { objectKey } from '../../common/nats/names.js';
 import { parseImageReference } from '../../common/image-reference.js';
 import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
+import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { cancel } from './transitions.js';
 
@@ -54,8 +56,9 @@ export class BuildApi {
 
   async createBuildConfig(input: BuildConfigInput): Promise<Versioned<BuildConfig>> {
     const { namespace, name, labels } = input.metadata;
+    const annotations = nonEmpty(input.metadata.annotations);
     const config: BuildConfig = {
-      metadata: { name, namespace, labels, uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
+      metadata: { name, namespace, labels, ...(annotations ? { annotations } : {}), uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
       spec: input.spec,
       status: { lastVersion: 0 },
     };
@@ -76,9 +79,11 @@ export class BuildApi {
       if (!current) throw new BuildConfigNotFoundError(`${namespace}/${name}`);
       if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
       const specChanged = JSON.stringify(current.value.spec) !== JSON.stringify(input.spec);
+      const { annotations: before, ...kept } = current.value.metadata;
+      const annotations = input.metadata.annotations === undefined ? before : nonEmpty(input.metadata.annotations);
       const next: BuildConfig = {
         ...current.value,
-        metadata: { ...current.value.metadata, labels, generation: current.value.metadata.generation + (specChanged ? 1 : 0) },
+        metadata: { ...kept, labels, ...(annotations ? { annotations } : {}), generation: current.value.metadata.generation + (specChanged ? 1 : 0) },
         spec: input.spec,
       };
       try {
@@ -104,10 +109,70 @@ export class BuildApi {
     return items.sort((a, b) => a.value.metadata.name.localeCompare(b.value.metadata.name));
   }
 
-  /** Deletes the config. Its builds stay: they are records of what ran. */
-  async deleteBuildConfig(namespace: string, name: string): Promise<void> {
+  /**
+   * Deletes the config (with `expectedRevision`, only if it is still at that revision). Its
+   * builds stay: they are records of what ran.
+   * @throws BuildConfigNotFoundError, ConflictError
+   */
+  async deleteBuildConfig(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<BuildConfig>> {
     const current = await this.getBuildConfig(namespace, name);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(objectKey(namespace, name), expectedRevision);
     await this.store.buildConfigs.delete(objectKey(namespace, name), current.revision);
+    return current;
+  }
+
+  /** BuildConfigs of one namespace (every namespace when undefined) as of one revision, which is returned. */
+  async snapshotBuildConfigs(namespace?: string): Promise<StoreSnapshot<BuildConfig>> {
+    if (namespace !== undefined) requireName(namespace, 'namespace');
+    return this.store.buildConfigs.snapshot(namespace === undefined ? '>' : `${namespace}.*`);
+  }
+
+  /** Builds of one namespace (every namespace when undefined) as of one revision, which is returned. */
+  async snapshotBuilds(namespace?: string): Promise<StoreSnapshot<Build>> {
+    if (namespace !== undefined) requireName(namespace, 'namespace');
+    return this.store.builds.snapshot(namespace === undefined ? '>' : `${namespace}.*`);
+  }
+
+  /**
+   * Every change to any BuildConfig after `afterRevision` (keys are `<namespace>.<name>`).
+   * @throws RevisionExpiredError when a change after it is no longer kept.
+   */
+  buildConfigChanges(afterRevision: number, signal?: AbortSignal): AsyncIterable<StoreChange<BuildConfig>> {
+    return this.store.buildConfigs.changes(afterRevision, signal);
+  }
+
+  /** Every change to any Build after `afterRevision`, as buildConfigChanges. */
+  buildChanges(afterRevision: number, signal?: AbortSignal): AsyncIterable<StoreChange<Build>> {
+    return this.store.builds.changes(afterRevision, signal);
+  }
+
+  latestBuildConfigRevision(): Promise<number> {
+    return this.store.buildConfigs.latestRevision();
+  }
+
+  latestBuildRevision(): Promise<number> {
+    return this.store.builds.latestRevision();
+  }
+
+  /**
+   * Deletes a build that has ended (with `expectedRevision`, only at that revision). One that has
+   * not is cancelled first: New and Pending ones end at once and are deleted; a Running one is
+   * being stopped by its agent, and this refuses with ConflictError until it has ended (deleting
+   * it under the agent would lose its report).
+   * @throws BuildNotFoundError, ConflictError
+   */
+  async deleteBuild(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<Build>> {
+    const key = objectKey(namespace, name);
+    let current = await this.getBuild(namespace, name);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+    if (!isTerminal(current.value.status.phase)) {
+      current = await this.cancelBuild(namespace, name);
+      if (!isTerminal(current.value.status.phase)) {
+        throw new BuildStillRunningError(key);
+      }
+    }
+    await this.store.builds.delete(key, current.revision);
+    return current;
   }
 
   /**
@@ -223,4 +288,8 @@ export class BuildApi {
       if (isTerminal(event.value.status.phase)) return;
     }
   }
+}
+
+function nonEmpty(m: Record<string, string> | undefined): Record<string, string> | undefined {
+  return m && Object.keys(m).length > 0 ? m : undefined;
 }
