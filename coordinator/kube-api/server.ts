@@ -227,8 +227,10 @@ export class KubeApiServer {
     }
     if (t.resource === BUILDCONFIGS) {
       if (method === 'POST' && !t.name) {
-        const { input } = buildConfigFromKube(await readBody(req), { namespace: t.namespace });
-        t.name = input.metadata.name;
+        const body = await readBody(req);
+        // Named in errors about it, as the apiserver does.
+        if (isRecord(body) && isRecord(body.metadata) && typeof body.metadata.name === 'string') t.name = body.metadata.name;
+        const { input } = buildConfigFromKube(body, { namespace: t.namespace });
         return json(res, 201, buildConfigToKube(await this.api.createBuildConfig(input)));
       }
       if (method === 'PUT') {
