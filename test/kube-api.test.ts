@@ -339,6 +339,16 @@ test.serial('errors are Kubernetes Status objects: NotFound, AlreadyExists, Conf
   t.like(badRef.body, { reason: 'Invalid', code: 422 });
   t.deepEqual(badRef.body.details.causes.map((c: { field: string }) => c.field), ['ref']);
 
+  // A build that has not run yet is cancelled and deleted; its name is not given again, even
+  // when its config is deleted and made again.
+  t.like((await request(kube.base, 'POST', `${bcs}/app/instantiate`)).body, { metadata: { name: 'app-1' } });
+  const deletedBuild = await request(kube.base, 'DELETE', `${GROUP_PATH}/namespaces/default/builds/app-1`);
+  t.like(deletedBuild.body, { kind: 'Status', status: 'Success', details: { name: 'app-1', kind: 'builds' } });
+  t.is((await request(kube.base, 'GET', `${GROUP_PATH}/namespaces/default/builds/app-1`)).status, 404);
+  t.is((await request(kube.base, 'DELETE', `${bcs}/app`)).status, 200);
+  t.is((await request(kube.base, 'POST', bcs, minimalConfig('app'))).status, 201);
+  t.like((await request(kube.base, 'POST', `${bcs}/app/instantiate`)).body, { metadata: { name: 'app-2' }, spec: { configName: 'app' } });
+
   // kubectl shows them as the apiserver's.
   const notFound = await kube.kubectl('get', 'bc', 'nope');
   t.is(notFound.code, 1);

@@ -178,7 +178,8 @@ export class BuildApi {
   /**
    * Creates a New build from the config as it is now. The build number comes from a
    * compare-and-set on the config, so two coordinators starting builds of one config at once get
-   * different numbers; a number whose create then fails is skipped, never reused.
+   * different numbers; a number whose create then fails is skipped, never reused, and so is the
+   * name of a deleted build (a config deleted and made again counts from 1 again).
    */
   async startBuild(req: StartBuildRequest): Promise<Versioned<Build>> {
     requireName(req.namespace, 'namespace');
@@ -233,6 +234,9 @@ export class BuildApi {
         spec: { configName: config.metadata.name, configGeneration: config.metadata.generation, config: frozen },
         status: { phase: 'New', attempt: 0 },
       };
+      // A deleted build's name is not given again: its log and its job's de-duplication id
+      // are keyed by name and attempt, and would be taken for the new build's.
+      if (await this.store.builds.wasDeleted(objectKey(req.namespace, name))) continue;
       try {
         const revision = await this.store.builds.create(objectKey(req.namespace, name), build);
         return { value: build, revision };

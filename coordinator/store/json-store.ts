@@ -63,6 +63,12 @@ export class JsonStore<T> {
     return entry ? decode<T>(entry) : undefined;
   }
 
+  /** Whether the key held a value that was deleted (its delete marker is kept: nothing here purges). */
+  async wasDeleted(key: string): Promise<boolean> {
+    const entry = await this.kv.get(key);
+    return entry !== null && entry.operation !== 'PUT';
+  }
+
   /** @throws AlreadyExistsError when the key holds a value. */
   async create(key: string, value: T): Promise<number> {
     try {
