@@ -1,16 +1,18 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import test from 'ava';
 import { parse as parseYaml } from 'yaml';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
-import { spawnForTest, tempDir } from './helpers/processes.js';
+import { run, spawnForTest, tempDir } from './helpers/processes.js';
 import { registryDigest } from './helpers/registry.js';
 import { startSlipway } from './helpers/slipway.js';
 import type { Teardowns } from './helpers/teardowns.js';
+import type { RequestAttributes, UserInfo } from '../coordinator/kube-api/server.js';
 
 /**
  * The Kubernetes API as a person and a controller use it: the real kubectl (1.32) against the
@@ -375,4 +377,52 @@ test.serial('discovery, short names and kubectl explain through the OpenAPI v3 d
   const status = await kube.kubectl('explain', 'bld.status.conditions');
   t.regex(status.out, /Running and Succeeded/);
   t.is((await kube.kubectl('get', 'bc')).out, 'No resources found in default namespace.\n');
+});
+
+test.serial('requests pass the authenticate and authorize hooks, over TLS when given a certificate', async (t) => {
+  const dir = await tempDir(t);
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+  const cert = await readFile(path.join(dir, 'cert.pem'));
+  const asked: [string, RequestAttributes][] = [];
+  const sw = await startSlipway(t, {
+    agents: 0,
+    coordinator: { kubeApiListen: '127.0.0.1:0' },
+    kubeApi: {
+      tls: { key: await readFile(path.join(dir, 'key.pem')), cert },
+      authenticate: async (req) => {
+        const user = req.headers['x-remote-user'];
+        if (typeof user !== 'string') throw new Error('no user');
+        return { username: user, groups: ['system:authenticated'] } satisfies UserInfo;
+      },
+      authorize: async (user, attributes) => {
+        asked.push([user.username, attributes]);
+        return attributes.verb !== 'delete';
+      },
+    },
+  });
+  const address = sw.coordinators[0]!.kubeApi!.address;
+  const call = (method: string, urlPath: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = https.request(`https://${address}${urlPath}`, { method, headers, ca: cert }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  t.like(await call('GET', `${GROUP_PATH}/namespaces/default/buildconfigs`, {}), { status: 401, body: { kind: 'Status', reason: 'Unauthorized', code: 401 } });
+  t.like(await call('GET', `${GROUP_PATH}/namespaces/default/buildconfigs`, { 'X-Remote-User': 'alice' }), { status: 200, body: { kind: 'BuildConfigList' } });
+  const denied = await call('DELETE', `${GROUP_PATH}/namespaces/team/buildconfigs/app`, { 'X-Remote-User': 'alice' });
+  t.like(denied, { status: 403, body: { reason: 'Forbidden', code: 403 } });
+  t.regex(denied.body.message, /User "alice" cannot delete buildconfigs in API group "build.slipway.dev" in the namespace "team"/);
+  t.like(await call('GET', '/apis', { 'X-Remote-User': 'alice' }), { status: 200, body: { kind: 'APIGroupList' } });
+  t.deepEqual(
+    asked.map(([user, a]) => [user, a.verb, a.resourceRequest, a.resource ?? a.path, a.namespace ?? '', a.name ?? '']),
+    [
+      ['alice', 'list', true, 'buildconfigs', 'default', ''],
+      ['alice', 'delete', true, 'buildconfigs', 'team', 'app'],
+      ['alice', 'get', false, '/apis', '', ''],
+    ],
+  );
 });
