@@ -194,6 +194,16 @@ test.serial('kubectl: apply a BuildConfig, start a build through instantiate, wa
   );
   t.is(b.status.output.digest, await registryDigest(repository, 'v2'));
 
+  // Of a build, a client may change labels and annotations only.
+  const labelled = await kube.kubectl('label', 'bld', 'kube-app-1', 'reviewed=yes', '-v=6');
+  t.is(labelled.code, 0, labelled.out);
+  t.regex(labelled.out, /PATCH http:\/\/[^ ]+\/builds\/kube-app-1(\?[^ ]*)? 200 OK/);
+  t.regex((await kube.kubectl('get', 'bld', '-l', 'reviewed=yes')).out, /^kube-app-1\s+Complete/m);
+  t.is((await kube.kubectl('get', 'bld', '-l', 'reviewed=no')).out, 'No resources found in default namespace.\n');
+  const respec = await kube.kubectl('patch', 'bld', 'kube-app-1', '--type', 'merge', '-p', '{"spec":{"configName":"other"}}');
+  t.is(respec.code, 1);
+  t.regex(respec.out, /spec: is immutable/);
+
   const deleted = await kube.kubectl('delete', 'bld', 'kube-app-1');
   t.is(deleted.code, 0, deleted.out);
   t.regex(deleted.out, /build\.build\.slipway\.dev "kube-app-1" deleted/);

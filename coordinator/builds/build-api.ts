@@ -268,6 +268,40 @@ export class BuildApi {
   }
 
   /**
+   * Replaces a build's labels and annotations, all a client may change of a build (its spec is
+   * frozen, its status Slipway's); the label naming its config stays as it is. With
+   * `expectedRevision`, only if the build is still at that revision.
+   * @throws BuildNotFoundError, ConflictError
+   */
+  async updateBuildMetadata(
+    namespace: string,
+    name: string,
+    meta: { labels?: Record<string, string>; annotations?: Record<string, string> },
+    expectedRevision?: number,
+  ): Promise<Versioned<Build>> {
+    const key = objectKey(namespace, name);
+    for (;;) {
+      const current = await this.getBuild(namespace, name);
+      if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+      const { annotations: _before, ...kept } = current.value.metadata;
+      const annotations = nonEmpty(meta.annotations);
+      const next: Build = {
+        ...current.value,
+        metadata: {
+          ...kept,
+          labels: { ...meta.labels, 'slipway.dev/buildconfig': current.value.metadata.labels['slipway.dev/buildconfig'] },
+          ...(annotations ? { annotations } : {}),
+        },
+      };
+      try {
+        return { value: next, revision: await this.store.builds.update(key, next, current.revision) };
+      } catch (err) {
+        if (!(err instanceof ConflictError) || expectedRevision !== undefined) throw err;
+      }
+    }
+  }
+
+  /**
    * Cancels a build: New or Pending ones end Cancelled at once; a Running one is marked, and its
    * agent stops it (within a heartbeat) and reports Cancelled.
    * @throws BuildNotFoundError, BuildAlreadyTerminalError (cancelling a finished build)

@@ -172,3 +172,47 @@ function stringMap(v: unknown, field: string, errors: FieldError[]): Record<stri
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * A Build as a client sends it back (update, or a patch's result): only labels and annotations
+ * may differ from `current`; status changes are ignored, as the apiserver ignores them outside
+ * the status subresource.
+ * @throws InvalidInputError naming the fields that may not change.
+ */
+export function buildMetadataFromKube(body: unknown, current: KubeObject): { labels?: Record<string, string>; annotations: Record<string, string>; resourceVersion?: number } {
+  if (!isRecord(body)) throw new KubeHttpError(400, 'BadRequest', 'the body must be a Build object');
+  const errors: FieldError[] = [];
+  for (const k of Object.keys(body)) if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) errors.push({ field: k, message: 'unknown field' });
+  if (body.apiVersion !== undefined && body.apiVersion !== API_VERSION) errors.push({ field: 'apiVersion', message: `must be ${API_VERSION}` });
+  if (body.kind !== undefined && body.kind !== BUILDS.kind) errors.push({ field: 'kind', message: `must be ${BUILDS.kind}` });
+  const m = isRecord(body.metadata) ? body.metadata : {};
+  if (m.namespace !== undefined && m.namespace !== current.metadata.namespace) {
+    throw new KubeHttpError(400, 'BadRequest', `the namespace of the provided object (${String(m.namespace)}) does not match the namespace sent on the request (${current.metadata.namespace})`);
+  }
+  if (m.name !== undefined && m.name !== current.metadata.name) {
+    throw new KubeHttpError(400, 'BadRequest', `the name of the object (${String(m.name)}) does not match the name on the URL (${current.metadata.name})`);
+  }
+  for (const k of Object.keys(m)) if (!SERVER_METADATA.has(k) && !CLIENT_METADATA.has(k)) errors.push({ field: `metadata.${k}`, message: 'unknown field' });
+  if (body.spec !== undefined && JSON.stringify(canonical(body.spec)) !== JSON.stringify(canonical(current.spec))) {
+    errors.push({ field: 'spec', message: "is immutable: a build keeps the spec it started with (start another build instead)" });
+  }
+  const labels = stringMap(m.labels, 'metadata.labels', errors);
+  const configLabel = 'slipway.dev/buildconfig';
+  const want = (current.metadata.labels ?? {})[configLabel];
+  if (labels?.[configLabel] !== want) errors.push({ field: `metadata.labels.${configLabel}`, message: `is set by Slipway and must stay "${want}"` });
+  const annotations = stringMap(m.annotations, 'metadata.annotations', errors) ?? {};
+  let resourceVersion: number | undefined;
+  if (m.resourceVersion !== undefined && m.resourceVersion !== '') {
+    resourceVersion = Number(m.resourceVersion);
+    if (!Number.isSafeInteger(resourceVersion) || resourceVersion <= 0) errors.push({ field: 'metadata.resourceVersion', message: `"${String(m.resourceVersion)}" is not a resource version` });
+  }
+  if (errors.length > 0) throw new InvalidInputError(errors, 'Build');
+  return { labels, annotations, resourceVersion };
+}
+
+/** JSON with object keys sorted, for comparing documents whatever order a client wrote them in. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (!isRecord(v)) return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+}

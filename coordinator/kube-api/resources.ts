@@ -30,14 +30,17 @@ export const BUILDCONFIGS: ResourceInfo = {
   subresource: { name: 'instantiate', verbs: ['create'], kind: 'BuildRequest' },
 };
 
-/** Builds are made by instantiating a BuildConfig and changed by the build controller only. */
+/**
+ * Builds are made by instantiating a BuildConfig; clients may change their labels and
+ * annotations (update, patch), everything else is Slipway's.
+ */
 export const BUILDS: ResourceInfo = {
   plural: 'builds',
   singular: 'build',
   kind: 'Build',
   listKind: 'BuildList',
   shortNames: ['bld'],
-  verbs: ['delete', 'get', 'list', 'watch'],
+  verbs: ['delete', 'get', 'list', 'patch', 'update', 'watch'],
   subresource: { name: 'log', verbs: ['get'], kind: 'BuildLog' },
 };
 

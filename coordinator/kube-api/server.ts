@@ -11,7 +11,7 @@ import type { BuildLogs } from '../logs/build-logs.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from './discovery.js';
 import { applyMergePatch } from './merge-patch.js';
-import { buildConfigFromKube, buildConfigToKube, buildRequestFromKube, buildToKube, isRecord, type KubeObject } from './objects.js';
+import { buildConfigFromKube, buildConfigToKube, buildMetadataFromKube, buildRequestFromKube, buildToKube, isRecord, type KubeObject } from './objects.js';
 import { groupVersionDocument, openApiIndex } from './openapi.js';
 import { API_VERSION, BUILDCONFIGS, BUILDS, GROUP, VERSION, resourceByPlural, type ResourceInfo } from './resources.js';
 import { parseSelector } from './selectors.js';
@@ -239,6 +239,9 @@ export class KubeApiServer {
       }
       if (method === 'PATCH') return json(res, 200, buildConfigToKube(await this.patchBuildConfig(req, t.namespace, t.name!)));
     }
+    if (t.resource === BUILDS && (method === 'PUT' || method === 'PATCH')) {
+      return json(res, 200, buildToKube(await this.updateBuild(req, method, t.namespace, t.name!)));
+    }
     if (method === 'DELETE' && t.name) {
       const precondition = deletePrecondition(await readBody(req).catch(() => undefined), q);
       const deleted = t.resource === BUILDCONFIGS ? await this.api.deleteBuildConfig(t.namespace, t.name, precondition) : await this.api.deleteBuild(t.namespace, t.name, precondition);
@@ -258,12 +261,7 @@ export class KubeApiServer {
    * on a newer revision, as the apiserver does.
    */
   private async patchBuildConfig(req: http.IncomingMessage, namespace: string, name: string): Promise<Versioned<BuildConfig>> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-    if (type !== 'application/merge-patch+json') {
-      throw new KubeHttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got "${type}")`);
-    }
-    const patch = await readBody(req);
-    if (!isRecord(patch)) throw new KubeHttpError(400, 'BadRequest', 'a merge patch must be a JSON object');
+    const patch = await readMergePatch(req);
     const pinned = isRecord(patch.metadata) && patch.metadata.resourceVersion !== undefined && patch.metadata.resourceVersion !== null;
     for (;;) {
       const current = buildConfigToKube(await this.api.getBuildConfig(namespace, name));
@@ -271,6 +269,22 @@ export class KubeApiServer {
       const { input, resourceVersion } = buildConfigFromKube(patched, { namespace, name });
       try {
         return await this.api.updateBuildConfig(input, resourceVersion ?? Number(current.metadata.resourceVersion));
+      } catch (err) {
+        if (!(err instanceof ConflictError) || pinned) throw err;
+      }
+    }
+  }
+
+  /** PUT or merge PATCH of a build: its labels and annotations (see buildMetadataFromKube). */
+  private async updateBuild(req: http.IncomingMessage, method: string, namespace: string, name: string): Promise<Versioned<Build>> {
+    const patch = method === 'PATCH' ? await readMergePatch(req) : undefined;
+    const body = patch === undefined ? await readBody(req) : undefined;
+    const pinned = patch === undefined || (isRecord(patch.metadata) && patch.metadata.resourceVersion !== undefined && patch.metadata.resourceVersion !== null);
+    for (;;) {
+      const current = buildToKube(await this.api.getBuild(namespace, name));
+      const meta = buildMetadataFromKube(patch === undefined ? body : applyMergePatch(current, patch), current);
+      try {
+        return await this.api.updateBuildMetadata(namespace, name, meta, meta.resourceVersion ?? (patch ? Number(current.metadata.resourceVersion) : undefined));
       } catch (err) {
         if (!(err instanceof ConflictError) || pinned) throw err;
       }
@@ -404,6 +418,17 @@ async function readBody(req: http.IncomingMessage, optional = false): Promise<un
   } catch (err) {
     throw new KubeHttpError(400, 'BadRequest', `the body is not valid ${type.includes('yaml') ? 'YAML' : 'JSON'}: ${errorMessage(err)}`);
   }
+}
+
+/** A merge patch body; any other patch type is 415 (server-side apply, strategic merge, JSON patch are not served). */
+async function readMergePatch(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  if (type !== 'application/merge-patch+json') {
+    throw new KubeHttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got "${type}")`);
+  }
+  const patch = await readBody(req);
+  if (!isRecord(patch)) throw new KubeHttpError(400, 'BadRequest', 'a merge patch must be a JSON object');
+  return patch;
 }
 
 /** DeleteOptions' `preconditions.resourceVersion` (body), as the expected revision. */
