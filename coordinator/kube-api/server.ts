@@ -143,10 +143,10 @@ export class KubeApiServer {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     let target: ResourcePath | undefined;
     try {
-      target = this.resourcePath(segments);
       const user = await this.authenticate(req).catch((err: unknown) => {
         throw new KubeHttpError(401, 'Unauthorized', `Unauthorized: ${errorMessage(err)}`);
       });
+      target = this.resourcePath(segments);
       const attributes = this.attributes(req.method ?? 'GET', url, target);
       if (!(await this.authorize(user, attributes))) {
         const what = target ? `${target.resource.plural}${target.subresource ? `/${target.subresource}` : ''}` : `path "${url.pathname}"`;
@@ -243,7 +243,7 @@ export class KubeApiServer {
       return json(res, 200, buildToKube(await this.updateBuild(req, method, t.namespace, t.name!)));
     }
     if (method === 'DELETE' && t.name) {
-      const precondition = deletePrecondition(await readBody(req).catch(() => undefined), q);
+      const precondition = deletePrecondition(await readBody(req, true));
       const deleted = t.resource === BUILDCONFIGS ? await this.api.deleteBuildConfig(t.namespace, t.name, precondition) : await this.api.deleteBuild(t.namespace, t.name, precondition);
       return json(res, 200, success({ name: t.name, group: GROUP, kind: t.resource.plural, uid: deleted.value.metadata.uid }));
     }
@@ -432,7 +432,7 @@ async function readMergePatch(req: http.IncomingMessage): Promise<Record<string,
 }
 
 /** DeleteOptions' `preconditions.resourceVersion` (body), as the expected revision. */
-function deletePrecondition(body: unknown, _q: URLSearchParams): number | undefined {
+function deletePrecondition(body: unknown): number | undefined {
   const rv = isRecord(body) && isRecord(body.preconditions) ? body.preconditions.resourceVersion : undefined;
   if (rv === undefined || rv === null || rv === '') return undefined;
   const n = Number(rv);
