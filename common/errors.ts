@@ -85,6 +85,21 @@ export class ConflictError extends SlipwayError {
   }
 }
 
+/**
+ * A watch asked for changes after a revision the store no longer holds every change after
+ * (per-key history dropped one): the caller must list again and watch from the new revision.
+ */
+export class RevisionExpiredError extends SlipwayError {
+  readonly reason = 'Expired';
+  constructor(
+    readonly revision: number,
+    /** The revision the watch found first, past the missing one(s). */
+    readonly found: number,
+  ) {
+    super(`too old resource version: ${revision} (the history after it is no longer complete: next kept change is ${found})`);
+  }
+}
+
 /** A report names an attempt of a build that is no longer the current one, or not this agent's. */
 export class StaleAttemptError extends SlipwayError {
   readonly reason = 'StaleAttempt';
@@ -113,6 +128,14 @@ export class BuildAlreadyTerminalError extends SlipwayError {
     readonly phase: string,
   ) {
     super(`build "${key}" is already ${phase}`);
+  }
+}
+
+/** A running build cannot be deleted: its agent is stopping it (it was asked to cancel). */
+export class BuildStillRunningError extends SlipwayError {
+  readonly reason = 'BuildStillRunning';
+  constructor(readonly key: string) {
+    super(`build "${key}" is running: it is being cancelled; delete it again once it has ended`);
   }
 }
 

@@ -14,6 +14,7 @@ export const COORDINATOR_ENV = {
   logMaxAgeMs: 'SLIPWAY_LOG_MAX_AGE_MS',
   logMaxBytes: 'SLIPWAY_LOG_MAX_BYTES',
   maxContextBytes: 'SLIPWAY_MAX_CONTEXT_BYTES',
+  kubeApiListen: 'SLIPWAY_KUBE_API_LISTEN',
 } as const;
 
 export interface CoordinatorConfig {
@@ -23,6 +24,8 @@ export interface CoordinatorConfig {
   grpcListen: string;
   /** Names this coordinator in logs and in NATS. */
   id: string;
+  /** host:port of the Kubernetes API (group build.slipway.dev); empty: not served. Port 0 picks a free one. */
+  kubeApiListen: string;
   /** Replicas of the KV buckets and the jobs stream (3 on a NATS cluster). */
   replicas: number;
   controllerWorkers: number;
@@ -45,6 +48,7 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
   return {
     natsServers: ['nats://127.0.0.1:4222'],
     grpcListen: '127.0.0.1:7070',
+    kubeApiListen: '',
     id: `coordinator-${hostname()}-${process.pid}`,
     replicas: 1,
     controllerWorkers: 4,
@@ -64,6 +68,7 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   const e = COORDINATOR_ENV;
   if (env[e.natsUrl]) c.natsServers = env[e.natsUrl]!.split(',').map((s) => s.trim()).filter(Boolean);
   if (env[e.grpcListen]) c.grpcListen = env[e.grpcListen]!;
+  if (env[e.kubeApiListen] !== undefined) c.kubeApiListen = env[e.kubeApiListen]!;
   if (env[e.id]) c.id = env[e.id]!;
   if (env[e.replicas]) c.replicas = Number(env[e.replicas]);
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
@@ -81,6 +86,7 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   const errors: FieldError[] = [];
   if (c.natsServers.length === 0) errors.push({ field: COORDINATOR_ENV.natsUrl, message: 'must name at least one server' });
   if (!/^[^\s:]*:\d+$/.test(c.grpcListen)) errors.push({ field: COORDINATOR_ENV.grpcListen, message: `"${c.grpcListen}" is not host:port` });
+  if (c.kubeApiListen && !/^[^\s:]*:\d+$/.test(c.kubeApiListen)) errors.push({ field: COORDINATOR_ENV.kubeApiListen, message: `"${c.kubeApiListen}" is not host:port` });
   if (![1, 3, 5].includes(c.replicas)) errors.push({ field: COORDINATOR_ENV.replicas, message: `must be 1, 3 or 5, got ${c.replicas}` });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: COORDINATOR_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (!(c.controllerWorkers >= 1)) errors.push({ field: 'controllerWorkers', message: 'must be at least 1' });

@@ -15,11 +15,17 @@ import { BuildApi } from './builds/build-api.js';
 import type { CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
+import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 
 export interface CoordinatorDeps {
   log?: Logger;
   clock?: () => Date;
+  /**
+   * For the Kubernetes API (when `kubeApiListen` is set): authentication, authorization and
+   * TLS (default: plain HTTP, everyone allowed: local use only), bookmark interval.
+   */
+  kubeApi?: Omit<KubeApiServerOptions, 'listen' | 'log' | 'clock'>;
 }
 
 /**
@@ -29,6 +35,8 @@ export interface CoordinatorDeps {
 export class Coordinator {
   private readonly abort = new AbortController();
   private controllerDone: Promise<void> = Promise.resolve();
+  /** The Kubernetes API server, when `kubeApiListen` asked for one. */
+  kubeApi?: KubeApiServer;
 
   private constructor(
     readonly config: CoordinatorConfig,
@@ -53,13 +61,21 @@ export class Coordinator {
 
       const server = new grpc.Server();
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
-      new BuildService(new BuildApi(store, { clock }), new BuildLogs(nc, store.builds), secrets, contexts, log).addTo(server);
+      const buildApi = new BuildApi(store, { clock });
+      const buildLogs = new BuildLogs(nc, store.builds);
+      new BuildService(buildApi, buildLogs, secrets, contexts, log).addTo(server);
       new AgentService(new AgentReports(store, agents, secrets, clock), log).addTo(server);
       const port = await new Promise<number>((resolve, reject) =>
         server.bindAsync(config.grpcListen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
       const host = config.grpcListen.slice(0, config.grpcListen.lastIndexOf(':'));
       const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log);
+      if (config.kubeApiListen) {
+        c.kubeApi = await KubeApiServer.start(buildApi, buildLogs, { ...deps.kubeApi, listen: config.kubeApiListen, log: log.child({ component: 'kube-api' }), clock }).catch((err: unknown) => {
+          server.forceShutdown();
+          throw err;
+        });
+      }
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
       void (async () => {
@@ -83,7 +99,7 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
-      log.info('coordinator started', { grpc: c.address, nats: config.natsServers });
+      log.info('coordinator started', { grpc: c.address, kubeApi: c.kubeApi?.address, nats: config.natsServers });
       return c;
     } catch (err) {
       await nc.close();
@@ -94,6 +110,7 @@ export class Coordinator {
   /** Stops serving, stops the controller, closes NATS. Calls in flight get up to `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     this.abort.abort();
+    await this.kubeApi?.stop();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { Kvm } from '@nats-io/kv';
-import { StorageType } from '@nats-io/jetstream';
+import { jetstream, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { RevisionExpiredError } from '../common/errors.js';
 import { JsonStore } from '../coordinator/store/json-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
 
@@ -33,4 +34,85 @@ test('a listing taken while its keys are being written names each key once', asy
     writing = false;
     await writer;
   }
+});
+
+test('a snapshot taken while its keys are being written is the state at its revision, and changes after it continue it exactly', async (t) => {
+  const nats = await startNatsServer(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).create('json_store_snapshot', { storage: StorageType.File, history: 64 });
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_snapshot' });
+  const revisions = new Map<string, number>();
+  for (let i = 0; i < 50; i++) revisions.set(`default.thing-${i}`, await store.create(`default.thing-${i}`, { n: 0 }));
+  await store.create('other.thing', { n: 0 });
+
+  // Rewrite (and delete and re-create) keys while snapshots are taken.
+  let writing = true;
+  const writer = (async () => {
+    for (let round = 1; writing; round++) {
+      await Promise.all(
+        [...revisions.keys()].map(async (k, i) => {
+          if (i % 10 === round % 10) {
+            await store.delete(k, revisions.get(k)!);
+            revisions.set(k, await store.create(k, { n: round }));
+          } else revisions.set(k, await store.update(k, { n: round }, revisions.get(k)!));
+        }),
+      );
+    }
+  })();
+  const snapshots: { revisions: number[]; revision: number }[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const s = await store.snapshot('default.*');
+      snapshots.push({ revisions: s.items.map((v) => v.revision).sort((a, b) => a - b), revision: s.revision });
+      t.true(s.items.every((v) => v.revision <= s.revision));
+    }
+  } finally {
+    writing = false;
+    await writer;
+  }
+
+  // Replaying the bucket's history up to each snapshot's revision gives exactly its items.
+  const state = new Map<string, number>();
+  const byRevision: Map<string, number>[] = [];
+  const last = snapshots.at(-1)!.revision;
+  const stop = new AbortController();
+  let next = 0;
+  for await (const c of store.changes(0, stop.signal)) {
+    while (next < snapshots.length && c.revision > snapshots[next]!.revision) byRevision[next++] = new Map(state);
+    if (c.key.startsWith('default.')) {
+      if (c.value) state.set(c.key, c.revision);
+      else state.delete(c.key);
+    }
+    if (c.revision >= last) break;
+  }
+  stop.abort();
+  while (next < snapshots.length) byRevision[next++] = new Map(state);
+  snapshots.forEach((s, i) => {
+    t.deepEqual(s.revisions, [...byRevision[i]!.values()].sort((a, b) => a - b), `snapshot ${i} at ${s.revision}`);
+  });
+});
+
+test('changes after a revision whose later history was dropped end with RevisionExpiredError', async (t) => {
+  const nats = await startNatsServer(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).create('json_store_expired', { storage: StorageType.File, history: 2 });
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_expired' });
+  let rev = await store.create('a.one', { n: 0 });
+  const created = await store.create('a.two', { n: 0 });
+  for (let n = 1; n <= 3; n++) rev = await store.update('a.one', { n }, rev);
+  // a.one keeps its last two revisions: the changes right after `created` are gone.
+  const seen: number[] = [];
+  const error = await t.throwsAsync(async () => {
+    for await (const c of store.changes(created)) seen.push(c.revision);
+  });
+  t.true(error instanceof RevisionExpiredError, String(error));
+  t.deepEqual(seen, []);
+  const stop = new AbortController();
+  for await (const c of store.changes(rev - 1, stop.signal)) {
+    t.like(c, { key: 'a.one', revision: rev, value: { n: 3 }, created: false });
+    break;
+  }
+  stop.abort();
 });

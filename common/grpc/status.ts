@@ -3,6 +3,7 @@ import {
   AbortedError,
   AlreadyExistsError,
   BuildAlreadyTerminalError,
+  BuildStillRunningError,
   ConflictError,
   InvalidInputError,
   NodeSelectorMismatchError,
@@ -51,6 +52,7 @@ function codeOf(err: unknown): grpc.status {
   if (err instanceof ConflictError) return grpc.status.ABORTED;
   if (err instanceof StaleAttemptError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof BuildAlreadyTerminalError) return grpc.status.FAILED_PRECONDITION;
+  if (err instanceof BuildStillRunningError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof NodeSelectorMismatchError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof UnavailableError) return grpc.status.UNAVAILABLE;
   if (err instanceof AbortedError) return grpc.status.CANCELLED;

@@ -11,6 +11,8 @@ export interface ObjectMeta {
   /** Bumped on every spec change. */
   generation: number;
   labels?: Record<string, string>;
+  /** Kept as given; only the Kubernetes API sets them (kubectl apply keeps its last-applied configuration here). */
+  annotations?: Record<string, string>;
 }
 
 export interface GitSource {

@@ -22,7 +22,8 @@ export const MAX_RETRIES = 10;
 const MAX_BUILD_NAME_LENGTH = 63;
 
 export interface BuildConfigInput {
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  /** `annotations` undefined: an update keeps the config's annotations (the gRPC API has none). */
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: BuildConfigSpec;
 }
 

@@ -3,6 +3,7 @@ import {
   AlreadyExistsError,
   BuildConfigNotFoundError,
   BuildNotFoundError,
+  BuildStillRunningError,
   ConflictError,
   InvalidInputError,
   type FieldError,
@@ -11,6 +12,7 @@ import { objectKey } from '../../common/nats/names.js';
 import { parseImageReference } from '../../common/image-reference.js';
 import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
+import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { cancel } from './transitions.js';
 
@@ -54,8 +56,9 @@ export class BuildApi {
 
   async createBuildConfig(input: BuildConfigInput): Promise<Versioned<BuildConfig>> {
     const { namespace, name, labels } = input.metadata;
+    const annotations = nonEmpty(input.metadata.annotations);
     const config: BuildConfig = {
-      metadata: { name, namespace, labels, uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
+      metadata: { name, namespace, labels, ...(annotations ? { annotations } : {}), uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
       spec: input.spec,
       status: { lastVersion: 0 },
     };
@@ -76,9 +79,11 @@ export class BuildApi {
       if (!current) throw new BuildConfigNotFoundError(`${namespace}/${name}`);
       if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
       const specChanged = JSON.stringify(current.value.spec) !== JSON.stringify(input.spec);
+      const { annotations: before, ...kept } = current.value.metadata;
+      const annotations = input.metadata.annotations === undefined ? before : nonEmpty(input.metadata.annotations);
       const next: BuildConfig = {
         ...current.value,
-        metadata: { ...current.value.metadata, labels, generation: current.value.metadata.generation + (specChanged ? 1 : 0) },
+        metadata: { ...kept, labels, ...(annotations ? { annotations } : {}), generation: current.value.metadata.generation + (specChanged ? 1 : 0) },
         spec: input.spec,
       };
       try {
@@ -104,16 +109,77 @@ export class BuildApi {
     return items.sort((a, b) => a.value.metadata.name.localeCompare(b.value.metadata.name));
   }
 
-  /** Deletes the config. Its builds stay: they are records of what ran. */
-  async deleteBuildConfig(namespace: string, name: string): Promise<void> {
+  /**
+   * Deletes the config (with `expectedRevision`, only if it is still at that revision). Its
+   * builds stay: they are records of what ran.
+   * @throws BuildConfigNotFoundError, ConflictError
+   */
+  async deleteBuildConfig(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<BuildConfig>> {
     const current = await this.getBuildConfig(namespace, name);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(objectKey(namespace, name), expectedRevision);
     await this.store.buildConfigs.delete(objectKey(namespace, name), current.revision);
+    return current;
+  }
+
+  /** BuildConfigs of one namespace (every namespace when undefined) as of one revision, which is returned. */
+  async snapshotBuildConfigs(namespace?: string): Promise<StoreSnapshot<BuildConfig>> {
+    if (namespace !== undefined) requireName(namespace, 'namespace');
+    return this.store.buildConfigs.snapshot(namespace === undefined ? '>' : `${namespace}.*`);
+  }
+
+  /** Builds of one namespace (every namespace when undefined) as of one revision, which is returned. */
+  async snapshotBuilds(namespace?: string): Promise<StoreSnapshot<Build>> {
+    if (namespace !== undefined) requireName(namespace, 'namespace');
+    return this.store.builds.snapshot(namespace === undefined ? '>' : `${namespace}.*`);
+  }
+
+  /**
+   * Every change to any BuildConfig after `afterRevision` (keys are `<namespace>.<name>`).
+   * @throws RevisionExpiredError when a change after it is no longer kept.
+   */
+  buildConfigChanges(afterRevision: number, signal?: AbortSignal): AsyncIterable<StoreChange<BuildConfig>> {
+    return this.store.buildConfigs.changes(afterRevision, signal);
+  }
+
+  /** Every change to any Build after `afterRevision`, as buildConfigChanges. */
+  buildChanges(afterRevision: number, signal?: AbortSignal): AsyncIterable<StoreChange<Build>> {
+    return this.store.builds.changes(afterRevision, signal);
+  }
+
+  latestBuildConfigRevision(): Promise<number> {
+    return this.store.buildConfigs.latestRevision();
+  }
+
+  latestBuildRevision(): Promise<number> {
+    return this.store.builds.latestRevision();
+  }
+
+  /**
+   * Deletes a build that has ended (with `expectedRevision`, only at that revision). One that has
+   * not is cancelled first: New and Pending ones end at once and are deleted; a Running one is
+   * being stopped by its agent, and this refuses with ConflictError until it has ended (deleting
+   * it under the agent would lose its report).
+   * @throws BuildNotFoundError, ConflictError
+   */
+  async deleteBuild(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<Build>> {
+    const key = objectKey(namespace, name);
+    let current = await this.getBuild(namespace, name);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+    if (!isTerminal(current.value.status.phase)) {
+      current = await this.cancelBuild(namespace, name);
+      if (!isTerminal(current.value.status.phase)) {
+        throw new BuildStillRunningError(key);
+      }
+    }
+    await this.store.builds.delete(key, current.revision);
+    return current;
   }
 
   /**
    * Creates a New build from the config as it is now. The build number comes from a
    * compare-and-set on the config, so two coordinators starting builds of one config at once get
-   * different numbers; a number whose create then fails is skipped, never reused.
+   * different numbers; a number whose create then fails is skipped, never reused, and so is the
+   * name of a deleted build (a config deleted and made again counts from 1 again).
    */
   async startBuild(req: StartBuildRequest): Promise<Versioned<Build>> {
     requireName(req.namespace, 'namespace');
@@ -168,6 +234,9 @@ export class BuildApi {
         spec: { configName: config.metadata.name, configGeneration: config.metadata.generation, config: frozen },
         status: { phase: 'New', attempt: 0 },
       };
+      // A deleted build's name is not given again: its log and its job's de-duplication id
+      // are keyed by name and attempt, and would be taken for the new build's.
+      if (await this.store.builds.wasDeleted(objectKey(req.namespace, name))) continue;
       try {
         const revision = await this.store.builds.create(objectKey(req.namespace, name), build);
         return { value: build, revision };
@@ -199,6 +268,40 @@ export class BuildApi {
   }
 
   /**
+   * Replaces a build's labels and annotations, all a client may change of a build (its spec is
+   * frozen, its status Slipway's); the label naming its config stays as it is. With
+   * `expectedRevision`, only if the build is still at that revision.
+   * @throws BuildNotFoundError, ConflictError
+   */
+  async updateBuildMetadata(
+    namespace: string,
+    name: string,
+    meta: { labels?: Record<string, string>; annotations?: Record<string, string> },
+    expectedRevision?: number,
+  ): Promise<Versioned<Build>> {
+    const key = objectKey(namespace, name);
+    for (;;) {
+      const current = await this.getBuild(namespace, name);
+      if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+      const { annotations: _before, ...kept } = current.value.metadata;
+      const annotations = nonEmpty(meta.annotations);
+      const next: Build = {
+        ...current.value,
+        metadata: {
+          ...kept,
+          labels: { ...meta.labels, 'slipway.dev/buildconfig': current.value.metadata.labels['slipway.dev/buildconfig'] },
+          ...(annotations ? { annotations } : {}),
+        },
+      };
+      try {
+        return { value: next, revision: await this.store.builds.update(key, next, current.revision) };
+      } catch (err) {
+        if (!(err instanceof ConflictError) || expectedRevision !== undefined) throw err;
+      }
+    }
+  }
+
+  /**
    * Cancels a build: New or Pending ones end Cancelled at once; a Running one is marked, and its
    * agent stops it (within a heartbeat) and reports Cancelled.
    * @throws BuildNotFoundError, BuildAlreadyTerminalError (cancelling a finished build)
@@ -223,4 +326,8 @@ export class BuildApi {
       if (isTerminal(event.value.status.phase)) return;
     }
   }
+}
+
+function nonEmpty(m: Record<string, string> | undefined): Record<string, string> | undefined {
+  return m && Object.keys(m).length > 0 ? m : undefined;
 }

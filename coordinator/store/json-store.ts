@@ -1,5 +1,6 @@
+import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { AlreadyExistsError, ConflictError } from '../../common/errors.js';
+import { AlreadyExistsError, ConflictError, RevisionExpiredError } from '../../common/errors.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../api/types.js';
 
@@ -14,6 +15,31 @@ export interface StoreEvent<T> {
 }
 
 /**
+ * A change read from the bucket's stream: like StoreEvent, and whether it created the key.
+ * Every write here names the revision it expects (0 for a create), and JetStream keeps that
+ * header with the message, so a creation is known without remembering earlier state.
+ */
+export interface StoreChange<T> extends StoreEvent<T> {
+  created: boolean;
+  /** For a deletion: the value it deleted (undefined if the history no longer holds it). */
+  deleted?: T;
+}
+
+/** Objects as of one revision of the bucket, and that revision. */
+export interface StoreSnapshot<T> {
+  items: Versioned<T>[];
+  revision: number;
+}
+
+/** Where the bucket's stream is, for reading changes with their headers. */
+export interface BucketStream {
+  js: JetStreamClient;
+  bucket: string;
+}
+
+const EXPECTED_LAST_SUBJECT_SEQUENCE = 'Nats-Expected-Last-Subject-Sequence';
+
+/**
  * Typed JSON objects in a JetStream KV bucket. Writes are only `create` (fails if the key
  * exists) and `update` at a named revision (fails if anything wrote since): there is no blind
  * put, so two writers can never both think they won.
@@ -23,11 +49,24 @@ export class JsonStore<T> {
     private readonly kv: KV,
     /** Used in error messages, e.g. "Build". */
     readonly kind: string,
+    /** Needed by `changes` and `snapshot` only. */
+    private readonly stream?: BucketStream,
   ) {}
+
+  /** The bucket's latest revision: the stream's last sequence (0 when nothing was ever written). */
+  async latestRevision(): Promise<number> {
+    return (await this.kv.status()).streamInfo.state.last_seq;
+  }
 
   async get(key: string): Promise<Versioned<T> | undefined> {
     const entry = await this.kv.get(key);
     return entry ? decode<T>(entry) : undefined;
+  }
+
+  /** Whether the key held a value that was deleted (its delete marker is kept: nothing here purges). */
+  async wasDeleted(key: string): Promise<boolean> {
+    const entry = await this.kv.get(key);
+    return entry !== null && entry.operation !== 'PUT';
   }
 
   /** @throws AlreadyExistsError when the key holds a value. */
@@ -81,11 +120,91 @@ export class JsonStore<T> {
 
   /** Every object whose key matches the subject-style `filter` (e.g. `default.>`). */
   async list(filter = '>'): Promise<Versioned<T>[]> {
+    return (await this.listKeyed(filter)).map(([, v]) => v);
+  }
+
+  private async listKeyed(filter: string): Promise<[string, Versioned<T>][]> {
     // A key written while the listing runs comes again at its new revision: list it once.
     const keys = new Set<string>();
     for await (const k of await this.kv.keys(filter)) keys.add(k);
-    const values = await Promise.all([...keys].map((k) => this.get(k)));
-    return values.filter((v): v is Versioned<T> => v !== undefined);
+    const values = await Promise.all([...keys].map(async (k) => [k, await this.get(k)] as const));
+    return values.filter((e): e is [string, Versioned<T>] => e[1] !== undefined);
+  }
+
+  /**
+   * Every change after `afterRevision`, in revision order, each once, until `signal` aborts.
+   * Reads the bucket's whole stream (every key; callers filter), so consecutive changes have
+   * consecutive revisions: a revision missing in between was dropped by the per-key history
+   * limit (its key was written `history` more times since), and then it throws
+   * RevisionExpiredError instead of yielding past the hole. `afterRevision` must not be ahead
+   * of the bucket's latest revision.
+   */
+  async *changes(afterRevision: number, signal?: AbortSignal): AsyncIterable<StoreChange<T>> {
+    if (!this.stream) throw new Error(`${this.kind} store was opened without its stream`);
+    const prefix = `$KV.${this.stream.bucket}.`;
+    const consumer = await this.stream.js.consumers.get(`KV_${this.stream.bucket}`, {
+      filter_subjects: `${prefix}>`,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: afterRevision + 1,
+    });
+    if (signal?.aborted) return;
+    const messages = await consumer.consume();
+    const stop = () => messages.stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    let last = afterRevision;
+    try {
+      for await (const m of messages) {
+        if (m.seq <= last) continue;
+        if (m.seq !== last + 1) throw new RevisionExpiredError(afterRevision, m.seq);
+        last = m.seq;
+        const operation = m.headers?.get('KV-Operation') || 'PUT';
+        const key = m.subject.slice(prefix.length);
+        const previous = Number(m.headers?.get(EXPECTED_LAST_SUBJECT_SEQUENCE) || '0');
+        if (operation === 'PUT') {
+          yield { key, revision: m.seq, value: m.json<T>(), created: previous === 0 };
+        } else {
+          const before = previous > 0 ? await this.kv.get(key, { revision: previous }).catch(() => null) : null;
+          yield { key, revision: m.seq, value: undefined, created: false, deleted: before?.operation === 'PUT' ? before.json<T>() : undefined };
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      messages.stop();
+    }
+  }
+
+  /**
+   * Every object whose key matches `filter`, all as of one revision, which it returns: a watch
+   * from that revision then misses and repeats nothing. The listing reads keys one by one, so
+   * when something wrote meanwhile, the changes between the revision before and the one after
+   * the listing are replayed onto it.
+   */
+  async snapshot(filter = '>'): Promise<StoreSnapshot<T>> {
+    for (let tries = 0; ; tries++) {
+      const before = await this.latestRevision();
+      const byKey = new Map<string, Versioned<T> | undefined>(await this.listKeyed(filter));
+      const after = await this.latestRevision();
+      if (after > before) {
+        const stop = new AbortController();
+        try {
+          for await (const c of this.changes(before, stop.signal)) {
+            if (keyMatches(filter, c.key)) {
+              const known = byKey.get(c.key);
+              if (!known || known.revision < c.revision) byKey.set(c.key, c.value && { value: c.value, revision: c.revision });
+            }
+            if (c.revision >= after) break;
+          }
+        } catch (err) {
+          // History dropped under heavy writing: list again.
+          if (err instanceof RevisionExpiredError && tries < 5) continue;
+          throw err;
+        } finally {
+          stop.abort();
+        }
+      }
+      const list = [...byKey.values()].filter((v): v is Versioned<T> => v !== undefined);
+      return { items: list, revision: after };
+    }
   }
 
   /**
@@ -132,6 +251,17 @@ export class JsonStore<T> {
       }
     }
   }
+}
+
+/** Whether a KV key matches a subject-style filter (`*` one token, `>` the rest). */
+export function keyMatches(filter: string, key: string): boolean {
+  const f = filter.split('.');
+  const k = key.split('.');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '>') return k.length > i;
+    if (i >= k.length || (f[i] !== '*' && f[i] !== k[i])) return false;
+  }
+  return f.length === k.length;
 }
 
 function decode<T>(entry: KvEntry): Versioned<T> | undefined {

@@ -1,5 +1,5 @@
 import { Kvm } from '@nats-io/kv';
-import { StorageType } from '@nats-io/jetstream';
+import { jetstream, StorageType } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AGENTS_BUCKET, BUILDCONFIGS_BUCKET, BUILDS_BUCKET, SECRETS_BUCKET } from '../../common/nats/names.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
@@ -36,9 +36,10 @@ export async function openStateStore(nc: NatsConnection, options: StateStoreOpti
     open(AGENTS_BUCKET),
     open(SECRETS_BUCKET),
   ]);
+  const js = jetstream(nc);
   return {
-    buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig'),
-    builds: new JsonStore<Build>(builds, 'Build'),
+    buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig', { js, bucket: BUILDCONFIGS_BUCKET }),
+    builds: new JsonStore<Build>(builds, 'Build', { js, bucket: BUILDS_BUCKET }),
     agents: new JsonStore<AgentRecord>(agents, 'Agent'),
     secrets: new JsonStore<StoredSecret>(secrets, 'Secret'),
   };

@@ -7,7 +7,7 @@ import type { Executor } from '../../agent/executors/executor.js';
 import { SlipwayClient } from '../../cli/client.js';
 import { silentLogger } from '../../common/log.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.js';
-import { Coordinator } from '../../coordinator/coordinator.js';
+import { Coordinator, type CoordinatorDeps } from '../../coordinator/coordinator.js';
 import type { BuildConfig } from '../../proto/generated/slipway/v1/BuildConfig.js';
 import { testEnvironment } from './environment.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
@@ -32,14 +32,14 @@ export interface Slipway {
  */
 export async function startSlipway(
   t: Teardowns,
-  o: { coordinators?: number; agents?: number; concurrency?: number; coordinator?: Partial<CoordinatorConfig> } = {},
+  o: { coordinators?: number; agents?: number; concurrency?: number; coordinator?: Partial<CoordinatorConfig>; kubeApi?: CoordinatorDeps['kubeApi'] } = {},
 ): Promise<Slipway> {
   const nats = await startNatsServer(t);
   const coordinators: Coordinator[] = [];
   for (let i = 0; i < (o.coordinators ?? 1); i++) {
     const c = await Coordinator.start(
       resolveCoordinatorConfig({ ...testCoordinatorSettings(), ...o.coordinator, natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}` }),
-      { log: silentLogger },
+      { log: silentLogger, kubeApi: o.kubeApi },
     );
     t.teardown(() => c.stop(1000));
     coordinators.push(c);
