@@ -33,12 +33,24 @@ import { AgentMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
 import { SecretMasker } from './logs/secret-masker.js';
 import type { GitCredentials } from './source/git-source.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { matchesNodeSelector } from '../common/node-selector.js';
+import { ClaimGate } from './kubernetes/claim-gate.js';
+import { loadKubeConfig, NodeWatcher, type NodeState } from './kubernetes/node-watcher.js';
 
 export interface AgentDeps {
   log?: Logger;
   /** Defaults to the executor the config names. */
   executor?: Executor;
+  /** With `kubeNode`: how to reach the Kubernetes API; defaults to what the config names. */
+  kubeConfig?: KubeConfig;
 }
+
+/** How long a job for another node stays away before it is offered again (to any agent). */
+const ELSEWHERE_DELAY_MS = 1000;
+
+/** What becomes of a pulled job: acked (settled), offered again now, or later to another agent. */
+type JobOutcome = 'settled' | 'retry' | 'elsewhere';
 
 /** Why a running build was stopped before it finished. */
 type StopWhy = 'Cancelled' | 'Lost' | 'DeadlineExceeded' | 'AgentShutdown';
@@ -75,6 +87,10 @@ export class Agent {
   private gc: ImageGarbageCollector | undefined;
   readonly metrics: AgentMetrics;
   private metricsServer: MetricsServer | undefined;
+  /** The agent's Node in the Kubernetes API, when it reads it (config.kubeNode). */
+  private nodeWatcher: NodeWatcher | undefined;
+  /** Closed while the node is cordoned or not known yet: no new jobs are pulled. */
+  private readonly gate: ClaimGate;
 
   private constructor(
     readonly config: AgentConfig,
@@ -85,15 +101,19 @@ export class Agent {
     private readonly log: Logger,
   ) {
     this.metrics = new AgentMetrics({ agent: config.name, node: config.node });
+    this.gate = new ClaimGate(!config.kubeNode);
   }
 
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
     const log = deps.log ?? createLogger({ component: 'agent', agent: config.name }, { level: config.logLevel });
+    // Before connecting anything: a kubeconfig that cannot be loaded stops the start.
+    const kubeConfig = config.kubeNode ? (deps.kubeConfig ?? loadKubeConfig(config.kubeconfig)) : undefined;
     await mkdir(config.workDir, { recursive: true });
     const nc = await connectNats({ servers: config.natsServers, name: config.name });
     const client = new CoordinatorClient(config.coordinator, { callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
     const executor = deps.executor ?? (await executorFor(config, log));
     const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
+    if (kubeConfig) agent.watchNode(kubeConfig);
     if (executor.name === 'host') await agent.removeLeftovers();
     agent.startGc();
     if (config.metricsListen) agent.metricsServer = await serveMetrics(agent.metrics.registry, config.metricsListen);
@@ -108,6 +128,39 @@ export class Agent {
   /** host:port of the agent's /metrics, when it serves them. */
   get metricsAddress(): string | undefined {
     return this.metricsServer?.address;
+  }
+
+  /** The labels of the agent's node as last read; empty when it does not read its Node. */
+  get nodeLabels(): Record<string, string> {
+    return { ...(this.nodeWatcher?.current?.labels ?? {}) };
+  }
+
+  /** Whether the agent takes new jobs now: its node is known and not cordoned. */
+  get claiming(): boolean {
+    return this.gate.isOpen;
+  }
+
+  /**
+   * Follows the node: the gate opens while it exists and is not cordoned, and every change is
+   * advertised to the coordinator at once rather than at the next heartbeat.
+   */
+  private watchNode(kubeConfig: KubeConfig): void {
+    this.nodeWatcher = new NodeWatcher({
+      kubeConfig,
+      node: this.config.node,
+      log: this.log.child({ kubernetes: 'node' }),
+      onChange: (node) => this.nodeChanged(node),
+    });
+    this.nodeWatcher.start();
+  }
+
+  private nodeChanged(node: NodeState | undefined): void {
+    const open = node !== undefined && !node.unschedulable;
+    if (open !== this.gate.isOpen) {
+      this.log.info(open ? 'node schedulable: claiming builds' : 'node cordoned or unknown: claiming nothing new', { node: this.config.node, running: this.runningBuilds });
+    }
+    this.gate.set(open);
+    void this.heartbeat();
   }
 
   /** Runs an image GC round now (as pressure would); undefined when GC is off or has no daemon. */
@@ -152,6 +205,7 @@ export class Agent {
     if (!reported) this.log.warn('final reports did not get through; their jobs will be redelivered', { running: this.runningBuilds });
     this.reporting.abort();
     await Promise.all(this.loops);
+    await this.nodeWatcher?.stop();
     clearInterval(this.heartbeatTimer);
     this.client.close();
     await this.gc?.stop();
@@ -174,6 +228,8 @@ export class Agent {
         node: this.config.node,
         instance: this.instance,
         running: [...this.running.values()].map((r) => r.ref),
+        nodeLabels: this.nodeLabels,
+        cordoned: this.nodeWatcher?.current?.unschedulable ?? false,
       });
       for (const order of res.stop) {
         const r = this.running.get(`${order.build!.namespace}/${order.build!.name}/${order.build!.attempt}`);
@@ -224,6 +280,8 @@ export class Agent {
   private async pullLoop(consumer: Consumer): Promise<void> {
     const signal = this.pulling.signal;
     while (!signal.aborted) {
+      await this.gate.wait(signal);
+      if (signal.aborted) return;
       let msg: JsMsg | null;
       try {
         msg = await consumer.next({ expires: this.config.pullExpiresMs });
@@ -237,6 +295,11 @@ export class Agent {
       if (signal.aborted) {
         msg.nak();
         return;
+      }
+      // Cordoned while the pull waited: the job goes back for another agent.
+      if (!this.gate.isOpen) {
+        msg.nak();
+        continue;
       }
       await this.handle(msg);
     }
@@ -252,19 +315,28 @@ export class Agent {
       return;
     }
     const log = this.log.child({ build: `${job.namespace}/${job.build}`, attempt: job.attempt });
+    // Not for this node: hand it back without claiming, kept away from everyone for a moment so
+    // that another agent (or this one, once its labels change) pulls it. The coordinator checks
+    // the selector again at the claim.
+    if (!matchesNodeSelector(job.nodeSelector, this.nodeLabels)) {
+      log.debug('job selects other nodes; handing it back', { nodeSelector: job.nodeSelector });
+      msg.nak(ELSEWHERE_DELAY_MS);
+      return;
+    }
     // Keep the job ours while we work: without this JetStream redelivers it after ack_wait.
     const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
     try {
-      const settled = await this.claimAndRun(job, msg, log);
-      if (settled) await msg.ackAck().catch((err) => log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }));
+      const outcome = await this.claimAndRun(job, msg, log);
+      if (outcome === 'settled') await msg.ackAck().catch((err) => log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }));
+      else if (outcome === 'elsewhere') msg.nak(ELSEWHERE_DELAY_MS);
       else msg.nak();
     } finally {
       clearInterval(keepAlive);
     }
   }
 
-  /** @returns true when the job is settled (the coordinator answered), false to hand it back. */
-  private async claimAndRun(job: BuildJob, msg: JsMsg, log: Logger): Promise<boolean> {
+  /** @returns settled when the coordinator answered; otherwise how to hand the job back. */
+  private async claimAndRun(job: BuildJob, msg: JsMsg, log: Logger): Promise<JobOutcome> {
     const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
     let build: Build__Output;
     let pushAuth: RegistryAuth | undefined;
@@ -272,7 +344,13 @@ export class Agent {
     let pullAuth: RegistryAuth | undefined;
     try {
       const res = await this.client.claim(
-        { build: ref, agent: this.config.name, node: this.config.node, claimId: `${this.config.name}/${this.instance}/${msg.seq}` },
+        {
+          build: ref,
+          agent: this.config.name,
+          node: this.config.node,
+          claimId: `${this.config.name}/${this.instance}/${msg.seq}`,
+          nodeLabels: this.nodeLabels,
+        },
         this.pulling.signal,
       );
       build = res.build!;
@@ -280,12 +358,17 @@ export class Agent {
       sourceAuth = res.sourceCredentials ?? undefined;
       pullAuth = res.pullCredentials ?? undefined;
     } catch (err) {
+      if (err instanceof ReportRefusedError && err.refusal === 'NodeSelectorMismatch') {
+        // The build is still Pending; it is for an agent on another node.
+        log.info('claim refused: this node does not match the build; handing it back', { error: err.message });
+        return 'elsewhere';
+      }
       if (err instanceof ReportRefusedError) {
         log.info('claim refused; dropping the job', { refusal: err.refusal, error: err.message });
-        return true;
+        return 'settled';
       }
       if (!(err instanceof AbortedError)) log.error('claim failed', { error: errorMessage(err) });
-      return false;
+      return 'retry';
     }
 
     const id = `${ref.namespace}/${ref.name}/${ref.attempt}`;
@@ -294,7 +377,7 @@ export class Agent {
     this.running.set(id, r);
     const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
-      return await this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log);
+      return (await this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log)) ? 'settled' : 'retry';
     } finally {
       clearTimeout(deadline);
       this.running.delete(id);

@@ -28,6 +28,8 @@ export const AGENT_ENV = {
   gcPinnedImages: 'SLIPWAY_GC_PINNED_IMAGES',
   gcFilesystem: 'SLIPWAY_GC_FILESYSTEM',
   metricsListen: 'SLIPWAY_METRICS_ADDR',
+  kubeNode: 'SLIPWAY_KUBE_NODE',
+  kubeconfig: 'SLIPWAY_KUBECONFIG',
   logLevel: 'SLIPWAY_LOG_LEVEL',
 } as const;
 
@@ -79,6 +81,14 @@ export interface AgentConfig {
   gcFilesystem: string;
   /** host:port to serve Prometheus metrics at /metrics on; empty: none. */
   metricsListen: string;
+  /**
+   * Read the agent's Node (`node`) from the Kubernetes API: claim nothing while it is cordoned,
+   * and advertise its labels, which builds' nodeSelectors are matched against. Off: no labels,
+   * never cordoned, so builds with a nodeSelector never run on this agent.
+   */
+  kubeNode: boolean;
+  /** With kubeNode: a kubeconfig file to reach the API with; empty: the Pod's service account. */
+  kubeconfig: string;
   logLevel: LogLevel;
 }
 
@@ -108,6 +118,8 @@ export function defaultAgentConfig(): AgentConfig {
     gcPinnedImages: [],
     gcFilesystem: '',
     metricsListen: '',
+    kubeNode: false,
+    kubeconfig: '',
     logLevel: 'info',
   };
 }
@@ -137,6 +149,8 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.gcPinnedImages]) c.gcPinnedImages = env[e.gcPinnedImages]!.split(',').map((s) => s.trim()).filter(Boolean);
   if (env[e.gcFilesystem]) c.gcFilesystem = env[e.gcFilesystem]!;
   if (env[e.metricsListen]) c.metricsListen = env[e.metricsListen]!;
+  if (env[e.kubeNode]) c.kubeNode = parseBoolean(env[e.kubeNode]!) as boolean;
+  if (env[e.kubeconfig]) c.kubeconfig = env[e.kubeconfig]!;
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
   return c;
 }
@@ -161,9 +175,19 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (!(c.gcMinAgeMs >= 0)) errors.push({ field: AGENT_ENV.gcMinAgeMs, message: 'must not be negative' });
   if (!(c.gcIntervalMs === 0 || c.gcIntervalMs >= 1000)) errors.push({ field: AGENT_ENV.gcIntervalMs, message: 'must be 0 (GC off) or at least 1000' });
   if (c.metricsListen && !/^[^\s]*:\d+$/.test(c.metricsListen)) errors.push({ field: AGENT_ENV.metricsListen, message: `"${c.metricsListen}" is not host:port` });
+  if (typeof c.kubeNode !== 'boolean') errors.push({ field: AGENT_ENV.kubeNode, message: `must be true or false, got "${String(c.kubeNode)}"` });
+  if (c.kubeconfig && c.kubeNode !== true) errors.push({ field: AGENT_ENV.kubeconfig, message: `is only used with ${AGENT_ENV.kubeNode}=true` });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: AGENT_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (errors.length > 0) throw new InvalidInputError(errors, 'agent configuration');
   return c;
+}
+
+/** "true"/"false" (any case, or 1/0); anything else is returned as given, for the check to refuse. */
+function parseBoolean(text: string): boolean | string {
+  const t = text.trim().toLowerCase();
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  return text;
 }
 
 /** The GC thresholds, parsed. Call only on a resolved config (they were checked there). */

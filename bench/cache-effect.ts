@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { AgentConfig } from '../agent/config.js';
-import { testEnvironment } from '../test/helpers/environment.js';
-import { startGitServer } from '../test/helpers/git-server.js';
-import { addAgent, dockerBuildConfig, startSlipway } from '../test/helpers/slipway.js';
-import { TeardownStack } from '../test/helpers/teardowns.js';
+import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
+import { onSlipway } from './lib/environment.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
 import { median } from './lib/stats.js';
 
@@ -14,11 +12,7 @@ import { median } from './lib/stats.js';
  * daemon started fresh for each trial (dind: its first build also pulls the base image).
  */
 export async function cacheEffect(o: { trials: number }): Promise<BenchResult> {
-  const stack = new TeardownStack();
-  try {
-    const env = testEnvironment();
-    const git = await startGitServer(stack);
-    const sw = await startSlipway(stack, { agents: 0 });
+  return onSlipway(async ({ stack, env, git, sw }) => {
     const problems: string[] = [];
 
     const pair = async (executor: string, trial: number): Promise<[number, number]> => {
@@ -67,8 +61,6 @@ export async function cacheEffect(o: { trials: number }): Promise<BenchResult> {
       data: { host, dind, summary: { host: h, dind: d } },
       problems,
     };
-  } finally {
-    await stack.run();
-  }
+  });
 }
 

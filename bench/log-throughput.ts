@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { testEnvironment } from '../test/helpers/environment.js';
-import { startGitServer } from '../test/helpers/git-server.js';
-import { addAgent, dockerBuildConfig, startSlipway } from '../test/helpers/slipway.js';
-import { TeardownStack } from '../test/helpers/teardowns.js';
+import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
+import { onSlipway } from './lib/environment.js';
 import { ms, type BenchResult } from './lib/report.js';
 
 /**
@@ -11,11 +9,7 @@ import { ms, type BenchResult } from './lib/report.js';
  * from the build's completion to the follower's last line (negative: it had every line first).
  */
 export async function logThroughput(o: { lines: number }): Promise<BenchResult> {
-  const stack = new TeardownStack();
-  try {
-    const env = testEnvironment();
-    const git = await startGitServer(stack);
-    const sw = await startSlipway(stack, { agents: 0 });
+  return onSlipway(async ({ stack, env, git, sw }) => {
     await addAgent(stack, sw, { concurrency: 1 });
     const repo = await git.createRepo('chatty', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${randomBytes(4).toString('hex')} && seq 1 ${o.lines}\n` });
     await sw.client.createBuildConfig(dockerBuildConfig('chatty', repo.uri, `${env.registry}/bench/chatty:latest`));
@@ -59,7 +53,5 @@ export async function logThroughput(o: { lines: number }): Promise<BenchResult> 
       data: { received, seqLines, firstToLastMs: last - first, perSecond, lagMs: lag },
       problems,
     };
-  } finally {
-    await stack.run();
-  }
+  });
 }

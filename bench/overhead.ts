@@ -2,10 +2,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { testEnvironment } from '../test/helpers/environment.js';
-import { startGitServer } from '../test/helpers/git-server.js';
-import { addAgent, dockerBuildConfig, startSlipway } from '../test/helpers/slipway.js';
-import { TeardownStack } from '../test/helpers/teardowns.js';
+import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
+import { onSlipway } from './lib/environment.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
 import { median } from './lib/stats.js';
 
@@ -18,11 +16,7 @@ const BARE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../benc
  * first). Cold: no layer cache (--no-cache / strategy.docker.noCache), and a new layer to push.
  */
 export async function overhead(o: { runs: number }): Promise<BenchResult> {
-  const stack = new TeardownStack();
-  try {
-    const env = testEnvironment();
-    const git = await startGitServer(stack);
-    const sw = await startSlipway(stack, { agents: 0 });
+  return onSlipway(async ({ stack, env, git, sw }) => {
     await addAgent(stack, sw, { concurrency: 1 });
     const id = randomBytes(3).toString('hex');
     // Some real work: 4 MiB of new data in a layer when the cache does not hold it.
@@ -74,9 +68,7 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
       data: { times, phases, warmRatio: warm, coldRatio: cold },
       problems,
     };
-  } finally {
-    await stack.run();
-  }
+  });
 }
 
 function runScript(script: string, args: string[]): Promise<void> {

@@ -105,6 +105,21 @@ export class StaleAttemptError extends SlipwayError {
   readonly reason = 'StaleAttempt';
 }
 
+/**
+ * A claim from an agent whose node does not have the labels the build's `nodeSelector` asks
+ * for. The build stays Pending for an agent on a matching node.
+ */
+export class NodeSelectorMismatchError extends SlipwayError {
+  readonly reason = 'NodeSelectorMismatch';
+  constructor(
+    message: string,
+    /** `key=value` entries of the selector the node's labels do not have. */
+    readonly unmatched: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** The build already reached a terminal phase; nothing more can happen to it. */
 export class BuildAlreadyTerminalError extends SlipwayError {
   readonly reason = 'BuildAlreadyTerminal';

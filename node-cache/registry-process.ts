@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { freeLoopbackPort } from '../common/free-port.js';
 import type { Logger } from '../common/log.js';
 
 export interface RegistryProcessOptions {
@@ -189,17 +189,4 @@ export class RegistryProcess {
     const forms = [p, encodeURIComponent(p), Buffer.from(`${this.o.username}:${p}`).toString('base64')];
     return forms.reduce((t, f) => t.split(f).join('***'), text);
   }
-}
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { BuildAlreadyTerminalError, StaleAttemptError } from '../common/errors.js';
+import { BuildAlreadyTerminalError, NodeSelectorMismatchError, StaleAttemptError } from '../common/errors.js';
 import type { Build } from '../coordinator/api/types.js';
 import { assignAttempt, claim, finish, markQueued } from '../coordinator/builds/transitions.js';
 
@@ -50,4 +50,21 @@ test('only the owning agent and attempt can finish a build, and only once', (t) 
 test('a build that is not Running cannot be finished', (t) => {
   const pending = assignAttempt(newBuild())!;
   t.throws(() => finish(pending, { attempt: 1, agent: 'a', phase: 'Failed', reason: 'X' }, now), { instanceOf: StaleAttemptError });
+});
+
+test('a claim from a node without the labels the build selects is refused and changes nothing', (t) => {
+  const selecting = newBuild();
+  selecting.spec.config.nodeSelector = { disk: 'ssd', 'topology.kubernetes.io/zone': 'a' };
+  const queued = markQueued(assignAttempt(selecting)!, 1, now)!;
+  t.is(queued.status.message, 'waiting for an agent on a node labelled disk=ssd,topology.kubernetes.io/zone=a');
+  const err = t.throws(() => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7', nodeLabels: { disk: 'ssd' } }, now), {
+    instanceOf: NodeSelectorMismatchError,
+  });
+  t.deepEqual(err?.unmatched, ['topology.kubernetes.io/zone=a']);
+  t.throws(() => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now), { instanceOf: NodeSelectorMismatchError });
+  t.is(queued.status.phase, 'Pending');
+  const running = claim(queued, { attempt: 1, agent: 'b', node: 'm', claimId: 'b/1/8', nodeLabels: { disk: 'ssd', 'topology.kubernetes.io/zone': 'a', x: 'y' } }, now)!;
+  t.is(running.status.phase, 'Running');
+  t.is(running.status.node, 'm');
+  t.is(running.status.message, undefined);
 });

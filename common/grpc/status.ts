@@ -6,6 +6,7 @@ import {
   BuildStillRunningError,
   ConflictError,
   InvalidInputError,
+  NodeSelectorMismatchError,
   NotFoundError,
   SlipwayError,
   StaleAttemptError,
@@ -52,6 +53,7 @@ function codeOf(err: unknown): grpc.status {
   if (err instanceof StaleAttemptError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof BuildAlreadyTerminalError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof BuildStillRunningError) return grpc.status.FAILED_PRECONDITION;
+  if (err instanceof NodeSelectorMismatchError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof UnavailableError) return grpc.status.UNAVAILABLE;
   if (err instanceof AbortedError) return grpc.status.CANCELLED;
   return grpc.status.INTERNAL;

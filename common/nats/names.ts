@@ -42,4 +42,9 @@ export interface BuildJob {
   namespace: string;
   build: string;
   attempt: number;
+  /**
+   * The build's nodeSelector, so an agent on another node hands the job back without claiming
+   * it. Absent in jobs queued before it existed: the claim is then the only check.
+   */
+  nodeSelector?: Record<string, string>;
 }

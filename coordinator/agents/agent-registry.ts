@@ -8,6 +8,13 @@ export interface AgentRecord {
   instance: string;
   /** `namespace/build/attempt` of what it runs. */
   running: string[];
+  /**
+   * The labels of its node, as it last advertised them (empty: it does not read its Node).
+   * Claims are checked against the labels the claim carries; these are for placement (#12).
+   */
+  nodeLabels: Record<string, string>;
+  /** Its node is cordoned, so it claims nothing new. */
+  cordoned: boolean;
   /** When a coordinator received the heartbeat (coordinators' clocks are assumed in sync). */
   lastHeartbeat: string;
 }

@@ -109,6 +109,11 @@ export const buildConfigSpecSchema = {
       type: 'integer',
       description: 'New attempts allowed when an attempt is lost with its agent (AgentLost, AgentShutdown).',
     },
+    nodeSelector: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: "Labels the build's node must have (Kubernetes label keys and values); only agents on such nodes run it.",
+    },
   },
 } as const;
 

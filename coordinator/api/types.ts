@@ -106,6 +106,11 @@ export interface BuildConfigSpec {
   completionDeadlineSeconds?: number;
   /** New attempts allowed when an attempt is lost with its agent; undefined: none. */
   retries?: number;
+  /**
+   * Labels the node of the agent that runs the build must have (all of them, values equal);
+   * undefined: any agent. Agents learn their node's labels from the Kubernetes API.
+   */
+  nodeSelector?: Record<string, string>;
 }
 
 export interface BuildConfig {

@@ -147,6 +147,12 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   if (spec.retries !== undefined && (spec.retries < 0 || spec.retries > MAX_RETRIES)) {
     at('retries', `must be between 0 and ${MAX_RETRIES}, got ${spec.retries}`);
   }
+  for (const [key, value] of Object.entries(spec.nodeSelector ?? {})) {
+    const keyProblem = labelKeyProblem(key);
+    if (keyProblem) at(`nodeSelector.${key}`, keyProblem);
+    const valueProblem = labelValueProblem(value);
+    if (valueProblem) at(`nodeSelector.${key}`, valueProblem);
+  }
   if (errors.length > 0) throw new InvalidBuildConfigError(errors);
   return spec;
 }
@@ -201,6 +207,36 @@ export function gitRefProblem(ref: string): string | undefined {
   return undefined;
 }
 
+/** DNS-1123 subdomain: a label key's optional prefix. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** A label key's name part, and a label value when not empty (Kubernetes' "qualified name" rule). */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** Why `key` is not a Kubernetes label key (`[prefix/]name`), or undefined. */
+export function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined) {
+    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) {
+      return `"${key}" is not a label key: the prefix must be a DNS subdomain (lower case letters, digits, '-' and '.'), at most 253 characters`;
+    }
+  }
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+    return `"${key}" is not a label key: the name must be 1-63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** Why `value` is not a Kubernetes label value, or undefined. Empty is a value. */
+export function labelValueProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  if (value.length > 63 || !LABEL_NAME.test(value)) {
+    return `"${value}" is not a label value: at most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
 function relativePathProblem(p: string): string | undefined {
   if (p.startsWith('/')) return 'must be a relative path';
   if (p.split('/').includes('..')) return 'must not contain ".."';
@@ -236,6 +272,11 @@ function dropUnset(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
+    // A label selector's empty value is a value ("has this label, empty"): keep the map as given.
+    if (k === 'nodeSelector' && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      if (Object.keys(v).length > 0) out[k] = { ...v };
+      continue;
+    }
     if (v === null || v === undefined || v === '' || v === false) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     const cleaned = dropUnset(v);

@@ -167,7 +167,12 @@ export class BuildController {
     }
 
     if (build.status.phase === 'Pending' && !build.status.queuedTimestamp) {
-      const job: BuildJob = { namespace: build.metadata.namespace, build: build.metadata.name, attempt: build.status.attempt };
+      const job: BuildJob = {
+        namespace: build.metadata.namespace,
+        build: build.metadata.name,
+        attempt: build.status.attempt,
+        nodeSelector: build.spec.config.nodeSelector,
+      };
       // Publish before recording it: a crash in between leaves an unqueued Pending build that the
       // next sync publishes again, and the stream drops that copy as a duplicate.
       await this.publish(job);

@@ -12,6 +12,10 @@ export interface Heartbeat {
   node: string;
   instance: string;
   running: BuildRef[];
+  /** The labels of the agent's node, as the agent reads them from the Kubernetes API. */
+  nodeLabels: Record<string, string>;
+  /** The agent's node is cordoned: it claims nothing new. */
+  cordoned: boolean;
 }
 
 /** An attempt the agent must stop: cancelled by a user, or no longer the agent's. */
@@ -42,7 +46,7 @@ export class AgentReports {
   /**
    * Makes the attempt this agent's, and hands over the credentials of the push and source
    * secrets the build names, those that exist (the agent fails the build when one is missing).
-   * @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError
+   * @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError, NodeSelectorMismatchError
    */
   async claim(
     ref: BuildRef,
@@ -70,6 +74,8 @@ export class AgentReports {
       node: h.node,
       instance: h.instance,
       running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
+      nodeLabels: h.nodeLabels,
+      cordoned: h.cordoned,
     });
     const orders: StopOrder[] = [];
     for (const ref of h.running) {

@@ -1,4 +1,5 @@
-import { BuildAlreadyTerminalError, InvalidInputError, StaleAttemptError } from '../../common/errors.js';
+import { BuildAlreadyTerminalError, InvalidInputError, NodeSelectorMismatchError, StaleAttemptError } from '../../common/errors.js';
+import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
 import { isTerminal, type Build, type BuildPhase } from '../api/types.js';
 
 /**
@@ -23,10 +24,23 @@ export function assignAttempt(build: Build): Build | undefined {
   };
 }
 
-/** Records that the attempt's job is on the work queue. Repeating it changes nothing. */
+/**
+ * Records that the attempt's job is on the work queue. Repeating it changes nothing. A build
+ * with a nodeSelector says, unless it already says why it is Pending, which agents it waits for
+ * (which agents match is placement's business, issue #12; this only names the selector).
+ */
 export function markQueued(build: Build, attempt: number, now: Date): Build | undefined {
   if (build.status.phase !== 'Pending' || build.status.attempt !== attempt || build.status.queuedTimestamp) return undefined;
-  return { ...build, status: { ...build.status, queuedTimestamp: now.toISOString() } };
+  const selector = build.spec.config.nodeSelector;
+  const waiting = selector && Object.keys(selector).length > 0 && !build.status.message;
+  return {
+    ...build,
+    status: {
+      ...build.status,
+      queuedTimestamp: now.toISOString(),
+      ...(waiting ? { message: `waiting for an agent on a node labelled ${formatLabels(selector)}` } : {}),
+    },
+  };
 }
 
 export interface Claim {
@@ -34,12 +48,15 @@ export interface Claim {
   agent: string;
   node: string;
   claimId: string;
+  /** The labels of the claiming agent's node; the build's nodeSelector must match them. */
+  nodeLabels?: Record<string, string>;
 }
 
 /**
  * Pending → Running on the claiming agent. Repeating the same claim (same claim id: its first
  * answer was lost) gets the build back unchanged; any other claim of a claimed attempt is refused.
- * @throws StaleAttemptError when the attempt is not current or another agent holds it.
+ * @throws StaleAttemptError when the attempt is not current or another agent holds it;
+ *         NodeSelectorMismatchError when the agent's node lacks a label the build selects.
  */
 export function claim(build: Build, c: Claim, now: Date): Build | undefined {
   requireAttempt(build, c.attempt);
@@ -48,9 +65,18 @@ export function claim(build: Build, c: Claim, now: Date): Build | undefined {
   if (build.status.phase !== 'Pending') {
     throw new StaleAttemptError(`build ${key(build)} attempt ${c.attempt} is ${build.status.phase} on agent "${build.status.agent ?? ''}"`);
   }
+  const unmatched = unmatchedSelector(build.spec.config.nodeSelector, c.nodeLabels).map(([k, v]) => `${k}=${v}`);
+  if (unmatched.length > 0) {
+    throw new NodeSelectorMismatchError(
+      `build ${key(build)} selects nodes labelled ${formatLabels(build.spec.config.nodeSelector)}; node "${c.node}" of agent "${c.agent}" lacks ${unmatched.join(',')}`,
+      unmatched,
+    );
+  }
+  // A Pending message without a reason only ever says what the build waits for (markQueued).
+  const message = build.status.reason ? build.status.message : undefined;
   return {
     ...build,
-    status: { ...build.status, phase: 'Running', agent: c.agent, node: c.node, claimId: c.claimId, startTimestamp: now.toISOString() },
+    status: { ...build.status, message, phase: 'Running', agent: c.agent, node: c.node, claimId: c.claimId, startTimestamp: now.toISOString() },
   };
 }
 

@@ -36,6 +36,7 @@ export class AgentService {
           agent: req.agent,
           node: req.node,
           claimId: req.claimId,
+          nodeLabels: req.nodeLabels,
         });
         log.info('build claimed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent });
         return {
@@ -49,7 +50,14 @@ export class AgentService {
         const errors = [...required(req.agent, 'agent'), ...required(req.node, 'node'), ...required(req.instance, 'instance')];
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
-        const orders = await reports.heartbeat({ agent: req.agent, node: req.node, instance: req.instance, running });
+        const orders = await reports.heartbeat({
+          agent: req.agent,
+          node: req.node,
+          instance: req.instance,
+          running,
+          nodeLabels: req.nodeLabels,
+          cordoned: req.cordoned,
+        });
         return { stop: orders };
       }),
       CompleteBuild: unary(log, 'CompleteBuild', async (req) => {

@@ -1,4 +1,9 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { testEnvironment } from './environment.js';
+import { freePort, waitForPort } from './ports.js';
+import { spawnForTest } from './processes.js';
+import type { Teardowns } from './teardowns.js';
 
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
@@ -16,4 +21,26 @@ export async function registryDigest(repository: string, tag: string): Promise<s
   if (res.status === 404) return undefined;
   if (!res.ok) throw new Error(`registry answered ${res.status} for ${repository}:${tag}`);
   return res.headers.get('docker-content-digest') ?? undefined;
+}
+
+/**
+ * A real docker-registry of a test's own, on a random loopback port, its storage and config in
+ * `dir`; `auth` is its config's `auth:` section (YAML), if any. Stopped when the test ends.
+ */
+export async function serveRegistry(t: Teardowns, dir: string, auth = ''): Promise<{ address: string; output: () => string }> {
+  const port = await freePort();
+  await writeFile(
+    path.join(dir, 'config.yml'),
+    `version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: ${path.join(dir, 'data')} }
+http: { addr: 127.0.0.1:${port} }
+${auth}`,
+  );
+  const registry = spawnForTest(t, 'docker-registry', ['serve', path.join(dir, 'config.yml')]);
+  await waitForPort(port).catch((err: Error) => {
+    throw new Error(`${err.message}\n${registry.output()}`);
+  });
+  return { address: `127.0.0.1:${port}`, output: registry.output };
 }

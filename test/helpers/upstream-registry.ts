@@ -1,11 +1,11 @@
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Teardowns } from './teardowns.js';
-import { freePort, waitForPort } from './ports.js';
-import { run, spawnForTest, tempDir } from './processes.js';
+import { run, tempDir } from './processes.js';
+import { serveRegistry } from './registry.js';
 
 export interface UpstreamRegistry {
   /** 127.0.0.1:PORT */
@@ -26,28 +26,15 @@ export interface UpstreamRegistry {
  */
 export async function startUpstreamRegistry(t: Teardowns, o: { auth?: { user: string; password: string } } = {}): Promise<UpstreamRegistry> {
   const dir = await tempDir(t, 'slipway-upstream-');
-  const port = await freePort();
   let auth = '';
   let tokens = { issued: () => 0 };
   if (o.auth) {
     tokens = await startTokenServer(t, dir, o.auth);
     auth = `auth:\n  token: { realm: "${(tokens as TokenServer).realm}", service: ${TOKEN_SERVICE}, issuer: ${TOKEN_ISSUER}, rootcertbundle: ${path.join(dir, 'token.crt')} }\n`;
   }
-  await writeFile(
-    path.join(dir, 'config.yml'),
-    `version: 0.1
-log: { level: warn }
-storage:
-  filesystem: { rootdirectory: ${path.join(dir, 'data')} }
-http: { addr: 127.0.0.1:${port} }
-${auth}`,
-  );
-  const registry = spawnForTest(t, 'docker-registry', ['serve', path.join(dir, 'config.yml')]);
-  await waitForPort(port).catch((err: Error) => {
-    throw new Error(`${err.message}\n${registry.output()}`);
-  });
+  const registry = await serveRegistry(t, dir, auth);
   return {
-    address: `127.0.0.1:${port}`,
+    address: registry.address,
     output: registry.output,
     blobGets: (digest) => registry.output().split('\n').filter((l) => l.includes(`"GET /v2/`) && l.includes(`/blobs/${digest} `) && / 200 /.test(l)).length,
     tokensIssued: () => tokens.issued(),

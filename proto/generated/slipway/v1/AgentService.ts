@@ -13,7 +13,8 @@ import type { HeartbeatResponse as _slipway_v1_HeartbeatResponse, HeartbeatRespo
 export interface AgentServiceClient extends grpc.Client {
   /**
    * Takes ownership of a Pending build's attempt: the build becomes Running on this agent.
-   * Refused (FAILED_PRECONDITION) when the attempt is stale or another agent owns it.
+   * Refused (FAILED_PRECONDITION) when the attempt is stale, another agent owns it, or the
+   * build's node_selector does not match the claim's node_labels.
    */
   ClaimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_ClaimBuildResponse__Output>): grpc.ClientUnaryCall;
   ClaimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_ClaimBuildResponse__Output>): grpc.ClientUnaryCall;
@@ -21,7 +22,8 @@ export interface AgentServiceClient extends grpc.Client {
   ClaimBuild(argument: _slipway_v1_ClaimBuildRequest, callback: grpc.requestCallback<_slipway_v1_ClaimBuildResponse__Output>): grpc.ClientUnaryCall;
   /**
    * Takes ownership of a Pending build's attempt: the build becomes Running on this agent.
-   * Refused (FAILED_PRECONDITION) when the attempt is stale or another agent owns it.
+   * Refused (FAILED_PRECONDITION) when the attempt is stale, another agent owns it, or the
+   * build's node_selector does not match the claim's node_labels.
    */
   claimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_ClaimBuildResponse__Output>): grpc.ClientUnaryCall;
   claimBuild(argument: _slipway_v1_ClaimBuildRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_ClaimBuildResponse__Output>): grpc.ClientUnaryCall;
@@ -66,7 +68,8 @@ export interface AgentServiceClient extends grpc.Client {
 export interface AgentServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
    * Takes ownership of a Pending build's attempt: the build becomes Running on this agent.
-   * Refused (FAILED_PRECONDITION) when the attempt is stale or another agent owns it.
+   * Refused (FAILED_PRECONDITION) when the attempt is stale, another agent owns it, or the
+   * build's node_selector does not match the claim's node_labels.
    */
   ClaimBuild: grpc.handleUnaryCall<_slipway_v1_ClaimBuildRequest__Output, _slipway_v1_ClaimBuildResponse>;
   

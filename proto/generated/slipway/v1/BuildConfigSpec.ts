@@ -19,6 +19,11 @@ export interface BuildConfigSpec {
    * New attempts allowed when an attempt is lost with its agent (AgentLost, AgentShutdown).
    */
   'retries'?: (number);
+  /**
+   * Only an agent whose node has all of these labels (Kubernetes label keys and values) runs the
+   * build. Empty: any agent.
+   */
+  'nodeSelector'?: ({[key: string]: string});
 }
 
 export interface BuildConfigSpec__Output {
@@ -34,4 +39,9 @@ export interface BuildConfigSpec__Output {
    * New attempts allowed when an attempt is lost with its agent (AgentLost, AgentShutdown).
    */
   'retries': (number);
+  /**
+   * Only an agent whose node has all of these labels (Kubernetes label keys and values) runs the
+   * build. Empty: any agent.
+   */
+  'nodeSelector': ({[key: string]: string});
 }

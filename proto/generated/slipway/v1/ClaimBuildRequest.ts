@@ -12,6 +12,11 @@ export interface ClaimBuildRequest {
    * delivered twice, or an agent restarted mid-build, never runs the attempt a second time.
    */
   'claimId'?: (string);
+  /**
+   * The labels of the agent's node as it sees them now. A build whose node_selector they do not
+   * match is refused (FAILED_PRECONDITION, reason NodeSelectorMismatch).
+   */
+  'nodeLabels'?: ({[key: string]: string});
 }
 
 export interface ClaimBuildRequest__Output {
@@ -24,4 +29,9 @@ export interface ClaimBuildRequest__Output {
    * delivered twice, or an agent restarted mid-build, never runs the attempt a second time.
    */
   'claimId': (string);
+  /**
+   * The labels of the agent's node as it sees them now. A build whose node_selector they do not
+   * match is refused (FAILED_PRECONDITION, reason NodeSelectorMismatch).
+   */
+  'nodeLabels': ({[key: string]: string});
 }

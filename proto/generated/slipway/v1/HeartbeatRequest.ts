@@ -13,6 +13,14 @@ export interface HeartbeatRequest {
    * The attempts this agent is running now.
    */
   'running'?: (_slipway_v1_BuildRef)[];
+  /**
+   * The labels of the agent's node (empty when the agent does not read its Node).
+   */
+  'nodeLabels'?: ({[key: string]: string});
+  /**
+   * The agent's node is cordoned (spec.unschedulable): it claims nothing new.
+   */
+  'cordoned'?: (boolean);
 }
 
 export interface HeartbeatRequest__Output {
@@ -26,4 +34,12 @@ export interface HeartbeatRequest__Output {
    * The attempts this agent is running now.
    */
   'running': (_slipway_v1_BuildRef__Output)[];
+  /**
+   * The labels of the agent's node (empty when the agent does not read its Node).
+   */
+  'nodeLabels': ({[key: string]: string});
+  /**
+   * The agent's node is cordoned (spec.unschedulable): it claims nothing new.
+   */
+  'cordoned': (boolean);
 }

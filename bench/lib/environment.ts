@@ -1,0 +1,25 @@
+import { testEnvironment, type TestEnvironment } from '../../test/helpers/environment.js';
+import { startGitServer, type GitServer } from '../../test/helpers/git-server.js';
+import { startSlipway, type Slipway } from '../../test/helpers/slipway.js';
+import { TeardownStack } from '../../test/helpers/teardowns.js';
+
+export interface BenchSlipway {
+  stack: TeardownStack;
+  env: TestEnvironment;
+  git: GitServer;
+  /** A coordinator and no agent yet: each benchmark adds the agents it measures. */
+  sw: Slipway;
+}
+
+/** Runs `fn` on a Slipway of its own (the tests' real environment, a git server), then stops it all. */
+export async function onSlipway<T>(fn: (s: BenchSlipway) => Promise<T>): Promise<T> {
+  const stack = new TeardownStack();
+  try {
+    const env = testEnvironment();
+    const git = await startGitServer(stack);
+    const sw = await startSlipway(stack, { agents: 0 });
+    return await fn({ stack, env, git, sw });
+  } finally {
+    await stack.run();
+  }
+}
