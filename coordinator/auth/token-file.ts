@@ -47,7 +47,7 @@ export class TokenAuthenticator {
       const fields = parseCsvLine(line);
       if (!fields) return void errors.push({ field: setting, message: `line ${n}: unbalanced quotes` });
       const [token = '', username = '', uid = '', groups = ''] = fields.map((f) => f.trim());
-      if (fields.length < 3 || fields.length > 4) return void errors.push({ field: setting, message: `line ${n}: want token,user,uid[,"groups"], got ${fields.length} columns` });
+      if (fields.length < 3 || fields.length > 4) return void errors.push({ field: setting, message: `line ${n}: want token,user,uid[,groups], got ${fields.length} columns` });
       if (!token) return void errors.push({ field: setting, message: `line ${n}: the token is empty` });
       if (!username) return void errors.push({ field: setting, message: `line ${n}: the user is empty` });
       const digest = sha256(token);
