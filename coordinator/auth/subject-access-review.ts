@@ -10,6 +10,8 @@ export class SubjectAccessReviewError extends SlipwayError {
 
 export interface SubjectAccessReviewOptions {
   kubeConfig: KubeConfig;
+  /** Sends the reviews; default: `createSubjectAccessReview` with `kubeConfig`. */
+  send?: ReviewSender;
   /** How long decisions are kept: like kube's webhook authorizer, allowed 10 s, denied 5 s. */
   allowedTtlMs?: number;
   deniedTtlMs?: number;
@@ -34,8 +36,11 @@ export class SubjectAccessReviewAuthorizer {
   private readonly clock: () => Date;
 
   constructor(private readonly o: SubjectAccessReviewOptions) {
-    const api = o.kubeConfig.makeApiClient(AuthorizationV1Api);
-    this.send = (body) => api.createSubjectAccessReview({ body });
+    if (o.send) this.send = o.send;
+    else {
+      const api = o.kubeConfig.makeApiClient(AuthorizationV1Api);
+      this.send = (body) => api.createSubjectAccessReview({ body });
+    }
     this.clock = o.clock ?? (() => new Date());
   }
 
