@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
@@ -15,7 +16,26 @@ export const COORDINATOR_ENV = {
   logMaxBytes: 'SLIPWAY_LOG_MAX_BYTES',
   maxContextBytes: 'SLIPWAY_MAX_CONTEXT_BYTES',
   kubeApiListen: 'SLIPWAY_KUBE_API_LISTEN',
+  kubeApiAuth: 'SLIPWAY_KUBE_API_AUTH',
+  apiTokensFile: 'SLIPWAY_API_TOKENS_FILE',
+  kubeApiTlsCert: 'SLIPWAY_KUBE_API_TLS_CERT',
+  kubeApiTlsKey: 'SLIPWAY_KUBE_API_TLS_KEY',
+  requestHeaderCA: 'SLIPWAY_KUBE_API_REQUESTHEADER_CA',
+  requestHeaderAllowedNames: 'SLIPWAY_KUBE_API_REQUESTHEADER_ALLOWED_NAMES',
+  requestHeaderUsernameHeaders: 'SLIPWAY_KUBE_API_REQUESTHEADER_USERNAME_HEADERS',
+  requestHeaderGroupHeaders: 'SLIPWAY_KUBE_API_REQUESTHEADER_GROUP_HEADERS',
+  requestHeaderExtraHeadersPrefix: 'SLIPWAY_KUBE_API_REQUESTHEADER_EXTRA_HEADERS_PREFIX',
+  kubeconfig: 'SLIPWAY_KUBECONFIG',
 } as const;
+
+/**
+ * Who may use the Kubernetes API: `none` (everyone, as `system:anonymous`: for local use only),
+ * `tokens` (bearer tokens from the token file, roles by group), `delegated` (in a cluster:
+ * front-proxy client certificates, the token file as a fallback when given, and the cluster's
+ * RBAC through SubjectAccessReview).
+ */
+export type KubeApiAuthMode = 'none' | 'tokens' | 'delegated';
+export const KUBE_API_AUTH_MODES: readonly KubeApiAuthMode[] = ['none', 'tokens', 'delegated'];
 
 export interface CoordinatorConfig {
   /** NATS server URLs. */
@@ -26,6 +46,21 @@ export interface CoordinatorConfig {
   id: string;
   /** host:port of the Kubernetes API (group build.slipway.dev); empty: not served. Port 0 picks a free one. */
   kubeApiListen: string;
+  kubeApiAuth: KubeApiAuthMode;
+  /** The bearer-token file (kube-apiserver's --token-auth-file format); empty: no tokens. */
+  apiTokensFile: string;
+  /** PEM files of the Kubernetes API's serving certificate and key; empty: plain HTTP. */
+  kubeApiTlsCertFile: string;
+  kubeApiTlsKeyFile: string;
+  /** `delegated`: the CA that signs the front proxy's (the aggregator's) client certificates. */
+  requestHeaderCAFile: string;
+  /** `delegated`: common names the front proxy's certificate may have; empty: any the CA signed. */
+  requestHeaderAllowedNames: string[];
+  requestHeaderUsernameHeaders: string[];
+  requestHeaderGroupHeaders: string[];
+  requestHeaderExtraHeaderPrefixes: string[];
+  /** The coordinator's own Kubernetes client (SubjectAccessReviews): a kubeconfig file; empty: the Pod's service account. */
+  kubeconfig: string;
   /** Replicas of the KV buckets and the jobs stream (3 on a NATS cluster). */
   replicas: number;
   controllerWorkers: number;
@@ -49,6 +84,16 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     natsServers: ['nats://127.0.0.1:4222'],
     grpcListen: '127.0.0.1:7070',
     kubeApiListen: '',
+    kubeApiAuth: 'none',
+    apiTokensFile: '',
+    kubeApiTlsCertFile: '',
+    kubeApiTlsKeyFile: '',
+    requestHeaderCAFile: '',
+    requestHeaderAllowedNames: [],
+    requestHeaderUsernameHeaders: ['X-Remote-User'],
+    requestHeaderGroupHeaders: ['X-Remote-Group'],
+    requestHeaderExtraHeaderPrefixes: ['X-Remote-Extra-'],
+    kubeconfig: '',
     id: `coordinator-${hostname()}-${process.pid}`,
     replicas: 1,
     controllerWorkers: 4,
@@ -69,6 +114,16 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.natsUrl]) c.natsServers = env[e.natsUrl]!.split(',').map((s) => s.trim()).filter(Boolean);
   if (env[e.grpcListen]) c.grpcListen = env[e.grpcListen]!;
   if (env[e.kubeApiListen] !== undefined) c.kubeApiListen = env[e.kubeApiListen]!;
+  if (env[e.kubeApiAuth]) c.kubeApiAuth = env[e.kubeApiAuth] as KubeApiAuthMode;
+  if (env[e.apiTokensFile] !== undefined) c.apiTokensFile = env[e.apiTokensFile]!;
+  if (env[e.kubeApiTlsCert] !== undefined) c.kubeApiTlsCertFile = env[e.kubeApiTlsCert]!;
+  if (env[e.kubeApiTlsKey] !== undefined) c.kubeApiTlsKeyFile = env[e.kubeApiTlsKey]!;
+  if (env[e.requestHeaderCA] !== undefined) c.requestHeaderCAFile = env[e.requestHeaderCA]!;
+  if (env[e.requestHeaderAllowedNames] !== undefined) c.requestHeaderAllowedNames = list(env[e.requestHeaderAllowedNames]!);
+  if (env[e.requestHeaderUsernameHeaders]) c.requestHeaderUsernameHeaders = list(env[e.requestHeaderUsernameHeaders]!);
+  if (env[e.requestHeaderGroupHeaders]) c.requestHeaderGroupHeaders = list(env[e.requestHeaderGroupHeaders]!);
+  if (env[e.requestHeaderExtraHeadersPrefix]) c.requestHeaderExtraHeaderPrefixes = list(env[e.requestHeaderExtraHeadersPrefix]!);
+  if (env[e.kubeconfig] !== undefined) c.kubeconfig = env[e.kubeconfig]!;
   if (env[e.id]) c.id = env[e.id]!;
   if (env[e.replicas]) c.replicas = Number(env[e.replicas]);
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
@@ -95,6 +150,44 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (!(c.logMaxAgeMs >= 60_000)) errors.push({ field: COORDINATOR_ENV.logMaxAgeMs, message: 'must be at least 60000' });
   if (!(c.maxContextBytes >= 1024)) errors.push({ field: COORDINATOR_ENV.maxContextBytes, message: 'must be at least 1024' });
   if (!(c.logMaxBytes >= 1024 ** 2)) errors.push({ field: COORDINATOR_ENV.logMaxBytes, message: 'must be at least 1 MiB' });
+  errors.push(...kubeApiAuthErrors(c));
   if (errors.length > 0) throw new InvalidInputError(errors, 'coordinator configuration');
   return c;
+}
+
+/** Settings of the Kubernetes API's authentication that do not fit together, or files that are not there. */
+function kubeApiAuthErrors(c: CoordinatorConfig): FieldError[] {
+  const e = COORDINATOR_ENV;
+  const errors: FieldError[] = [];
+  const file = (field: string, path: string) => {
+    if (path && !existsSync(path)) errors.push({ field, message: `no file "${path}"` });
+  };
+  if (!KUBE_API_AUTH_MODES.includes(c.kubeApiAuth)) {
+    errors.push({ field: e.kubeApiAuth, message: `"${c.kubeApiAuth}" is not one of ${KUBE_API_AUTH_MODES.join(', ')}` });
+    return errors;
+  }
+  if (Boolean(c.kubeApiTlsCertFile) !== Boolean(c.kubeApiTlsKeyFile)) {
+    const missing = c.kubeApiTlsCertFile ? e.kubeApiTlsKey : e.kubeApiTlsCert;
+    errors.push({ field: missing, message: `must be set with ${missing === e.kubeApiTlsKey ? e.kubeApiTlsCert : e.kubeApiTlsKey}` });
+  }
+  file(e.kubeApiTlsCert, c.kubeApiTlsCertFile);
+  file(e.kubeApiTlsKey, c.kubeApiTlsKeyFile);
+  file(e.apiTokensFile, c.apiTokensFile);
+  file(e.requestHeaderCA, c.requestHeaderCAFile);
+  file(e.kubeconfig, c.kubeconfig);
+  if (c.kubeApiAuth === 'tokens' && !c.apiTokensFile) errors.push({ field: e.apiTokensFile, message: `is required when ${e.kubeApiAuth} is tokens` });
+  if (c.kubeApiAuth === 'delegated') {
+    if (!c.requestHeaderCAFile) errors.push({ field: e.requestHeaderCA, message: `is required when ${e.kubeApiAuth} is delegated (the front proxy's client CA)` });
+    if (!c.kubeApiTlsCertFile && !c.kubeApiTlsKeyFile) errors.push({ field: e.kubeApiTlsCert, message: `is required when ${e.kubeApiAuth} is delegated (the aggregator only talks TLS)` });
+    if (c.requestHeaderUsernameHeaders.length === 0) errors.push({ field: e.requestHeaderUsernameHeaders, message: 'must name at least one header' });
+  } else {
+    // Set for a mode that does not read them: the operator meant something else.
+    if (c.requestHeaderCAFile) errors.push({ field: e.requestHeaderCA, message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})` });
+    if (c.requestHeaderAllowedNames.length > 0) errors.push({ field: e.requestHeaderAllowedNames, message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})` });
+  }
+  return errors;
+}
+
+function list(s: string): string[] {
+  return s.split(',').map((v) => v.trim()).filter(Boolean);
 }

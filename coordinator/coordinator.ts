@@ -15,6 +15,7 @@ import { BuildApi } from './builds/build-api.js';
 import type { CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
+import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 
@@ -23,7 +24,8 @@ export interface CoordinatorDeps {
   clock?: () => Date;
   /**
    * For the Kubernetes API (when `kubeApiListen` is set): authentication, authorization and
-   * TLS (default: plain HTTP, everyone allowed: local use only), bookmark interval.
+   * TLS over what `kubeApiAuth` and the TLS settings give (by default plain HTTP, everyone
+   * allowed: local use only), bookmark interval.
    */
   kubeApi?: Omit<KubeApiServerOptions, 'listen' | 'log' | 'clock'>;
 }
@@ -71,7 +73,13 @@ export class Coordinator {
       const host = config.grpcListen.slice(0, config.grpcListen.lastIndexOf(':'));
       const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log);
       if (config.kubeApiListen) {
-        c.kubeApi = await KubeApiServer.start(buildApi, buildLogs, { ...deps.kubeApi, listen: config.kubeApiListen, log: log.child({ component: 'kube-api' }), clock }).catch((err: unknown) => {
+        const kubeLog = log.child({ component: 'kube-api' });
+        // Hooks a caller passes (tests) win over the ones SLIPWAY_KUBE_API_AUTH asks for.
+        const auth = await kubeApiAuth(config, kubeLog).catch((err: unknown) => {
+          server.forceShutdown();
+          throw err;
+        });
+        c.kubeApi = await KubeApiServer.start(buildApi, buildLogs, { ...auth, ...deps.kubeApi, listen: config.kubeApiListen, log: kubeLog, clock }).catch((err: unknown) => {
           server.forceShutdown();
           throw err;
         });

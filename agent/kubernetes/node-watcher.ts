@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { ApiException, CoreV1Api, KubeConfig, Watch, type V1Node } from '@kubernetes/client-node';
 import { AbortedError, SlipwayError, errorMessage } from '../../common/errors.js';
+export { KubeConfigError, loadKubeConfig } from '../../common/kubernetes/kube-config.js';
 import type { Logger } from '../../common/log.js';
 
 /** What the agent needs to know of its Node. */
@@ -10,11 +10,6 @@ export interface NodeState {
   unschedulable: boolean;
   labels: Readonly<Record<string, string>>;
   resourceVersion: string;
-}
-
-/** The Kubernetes client configuration could not be loaded. */
-export class KubeConfigError extends SlipwayError {
-  readonly reason = 'KubeConfigInvalid';
 }
 
 /** The Kubernetes API answered a request with an error status (or an ERROR watch event). */
@@ -32,33 +27,6 @@ export class KubernetesApiError extends SlipwayError {
 
 /** The watch's resourceVersion is too old for the API server (410 Gone): list again. */
 export class ResourceVersionGoneError extends KubernetesApiError {}
-
-/** Where the service account's token is mounted in a Pod. */
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-/**
- * The client configuration: the kubeconfig file at `kubeconfigPath` when one is given, otherwise
- * the Pod's service account (in-cluster). Nothing is read from the default kubeconfig locations:
- * an agent uses exactly what it was told to.
- * @throws KubeConfigError
- */
-export function loadKubeConfig(kubeconfigPath: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) {
-    try {
-      kc.loadFromFile(kubeconfigPath);
-    } catch (err) {
-      throw new KubeConfigError(`cannot load the kubeconfig "${kubeconfigPath}": ${errorMessage(err)}`, { cause: err });
-    }
-    if (!kc.getCurrentCluster()) throw new KubeConfigError(`the kubeconfig "${kubeconfigPath}" has no current context with a cluster`);
-    return kc;
-  }
-  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT || !existsSync(IN_CLUSTER_TOKEN)) {
-    throw new KubeConfigError('not running in a Kubernetes Pod (no KUBERNETES_SERVICE_HOST/PORT or service account token); give a kubeconfig');
-  }
-  kc.loadFromCluster();
-  return kc;
-}
 
 export interface NodeWatcherOptions {
   kubeConfig: KubeConfig;

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConflictError, InvalidInputError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Build, BuildConfig, Versioned } from '../api/types.js';
+import type { RequestAttributes, UserInfo } from '../auth/types.js';
 import { requireName } from '../api/validation.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
@@ -19,28 +20,7 @@ import { KubeHttpError, success, toKubeStatus } from './status.js';
 import { toTable, wantsTable, type IncludeObject } from './table.js';
 import { serveWatch, type WatchEventType } from './watch.js';
 
-/** Who made a request, as an authenticator found out (Kubernetes' user.Info). */
-export interface UserInfo {
-  username: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
-
-/** What a request wants to do, as Kubernetes' authorizer attributes (and SubjectAccessReview) name it. */
-export interface RequestAttributes {
-  /** get, list, watch, create, update, patch, delete for resources; the lower-case HTTP method otherwise. */
-  verb: string;
-  resourceRequest: boolean;
-  /** The URL path (for non-resource requests such as /apis or /openapi/v3). */
-  path: string;
-  apiGroup?: string;
-  apiVersion?: string;
-  namespace?: string;
-  resource?: string;
-  subresource?: string;
-  name?: string;
-}
+export type { RequestAttributes, UserInfo } from '../auth/types.js';
 
 export interface KubeApiTls {
   key: string | Buffer;
@@ -70,6 +50,7 @@ export interface KubeApiServerOptions {
 }
 
 const ANONYMOUS: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
 /** A parsed resource URL: /apis/GROUP/VERSION[/namespaces/NS]/PLURAL[/NAME[/SUB]]. */
@@ -143,6 +124,8 @@ export class KubeApiServer {
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     let target: ResourcePath | undefined;
     try {
+      // Probes (the kubelet's carry no credentials) pass, as the apiserver's always-allowed paths.
+      if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(url.pathname)) return this.serveNonResource(req, res, url, segments);
       const user = await this.authenticate(req).catch((err: unknown) => {
         throw new KubeHttpError(401, 'Unauthorized', `Unauthorized: ${errorMessage(err)}`);
       });

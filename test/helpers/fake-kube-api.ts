@@ -18,6 +18,12 @@ import { tempDir } from './processes.js';
  *   from N; an N older than the last `compact()` gets an ERROR event with a 410 Status, as an
  *   apiserver answers a watch whose resourceVersion etcd compacted away.
  *
+ * It also answers what the coordinator's delegated authorization asks:
+ *
+ * - `POST /apis/authorization.k8s.io/v1/subjectaccessreviews`: the review is recorded in
+ *   `reviews` and answered by `reviewPolicy` (a test sets it; by default everything is denied,
+ *   as a cluster with no RBAC rule for the group would), as RBAC would answer it.
+ *
  * Every request must carry the kubeconfig's bearer token (401 otherwise). The test changes nodes
  * as kubectl would (cordon, uncordon, label) and can cut every open watch.
  */
@@ -30,6 +36,10 @@ export class FakeKubernetesApi {
   private readonly watchers = new Set<Watcher>();
   /** `METHOD path?query` of every request, in order. */
   readonly requests: string[] = [];
+  /** The spec of every SubjectAccessReview received, in order. */
+  readonly reviews: FakeReviewSpec[] = [];
+  /** Decides each SubjectAccessReview; `true` allows, a string denies with that reason. */
+  reviewPolicy: (spec: FakeReviewSpec) => true | string = () => 'no RBAC policy matched';
 
   private constructor(
     private readonly server: http.Server,
@@ -150,6 +160,7 @@ export class FakeKubernetesApi {
     this.requests.push(`${req.method} ${req.url}`);
     const url = new URL(req.url ?? '/', 'http://fake');
     if (req.headers.authorization !== `Bearer ${this.token}`) return status(res, 401, 'Unauthorized', 'no or wrong bearer token');
+    if (req.method === 'POST' && url.pathname === '/apis/authorization.k8s.io/v1/subjectaccessreviews') return void this.review(req, res);
     if (req.method !== 'GET') return status(res, 405, 'MethodNotAllowed', `${req.method} is not served by the fake`);
     const one = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname);
     if (one) {
@@ -170,6 +181,26 @@ export class FakeKubernetesApi {
       });
     }
     this.watch(req, res, url, matches);
+  }
+
+  private async review(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req as AsyncIterable<Buffer>) chunks.push(c);
+    let body: { apiVersion?: string; kind?: string; spec?: FakeReviewSpec };
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return status(res, 400, 'BadRequest', 'the body is not JSON');
+    }
+    if (body.kind !== 'SubjectAccessReview' || body.apiVersion !== 'authorization.k8s.io/v1' || !body.spec) {
+      return status(res, 400, 'BadRequest', `not an authorization.k8s.io/v1 SubjectAccessReview: ${body.apiVersion}/${body.kind}`);
+    }
+    const spec = body.spec;
+    if (!spec.user && !(spec.groups?.length)) return status(res, 422, 'Invalid', 'spec.user or spec.groups: at least one is required');
+    if (!spec.resourceAttributes === !spec.nonResourceAttributes) return status(res, 422, 'Invalid', 'exactly one of nonResourceAttributes and resourceAttributes must be specified');
+    this.reviews.push(structuredClone(spec));
+    const decision = this.reviewPolicy(spec);
+    json(res, 201, { ...body, metadata: { creationTimestamp: null }, status: decision === true ? { allowed: true, reason: 'allowed by the fake policy' } : { allowed: false, reason: decision } });
   }
 
   private watch(req: http.IncomingMessage, res: http.ServerResponse, url: URL, matches: (n: FakeNode) => boolean): void {
@@ -210,6 +241,16 @@ interface FakeNode {
   kind: 'Node';
   metadata: { name: string; uid: string; labels: Record<string, string>; resourceVersion: string };
   spec: { unschedulable?: boolean };
+}
+
+/** A SubjectAccessReview's spec as the apiserver receives it. */
+export interface FakeReviewSpec {
+  user?: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+  resourceAttributes?: { group?: string; version?: string; resource?: string; subresource?: string; namespace?: string; name?: string; verb?: string };
+  nonResourceAttributes?: { path?: string; verb?: string };
 }
 
 interface Watcher {
