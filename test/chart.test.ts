@@ -1,0 +1,397 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import { Ajv } from 'ajv';
+import { isMap, isPair, isScalar, parse, parseDocument, type Pair } from 'yaml';
+import { CHART, ROOT, one, podTemplates, renderChart, type K8sObject } from './helpers/chart.js';
+
+/**
+ * The Helm chart (charts/slipway), rendered as helm would (tools/chart-render: text/template and
+ * sprig) for its defaults, host mode, dind mode and every example values file, and checked where
+ * it matters: the Docker socket only in host mode, the dind sidecar the only privileged
+ * container, resources and non-root users everywhere they can be, RBAC no wider than the code
+ * needs, a PodDisruptionBudget for the coordinators, the APIService with the Kubernetes API, and
+ * values.schema.json against every values file.
+ */
+
+const EXAMPLES = path.join(CHART, 'examples');
+const NATS = 'nats.url=nats://nats.nats-system.svc:4222';
+
+async function exampleFiles(): Promise<string[]> {
+  return (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(EXAMPLES, f));
+}
+
+/** Every way the chart is rendered here: defaults (with a NATS URL), both modes, each example. */
+async function renderings(): Promise<{ name: string; objects: K8sObject[] }[]> {
+  const out = [
+    { name: 'defaults', objects: (await renderChart({ set: [NATS] })).objects },
+    { name: 'dind', objects: (await renderChart({ set: [NATS, 'agent.mode=dind'] })).objects },
+    { name: 'host+node-cache', objects: (await renderChart({ set: [NATS, 'nodeCache.enabled=true'] })).objects },
+  ];
+  for (const file of await exampleFiles()) {
+    out.push({ name: path.basename(file), objects: (await renderChart({ values: [file], skipMissingDependencies: true })).objects });
+  }
+  return out;
+}
+
+type Container = { name: string; securityContext?: Record<string, unknown>; resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> }; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[]; args?: string[] };
+
+function containers(spec: K8sObject['spec']): Container[] {
+  return [...(spec.initContainers ?? []), ...spec.containers] as Container[];
+}
+
+function env(c: Container, name: string): string | undefined {
+  return c.env?.find((e) => e.name === name)?.value;
+}
+
+function agentPod(objects: K8sObject[]): K8sObject['spec'] {
+  return one(objects, 'DaemonSet', '-agent').spec.template.spec;
+}
+
+function hostPathVolumes(spec: K8sObject['spec']): { name: string; hostPath: { path: string } }[] {
+  return (spec.volumes ?? []).filter((v: { hostPath?: unknown }) => v.hostPath !== undefined);
+}
+
+test('the chart renders for its defaults, host mode, dind mode and every example', async (t) => {
+  const all = await renderings();
+  t.true(all.length >= 8);
+  for (const { name, objects } of all) {
+    const kinds = new Set(objects.map((o) => o.kind));
+    for (const kind of ['Deployment', 'Service', 'DaemonSet', 'ServiceAccount']) t.true(kinds.has(kind), `${name}: has a ${kind}`);
+    for (const o of objects) t.truthy(o.apiVersion && o.kind && o.metadata?.name, `${name}: ${o.kind} ${o.metadata?.name} is complete`);
+  }
+});
+
+test('host mode mounts the node Docker socket into the agent; dind mode mounts nothing from the node', async (t) => {
+  const host = agentPod((await renderChart({ set: [NATS] })).objects);
+  const socket = hostPathVolumes(host).find((v) => v.hostPath.path === '/var/run/docker.sock');
+  t.truthy(socket, 'host mode has the socket volume');
+  const agent = containers(host).find((c) => c.name === 'agent')!;
+  t.true(agent.volumeMounts!.some((m) => m.name === socket!.name), 'the agent mounts it');
+  t.is(env(agent, 'SLIPWAY_DOCKER_HOST'), 'unix:///var/run/docker.sock');
+  t.is(env(agent, 'SLIPWAY_EXECUTOR'), 'host');
+
+  for (const rendering of [{ set: [NATS, 'agent.mode=dind'] }, { values: [path.join(EXAMPLES, 'dind.yaml')] }, { values: [path.join(EXAMPLES, 'production.yaml')] }]) {
+    const dind = agentPod((await renderChart(rendering)).objects);
+    t.deepEqual(hostPathVolumes(dind), [], 'dind mode has no hostPath volume');
+    const dindAgent = containers(dind).find((c) => c.name === 'agent')!;
+    t.is(env(dindAgent, 'SLIPWAY_DOCKER_HOST'), 'unix:///run/slipway-dind/docker.sock');
+    const sidecar = containers(dind).find((c) => c.name === 'dind')!;
+    t.true(sidecar.args!.includes('--host=unix:///run/slipway-dind/docker.sock'));
+    const socketVolume = (dind.volumes as { name: string; emptyDir?: unknown }[]).find((v) => v.name === 'dind-socket');
+    t.truthy(socketVolume?.emptyDir, 'the socket is shared through an emptyDir');
+    for (const c of [dindAgent, sidecar]) t.true(c.volumeMounts!.some((m) => m.name === 'dind-socket' && m.mountPath === '/run/slipway-dind'), `${c.name} mounts the socket`);
+  }
+  // No other workload mounts anything from the node either.
+  for (const { name, objects } of await renderings()) {
+    for (const { workload, spec } of podTemplates(objects)) {
+      const paths = hostPathVolumes(spec).map((v) => v.hostPath.path);
+      const hostAgent = workload.endsWith('-agent') && spec.containers.some((c: Container) => env(c, 'SLIPWAY_DOCKER_HOST') === 'unix:///var/run/docker.sock');
+      if (hostAgent) t.true(paths.every((p) => p === '/var/run/docker.sock' || p === '/var/lib/docker'), `${name} ${workload}: ${paths}`);
+      else t.deepEqual(paths, [], `${name} ${workload} mounts nothing from the node`);
+    }
+  }
+});
+
+test('the dind sidecar is the only privileged container, and only in dind mode', async (t) => {
+  for (const { name, objects } of await renderings()) {
+    const privileged: string[] = [];
+    for (const { workload, spec } of podTemplates(objects)) {
+      t.not(spec.hostPID, true, `${name} ${workload}: no hostPID`);
+      for (const c of containers(spec)) {
+        const sc = c.securityContext ?? {};
+        if (sc.privileged === true) privileged.push(`${workload}/${c.name}`);
+        else t.false((sc.capabilities as { add?: string[] } | undefined)?.add?.length! > 0, `${name} ${workload}/${c.name} adds no capabilities`);
+      }
+    }
+    const dind = agentPod(objects).containers.some((c: Container) => c.name === 'dind');
+    t.deepEqual(privileged, dind ? ['DaemonSet/slipway-agent/dind'] : [], name);
+  }
+});
+
+test('every container has requests and limits of cpu and memory', async (t) => {
+  for (const { name, objects } of await renderings()) {
+    for (const { workload, spec } of podTemplates(objects)) {
+      for (const c of containers(spec)) {
+        for (const kind of ['requests', 'limits'] as const) {
+          for (const r of ['cpu', 'memory']) t.truthy(c.resources?.[kind]?.[r], `${name} ${workload}/${c.name}: resources.${kind}.${r}`);
+        }
+      }
+    }
+  }
+});
+
+test('every container runs as non-root except the dind sidecar and a host-mode agent without the socket group', async (t) => {
+  for (const { name, objects } of await renderings()) {
+    for (const { workload, spec } of podTemplates(objects)) {
+      for (const c of containers(spec)) {
+        const nonRoot = c.securityContext?.runAsNonRoot ?? spec.securityContext?.runAsNonRoot;
+        const user = c.securityContext?.runAsUser ?? spec.securityContext?.runAsUser;
+        const hostAgent = c.name === 'agent' && env(c, 'SLIPWAY_DOCKER_HOST') === 'unix:///var/run/docker.sock';
+        if (c.name === 'dind') continue;
+        if (hostAgent && spec.securityContext?.supplementalGroups === undefined) {
+          // Root reaches the root:docker 0660 socket as its owner; still no capabilities.
+          t.is(user, 0, `${name} ${workload}/${c.name}`);
+          t.deepEqual((c.securityContext!.capabilities as { drop: string[] }).drop, ['ALL']);
+          continue;
+        }
+        t.is(nonRoot, true, `${name} ${workload}/${c.name}: runAsNonRoot`);
+        t.not(user, 0, `${name} ${workload}/${c.name}: not uid 0`);
+        t.is(c.securityContext?.allowPrivilegeEscalation, false, `${name} ${workload}/${c.name}: no privilege escalation`);
+      }
+    }
+  }
+  // With the docker group's gid, the host-mode agent is non-root, in that group.
+  const host = agentPod((await renderChart({ values: [path.join(EXAMPLES, 'host.yaml')] })).objects);
+  const agent = containers(host).find((c) => c.name === 'agent')!;
+  t.is(agent.securityContext!.runAsNonRoot, true);
+  t.deepEqual(host.securityContext.supplementalGroups, [999]);
+  // Without it, the agent is root: the one exception, said in values.yaml.
+  const rootHost = agentPod((await renderChart({ set: [NATS] })).objects);
+  t.is(containers(rootHost).find((c) => c.name === 'agent')!.securityContext!.runAsUser, 0);
+});
+
+/** The rules every Slipway service account gets, through every binding: "Kind/name" → rules. */
+function grants(objects: K8sObject[]): Map<string, unknown[]> {
+  const roles = new Map(objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').map((o) => [`${o.kind}/${o.metadata.name}`, o.rules as unknown[]]));
+  const out = new Map<string, unknown[]>();
+  for (const b of objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
+    for (const s of b.subjects as { kind: string; name: string }[]) {
+      const key = `${s.kind}/${s.name}`;
+      const ref = `${b.roleRef.kind}/${b.roleRef.name}`;
+      // Built-in roles are named by reference; their rules are the cluster's.
+      out.set(key, [...(out.get(key) ?? []), ...(roles.get(ref) ?? [`builtin ${ref}`])]);
+    }
+  }
+  return out;
+}
+
+test('RBAC grants the agent get/list/watch on nodes and the coordinator system:auth-delegator, nothing else', async (t) => {
+  const nodes = { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] };
+  const delegated = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')] })).objects;
+  t.deepEqual(Object.fromEntries(grants(delegated)), {
+    'ServiceAccount/slipway-agent': [nodes],
+    'ServiceAccount/slipway-coordinator': ['builtin ClusterRole/system:auth-delegator'],
+  });
+  const plain = (await renderChart({ set: [NATS] })).objects;
+  t.deepEqual(Object.fromEntries(grants(plain)), { 'ServiceAccount/slipway-agent': [nodes] });
+  t.is(one(plain, 'ServiceAccount', '-coordinator').automountServiceAccountToken, false, 'no API token where no API is called');
+  const noNode = (await renderChart({ set: [NATS, 'agent.kubeNode=false'] })).objects;
+  t.deepEqual(Object.fromEntries(grants(noNode)), {});
+  t.is(one(noNode, 'ServiceAccount', '-agent').automountServiceAccountToken, false);
+  // The authentication reader binding only when asked for.
+  const reader = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')], set: ['kubeApi.authenticationReaderBinding=true'] })).objects;
+  t.is(one(reader, 'RoleBinding').metadata.namespace, 'kube-system');
+  t.is(one(reader, 'RoleBinding').roleRef.name, 'extension-apiserver-authentication-reader');
+
+  // No rule anywhere has a wildcard; the user-facing aggregated roles are exactly view and edit.
+  for (const { name, objects } of await renderings()) {
+    for (const role of objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
+      for (const rule of role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]) {
+        for (const field of [rule.apiGroups, rule.resources, rule.verbs]) t.false(field.includes('*'), `${name} ${role.metadata.name}: no *`);
+      }
+    }
+  }
+  t.deepEqual(one(delegated, 'ClusterRole', ':view').rules, [{ apiGroups: ['build.slipway.dev'], resources: ['buildconfigs', 'builds', 'builds/log'], verbs: ['get', 'list', 'watch'] }]);
+  t.deepEqual(one(delegated, 'ClusterRole', ':edit').rules, [
+    { apiGroups: ['build.slipway.dev'], resources: ['buildconfigs', 'builds'], verbs: ['create', 'update', 'patch', 'delete'] },
+    { apiGroups: ['build.slipway.dev'], resources: ['buildconfigs/instantiate'], verbs: ['create'] },
+  ]);
+});
+
+test('coordinators: two by default, spread, with a PodDisruptionBudget; none with one replica', async (t) => {
+  const objects = (await renderChart({ set: [NATS] })).objects;
+  const deployment = one(objects, 'Deployment', '-coordinator');
+  t.true(deployment.spec.replicas >= 2);
+  const pdb = one(objects, 'PodDisruptionBudget');
+  t.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
+  t.deepEqual(deployment.spec.template.metadata.labels, { ...deployment.spec.template.metadata.labels, ...pdb.spec.selector.matchLabels }, 'the PDB selects the coordinators');
+  t.is(pdb.spec.maxUnavailable, 1);
+  t.truthy(deployment.spec.template.spec.affinity.podAntiAffinity);
+  const coordinator = deployment.spec.template.spec.containers[0] as Container;
+  t.is(env(coordinator, 'SLIPWAY_GRPC_LISTEN'), '0.0.0.0:7070');
+  t.deepEqual(deployment.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_COORDINATOR_ID').valueFrom, { fieldRef: { fieldPath: 'metadata.name' } });
+  const single = (await renderChart({ set: [NATS, 'coordinator.replicas=1'] })).objects;
+  t.is(single.filter((o) => o.kind === 'PodDisruptionBudget').length, 0);
+  const production = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')] })).objects;
+  t.is(one(production, 'Deployment').spec.replicas, 3);
+  t.is(one(production, 'Deployment').spec.template.spec.priorityClassName, 'system-cluster-critical');
+  t.is(agentPod(production).priorityClassName, 'system-node-critical');
+  t.deepEqual(agentPod(production).nodeSelector, { 'slipway.dev/builder': 'true' });
+  t.is(agentPod(production).tolerations[0].key, 'slipway.dev/builder');
+  t.is(agentPod(production).terminationGracePeriodSeconds, 315, 'drain time plus 15 s');
+});
+
+test('the APIService, its Service port and the Kubernetes API settings are there exactly when kubeApi is enabled', async (t) => {
+  for (const { name, objects } of await renderings()) {
+    const coordinator = one(objects, 'Deployment', '-coordinator').spec.template.spec.containers[0] as Container;
+    const enabled = env(coordinator, 'SLIPWAY_KUBE_API_LISTEN') !== undefined;
+    t.is(objects.filter((o) => o.kind === 'APIService').length, enabled ? 1 : 0, name);
+    t.is(one(objects, 'Service', '-coordinator').spec.ports.some((p: { name: string }) => p.name === 'kube-api'), enabled, name);
+  }
+  const objects = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')] })).objects;
+  const api = one(objects, 'APIService');
+  t.is(api.metadata.name, 'v1.build.slipway.dev');
+  t.deepEqual(api.spec.service, { name: 'slipway-coordinator', namespace: 'slipway-system', port: 443 });
+  t.truthy(api.spec.caBundle);
+  const pod = one(objects, 'Deployment').spec.template.spec;
+  const c = pod.containers[0] as Container;
+  t.is(env(c, 'SLIPWAY_KUBE_API_AUTH'), 'delegated');
+  t.is(env(c, 'SLIPWAY_KUBE_API_TLS_CERT'), '/etc/slipway/serving/tls.crt');
+  t.is(env(c, 'SLIPWAY_KUBE_API_REQUESTHEADER_ALLOWED_NAMES'), 'front-proxy-client');
+  t.deepEqual(pod.containers[0].readinessProbe.httpGet, { path: '/readyz', port: 'kube-api', scheme: 'HTTPS' });
+  t.true(pod.volumes.some((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'slipway-serving'));
+  // Secrets are referenced, never inlined.
+  t.deepEqual(pod.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_SECRET_KEY').valueFrom, { secretKeyRef: { name: 'slipway-secret-key', key: 'secret-key' } });
+  t.deepEqual(pod.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_NATS_URL').valueFrom, { secretKeyRef: { name: 'slipway-nats', key: 'url' } });
+  t.false(objects.some((o) => o.kind === 'Secret'), 'the chart makes no Secret');
+});
+
+test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork DaemonSet in host mode', async (t) => {
+  const dind = (await renderChart({ values: [path.join(EXAMPLES, 'node-cache.yaml')] })).objects;
+  t.is(dind.filter((o) => o.kind === 'DaemonSet').length, 1, 'no DaemonSet of its own');
+  const pod = agentPod(dind);
+  const cache = containers(pod).find((c) => c.name === 'node-cache')!;
+  t.is(env(cache, 'SLIPWAY_CACHE_LISTEN'), '127.0.0.1:5001');
+  t.true(containers(pod).find((c) => c.name === 'dind')!.args!.includes('--registry-mirror=http://127.0.0.1:5001'));
+  t.deepEqual(cache.env!.find((e) => e.name === 'SLIPWAY_CACHE_UPSTREAM_PASSWORD'), { name: 'SLIPWAY_CACHE_UPSTREAM_PASSWORD', valueFrom: { secretKeyRef: { name: 'dockerhub', key: 'password' } } });
+
+  const host = (await renderChart({ set: [NATS, 'nodeCache.enabled=true'] })).objects;
+  const ds = one(host, 'DaemonSet', '-node-cache').spec.template.spec;
+  t.true(ds.hostNetwork);
+  t.is(ds.automountServiceAccountToken, false);
+  t.is(env(ds.containers[0], 'SLIPWAY_CACHE_LISTEN'), '127.0.0.1:5001', 'on the node loopback only');
+  t.false(containers(agentPod(host)).some((c) => c.name === 'node-cache'));
+  const off = (await renderChart({ set: [NATS] })).objects;
+  t.false(off.some((o) => o.metadata.name.endsWith('-node-cache')));
+});
+
+test('every SLIPWAY_* variable the chart sets is one the README names', async (t) => {
+  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+  const named = new Set(readme.match(/SLIPWAY_[A-Z_]+/g));
+  // README abbreviates related names: `SLIPWAY_X_TLS_CERT` / `_KEY` is also SLIPWAY_X_TLS_KEY, and
+  // `SLIPWAY_X_USERNAME_HEADERS` / `_GROUP_HEADERS` also SLIPWAY_X_GROUP_HEADERS: the tail
+  // replaces one or more of the last segments.
+  for (const m of readme.matchAll(/`(SLIPWAY_[A-Z_]+)`((?: \/ `_[A-Z_]+`)+)/g)) {
+    const segments = m[1]!.split('_');
+    for (const tail of m[2]!.match(/_[A-Z_]+/g)!) {
+      for (let k = 1; k < segments.length - 1; k++) named.add(`${segments.slice(0, -k).join('_')}${tail}`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const { objects } of await renderings()) {
+    for (const { spec } of podTemplates(objects)) {
+      for (const c of containers(spec)) for (const e of c.env ?? []) if (e.name.startsWith('SLIPWAY_')) seen.add(e.name);
+    }
+  }
+  const production = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')], set: ['kubeApi.requestheader.usernameHeaders=X-User', 'kubeApi.requestheader.groupHeaders=X-Group', 'kubeApi.requestheader.extraHeadersPrefix=X-Extra-'] })).objects;
+  for (const c of containers(one(production, 'Deployment').spec.template.spec)) for (const e of c.env ?? []) seen.add(e.name);
+  t.true(seen.size > 20);
+  t.deepEqual([...seen].filter((n) => n.startsWith('SLIPWAY_') && !named.has(n)), []);
+});
+
+test('rendering stops with a clear message when a required setting is missing', async (t) => {
+  const fails = async (options: Parameters<typeof renderChart>[0], message: RegExp) => {
+    const err = await t.throwsAsync(renderChart(options));
+    t.regex(err!.message, message);
+  };
+  await fails({}, /nats\.url is required/);
+  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.apiService.insecureSkipTLSVerify=true'] }, /kubeApi\.tls\.existingSecret is required for kubeApi\.auth=delegated/);
+  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.auth=tokens', 'kubeApi.apiService.insecureSkipTLSVerify=true'] }, /apiTokens\.existingSecret is required/);
+  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.auth=none', 'kubeApi.apiService.insecureSkipTLSVerify=true'] }, /kubeApi\.auth=none .* local use only/);
+  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.tls.existingSecret=s', 'kubeApi.requestheader.caConfigMap=c'] }, /kubeApi\.apiService\.caBundle is required/);
+  await fails({ set: [NATS, 'agent.mode=foo'] }, /agent\.mode must be host or dind, got "foo"/);
+  // The NATS chart is a dependency that cannot be fetched here.
+  await fails({ values: [path.join(EXAMPLES, 'nats-subchart.yaml')] }, /dependency "nats" is enabled but not under charts\//);
+  // With it left out, the coordinators point at its Service.
+  const nats = (await renderChart({ values: [path.join(EXAMPLES, 'nats-subchart.yaml')], skipMissingDependencies: true })).objects;
+  const c = one(nats, 'Deployment').spec.template.spec.containers[0] as Container;
+  t.is(env(c, 'SLIPWAY_NATS_URL'), 'nats://slipway-nats.slipway-system.svc:4222');
+  t.is(env(c, 'SLIPWAY_NATS_REPLICAS'), '3');
+});
+
+test('Chart.yaml declares the official NATS chart as a dependency, off unless nats.enabled', async (t) => {
+  const chart = parse(await readFile(path.join(CHART, 'Chart.yaml'), 'utf8')) as { apiVersion: string; dependencies: { name: string; repository: string; condition: string }[] };
+  t.is(chart.apiVersion, 'v2');
+  t.like(chart.dependencies[0], { name: 'nats', repository: 'https://nats-io.github.io/k8s/helm/charts/', condition: 'nats.enabled' });
+  const values = parse(await readFile(path.join(CHART, 'values.yaml'), 'utf8')) as { nats: { enabled: boolean; config: { jetstream: { enabled: boolean; merge: Record<string, string> } } } };
+  t.false(values.nats.enabled);
+  t.true(values.nats.config.jetstream.enabled);
+  t.is(values.nats.config.jetstream.merge.sync_interval, 'always');
+});
+
+// --- values.schema.json --------------------------------------------------------------------
+
+type Values = Record<string, unknown>;
+
+function merge(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    if (v === null) delete out[k];
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)) out[k] = merge(b as Values, v as Values);
+    else out[k] = v;
+  }
+  return out;
+}
+
+async function schemaCheck(): Promise<(values: Values) => string[]> {
+  const schema = JSON.parse(await readFile(path.join(CHART, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  const validate = ajv.compile(schema);
+  return (values) => (validate(values) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`));
+}
+
+test('values.schema.json accepts values.yaml and every example, merged as helm merges them', async (t) => {
+  const check = await schemaCheck();
+  const defaults = parse(await readFile(path.join(CHART, 'values.yaml'), 'utf8')) as Values;
+  t.deepEqual(check(defaults), []);
+  for (const file of await exampleFiles()) {
+    const example = parse(await readFile(file, 'utf8')) as Values;
+    t.deepEqual(check(example), [], path.basename(file));
+    t.deepEqual(check(merge(defaults, example)), [], `${path.basename(file)} over values.yaml`);
+  }
+});
+
+test('values.schema.json refuses bad values, naming the field', async (t) => {
+  const check = await schemaCheck();
+  const defaults = parse(await readFile(path.join(CHART, 'values.yaml'), 'utf8')) as Values;
+  const bad = (over: Values) => check(merge(defaults, over));
+  t.deepEqual(bad({ coordinator: { replicas: 0 } }), ['/coordinator/replicas must be >= 1']);
+  t.deepEqual(bad({ coordinator: { replica: 2 } }), ['/coordinator must NOT have additional properties: replica']);
+  t.deepEqual(bad({ agent: { mode: 'foo' } }), ['/agent/mode must be equal to one of the allowed values (host, dind)']);
+  t.deepEqual(bad({ nats: { url: 'nats://user:secret@nats:4222' } }), ['/nats/url must match pattern "^$|^(nats|tls)://[^@]+$"']);
+  t.deepEqual(bad({ kubeApi: { auth: 'open' } }), ['/kubeApi/auth must be equal to one of the allowed values (delegated, tokens, none)']);
+  t.deepEqual(bad({ agent: { resources: { requests: { cpu: '1', memory: '1Gi' } } } }), []);
+  t.true(bad({ agent: { resources: { limits: null } } }).some((e) => e.includes("must have required property 'limits'")));
+  t.deepEqual(bad({ nodeCache: { upstream: 'https://user:pw@registry.example' } }).length, 1);
+  t.deepEqual(bad({ unknownTopLevel: true }), ['/ must NOT have additional properties: unknownTopLevel']);
+});
+
+test('every value in values.yaml is commented and described by the schema', async (t) => {
+  const text = await readFile(path.join(CHART, 'values.yaml'), 'utf8');
+  const schema = JSON.parse(await readFile(path.join(CHART, 'values.schema.json'), 'utf8')) as Values;
+  const doc = parseDocument(text);
+  const undocumented: string[] = [];
+  const unschema: string[] = [];
+  // A leaf is documented by a comment above it or above a parent (a block of settings shares one).
+  const walk = (node: unknown, at: string[], documented: boolean, s: Values | undefined) => {
+    if (!isMap(node)) return;
+    for (const pair of node.items as Pair[]) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      const key = String(pair.key.value);
+      const here = [...at, key];
+      const commented = documented || Boolean(pair.key.commentBefore) || Boolean((pair as { commentBefore?: string }).commentBefore);
+      const props = s?.properties as Record<string, Values> | undefined;
+      const sub = props?.[key];
+      // nats.config is the NATS chart's own values: its schema is not ours.
+      const foreign = here.join('.').startsWith('nats.config');
+      if (!foreign && (!sub || !sub.description) && !(s?.type === 'object' && props === undefined)) unschema.push(here.join('.'));
+      if (isMap(pair.value) && (pair.value as { flow?: boolean }).flow !== true) walk(pair.value, here, commented, sub);
+      else if (!commented) undocumented.push(here.join('.'));
+    }
+  };
+  walk(doc.contents, [], false, schema);
+  t.deepEqual(undocumented, [], 'values without a comment');
+  t.deepEqual(unschema, [], 'values without a schema description');
+});
