@@ -27,6 +27,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"text/template"
@@ -54,7 +55,7 @@ func main() {
 	}
 	out, err := render(flag.Arg(0), *name, *namespace, valueFiles, sets, *skipMissing)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
+		fmt.Fprintln(os.Stderr, "Error:", helmError(err))
 		os.Exit(1)
 	}
 	os.Stdout.WriteString(out)
@@ -170,6 +171,16 @@ func render(chartDir, name, namespace string, valueFiles, sets []string, skipMis
 		fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", full, strings.Trim(text, "\n"))
 	}
 	return out.String(), nil
+}
+
+var callError = regexp.MustCompile(`(?s)^template: ([^:]+:\d+:\d+): executing .*error calling (?:fail|required): (.*)$`)
+
+// helmError words a failed `fail` or `required` as helm does: "execution error at (FILE:LINE:COL): MESSAGE".
+func helmError(err error) string {
+	if m := callError.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Sprintf("execution error at (%s): %s", m[1], m[2])
+	}
+	return err.Error()
 }
 
 // checkDependencies refuses a dependency whose condition holds but which is not unpacked under
