@@ -36,6 +36,8 @@ export function agentPermissions(): SubjectPermissions {
       `$JS.ACK.${JOBS_STREAM}.${JOBS_CONSUMER}.>`,
       `${LOGS_SUBJECT_PREFIX}.>`,
       // Reading an uploaded context: the object's info, then its chunks through an ordered consumer.
+      // The object store client asks for the account's JetStream info first (usage figures only).
+      '$JS.API.INFO',
       `$JS.API.STREAM.INFO.${contexts}`,
       `$JS.API.STREAM.MSG.GET.${contexts}`,
       `$JS.API.DIRECT.GET.${contexts}.>`,
