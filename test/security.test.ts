@@ -7,6 +7,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pack } from 'tar-stream';
 import { SlipwayClient } from '../cli/client.js';
+import { runCli } from '../cli/main.js';
 import { slipwayProto } from '../common/grpc/proto.js';
 import { AGENT_INBOX_PREFIX } from '../common/nats/connect.js';
 import { jobConsumer } from '../common/nats/jobs.js';
@@ -151,6 +152,24 @@ test('a client without a token, with a wrong one, or with a viewer token cannot 
   // Tenant b works in its own namespace.
   t.deepEqual(await tenantB.listBuilds({ namespace: 'tenant-b' }), []);
   t.is(await code(tenantB.startBuild({ namespace: 'tenant-b', configName: 'app' })), 'NOT_FOUND', 'allowed, and there is no such config');
+  // The CLI: --ca and the token from the environment; without the token it says why.
+  const cli = async (argv: string[], env: Record<string, string>) => {
+    let out = '';
+    let err = '';
+    const status = await runCli(argv, { out: (s) => (out += s), err: (s) => (err += s), env });
+    return { status, out, err };
+  };
+  const address = slipway.coordinators[0]!.address;
+  const listed = await cli(['--server', address, '--ca', pki.serverCert, 'get', 'builds'], { SLIPWAY_TOKEN: tokens.viewer });
+  t.is(listed.status, 0, listed.err);
+  t.regex(listed.out, /app-1/);
+  const refusedCli = await cli(['get', 'builds'], { SLIPWAY_ADDR: address, SLIPWAY_CA: pki.serverCert });
+  t.not(refusedCli.status, 0);
+  t.regex(refusedCli.err, /bearer token is required/);
+  const startedByViewer = await cli(['--server', address, '--ca', pki.serverCert, 'start', 'app'], { SLIPWAY_TOKEN: tokens.viewer });
+  t.not(startedByViewer.status, 0);
+  t.regex(startedByViewer.err, /may not create buildconfigs\/instantiate/);
+  t.false(startedByViewer.err.includes(tokens.viewer));
   // And without TLS nobody gets in at all.
   const plain = new SlipwayClient(slipway.coordinators[0]!.address, 5000, {}, { token: tokens.admin });
   t.teardown(() => plain.close());
