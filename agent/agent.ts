@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { AbortedError, errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { connectNats, type NatsConnection } from '../common/nats/connect.js';
+import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { defaultJobStreamOptions, jobConsumer } from '../common/nats/jobs.js';
 import { CONTEXTS_BUCKET, type BuildJob } from '../common/nats/names.js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
@@ -109,8 +109,21 @@ export class Agent {
     // Before connecting anything: a kubeconfig that cannot be loaded stops the start.
     const kubeConfig = config.kubeNode ? (deps.kubeConfig ?? loadKubeConfig(config.kubeconfig)) : undefined;
     await mkdir(config.workDir, { recursive: true });
-    const nc = await connectNats({ servers: config.natsServers, name: config.name });
-    const client = new CoordinatorClient(config.coordinator, { callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
+    const tls = config.tlsCAFile
+      ? {
+          ca: await readFile(config.tlsCAFile),
+          ...(config.tlsCertFile ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile) } : {}),
+        }
+      : undefined;
+    const nc = await connectNats({
+      servers: config.natsServers,
+      name: config.name,
+      user: config.natsUser,
+      password: config.natsPassword,
+      credsFile: config.natsCredsFile,
+      inboxPrefix: AGENT_INBOX_PREFIX,
+    });
+    const client = new CoordinatorClient(config.coordinator, { tls, callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
     const executor = deps.executor ?? (await executorFor(config, log));
     const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
     if (kubeConfig) agent.watchNode(kubeConfig);

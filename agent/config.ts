@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
+import { natsCredentialErrors } from '../common/nats/connect.js';
 import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';
 
 /** Environment variables the agent reads (and the chart sets): all of them, here. */
@@ -31,12 +33,30 @@ export const AGENT_ENV = {
   kubeNode: 'SLIPWAY_KUBE_NODE',
   kubeconfig: 'SLIPWAY_KUBECONFIG',
   logLevel: 'SLIPWAY_LOG_LEVEL',
+  tlsCert: 'SLIPWAY_AGENT_TLS_CERT',
+  tlsKey: 'SLIPWAY_AGENT_TLS_KEY',
+  tlsCA: 'SLIPWAY_AGENT_TLS_CA',
+  natsUser: 'SLIPWAY_NATS_USER',
+  natsPassword: 'SLIPWAY_NATS_PASSWORD',
+  natsCreds: 'SLIPWAY_NATS_CREDS',
 } as const;
 
 export interface AgentConfig {
   natsServers: string[];
-  /** host:port of a coordinator's gRPC service. */
+  /** host:port of a coordinator's AgentService (its agent port when it has one). */
   coordinator: string;
+  /**
+   * TLS to the coordinator: the CA its serving certificate is checked against, and the agent's
+   * client certificate and key (signed by the coordinator's client CA, naming this agent as
+   * CN or DNS subjectAltName). Empty CA: plaintext gRPC.
+   */
+  tlsCAFile: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** NATS user and password, or a creds file; empty: none. Never logged. */
+  natsUser: string;
+  natsPassword: string;
+  natsCredsFile: string;
   /** The Docker daemon the `host` executor uses: unix:///var/run/docker.sock or tcp://host:port. */
   dockerHost: string;
   /** host: the node's daemon (dockerHost); dind: private daemons the agent runs. */
@@ -96,6 +116,12 @@ export function defaultAgentConfig(): AgentConfig {
   return {
     natsServers: ['nats://127.0.0.1:4222'],
     coordinator: '127.0.0.1:7070',
+    tlsCAFile: '',
+    tlsCertFile: '',
+    tlsKeyFile: '',
+    natsUser: '',
+    natsPassword: '',
+    natsCredsFile: '',
     dockerHost: 'unix:///var/run/docker.sock',
     executor: 'host',
     dindMode: 'per-build',
@@ -152,6 +178,12 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.kubeNode]) c.kubeNode = parseBoolean(env[e.kubeNode]!) as boolean;
   if (env[e.kubeconfig]) c.kubeconfig = env[e.kubeconfig]!;
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
+  if (env[e.tlsCA] !== undefined) c.tlsCAFile = env[e.tlsCA]!;
+  if (env[e.tlsCert] !== undefined) c.tlsCertFile = env[e.tlsCert]!;
+  if (env[e.tlsKey] !== undefined) c.tlsKeyFile = env[e.tlsKey]!;
+  if (env[e.natsUser] !== undefined) c.natsUser = env[e.natsUser]!;
+  if (env[e.natsPassword] !== undefined) c.natsPassword = env[e.natsPassword]!;
+  if (env[e.natsCreds] !== undefined) c.natsCredsFile = env[e.natsCreds]!;
   return c;
 }
 
@@ -178,8 +210,23 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (typeof c.kubeNode !== 'boolean') errors.push({ field: AGENT_ENV.kubeNode, message: `must be true or false, got "${String(c.kubeNode)}"` });
   if (c.kubeconfig && c.kubeNode !== true) errors.push({ field: AGENT_ENV.kubeconfig, message: `is only used with ${AGENT_ENV.kubeNode}=true` });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: AGENT_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
+  errors.push(...tlsErrors(c), ...natsCredentialErrors(c, AGENT_ENV));
   if (errors.length > 0) throw new InvalidInputError(errors, 'agent configuration');
   return c;
+}
+
+function tlsErrors(c: AgentConfig): FieldError[] {
+  const e = AGENT_ENV;
+  const errors: FieldError[] = [];
+  for (const [field, file] of [[e.tlsCA, c.tlsCAFile], [e.tlsCert, c.tlsCertFile], [e.tlsKey, c.tlsKeyFile], [e.natsCreds, c.natsCredsFile]] as const) {
+    if (file && !existsSync(file)) errors.push({ field, message: `no file "${file}"` });
+  }
+  if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) {
+    const [missing, other] = c.tlsCertFile ? [e.tlsKey, e.tlsCert] : [e.tlsCert, e.tlsKey];
+    errors.push({ field: missing, message: `must be set with ${other}` });
+  }
+  if (c.tlsCertFile && !c.tlsCAFile) errors.push({ field: e.tlsCA, message: `is required with ${e.tlsCert} (the coordinator's certificate must be checked)` });
+  return errors;
 }
 
 /** "true"/"false" (any case, or 1/0); anything else is returned as given, for the check to refuse. */

@@ -28,7 +28,16 @@ export class ReportRefusedError extends SlipwayError {
   }
 }
 
+/** PEM contents for TLS to the coordinator: its CA, and the agent's own certificate and key. */
+export interface AgentTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 export interface CoordinatorClientOptions {
+  /** TLS (mutual when cert and key are given); undefined: plaintext. */
+  tls?: AgentTls;
   /** Deadline of one call. */
   callTimeoutMs: number;
   /** Backoff between retries of a call that did not get through: doubles up to the maximum. */
@@ -49,7 +58,9 @@ export class CoordinatorClient {
     address: string,
     private readonly options: CoordinatorClientOptions,
   ) {
-    this.client = new (slipwayProto().slipway.v1.AgentService)(address, grpc.credentials.createInsecure(), {
+    const { tls } = options;
+    const credentials = tls ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : grpc.credentials.createInsecure();
+    this.client = new (slipwayProto().slipway.v1.AgentService)(address, credentials, {
       // grpc-js backs off reconnects up to 2 minutes; an agent must find a restarted
       // coordinator well within the heartbeat grace, so it keeps trying every second at most.
       'grpc.initial_reconnect_backoff_ms': 100,

@@ -13,24 +13,43 @@ import type { ListBuildsResponse__Output } from '../proto/generated/slipway/v1/L
 import type { ListBuildConfigsRequest } from '../proto/generated/slipway/v1/ListBuildConfigsRequest.js';
 import type { ListBuildConfigsResponse__Output } from '../proto/generated/slipway/v1/ListBuildConfigsResponse.js';
 
-type Unary<Req, Res> = (req: Req, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;
+type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;
+
+/** How the client reaches a coordinator that wants TLS and tokens. */
+export interface ClientSecurity {
+  /** The CA (PEM) the coordinator's certificate is checked against; undefined: plaintext. */
+  ca?: Buffer;
+  /** Sent as `authorization: Bearer TOKEN` on every call. */
+  token?: string;
+}
 
 /** BuildService with promises and async iterables, for the CLI, tests and benchmarks. */
 export class SlipwayClient {
   private readonly client: BuildServiceClient;
+  private readonly token?: string;
 
   constructor(
     address: string,
     private readonly timeoutMs = 30_000,
     /** gRPC channel options, e.g. a larger `grpc.max_receive_message_length` for very long lists. */
     channelOptions: grpc.ChannelOptions = {},
+    security: ClientSecurity = {},
   ) {
-    this.client = new (slipwayProto().slipway.v1.BuildService)(address, grpc.credentials.createInsecure(), channelOptions);
+    const credentials = security.ca ? grpc.credentials.createSsl(security.ca) : grpc.credentials.createInsecure();
+    this.client = new (slipwayProto().slipway.v1.BuildService)(address, credentials, channelOptions);
+    this.token = security.token;
+  }
+
+  /** Every call's metadata: the bearer token, when there is one (also over plaintext: local use). */
+  private metadata(): grpc.Metadata {
+    const m = new grpc.Metadata();
+    if (this.token) m.set('authorization', `Bearer ${this.token}`);
+    return m;
   }
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
     return new Promise((resolve, reject) =>
-      fn.call(this.client, req, { deadline: new Date(Date.now() + this.timeoutMs) }, (err, res) => (err ? reject(err) : resolve(res!))),
+      fn.call(this.client, req, this.metadata(), { deadline: new Date(Date.now() + this.timeoutMs) }, (err, res) => (err ? reject(err) : resolve(res!))),
     );
   }
 
@@ -67,7 +86,7 @@ export class SlipwayClient {
   async *watchBuild(namespace: string, name: string, signal?: AbortSignal): AsyncIterable<Build__Output> {
     let seen = 0;
     for (;;) {
-      const call = this.client.WatchBuild({ namespace, name });
+      const call = this.client.WatchBuild({ namespace, name }, this.metadata());
       const cancel = () => call.cancel();
       signal?.addEventListener('abort', cancel, { once: true });
       try {
@@ -95,7 +114,7 @@ export class SlipwayClient {
   async startBuildWithContext(start: StartBuildRequest, archive: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onProgress?: (sent: number) => void): Promise<Build__Output> {
     let call!: grpc.ClientWritableStream<StartBuildUpload>;
     const answer = new Promise<Build__Output>((resolve, reject) => {
-      call = this.client.StartBuildWithContext((err, res) => (err ? reject(err) : resolve(res!)));
+      call = this.client.StartBuildWithContext(this.metadata(), (err, res) => (err ? reject(err) : resolve(res!)));
     });
     const write = (m: StartBuildUpload) => (call.write(m) ? undefined : new Promise((r) => call.once('drain', r)));
     let sent = 0;
@@ -125,7 +144,7 @@ export class SlipwayClient {
 
   /** One attempt's log lines (attempt 0: the current one); with follow, until the log ends. */
   async *streamBuildLogs(req: StreamBuildLogsRequest, signal?: AbortSignal): AsyncIterable<LogLine__Output> {
-    const call = this.client.StreamBuildLogs(req);
+    const call = this.client.StreamBuildLogs(req, this.metadata());
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     try {

@@ -11,9 +11,9 @@ import { packContextDir } from './context-archive.js';
 import { describeBuild, formatAge, formatBytes, table } from './format.js';
 
 /** Environment variables the CLI reads. */
-export const CLI_ENV = { server: 'SLIPWAY_ADDR', namespace: 'SLIPWAY_NAMESPACE' } as const;
+export const CLI_ENV = { server: 'SLIPWAY_ADDR', namespace: 'SLIPWAY_NAMESPACE', ca: 'SLIPWAY_CA', token: 'SLIPWAY_TOKEN' } as const;
 
-const USAGE = `usage: slipway [--server HOST:PORT] [-n NAMESPACE] COMMAND
+const USAGE = `usage: slipway [--server HOST:PORT] [--ca FILE] [--token TOKEN] [-n NAMESPACE] COMMAND
 
 commands:
   apply -f FILE                      create or update the BuildConfigs in FILE (YAML or JSON)
@@ -34,7 +34,9 @@ commands:
                                      a deploy key for git over ssh (source.sourceSecret)
   delete buildconfig NAME            delete a BuildConfig (its builds stay)
 
-The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".`;
+The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".
+--ca (or $${CLI_ENV.ca}) is the CA file of a coordinator serving TLS; --token (or $${CLI_ENV.token}) a bearer
+token from its token file (prefer the variable: arguments show in the process list).`;
 
 class UsageError extends Error {}
 
@@ -53,6 +55,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       allowPositionals: true,
       options: {
         server: { type: 'string' },
+        ca: { type: 'string' },
+        token: { type: 'string' },
         namespace: { type: 'string', short: 'n' },
         filename: { type: 'string' },
         ref: { type: 'string' },
@@ -80,7 +84,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(USAGE + '\n');
     return values.help ? 0 : 2;
   }
-  const client = new SlipwayClient(values.server ?? io.env[CLI_ENV.server] ?? '127.0.0.1:7070');
+  const caFile = values.ca ?? io.env[CLI_ENV.ca];
+  let ca: Buffer | undefined;
+  try {
+    ca = caFile ? await readFile(caFile) : undefined;
+  } catch (err) {
+    io.err(`error: cannot read the CA file "${caFile}": ${(err as Error).message}\n`);
+    return 2;
+  }
+  const token = values.token ?? io.env[CLI_ENV.token] ?? undefined;
+  const client = new SlipwayClient(values.server ?? io.env[CLI_ENV.server] ?? '127.0.0.1:7070', undefined, {}, { ca, token: token || undefined });
   const namespace = values.namespace ?? io.env[CLI_ENV.namespace] ?? 'default';
   try {
     const [command, ...rest] = positionals;

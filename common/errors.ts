@@ -144,6 +144,19 @@ export class UnavailableError extends SlipwayError {
   readonly reason = 'Unavailable';
 }
 
+/**
+ * The request carries no credentials this server trusts (401, UNAUTHENTICATED). The message says
+ * which kinds were tried, never what was sent: a wrong token must not end up in a log or a response.
+ */
+export class UnauthenticatedError extends SlipwayError {
+  readonly reason = 'Unauthorized';
+}
+
+/** The caller is known but may not do this (403, PERMISSION_DENIED); nothing was changed. */
+export class PermissionDeniedError extends SlipwayError {
+  readonly reason = 'Forbidden';
+}
+
 /** The operation was stopped through its AbortSignal. */
 export class AbortedError extends SlipwayError {
   readonly reason = 'Aborted';

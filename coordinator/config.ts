@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
+import { natsCredentialErrors } from '../common/nats/connect.js';
 
 /** Environment variables the coordinator reads (and the chart sets): all of them, here. */
 export const COORDINATOR_ENV = {
@@ -26,6 +27,13 @@ export const COORDINATOR_ENV = {
   requestHeaderGroupHeaders: 'SLIPWAY_KUBE_API_REQUESTHEADER_GROUP_HEADERS',
   requestHeaderExtraHeadersPrefix: 'SLIPWAY_KUBE_API_REQUESTHEADER_EXTRA_HEADERS_PREFIX',
   kubeconfig: 'SLIPWAY_KUBECONFIG',
+  grpcTlsCert: 'SLIPWAY_GRPC_TLS_CERT',
+  grpcTlsKey: 'SLIPWAY_GRPC_TLS_KEY',
+  grpcClientCA: 'SLIPWAY_GRPC_CLIENT_CA',
+  agentGrpcListen: 'SLIPWAY_AGENT_GRPC_LISTEN',
+  natsUser: 'SLIPWAY_NATS_USER',
+  natsPassword: 'SLIPWAY_NATS_PASSWORD',
+  natsCreds: 'SLIPWAY_NATS_CREDS',
 } as const;
 
 /**
@@ -47,8 +55,26 @@ export interface CoordinatorConfig {
   /** host:port of the Kubernetes API (group build.slipway.dev); empty: not served. Port 0 picks a free one. */
   kubeApiListen: string;
   kubeApiAuth: KubeApiAuthMode;
-  /** The bearer-token file (kube-apiserver's --token-auth-file format); empty: no tokens. */
+  /**
+   * The bearer-token file (kube-apiserver's --token-auth-file format); empty: no tokens. When
+   * set, every BuildService call needs one of its tokens (the Kubernetes API: see kubeApiAuth).
+   */
   apiTokensFile: string;
+  /** PEM files of the gRPC serving certificate and key (both ports); empty: plaintext gRPC. */
+  grpcTlsCertFile: string;
+  grpcTlsKeyFile: string;
+  /**
+   * The CA that signs agents' client certificates. Set: AgentService is served only on
+   * `agentGrpcListen`, with mutual TLS (no verified certificate, no connection), and an agent
+   * may speak only as the name its certificate carries (CN or a DNS SAN).
+   */
+  grpcClientCAFile: string;
+  /** host:port of AgentService with mutual TLS (needs grpcClientCAFile); empty: AgentService on grpcListen. */
+  agentGrpcListen: string;
+  /** NATS user and password, or a creds file (nkey/JWT); empty: none. Never logged. */
+  natsUser: string;
+  natsPassword: string;
+  natsCredsFile: string;
   /** PEM files of the Kubernetes API's serving certificate and key; empty: plain HTTP. */
   kubeApiTlsCertFile: string;
   kubeApiTlsKeyFile: string;
@@ -94,6 +120,13 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     requestHeaderGroupHeaders: ['X-Remote-Group'],
     requestHeaderExtraHeaderPrefixes: ['X-Remote-Extra-'],
     kubeconfig: '',
+    grpcTlsCertFile: '',
+    grpcTlsKeyFile: '',
+    grpcClientCAFile: '',
+    agentGrpcListen: '',
+    natsUser: '',
+    natsPassword: '',
+    natsCredsFile: '',
     id: `coordinator-${hostname()}-${process.pid}`,
     replicas: 1,
     controllerWorkers: 4,
@@ -124,6 +157,13 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.requestHeaderGroupHeaders]) c.requestHeaderGroupHeaders = list(env[e.requestHeaderGroupHeaders]!);
   if (env[e.requestHeaderExtraHeadersPrefix]) c.requestHeaderExtraHeaderPrefixes = list(env[e.requestHeaderExtraHeadersPrefix]!);
   if (env[e.kubeconfig] !== undefined) c.kubeconfig = env[e.kubeconfig]!;
+  if (env[e.grpcTlsCert] !== undefined) c.grpcTlsCertFile = env[e.grpcTlsCert]!;
+  if (env[e.grpcTlsKey] !== undefined) c.grpcTlsKeyFile = env[e.grpcTlsKey]!;
+  if (env[e.grpcClientCA] !== undefined) c.grpcClientCAFile = env[e.grpcClientCA]!;
+  if (env[e.agentGrpcListen] !== undefined) c.agentGrpcListen = env[e.agentGrpcListen]!;
+  if (env[e.natsUser] !== undefined) c.natsUser = env[e.natsUser]!;
+  if (env[e.natsPassword] !== undefined) c.natsPassword = env[e.natsPassword]!;
+  if (env[e.natsCreds] !== undefined) c.natsCredsFile = env[e.natsCreds]!;
   if (env[e.id]) c.id = env[e.id]!;
   if (env[e.replicas]) c.replicas = Number(env[e.replicas]);
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
@@ -150,7 +190,7 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (!(c.logMaxAgeMs >= 60_000)) errors.push({ field: COORDINATOR_ENV.logMaxAgeMs, message: 'must be at least 60000' });
   if (!(c.maxContextBytes >= 1024)) errors.push({ field: COORDINATOR_ENV.maxContextBytes, message: 'must be at least 1024' });
   if (!(c.logMaxBytes >= 1024 ** 2)) errors.push({ field: COORDINATOR_ENV.logMaxBytes, message: 'must be at least 1 MiB' });
-  errors.push(...kubeApiAuthErrors(c));
+  errors.push(...kubeApiAuthErrors(c), ...grpcSecurityErrors(c));
   if (errors.length > 0) throw new InvalidInputError(errors, 'coordinator configuration');
   return c;
 }
@@ -185,6 +225,25 @@ function kubeApiAuthErrors(c: CoordinatorConfig): FieldError[] {
     if (c.requestHeaderCAFile) errors.push({ field: e.requestHeaderCA, message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})` });
     if (c.requestHeaderAllowedNames.length > 0) errors.push({ field: e.requestHeaderAllowedNames, message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})` });
   }
+  return errors;
+}
+
+/** gRPC TLS and NATS credentials that do not fit together, or files that are not there. */
+function grpcSecurityErrors(c: CoordinatorConfig): FieldError[] {
+  const e = COORDINATOR_ENV;
+  const errors: FieldError[] = [];
+  for (const [field, path] of [[e.grpcTlsCert, c.grpcTlsCertFile], [e.grpcTlsKey, c.grpcTlsKeyFile], [e.grpcClientCA, c.grpcClientCAFile], [e.natsCreds, c.natsCredsFile]] as const) {
+    if (path && !existsSync(path)) errors.push({ field, message: `no file "${path}"` });
+  }
+  if (Boolean(c.grpcTlsCertFile) !== Boolean(c.grpcTlsKeyFile)) {
+    const [missing, other] = c.grpcTlsCertFile ? [e.grpcTlsKey, e.grpcTlsCert] : [e.grpcTlsCert, e.grpcTlsKey];
+    errors.push({ field: missing, message: `must be set with ${other}` });
+  }
+  if (c.agentGrpcListen && !/^[^\s:]*:\d+$/.test(c.agentGrpcListen)) errors.push({ field: e.agentGrpcListen, message: `"${c.agentGrpcListen}" is not host:port` });
+  if (c.grpcClientCAFile && !c.agentGrpcListen) errors.push({ field: e.agentGrpcListen, message: `is required with ${e.grpcClientCA} (agents get a port of their own, with mutual TLS)` });
+  if (c.agentGrpcListen && !c.grpcClientCAFile) errors.push({ field: e.grpcClientCA, message: `is required with ${e.agentGrpcListen} (that port is for mutual TLS)` });
+  if (c.grpcClientCAFile && !c.grpcTlsCertFile) errors.push({ field: e.grpcTlsCert, message: `is required with ${e.grpcClientCA}` });
+  errors.push(...natsCredentialErrors(c, e));
   return errors;
 }
 

@@ -1,4 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
+import { InvalidInputError, errorMessage } from '../common/errors.js';
+import { TokenAuthenticator } from './auth/index.js';
+import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { randomUUID } from 'node:crypto';
 import { defaultJobStreamOptions, ensureJobStream, publishJob } from '../common/nats/jobs.js';
@@ -12,7 +16,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { BuildController } from './build-controller/controller.js';
 import { AgentReports } from './builds/agent-reports.js';
 import { BuildApi } from './builds/build-api.js';
-import type { CoordinatorConfig } from './config.js';
+import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
@@ -43,9 +47,11 @@ export class Coordinator {
   private constructor(
     readonly config: CoordinatorConfig,
     private readonly nc: NatsConnection,
-    private readonly server: grpc.Server,
+    private readonly servers: grpc.Server[],
     /** The bound gRPC address (host:port), with the real port when 0 was asked for. */
     readonly address: string,
+    /** Where agents call AgentService: `address`, or the mutual-TLS port when there is one. */
+    readonly agentAddress: string,
     readonly store: StateStore,
     private readonly log: Logger,
   ) {}
@@ -53,7 +59,9 @@ export class Coordinator {
   static async start(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<Coordinator> {
     const log = deps.log ?? createLogger({ component: 'coordinator', coordinator: config.id }, { level: config.logLevel });
     const clock = deps.clock ?? (() => new Date());
-    const nc = await connectNats({ servers: config.natsServers, name: config.id });
+    // Files first: a setting that cannot be used stops the start before anything connects.
+    const security = await grpcSecurity(config);
+    const nc = await connectNats({ servers: config.natsServers, name: config.id, user: config.natsUser, password: config.natsPassword, credsFile: config.natsCredsFile });
     try {
       const store = await openStateStore(nc, { replicas: config.replicas, history: 5 });
       await ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas });
@@ -62,25 +70,39 @@ export class Coordinator {
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
       const server = new grpc.Server();
+      const servers = [server];
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
       const buildApi = new BuildApi(store, { clock });
       const buildLogs = new BuildLogs(nc, store.builds);
-      new BuildService(buildApi, buildLogs, secrets, contexts, log).addTo(server);
-      new AgentService(new AgentReports(store, agents, secrets, clock), log).addTo(server);
-      const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(config.grpcListen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-      );
-      const host = config.grpcListen.slice(0, config.grpcListen.lastIndexOf(':'));
-      const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log);
+      new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
+      const agentService = new AgentService(new AgentReports(store, agents, secrets, clock), log, security.agentCredentials !== undefined);
+      let address: string;
+      let agentAddress: string;
+      try {
+        address = await bind(server, config.grpcListen, security.serverCredentials);
+        if (security.agentCredentials) {
+          const agentServer = new grpc.Server();
+          servers.push(agentServer);
+          agentService.addTo(agentServer);
+          agentAddress = await bind(agentServer, config.agentGrpcListen, security.agentCredentials);
+        } else {
+          agentService.addTo(server);
+          agentAddress = address;
+        }
+      } catch (err) {
+        servers.forEach((s) => s.forceShutdown());
+        throw err;
+      }
+      const c = new Coordinator(config, nc, servers, address, agentAddress, store, log);
       if (config.kubeApiListen) {
         const kubeLog = log.child({ component: 'kube-api' });
         // Hooks a caller passes (tests) win over the ones SLIPWAY_KUBE_API_AUTH asks for.
         const auth = await kubeApiAuth(config, kubeLog).catch((err: unknown) => {
-          server.forceShutdown();
+          servers.forEach((s) => s.forceShutdown());
           throw err;
         });
         c.kubeApi = await KubeApiServer.start(buildApi, buildLogs, { ...auth, ...deps.kubeApi, listen: config.kubeApiListen, log: kubeLog, clock }).catch((err: unknown) => {
-          server.forceShutdown();
+          servers.forEach((s) => s.forceShutdown());
           throw err;
         });
       }
@@ -107,7 +129,16 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
-      log.info('coordinator started', { grpc: c.address, kubeApi: c.kubeApi?.address, nats: config.natsServers });
+      log.info('coordinator started', {
+        grpc: c.address,
+        agentGrpc: c.agentAddress,
+        tls: Boolean(config.grpcTlsCertFile),
+        agentMutualTls: Boolean(security.agentCredentials),
+        grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
+        kubeApi: c.kubeApi?.address,
+        nats: config.natsServers,
+        natsAuth: config.natsCredsFile ? 'creds file' : config.natsUser ? `user ${config.natsUser}` : 'none',
+      });
       return c;
     } catch (err) {
       await nc.close();
@@ -119,18 +150,60 @@ export class Coordinator {
   async stop(graceMs = 5000): Promise<void> {
     this.abort.abort();
     await this.kubeApi?.stop();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            const force = setTimeout(() => {
+              server.forceShutdown();
+              resolve();
+            }, graceMs);
+            server.tryShutdown(() => {
+              clearTimeout(force);
+              resolve();
+            });
+          }),
+      ),
+    );
     await this.controllerDone;
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('coordinator stopped');
   }
+}
+
+interface GrpcSecurity {
+  /** The BuildService's tokens; undefined: everyone allowed (local mode). */
+  tokens?: TokenAuthenticator;
+  serverCredentials: grpc.ServerCredentials;
+  /** Mutual TLS for the agents' own port; undefined: AgentService shares the main port. */
+  agentCredentials?: grpc.ServerCredentials;
+}
+
+/** The gRPC credentials and tokens the settings ask for, files read once. */
+async function grpcSecurity(config: CoordinatorConfig): Promise<GrpcSecurity> {
+  const e = COORDINATOR_ENV;
+  const tokens = config.apiTokensFile ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile) : undefined;
+  if (!config.grpcTlsCertFile) return { tokens, serverCredentials: grpc.ServerCredentials.createInsecure() };
+  const pair = { cert_chain: await read(e.grpcTlsCert, config.grpcTlsCertFile), private_key: await read(e.grpcTlsKey, config.grpcTlsKeyFile) };
+  return {
+    tokens,
+    // Clients authenticate with tokens: the main port asks for no client certificate.
+    serverCredentials: grpc.ServerCredentials.createSsl(null, [pair], false),
+    // checkClientCertificate: the handshake fails without a certificate the client CA signed.
+    agentCredentials: config.grpcClientCAFile ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCA, config.grpcClientCAFile), [pair], true) : undefined,
+  };
+}
+
+async function read(setting: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new InvalidInputError([{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }], 'coordinator configuration');
+  }
+}
+
+/** Binds `server` to host:port and returns the address with the real port (when 0 was asked for). */
+async function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<string> {
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+  return `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`;
 }

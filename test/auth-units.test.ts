@@ -2,7 +2,7 @@ import test from 'ava';
 import { KubeConfig, type V1SubjectAccessReview } from '@kubernetes/client-node';
 import { silentLogger } from '../common/log.js';
 import { InvalidInputError } from '../common/errors.js';
-import { ROLE_GROUPS, SubjectAccessReviewAuthorizer, TokenAuthenticator, UnauthenticatedError, bearerToken, roleAllows, type RequestAttributes, type UserInfo } from '../coordinator/auth/index.js';
+import { NAMESPACE_GROUP_PREFIX, ROLE_GROUPS, SubjectAccessReviewAuthorizer, TokenAuthenticator, UnauthenticatedError, bearerToken, roleAllows, type RequestAttributes, type UserInfo } from '../coordinator/auth/index.js';
 
 const SETTING = 'SLIPWAY_API_TOKENS_FILE';
 
@@ -64,6 +64,21 @@ test('roles: viewers read, builders also start and delete builds, admins do anyt
     const what = `${a.verb} ${a.resource ?? a.path}${a.subresource ? `/${a.subresource}` : ''}`;
     t.deepEqual([nobody, viewer, builder, admin].map((u) => roleAllows(u, a)), want, what);
   }
+});
+
+test('tenants: slipway:ns: groups keep a user, admins too, to those namespaces and off cluster-wide requests', (t) => {
+  const inNs = (a: RequestAttributes, namespace: string | undefined) => ({ ...a, namespace });
+  const tenantAdmin = user(ROLE_GROUPS.admins, `${NAMESPACE_GROUP_PREFIX}team-a`);
+  const twoTenants = user(ROLE_GROUPS.builders, `${NAMESPACE_GROUP_PREFIX}team-a`, `${NAMESPACE_GROUP_PREFIX}team-b`);
+  const everywhere = user(ROLE_GROUPS.builders);
+  const start = res('create', 'buildconfigs', 'instantiate');
+  t.true(roleAllows(tenantAdmin, inNs(res('create', 'secrets'), 'team-a')));
+  t.false(roleAllows(tenantAdmin, inNs(res('get', 'secrets'), 'team-b')));
+  t.false(roleAllows(tenantAdmin, inNs(res('list', 'builds'), undefined)), 'not across all namespaces');
+  t.true(roleAllows(twoTenants, inNs(start, 'team-b')));
+  t.false(roleAllows(twoTenants, inNs(start, 'default')));
+  t.true(roleAllows(everywhere, inNs(start, 'team-z')), 'no ns group: not limited');
+  t.true(roleAllows(tenantAdmin, { verb: 'get', resourceRequest: false, path: '/apis' }), 'discovery is not namespaced');
 });
 
 test('SubjectAccessReview: decisions cached (allowed 10 s, denied 5 s), the cache bounded', async (t) => {

@@ -107,13 +107,14 @@ const buildConfig = (name: string) => ({
   spec: { source: { git: { uri: 'git://127.0.0.1:9/app', ref: 'main' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:5000/team/app:v1' } },
 });
 
-async function startCoordinator(t: Teardowns, env: Record<string, string>): Promise<{ svc: ServiceProcess; address: string; client: SlipwayClient }> {
+/** `grpcToken`: with a token file, gRPC calls need a token of it too (the client checks state with it). */
+async function startCoordinator(t: Teardowns, env: Record<string, string>, grpcToken?: string): Promise<{ svc: ServiceProcess; address: string; client: SlipwayClient }> {
   const nats = await startNatsServer(t);
   const port = await freePort();
   const kubePort = await freePort();
   const svc = await startCoordinatorProcess(t, { natsUrl: nats.url, port, env: { SLIPWAY_KUBE_API_LISTEN: `127.0.0.1:${kubePort}`, SLIPWAY_LOG_LEVEL: 'debug', ...env } });
   await svc.waitForLog((l) => l.msg === 'coordinator started');
-  const client = new SlipwayClient(`127.0.0.1:${port}`);
+  const client = new SlipwayClient(`127.0.0.1:${port}`, undefined, {}, { token: grpcToken });
   t.teardown(() => client.close());
   return { svc, address: `127.0.0.1:${kubePort}`, client };
 }
@@ -132,7 +133,7 @@ test.serial('tokens: 401 without a valid token; viewers read, builders start bui
     SLIPWAY_API_TOKENS_FILE: tokenFile,
     SLIPWAY_KUBE_API_TLS_CERT: pki.serverCert,
     SLIPWAY_KUBE_API_TLS_KEY: pki.serverKey,
-  });
+  }, tokens.viewer);
 
   t.like(await call(pki, address, BCS), { status: 401, body: { kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 } });
   const wrongAnswer = await call(pki, address, BCS, { token: wrong });
@@ -192,7 +193,9 @@ test.serial('delegated: the front proxy\'s user goes to a SubjectAccessReview; o
   const fake = await FakeKubernetesApi.start(t);
   const ciToken = randomBytes(16).toString('hex');
   const tokenFile = path.join(pki.dir, 'tokens.csv');
-  await writeFile(tokenFile, `${ciToken},ci,2001,ci-bots\n`);
+  // The state checks below go over gRPC, which needs a token (and its role) whenever there is a file.
+  const readerToken = randomBytes(16).toString('hex');
+  await writeFile(tokenFile, `${ciToken},ci,2001,ci-bots\n${readerToken},reader,2002,slipway:viewers\n`);
   const { address, client } = await startCoordinator(t, {
     SLIPWAY_KUBE_API_AUTH: 'delegated',
     SLIPWAY_KUBE_API_TLS_CERT: pki.serverCert,
@@ -201,7 +204,7 @@ test.serial('delegated: the front proxy\'s user goes to a SubjectAccessReview; o
     SLIPWAY_KUBE_API_REQUESTHEADER_ALLOWED_NAMES: 'front-proxy-client,aggregator',
     SLIPWAY_API_TOKENS_FILE: tokenFile,
     SLIPWAY_KUBECONFIG: fake.kubeconfigPath,
-  });
+  }, readerToken);
   // Like an RBAC Role on the group: "builders" may read and create, nobody may delete.
   fake.reviewPolicy = (s) =>
     s.groups?.includes('builders') && ['get', 'list', 'watch', 'create'].includes(s.resourceAttributes?.verb ?? s.nonResourceAttributes?.verb ?? '') ? true : 'no RBAC rule allows it';

@@ -8,8 +8,10 @@ import {
   InvalidInputError,
   NodeSelectorMismatchError,
   NotFoundError,
+  PermissionDeniedError,
   SlipwayError,
   StaleAttemptError,
+  UnauthenticatedError,
   UnavailableError,
 } from '../errors.js';
 
@@ -55,6 +57,8 @@ function codeOf(err: unknown): grpc.status {
   if (err instanceof BuildStillRunningError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof NodeSelectorMismatchError) return grpc.status.FAILED_PRECONDITION;
   if (err instanceof UnavailableError) return grpc.status.UNAVAILABLE;
+  if (err instanceof UnauthenticatedError) return grpc.status.UNAUTHENTICATED;
+  if (err instanceof PermissionDeniedError) return grpc.status.PERMISSION_DENIED;
   if (err instanceof AbortedError) return grpc.status.CANCELLED;
   return grpc.status.INTERNAL;
 }

@@ -1,7 +1,7 @@
 /** Who may call Slipway's APIs: shared by the Kubernetes API and (issue #9) the gRPC API. */
 export type { Authenticator, Authorizer, RequestAttributes, UserInfo } from './types.js';
-export { UnauthenticatedError } from './errors.js';
+export { PermissionDeniedError, UnauthenticatedError } from './errors.js';
 export { AUTHENTICATED_GROUP, TokenAuthenticator, bearerToken } from './token-file.js';
-export { ROLE_GROUPS, roleAllows, roleAuthorizer } from './roles.js';
+export { NAMESPACE_GROUP_PREFIX, ROLE_GROUPS, namespaceAllowed, roleAllows, roleAuthorizer } from './roles.js';
 export { defaultRequestHeaderNames, firstOf, frontProxyUser, type FrontProxyOptions, type RequestHeaderNames } from './front-proxy.js';
 export { SubjectAccessReviewAuthorizer, SubjectAccessReviewError, subjectAccessReview, type SubjectAccessReviewOptions } from './subject-access-review.js';

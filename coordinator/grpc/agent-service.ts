@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidInputError, type FieldError } from '../../common/errors.js';
+import { InvalidInputError, PermissionDeniedError, type FieldError } from '../../common/errors.js';
 import { slipwayProto } from '../../common/grpc/proto.js';
 import type { Logger } from '../../common/log.js';
 import type { AgentServiceHandlers } from '../../proto/generated/slipway/v1/AgentService.js';
@@ -17,6 +17,11 @@ export class AgentService {
   constructor(
     private readonly reports: AgentReports,
     private readonly log: Logger,
+    /**
+     * Served with mutual TLS: every call must come over a verified client certificate that names
+     * the agent (its CN or a DNS subjectAltName), so one agent cannot report as another.
+     */
+    private readonly requireAgentCertificate = false,
   ) {}
 
   addTo(server: grpc.Server): void {
@@ -25,8 +30,12 @@ export class AgentService {
 
   private handlers(): AgentServiceHandlers {
     const { reports, log } = this;
+    const identify = (call: grpc.ServerUnaryCall<unknown, unknown>, agent: string) => {
+      if (this.requireAgentCertificate) certifiedAgent(call, agent);
+    };
     return {
-      ClaimBuild: unary(log, 'ClaimBuild', async (req) => {
+      ClaimBuild: unary(log, 'ClaimBuild', async (req, call) => {
+        identify(call, req.agent);
         const ref = buildRef(req.build, [
           ...required(req.agent, 'agent'),
           ...required(req.node, 'node'),
@@ -46,7 +55,8 @@ export class AgentService {
           pullCredentials: credentials(pullCredentials),
         };
       }),
-      Heartbeat: unary(log, 'Heartbeat', async (req) => {
+      Heartbeat: unary(log, 'Heartbeat', async (req, call) => {
+        identify(call, req.agent);
         const errors = [...required(req.agent, 'agent'), ...required(req.node, 'node'), ...required(req.instance, 'instance')];
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
@@ -60,7 +70,8 @@ export class AgentService {
         });
         return { stop: orders };
       }),
-      CompleteBuild: unary(log, 'CompleteBuild', async (req) => {
+      CompleteBuild: unary(log, 'CompleteBuild', async (req, call) => {
+        identify(call, req.agent);
         const extra = [...required(req.agent, 'agent'), ...required(req.output?.image, 'output.image'), ...required(req.output?.digest, 'output.digest')];
         if (req.output?.digest && !/^sha256:[0-9a-f]{64}$/.test(req.output.digest)) {
           extra.push({ field: 'output.digest', message: `"${req.output.digest}" is not a sha256 digest` });
@@ -77,7 +88,8 @@ export class AgentService {
         log.info('build complete', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent, digest: req.output!.digest });
         return buildToProto(build);
       }),
-      FailBuild: unary(log, 'FailBuild', async (req) => {
+      FailBuild: unary(log, 'FailBuild', async (req, call) => {
+        identify(call, req.agent);
         const extra = [...required(req.agent, 'agent'), ...required(req.reason, 'reason')];
         if (!FAILURE_PHASES.has(req.phase)) extra.push({ field: 'phase', message: `must be Failed, Error or Cancelled, got "${req.phase}"` });
         const ref = buildRef(req.build, extra);
@@ -95,6 +107,24 @@ export class AgentService {
       }),
     };
   }
+}
+
+/**
+ * The names a verified client certificate gives its holder: the subject's CN and the DNS
+ * subjectAltNames. The TLS layer has already refused certificates the client CA did not sign.
+ * @throws PermissionDeniedError when `agent` is not one of them.
+ */
+function certifiedAgent(call: grpc.ServerUnaryCall<unknown, unknown>, agent: string): void {
+  const cert = call.getAuthContext().sslPeerCertificate;
+  const names = new Set<string>();
+  const cn = cert?.subject?.CN;
+  if (typeof cn === 'string') names.add(cn);
+  for (const san of (cert?.subjectaltname ?? '').split(',')) {
+    const m = /^\s*DNS:(.+)$/.exec(san);
+    if (m) names.add(m[1]!.trim());
+  }
+  if (names.size === 0) throw new PermissionDeniedError('AgentService needs a client certificate that names the agent');
+  if (!names.has(agent)) throw new PermissionDeniedError(`the client certificate names ${[...names].map((n) => `"${n}"`).join(', ')}, not agent "${agent}"`);
 }
 
 function credentials(s: RegistrySecret | undefined) {

@@ -13,6 +13,7 @@ import type { BuildApi } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
 import { SECRET_TYPES, type SecretStore, type SecretType } from '../secrets/secret-store.js';
 import { buildConfigInputFromProto, buildConfigToProto, buildToProto } from './convert.js';
+import { CallAuthorizer } from './call-auth.js';
 import { serverStream, unary } from './handlers.js';
 
 const ns = (namespace: string) => namespace || DEFAULT_NAMESPACE;
@@ -25,6 +26,8 @@ export class BuildService {
     private readonly secrets: SecretStore,
     private readonly contexts: ContextStore,
     private readonly log: Logger,
+    /** Who may call what; by default everyone may do everything (local use only). */
+    private readonly auth = new CallAuthorizer(undefined),
   ) {}
 
   addTo(server: grpc.Server): void {
@@ -32,67 +35,92 @@ export class BuildService {
   }
 
   private handlers(): BuildServiceHandlers {
-    const { api, logs, secrets, log } = this;
+    const { api, logs, secrets, log, auth } = this;
     return {
-      CreateBuildConfig: unary(log, 'CreateBuildConfig', async (req) => {
+      CreateBuildConfig: unary(log, 'CreateBuildConfig', async (req, call) => {
+        auth.check(call, 'CreateBuildConfig', ns(req.config?.metadata?.namespace ?? ''));
         const { input } = buildConfigInputFromProto(req.config);
         return buildConfigToProto(await api.createBuildConfig(input));
       }),
-      UpdateBuildConfig: unary(log, 'UpdateBuildConfig', async (req) => {
+      UpdateBuildConfig: unary(log, 'UpdateBuildConfig', async (req, call) => {
+        auth.check(call, 'UpdateBuildConfig', ns(req.config?.metadata?.namespace ?? ''));
         const { input, resourceVersion } = buildConfigInputFromProto(req.config);
         return buildConfigToProto(await api.updateBuildConfig(input, resourceVersion));
       }),
-      GetBuildConfig: unary(log, 'GetBuildConfig', async (req) => buildConfigToProto(await api.getBuildConfig(ns(req.namespace), req.name))),
-      ListBuildConfigs: unary(log, 'ListBuildConfigs', async (req) => ({
-        items: (await api.listBuildConfigs(ns(req.namespace))).map(buildConfigToProto),
-      })),
-      DeleteBuildConfig: unary(log, 'DeleteBuildConfig', async (req) => {
+      GetBuildConfig: unary(log, 'GetBuildConfig', async (req, call) => {
+        auth.check(call, 'GetBuildConfig', ns(req.namespace));
+        return buildConfigToProto(await api.getBuildConfig(ns(req.namespace), req.name));
+      }),
+      ListBuildConfigs: unary(log, 'ListBuildConfigs', async (req, call) => {
+        auth.check(call, 'ListBuildConfigs', ns(req.namespace));
+        return { items: (await api.listBuildConfigs(ns(req.namespace))).map(buildConfigToProto) };
+      }),
+      DeleteBuildConfig: unary(log, 'DeleteBuildConfig', async (req, call) => {
+        auth.check(call, 'DeleteBuildConfig', ns(req.namespace));
         await api.deleteBuildConfig(ns(req.namespace), req.name);
         return {};
       }),
-      StartBuild: unary(log, 'StartBuild', async (req) =>
-        buildToProto(
+      StartBuild: unary(log, 'StartBuild', async (req, call) => {
+        auth.check(call, 'StartBuild', ns(req.namespace));
+        return buildToProto(
           await api.startBuild({
             namespace: ns(req.namespace),
             configName: req.configName,
             ref: req.ref || undefined,
             image: req.image || undefined,
           }),
-        ),
-      ),
-      GetBuild: unary(log, 'GetBuild', async (req) => buildToProto(await api.getBuild(ns(req.namespace), req.name))),
-      ListBuilds: unary(log, 'ListBuilds', async (req) => ({
-        items: (
-          await api.listBuilds({
-            namespace: ns(req.namespace),
-            configName: req.configName || undefined,
-            phase: (req.phase || undefined) as BuildPhase | undefined,
-          })
-        ).map(buildToProto),
-      })),
+        );
+      }),
+      GetBuild: unary(log, 'GetBuild', async (req, call) => {
+        auth.check(call, 'GetBuild', ns(req.namespace));
+        return buildToProto(await api.getBuild(ns(req.namespace), req.name));
+      }),
+      ListBuilds: unary(log, 'ListBuilds', async (req, call) => {
+        auth.check(call, 'ListBuilds', ns(req.namespace));
+        const builds = await api.listBuilds({
+          namespace: ns(req.namespace),
+          configName: req.configName || undefined,
+          phase: (req.phase || undefined) as BuildPhase | undefined,
+        });
+        return { items: builds.map(buildToProto) };
+      }),
       WatchBuild: (call) =>
-        serverStream(log, call, (signal) => api.watchBuild(ns(call.request.namespace), call.request.name, signal), buildToProto),
+        serverStream(
+          log,
+          call,
+          (signal) => {
+            auth.check(call, 'WatchBuild', ns(call.request.namespace));
+            return api.watchBuild(ns(call.request.namespace), call.request.name, signal);
+          },
+          buildToProto,
+        ),
       StartBuildWithContext: (call, callback) => {
         this.startWithContext(call).then(
           (build) => callback(null, build),
           (err: unknown) => callback(toGrpcStatus(err)),
         );
       },
-      CancelBuild: unary(log, 'CancelBuild', async (req) => buildToProto(await api.cancelBuild(ns(req.namespace), req.name))),
+      CancelBuild: unary(log, 'CancelBuild', async (req, call) => {
+        auth.check(call, 'CancelBuild', ns(req.namespace));
+        return buildToProto(await api.cancelBuild(ns(req.namespace), req.name));
+      }),
       StreamBuildLogs: (call) =>
         serverStream(
           log,
           call,
-          (signal) =>
-            logs.stream(
+          (signal) => {
+            auth.check(call, 'StreamBuildLogs', ns(call.request.namespace));
+            return logs.stream(
               { namespace: ns(call.request.namespace), name: call.request.name, follow: call.request.follow, fromLine: call.request.fromLine, attempt: call.request.attempt },
               signal,
-            ),
+            );
+          },
           (l) => l,
         ),
-      CreateSecret: unary(log, 'CreateSecret', async (req) => {
+      CreateSecret: unary(log, 'CreateSecret', async (req, call) => {
         const s = req.secret;
         const namespace = ns(s?.metadata?.namespace ?? '');
+        auth.check(call, 'CreateSecret', namespace);
         const errors = [...nameErrors(s?.metadata?.name, 'secret.metadata.name', 253), ...nameErrors(namespace, 'secret.metadata.namespace')];
         if (!SECRET_TYPES.includes(s?.type as SecretType)) errors.push({ field: 'secret.type', message: `must be one of ${SECRET_TYPES.join(', ')}, got "${s?.type ?? ''}"` });
         if (s?.type === 'docker-registry' && !s.registry) errors.push({ field: 'secret.registry', message: 'is required for docker-registry' });
@@ -115,7 +143,8 @@ export class BuildService {
         });
         return { metadata: { ...stored.value.metadata, resourceVersion: String(stored.revision) }, type: stored.value.type, registry: stored.value.registry };
       }),
-      DeleteSecret: unary(log, 'DeleteSecret', async (req) => {
+      DeleteSecret: unary(log, 'DeleteSecret', async (req, call) => {
+        auth.check(call, 'DeleteSecret', ns(req.namespace));
         await secrets.delete(ns(req.namespace), req.name);
         return {};
       }),
@@ -128,6 +157,8 @@ export class BuildService {
    * removed again if the build then cannot be.
    */
   private async startWithContext(call: grpc.ServerReadableStream<StartBuildUpload__Output, unknown>): Promise<PBuild> {
+    // Who is calling is known from the metadata: refuse before a byte of the upload is read.
+    const user = this.auth.authenticate(call.metadata);
     const messages = call[Symbol.asyncIterator]() as AsyncIterator<StartBuildUpload__Output>;
     const first = await messages.next();
     if (first.done || first.value.part !== 'start' || !first.value.start) {
@@ -135,6 +166,7 @@ export class BuildService {
     }
     const start = first.value.start;
     const namespace = ns(start.namespace);
+    this.auth.authorize(user, 'StartBuildWithContext', namespace);
     await this.api.getBuildConfig(namespace, start.configName);
     const chunks = (async function* () {
       for (let m = await messages.next(); !m.done; m = await messages.next()) {

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Teardowns } from './teardowns.js';
@@ -15,15 +16,22 @@ export interface NatsServer {
   restart(options?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
 }
 
-/** A real nats-server with JetStream (file storage in a temp folder) on a random loopback port. */
-export async function startNatsServer(t: Teardowns, o: { monitor?: boolean } = {}): Promise<NatsServer> {
+/**
+ * A real nats-server with JetStream (file storage in a temp folder) on a random loopback port.
+ * `config` (e.g. an `authorization` block) goes into a configuration file it is started with;
+ * without one, anyone may do anything.
+ */
+export async function startNatsServer(t: Teardowns, o: { monitor?: boolean; config?: string } = {}): Promise<NatsServer> {
   const dir = await tempDir(t, 'slipway-nats-');
+  const configFile = path.join(dir, 'nats.conf');
+  if (o.config) await writeFile(configFile, o.config, { mode: 0o600 });
   const port = await freePort();
   const monitorPort = o.monitor ? await freePort() : undefined;
   let server: ChildProcess & { output: () => string };
   const start = async () => {
     const monitor = monitorPort ? ['-m', String(monitorPort)] : [];
-    server = spawnForTest(t, 'nats-server', ['-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor]);
+    const config = o.config ? ['-c', configFile] : [];
+    server = spawnForTest(t, 'nats-server', [...config, '-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor]);
     try {
       await waitForPort(port);
     } catch (err) {

@@ -97,7 +97,7 @@ export async function startCoordinatorProcess(
 /** An agent process building on the environment's Docker daemon. */
 export async function startAgentProcess(
   t: Teardowns,
-  o: { natsUrl: string; coordinator: string; name: string; workDir: string; drainTimeoutMs?: number },
+  o: { natsUrl: string; coordinator: string; name: string; workDir: string; drainTimeoutMs?: number; env?: Record<string, string> },
 ): Promise<ServiceProcess> {
   const svc = startService(t, 'dist/agent/main.js', {
     SLIPWAY_NATS_URL: o.natsUrl,
@@ -111,6 +111,7 @@ export async function startAgentProcess(
     // Image GC off: it would remove other tests' images.
     SLIPWAY_GC_INTERVAL_MS: '0',
     SLIPWAY_LOG_LEVEL: 'info',
+    ...o.env,
   });
   await svc.waitForLog((l) => l.msg === 'agent started');
   return svc;
