@@ -27,13 +27,36 @@ export const REASON_METADATA_KEY = 'slipway-reason';
 /** Metadata key carrying the fields at fault of an invalid request, as JSON. */
 export const FIELDS_METADATA_KEY = 'slipway-fields';
 
+/**
+ * Most characters of an error's message, and of each field's, that travel in the status: they
+ * go in HTTP/2 trailers, and a message quoting a megabyte the client sent would make trailers
+ * the client's HTTP/2 layer refuses, dropping its whole connection.
+ */
+const MAX_DETAILS = 2048;
+const MAX_FIELD_MESSAGE = 512;
+
 /** The one place errors become gRPC status codes. Unknown errors are INTERNAL, message kept. */
 export function toGrpcStatus(err: unknown): GrpcErrorStatus {
   const metadata = new grpc.Metadata();
-  const details = err instanceof Error ? err.message : String(err);
+  const details = clip(err instanceof Error ? err.message : String(err), MAX_DETAILS);
   if (err instanceof SlipwayError) metadata.set(REASON_METADATA_KEY, err.reason);
-  if (err instanceof InvalidInputError) metadata.set(FIELDS_METADATA_KEY, JSON.stringify(err.fields));
+  if (err instanceof InvalidInputError) {
+    const fields = err.fields.slice(0, 50).map((f) => ({ field: clip(f.field, 256), message: clip(f.message, MAX_FIELD_MESSAGE) }));
+    metadata.set(FIELDS_METADATA_KEY, asciiJson(fields));
+  }
   return { code: codeOf(err), details, metadata };
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/**
+ * JSON in printable ASCII, as a metadata value must be: a field error may quote what the client
+ * sent, and grpc-js throws on anything else (which, in a callback, ended the process).
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
