@@ -6,8 +6,10 @@ import type { AgentServiceHandlers } from '../../proto/generated/slipway/v1/Agen
 import type { BuildRef__Output } from '../../proto/generated/slipway/v1/BuildRef.js';
 import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import type { RegistrySecret } from '../secrets/secret-store.js';
+import { nameErrors } from '../api/validation.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
+import { answerMalformedRequests } from './malformed-requests.js';
 
 /** Phases an agent may report for a build that did not complete. */
 const FAILURE_PHASES = new Set(['Failed', 'Error', 'Cancelled']);
@@ -25,7 +27,7 @@ export class AgentService {
   ) {}
 
   addTo(server: grpc.Server): void {
-    server.addService(slipwayProto().slipway.v1.AgentService.service, this.handlers());
+    server.addService(...answerMalformedRequests(slipwayProto().slipway.v1.AgentService.service, this.handlers()));
   }
 
   private handlers(): AgentServiceHandlers {
@@ -37,7 +39,7 @@ export class AgentService {
       ClaimBuild: unary(log, 'ClaimBuild', async (req, call) => {
         identify(call, req.agent);
         const ref = buildRef(req.build, [
-          ...required(req.agent, 'agent'),
+          ...agentName(req.agent),
           ...required(req.node, 'node'),
           ...required(req.claimId, 'claimId'),
         ]);
@@ -57,7 +59,7 @@ export class AgentService {
       }),
       Heartbeat: unary(log, 'Heartbeat', async (req, call) => {
         identify(call, req.agent);
-        const errors = [...required(req.agent, 'agent'), ...required(req.node, 'node'), ...required(req.instance, 'instance')];
+        const errors = [...agentName(req.agent), ...required(req.node, 'node'), ...required(req.instance, 'instance')];
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
         const orders = await reports.heartbeat({
@@ -72,7 +74,7 @@ export class AgentService {
       }),
       CompleteBuild: unary(log, 'CompleteBuild', async (req, call) => {
         identify(call, req.agent);
-        const extra = [...required(req.agent, 'agent'), ...required(req.output?.image, 'output.image'), ...required(req.output?.digest, 'output.digest')];
+        const extra = [...agentName(req.agent), ...required(req.output?.image, 'output.image'), ...required(req.output?.digest, 'output.digest')];
         if (req.output?.digest && !/^sha256:[0-9a-f]{64}$/.test(req.output.digest)) {
           extra.push({ field: 'output.digest', message: `"${req.output.digest}" is not a sha256 digest` });
         }
@@ -90,7 +92,7 @@ export class AgentService {
       }),
       FailBuild: unary(log, 'FailBuild', async (req, call) => {
         identify(call, req.agent);
-        const extra = [...required(req.agent, 'agent'), ...required(req.reason, 'reason')];
+        const extra = [...agentName(req.agent), ...required(req.reason, 'reason')];
         if (!FAILURE_PHASES.has(req.phase)) extra.push({ field: 'phase', message: `must be Failed, Error or Cancelled, got "${req.phase}"` });
         const ref = buildRef(req.build, extra);
         const build = await reports.finish(ref, {
@@ -131,14 +133,26 @@ function credentials(s: RegistrySecret | undefined) {
   return s ? { registry: s.registry, username: s.username, password: s.password, sshPrivateKey: s.sshPrivateKey ?? '', knownHosts: s.knownHosts ?? '' } : null;
 }
 
+/**
+ * An agent's name keys its heartbeat record: a node or host name (labels of letters, digits,
+ * '_' and '-' joined by single dots, each starting and ending with a letter or digit; at most 253).
+ */
+function agentName(value: string | undefined): FieldError[] {
+  if (!value) return [{ field: 'agent', message: 'is required' }];
+  if (value.length > 253 || !/^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*$/.test(value)) {
+    return [{ field: 'agent', message: `"${value.slice(0, 80)}" is not a node or host name (letters, digits, '.', '_' and '-', at most 253)` }];
+  }
+  return [];
+}
+
 function required(value: string | undefined, field: string): FieldError[] {
   return value ? [] : [{ field, message: 'is required' }];
 }
 
 function buildRef(ref: BuildRef__Output | null, extra: FieldError[], at = 'build'): BuildRef {
   const errors = [
-    ...required(ref?.namespace, `${at}.namespace`),
-    ...required(ref?.name, `${at}.name`),
+    ...nameErrors(ref?.namespace, `${at}.namespace`),
+    ...nameErrors(ref?.name, `${at}.name`),
     ...(ref && ref.attempt > 0 ? [] : [{ field: `${at}.attempt`, message: 'must be at least 1' }]),
     ...extra,
   ];

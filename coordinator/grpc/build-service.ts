@@ -15,6 +15,7 @@ import { SECRET_TYPES, type SecretStore, type SecretType } from '../secrets/secr
 import { buildConfigInputFromProto, buildConfigToProto, buildToProto } from './convert.js';
 import { CallAuthorizer } from './call-auth.js';
 import { serverStream, unary } from './handlers.js';
+import { answerMalformedRequests, wellFormed } from './malformed-requests.js';
 
 const ns = (namespace: string) => namespace || DEFAULT_NAMESPACE;
 
@@ -31,7 +32,7 @@ export class BuildService {
   ) {}
 
   addTo(server: grpc.Server): void {
-    server.addService(slipwayProto().slipway.v1.BuildService.service, this.handlers());
+    server.addService(...answerMalformedRequests(slipwayProto().slipway.v1.BuildService.service, this.handlers()));
   }
 
   private handlers(): BuildServiceHandlers {
@@ -145,6 +146,8 @@ export class BuildService {
       }),
       DeleteSecret: unary(log, 'DeleteSecret', async (req, call) => {
         auth.check(call, 'DeleteSecret', ns(req.namespace));
+        const errors = [...nameErrors(req.name, 'name', 253), ...nameErrors(ns(req.namespace), 'namespace')];
+        if (errors.length > 0) throw new InvalidInputError(errors, 'DeleteSecret request');
         await secrets.delete(ns(req.namespace), req.name);
         return {};
       }),
@@ -161,6 +164,7 @@ export class BuildService {
     const user = this.auth.authenticate(call.metadata);
     const messages = call[Symbol.asyncIterator]() as AsyncIterator<StartBuildUpload__Output>;
     const first = await messages.next();
+    if (!first.done) wellFormed(first.value);
     if (first.done || first.value.part !== 'start' || !first.value.start) {
       throw new InvalidInputError([{ field: 'start', message: 'the first message must say which build to start' }], 'upload');
     }
@@ -170,7 +174,7 @@ export class BuildService {
     await this.api.getBuildConfig(namespace, start.configName);
     const chunks = (async function* () {
       for (let m = await messages.next(); !m.done; m = await messages.next()) {
-        if (m.value.part !== 'chunk') throw new InvalidInputError([{ field: 'chunk', message: 'only the first message may be a start' }], 'upload');
+        if (wellFormed(m.value).part !== 'chunk') throw new InvalidInputError([{ field: 'chunk', message: 'only the first message may be a start' }], 'upload');
         yield m.value.chunk!;
       }
     })();
