@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { agentNameProblem } from '../common/agent-name.js';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
@@ -200,7 +201,8 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (c.dindMode !== 'per-build' && c.dindMode !== 'per-agent') errors.push({ field: AGENT_ENV.dindMode, message: `must be per-build or per-agent, got "${c.dindMode}"` });
   if (c.dindRoot.length > 40) errors.push({ field: AGENT_ENV.dindRoot, message: 'must be at most 40 characters: unix socket paths under it are limited' });
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1) errors.push({ field: AGENT_ENV.concurrency, message: 'must be a whole number ≥ 1' });
-  if (!c.name || /[\s/]/.test(c.name)) errors.push({ field: AGENT_ENV.name, message: `"${c.name}" must be non-empty without spaces or "/"` });
+  const nameProblem = agentNameProblem(c.name);
+  if (nameProblem) errors.push({ field: AGENT_ENV.name, message: nameProblem });
   if (!(c.heartbeatIntervalMs >= 100)) errors.push({ field: AGENT_ENV.heartbeatIntervalMs, message: 'must be at least 100' });
   if (!(c.drainTimeoutMs >= 0)) errors.push({ field: AGENT_ENV.drainTimeoutMs, message: 'must not be negative' });
   errors.push(...gcThresholdErrors(c));

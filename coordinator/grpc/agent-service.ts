@@ -6,6 +6,7 @@ import type { AgentServiceHandlers } from '../../proto/generated/slipway/v1/Agen
 import type { BuildRef__Output } from '../../proto/generated/slipway/v1/BuildRef.js';
 import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import type { RegistrySecret } from '../secrets/secret-store.js';
+import { agentNameProblem } from '../../common/agent-name.js';
 import { nameErrors } from '../api/validation.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
@@ -133,16 +134,9 @@ function credentials(s: RegistrySecret | undefined) {
   return s ? { registry: s.registry, username: s.username, password: s.password, sshPrivateKey: s.sshPrivateKey ?? '', knownHosts: s.knownHosts ?? '' } : null;
 }
 
-/**
- * An agent's name keys its heartbeat record: a node or host name (labels of letters, digits,
- * '_' and '-' joined by single dots, each starting and ending with a letter or digit; at most 253).
- */
 function agentName(value: string | undefined): FieldError[] {
-  if (!value) return [{ field: 'agent', message: 'is required' }];
-  if (value.length > 253 || !/^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*$/.test(value)) {
-    return [{ field: 'agent', message: `"${value.slice(0, 80)}" is not a node or host name (letters, digits, '.', '_' and '-', at most 253)` }];
-  }
-  return [];
+  const problem = agentNameProblem(value ?? '');
+  return problem ? [{ field: 'agent', message: problem }] : [];
 }
 
 function required(value: string | undefined, field: string): FieldError[] {
