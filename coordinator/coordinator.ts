@@ -15,6 +15,7 @@ import { BuildApi } from './builds/build-api.js';
 import type { CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
+import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
@@ -48,6 +49,7 @@ export class Coordinator {
     readonly address: string,
     readonly store: StateStore,
     private readonly log: Logger,
+    private readonly health: HealthService,
   ) {}
 
   static async start(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<Coordinator> {
@@ -62,6 +64,10 @@ export class Coordinator {
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
       const server = new grpc.Server();
+      // Registered first, NOT_SERVING: a probe that reaches the port before start() returns
+      // is told to wait rather than refused.
+      const health = new HealthService();
+      health.addTo(server);
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
       const buildApi = new BuildApi(store, { clock });
       const buildLogs = new BuildLogs(nc, store.builds);
@@ -71,7 +77,7 @@ export class Coordinator {
         server.bindAsync(config.grpcListen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
       const host = config.grpcListen.slice(0, config.grpcListen.lastIndexOf(':'));
-      const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log);
+      const c = new Coordinator(config, nc, server, `${host}:${port}`, store, log, health);
       if (config.kubeApiListen) {
         const kubeLog = log.child({ component: 'kube-api' });
         // Hooks a caller passes (tests) win over the ones SLIPWAY_KUBE_API_AUTH asks for.
@@ -91,6 +97,9 @@ export class Coordinator {
           if (s.type === 'reconnect') {
             log.info('reconnected to NATS; agent leases restart their grace');
             leases.listening();
+            health.set('SERVING');
+          } else if (s.type === 'disconnect') {
+            health.set('NOT_SERVING');
           }
         }
       })();
@@ -107,6 +116,7 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
+      health.set('SERVING');
       log.info('coordinator started', { grpc: c.address, kubeApi: c.kubeApi?.address, nats: config.natsServers });
       return c;
     } catch (err) {
@@ -117,6 +127,7 @@ export class Coordinator {
 
   /** Stops serving, stops the controller, closes NATS. Calls in flight get up to `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
+    this.health.shuttingDown();
     this.abort.abort();
     await this.kubeApi?.stop();
     await new Promise<void>((resolve) => {
