@@ -19,6 +19,7 @@ import { BuildApi } from './builds/build-api.js';
 import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
+import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
@@ -54,6 +55,7 @@ export class Coordinator {
     readonly agentAddress: string,
     readonly store: StateStore,
     private readonly log: Logger,
+    private readonly health: HealthService,
   ) {}
 
   static async start(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<Coordinator> {
@@ -71,6 +73,10 @@ export class Coordinator {
 
       const server = new grpc.Server();
       const servers = [server];
+      // Registered first, NOT_SERVING: a probe that reaches the port before start() returns
+      // is told to wait rather than refused.
+      const health = new HealthService();
+      health.addTo(server);
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
       const buildApi = new BuildApi(store, { clock });
       const buildLogs = new BuildLogs(nc, store.builds);
@@ -93,7 +99,7 @@ export class Coordinator {
         servers.forEach((s) => s.forceShutdown());
         throw err;
       }
-      const c = new Coordinator(config, nc, servers, address, agentAddress, store, log);
+      const c = new Coordinator(config, nc, servers, address, agentAddress, store, log, health);
       if (config.kubeApiListen) {
         const kubeLog = log.child({ component: 'kube-api' });
         // Hooks a caller passes (tests) win over the ones SLIPWAY_KUBE_API_AUTH asks for.
@@ -113,6 +119,9 @@ export class Coordinator {
           if (s.type === 'reconnect') {
             log.info('reconnected to NATS; agent leases restart their grace');
             leases.listening();
+            health.set('SERVING');
+          } else if (s.type === 'disconnect') {
+            health.set('NOT_SERVING');
           }
         }
       })();
@@ -148,6 +157,7 @@ export class Coordinator {
 
   /** Stops serving, stops the controller, closes NATS. Calls in flight get up to `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
+    this.health.shuttingDown();
     this.abort.abort();
     await this.kubeApi?.stop();
     await Promise.all(
