@@ -239,7 +239,7 @@ test('the APIService, its Service port and the Kubernetes API settings are there
   t.is(env(c, 'SLIPWAY_KUBE_API_AUTH'), 'delegated');
   t.is(env(c, 'SLIPWAY_KUBE_API_TLS_CERT'), '/etc/slipway/serving/tls.crt');
   t.is(env(c, 'SLIPWAY_KUBE_API_REQUESTHEADER_ALLOWED_NAMES'), 'front-proxy-client');
-  t.deepEqual(pod.containers[0].readinessProbe.httpGet, { path: '/readyz', port: 'kube-api', scheme: 'HTTPS' });
+  t.deepEqual(pod.containers[0].readinessProbe.grpc, { port: 7070 }, 'readiness is the gRPC health service');
   t.true(pod.volumes.some((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'slipway-serving'));
   // Secrets are referenced, never inlined.
   t.deepEqual(pod.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_SECRET_KEY').valueFrom, { secretKeyRef: { name: 'slipway-secret-key', key: 'secret-key' } });
