@@ -11,6 +11,7 @@ import type { HeartbeatRequest } from '../proto/generated/slipway/v1/HeartbeatRe
 import type { HeartbeatResponse__Output } from '../proto/generated/slipway/v1/HeartbeatResponse.js';
 import type { CompleteBuildRequest } from '../proto/generated/slipway/v1/CompleteBuildRequest.js';
 import type { FailBuildRequest } from '../proto/generated/slipway/v1/FailBuildRequest.js';
+import { sleepUnlessAborted as sleep } from '../common/sleep.js';
 
 /**
  * The coordinator refused a report: it is about an attempt this agent does not own (any more),
@@ -116,16 +117,4 @@ export class CoordinatorClient {
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -2,6 +2,7 @@ import { ApiException, CoreV1Api, KubeConfig, Watch, type V1Node } from '@kubern
 import { AbortedError, SlipwayError, errorMessage } from '../../common/errors.js';
 export { KubeConfigError, loadKubeConfig } from '../../common/kubernetes/kube-config.js';
 import type { Logger } from '../../common/log.js';
+import { sleepUnlessAborted as sleep } from '../../common/sleep.js';
 
 /** What the agent needs to know of its Node. */
 export interface NodeState {
@@ -200,17 +201,5 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     const onAbort = () => reject(new AbortedError('node watcher stopped'));
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
 }

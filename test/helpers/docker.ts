@@ -22,7 +22,7 @@ export async function pullAndRun(docker: Docker, reference: string): Promise<str
 }
 
 /** Docker's multiplexed log format: 8-byte frame headers before each chunk. */
-function demux(buf: Buffer): string {
+export function demux(buf: Buffer): string {
   let out = '';
   for (let i = 0; i + 8 <= buf.length; ) {
     const size = buf.readUInt32BE(i + 4);

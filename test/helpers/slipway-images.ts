@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Teardowns } from './teardowns.js';
+import { demux } from './docker.js';
 import { run } from './processes.js';
 
 /** The repository's root (this file is dist/test/helpers/slipway-images.js). */
@@ -38,14 +39,7 @@ export async function startContainer(
 
 /** What the container printed so far, both streams. */
 export async function containerOutput(container: Docker.Container): Promise<string> {
-  const buf = (await container.logs({ stdout: true, stderr: true })) as unknown as Buffer;
-  let out = '';
-  for (let i = 0; i + 8 <= buf.length; ) {
-    const size = buf.readUInt32BE(i + 4);
-    out += buf.subarray(i + 8, i + 8 + size).toString();
-    i += 8 + size;
-  }
-  return out;
+  return demux((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer);
 }
 
 /** The real uid of the container's main process, as the host's kernel sees it. */
