@@ -138,6 +138,7 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
+      health.set('SERVING');
       log.info('coordinator started', {
         grpc: c.address,
         agentGrpc: c.agentAddress,

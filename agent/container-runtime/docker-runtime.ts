@@ -194,8 +194,24 @@ export class DockerRuntime implements ContainerRuntime {
     return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, state: c.State, created: c.Created * 1000 }));
   }
 
+  /**
+   * `system df`. The daemon runs one at a time and answers a second caller 500 "a disk usage
+   * operation is already running" (someone else's `docker system df`, or our GC and a test at
+   * once): wait for the running one and ask again.
+   */
+  private async dfOnce(): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.docker.df();
+      } catch (err) {
+        if (attempt >= 50 || !/disk usage operation is already running/.test(err instanceof Error ? err.message : String(err))) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
   async diskUsage(): Promise<DiskUsage> {
-    const df = (await this.docker.df()) as {
+    const df = (await this.dfOnce()) as {
       LayersSize?: number;
       Images?: { Id: string; RepoTags?: string[] | null; Created: number; Size: number; SharedSize: number; Containers: number; Labels?: Record<string, string> | null }[];
     };
