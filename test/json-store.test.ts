@@ -2,7 +2,7 @@ import test from 'ava';
 import { Kvm } from '@nats-io/kv';
 import { jetstream, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { RevisionExpiredError } from '../common/errors.js';
+import { InvalidInputError, RevisionExpiredError } from '../common/errors.js';
 import { JsonStore } from '../coordinator/store/json-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
 
@@ -115,4 +115,18 @@ test('changes after a revision whose later history was dropped end with Revision
     break;
   }
   stop.abort();
+});
+
+test('a value too large for one NATS message is refused as invalid input, naming the limit, and nothing is stored', async (t) => {
+  const nats = await startNatsServer(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).create('json_store_size_test', { storage: StorageType.File });
+  const store = new JsonStore<{ text: string }>(kv, 'Thing', undefined, 1000);
+  const err = await t.throwsAsync(store.create('default.big', { text: 'x'.repeat(2000) }), { instanceOf: InvalidInputError });
+  t.regex(err!.message, /would be \d+ bytes stored; a Thing may have at most 1000/);
+  t.is(await store.get('default.big'), undefined);
+  const revision = await store.create('default.small', { text: 'x' });
+  await t.throwsAsync(store.update('default.small', { text: 'x'.repeat(2000) }, revision), { instanceOf: InvalidInputError });
+  t.deepEqual((await store.get('default.small'))!.value, { text: 'x' });
 });

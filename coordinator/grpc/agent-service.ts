@@ -7,7 +7,7 @@ import type { BuildRef__Output } from '../../proto/generated/slipway/v1/BuildRef
 import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import type { RegistrySecret } from '../secrets/secret-store.js';
 import { agentNameProblem } from '../../common/agent-name.js';
-import { nameErrors } from '../api/validation.js';
+import { labelKeyProblem, labelValueProblem, nameErrors } from '../api/validation.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
 import { answerMalformedRequests } from './malformed-requests.js';
@@ -41,8 +41,9 @@ export class AgentService {
         identify(call, req.agent);
         const ref = buildRef(req.build, [
           ...agentName(req.agent),
-          ...required(req.node, 'node'),
+          ...nodeName(req.node),
           ...required(req.claimId, 'claimId'),
+          ...nodeLabels(req.nodeLabels),
         ]);
         const { build, pushCredentials, sourceCredentials, pullCredentials } = await reports.claim(ref, {
           agent: req.agent,
@@ -60,7 +61,8 @@ export class AgentService {
       }),
       Heartbeat: unary(log, 'Heartbeat', async (req, call) => {
         identify(call, req.agent);
-        const errors = [...agentName(req.agent), ...required(req.node, 'node'), ...required(req.instance, 'instance')];
+        const errors = [...agentName(req.agent), ...nodeName(req.node), ...required(req.instance, 'instance'), ...nodeLabels(req.nodeLabels)];
+        if (req.instance.length > 128) errors.push({ field: 'instance', message: `must be at most 128 characters, got ${req.instance.length}` });
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
         const orders = await reports.heartbeat({
@@ -137,6 +139,21 @@ function credentials(s: RegistrySecret | undefined) {
 function agentName(value: string | undefined): FieldError[] {
   const problem = agentNameProblem(value ?? '');
   return problem ? [{ field: 'agent', message: problem }] : [];
+}
+
+function nodeName(value: string | undefined): FieldError[] {
+  const problem = agentNameProblem(value ?? '');
+  return problem ? [{ field: 'node', message: problem }] : [];
+}
+
+/** A node's labels, by Kubernetes' rules for label keys and values (at most 100 of them). */
+function nodeLabels(labels: Record<string, string> | undefined): FieldError[] {
+  const entries = Object.entries(labels ?? {});
+  if (entries.length > 100) return [{ field: 'nodeLabels', message: `must be at most 100 labels, got ${entries.length}` }];
+  return entries.flatMap(([k, v]) => {
+    const problem = labelKeyProblem(k) ?? labelValueProblem(v);
+    return problem ? [{ field: `nodeLabels[${JSON.stringify(k.slice(0, 80))}]`, message: problem }] : [];
+  });
 }
 
 function required(value: string | undefined, field: string): FieldError[] {

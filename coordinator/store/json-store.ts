@@ -1,6 +1,6 @@
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { AlreadyExistsError, ConflictError, RevisionExpiredError } from '../../common/errors.js';
+import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredError } from '../../common/errors.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../api/types.js';
 
@@ -39,6 +39,9 @@ export interface BucketStream {
 
 const EXPECTED_LAST_SUBJECT_SEQUENCE = 'Nats-Expected-Last-Subject-Sequence';
 
+/** nats-server's default max_payload (1 MiB) less room for a message's headers. */
+export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024 - 8 * 1024;
+
 /**
  * Typed JSON objects in a JetStream KV bucket. Writes are only `create` (fails if the key
  * exists) and `update` at a named revision (fails if anything wrote since): there is no blind
@@ -51,7 +54,19 @@ export class JsonStore<T> {
     readonly kind: string,
     /** Needed by `changes` and `snapshot` only. */
     private readonly stream?: BucketStream,
+    /** Most bytes a stored value may have: less than the server's max_payload, for the headers. */
+    private readonly maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
   ) {}
+
+  /** The value as stored. @throws InvalidInputError when it is too large for a message. */
+  private encode(value: T): string {
+    const text = JSON.stringify(value);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.maxValueBytes) {
+      throw new InvalidInputError([{ field: '(object)', message: `would be ${bytes} bytes stored; a ${this.kind} may have at most ${this.maxValueBytes}` }], this.kind);
+    }
+    return text;
+  }
 
   /** The bucket's latest revision: the stream's last sequence (0 when nothing was ever written). */
   async latestRevision(): Promise<number> {
@@ -72,7 +87,7 @@ export class JsonStore<T> {
   /** @throws AlreadyExistsError when the key holds a value. */
   async create(key: string, value: T): Promise<number> {
     try {
-      return await this.kv.create(key, JSON.stringify(value));
+      return await this.kv.create(key, this.encode(value));
     } catch (err) {
       if (isWrongRevision(err)) throw new AlreadyExistsError(this.kind, key);
       throw err;
@@ -82,7 +97,7 @@ export class JsonStore<T> {
   /** @throws ConflictError when the key is no longer at `revision`. */
   async update(key: string, value: T, revision: number): Promise<number> {
     try {
-      return await this.kv.update(key, JSON.stringify(value), revision);
+      return await this.kv.update(key, this.encode(value), revision);
     } catch (err) {
       if (isWrongRevision(err)) throw new ConflictError(key, revision, { cause: err });
       throw err;

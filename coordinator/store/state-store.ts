@@ -37,10 +37,12 @@ export async function openStateStore(nc: NatsConnection, options: StateStoreOpti
     open(SECRETS_BUCKET),
   ]);
   const js = jetstream(nc);
+  // What the server takes in one message, less room for headers.
+  const max = nc.info?.max_payload ? nc.info.max_payload - 8 * 1024 : undefined;
   return {
-    buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig', { js, bucket: BUILDCONFIGS_BUCKET }),
-    builds: new JsonStore<Build>(builds, 'Build', { js, bucket: BUILDS_BUCKET }),
-    agents: new JsonStore<AgentRecord>(agents, 'Agent'),
-    secrets: new JsonStore<StoredSecret>(secrets, 'Secret'),
+    buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig', { js, bucket: BUILDCONFIGS_BUCKET }, max),
+    builds: new JsonStore<Build>(builds, 'Build', { js, bucket: BUILDS_BUCKET }, max),
+    agents: new JsonStore<AgentRecord>(agents, 'Agent', undefined, max),
+    secrets: new JsonStore<StoredSecret>(secrets, 'Secret', undefined, max),
   };
 }
