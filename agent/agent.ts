@@ -36,7 +36,7 @@ import type { GitCredentials } from './source/git-source.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { matchesNodeSelector } from '../common/node-selector.js';
 import { ClaimGate } from './kubernetes/claim-gate.js';
-import { loadKubeConfig, NodeWatcher, type NodeState } from './kubernetes/node-watcher.js';
+import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
 
 export interface AgentDeps {
   log?: Logger;
@@ -107,7 +107,9 @@ export class Agent {
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
     const log = deps.log ?? createLogger({ component: 'agent', agent: config.name }, { level: config.logLevel });
     // Before connecting anything: a kubeconfig that cannot be loaded stops the start.
-    const kubeConfig = config.kubeNode ? (deps.kubeConfig ?? loadKubeConfig(config.kubeconfig)) : undefined;
+    // Loaded only for node awareness: the Kubernetes client is 70 MiB of memory.
+    const nodeWatching = config.kubeNode ? await import('./kubernetes/node-watcher.js') : undefined;
+    const kubeConfig = nodeWatching ? (deps.kubeConfig ?? nodeWatching.loadKubeConfig(config.kubeconfig)) : undefined;
     await mkdir(config.workDir, { recursive: true });
     const tls = config.tlsCAFile
       ? {
@@ -126,7 +128,7 @@ export class Agent {
     const client = new CoordinatorClient(config.coordinator, { tls, callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
     const executor = deps.executor ?? (await executorFor(config, log));
     const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
-    if (kubeConfig) agent.watchNode(kubeConfig);
+    if (kubeConfig && nodeWatching) agent.watchNode(nodeWatching.NodeWatcher, kubeConfig);
     if (executor.name === 'host') await agent.removeLeftovers();
     agent.startGc();
     if (config.metricsListen) agent.metricsServer = await serveMetrics(agent.metrics.registry, config.metricsListen);
@@ -157,8 +159,8 @@ export class Agent {
    * Follows the node: the gate opens while it exists and is not cordoned, and every change is
    * advertised to the coordinator at once rather than at the next heartbeat.
    */
-  private watchNode(kubeConfig: KubeConfig): void {
-    this.nodeWatcher = new NodeWatcher({
+  private watchNode(Watcher: typeof NodeWatcher, kubeConfig: KubeConfig): void {
+    this.nodeWatcher = new Watcher({
       kubeConfig,
       node: this.config.node,
       log: this.log.child({ kubernetes: 'node' }),

@@ -2,7 +2,8 @@ import test from 'ava';
 import { KubeConfig, type V1SubjectAccessReview } from '@kubernetes/client-node';
 import { silentLogger } from '../common/log.js';
 import { InvalidInputError } from '../common/errors.js';
-import { NAMESPACE_GROUP_PREFIX, ROLE_GROUPS, SubjectAccessReviewAuthorizer, TokenAuthenticator, UnauthenticatedError, bearerToken, roleAllows, type RequestAttributes, type UserInfo } from '../coordinator/auth/index.js';
+import { SubjectAccessReviewAuthorizer } from '../coordinator/auth/subject-access-review.js';
+import { NAMESPACE_GROUP_PREFIX, ROLE_GROUPS, TokenAuthenticator, UnauthenticatedError, bearerToken, roleAllows, type RequestAttributes, type UserInfo } from '../coordinator/auth/index.js';
 
 const SETTING = 'SLIPWAY_API_TOKENS_FILE';
 

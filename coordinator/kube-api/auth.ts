@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
-import { loadKubeConfig } from '../../common/kubernetes/kube-config.js';
 import { InvalidInputError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { SubjectAccessReviewAuthorizer, TokenAuthenticator, bearerToken, firstOf, frontProxyUser, roleAuthorizer, type UserInfo } from '../auth/index.js';
+import { TokenAuthenticator, bearerToken, firstOf, frontProxyUser, roleAuthorizer, type UserInfo } from '../auth/index.js';
 import { COORDINATOR_ENV, type CoordinatorConfig } from '../config.js';
 import type { KubeApiServerOptions } from './server.js';
 
@@ -56,6 +55,9 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
   out.authenticate = tokens
     ? firstOf('front-proxy client certificate or bearer token', (req) => frontProxyUser(req, proxy), byToken)
     : firstOf('front-proxy client certificate', (req) => frontProxyUser(req, proxy));
+  // Loaded here, in this mode only: the Kubernetes client is 70 MiB of memory.
+  const { loadKubeConfig } = await import('../../common/kubernetes/kube-config.js');
+  const { SubjectAccessReviewAuthorizer } = await import('../auth/subject-access-review.js');
   let kubeConfig;
   try {
     kubeConfig = loadKubeConfig(config.kubeconfig);
