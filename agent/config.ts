@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { agentNameProblem } from '../common/agent-name.js';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
+import { missingFiles, setTogether } from '../common/settings-checks.js';
 import type { LogLevel } from '../common/log.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
 import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';
@@ -220,13 +220,8 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
 function tlsErrors(c: AgentConfig): FieldError[] {
   const e = AGENT_ENV;
   const errors: FieldError[] = [];
-  for (const [field, file] of [[e.tlsCA, c.tlsCAFile], [e.tlsCert, c.tlsCertFile], [e.tlsKey, c.tlsKeyFile], [e.natsCreds, c.natsCredsFile]] as const) {
-    if (file && !existsSync(file)) errors.push({ field, message: `no file "${file}"` });
-  }
-  if (Boolean(c.tlsCertFile) !== Boolean(c.tlsKeyFile)) {
-    const [missing, other] = c.tlsCertFile ? [e.tlsKey, e.tlsCert] : [e.tlsCert, e.tlsKey];
-    errors.push({ field: missing, message: `must be set with ${other}` });
-  }
+  errors.push(...missingFiles([[e.tlsCA, c.tlsCAFile], [e.tlsCert, c.tlsCertFile], [e.tlsKey, c.tlsKeyFile], [e.natsCreds, c.natsCredsFile]]));
+  errors.push(...setTogether([e.tlsCert, c.tlsCertFile], [e.tlsKey, c.tlsKeyFile]));
   if (c.tlsCertFile && !c.tlsCAFile) errors.push({ field: e.tlsCA, message: `is required with ${e.tlsCert} (the coordinator's certificate must be checked)` });
   return errors;
 }

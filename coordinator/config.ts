@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
+import { missingFiles, setTogether } from '../common/settings-checks.js';
 
 /** Environment variables the coordinator reads (and the chart sets): all of them, here. */
 export const COORDINATOR_ENV = {
@@ -199,17 +199,12 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
 function kubeApiAuthErrors(c: CoordinatorConfig): FieldError[] {
   const e = COORDINATOR_ENV;
   const errors: FieldError[] = [];
-  const file = (field: string, path: string) => {
-    if (path && !existsSync(path)) errors.push({ field, message: `no file "${path}"` });
-  };
+  const file = (field: string, path: string) => errors.push(...missingFiles([[field, path]]));
   if (!KUBE_API_AUTH_MODES.includes(c.kubeApiAuth)) {
     errors.push({ field: e.kubeApiAuth, message: `"${c.kubeApiAuth}" is not one of ${KUBE_API_AUTH_MODES.join(', ')}` });
     return errors;
   }
-  if (Boolean(c.kubeApiTlsCertFile) !== Boolean(c.kubeApiTlsKeyFile)) {
-    const missing = c.kubeApiTlsCertFile ? e.kubeApiTlsKey : e.kubeApiTlsCert;
-    errors.push({ field: missing, message: `must be set with ${missing === e.kubeApiTlsKey ? e.kubeApiTlsCert : e.kubeApiTlsKey}` });
-  }
+  errors.push(...setTogether([e.kubeApiTlsCert, c.kubeApiTlsCertFile], [e.kubeApiTlsKey, c.kubeApiTlsKeyFile]));
   file(e.kubeApiTlsCert, c.kubeApiTlsCertFile);
   file(e.kubeApiTlsKey, c.kubeApiTlsKeyFile);
   file(e.apiTokensFile, c.apiTokensFile);
@@ -232,13 +227,8 @@ function kubeApiAuthErrors(c: CoordinatorConfig): FieldError[] {
 function grpcSecurityErrors(c: CoordinatorConfig): FieldError[] {
   const e = COORDINATOR_ENV;
   const errors: FieldError[] = [];
-  for (const [field, path] of [[e.grpcTlsCert, c.grpcTlsCertFile], [e.grpcTlsKey, c.grpcTlsKeyFile], [e.grpcClientCA, c.grpcClientCAFile], [e.natsCreds, c.natsCredsFile]] as const) {
-    if (path && !existsSync(path)) errors.push({ field, message: `no file "${path}"` });
-  }
-  if (Boolean(c.grpcTlsCertFile) !== Boolean(c.grpcTlsKeyFile)) {
-    const [missing, other] = c.grpcTlsCertFile ? [e.grpcTlsKey, e.grpcTlsCert] : [e.grpcTlsCert, e.grpcTlsKey];
-    errors.push({ field: missing, message: `must be set with ${other}` });
-  }
+  errors.push(...missingFiles([[e.grpcTlsCert, c.grpcTlsCertFile], [e.grpcTlsKey, c.grpcTlsKeyFile], [e.grpcClientCA, c.grpcClientCAFile], [e.natsCreds, c.natsCredsFile]]));
+  errors.push(...setTogether([e.grpcTlsCert, c.grpcTlsCertFile], [e.grpcTlsKey, c.grpcTlsKeyFile]));
   if (c.agentGrpcListen && !/^[^\s:]*:\d+$/.test(c.agentGrpcListen)) errors.push({ field: e.agentGrpcListen, message: `"${c.agentGrpcListen}" is not host:port` });
   if (c.grpcClientCAFile && !c.agentGrpcListen) errors.push({ field: e.agentGrpcListen, message: `is required with ${e.grpcClientCA} (agents get a port of their own, with mutual TLS)` });
   if (c.agentGrpcListen && !c.grpcClientCAFile) errors.push({ field: e.grpcClientCA, message: `is required with ${e.agentGrpcListen} (that port is for mutual TLS)` });

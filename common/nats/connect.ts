@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { FieldError } from '../errors.js';
+import { setTogether } from '../settings-checks.js';
 
 /**
  * How a process proves who it is to NATS: a user and password, or a creds file (a user JWT and
@@ -55,10 +56,7 @@ export function natsCredentialErrors(
   e: { natsUser: string; natsPassword: string; natsCreds: string },
 ): FieldError[] {
   const errors: FieldError[] = [];
-  if (Boolean(c.natsUser) !== Boolean(c.natsPassword)) {
-    const [missing, other] = c.natsUser ? [e.natsPassword, e.natsUser] : [e.natsUser, e.natsPassword];
-    errors.push({ field: missing, message: `must be set with ${other}` });
-  }
+  errors.push(...setTogether([e.natsUser, c.natsUser], [e.natsPassword, c.natsPassword]));
   if (c.natsCredsFile && c.natsUser) errors.push({ field: e.natsCreds, message: `is an alternative to ${e.natsUser}/${e.natsPassword}; set one` });
   return errors;
 }
