@@ -9,7 +9,7 @@ import { SlipwayClient } from '../cli/client.js';
 import { FakeKubernetesApi } from './helpers/fake-kube-api.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import { freePort } from './helpers/ports.js';
-import { run, tempDir } from './helpers/processes.js';
+import { makeTestPki } from './helpers/pki.js';
 import { startCoordinatorProcess, type ServiceProcess } from './helpers/service-processes.js';
 import type { Teardowns } from './helpers/teardowns.js';
 
@@ -40,26 +40,15 @@ interface Pki {
 }
 
 async function makePki(t: Teardowns): Promise<Pki> {
-  const dir = await tempDir(t, 'slipway-pki-');
-  const p = (f: string) => path.join(dir, f);
-  const ssl = (...args: string[]) => run('openssl', args);
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', p('server.key'), '-out', p('server.crt'));
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=front-proxy-ca', '-keyout', p('ca.key'), '-out', p('ca.crt'));
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other-ca', '-keyout', p('other-ca.key'), '-out', p('other-ca.crt'));
-  await writeFile(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  const client = async (name: string, cn: string, ca: string): Promise<[string, string]> => {
-    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`));
-    await ssl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p(`${ca}.crt`), '-CAkey', p(`${ca}.key`), '-CAcreateserial', '-days', '1', '-extfile', p('client.ext'), '-out', p(`${name}.crt`));
-    return [p(`${name}.crt`), p(`${name}.key`)];
-  };
+  const pki = await makeTestPki(t, { ca: 'front-proxy-ca', 'other-ca': 'other-ca' });
   return {
-    dir,
-    serverCert: p('server.crt'),
-    serverKey: p('server.key'),
-    proxyCA: p('ca.crt'),
-    proxy: await client('proxy', 'front-proxy-client', 'ca'),
-    intruder: await client('intruder', 'intruder', 'ca'),
-    forged: await client('forged', 'front-proxy-client', 'other-ca'),
+    dir: pki.dir,
+    serverCert: pki.serverCert,
+    serverKey: pki.serverKey,
+    proxyCA: pki.caCert('ca'),
+    proxy: await pki.client('proxy', 'front-proxy-client', 'ca'),
+    intruder: await pki.client('intruder', 'intruder', 'ca'),
+    forged: await pki.client('forged', 'front-proxy-client', 'other-ca'),
   };
 }
 

@@ -18,7 +18,8 @@ import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import { freePort, waitForPort } from './helpers/ports.js';
-import { run, tempDir } from './helpers/processes.js';
+import { makeTestPki } from './helpers/pki.js';
+import { tempDir } from './helpers/processes.js';
 import { startAgentProcess, startCoordinatorProcess } from './helpers/service-processes.js';
 import { startSlipway } from './helpers/slipway.js';
 import type { Teardowns } from './helpers/teardowns.js';
@@ -47,25 +48,14 @@ interface Pki {
 }
 
 async function makePki(t: Teardowns): Promise<Pki> {
-  const dir = await tempDir(t, 'slipway-pki-');
-  const p = (f: string) => path.join(dir, f);
-  const ssl = (...args: string[]) => run('openssl', args);
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', p('server.key'), '-out', p('server.crt'));
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=slipway-agents-ca', '-keyout', p('ca.key'), '-out', p('ca.crt'));
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=other-ca', '-keyout', p('other-ca.key'), '-out', p('other-ca.crt'));
-  const client = async (name: string, cn: string, ca: string): Promise<[string, string]> => {
-    await writeFile(p(`${name}.ext`), `extendedKeyUsage=clientAuth\nsubjectAltName=DNS:${cn}\n`);
-    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`));
-    await ssl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p(`${ca}.crt`), '-CAkey', p(`${ca}.key`), '-CAcreateserial', '-days', '1', '-extfile', p(`${name}.ext`), '-out', p(`${name}.crt`));
-    return [p(`${name}.crt`), p(`${name}.key`)];
-  };
+  const pki = await makeTestPki(t, { ca: 'slipway-agents-ca', 'other-ca': 'other-ca' });
   return {
-    serverCert: p('server.crt'),
-    serverKey: p('server.key'),
-    agentCA: p('ca.crt'),
-    agentA: await client('agent-a', 'agent-a', 'ca'),
-    forged: await client('forged', 'agent-a', 'other-ca'),
-    agentB: await client('agent-b', 'agent-b', 'ca'),
+    serverCert: pki.serverCert,
+    serverKey: pki.serverKey,
+    agentCA: pki.caCert('ca'),
+    agentA: await pki.client('agent-a', 'agent-a', 'ca', { san: true }),
+    forged: await pki.client('forged', 'agent-a', 'other-ca', { san: true }),
+    agentB: await pki.client('agent-b', 'agent-b', 'ca', { san: true }),
   };
 }
 
