@@ -245,6 +245,7 @@ export class Agent {
         running: [...this.running.values()].map((r) => r.ref),
         nodeLabels: this.nodeLabels,
         cordoned: this.nodeWatcher?.current?.unschedulable ?? false,
+        capacity: this.config.concurrency,
       });
       for (const order of res.stop) {
         const r = this.running.get(`${order.build!.namespace}/${order.build!.name}/${order.build!.attempt}`);

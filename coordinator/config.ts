@@ -17,6 +17,7 @@ export const COORDINATOR_ENV = {
   logMaxBytes: 'SLIPWAY_LOG_MAX_BYTES',
   maxContextBytes: 'SLIPWAY_MAX_CONTEXT_BYTES',
   kubeApiListen: 'SLIPWAY_KUBE_API_LISTEN',
+  httpListen: 'SLIPWAY_HTTP_LISTEN',
   kubeApiAuth: 'SLIPWAY_KUBE_API_AUTH',
   apiTokensFile: 'SLIPWAY_API_TOKENS_FILE',
   kubeApiTlsCert: 'SLIPWAY_KUBE_API_TLS_CERT',
@@ -54,6 +55,8 @@ export interface CoordinatorConfig {
   id: string;
   /** host:port of the Kubernetes API (group build.slipway.dev); empty: not served. Port 0 picks a free one. */
   kubeApiListen: string;
+  /** host:port of the HTTP port (webhooks, /metrics, the dashboard, /healthz); empty: not served. Port 0 picks a free one. */
+  httpListen: string;
   kubeApiAuth: KubeApiAuthMode;
   /**
    * The bearer-token file (kube-apiserver's --token-auth-file format); empty: no tokens. When
@@ -110,6 +113,7 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     natsServers: ['nats://127.0.0.1:4222'],
     grpcListen: '127.0.0.1:7070',
     kubeApiListen: '',
+    httpListen: '',
     kubeApiAuth: 'none',
     apiTokensFile: '',
     kubeApiTlsCertFile: '',
@@ -147,6 +151,7 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.natsUrl]) c.natsServers = env[e.natsUrl]!.split(',').map((s) => s.trim()).filter(Boolean);
   if (env[e.grpcListen]) c.grpcListen = env[e.grpcListen]!;
   if (env[e.kubeApiListen] !== undefined) c.kubeApiListen = env[e.kubeApiListen]!;
+  if (env[e.httpListen] !== undefined) c.httpListen = env[e.httpListen]!;
   if (env[e.kubeApiAuth]) c.kubeApiAuth = env[e.kubeApiAuth] as KubeApiAuthMode;
   if (env[e.apiTokensFile] !== undefined) c.apiTokensFile = env[e.apiTokensFile]!;
   if (env[e.kubeApiTlsCert] !== undefined) c.kubeApiTlsCertFile = env[e.kubeApiTlsCert]!;
@@ -182,6 +187,7 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (c.natsServers.length === 0) errors.push({ field: COORDINATOR_ENV.natsUrl, message: 'must name at least one server' });
   if (!/^[^\s:]*:\d+$/.test(c.grpcListen)) errors.push({ field: COORDINATOR_ENV.grpcListen, message: `"${c.grpcListen}" is not host:port` });
   if (c.kubeApiListen && !/^[^\s:]*:\d+$/.test(c.kubeApiListen)) errors.push({ field: COORDINATOR_ENV.kubeApiListen, message: `"${c.kubeApiListen}" is not host:port` });
+  if (c.httpListen && !/^[^\s:]*:\d+$/.test(c.httpListen)) errors.push({ field: COORDINATOR_ENV.httpListen, message: `"${c.httpListen}" is not host:port` });
   if (![1, 3, 5].includes(c.replicas)) errors.push({ field: COORDINATOR_ENV.replicas, message: `must be 1, 3 or 5, got ${c.replicas}` });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: COORDINATOR_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (!(c.controllerWorkers >= 1)) errors.push({ field: 'controllerWorkers', message: 'must be at least 1' });

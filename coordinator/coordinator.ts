@@ -22,6 +22,7 @@ import { BuildService } from './grpc/build-service.js';
 import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
+import { HttpServer } from './http/http-server.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 
 export interface CoordinatorDeps {
@@ -44,6 +45,8 @@ export class Coordinator {
   private controllerDone: Promise<void> = Promise.resolve();
   /** The Kubernetes API server, when `kubeApiListen` asked for one. */
   kubeApi?: KubeApiServer;
+  /** The HTTP port (webhooks, metrics, dashboard), when `httpListen` asked for one. */
+  http?: HttpServer;
 
   private constructor(
     readonly config: CoordinatorConfig,
@@ -113,6 +116,14 @@ export class Coordinator {
         });
       }
 
+      if (config.httpListen) {
+        c.http = await HttpServer.start({ listen: config.httpListen, log: log.child({ component: 'http' }) }).catch(async (err: unknown) => {
+          servers.forEach((s) => s.forceShutdown());
+          await c.kubeApi?.stop();
+          throw err;
+        });
+      }
+
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
       void (async () => {
         for await (const s of nc.status()) {
@@ -120,8 +131,10 @@ export class Coordinator {
             log.info('reconnected to NATS; agent leases restart their grace');
             leases.listening();
             health.set('SERVING');
+            c.http?.setServing(true);
           } else if (s.type === 'disconnect') {
             health.set('NOT_SERVING');
+            c.http?.setServing(false);
           }
         }
       })();
@@ -139,6 +152,7 @@ export class Coordinator {
       });
       c.controllerDone = controller.run(c.abort.signal);
       health.set('SERVING');
+      c.http?.setServing(true);
       log.info('coordinator started', {
         grpc: c.address,
         agentGrpc: c.agentAddress,
@@ -146,6 +160,7 @@ export class Coordinator {
         agentMutualTls: Boolean(security.agentCredentials),
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
         kubeApi: c.kubeApi?.address,
+        http: c.http?.address,
         nats: config.natsServers,
         natsAuth: config.natsCredsFile ? 'creds file' : config.natsUser ? `user ${config.natsUser}` : 'none',
       });
@@ -159,8 +174,10 @@ export class Coordinator {
   /** Stops serving, stops the controller, closes NATS. Calls in flight get up to `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     this.health.shuttingDown();
+    this.http?.setServing(false);
     this.abort.abort();
     await this.kubeApi?.stop();
+    await this.http?.stop();
     await Promise.all(
       this.servers.map(
         (server) =>

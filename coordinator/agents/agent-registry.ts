@@ -15,8 +15,19 @@ export interface AgentRecord {
   nodeLabels: Record<string, string>;
   /** Its node is cordoned, so it claims nothing new. */
   cordoned: boolean;
+  /** Builds it runs at once at most; undefined: it did not say. */
+  capacity?: number;
+  /** What it holds warm and what its GC freed, as it last said. */
+  cache?: AgentCacheFigures;
   /** When a coordinator received the heartbeat (coordinators' clocks are assumed in sync). */
   lastHeartbeat: string;
+}
+
+export interface AgentCacheFigures {
+  imageBytes: number;
+  gcReclaimedBytes: number;
+  nodeCacheHits: number;
+  nodeCacheMisses: number;
 }
 
 /** Agents' heartbeats, in a KV bucket keyed by agent name. */

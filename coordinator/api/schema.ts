@@ -114,6 +114,32 @@ export const buildConfigSpecSchema = {
       additionalProperties: { type: 'string' },
       description: "Labels the build's node must have (Kubernetes label keys and values); only agents on such nodes run it.",
     },
+    triggers: {
+      type: 'array',
+      description: 'What starts builds of this config besides StartBuild: webhooks (GitHub, GitLab, Generic), ImageChange, ConfigChange.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type'],
+        properties: {
+          type: { enum: ['GitHub', 'GitLab', 'Generic', 'ImageChange', 'ConfigChange'] },
+          secret: { ...secretReference, description: 'GitHub, GitLab, Generic: a webhook secret in the namespace; its value signs or authenticates deliveries.' },
+          imageChange: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              from: { type: 'string', description: "ImageChange: the image whose new digests start a build; default: the strategy's docker.from or source.builderImage." },
+            },
+          },
+        },
+      },
+    },
+    runPolicy: {
+      enum: ['Parallel', 'Serial', 'SerialLatestOnly'],
+      description: 'Parallel (default): builds run at once. Serial: one at a time in creation order. SerialLatestOnly: one at a time, older queued builds are cancelled (Superseded).',
+    },
+    successfulBuildsHistoryLimit: { type: 'integer', description: 'Complete builds kept, with their logs; the oldest are pruned. Default: all.' },
+    failedBuildsHistoryLimit: { type: 'integer', description: 'Failed, Error and Cancelled builds kept, with their logs; the oldest are pruned. Default: all.' },
   },
 } as const;
 

@@ -111,12 +111,71 @@ export interface BuildConfigSpec {
    * undefined: any agent. Agents learn their node's labels from the Kubernetes API.
    */
   nodeSelector?: Record<string, string>;
+  /** What starts builds of this config besides a client's StartBuild (coordinator/triggers/). */
+  triggers?: BuildTrigger[];
+  /** How builds of this config may overlap; undefined: Parallel. */
+  runPolicy?: RunPolicy;
+  /** Complete builds kept (oldest pruned first, with their logs); undefined: all. */
+  successfulBuildsHistoryLimit?: number;
+  /** Failed, Error and Cancelled builds kept (oldest pruned first, with their logs); undefined: all. */
+  failedBuildsHistoryLimit?: number;
+}
+
+export const RUN_POLICIES = ['Parallel', 'Serial', 'SerialLatestOnly'] as const;
+/**
+ * Parallel: builds run as soon as they can. Serial: one at a time, in creation order.
+ * SerialLatestOnly: one at a time; when one may start, older queued builds of the config end
+ * Cancelled with reason Superseded and only the newest runs.
+ */
+export type RunPolicy = (typeof RUN_POLICIES)[number];
+
+export const TRIGGER_TYPES = ['GitHub', 'GitLab', 'Generic', 'ImageChange', 'ConfigChange'] as const;
+export type BuildTriggerType = (typeof TRIGGER_TYPES)[number];
+
+/**
+ * One way builds of a config start themselves. Webhooks (GitHub, GitLab, Generic) name a
+ * `webhook` secret whose value signs or authenticates the delivery; the secret's value never
+ * appears in the config, a build, a log or an error.
+ */
+export interface BuildTrigger {
+  type: BuildTriggerType;
+  /** GitHub, GitLab, Generic: the webhook secret (a Secret of type webhook in the config's namespace). */
+  secret?: { name: string };
+  /**
+   * ImageChange: the image whose new digests start builds; undefined: the strategy's image
+   * (docker.from, or source.builderImage).
+   */
+  imageChange?: { from?: string };
+}
+
+/** What a BuildConfig's triggers have already acted on; each is updated in the same compare-and-set that numbers the build it starts. */
+export interface BuildConfigStatus {
+  /** Number of the newest build started from this config. */
+  lastVersion: number;
+  /** The generation a ConfigChange trigger last started a build for. */
+  lastTriggeredGeneration?: number;
+  /** Per watched image, the digest an ImageChange trigger last saw (and built for, when it was a change). */
+  imageTriggers?: { from: string; lastDigest: string }[];
 }
 
 export interface BuildConfig {
   metadata: ObjectMeta;
   spec: BuildConfigSpec;
-  status: { lastVersion: number };
+  status: BuildConfigStatus;
+}
+
+export const BUILD_CAUSE_TYPES = ['Manual', 'GitHub', 'GitLab', 'Generic', 'ImageChange', 'ConfigChange'] as const;
+export type BuildCauseType = (typeof BUILD_CAUSE_TYPES)[number];
+
+/** Why a build was started (OpenShift's spec.triggeredBy). */
+export interface BuildCause {
+  type: BuildCauseType;
+  /** One line for people, e.g. "GitHub push of refs/heads/main at 1a2b3c4". */
+  message: string;
+  /** Webhook causes: what was pushed. */
+  git?: { ref?: string; commit?: string; deliveryId?: string };
+  /** ImageChange: the image and its new digest. */
+  imageChange?: { image: string; digest: string };
 }
 
 export const BUILD_PHASES = ['New', 'Pending', 'Running', 'Complete', 'Failed', 'Error', 'Cancelled'] as const;
@@ -132,6 +191,27 @@ export interface BuildSpec {
   configGeneration: number;
   /** Frozen copy of the config's spec when the build was started, overrides applied. */
   config: BuildConfigSpec;
+  /** Why it was started; undefined on builds stored before causes were recorded (read as Manual). */
+  triggeredBy?: BuildCause[];
+}
+
+export const BUILD_STAGE_NAMES = ['FetchInputs', 'PullImages', 'Build', 'PushImage'] as const;
+export type BuildStageName = (typeof BUILD_STAGE_NAMES)[number];
+
+/** One stage of an attempt, as its agent timed it. */
+export interface BuildStage {
+  name: BuildStageName;
+  startTimestamp: string;
+  durationMs: number;
+}
+
+/** Something that happened to a build, for people (Kubernetes' Event, kept on the build). */
+export interface BuildEvent {
+  type: 'Normal' | 'Warning';
+  /** CamelCase: Scheduled, Started, Pushed, Complete, Failed, Cancelled, Superseded, Retrying… */
+  reason: string;
+  message: string;
+  timestamp: string;
 }
 
 export interface BuildStatus {
@@ -156,7 +236,15 @@ export interface BuildStatus {
   cancelRequested?: boolean;
   /** Lines in the final attempt's log, as its agent reported. */
   logLines?: number;
+  /** The final attempt's stages, as its agent reported them. */
+  stages?: BuildStage[];
+  /** On failure: the last lines of the log, secrets masked. */
+  logSnippet?: string;
+  /** What happened, oldest first; at most MAX_BUILD_EVENTS (the oldest are dropped). */
+  events?: BuildEvent[];
 }
+
+export const MAX_BUILD_EVENTS = 30;
 
 export interface Build {
   metadata: ObjectMeta & { labels: { 'slipway.dev/buildconfig': string } & Record<string, string> };

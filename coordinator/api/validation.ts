@@ -19,6 +19,7 @@ const checkSpec = ajv.compile(buildConfigSpecSchema);
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const MAX_CONFIG_NAME_LENGTH = 52;
 export const MAX_RETRIES = 10;
+export const MAX_HISTORY_LIMIT = 1000;
 const MAX_BUILD_NAME_LENGTH = 63;
 
 export interface BuildConfigInput {
@@ -153,6 +154,33 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     const valueProblem = labelValueProblem(value);
     if (valueProblem) at(`nodeSelector.${key}`, valueProblem);
   }
+  for (const field of ['successfulBuildsHistoryLimit', 'failedBuildsHistoryLimit'] as const) {
+    const limit = spec[field];
+    if (limit !== undefined && (limit < 0 || limit > MAX_HISTORY_LIMIT)) at(field, `must be between 0 and ${MAX_HISTORY_LIMIT}, got ${limit}`);
+  }
+  const seenTriggers = new Set<string>();
+  spec.triggers?.forEach((t, i) => {
+    const webhook = t.type === 'GitHub' || t.type === 'GitLab' || t.type === 'Generic';
+    if (webhook) {
+      if (!t.secret) at(`triggers[${i}].secret`, `is required for a ${t.type} webhook: it names the webhook secret`);
+      else errors.push(...nameErrors(t.secret.name, `${path}.triggers[${i}].secret.name`, 253));
+      if (!spec.source.git) at(`triggers[${i}].type`, `a ${t.type} webhook starts builds at a pushed commit, and the config has no git source`);
+    } else if (t.secret) {
+      at(`triggers[${i}].secret`, `is only for webhook triggers, not ${t.type}`);
+    }
+    if (t.imageChange && t.type !== 'ImageChange') at(`triggers[${i}].imageChange`, `is only for ImageChange triggers, not ${t.type}`);
+    if (t.type === 'ImageChange') {
+      const from = t.imageChange?.from ?? spec.strategy.docker?.from ?? spec.strategy.source?.builderImage;
+      if (from === undefined) at(`triggers[${i}].imageChange.from`, 'is required: the strategy names no image (docker.from or source.builderImage) to watch');
+      else {
+        const parsed = parseImageReference(from);
+        if (typeof parsed === 'string') at(`triggers[${i}].imageChange.from`, parsed);
+      }
+    }
+    const identity = `${t.type}/${t.imageChange?.from ?? ''}`;
+    if (seenTriggers.has(identity)) at(`triggers[${i}]`, `${t.type}${t.imageChange?.from ? ` of ${t.imageChange.from}` : ''} is given twice`);
+    seenTriggers.add(identity);
+  });
   if (errors.length > 0) throw new InvalidBuildConfigError(errors);
   return spec;
 }

@@ -1,7 +1,7 @@
 import { BuildNotFoundError } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { claimInstance } from '../agents/agent-leases.js';
-import type { AgentRegistry } from '../agents/agent-registry.js';
+import type { AgentCacheFigures, AgentRegistry } from '../agents/agent-registry.js';
 import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -16,6 +16,8 @@ export interface Heartbeat {
   nodeLabels: Record<string, string>;
   /** The agent's node is cordoned: it claims nothing new. */
   cordoned: boolean;
+  capacity?: number;
+  cache?: AgentCacheFigures;
 }
 
 /** An attempt the agent must stop: cancelled by a user, or no longer the agent's. */
@@ -76,6 +78,8 @@ export class AgentReports {
       running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
       nodeLabels: h.nodeLabels,
       cordoned: h.cordoned,
+      ...(h.capacity ? { capacity: h.capacity } : {}),
+      ...(h.cache ? { cache: h.cache } : {}),
     });
     const orders: StopOrder[] = [];
     for (const ref of h.running) {

@@ -10,7 +10,7 @@ import {
 } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { parseImageReference } from '../../common/image-reference.js';
-import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
+import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -29,6 +29,15 @@ export interface StartBuildRequest {
   image?: string;
   /** A context uploaded for this build; it replaces the config's git source. */
   binary?: Required<BinarySource>;
+  /** Why the build starts; undefined: Manual (a client asked). */
+  cause?: BuildCause;
+  /**
+   * For triggers: decides, from the config as it is in the compare-and-set that numbers the
+   * build, whether the build starts. It returns the config's next status (recording what the
+   * trigger acted on), or undefined to start nothing. Because the record and the build number
+   * land in one write, two coordinators acting on one event start one build. Must be pure.
+   */
+  decide?: (config: BuildConfig) => BuildConfigStatus | undefined;
 }
 
 export interface ListBuildsFilter {
@@ -182,6 +191,16 @@ export class BuildApi {
    * name of a deleted build (a config deleted and made again counts from 1 again).
    */
   async startBuild(req: StartBuildRequest): Promise<Versioned<Build>> {
+    const started = await this.startBuildIf(req);
+    if (!started) throw new Error('startBuild: no build started without a decide hook');
+    return started;
+  }
+
+  /**
+   * startBuild for triggers: as startBuild, but `req.decide` may decline, and then nothing is
+   * started and undefined is returned.
+   */
+  async startBuildIf(req: StartBuildRequest): Promise<Versioned<Build> | undefined> {
     requireName(req.namespace, 'namespace');
     requireName(req.configName, 'configName');
     const problems: FieldError[] = [];
@@ -201,12 +220,18 @@ export class BuildApi {
       throw new InvalidInputError([{ field: 'context', message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)` }]);
     }
     const configKey = objectKey(req.namespace, req.configName);
+    let decide = req.decide;
     for (;;) {
-      const bumped = await this.store.buildConfigs.mutate(configKey, (c) => ({
-        ...c,
-        status: { ...c.status, lastVersion: c.status.lastVersion + 1 },
-      }));
+      let declined = false;
+      const bumped = await this.store.buildConfigs.mutate(configKey, (c) => {
+        const status = decide ? decide(c) : c.status;
+        declined = status === undefined;
+        return status === undefined ? undefined : { ...c, status: { ...status, lastVersion: c.status.lastVersion + 1 } };
+      });
       if (!bumped) throw new BuildConfigNotFoundError(`${req.namespace}/${req.configName}`);
+      if (declined) return undefined;
+      // The trigger's record landed with this number: a retry for a skipped number must not ask again.
+      decide = undefined;
       const config = bumped.value;
       const name = `${config.metadata.name}-${config.status.lastVersion}`;
       const frozen = structuredClone(config.spec);
@@ -231,7 +256,12 @@ export class BuildApi {
           generation: 1,
           labels: { 'slipway.dev/buildconfig': config.metadata.name },
         },
-        spec: { configName: config.metadata.name, configGeneration: config.metadata.generation, config: frozen },
+        spec: {
+          configName: config.metadata.name,
+          configGeneration: config.metadata.generation,
+          config: frozen,
+          triggeredBy: [req.cause ?? { type: 'Manual', message: 'started by a client' }],
+        },
         status: { phase: 'New', attempt: 0 },
       };
       // A deleted build's name is not given again: its log and its job's de-duplication id

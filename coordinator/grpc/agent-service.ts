@@ -72,6 +72,8 @@ export class AgentService {
           running,
           nodeLabels: req.nodeLabels,
           cordoned: req.cordoned,
+          capacity: req.capacity > 0 ? req.capacity : undefined,
+          cache: req.cache ?? undefined,
         });
         return { stop: orders };
       }),

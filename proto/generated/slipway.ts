@@ -1,19 +1,24 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AgentCacheFigures as _slipway_v1_AgentCacheFigures, AgentCacheFigures__Output as _slipway_v1_AgentCacheFigures__Output } from './slipway/v1/AgentCacheFigures';
 import type { AgentServiceClient as _slipway_v1_AgentServiceClient, AgentServiceDefinition as _slipway_v1_AgentServiceDefinition } from './slipway/v1/AgentService';
 import type { BinarySource as _slipway_v1_BinarySource, BinarySource__Output as _slipway_v1_BinarySource__Output } from './slipway/v1/BinarySource';
 import type { Build as _slipway_v1_Build, Build__Output as _slipway_v1_Build__Output } from './slipway/v1/Build';
+import type { BuildCause as _slipway_v1_BuildCause, BuildCause__Output as _slipway_v1_BuildCause__Output } from './slipway/v1/BuildCause';
 import type { BuildConfig as _slipway_v1_BuildConfig, BuildConfig__Output as _slipway_v1_BuildConfig__Output } from './slipway/v1/BuildConfig';
 import type { BuildConfigSpec as _slipway_v1_BuildConfigSpec, BuildConfigSpec__Output as _slipway_v1_BuildConfigSpec__Output } from './slipway/v1/BuildConfigSpec';
 import type { BuildConfigStatus as _slipway_v1_BuildConfigStatus, BuildConfigStatus__Output as _slipway_v1_BuildConfigStatus__Output } from './slipway/v1/BuildConfigStatus';
+import type { BuildEvent as _slipway_v1_BuildEvent, BuildEvent__Output as _slipway_v1_BuildEvent__Output } from './slipway/v1/BuildEvent';
 import type { BuildOutput as _slipway_v1_BuildOutput, BuildOutput__Output as _slipway_v1_BuildOutput__Output } from './slipway/v1/BuildOutput';
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from './slipway/v1/BuildRef';
 import type { BuildServiceClient as _slipway_v1_BuildServiceClient, BuildServiceDefinition as _slipway_v1_BuildServiceDefinition } from './slipway/v1/BuildService';
 import type { BuildSource as _slipway_v1_BuildSource, BuildSource__Output as _slipway_v1_BuildSource__Output } from './slipway/v1/BuildSource';
 import type { BuildSpec as _slipway_v1_BuildSpec, BuildSpec__Output as _slipway_v1_BuildSpec__Output } from './slipway/v1/BuildSpec';
+import type { BuildStage as _slipway_v1_BuildStage, BuildStage__Output as _slipway_v1_BuildStage__Output } from './slipway/v1/BuildStage';
 import type { BuildStatus as _slipway_v1_BuildStatus, BuildStatus__Output as _slipway_v1_BuildStatus__Output } from './slipway/v1/BuildStatus';
 import type { BuildStrategy as _slipway_v1_BuildStrategy, BuildStrategy__Output as _slipway_v1_BuildStrategy__Output } from './slipway/v1/BuildStrategy';
+import type { BuildTrigger as _slipway_v1_BuildTrigger, BuildTrigger__Output as _slipway_v1_BuildTrigger__Output } from './slipway/v1/BuildTrigger';
 import type { CancelBuildRequest as _slipway_v1_CancelBuildRequest, CancelBuildRequest__Output as _slipway_v1_CancelBuildRequest__Output } from './slipway/v1/CancelBuildRequest';
 import type { ClaimBuildRequest as _slipway_v1_ClaimBuildRequest, ClaimBuildRequest__Output as _slipway_v1_ClaimBuildRequest__Output } from './slipway/v1/ClaimBuildRequest';
 import type { ClaimBuildResponse as _slipway_v1_ClaimBuildResponse, ClaimBuildResponse__Output as _slipway_v1_ClaimBuildResponse__Output } from './slipway/v1/ClaimBuildResponse';
@@ -28,10 +33,14 @@ import type { DockerStrategy as _slipway_v1_DockerStrategy, DockerStrategy__Outp
 import type { FailBuildRequest as _slipway_v1_FailBuildRequest, FailBuildRequest__Output as _slipway_v1_FailBuildRequest__Output } from './slipway/v1/FailBuildRequest';
 import type { GetBuildConfigRequest as _slipway_v1_GetBuildConfigRequest, GetBuildConfigRequest__Output as _slipway_v1_GetBuildConfigRequest__Output } from './slipway/v1/GetBuildConfigRequest';
 import type { GetBuildRequest as _slipway_v1_GetBuildRequest, GetBuildRequest__Output as _slipway_v1_GetBuildRequest__Output } from './slipway/v1/GetBuildRequest';
+import type { GitCause as _slipway_v1_GitCause, GitCause__Output as _slipway_v1_GitCause__Output } from './slipway/v1/GitCause';
 import type { GitSource as _slipway_v1_GitSource, GitSource__Output as _slipway_v1_GitSource__Output } from './slipway/v1/GitSource';
 import type { HeartbeatRequest as _slipway_v1_HeartbeatRequest, HeartbeatRequest__Output as _slipway_v1_HeartbeatRequest__Output } from './slipway/v1/HeartbeatRequest';
 import type { HeartbeatResponse as _slipway_v1_HeartbeatResponse, HeartbeatResponse__Output as _slipway_v1_HeartbeatResponse__Output } from './slipway/v1/HeartbeatResponse';
+import type { ImageChangeCause as _slipway_v1_ImageChangeCause, ImageChangeCause__Output as _slipway_v1_ImageChangeCause__Output } from './slipway/v1/ImageChangeCause';
+import type { ImageChangeTrigger as _slipway_v1_ImageChangeTrigger, ImageChangeTrigger__Output as _slipway_v1_ImageChangeTrigger__Output } from './slipway/v1/ImageChangeTrigger';
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from './slipway/v1/ImageOutput';
+import type { ImageTriggerState as _slipway_v1_ImageTriggerState, ImageTriggerState__Output as _slipway_v1_ImageTriggerState__Output } from './slipway/v1/ImageTriggerState';
 import type { ListBuildConfigsRequest as _slipway_v1_ListBuildConfigsRequest, ListBuildConfigsRequest__Output as _slipway_v1_ListBuildConfigsRequest__Output } from './slipway/v1/ListBuildConfigsRequest';
 import type { ListBuildConfigsResponse as _slipway_v1_ListBuildConfigsResponse, ListBuildConfigsResponse__Output as _slipway_v1_ListBuildConfigsResponse__Output } from './slipway/v1/ListBuildConfigsResponse';
 import type { ListBuildsRequest as _slipway_v1_ListBuildsRequest, ListBuildsRequest__Output as _slipway_v1_ListBuildsRequest__Output } from './slipway/v1/ListBuildsRequest';
@@ -58,19 +67,24 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   slipway: {
     v1: {
+      AgentCacheFigures: MessageTypeDefinition<_slipway_v1_AgentCacheFigures, _slipway_v1_AgentCacheFigures__Output>
       AgentService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_AgentServiceClient> & { service: _slipway_v1_AgentServiceDefinition }
       BinarySource: MessageTypeDefinition<_slipway_v1_BinarySource, _slipway_v1_BinarySource__Output>
       Build: MessageTypeDefinition<_slipway_v1_Build, _slipway_v1_Build__Output>
+      BuildCause: MessageTypeDefinition<_slipway_v1_BuildCause, _slipway_v1_BuildCause__Output>
       BuildConfig: MessageTypeDefinition<_slipway_v1_BuildConfig, _slipway_v1_BuildConfig__Output>
       BuildConfigSpec: MessageTypeDefinition<_slipway_v1_BuildConfigSpec, _slipway_v1_BuildConfigSpec__Output>
       BuildConfigStatus: MessageTypeDefinition<_slipway_v1_BuildConfigStatus, _slipway_v1_BuildConfigStatus__Output>
+      BuildEvent: MessageTypeDefinition<_slipway_v1_BuildEvent, _slipway_v1_BuildEvent__Output>
       BuildOutput: MessageTypeDefinition<_slipway_v1_BuildOutput, _slipway_v1_BuildOutput__Output>
       BuildRef: MessageTypeDefinition<_slipway_v1_BuildRef, _slipway_v1_BuildRef__Output>
       BuildService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_BuildServiceClient> & { service: _slipway_v1_BuildServiceDefinition }
       BuildSource: MessageTypeDefinition<_slipway_v1_BuildSource, _slipway_v1_BuildSource__Output>
       BuildSpec: MessageTypeDefinition<_slipway_v1_BuildSpec, _slipway_v1_BuildSpec__Output>
+      BuildStage: MessageTypeDefinition<_slipway_v1_BuildStage, _slipway_v1_BuildStage__Output>
       BuildStatus: MessageTypeDefinition<_slipway_v1_BuildStatus, _slipway_v1_BuildStatus__Output>
       BuildStrategy: MessageTypeDefinition<_slipway_v1_BuildStrategy, _slipway_v1_BuildStrategy__Output>
+      BuildTrigger: MessageTypeDefinition<_slipway_v1_BuildTrigger, _slipway_v1_BuildTrigger__Output>
       CancelBuildRequest: MessageTypeDefinition<_slipway_v1_CancelBuildRequest, _slipway_v1_CancelBuildRequest__Output>
       ClaimBuildRequest: MessageTypeDefinition<_slipway_v1_ClaimBuildRequest, _slipway_v1_ClaimBuildRequest__Output>
       ClaimBuildResponse: MessageTypeDefinition<_slipway_v1_ClaimBuildResponse, _slipway_v1_ClaimBuildResponse__Output>
@@ -85,10 +99,14 @@ export interface ProtoGrpcType {
       FailBuildRequest: MessageTypeDefinition<_slipway_v1_FailBuildRequest, _slipway_v1_FailBuildRequest__Output>
       GetBuildConfigRequest: MessageTypeDefinition<_slipway_v1_GetBuildConfigRequest, _slipway_v1_GetBuildConfigRequest__Output>
       GetBuildRequest: MessageTypeDefinition<_slipway_v1_GetBuildRequest, _slipway_v1_GetBuildRequest__Output>
+      GitCause: MessageTypeDefinition<_slipway_v1_GitCause, _slipway_v1_GitCause__Output>
       GitSource: MessageTypeDefinition<_slipway_v1_GitSource, _slipway_v1_GitSource__Output>
       HeartbeatRequest: MessageTypeDefinition<_slipway_v1_HeartbeatRequest, _slipway_v1_HeartbeatRequest__Output>
       HeartbeatResponse: MessageTypeDefinition<_slipway_v1_HeartbeatResponse, _slipway_v1_HeartbeatResponse__Output>
+      ImageChangeCause: MessageTypeDefinition<_slipway_v1_ImageChangeCause, _slipway_v1_ImageChangeCause__Output>
+      ImageChangeTrigger: MessageTypeDefinition<_slipway_v1_ImageChangeTrigger, _slipway_v1_ImageChangeTrigger__Output>
       ImageOutput: MessageTypeDefinition<_slipway_v1_ImageOutput, _slipway_v1_ImageOutput__Output>
+      ImageTriggerState: MessageTypeDefinition<_slipway_v1_ImageTriggerState, _slipway_v1_ImageTriggerState__Output>
       ListBuildConfigsRequest: MessageTypeDefinition<_slipway_v1_ListBuildConfigsRequest, _slipway_v1_ListBuildConfigsRequest__Output>
       ListBuildConfigsResponse: MessageTypeDefinition<_slipway_v1_ListBuildConfigsResponse, _slipway_v1_ListBuildConfigsResponse__Output>
       ListBuildsRequest: MessageTypeDefinition<_slipway_v1_ListBuildsRequest, _slipway_v1_ListBuildsRequest__Output>

@@ -4,6 +4,7 @@ import type { BuildSource as _slipway_v1_BuildSource, BuildSource__Output as _sl
 import type { BuildStrategy as _slipway_v1_BuildStrategy, BuildStrategy__Output as _slipway_v1_BuildStrategy__Output } from '../../slipway/v1/BuildStrategy';
 import type { BuildOutput as _slipway_v1_BuildOutput, BuildOutput__Output as _slipway_v1_BuildOutput__Output } from '../../slipway/v1/BuildOutput';
 import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from '../../slipway/v1/ResourceLimits';
+import type { BuildTrigger as _slipway_v1_BuildTrigger, BuildTrigger__Output as _slipway_v1_BuildTrigger__Output } from '../../slipway/v1/BuildTrigger';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildConfigSpec {
@@ -24,6 +25,24 @@ export interface BuildConfigSpec {
    * build. Empty: any agent.
    */
   'nodeSelector'?: ({[key: string]: string});
+  /**
+   * What starts builds besides StartBuild.
+   */
+  'triggers'?: (_slipway_v1_BuildTrigger)[];
+  /**
+   * Parallel (empty: the default), Serial, SerialLatestOnly.
+   */
+  'runPolicy'?: (string);
+  /**
+   * Finished builds kept, with their logs, the oldest pruned first. Not set: all.
+   */
+  'successfulBuildsHistoryLimit'?: (number);
+  /**
+   * Failed, Error and Cancelled builds.
+   */
+  'failedBuildsHistoryLimit'?: (number);
+  '_successfulBuildsHistoryLimit'?: "successfulBuildsHistoryLimit";
+  '_failedBuildsHistoryLimit'?: "failedBuildsHistoryLimit";
 }
 
 export interface BuildConfigSpec__Output {
@@ -44,4 +63,22 @@ export interface BuildConfigSpec__Output {
    * build. Empty: any agent.
    */
   'nodeSelector': ({[key: string]: string});
+  /**
+   * What starts builds besides StartBuild.
+   */
+  'triggers': (_slipway_v1_BuildTrigger__Output)[];
+  /**
+   * Parallel (empty: the default), Serial, SerialLatestOnly.
+   */
+  'runPolicy': (string);
+  /**
+   * Finished builds kept, with their logs, the oldest pruned first. Not set: all.
+   */
+  'successfulBuildsHistoryLimit'?: (number);
+  /**
+   * Failed, Error and Cancelled builds.
+   */
+  'failedBuildsHistoryLimit'?: (number);
+  '_successfulBuildsHistoryLimit'?: "successfulBuildsHistoryLimit";
+  '_failedBuildsHistoryLimit'?: "failedBuildsHistoryLimit";
 }

@@ -1,5 +1,6 @@
 // Original file: proto/slipway/v1/slipway.proto
 
+import type { ImageTriggerState as _slipway_v1_ImageTriggerState, ImageTriggerState__Output as _slipway_v1_ImageTriggerState__Output } from '../../slipway/v1/ImageTriggerState';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildConfigStatus {
@@ -7,6 +8,14 @@ export interface BuildConfigStatus {
    * Number of the newest build started from this config.
    */
   'lastVersion'?: (number | string | Long);
+  /**
+   * The generation a ConfigChange trigger last started a build for (0: none).
+   */
+  'lastTriggeredGeneration'?: (number | string | Long);
+  /**
+   * Per watched image, the digest an ImageChange trigger last saw.
+   */
+  'imageTriggers'?: (_slipway_v1_ImageTriggerState)[];
 }
 
 export interface BuildConfigStatus__Output {
@@ -14,4 +23,12 @@ export interface BuildConfigStatus__Output {
    * Number of the newest build started from this config.
    */
   'lastVersion': (number);
+  /**
+   * The generation a ConfigChange trigger last started a build for (0: none).
+   */
+  'lastTriggeredGeneration': (number);
+  /**
+   * Per watched image, the digest an ImageChange trigger last saw.
+   */
+  'imageTriggers': (_slipway_v1_ImageTriggerState__Output)[];
 }

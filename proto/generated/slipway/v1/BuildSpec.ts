@@ -1,6 +1,7 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { BuildConfigSpec as _slipway_v1_BuildConfigSpec, BuildConfigSpec__Output as _slipway_v1_BuildConfigSpec__Output } from '../../slipway/v1/BuildConfigSpec';
+import type { BuildCause as _slipway_v1_BuildCause, BuildCause__Output as _slipway_v1_BuildCause__Output } from '../../slipway/v1/BuildCause';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildSpec {
@@ -13,6 +14,10 @@ export interface BuildSpec {
    * A frozen copy of the config's spec, with StartBuild's overrides applied.
    */
   'config'?: (_slipway_v1_BuildConfigSpec | null);
+  /**
+   * Why the build was started.
+   */
+  'triggeredBy'?: (_slipway_v1_BuildCause)[];
 }
 
 export interface BuildSpec__Output {
@@ -25,4 +30,8 @@ export interface BuildSpec__Output {
    * A frozen copy of the config's spec, with StartBuild's overrides applied.
    */
   'config': (_slipway_v1_BuildConfigSpec__Output | null);
+  /**
+   * Why the build was started.
+   */
+  'triggeredBy': (_slipway_v1_BuildCause__Output)[];
 }

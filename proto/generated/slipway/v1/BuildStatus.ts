@@ -1,6 +1,8 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from '../../slipway/v1/ImageOutput';
+import type { BuildStage as _slipway_v1_BuildStage, BuildStage__Output as _slipway_v1_BuildStage__Output } from '../../slipway/v1/BuildStage';
+import type { BuildEvent as _slipway_v1_BuildEvent, BuildEvent__Output as _slipway_v1_BuildEvent__Output } from '../../slipway/v1/BuildEvent';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildStatus {
@@ -36,6 +38,18 @@ export interface BuildStatus {
    * Lines in the final attempt's log (known once the agent reported its outcome).
    */
   'logLines'?: (number | string | Long);
+  /**
+   * The final attempt's stages, as its agent timed them.
+   */
+  'stages'?: (_slipway_v1_BuildStage)[];
+  /**
+   * On failure: the last lines of the log, secrets masked.
+   */
+  'logSnippet'?: (string);
+  /**
+   * What happened to the build, oldest first (the newest 30 are kept).
+   */
+  'events'?: (_slipway_v1_BuildEvent)[];
 }
 
 export interface BuildStatus__Output {
@@ -71,4 +85,16 @@ export interface BuildStatus__Output {
    * Lines in the final attempt's log (known once the agent reported its outcome).
    */
   'logLines': (number);
+  /**
+   * The final attempt's stages, as its agent timed them.
+   */
+  'stages': (_slipway_v1_BuildStage__Output)[];
+  /**
+   * On failure: the last lines of the log, secrets masked.
+   */
+  'logSnippet': (string);
+  /**
+   * What happened to the build, oldest first (the newest 30 are kept).
+   */
+  'events': (_slipway_v1_BuildEvent__Output)[];
 }

@@ -2,6 +2,7 @@
 
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from '../../slipway/v1/ImageOutput';
+import type { BuildStage as _slipway_v1_BuildStage, BuildStage__Output as _slipway_v1_BuildStage__Output } from '../../slipway/v1/BuildStage';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CompleteBuildRequest {
@@ -10,6 +11,7 @@ export interface CompleteBuildRequest {
   'output'?: (_slipway_v1_ImageOutput | null);
   'commit'?: (string);
   'logLines'?: (number | string | Long);
+  'stages'?: (_slipway_v1_BuildStage)[];
 }
 
 export interface CompleteBuildRequest__Output {
@@ -18,4 +20,5 @@ export interface CompleteBuildRequest__Output {
   'output': (_slipway_v1_ImageOutput__Output | null);
   'commit': (string);
   'logLines': (number);
+  'stages': (_slipway_v1_BuildStage__Output)[];
 }

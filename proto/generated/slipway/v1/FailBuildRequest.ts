@@ -1,6 +1,7 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
+import type { BuildStage as _slipway_v1_BuildStage, BuildStage__Output as _slipway_v1_BuildStage__Output } from '../../slipway/v1/BuildStage';
 import type { Long } from '@grpc/proto-loader';
 
 export interface FailBuildRequest {
@@ -18,6 +19,11 @@ export interface FailBuildRequest {
   'exitCode'?: (number);
   'commit'?: (string);
   'logLines'?: (number | string | Long);
+  'stages'?: (_slipway_v1_BuildStage)[];
+  /**
+   * The last lines of the log, secrets masked.
+   */
+  'logSnippet'?: (string);
 }
 
 export interface FailBuildRequest__Output {
@@ -35,4 +41,9 @@ export interface FailBuildRequest__Output {
   'exitCode': (number);
   'commit': (string);
   'logLines': (number);
+  'stages': (_slipway_v1_BuildStage__Output)[];
+  /**
+   * The last lines of the log, secrets masked.
+   */
+  'logSnippet': (string);
 }

@@ -1,6 +1,7 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
+import type { AgentCacheFigures as _slipway_v1_AgentCacheFigures, AgentCacheFigures__Output as _slipway_v1_AgentCacheFigures__Output } from '../../slipway/v1/AgentCacheFigures';
 
 export interface HeartbeatRequest {
   'agent'?: (string);
@@ -21,6 +22,14 @@ export interface HeartbeatRequest {
    * The agent's node is cordoned (spec.unschedulable): it claims nothing new.
    */
   'cordoned'?: (boolean);
+  /**
+   * Builds it runs at once at most (0: not said).
+   */
+  'capacity'?: (number);
+  /**
+   * What it holds warm and what its garbage collector freed.
+   */
+  'cache'?: (_slipway_v1_AgentCacheFigures | null);
 }
 
 export interface HeartbeatRequest__Output {
@@ -42,4 +51,12 @@ export interface HeartbeatRequest__Output {
    * The agent's node is cordoned (spec.unschedulable): it claims nothing new.
    */
   'cordoned': (boolean);
+  /**
+   * Builds it runs at once at most (0: not said).
+   */
+  'capacity': (number);
+  /**
+   * What it holds warm and what its garbage collector freed.
+   */
+  'cache': (_slipway_v1_AgentCacheFigures__Output | null);
 }
