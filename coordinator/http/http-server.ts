@@ -24,6 +24,7 @@ export interface HttpServerOptions {
 
 interface Route {
   method: string;
+  pattern: string;
   segments: string[];
   handler: RouteHandler;
 }
@@ -67,7 +68,7 @@ export class HttpServer {
 
   /** Adds a route; the first registered route that matches a request answers it. */
   route(method: string, pattern: string, handler: RouteHandler): void {
-    this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
+    this.routes.push({ method, pattern, segments: pattern.split('/').filter(Boolean), handler });
   }
 
   /** The base URL clients use, e.g. http://127.0.0.1:8080. */
@@ -102,7 +103,8 @@ export class HttpServer {
         await route.handler(req, res, params);
       } catch (err) {
         // Handlers answer their own errors; this is the backstop, and it says nothing internal.
-        this.log.warn('HTTP handler failed', { method: req.method, path, error: errorMessage(err) });
+        // The route's pattern, not the path: a path may carry a secret (generic webhooks).
+        this.log.warn('HTTP handler failed', { method: req.method, route: route.pattern, error: errorMessage(err) });
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('internal error\n');
       }
