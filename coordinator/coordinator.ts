@@ -23,6 +23,7 @@ import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
+import { registerDashboard } from './dashboard/dashboard.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 
 export interface CoordinatorDeps {
@@ -122,6 +123,22 @@ export class Coordinator {
           await c.kubeApi?.stop();
           throw err;
         });
+        const http = c.http;
+        await registerDashboard(http, {
+          builds: buildApi,
+          logs: buildLogs,
+          agents,
+          tokens: security.tokens,
+          log: log.child({ component: 'dashboard' }),
+          stopping: c.abort.signal,
+          clock,
+          agentGraceMs: config.agentGraceMs,
+        }).catch(async (err: unknown) => {
+          servers.forEach((s) => s.forceShutdown());
+          await c.kubeApi?.stop();
+          await http.stop();
+          throw err;
+        });
       }
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
@@ -161,6 +178,7 @@ export class Coordinator {
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
         kubeApi: c.kubeApi?.address,
         http: c.http?.address,
+        dashboard: c.http ? `${c.http.url}/ui/` : undefined,
         nats: config.natsServers,
         natsAuth: config.natsCredsFile ? 'creds file' : config.natsUser ? `user ${config.natsUser}` : 'none',
       });
