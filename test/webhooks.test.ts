@@ -1,13 +1,17 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { createLogger } from '../common/log.js';
 import type { BuildTrigger } from '../proto/generated/slipway/v1/BuildTrigger.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
+import { run } from './helpers/processes.js';
 import { storedText } from './helpers/stored-state.js';
 
 const unique = () => randomBytes(4).toString('hex');
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
 
 interface Answer {
   status: number;
@@ -290,10 +294,25 @@ test.serial('Generic: without a body it builds the config\'s branch; with one, t
   for (const v of (await storedText(t, sw.natsUrl)).values) t.false(v.text.includes(secret), v.where);
 });
 
-test.serial('a webhook secret: created over gRPC with its value only, never answered, and never handed to a build', async (t) => {
+test.serial('a webhook secret: made with the CLI from standard input, or over gRPC with its value only; never answered, and never handed to a build', async (t) => {
   const env = testEnvironment();
   const git = await startGitServer(t);
-  const sw = await startSlipway(t);
+  const sw = await startSlipway(t, { coordinator: { httpListen: '127.0.0.1:0' } });
+  const server = sw.coordinators[0]!.address;
+
+  // The CLI reads the value from standard input (one trailing newline dropped, as from a file).
+  const value = `cli-${unique()}${unique()}`;
+  t.is(await run(process.execPath, [BIN, '--server', server, 'create', 'secret', 'webhook', 'from-cli', '--value-stdin'], { input: `${value}\n` }), 'secret/from-cli created\n');
+  const usage = await run(process.execPath, [BIN, '--server', server, 'create', 'secret', 'webhook', 'no-value']).catch((e: Error) => e.message);
+  t.regex(usage, /exited 2[\s\S]*--value-stdin/);
+  const cliRepo = await git.createRepo('cli-hook', { Dockerfile: `FROM ${env.baseImage}\n` });
+  const cliConfig = dockerBuildConfig('cli-hook', cliRepo.uri, `${env.registry}/test/cli-hook-${unique()}:v1`);
+  cliConfig.spec!.triggers = [{ type: 'Generic', secret: { name: 'from-cli' } }];
+  await sw.client.createBuildConfig(cliConfig);
+  const url = (s: string) => `${sw.coordinators[0]!.http!.url}/webhooks/default/cli-hook/generic/${s}`;
+  t.is((await post(url(encodeURIComponent(`${value}\n`)), undefined, {})).status, 401);
+  t.is((await post(url(value), undefined, {})).status, 201);
+
   const made = await sw.client.createSecret({ metadata: { name: 'hook' }, type: 'webhook', password: 'v3ry-s3cret' });
   t.is(made.type, 'webhook');
   t.is(made.password, '');

@@ -176,8 +176,7 @@ class WebhookHandler {
         return undefined;
       }
       outcome = { kind: 'started' };
-      const record: WebhookDelivery = { type, id: deliveryId, version: c.status.lastVersion + 1, timestamp };
-      return { ...c.status, webhookDeliveries: [...(c.status.webhookDeliveries ?? []), record].slice(-MAX_WEBHOOK_DELIVERIES) };
+      return withDelivery(c.status, { type, id: deliveryId, version: c.status.lastVersion + 1, timestamp });
     };
     const configRef = config.spec.source.git?.ref;
     const ref = push.commit ?? (push.ref && !configRef ? push.ref.slice('refs/heads/'.length) : undefined);
@@ -203,18 +202,31 @@ class WebhookHandler {
     const o = outcome as Outcome;
     if (o.kind === 'gone') return sendJson(res, 401, { message: NOT_AUTHORIZED });
     if (o.kind === 'duplicate') {
-      const build = await this.deliveredBuild(namespace, name, o.prior);
-      log.info('webhook redelivery starts no second build', { build, delivery: deliveryId });
-      return sendJson(res, 200, { message: `delivery ${deliveryId} was received before and started build ${build}; it starts no other`, build, duplicate: true });
+      const { build, found } = await this.deliveredBuild(namespace, name, o.prior);
+      log.info('webhook redelivery starts no second build', { build, delivery: deliveryId, found });
+      const message = found
+        ? `delivery ${deliveryId} was received before and started build ${build}; it starts no other`
+        : `delivery ${deliveryId} was received before and numbered build ${build}, which is not there: it is being created, or was deleted, or its coordinator stopped before creating it (then start it with slipway start); it starts no other`;
+      return sendJson(res, 200, { message, build, duplicate: true });
     }
   }
 
-  /** The build a delivery started: the one whose cause names it, else the number it was given (its create may still be on its way). */
-  private async deliveredBuild(namespace: string, configName: string, prior: WebhookDelivery): Promise<string> {
+  /**
+   * The build a delivery started: the one whose cause names it, else the number it was given.
+   * Not found: its create is still on its way (another coordinator's copy), it was deleted, or
+   * the coordinator stopped between numbering and creating it. That last is not mended here: a
+   * second build for the number could not be told from the first one's late create.
+   */
+  private async deliveredBuild(namespace: string, configName: string, prior: WebhookDelivery): Promise<{ build: string; found: boolean }> {
     const builds = await this.deps.api.listBuilds({ namespace, configName });
     const hit = builds.find((b) => b.value.spec.triggeredBy?.some((c) => c.type === prior.type && c.git?.deliveryId === prior.id));
-    return hit?.value.metadata.name ?? `${configName}-${prior.version}`;
+    return hit ? { build: hit.value.metadata.name, found: true } : { build: `${configName}-${prior.version}`, found: false };
   }
+}
+
+/** The status with `record` added as the newest delivery, the oldest dropped past MAX_WEBHOOK_DELIVERIES. */
+export function withDelivery(status: BuildConfigStatus, record: WebhookDelivery): BuildConfigStatus {
+  return { ...status, webhookDeliveries: [...(status.webhookDeliveries ?? []), record].slice(-MAX_WEBHOOK_DELIVERIES) };
 }
 
 /**
