@@ -181,6 +181,15 @@ test.serial('GitHub deliveries that start nothing: another branch, a tag, a dele
   const huge = JSON.stringify({ ref: 'refs/heads/main', pad: 'x'.repeat(1024 * 1024) });
   const tooLarge = await post(url, huge, githubHeaders(huge, secret));
   t.is(tooLarge.status, 413, tooLarge.text);
+  // The same without a Content-Length (chunked): refused once the limit is passed while reading.
+  const chunks = [Buffer.from(huge.slice(0, 600_000)), Buffer.from(huge.slice(600_000))];
+  const chunked = await fetch(url, {
+    method: 'POST',
+    headers: githubHeaders(huge, secret),
+    body: new ReadableStream({ pull: (c) => (chunks.length > 0 ? c.enqueue(chunks.shift()) : c.close()) }),
+    duplex: 'half',
+  } as RequestInit);
+  t.is(chunked.status, 413, await chunked.text());
   const malformed = '{"ref": "refs/heads/main", "after": }';
   const badJson = await post(url, malformed, githubHeaders(malformed, secret));
   t.is(badJson.status, 400, badJson.text);
