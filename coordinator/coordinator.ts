@@ -24,6 +24,7 @@ import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
 import { registerDashboard } from './dashboard/dashboard.js';
+import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 
 export interface CoordinatorDeps {
@@ -123,6 +124,7 @@ export class Coordinator {
           await c.kubeApi?.stop();
           throw err;
         });
+        registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
         const http = c.http;
         await registerDashboard(http, {
           builds: buildApi,
