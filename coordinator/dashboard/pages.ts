@@ -48,6 +48,7 @@ export function pageHtml(page: PageName): string {
 <main id="main" tabindex="-1">
 ${MAIN[page]}
 </main>
+<!-- Phase changes are said here (one region, so nothing is said twice). -->
 <div id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
 <noscript><p>The dashboard needs JavaScript: it reads everything from Slipway's API.</p></noscript>
 </body>
@@ -85,7 +86,7 @@ const MAIN: Record<PageName, string> = {
 <p id="connection" class="connection" role="status">Connecting…</p>
 <section aria-labelledby="status-heading">
   <h2 id="status-heading">Status</h2>
-  <p class="phase-line">Phase: <span id="phase" role="status">…</span></p>
+  <p class="phase-line">Phase: <span id="phase">…</span></p>
   <dl id="facts" class="facts"></dl>
 </section>
 <section id="stages-section" aria-labelledby="stages-heading" hidden>
