@@ -12,6 +12,12 @@ export interface StoreEvent<T> {
   key: string;
   revision: number;
   value: T | undefined;
+  /**
+   * watch() only: set on the events of its first listing of current values, except the last.
+   * Those come in the order of each key's last write, not of the keys' creation; once an event
+   * without it has come, every key's state as of the watch's start has been seen.
+   */
+  replaying?: boolean;
 }
 
 /**
@@ -232,6 +238,8 @@ export class JsonStore<T> {
     let last = 0;
     while (!options.signal?.aborted) {
       let watcher;
+      // Only the first watcher lists current values; one resumed gets every change in order.
+      const listing = last === 0 && !options.updatesOnly;
       try {
         watcher = await this.kv.watch({
           key: options.filter ?? '>',
@@ -254,6 +262,7 @@ export class JsonStore<T> {
             key: entry.key,
             revision: entry.revision,
             value: entry.operation === 'PUT' ? (entry.json<T>() as T) : undefined,
+            ...(listing && !entry.isUpdate ? { replaying: true } : {}),
           };
         }
         return;
