@@ -31,7 +31,8 @@ test('Parallel (and no policy) starts at once, whatever else runs', (t) => {
 
 test('Serial: a build waits for the nearest older one that has not ended, and starts when all older ones ended', (t) => {
   const s = (n: number, phase: BuildPhase = 'New') => build(n, phase, 'Serial');
-  t.deepEqual(decideRun(s(3), { siblings: [s(1, 'Running'), s(2)] }), { action: 'wait', waitingFor: 'app-1' });
+  t.deepEqual(decideRun(s(3), { siblings: [s(1, 'Running'), s(2)] }), { action: 'wait', waitingFor: 'app-2' });
+  t.deepEqual(decideRun(s(2), { siblings: [s(1, 'Running'), s(3)] }), { action: 'wait', waitingFor: 'app-1' });
   t.deepEqual(decideRun(s(3), { siblings: [s(1, 'Complete'), s(2)] }), { action: 'wait', waitingFor: 'app-2' });
   t.deepEqual(decideRun(s(2), { siblings: [s(1, 'Failed'), s(3)] }), { action: 'start', supersede: [] });
   t.deepEqual(decideRun(s(1), { siblings: [] }), { action: 'start', supersede: [] });

@@ -70,15 +70,17 @@ export function decideRun(build: Build, view: RunPolicyView): RunDecision {
   // Whatever the policy, one build of the config at a time: a started sibling (even a newer one
   // that came first, or a Parallel one from before the policy changed) is waited for.
   const active = others.find((s) => s.build.status.phase !== 'New');
-  if (active) return { action: 'wait', waitingFor: active.build.metadata.name };
 
   if (policy === 'Serial') {
     const older = others.filter((s) => s.number < n);
-    // The nearest older build: the one b runs right after (the message changes only if it is cancelled).
+    // The nearest older build, the one b runs right after: the message changes only when that
+    // one is cancelled, not each time the queue moves.
     if (older.length > 0) return { action: 'wait', waitingFor: older[older.length - 1]!.build.metadata.name };
+    if (active) return { action: 'wait', waitingFor: active.build.metadata.name };
     return { action: 'start', supersede: [] };
   }
 
+  if (active) return { action: 'wait', waitingFor: active.build.metadata.name };
   const newest = others[others.length - 1];
   if (newest && newest.number > n) return { action: 'supersede', newer: newest.build.metadata.name };
   if (view.newestStarted && view.newestStarted.number > n) return { action: 'supersede', newer: view.newestStarted.name };
