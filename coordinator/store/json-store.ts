@@ -139,15 +139,18 @@ export class JsonStore<T> {
     }
   }
 
-  /** Every object whose key matches the subject-style `filter` (e.g. `default.>`). */
-  async list(filter = '>'): Promise<Versioned<T>[]> {
-    return (await this.listKeyed(filter)).map(([, v]) => v);
+  /**
+   * Every object whose key matches the subject-style `filter` (e.g. `default.>`) and, when
+   * given, `where` (checked on the key before its value is read).
+   */
+  async list(filter = '>', where?: (key: string) => boolean): Promise<Versioned<T>[]> {
+    return (await this.listKeyed(filter, where)).map(([, v]) => v);
   }
 
-  private async listKeyed(filter: string): Promise<[string, Versioned<T>][]> {
+  private async listKeyed(filter: string, where?: (key: string) => boolean): Promise<[string, Versioned<T>][]> {
     // A key written while the listing runs comes again at its new revision: list it once.
     const keys = new Set<string>();
-    for await (const k of await this.kv.keys(filter)) keys.add(k);
+    for await (const k of await this.kv.keys(filter)) if (!where || where(k)) keys.add(k);
     const values = await Promise.all([...keys].map(async (k) => [k, await this.get(k)] as const));
     return values.filter((e): e is [string, Versioned<T>] => e[1] !== undefined);
   }
