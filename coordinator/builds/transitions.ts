@@ -9,6 +9,7 @@ import { isTerminal, type Build, type BuildPhase } from '../api/types.js';
  *
  *   New ──assignAttempt──▶ Pending ──markQueued──▶ Pending(queued) ──claim──▶ Running
  *   Running ──complete──▶ Complete        Running ──fail──▶ Failed | Error
+ *   New ──waitForBuild──▶ New (held by the run policy)   New ──supersede──▶ Cancelled
  */
 
 function key(b: Build): string {
