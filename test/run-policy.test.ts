@@ -37,14 +37,15 @@ async function slowConfig(t: Parameters<typeof startGitServer>[0], client: Slipw
 }
 
 test.serial('SerialLatestOnly: of builds queued behind a running one only the newest runs, after it; the others end Superseded', async (t) => {
-  // One agent that would run three builds at once: only the policy keeps them apart.
-  const sw = await startSlipway(t, { concurrency: 3 });
+  // One agent that would run three builds at once: only the policy keeps them apart. Two
+  // coordinators, whose controllers both decide on every build.
+  const sw = await startSlipway(t, { coordinators: 2, concurrency: 3 });
   await slowConfig(t, sw.client, 'latest', 'SerialLatestOnly');
 
   await sw.client.startBuild({ namespace: 'default', configName: 'latest' });
   // The first is alone, so it starts; the next four are queued while it runs.
   await started(sw.client, 'latest-1');
-  for (let i = 2; i <= 5; i++) await sw.client.startBuild({ namespace: 'default', configName: 'latest' });
+  for (let i = 2; i <= 5; i++) await sw.clientOf(i % 2).startBuild({ namespace: 'default', configName: 'latest' });
   const queued = await sw.client.getBuild('default', 'latest-5');
   t.is(queued.status!.phase, 'New', 'latest-5 is queued while latest-1 runs');
 
@@ -65,10 +66,10 @@ test.serial('SerialLatestOnly: of builds queued behind a running one only the ne
 });
 
 test.serial('Serial: builds run one after another in creation order, never overlapping, each saying whom it waits for', async (t) => {
-  const sw = await startSlipway(t, { concurrency: 3 });
+  const sw = await startSlipway(t, { coordinators: 2, concurrency: 3 });
   await slowConfig(t, sw.client, 'serial', 'Serial');
 
-  for (let i = 1; i <= 3; i++) await sw.client.startBuild({ namespace: 'default', configName: 'serial' });
+  for (let i = 1; i <= 3; i++) await sw.clientOf(i % 2).startBuild({ namespace: 'default', configName: 'serial' });
   // What the third build says while it waits.
   const seen: Build__Output[] = [];
   const watching = (async () => {
