@@ -10,6 +10,8 @@ import { ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { BuildLogs } from './logs/build-logs.js';
+import { LogPurger } from './logs/log-purge.js';
+import { BuildHistory } from './history/build-history.js';
 import { SecretStore } from './secrets/secret-store.js';
 import { ContextStore } from './uploads/context-store.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -82,7 +84,9 @@ export class Coordinator {
       const health = new HealthService();
       health.addTo(server);
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
-      const buildApi = new BuildApi(store, { clock });
+      const logPurger = new LogPurger(nc);
+      const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b) });
+      const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
       const agentService = new AgentService(new AgentReports(store, agents, secrets, clock), log, security.agentCredentials !== undefined);
@@ -141,9 +145,12 @@ export class Coordinator {
         }
       })();
       const controller = new BuildController(store, (job) => publishJob(nc, job), leases, {
-        // An uploaded context is of no more use once its build has ended.
         onTerminal: async (b) => {
+          // The config's history limits may now prune its oldest finished builds, with their logs.
+          const pruning = history.pruneQuietly(b);
+          // An uploaded context is of no more use once its build has ended.
           if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
+          await pruning;
         },
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,

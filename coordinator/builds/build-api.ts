@@ -19,6 +19,8 @@ import { cancel } from './transitions.js';
 export interface BuildApiOptions {
   clock?: () => Date;
   newUid?: () => string;
+  /** Removes a deleted build's logs (coordinator/logs/log-purge.ts); undefined: logs are left to age out. */
+  purgeLogs?: (build: Build) => Promise<unknown>;
 }
 
 export interface StartBuildRequest {
@@ -54,6 +56,7 @@ export interface ListBuildsFilter {
 export class BuildApi {
   private readonly clock: () => Date;
   private readonly newUid: () => string;
+  private readonly purgeLogs?: (build: Build) => Promise<unknown>;
 
   constructor(
     private readonly store: StateStore,
@@ -61,6 +64,7 @@ export class BuildApi {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.newUid = options.newUid ?? randomUUID;
+    this.purgeLogs = options.purgeLogs;
   }
 
   async createBuildConfig(input: BuildConfigInput): Promise<Versioned<BuildConfig>> {
@@ -167,7 +171,8 @@ export class BuildApi {
    * Deletes a build that has ended (with `expectedRevision`, only at that revision). One that has
    * not is cancelled first: New and Pending ones end at once and are deleted; a Running one is
    * being stopped by its agent, and this refuses with ConflictError until it has ended (deleting
-   * it under the agent would lose its report).
+   * it under the agent would lose its report). Its logs go with it (every attempt's), after the
+   * build: a delete that fails leaves them; logs left by a purge that fails age out.
    * @throws BuildNotFoundError, ConflictError
    */
   async deleteBuild(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<Build>> {
@@ -181,6 +186,7 @@ export class BuildApi {
       }
     }
     await this.store.builds.delete(key, current.revision);
+    await this.purgeLogs?.(current.value);
     return current;
   }
 
