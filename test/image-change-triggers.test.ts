@@ -10,6 +10,9 @@ import { testEnvironment } from './helpers/environment.js';
 import { tempDir } from './helpers/processes.js';
 import { registryDigest, serveRegistry } from './helpers/registry.js';
 import { startSlipway } from './helpers/slipway.js';
+import { startAuthRegistry } from './helpers/auth-registry.js';
+import { copyImage, startUpstreamRegistry } from './helpers/upstream-registry.js';
+import { ImageResolveError, resolveManifestDigest } from '../coordinator/triggers/registry-client.js';
 import type { Teardowns } from './helpers/teardowns.js';
 
 const unique = () => randomBytes(4).toString('hex');
@@ -30,7 +33,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
  * (empty) layer and a label of its own, so each call makes a digest never seen before.
  * Returns the digest the registry holds for the tag after.
  */
-async function pushNewDigest(registry: string, repository: string, tag: string): Promise<string> {
+async function pushNewDigest(registry: string, repository: string, tag: string, auth?: { user: string; password: string }): Promise<string> {
   const docker = environmentDocker();
   const container = await docker.createContainer({ Image: testEnvironment().baseImage, Cmd: ['true'], Labels: {} });
   const ref = `${registry}/${repository}`;
@@ -39,9 +42,17 @@ async function pushNewDigest(registry: string, repository: string, tag: string):
   } finally {
     await container.remove({ force: true });
   }
-  const push = await docker.getImage(`${ref}:${tag}`).push({ tag });
+  const authconfig = auth && { username: auth.user, password: auth.password, serveraddress: registry };
+  const push = await docker.getImage(`${ref}:${tag}`).push({ tag, ...(authconfig ? { authconfig } : {}) });
   await new Promise((resolve, reject) => docker.modem.followProgress(push, (err, out) => (err ? reject(err) : resolve(out))));
   await docker.getImage(`${ref}:${tag}`).remove().catch(() => {});
+  if (auth) {
+    const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json', authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}` },
+    });
+    return res.headers.get('docker-content-digest')!;
+  }
   return (await registryDigest(repository, tag, registry))!;
 }
 
@@ -165,6 +176,51 @@ test.serial('polling alone (a registry that cannot notify) starts one build per 
     digests.map((d, i) => [`${name}-${i + 1}`, d, 'Complete']),
   );
   t.is(builds[1]!.spec!.config!.strategy!.docker!.from, `${registry.address}/${repository}@${digests[1]}`);
+});
+
+test.serial('polling a registry that requires auth uses the pull secret for that registry, and no other', async (t) => {
+  const password = `pw-${unique()}`;
+  const auth = { user: 'puller', password };
+  const registry = await startAuthRegistry(t, auth.user, password);
+  const sw = await startSlipway(t, { coordinator: { imagePollIntervalMs: 1000 } });
+  await sw.client.createSecret({ metadata: { name: 'pull' }, type: 'docker-registry', registry: registry.address, username: auth.user, password });
+  await sw.client.createSecret({ metadata: { name: 'elsewhere' }, type: 'docker-registry', registry: 'elsewhere.example', username: auth.user, password });
+  const u = unique();
+  const repository = `base/private-${u}`;
+  const watched = `${registry.address}/${repository}:v1`;
+  const first = await pushNewDigest(registry.address, repository, 'v1', auth);
+  const withSecret = (name: string, secret?: string) => {
+    const c = configOn(name, watched, 'strategy-from');
+    if (secret) c.spec!.strategy!.docker!.pullSecret = { name: secret };
+    return c;
+  };
+  const names = { right: `right-secret-${u}`, none: `no-secret-${u}`, wrong: `wrong-registry-${u}` };
+  await sw.client.createBuildConfig(withSecret(names.right, 'pull'));
+  await sw.client.createBuildConfig(withSecret(names.none));
+  await sw.client.createBuildConfig(withSecret(names.wrong, 'elsewhere'));
+  await until('the baseline', async () => (await recordedDigest(sw.client, names.right)) === first);
+  await new Promise((r) => setTimeout(r, 2500));
+  t.is(await recordedDigest(sw.client, names.none), undefined, 'refused without credentials');
+  t.is(await recordedDigest(sw.client, names.wrong), undefined, "another registry's secret is not sent");
+
+  const second = await pushNewDigest(registry.address, repository, 'v1', auth);
+  await until('a build', async () => (await buildsOf(sw.client, names.right)).length > 0);
+  const final = await sw.client.waitForBuild('default', `${names.right}-1`);
+  t.is(final.status!.phase, 'Complete', final.status!.message);
+  t.is(final.spec!.triggeredBy![0]!.imageChange!.digest, second);
+});
+
+test('digests are resolved through a token server (bearer challenge), with credentials or refused without', async (t) => {
+  const creds = { user: 'hub-user', password: `pw-${unique()}` };
+  const upstream = await startUpstreamRegistry(t, { auth: creds });
+  const { manifestDigest } = await copyImage(testEnvironment().registry, upstream.address, 'library/busybox', 'latest', creds);
+  const image = { registry: upstream.address, repository: 'library/busybox', tag: 'latest' };
+  t.is(await resolveManifestDigest(image, { credentials: { username: creds.user, password: creds.password } }), manifestDigest);
+  t.is(await resolveManifestDigest({ ...image, tag: 'missing' }, { credentials: { username: creds.user, password: creds.password } }), undefined);
+  const refused = await t.throwsAsync(resolveManifestDigest(image), { instanceOf: ImageResolveError });
+  t.regex(refused.message, /without credentials/);
+  const wrong = await t.throwsAsync(resolveManifestDigest(image, { credentials: { username: creds.user, password: 'nope' } }), { instanceOf: ImageResolveError });
+  t.false(wrong.message.includes('nope'));
 });
 
 test.serial('a registry notification without the right token is refused with 401 and starts nothing', async (t) => {
