@@ -223,35 +223,38 @@ test('digests are resolved through a token server (bearer challenge), with crede
   t.false(wrong.message.includes('nope'));
 });
 
-test.serial('a registry notification without the right token is refused with 401 and starts nothing', async (t) => {
+test.serial('registry notifications alone start builds; without the right token they are refused with 401 and start nothing', async (t) => {
   const { file, token } = await tokenFile(t);
-  // No poller, no notifying registry: only the deliveries below can start anything.
+  // No poller: only notifications can start anything.
   const sw = await startSlipway(t, { coordinator: { httpListen: '127.0.0.1:0', registryNotifyTokenFile: file, imagePollIntervalMs: 0 } });
-  const registry = await serveRegistry(t, await tempDir(t, 'slipway-registry-'));
+  const url = `${sw.coordinators[0]!.http!.url}/webhooks/registry`;
+  const registry = await serveRegistry(t, await tempDir(t, 'slipway-registry-'), '', { notify: [{ url, token }] });
   const u = unique();
   const repository = `base/guarded-${u}`;
-  const digest = await pushNewDigest(registry.address, repository, 'v1');
+  const first = await pushNewDigest(registry.address, repository, 'v1');
   const name = `guarded-${u}`;
   await sw.client.createBuildConfig(configOn(name, `${registry.address}/${repository}:v1`, 'strategy-from'));
   const before = await sw.client.getBuildConfig('default', name);
 
-  const envelope = JSON.stringify({
-    events: [
-      {
-        action: 'push',
-        target: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', repository, tag: 'v1', digest },
-        request: { host: registry.address, method: 'PUT' },
-      },
-    ],
-  });
-  const post = (authorization?: string) =>
-    fetch(`${sw.coordinators[0]!.http!.url}/webhooks/registry`, {
+  // A delivery of the push of `first`, which nothing has recorded for this config yet.
+  const envelope = (digest: string) =>
+    JSON.stringify({
+      events: [
+        {
+          action: 'push',
+          target: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', repository, tag: 'v1', digest },
+          request: { host: registry.address, method: 'PUT' },
+        },
+      ],
+    });
+  const post = (digest: string, authorization?: string) =>
+    fetch(url, {
       method: 'POST',
-      body: envelope,
+      body: envelope(digest),
       headers: { 'content-type': 'application/vnd.docker.distribution.events.v1+json', ...(authorization ? { authorization } : {}) },
     });
   for (const authorization of [undefined, 'Bearer wrong-token-0123456789abcdef', `Basic ${Buffer.from(`x:${token}`).toString('base64')}`, `Bearer ${token}x`]) {
-    const res = await post(authorization);
+    const res = await post(first, authorization);
     t.is(res.status, 401, `${authorization?.split(' ')[0] ?? 'no'} credentials`);
     t.false((await res.text()).includes(token));
   }
@@ -261,12 +264,20 @@ test.serial('a registry notification without the right token is refused with 401
 
   // The same delivery with the token starts the build, once, however often it comes.
   for (let i = 0; i < 3; i++) {
-    const res = await post(`Bearer ${token}`);
+    const res = await post(first, `Bearer ${token}`);
     t.is(res.status, 200);
     t.deepEqual(((await res.json()) as { started: string[] }).started, i === 0 ? [`default/${name}-1`] : []);
   }
   t.is((await sw.client.waitForBuild('default', `${name}-1`)).status!.phase, 'Complete');
-  t.is((await buildsOf(sw.client, name)).length, 1);
+
+  // A push: the registry's own notification starts the next build.
+  const second = await pushNewDigest(registry.address, repository, 'v1');
+  await until('the build of the push', async () => (await buildsOf(sw.client, name)).length >= 2);
+  const b2 = await sw.client.waitForBuild('default', `${name}-2`);
+  t.is(b2.status!.phase, 'Complete', b2.status!.message);
+  t.is(b2.spec!.triggeredBy![0]!.imageChange!.digest, second);
+  t.regex(b2.spec!.triggeredBy![0]!.message, /registry notification/);
+  t.is((await buildsOf(sw.client, name)).length, 2);
 });
 
 test.serial('ConfigChange: a build when the config is created and one per spec change; none for a label change', async (t) => {
