@@ -123,6 +123,14 @@ test('validation: ImageChange and ConfigChange triggers need a config that can b
   t.notThrows(() => validateBuildConfigSpec({ ...spec, source: { binary: {}, dockerfile: 'FROM x' }, triggers: [{ type: 'ConfigChange' }] }));
 });
 
+test('validation: an ImageChange trigger watches a tag, not a digest', (t) => {
+  const spec = { source: { dockerfile: 'FROM x' }, strategy: { docker: { from: `reg.example/base@${D1}` } }, output: { image: 'reg.example/app' } };
+  const err = t.throws(() => validateBuildConfigSpec({ ...spec, triggers: [{ type: 'ImageChange' }] }), { instanceOf: InvalidBuildConfigError });
+  t.deepEqual(err.fields.map((f) => f.field), ['spec.triggers[0].imageChange.from']);
+  t.regex(err.fields[0]!.message, /names a digest/);
+  t.notThrows(() => validateBuildConfigSpec({ ...spec, triggers: [{ type: 'ImageChange', imageChange: { from: 'reg.example/base:v1' } }] }));
+});
+
 test('settings: the notification token needs the HTTP port; a poll interval is 0 or at least a second', (t) => {
   const fields = (o: Parameters<typeof resolveCoordinatorConfig>[0]) => {
     try {

@@ -179,6 +179,7 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
       else {
         const parsed = parseImageReference(from);
         if (typeof parsed === 'string') at(`triggers[${i}].imageChange.from`, parsed);
+        else if (parsed.digest) at(`triggers[${i}].imageChange.from`, `"${from}" names a digest, which never changes: watch a tag`);
       }
     }
     const identity = `${t.type}/${t.imageChange?.from ?? ''}`;
