@@ -8,6 +8,9 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import { baselineStatus, recordedDigest, watchedImages, type ImageChangeTriggers } from './image-change.js';
 import { resolveManifestDigest, type RegistryCredentials } from './registry-client.js';
 
+/** Registry requests a round has in flight at most. */
+export const MAX_CONCURRENT_ASKS = 8;
+
 export interface ImagePollerOptions {
   /** Time between rounds (SLIPWAY_IMAGE_POLL_INTERVAL_MS). */
   intervalMs: number;
@@ -58,12 +61,13 @@ export class ImagePoller {
   async round(signal?: AbortSignal): Promise<void> {
     const { items } = await this.builds.snapshotBuildConfigs();
     const digests = new Map<string, Promise<string | undefined>>();
+    const asking = limit(MAX_CONCURRENT_ASKS);
     const work: Promise<void>[] = [];
     for (const config of items) {
       for (const watched of watchedImages(config.value.spec)) {
         const secret = (config.value.spec.strategy.docker ?? config.value.spec.strategy.source)?.pullSecret?.name;
         const key = `${formatCanonicalImage(watched.image)} ${secret ? `${config.value.metadata.namespace}/${secret}` : ''}`;
-        if (!digests.has(key)) digests.set(key, this.resolve(watched.image, config.value.metadata.namespace, secret, signal));
+        if (!digests.has(key)) digests.set(key, asking(() => this.resolve(watched.image, config.value.metadata.namespace, secret, signal)));
         work.push(digests.get(key)!.then((digest) => (digest ? this.decide(config, watched.image, digest) : undefined)));
       }
     }
@@ -106,4 +110,22 @@ export class ImagePoller {
     if (!secret || secret.type !== 'docker-registry' || registryHostKey(secret.registry) !== image.registry) return undefined;
     return { username: secret.username, password: secret.password };
   }
+}
+
+/** Runs the functions it is given at most `n` at a time, in the order given. */
+function limit(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    // A finishing call hands its slot to the next waiting one, so `running` never passes n.
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
