@@ -27,6 +27,11 @@ import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
 import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
+import { ConfigChangeTriggers } from './triggers/config-change.js';
+import { ImageChangeTriggers } from './triggers/image-change.js';
+import { ImagePoller } from './triggers/image-poller.js';
+import { RegistryNotifications } from './triggers/registry-notifications.js';
+import { registryHostKey } from '../common/image-reference.js';
 
 export interface CoordinatorDeps {
   log?: Logger;
@@ -46,6 +51,8 @@ export interface CoordinatorDeps {
 export class Coordinator {
   private readonly abort = new AbortController();
   private controllerDone: Promise<void> = Promise.resolve();
+  /** The triggers' loops (ConfigChange watch, image poller), done once `abort` fired. */
+  private triggersDone: Promise<unknown> = Promise.resolve();
   /** The Kubernetes API server, when `kubeApiListen` asked for one. */
   kubeApi?: KubeApiServer;
   /** The HTTP port (webhooks, metrics, dashboard), when `httpListen` asked for one. */
@@ -121,12 +128,23 @@ export class Coordinator {
         });
       }
 
+      const triggerLog = log.child({ component: 'triggers' });
+      const imageChange = new ImageChangeTriggers(buildApi, triggerLog);
+      // Read before the port opens: a token file that cannot be used stops the start.
+      const notifications = config.registryNotifyTokenFile
+        ? await RegistryNotifications.fromTokenFile(config.registryNotifyTokenFile, COORDINATOR_ENV.registryNotifyTokenFile, imageChange, triggerLog).catch(async (err: unknown) => {
+            servers.forEach((s) => s.forceShutdown());
+            await c.kubeApi?.stop();
+            throw err;
+          })
+        : undefined;
       if (config.httpListen) {
         c.http = await HttpServer.start({ listen: config.httpListen, log: log.child({ component: 'http' }) }).catch(async (err: unknown) => {
           servers.forEach((s) => s.forceShutdown());
           await c.kubeApi?.stop();
           throw err;
         });
+        notifications?.addTo(c.http);
         registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
       }
 
@@ -160,6 +178,16 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
+      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal)];
+      if (config.imagePollIntervalMs > 0) {
+        const poller = new ImagePoller(buildApi, imageChange, secrets, {
+          intervalMs: config.imagePollIntervalMs,
+          insecureRegistries: config.insecureRegistries.map(registryHostKey),
+          log: triggerLog.child({ poller: true }),
+        });
+        triggerLoops.push(poller.run(c.abort.signal));
+      }
+      c.triggersDone = Promise.allSettled(triggerLoops);
       health.set('SERVING');
       c.http?.setServing(true);
       log.info('coordinator started', {
@@ -170,6 +198,8 @@ export class Coordinator {
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
         kubeApi: c.kubeApi?.address,
         http: c.http?.address,
+        registryNotifications: notifications ? 'POST /webhooks/registry' : 'off',
+        imagePollIntervalMs: config.imagePollIntervalMs,
         nats: config.natsServers,
         natsAuth: config.natsCredsFile ? 'creds file' : config.natsUser ? `user ${config.natsUser}` : 'none',
       });
@@ -203,6 +233,7 @@ export class Coordinator {
       ),
     );
     await this.controllerDone;
+    await this.triggersDone;
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('coordinator stopped');
   }
