@@ -28,6 +28,7 @@ import { HttpServer } from './http/http-server.js';
 import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 import { ConfigChangeTriggers } from './triggers/config-change.js';
+import { PendingBuildSweeper } from './builds/pending-builds.js';
 import { ImageChangeTriggers } from './triggers/image-change.js';
 import { ImagePoller } from './triggers/image-poller.js';
 import { RegistryNotifications } from './triggers/registry-notifications.js';
@@ -178,7 +179,13 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
-      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal)];
+      const pendingBuilds = new PendingBuildSweeper(buildApi, {
+        graceMs: config.pendingBuildGraceMs,
+        intervalMs: Math.max(100, Math.min(5000, config.pendingBuildGraceMs / 2)),
+        log: log.child({ component: 'pending-builds' }),
+        clock,
+      });
+      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal), pendingBuilds.run(c.abort.signal)];
       if (config.imagePollIntervalMs > 0) {
         const poller = new ImagePoller(buildApi, imageChange, secrets, {
           intervalMs: config.imagePollIntervalMs,
