@@ -25,6 +25,7 @@ import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
+import { registerDashboard } from './dashboard/dashboard.js';
 import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 import { ConfigChangeTriggers } from './triggers/config-change.js';
@@ -147,6 +148,22 @@ export class Coordinator {
         });
         notifications?.addTo(c.http);
         registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
+        const http = c.http;
+        await registerDashboard(http, {
+          builds: buildApi,
+          logs: buildLogs,
+          agents,
+          tokens: security.tokens,
+          log: log.child({ component: 'dashboard' }),
+          stopping: c.abort.signal,
+          clock,
+          agentGraceMs: config.agentGraceMs,
+        }).catch(async (err: unknown) => {
+          servers.forEach((s) => s.forceShutdown());
+          await c.kubeApi?.stop();
+          await http.stop();
+          throw err;
+        });
       }
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
@@ -205,6 +222,7 @@ export class Coordinator {
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
         kubeApi: c.kubeApi?.address,
         http: c.http?.address,
+        dashboard: c.http ? `${c.http.url}/ui/` : undefined,
         registryNotifications: notifications ? 'POST /webhooks/registry' : 'off',
         imagePollIntervalMs: config.imagePollIntervalMs,
         nats: config.natsServers,
