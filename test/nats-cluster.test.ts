@@ -7,6 +7,7 @@ import { LABELS } from '../agent/build-runner.js';
 import { SlipwayClient } from '../cli/client.js';
 import { connectNats } from '../common/nats/connect.js';
 import { isTerminal } from '../coordinator/api/types.js';
+import { JsonStore } from '../coordinator/store/json-store.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { environmentDocker, recordDaemonEvents, type DaemonEvent } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
@@ -190,4 +191,51 @@ test.serial('an agent given two coordinators goes on with the other when one is 
   // The one agent ran them all and is still alive, its lease kept by the coordinator that lives.
   t.deepEqual(new Set(finals.map((b) => b.status!.agent)).size, 1);
   t.is(agents[0]!.logs().filter((l) => l.msg === 'agent stopped').length, 0);
+});
+
+test.serial('a JsonStore watch on an R3 bucket sees every write once, in order, across kill -9 of its own node and of the bucket leader', async (t) => {
+  const cluster = await startNatsCluster(t, { nodes: 3 });
+  const connection = `watcher-${unique()}`;
+  const nc = await connectNats({ servers: cluster.urls, name: connection });
+  t.teardown(() => nc.close());
+  const store = new JsonStore<{ n: number }>(await new Kvm(nc).create('watch_check', { replicas: 3, history: 5 }), 'Check');
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const seen: number[] = [];
+  const watching = (async () => {
+    for await (const e of store.watch({ signal: stop.signal, retryMs: 200 })) if (e.value) seen.push(e.value.n);
+  })();
+  let written = 0;
+  /** Writes the next value, trying again while the cluster has no leader for the bucket. */
+  const write = async () => {
+    const n = ++written;
+    for (let tries = 0; ; tries++) {
+      try {
+        const current = await store.get(`k${n % 4}`);
+        if (current) await store.update(`k${n % 4}`, { n }, current.revision);
+        else await store.create(`k${n % 4}`, { n });
+        return;
+      } catch (err) {
+        // A write whose answer was lost may have landed: the next try sees it and moves on.
+        const landed = (await store.get(`k${n % 4}`).catch(() => undefined))?.value.n === n;
+        if (landed) return;
+        if (tries > 300) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  for (let i = 0; i < 10; i++) await write();
+  for (const pick of [() => cluster.nodeOfConnection(connection), () => cluster.streamLeader('KV_watch_check')]) {
+    const victim = await pick();
+    t.truthy(victim);
+    await victim!.kill();
+    for (let i = 0; i < 10; i++) await write();
+    await victim!.restart();
+    for (let i = 0; i < 10; i++) await write();
+  }
+  const until = Date.now() + 60_000;
+  while (seen.length < written && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  stop.abort();
+  await watching;
+  t.deepEqual(seen, Array.from({ length: written }, (_, i) => i + 1));
 });
