@@ -67,6 +67,12 @@ export function baseImages(text: string): string[] {
   return [...images];
 }
 
+/** Whether a stage starts FROM a reference made of build arguments (`FROM $BASE`), which only the daemon can resolve. */
+export function hasArgBaseImage(text: string): boolean {
+  const lines = text.split('\n');
+  return instructions(lines, escapeChar(lines)).some((i) => i.keyword === 'FROM' && /^\s*FROM\s+(?:--\S+\s+)*\S*\$/i.test(lines[i.first]!));
+}
+
 /** The escape character the `# escape=` parser directive sets; a backslash otherwise. */
 function escapeChar(lines: string[]): string {
   for (const line of lines) {

@@ -246,6 +246,9 @@ export interface BuildStatus {
 
 export const MAX_BUILD_EVENTS = 30;
 
+/** Most UTF-8 bytes of BuildStatus.logSnippet (agents send the last ~20 lines within it). */
+export const MAX_LOG_SNIPPET_BYTES = 4096;
+
 export interface Build {
   metadata: ObjectMeta & { labels: { 'slipway.dev/buildconfig': string } & Record<string, string> };
   spec: BuildSpec;
