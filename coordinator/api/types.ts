@@ -205,6 +205,11 @@ export interface BuildStage {
   durationMs: number;
 }
 
+/** The stage that took longest (the first of equals); undefined when there are none. */
+export function longestStage<S extends { durationMs: number }>(stages: readonly S[] | undefined): S | undefined {
+  return stages?.reduce<S | undefined>((a, b) => (a === undefined || b.durationMs > a.durationMs ? b : a), undefined);
+}
+
 /** Something that happened to a build, for people (Kubernetes' Event, kept on the build). */
 export interface BuildEvent {
   type: 'Normal' | 'Warning';

@@ -1,6 +1,6 @@
 import { BuildAlreadyTerminalError, InvalidInputError, NodeSelectorMismatchError, StaleAttemptError } from '../../common/errors.js';
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
-import { isTerminal, MAX_BUILD_EVENTS, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../api/types.js';
+import { isTerminal, longestStage, MAX_BUILD_EVENTS, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../api/types.js';
 
 /**
  * The Build state machine, as pure functions from a build to its next state. Each returns
@@ -186,7 +186,7 @@ function finishEvents(o: Outcome, stages: BuildStage[] | undefined, now: Date): 
 /** "12.3s (Build 10.1s)": the stages' total and the longest one. */
 function describeStages(stages: BuildStage[]): string {
   const total = stages.reduce((sum, s) => sum + s.durationMs, 0);
-  const longest = stages.reduce((a, b) => (b.durationMs > a.durationMs ? b : a));
+  const longest = longestStage(stages)!;
   return `${(total / 1000).toFixed(1)}s (longest: ${longest.name} ${(longest.durationMs / 1000).toFixed(1)}s)`;
 }
 
