@@ -23,6 +23,7 @@ import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
+import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 
 export interface CoordinatorDeps {
@@ -122,6 +123,7 @@ export class Coordinator {
           await c.kubeApi?.stop();
           throw err;
         });
+        registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
       }
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);

@@ -156,6 +156,24 @@ export interface BuildConfigStatus {
   lastTriggeredGeneration?: number;
   /** Per watched image, the digest an ImageChange trigger last saw (and built for, when it was a change). */
   imageTriggers?: { from: string; lastDigest: string }[];
+  /**
+   * Webhook deliveries that started builds, oldest first, at most MAX_WEBHOOK_DELIVERIES (the
+   * oldest are dropped). A delivery whose id is here starts no second build.
+   */
+  webhookDeliveries?: WebhookDelivery[];
+}
+
+export const MAX_WEBHOOK_DELIVERIES = 100;
+
+/** A webhook delivery that started a build (coordinator/triggers/webhooks.ts). */
+export interface WebhookDelivery {
+  /** The trigger that received it: GitHub, GitLab or Generic. */
+  type: 'GitHub' | 'GitLab' | 'Generic';
+  /** The sender's id for the delivery (X-GitHub-Delivery, Idempotency-Key…); the same on a redelivery. */
+  id: string;
+  /** The number the build it started was given. */
+  version: number;
+  timestamp: string;
 }
 
 export interface BuildConfig {
