@@ -22,7 +22,7 @@ import { PushError } from './container-runtime/types.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import { fetchGitSource, type GitCredentials } from './source/git-source.js';
 import { extractContext } from './source/safe-extract.js';
-import { baseImages, DockerfileEditError, editDockerfile, hasArgBaseImage } from './strategies/dockerfile.js';
+import { baseImages, DockerfileEditError, editDockerfile, hasDaemonPulledBase, pullableBaseImages } from './strategies/dockerfile.js';
 import { buildSourceToImage, pullBuilderImage, pullPreviousImage, type SourceToImageOptions } from './strategies/source-to-image.js';
 import { StageTimer } from './stages/stage-timer.js';
 
@@ -141,16 +141,15 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       );
     } else {
       const text = await readFile(path.join(contextDir, dockerfile!), 'utf8');
-      const bases = baseImages(text);
-      o.useImages?.(bases);
+      o.useImages?.(baseImages(text));
       const forcePull = spec.strategy?.docker?.forcePull ?? false;
-      await stages.run('PullImages', () => pullBaseImages(o, bases, forcePull));
-      // Base images named by build arguments (FROM $BASE) only the daemon resolves: it pulls
-      // those itself, during Build (with forcePull, it is asked to).
-      const unresolved = hasArgBaseImage(text);
-      if (unresolved) o.onLine('Base images named by build arguments (FROM $ARG) are pulled by the daemon during the build');
+      await stages.run('PullImages', () => pullBaseImages(o, pullableBaseImages(text), forcePull));
+      // Base images named by build arguments (FROM $BASE), or of another platform, are the
+      // daemon's to resolve: it pulls those itself, during Build (with forcePull, it is asked to).
+      const daemonPulls = hasDaemonPulledBase(text);
+      if (daemonPulls) o.onLine('Base images of FROM $ARG or FROM --platform are pulled by the daemon during the build');
       o.onLine(`Building ${image}`);
-      await stages.run('Build', () => buildImage(o, { contextDir, dockerfile: dockerfile!, image, labels, spec, stepContainers, pull: forcePull && unresolved }));
+      await stages.run('Build', () => buildImage(o, { contextDir, dockerfile: dockerfile!, image, labels, spec, stepContainers, pull: forcePull && daemonPulls }));
     }
 
     const digest = await stages.run('PushImage', () => pushImage(o, image));
@@ -189,7 +188,8 @@ async function pushImage(o: RunOptions, image: string): Promise<string> {
 /**
  * Pulls the Dockerfile's base images before the build, so that PullImages is timed on its own:
  * each one the daemon lacks, or every one with forcePull. The legacy builder then finds them
- * and pulls nothing itself, except images it alone can name (FROM $ARG, left out of `bases`).
+ * and pulls nothing itself, except images only it can resolve (FROM $ARG, FROM --platform:
+ * left out of `bases`).
  * The pull secret's credentials go only to their own registry.
  */
 async function pullBaseImages(o: RunOptions, bases: string[], forcePull: boolean): Promise<void> {
@@ -219,7 +219,8 @@ export function authFor(image: string, auth: RegistryAuth | undefined): Registry
   if (typeof ref === 'string') return undefined;
   const domain = ref.domain ?? 'docker.io';
   const registry = auth.registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  return domain === registry || (DOCKER_HUB.has(domain) && DOCKER_HUB.has(auth.registry)) || (DOCKER_HUB.has(domain) && DOCKER_HUB.has(registry)) ? auth : undefined;
+  const hub = DOCKER_HUB.has(domain) && (DOCKER_HUB.has(auth.registry) || DOCKER_HUB.has(registry));
+  return domain === registry || hub ? auth : undefined;
 }
 
 async function buildImage(

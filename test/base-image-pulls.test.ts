@@ -1,6 +1,6 @@
 import test from 'ava';
 import { authFor } from '../agent/build-runner.js';
-import { baseImages, hasArgBaseImage } from '../agent/strategies/dockerfile.js';
+import { baseImages, hasDaemonPulledBase, pullableBaseImages } from '../agent/strategies/dockerfile.js';
 
 const dockerfile = `ARG BASE=busybox
 FROM golang:1.22 AS build
@@ -10,11 +10,15 @@ FROM build AS test
 FROM scratch
 COPY --from=run /app /app`;
 
-test('the agent pulls the images stages start FROM, not earlier stages or scratch; FROM $ARG is left to the daemon', (t) => {
-  t.deepEqual(baseImages(dockerfile), ['golang:1.22', 'registry.example:5000/team/base:1']);
-  t.false(hasArgBaseImage(dockerfile));
-  t.true(hasArgBaseImage(`${dockerfile}\nFROM \${BASE}\n`));
-  t.true(hasArgBaseImage('FROM --platform=$BUILDPLATFORM $BASE\n'));
+test('the agent pulls the images stages start FROM, not earlier stages or scratch; FROM $ARG and --platform are left to the daemon', (t) => {
+  t.deepEqual(baseImages(dockerfile), ['golang:1.22', 'registry.example:5000/team/base:1'], 'what GC keeps');
+  t.deepEqual(pullableBaseImages(dockerfile), ['golang:1.22'], 'what the agent pulls');
+  t.true(hasDaemonPulledBase(dockerfile));
+  const plain = 'FROM golang:1.22 AS build\nFROM build\nFROM scratch\n';
+  t.deepEqual(pullableBaseImages(plain), ['golang:1.22']);
+  t.false(hasDaemonPulledBase(plain));
+  t.true(hasDaemonPulledBase(`${plain}FROM \${BASE}\n`));
+  t.deepEqual(pullableBaseImages(`${plain}FROM \${BASE}\n`), ['golang:1.22']);
 });
 
 test("a pull secret's credentials go only to its own registry", (t) => {
