@@ -10,6 +10,8 @@ import { ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { BuildLogs } from './logs/build-logs.js';
+import { LogPurger } from './logs/log-purge.js';
+import { BuildHistory } from './history/build-history.js';
 import { SecretStore } from './secrets/secret-store.js';
 import { ContextStore } from './uploads/context-store.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -25,6 +27,11 @@ import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
 import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
+import { ConfigChangeTriggers } from './triggers/config-change.js';
+import { ImageChangeTriggers } from './triggers/image-change.js';
+import { ImagePoller } from './triggers/image-poller.js';
+import { RegistryNotifications } from './triggers/registry-notifications.js';
+import { registryHostKey } from '../common/image-reference.js';
 
 export interface CoordinatorDeps {
   log?: Logger;
@@ -44,6 +51,8 @@ export interface CoordinatorDeps {
 export class Coordinator {
   private readonly abort = new AbortController();
   private controllerDone: Promise<void> = Promise.resolve();
+  /** The triggers' loops (ConfigChange watch, image poller), done once `abort` fired. */
+  private triggersDone: Promise<unknown> = Promise.resolve();
   /** The Kubernetes API server, when `kubeApiListen` asked for one. */
   kubeApi?: KubeApiServer;
   /** The HTTP port (webhooks, metrics, dashboard), when `httpListen` asked for one. */
@@ -82,7 +91,9 @@ export class Coordinator {
       const health = new HealthService();
       health.addTo(server);
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
-      const buildApi = new BuildApi(store, { clock });
+      const logPurger = new LogPurger(nc);
+      const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b) });
+      const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
       const agentService = new AgentService(new AgentReports(store, agents, secrets, clock), log, security.agentCredentials !== undefined);
@@ -117,12 +128,23 @@ export class Coordinator {
         });
       }
 
+      const triggerLog = log.child({ component: 'triggers' });
+      const imageChange = new ImageChangeTriggers(buildApi, triggerLog);
+      // Read before the port opens: a token file that cannot be used stops the start.
+      const notifications = config.registryNotifyTokenFile
+        ? await RegistryNotifications.fromTokenFile(config.registryNotifyTokenFile, COORDINATOR_ENV.registryNotifyTokenFile, imageChange, triggerLog).catch(async (err: unknown) => {
+            servers.forEach((s) => s.forceShutdown());
+            await c.kubeApi?.stop();
+            throw err;
+          })
+        : undefined;
       if (config.httpListen) {
         c.http = await HttpServer.start({ listen: config.httpListen, log: log.child({ component: 'http' }) }).catch(async (err: unknown) => {
           servers.forEach((s) => s.forceShutdown());
           await c.kubeApi?.stop();
           throw err;
         });
+        notifications?.addTo(c.http);
         registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
       }
 
@@ -141,9 +163,12 @@ export class Coordinator {
         }
       })();
       const controller = new BuildController(store, (job) => publishJob(nc, job), leases, {
-        // An uploaded context is of no more use once its build has ended.
         onTerminal: async (b) => {
+          // The config's history limits may now prune its oldest finished builds, with their logs.
+          const pruning = history.pruneQuietly(b);
+          // An uploaded context is of no more use once its build has ended.
           if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
+          await pruning;
         },
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
@@ -153,6 +178,16 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
+      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal)];
+      if (config.imagePollIntervalMs > 0) {
+        const poller = new ImagePoller(buildApi, imageChange, secrets, {
+          intervalMs: config.imagePollIntervalMs,
+          insecureRegistries: config.insecureRegistries.map(registryHostKey),
+          log: triggerLog.child({ poller: true }),
+        });
+        triggerLoops.push(poller.run(c.abort.signal));
+      }
+      c.triggersDone = Promise.allSettled(triggerLoops);
       health.set('SERVING');
       c.http?.setServing(true);
       log.info('coordinator started', {
@@ -163,6 +198,8 @@ export class Coordinator {
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
         kubeApi: c.kubeApi?.address,
         http: c.http?.address,
+        registryNotifications: notifications ? 'POST /webhooks/registry' : 'off',
+        imagePollIntervalMs: config.imagePollIntervalMs,
         nats: config.natsServers,
         natsAuth: config.natsCredsFile ? 'creds file' : config.natsUser ? `user ${config.natsUser}` : 'none',
       });
@@ -196,6 +233,7 @@ export class Coordinator {
       ),
     );
     await this.controllerDone;
+    await this.triggersDone;
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('coordinator stopped');
   }

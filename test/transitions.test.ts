@@ -1,7 +1,7 @@
 import test from 'ava';
 import { BuildAlreadyTerminalError, NodeSelectorMismatchError, StaleAttemptError } from '../common/errors.js';
 import { MAX_BUILD_EVENTS, type Build, type BuildStage } from '../coordinator/api/types.js';
-import { assignAttempt, buildEvent, cancel, claim, expireDeadline, finish, loseAttempt, markQueued, withEvent } from '../coordinator/builds/transitions.js';
+import { assignAttempt, buildEvent, cancel, claim, expireDeadline, finish, loseAttempt, markQueued, supersede, waitForBuild, withEvent } from '../coordinator/builds/transitions.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const newBuild = (): Build => ({
@@ -158,4 +158,14 @@ test('a transition that changes nothing adds no event', (t) => {
   t.is(markQueued(queued, 1, later(1)), undefined);
   const running = claimed();
   t.is(claim(running, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, later(1)), undefined);
+});
+
+test('the run policy says so in events: WaitingForPreviousBuild when held back, Superseded when replaced', (t) => {
+  const held = waitForBuild(newBuild(), 'app-0', later(1))!;
+  t.deepEqual(reasons(held), ['Normal/WaitingForPreviousBuild']);
+  t.is(waitForBuild(held, 'app-0', later(2)), undefined, 'no event when nothing changed');
+  const replaced = supersede(held, 'app-2', later(3))!;
+  t.is(replaced.status.phase, 'Cancelled');
+  t.deepEqual(reasons(replaced), ['Normal/WaitingForPreviousBuild', 'Normal/Superseded']);
+  t.regex(replaced.status.events!.at(-1)!.message, /superseded by newer build app-2/);
 });

@@ -9,8 +9,8 @@ import {
   type FieldError,
 } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
-import { parseImageReference } from '../../common/image-reference.js';
-import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
+import { canonicalImage, MANIFEST_DIGEST, parseImageReference, pinnedReference, sameImage, type CanonicalImage } from '../../common/image-reference.js';
+import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type BuildConfigSpec, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -19,6 +19,8 @@ import { cancel } from './transitions.js';
 export interface BuildApiOptions {
   clock?: () => Date;
   newUid?: () => string;
+  /** Removes a deleted build's logs (coordinator/logs/log-purge.ts); undefined: logs are left to age out. */
+  purgeLogs?: (build: Build) => Promise<unknown>;
 }
 
 export interface StartBuildRequest {
@@ -38,6 +40,14 @@ export interface StartBuildRequest {
    * land in one write, two coordinators acting on one event start one build. Must be pure.
    */
   decide?: (config: BuildConfig) => BuildConfigStatus | undefined;
+  /**
+   * An image this build must use at exactly `digest` (an ImageChange trigger's new base). Where
+   * the frozen strategy's image (docker.from, source.builderImage) names the same tag as `image`,
+   * it becomes `repository@digest` for this build. Where it names another image (the trigger
+   * watches a Dockerfile's own FROM), the Docker strategy pulls its bases for this build
+   * (forcePull), so the daemon's older copy of the tag is not used.
+   */
+  pinImage?: { image: string; digest: string };
 }
 
 export interface ListBuildsFilter {
@@ -54,6 +64,7 @@ export interface ListBuildsFilter {
 export class BuildApi {
   private readonly clock: () => Date;
   private readonly newUid: () => string;
+  private readonly purgeLogs?: (build: Build) => Promise<unknown>;
 
   constructor(
     private readonly store: StateStore,
@@ -61,6 +72,7 @@ export class BuildApi {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.newUid = options.newUid ?? randomUUID;
+    this.purgeLogs = options.purgeLogs;
   }
 
   async createBuildConfig(input: BuildConfigInput): Promise<Versioned<BuildConfig>> {
@@ -167,7 +179,8 @@ export class BuildApi {
    * Deletes a build that has ended (with `expectedRevision`, only at that revision). One that has
    * not is cancelled first: New and Pending ones end at once and are deleted; a Running one is
    * being stopped by its agent, and this refuses with ConflictError until it has ended (deleting
-   * it under the agent would lose its report).
+   * it under the agent would lose its report). Its logs go with it (every attempt's), after the
+   * build: a delete that fails leaves them; logs left by a purge that fails age out.
    * @throws BuildNotFoundError, ConflictError
    */
   async deleteBuild(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<Build>> {
@@ -181,6 +194,7 @@ export class BuildApi {
       }
     }
     await this.store.builds.delete(key, current.revision);
+    await this.purgeLogs?.(current.value);
     return current;
   }
 
@@ -210,6 +224,11 @@ export class BuildApi {
       const parsed = parseImageReference(req.image);
       if (typeof parsed === 'string') problems.push({ field: 'image', message: parsed });
       else if (parsed.digest) problems.push({ field: 'image', message: 'must name a tag, not a digest' });
+    }
+    if (req.pinImage) {
+      const parsed = canonicalImage(req.pinImage.image);
+      if (typeof parsed === 'string') problems.push({ field: 'pinImage.image', message: parsed });
+      if (!MANIFEST_DIGEST.test(req.pinImage.digest)) problems.push({ field: 'pinImage.digest', message: `"${req.pinImage.digest}" is not a sha256 digest` });
     }
     if (problems.length > 0) throw new InvalidInputError(problems, 'StartBuild request');
 
@@ -247,6 +266,7 @@ export class BuildApi {
         frozen.source.git.ref = req.ref;
       }
       if (req.image) frozen.output.image = req.image;
+      if (req.pinImage) pinStrategyImage(frozen, req.pinImage);
       const build: Build = {
         metadata: {
           name,
@@ -274,6 +294,25 @@ export class BuildApi {
         if (!(err instanceof AlreadyExistsError)) throw err;
       }
     }
+  }
+
+  /**
+   * Changes a config's status alone, by compare-and-set (retried on conflict): `change` gets the
+   * config as it is and returns the next status, or undefined to leave it. For triggers that
+   * record what they saw without starting a build. It must be pure: it may run more than once.
+   * @returns the config as stored after, or undefined when there is no such config.
+   */
+  async updateBuildConfigStatus(
+    namespace: string,
+    name: string,
+    change: (config: BuildConfig) => BuildConfigStatus | undefined,
+  ): Promise<Versioned<BuildConfig> | undefined> {
+    requireName(namespace, 'namespace');
+    requireName(name, 'name');
+    return this.store.buildConfigs.mutate(objectKey(namespace, name), (c) => {
+      const status = change(c);
+      return status === undefined ? undefined : { ...c, status };
+    });
   }
 
   async getBuild(namespace: string, name: string): Promise<Versioned<Build>> {
@@ -356,6 +395,20 @@ export class BuildApi {
       if (isTerminal(event.value.status.phase)) return;
     }
   }
+}
+
+/** Applies StartBuildRequest.pinImage to a build's frozen spec. */
+function pinStrategyImage(frozen: BuildConfigSpec, pin: { image: string; digest: string }): void {
+  const watched = canonicalImage(pin.image) as CanonicalImage;
+  const same = (text: string | undefined) => {
+    if (!text) return false;
+    const c = canonicalImage(text);
+    return typeof c !== 'string' && sameImage(c, watched);
+  };
+  const { docker, source } = frozen.strategy;
+  if (docker && same(docker.from)) docker.from = pinnedReference(docker.from!, pin.digest);
+  else if (source && same(source.builderImage)) source.builderImage = pinnedReference(source.builderImage, pin.digest);
+  else if (docker) docker.forcePull = true;
 }
 
 function nonEmpty(m: Record<string, string> | undefined): Record<string, string> | undefined {

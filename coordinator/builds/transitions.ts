@@ -9,6 +9,7 @@ import { isTerminal, longestStage, MAX_BUILD_EVENTS, type Build, type BuildEvent
  *
  *   New ──assignAttempt──▶ Pending ──markQueued──▶ Pending(queued) ──claim──▶ Running
  *   Running ──complete──▶ Complete        Running ──fail──▶ Failed | Error
+ *   New ──waitForBuild──▶ New (held by the run policy)   New ──supersede──▶ Cancelled
  *
  * A step that people would want to see also appends an event (`withEvent`), so the event is
  * written in the same compare-and-set as the change it tells of: there is no event for a
@@ -271,5 +272,34 @@ export function expireDeadline(build: Build, now: Date): Build {
   return withEvent(
     { ...build, status: { ...build.status, phase: 'Failed', reason: 'DeadlineExceeded', message, completionTimestamp: now.toISOString() } },
     buildEvent('Warning', 'DeadlineExceeded', message, now),
+  );
+}
+
+/** Reason of a New build that its config's run policy holds back (Serial, SerialLatestOnly). */
+export const WAITING_REASON = 'WaitingForPreviousBuild';
+/** Reason of a queued build a newer one replaced (SerialLatestOnly). */
+export const SUPERSEDED_REASON = 'Superseded';
+
+/**
+ * A New build held back by its config's run policy says which build it waits for. Undefined
+ * when it already says so (the message is written only when it changes) or is past New.
+ */
+export function waitForBuild(build: Build, waitingFor: string, now: Date = new Date()): Build | undefined {
+  if (build.status.phase !== 'New') return undefined;
+  const message = `waiting for build ${waitingFor} to finish (run policy ${build.spec.config.runPolicy ?? 'Parallel'})`;
+  if (build.status.reason === WAITING_REASON && build.status.message === message) return undefined;
+  return withEvent({ ...build, status: { ...build.status, reason: WAITING_REASON, message } }, buildEvent('Normal', WAITING_REASON, message, now));
+}
+
+/**
+ * New → Cancelled, reason Superseded: a newer build of the config runs instead
+ * (SerialLatestOnly). A build past New is left alone: it was started, and only a cancel stops it.
+ */
+export function supersede(build: Build, newer: string, now: Date): Build | undefined {
+  if (build.status.phase !== 'New') return undefined;
+  const message = `superseded by newer build ${newer} (run policy SerialLatestOnly)`;
+  return withEvent(
+    { ...build, status: { ...build.status, phase: 'Cancelled', reason: SUPERSEDED_REASON, message, completionTimestamp: now.toISOString() } },
+    buildEvent('Normal', SUPERSEDED_REASON, message, now),
   );
 }

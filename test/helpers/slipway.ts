@@ -98,9 +98,13 @@ export async function addAgent(
 /** One key for every coordinator of a test run, so they can read each other's secrets. */
 export const TEST_SECRET_KEY = randomBytes(32);
 
-/** Coordinator settings that make tests quick: short leases, frequent checks. */
+/**
+ * Coordinator settings that make tests quick: short leases, frequent checks. Image polling is
+ * off (its status writes would move configs' resource versions under tests that do not expect
+ * them); the trigger tests turn it on.
+ */
 export function testCoordinatorSettings() {
-  return { resyncIntervalMs: 2000, agentGraceMs: 3000, leaseCheckIntervalMs: 500, secretKey: TEST_SECRET_KEY };
+  return { resyncIntervalMs: 2000, agentGraceMs: 3000, leaseCheckIntervalMs: 500, secretKey: TEST_SECRET_KEY, imagePollIntervalMs: 0 };
 }
 
 /** A BuildConfig message building `uri` into `image`. */
