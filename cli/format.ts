@@ -64,7 +64,8 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
         : indent(
             table(
               ['TYPE', 'REASON', 'AGE', 'MESSAGE'],
-              s.events.map((e) => [e.type, e.reason, formatAge(e.timestamp, now), e.message]),
+              // One row per event: a message of several lines is put on one.
+              s.events.map((e) => [e.type, e.reason, formatAge(e.timestamp, now), e.message.replace(/\s*\n\s*/g, ' ')]),
             ),
           ),
     ),
