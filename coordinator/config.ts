@@ -97,6 +97,8 @@ export interface CoordinatorConfig {
   replicas: number;
   controllerWorkers: number;
   resyncIntervalMs: number;
+  /** A triggered build not yet created this long after its number was taken is made by any coordinator. */
+  pendingBuildGraceMs: number;
   /** A Running build whose agent has not heartbeated for this long is lost. */
   agentGraceMs: number;
   leaseCheckIntervalMs: number;
@@ -147,6 +149,7 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     replicas: 1,
     controllerWorkers: 4,
     resyncIntervalMs: 30_000,
+    pendingBuildGraceMs: 10_000,
     agentGraceMs: 15_000,
     leaseCheckIntervalMs: 2000,
     logMaxAgeMs: 7 * 24 * 3600_000,

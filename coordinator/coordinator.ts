@@ -25,9 +25,11 @@ import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
+import { registerDashboard } from './dashboard/dashboard.js';
 import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 import { ConfigChangeTriggers } from './triggers/config-change.js';
+import { PendingBuildSweeper } from './builds/pending-builds.js';
 import { ImageChangeTriggers } from './triggers/image-change.js';
 import { ImagePoller } from './triggers/image-poller.js';
 import { RegistryNotifications } from './triggers/registry-notifications.js';
@@ -146,6 +148,22 @@ export class Coordinator {
         });
         notifications?.addTo(c.http);
         registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
+        const http = c.http;
+        await registerDashboard(http, {
+          builds: buildApi,
+          logs: buildLogs,
+          agents,
+          tokens: security.tokens,
+          log: log.child({ component: 'dashboard' }),
+          stopping: c.abort.signal,
+          clock,
+          agentGraceMs: config.agentGraceMs,
+        }).catch(async (err: unknown) => {
+          servers.forEach((s) => s.forceShutdown());
+          await c.kubeApi?.stop();
+          await http.stop();
+          throw err;
+        });
       }
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
@@ -178,7 +196,13 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
-      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal)];
+      const pendingBuilds = new PendingBuildSweeper(buildApi, {
+        graceMs: config.pendingBuildGraceMs,
+        intervalMs: Math.max(100, Math.min(5000, config.pendingBuildGraceMs / 2)),
+        log: log.child({ component: 'pending-builds' }),
+        clock,
+      });
+      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal), pendingBuilds.run(c.abort.signal)];
       if (config.imagePollIntervalMs > 0) {
         const poller = new ImagePoller(buildApi, imageChange, secrets, {
           intervalMs: config.imagePollIntervalMs,
@@ -198,6 +222,7 @@ export class Coordinator {
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
         kubeApi: c.kubeApi?.address,
         http: c.http?.address,
+        dashboard: c.http ? `${c.http.url}/ui/` : undefined,
         registryNotifications: notifications ? 'POST /webhooks/registry' : 'off',
         imagePollIntervalMs: config.imagePollIntervalMs,
         nats: config.natsServers,

@@ -161,6 +161,23 @@ export interface BuildConfigStatus {
    * oldest are dropped). A delivery whose id is here starts no second build.
    */
   webhookDeliveries?: WebhookDelivery[];
+  /**
+   * Triggered builds whose number is taken but which may not exist yet: recorded in the
+   * compare-and-set that numbers them, dropped once they exist (coordinator/builds/pending-builds.ts).
+   */
+  pendingBuilds?: PendingBuild[];
+}
+
+export const MAX_PENDING_BUILDS = 50;
+
+/** A build a trigger started, from its number being taken until the build exists. */
+export interface PendingBuild {
+  number: number;
+  /** The uid the build gets, so whoever creates it can tell it is this one. */
+  uid: string;
+  reservedAt: string;
+  /** What the trigger asked for, to make the build from. */
+  request: { ref?: string; image?: string; pinImage?: { image: string; digest: string }; cause?: BuildCause };
 }
 
 export const MAX_WEBHOOK_DELIVERIES = 100;

@@ -10,7 +10,7 @@ import {
 } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { canonicalImage, MANIFEST_DIGEST, parseImageReference, pinnedReference, sameImage, type CanonicalImage } from '../../common/image-reference.js';
-import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type BuildConfigSpec, type BuildPhase, type Versioned } from '../api/types.js';
+import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type PendingBuild, MAX_PENDING_BUILDS, type BuildConfigSpec, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -239,61 +239,109 @@ export class BuildApi {
       throw new InvalidInputError([{ field: 'context', message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)` }]);
     }
     const configKey = objectKey(req.namespace, req.configName);
+    const request: PendingBuild['request'] = { ref: req.ref, image: req.image, pinImage: req.pinImage, cause: req.cause };
     let decide = req.decide;
+    // A triggered build is recorded as pending in the compare-and-set that numbers it, so a
+    // coordinator that dies before creating it leaves a record the pending-build sweeper
+    // finishes from (pending-builds.ts), and the trigger's event is not lost with it.
+    const settled = decide ? await this.settledPendingBuilds(req.namespace, current) : new Set<number>();
     for (;;) {
       let declined = false;
+      let pending: PendingBuild | undefined;
       const bumped = await this.store.buildConfigs.mutate(configKey, (c) => {
         const status = decide ? decide(c) : c.status;
         declined = status === undefined;
-        return status === undefined ? undefined : { ...c, status: { ...status, lastVersion: c.status.lastVersion + 1 } };
+        if (status === undefined) return undefined;
+        const number = c.status.lastVersion + 1;
+        pending = decide ? { number, uid: this.newUid(), reservedAt: this.clock().toISOString(), request: dropUndefined(request) } : undefined;
+        const kept = (status.pendingBuilds ?? []).filter((p) => !settled.has(p.number));
+        const pendingBuilds = pending ? [...kept, pending].slice(-MAX_PENDING_BUILDS) : status.pendingBuilds;
+        return { ...c, status: { ...status, lastVersion: number, ...(pendingBuilds?.length ? { pendingBuilds } : { pendingBuilds: undefined }) } };
       });
       if (!bumped) throw new BuildConfigNotFoundError(`${req.namespace}/${req.configName}`);
       if (declined) return undefined;
       // The trigger's record landed with this number: a retry for a skipped number must not ask again.
       decide = undefined;
       const config = bumped.value;
-      const name = `${config.metadata.name}-${config.status.lastVersion}`;
-      const frozen = structuredClone(config.spec);
-      if (req.binary) {
-        frozen.source.binary = req.binary;
-        delete frozen.source.git;
-        delete frozen.source.sourceSecret;
-      } else {
-        delete frozen.source.binary;
-      }
-      if (req.ref) {
-        if (!frozen.source.git) throw new InvalidInputError([{ field: 'ref', message: `BuildConfig "${req.configName}" has no git source to take a ref of` }]);
-        frozen.source.git.ref = req.ref;
-      }
-      if (req.image) frozen.output.image = req.image;
-      if (req.pinImage) pinStrategyImage(frozen, req.pinImage);
-      const build: Build = {
-        metadata: {
-          name,
-          namespace: req.namespace,
-          uid: this.newUid(),
-          creationTimestamp: this.clock().toISOString(),
-          generation: 1,
-          labels: { 'slipway.dev/buildconfig': config.metadata.name },
-        },
-        spec: {
-          configName: config.metadata.name,
-          configGeneration: config.metadata.generation,
-          config: frozen,
-          triggeredBy: [req.cause ?? { type: 'Manual', message: 'started by a client' }],
-        },
-        status: { phase: 'New', attempt: 0 },
-      };
-      // A deleted build's name is not given again: its log and its job's de-duplication id
-      // are keyed by name and attempt, and would be taken for the new build's.
-      if (await this.store.builds.wasDeleted(objectKey(req.namespace, name))) continue;
-      try {
-        const revision = await this.store.builds.create(objectKey(req.namespace, name), build);
-        return { value: build, revision };
-      } catch (err) {
-        if (!(err instanceof AlreadyExistsError)) throw err;
-      }
+      const build = this.newBuild(config, config.status.lastVersion, pending?.uid ?? this.newUid(), { ...request, binary: req.binary });
+      const created = await this.createNumbered(build);
+      if (created) return created;
     }
+  }
+
+  /**
+   * Creates the build a pending record reserved (the coordinator that reserved it did not), from
+   * the config as it is now and the request the record kept. Whoever creates it first wins; the
+   * other finds the same uid and takes that build as its own.
+   * @returns the build, or undefined when its name was deleted or taken by another build.
+   */
+  async createPendingBuild(config: BuildConfig, pending: PendingBuild): Promise<Versioned<Build> | undefined> {
+    return this.createNumbered(this.newBuild(config, pending.number, pending.uid, pending.request));
+  }
+
+  /** Pending records of `config` whose builds exist (or were deleted): they need no recovery. */
+  private async settledPendingBuilds(namespace: string, config: BuildConfig): Promise<Set<number>> {
+    const settled = new Set<number>();
+    await Promise.all(
+      (config.status.pendingBuilds ?? []).map(async (p) => {
+        const key = objectKey(namespace, `${config.metadata.name}-${p.number}`);
+        const found = await this.store.builds.get(key);
+        if (found?.value.metadata.uid === p.uid || (!found && (await this.store.builds.wasDeleted(key)))) settled.add(p.number);
+      }),
+    );
+    return settled;
+  }
+
+  /** Creates `build` under its name; undefined when that name was deleted or another build holds it. */
+  private async createNumbered(build: Build): Promise<Versioned<Build> | undefined> {
+    const key = objectKey(build.metadata.namespace, build.metadata.name);
+    // A deleted build's name is not given again: its log and its job's de-duplication id
+    // are keyed by name and attempt, and would be taken for the new build's.
+    if (await this.store.builds.wasDeleted(key)) return undefined;
+    try {
+      const revision = await this.store.builds.create(key, build);
+      return { value: build, revision };
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      // The sweeper may have made this very build (same uid) from its pending record.
+      const existing = await this.store.builds.get(key);
+      return existing?.value.metadata.uid === build.metadata.uid ? existing : undefined;
+    }
+  }
+
+  /** Build number `number` of `config`, frozen from its spec with the request's overrides. */
+  private newBuild(config: BuildConfig, number: number, uid: string, request: PendingBuild['request'] & { binary?: Required<BinarySource> }): Build {
+    const frozen = structuredClone(config.spec);
+    if (request.binary) {
+      frozen.source.binary = request.binary;
+      delete frozen.source.git;
+      delete frozen.source.sourceSecret;
+    } else {
+      delete frozen.source.binary;
+    }
+    if (request.ref) {
+      if (!frozen.source.git) throw new InvalidInputError([{ field: 'ref', message: `BuildConfig "${config.metadata.name}" has no git source to take a ref of` }]);
+      frozen.source.git.ref = request.ref;
+    }
+    if (request.image) frozen.output.image = request.image;
+    if (request.pinImage) pinStrategyImage(frozen, request.pinImage);
+    return {
+      metadata: {
+        name: `${config.metadata.name}-${number}`,
+        namespace: config.metadata.namespace,
+        uid,
+        creationTimestamp: this.clock().toISOString(),
+        generation: 1,
+        labels: { 'slipway.dev/buildconfig': config.metadata.name },
+      },
+      spec: {
+        configName: config.metadata.name,
+        configGeneration: config.metadata.generation,
+        config: frozen,
+        triggeredBy: [request.cause ?? { type: 'Manual', message: 'started by a client' }],
+      },
+      status: { phase: 'New', attempt: 0 },
+    };
   }
 
   /**
@@ -413,4 +461,8 @@ function pinStrategyImage(frozen: BuildConfigSpec, pin: { image: string; digest:
 
 function nonEmpty(m: Record<string, string> | undefined): Record<string, string> | undefined {
   return m && Object.keys(m).length > 0 ? m : undefined;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

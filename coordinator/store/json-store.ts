@@ -1,6 +1,7 @@
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredError } from '../../common/errors.js';
+import { releaseConsumer } from '../../common/nats/consumers.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../api/types.js';
 
@@ -194,6 +195,7 @@ export class JsonStore<T> {
     } finally {
       signal?.removeEventListener('abort', stop);
       messages.stop();
+      releaseConsumer(consumer);
     }
   }
 

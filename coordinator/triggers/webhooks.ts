@@ -206,7 +206,7 @@ class WebhookHandler {
       log.info('webhook redelivery starts no second build', { build, delivery: deliveryId, found });
       const message = found
         ? `delivery ${deliveryId} was received before and started build ${build}; it starts no other`
-        : `delivery ${deliveryId} was received before and numbered build ${build}, which is not there: it is being created, or was deleted, or its coordinator stopped before creating it (then start it with slipway start); it starts no other`;
+        : `delivery ${deliveryId} was received before and numbered build ${build}, which is not there yet: it is being created (a coordinator that stopped before creating it is covered by another within seconds), or it was deleted; it starts no other`;
       return sendJson(res, 200, { message, build, duplicate: true });
     }
   }
