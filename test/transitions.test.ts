@@ -135,7 +135,7 @@ test('cancel: before it runs Cancelled at once; while running CancelRequested, t
   const asked = cancel(claimed(), later(1))!;
   t.is(reasons(asked).at(-1), 'Normal/CancelRequested');
   t.is(cancel(asked, later(2)), undefined, 'asking twice adds nothing');
-  const stopped = finish(asked, { attempt: 1, agent: 'a', phase: 'Cancelled', reason: 'Cancelled' }, later(3));
+  const stopped = finish(asked, { attempt: 1, agent: 'a', phase: 'Cancelled', reason: 'Cancelled' }, later(3))!;
   t.is(reasons(stopped).at(-1), 'Normal/Cancelled');
 });
 
