@@ -23,6 +23,7 @@ import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
 
 export interface CoordinatorDeps {
@@ -43,6 +44,7 @@ export interface CoordinatorDeps {
 export class Coordinator {
   private readonly abort = new AbortController();
   private controllerDone: Promise<void> = Promise.resolve();
+  private metricsDone: Promise<void> = Promise.resolve();
   /** The Kubernetes API server, when `kubeApiListen` asked for one. */
   kubeApi?: KubeApiServer;
   /** The HTTP port (webhooks, metrics, dashboard), when `httpListen` asked for one. */
@@ -74,23 +76,28 @@ export class Coordinator {
       const agents = new AgentRegistry(store.agents, clock);
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
-      const server = new grpc.Server();
+      // Metrics only where they can be read: on the HTTP port.
+      const metrics = config.httpListen
+        ? new CoordinatorMetrics({ labels: { coordinator: config.id }, agentGraceMs: config.agentGraceMs, clock, log: log.child({ component: 'metrics' }) })
+        : undefined;
+      const serverOptions: grpc.ServerOptions = metrics ? { interceptors: [metrics.grpcInterceptor] } : {};
+      const server = new grpc.Server(serverOptions);
       const servers = [server];
       // Registered first, NOT_SERVING: a probe that reaches the port before start() returns
       // is told to wait rather than refused.
       const health = new HealthService();
       health.addTo(server);
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
-      const buildApi = new BuildApi(store, { clock });
+      const buildApi = new BuildApi(store, { clock, observer: metrics?.transitions });
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
-      const agentService = new AgentService(new AgentReports(store, agents, secrets, clock), log, security.agentCredentials !== undefined);
+      const agentService = new AgentService(new AgentReports(store, agents, secrets, clock, metrics?.transitions), log, security.agentCredentials !== undefined);
       let address: string;
       let agentAddress: string;
       try {
         address = await bind(server, config.grpcListen, security.serverCredentials);
         if (security.agentCredentials) {
-          const agentServer = new grpc.Server();
+          const agentServer = new grpc.Server(serverOptions);
           servers.push(agentServer);
           agentService.addTo(agentServer);
           agentAddress = await bind(agentServer, config.agentGrpcListen, security.agentCredentials);
@@ -122,6 +129,10 @@ export class Coordinator {
           await c.kubeApi?.stop();
           throw err;
         });
+        if (metrics) {
+          metrics.serveOn(c.http);
+          c.metricsDone = metrics.watch(store, c.abort.signal);
+        }
       }
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
@@ -143,6 +154,7 @@ export class Coordinator {
         onTerminal: async (b) => {
           if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
         },
+        observer: metrics?.transitions,
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
         leaseCheckIntervalMs: config.leaseCheckIntervalMs,
@@ -194,6 +206,7 @@ export class Coordinator {
       ),
     );
     await this.controllerDone;
+    await this.metricsDone;
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('coordinator stopped');
   }

@@ -5,6 +5,7 @@ import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
 import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued } from '../builds/transitions.js';
+import type { TransitionObserver } from '../builds/transition-observer.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface BuildControllerOptions {
@@ -21,6 +22,8 @@ export interface BuildControllerOptions {
   deadlineBackstopMs: number;
   /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
   onTerminal?: (build: Build) => Promise<void>;
+  /** Told of the builds this controller ends (lost attempts, deadlines), once each across coordinators. */
+  observer?: TransitionObserver;
   log: Logger;
   clock?: () => Date;
 }
@@ -149,6 +152,8 @@ export class BuildController {
         return;
       }
       const revision = await this.write(key, next, current.revision);
+      // Only the coordinator whose compare-and-set landed gets here: the others lost it (ConflictError).
+      if (isTerminal(next.status.phase)) this.options.observer?.finished(next);
       this.log(build).warn(lost ? 'attempt lost' : 'deadline passed without the agent stopping the build', {
         phase: next.status.phase,
         reason: next.status.reason,
