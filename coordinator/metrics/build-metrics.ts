@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { BUILD_PHASES, TERMINAL_PHASES, type Build, type BuildPhase } from '../api/types.js';
+import { BUILD_PHASES, type Build, type BuildPhase } from '../api/types.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import type { StoreEvent } from '../store/json-store.js';
 
@@ -88,7 +88,9 @@ export class BuildMetrics implements TransitionObserver {
       registers: [registry],
     });
     this.createdTotal.inc({ cause: 'Manual' }, 0);
-    for (const phase of TERMINAL_PHASES) if (phase !== 'Error') this.finishedTotal.inc({ phase, reason: phase === 'Cancelled' ? 'Cancelled' : '' }, 0);
+    // Series that exist in every installation, present from the start so rates see their first increase.
+    this.finishedTotal.inc({ phase: 'Complete', reason: '' }, 0);
+    this.finishedTotal.inc({ phase: 'Cancelled', reason: 'Cancelled' }, 0);
   }
 
   /** A change the Build bucket's watch saw. */
