@@ -32,6 +32,8 @@ commands:
                                      git credentials (password or token) for source.sourceSecret
   create secret ssh-auth NAME --ssh-privatekey FILE [--known-hosts FILE]
                                      a deploy key for git over ssh (source.sourceSecret)
+  create secret webhook NAME --value-stdin
+                                     the secret a GitHub, GitLab or Generic trigger's deliveries carry
   delete buildconfig NAME            delete a BuildConfig (its builds stay)
 
 The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".
@@ -68,6 +70,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         registry: { type: 'string' },
         username: { type: 'string' },
         'password-stdin': { type: 'boolean' },
+        'value-stdin': { type: 'boolean' },
         'from-dir': { type: 'string' },
         'ssh-privatekey': { type: 'string' },
         'known-hosts': { type: 'string' },
@@ -139,8 +142,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'create': {
-        if (rest[0] !== 'secret' || !['docker-registry', 'basic-auth', 'ssh-auth'].includes(rest[1] ?? '') || rest.length !== 3) {
-          throw new UsageError('create needs: secret docker-registry|basic-auth|ssh-auth NAME ...');
+        if (rest[0] !== 'secret' || !['docker-registry', 'basic-auth', 'ssh-auth', 'webhook'].includes(rest[1] ?? '') || rest.length !== 3) {
+          throw new UsageError('create needs: secret docker-registry|basic-auth|ssh-auth|webhook NAME ...');
+        }
+        if (rest[1] === 'webhook') {
+          if (!values['value-stdin']) throw new UsageError('give the webhook secret on standard input with --value-stdin');
+          await client.createSecret({
+            metadata: { name: rest[2]!, namespace },
+            type: 'webhook',
+            password: (await readStdin()).replace(/\r?\n$/, ''),
+          });
+          io.out(`secret/${rest[2]} created\n`);
+          return 0;
         }
         const ssh = rest[1] === 'ssh-auth';
         if (ssh && !values['ssh-privatekey']) throw new UsageError('ssh-auth needs --ssh-privatekey FILE');

@@ -35,6 +35,9 @@ export const COORDINATOR_ENV = {
   natsUser: 'SLIPWAY_NATS_USER',
   natsPassword: 'SLIPWAY_NATS_PASSWORD',
   natsCreds: 'SLIPWAY_NATS_CREDS',
+  registryNotifyTokenFile: 'SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE',
+  imagePollIntervalMs: 'SLIPWAY_IMAGE_POLL_INTERVAL_MS',
+  insecureRegistries: 'SLIPWAY_INSECURE_REGISTRIES',
 } as const;
 
 /**
@@ -94,6 +97,8 @@ export interface CoordinatorConfig {
   replicas: number;
   controllerWorkers: number;
   resyncIntervalMs: number;
+  /** A triggered build not yet created this long after its number was taken is made by any coordinator. */
+  pendingBuildGraceMs: number;
   /** A Running build whose agent has not heartbeated for this long is lost. */
   agentGraceMs: number;
   leaseCheckIntervalMs: number;
@@ -103,6 +108,15 @@ export interface CoordinatorConfig {
   logMaxBytes: number;
   /** Largest uploaded build context accepted, in bytes as sent. */
   maxContextBytes: number;
+  /**
+   * A file holding the bearer token registries send with their notifications (POST
+   * /webhooks/registry on the HTTP port, which it needs); empty: the endpoint is off.
+   */
+  registryNotifyTokenFile: string;
+  /** How often ImageChange triggers' images are polled in their registries; 0: never (notifications only). */
+  imagePollIntervalMs: number;
+  /** Registries (host[:port]) polled over plain HTTP besides loopback ones, as dockerd's --insecure-registry. */
+  insecureRegistries: string[];
   /** 32 bytes sealing secrets at rest, the same on every coordinator; without it secrets are refused. */
   secretKey?: Buffer;
   logLevel: LogLevel;
@@ -135,11 +149,15 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     replicas: 1,
     controllerWorkers: 4,
     resyncIntervalMs: 30_000,
+    pendingBuildGraceMs: 10_000,
     agentGraceMs: 15_000,
     leaseCheckIntervalMs: 2000,
     logMaxAgeMs: 7 * 24 * 3600_000,
     logMaxBytes: 1024 ** 3,
     maxContextBytes: 500 * 1024 ** 2,
+    registryNotifyTokenFile: '',
+    imagePollIntervalMs: 300_000,
+    insecureRegistries: [],
     logLevel: 'info',
   };
 }
@@ -177,6 +195,9 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.logMaxAgeMs]) c.logMaxAgeMs = Number(env[e.logMaxAgeMs]);
   if (env[e.logMaxBytes]) c.logMaxBytes = Number(env[e.logMaxBytes]);
   if (env[e.maxContextBytes]) c.maxContextBytes = Number(env[e.maxContextBytes]);
+  if (env[e.registryNotifyTokenFile] !== undefined) c.registryNotifyTokenFile = env[e.registryNotifyTokenFile]!;
+  if (env[e.imagePollIntervalMs]) c.imagePollIntervalMs = Number(env[e.imagePollIntervalMs]);
+  if (env[e.insecureRegistries] !== undefined) c.insecureRegistries = list(env[e.insecureRegistries]!);
   return c;
 }
 
@@ -196,7 +217,7 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (!(c.logMaxAgeMs >= 60_000)) errors.push({ field: COORDINATOR_ENV.logMaxAgeMs, message: 'must be at least 60000' });
   if (!(c.maxContextBytes >= 1024)) errors.push({ field: COORDINATOR_ENV.maxContextBytes, message: 'must be at least 1024' });
   if (!(c.logMaxBytes >= 1024 ** 2)) errors.push({ field: COORDINATOR_ENV.logMaxBytes, message: 'must be at least 1 MiB' });
-  errors.push(...kubeApiAuthErrors(c), ...grpcSecurityErrors(c));
+  errors.push(...kubeApiAuthErrors(c), ...grpcSecurityErrors(c), ...triggerErrors(c));
   if (errors.length > 0) throw new InvalidInputError(errors, 'coordinator configuration');
   return c;
 }
@@ -240,6 +261,18 @@ function grpcSecurityErrors(c: CoordinatorConfig): FieldError[] {
   if (c.agentGrpcListen && !c.grpcClientCAFile) errors.push({ field: e.grpcClientCA, message: `is required with ${e.agentGrpcListen} (that port is for mutual TLS)` });
   if (c.grpcClientCAFile && !c.grpcTlsCertFile) errors.push({ field: e.grpcTlsCert, message: `is required with ${e.grpcClientCA}` });
   errors.push(...natsCredentialErrors(c, e));
+  return errors;
+}
+
+/** The ImageChange triggers' settings that cannot be used. */
+function triggerErrors(c: CoordinatorConfig): FieldError[] {
+  const e = COORDINATOR_ENV;
+  const errors = missingFiles([[e.registryNotifyTokenFile, c.registryNotifyTokenFile]]);
+  if (c.registryNotifyTokenFile && !c.httpListen) errors.push({ field: e.httpListen, message: `is required with ${e.registryNotifyTokenFile} (registries post their notifications to the HTTP port)` });
+  if (!(c.imagePollIntervalMs === 0 || (Number.isSafeInteger(c.imagePollIntervalMs) && c.imagePollIntervalMs >= 1000))) {
+    errors.push({ field: e.imagePollIntervalMs, message: `must be 0 (off) or at least 1000, got ${c.imagePollIntervalMs}` });
+  }
+  for (const r of c.insecureRegistries) if (!/^[^\s/:]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(r)) errors.push({ field: e.insecureRegistries, message: `"${r}" is not host[:port]` });
   return errors;
 }
 

@@ -10,6 +10,8 @@ import { ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { BuildLogs } from './logs/build-logs.js';
+import { LogPurger } from './logs/log-purge.js';
+import { BuildHistory } from './history/build-history.js';
 import { SecretStore } from './secrets/secret-store.js';
 import { ContextStore } from './uploads/context-store.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -24,7 +26,15 @@ import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
+import { registerDashboard } from './dashboard/dashboard.js';
+import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
+import { ConfigChangeTriggers } from './triggers/config-change.js';
+import { PendingBuildSweeper } from './builds/pending-builds.js';
+import { ImageChangeTriggers } from './triggers/image-change.js';
+import { ImagePoller } from './triggers/image-poller.js';
+import { RegistryNotifications } from './triggers/registry-notifications.js';
+import { registryHostKey } from '../common/image-reference.js';
 
 export interface CoordinatorDeps {
   log?: Logger;
@@ -45,6 +55,8 @@ export class Coordinator {
   private readonly abort = new AbortController();
   private controllerDone: Promise<void> = Promise.resolve();
   private metricsDone: Promise<void> = Promise.resolve();
+  /** The triggers' loops (ConfigChange watch, image poller), done once `abort` fired. */
+  private triggersDone: Promise<unknown> = Promise.resolve();
   /** The Kubernetes API server, when `kubeApiListen` asked for one. */
   kubeApi?: KubeApiServer;
   /** The HTTP port (webhooks, metrics, dashboard), when `httpListen` asked for one. */
@@ -88,7 +100,9 @@ export class Coordinator {
       const health = new HealthService();
       health.addTo(server);
       const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
-      const buildApi = new BuildApi(store, { clock, observer: metrics?.transitions });
+      const logPurger = new LogPurger(nc);
+      const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b), observer: metrics?.transitions });
+      const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
       const agentService = new AgentService(new AgentReports(store, agents, secrets, clock, metrics?.transitions), log, security.agentCredentials !== undefined);
@@ -123,6 +137,16 @@ export class Coordinator {
         });
       }
 
+      const triggerLog = log.child({ component: 'triggers' });
+      const imageChange = new ImageChangeTriggers(buildApi, triggerLog);
+      // Read before the port opens: a token file that cannot be used stops the start.
+      const notifications = config.registryNotifyTokenFile
+        ? await RegistryNotifications.fromTokenFile(config.registryNotifyTokenFile, COORDINATOR_ENV.registryNotifyTokenFile, imageChange, triggerLog).catch(async (err: unknown) => {
+            servers.forEach((s) => s.forceShutdown());
+            await c.kubeApi?.stop();
+            throw err;
+          })
+        : undefined;
       if (config.httpListen) {
         c.http = await HttpServer.start({ listen: config.httpListen, log: log.child({ component: 'http' }) }).catch(async (err: unknown) => {
           servers.forEach((s) => s.forceShutdown());
@@ -133,6 +157,24 @@ export class Coordinator {
           metrics.serveOn(c.http);
           c.metricsDone = metrics.watch(store, c.abort.signal);
         }
+        notifications?.addTo(c.http);
+        registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
+        const http = c.http;
+        await registerDashboard(http, {
+          builds: buildApi,
+          logs: buildLogs,
+          agents,
+          tokens: security.tokens,
+          log: log.child({ component: 'dashboard' }),
+          stopping: c.abort.signal,
+          clock,
+          agentGraceMs: config.agentGraceMs,
+        }).catch(async (err: unknown) => {
+          servers.forEach((s) => s.forceShutdown());
+          await c.kubeApi?.stop();
+          await http.stop();
+          throw err;
+        });
       }
 
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
@@ -150,9 +192,12 @@ export class Coordinator {
         }
       })();
       const controller = new BuildController(store, (job) => publishJob(nc, job), leases, {
-        // An uploaded context is of no more use once its build has ended.
         onTerminal: async (b) => {
+          // The config's history limits may now prune its oldest finished builds, with their logs.
+          const pruning = history.pruneQuietly(b);
+          // An uploaded context is of no more use once its build has ended.
           if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
+          await pruning;
         },
         observer: metrics?.transitions,
         workers: config.controllerWorkers,
@@ -163,6 +208,22 @@ export class Coordinator {
         clock,
       });
       c.controllerDone = controller.run(c.abort.signal);
+      const pendingBuilds = new PendingBuildSweeper(buildApi, {
+        graceMs: config.pendingBuildGraceMs,
+        intervalMs: Math.max(100, Math.min(5000, config.pendingBuildGraceMs / 2)),
+        log: log.child({ component: 'pending-builds' }),
+        clock,
+      });
+      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal), pendingBuilds.run(c.abort.signal)];
+      if (config.imagePollIntervalMs > 0) {
+        const poller = new ImagePoller(buildApi, imageChange, secrets, {
+          intervalMs: config.imagePollIntervalMs,
+          insecureRegistries: config.insecureRegistries.map(registryHostKey),
+          log: triggerLog.child({ poller: true }),
+        });
+        triggerLoops.push(poller.run(c.abort.signal));
+      }
+      c.triggersDone = Promise.allSettled(triggerLoops);
       health.set('SERVING');
       c.http?.setServing(true);
       log.info('coordinator started', {
@@ -173,6 +234,9 @@ export class Coordinator {
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
         kubeApi: c.kubeApi?.address,
         http: c.http?.address,
+        dashboard: c.http ? `${c.http.url}/ui/` : undefined,
+        registryNotifications: notifications ? 'POST /webhooks/registry' : 'off',
+        imagePollIntervalMs: config.imagePollIntervalMs,
         nats: config.natsServers,
         natsAuth: config.natsCredsFile ? 'creds file' : config.natsUser ? `user ${config.natsUser}` : 'none',
       });
@@ -207,6 +271,7 @@ export class Coordinator {
     );
     await this.controllerDone;
     await this.metricsDone;
+    await this.triggersDone;
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('coordinator stopped');
   }

@@ -13,7 +13,7 @@ import { freePort } from './helpers/ports.js';
 import { dockerBuildConfig } from './helpers/slipway.js';
 import { containerOutput, containerUid, imageSizeMiB, imagesScript, startContainer } from './helpers/slipway-images.js';
 
-test('the coordinator and agent images build on a local Node base, run as uid 10001, answer the health check and run a build', async (t) => {
+test('the coordinator and agent images build on a local Node base, run as uid 10001, answer the health check, serve the dashboard and run a build', async (t) => {
   t.timeout(170_000);
   const env = testEnvironment();
   const docker = environmentDocker();
@@ -24,13 +24,21 @@ test('the coordinator and agent images build on a local Node base, run as uid 10
 
   const nats = await startNatsServer(t);
   const grpcAddress = `127.0.0.1:${await freePort()}`;
+  const httpAddress = `127.0.0.1:${await freePort()}`;
   const coordinator = await startContainer(t, docker, {
     image: coordinatorImage!,
-    env: { SLIPWAY_NATS_URL: nats.url, SLIPWAY_GRPC_LISTEN: grpcAddress },
+    env: { SLIPWAY_NATS_URL: nats.url, SLIPWAY_GRPC_LISTEN: grpcAddress, SLIPWAY_HTTP_LISTEN: httpAddress },
   });
   const health = await waitForHealth(grpcAddress, 'SERVING', 30_000);
   t.is(health, 'SERVING', await containerOutput(coordinator));
   t.is(await containerUid(coordinator), 10001);
+  // The dashboard's files are in the image: its page and the browser module it loads.
+  const page = await fetch(`http://${httpAddress}/ui/namespaces/default/builds`);
+  t.is(page.status, 200);
+  t.regex(await page.text(), /<script type="module" src="\/ui\/assets\/builds-page\.js">/);
+  const script = await fetch(`http://${httpAddress}/ui/assets/builds-page.js`);
+  t.is(script.status, 200, await containerOutput(coordinator));
+  t.regex(await script.text(), /from '\.\/common\.js'/);
 
   // The agent, with the host executor on the environment's daemon through its socket, which it
   // may use as a member of the socket's group.

@@ -52,7 +52,7 @@ export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
   try {
     await git(['-C', o.dir, 'fetch', '--depth=1', '--no-tags', 'origin', '--', ref]);
   } catch (err) {
-    if (!(err instanceof InvalidGitRefError) || !/^[0-9a-f]{7,40}$/.test(ref)) throw err;
+    if (!(err instanceof InvalidGitRefError) || !/^[0-9a-f]{7,64}$/.test(ref)) throw err;
     // Servers that only serve advertised refs refuse a bare commit id: fetch all, then look.
     await git(['-C', o.dir, 'fetch', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']);
     await git(['-C', o.dir, 'checkout', '--quiet', '--detach', ref]).catch(() => {

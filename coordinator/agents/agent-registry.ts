@@ -53,4 +53,10 @@ export class AgentRegistry {
   async get(agent: string): Promise<AgentRecord | undefined> {
     return (await this.store.get(agent))?.value;
   }
+
+  /** Every agent's latest record, by name; agents that stopped stay until a heartbeat replaces them. */
+  async list(): Promise<AgentRecord[]> {
+    const items = await this.store.list();
+    return items.map((i) => i.value).sort((a, b) => a.agent.localeCompare(b.agent));
+  }
 }

@@ -156,6 +156,41 @@ export interface BuildConfigStatus {
   lastTriggeredGeneration?: number;
   /** Per watched image, the digest an ImageChange trigger last saw (and built for, when it was a change). */
   imageTriggers?: { from: string; lastDigest: string }[];
+  /**
+   * Webhook deliveries that started builds, oldest first, at most MAX_WEBHOOK_DELIVERIES (the
+   * oldest are dropped). A delivery whose id is here starts no second build.
+   */
+  webhookDeliveries?: WebhookDelivery[];
+  /**
+   * Triggered builds whose number is taken but which may not exist yet: recorded in the
+   * compare-and-set that numbers them, dropped once they exist (coordinator/builds/pending-builds.ts).
+   */
+  pendingBuilds?: PendingBuild[];
+}
+
+export const MAX_PENDING_BUILDS = 50;
+
+/** A build a trigger started, from its number being taken until the build exists. */
+export interface PendingBuild {
+  number: number;
+  /** The uid the build gets, so whoever creates it can tell it is this one. */
+  uid: string;
+  reservedAt: string;
+  /** What the trigger asked for, to make the build from. */
+  request: { ref?: string; image?: string; pinImage?: { image: string; digest: string }; cause?: BuildCause };
+}
+
+export const MAX_WEBHOOK_DELIVERIES = 100;
+
+/** A webhook delivery that started a build (coordinator/triggers/webhooks.ts). */
+export interface WebhookDelivery {
+  /** The trigger that received it: GitHub, GitLab or Generic. */
+  type: 'GitHub' | 'GitLab' | 'Generic';
+  /** The sender's id for the delivery (X-GitHub-Delivery, Idempotency-Key…); the same on a redelivery. */
+  id: string;
+  /** The number the build it started was given. */
+  version: number;
+  timestamp: string;
 }
 
 export interface BuildConfig {

@@ -168,6 +168,10 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     } else if (t.secret) {
       at(`triggers[${i}].secret`, `is only for webhook triggers, not ${t.type}`);
     }
+    const uploadsOnly = spec.source.binary && !spec.source.git && spec.source.dockerfile === undefined;
+    if ((t.type === 'ImageChange' || t.type === 'ConfigChange') && uploadsOnly) {
+      at(`triggers[${i}].type`, `a ${t.type} trigger starts builds without an upload, and the config builds from uploaded contexts`);
+    }
     if (t.imageChange && t.type !== 'ImageChange') at(`triggers[${i}].imageChange`, `is only for ImageChange triggers, not ${t.type}`);
     if (t.type === 'ImageChange') {
       const from = t.imageChange?.from ?? spec.strategy.docker?.from ?? spec.strategy.source?.builderImage;
@@ -175,6 +179,7 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
       else {
         const parsed = parseImageReference(from);
         if (typeof parsed === 'string') at(`triggers[${i}].imageChange.from`, parsed);
+        else if (parsed.digest) at(`triggers[${i}].imageChange.from`, `"${from}" names a digest, which never changes: watch a tag`);
       }
     }
     const identity = `${t.type}/${t.imageChange?.from ?? ''}`;

@@ -1,11 +1,12 @@
 import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { BuildJob } from '../../common/nats/names.js';
+import { objectKey, type BuildJob } from '../../common/nats/names.js';
 import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
-import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued } from '../builds/transitions.js';
+import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, supersede, waitForBuild } from '../builds/transitions.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
+import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface BuildControllerOptions {
@@ -39,7 +40,9 @@ export type PublishJob = (job: BuildJob) => Promise<unknown>;
  * The sync loop that drives builds. It watches the Build bucket, queues the keys of builds
  * that changed, and for each key compares the build with what should happen next:
  *
- *   New                      → assign the next attempt, phase Pending (compare-and-set)
+ *   New                      → by the config's run policy (run-policy.ts): wait (a status
+ *                              message naming the build waited for), end Superseded, or
+ *                              assign the next attempt, phase Pending (compare-and-set)
  *   Pending, not yet queued  → publish the attempt's job, then record queuedTimestamp
  *   Running                  → checked every lease interval until it ends: an attempt whose
  *                              agent is gone gets a new attempt (retries) or ends AgentLost;
@@ -60,6 +63,16 @@ export class BuildController {
   private readonly unfinished = new Map<string, Versioned<Build>>();
   /** Keys whose last write lost a compare-and-set: their next sync reads the store. */
   private readonly stale = new Set<string>();
+  /** The keys in `unfinished`, by config (`<namespace>.<configName>`): whom a run policy looks at. */
+  private readonly byConfig = new Map<string, Set<string>>();
+  /** Per config, the newest build seen to have left New (ended ones included); see RunPolicyView. */
+  private readonly newestStarted = new Map<string, { name: string; number: number }>();
+  /**
+   * Whether the watch has listed every build's state as of its start. Its listing comes in the
+   * order of each build's last write, so until it is complete a build created earlier may be
+   * missing from the view: no run policy is decided before (see runPolicyView).
+   */
+  private listed = false;
   private readonly clock: () => Date;
 
   constructor(
@@ -92,15 +105,29 @@ export class BuildController {
   private async watch(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
+        this.listed = false;
         for await (const event of this.store.builds.watch({ signal })) {
+          if (!event.replaying && !this.listed) {
+            this.listed = true;
+            // The builds held back until now: the first sync of each may start it.
+            for (const [k, e] of this.unfinished) if (e.value.status.phase === 'New') this.queue.add(k);
+          }
+          const before = this.unfinished.get(event.key)?.value;
+          if (event.value) this.noteStarted(event.value);
           if (event.value && !isTerminal(event.value.status.phase)) {
             this.remember(event.key, { value: event.value, revision: event.revision });
             const phase = event.value.status.phase;
             if (phase === 'Running') this.queue.addAfter(event.key, this.options.leaseCheckIntervalMs);
             else if (phase === 'New' || !event.value.status.queuedTimestamp) this.queue.add(event.key);
+            // A build that left New changes what its config's queued builds may do (SerialLatestOnly
+            // supersedes the older ones).
+            if (before && before.status.phase !== phase) this.queueWaiting(event.value);
           } else {
             this.stale.delete(event.key);
-            const wasUnfinished = this.unfinished.delete(event.key);
+            const wasUnfinished = this.forget(event.key);
+            // One build of the config fewer running or queued: the next may start.
+            const ended = event.value ?? before;
+            if (ended) this.queueWaiting(ended);
             if (wasUnfinished && event.value && this.options.onTerminal) {
               this.options.onTerminal(event.value).catch((err) =>
                 this.options.log.warn('clean-up after a finished build failed', { build: event.key, error: errorMessage(err) }),
@@ -164,10 +191,54 @@ export class BuildController {
     }
 
     if (build.status.phase === 'New') {
+      const policed = (build.spec.config.runPolicy ?? 'Parallel') !== 'Parallel';
+      // Queued again once the watch's listing is complete.
+      if (policed && !this.listed) return;
+      const { view, seen } = await this.runPolicyView(build);
+      const decision = decideRun(build, view);
+      if (decision.action === 'wait') {
+        const waiting = waitForBuild(build, decision.waitingFor);
+        if (waiting) {
+          await this.write(key, waiting, current.revision);
+          this.log(build).info('build waits for an earlier one', { waitingFor: decision.waitingFor });
+        }
+        // The build it waits for ending queues this one again (queueWaiting).
+        return;
+      }
+      if (decision.action === 'supersede') {
+        const superseded = supersede(build, decision.newer, this.clock())!;
+        await this.write(key, superseded, current.revision);
+        this.options.observer?.finished(superseded);
+        this.log(build).info('build superseded', { newer: decision.newer });
+        return;
+      }
+      // SerialLatestOnly: the older queued builds end before this one starts, each by a
+      // compare-and-set on that build at the revision this coordinator saw. Another coordinator
+      // that meanwhile started one of them (a view without this newer build) has moved it to
+      // another revision, so the supersede fails, and this build is synced again and waits for it.
+      // Conversely, once one is superseded here, no coordinator can start it. Either way only one
+      // build of the config runs.
+      for (const older of decision.supersede) {
+        const olderKey = objectKey(older.metadata.namespace, older.metadata.name);
+        const revision = seen.get(olderKey);
+        const superseded = supersede(older, build.metadata.name, this.clock());
+        if (revision === undefined || !superseded) continue;
+        try {
+          await this.store.builds.update(olderKey, superseded, revision);
+        } catch (err) {
+          if (err instanceof ConflictError && this.unfinished.has(olderKey)) this.stale.add(olderKey);
+          throw err;
+        }
+        this.options.observer?.finished(superseded);
+        // Its terminal revision comes through the watch; until then read it from the store.
+        if (this.unfinished.has(olderKey)) this.stale.add(olderKey);
+        this.log(older).info('build superseded', { newer: build.metadata.name });
+      }
       const next = assignAttempt(build)!;
       const revision = await this.write(key, next, current.revision);
       current = { value: next, revision };
       build = next;
+      this.noteStarted(build);
       this.log(build).info('build pending', { phase: 'Pending' });
     }
 
@@ -215,10 +286,77 @@ export class BuildController {
       return;
     }
     const known = this.unfinished.get(key);
-    if (!known || entry.revision > known.revision) this.unfinished.set(key, entry);
+    if (!known || entry.revision > known.revision) {
+      this.unfinished.set(key, entry);
+      const config = configKey(entry.value);
+      let keys = this.byConfig.get(config);
+      if (!keys) this.byConfig.set(config, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  /** Drops an ended or deleted build; whether it was known unfinished. */
+  private forget(key: string): boolean {
+    const known = this.unfinished.get(key);
+    if (!known) return false;
+    this.unfinished.delete(key);
+    const config = configKey(known.value);
+    const keys = this.byConfig.get(config);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byConfig.delete(config);
+    return true;
+  }
+
+  /** Records a build that has left New (it holds an attempt) as its config's newest started, if it is. */
+  private noteStarted(build: Build): void {
+    const number = buildNumber(build);
+    if (number === undefined || build.status.attempt === 0) return;
+    const config = configKey(build);
+    const known = this.newestStarted.get(config);
+    if (!known || known.number < number) this.newestStarted.set(config, { name: build.metadata.name, number });
+  }
+
+  /** Queues the config's New builds: one of them may start, or be superseded, now. */
+  private queueWaiting(changed: Build): void {
+    for (const k of this.byConfig.get(configKey(changed)) ?? []) {
+      if (this.unfinished.get(k)?.value.status.phase === 'New') this.queue.add(k);
+    }
+  }
+
+  /**
+   * The other unfinished builds of the build's config as this coordinator knows them (with the
+   * revisions known): the watch's state, or the store's for those whose last write here lost a
+   * compare-and-set or that this coordinator just ended. Why deciding on it is safe although it
+   * may be behind the store, and other coordinators decide at the same time on theirs:
+   * - Once the watch's listing is complete (`listed`), changes come in the bucket's order, and
+   *   builds are created in number order (run-policy.ts), so every build created before this one
+   *   is in the view: a Serial build never misses an older one it must wait for.
+   * - A build never goes back to New and an ended one stays ended: a stale view may show a
+   *   build as not ended that has (the waiting build is queued again when the watch brings the
+   *   end), never as ended one that has not.
+   * - Every step is a compare-and-set on the build it changes at the revision this view holds:
+   *   starting this build; superseding an older one. Two coordinators deciding differently on
+   *   the same build cannot both write it; the loser reads the store and decides again.
+   */
+  private async runPolicyView(build: Build): Promise<{ view: RunPolicyView; seen: Map<string, number> }> {
+    const siblings: Build[] = [];
+    const seen = new Map<string, number>();
+    for (const k of [...(this.byConfig.get(configKey(build)) ?? [])]) {
+      if (k === objectKey(build.metadata.namespace, build.metadata.name)) continue;
+      const entry = this.stale.has(k) ? await this.read(k) : this.unfinished.get(k);
+      if (!entry) continue;
+      siblings.push(entry.value);
+      seen.set(k, entry.revision);
+    }
+    return { view: { siblings, newestStarted: this.newestStarted.get(configKey(build)) }, seen };
   }
 
   private log(build: Build): Logger {
     return this.options.log.child({ build: `${build.metadata.namespace}/${build.metadata.name}`, attempt: build.status.attempt });
   }
+}
+
+/** Key of a build's config: `<namespace>.<configName>`. */
+function configKey(build: Build): string {
+  return objectKey(build.metadata.namespace, build.spec.configName);
 }

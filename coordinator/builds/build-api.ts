@@ -9,8 +9,8 @@ import {
   type FieldError,
 } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
-import { parseImageReference } from '../../common/image-reference.js';
-import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type BuildPhase, type Versioned } from '../api/types.js';
+import { canonicalImage, MANIFEST_DIGEST, parseImageReference, pinnedReference, sameImage, type CanonicalImage } from '../../common/image-reference.js';
+import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type PendingBuild, MAX_PENDING_BUILDS, type BuildConfigSpec, type BuildPhase, type Versioned } from '../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -22,6 +22,8 @@ export interface BuildApiOptions {
   newUid?: () => string;
   /** Told of the builds this API creates and ends (cancels), once each. */
   observer?: TransitionObserver;
+  /** Removes a deleted build's logs (coordinator/logs/log-purge.ts); undefined: logs are left to age out. */
+  purgeLogs?: (build: Build) => Promise<unknown>;
 }
 
 export interface StartBuildRequest {
@@ -41,6 +43,14 @@ export interface StartBuildRequest {
    * land in one write, two coordinators acting on one event start one build. Must be pure.
    */
   decide?: (config: BuildConfig) => BuildConfigStatus | undefined;
+  /**
+   * An image this build must use at exactly `digest` (an ImageChange trigger's new base). Where
+   * the frozen strategy's image (docker.from, source.builderImage) names the same tag as `image`,
+   * it becomes `repository@digest` for this build. Where it names another image (the trigger
+   * watches a Dockerfile's own FROM), the Docker strategy pulls its bases for this build
+   * (forcePull), so the daemon's older copy of the tag is not used.
+   */
+  pinImage?: { image: string; digest: string };
 }
 
 export interface ListBuildsFilter {
@@ -58,6 +68,7 @@ export class BuildApi {
   private readonly clock: () => Date;
   private readonly newUid: () => string;
   private readonly observer: TransitionObserver;
+  private readonly purgeLogs?: (build: Build) => Promise<unknown>;
 
   constructor(
     private readonly store: StateStore,
@@ -66,6 +77,7 @@ export class BuildApi {
     this.clock = options.clock ?? (() => new Date());
     this.newUid = options.newUid ?? randomUUID;
     this.observer = options.observer ?? IGNORE_TRANSITIONS;
+    this.purgeLogs = options.purgeLogs;
   }
 
   async createBuildConfig(input: BuildConfigInput): Promise<Versioned<BuildConfig>> {
@@ -172,7 +184,8 @@ export class BuildApi {
    * Deletes a build that has ended (with `expectedRevision`, only at that revision). One that has
    * not is cancelled first: New and Pending ones end at once and are deleted; a Running one is
    * being stopped by its agent, and this refuses with ConflictError until it has ended (deleting
-   * it under the agent would lose its report).
+   * it under the agent would lose its report). Its logs go with it (every attempt's), after the
+   * build: a delete that fails leaves them; logs left by a purge that fails age out.
    * @throws BuildNotFoundError, ConflictError
    */
   async deleteBuild(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<Build>> {
@@ -186,6 +199,7 @@ export class BuildApi {
       }
     }
     await this.store.builds.delete(key, current.revision);
+    await this.purgeLogs?.(current.value);
     return current;
   }
 
@@ -216,6 +230,11 @@ export class BuildApi {
       if (typeof parsed === 'string') problems.push({ field: 'image', message: parsed });
       else if (parsed.digest) problems.push({ field: 'image', message: 'must name a tag, not a digest' });
     }
+    if (req.pinImage) {
+      const parsed = canonicalImage(req.pinImage.image);
+      if (typeof parsed === 'string') problems.push({ field: 'pinImage.image', message: parsed });
+      if (!MANIFEST_DIGEST.test(req.pinImage.digest)) problems.push({ field: 'pinImage.digest', message: `"${req.pinImage.digest}" is not a sha256 digest` });
+    }
     if (problems.length > 0) throw new InvalidInputError(problems, 'StartBuild request');
 
     // Checked before the build number is taken, so a refused start changes nothing.
@@ -225,61 +244,129 @@ export class BuildApi {
       throw new InvalidInputError([{ field: 'context', message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)` }]);
     }
     const configKey = objectKey(req.namespace, req.configName);
+    const request: PendingBuild['request'] = { ref: req.ref, image: req.image, pinImage: req.pinImage, cause: req.cause };
     let decide = req.decide;
+    // A triggered build is recorded as pending in the compare-and-set that numbers it, so a
+    // coordinator that dies before creating it leaves a record the pending-build sweeper
+    // finishes from (pending-builds.ts), and the trigger's event is not lost with it.
+    const settled = decide ? await this.settledPendingBuilds(req.namespace, current) : new Set<number>();
     for (;;) {
       let declined = false;
+      let pending: PendingBuild | undefined;
       const bumped = await this.store.buildConfigs.mutate(configKey, (c) => {
         const status = decide ? decide(c) : c.status;
         declined = status === undefined;
-        return status === undefined ? undefined : { ...c, status: { ...status, lastVersion: c.status.lastVersion + 1 } };
+        if (status === undefined) return undefined;
+        const number = c.status.lastVersion + 1;
+        pending = decide ? { number, uid: this.newUid(), reservedAt: this.clock().toISOString(), request: dropUndefined(request) } : undefined;
+        const kept = (status.pendingBuilds ?? []).filter((p) => !settled.has(p.number));
+        const pendingBuilds = pending ? [...kept, pending].slice(-MAX_PENDING_BUILDS) : status.pendingBuilds;
+        return { ...c, status: { ...status, lastVersion: number, ...(pendingBuilds?.length ? { pendingBuilds } : { pendingBuilds: undefined }) } };
       });
       if (!bumped) throw new BuildConfigNotFoundError(`${req.namespace}/${req.configName}`);
       if (declined) return undefined;
       // The trigger's record landed with this number: a retry for a skipped number must not ask again.
       decide = undefined;
       const config = bumped.value;
-      const name = `${config.metadata.name}-${config.status.lastVersion}`;
-      const frozen = structuredClone(config.spec);
-      if (req.binary) {
-        frozen.source.binary = req.binary;
-        delete frozen.source.git;
-        delete frozen.source.sourceSecret;
-      } else {
-        delete frozen.source.binary;
-      }
-      if (req.ref) {
-        if (!frozen.source.git) throw new InvalidInputError([{ field: 'ref', message: `BuildConfig "${req.configName}" has no git source to take a ref of` }]);
-        frozen.source.git.ref = req.ref;
-      }
-      if (req.image) frozen.output.image = req.image;
-      const build: Build = {
-        metadata: {
-          name,
-          namespace: req.namespace,
-          uid: this.newUid(),
-          creationTimestamp: this.clock().toISOString(),
-          generation: 1,
-          labels: { 'slipway.dev/buildconfig': config.metadata.name },
-        },
-        spec: {
-          configName: config.metadata.name,
-          configGeneration: config.metadata.generation,
-          config: frozen,
-          triggeredBy: [req.cause ?? { type: 'Manual', message: 'started by a client' }],
-        },
-        status: { phase: 'New', attempt: 0 },
-      };
-      // A deleted build's name is not given again: its log and its job's de-duplication id
-      // are keyed by name and attempt, and would be taken for the new build's.
-      if (await this.store.builds.wasDeleted(objectKey(req.namespace, name))) continue;
-      try {
-        const revision = await this.store.builds.create(objectKey(req.namespace, name), build);
-        this.observer.created(build);
-        return { value: build, revision };
-      } catch (err) {
-        if (!(err instanceof AlreadyExistsError)) throw err;
-      }
+      const build = this.newBuild(config, config.status.lastVersion, pending?.uid ?? this.newUid(), { ...request, binary: req.binary });
+      const created = await this.createNumbered(build);
+      if (created) return created;
     }
+  }
+
+  /**
+   * Creates the build a pending record reserved (the coordinator that reserved it did not), from
+   * the config as it is now and the request the record kept. Whoever creates it first wins; the
+   * other finds the same uid and takes that build as its own.
+   * @returns the build, or undefined when its name was deleted or taken by another build.
+   */
+  async createPendingBuild(config: BuildConfig, pending: PendingBuild): Promise<Versioned<Build> | undefined> {
+    return this.createNumbered(this.newBuild(config, pending.number, pending.uid, pending.request));
+  }
+
+  /** Pending records of `config` whose builds exist (or were deleted): they need no recovery. */
+  private async settledPendingBuilds(namespace: string, config: BuildConfig): Promise<Set<number>> {
+    const settled = new Set<number>();
+    await Promise.all(
+      (config.status.pendingBuilds ?? []).map(async (p) => {
+        const key = objectKey(namespace, `${config.metadata.name}-${p.number}`);
+        const found = await this.store.builds.get(key);
+        if (found?.value.metadata.uid === p.uid || (!found && (await this.store.builds.wasDeleted(key)))) settled.add(p.number);
+      }),
+    );
+    return settled;
+  }
+
+  /** Creates `build` under its name; undefined when that name was deleted or another build holds it. */
+  private async createNumbered(build: Build): Promise<Versioned<Build> | undefined> {
+    const key = objectKey(build.metadata.namespace, build.metadata.name);
+    // A deleted build's name is not given again: its log and its job's de-duplication id
+    // are keyed by name and attempt, and would be taken for the new build's.
+    if (await this.store.builds.wasDeleted(key)) return undefined;
+    try {
+      const revision = await this.store.builds.create(key, build);
+      this.observer.created(build);
+      return { value: build, revision };
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      // The sweeper may have made this very build (same uid) from its pending record.
+      const existing = await this.store.builds.get(key);
+      return existing?.value.metadata.uid === build.metadata.uid ? existing : undefined;
+    }
+  }
+
+  /** Build number `number` of `config`, frozen from its spec with the request's overrides. */
+  private newBuild(config: BuildConfig, number: number, uid: string, request: PendingBuild['request'] & { binary?: Required<BinarySource> }): Build {
+    const frozen = structuredClone(config.spec);
+    if (request.binary) {
+      frozen.source.binary = request.binary;
+      delete frozen.source.git;
+      delete frozen.source.sourceSecret;
+    } else {
+      delete frozen.source.binary;
+    }
+    if (request.ref) {
+      if (!frozen.source.git) throw new InvalidInputError([{ field: 'ref', message: `BuildConfig "${config.metadata.name}" has no git source to take a ref of` }]);
+      frozen.source.git.ref = request.ref;
+    }
+    if (request.image) frozen.output.image = request.image;
+    if (request.pinImage) pinStrategyImage(frozen, request.pinImage);
+    return {
+      metadata: {
+        name: `${config.metadata.name}-${number}`,
+        namespace: config.metadata.namespace,
+        uid,
+        creationTimestamp: this.clock().toISOString(),
+        generation: 1,
+        labels: { 'slipway.dev/buildconfig': config.metadata.name },
+      },
+      spec: {
+        configName: config.metadata.name,
+        configGeneration: config.metadata.generation,
+        config: frozen,
+        triggeredBy: [request.cause ?? { type: 'Manual', message: 'started by a client' }],
+      },
+      status: { phase: 'New', attempt: 0 },
+    };
+  }
+
+  /**
+   * Changes a config's status alone, by compare-and-set (retried on conflict): `change` gets the
+   * config as it is and returns the next status, or undefined to leave it. For triggers that
+   * record what they saw without starting a build. It must be pure: it may run more than once.
+   * @returns the config as stored after, or undefined when there is no such config.
+   */
+  async updateBuildConfigStatus(
+    namespace: string,
+    name: string,
+    change: (config: BuildConfig) => BuildConfigStatus | undefined,
+  ): Promise<Versioned<BuildConfig> | undefined> {
+    requireName(namespace, 'namespace');
+    requireName(name, 'name');
+    return this.store.buildConfigs.mutate(objectKey(namespace, name), (c) => {
+      const status = change(c);
+      return status === undefined ? undefined : { ...c, status };
+    });
   }
 
   async getBuild(namespace: string, name: string): Promise<Versioned<Build>> {
@@ -371,6 +458,24 @@ export class BuildApi {
   }
 }
 
+/** Applies StartBuildRequest.pinImage to a build's frozen spec. */
+function pinStrategyImage(frozen: BuildConfigSpec, pin: { image: string; digest: string }): void {
+  const watched = canonicalImage(pin.image) as CanonicalImage;
+  const same = (text: string | undefined) => {
+    if (!text) return false;
+    const c = canonicalImage(text);
+    return typeof c !== 'string' && sameImage(c, watched);
+  };
+  const { docker, source } = frozen.strategy;
+  if (docker && same(docker.from)) docker.from = pinnedReference(docker.from!, pin.digest);
+  else if (source && same(source.builderImage)) source.builderImage = pinnedReference(source.builderImage, pin.digest);
+  else if (docker) docker.forcePull = true;
+}
+
 function nonEmpty(m: Record<string, string> | undefined): Record<string, string> | undefined {
   return m && Object.keys(m).length > 0 ? m : undefined;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

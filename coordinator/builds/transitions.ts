@@ -9,6 +9,7 @@ import { isTerminal, type Build, type BuildPhase } from '../api/types.js';
  *
  *   New ──assignAttempt──▶ Pending ──markQueued──▶ Pending(queued) ──claim──▶ Running
  *   Running ──complete──▶ Complete        Running ──fail──▶ Failed | Error
+ *   New ──waitForBuild──▶ New (held by the run policy)   New ──supersede──▶ Cancelled
  */
 
 function key(b: Build): string {
@@ -193,6 +194,40 @@ export function expireDeadline(build: Build, now: Date): Build {
       phase: 'Failed',
       reason: 'DeadlineExceeded',
       message: `still running ${build.spec.config.completionDeadlineSeconds}s after it started, and its agent did not stop it`,
+      completionTimestamp: now.toISOString(),
+    },
+  };
+}
+
+/** Reason of a New build that its config's run policy holds back (Serial, SerialLatestOnly). */
+export const WAITING_REASON = 'WaitingForPreviousBuild';
+/** Reason of a queued build a newer one replaced (SerialLatestOnly). */
+export const SUPERSEDED_REASON = 'Superseded';
+
+/**
+ * A New build held back by its config's run policy says which build it waits for. Undefined
+ * when it already says so (the message is written only when it changes) or is past New.
+ */
+export function waitForBuild(build: Build, waitingFor: string): Build | undefined {
+  if (build.status.phase !== 'New') return undefined;
+  const message = `waiting for build ${waitingFor} to finish (run policy ${build.spec.config.runPolicy ?? 'Parallel'})`;
+  if (build.status.reason === WAITING_REASON && build.status.message === message) return undefined;
+  return { ...build, status: { ...build.status, reason: WAITING_REASON, message } };
+}
+
+/**
+ * New → Cancelled, reason Superseded: a newer build of the config runs instead
+ * (SerialLatestOnly). A build past New is left alone: it was started, and only a cancel stops it.
+ */
+export function supersede(build: Build, newer: string, now: Date): Build | undefined {
+  if (build.status.phase !== 'New') return undefined;
+  return {
+    ...build,
+    status: {
+      ...build.status,
+      phase: 'Cancelled',
+      reason: SUPERSEDED_REASON,
+      message: `superseded by newer build ${newer} (run policy SerialLatestOnly)`,
       completionTimestamp: now.toISOString(),
     },
   };

@@ -11,7 +11,7 @@ import { DEFAULT_NAMESPACE, type BuildPhase } from '../api/types.js';
 import { nameErrors } from '../api/validation.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
-import { SECRET_TYPES, type SecretStore, type SecretType } from '../secrets/secret-store.js';
+import { MAX_WEBHOOK_SECRET_LENGTH, SECRET_TYPES, type SecretStore, type SecretType } from '../secrets/secret-store.js';
 import { buildConfigInputFromProto, buildConfigToProto, buildToProto } from './convert.js';
 import { CallAuthorizer } from './call-auth.js';
 import { serverStream, unary } from './handlers.js';
@@ -126,7 +126,14 @@ export class BuildService {
         if (!SECRET_TYPES.includes(s?.type as SecretType)) errors.push({ field: 'secret.type', message: `must be one of ${SECRET_TYPES.join(', ')}, got "${s?.type ?? ''}"` });
         if (s?.type === 'docker-registry' && !s.registry) errors.push({ field: 'secret.registry', message: 'is required for docker-registry' });
         if (s?.type === 'basic-auth' && s.registry) errors.push({ field: 'secret.registry', message: 'is only for docker-registry' });
-        if (s?.type === 'ssh-auth') {
+        if (s?.type === 'webhook') {
+          // One value (in password), which signs (GitHub), authenticates (GitLab) or is the URL's secret (Generic).
+          if (!s.password) errors.push({ field: 'secret.password', message: 'is required: the webhook secret, as given to GitHub or GitLab' });
+          else if (s.password.length > MAX_WEBHOOK_SECRET_LENGTH) errors.push({ field: 'secret.password', message: `must be at most ${MAX_WEBHOOK_SECRET_LENGTH} characters` });
+          for (const field of ['registry', 'username', 'sshPrivateKey', 'knownHosts'] as const) {
+            if (s[field]) errors.push({ field: `secret.${field}`, message: 'is not used by a webhook secret' });
+          }
+        } else if (s?.type === 'ssh-auth') {
           if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s.sshPrivateKey)) errors.push({ field: 'secret.sshPrivateKey', message: 'must be a private key in PEM or OpenSSH form' });
         } else {
           if (!s?.username) errors.push({ field: 'secret.username', message: 'is required' });

@@ -43,6 +43,9 @@ export function buildConfigInputFromProto(msg: BuildConfig__Output | null): { in
   const rawSpec: Record<string, unknown> = msg?.spec ? { ...msg.spec } : {};
   // proto3 cannot tell 0 from "not set": for these, 0 means not set.
   for (const field of ['completionDeadlineSeconds', 'retries']) if (rawSpec[field] === 0) delete rawSpec[field];
+  // `optional` fields can: proto-loader (oneofs: true) names the set one in a virtual oneof
+  // property, `_<field>`, which is not part of the spec.
+  for (const field of ['successfulBuildsHistoryLimit', 'failedBuildsHistoryLimit']) delete rawSpec[`_${field}`];
   // On a config, binary is only a marker; what an upload fills in is output, not input.
   const source = rawSpec.source as { binary?: unknown } | null | undefined;
   if (source?.binary) rawSpec.source = { ...source, binary: {} };

@@ -148,3 +148,18 @@ export class BodyTooLargeError extends Error {
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
+
+/**
+ * Aborts when the client goes away or `stopping` aborts: for streams (watches, log follows).
+ * The response's 'close' is the signal: it comes when the answer is done or the connection
+ * went, while a request's own 'close' comes as soon as its body was read (for a GET, at once).
+ */
+export function abortOnClose(res: ServerResponse, stopping: AbortSignal): AbortController {
+  const c = new AbortController();
+  const abort = () => c.abort();
+  res.once('close', abort);
+  if (stopping.aborted) abort();
+  else stopping.addEventListener('abort', abort, { once: true });
+  c.signal.addEventListener('abort', () => stopping.removeEventListener('abort', abort), { once: true });
+  return c;
+}

@@ -10,6 +10,7 @@ import { requireName } from '../api/validation.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
+import { abortOnClose } from '../http/http-server.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from './discovery.js';
 import { applyMergePatch } from './merge-patch.js';
 import { buildConfigFromKube, buildConfigToKube, buildMetadataFromKube, buildRequestFromKube, buildToKube, isRecord, type KubeObject } from './objects.js';
@@ -423,15 +424,3 @@ function deletePrecondition(body: unknown): number | undefined {
   return n;
 }
 
-/** Aborts when the client goes away or the server stops. */
-function abortOnClose(res: http.ServerResponse, stopping: AbortSignal): AbortController {
-  const c = new AbortController();
-  const abort = () => c.abort();
-  // The response closes when it is done or the connection went (the request's own 'close'
-  // comes as soon as its body was read).
-  res.once('close', abort);
-  if (stopping.aborted) abort();
-  else stopping.addEventListener('abort', abort, { once: true });
-  c.signal.addEventListener('abort', () => stopping.removeEventListener('abort', abort), { once: true });
-  return c;
-}

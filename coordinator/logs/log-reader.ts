@@ -1,5 +1,6 @@
 import { jetstream, type Consumer } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { releaseConsumer } from '../../common/nats/consumers.js';
 import { LOGS_STREAM, logSubject, type LogChunk } from '../../common/nats/logs.js';
 
 export interface LogLine {
@@ -39,22 +40,26 @@ export async function* readBuildLog(nc: NatsConnection, o: ReadLogOptions): Asyn
   });
   const pollMs = o.pollMs ?? 1000;
   let draining = false;
-  for (;;) {
-    if (o.signal?.aborted) return;
-    const msg = await consumer.next({ expires: draining ? Math.min(pollMs, 500) : pollMs });
-    if (!msg) {
-      // Caught up. Without follow, that is the end; with it, the end only once the attempt is
-      // over, after one more look for lines stored just before it ended.
-      if (!o.follow || draining) return;
-      if (await o.attemptOver()) draining = true;
-      continue;
+  try {
+    for (;;) {
+      if (o.signal?.aborted) return;
+      const msg = await consumer.next({ expires: draining ? Math.min(pollMs, 500) : pollMs });
+      if (!msg) {
+        // Caught up. Without follow, that is the end; with it, the end only once the attempt is
+        // over, after one more look for lines stored just before it ended.
+        if (!o.follow || draining) return;
+        if (await o.attemptOver()) draining = true;
+        continue;
+      }
+      const chunk = JSON.parse(msg.string()) as LogChunk;
+      for (let i = 0; i < chunk.lines.length; i++) {
+        const line = chunk.first + i;
+        if (line >= o.fromLine) yield { attempt: chunk.attempt, line, text: chunk.lines[i]! };
+      }
+      if (chunk.end) return;
+      if (!o.follow && msg.info.pending === 0) return;
     }
-    const chunk = JSON.parse(msg.string()) as LogChunk;
-    for (let i = 0; i < chunk.lines.length; i++) {
-      const line = chunk.first + i;
-      if (line >= o.fromLine) yield { attempt: chunk.attempt, line, text: chunk.lines[i]! };
-    }
-    if (chunk.end) return;
-    if (!o.follow && msg.info.pending === 0) return;
+  } finally {
+    releaseConsumer(consumer);
   }
 }

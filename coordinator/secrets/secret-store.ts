@@ -4,10 +4,16 @@ import { objectKey } from '../../common/nats/names.js';
 import type { ObjectMeta, Versioned } from '../api/types.js';
 import type { JsonStore } from '../store/json-store.js';
 
-export type SecretType = 'docker-registry' | 'basic-auth' | 'ssh-auth';
-export const SECRET_TYPES: readonly SecretType[] = ['docker-registry', 'basic-auth', 'ssh-auth'];
+export type SecretType = 'docker-registry' | 'basic-auth' | 'ssh-auth' | 'webhook';
+export const SECRET_TYPES: readonly SecretType[] = ['docker-registry', 'basic-auth', 'ssh-auth', 'webhook'];
+/** Longest webhook secret accepted (GitHub's own limit is far below; a generic webhook's secret is a URL segment). */
+export const MAX_WEBHOOK_SECRET_LENGTH = 1024;
 
-/** A credential as users give it: for a registry (docker-registry) or a git server (basic-auth, ssh-auth). */
+/**
+ * A credential as users give it: for a registry (docker-registry), a git server (basic-auth,
+ * ssh-auth), or the value that signs or authenticates webhook deliveries (webhook, in
+ * `password`; it is never handed to a build).
+ */
 export interface RegistrySecret {
   metadata: Pick<ObjectMeta, 'name' | 'namespace'>;
   type: SecretType;
@@ -77,11 +83,28 @@ export class SecretStore {
     await this.store.delete(objectKey(namespace, name), found.revision);
   }
 
-  /** The secret with its credentials, or undefined when there is none by that name. */
+  /**
+   * The secret with its credentials, for a build's claim, or undefined when there is none by
+   * that name. A webhook secret counts as none: it authenticates deliveries to the coordinator,
+   * and a build (whose config may name any secret of its namespace) has no use for it.
+   */
   async reveal(namespace: string, name: string): Promise<RegistrySecret | undefined> {
     const found = await this.store.get(objectKey(namespace, name));
-    if (!found) return undefined;
-    const s = found.value;
+    if (!found || found.value.type === 'webhook') return undefined;
+    return this.unseal(found.value);
+  }
+
+  /**
+   * A webhook secret's value, for checking a delivery's signature or token; undefined when there
+   * is no secret by that name or it is not of type webhook. The caller must not log or answer it.
+   */
+  async revealWebhookSecret(namespace: string, name: string): Promise<Buffer | undefined> {
+    const found = await this.store.get(objectKey(namespace, name));
+    if (!found || found.value.type !== 'webhook') return undefined;
+    return Buffer.from(this.unseal(found.value).password, 'utf8');
+  }
+
+  private unseal(s: StoredSecret): RegistrySecret {
     const decipher = createDecipheriv('aes-256-gcm', this.requireKey(), Buffer.from(s.sealed.iv, 'base64'));
     decipher.setAuthTag(Buffer.from(s.sealed.tag, 'base64'));
     const plain = Buffer.concat([decipher.update(Buffer.from(s.sealed.data, 'base64')), decipher.final()]).toString();

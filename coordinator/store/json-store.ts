@@ -1,6 +1,7 @@
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredError } from '../../common/errors.js';
+import { releaseConsumer } from '../../common/nats/consumers.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../api/types.js';
 
@@ -12,6 +13,12 @@ export interface StoreEvent<T> {
   key: string;
   revision: number;
   value: T | undefined;
+  /**
+   * watch() only: set on the events of its first listing of current values, except the last.
+   * Those come in the order of each key's last write, not of the keys' creation; once an event
+   * without it has come, every key's state as of the watch's start has been seen.
+   */
+  replaying?: boolean;
 }
 
 /**
@@ -133,15 +140,18 @@ export class JsonStore<T> {
     }
   }
 
-  /** Every object whose key matches the subject-style `filter` (e.g. `default.>`). */
-  async list(filter = '>'): Promise<Versioned<T>[]> {
-    return (await this.listKeyed(filter)).map(([, v]) => v);
+  /**
+   * Every object whose key matches the subject-style `filter` (e.g. `default.>`) and, when
+   * given, `where` (checked on the key before its value is read).
+   */
+  async list(filter = '>', where?: (key: string) => boolean): Promise<Versioned<T>[]> {
+    return (await this.listKeyed(filter, where)).map(([, v]) => v);
   }
 
-  private async listKeyed(filter: string): Promise<[string, Versioned<T>][]> {
+  private async listKeyed(filter: string, where?: (key: string) => boolean): Promise<[string, Versioned<T>][]> {
     // A key written while the listing runs comes again at its new revision: list it once.
     const keys = new Set<string>();
-    for await (const k of await this.kv.keys(filter)) keys.add(k);
+    for await (const k of await this.kv.keys(filter)) if (!where || where(k)) keys.add(k);
     const values = await Promise.all([...keys].map(async (k) => [k, await this.get(k)] as const));
     return values.filter((e): e is [string, Versioned<T>] => e[1] !== undefined);
   }
@@ -185,6 +195,7 @@ export class JsonStore<T> {
     } finally {
       signal?.removeEventListener('abort', stop);
       messages.stop();
+      releaseConsumer(consumer);
     }
   }
 
@@ -232,6 +243,8 @@ export class JsonStore<T> {
     let last = 0;
     while (!options.signal?.aborted) {
       let watcher;
+      // Only the first watcher lists current values; one resumed gets every change in order.
+      const listing = last === 0 && !options.updatesOnly;
       try {
         watcher = await this.kv.watch({
           key: options.filter ?? '>',
@@ -254,6 +267,7 @@ export class JsonStore<T> {
             key: entry.key,
             revision: entry.revision,
             value: entry.operation === 'PUT' ? (entry.json<T>() as T) : undefined,
+            ...(listing && !entry.isUpdate ? { replaying: true } : {}),
           };
         }
         return;

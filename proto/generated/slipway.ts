@@ -59,6 +59,7 @@ import type { StopOrder as _slipway_v1_StopOrder, StopOrder__Output as _slipway_
 import type { StreamBuildLogsRequest as _slipway_v1_StreamBuildLogsRequest, StreamBuildLogsRequest__Output as _slipway_v1_StreamBuildLogsRequest__Output } from './slipway/v1/StreamBuildLogsRequest';
 import type { UpdateBuildConfigRequest as _slipway_v1_UpdateBuildConfigRequest, UpdateBuildConfigRequest__Output as _slipway_v1_UpdateBuildConfigRequest__Output } from './slipway/v1/UpdateBuildConfigRequest';
 import type { WatchBuildRequest as _slipway_v1_WatchBuildRequest, WatchBuildRequest__Output as _slipway_v1_WatchBuildRequest__Output } from './slipway/v1/WatchBuildRequest';
+import type { WebhookDelivery as _slipway_v1_WebhookDelivery, WebhookDelivery__Output as _slipway_v1_WebhookDelivery__Output } from './slipway/v1/WebhookDelivery';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -125,6 +126,7 @@ export interface ProtoGrpcType {
       StreamBuildLogsRequest: MessageTypeDefinition<_slipway_v1_StreamBuildLogsRequest, _slipway_v1_StreamBuildLogsRequest__Output>
       UpdateBuildConfigRequest: MessageTypeDefinition<_slipway_v1_UpdateBuildConfigRequest, _slipway_v1_UpdateBuildConfigRequest__Output>
       WatchBuildRequest: MessageTypeDefinition<_slipway_v1_WatchBuildRequest, _slipway_v1_WatchBuildRequest__Output>
+      WebhookDelivery: MessageTypeDefinition<_slipway_v1_WebhookDelivery, _slipway_v1_WebhookDelivery__Output>
     }
   }
 }

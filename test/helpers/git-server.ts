@@ -14,6 +14,11 @@ export interface GitServer {
    * Returns its URI and the commit id.
    */
   createRepo(name: string, files: Record<string, string>): Promise<{ uri: string; commit: string }>;
+  /**
+   * A new commit of `files` (added or changed) in a repository `createRepo` made, pushed to
+   * `branch` (main unless told; made when new). Returns the commit id.
+   */
+  pushCommit(name: string, files: Record<string, string>, o?: { branch?: string; message?: string }): Promise<string>;
 }
 
 const GIT_ENV = {
@@ -50,6 +55,19 @@ export async function startGitServer(t: Teardowns): Promise<GitServer> {
       const commit = (await git('rev-parse', 'HEAD')).trim();
       await run('git', ['clone', '--quiet', '--bare', work, path.join(root, name)], { env: GIT_ENV });
       return { uri: `${base}/${name}`, commit };
+    },
+    async pushCommit(name, files, o = {}) {
+      const work = path.join(root, `${name}.work`);
+      const git = (...args: string[]) => run('git', args, { cwd: work, env: GIT_ENV });
+      for (const [file, content] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(work, file)), { recursive: true });
+        await writeFile(path.join(work, file), content);
+      }
+      await git('add', '.');
+      await git('commit', '--quiet', '-m', o.message ?? 'change');
+      const commit = (await git('rev-parse', 'HEAD')).trim();
+      await git('push', '--quiet', path.join(root, name), `HEAD:refs/heads/${o.branch ?? 'main'}`);
+      return commit;
     },
   };
 }

@@ -12,9 +12,9 @@ const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
 ].join(', ');
 
-/** The digest the registry holds for `repository:tag`, or undefined when it has none. */
-export async function registryDigest(repository: string, tag: string): Promise<string | undefined> {
-  const res = await fetch(`http://${testEnvironment().registry}/v2/${repository}/manifests/${tag}`, {
+/** The digest the registry (by default the environment's) holds for `repository:tag`, or undefined when it has none. */
+export async function registryDigest(repository: string, tag: string, registry = testEnvironment().registry): Promise<string | undefined> {
+  const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
     method: 'HEAD',
     headers: { Accept: MANIFEST_TYPES },
   });
@@ -23,12 +23,49 @@ export async function registryDigest(repository: string, tag: string): Promise<s
   return res.headers.get('docker-content-digest') ?? undefined;
 }
 
+/** A notifications endpoint of the registry's config (`notifications: endpoints:`). */
+export interface RegistryNotifyEndpoint {
+  url: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token: string;
+  /** Other headers sent with every delivery. */
+  headers?: Record<string, string>;
+}
+
 /**
  * A real docker-registry of a test's own, on a random loopback port, its storage and config in
- * `dir`; `auth` is its config's `auth:` section (YAML), if any. Stopped when the test ends.
+ * `dir`; `auth` is its config's `auth:` section (YAML), if any; with `notify`, it posts its
+ * events (manifest pushes: blobs and pulls are left out) to those endpoints. Stopped when the
+ * test ends.
  */
-export async function serveRegistry(t: Teardowns, dir: string, auth = ''): Promise<{ address: string; output: () => string }> {
+export async function serveRegistry(
+  t: Teardowns,
+  dir: string,
+  auth = '',
+  o: { notify?: RegistryNotifyEndpoint[] } = {},
+): Promise<{ address: string; output: () => string }> {
   const port = await freePort();
+  const notifications = o.notify?.length
+    ? `notifications:
+  endpoints:
+${o.notify
+  .map(
+    (e, i) => `    - name: endpoint-${i}
+      url: ${JSON.stringify(e.url)}
+      headers:
+        Authorization: [${JSON.stringify(`Bearer ${e.token}`)}]
+${Object.entries(e.headers ?? {})
+  .map(([k, v]) => `        ${k}: [${JSON.stringify(v)}]\n`)
+  .join('')}      timeout: 2s
+      threshold: 3
+      backoff: 500ms
+      ignoredmediatypes: [application/octet-stream]
+      ignore:
+        actions: [pull]
+`,
+  )
+  .join('')}`
+    : '';
   await writeFile(
     path.join(dir, 'config.yml'),
     `version: 0.1
@@ -36,7 +73,7 @@ log: { level: warn }
 storage:
   filesystem: { rootdirectory: ${path.join(dir, 'data')} }
 http: { addr: 127.0.0.1:${port} }
-${auth}`,
+${auth}${notifications}`,
   );
   const registry = spawnForTest(t, 'docker-registry', ['serve', path.join(dir, 'config.yml')]);
   await waitForPort(port).catch((err: Error) => {

@@ -5,7 +5,7 @@ import { Agent } from '../../agent/agent.js';
 import { resolveAgentConfig, type AgentConfig } from '../../agent/config.js';
 import type { Executor } from '../../agent/executors/executor.js';
 import { SlipwayClient } from '../../cli/client.js';
-import { silentLogger } from '../../common/log.js';
+import { silentLogger, type Logger } from '../../common/log.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.js';
 import { Coordinator, type CoordinatorDeps } from '../../coordinator/coordinator.js';
 import type { BuildConfig } from '../../proto/generated/slipway/v1/BuildConfig.js';
@@ -32,14 +32,22 @@ export interface Slipway {
  */
 export async function startSlipway(
   t: Teardowns,
-  o: { coordinators?: number; agents?: number; concurrency?: number; coordinator?: Partial<CoordinatorConfig>; kubeApi?: CoordinatorDeps['kubeApi'] } = {},
+  o: {
+    coordinators?: number;
+    agents?: number;
+    concurrency?: number;
+    coordinator?: Partial<CoordinatorConfig>;
+    kubeApi?: CoordinatorDeps['kubeApi'];
+    /** The coordinators' logger (silent unless told). */
+    coordinatorLog?: Logger;
+  } = {},
 ): Promise<Slipway> {
   const nats = await startNatsServer(t);
   const coordinators: Coordinator[] = [];
   for (let i = 0; i < (o.coordinators ?? 1); i++) {
     const c = await Coordinator.start(
       resolveCoordinatorConfig({ ...testCoordinatorSettings(), ...o.coordinator, natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}` }),
-      { log: silentLogger, kubeApi: o.kubeApi },
+      { log: o.coordinatorLog?.child({ coordinator: `coordinator-${i}` }) ?? silentLogger, kubeApi: o.kubeApi },
     );
     t.teardown(() => c.stop(1000));
     coordinators.push(c);
@@ -90,9 +98,13 @@ export async function addAgent(
 /** One key for every coordinator of a test run, so they can read each other's secrets. */
 export const TEST_SECRET_KEY = randomBytes(32);
 
-/** Coordinator settings that make tests quick: short leases, frequent checks. */
+/**
+ * Coordinator settings that make tests quick: short leases, frequent checks. Image polling is
+ * off (its status writes would move configs' resource versions under tests that do not expect
+ * them); the trigger tests turn it on.
+ */
 export function testCoordinatorSettings() {
-  return { resyncIntervalMs: 2000, agentGraceMs: 3000, leaseCheckIntervalMs: 500, secretKey: TEST_SECRET_KEY };
+  return { resyncIntervalMs: 2000, agentGraceMs: 3000, leaseCheckIntervalMs: 500, secretKey: TEST_SECRET_KEY, imagePollIntervalMs: 0 };
 }
 
 /** A BuildConfig message building `uri` into `image`. */

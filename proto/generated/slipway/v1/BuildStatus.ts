@@ -11,7 +11,8 @@ export interface BuildStatus {
    */
   'phase'?: (string);
   /**
-   * A CamelCase reason, stable across releases (e.g. BuildStepFailed, InvalidGitRef).
+   * A CamelCase reason, stable across releases (e.g. BuildStepFailed, InvalidGitRef; Superseded
+   * when Cancelled for a newer build; WaitingForPreviousBuild on a New build its run policy holds).
    */
   'reason'?: (string);
   'message'?: (string);
@@ -58,7 +59,8 @@ export interface BuildStatus__Output {
    */
   'phase': (string);
   /**
-   * A CamelCase reason, stable across releases (e.g. BuildStepFailed, InvalidGitRef).
+   * A CamelCase reason, stable across releases (e.g. BuildStepFailed, InvalidGitRef; Superseded
+   * when Cancelled for a newer build; WaitingForPreviousBuild on a New build its run policy holds).
    */
   'reason': (string);
   'message': (string);
