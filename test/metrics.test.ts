@@ -151,6 +151,32 @@ test.serial('two coordinators and an agent: /metrics says what happened, events 
   t.is(measured.heardReclaimed, measured.agentReclaimed);
 });
 
+test.serial('builds superseded by the run policy, which both coordinators\' controllers decide on, are counted once', async (t) => {
+  t.timeout(240_000);
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t, { coordinators: 2, concurrency: 3, coordinator: { httpListen: '127.0.0.1:0' } });
+  const repo = await git.createRepo('latest', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 2\n` });
+  const config = dockerBuildConfig('latest', repo.uri, `${env.registry}/test/metrics-latest-${unique()}:v1`, { noCache: true });
+  config.spec!.runPolicy = 'SerialLatestOnly';
+  await sw.client.createBuildConfig(config);
+  await sw.client.startBuild({ namespace: 'default', configName: 'latest' });
+  for await (const b of sw.client.watchBuild('default', 'latest-1', AbortSignal.timeout(60_000))) if (b.status!.phase !== 'New') break;
+  // Queued behind latest-1: latest-5 runs after it, 2 to 4 are superseded.
+  for (let i = 2; i <= 5; i++) await sw.clientOf(i % 2).startBuild({ namespace: 'default', configName: 'latest' });
+  const names = ['latest-1', 'latest-2', 'latest-3', 'latest-4', 'latest-5'];
+  const finals = await Promise.all(names.map((n) => sw.client.waitForBuild('default', n, AbortSignal.timeout(180_000))));
+  const superseded = finals.filter((b) => b.status!.reason === 'Superseded').length;
+  t.is(superseded, 3);
+
+  const scrapes = [await scrape(sw.coordinators[0]!.http!.address), await scrape(sw.coordinators[1]!.http!.address)];
+  t.is(total(scrapes, 'slipway_builds_created_total'), 5);
+  t.is(total(scrapes, 'slipway_builds_finished_total', { phase: 'Cancelled', reason: 'Superseded' }), superseded);
+  t.is(total(scrapes, 'slipway_builds_finished_total', { phase: 'Complete' }), 2);
+  t.is(total(scrapes, 'slipway_builds_finished_total'), 5);
+  t.is(total(scrapes, 'slipway_build_queue_duration_seconds_count'), 2, 'only two ever started');
+});
+
 test.serial('the node cache\'s hits and misses reach the agent\'s metrics and, through heartbeats, the coordinator\'s', async (t) => {
   t.timeout(120_000);
   const upstream = await startUpstreamRegistry(t);
