@@ -7,6 +7,7 @@ import { startSlipway } from './helpers/slipway.js';
 
 interface Answer {
   status?: { phase: string; agent?: string };
+  metadata?: { resourceVersion?: string };
   build?: { status?: { phase: string } };
   stop?: { build: { name: string; attempt: number }; why: string }[];
 }
@@ -56,8 +57,14 @@ test('the coordinator applies reports only from the agent and attempt that own t
   await refused(ask(agents, 'FailBuild', { build: { ...build, attempt: 0 + 2 }, agent: 'a', phase: 'Failed', reason: 'X', exitCode: -1 }), 'StaleAttempt', 'failure of another attempt');
   t.is((await slipway.client.getBuild('default', 'app-1')).status!.phase, 'Running');
 
-  t.is((await ask(agents, 'CompleteBuild', { build, agent: 'a', output })).status!.phase, 'Complete');
-  await refused(ask(agents, 'CompleteBuild', { build, agent: 'a', output }), 'BuildAlreadyTerminal', 'a duplicate completion');
+  const completed = await ask(agents, 'CompleteBuild', { build, agent: 'a', output });
+  t.is(completed.status!.phase, 'Complete');
+  // Its answer lost (or its write landed after a timeout), agent a reports again: answered with
+  // the build as it is, nothing changes.
+  const repeated = await ask(agents, 'CompleteBuild', { build, agent: 'a', output });
+  t.is(repeated.status!.phase, 'Complete');
+  t.is(repeated.metadata!.resourceVersion, completed.metadata!.resourceVersion);
+  await refused(ask(agents, 'CompleteBuild', { build, agent: 'a', output: { ...output, digest: 'sha256:' + 'c'.repeat(64) } }), 'BuildAlreadyTerminal', 'another completion');
   await refused(ask(agents, 'FailBuild', { build, agent: 'a', phase: 'Failed', reason: 'Late', exitCode: 1 }), 'BuildAlreadyTerminal', 'a late failure');
 
   const final = await slipway.client.getBuild('default', 'app-1');

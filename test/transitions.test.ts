@@ -37,14 +37,32 @@ test('a second delivery, another agent or a restarted agent cannot claim a claim
 
 test('only the owning agent and attempt can finish a build, and only once', (t) => {
   const running = claimed();
-  const outcome = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) } };
+  const outcome = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) }, logLines: 12 };
   t.throws(() => finish(running, { ...outcome, agent: 'b' }, now), { instanceOf: StaleAttemptError });
   t.throws(() => finish(running, { ...outcome, attempt: 2 }, now), { instanceOf: StaleAttemptError });
-  const done = finish(running, outcome, now);
+  const done = finish(running, outcome, now)!;
   t.is(done.status.phase, 'Complete');
   t.is(done.status.completionTimestamp, now.toISOString());
-  t.throws(() => finish(done, outcome, now), { instanceOf: BuildAlreadyTerminalError });
   t.throws(() => finish(done, { ...outcome, phase: 'Failed', reason: 'X' }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, output: { image: 'r/a:v', digest: 'sha256:' + '1'.repeat(64) } }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, logLines: 13 }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, agent: 'b' }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, attempt: 2 }, now), { instanceOf: StaleAttemptError });
+});
+
+test('the report that ended a build, repeated (its write landed, its answer was lost), changes nothing and is answered', (t) => {
+  const later = new Date(now.getTime() + 60_000);
+  const complete = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) }, commit: 'c0ffee', logLines: 3 };
+  const done = finish(claimed(), complete, now)!;
+  t.is(finish(done, complete, later), undefined);
+  t.is(done.status.completionTimestamp, now.toISOString());
+
+  const failure = { attempt: 1, agent: 'a', phase: 'Failed' as const, reason: 'BuildStepFailed', message: 'step 2 exited 1', exitCode: 1, logLines: 9 };
+  const failed = finish(claimed(), failure, now)!;
+  t.is(failed.status.phase, 'Failed');
+  t.is(finish(failed, failure, later), undefined);
+  t.throws(() => finish(failed, { ...failure, exitCode: 2 }, later), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(failed, { ...failure, message: 'other' }, later), { instanceOf: BuildAlreadyTerminalError });
 });
 
 test('a build that is not Running cannot be finished', (t) => {
@@ -83,7 +101,7 @@ test('a build that completes tells its story: Queued, Scheduled, Started, Pushed
   t.deepEqual(reasons(running), ['Normal/Queued', 'Normal/Scheduled']);
   t.regex(running.status.events![1]!.message, /agent a on node n/);
   const digest = 'sha256:' + '1'.repeat(64);
-  const done = finish(running, { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages }, later(7));
+  const done = finish(running, { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages }, later(7))!;
   t.deepEqual(reasons(done), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
   const [, , started, pushed, complete] = done.status.events!;
   t.is(started!.timestamp, stages[0]!.startTimestamp);
@@ -100,14 +118,14 @@ test('a failed build keeps its stages and snippet, with a Warning naming the rea
     claimed(),
     { attempt: 1, agent: 'a', phase: 'Failed', reason: 'BuildStepFailed', message: 'exit 3', stages: stages.slice(0, 3), logSnippet: 'step 2\nboom' },
     later(6),
-  );
+  )!;
   t.deepEqual(reasons(failed), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
   t.is(failed.status.events!.at(-1)!.message, 'BuildStepFailed: exit 3');
   t.is(failed.status.logSnippet, 'step 2\nboom');
   t.is(failed.status.stages!.length, 3);
-  const error = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' }, later(6));
+  const error = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' }, later(6))!;
   t.deepEqual(reasons(error).slice(2), ['Warning/Error'], 'no stages reported: no Started');
-  const late = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' }, later(6));
+  const late = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' }, later(6))!;
   t.is(reasons(late).at(-1), 'Warning/DeadlineExceeded');
 });
 
@@ -117,7 +135,7 @@ test('cancel: before it runs Cancelled at once; while running CancelRequested, t
   const asked = cancel(claimed(), later(1))!;
   t.is(reasons(asked).at(-1), 'Normal/CancelRequested');
   t.is(cancel(asked, later(2)), undefined, 'asking twice adds nothing');
-  const stopped = finish(asked, { attempt: 1, agent: 'a', phase: 'Cancelled', reason: 'Cancelled' }, later(3));
+  const stopped = finish(asked, { attempt: 1, agent: 'a', phase: 'Cancelled', reason: 'Cancelled' }, later(3))!;
   t.is(reasons(stopped).at(-1), 'Normal/Cancelled');
 });
 

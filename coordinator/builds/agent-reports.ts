@@ -6,6 +6,7 @@ import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { claim, finish, type Claim, type Outcome } from './transitions.js';
+import { isNatsUnavailable } from '../../common/grpc/status.js';
 import { IGNORE_TRANSITIONS, type TransitionObserver } from './transition-observer.js';
 
 export interface Heartbeat {
@@ -46,6 +47,12 @@ export class AgentReports {
     private readonly clock: () => Date = () => new Date(),
     /** Told of the claims and outcomes these reports apply, once each. */
     private readonly observer: TransitionObserver = IGNORE_TRANSITIONS,
+    /**
+     * Called when a heartbeat could not be recorded because NATS did not answer (the agents
+     * bucket electing a leader on a cluster): the lease grace must start again, as after a
+     * reconnect, or the agents whose heartbeats were lost meanwhile would be judged silent.
+     */
+    private readonly heartbeatsUnrecorded: () => void = () => {},
   ) {}
 
   /**
@@ -81,16 +88,7 @@ export class AgentReports {
    * earlier run of the agent).
    */
   async heartbeat(h: Heartbeat): Promise<StopOrder[]> {
-    await this.agents.heartbeat({
-      agent: h.agent,
-      node: h.node,
-      instance: h.instance,
-      running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
-      nodeLabels: h.nodeLabels,
-      cordoned: h.cordoned,
-      ...(h.capacity ? { capacity: h.capacity } : {}),
-      ...(h.cache ? { cache: h.cache } : {}),
-    });
+    await this.recordHeartbeat(h);
     const orders: StopOrder[] = [];
     for (const ref of h.running) {
       const b = (await this.store.builds.get(objectKey(ref.namespace, ref.name)))?.value;
@@ -102,11 +100,35 @@ export class AgentReports {
     return orders;
   }
 
+  private async recordHeartbeat(h: Heartbeat): Promise<void> {
+    try {
+      await this.agents.heartbeat({
+      agent: h.agent,
+      node: h.node,
+      instance: h.instance,
+      running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
+      nodeLabels: h.nodeLabels,
+      cordoned: h.cordoned,
+      ...(h.capacity ? { capacity: h.capacity } : {}),
+      ...(h.cache ? { cache: h.cache } : {}),
+      });
+    } catch (err) {
+      if (isNatsUnavailable(err)) this.heartbeatsUnrecorded();
+      throw err;
+    }
+  }
+
   /** @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError */
   async finish(ref: BuildRef, outcome: Omit<Outcome, 'attempt'>): Promise<Versioned<Build>> {
-    const build = await this.apply(ref, (b) => finish(b, { ...outcome, attempt: ref.attempt }, this.clock()));
-    // finish never repeats (a second report is refused); a lost attempt with retries left goes back to Pending.
-    if (isTerminal(build.value.status.phase)) this.observer.finished(build.value);
+    let changed = false;
+    const build = await this.apply(ref, (b) => {
+      const next = finish(b, { ...outcome, attempt: ref.attempt }, this.clock());
+      // The report that ended the build, repeated (its answer lost), changes nothing and is not a second end.
+      changed = next !== undefined;
+      return next;
+    });
+    // A lost attempt with retries left goes back to Pending: not an end either.
+    if (changed && isTerminal(build.value.status.phase)) this.observer.finished(build.value);
     return build;
   }
 
