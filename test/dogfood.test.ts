@@ -17,7 +17,8 @@ import { containerOutput, containerUid, imagesScript, REPO_ROOT, startContainer 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'Slipway Test', GIT_AUTHOR_EMAIL: 'test@slipway.invalid', GIT_COMMITTER_NAME: 'Slipway Test', GIT_COMMITTER_EMAIL: 'test@slipway.invalid', GIT_CONFIG_GLOBAL: '/dev/null' };
 
 test("Slipway builds its own coordinator image from examples/slipway-coordinator, and that image starts and answers the gRPC health check", async (t) => {
-  t.timeout(170_000);
+  // Builds Slipway's own images (npm ci inside docker build): minutes on a busy 2-core machine.
+  t.timeout(360_000);
   const env = testEnvironment();
   const docker = environmentDocker();
   await imagesScript('base');

@@ -14,7 +14,8 @@ import { dockerBuildConfig } from './helpers/slipway.js';
 import { containerOutput, containerUid, imageSizeMiB, imagesScript, startContainer } from './helpers/slipway-images.js';
 
 test('the coordinator and agent images build on a local Node base, run as uid 10001, answer the health check, serve the dashboard and run a build', async (t) => {
-  t.timeout(170_000);
+  // Builds Slipway's own images (npm ci inside docker build): minutes on a busy 2-core machine.
+  t.timeout(360_000);
   const env = testEnvironment();
   const docker = environmentDocker();
   const [coordinatorImage, agentImage] = await imagesScript('build', 'coordinator', 'agent');
