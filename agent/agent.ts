@@ -125,7 +125,7 @@ export class Agent {
       credsFile: config.natsCredsFile,
       inboxPrefix: AGENT_INBOX_PREFIX,
     });
-    const client = new CoordinatorClient(config.coordinator, { tls, callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
+    const client = new CoordinatorClient(config.coordinators, { tls, callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
     const executor = deps.executor ?? (await executorFor(config, log));
     const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
     if (kubeConfig && nodeWatching) agent.watchNode(nodeWatching.NodeWatcher, kubeConfig);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { agentNameProblem } from '../common/agent-name.js';
@@ -44,8 +45,12 @@ export const AGENT_ENV = {
 
 export interface AgentConfig {
   natsServers: string[];
-  /** host:port of a coordinator's AgentService (its agent port when it has one). */
-  coordinator: string;
+  /**
+   * host:port of the coordinators' AgentService (their agent port when they have one): one
+   * address (a host name may resolve to several), or several IP addresses, between which the
+   * agent's calls are spread and which it leaves while one does not answer.
+   */
+  coordinators: string[];
   /**
    * TLS to the coordinator: the CA its serving certificate is checked against, and the agent's
    * client certificate and key (signed by the coordinator's client CA, naming this agent as
@@ -116,7 +121,7 @@ export interface AgentConfig {
 export function defaultAgentConfig(): AgentConfig {
   return {
     natsServers: ['nats://127.0.0.1:4222'],
-    coordinator: '127.0.0.1:7070',
+    coordinators: ['127.0.0.1:7070'],
     tlsCAFile: '',
     tlsCertFile: '',
     tlsKeyFile: '',
@@ -155,7 +160,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   const c: Partial<AgentConfig> = {};
   const e = AGENT_ENV;
   if (env[e.natsUrl]) c.natsServers = env[e.natsUrl]!.split(',').map((s) => s.trim()).filter(Boolean);
-  if (env[e.coordinator]) c.coordinator = env[e.coordinator]!;
+  if (env[e.coordinator]) c.coordinators = env[e.coordinator]!.split(',').map((s) => s.trim()).filter(Boolean);
   if (env[e.dockerHost]) c.dockerHost = env[e.dockerHost]!;
   if (env[e.executor]) c.executor = env[e.executor] as AgentConfig['executor'];
   if (env[e.name]) c.name = env[e.name]!;
@@ -193,7 +198,7 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   const c = { ...defaultAgentConfig(), ...overrides };
   const errors: FieldError[] = [];
   if (c.natsServers.length === 0) errors.push({ field: AGENT_ENV.natsUrl, message: 'must name at least one server' });
-  if (!/^[^\s]+:\d+$/.test(c.coordinator)) errors.push({ field: AGENT_ENV.coordinator, message: `"${c.coordinator}" is not host:port` });
+  errors.push(...coordinatorAddressErrors(c.coordinators));
   if (!/^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d+)$/.test(c.dockerHost)) {
     errors.push({ field: AGENT_ENV.dockerHost, message: `"${c.dockerHost}" is not unix:///path or tcp://host:port` });
   }
@@ -252,4 +257,29 @@ function gcThresholdErrors(c: AgentConfig): FieldError[] {
     errors.push({ field: AGENT_ENV.gcLowThreshold, message: `must not be above ${AGENT_ENV.gcHighThreshold}` });
   }
   return errors;
+}
+
+/**
+ * What is wrong with a list of coordinator addresses. Several must be IP addresses (grpc-js
+ * takes a list of those as one target, `ipv4:a:p,b:p`); host names go alone: one name that
+ * resolves to every coordinator (a headless Service) does the same.
+ */
+export function coordinatorAddressErrors(addresses: string[]): FieldError[] {
+  const field = AGENT_ENV.coordinator;
+  if (addresses.length === 0) return [{ field, message: 'must name at least one coordinator (host:port)' }];
+  const errors: FieldError[] = [];
+  for (const a of addresses) if (!/^[^\s,]+:\d+$/.test(a)) errors.push({ field, message: `"${a}" is not host:port` });
+  if (errors.length === 0 && addresses.length > 1) {
+    const families = new Set(addresses.map((a) => ipFamily(a)));
+    if (families.has(undefined)) errors.push({ field, message: `several coordinators must be given as IP addresses (got ${addresses.join(',')}); for host names give one name that resolves to all of them` });
+    else if (families.size > 1) errors.push({ field, message: `several coordinators must all be IPv4 or all IPv6 (got ${addresses.join(',')})` });
+  }
+  return errors;
+}
+
+/** 4 or 6 for an `ip:port` / `[ip6]:port` address, undefined for a host name. */
+export function ipFamily(address: string): 4 | 6 | undefined {
+  const host = address.slice(0, address.lastIndexOf(':'));
+  if (/^\[[0-9a-fA-F:.]+\]$/.test(host) && isIP(host.slice(1, -1)) === 6) return 6;
+  return isIP(host) === 4 ? 4 : undefined;
 }

@@ -12,6 +12,7 @@ import type { HeartbeatResponse__Output } from '../proto/generated/slipway/v1/He
 import type { CompleteBuildRequest } from '../proto/generated/slipway/v1/CompleteBuildRequest.js';
 import type { FailBuildRequest } from '../proto/generated/slipway/v1/FailBuildRequest.js';
 import { sleepUnlessAborted as sleep } from '../common/sleep.js';
+import { ipFamily } from './config.js';
 
 /**
  * The coordinator refused a report: it is about an attempt this agent does not own (any more),
@@ -27,6 +28,17 @@ export class ReportRefusedError extends SlipwayError {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The grpc-js target for the coordinators' addresses: one address as it is (a host name is
+ * resolved by DNS, every address it has used); several IP addresses as grpc-js's own list
+ * target, `ipv4:10.0.0.1:7070,10.0.0.2:7070` (or `ipv6:[…]:p,…`). agent/config.ts has checked
+ * that several are all IPs of one family.
+ */
+export function coordinatorTarget(addresses: string[]): string {
+  if (addresses.length === 1) return addresses[0]!;
+  return `${ipFamily(addresses[0]!) === 6 ? 'ipv6' : 'ipv4'}:${addresses.join(',')}`;
 }
 
 /** PEM contents for TLS to the coordinator: its CA, and the agent's own certificate and key. */
@@ -56,16 +68,22 @@ export class CoordinatorClient {
   private readonly client: AgentServiceClient;
 
   constructor(
-    address: string,
+    /** One host:port, or several IP host:ports (see coordinatorTarget). */
+    addresses: string[],
     private readonly options: CoordinatorClientOptions,
   ) {
     const { tls } = options;
     const credentials = tls ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : grpc.credentials.createInsecure();
-    this.client = new (slipwayProto().slipway.v1.AgentService)(address, credentials, {
+    this.client = new (slipwayProto().slipway.v1.AgentService)(coordinatorTarget(addresses), credentials, {
       // grpc-js backs off reconnects up to 2 minutes; an agent must find a restarted
       // coordinator well within the heartbeat grace, so it keeps trying every second at most.
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
+      // round_robin keeps a connection to every address the target names and sends each call
+      // to a ready one: a dead coordinator's share goes to the others at once, and a call that
+      // failed on it is retried (retrying, below) on one that answers. A host name that resolves
+      // to several coordinators is spread the same way.
+      'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     });
   }
 

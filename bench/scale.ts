@@ -63,7 +63,7 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
         Agent.start(
           resolveAgentConfig({
             natsServers: [nats.url],
-            coordinator: address,
+            coordinators: [address],
             name: `bench-agent-${i}`,
             node: `bench-node-${i}`,
             concurrency: 2,

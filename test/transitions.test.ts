@@ -37,14 +37,32 @@ test('a second delivery, another agent or a restarted agent cannot claim a claim
 
 test('only the owning agent and attempt can finish a build, and only once', (t) => {
   const running = claimed();
-  const outcome = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) } };
+  const outcome = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) }, logLines: 12 };
   t.throws(() => finish(running, { ...outcome, agent: 'b' }, now), { instanceOf: StaleAttemptError });
   t.throws(() => finish(running, { ...outcome, attempt: 2 }, now), { instanceOf: StaleAttemptError });
-  const done = finish(running, outcome, now);
+  const done = finish(running, outcome, now)!;
   t.is(done.status.phase, 'Complete');
   t.is(done.status.completionTimestamp, now.toISOString());
-  t.throws(() => finish(done, outcome, now), { instanceOf: BuildAlreadyTerminalError });
   t.throws(() => finish(done, { ...outcome, phase: 'Failed', reason: 'X' }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, output: { image: 'r/a:v', digest: 'sha256:' + '1'.repeat(64) } }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, logLines: 13 }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, agent: 'b' }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, attempt: 2 }, now), { instanceOf: StaleAttemptError });
+});
+
+test('the report that ended a build, repeated (its write landed, its answer was lost), changes nothing and is answered', (t) => {
+  const later = new Date(now.getTime() + 60_000);
+  const complete = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) }, commit: 'c0ffee', logLines: 3 };
+  const done = finish(claimed(), complete, now)!;
+  t.is(finish(done, complete, later), undefined);
+  t.is(done.status.completionTimestamp, now.toISOString());
+
+  const failure = { attempt: 1, agent: 'a', phase: 'Failed' as const, reason: 'BuildStepFailed', message: 'step 2 exited 1', exitCode: 1, logLines: 9 };
+  const failed = finish(claimed(), failure, now)!;
+  t.is(failed.status.phase, 'Failed');
+  t.is(finish(failed, failure, later), undefined);
+  t.throws(() => finish(failed, { ...failure, exitCode: 2 }, later), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(failed, { ...failure, message: 'other' }, later), { instanceOf: BuildAlreadyTerminalError });
 });
 
 test('a build that is not Running cannot be finished', (t) => {

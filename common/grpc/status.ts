@@ -65,8 +65,24 @@ function asciiJson(value: unknown): string {
  */
 const NATS_UNAVAILABLE = new Set(['TimeoutError', 'NoRespondersError', 'ClosedConnectionError', 'ConnectionError', 'RequestError', 'JetStreamNotEnabled']);
 
+/**
+ * JetStream API answers of a cluster between leaders (nats-server's errors.json): 10008
+ * "JetStream system temporarily unavailable", 10009 "cluster can not handle request" (not the
+ * leader), 10039 "JetStream not enabled for account" (a node still starting), 10118/10119
+ * stream/consumer offline. Any other 503 answer is also a "try again".
+ */
+const JETSTREAM_UNAVAILABLE_CODES = new Set([10008, 10009, 10039, 10118, 10119]);
+
 export function isNatsUnavailable(err: unknown): boolean {
-  return err instanceof Error && (NATS_UNAVAILABLE.has(err.name) || NATS_UNAVAILABLE.has(err.constructor.name));
+  if (!(err instanceof Error)) return false;
+  if (NATS_UNAVAILABLE.has(err.name) || NATS_UNAVAILABLE.has(err.constructor.name)) return true;
+  if (err.name === 'JetStreamApiError') {
+    const e = err as Error & { code?: unknown; status?: unknown };
+    return e.status === 503 || (typeof e.code === 'number' && JETSTREAM_UNAVAILABLE_CODES.has(e.code));
+  }
+  // A plain error wrapping one (not one of ours: those say what they are) is as unavailable.
+  if (err instanceof SlipwayError) return false;
+  return err.cause !== undefined && err.cause !== err && isNatsUnavailable(err.cause);
 }
 
 function codeOf(err: unknown): grpc.status {

@@ -26,3 +26,14 @@ export async function upsertStream(jsm: JetStreamManager, config: Partial<Stream
 export function nanos(ms: number): number {
   return ms * 1_000_000;
 }
+
+/**
+ * Brings an existing stream's replica count to `replicas` (nats.js's KV and object-store
+ * `create` leave an existing bucket's settings as they were): a bucket first made on one server
+ * keeps R1 on a cluster otherwise. The server scales a stream up or down in place.
+ */
+export async function ensureReplicas(jsm: JetStreamManager, stream: string, replicas: number): Promise<void> {
+  const info = await jsm.streams.info(stream);
+  if (info.config.num_replicas === replicas) return;
+  await jsm.streams.update(stream, { ...info.config, num_replicas: replicas });
+}

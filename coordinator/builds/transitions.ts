@@ -97,13 +97,20 @@ export interface Outcome {
 export const RETRYABLE_REASONS: ReadonlySet<string> = new Set(['AgentLost', 'AgentShutdown']);
 
 /**
- * Running → a terminal phase, reported by the agent that owns the attempt.
+ * Running → a terminal phase, reported by the agent that owns the attempt. Repeating the report
+ * that ended the build (same attempt, agent and outcome) changes nothing and gets the build
+ * back: its first write may have landed while its answer was lost (a NATS timeout during a
+ * leader election, a coordinator that died before answering), and the agent retries it.
  * @throws StaleAttemptError for a report from another attempt or agent;
- *         BuildAlreadyTerminalError when the build already ended (a duplicate report).
+ *         BuildAlreadyTerminalError when the build ended otherwise (another outcome, a cancel,
+ *         the deadline backstop).
  */
-export function finish(build: Build, o: Outcome, now: Date): Build {
+export function finish(build: Build, o: Outcome, now: Date): Build | undefined {
   requireAttempt(build, o.attempt);
-  if (isTerminal(build.status.phase)) throw new BuildAlreadyTerminalError(key(build), build.status.phase);
+  if (isTerminal(build.status.phase)) {
+    if (recordsOutcome(build, o)) return undefined;
+    throw new BuildAlreadyTerminalError(key(build), build.status.phase);
+  }
   if (build.status.phase !== 'Running' || build.status.agent !== o.agent) {
     throw new StaleAttemptError(`build ${key(build)} attempt ${o.attempt} is not running on agent "${o.agent}"`);
   }
@@ -127,6 +134,22 @@ export function finish(build: Build, o: Outcome, now: Date): Build {
       completionTimestamp: now.toISOString(),
     },
   };
+}
+
+/** Whether the ended build holds exactly this agent's report of its attempt. */
+function recordsOutcome(build: Build, o: Outcome): boolean {
+  const s = build.status;
+  return (
+    s.agent === o.agent &&
+    s.phase === o.phase &&
+    s.reason === o.reason &&
+    s.message === o.message &&
+    s.exitCode === o.exitCode &&
+    s.output?.image === o.output?.image &&
+    s.output?.digest === o.output?.digest &&
+    s.logLines === o.logLines &&
+    (o.commit === undefined || s.commit === o.commit)
+  );
 }
 
 function requireAttempt(build: Build, attempt: number): void {

@@ -1,5 +1,6 @@
 import { Kvm } from '@nats-io/kv';
-import { jetstream, StorageType } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { ensureReplicas } from '../../common/nats/streams.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AGENTS_BUCKET, BUILDCONFIGS_BUCKET, BUILDS_BUCKET, SECRETS_BUCKET } from '../../common/nats/names.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
@@ -36,6 +37,8 @@ export async function openStateStore(nc: NatsConnection, options: StateStoreOpti
     open(AGENTS_BUCKET),
     open(SECRETS_BUCKET),
   ]);
+  const jsm = await jetstreamManager(nc);
+  for (const bucket of [BUILDCONFIGS_BUCKET, BUILDS_BUCKET, AGENTS_BUCKET, SECRETS_BUCKET]) await ensureReplicas(jsm, `KV_${bucket}`, options.replicas);
   const js = jetstream(nc);
   // What the server takes in one message, less room for headers.
   const max = nc.info?.max_payload ? nc.info.max_payload - 8 * 1024 : undefined;

@@ -4,6 +4,8 @@ import { Objm, StorageType, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { InvalidInputError } from '../../common/errors.js';
 import { CONTEXTS_BUCKET } from '../../common/nats/names.js';
+import { ensureReplicas } from '../../common/nats/streams.js';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { BinarySource } from '../api/types.js';
 
 export interface ContextStoreOptions {
@@ -24,6 +26,7 @@ export class ContextStore {
 
   static async open(nc: NatsConnection, o: ContextStoreOptions): Promise<ContextStore> {
     const store = await new Objm(nc).create(CONTEXTS_BUCKET, { storage: StorageType.File, replicas: o.replicas });
+    await ensureReplicas(await jetstreamManager(nc), `OBJ_${CONTEXTS_BUCKET}`, o.replicas);
     return new ContextStore(store, o.maxBytes);
   }
 

@@ -17,6 +17,52 @@ export interface NatsServer {
 }
 
 /**
+ * One nats-server process that can be killed and started again with the same arguments (so the
+ * same ports and store): the piece startNatsServer and startNatsCluster share.
+ */
+export interface NatsProcess {
+  /** The running process's id; a new one after each start. */
+  readonly pid: number;
+  /** Whether a process is running (started and not yet exited). */
+  readonly running: boolean;
+  /** Starts the process (again) and waits until it accepts connections on `port`. */
+  start(): Promise<void>;
+  /** Sends `signal` (SIGKILL unless told) and waits for the exit; nothing when not running. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** A nats-server started with `args`, ready when something accepts connections on `port`; killed when the test ends. */
+export async function natsProcess(t: Teardowns, args: string[], port: number): Promise<NatsProcess> {
+  let server: (ChildProcess & { output: () => string }) | undefined;
+  const running = () => server !== undefined && server.exitCode === null && server.signalCode === null;
+  const p: NatsProcess = {
+    get pid() {
+      return server?.pid ?? 0;
+    },
+    get running() {
+      return running();
+    },
+    async start() {
+      const s = spawnForTest(t, 'nats-server', args);
+      server = s;
+      try {
+        await waitForPort(port);
+      } catch (err) {
+        throw new Error(`nats-server did not start: ${(err as Error).message}\n${s.output()}`);
+      }
+    },
+    async kill(signal = 'SIGKILL') {
+      if (!server || !running()) return;
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill(signal);
+      await exited;
+    },
+  };
+  await p.start();
+  return p;
+}
+
+/**
  * A real nats-server with JetStream (file storage in a temp folder) on a random loopback port.
  * `config` (e.g. an `authorization` block) goes into a configuration file it is started with;
  * without one, anyone may do anything.
@@ -27,31 +73,20 @@ export async function startNatsServer(t: Teardowns, o: { monitor?: boolean; conf
   if (o.config) await writeFile(configFile, o.config, { mode: 0o600 });
   const port = await freePort();
   const monitorPort = o.monitor ? await freePort() : undefined;
-  let server: ChildProcess & { output: () => string };
-  const start = async () => {
-    const monitor = monitorPort ? ['-m', String(monitorPort)] : [];
-    const config = o.config ? ['-c', configFile] : [];
-    server = spawnForTest(t, 'nats-server', [...config, '-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor]);
-    try {
-      await waitForPort(port);
-    } catch (err) {
-      throw new Error(`nats-server did not start: ${(err as Error).message}\n${server.output()}`);
-    }
-  };
-  await start();
+  const monitor = monitorPort ? ['-m', String(monitorPort)] : [];
+  const config = o.config ? ['-c', configFile] : [];
+  const server = await natsProcess(t, [...config, '-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor], port);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
     monitorUrl: monitorPort ? `http://127.0.0.1:${monitorPort}` : undefined,
     get pid() {
-      return server.pid!;
+      return server.pid;
     },
     async restart(o = {}) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill(o.signal ?? 'SIGKILL');
-      await exited;
+      await server.kill(o.signal ?? 'SIGKILL');
       await new Promise((r) => setTimeout(r, o.downMs ?? 1000));
-      await start();
+      await server.start();
     },
   };
 }

@@ -74,7 +74,7 @@ export async function addAgent(
     resolveAgentConfig({
       natsServers: [slipway.natsUrl],
       // Agents spread over the coordinators, as they would behind a Service.
-      coordinator: slipway.coordinators[i % slipway.coordinators.length]!.agentAddress,
+      coordinators: [slipway.coordinators[i % slipway.coordinators.length]!.agentAddress],
       dockerHost: testEnvironment().dockerHost,
       name: `agent-${i}-${path.basename(work)}`,
       node: `node-${i}`,
