@@ -1,14 +1,11 @@
-import { randomInt } from 'node:crypto';
 import test from 'ava';
+import { chaosSeed, shortFormReplayCommand } from './helpers/chaos/replay.js';
 import { runChaos } from './helpers/chaos/run-chaos.js';
-import { parseSeed } from './helpers/chaos/schedule.js';
-
-/** SLIPWAY_CHAOS_SEED replays a run's schedule; without it each run draws a new seed (printed). */
-const SEED_ENV = 'SLIPWAY_CHAOS_SEED';
 
 test('chaos, short form: 100 builds while coordinators, agents and NATS nodes are killed and agents frozen; none lost, none run twice', async (t) => {
   t.timeout(10 * 60_000);
-  const seed = process.env[SEED_ENV] ? parseSeed(process.env[SEED_ENV]!, SEED_ENV) : randomInt(0, 2 ** 32);
+  // SLIPWAY_CHAOS_SEED replays a run's schedule; without it each run draws a new seed (printed).
+  const seed = chaosSeed(process.env);
   const report = await runChaos(t, {
     seed,
     builds: 100,
@@ -17,7 +14,7 @@ test('chaos, short form: 100 builds while coordinators, agents and NATS nodes ar
     deadlineSeconds: 60,
     retries: 5,
     concurrency: 2,
-    replayCommand: (s) => `${SEED_ENV}=${s} bash scripts/test dist/test/chaos.test.js`,
+    replayCommand: shortFormReplayCommand,
     // Printed as it goes (a failing run's schedule is on the screen even if the test times out).
     say: (line) => console.log(line),
   });

@@ -9,7 +9,7 @@ import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js
 import { pullAndRun, recordDaemonEvents, type DaemonEvent } from '../docker.js';
 import { testEnvironment } from '../environment.js';
 import { startGitServer } from '../git-server.js';
-import { startNatsServer } from '../nats-server.js';
+import { startNatsCluster } from '../nats-cluster.js';
 import { freePort } from '../ports.js';
 import { tempDir } from '../processes.js';
 import { startAgentProcess, startCoordinatorProcess } from '../service-processes.js';
@@ -19,7 +19,7 @@ import { applySchedule, type AppliedStep } from './apply-schedule.js';
 import { CHAOS_LABEL, chaosProblems, evaluateChaos, type ChaosFigures, type FinalBuild } from './checks.js';
 import { formatRss, memoryVerdict, sampleRss, type MemoryVerdict, type RssSample } from './rss.js';
 import { chaosSchedule, formatSchedule, type ChaosTopology, type FaultKind, type FaultStep, type ScheduleOptions } from './schedule.js';
-import { supervisedService, type Supervised } from './supervisor.js';
+import { supervisedNatsNode, supervisedService, type Supervised } from './supervisor.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -54,10 +54,11 @@ export interface ChaosReport {
   text: string;
 }
 
+const OPEN_PHASES = ['New', 'Pending', 'Running'];
 /** The coordinators' lease check interval (their default): part of "deadline plus the lease". */
 const LEASE_CHECK_MS = 2000;
-/** Agents, coordinators and the NATS nodes of the run. */
-const TOPOLOGY_PROCESSES = { coordinators: 2, agents: 3 } as const;
+/** The run's processes: a 3-node NATS cluster (R3), 2 coordinators, 3 agents on 3 daemons. */
+const TOPOLOGY: ChaosTopology = { natsNodes: 3, coordinators: 2, agents: 3 };
 
 /**
  * The chaos run of issue #11: real NATS, 2 coordinator and 3 agent processes, each agent on a
@@ -67,9 +68,10 @@ const TOPOLOGY_PROCESSES = { coordinators: 2, agents: 3 } as const;
  */
 export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosReport> {
   const env = testEnvironment();
-  const nats = await startNatsServer(t);
-  const natsUrls = [nats.url];
-  const topology: ChaosTopology = { ...TOPOLOGY_PROCESSES, natsNodes: natsUrls.length };
+  const topology = TOPOLOGY;
+  const cluster = await startNatsCluster(t, { nodes: topology.natsNodes });
+  const natsUrls = cluster.urls;
+  const natsNodes = cluster.nodes.map((n, i) => supervisedNatsNode(`NATS node ${i}`, n));
   // The schedule covers the starts and a tail for the last builds; it stops early when all have ended.
   const durationMs = Math.ceil((o.builds / o.startsPerSecond) * 1000) + 30_000;
   const scheduleOptions: ScheduleOptions = { seed: o.seed, durationMs, topology, agentGraceMs: o.agentGraceMs };
@@ -85,9 +87,12 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   });
   const daemons = await Promise.all(Array.from({ length: topology.agents }, () => privateDaemon(t)));
   const coordinatorPorts = await Promise.all(Array.from({ length: topology.coordinators }, () => freePort()));
-  const coordinators = await Promise.all(
-    coordinatorPorts.map((port, i) =>
-      supervisedService(`coordinator ${i}`, () =>
+  // One after the other: two coordinators creating the R3 buckets and streams of a fresh cluster
+  // at once time out on nats-server 2.9 ("coordinator failed to start: timeout").
+  const coordinators: Supervised[] = [];
+  for (const [i, port] of coordinatorPorts.entries()) {
+    coordinators.push(
+      await supervisedService(`coordinator ${i}`, () =>
         startCoordinatorProcess(t, {
           natsUrl: natsUrls.join(','),
           port,
@@ -95,8 +100,8 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
           env: { SLIPWAY_AGENT_GRACE_MS: String(o.agentGraceMs), SLIPWAY_NATS_REPLICAS: String(Math.min(3, natsUrls.length)), SLIPWAY_LOG_LEVEL: 'info' },
         }),
       ),
-    ),
-  );
+    );
+  }
   const work = await tempDir(t, 'slipway-chaos-');
   const agents: Supervised[] = [];
   for (const [i, daemon] of daemons.entries()) {
@@ -105,8 +110,8 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
       await supervisedService(`agent ${i}`, () =>
         startAgentProcess(t, {
           natsUrl: natsUrls.join(','),
-          // Each agent talks to one coordinator; it retries its reports while that one is down.
-          coordinator: `127.0.0.1:${coordinatorPorts[i % coordinatorPorts.length]}`,
+          // Every agent knows both coordinators and goes on with the other while one is down.
+          coordinator: coordinatorPorts.map((p) => `127.0.0.1:${p}`).join(','),
           name,
           workDir: path.join(work, name),
           env: { SLIPWAY_DOCKER_HOST: `unix://${daemon.socket}`, SLIPWAY_AGENT_CONCURRENCY: String(o.concurrency) },
@@ -145,7 +150,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   const recordings = await Promise.all(daemons.map((d) => recordDaemonEvents(d.docker)));
   const rss = sampleRss(() => coordinators.map((c) => ({ name: c.name, pid: c.pid })), 1000);
   const stopChaos = new AbortController();
-  const chaos = applySchedule(schedule, { coordinators, agents, nats: [] }, stopChaos.signal, o.say);
+  const chaos = applySchedule(schedule, { coordinators, agents, nats: natsNodes }, stopChaos.signal, o.say);
   const t0 = Date.now();
   const started = new Set<string>();
   for (const [i, name] of configs.entries()) {
@@ -156,13 +161,18 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   }
   // Every build must end within its attempts' deadlines plus the lease after the last start.
   const waitUntil = Date.now() + (o.retries + 1) * (o.deadlineSeconds * 1000 + o.agentGraceMs + LEASE_CHECK_MS) + 30_000;
+  // Polls the unfinished phases only (a full listing of 1,000 builds a second would weigh on the
+  // coordinators' memory, which is measured); the full listing when none is left, or at the end.
   let finals = new Map<string, Build__Output>();
   for (;;) {
-    const listed = await onAny((c) => c.listBuilds({ namespace: 'default' })).catch(() => undefined);
-    if (listed) finals = new Map(listed.map((b) => [b.metadata!.name, b]));
-    const open = [...started].filter((n) => !isTerminal(finals.get(n)));
-    if (open.length === 0 || Date.now() > waitUntil) break;
-    await new Promise((r) => setTimeout(r, 1000));
+    const open = await Promise.all(OPEN_PHASES.map((phase) => onAny((c) => c.listBuilds({ namespace: 'default', phase })))).catch(() => undefined);
+    const done = open !== undefined && open.every((l) => l.length === 0);
+    if (done || Date.now() > waitUntil) {
+      const listed = await onAny((c) => c.listBuilds({ namespace: 'default' })).catch(() => undefined);
+      if (listed) finals = new Map(listed.map((b) => [b.metadata!.name, b]));
+      if ([...started].every((n) => isTerminal(finals.get(n))) || Date.now() > waitUntil) break;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
   }
   stopChaos.abort();
   const applied = await chaos;
@@ -209,7 +219,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   const restarts: Record<FaultKind, number> = {
     coordinator: coordinators.reduce((n, c) => n + c.restarts, 0),
     agent: agents.reduce((n, a) => n + a.restarts, 0),
-    nats: 0,
+    nats: natsNodes.reduce((n, c) => n + c.restarts, 0),
     freeze: applied.filter((s) => s.step.kind === 'freeze').length,
   };
   const problems = [...chaosProblems(figures, memory), ...applied.filter((s) => s.error).map((s) => `restart failed: ${s.step.kind} ${s.step.target}: ${s.error}`)];
@@ -316,7 +326,7 @@ function report(r: {
   const applied = r.applied.map((s) => s.step);
   return [
     formatSchedule(r.scheduleOptions, applied),
-    `  (${applied.length} of the schedule's ${r.schedule.length} steps ran before every build had ended)`,
+    applied.length < r.schedule.length ? `  (every build had ended after ${applied.length} of the schedule's ${r.schedule.length} steps; the rest did not run)` : `  (all ${applied.length} steps ran)`,
     `chaos results, seed ${r.seed}:`,
     `  builds            ${f.builds} (${f.complete} Complete, ${f.notComplete.length} ended otherwise)`,
     `  lost              ${f.lost.length}`,

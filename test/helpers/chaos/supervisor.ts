@@ -56,12 +56,13 @@ export async function supervisedService(name: string, launch: () => Promise<Serv
 export interface NatsNodeControl {
   readonly pid: number;
   kill(signal?: NodeJS.Signals): Promise<void>;
-  start(): Promise<void>;
+  /** Starts it again and waits until it is healthy (JetStream caught up). */
+  restart(): Promise<void>;
 }
 
 export function supervisedNatsNode(name: string, node: NatsNodeControl): Supervised {
   let up = true;
-  return {
+  const s: Supervised = {
     name,
     get pid() {
       return up ? node.pid : 0;
@@ -73,13 +74,14 @@ export function supervisedNatsNode(name: string, node: NatsNodeControl): Supervi
     },
     async start() {
       if (up) return;
-      await node.start();
+      await node.restart();
       up = true;
-      this.restarts++;
+      s.restarts++;
     },
     freeze() {
       throw new Error('NATS nodes are killed, not frozen');
     },
     logs: () => [],
   };
+  return s;
 }
