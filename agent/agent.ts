@@ -32,6 +32,8 @@ import { LogPublisher } from './logs/log-publisher.js';
 import { AgentMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
 import { SecretMasker } from './logs/secret-masker.js';
+import { LogTail } from './logs/log-tail.js';
+import { StageTimer } from './stages/stage-timer.js';
 import type { GitCredentials } from './source/git-source.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { matchesNodeSelector } from '../common/node-selector.js';
@@ -415,7 +417,9 @@ export class Agent {
     log.info('build started', { node: this.config.node });
     // One masker for everything that leaves the agent about this build: log lines and the outcome.
     const masker = new SecretMasker([pushAuth, sourceAuth, pullAuth].filter((s) => s !== undefined));
-    const logs = new LogPublisher(this.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log });
+    const tail = new LogTail();
+    const logs = new LogPublisher(this.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log, tail });
+    const stages = new StageTimer();
     const onLine = (line: string) => logs.write(line);
 
     let outcome: { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
@@ -437,6 +441,7 @@ export class Agent {
           uploads: this.uploads,
           maxContextBytes: this.config.maxContextBytes,
           useImages: (refs) => this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs),
+          stages,
           signal: r.abort.signal,
         });
         outcome = { kind: 'complete', ...result };
@@ -455,6 +460,10 @@ export class Agent {
       };
     }
 
+    // The snippet is the log's end before the outcome line, which only repeats the status. The
+    // lines are the log's own, masked as they were stored; masking the joined text again also
+    // catches a secret that spans lines.
+    const logSnippet = outcome.kind === 'failed' ? masker.mask(tail.text()) : '';
     if (outcome.kind === 'complete') onLine(`Build complete: ${outcome.image}@${outcome.digest}`);
     else onLine(`Build ${outcome.failure.phase.toLowerCase()}: ${outcome.failure.reason}: ${outcome.failure.message}`);
     const logLines = await logs.close(this.reporting.signal);
@@ -463,7 +472,7 @@ export class Agent {
       const final =
         outcome.kind === 'complete'
           ? await this.client.complete(
-              { build: ref, agent: this.config.name, output: { image: outcome.image, digest: outcome.digest }, commit: outcome.commit, logLines },
+              { build: ref, agent: this.config.name, output: { image: outcome.image, digest: outcome.digest }, commit: outcome.commit, logLines, stages: stages.list() },
               this.reporting.signal,
             )
           : await this.client.fail(
@@ -475,6 +484,8 @@ export class Agent {
                 message: masker.mask(outcome.failure.message),
                 exitCode: outcome.failure.exitCode ?? -1,
                 logLines,
+                stages: stages.list(),
+                logSnippet,
               },
               this.reporting.signal,
             );

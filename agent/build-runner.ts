@@ -22,8 +22,9 @@ import { PushError } from './container-runtime/types.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import { fetchGitSource, type GitCredentials } from './source/git-source.js';
 import { extractContext } from './source/safe-extract.js';
-import { baseImages, DockerfileEditError, editDockerfile } from './strategies/dockerfile.js';
-import { buildSourceToImage } from './strategies/source-to-image.js';
+import { baseImages, DockerfileEditError, editDockerfile, hasDaemonPulledBase, pullableBaseImages } from './strategies/dockerfile.js';
+import { buildSourceToImage, pullBuilderImage, pullPreviousImage, type SourceToImageOptions } from './strategies/source-to-image.js';
+import { StageTimer } from './stages/stage-timer.js';
 
 /** Reads an uploaded context by its object name. */
 export interface UploadedContexts {
@@ -64,6 +65,8 @@ export interface RunOptions {
   uploads?: UploadedContexts;
   /** Most bytes an uploaded context may unpack to. */
   maxContextBytes?: number;
+  /** Times the attempt's stages; read it after a failure for the stages reached. */
+  stages?: StageTimer;
   /** Told the images the build uses (its output, FROM and builder images), so GC keeps them. */
   useImages?: (references: string[]) => void;
   signal: AbortSignal;
@@ -99,12 +102,14 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     const image = outputReference(spec.output!.image);
     o.useImages?.([image]);
 
-    const { contextDir, commit } = await fetchSource(o, dir);
-    o.onLine(`Building ${image}`);
+    const stages = o.stages ?? new StageTimer();
     const s2i = spec.strategy?.source;
+    const { contextDir, commit, dockerfile } = await stages.run('FetchInputs', async () => {
+      const fetched = await fetchSource(o, dir);
+      return { ...fetched, dockerfile: s2i ? undefined : await prepareDockerfile(o, fetched.contextDir) };
+    });
     if (s2i) {
-      o.useImages?.([s2i.builderImage]);
-      await buildSourceToImage({
+      const s2iOptions: SourceToImageOptions = {
         runtime: o.runtime,
         contextDir,
         builderImage: s2i.builderImage,
@@ -120,34 +125,34 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         onLine: o.onLine,
         onContainer: (id) => stepContainers.push(id),
         signal: o.signal,
-      }).catch((err: unknown) => {
-        if (err instanceof BuildFailure) throw outOfMemory(err, spec);
-        if (o.signal.aborted) throw err;
-        throw new DockerBuildFailedError(`the Docker daemon refused the Source-to-Image build: ${errorMessage(err)}`, { cause: err });
+      };
+      o.useImages?.([s2i.builderImage]);
+      const previous = await stages.run('PullImages', async () => {
+        await pullBuilderImage(s2iOptions);
+        return s2iOptions.incremental ? await pullPreviousImage(s2iOptions) : false;
       });
+      o.onLine(`Building ${image}`);
+      await stages.run('Build', () =>
+        buildSourceToImage({ ...s2iOptions, previousImage: previous }).catch((err: unknown) => {
+          if (err instanceof BuildFailure) throw outOfMemory(err, spec);
+          if (o.signal.aborted) throw err;
+          throw new DockerBuildFailedError(`the Docker daemon refused the Source-to-Image build: ${errorMessage(err)}`, { cause: err });
+        }),
+      );
     } else {
-      const dockerfile = await prepareDockerfile(o, contextDir);
-      o.useImages?.(baseImages(await readFile(path.join(contextDir, dockerfile), 'utf8')));
-      await buildImage(o, { contextDir, dockerfile, image, labels, spec, stepContainers });
+      const text = await readFile(path.join(contextDir, dockerfile!), 'utf8');
+      o.useImages?.(baseImages(text));
+      const forcePull = spec.strategy?.docker?.forcePull ?? false;
+      await stages.run('PullImages', () => pullBaseImages(o, pullableBaseImages(text), forcePull));
+      // Base images named by build arguments (FROM $BASE), or of another platform, are the
+      // daemon's to resolve: it pulls those itself, during Build (with forcePull, it is asked to).
+      const daemonPulls = hasDaemonPulledBase(text);
+      if (daemonPulls) o.onLine('Base images of FROM $ARG or FROM --platform are pulled by the daemon during the build');
+      o.onLine(`Building ${image}`);
+      await stages.run('Build', () => buildImage(o, { contextDir, dockerfile: dockerfile!, image, labels, spec, stepContainers, pull: forcePull && daemonPulls }));
     }
 
-    o.onLine(`Pushing ${image}`);
-    let digest: string;
-    try {
-      ({ digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: o.pushAuth, onOutput: (t) => emitLines(t, o.onLine) }));
-    } catch (err) {
-      if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
-      if (err instanceof PushError) {
-        if (/unauthorized|authentication required|no basic auth credentials|denied/i.test(err.message)) {
-          throw new RegistryAuthFailedError(
-            `the registry refused ${image} ${o.pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
-            { cause: err },
-          );
-        }
-        throw new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });
-      }
-      throw err;
-    }
+    const digest = await stages.run('PushImage', () => pushImage(o, image));
     o.onLine(`Pushed ${image}@${digest}`);
     return { image, digest, commit: commit ?? '' };
   } catch (err) {
@@ -157,6 +162,65 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
   } finally {
     await cleanUp(o, labels, dir, stepContainers);
   }
+}
+
+/** Pushes the built image and returns the digest the registry stored. */
+async function pushImage(o: RunOptions, image: string): Promise<string> {
+  o.onLine(`Pushing ${image}`);
+  try {
+    const { digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: o.pushAuth, onOutput: (t) => emitLines(t, o.onLine) });
+    return digest;
+  } catch (err) {
+    if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
+    if (err instanceof PushError) {
+      if (/unauthorized|authentication required|no basic auth credentials|denied/i.test(err.message)) {
+        throw new RegistryAuthFailedError(
+          `the registry refused ${image} ${o.pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
+          { cause: err },
+        );
+      }
+      throw new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Pulls the Dockerfile's base images before the build, so that PullImages is timed on its own:
+ * each one the daemon lacks, or every one with forcePull. The legacy builder then finds them
+ * and pulls nothing itself, except images only it can resolve (FROM $ARG, FROM --platform:
+ * left out of `bases`).
+ * The pull secret's credentials go only to their own registry.
+ */
+async function pullBaseImages(o: RunOptions, bases: string[], forcePull: boolean): Promise<void> {
+  for (const base of bases) {
+    if (!forcePull && (await o.runtime.inspectImage(base))) continue;
+    o.onLine(`Pulling base image ${base}`);
+    try {
+      await o.runtime.pullImage(base, { signal: o.signal, auth: authFor(base, o.pullAuth), onOutput: (t) => emitLines(t, o.onLine) });
+    } catch (err) {
+      if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
+      const message = errorMessage(err);
+      if (/unauthorized|authentication required|no basic auth credentials|pull access denied/i.test(message)) {
+        throw new RegistryAuthFailedError(`pulling base image ${base} was refused ${o.pullAuth ? "with the pull secret's credentials" : 'without credentials (no pull secret)'}: ${message.trim()}`, { cause: err });
+      }
+      throw new DockerBuildFailedError(`pulling base image ${base} failed: ${message.trim()}`, { cause: err });
+    }
+  }
+}
+
+/** Docker Hub's names for itself, as a pull secret may give its registry. */
+const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'https://index.docker.io/v1/']);
+
+/** The pull secret's credentials when `image` is in the secret's registry; otherwise none. */
+export function authFor(image: string, auth: RegistryAuth | undefined): RegistryAuth | undefined {
+  if (!auth) return undefined;
+  const ref = parseImageReference(image);
+  if (typeof ref === 'string') return undefined;
+  const domain = ref.domain ?? 'docker.io';
+  const registry = auth.registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  const hub = DOCKER_HUB.has(domain) && (DOCKER_HUB.has(auth.registry) || DOCKER_HUB.has(registry));
+  return domain === registry || hub ? auth : undefined;
 }
 
 async function buildImage(
@@ -169,6 +233,8 @@ async function buildImage(
     spec: NonNullable<NonNullable<Build__Output['spec']>['config']>;
     /** Filled with the ids of the containers the daemon runs steps in. */
     stepContainers: string[];
+    /** Ask the daemon to pull base images itself (only those the agent could not name). */
+    pull: boolean;
   },
 ): Promise<void> {
   const docker = b.spec.strategy?.docker;
@@ -182,7 +248,7 @@ async function buildImage(
       labels: b.labels,
       noCache: docker?.noCache ?? false,
       target: docker?.target || undefined,
-      pull: docker?.forcePull || undefined,
+      pull: b.pull || undefined,
       pullAuth: o.pullAuth,
       limits: buildLimits(b.spec),
       signal: o.signal,

@@ -1,3 +1,4 @@
+import { longestStage } from '../coordinator/api/types.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 
 /** Columns padded to their widest cell, kubectl style. */
@@ -23,7 +24,7 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-export function describeBuild(b: Build__Output): string {
+export function describeBuild(b: Build__Output, now = new Date()): string {
   const s = b.status!;
   const c = b.spec!.config!;
   const rows: [string, string | undefined][] = [
@@ -48,16 +49,77 @@ export function describeBuild(b: Build__Output): string {
     ['Queued', s.queuedTimestamp],
     ['Started', s.startTimestamp],
     ['Completed', s.completionTimestamp],
-    [
-      'Duration',
-      s.startTimestamp && s.completionTimestamp
-        ? formatDuration(new Date(s.completionTimestamp).getTime() - new Date(s.startTimestamp).getTime())
-        : undefined,
-    ],
+    ['Duration', s.startTimestamp && s.completionTimestamp ? buildDuration(b) : undefined],
   ];
   const shown = rows.filter(([, v]) => v);
   const width = Math.max(...shown.map(([k]) => k.length)) + 2;
-  return shown.map(([k, v]) => `${(k + ':').padEnd(width)}${v}\n`).join('');
+  return [
+    shown.map(([k, v]) => `${(k + ':').padEnd(width)}${v}\n`).join(''),
+    section('Cause', causeRows(b)),
+    section('Stages', s.stages.length === 0 ? undefined : indent(table(['STAGE', 'STARTED', 'DURATION'], s.stages.map((st) => [st.name, st.startTimestamp, formatStageDuration(Number(st.durationMs))])))),
+    section(
+      'Events',
+      s.events.length === 0
+        ? undefined
+        : indent(
+            table(
+              ['TYPE', 'REASON', 'AGE', 'MESSAGE'],
+              // One row per event: a message of several lines is put on one.
+              s.events.map((e) => [e.type, e.reason, formatAge(e.timestamp, now), e.message.replace(/\s*\n\s*/g, ' ')]),
+            ),
+          ),
+    ),
+    s.logSnippet ? section('Log snippet', indent(s.logSnippet.endsWith('\n') ? s.logSnippet : `${s.logSnippet}\n`)) : '',
+  ].join('');
+}
+
+/** Why the build was started: one line per cause, with the commit or image digest it names. */
+function causeRows(b: Build__Output): string {
+  const causes = b.spec!.triggeredBy.length > 0 ? b.spec!.triggeredBy : [{ type: 'Manual', message: '', git: null, imageChange: null }];
+  const rows = causes.map((c) => {
+    const details = [
+      c.git?.commit ? `commit ${c.git.commit}` : '',
+      c.git?.ref ? `ref ${c.git.ref}` : '',
+      c.imageChange ? `image ${c.imageChange.image}@${c.imageChange.digest}` : '',
+    ].filter(Boolean);
+    return [c.type, [c.message, details.length > 0 ? `(${details.join(', ')})` : ''].filter(Boolean).join(' ')];
+  });
+  const width = Math.max(...rows.map(([type]) => type!.length)) + 2;
+  return rows.map(([type, text]) => `  ${type!.padEnd(width)}${text}`.trimEnd() + '\n').join('');
+}
+
+/** A titled block, kubectl describe style; "<none>" when it has nothing. */
+function section(title: string, body: string | undefined): string {
+  return body ? `${title}:\n${body}` : `${title}:  <none>\n`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l ? `  ${l}` : l))
+    .join('\n');
+}
+
+/** A stage's duration: tenths of a second below a minute, then as formatDuration. */
+export function formatStageDuration(ms: number): string {
+  return ms < 60_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : formatDuration(ms);
+}
+
+/**
+ * Where a build's time went, for `get builds`: its longest stage and that stage's duration,
+ * e.g. "Build 12.3s"; "-" until its agent reported stages (they come with the outcome).
+ */
+export function longestStageCell(b: Build__Output): string {
+  const longest = longestStage(b.status!.stages);
+  return longest ? `${longest.name} ${formatStageDuration(Number(longest.durationMs))}` : '-';
+}
+
+/** From start to completion, or to now while it runs; "-" before it started. */
+export function buildDuration(b: Build__Output, now = new Date()): string {
+  const s = b.status!;
+  if (!s.startTimestamp) return '-';
+  const end = s.completionTimestamp ? new Date(s.completionTimestamp).getTime() : now.getTime();
+  return formatDuration(end - new Date(s.startTimestamp).getTime());
 }
 
 /** "512 B", "3.4 KiB", "12.0 MiB". */

@@ -8,7 +8,7 @@ import { parseBuildConfigDocument } from '../coordinator/api/validation.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { SlipwayClient } from './client.js';
 import { packContextDir } from './context-archive.js';
-import { describeBuild, formatAge, formatBytes, table } from './format.js';
+import { buildDuration, describeBuild, formatAge, formatBytes, longestStageCell, table } from './format.js';
 
 /** Environment variables the CLI reads. */
 export const CLI_ENV = { server: 'SLIPWAY_ADDR', namespace: 'SLIPWAY_NAMESPACE', ca: 'SLIPWAY_CA', token: 'SLIPWAY_TOKEN' } as const;
@@ -313,13 +313,15 @@ async function get(client: SlipwayClient, namespace: string, rest: string[], con
     const items = name ? [await client.getBuild(namespace, name)] : await client.listBuilds({ namespace, configName: config ?? '' });
     io.out(
       table(
-        ['NAME', 'PHASE', 'REASON', 'CONFIG', 'NODE', 'AGE'],
+        ['NAME', 'PHASE', 'REASON', 'CONFIG', 'NODE', 'DURATION', 'LONGEST STAGE', 'AGE'],
         items.map((b) => [
           b.metadata!.name,
           b.status!.phase,
           b.status!.reason || '-',
           b.spec!.configName,
           b.status!.node || '-',
+          buildDuration(b),
+          longestStageCell(b),
           formatAge(b.metadata!.creationTimestamp),
         ]),
       ),

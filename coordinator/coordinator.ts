@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidInputError, errorMessage } from '../common/errors.js';
+import { isNatsUnavailable } from '../common/grpc/status.js';
 import { TokenAuthenticator } from './auth/index.js';
 import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
@@ -80,9 +81,13 @@ export class Coordinator {
     const security = await grpcSecurity(config);
     const nc = await connectNats({ servers: config.natsServers, name: config.id, user: config.natsUser, password: config.natsPassword, credsFile: config.natsCredsFile });
     try {
-      const store = await openStateStore(nc, { replicas: config.replicas, history: 5 });
-      await ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas });
-      await ensureLogStream(nc, { replicas: config.replicas, maxAgeMs: config.logMaxAgeMs, maxBytes: config.logMaxBytes, duplicateWindowMs: 120_000 });
+      // On a cluster that is electing a leader (or coordinators creating the same R3 assets at
+      // once) JetStream may not answer for a while: keep asking rather than fail the start.
+      const store = await whileNatsUnavailable(log, 'open the state store', () => openStateStore(nc, { replicas: config.replicas, history: 5 }));
+      await whileNatsUnavailable(log, 'create the job stream', () => ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas }));
+      await whileNatsUnavailable(log, 'create the log stream', () =>
+        ensureLogStream(nc, { replicas: config.replicas, maxAgeMs: config.logMaxAgeMs, maxBytes: config.logMaxBytes, duplicateWindowMs: 120_000 }),
+      );
       const agents = new AgentRegistry(store.agents, clock);
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
@@ -92,13 +97,18 @@ export class Coordinator {
       // is told to wait rather than refused.
       const health = new HealthService();
       health.addTo(server);
-      const contexts = await ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes });
+      const contexts = await whileNatsUnavailable(log, 'open the contexts object store', () => ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes }));
       const logPurger = new LogPurger(nc);
       const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b) });
       const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
-      const agentService = new AgentService(new AgentReports(store, agents, secrets, clock), log, security.agentCredentials !== undefined);
+      const leases = new AgentLeases(agents, config.agentGraceMs, clock);
+      const agentService = new AgentService(
+        new AgentReports(store, agents, secrets, clock, () => leases.listening()),
+        log,
+        security.agentCredentials !== undefined,
+      );
       let address: string;
       let agentAddress: string;
       try {
@@ -166,7 +176,6 @@ export class Coordinator {
         });
       }
 
-      const leases = new AgentLeases(agents, config.agentGraceMs, clock);
       void (async () => {
         for await (const s of nc.status()) {
           if (s.type === 'reconnect') {
@@ -261,6 +270,23 @@ export class Coordinator {
     await this.triggersDone;
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('coordinator stopped');
+  }
+}
+
+/** How long a starting coordinator waits for JetStream to answer before it gives up. */
+const NATS_START_PATIENCE_MS = 120_000;
+
+/** Runs `step` again (backing off to 2 s) while NATS does not answer, up to NATS_START_PATIENCE_MS. */
+async function whileNatsUnavailable<T>(log: Logger, what: string, step: () => Promise<T>): Promise<T> {
+  const until = Date.now() + NATS_START_PATIENCE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isNatsUnavailable(err) || Date.now() > until) throw err;
+      log.warn(`JetStream did not answer; trying again to ${what}`, { error: errorMessage(err) });
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
   }
 }
 

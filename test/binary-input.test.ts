@@ -44,6 +44,8 @@ test.serial('start --from-dir uploads the folder less its .dockerignore, and the
   const out = await run(process.execPath, [BIN, '--server', sw.coordinators[0]!.address, 'start', 'upload', '--from-dir', dir, '--follow']);
   t.regex(out, /build\/upload-1 Complete/);
   const final = await sw.client.getBuild('default', 'upload-1');
+  // Downloading and unpacking the upload is the FetchInputs stage.
+  t.deepEqual(final.status!.stages.map((s) => s.name), ['FetchInputs', 'PullImages', 'Build', 'PushImage']);
   const files = (await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim().split('\n').sort();
   t.deepEqual(files, ['/ctx/.dockerignore', '/ctx/Dockerfile', '/ctx/keep.txt', '/ctx/sub/nested.txt']);
 

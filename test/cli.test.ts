@@ -59,11 +59,16 @@ spec:
   t.is(await registryDigest(repository, 'v1'), digest);
 
   const builds = await slipway(server, 'get', 'builds');
-  t.regex(builds.out, /^NAME\s+PHASE\s+REASON\s+CONFIG\s+NODE\s+AGE\n/);
-  t.regex(builds.out, /cli-app-1\s+Complete\s+-\s+cli-app\s+node-0/);
+  t.regex(builds.out, /^NAME\s+PHASE\s+REASON\s+CONFIG\s+NODE\s+DURATION\s+LONGEST STAGE\s+AGE\n/);
+  t.regex(builds.out, /cli-app-1\s+Complete\s+-\s+cli-app\s+node-0\s+\d+(\.\d)?s\s+(FetchInputs|PullImages|Build|PushImage) \d+\.\ds\s+/);
   const described = await slipway(server, 'describe', 'build', 'cli-app-1');
   t.regex(described.out, new RegExp(`Image:\\s+${env.registry}/${repository}:v1@${digest}`));
   t.regex(described.out, new RegExp(`Commit:\\s+${repo.commit}`));
+  // Why it ran, where the time went, and what happened, as sections.
+  t.regex(described.out, /\nCause:\n  Manual\s+started by a client\n/);
+  t.regex(described.out, /\nStages:\n  STAGE\s+STARTED\s+DURATION\n  FetchInputs\s+\S+Z\s+\d+\.\ds\n  PullImages\s.*\n  Build\s.*\n  PushImage\s.*\n/);
+  t.regex(described.out, /\nEvents:\n  TYPE\s+REASON\s+AGE\s+MESSAGE\n  Normal\s+Queued\s+\S+\s+attempt 1 queued\n  Normal\s+Scheduled\s.*node-0\n  Normal\s+Started\s.*\n  Normal\s+Pushed\s+\S+\s+pushed \S+@sha256:[0-9a-f]{64}\n  Normal\s+Complete\s.*\n/);
+  t.notRegex(described.out, /Log snippet/, 'a complete build has no snippet');
 
   // Its log, as a person reads it, ends with the outcome; a finished build cannot be cancelled.
   const log = await slipway(server, 'logs', 'cli-app-1');
@@ -77,6 +82,13 @@ spec:
   const failed = await slipway(server, 'start', 'cli-app', '--follow', '--ref', 'missing-branch');
   t.is(failed.code, 1);
   t.regex(failed.out, /InvalidGitRef/);
+  // Described, the failed build shows where it stopped, the Warning and the end of its log.
+  const why = await slipway(server, 'describe', 'build', 'cli-app-2');
+  t.regex(why.out, /\nStages:\n  STAGE\s+STARTED\s+DURATION\n  FetchInputs\s+\S+\s+\d+\.\ds\nEvents:/);
+  t.regex(why.out, /  Warning\s+Failed\s+\S+\s+InvalidGitRef: /);
+  t.regex(why.out, /\nLog snippet:\n  Fetching \S+ at missing-branch\n(  .*\n)+$/);
+  const listed = await slipway(server, 'get', 'builds', 'cli-app-2');
+  t.regex(listed.out, /cli-app-2\s+Failed\s+InvalidGitRef\s+cli-app\s+node-0\s+\S+\s+FetchInputs \d+\.\ds/);
 });
 
 test.serial('apply refuses a document with an unknown field and sends nothing', async (t) => {

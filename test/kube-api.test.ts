@@ -193,6 +193,13 @@ test.serial('kubectl: apply a BuildConfig, start a build through instantiate, wa
     ],
   );
   t.is(b.status.output.digest, await registryDigest(repository, 'v2'));
+  // Why it started, where its time went and what happened to it.
+  t.like(b.spec.triggeredBy, [{ type: 'Manual' }]);
+  t.deepEqual(b.status.stages.map((s: { name: string }) => s.name), ['FetchInputs', 'PullImages', 'Build', 'PushImage']);
+  t.deepEqual(b.status.events.map((e: { reason: string }) => e.reason), ['Queued', 'Scheduled', 'Started', 'Pushed', 'Complete']);
+  const wide = await kube.kubectl('get', 'bld', 'kube-app-1', '-o', 'wide');
+  t.regex(wide.out, /LONGEST STAGE/);
+  t.regex(wide.out, /(FetchInputs|PullImages|Build|PushImage) \d+(\.\d)?s/);
 
   // Of a build, a client may change labels and annotations only.
   const labelled = await kube.kubectl('label', 'bld', 'kube-app-1', 'reviewed=yes', '-v=6');
@@ -386,6 +393,12 @@ test.serial('discovery, short names and kubectl explain through the OpenAPI v3 d
   t.regex(explained.out, /git:\/\/, http\(s\):\/\/, ssh:\/\/ or user@host:path URI of the repository/);
   const status = await kube.kubectl('explain', 'bld.status.conditions');
   t.regex(status.out, /Running and Succeeded/);
+  const stages = await kube.kubectl('explain', 'bld.status.stages');
+  t.regex(stages.out, /durationMs\s+<integer>/);
+  t.regex(stages.out, /FetchInputs, PullImages, Build or PushImage/);
+  t.regex((await kube.kubectl('explain', 'bld.status.events')).out, /Normal or Warning/);
+  t.regex((await kube.kubectl('explain', 'bld.status.logSnippet')).out, /last lines of its log/);
+  t.regex((await kube.kubectl('explain', 'bld.spec.triggeredBy')).out, /Manual, GitHub, GitLab, Generic, ImageChange or ConfigChange/);
   t.is((await kube.kubectl('get', 'bc')).out, 'No resources found in default namespace.\n');
 });
 

@@ -74,3 +74,53 @@ test('malformed reports are refused with the fields named', async (t) => {
   t.is(err?.code, grpc.status.INVALID_ARGUMENT);
   for (const field of ['build.attempt', 'agent', 'output.digest']) t.true(err!.details.includes(field), field);
 });
+
+test('a report whose stages or log snippet are wrong is refused naming each field, and changes nothing', async (t) => {
+  const slipway = await startSlipway(t, { agents: 0 });
+  const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
+  t.teardown(() => agents.close());
+  await slipway.client.createBuildConfig({
+    metadata: { name: 'app' },
+    spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' } },
+  });
+  await slipway.client.startBuild({ namespace: 'default', configName: 'app' });
+  for await (const b of slipway.client.watchBuild('default', 'app-1')) if (b.status!.queuedTimestamp) break;
+  const build = { namespace: 'default', name: 'app-1', attempt: 1 };
+  await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1' });
+  const at = new Date().toISOString();
+
+  const bad = {
+    build,
+    agent: 'a',
+    phase: 'Failed',
+    reason: 'BuildStepFailed',
+    exitCode: 1,
+    stages: [
+      { name: 'Compile', startTimestamp: at, durationMs: 1 },
+      { name: 'Build', startTimestamp: 'yesterday', durationMs: -5 },
+      { name: 'FetchInputs', startTimestamp: at, durationMs: 1 },
+    ],
+    logSnippet: 'x'.repeat(5000),
+  };
+  const err = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'FailBuild', bad));
+  t.is(err?.code, grpc.status.INVALID_ARGUMENT);
+  for (const field of ['stages[0].name', 'stages[1].startTimestamp', 'stages[1].durationMs', 'stages[2].name', 'logSnippet']) t.true(err!.details.includes(field), `${field}: ${err!.details}`);
+  const five = { ...bad, stages: Array.from({ length: 5 }, () => ({ name: 'Build', startTimestamp: at, durationMs: 1 })), logSnippet: '' };
+  t.regex((await t.throwsAsync<grpc.ServiceError>(ask(agents, 'FailBuild', five)))!.details, /stages.*at most 4/);
+  const unchanged = await slipway.client.getBuild('default', 'app-1');
+  t.is(unchanged.status!.phase, 'Running');
+  t.deepEqual(unchanged.status!.stages, []);
+
+  // The same report, put right, is taken whole.
+  const stages = [
+    { name: 'FetchInputs', startTimestamp: at, durationMs: 10 },
+    { name: 'PullImages', startTimestamp: at, durationMs: 0 },
+    { name: 'Build', startTimestamp: at, durationMs: 20 },
+  ];
+  const failed = await ask(agents, 'FailBuild', { ...bad, stages, logSnippet: 'the end\nof the log' });
+  t.is(failed.status!.phase, 'Failed');
+  const stored = await slipway.client.getBuild('default', 'app-1');
+  t.deepEqual(stored.status!.stages, stages);
+  t.is(stored.status!.logSnippet, 'the end\nof the log');
+  t.is(stored.status!.events.at(-1)!.reason, 'Failed');
+});

@@ -70,6 +70,8 @@ test.serial('Source-to-Image: assemble builds the app, run is its command, and a
   const log1 = await logOf(sw, 'app-1');
   t.true(log1.includes('assembling: message '), log1.join('\n'));
   t.false(log1.some((l) => l.startsWith('found saved artifact')));
+  // Pulling the builder image is a stage of its own, before assemble runs.
+  t.deepEqual(first.status!.stages.map((s) => s.name), ['FetchInputs', 'PullImages', 'Build', 'PushImage']);
 
   await sw.client.startBuild({ namespace: 'default', configName: 'app' });
   const second = await sw.client.waitForBuild('default', 'app-2');
@@ -99,6 +101,8 @@ test.serial('Source-to-Image: assemble builds the app, run is its command, and a
   t.is(failed.status!.reason, 'AssembleFailed');
   t.is(failed.status!.exitCode, 7);
   t.true((await logOf(sw, 'failing-app-1')).includes('assemble refuses this source'));
+  t.deepEqual(failed.status!.stages.map((s) => s.name), ['FetchInputs', 'PullImages', 'Build']);
+  t.true(failed.status!.logSnippet.split('\n').includes('assemble refuses this source'), failed.status!.logSnippet);
 });
 
 test.serial('Source-to-Image with scripts from an http URL: a builder image without scripts of its own', async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { BuildAlreadyTerminalError, NodeSelectorMismatchError, StaleAttemptError } from '../common/errors.js';
-import type { Build } from '../coordinator/api/types.js';
-import { assignAttempt, claim, finish, markQueued } from '../coordinator/builds/transitions.js';
+import { MAX_BUILD_EVENTS, type Build, type BuildStage } from '../coordinator/api/types.js';
+import { assignAttempt, buildEvent, cancel, claim, expireDeadline, finish, loseAttempt, markQueued, supersede, waitForBuild, withEvent } from '../coordinator/builds/transitions.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const newBuild = (): Build => ({
@@ -85,4 +85,105 @@ test('a claim from a node without the labels the build selects is refused and ch
   t.is(running.status.phase, 'Running');
   t.is(running.status.node, 'm');
   t.is(running.status.message, undefined);
+});
+
+const later = (s: number) => new Date(now.getTime() + s * 1000);
+const reasons = (b: Build) => (b.status.events ?? []).map((e) => `${e.type}/${e.reason}`);
+const stages: BuildStage[] = [
+  { name: 'FetchInputs', startTimestamp: later(1).toISOString(), durationMs: 300 },
+  { name: 'PullImages', startTimestamp: later(1.3).toISOString(), durationMs: 200 },
+  { name: 'Build', startTimestamp: later(1.5).toISOString(), durationMs: 4000 },
+  { name: 'PushImage', startTimestamp: later(5.5).toISOString(), durationMs: 500 },
+];
+
+test('a build that completes tells its story: Queued, Scheduled, Started, Pushed (at the push end), Complete', (t) => {
+  const running = claimed();
+  t.deepEqual(reasons(running), ['Normal/Queued', 'Normal/Scheduled']);
+  t.regex(running.status.events![1]!.message, /agent a on node n/);
+  const digest = 'sha256:' + '1'.repeat(64);
+  const done = finish(running, { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages }, later(7));
+  t.deepEqual(reasons(done), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
+  const [, , started, pushed, complete] = done.status.events!;
+  t.is(started!.timestamp, stages[0]!.startTimestamp);
+  t.is(pushed!.timestamp, later(6).toISOString());
+  t.is(pushed!.message, `pushed r/a:v@${digest}`);
+  t.is(complete!.timestamp, later(7).toISOString());
+  t.regex(complete!.message, /longest: Build 4\.0s/);
+  t.deepEqual(done.status.stages, stages);
+  t.is(done.status.logSnippet, undefined);
+});
+
+test('a failed build keeps its stages and snippet, with a Warning naming the reason', (t) => {
+  const failed = finish(
+    claimed(),
+    { attempt: 1, agent: 'a', phase: 'Failed', reason: 'BuildStepFailed', message: 'exit 3', stages: stages.slice(0, 3), logSnippet: 'step 2\nboom' },
+    later(6),
+  );
+  t.deepEqual(reasons(failed), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
+  t.is(failed.status.events!.at(-1)!.message, 'BuildStepFailed: exit 3');
+  t.is(failed.status.logSnippet, 'step 2\nboom');
+  t.is(failed.status.stages!.length, 3);
+  const error = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' }, later(6));
+  t.deepEqual(reasons(error).slice(2), ['Warning/Error'], 'no stages reported: no Started');
+  const late = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' }, later(6));
+  t.is(reasons(late).at(-1), 'Warning/DeadlineExceeded');
+});
+
+test('cancel: before it runs Cancelled at once; while running CancelRequested, then Cancelled from its agent', (t) => {
+  const pending = markQueued(assignAttempt(newBuild())!, 1, now)!;
+  t.deepEqual(reasons(cancel(pending, later(1))!), ['Normal/Queued', 'Normal/Cancelled']);
+  const asked = cancel(claimed(), later(1))!;
+  t.is(reasons(asked).at(-1), 'Normal/CancelRequested');
+  t.is(cancel(asked, later(2)), undefined, 'asking twice adds nothing');
+  const stopped = finish(asked, { attempt: 1, agent: 'a', phase: 'Cancelled', reason: 'Cancelled' }, later(3))!;
+  t.is(reasons(stopped).at(-1), 'Normal/Cancelled');
+});
+
+test('a lost attempt: AttemptLost and Retrying while retries last, the events of attempt 1 kept; then Error', (t) => {
+  const retrying = newBuild();
+  retrying.spec.config.retries = 1;
+  const first = claim(markQueued(assignAttempt(retrying)!, 1, now)!, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
+  const again = loseAttempt(first, 'AgentLost', 'no heartbeat for 10s', later(10));
+  t.is(again.status.phase, 'Pending');
+  t.deepEqual(reasons(again), ['Normal/Queued', 'Normal/Scheduled', 'Warning/AttemptLost', 'Normal/Retrying']);
+  t.regex(again.status.events![2]!.message, /attempt 1 on agent a lost \(AgentLost\)/);
+  const second = claim(markQueued(again, 2, later(11))!, { attempt: 2, agent: 'b', node: 'm', claimId: 'b/1/9' }, later(12))!;
+  t.deepEqual(reasons(second).slice(4), ['Normal/Queued', 'Normal/Scheduled']);
+  const gone = loseAttempt(second, 'AgentLost', 'no heartbeat', later(20));
+  t.is(gone.status.phase, 'Error');
+  t.deepEqual(reasons(gone).slice(6), ['Warning/AttemptLost', 'Warning/Error']);
+});
+
+test('a deadline the agent missed ends in DeadlineExceeded, said as a Warning', (t) => {
+  const running = claimed();
+  running.spec.config.completionDeadlineSeconds = 5;
+  const expired = expireDeadline(running, later(40));
+  t.is(expired.status.phase, 'Failed');
+  t.is(reasons(expired).at(-1), 'Warning/DeadlineExceeded');
+});
+
+test(`events keep the newest ${MAX_BUILD_EVENTS}, dropping the oldest, and clip long messages`, (t) => {
+  let b = newBuild();
+  for (let i = 0; i < MAX_BUILD_EVENTS + 5; i++) b = withEvent(b, buildEvent('Normal', 'Tick', `tick ${i}`, later(i)));
+  t.is(b.status.events!.length, MAX_BUILD_EVENTS);
+  t.is(b.status.events![0]!.message, 'tick 5');
+  t.is(b.status.events!.at(-1)!.message, `tick ${MAX_BUILD_EVENTS + 4}`);
+  t.true(buildEvent('Warning', 'Failed', 'x'.repeat(100_000), now).message.length <= 1024);
+});
+
+test('a transition that changes nothing adds no event', (t) => {
+  const queued = markQueued(assignAttempt(newBuild())!, 1, now)!;
+  t.is(markQueued(queued, 1, later(1)), undefined);
+  const running = claimed();
+  t.is(claim(running, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, later(1)), undefined);
+});
+
+test('the run policy says so in events: WaitingForPreviousBuild when held back, Superseded when replaced', (t) => {
+  const held = waitForBuild(newBuild(), 'app-0', later(1))!;
+  t.deepEqual(reasons(held), ['Normal/WaitingForPreviousBuild']);
+  t.is(waitForBuild(held, 'app-0', later(2)), undefined, 'no event when nothing changed');
+  const replaced = supersede(held, 'app-2', later(3))!;
+  t.is(replaced.status.phase, 'Cancelled');
+  t.deepEqual(reasons(replaced), ['Normal/WaitingForPreviousBuild', 'Normal/Superseded']);
+  t.regex(replaced.status.events!.at(-1)!.message, /superseded by newer build app-2/);
 });

@@ -119,6 +119,9 @@ test.serial('a signed GitHub push delivered 3 times (two copies at once, to two 
   const cause = final.spec!.triggeredBy[0]!;
   t.is(cause.type, 'GitHub');
   t.like(cause.git, { ref: 'refs/heads/main', commit: sha, deliveryId: headers['x-github-delivery'] });
+  // slipway describe names the cause and the commit it was for.
+  const described = await run(process.execPath, [BIN, '--server', sw.coordinators[0]!.address, 'describe', 'build', build]);
+  t.regex(described, new RegExp(`\nCause:\n  GitHub  .*\\(commit ${sha}, ref refs/heads/main\\)\n`));
   const cfg = await sw.client.getBuildConfig('default', 'gh-app');
   t.like(cfg.status!.webhookDeliveries, [{ type: 'GitHub', id: headers['x-github-delivery'], version: 1 }]);
 

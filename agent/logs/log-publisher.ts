@@ -2,6 +2,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { logChunkId, logSubject, type LogChunk } from '../../common/nats/logs.js';
 import type { Logger } from '../../common/log.js';
+import type { LogTail } from './log-tail.js';
 import type { SecretMasker } from './secret-masker.js';
 
 export interface LogPublisherOptions {
@@ -10,6 +11,8 @@ export interface LogPublisherOptions {
   attempt: number;
   masker: SecretMasker;
   log: Logger;
+  /** Gets every line as it is stored (masked), for a failed build's snippet. */
+  tail?: LogTail;
   /** A chunk is sent when it holds this many bytes ... */
   maxChunkBytes?: number;
   /** ... or its first line has waited this long. */
@@ -48,6 +51,7 @@ export class LogPublisher {
   write(line: string): void {
     if (this.closed) return;
     const masked = this.o.masker.mask(line);
+    this.o.tail?.push(masked);
     this.buffer.push(masked);
     this.bufferBytes += masked.length + 1;
     if (this.bufferBytes >= (this.o.maxChunkBytes ?? 32 * 1024)) this.flush();

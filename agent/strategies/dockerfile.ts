@@ -54,17 +54,37 @@ export function editDockerfile(text: string, edits: DockerfileEdits): string {
  * can resolve. The node's image GC keeps these while the build runs.
  */
 export function baseImages(text: string): string[] {
+  return [...new Set(fromImages(text).filter((f) => !f.arg).map((f) => f.image))];
+}
+
+/**
+ * The base images the agent pulls itself before the build: baseImages less those of a FROM
+ * with `--platform`, whose variant the daemon picks (a plain pull would fetch the node's own).
+ */
+export function pullableBaseImages(text: string): string[] {
+  return [...new Set(fromImages(text).filter((f) => !f.arg && !f.platform).map((f) => f.image))];
+}
+
+/** Whether the daemon has base images to pull itself: a FROM of build arguments (`FROM $BASE`) or with `--platform`. */
+export function hasDaemonPulledBase(text: string): boolean {
+  return fromImages(text).some((f) => f.arg || f.platform);
+}
+
+/** Each FROM that names an image (not an earlier stage, not scratch), in order. */
+function fromImages(text: string): { image: string; arg: boolean; platform: boolean }[] {
   const lines = text.split('\n');
   const stages = new Set<string>();
-  const images = new Set<string>();
+  const out: { image: string; arg: boolean; platform: boolean }[] = [];
   for (const from of instructions(lines, escapeChar(lines)).filter((i) => i.keyword === 'FROM')) {
-    const m = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/i.exec(lines[from.first]!);
-    const image = m?.[1];
-    if (image && !stages.has(image.toLowerCase()) && image !== 'scratch' && !image.includes('$')) images.add(image);
+    const m = /^\s*FROM\s+((?:--\S+\s+)*)(\S+)/i.exec(lines[from.first]!);
+    const image = m?.[2];
+    if (image && !stages.has(image.toLowerCase()) && image !== 'scratch') {
+      out.push({ image, arg: image.includes('$'), platform: /--platform=/i.test(m![1]!) });
+    }
     const name = stageName(lines, from);
     if (name) stages.add(name.toLowerCase());
   }
-  return [...images];
+  return out;
 }
 
 /** The escape character the `# escape=` parser directive sets; a backslash otherwise. */

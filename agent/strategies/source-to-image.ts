@@ -47,6 +47,34 @@ export interface SourceToImageOptions {
   /** Gets each container made, so the runner removes it whatever happens. */
   onContainer: (id: string) => void;
   signal: AbortSignal;
+  /** With `incremental`: the previous output image was pulled (pullPreviousImage), so its artifacts can be restored. */
+  previousImage?: boolean;
+}
+
+/**
+ * Pulls the builder image when the daemon lacks it, or always with `forcePull`. The runner calls
+ * it before the build so that pulling is timed as a stage of its own.
+ * @throws PullBuilderImageFailedError
+ */
+export async function pullBuilderImage(o: SourceToImageOptions): Promise<void> {
+  if (!o.forcePull && (await o.runtime.inspectImage(o.builderImage))) return;
+  o.onLine(`Pulling builder image ${o.builderImage}`);
+  try {
+    await o.runtime.pullImage(o.builderImage, { signal: o.signal, auth: o.pullAuth, onOutput: (t) => o.onLine(t.trimEnd()) });
+  } catch (err) {
+    throw new PullBuilderImageFailedError(`pulling builder image ${o.builderImage} failed: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/** For an incremental build: pulls the previous output image; false when there is none (a full build). */
+export async function pullPreviousImage(o: SourceToImageOptions): Promise<boolean> {
+  try {
+    await o.runtime.pullImage(o.image, { signal: o.signal, auth: o.pushAuth });
+    return true;
+  } catch {
+    o.onLine(`No previous image ${o.image}: a full build`);
+    return false;
+  }
 }
 
 /**
@@ -58,7 +86,7 @@ export interface SourceToImageOptions {
  */
 export async function buildSourceToImage(o: SourceToImageOptions): Promise<void> {
   const { dir: scripts, download } = await builderScripts(o);
-  const artifacts = o.incremental ? await savedArtifacts(o, scripts) : undefined;
+  const artifacts = o.incremental && o.previousImage ? await savedArtifacts(o, scripts) : undefined;
   const env = o.env.map((e) => `${e.name}=${e.value}`);
 
   const id = await o.runtime.createContainer({
@@ -94,20 +122,13 @@ export async function buildSourceToImage(o: SourceToImageOptions): Promise<void>
 const DOWNLOADED_SCRIPTS = '/tmp/scripts';
 
 /**
- * The folder of the s2i scripts in the build container (the builder pulled first when needed):
- * inside the builder image for an image:/// URL; for an http(s) URL, the scripts are downloaded
- * and come back as a tar to put at /tmp/scripts.
+ * The folder of the s2i scripts in the build container (the builder image pulled before, by
+ * pullBuilderImage): inside the builder image for an image:/// URL; for an http(s) URL, the
+ * scripts are downloaded and come back as a tar to put at /tmp/scripts.
  */
 async function builderScripts(o: SourceToImageOptions): Promise<{ dir: string; download?: Buffer }> {
-  if (o.forcePull || !(await o.runtime.inspectImage(o.builderImage))) {
-    o.onLine(`Pulling builder image ${o.builderImage}`);
-    try {
-      await o.runtime.pullImage(o.builderImage, { signal: o.signal, auth: o.pullAuth, onOutput: (t) => o.onLine(t.trimEnd()) });
-    } catch (err) {
-      throw new PullBuilderImageFailedError(`pulling builder image ${o.builderImage} failed: ${errorMessage(err)}`, { cause: err });
-    }
-  }
   const config = await o.runtime.inspectImage(o.builderImage);
+  if (!config) throw new PullBuilderImageFailedError(`builder image ${o.builderImage} is not on the daemon (it was not pulled, or was removed since)`);
   const url = o.scriptsUrl || config?.labels[SCRIPTS_URL_LABEL];
   if (!url) throw new InvalidBuilderImageError(`${o.builderImage} has no ${SCRIPTS_URL_LABEL} label, and strategy.source.scriptsUrl is not set`);
   if (url.startsWith('image:///')) return { dir: url.slice('image://'.length).replace(/\/+$/, '') };
@@ -138,16 +159,11 @@ async function downloadScripts(base: string, o: SourceToImageOptions): Promise<B
 }
 
 /**
- * The previous output image's artifacts, from its save-artifacts script, as a tar whose
- * entries sit under artifacts/; undefined when there is no previous image or nothing saved.
+ * The previous output image's artifacts (pulled before by pullPreviousImage), from its
+ * save-artifacts script, as a tar whose entries sit under artifacts/; undefined when nothing
+ * was saved.
  */
 async function savedArtifacts(o: SourceToImageOptions, scripts: string): Promise<Buffer | undefined> {
-  try {
-    await o.runtime.pullImage(o.image, { signal: o.signal, auth: o.pushAuth });
-  } catch {
-    o.onLine(`No previous image ${o.image}: a full build`);
-    return undefined;
-  }
   const id = await o.runtime.createContainer({ image: o.image, cmd: [`${scripts}/save-artifacts`], labels: o.labels, limits: o.limits });
   o.onContainer(id);
   const out: Buffer[] = [];

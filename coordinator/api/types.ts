@@ -240,6 +240,11 @@ export interface BuildStage {
   durationMs: number;
 }
 
+/** The stage that took longest (the first of equals); undefined when there are none. */
+export function longestStage<S extends { durationMs: number }>(stages: readonly S[] | undefined): S | undefined {
+  return stages?.reduce<S | undefined>((a, b) => (a === undefined || b.durationMs > a.durationMs ? b : a), undefined);
+}
+
 /** Something that happened to a build, for people (Kubernetes' Event, kept on the build). */
 export interface BuildEvent {
   type: 'Normal' | 'Warning';
@@ -280,6 +285,9 @@ export interface BuildStatus {
 }
 
 export const MAX_BUILD_EVENTS = 30;
+
+/** Most UTF-8 bytes of BuildStatus.logSnippet (agents send the last ~20 lines within it). */
+export const MAX_LOG_SNIPPET_BYTES = 4096;
 
 export interface Build {
   metadata: ObjectMeta & { labels: { 'slipway.dev/buildconfig': string } & Record<string, string> };

@@ -192,7 +192,7 @@ export class BuildController {
       const { view, seen } = await this.runPolicyView(build);
       const decision = decideRun(build, view);
       if (decision.action === 'wait') {
-        const waiting = waitForBuild(build, decision.waitingFor);
+        const waiting = waitForBuild(build, decision.waitingFor, this.clock());
         if (waiting) {
           await this.write(key, waiting, current.revision);
           this.log(build).info('build waits for an earlier one', { waitingFor: decision.waitingFor });

@@ -6,6 +6,7 @@ import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { claim, finish, type Claim, type Outcome } from './transitions.js';
+import { isNatsUnavailable } from '../../common/grpc/status.js';
 
 export interface Heartbeat {
   agent: string;
@@ -43,6 +44,12 @@ export class AgentReports {
     private readonly agents: AgentRegistry,
     private readonly secrets: SecretStore,
     private readonly clock: () => Date = () => new Date(),
+    /**
+     * Called when a heartbeat could not be recorded because NATS did not answer (the agents
+     * bucket electing a leader on a cluster): the lease grace must start again, as after a
+     * reconnect, or the agents whose heartbeats were lost meanwhile would be judged silent.
+     */
+    private readonly heartbeatsUnrecorded: () => void = () => {},
   ) {}
 
   /**
@@ -71,16 +78,7 @@ export class AgentReports {
    * earlier run of the agent).
    */
   async heartbeat(h: Heartbeat): Promise<StopOrder[]> {
-    await this.agents.heartbeat({
-      agent: h.agent,
-      node: h.node,
-      instance: h.instance,
-      running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
-      nodeLabels: h.nodeLabels,
-      cordoned: h.cordoned,
-      ...(h.capacity ? { capacity: h.capacity } : {}),
-      ...(h.cache ? { cache: h.cache } : {}),
-    });
+    await this.recordHeartbeat(h);
     const orders: StopOrder[] = [];
     for (const ref of h.running) {
       const b = (await this.store.builds.get(objectKey(ref.namespace, ref.name)))?.value;
@@ -90,6 +88,24 @@ export class AgentReports {
       else if (b.status.cancelRequested) orders.push({ build: ref, why: 'Cancelled' });
     }
     return orders;
+  }
+
+  private async recordHeartbeat(h: Heartbeat): Promise<void> {
+    try {
+      await this.agents.heartbeat({
+      agent: h.agent,
+      node: h.node,
+      instance: h.instance,
+      running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
+      nodeLabels: h.nodeLabels,
+      cordoned: h.cordoned,
+      ...(h.capacity ? { capacity: h.capacity } : {}),
+      ...(h.cache ? { cache: h.cache } : {}),
+      });
+    } catch (err) {
+      if (isNatsUnavailable(err)) this.heartbeatsUnrecorded();
+      throw err;
+    }
   }
 
   /** @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError */

@@ -1,6 +1,6 @@
 import { BuildAlreadyTerminalError, InvalidInputError, NodeSelectorMismatchError, StaleAttemptError } from '../../common/errors.js';
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
-import { isTerminal, type Build, type BuildPhase } from '../api/types.js';
+import { isTerminal, longestStage, MAX_BUILD_EVENTS, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../api/types.js';
 
 /**
  * The Build state machine, as pure functions from a build to its next state. Each returns
@@ -10,7 +10,29 @@ import { isTerminal, type Build, type BuildPhase } from '../api/types.js';
  *   New ──assignAttempt──▶ Pending ──markQueued──▶ Pending(queued) ──claim──▶ Running
  *   Running ──complete──▶ Complete        Running ──fail──▶ Failed | Error
  *   New ──waitForBuild──▶ New (held by the run policy)   New ──supersede──▶ Cancelled
+ *
+ * A step that people would want to see also appends an event (`withEvent`), so the event is
+ * written in the same compare-and-set as the change it tells of: there is no event for a
+ * change that lost its race, and no change without its event.
  */
+
+/** Longest event message kept: the status keeps the whole message of the outcome; events are a history of MAX_BUILD_EVENTS. */
+export const MAX_EVENT_MESSAGE = 1024;
+
+/** An event, as the transitions record them (a longer message is clipped, ending in "…"). */
+export function buildEvent(type: BuildEvent['type'], reason: string, message: string, at: Date | string): BuildEvent {
+  const clipped = message.length > MAX_EVENT_MESSAGE ? `${message.slice(0, MAX_EVENT_MESSAGE - 1)}…` : message;
+  return { type, reason, message: clipped, timestamp: typeof at === 'string' ? at : at.toISOString() };
+}
+
+/**
+ * The build with `events` appended to its status, keeping the newest MAX_BUILD_EVENTS (the
+ * oldest are dropped). Pure: for use inside a transition, whose write then carries the events.
+ */
+export function withEvent(build: Build, ...events: BuildEvent[]): Build {
+  const all = [...(build.status.events ?? []), ...events];
+  return { ...build, status: { ...build.status, events: all.slice(Math.max(0, all.length - MAX_BUILD_EVENTS)) } };
+}
 
 function key(b: Build): string {
   return `${b.metadata.namespace}/${b.metadata.name}`;
@@ -34,7 +56,7 @@ export function markQueued(build: Build, attempt: number, now: Date): Build | un
   if (build.status.phase !== 'Pending' || build.status.attempt !== attempt || build.status.queuedTimestamp) return undefined;
   const selector = build.spec.config.nodeSelector;
   const waiting = selector && Object.keys(selector).length > 0 && !build.status.message;
-  return {
+  const queued: Build = {
     ...build,
     status: {
       ...build.status,
@@ -42,6 +64,8 @@ export function markQueued(build: Build, attempt: number, now: Date): Build | un
       ...(waiting ? { message: `waiting for an agent on a node labelled ${formatLabels(selector)}` } : {}),
     },
   };
+  const forWhom = waiting ? ` for an agent on a node labelled ${formatLabels(selector)}` : '';
+  return withEvent(queued, buildEvent('Normal', 'Queued', `attempt ${attempt} queued${forWhom}`, now));
 }
 
 export interface Claim {
@@ -75,10 +99,11 @@ export function claim(build: Build, c: Claim, now: Date): Build | undefined {
   }
   // A Pending message without a reason only ever says what the build waits for (markQueued).
   const message = build.status.reason ? build.status.message : undefined;
-  return {
+  const running: Build = {
     ...build,
     status: { ...build.status, message, phase: 'Running', agent: c.agent, node: c.node, claimId: c.claimId, startTimestamp: now.toISOString() },
   };
+  return withEvent(running, buildEvent('Normal', 'Scheduled', `attempt ${c.attempt} claimed by agent ${c.agent} on node ${c.node}`, now));
 }
 
 export interface Outcome {
@@ -91,6 +116,10 @@ export interface Outcome {
   output?: { image: string; digest: string };
   commit?: string;
   logLines?: number;
+  /** The attempt's stages as its agent timed them (only those it reached). */
+  stages?: BuildStage[];
+  /** Not Complete: the last lines of the attempt's log, masked by the agent. */
+  logSnippet?: string;
 }
 
 /** Failures of the node rather than the build: the attempt may be retried (see loseAttempt). */
@@ -120,7 +149,8 @@ export function finish(build: Build, o: Outcome, now: Date): Build | undefined {
   if (o.phase === 'Error' && o.reason && RETRYABLE_REASONS.has(o.reason)) {
     return loseAttempt(build, o.reason, o.message ?? o.reason, now);
   }
-  return {
+  const stages = o.stages && o.stages.length > 0 ? o.stages : undefined;
+  const finished: Build = {
     ...build,
     status: {
       ...build.status,
@@ -131,9 +161,41 @@ export function finish(build: Build, o: Outcome, now: Date): Build | undefined {
       output: o.output,
       commit: o.commit ?? build.status.commit,
       logLines: o.logLines,
+      stages,
+      logSnippet: o.phase === 'Complete' ? undefined : o.logSnippet || undefined,
       completionTimestamp: now.toISOString(),
     },
   };
+  return withEvent(finished, ...finishEvents(o, stages, now));
+}
+
+/**
+ * The events of a reported outcome: Started and (when it pushed) Pushed, at the times the agent
+ * timed its stages, then the outcome itself.
+ */
+function finishEvents(o: Outcome, stages: BuildStage[] | undefined, now: Date): BuildEvent[] {
+  const events: BuildEvent[] = [];
+  const first = stages?.[0];
+  if (first) events.push(buildEvent('Normal', 'Started', `attempt ${o.attempt} started on agent ${o.agent}`, first.startTimestamp));
+  if (o.phase === 'Complete' && o.output) {
+    const push = stages?.find((s) => s.name === 'PushImage');
+    const pushed = push ? new Date(Date.parse(push.startTimestamp) + push.durationMs) : now;
+    events.push(buildEvent('Normal', 'Pushed', `pushed ${o.output.image}@${o.output.digest}`, pushed));
+    events.push(buildEvent('Normal', 'Complete', `build complete${stages ? ` in ${describeStages(stages)}` : ''}`, now));
+    return events;
+  }
+  const what = `${o.reason ?? o.phase}${o.message ? `: ${o.message}` : ''}`;
+  if (o.phase === 'Cancelled') events.push(buildEvent('Normal', 'Cancelled', 'cancelled while running; its agent stopped it', now));
+  else if (o.reason === 'DeadlineExceeded') events.push(buildEvent('Warning', 'DeadlineExceeded', what, now));
+  else events.push(buildEvent('Warning', o.phase, what, now));
+  return events;
+}
+
+/** "12.3s (Build 10.1s)": the stages' total and the longest one. */
+function describeStages(stages: BuildStage[]): string {
+  const total = stages.reduce((sum, s) => sum + s.durationMs, 0);
+  const longest = longestStage(stages)!;
+  return `${(total / 1000).toFixed(1)}s (longest: ${longest.name} ${(longest.durationMs / 1000).toFixed(1)}s)`;
 }
 
 /** Whether the ended build holds exactly this agent's report of its attempt. */
@@ -168,12 +230,15 @@ export function cancel(build: Build, now: Date): Build | undefined {
   if (isTerminal(phase)) throw new BuildAlreadyTerminalError(key(build), phase);
   if (phase === 'Running') {
     if (build.status.cancelRequested) return undefined;
-    return { ...build, status: { ...build.status, cancelRequested: true } };
+    return withEvent(
+      { ...build, status: { ...build.status, cancelRequested: true } },
+      buildEvent('Normal', 'CancelRequested', `cancel requested; agent ${build.status.agent ?? ''} is stopping the build`, now),
+    );
   }
-  return {
-    ...build,
-    status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: 'cancelled before it ran', completionTimestamp: now.toISOString() },
-  };
+  return withEvent(
+    { ...build, status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: 'cancelled before it ran', completionTimestamp: now.toISOString() } },
+    buildEvent('Normal', 'Cancelled', `cancelled while ${phase}, before it ran`, now),
+  );
 }
 
 /**
@@ -183,22 +248,38 @@ export function cancel(build: Build, now: Date): Build | undefined {
  */
 export function loseAttempt(build: Build, reason: string, message: string, now: Date): Build {
   if (build.status.phase !== 'Running') throw new StaleAttemptError(`build ${key(build)} is ${build.status.phase}, not Running`);
+  const attempt = build.status.attempt;
+  const lost = buildEvent('Warning', 'AttemptLost', `attempt ${attempt} on agent ${build.status.agent ?? ''} lost (${reason}): ${message}`, now);
   if (build.status.cancelRequested) {
-    return { ...build, status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: `cancelled; ${message}`, completionTimestamp: now.toISOString() } };
+    return withEvent(
+      { ...build, status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: `cancelled; ${message}`, completionTimestamp: now.toISOString() } },
+      lost,
+      buildEvent('Normal', 'Cancelled', 'cancelled; its agent was gone before it stopped the build', now),
+    );
   }
   const retries = build.spec.config.retries ?? 0;
-  if (build.status.attempt <= retries) {
-    return {
-      ...build,
-      status: {
-        phase: 'Pending',
-        attempt: build.status.attempt + 1,
-        reason,
-        message: `attempt ${build.status.attempt}: ${message}; retrying (${build.status.attempt} of ${retries} retries used)`,
+  if (attempt <= retries) {
+    return withEvent(
+      {
+        ...build,
+        status: {
+          phase: 'Pending',
+          attempt: attempt + 1,
+          reason,
+          message: `attempt ${attempt}: ${message}; retrying (${attempt} of ${retries} retries used)`,
+          // What happened to earlier attempts stays; only the new attempt's own fields start afresh.
+          events: build.status.events,
+        },
       },
-    };
+      lost,
+      buildEvent('Normal', 'Retrying', `retrying as attempt ${attempt + 1} (${attempt} of ${retries} retries used)`, now),
+    );
   }
-  return { ...build, status: { ...build.status, phase: 'Error', reason, message, completionTimestamp: now.toISOString() } };
+  return withEvent(
+    { ...build, status: { ...build.status, phase: 'Error', reason, message, completionTimestamp: now.toISOString() } },
+    lost,
+    buildEvent('Warning', 'Error', `${reason}: ${message}${retries > 0 ? ` (all ${retries} retries used)` : ''}`, now),
+  );
 }
 
 /** Ms left before a Running build's deadline; undefined when it has none or is not running. */
@@ -210,16 +291,11 @@ export function deadlineRemainingMs(build: Build, now: Date): number | undefined
 
 /** A Running build past its deadline whose agent did not stop it: Failed, DeadlineExceeded. */
 export function expireDeadline(build: Build, now: Date): Build {
-  return {
-    ...build,
-    status: {
-      ...build.status,
-      phase: 'Failed',
-      reason: 'DeadlineExceeded',
-      message: `still running ${build.spec.config.completionDeadlineSeconds}s after it started, and its agent did not stop it`,
-      completionTimestamp: now.toISOString(),
-    },
-  };
+  const message = `still running ${build.spec.config.completionDeadlineSeconds}s after it started, and its agent did not stop it`;
+  return withEvent(
+    { ...build, status: { ...build.status, phase: 'Failed', reason: 'DeadlineExceeded', message, completionTimestamp: now.toISOString() } },
+    buildEvent('Warning', 'DeadlineExceeded', message, now),
+  );
 }
 
 /** Reason of a New build that its config's run policy holds back (Serial, SerialLatestOnly). */
@@ -231,11 +307,11 @@ export const SUPERSEDED_REASON = 'Superseded';
  * A New build held back by its config's run policy says which build it waits for. Undefined
  * when it already says so (the message is written only when it changes) or is past New.
  */
-export function waitForBuild(build: Build, waitingFor: string): Build | undefined {
+export function waitForBuild(build: Build, waitingFor: string, now: Date = new Date()): Build | undefined {
   if (build.status.phase !== 'New') return undefined;
   const message = `waiting for build ${waitingFor} to finish (run policy ${build.spec.config.runPolicy ?? 'Parallel'})`;
   if (build.status.reason === WAITING_REASON && build.status.message === message) return undefined;
-  return { ...build, status: { ...build.status, reason: WAITING_REASON, message } };
+  return withEvent({ ...build, status: { ...build.status, reason: WAITING_REASON, message } }, buildEvent('Normal', WAITING_REASON, message, now));
 }
 
 /**
@@ -244,14 +320,9 @@ export function waitForBuild(build: Build, waitingFor: string): Build | undefine
  */
 export function supersede(build: Build, newer: string, now: Date): Build | undefined {
   if (build.status.phase !== 'New') return undefined;
-  return {
-    ...build,
-    status: {
-      ...build.status,
-      phase: 'Cancelled',
-      reason: SUPERSEDED_REASON,
-      message: `superseded by newer build ${newer} (run policy SerialLatestOnly)`,
-      completionTimestamp: now.toISOString(),
-    },
-  };
+  const message = `superseded by newer build ${newer} (run policy SerialLatestOnly)`;
+  return withEvent(
+    { ...build, status: { ...build.status, phase: 'Cancelled', reason: SUPERSEDED_REASON, message, completionTimestamp: now.toISOString() } },
+    buildEvent('Normal', SUPERSEDED_REASON, message, now),
+  );
 }

@@ -4,6 +4,8 @@ import { slipwayProto } from '../../common/grpc/proto.js';
 import type { Logger } from '../../common/log.js';
 import type { AgentServiceHandlers } from '../../proto/generated/slipway/v1/AgentService.js';
 import type { BuildRef__Output } from '../../proto/generated/slipway/v1/BuildRef.js';
+import type { BuildStage__Output } from '../../proto/generated/slipway/v1/BuildStage.js';
+import { BUILD_STAGE_NAMES, MAX_LOG_SNIPPET_BYTES, type BuildStage, type BuildStageName } from '../api/types.js';
 import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import type { RegistrySecret } from '../secrets/secret-store.js';
 import { agentNameProblem } from '../../common/agent-name.js';
@@ -83,10 +85,12 @@ export class AgentService {
         if (req.output?.digest && !/^sha256:[0-9a-f]{64}$/.test(req.output.digest)) {
           extra.push({ field: 'output.digest', message: `"${req.output.digest}" is not a sha256 digest` });
         }
+        const stages = buildStages(req.stages, extra);
         const ref = buildRef(req.build, extra);
         const build = await reports.finish(ref, {
           agent: req.agent,
           phase: 'Complete',
+          stages,
           exitCode: 0,
           output: { image: req.output!.image, digest: req.output!.digest },
           commit: req.commit || undefined,
@@ -99,9 +103,14 @@ export class AgentService {
         identify(call, req.agent);
         const extra = [...agentName(req.agent), ...required(req.reason, 'reason')];
         if (!FAILURE_PHASES.has(req.phase)) extra.push({ field: 'phase', message: `must be Failed, Error or Cancelled, got "${req.phase}"` });
+        const stages = buildStages(req.stages, extra);
+        const snippetBytes = Buffer.byteLength(req.logSnippet);
+        if (snippetBytes > MAX_LOG_SNIPPET_BYTES) extra.push({ field: 'logSnippet', message: `must be at most ${MAX_LOG_SNIPPET_BYTES} bytes, got ${snippetBytes}` });
         const ref = buildRef(req.build, extra);
         const build = await reports.finish(ref, {
           agent: req.agent,
+          stages,
+          logSnippet: req.logSnippet || undefined,
           phase: req.phase as 'Failed' | 'Error' | 'Cancelled',
           reason: req.reason,
           message: req.message || undefined,
@@ -155,6 +164,38 @@ function nodeLabels(labels: Record<string, string> | undefined): FieldError[] {
   return entries.flatMap(([k, v]) => {
     const problem = labelKeyProblem(k) ?? labelValueProblem(v);
     return problem ? [{ field: `nodeLabels[${JSON.stringify(k.slice(0, 80))}]`, message: problem }] : [];
+  });
+}
+
+/** An RFC 3339 timestamp, as toISOString writes them (offsets allowed). */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** Longest a stage may have taken: a year, far past any deadline a build could have. */
+const MAX_STAGE_MS = 366 * 24 * 3600 * 1000;
+
+/**
+ * The stages a report carries, checked: known names, each at most once and in the order stages
+ * run, RFC 3339 start timestamps, and whole non-negative durations. Problems go into `errors`.
+ */
+function buildStages(stages: BuildStage__Output[], errors: FieldError[]): BuildStage[] {
+  if (stages.length > BUILD_STAGE_NAMES.length) {
+    errors.push({ field: 'stages', message: `must be at most ${BUILD_STAGE_NAMES.length} stages, got ${stages.length}` });
+    return [];
+  }
+  let last = -1;
+  return stages.map((s, i) => {
+    const at = `stages[${i}]`;
+    const order = BUILD_STAGE_NAMES.indexOf(s.name as BuildStageName);
+    if (order < 0) errors.push({ field: `${at}.name`, message: `must be one of ${BUILD_STAGE_NAMES.join(', ')}, got "${s.name.slice(0, 80)}"` });
+    else if (order <= last) errors.push({ field: `${at}.name`, message: `"${s.name}" must come after ${BUILD_STAGE_NAMES[last]}, once: stages are reported in the order they ran` });
+    else last = order;
+    if (s.startTimestamp.length > 40 || !TIMESTAMP.test(s.startTimestamp) || Number.isNaN(Date.parse(s.startTimestamp))) {
+      errors.push({ field: `${at}.startTimestamp`, message: `must be an RFC 3339 timestamp, got "${s.startTimestamp.slice(0, 80)}"` });
+    }
+    if (!Number.isSafeInteger(s.durationMs) || s.durationMs < 0 || s.durationMs > MAX_STAGE_MS) {
+      errors.push({ field: `${at}.durationMs`, message: `must be a whole number of milliseconds from 0 to ${MAX_STAGE_MS}, got ${s.durationMs}` });
+    }
+    return { name: s.name as BuildStageName, startTimestamp: s.startTimestamp, durationMs: s.durationMs };
   });
 }
 

@@ -75,6 +75,23 @@ function schemas(): Record<string, unknown> {
           configName: str('The BuildConfig it was started from.'),
           configGeneration: { type: 'integer', description: "The config's generation when the build started." },
           config: { ...spec, description: "A copy of the config's spec when the build started, with the request's overrides." },
+          triggeredBy: {
+            type: 'array',
+            description: 'Why the build was started (a client, a webhook, a new image, a changed config).',
+            items: {
+              type: 'object',
+              properties: {
+                type: str('Manual, GitHub, GitLab, Generic, ImageChange or ConfigChange.'),
+                message: str('What started it, in words.'),
+                git: {
+                  type: 'object',
+                  description: 'Webhook causes: what was pushed.',
+                  properties: { ref: str('The ref pushed.'), commit: str('The commit pushed.'), deliveryId: str("The webhook delivery's id.") },
+                },
+                imageChange: { type: 'object', description: 'ImageChange: the image and its new digest.', properties: { image: str('The image watched.'), digest: str('Its new digest.') } },
+              },
+            },
+          },
         },
       },
       status: {
@@ -96,6 +113,32 @@ function schemas(): Record<string, unknown> {
           commit: str('The git commit built.'),
           cancelRequested: { type: 'boolean' },
           logLines: { type: 'integer', description: "Lines in the final attempt's log." },
+          stages: {
+            type: 'array',
+            description: "The final attempt's stages as its agent timed them, in the order they ran; only those it reached.",
+            items: {
+              type: 'object',
+              properties: {
+                name: str('FetchInputs, PullImages, Build or PushImage.'),
+                startTimestamp: { type: 'string', format: 'date-time', description: "When it began (the agent's clock)." },
+                durationMs: { type: 'integer', description: 'How long it took, in milliseconds; for the stage a build failed in, until the failure.' },
+              },
+            },
+          },
+          logSnippet: str('A build that did not complete: the last lines of its log (at most 20 lines, 4 KiB), secrets masked.'),
+          events: {
+            type: 'array',
+            description: 'What happened to the build, oldest first; the newest 30 are kept.',
+            items: {
+              type: 'object',
+              properties: {
+                type: str('Normal or Warning.'),
+                reason: str('CamelCase: Queued, Scheduled, Started, Pushed, Complete, Failed, Error, Cancelled, CancelRequested, AttemptLost, Retrying, DeadlineExceeded...'),
+                message: str('Human-readable details.'),
+                timestamp: { type: 'string', format: 'date-time' },
+              },
+            },
+          },
         },
       },
     }),

@@ -1,4 +1,4 @@
-import type { BuildConfigSpec } from '../api/types.js';
+import { longestStage, type BuildConfigSpec, type BuildStatus } from '../api/types.js';
 import type { KubeObject } from './objects.js';
 import { BUILDS, type ResourceInfo } from './resources.js';
 
@@ -44,6 +44,7 @@ const COLUMNS: Record<ResourceInfo['plural'], Column[]> = {
     AGE,
     { name: 'Reason', type: 'string', description: 'Why the build is in its phase.', priority: 1 },
     { name: 'Image', type: 'string', description: 'The pushed image.', priority: 1 },
+    { name: 'Longest Stage', type: 'string', description: 'The stage of the final attempt that took longest, and how long.', priority: 1 },
   ],
   buildconfigs: [
     NAME,
@@ -74,13 +75,14 @@ function objectOf(obj: KubeObject, include: IncludeObject): { object?: unknown }
 function cells(resource: ResourceInfo, obj: KubeObject, now: Date): unknown[] {
   const age = humanDuration(now.getTime() - Date.parse(obj.metadata.creationTimestamp));
   if (resource === BUILDS) {
-    const s = obj.status as { phase: string; node?: string; reason?: string; startTimestamp?: string; completionTimestamp?: string; output?: { image: string; digest: string } };
+    const s = obj.status as BuildStatus;
     const spec = obj.spec as { configName: string };
     const start = s.startTimestamp ? Date.parse(s.startTimestamp) : undefined;
     const end = s.completionTimestamp ? Date.parse(s.completionTimestamp) : now.getTime();
     const duration = start !== undefined ? humanDuration(end - start) : '<none>';
     const image = s.output ? `${s.output.image}@${s.output.digest}` : '<none>';
-    return [obj.metadata.name, s.phase, spec.configName, s.node ?? '<none>', duration, age, s.reason ?? '<none>', image];
+    const longest = longestStage(s.stages);
+    return [obj.metadata.name, s.phase, spec.configName, s.node ?? '<none>', duration, age, s.reason ?? '<none>', image, longest ? `${longest.name} ${stageDuration(longest.durationMs)}` : '<none>'];
   }
   const spec = obj.spec as BuildConfigSpec;
   const status = obj.status as { lastVersion: number };
@@ -103,6 +105,11 @@ export function humanDuration(ms: number): string {
   if (d < 8) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
   if (d < 365 * 2) return `${d}d`;
   return `${Math.floor(d / 365)}y`;
+}
+
+/** A stage's duration: tenths of a second below a minute (stages are often short), else as ages are. */
+export function stageDuration(ms: number): string {
+  return ms < 60_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : humanDuration(ms);
 }
 
 /** Whether an Accept header asks for a Table (`as=Table;g=meta.k8s.io`). */

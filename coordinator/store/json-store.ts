@@ -235,9 +235,9 @@ export class JsonStore<T> {
 
   /**
    * The current value of every matching key, then every change, until `signal` aborts.
-   * Deleted keys come as events with an undefined value. A watch that breaks (NATS restarting,
-   * a reconnect) is started again from the revision after the last one seen, so nothing is
-   * missed or repeated.
+   * Deleted keys come as events with an undefined value. A watch that breaks or ends (NATS
+   * restarting, a reconnect, the node holding its consumer killed) is started again from the
+   * revision after the last one seen, so nothing is missed or repeated.
    */
   async *watch(options: { filter?: string; signal?: AbortSignal; updatesOnly?: boolean; retryMs?: number } = {}): AsyncIterable<StoreEvent<T>> {
     let last = 0;
@@ -270,7 +270,10 @@ export class JsonStore<T> {
             ...(listing && !entry.isUpdate ? { replaying: true } : {}),
           };
         }
-        return;
+        // nats.js ends a watch quietly when its ordered consumer gives up being recreated (its
+        // node gone for long on a cluster); the caller asked for changes until `signal`.
+        if (options.signal?.aborted) return;
+        await new Promise((r) => setTimeout(r, options.retryMs ?? 500));
       } catch (err) {
         if (options.signal?.aborted) return;
         if (!isNatsUnavailable(err)) throw err;

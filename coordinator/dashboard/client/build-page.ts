@@ -127,7 +127,11 @@ class LogFollower {
         this.append(`${e.text}\n`);
       },
       onState: (state, detail) => {
-        if (state === 'ended') setText('log-state', this.nextLine > 1 ? 'End of log.' : 'This attempt wrote no log.');
+        // Lines still waiting for the next paint go in first: "End of log." means all of it is shown.
+        if (state === 'ended') {
+          this.flush();
+          setText('log-state', this.nextLine > 1 ? 'End of log.' : 'This attempt wrote no log.');
+        }
         else if (state === 'live') setText('log-state', 'Following the log.');
         // The log ended but the build goes on (or has not started): asked again in a moment.
         else if (state === 'reconnecting' && !detail) setText('log-state', 'Waiting for the log…');
@@ -140,13 +144,17 @@ class LogFollower {
   /** Lines arrive in bursts: they are added in one text node per 50 ms, and the pane stays at the bottom if it was there. */
   private append(text: string): void {
     this.pending += text;
-    this.flushTimer ??= setTimeout(() => {
-      this.flushTimer = undefined;
-      const atBottom = this.pane.scrollHeight - this.pane.scrollTop - this.pane.clientHeight < 40;
-      this.pane.append(document.createTextNode(this.pending));
-      this.pending = '';
-      if (atBottom) this.pane.scrollTop = this.pane.scrollHeight;
-    }, 50);
+    this.flushTimer ??= setTimeout(() => this.flush(), 50);
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.pending) return;
+    const atBottom = this.pane.scrollHeight - this.pane.scrollTop - this.pane.clientHeight < 40;
+    this.pane.append(document.createTextNode(this.pending));
+    this.pending = '';
+    if (atBottom) this.pane.scrollTop = this.pane.scrollHeight;
   }
 }
 
