@@ -101,7 +101,7 @@ test('a build that completes tells its story: Queued, Scheduled, Started, Pushed
   t.deepEqual(reasons(running), ['Normal/Queued', 'Normal/Scheduled']);
   t.regex(running.status.events![1]!.message, /agent a on node n/);
   const digest = 'sha256:' + '1'.repeat(64);
-  const done = finish(running, { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages }, later(7));
+  const done = finish(running, { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages }, later(7))!;
   t.deepEqual(reasons(done), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
   const [, , started, pushed, complete] = done.status.events!;
   t.is(started!.timestamp, stages[0]!.startTimestamp);
@@ -118,14 +118,14 @@ test('a failed build keeps its stages and snippet, with a Warning naming the rea
     claimed(),
     { attempt: 1, agent: 'a', phase: 'Failed', reason: 'BuildStepFailed', message: 'exit 3', stages: stages.slice(0, 3), logSnippet: 'step 2\nboom' },
     later(6),
-  );
+  )!;
   t.deepEqual(reasons(failed), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
   t.is(failed.status.events!.at(-1)!.message, 'BuildStepFailed: exit 3');
   t.is(failed.status.logSnippet, 'step 2\nboom');
   t.is(failed.status.stages!.length, 3);
-  const error = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' }, later(6));
+  const error = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' }, later(6))!;
   t.deepEqual(reasons(error).slice(2), ['Warning/Error'], 'no stages reported: no Started');
-  const late = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' }, later(6));
+  const late = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' }, later(6))!;
   t.is(reasons(late).at(-1), 'Warning/DeadlineExceeded');
 });
 
