@@ -87,12 +87,10 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   });
   const daemons = await Promise.all(Array.from({ length: topology.agents }, () => privateDaemon(t)));
   const coordinatorPorts = await Promise.all(Array.from({ length: topology.coordinators }, () => freePort()));
-  // One after the other: two coordinators creating the R3 buckets and streams of a fresh cluster
-  // at once time out on nats-server 2.9 ("coordinator failed to start: timeout").
-  const coordinators: Supervised[] = [];
-  for (const [i, port] of coordinatorPorts.entries()) {
-    coordinators.push(
-      await supervisedService(`coordinator ${i}`, () =>
+  // At once, as a Deployment starts them: both create the same R3 buckets and streams.
+  const coordinators: Supervised[] = await Promise.all(
+    coordinatorPorts.map((port, i) =>
+      supervisedService(`coordinator ${i}`, () =>
         startCoordinatorProcess(t, {
           natsUrl: natsUrls.join(','),
           port,
@@ -100,8 +98,8 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
           env: { SLIPWAY_AGENT_GRACE_MS: String(o.agentGraceMs), SLIPWAY_NATS_REPLICAS: String(Math.min(3, natsUrls.length)), SLIPWAY_LOG_LEVEL: 'info' },
         }),
       ),
-    );
-  }
+    ),
+  );
   const work = await tempDir(t, 'slipway-chaos-');
   const agents: Supervised[] = [];
   for (const [i, daemon] of daemons.entries()) {
