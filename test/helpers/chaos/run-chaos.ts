@@ -153,8 +153,9 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   const started = new Set<string>();
   for (const [i, name] of configs.entries()) {
     await new Promise((r) => setTimeout(r, Math.max(0, t0 + (i * 1000) / o.startsPerSecond - Date.now())));
-    await startOnce(onAny, name, i);
-    started.add(`${name}-1`);
+    const build = await startOnce(clients, onAny, name, i);
+    started.add(build);
+    if (build !== `${name}-1`) o.say(`chaos: ${name}'s build is ${build}: a StartBuild that failed took a number first`);
     if ((i + 1) % 50 === 0) o.say(`chaos: ${i + 1} of ${o.builds} builds started`);
   }
   // Every build must end within its attempts' deadlines plus the lease after the last start.
@@ -251,15 +252,20 @@ function finalBuild(b: Build__Output | undefined): FinalBuild | undefined {
  * Starts the config's build once. A StartBuild whose answer was lost may have made the build:
  * before trying again, ask whether it exists, so the run never starts a second build itself.
  */
-async function startOnce(onAny: <T>(fn: (c: SlipwayClient) => Promise<T>, first?: number) => Promise<T>, config: string, i: number): Promise<void> {
+async function startOnce(
+  clients: SlipwayClient[],
+  onAny: <T>(fn: (c: SlipwayClient) => Promise<T>, first?: number) => Promise<T>,
+  config: string,
+  i: number,
+): Promise<string> {
   const until = Date.now() + 120_000;
   for (let k = i; ; k++) {
     const existing = await onAny((c) => c.listBuilds({ namespace: 'default', configName: config }), k).catch(() => undefined);
-    if (existing && existing.length > 0) return;
+    if (existing && existing.length > 0) return existing[0]!.metadata!.name;
     if (existing) {
       try {
-        await onAny((c) => c.startBuild({ namespace: 'default', configName: config }), k);
-        return;
+        // One call, never retried blind: its build may exist even when the answer was lost.
+        return (await clients[k % clients.length]!.startBuild({ namespace: 'default', configName: config })).metadata!.name;
       } catch (err) {
         if (Date.now() > until) throw err;
       }
