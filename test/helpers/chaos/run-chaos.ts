@@ -16,6 +16,7 @@ import { startAgentProcess, startCoordinatorProcess } from '../service-processes
 import { dockerBuildConfig } from '../slipway.js';
 import type { Teardowns } from '../teardowns.js';
 import { applySchedule, type AppliedStep } from './apply-schedule.js';
+import { diagnoseOpenBuilds } from './diagnose.js';
 import { CHAOS_LABEL, chaosProblems, evaluateChaos, type ChaosFigures, type FinalBuild } from './checks.js';
 import { formatRss, memoryVerdict, sampleRss, type MemoryVerdict, type RssSample } from './rss.js';
 import { chaosSchedule, formatSchedule, type ChaosTopology, type FaultKind, type FaultStep, type ScheduleOptions } from './schedule.js';
@@ -175,6 +176,18 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   }
   stopChaos.abort();
   const applied = await chaos;
+  const open = [...started].filter((n) => !isTerminal(finals.get(n)));
+  if (open.length > 0) {
+    o.say(
+      await diagnoseOpenBuilds({
+        natsUrls,
+        open: open.map((name) => ({ name, build: finals.get(name) })),
+        agentLogs: agents.flatMap((a) => a.logs()),
+        coordinatorLogs: coordinators.flatMap((c) => c.logs()),
+        limit: 8,
+      }).catch((err: Error) => `diagnosis failed: ${err.message}`),
+    );
+  }
   o.say(`chaos: builds ended after ${((Date.now() - t0) / 1000).toFixed(0)} s; ${applied.length} of ${schedule.length} steps applied`);
 
   // Let frozen-then-woken agents be told to stop, report (refused) and clean up.
