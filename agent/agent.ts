@@ -30,6 +30,7 @@ import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
 import { ImagesInUse } from './gc/images-in-use.js';
 import { LogPublisher } from './logs/log-publisher.js';
 import { AgentMetrics } from './metrics.js';
+import { NodeCacheReader } from './node-cache-reader.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
 import { SecretMasker } from './logs/secret-masker.js';
 import { LogTail } from './logs/log-tail.js';
@@ -91,6 +92,8 @@ export class Agent {
   private gc: ImageGarbageCollector | undefined;
   readonly metrics: AgentMetrics;
   private metricsServer: MetricsServer | undefined;
+  /** Reads the node cache's hit and miss counters, when the config says where. */
+  private readonly nodeCache: NodeCacheReader | undefined;
   /** The agent's Node in the Kubernetes API, when it reads it (config.kubeNode). */
   private nodeWatcher: NodeWatcher | undefined;
   /** Closed while the node is cordoned or not known yet: no new jobs are pulled. */
@@ -104,7 +107,14 @@ export class Agent {
     private readonly uploads: UploadedContexts,
     private readonly log: Logger,
   ) {
-    this.metrics = new AgentMetrics({ agent: config.name, node: config.node });
+    this.nodeCache = config.nodeCacheMetricsUrl ? new NodeCacheReader(config.nodeCacheMetricsUrl, log.child({ component: 'node-cache-reader' })) : undefined;
+    const nodeCache = this.nodeCache;
+    this.metrics = new AgentMetrics({
+      labels: { agent: config.name, node: config.node },
+      capacity: config.concurrency,
+      running: () => this.running.size,
+      nodeCache: nodeCache ? () => nodeCache.figures : undefined,
+    });
     this.gate = new ClaimGate(!config.kubeNode);
   }
 
@@ -136,6 +146,7 @@ export class Agent {
     if (executor.name === 'host') await agent.removeLeftovers();
     agent.startGc();
     if (config.metricsListen) agent.metricsServer = await serveMetrics(agent.metrics.registry, config.metricsListen);
+    await agent.nodeCache?.refresh();
     await agent.heartbeat();
     agent.heartbeatTimer = setInterval(() => void agent.heartbeat(), config.heartbeatIntervalMs);
     const consumer = await agent.bindConsumer();
@@ -241,6 +252,8 @@ export class Agent {
   }
 
   private async heartbeat(): Promise<void> {
+    // Read for the next heartbeat: this one sends what the last read found.
+    void this.nodeCache?.refresh();
     try {
       const res = await this.client.heartbeat({
         agent: this.config.name,
@@ -250,6 +263,7 @@ export class Agent {
         nodeLabels: this.nodeLabels,
         cordoned: this.nodeWatcher?.current?.unschedulable ?? false,
         capacity: this.config.concurrency,
+        cache: this.metrics.cacheFigures(),
       });
       for (const order of res.stop) {
         const r = this.running.get(`${order.build!.namespace}/${order.build!.name}/${order.build!.attempt}`);
@@ -406,12 +420,13 @@ export class Agent {
     // Claimed while the same delivery's twin was claiming (the same claim id is accepted twice).
     const during = runningHere();
     if (during) return duplicate(during);
+    const claimedAt = performance.now();
     let finished!: () => void;
     const r: RunningBuild = { ref, abort: new AbortController(), done: new Promise((resolve) => (finished = resolve)) };
     this.running.set(id, r);
     const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
-      r.outcome = this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log).then((reported) => (reported ? 'settled' : 'retry'));
+      r.outcome = this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log, claimedAt).then((reported) => (reported ? 'settled' : 'retry'));
       return await r.outcome;
     } finally {
       clearTimeout(deadline);
@@ -429,6 +444,8 @@ export class Agent {
     r: RunningBuild,
     secrets: { pushAuth?: RegistryAuth; sourceAuth?: GitCredentials; pullAuth?: RegistryAuth },
     log: Logger,
+    /** performance.now() at the claim. */
+    claimedAt: number,
   ): Promise<boolean> {
     const { pushAuth, sourceAuth, pullAuth } = secrets;
     log.info('build started', { node: this.config.node });
@@ -477,6 +494,7 @@ export class Agent {
       };
     }
 
+    const seconds = (performance.now() - claimedAt) / 1000;
     // The snippet is the log's end before the outcome line, which only repeats the status. The
     // lines are the log's own, masked as they were stored; masking the joined text again also
     // catches a secret that spans lines.
@@ -507,6 +525,8 @@ export class Agent {
               this.reporting.signal,
             );
       log.info('outcome accepted', { phase: final.status?.phase, reason: final.status?.reason || undefined });
+      if (outcome.kind === 'complete') this.metrics.buildFinished('Complete', '', seconds);
+      else this.metrics.buildFinished(outcome.failure.phase, outcome.failure.reason, seconds);
       return true;
     } catch (err) {
       if (err instanceof ReportRefusedError) {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { agentNameProblem } from '../common/agent-name.js';
+import { MAX_AGENT_CONCURRENCY, agentNameProblem } from '../common/agent-name.js';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import { missingFiles, setTogether } from '../common/settings-checks.js';
 import type { LogLevel } from '../common/log.js';
@@ -32,6 +32,7 @@ export const AGENT_ENV = {
   gcPinnedImages: 'SLIPWAY_GC_PINNED_IMAGES',
   gcFilesystem: 'SLIPWAY_GC_FILESYSTEM',
   metricsListen: 'SLIPWAY_METRICS_ADDR',
+  nodeCacheMetricsUrl: 'SLIPWAY_NODE_CACHE_METRICS_URL',
   kubeNode: 'SLIPWAY_KUBE_NODE',
   kubeconfig: 'SLIPWAY_KUBECONFIG',
   logLevel: 'SLIPWAY_LOG_LEVEL',
@@ -108,6 +109,11 @@ export interface AgentConfig {
   /** host:port to serve Prometheus metrics at /metrics on; empty: none. */
   metricsListen: string;
   /**
+   * The node cache's metrics (http://host:port/metrics of node-cache's SLIPWAY_METRICS_ADDR):
+   * its blob hits and misses go into heartbeats and the agent's metrics. Empty: not read.
+   */
+  nodeCacheMetricsUrl: string;
+  /**
    * Read the agent's Node (`node`) from the Kubernetes API: claim nothing while it is cordoned,
    * and advertise its labels, which builds' nodeSelectors are matched against. Off: no labels,
    * never cordoned, so builds with a nodeSelector never run on this agent.
@@ -150,6 +156,7 @@ export function defaultAgentConfig(): AgentConfig {
     gcPinnedImages: [],
     gcFilesystem: '',
     metricsListen: '',
+    nodeCacheMetricsUrl: '',
     kubeNode: false,
     kubeconfig: '',
     logLevel: 'info',
@@ -181,6 +188,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.gcPinnedImages]) c.gcPinnedImages = env[e.gcPinnedImages]!.split(',').map((s) => s.trim()).filter(Boolean);
   if (env[e.gcFilesystem]) c.gcFilesystem = env[e.gcFilesystem]!;
   if (env[e.metricsListen]) c.metricsListen = env[e.metricsListen]!;
+  if (env[e.nodeCacheMetricsUrl] !== undefined) c.nodeCacheMetricsUrl = env[e.nodeCacheMetricsUrl]!;
   if (env[e.kubeNode]) c.kubeNode = parseBoolean(env[e.kubeNode]!) as boolean;
   if (env[e.kubeconfig]) c.kubeconfig = env[e.kubeconfig]!;
   if (env[e.logLevel]) c.logLevel = env[e.logLevel] as LogLevel;
@@ -205,7 +213,9 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (c.executor !== 'host' && c.executor !== 'dind') errors.push({ field: AGENT_ENV.executor, message: `"${c.executor}" is not a known executor (host, dind)` });
   if (c.dindMode !== 'per-build' && c.dindMode !== 'per-agent') errors.push({ field: AGENT_ENV.dindMode, message: `must be per-build or per-agent, got "${c.dindMode}"` });
   if (c.dindRoot.length > 40) errors.push({ field: AGENT_ENV.dindRoot, message: 'must be at most 40 characters: unix socket paths under it are limited' });
-  if (!Number.isInteger(c.concurrency) || c.concurrency < 1) errors.push({ field: AGENT_ENV.concurrency, message: 'must be a whole number ≥ 1' });
+  if (!Number.isInteger(c.concurrency) || c.concurrency < 1 || c.concurrency > MAX_AGENT_CONCURRENCY) {
+    errors.push({ field: AGENT_ENV.concurrency, message: `must be a whole number from 1 to ${MAX_AGENT_CONCURRENCY}` });
+  }
   const nameProblem = agentNameProblem(c.name);
   if (nameProblem) errors.push({ field: AGENT_ENV.name, message: nameProblem });
   if (!(c.heartbeatIntervalMs >= 100)) errors.push({ field: AGENT_ENV.heartbeatIntervalMs, message: 'must be at least 100' });
@@ -214,6 +224,8 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (!(c.gcMinAgeMs >= 0)) errors.push({ field: AGENT_ENV.gcMinAgeMs, message: 'must not be negative' });
   if (!(c.gcIntervalMs === 0 || c.gcIntervalMs >= 1000)) errors.push({ field: AGENT_ENV.gcIntervalMs, message: 'must be 0 (GC off) or at least 1000' });
   if (c.metricsListen && !/^[^\s]*:\d+$/.test(c.metricsListen)) errors.push({ field: AGENT_ENV.metricsListen, message: `"${c.metricsListen}" is not host:port` });
+  const cacheUrlProblem = c.nodeCacheMetricsUrl ? metricsUrlProblem(c.nodeCacheMetricsUrl) : undefined;
+  if (cacheUrlProblem) errors.push({ field: AGENT_ENV.nodeCacheMetricsUrl, message: cacheUrlProblem });
   if (typeof c.kubeNode !== 'boolean') errors.push({ field: AGENT_ENV.kubeNode, message: `must be true or false, got "${String(c.kubeNode)}"` });
   if (c.kubeconfig && c.kubeNode !== true) errors.push({ field: AGENT_ENV.kubeconfig, message: `is only used with ${AGENT_ENV.kubeNode}=true` });
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: AGENT_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
@@ -229,6 +241,20 @@ function tlsErrors(c: AgentConfig): FieldError[] {
   errors.push(...setTogether([e.tlsCert, c.tlsCertFile], [e.tlsKey, c.tlsKeyFile]));
   if (c.tlsCertFile && !c.tlsCAFile) errors.push({ field: e.tlsCA, message: `is required with ${e.tlsCert} (the coordinator's certificate must be checked)` });
   return errors;
+}
+
+/** What is wrong with a URL to read Prometheus metrics from, or undefined. */
+function metricsUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL (http://host:port/metrics)`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http or https URL, got ${url.protocol}`;
+  // The URL is logged when it cannot be read: it must carry no secret.
+  if (url.username || url.password) return 'must not carry credentials';
+  return undefined;
 }
 
 /** "true"/"false" (any case, or 1/0); anything else is returned as given, for the check to refuse. */

@@ -10,3 +10,9 @@ export function agentNameProblem(name: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The most builds one agent may run at once (SLIPWAY_AGENT_CONCURRENCY), which is also the
+ * largest capacity a heartbeat may claim: far above what one node's Docker daemon can take.
+ */
+export const MAX_AGENT_CONCURRENCY = 1024;

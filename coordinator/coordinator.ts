@@ -26,6 +26,7 @@ import { HealthService } from './grpc/health-service.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
+import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { registerWebhooks } from './triggers/webhooks.js';
 import { openStateStore, type StateStore } from './store/state-store.js';
@@ -54,6 +55,7 @@ export interface CoordinatorDeps {
 export class Coordinator {
   private readonly abort = new AbortController();
   private controllerDone: Promise<void> = Promise.resolve();
+  private metricsDone: Promise<void> = Promise.resolve();
   /** The triggers' loops (ConfigChange watch, image poller), done once `abort` fired. */
   private triggersDone: Promise<unknown> = Promise.resolve();
   /** The Kubernetes API server, when `kubeApiListen` asked for one. */
@@ -91,7 +93,12 @@ export class Coordinator {
       const agents = new AgentRegistry(store.agents, clock);
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
-      const server = new grpc.Server();
+      // Metrics only where they can be read: on the HTTP port.
+      const metrics = config.httpListen
+        ? new CoordinatorMetrics({ labels: { coordinator: config.id }, agentGraceMs: config.agentGraceMs, clock, log: log.child({ component: 'metrics' }) })
+        : undefined;
+      const serverOptions: grpc.ServerOptions = metrics ? { interceptors: [metrics.grpcInterceptor] } : {};
+      const server = new grpc.Server(serverOptions);
       const servers = [server];
       // Registered first, NOT_SERVING: a probe that reaches the port before start() returns
       // is told to wait rather than refused.
@@ -99,13 +106,13 @@ export class Coordinator {
       health.addTo(server);
       const contexts = await whileNatsUnavailable(log, 'open the contexts object store', () => ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes }));
       const logPurger = new LogPurger(nc);
-      const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b) });
+      const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b), observer: metrics?.transitions });
       const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
       const agentService = new AgentService(
-        new AgentReports(store, agents, secrets, clock, () => leases.listening()),
+        new AgentReports(store, agents, secrets, clock, metrics?.transitions, () => leases.listening()),
         log,
         security.agentCredentials !== undefined,
       );
@@ -114,7 +121,7 @@ export class Coordinator {
       try {
         address = await bind(server, config.grpcListen, security.serverCredentials);
         if (security.agentCredentials) {
-          const agentServer = new grpc.Server();
+          const agentServer = new grpc.Server(serverOptions);
           servers.push(agentServer);
           agentService.addTo(agentServer);
           agentAddress = await bind(agentServer, config.agentGrpcListen, security.agentCredentials);
@@ -156,6 +163,10 @@ export class Coordinator {
           await c.kubeApi?.stop();
           throw err;
         });
+        if (metrics) {
+          metrics.serveOn(c.http);
+          c.metricsDone = metrics.watch(store, c.abort.signal);
+        }
         notifications?.addTo(c.http);
         registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
         const http = c.http;
@@ -197,6 +208,7 @@ export class Coordinator {
           if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
           await pruning;
         },
+        observer: metrics?.transitions,
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
         leaseCheckIntervalMs: config.leaseCheckIntervalMs,
@@ -267,6 +279,7 @@ export class Coordinator {
       ),
     );
     await this.controllerDone;
+    await this.metricsDone;
     await this.triggersDone;
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('coordinator stopped');

@@ -1,9 +1,10 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { Ajv } from 'ajv';
 import { isMap, isPair, isScalar, parse, parseDocument, type Pair } from 'yaml';
 import { CHART, ROOT, one, podTemplates, renderChart, type K8sObject } from './helpers/chart.js';
+import { tempDir } from './helpers/processes.js';
 
 /**
  * The Helm chart (charts/slipway), rendered as helm would (tools/chart-render: text/template and
@@ -264,6 +265,30 @@ test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork 
   t.false(containers(agentPod(host)).some((c) => c.name === 'node-cache'));
   const off = (await renderChart({ set: [NATS] })).objects;
   t.false(off.some((o) => o.metadata.name.endsWith('-node-cache')));
+});
+
+test('metrics: the coordinator\'s HTTP port and the agent\'s metrics port, with scrape annotations the Pods\' own annotations override; the dind agent reads its node cache sidecar\'s', async (t) => {
+  const values = path.join(await tempDir(t, 'slipway-chart-'), 'values.yaml');
+  await writeFile(values, 'agent:\n  metrics: { enabled: true }\n  podAnnotations: { prometheus.io/path: /other }\n');
+  const objects = (await renderChart({ set: [NATS], values: [values] })).objects;
+  const deployment = one(objects, 'Deployment', '-coordinator').spec.template;
+  const coordinator = deployment.spec.containers[0];
+  t.is(env(coordinator, 'SLIPWAY_HTTP_LISTEN'), '0.0.0.0:8080');
+  t.deepEqual(coordinator.ports.find((p: { name: string }) => p.name === 'http'), { name: 'http', containerPort: 8080 });
+  t.deepEqual(deployment.metadata.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
+  t.true(one(objects, 'Service', '-coordinator').spec.ports.some((p: { name: string; port: number }) => p.name === 'http' && p.port === 8080));
+  const agent = one(objects, 'DaemonSet', '-agent').spec.template;
+  t.deepEqual(agent.metadata.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/other' });
+
+  const quiet = (await renderChart({ set: [NATS, 'coordinator.httpPort=null'] })).objects;
+  const pod = one(quiet, 'Deployment', '-coordinator').spec.template;
+  t.is(env(pod.spec.containers[0], 'SLIPWAY_HTTP_LISTEN'), undefined);
+  t.is(pod.metadata.annotations, undefined);
+  t.is(one(quiet, 'DaemonSet', '-agent').spec.template.metadata.annotations, undefined, 'no metrics port, no scrape annotations');
+
+  const dind = agentPod((await renderChart({ values: [path.join(EXAMPLES, 'node-cache.yaml')] })).objects);
+  t.is(env(containers(dind).find((c) => c.name === 'node-cache')!, 'SLIPWAY_METRICS_ADDR'), '127.0.0.1:9465');
+  t.is(env(containers(dind).find((c) => c.name === 'agent')!, 'SLIPWAY_NODE_CACHE_METRICS_URL'), 'http://127.0.0.1:9465/metrics');
 });
 
 test('every SLIPWAY_* variable the chart sets is one the README names', async (t) => {

@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { Teardowns } from './helpers/teardowns.js';
 import * as grpc from '@grpc/grpc-js';
 import { slipwayProto } from '../common/grpc/proto.js';
 import { reasonOf } from '../common/grpc/status.js';
@@ -7,6 +8,7 @@ import { startSlipway } from './helpers/slipway.js';
 
 interface Answer {
   status?: { phase: string; agent?: string };
+  metadata?: { resourceVersion?: string };
   build?: { status?: { phase: string } };
   stop?: { build: { name: string; attempt: number }; why: string }[];
 }
@@ -17,17 +19,7 @@ const ask = (client: AgentServiceClient, method: 'ClaimBuild' | 'CompleteBuild' 
   );
 
 test('the coordinator applies reports only from the agent and attempt that own the build', async (t) => {
-  // No agents: this test plays the agents itself, over the real gRPC API and NATS.
-  const slipway = await startSlipway(t, { agents: 0 });
-  const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
-  t.teardown(() => agents.close());
-  await slipway.client.createBuildConfig({
-    metadata: { name: 'app' },
-    spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' } },
-  });
-  await slipway.client.startBuild({ namespace: 'default', configName: 'app' });
-  // Wait until the controller has queued attempt 1.
-  for await (const b of slipway.client.watchBuild('default', 'app-1')) if (b.status!.queuedTimestamp) break;
+  const { slipway, agents } = await queuedBuildWithoutAgents(t);
 
   const build = { namespace: 'default', name: 'app-1', attempt: 1 };
   const refused = async (p: Promise<unknown>, reason: string, what: string) => {
@@ -56,8 +48,14 @@ test('the coordinator applies reports only from the agent and attempt that own t
   await refused(ask(agents, 'FailBuild', { build: { ...build, attempt: 0 + 2 }, agent: 'a', phase: 'Failed', reason: 'X', exitCode: -1 }), 'StaleAttempt', 'failure of another attempt');
   t.is((await slipway.client.getBuild('default', 'app-1')).status!.phase, 'Running');
 
-  t.is((await ask(agents, 'CompleteBuild', { build, agent: 'a', output })).status!.phase, 'Complete');
-  await refused(ask(agents, 'CompleteBuild', { build, agent: 'a', output }), 'BuildAlreadyTerminal', 'a duplicate completion');
+  const completed = await ask(agents, 'CompleteBuild', { build, agent: 'a', output });
+  t.is(completed.status!.phase, 'Complete');
+  // Its answer lost (or its write landed after a timeout), agent a reports again: answered with
+  // the build as it is, nothing changes.
+  const repeated = await ask(agents, 'CompleteBuild', { build, agent: 'a', output });
+  t.is(repeated.status!.phase, 'Complete');
+  t.is(repeated.metadata!.resourceVersion, completed.metadata!.resourceVersion);
+  await refused(ask(agents, 'CompleteBuild', { build, agent: 'a', output: { ...output, digest: 'sha256:' + 'c'.repeat(64) } }), 'BuildAlreadyTerminal', 'another completion');
   await refused(ask(agents, 'FailBuild', { build, agent: 'a', phase: 'Failed', reason: 'Late', exitCode: 1 }), 'BuildAlreadyTerminal', 'a late failure');
 
   const final = await slipway.client.getBuild('default', 'app-1');
@@ -76,15 +74,7 @@ test('malformed reports are refused with the fields named', async (t) => {
 });
 
 test('a report whose stages or log snippet are wrong is refused naming each field, and changes nothing', async (t) => {
-  const slipway = await startSlipway(t, { agents: 0 });
-  const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
-  t.teardown(() => agents.close());
-  await slipway.client.createBuildConfig({
-    metadata: { name: 'app' },
-    spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' } },
-  });
-  await slipway.client.startBuild({ namespace: 'default', configName: 'app' });
-  for await (const b of slipway.client.watchBuild('default', 'app-1')) if (b.status!.queuedTimestamp) break;
+  const { slipway, agents } = await queuedBuildWithoutAgents(t);
   const build = { namespace: 'default', name: 'app-1', attempt: 1 };
   await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1' });
   const at = new Date().toISOString();
@@ -124,3 +114,20 @@ test('a report whose stages or log snippet are wrong is refused naming each fiel
   t.is(stored.status!.logSnippet, 'the end\nof the log');
   t.is(stored.status!.events.at(-1)!.reason, 'Failed');
 });
+
+/**
+ * A coordinator with no agents (the test plays them itself, over the real gRPC API and NATS),
+ * and build app-1 with its attempt 1 queued.
+ */
+async function queuedBuildWithoutAgents(t: Teardowns) {
+  const slipway = await startSlipway(t, { agents: 0 });
+  const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
+  t.teardown(() => agents.close());
+  await slipway.client.createBuildConfig({
+    metadata: { name: 'app' },
+    spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' } },
+  });
+  await slipway.client.startBuild({ namespace: 'default', configName: 'app' });
+  for await (const b of slipway.client.watchBuild('default', 'app-1')) if (b.status!.queuedTimestamp) break;
+  return { slipway, agents };
+}

@@ -5,6 +5,7 @@ import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
 import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, supersede, waitForBuild } from '../builds/transitions.js';
+import type { TransitionObserver } from '../builds/transition-observer.js';
 import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -22,6 +23,8 @@ export interface BuildControllerOptions {
   deadlineBackstopMs: number;
   /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
   onTerminal?: (build: Build) => Promise<void>;
+  /** Told of the builds this controller ends (lost attempts, deadlines), once each across coordinators. */
+  observer?: TransitionObserver;
   log: Logger;
   clock?: () => Date;
 }
@@ -176,6 +179,8 @@ export class BuildController {
         return;
       }
       const revision = await this.write(key, next, current.revision);
+      // Only the coordinator whose compare-and-set landed gets here: the others lost it (ConflictError).
+      if (isTerminal(next.status.phase)) this.options.observer?.finished(next);
       this.log(build).warn(lost ? 'attempt lost' : 'deadline passed without the agent stopping the build', {
         phase: next.status.phase,
         reason: next.status.reason,
@@ -203,6 +208,7 @@ export class BuildController {
       if (decision.action === 'supersede') {
         const superseded = supersede(build, decision.newer, this.clock())!;
         await this.write(key, superseded, current.revision);
+        this.options.observer?.finished(superseded);
         this.log(build).info('build superseded', { newer: decision.newer });
         return;
       }
@@ -223,6 +229,7 @@ export class BuildController {
           if (err instanceof ConflictError && this.unfinished.has(olderKey)) this.stale.add(olderKey);
           throw err;
         }
+        this.options.observer?.finished(superseded);
         // Its terminal revision comes through the watch; until then read it from the store.
         if (this.unfinished.has(olderKey)) this.stale.add(olderKey);
         this.log(older).info('build superseded', { newer: build.metadata.name });

@@ -7,6 +7,7 @@ import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { claim, finish, type Claim, type Outcome } from './transitions.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
+import { IGNORE_TRANSITIONS, type TransitionObserver } from './transition-observer.js';
 
 export interface Heartbeat {
   agent: string;
@@ -44,6 +45,8 @@ export class AgentReports {
     private readonly agents: AgentRegistry,
     private readonly secrets: SecretStore,
     private readonly clock: () => Date = () => new Date(),
+    /** Told of the claims and outcomes these reports apply, once each. */
+    private readonly observer: TransitionObserver = IGNORE_TRANSITIONS,
     /**
      * Called when a heartbeat could not be recorded because NATS did not answer (the agents
      * bucket electing a leader on a cluster): the lease grace must start again, as after a
@@ -61,7 +64,14 @@ export class AgentReports {
     ref: BuildRef,
     c: Omit<Claim, 'attempt'>,
   ): Promise<{ build: Versioned<Build>; pushCredentials?: RegistrySecret; sourceCredentials?: RegistrySecret; pullCredentials?: RegistrySecret }> {
-    const build = await this.apply(ref, (b) => claim(b, { ...c, attempt: ref.attempt }, this.clock()));
+    let changed = false;
+    const build = await this.apply(ref, (b) => {
+      const next = claim(b, { ...c, attempt: ref.attempt }, this.clock());
+      // A repeated claim (its first answer lost) changes nothing and is not a second start.
+      changed = next !== undefined;
+      return next;
+    });
+    if (changed) this.observer.started(build.value);
     const { output, source, strategy } = build.value.spec.config;
     const reveal = (name: string | undefined) => (name ? this.secrets.reveal(ref.namespace, name) : undefined);
     return {
@@ -110,7 +120,16 @@ export class AgentReports {
 
   /** @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError */
   async finish(ref: BuildRef, outcome: Omit<Outcome, 'attempt'>): Promise<Versioned<Build>> {
-    return this.apply(ref, (b) => finish(b, { ...outcome, attempt: ref.attempt }, this.clock()));
+    let changed = false;
+    const build = await this.apply(ref, (b) => {
+      const next = finish(b, { ...outcome, attempt: ref.attempt }, this.clock());
+      // The report that ended the build, repeated (its answer lost), changes nothing and is not a second end.
+      changed = next !== undefined;
+      return next;
+    });
+    // A lost attempt with retries left goes back to Pending: not an end either.
+    if (changed && isTerminal(build.value.status.phase)) this.observer.finished(build.value);
+    return build;
   }
 
   private async apply(ref: BuildRef, step: (b: Build) => Build | undefined): Promise<Versioned<Build>> {

@@ -15,10 +15,13 @@ import { gitRefProblem, requireName, type BuildConfigInput } from '../api/valida
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { cancel } from './transitions.js';
+import { IGNORE_TRANSITIONS, type TransitionObserver } from './transition-observer.js';
 
 export interface BuildApiOptions {
   clock?: () => Date;
   newUid?: () => string;
+  /** Told of the builds this API creates and ends (cancels), once each. */
+  observer?: TransitionObserver;
   /** Removes a deleted build's logs (coordinator/logs/log-purge.ts); undefined: logs are left to age out. */
   purgeLogs?: (build: Build) => Promise<unknown>;
 }
@@ -64,6 +67,7 @@ export interface ListBuildsFilter {
 export class BuildApi {
   private readonly clock: () => Date;
   private readonly newUid: () => string;
+  private readonly observer: TransitionObserver;
   private readonly purgeLogs?: (build: Build) => Promise<unknown>;
 
   constructor(
@@ -72,6 +76,7 @@ export class BuildApi {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.newUid = options.newUid ?? randomUUID;
+    this.observer = options.observer ?? IGNORE_TRANSITIONS;
     this.purgeLogs = options.purgeLogs;
   }
 
@@ -300,6 +305,7 @@ export class BuildApi {
     if (await this.store.builds.wasDeleted(key)) return undefined;
     try {
       const revision = await this.store.builds.create(key, build);
+      this.observer.created(build);
       return { value: build, revision };
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
@@ -426,8 +432,15 @@ export class BuildApi {
   async cancelBuild(namespace: string, name: string): Promise<Versioned<Build>> {
     requireName(namespace, 'namespace');
     requireName(name, 'name');
-    const result = await this.store.builds.mutate(objectKey(namespace, name), (b) => cancel(b, this.clock()));
+    // Whether the write that landed was ours (mutate calls the step again after a lost compare-and-set).
+    let changed = false;
+    const result = await this.store.builds.mutate(objectKey(namespace, name), (b) => {
+      const next = cancel(b, this.clock());
+      changed = next !== undefined;
+      return next;
+    });
     if (!result) throw new BuildNotFoundError(`${namespace}/${name}`);
+    if (changed && isTerminal(result.value.status.phase)) this.observer.finished(result.value);
     return result;
   }
 

@@ -8,7 +8,8 @@ import type { BuildStage__Output } from '../../proto/generated/slipway/v1/BuildS
 import { BUILD_STAGE_NAMES, MAX_LOG_SNIPPET_BYTES, type BuildStage, type BuildStageName } from '../api/types.js';
 import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import type { RegistrySecret } from '../secrets/secret-store.js';
-import { agentNameProblem } from '../../common/agent-name.js';
+import { MAX_AGENT_CONCURRENCY, agentNameProblem } from '../../common/agent-name.js';
+import type { AgentCacheFigures__Output } from '../../proto/generated/slipway/v1/AgentCacheFigures.js';
 import { labelKeyProblem, labelValueProblem, nameErrors } from '../api/validation.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
@@ -65,6 +66,7 @@ export class AgentService {
         identify(call, req.agent);
         const errors = [...agentName(req.agent), ...nodeName(req.node), ...required(req.instance, 'instance'), ...nodeLabels(req.nodeLabels)];
         if (req.instance.length > 128) errors.push({ field: 'instance', message: `must be at most 128 characters, got ${req.instance.length}` });
+        errors.push(...capacity(req.capacity), ...cacheFigures(req.cache));
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
         const orders = await reports.heartbeat({
@@ -75,7 +77,9 @@ export class AgentService {
           nodeLabels: req.nodeLabels,
           cordoned: req.cordoned,
           capacity: req.capacity > 0 ? req.capacity : undefined,
-          cache: req.cache ?? undefined,
+          cache: req.cache
+            ? { imageBytes: req.cache.imageBytes, gcReclaimedBytes: req.cache.gcReclaimedBytes, nodeCacheHits: req.cache.nodeCacheHits, nodeCacheMisses: req.cache.nodeCacheMisses }
+            : undefined,
         });
         return { stop: orders };
       }),
@@ -165,6 +169,20 @@ function nodeLabels(labels: Record<string, string> | undefined): FieldError[] {
     const problem = labelKeyProblem(k) ?? labelValueProblem(v);
     return problem ? [{ field: `nodeLabels[${JSON.stringify(k.slice(0, 80))}]`, message: problem }] : [];
   });
+}
+
+/** Builds the agent runs at once at most: 0 (not said) up to MAX_AGENT_CONCURRENCY. */
+function capacity(value: number): FieldError[] {
+  if (Number.isInteger(value) && value >= 0 && value <= MAX_AGENT_CONCURRENCY) return [];
+  return [{ field: 'capacity', message: `must be a whole number from 0 (not said) to ${MAX_AGENT_CONCURRENCY}, got ${value}` }];
+}
+
+/** Byte and pull counts: whole, not negative, and exact as a JavaScript number (below 2^53). */
+function cacheFigures(cache: AgentCacheFigures__Output | null): FieldError[] {
+  if (!cache) return [];
+  return (['imageBytes', 'gcReclaimedBytes', 'nodeCacheHits', 'nodeCacheMisses'] as const).flatMap((k) =>
+    Number.isSafeInteger(cache[k]) && cache[k] >= 0 ? [] : [{ field: `cache.${k}`, message: `must be a whole number from 0 to 2^53-1, got ${cache[k]}` }],
+  );
 }
 
 /** An RFC 3339 timestamp, as toISOString writes them (offsets allowed). */

@@ -109,6 +109,11 @@ app.kubernetes.io/component: {{ index . 1 }}
       value: {{ printf "127.0.0.1:%v" $c.port | quote }}
     - name: SLIPWAY_CACHE_ROOT
       value: /var/lib/slipway/node-cache
+    {{- with $c.metricsPort }}
+    # Its hits and misses, on loopback too: in dind mode the agent beside it reads them.
+    - name: SLIPWAY_METRICS_ADDR
+      value: {{ printf "127.0.0.1:%v" . | quote }}
+    {{- end }}
     {{- with include "slipway.optionalEnv" (list (list "SLIPWAY_CACHE_UPSTREAM" $c.upstream) (list "SLIPWAY_CACHE_MAX_BYTES" $c.maxBytes) (list "SLIPWAY_CACHE_TTL" $c.ttl) (list "SLIPWAY_CACHE_SWEEP_INTERVAL_MS" $c.sweepIntervalMs) (list "SLIPWAY_LOG_LEVEL" .Values.logLevel)) }}
     {{- . | nindent 4 }}
     {{- end }}

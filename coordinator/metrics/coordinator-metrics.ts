@@ -1,0 +1,79 @@
+import { Registry } from 'prom-client';
+import { errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { Build } from '../api/types.js';
+import type { TransitionObserver } from '../builds/transition-observer.js';
+import type { HttpServer } from '../http/http-server.js';
+import type { StateStore } from '../store/state-store.js';
+import type { StoreEvent } from '../store/json-store.js';
+import { AgentRecordMetrics } from './agent-record-metrics.js';
+import { BuildMetrics } from './build-metrics.js';
+import { GrpcMetrics } from './grpc-metrics.js';
+
+export interface CoordinatorMetricsOptions {
+  /** Labels on every series, e.g. { coordinator: id }. */
+  labels: Record<string, string>;
+  /** An agent silent longer than this is not live (SLIPWAY_AGENT_GRACE_MS). */
+  agentGraceMs: number;
+  clock: () => Date;
+  log: Logger;
+}
+
+/**
+ * The coordinator's Prometheus metrics, in a registry of its own, served at GET /metrics on the
+ * coordinator's HTTP port. See ARCHITECTURE.md, "Metrics": events (counters, histograms) are
+ * counted by the one coordinator whose compare-and-set made them, so they add up across
+ * coordinators; state (gauges) comes from watches every coordinator runs, so it is the same on
+ * each and aggregates with max.
+ */
+export class CoordinatorMetrics {
+  readonly registry = new Registry();
+  private readonly builds = new BuildMetrics(this.registry);
+  private readonly agents: AgentRecordMetrics;
+  private readonly grpc = new GrpcMetrics(this.registry);
+
+  constructor(private readonly options: CoordinatorMetricsOptions) {
+    this.registry.setDefaultLabels(options.labels);
+    this.agents = new AgentRecordMetrics(this.registry, options.agentGraceMs, options.clock);
+  }
+
+  /** Where BuildApi, AgentReports and the build controller report the transitions they made. */
+  get transitions(): TransitionObserver {
+    return this.builds;
+  }
+
+  /** The server interceptor that counts every gRPC call. */
+  get grpcInterceptor() {
+    return this.grpc.interceptor;
+  }
+
+  /**
+   * Follows the Build and agents buckets for the gauges, until `signal` aborts. A watch that
+   * fails is started again (it replays the bucket, so the gauges are whole again).
+   */
+  watch(store: StateStore, signal: AbortSignal): Promise<void> {
+    const follow = async <T>(what: string, watch: () => AsyncIterable<StoreEvent<T>>, seen: (e: StoreEvent<T>) => void) => {
+      while (!signal.aborted) {
+        try {
+          for await (const e of watch()) seen(e);
+        } catch (err) {
+          if (signal.aborted) return;
+          this.options.log.warn(`metrics: the ${what} watch failed; restarting`, { error: errorMessage(err) });
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    };
+    return Promise.all([
+      follow<Build>('Build', () => store.builds.watch({ signal }), (e) => this.builds.watched(e)),
+      follow('agents', () => store.agents.watch({ signal }), (e) => this.agents.watched(e)),
+    ]).then(() => undefined);
+  }
+
+  /** Serves GET /metrics on the coordinator's HTTP port. */
+  serveOn(http: HttpServer): void {
+    http.route('GET', '/metrics', async (_req, res) => {
+      const text = await this.registry.metrics();
+      res.writeHead(200, { 'content-type': this.registry.contentType, 'cache-control': 'no-store' }).end(text);
+    });
+  }
+}
