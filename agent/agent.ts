@@ -63,6 +63,8 @@ interface RunningBuild {
   abort: AbortController;
   stopWhy?: StopWhy;
   done: Promise<void>;
+  /** How its job ends (set once the run started): a second delivery of the job ends the same way. */
+  outcome?: Promise<JobOutcome>;
 }
 
 /** How long a stopping agent waits for its final reports. */
@@ -370,6 +372,17 @@ export class Agent {
   /** @returns settled when the coordinator answered; otherwise how to hand the job back. */
   private async claimAndRun(job: BuildJob, msg: JsMsg, log: Logger): Promise<JobOutcome> {
     const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
+    // JetStream delivers a job again when it missed the in-progress acks (a NATS node died, the
+    // consumer's leader moved). Delivered to this same agent run, the claim would carry the same
+    // claim id, which the coordinator takes as a repeat of a lost answer: the attempt would run
+    // twice. The attempt is running here already; this delivery ends as that run's does.
+    const runningHere = () => this.running.get(`${ref.namespace}/${ref.name}/${ref.attempt}`)?.outcome;
+    const duplicate = (outcome: Promise<JobOutcome>) => {
+      log.info('job delivered again while its attempt runs here; not running it twice', { seq: msg.seq });
+      return outcome;
+    };
+    const before = runningHere();
+    if (before) return duplicate(before);
     let build: Build__Output;
     let pushAuth: RegistryAuth | undefined;
     let sourceAuth: GitCredentials | undefined;
@@ -404,13 +417,17 @@ export class Agent {
     }
 
     const id = `${ref.namespace}/${ref.name}/${ref.attempt}`;
+    // Claimed while the same delivery's twin was claiming (the same claim id is accepted twice).
+    const during = runningHere();
+    if (during) return duplicate(during);
     const claimedAt = performance.now();
     let finished!: () => void;
     const r: RunningBuild = { ref, abort: new AbortController(), done: new Promise((resolve) => (finished = resolve)) };
     this.running.set(id, r);
     const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
-      return (await this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log, claimedAt)) ? 'settled' : 'retry';
+      r.outcome = this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log, claimedAt).then((reported) => (reported ? 'settled' : 'retry'));
+      return await r.outcome;
     } finally {
       clearTimeout(deadline);
       this.running.delete(id);

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cacheEffect } from './cache-effect.js';
+import { chaosArgs, chaosLongForm } from './chaos.js';
 import { logThroughput } from './log-throughput.js';
 import { overhead } from './overhead.js';
 import { table, type BenchResult } from './lib/report.js';
@@ -11,13 +12,15 @@ import { startLatency } from './start-latency.js';
  * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
  * lost, duplicated or failed; a timing that misses its target never fails the run.
  *
- * usage: node dist/bench/run.js [--only overhead,latency,scale,cache,logs] [--quick] [--profile]
+ * usage: node dist/bench/run.js [--only overhead,latency,scale,cache,logs,chaos] [--quick] [--profile]
+ *   chaos (the chaos suite's long form, about half an hour) runs only when --only names it;
+ *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
  */
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 const only = args[args.indexOf('--only') + 1]?.split(',');
 const quick = flag('quick');
-const want = (name: string) => !args.includes('--only') || only?.includes(name);
+const want = (name: string) => (!args.includes('--only') && name !== 'chaos') || only?.includes(name);
 const work = process.env.SLIPWAY_WORK ?? '.work';
 const outDir = path.join(work, 'bench');
 await mkdir(outDir, { recursive: true });
@@ -39,6 +42,7 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   ],
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
   ['logs', () => logThroughput({ lines: quick ? 20_000 : 200_000 })],
+  ['chaos', () => chaosLongForm({ ...chaosArgs(args), ...(quick && !args.includes('--builds') ? { builds: 100 } : {}) })],
 ];
 
 const results: BenchResult[] = [];

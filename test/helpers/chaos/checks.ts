@@ -1,0 +1,147 @@
+import { LABELS } from '../../../agent/build-runner.js';
+import type { DaemonEvent } from '../docker.js';
+
+/** The label the chaos Dockerfile puts on its image before its RUN step, so the step's container carries it. */
+export const CHAOS_LABEL = 'chaos.slipway.dev/config';
+
+/** A build as the run saw it at the end (undefined fields: it never got there). */
+export interface FinalBuild {
+  name: string;
+  /** Its BuildConfig (one config a build, so RUN containers can be told apart by config). */
+  config: string;
+  phase: string;
+  reason: string;
+  message: string;
+  attempt: number;
+  digest: string;
+  createdMs: number;
+  startedMs?: number;
+  completedMs?: number;
+}
+
+export interface ChaosObservations {
+  /** Every build the run started, by name; undefined when no coordinator could say what became of it. */
+  builds: Map<string, FinalBuild | undefined>;
+  /** Everything the agents' daemons reported during the run. */
+  events: DaemonEvent[];
+  /** Every log line of every agent process. */
+  agentLogs: Record<string, unknown>[];
+  /** Containers with a Slipway or chaos label still on a daemon at the end. */
+  leftovers: { daemon: number; id: string; build: string }[];
+  /** Complete builds whose digest is not in the registry or did not run right: why. */
+  badImages: Map<string, string>;
+  deadlineSeconds: number;
+  agentGraceMs: number;
+  leaseCheckMs: number;
+}
+
+export interface ChaosFigures {
+  builds: number;
+  complete: number;
+  /** Never reached a terminal phase, or vanished from the store. */
+  lost: string[];
+  /** Ended, but not Complete (phase/reason). */
+  notComplete: string[];
+  /** Some attempt executed more than once, more executions than attempts, or more than one result accepted. */
+  runTwice: string[];
+  /** Reports the coordinator refused because their attempt had been given up (late, fenced). */
+  fencedReports: number;
+  /** Attempts given up and retried (AgentLost and the like): the builds' attempt counts minus one. */
+  retriedAttempts: number;
+  /** Executions on the daemons (RUN steps started), over all builds. */
+  executions: number;
+  /** Creation to terminal, ms. */
+  timesToTerminalMs: number[];
+  /** Builds whose last attempt ran longer than its deadline plus the lease. */
+  overDeadline: string[];
+  leftovers: string[];
+  badImages: string[];
+}
+
+const TERMINAL = new Set(['Complete', 'Failed', 'Error', 'Cancelled']);
+const REFUSED = 'outcome refused: this attempt is no longer ours';
+const ACCEPTED = 'outcome accepted';
+
+/**
+ * Counts what happened, from the daemons' events and the agents' logs rather than from state:
+ *   - executions of a build = its RUN step's container starts (they carry CHAOS_LABEL);
+ *     finished executions of an attempt = image tags carrying that attempt's Slipway labels.
+ *   - run twice: an attempt tagged twice, more executions than attempts, a Complete build whose
+ *     accepted attempt did not finish exactly once on a daemon, or two accepted final results.
+ */
+export function evaluateChaos(o: ChaosObservations): ChaosFigures {
+  const tags = new Map<string, number>(); // build/attempt → image tags
+  const runs = new Map<string, number>(); // config → RUN containers started
+  for (const e of o.events) {
+    if (e.type === 'image' && e.action === 'tag' && e.attributes[LABELS.build]) {
+      const k = `${e.attributes[LABELS.build]}/${e.attributes[LABELS.attempt]}`;
+      tags.set(k, (tags.get(k) ?? 0) + 1);
+    }
+    if (e.type === 'container' && e.action === 'start' && e.attributes[CHAOS_LABEL]) {
+      runs.set(e.attributes[CHAOS_LABEL]!, (runs.get(e.attributes[CHAOS_LABEL]!) ?? 0) + 1);
+    }
+  }
+  const accepted = new Map<string, number>();
+  let fencedReports = 0;
+  for (const l of o.agentLogs) {
+    if (l.msg === REFUSED) fencedReports++;
+    if (l.msg === ACCEPTED && TERMINAL.has(String(l.phase))) accepted.set(String(l.build), (accepted.get(String(l.build)) ?? 0) + 1);
+  }
+
+  const f: ChaosFigures = {
+    builds: o.builds.size,
+    complete: 0,
+    lost: [],
+    notComplete: [],
+    runTwice: [],
+    fencedReports,
+    retriedAttempts: 0,
+    executions: [...runs.values()].reduce((a, b) => a + b, 0),
+    timesToTerminalMs: [],
+    overDeadline: [],
+    leftovers: o.leftovers.map((l) => `daemon ${l.daemon}: container ${l.id.slice(0, 12)} of ${l.build}`),
+    badImages: [...o.badImages].map(([name, why]) => `${name}: ${why}`),
+  };
+  const limitMs = o.deadlineSeconds * 1000 + o.agentGraceMs + o.leaseCheckMs;
+  for (const [name, b] of o.builds) {
+    if (!b || !TERMINAL.has(b.phase)) {
+      f.lost.push(`${name}: ${b ? `${b.phase} (attempt ${b.attempt}) ${b.message}` : 'not found'}`);
+      continue;
+    }
+    f.retriedAttempts += Math.max(0, b.attempt - 1);
+    if (b.completedMs !== undefined) f.timesToTerminalMs.push(b.completedMs - b.createdMs);
+    if (b.phase === 'Complete') f.complete++;
+    else f.notComplete.push(`${name}: ${b.phase}/${b.reason} after ${b.attempt} attempt(s): ${b.message}`);
+    if (b.startedMs !== undefined && b.completedMs !== undefined && b.completedMs - b.startedMs > limitMs) {
+      f.overDeadline.push(`${name}: ran ${b.completedMs - b.startedMs} ms, more than ${limitMs} ms`);
+    }
+
+    const why: string[] = [];
+    for (let a = 1; a <= b.attempt; a++) {
+      const n = tags.get(`${name}/${a}`) ?? 0;
+      if (n > 1) why.push(`attempt ${a} finished ${n} times`);
+    }
+    const executions = runs.get(b.config) ?? 0;
+    if (executions > b.attempt) why.push(`${executions} executions for ${b.attempt} attempt(s)`);
+    if (b.phase === 'Complete' && (tags.get(`${name}/${b.attempt}`) ?? 0) !== 1) {
+      why.push(`its accepted attempt ${b.attempt} finished ${tags.get(`${name}/${b.attempt}`) ?? 0} times on the daemons`);
+    }
+    const acceptedReports = accepted.get(`default/${name}`) ?? 0;
+    if (acceptedReports > 1) why.push(`${acceptedReports} final results accepted`);
+    if (why.length > 0) f.runTwice.push(`${name}: ${why.join('; ')}`);
+  }
+  return f;
+}
+
+/** Everything that makes the run fail, one line each. */
+export function chaosProblems(f: ChaosFigures, memory: { flat: boolean; latePeakMiB: number; boundMiB: number }): string[] {
+  return [
+    ...f.lost.map((l) => `lost: ${l}`),
+    ...f.notComplete.map((l) => `not Complete: ${l}`),
+    ...f.runTwice.map((l) => `run twice: ${l}`),
+    ...f.overDeadline.map((l) => `past deadline plus lease: ${l}`),
+    ...f.leftovers.map((l) => `left behind: ${l}`),
+    ...f.badImages.map((l) => `image: ${l}`),
+    ...(memory.flat ? [] : [`coordinator memory grew: late peak ${memory.latePeakMiB.toFixed(0)} MiB > bound ${memory.boundMiB.toFixed(0)} MiB`]),
+  ];
+}

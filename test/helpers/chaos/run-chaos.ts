@@ -1,0 +1,361 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { LABELS } from '../../../agent/build-runner.js';
+import { PrivateDaemon } from '../../../agent/executors/private-daemon.js';
+import { SlipwayClient } from '../../../cli/client.js';
+import { silentLogger } from '../../../common/log.js';
+import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js';
+import { pullAndRun, recordDaemonEvents, type DaemonEvent } from '../docker.js';
+import { testEnvironment } from '../environment.js';
+import { startGitServer } from '../git-server.js';
+import { startNatsCluster } from '../nats-cluster.js';
+import { freePort } from '../ports.js';
+import { tempDir } from '../processes.js';
+import { startAgentProcess, startCoordinatorProcess } from '../service-processes.js';
+import { dockerBuildConfig } from '../slipway.js';
+import type { Teardowns } from '../teardowns.js';
+import { applySchedule, type AppliedStep } from './apply-schedule.js';
+import { diagnoseOpenBuilds } from './diagnose.js';
+import { CHAOS_LABEL, chaosProblems, evaluateChaos, type ChaosFigures, type FinalBuild } from './checks.js';
+import { formatRss, memoryVerdict, sampleRss, type MemoryVerdict, type RssSample } from './rss.js';
+import { chaosSchedule, formatSchedule, type ChaosTopology, type FaultKind, type FaultStep, type ScheduleOptions } from './schedule.js';
+import { supervisedNatsNode, supervisedService, type Supervised } from './supervisor.js';
+
+export interface ChaosOptions {
+  seed: number;
+  builds: number;
+  /** Builds started per second (spread over both coordinators). */
+  startsPerSecond: number;
+  /** The coordinators' agent grace (the lease): short, so frozen agents lose their builds. */
+  agentGraceMs: number;
+  /** Each build's completionDeadlineSeconds. */
+  deadlineSeconds: number;
+  /** Each build's retries (new attempts after AgentLost). */
+  retries: number;
+  /** Builds each agent runs at once. */
+  concurrency: number;
+  /** How to run this again with the same seed, printed with the figures. */
+  replayCommand: (seed: number) => string;
+  /** Where progress and the report go (console.log, t.log). */
+  say: (line: string) => void;
+}
+
+export interface ChaosReport {
+  seed: number;
+  schedule: FaultStep[];
+  applied: AppliedStep[];
+  figures: ChaosFigures;
+  memory: MemoryVerdict;
+  rss: RssSample[];
+  restarts: Record<FaultKind, number>;
+  /** Every reason the run failed; empty when it passed. */
+  problems: string[];
+  /** The figures as printed. */
+  text: string;
+}
+
+const OPEN_PHASES = ['New', 'Pending', 'Running'];
+/** The coordinators' lease check interval (their default): part of "deadline plus the lease". */
+const LEASE_CHECK_MS = 2000;
+/** The run's processes: a 3-node NATS cluster (R3), 2 coordinators, 3 agents on 3 daemons. */
+const TOPOLOGY: ChaosTopology = { natsNodes: 3, coordinators: 2, agents: 3 };
+
+/**
+ * The chaos run of issue #11: real NATS, 2 coordinator and 3 agent processes, each agent on a
+ * private dockerd of its own, real builds from a git daemon into the environment's registry,
+ * while the seeded schedule kills and freezes processes. Returns the figures and every problem
+ * found; the caller decides how to fail.
+ */
+export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosReport> {
+  const env = testEnvironment();
+  const topology = TOPOLOGY;
+  const cluster = await startNatsCluster(t, { nodes: topology.natsNodes });
+  const natsUrls = cluster.urls;
+  const natsNodes = cluster.nodes.map((n, i) => supervisedNatsNode(`NATS node ${i}`, n));
+  // The schedule covers the starts and a tail for the last builds; it stops early when all have ended.
+  const durationMs = Math.ceil((o.builds / o.startsPerSecond) * 1000) + 30_000;
+  const scheduleOptions: ScheduleOptions = { seed: o.seed, durationMs, topology, agentGraceMs: o.agentGraceMs };
+  const schedule = chaosSchedule(scheduleOptions);
+  o.say(formatSchedule(scheduleOptions, schedule));
+  o.say(`replay: ${o.replayCommand(o.seed)}`);
+
+  // --- the processes ---------------------------------------------------------------------------
+  const git = await startGitServer(t);
+  const repo = await git.createRepo('chaos', {
+    // LABEL before RUN: the RUN step's container carries it, so executions are counted per config.
+    Dockerfile: `FROM ${env.baseImage}\nARG N\nLABEL ${CHAOS_LABEL}=$N\nRUN echo "chaos-$N" > /n\nCMD ["cat", "/n"]\n`,
+  });
+  const daemons = await Promise.all(Array.from({ length: topology.agents }, () => privateDaemon(t)));
+  const coordinatorPorts = await Promise.all(Array.from({ length: topology.coordinators }, () => freePort()));
+  // At once, as a Deployment starts them: both create the same R3 buckets and streams.
+  const coordinators: Supervised[] = await Promise.all(
+    coordinatorPorts.map((port, i) =>
+      supervisedService(`coordinator ${i}`, () =>
+        startCoordinatorProcess(t, {
+          natsUrl: natsUrls.join(','),
+          port,
+          id: `chaos-coordinator-${i}`,
+          env: { SLIPWAY_AGENT_GRACE_MS: String(o.agentGraceMs), SLIPWAY_NATS_REPLICAS: String(Math.min(3, natsUrls.length)), SLIPWAY_LOG_LEVEL: 'info' },
+        }),
+      ),
+    ),
+  );
+  const work = await tempDir(t, 'slipway-chaos-');
+  const agents: Supervised[] = [];
+  for (const [i, daemon] of daemons.entries()) {
+    const name = `chaos-agent-${i}`;
+    agents.push(
+      await supervisedService(`agent ${i}`, () =>
+        startAgentProcess(t, {
+          natsUrl: natsUrls.join(','),
+          // Every agent knows both coordinators and goes on with the other while one is down.
+          coordinator: coordinatorPorts.map((p) => `127.0.0.1:${p}`).join(','),
+          name,
+          workDir: path.join(work, name),
+          env: { SLIPWAY_DOCKER_HOST: `unix://${daemon.socket}`, SLIPWAY_AGENT_CONCURRENCY: String(o.concurrency) },
+        }),
+      ),
+    );
+  }
+  const clients = coordinatorPorts.map((port) => new SlipwayClient(`127.0.0.1:${port}`));
+  t.teardown(() => clients.forEach((c) => c.close()));
+  /** Calls `fn` on a coordinator that answers, trying them in turn for up to a minute. */
+  const onAny = async <T>(fn: (c: SlipwayClient) => Promise<T>, first = 0): Promise<T> => {
+    const until = Date.now() + 60_000;
+    for (let i = first; ; i++) {
+      try {
+        return await fn(clients[i % clients.length]!);
+      } catch (err) {
+        if (Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  };
+
+  // --- the builds' configs, before the chaos ----------------------------------------------------
+  const repository = `chaos/run-${o.seed.toString(16)}-${Date.now().toString(36)}`;
+  const configs = Array.from({ length: o.builds }, (_, i) => `c${i}`);
+  for (const [i, name] of configs.entries()) {
+    const config = dockerBuildConfig(name, repo.uri, `${env.registry}/${repository}:${name}`, { noCache: true, buildArgs: [{ name: 'N', value: name }] });
+    config.spec!.completionDeadlineSeconds = o.deadlineSeconds;
+    config.spec!.retries = o.retries;
+    await onAny((c) => c.createBuildConfig(config), i).catch((err: { code?: number }) => {
+      if (err.code !== 6) throw err; // ALREADY_EXISTS: an earlier try went through
+    });
+  }
+
+  // --- the run -----------------------------------------------------------------------------------
+  const recordings = await Promise.all(daemons.map((d) => recordDaemonEvents(d.docker)));
+  const rss = sampleRss(() => coordinators.map((c) => ({ name: c.name, pid: c.pid })), 1000);
+  const stopChaos = new AbortController();
+  const chaos = applySchedule(schedule, { coordinators, agents, nats: natsNodes }, stopChaos.signal, o.say);
+  const t0 = Date.now();
+  const started = new Set<string>();
+  for (const [i, name] of configs.entries()) {
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + (i * 1000) / o.startsPerSecond - Date.now())));
+    const build = await startOnce(clients, onAny, name, i);
+    started.add(build);
+    if (build !== `${name}-1`) o.say(`chaos: ${name}'s build is ${build}: a StartBuild that failed took a number first`);
+    if ((i + 1) % 50 === 0) o.say(`chaos: ${i + 1} of ${o.builds} builds started`);
+  }
+  // Every build must end within its attempts' deadlines plus the lease after the last start.
+  const waitUntil = Date.now() + (o.retries + 1) * (o.deadlineSeconds * 1000 + o.agentGraceMs + LEASE_CHECK_MS) + 30_000;
+  // Polls the unfinished phases only (a full listing of 1,000 builds a second would weigh on the
+  // coordinators' memory, which is measured); the full listing when none is left, or at the end.
+  let finals = new Map<string, Build__Output>();
+  for (;;) {
+    const open = await Promise.all(OPEN_PHASES.map((phase) => onAny((c) => c.listBuilds({ namespace: 'default', phase })))).catch(() => undefined);
+    const done = open !== undefined && open.every((l) => l.length === 0);
+    if (done || Date.now() > waitUntil) {
+      const listed = await onAny((c) => c.listBuilds({ namespace: 'default' })).catch(() => undefined);
+      if (listed) finals = new Map(listed.map((b) => [b.metadata!.name, b]));
+      if ([...started].every((n) => isTerminal(finals.get(n))) || Date.now() > waitUntil) break;
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  stopChaos.abort();
+  const applied = await chaos;
+  const open = [...started].filter((n) => !isTerminal(finals.get(n)));
+  if (open.length > 0) {
+    o.say(
+      await diagnoseOpenBuilds({
+        natsUrls,
+        open: open.map((name) => ({ name, build: finals.get(name) })),
+        agentLogs: agents.flatMap((a) => a.logs()),
+        coordinatorLogs: coordinators.flatMap((c) => c.logs()),
+        limit: 8,
+      }).catch((err: Error) => `diagnosis failed: ${err.message}`),
+    );
+  }
+  o.say(`chaos: builds ended after ${((Date.now() - t0) / 1000).toFixed(0)} s; ${applied.length} of ${schedule.length} steps applied`);
+
+  // Let frozen-then-woken agents be told to stop, report (refused) and clean up.
+  await quiesce(daemons.map((d) => d.docker), 30_000);
+  const samples = rss.stop();
+  const events: DaemonEvent[] = (await Promise.all(recordings.map((r) => r.stop()))).flat();
+  const leftovers = (
+    await Promise.all(
+      daemons.map(async (d, i) =>
+        (await labelledContainers(d.docker)).map((c) => ({ daemon: i, id: c.Id, build: c.Labels[LABELS.build] ?? c.Labels[CHAOS_LABEL] ?? '?' })),
+      ),
+    )
+  ).flat();
+
+  // --- the images ---------------------------------------------------------------------------------
+  const builds = new Map<string, FinalBuild | undefined>();
+  for (const name of started) builds.set(name, finalBuild(finals.get(name)));
+  const badImages = new Map<string, string>();
+  const complete = [...builds.values()].filter((b): b is FinalBuild => b?.phase === 'Complete');
+  await inParallel(complete, 4, async (b) => {
+    const ref = `${env.registry}/${repository}@${b.digest}`;
+    try {
+      const out = await pullAndRun(daemons[0]!.docker, ref);
+      if (out.trim() !== `chaos-${b.config}`) badImages.set(b.name, `${ref} printed "${out.trim()}", not "chaos-${b.config}"`);
+    } catch (err) {
+      badImages.set(b.name, `${ref}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  });
+
+  const figures = evaluateChaos({
+    builds,
+    events,
+    agentLogs: agents.flatMap((a) => a.logs()),
+    leftovers,
+    badImages,
+    deadlineSeconds: o.deadlineSeconds,
+    agentGraceMs: o.agentGraceMs,
+    leaseCheckMs: LEASE_CHECK_MS,
+  });
+  const memory = memoryVerdict(samples);
+  const restarts: Record<FaultKind, number> = {
+    coordinator: coordinators.reduce((n, c) => n + c.restarts, 0),
+    agent: agents.reduce((n, a) => n + a.restarts, 0),
+    nats: natsNodes.reduce((n, c) => n + c.restarts, 0),
+    freeze: applied.filter((s) => s.step.kind === 'freeze').length,
+  };
+  const problems = [...chaosProblems(figures, memory), ...applied.filter((s) => s.error).map((s) => `restart failed: ${s.step.kind} ${s.step.target}: ${s.error}`)];
+  const text = report({ seed: o.seed, replay: o.replayCommand(o.seed), schedule, scheduleOptions, applied, figures, memory, samples, restarts, problems });
+  o.say(text);
+  return { seed: o.seed, schedule, applied, figures, memory, rss: samples, restarts, problems, text };
+}
+
+function isTerminal(b: Build__Output | undefined): boolean {
+  return b !== undefined && ['Complete', 'Failed', 'Error', 'Cancelled'].includes(b.status!.phase);
+}
+
+function finalBuild(b: Build__Output | undefined): FinalBuild | undefined {
+  if (!b) return undefined;
+  const ms = (s: string | undefined) => (s ? new Date(s).getTime() : undefined);
+  return {
+    name: b.metadata!.name,
+    config: b.metadata!.name.replace(/-\d+$/, ''),
+    phase: b.status!.phase,
+    reason: b.status!.reason,
+    message: b.status!.message,
+    attempt: b.status!.attempt,
+    digest: b.status!.output?.digest ?? '',
+    createdMs: ms(b.metadata!.creationTimestamp)!,
+    startedMs: ms(b.status!.startTimestamp),
+    completedMs: ms(b.status!.completionTimestamp),
+  };
+}
+
+/**
+ * Starts the config's build once. A StartBuild whose answer was lost may have made the build:
+ * before trying again, ask whether it exists, so the run never starts a second build itself.
+ */
+async function startOnce(
+  clients: SlipwayClient[],
+  onAny: <T>(fn: (c: SlipwayClient) => Promise<T>, first?: number) => Promise<T>,
+  config: string,
+  i: number,
+): Promise<string> {
+  const until = Date.now() + 120_000;
+  for (let k = i; ; k++) {
+    const existing = await onAny((c) => c.listBuilds({ namespace: 'default', configName: config }), k).catch(() => undefined);
+    if (existing && existing.length > 0) return existing[0]!.metadata!.name;
+    if (existing) {
+      try {
+        // One call, never retried blind: its build may exist even when the answer was lost.
+        return (await clients[k % clients.length]!.startBuild({ namespace: 'default', configName: config })).metadata!.name;
+      } catch (err) {
+        if (Date.now() > until) throw err;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A dockerd of the run's own (socket, data and exec roots under a short /tmp folder), stopped at the end. */
+async function privateDaemon(t: Teardowns): Promise<{ socket: string; docker: Docker }> {
+  const parent = await mkdtemp('/tmp/swc-');
+  const daemon = await PrivateDaemon.start({ dockerd: 'dockerd', rootParent: parent, registryMirrors: [], startTimeoutMs: 60_000, log: silentLogger });
+  t.teardown(async () => {
+    await daemon.stop();
+    await rm(parent, { recursive: true, force: true });
+  });
+  return { socket: daemon.socket, docker: new Docker({ socketPath: daemon.socket }) };
+}
+
+async function labelledContainers(docker: Docker) {
+  const all = await docker.listContainers({ all: true });
+  return all.filter((c) => c.Labels?.[LABELS.build] !== undefined || c.Labels?.[CHAOS_LABEL] !== undefined);
+}
+
+/** Waits (up to `timeoutMs`) until no daemon has a labelled container: every attempt has cleaned up. */
+async function quiesce(dockers: Docker[], timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const left = (await Promise.all(dockers.map(labelledContainers))).flat();
+    if (left.length === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+function percentileMs(values: number[], p: number): string {
+  if (values.length === 0) return '-';
+  const sorted = [...values].sort((a, b) => a - b);
+  const v = sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+  return `${(v / 1000).toFixed(1)} s`;
+}
+
+function report(r: {
+  seed: number;
+  replay: string;
+  schedule: FaultStep[];
+  scheduleOptions: ScheduleOptions;
+  applied: AppliedStep[];
+  figures: ChaosFigures;
+  memory: MemoryVerdict;
+  samples: RssSample[];
+  restarts: Record<FaultKind, number>;
+  problems: string[];
+}): string {
+  const f = r.figures;
+  const applied = r.applied.map((s) => s.step);
+  return [
+    formatSchedule(r.scheduleOptions, applied),
+    applied.length < r.schedule.length ? `  (every build had ended after ${applied.length} of the schedule's ${r.schedule.length} steps; the rest did not run)` : `  (all ${applied.length} steps ran)`,
+    `chaos results, seed ${r.seed}:`,
+    `  builds            ${f.builds} (${f.complete} Complete, ${f.notComplete.length} ended otherwise)`,
+    `  lost              ${f.lost.length}`,
+    `  run twice         ${f.runTwice.length}`,
+    `  fenced attempts   ${f.fencedReports} late reports refused; ${f.retriedAttempts} attempts given up and retried`,
+    `  executions        ${f.executions} RUN steps started on the daemons for ${f.builds} builds`,
+    `  time to terminal  p50 ${percentileMs(f.timesToTerminalMs, 50)}, p99 ${percentileMs(f.timesToTerminalMs, 99)} (created → ended)`,
+    `  restarts          coordinator ${r.restarts.coordinator}, agent ${r.restarts.agent}, NATS node ${r.restarts.nats}, agent frozen past its lease ${r.restarts.freeze}`,
+    `  left behind       ${f.leftovers.length} labelled containers`,
+    `  coordinator RSS   early peak ${r.memory.earlyPeakMiB.toFixed(0)} MiB, late peak ${r.memory.latePeakMiB.toFixed(0)} MiB (bound ${r.memory.boundMiB.toFixed(0)} MiB): ${r.memory.flat ? 'flat' : 'GREW'}`,
+    formatRss(r.samples),
+    r.problems.length === 0 ? 'chaos: PASS' : `chaos: FAIL, ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join('\n')}`,
+    `replay: ${r.replay}`,
+  ].join('\n');
+}
