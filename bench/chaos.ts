@@ -1,17 +1,18 @@
-import { randomInt } from 'node:crypto';
 import { runChaos, type ChaosOptions } from '../test/helpers/chaos/run-chaos.js';
 import { parseSeed } from '../test/helpers/chaos/schedule.js';
+import { chaosSeed } from '../test/helpers/chaos/replay.js';
 import { TeardownStack } from '../test/helpers/teardowns.js';
 import type { BenchResult } from './lib/report.js';
 
 /**
- * The chaos suite's long form (issue #11): the short form's run (test/chaos.test.ts) with
- * 1,000 builds by default. Run on demand, never by default:
+ * The chaos suite's long form (issue #11): the chaos run (test/helpers/chaos/run-chaos.ts) with
+ * 1,000 builds by default; `--builds 100` is the short form. Run on demand, never by default:
  *   npm run bench -- --only chaos [--builds N] [--seed S]
  *   node dist/bench/chaos.js [--builds N] [--seed S]      (after scripts/devenv up and env.sh)
  */
 export async function chaosLongForm(o: { builds: number; seed?: number; say?: (line: string) => void }): Promise<BenchResult> {
-  const seed = o.seed ?? randomInt(0, 2 ** 32);
+  // --seed, else SLIPWAY_CHAOS_SEED (a printed replay command), else a new one.
+  const seed = o.seed ?? chaosSeed(process.env);
   const options: ChaosOptions = {
     seed,
     builds: o.builds,

@@ -10,7 +10,7 @@ export function chaosSeed(env: NodeJS.ProcessEnv): number {
   return given ? parseSeed(given, CHAOS_SEED_ENV) : randomInt(0, 2 ** 32);
 }
 
-/** The command that runs the short form again with `seed`, as the run prints it. */
+/** The command that runs the short form (100 builds) again with `seed`, as the run prints it. */
 export function shortFormReplayCommand(seed: number): string {
-  return `${CHAOS_SEED_ENV}=${seed} bash scripts/test dist/test/chaos.test.js`;
+  return `${CHAOS_SEED_ENV}=${seed} npm run bench -- --only chaos --builds 100`;
 }
