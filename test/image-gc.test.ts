@@ -8,7 +8,7 @@ import { gcThresholds, resolveAgentConfig, type AgentConfig } from '../agent/con
 import { DockerRuntime } from '../agent/container-runtime/docker-runtime.js';
 import { InvalidInputError } from '../common/errors.js';
 import type { SlipwayClient } from '../cli/client.js';
-import { environmentDocker } from './helpers/docker.js';
+import { daemonEventsSince, environmentDocker } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { metricValue } from './helpers/metrics.js';
@@ -148,11 +148,16 @@ test.serial('on a per-agent private daemon every image is Slipway\'s: GC takes t
   });
   const repo = await git.createRepo('app', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} > /app\n` });
   await sw.client.createBuildConfig(dockerBuildConfig('app', repo.uri, `${env.registry}/test/gc-dind-${unique()}:v1`));
+  const started = new Date(Date.now() - 1000);
   await sw.client.startBuild({ namespace: 'default', configName: 'app' });
   t.is((await sw.client.waitForBuild('default', 'app-1')).status!.phase, 'Complete');
   const [folder] = (await readdir(dindRoot)).filter((e) => e.startsWith('sw-'));
-  const privateDaemon = new DockerRuntime(`unix://${dindRoot}/${folder}/docker.sock`);
-  t.true((await privateDaemon.diskUsage()).images.some((i) => i.tags.includes(env.baseImage)), 'the build pulled its base image into the private daemon');
+  const socketPath = `${dindRoot}/${folder}/docker.sock`;
+  const privateDaemon = new DockerRuntime(`unix://${socketPath}`);
+  // From the daemon's own events, not its image list: with a 1-byte threshold the round after
+  // the build (pressure) may already have removed the base image.
+  const pulled = (await daemonEventsSince(new Docker({ socketPath }), started)).filter((e) => e.type === 'image' && e.action === 'pull');
+  t.true(pulled.some((e) => e.id === env.baseImage), `the build pulled its base image into the private daemon (pulls: ${pulled.map((e) => e.id).join(', ')})`);
 
   // The round after the build (pressure) may be running still; this one joins or follows it.
   t.truthy(await agent.collectGarbage(), 'the per-agent daemon is a GC target');

@@ -40,7 +40,28 @@ export async function allContainerIds(docker: Docker): Promise<Set<string>> {
 export interface DaemonEvent {
   type: string;
   action: string;
+  /** The actor: an image's reference or id, a container's id. */
+  id?: string;
   attributes: Record<string, string>;
+}
+
+/**
+ * What the daemon reported between `since` and now. The daemon replays only its last 256 events,
+ * so this suits a daemon a test started itself (a per-agent private daemon), not a busy one.
+ */
+export async function daemonEventsSince(docker: Docker, since: Date): Promise<DaemonEvent[]> {
+  const stream = (await docker.getEvents({ since: Math.floor(since.getTime() / 1000), until: Math.ceil(Date.now() / 1000) })) as unknown as NodeJS.ReadableStream;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return parseEvents(text);
+}
+
+function parseEvents(text: string): DaemonEvent[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { ID?: string; Attributes: Record<string, string> } })
+    .map((e) => ({ type: e.Type, action: e.Action, id: e.Actor?.ID, attributes: e.Actor?.Attributes ?? {} }));
 }
 
 /**
@@ -56,11 +77,7 @@ export async function recordDaemonEvents(docker: Docker): Promise<{ stop(): Prom
       // Let events already on their way arrive before closing.
       await new Promise((r) => setTimeout(r, 500));
       stream.destroy();
-      return text
-        .split('\n')
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { Attributes: Record<string, string> } })
-        .map((e) => ({ type: e.Type, action: e.Action, attributes: e.Actor?.Attributes ?? {} }));
+      return parseEvents(text);
     },
   };
 }
