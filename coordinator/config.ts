@@ -38,6 +38,7 @@ export const COORDINATOR_ENV = {
   registryNotifyTokenFile: 'SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE',
   imagePollIntervalMs: 'SLIPWAY_IMAGE_POLL_INTERVAL_MS',
   insecureRegistries: 'SLIPWAY_INSECURE_REGISTRIES',
+  requeueAfterMs: 'SLIPWAY_REQUEUE_AFTER_MS',
 } as const;
 
 /**
@@ -97,6 +98,11 @@ export interface CoordinatorConfig {
   replicas: number;
   controllerWorkers: number;
   resyncIntervalMs: number;
+  /**
+   * A queued job still unclaimed this long after it was queued, and no longer waiting its turn in
+   * the work queue (lost, or delivered and stranded), is queued again. See BuildController.
+   */
+  requeueAfterMs: number;
   /** A triggered build not yet created this long after its number was taken is made by any coordinator. */
   pendingBuildGraceMs: number;
   /** A Running build whose agent has not heartbeated for this long is lost. */
@@ -149,6 +155,7 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     replicas: 1,
     controllerWorkers: 4,
     resyncIntervalMs: 30_000,
+    requeueAfterMs: 60_000,
     pendingBuildGraceMs: 10_000,
     agentGraceMs: 15_000,
     leaseCheckIntervalMs: 2000,
@@ -198,6 +205,7 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.registryNotifyTokenFile] !== undefined) c.registryNotifyTokenFile = env[e.registryNotifyTokenFile]!;
   if (env[e.imagePollIntervalMs]) c.imagePollIntervalMs = Number(env[e.imagePollIntervalMs]);
   if (env[e.insecureRegistries] !== undefined) c.insecureRegistries = list(env[e.insecureRegistries]!);
+  if (env[e.requeueAfterMs]) c.requeueAfterMs = Number(env[e.requeueAfterMs]);
   return c;
 }
 
@@ -213,6 +221,7 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: COORDINATOR_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (!(c.controllerWorkers >= 1)) errors.push({ field: 'controllerWorkers', message: 'must be at least 1' });
   if (c.secretKey && c.secretKey.length !== 32) errors.push({ field: COORDINATOR_ENV.secretKey, message: `must be 32 bytes in base64, got ${c.secretKey.length} bytes` });
+  if (!(Number.isSafeInteger(c.requeueAfterMs) && c.requeueAfterMs >= 1000)) errors.push({ field: COORDINATOR_ENV.requeueAfterMs, message: `must be at least 1000, got ${c.requeueAfterMs}` });
   if (!(c.agentGraceMs >= 1000)) errors.push({ field: COORDINATOR_ENV.agentGraceMs, message: 'must be at least 1000' });
   if (!(c.logMaxAgeMs >= 60_000)) errors.push({ field: COORDINATOR_ENV.logMaxAgeMs, message: 'must be at least 60000' });
   if (!(c.maxContextBytes >= 1024)) errors.push({ field: COORDINATOR_ENV.maxContextBytes, message: 'must be at least 1024' });

@@ -6,7 +6,7 @@ import { TokenAuthenticator } from './auth/index.js';
 import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { randomUUID } from 'node:crypto';
-import { defaultJobStreamOptions, ensureJobStream, publishJob } from '../common/nats/jobs.js';
+import { defaultJobStreamOptions, ensureJobStream, natsJobQueue } from '../common/nats/jobs.js';
 import { ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRegistry } from './agents/agent-registry.js';
@@ -200,7 +200,7 @@ export class Coordinator {
           }
         }
       })();
-      const controller = new BuildController(store, (job) => publishJob(nc, job), leases, {
+      const controller = new BuildController(store, natsJobQueue(nc), leases, {
         onTerminal: async (b) => {
           // The config's history limits may now prune its oldest finished builds, with their logs.
           const pruning = history.pruneQuietly(b);
@@ -211,6 +211,7 @@ export class Coordinator {
         observer: metrics?.transitions,
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
+        requeueAfterMs: config.requeueAfterMs,
         leaseCheckIntervalMs: config.leaseCheckIntervalMs,
         deadlineBackstopMs: 30_000,
         log: log.child({ component: 'build-controller' }),

@@ -31,10 +31,13 @@ export function jobSubject(namespace: string, build: string): string {
 
 /**
  * The work queue's de-duplication id of one attempt of a build: publishing the same attempt twice
- * (a coordinator that crashed after publishing, two coordinators racing) queues it once.
+ * (a coordinator that crashed after publishing, two coordinators racing) queues it once. The
+ * `requeue`th copy of an attempt whose job was lost (see BuildController) has its own id, equally
+ * de-duplicated; the claim's attempt fence lets only one copy run.
  */
-export function jobMessageId(namespace: string, build: string, attempt: number): string {
-  return `${namespace}/${build}/${attempt}`;
+export function jobMessageId(namespace: string, build: string, attempt: number, requeue = 0): string {
+  // A requeued copy needs an id of its own: the stream would drop the first one's as a duplicate.
+  return requeue === 0 ? `${namespace}/${build}/${attempt}` : `${namespace}/${build}/${attempt}/requeue-${requeue}`;
 }
 
 /** What a job message carries: names, not objects. The agent gets the spec when it claims. */

@@ -265,8 +265,10 @@ export interface BuildStatus {
   node?: string;
   /** Which delivery of the job on which run of the agent holds the attempt (see claim). */
   claimId?: string;
-  /** When the attempt's job was put on the work queue. */
+  /** When the attempt's job was put on the work queue (last requeued). */
   queuedTimestamp?: string;
+  /** How often the attempt's job was queued again because the work queue lost or stranded it. */
+  requeues?: number;
   startTimestamp?: string;
   completionTimestamp?: string;
   exitCode?: number;

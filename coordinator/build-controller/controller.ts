@@ -1,10 +1,11 @@
 import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import type { JobQueue } from '../../common/nats/jobs.js';
 import { objectKey, type BuildJob } from '../../common/nats/names.js';
 import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
-import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, supersede, waitForBuild } from '../builds/transitions.js';
+import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, markRequeued, supersede, waitForBuild } from '../builds/transitions.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
 import { WorkQueue } from './work-queue.js';
@@ -14,6 +15,11 @@ export interface BuildControllerOptions {
   workers: number;
   /** Every unfinished build is synced again this often, in case an event was missed. */
   resyncIntervalMs: number;
+  /**
+   * A queued attempt unclaimed this long whose job is no longer waiting its turn in the work
+   * queue (lost, or passed over) is queued again. Checked at resyncs.
+   */
+  requeueAfterMs: number;
   /** A Running build's lease is checked this often. */
   leaseCheckIntervalMs: number;
   /**
@@ -30,11 +36,8 @@ export interface BuildControllerOptions {
 }
 
 export function defaultBuildControllerOptions(log: Logger): BuildControllerOptions {
-  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: 30_000, log };
+  return { workers: 4, resyncIntervalMs: 30_000, requeueAfterMs: 60_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: 30_000, log };
 }
-
-/** Puts a job on the work queue; publishing the same attempt twice must queue it once. */
-export type PublishJob = (job: BuildJob) => Promise<unknown>;
 
 /**
  * The sync loop that drives builds. It watches the Build bucket, queues the keys of builds
@@ -44,6 +47,8 @@ export type PublishJob = (job: BuildJob) => Promise<unknown>;
  *                              message naming the build waited for), end Superseded, or
  *                              assign the next attempt, phase Pending (compare-and-set)
  *   Pending, not yet queued  → publish the attempt's job, then record queuedTimestamp
+ *   Pending, queued long ago → if the job is gone from the work queue or was passed over
+ *                              there, queue a new copy of it (requeueIfStranded)
  *   Running                  → checked every lease interval until it ends: an attempt whose
  *                              agent is gone gets a new attempt (retries) or ends AgentLost;
  *                              one far past its deadline ends DeadlineExceeded
@@ -77,7 +82,7 @@ export class BuildController {
 
   constructor(
     private readonly store: StateStore,
-    private readonly publish: PublishJob,
+    private readonly jobs: JobQueue,
     private readonly leases: AgentLeases,
     private readonly options: BuildControllerOptions,
   ) {
@@ -243,21 +248,49 @@ export class BuildController {
     }
 
     if (build.status.phase === 'Pending' && !build.status.queuedTimestamp) {
-      const job: BuildJob = {
-        namespace: build.metadata.namespace,
-        build: build.metadata.name,
-        attempt: build.status.attempt,
-        nodeSelector: build.spec.config.nodeSelector,
-      };
       // Publish before recording it: a crash in between leaves an unqueued Pending build that the
       // next sync publishes again, and the stream drops that copy as a duplicate.
-      await this.publish(job);
+      await this.jobs.publish(jobOf(build));
       const queued = markQueued(build, build.status.attempt, this.clock());
       if (queued) {
         await this.write(key, queued, current.revision);
         this.log(build).info('build queued');
       }
+    } else if (build.status.phase === 'Pending') {
+      await this.requeueIfStranded(key, current);
     }
+  }
+
+  /**
+   * Queues a new copy of a queued attempt's job that has stayed unclaimed for requeueAfterMs and
+   * is not waiting its turn behind other jobs: it is gone from the stream, or the agents'
+   * consumer has delivered past it. Found by the chaos suite: on nats-server 2.9.10 at R3,
+   * repeated kill -9 of NATS nodes left jobs that the consumer never delivered (its ack floor
+   * below them, nothing pending) and lost others, and those builds waited forever.
+   *
+   * The copy has a message id of its own (the stream would drop a same-id publish) and the stale
+   * copy is deleted, so a build waiting long (no node matches) holds one message. Exactly once
+   * still holds: whichever copy an agent claims first runs; the claim of the other is refused.
+   * Several coordinators doing this at once publish the same copy number, which the stream
+   * de-duplicates, and only one records it.
+   */
+  private async requeueIfStranded(key: string, current: Versioned<Build>): Promise<void> {
+    const build = current.value;
+    const waited = this.clock().getTime() - Date.parse(build.status.queuedTimestamp!);
+    if (!(waited >= this.options.requeueAfterMs)) return;
+    const job = jobOf(build);
+    const where = await this.jobs.state(job);
+    if (where.state === 'waiting') return;
+    const requeue = (build.status.requeues ?? 0) + 1;
+    await this.jobs.requeue(job, requeue, where.state === 'missing' ? undefined : where.seq);
+    const why =
+      where.state === 'missing'
+        ? 'was gone from the work queue'
+        : `was ${where.state === 'delivered' ? 'delivered' : 'passed over'} by the work queue but unclaimed after ${Math.round(waited / 1000)} s`;
+    const next = markRequeued(build, build.status.attempt, requeue, why, this.clock());
+    if (!next) return;
+    await this.write(key, next, current.revision);
+    this.log(build).warn('job requeued', { why, requeue });
   }
 
   /** The newest state seen of a build: the watch's (or our own write's), or the store's after a lost write. */
@@ -354,6 +387,16 @@ export class BuildController {
   private log(build: Build): Logger {
     return this.options.log.child({ build: `${build.metadata.namespace}/${build.metadata.name}`, attempt: build.status.attempt });
   }
+}
+
+/** The work-queue job of a build's current attempt. */
+function jobOf(build: Build): BuildJob {
+  return {
+    namespace: build.metadata.namespace,
+    build: build.metadata.name,
+    attempt: build.status.attempt,
+    nodeSelector: build.spec.config.nodeSelector,
+  };
 }
 
 /** Key of a build's config: `<namespace>.<configName>`. */

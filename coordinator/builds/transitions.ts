@@ -43,7 +43,7 @@ export function assignAttempt(build: Build): Build | undefined {
   if (build.status.phase !== 'New') return undefined;
   return {
     ...build,
-    status: { ...build.status, phase: 'Pending', attempt: build.status.attempt + 1, reason: undefined, message: undefined, queuedTimestamp: undefined },
+    status: { ...build.status, phase: 'Pending', attempt: build.status.attempt + 1, reason: undefined, message: undefined, queuedTimestamp: undefined, requeues: undefined },
   };
 }
 
@@ -66,6 +66,18 @@ export function markQueued(build: Build, attempt: number, now: Date): Build | un
   };
   const forWhom = waiting ? ` for an agent on a node labelled ${formatLabels(selector)}` : '';
   return withEvent(queued, buildEvent('Normal', 'Queued', `attempt ${attempt} queued${forWhom}`, now));
+}
+
+/**
+ * Records the `requeue`th copy of the attempt's job on the work queue, queued because the copy
+ * before was lost or stranded there (`why`). Undefined when this copy is recorded already or the
+ * attempt is no longer waiting for an agent.
+ */
+export function markRequeued(build: Build, attempt: number, requeue: number, why: string, now: Date): Build | undefined {
+  const s = build.status;
+  if (s.phase !== 'Pending' || s.attempt !== attempt || !s.queuedTimestamp || (s.requeues ?? 0) >= requeue) return undefined;
+  const requeued: Build = { ...build, status: { ...s, queuedTimestamp: now.toISOString(), requeues: requeue } };
+  return withEvent(requeued, buildEvent('Warning', 'Requeued', `attempt ${attempt}'s job ${why}; queued again (copy ${requeue + 1})`, now));
 }
 
 export interface Claim {
