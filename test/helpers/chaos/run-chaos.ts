@@ -258,6 +258,7 @@ function finalBuild(b: Build__Output | undefined): FinalBuild | undefined {
     createdMs: ms(b.metadata!.creationTimestamp)!,
     startedMs: ms(b.status!.startTimestamp),
     completedMs: ms(b.status!.completionTimestamp),
+    requeues: b.status!.events.filter((e) => e.reason === 'Requeued').length,
   };
 }
 
@@ -348,7 +349,7 @@ function report(r: {
     `  builds            ${f.builds} (${f.complete} Complete, ${f.notComplete.length} ended otherwise)`,
     `  lost              ${f.lost.length}`,
     `  run twice         ${f.runTwice.length}`,
-    `  fenced attempts   ${f.fencedReports} late reports refused; ${f.retriedAttempts} attempts given up and retried`,
+    `  fenced attempts   ${f.fencedReports} late reports refused; ${f.retriedAttempts} attempts given up and retried; ${f.requeuedJobs} jobs requeued (lost or passed over by the work queue)`,
     `  executions        ${f.executions} RUN steps started on the daemons for ${f.builds} builds`,
     `  time to terminal  p50 ${percentileMs(f.timesToTerminalMs, 50)}, p99 ${percentileMs(f.timesToTerminalMs, 99)} (created → ended)`,
     `  restarts          coordinator ${r.restarts.coordinator}, agent ${r.restarts.agent}, NATS node ${r.restarts.nats}, agent frozen past its lease ${r.restarts.freeze}`,
