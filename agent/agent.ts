@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { AbortedError, errorMessage } from '../common/errors.js';
+import { parseQuantity } from '../common/quantity.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { WarmSet } from './warm-set.js';
 import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/nats/connect.js';
-import { defaultJobStreamOptions, jobConsumer } from '../common/nats/jobs.js';
+import { agentJobConsumer, defaultJobStreamOptions } from '../common/nats/jobs.js';
 import { CONTEXTS_BUCKET, type BuildJob } from '../common/nats/names.js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
@@ -37,7 +40,6 @@ import { LogTail } from './logs/log-tail.js';
 import { StageTimer } from './stages/stage-timer.js';
 import type { GitCredentials } from './source/git-source.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { matchesNodeSelector } from '../common/node-selector.js';
 import { ClaimGate } from './kubernetes/claim-gate.js';
 import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
 
@@ -49,11 +51,8 @@ export interface AgentDeps {
   kubeConfig?: KubeConfig;
 }
 
-/** How long a job for another node stays away before it is offered again (to any agent). */
-const ELSEWHERE_DELAY_MS = 1000;
-
-/** What becomes of a pulled job: acked (settled), offered again now, or later to another agent. */
-type JobOutcome = 'settled' | 'retry' | 'elsewhere';
+/** What becomes of a pulled job: acked (settled), or offered again (to this agent: it is placed here). */
+type JobOutcome = 'settled' | 'retry';
 
 /** Why a running build was stopped before it finished. */
 type StopWhy = 'Cancelled' | 'Lost' | 'DeadlineExceeded' | 'AgentShutdown';
@@ -98,6 +97,8 @@ export class Agent {
   private nodeWatcher: NodeWatcher | undefined;
   /** Closed while the node is cordoned or not known yet: no new jobs are pulled. */
   private readonly gate: ClaimGate;
+  /** Configs built and images used here, for placement's cache affinity. */
+  private readonly warm = new WarmSet();
 
   private constructor(
     readonly config: AgentConfig,
@@ -160,9 +161,16 @@ export class Agent {
     return this.metricsServer?.address;
   }
 
-  /** The labels of the agent's node as last read; empty when it does not read its Node. */
+  /** The labels advertised for placement: SLIPWAY_NODE_LABELS, then its Node's as last read (which win). */
   get nodeLabels(): Record<string, string> {
-    return { ...(this.nodeWatcher?.current?.labels ?? {}) };
+    return { ...this.config.nodeLabels, ...(this.nodeWatcher?.current?.labels ?? {}) };
+  }
+
+  /** What its node offers builds' resources: SLIPWAY_AGENT_CPU and _MEMORY, else the machine's. */
+  private get allocatable(): { cpuMillis: number; memoryBytes: number } {
+    const cpu = this.config.cpu ? parseQuantity(this.config.cpu)! : availableParallelism();
+    const memory = this.config.memory ? parseQuantity(this.config.memory)! : totalmem();
+    return { cpuMillis: Math.round(cpu * 1000), memoryBytes: Math.round(memory) };
   }
 
   /** Whether the agent takes new jobs now: its node is known and not cordoned. */
@@ -225,6 +233,8 @@ export class Agent {
    */
   async stop(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
     this.pulling.abort();
+    // Draining: placement takes back what is placed here and places nothing new.
+    void this.heartbeat();
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     const drained = await Promise.race([all().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
     if (!drained) {
@@ -264,6 +274,10 @@ export class Agent {
         cordoned: this.nodeWatcher?.current?.unschedulable ?? false,
         capacity: this.config.concurrency,
         cache: this.metrics.cacheFigures(),
+        allocatable: this.allocatable,
+        draining: this.pulling.signal.aborted,
+        warmConfigs: this.warm.advertised.configs,
+        warmImages: this.warm.advertised.images,
       });
       for (const order of res.stop) {
         const r = this.running.get(`${order.build!.namespace}/${order.build!.name}/${order.build!.attempt}`);
@@ -302,7 +316,7 @@ export class Agent {
   private async bindConsumer(): Promise<Consumer> {
     for (;;) {
       try {
-        return await jobConsumer(this.nc);
+        return await agentJobConsumer(this.nc, this.config.name);
       } catch (err) {
         if (this.pulling.signal.aborted) throw new AbortedError('agent stopped before the job queue existed');
         this.log.info('job queue not there yet; waiting for a coordinator', { error: errorMessage(err) });
@@ -349,20 +363,11 @@ export class Agent {
       return;
     }
     const log = this.log.child({ build: `${job.namespace}/${job.build}`, attempt: job.attempt });
-    // Not for this node: hand it back without claiming, kept away from everyone for a moment so
-    // that another agent (or this one, once its labels change) pulls it. The coordinator checks
-    // the selector again at the claim.
-    if (!matchesNodeSelector(job.nodeSelector, this.nodeLabels)) {
-      log.debug('job selects other nodes; handing it back', { nodeSelector: job.nodeSelector });
-      msg.nak(ELSEWHERE_DELAY_MS);
-      return;
-    }
     // Keep the job ours while we work: without this JetStream redelivers it after ack_wait.
     const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
     try {
       const outcome = await this.claimAndRun(job, msg, log);
       if (outcome === 'settled') await msg.ackAck().catch((err) => log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }));
-      else if (outcome === 'elsewhere') msg.nak(ELSEWHERE_DELAY_MS);
       else msg.nak();
     } finally {
       clearInterval(keepAlive);
@@ -403,11 +408,8 @@ export class Agent {
       sourceAuth = res.sourceCredentials ?? undefined;
       pullAuth = res.pullCredentials ?? undefined;
     } catch (err) {
-      if (err instanceof ReportRefusedError && err.refusal === 'NodeSelectorMismatch') {
-        // The build is still Pending; it is for an agent on another node.
-        log.info('claim refused: this node does not match the build; handing it back', { error: err.message });
-        return 'elsewhere';
-      }
+      // NodeSelectorMismatch too: the node's labels changed since the placement, which the
+      // coordinator takes back when this agent does not claim it.
       if (err instanceof ReportRefusedError) {
         log.info('claim refused; dropping the job', { refusal: err.refusal, error: err.message });
         return 'settled';
@@ -457,6 +459,8 @@ export class Agent {
     const onLine = (line: string) => logs.write(line);
 
     let outcome: { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
+    /** The base (or builder) images the build used: warm here once it completes. */
+    const used: string[] = [];
     let daemonLost = false;
     try {
       const lease = await this.executor.acquire(r.abort.signal).catch((err: unknown) => {
@@ -474,11 +478,15 @@ export class Agent {
           pullAuth,
           uploads: this.uploads,
           maxContextBytes: this.config.maxContextBytes,
-          useImages: (refs) => this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs),
+          useImages: (refs) => {
+            used.push(...refs);
+            this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs);
+          },
           stages,
           signal: r.abort.signal,
         });
         outcome = { kind: 'complete', ...result };
+        this.warm.built(`${ref.namespace}/${build.spec!.configName}`, used);
       } catch (err) {
         daemonLost = lease.lost();
         throw err;

@@ -3,7 +3,9 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAX_AGENT_CONCURRENCY, agentNameProblem } from '../common/agent-name.js';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
-import { missingFiles, setTogether } from '../common/settings-checks.js';
+import { labelKeyProblem, labelValueProblem, parseLabels } from '../common/labels.js';
+import { parseQuantity } from '../common/quantity.js';
+import { missingFiles, parseBoolean, setTogether } from '../common/settings-checks.js';
 import type { LogLevel } from '../common/log.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
 import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';
@@ -17,6 +19,9 @@ export const AGENT_ENV = {
   name: 'SLIPWAY_AGENT_NAME',
   node: 'SLIPWAY_NODE_NAME',
   concurrency: 'SLIPWAY_AGENT_CONCURRENCY',
+  nodeLabels: 'SLIPWAY_NODE_LABELS',
+  cpu: 'SLIPWAY_AGENT_CPU',
+  memory: 'SLIPWAY_AGENT_MEMORY',
   workDir: 'SLIPWAY_AGENT_WORK_DIR',
   heartbeatIntervalMs: 'SLIPWAY_HEARTBEAT_INTERVAL_MS',
   drainTimeoutMs: 'SLIPWAY_DRAIN_TIMEOUT_MS',
@@ -81,6 +86,15 @@ export interface AgentConfig {
   node: string;
   /** Builds this agent runs at once. */
   concurrency: number;
+  /**
+   * Labels advertised for placement besides its Node's (which win): `key=value,...`. For agents
+   * that do not read their Node (no Kubernetes API), and for tests.
+   */
+  nodeLabels: Record<string, string>;
+  /** CPU its builds' resources may take (a Kubernetes quantity); empty: the machine's CPUs. */
+  cpu: string;
+  /** Memory its builds' resources may take (a Kubernetes quantity); empty: the machine's memory. */
+  memory: string;
   /** Where build folders (source checkouts) are made. */
   workDir: string;
   /** How long a pull for a job waits before asking again. */
@@ -143,6 +157,9 @@ export function defaultAgentConfig(): AgentConfig {
     name: `agent-${hostname()}`,
     node: hostname(),
     concurrency: 2,
+    nodeLabels: {},
+    cpu: '',
+    memory: '',
     workDir: path.join(tmpdir(), 'slipway-agent'),
     pullExpiresMs: 5000,
     heartbeatIntervalMs: 2000,
@@ -173,6 +190,13 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.name]) c.name = env[e.name]!;
   if (env[e.node]) c.node = env[e.node]!;
   if (env[e.concurrency]) c.concurrency = Number(env[e.concurrency]);
+  if (env[e.nodeLabels]) {
+    const { labels, problems } = parseLabels(env[e.nodeLabels]!);
+    if (problems.length > 0) throw new InvalidInputError(problems.map((message) => ({ field: e.nodeLabels, message })), 'agent configuration');
+    c.nodeLabels = labels;
+  }
+  if (env[e.cpu]) c.cpu = env[e.cpu]!;
+  if (env[e.memory]) c.memory = env[e.memory]!;
   if (env[e.workDir]) c.workDir = env[e.workDir]!;
   if (env[e.heartbeatIntervalMs]) c.heartbeatIntervalMs = Number(env[e.heartbeatIntervalMs]);
   if (env[e.drainTimeoutMs]) c.drainTimeoutMs = Number(env[e.drainTimeoutMs]);
@@ -216,6 +240,14 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (!Number.isInteger(c.concurrency) || c.concurrency < 1 || c.concurrency > MAX_AGENT_CONCURRENCY) {
     errors.push({ field: AGENT_ENV.concurrency, message: `must be a whole number from 1 to ${MAX_AGENT_CONCURRENCY}` });
   }
+  for (const [k, v] of Object.entries(c.nodeLabels)) {
+    const problem = labelKeyProblem(k) ?? labelValueProblem(v);
+    if (problem) errors.push({ field: AGENT_ENV.nodeLabels, message: problem });
+  }
+  for (const [field, text] of [[AGENT_ENV.cpu, c.cpu], [AGENT_ENV.memory, c.memory]] as const) {
+    const q = text ? parseQuantity(text) : undefined;
+    if (text && !(q !== undefined && q > 0)) errors.push({ field, message: `"${text}" is not a positive Kubernetes quantity` });
+  }
   const nameProblem = agentNameProblem(c.name);
   if (nameProblem) errors.push({ field: AGENT_ENV.name, message: nameProblem });
   if (!(c.heartbeatIntervalMs >= 100)) errors.push({ field: AGENT_ENV.heartbeatIntervalMs, message: 'must be at least 100' });
@@ -257,13 +289,6 @@ function metricsUrlProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** "true"/"false" (any case, or 1/0); anything else is returned as given, for the check to refuse. */
-function parseBoolean(text: string): boolean | string {
-  const t = text.trim().toLowerCase();
-  if (t === 'true' || t === '1') return true;
-  if (t === 'false' || t === '0') return false;
-  return text;
-}
 
 /** The GC thresholds, parsed. Call only on a resolved config (they were checked there). */
 export function gcThresholds(c: AgentConfig): { high: Threshold; low: Threshold } {

@@ -42,7 +42,7 @@ export async function chaosLongForm(o: { builds: number; seed?: number; say?: (l
         { metric: 'lost', value: String(f.lost.length), target: '0', met: f.lost.length === 0 },
         { metric: 'run twice', value: String(f.runTwice.length), target: '0', met: f.runTwice.length === 0 },
         { metric: 'fenced late reports refused / attempts retried', value: `${f.fencedReports} / ${f.retriedAttempts}` },
-        { metric: 'jobs requeued (lost or passed over by the work queue)', value: String(f.requeuedJobs) },
+        { metric: 'placements taken back (agent gone, job lost or passed over)', value: String(f.placementsTakenBack) },
         { metric: 'time to terminal p50 / p99', value: `${p(50)} / ${p(99)}` },
         {
           metric: 'restarts: coordinator / agent / NATS node / agent frozen',

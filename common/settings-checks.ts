@@ -14,3 +14,11 @@ export function setTogether([a, aValue]: Setting, [b, bValue]: Setting): FieldEr
   if (Boolean(aValue) === Boolean(bValue)) return [];
   return aValue ? [{ field: b, message: `must be set with ${a}` }] : [{ field: a, message: `must be set with ${b}` }];
 }
+
+/** "true"/"false" (any case, or 1/0); anything else is returned as given, for the check to refuse. */
+export function parseBoolean(text: string): boolean | string {
+  const t = text.trim().toLowerCase();
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  return text;
+}

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
-import { missingFiles, setTogether } from '../common/settings-checks.js';
+import { missingFiles, parseBoolean, setTogether } from '../common/settings-checks.js';
 
 /** Environment variables the coordinator reads (and the chart sets): all of them, here. */
 export const COORDINATOR_ENV = {
@@ -38,7 +38,9 @@ export const COORDINATOR_ENV = {
   registryNotifyTokenFile: 'SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE',
   imagePollIntervalMs: 'SLIPWAY_IMAGE_POLL_INTERVAL_MS',
   insecureRegistries: 'SLIPWAY_INSECURE_REGISTRIES',
-  requeueAfterMs: 'SLIPWAY_REQUEUE_AFTER_MS',
+  placementTimeoutMs: 'SLIPWAY_PLACEMENT_TIMEOUT_MS',
+  placementAffinity: 'SLIPWAY_PLACEMENT_AFFINITY',
+  affinityGraceMs: 'SLIPWAY_AFFINITY_GRACE_MS',
 } as const;
 
 /**
@@ -99,10 +101,14 @@ export interface CoordinatorConfig {
   controllerWorkers: number;
   resyncIntervalMs: number;
   /**
-   * A queued job still unclaimed this long after it was queued, and no longer waiting its turn in
-   * the work queue (lost, or delivered and stranded), is queued again. See BuildController.
+   * A placed build still unclaimed this long, whose job is not waiting its turn in its agent's
+   * queue (lost, or delivered and stranded), is placed again. See placement/scheduler.ts.
    */
-  requeueAfterMs: number;
+  placementTimeoutMs: number;
+  /** Builds prefer the agent holding their cache (placement/placement.ts); false: least loaded only. */
+  placementAffinity: boolean;
+  /** How long a build waits for the full agent that holds its cache before going elsewhere. */
+  affinityGraceMs: number;
   /** A triggered build not yet created this long after its number was taken is made by any coordinator. */
   pendingBuildGraceMs: number;
   /** A Running build whose agent has not heartbeated for this long is lost. */
@@ -155,7 +161,9 @@ export function defaultCoordinatorConfig(): CoordinatorConfig {
     replicas: 1,
     controllerWorkers: 4,
     resyncIntervalMs: 30_000,
-    requeueAfterMs: 60_000,
+    placementTimeoutMs: 30_000,
+    placementAffinity: true,
+    affinityGraceMs: 10_000,
     pendingBuildGraceMs: 10_000,
     agentGraceMs: 15_000,
     leaseCheckIntervalMs: 2000,
@@ -205,7 +213,9 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
   if (env[e.registryNotifyTokenFile] !== undefined) c.registryNotifyTokenFile = env[e.registryNotifyTokenFile]!;
   if (env[e.imagePollIntervalMs]) c.imagePollIntervalMs = Number(env[e.imagePollIntervalMs]);
   if (env[e.insecureRegistries] !== undefined) c.insecureRegistries = list(env[e.insecureRegistries]!);
-  if (env[e.requeueAfterMs]) c.requeueAfterMs = Number(env[e.requeueAfterMs]);
+  if (env[e.placementTimeoutMs]) c.placementTimeoutMs = Number(env[e.placementTimeoutMs]);
+  if (env[e.placementAffinity]) c.placementAffinity = parseBoolean(env[e.placementAffinity]!) as boolean;
+  if (env[e.affinityGraceMs]) c.affinityGraceMs = Number(env[e.affinityGraceMs]);
   return c;
 }
 
@@ -221,7 +231,9 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) errors.push({ field: COORDINATOR_ENV.logLevel, message: `"${c.logLevel}" is not a level` });
   if (!(c.controllerWorkers >= 1)) errors.push({ field: 'controllerWorkers', message: 'must be at least 1' });
   if (c.secretKey && c.secretKey.length !== 32) errors.push({ field: COORDINATOR_ENV.secretKey, message: `must be 32 bytes in base64, got ${c.secretKey.length} bytes` });
-  if (!(Number.isSafeInteger(c.requeueAfterMs) && c.requeueAfterMs >= 1000)) errors.push({ field: COORDINATOR_ENV.requeueAfterMs, message: `must be at least 1000, got ${c.requeueAfterMs}` });
+  if (!(Number.isSafeInteger(c.placementTimeoutMs) && c.placementTimeoutMs >= 1000)) errors.push({ field: COORDINATOR_ENV.placementTimeoutMs, message: `must be at least 1000, got ${c.placementTimeoutMs}` });
+  if (typeof c.placementAffinity !== 'boolean') errors.push({ field: COORDINATOR_ENV.placementAffinity, message: `must be true or false, got "${String(c.placementAffinity)}"` });
+  if (!(Number.isSafeInteger(c.affinityGraceMs) && c.affinityGraceMs >= 0)) errors.push({ field: COORDINATOR_ENV.affinityGraceMs, message: `must be a whole number of milliseconds, got ${c.affinityGraceMs}` });
   if (!(c.agentGraceMs >= 1000)) errors.push({ field: COORDINATOR_ENV.agentGraceMs, message: 'must be at least 1000' });
   if (!(c.logMaxAgeMs >= 60_000)) errors.push({ field: COORDINATOR_ENV.logMaxAgeMs, message: 'must be at least 60000' });
   if (!(c.maxContextBytes >= 1024)) errors.push({ field: COORDINATOR_ENV.maxContextBytes, message: 'must be at least 1024' });

@@ -6,7 +6,7 @@ import { TokenAuthenticator } from './auth/index.js';
 import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { randomUUID } from 'node:crypto';
-import { defaultJobStreamOptions, ensureJobStream, natsJobQueue } from '../common/nats/jobs.js';
+import { defaultJobStreamOptions, ensureAgentJobConsumer, ensureJobStream, natsJobQueue } from '../common/nats/jobs.js';
 import { ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRegistry } from './agents/agent-registry.js';
@@ -17,6 +17,8 @@ import { SecretStore } from './secrets/secret-store.js';
 import { ContextStore } from './uploads/context-store.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { BuildController } from './build-controller/controller.js';
+import { AgentDirectory } from './placement/agent-directory.js';
+import { defaultSchedulerOptions, Scheduler } from './placement/scheduler.js';
 import { AgentReports } from './builds/agent-reports.js';
 import { BuildApi } from './builds/build-api.js';
 import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
@@ -200,7 +202,9 @@ export class Coordinator {
           }
         }
       })();
-      const controller = new BuildController(store, natsJobQueue(nc), leases, {
+      let scheduler: Scheduler | undefined;
+      const controller = new BuildController(store, leases, {
+        onChange: () => scheduler?.kick(),
         onTerminal: async (b) => {
           // The config's history limits may now prune its oldest finished builds, with their logs.
           const pruning = history.pruneQuietly(b);
@@ -211,13 +215,26 @@ export class Coordinator {
         observer: metrics?.transitions,
         workers: config.controllerWorkers,
         resyncIntervalMs: config.resyncIntervalMs,
-        requeueAfterMs: config.requeueAfterMs,
         leaseCheckIntervalMs: config.leaseCheckIntervalMs,
         deadlineBackstopMs: 30_000,
         log: log.child({ component: 'build-controller' }),
         clock,
       });
-      c.controllerDone = controller.run(c.abort.signal);
+      const directory = new AgentDirectory(
+        store.agents,
+        { onChange: () => scheduler?.kick(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
+        log.child({ component: 'agent-directory' }),
+      );
+      scheduler = new Scheduler(controller, directory, natsJobQueue(nc), (ns, name) => secrets.exists(ns, name), {
+        ...defaultSchedulerOptions(log.child({ component: 'scheduler' })),
+        affinity: config.placementAffinity,
+        affinityGraceMs: config.affinityGraceMs,
+        placementTimeoutMs: config.placementTimeoutMs,
+        agentGraceMs: config.agentGraceMs,
+        observer: metrics?.transitions,
+        clock,
+      });
+      c.controllerDone = Promise.all([controller.run(c.abort.signal), directory.run(c.abort.signal), scheduler.run(c.abort.signal)]).then(() => {});
       const pendingBuilds = new PendingBuildSweeper(buildApi, {
         graceMs: config.pendingBuildGraceMs,
         intervalMs: Math.max(100, Math.min(5000, config.pendingBuildGraceMs / 2)),

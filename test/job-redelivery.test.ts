@@ -3,7 +3,7 @@ import test from 'ava';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { LABELS } from '../agent/build-runner.js';
-import { JOBS_CONSUMER, JOBS_STREAM } from '../common/nats/names.js';
+import { agentConsumerName, JOBS_STREAM } from '../common/nats/names.js';
 import { nanos } from '../common/nats/streams.js';
 import { environmentDocker, recordDaemonEvents } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
@@ -23,8 +23,10 @@ test('a job delivered again to the agent running its attempt does not run it a s
   const nc = await connect({ servers: sw.natsUrl });
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
-  await jsm.consumers.update(JOBS_STREAM, JOBS_CONSUMER, { ack_wait: nanos(1000) });
-  await addAgent(t, sw, { concurrency: 2 });
+  const agent = await addAgent(t, sw, { concurrency: 2 });
+  // The agent's consumer, made by the coordinator when it heartbeated (the agent waited for it).
+  const consumer = agentConsumerName(agent.config.name);
+  await jsm.consumers.update(JOBS_STREAM, consumer, { ack_wait: nanos(1000) });
 
   const repo = await git.createRepo('again', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 4\n` });
   const repository = `test/again-${unique()}`;
@@ -38,7 +40,7 @@ test('a job delivered again to the agent running its attempt does not run it a s
 
   t.is(final.status!.phase, 'Complete', final.status!.message);
   t.is(final.status!.attempt, 1);
-  const info = await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER);
+  const info = await jsm.consumers.info(JOBS_STREAM, consumer);
   // One job message; every delivery of it takes a consumer sequence.
   t.true(info.delivered.consumer_seq >= 2, `the job was delivered ${info.delivered.consumer_seq} time(s); the test needs it delivered again`);
   // Counted on the daemon: one RUN container, one tagged image for attempt 1.

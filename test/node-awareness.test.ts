@@ -111,7 +111,8 @@ test('builds with a nodeSelector run only on the agent whose node matches; one m
 
   // No node has gpu=true: the build stays Pending, says what it waits for, and is not lost.
   const waiting = await staysFor(t, slipway, gpu, 'Pending', 3000);
-  t.is(waiting.status!.message, 'waiting for an agent on a node labelled gpu=true,disk=ssd');
+  t.is(waiting.status!.reason, 'NoMatchingAgent');
+  t.regex(waiting.status!.message, /^no agent's node matches nodeSelector gpu=true,disk=ssd \(2 agent\(s\): /);
   t.is(waiting.status!.agent, '');
   kube.label('node-hdd', { gpu: 'true' }); // still disk=hdd: no match
   await staysFor(t, slipway, gpu, 'Pending', 2000);
@@ -127,7 +128,7 @@ const ask = (client: AgentServiceClient, method: 'ClaimBuild' | 'Heartbeat', req
   new Promise<{ build?: Build__Output }>((resolve, reject) => (client[method] as unknown as Call).call(client, req, (err, res) => (err ? reject(err) : resolve(res!))));
 
 test('the coordinator refuses a claim from an agent whose node labels do not match, and the build stays Pending', async (t) => {
-  // No agents: this test plays one over the real gRPC API, ignoring the selector as a faulty agent would.
+  // No agents: this test plays them over the real gRPC API, as faulty or outdated agents would.
   const slipway = await startSlipway(t, { agents: 0 });
   const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
   t.teardown(() => agents.close());
@@ -136,21 +137,29 @@ test('the coordinator refuses a claim from an agent whose node labels do not mat
     spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' }, nodeSelector: { disk: 'ssd' } },
   });
   await slipway.client.startBuild({ namespace: 'default', configName: 'picky' });
-  await waitFor(slipway.client, 'picky-1', (b) => !!b.status!.queuedTimestamp, 'queued');
   const build = { namespace: 'default', name: 'picky-1', attempt: 1 };
 
+  // Agent a's node does not match: nothing is placed on it, and its claim is refused.
+  await ask(agents, 'Heartbeat', { agent: 'a', node: 'n', instance: 'r1', running: [], nodeLabels: { disk: 'hdd' } });
+  await waitFor(slipway.client, 'picky-1', (b) => b.status!.reason === 'NoMatchingAgent', 'NoMatchingAgent');
+  const notPlaced = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1', nodeLabels: { disk: 'ssd' } }));
+  t.is(reasonOf(notPlaced), 'StaleAttempt');
+  t.regex(notPlaced!.details, /not placed on an agent/);
+
+  // Agent b's node matched when it was placed there, but its labels changed before it claimed.
+  await ask(agents, 'Heartbeat', { agent: 'b', node: 'm', instance: 'r1', running: [], nodeLabels: { disk: 'ssd' } });
+  await waitFor(slipway.client, 'picky-1', (b) => b.status!.placedAgent === 'b', 'placed on b');
   for (const nodeLabels of [{}, { disk: 'hdd' }, { ssd: 'disk' }]) {
-    await ask(agents, 'Heartbeat', { agent: 'a', node: 'n', instance: 'r1', running: [], nodeLabels });
-    const err = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1', nodeLabels }));
+    const err = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/r1/1', nodeLabels }));
     t.is(err?.code, grpc.status.FAILED_PRECONDITION);
     t.is(reasonOf(err), 'NodeSelectorMismatch');
-    t.regex(err!.details, /selects nodes labelled disk=ssd; node "n" of agent "a" lacks disk=ssd/);
+    t.regex(err!.details, /selects nodes labelled disk=ssd; node "m" of agent "b" lacks disk=ssd/);
   }
   const still = await slipway.client.getBuild('default', 'picky-1');
   t.is(still.status!.phase, 'Pending');
   t.is(still.status!.agent, '');
 
-  // A matching agent's claim is accepted, once (the claim is still the compare-and-set it was).
+  // Its claim with matching labels is accepted, once (the claim is still the compare-and-set it was).
   const claimed = await ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/r1/2', nodeLabels: { disk: 'ssd', zone: 'z' } });
   t.is(claimed.build!.status!.phase, 'Running');
   t.is(claimed.build!.status!.node, 'm');

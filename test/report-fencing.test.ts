@@ -28,9 +28,8 @@ test('the coordinator applies reports only from the agent and attempt that own t
     t.is(reasonOf(err), reason, what);
   };
 
-  // Agent "a", run "r1", heartbeats as a real agent does before it claims anything.
+  // Agent "a", run "r1", heartbeated as a real agent does before it claims anything (queuedBuildWithoutAgents).
   const beat = (running: object[] = [build]) => ask(agents, 'Heartbeat', { agent: 'a', node: 'n', instance: 'r1', running });
-  await beat([]);
   await refused(ask(agents, 'ClaimBuild', { build: { ...build, attempt: 2 }, agent: 'a', node: 'n', claimId: 'a/r1/1' }), 'StaleAttempt', 'claim of a future attempt');
   const claimed = await ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1' });
   t.is(claimed.build!.status!.phase, 'Running');
@@ -116,8 +115,8 @@ test('a report whose stages or log snippet are wrong is refused naming each fiel
 });
 
 /**
- * A coordinator with no agents (the test plays them itself, over the real gRPC API and NATS),
- * and build app-1 with its attempt 1 queued.
+ * A coordinator with no agents but the one the test plays itself, agent "a" (run "r1"), over the
+ * real gRPC API and NATS: it heartbeats, and build app-1's attempt 1 is placed on it.
  */
 async function queuedBuildWithoutAgents(t: Teardowns) {
   const slipway = await startSlipway(t, { agents: 0 });
@@ -128,6 +127,7 @@ async function queuedBuildWithoutAgents(t: Teardowns) {
     spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' } },
   });
   await slipway.client.startBuild({ namespace: 'default', configName: 'app' });
-  for await (const b of slipway.client.watchBuild('default', 'app-1')) if (b.status!.queuedTimestamp) break;
+  await ask(agents, 'Heartbeat', { agent: 'a', node: 'n', instance: 'r1', running: [] });
+  for await (const b of slipway.client.watchBuild('default', 'app-1')) if (b.status!.placedAgent === 'a') break;
   return { slipway, agents };
 }

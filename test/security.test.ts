@@ -10,7 +10,7 @@ import { SlipwayClient } from '../cli/client.js';
 import { runCli } from '../cli/main.js';
 import { slipwayProto } from '../common/grpc/proto.js';
 import { AGENT_INBOX_PREFIX } from '../common/nats/connect.js';
-import { jobConsumer } from '../common/nats/jobs.js';
+import { agentJobConsumer } from '../common/nats/jobs.js';
 import { natsAuthorizationConfig } from '../common/nats/permissions.js';
 import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
 import type { BuildConfig } from '../proto/generated/slipway/v1/BuildConfig.js';
@@ -315,12 +315,14 @@ test('agents need a client certificate naming them; with one, builds run end to 
   const forged = JSON.stringify({ metadata: { name: 'app-1', namespace: 'default' }, status: { phase: 'Complete' } });
   await js.publish('$KV.slipway_builds.default.app-2', forged, { timeout: 2000 }).catch(() => {});
   await refused('writing build state', 'publish $KV.slipway_builds.default.app-2');
-  await js.publish('slipway.jobs.default.app-1', JSON.stringify({ namespace: 'default', build: 'app-1', attempt: 9 }), { timeout: 2000 }).catch(() => {});
-  await refused('queueing a job', 'publish slipway.jobs.default.app-1');
+  await js.publish('slipway.jobs.agent-a.default.app-1', JSON.stringify({ namespace: 'default', build: 'app-1', attempt: 9, placement: 1 }), { timeout: 2000 }).catch(() => {});
+  await refused('queueing a job', 'publish slipway.jobs.agent-a.default.app-1');
+  await nc.request('$JS.API.CONSUMER.CREATE.SLIPWAY_JOBS', JSON.stringify({ stream_name: 'SLIPWAY_JOBS', config: { filter_subject: 'slipway.jobs.>' } }), { timeout: 2000 }).catch(() => {});
+  await refused('making a consumer of every agent\'s jobs', 'publish $JS.API.CONSUMER.CREATE.SLIPWAY_JOBS');
   t.is(await code(admin.getBuild('default', 'app-2')), 'NOT_FOUND', 'no build state was written');
 
-  // What it is for still works: binding to the job consumer and pulling (nothing is queued now).
-  const consumer = await jobConsumer(nc);
+  // What it is for still works: binding to its job consumer (a coordinator made it) and pulling (nothing is queued now).
+  const consumer = await agentJobConsumer(nc, 'agent-a');
   t.is(await consumer.next({ expires: 1000 }), null);
   const before = seen.length;
   await new Promise((r) => setTimeout(r, 300));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { BuildAlreadyTerminalError, NodeSelectorMismatchError, StaleAttemptError } from '../common/errors.js';
 import { MAX_BUILD_EVENTS, type Build, type BuildStage } from '../coordinator/api/types.js';
-import { assignAttempt, buildEvent, cancel, claim, expireDeadline, finish, loseAttempt, markQueued, supersede, waitForBuild, withEvent } from '../coordinator/builds/transitions.js';
+import { assignAttempt, buildEvent, cancel, claim, expireDeadline, finish, loseAttempt, markQueued, place, supersede, waitForBuild, withEvent } from '../coordinator/builds/transitions.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const newBuild = (): Build => ({
@@ -9,7 +9,9 @@ const newBuild = (): Build => ({
   spec: { configName: 'app', configGeneration: 1, config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } } },
   status: { phase: 'New', attempt: 0 },
 });
-const claimed = () => claim(markQueued(assignAttempt(newBuild())!, 1, now)!, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
+/** Queued, then placed on `agent` (a on node n, b on node m), as the scheduler does before any claim. */
+const placedOn = (b: Build, attempt: number, at: Date, agent = 'a') => place(markQueued(b, attempt, at)!, attempt, { name: agent, node: agent === 'a' ? 'n' : 'm' }, '', at)!;
+const claimed = () => claim(placedOn(assignAttempt(newBuild())!, 1, now), { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
 
 test('New becomes Pending with attempt 1; repeating the step changes nothing', (t) => {
   const pending = assignAttempt(newBuild())!;
@@ -73,15 +75,14 @@ test('a build that is not Running cannot be finished', (t) => {
 test('a claim from a node without the labels the build selects is refused and changes nothing', (t) => {
   const selecting = newBuild();
   selecting.spec.config.nodeSelector = { disk: 'ssd', 'topology.kubernetes.io/zone': 'a' };
-  const queued = markQueued(assignAttempt(selecting)!, 1, now)!;
-  t.is(queued.status.message, 'waiting for an agent on a node labelled disk=ssd,topology.kubernetes.io/zone=a');
+  const queued = placedOn(assignAttempt(selecting)!, 1, now);
   const err = t.throws(() => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7', nodeLabels: { disk: 'ssd' } }, now), {
     instanceOf: NodeSelectorMismatchError,
   });
   t.deepEqual(err?.unmatched, ['topology.kubernetes.io/zone=a']);
   t.throws(() => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now), { instanceOf: NodeSelectorMismatchError });
   t.is(queued.status.phase, 'Pending');
-  const running = claim(queued, { attempt: 1, agent: 'b', node: 'm', claimId: 'b/1/8', nodeLabels: { disk: 'ssd', 'topology.kubernetes.io/zone': 'a', x: 'y' } }, now)!;
+  const running = claim(placedOn(assignAttempt(selecting)!, 1, now, 'b'), { attempt: 1, agent: 'b', node: 'm', claimId: 'b/1/8', nodeLabels: { disk: 'ssd', 'topology.kubernetes.io/zone': 'a', x: 'y' } }, now)!;
   t.is(running.status.phase, 'Running');
   t.is(running.status.node, 'm');
   t.is(running.status.message, undefined);
@@ -96,14 +97,14 @@ const stages: BuildStage[] = [
   { name: 'PushImage', startTimestamp: later(5.5).toISOString(), durationMs: 500 },
 ];
 
-test('a build that completes tells its story: Queued, Scheduled, Started, Pushed (at the push end), Complete', (t) => {
+test('a build that completes tells its story: Queued, Placed, Scheduled, Started, Pushed (at the push end), Complete', (t) => {
   const running = claimed();
-  t.deepEqual(reasons(running), ['Normal/Queued', 'Normal/Scheduled']);
-  t.regex(running.status.events![1]!.message, /agent a on node n/);
+  t.deepEqual(reasons(running), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled']);
+  t.regex(running.status.events![2]!.message, /agent a on node n/);
   const digest = 'sha256:' + '1'.repeat(64);
   const done = finish(running, { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages }, later(7))!;
-  t.deepEqual(reasons(done), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
-  const [, , started, pushed, complete] = done.status.events!;
+  t.deepEqual(reasons(done), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
+  const [, , , started, pushed, complete] = done.status.events!;
   t.is(started!.timestamp, stages[0]!.startTimestamp);
   t.is(pushed!.timestamp, later(6).toISOString());
   t.is(pushed!.message, `pushed r/a:v@${digest}`);
@@ -119,12 +120,12 @@ test('a failed build keeps its stages and snippet, with a Warning naming the rea
     { attempt: 1, agent: 'a', phase: 'Failed', reason: 'BuildStepFailed', message: 'exit 3', stages: stages.slice(0, 3), logSnippet: 'step 2\nboom' },
     later(6),
   )!;
-  t.deepEqual(reasons(failed), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
+  t.deepEqual(reasons(failed), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
   t.is(failed.status.events!.at(-1)!.message, 'BuildStepFailed: exit 3');
   t.is(failed.status.logSnippet, 'step 2\nboom');
   t.is(failed.status.stages!.length, 3);
   const error = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' }, later(6))!;
-  t.deepEqual(reasons(error).slice(2), ['Warning/Error'], 'no stages reported: no Started');
+  t.deepEqual(reasons(error).slice(3), ['Warning/Error'], 'no stages reported: no Started');
   const late = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' }, later(6))!;
   t.is(reasons(late).at(-1), 'Warning/DeadlineExceeded');
 });
@@ -142,16 +143,16 @@ test('cancel: before it runs Cancelled at once; while running CancelRequested, t
 test('a lost attempt: AttemptLost and Retrying while retries last, the events of attempt 1 kept; then Error', (t) => {
   const retrying = newBuild();
   retrying.spec.config.retries = 1;
-  const first = claim(markQueued(assignAttempt(retrying)!, 1, now)!, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
+  const first = claim(placedOn(assignAttempt(retrying)!, 1, now), { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
   const again = loseAttempt(first, 'AgentLost', 'no heartbeat for 10s', later(10));
   t.is(again.status.phase, 'Pending');
-  t.deepEqual(reasons(again), ['Normal/Queued', 'Normal/Scheduled', 'Warning/AttemptLost', 'Normal/Retrying']);
-  t.regex(again.status.events![2]!.message, /attempt 1 on agent a lost \(AgentLost\)/);
-  const second = claim(markQueued(again, 2, later(11))!, { attempt: 2, agent: 'b', node: 'm', claimId: 'b/1/9' }, later(12))!;
-  t.deepEqual(reasons(second).slice(4), ['Normal/Queued', 'Normal/Scheduled']);
+  t.deepEqual(reasons(again), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Warning/AttemptLost', 'Normal/Retrying']);
+  t.regex(again.status.events![3]!.message, /attempt 1 on agent a lost \(AgentLost\)/);
+  const second = claim(placedOn(again, 2, later(11), 'b'), { attempt: 2, agent: 'b', node: 'm', claimId: 'b/1/9' }, later(12))!;
+  t.deepEqual(reasons(second).slice(5), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled']);
   const gone = loseAttempt(second, 'AgentLost', 'no heartbeat', later(20));
   t.is(gone.status.phase, 'Error');
-  t.deepEqual(reasons(gone).slice(6), ['Warning/AttemptLost', 'Warning/Error']);
+  t.deepEqual(reasons(gone).slice(8), ['Warning/AttemptLost', 'Warning/Error']);
 });
 
 test('a deadline the agent missed ends in DeadlineExceeded, said as a Warning', (t) => {

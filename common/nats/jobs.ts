@@ -5,12 +5,11 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
-  JetStreamApiError,
   type Consumer,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isNotFound, nanos, upsertStream } from './streams.js';
-import { JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECT_PREFIX, jobMessageId, jobSubject, type BuildJob } from './names.js';
+import { agentConsumerName, agentJobSubject, JOBS_STREAM, JOBS_SUBJECT_PREFIX, jobMessageId, LEGACY_JOBS_CONSUMER, type BuildJob } from './names.js';
 
 export interface JobStreamOptions {
   replicas: number;
@@ -25,8 +24,9 @@ export function defaultJobStreamOptions(): JobStreamOptions {
 }
 
 /**
- * Creates the work-queue stream and the agents' durable consumer, or leaves them as they are.
- * The coordinator owns this topology; agents only bind to it.
+ * Creates the work-queue stream, or leaves it as it is. The coordinator owns the stream; each
+ * agent makes its own consumer (agentJobConsumer). The shared consumer of releases before
+ * placement is deleted: its subjects overlap every agent's, which a work queue does not allow.
  */
 export async function ensureJobStream(nc: NatsConnection, options: JobStreamOptions): Promise<void> {
   const jsm = await jetstreamManager(nc);
@@ -38,48 +38,64 @@ export async function ensureJobStream(nc: NatsConnection, options: JobStreamOpti
     num_replicas: options.replicas,
     duplicate_window: nanos(options.duplicateWindowMs),
   });
-  const consumer = {
-    durable_name: JOBS_CONSUMER,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(options.ackWaitMs),
-    max_deliver: -1,
-    max_ack_pending: 10_000,
-  };
-  try {
-    await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER);
-    await jsm.consumers.update(JOBS_STREAM, JOBS_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
-  } catch (err) {
+  await jsm.consumers.delete(JOBS_STREAM, LEGACY_JOBS_CONSUMER).catch((err: unknown) => {
     if (!isNotFound(err)) throw err;
-    await jsm.consumers.add(JOBS_STREAM, consumer);
-  }
+  });
 }
 
 /**
- * Puts one attempt of a build on the work queue. Publishing the same attempt (and `requeue`)
- * again is a no-op.
+ * Makes the durable consumer of the jobs placed on `agent` if it is not there (coordinators do,
+ * on seeing the agent's first heartbeat: agents may not create consumers).
  */
-export async function publishJob(nc: NatsConnection, job: BuildJob, requeue = 0): Promise<{ duplicate: boolean }> {
-  const ack = await jetstream(nc).publish(jobSubject(job.namespace, job.build), JSON.stringify(job), {
-    msgID: jobMessageId(job.namespace, job.build, job.attempt, requeue),
+export async function ensureAgentJobConsumer(nc: NatsConnection, agent: string, options: Pick<JobStreamOptions, 'ackWaitMs'> = defaultJobStreamOptions()): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const name = agentConsumerName(agent);
+  try {
+    await jsm.consumers.info(JOBS_STREAM, name);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(JOBS_STREAM, {
+      durable_name: name,
+      filter_subject: agentJobSubject(agent),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(options.ackWaitMs),
+      max_deliver: -1,
+      max_ack_pending: 1000,
+    });
+  }
+}
+
+/** The agent's own job consumer; throws until a coordinator has made it. */
+export async function agentJobConsumer(nc: NatsConnection, agent: string): Promise<Consumer> {
+  return jetstream(nc).consumers.get(JOBS_STREAM, agentConsumerName(agent));
+}
+
+/**
+ * Queues one placement of an attempt for the agent it is placed on. Publishing the same
+ * placement again is a no-op.
+ */
+export async function publishJob(nc: NatsConnection, job: BuildJob, agent: string): Promise<{ duplicate: boolean }> {
+  const ack = await jetstream(nc).publish(agentJobSubject(agent, job.namespace, job.build), JSON.stringify(job), {
+    msgID: jobMessageId(job.namespace, job.build, job.attempt, job.placement),
   });
   return { duplicate: ack.duplicate };
 }
 
 /**
- * Where a queued, still unclaimed job stands:
- * - `waiting`: in the stream and not yet delivered: jobs queued before it are in the way;
- * - `delivered`: in the stream, and the agents' consumer has delivered past it, yet its build is
- *   unclaimed: handed back (no matching node), or stranded (see BuildController's requeue);
- * - `passed-over`: in the stream ahead of the consumer, which counts nothing pending;
- * - `missing`: not in the stream.
+ * Where a placed, still unclaimed job stands in its agent's queue:
+ * - `waiting`: not yet delivered, with others before it (the agent is busy);
+ * - `delivered`: the agent's consumer has delivered it, yet its build is unclaimed;
+ * - `passed-over`: ahead of the consumer, which counts nothing pending: it will not be delivered.
+ *   Seen on nats-server 2.9.10 at R3 after kill -9s: delivered = ack floor = 1569, num_pending 0,
+ *   and 30 jobs at 1570–1599 in the stream that no agent ever got;
+ * - `missing`: not in the stream (lost, or taken by an agent that is claiming it).
  */
 export type JobQueueState = { state: 'waiting' | 'delivered' | 'passed-over'; seq: number } | { state: 'missing' };
 
-export async function jobQueueState(nc: NatsConnection, job: BuildJob): Promise<JobQueueState> {
+export async function jobQueueState(nc: NatsConnection, job: BuildJob, agent: string): Promise<JobQueueState> {
   const jsm = await jetstreamManager(nc);
-  // Only this build's jobs are on its subject; the newest is the current attempt's, if any is.
-  const stored = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: jobSubject(job.namespace, job.build) });
+  const stored = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(agent, job.namespace, job.build) });
   if (!stored) return { state: 'missing' };
   let queued: Partial<BuildJob>;
   try {
@@ -87,49 +103,38 @@ export async function jobQueueState(nc: NatsConnection, job: BuildJob): Promise<
   } catch {
     queued = {};
   }
-  if (queued.attempt !== job.attempt) return { state: 'missing' };
-  const consumer = await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER);
+  if (queued.attempt !== job.attempt || queued.placement !== job.placement) return { state: 'missing' };
+  let consumer;
+  try {
+    consumer = await jsm.consumers.info(JOBS_STREAM, agentConsumerName(agent));
+  } catch (err) {
+    // The agent has not made its consumer yet: the job waits for it.
+    if (isNotFound(err)) return { state: 'waiting', seq: stored.seq };
+    throw err;
+  }
   if (stored.seq <= consumer.delivered.stream_seq) return { state: 'delivered', seq: stored.seq };
-  // Ahead of the consumer, which counts no message there: it will not deliver this one. Seen on
-  // nats-server 2.9.10 at R3 after kill -9s: delivered = ack floor = 1569, num_pending 0, and
-  // 30 jobs at 1570–1599 in the stream that no agent ever got.
   if (consumer.num_pending === 0) return { state: 'passed-over', seq: stored.seq };
   return { state: 'waiting', seq: stored.seq };
 }
 
-/**
- * Queues the `requeue`th copy of a job whose earlier copy is lost or stranded, and removes that
- * copy (`staleSeq`) so that a build waiting long holds one message, not one per requeue. Should
- * the old copy reach an agent anyway, the build's claim lets only one of the two run.
- */
-export async function requeueJob(nc: NatsConnection, job: BuildJob, requeue: number, staleSeq?: number): Promise<void> {
-  if (staleSeq !== undefined) {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.deleteMessage(JOBS_STREAM, staleSeq, false).catch((err: unknown) => {
-      // Gone already: delivered and acked, or removed by another coordinator's requeue.
-      if (!(err instanceof JetStreamApiError)) throw err;
-    });
-  }
-  await publishJob(nc, job, requeue);
+/** Removes every queued copy of a build's job from an agent's queue (the build is placed elsewhere, or ended). */
+export async function withdrawJob(nc: NatsConnection, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.purge(JOBS_STREAM, { filter: agentJobSubject(agent, job.namespace, job.build) });
 }
 
-/** The agents' consumer; throws until the coordinator has created it. */
-export async function jobConsumer(nc: NatsConnection): Promise<Consumer> {
-  return jetstream(nc).consumers.get(JOBS_STREAM, JOBS_CONSUMER);
-}
-
-/** The work queue as the build controller uses it. */
+/** The work queue as placement uses it. */
 export interface JobQueue {
-  /** Queues the attempt's job; the same attempt twice is queued once. */
-  publish(job: BuildJob): Promise<unknown>;
-  state(job: BuildJob): Promise<JobQueueState>;
-  requeue(job: BuildJob, requeue: number, staleSeq?: number): Promise<void>;
+  /** Queues a placement of an attempt on its agent; the same placement twice is queued once. */
+  publish(job: BuildJob, agent: string): Promise<unknown>;
+  state(job: BuildJob, agent: string): Promise<JobQueueState>;
+  withdraw(job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<void>;
 }
 
 export function natsJobQueue(nc: NatsConnection): JobQueue {
   return {
-    publish: (job) => publishJob(nc, job),
-    state: (job) => jobQueueState(nc, job),
-    requeue: (job, requeue, staleSeq) => requeueJob(nc, job, requeue, staleSeq),
+    publish: (job, agent) => publishJob(nc, job, agent),
+    state: (job, agent) => jobQueueState(nc, job, agent),
+    withdraw: (job, agent) => withdrawJob(nc, job, agent),
   };
 }

@@ -15,29 +15,46 @@ export const SECRETS_BUCKET = 'slipway_secrets';
 export const CONTEXTS_BUCKET = 'slipway_contexts';
 /** Work-queue stream of build jobs. A message is consumed (and removed) by exactly one agent. */
 export const JOBS_STREAM = 'SLIPWAY_JOBS';
-/** Subject prefix of the jobs stream; a job is published on `<prefix>.<namespace>.<build>`. */
+/**
+ * Subject prefix of the jobs stream. A job is published for the agent it is placed on, on
+ * `<prefix>.<agent>.<namespace>.<build>` (see agentJobSubject).
+ */
 export const JOBS_SUBJECT_PREFIX = 'slipway.jobs';
-/** The durable pull consumer every agent pulls jobs from. */
-export const JOBS_CONSUMER = 'slipway-agents';
+/**
+ * The durable pull consumer every agent pulled jobs from before placement (#12). A coordinator
+ * deletes it: a work-queue stream's consumers may not overlap, and each agent now has its own.
+ */
+export const LEGACY_JOBS_CONSUMER = 'slipway-agents';
 
 /** The KV key of a namespaced object. Namespaces and names are DNS labels, so '.' separates. */
 export function objectKey(namespace: string, name: string): string {
   return `${namespace}.${name}`;
 }
 
-export function jobSubject(namespace: string, build: string): string {
-  return `${JOBS_SUBJECT_PREFIX}.${namespace}.${build}`;
+/** An agent's name as one subject token: names are dot-separated labels, so dots become '_'. */
+function agentToken(agent: string): string {
+  return agent.replace(/\./g, '_');
+}
+
+/** Where the jobs placed on `agent` are published: its consumer takes exactly these. */
+export function agentJobSubject(agent: string, namespace?: string, build?: string): string {
+  const prefix = `${JOBS_SUBJECT_PREFIX}.${agentToken(agent)}`;
+  return namespace === undefined ? `${prefix}.>` : `${prefix}.${namespace}.${build}`;
+}
+
+/** The durable pull consumer of one agent's jobs. */
+export function agentConsumerName(agent: string): string {
+  return `agent-${agentToken(agent)}`;
 }
 
 /**
- * The work queue's de-duplication id of one attempt of a build: publishing the same attempt twice
- * (a coordinator that crashed after publishing, two coordinators racing) queues it once. The
- * `requeue`th copy of an attempt whose job was lost (see BuildController) has its own id, equally
- * de-duplicated; the claim's attempt fence lets only one copy run.
+ * The work queue's de-duplication id of one placement of an attempt: publishing it twice (a
+ * coordinator that crashed after publishing, two coordinators racing) queues it once. The
+ * attempt's next placement (its first was lost, or its agent went away) has an id of its own,
+ * and the claim's fences (attempt, placed agent) let only one copy run.
  */
-export function jobMessageId(namespace: string, build: string, attempt: number, requeue = 0): string {
-  // A requeued copy needs an id of its own: the stream would drop the first one's as a duplicate.
-  return requeue === 0 ? `${namespace}/${build}/${attempt}` : `${namespace}/${build}/${attempt}/requeue-${requeue}`;
+export function jobMessageId(namespace: string, build: string, attempt: number, placement = 1): string {
+  return placement <= 1 ? `${namespace}/${build}/${attempt}` : `${namespace}/${build}/${attempt}/${placement}`;
 }
 
 /** What a job message carries: names, not objects. The agent gets the spec when it claims. */
@@ -45,9 +62,6 @@ export interface BuildJob {
   namespace: string;
   build: string;
   attempt: number;
-  /**
-   * The build's nodeSelector, so an agent on another node hands the job back without claiming
-   * it. Absent in jobs queued before it existed: the claim is then the only check.
-   */
-  nodeSelector?: Record<string, string>;
+  /** Which placement of the attempt this is (1, 2 ...): a job of an older one is stale. */
+  placement: number;
 }

@@ -1,6 +1,6 @@
 import { AGENT_INBOX_PREFIX } from './connect.js';
 import { LOGS_SUBJECT_PREFIX } from './logs.js';
-import { CONTEXTS_BUCKET, JOBS_CONSUMER, JOBS_STREAM, JOBS_SUBJECT_PREFIX } from './names.js';
+import { CONTEXTS_BUCKET, JOBS_STREAM, JOBS_SUBJECT_PREFIX } from './names.js';
 
 /** What a NATS user may publish and subscribe to (nats-server's `permissions` block). */
 export interface SubjectPermissions {
@@ -20,7 +20,9 @@ export function coordinatorPermissions(): SubjectPermissions {
 }
 
 /**
- * The agents' user: pull jobs from the one durable consumer and ack them, publish build logs,
+ * The agents' user: pull jobs from the jobs stream's durable consumers (each agent from its own,
+ * which a coordinator makes; NATS cannot tell agents apart under one user, but a job taken from
+ * another agent's queue is refused at its claim) and ack them, publish build logs,
  * and read uploaded contexts (an agent is handed any tenant's build, so any upload). Nothing
  * else: no KV subject at all (no build state, no secrets: an agent gets a secret only in the
  * answer to its claim of a build that names it, from the coordinator over mutual TLS), no
@@ -31,9 +33,9 @@ export function agentPermissions(): SubjectPermissions {
   const contexts = `OBJ_${CONTEXTS_BUCKET}`;
   return {
     publish: [
-      `$JS.API.CONSUMER.INFO.${JOBS_STREAM}.${JOBS_CONSUMER}`,
-      `$JS.API.CONSUMER.MSG.NEXT.${JOBS_STREAM}.${JOBS_CONSUMER}`,
-      `$JS.ACK.${JOBS_STREAM}.${JOBS_CONSUMER}.>`,
+      `$JS.API.CONSUMER.INFO.${JOBS_STREAM}.*`,
+      `$JS.API.CONSUMER.MSG.NEXT.${JOBS_STREAM}.*`,
+      `$JS.ACK.${JOBS_STREAM}.>`,
       `${LOGS_SUBJECT_PREFIX}.>`,
       // Reading an uploaded context: the object's info, then its chunks through an ordered consumer.
       // The object store client asks for the account's JetStream info first (usage figures only).

@@ -19,6 +19,12 @@ export interface AgentRecord {
   capacity?: number;
   /** What it holds warm and what its GC freed, as it last said. */
   cache?: AgentCacheFigures;
+  /** What its node offers builds' resources; a figure not said is not counted. */
+  allocatable?: { cpuMillis?: number; memoryBytes?: number };
+  /** It is stopping: it finishes what it runs and claims nothing new. */
+  draining?: boolean;
+  /** Configs (`namespace/name`) it built and base images it pulled, newest first: placement's affinity. */
+  warm?: { configs: string[]; images: string[] };
   /** When a coordinator received the heartbeat (coordinators' clocks are assumed in sync). */
   lastHeartbeat: string;
 }

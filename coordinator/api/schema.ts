@@ -105,6 +105,10 @@ export const buildConfigSpecSchema = {
       type: 'integer',
       description: 'A running build past this many seconds is stopped and fails with DeadlineExceeded.',
     },
+    pendingDeadlineSeconds: {
+      type: 'integer',
+      description: 'A build not placed on an agent this many seconds after it was queued fails with the reason it waited for (NoMatchingAgent, WaitingForCapacity, MissingPushSecret, AgentDraining).',
+    },
     retries: {
       type: 'integer',
       description: 'New attempts allowed when an attempt is lost with its agent (AgentLost, AgentShutdown).',

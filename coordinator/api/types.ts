@@ -104,6 +104,11 @@ export interface BuildConfigSpec {
   resources?: ResourceLimits;
   /** A Running build past this many seconds is stopped; undefined: no deadline. */
   completionDeadlineSeconds?: number;
+  /**
+   * A build not placed on an agent this many seconds after it was queued fails, with the reason
+   * it waited for; undefined: it waits as long as it takes.
+   */
+  pendingDeadlineSeconds?: number;
   /** New attempts allowed when an attempt is lost with its agent; undefined: none. */
   retries?: number;
   /**
@@ -267,8 +272,10 @@ export interface BuildStatus {
   claimId?: string;
   /** When the attempt's job was put on the work queue (last requeued). */
   queuedTimestamp?: string;
-  /** How often the attempt's job was queued again because the work queue lost or stranded it. */
-  requeues?: number;
+  /** While Pending: the agent the attempt is placed on (placement/), which has not claimed it yet. */
+  placement?: Placement;
+  /** Placements of the current attempt so far: the job copy's number (see jobMessageId). */
+  placements?: number;
   startTimestamp?: string;
   completionTimestamp?: string;
   exitCode?: number;
@@ -285,6 +292,21 @@ export interface BuildStatus {
   /** What happened, oldest first; at most MAX_BUILD_EVENTS (the oldest are dropped). */
   events?: BuildEvent[];
 }
+
+export interface Placement {
+  agent: string;
+  node: string;
+  /** When it was placed: unclaimed for long, it is placed again. */
+  timestamp: string;
+}
+
+/**
+ * Why a Pending build is not placed yet (status.reason while it waits), as placement decides:
+ * no live agent's node matches its nodeSelector (or can hold its resources); the matching ones
+ * are full; its push secret does not exist; the matching agents are all stopping or cordoned.
+ */
+export const PENDING_REASONS = ['NoMatchingAgent', 'WaitingForCapacity', 'MissingPushSecret', 'AgentDraining'] as const;
+export type PendingReason = (typeof PENDING_REASONS)[number];
 
 export const MAX_BUILD_EVENTS = 30;
 

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { InvalidBuildConfigError, InvalidInputError, type FieldError } from '../../common/errors.js';
 import { buildConfigSchema, buildConfigSpecSchema } from './schema.js';
 import { parseImageReference } from '../../common/image-reference.js';
+import { labelKeyProblem, labelValueProblem } from '../../common/labels.js';
 import { parseQuantity } from '../../common/quantity.js';
 import { DEFAULT_NAMESPACE, type BuildConfigSpec } from './types.js';
 
@@ -145,6 +146,9 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   if (spec.completionDeadlineSeconds !== undefined && spec.completionDeadlineSeconds <= 0) {
     at('completionDeadlineSeconds', `must be greater than zero, got ${spec.completionDeadlineSeconds}`);
   }
+  if (spec.pendingDeadlineSeconds !== undefined && spec.pendingDeadlineSeconds <= 0) {
+    at('pendingDeadlineSeconds', `must be greater than zero, got ${spec.pendingDeadlineSeconds}`);
+  }
   if (spec.retries !== undefined && (spec.retries < 0 || spec.retries > MAX_RETRIES)) {
     at('retries', `must be between 0 and ${MAX_RETRIES}, got ${spec.retries}`);
   }
@@ -237,36 +241,6 @@ export function gitRefProblem(ref: string): string | undefined {
     return `"${ref}" is not a valid git ref`;
   }
   if (ref.length > 255) return 'must be at most 255 characters';
-  return undefined;
-}
-
-/** DNS-1123 subdomain: a label key's optional prefix. */
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** A label key's name part, and a label value when not empty (Kubernetes' "qualified name" rule). */
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-
-/** Why `key` is not a Kubernetes label key (`[prefix/]name`), or undefined. */
-export function labelKeyProblem(key: string): string | undefined {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined) {
-    if (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix)) {
-      return `"${key}" is not a label key: the prefix must be a DNS subdomain (lower case letters, digits, '-' and '.'), at most 253 characters`;
-    }
-  }
-  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
-    return `"${key}" is not a label key: the name must be 1-63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
-  }
-  return undefined;
-}
-
-/** Why `value` is not a Kubernetes label value, or undefined. Empty is a value. */
-export function labelValueProblem(value: string): string | undefined {
-  if (value === '') return undefined;
-  if (value.length > 63 || !LABEL_NAME.test(value)) {
-    return `"${value}" is not a label value: at most 63 characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
-  }
   return undefined;
 }
 

@@ -1,11 +1,10 @@
 import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { JobQueue } from '../../common/nats/jobs.js';
-import { objectKey, type BuildJob } from '../../common/nats/names.js';
+import { objectKey } from '../../common/nats/names.js';
 import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
-import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, markRequeued, supersede, waitForBuild } from '../builds/transitions.js';
+import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, supersede, waitForBuild } from '../builds/transitions.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
 import { WorkQueue } from './work-queue.js';
@@ -15,11 +14,6 @@ export interface BuildControllerOptions {
   workers: number;
   /** Every unfinished build is synced again this often, in case an event was missed. */
   resyncIntervalMs: number;
-  /**
-   * A queued attempt unclaimed this long whose job is no longer waiting its turn in the work
-   * queue (lost, or passed over) is queued again. Checked at resyncs.
-   */
-  requeueAfterMs: number;
   /** A Running build's lease is checked this often. */
   leaseCheckIntervalMs: number;
   /**
@@ -27,6 +21,8 @@ export interface BuildControllerOptions {
    * the agent normally stops it at the deadline; this covers an agent that cannot.
    */
   deadlineBackstopMs: number;
+  /** Called on every change the watch brings (placement's cue to look again). */
+  onChange?: () => void;
   /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
   onTerminal?: (build: Build) => Promise<void>;
   /** Told of the builds this controller ends (lost attempts, deadlines), once each across coordinators. */
@@ -36,7 +32,7 @@ export interface BuildControllerOptions {
 }
 
 export function defaultBuildControllerOptions(log: Logger): BuildControllerOptions {
-  return { workers: 4, resyncIntervalMs: 30_000, requeueAfterMs: 60_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: 30_000, log };
+  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: 30_000, log };
 }
 
 /**
@@ -46,23 +42,22 @@ export function defaultBuildControllerOptions(log: Logger): BuildControllerOptio
  *   New                      → by the config's run policy (run-policy.ts): wait (a status
  *                              message naming the build waited for), end Superseded, or
  *                              assign the next attempt, phase Pending (compare-and-set)
- *   Pending, not yet queued  → publish the attempt's job, then record queuedTimestamp
- *   Pending, queued long ago → if the job is gone from the work queue or was passed over
- *                              there, queue a new copy of it (requeueIfStranded)
+ *   Pending, not yet queued  → record queuedTimestamp: the attempt waits for placement, which
+ *                              the scheduler (placement/scheduler.ts) does on this controller's
+ *                              view of the builds (BuildsView)
  *   Running                  → checked every lease interval until it ends: an attempt whose
  *                              agent is gone gets a new attempt (retries) or ends AgentLost;
  *                              one far past its deadline ends DeadlineExceeded
  *
  * Several coordinators may run this at once on the same builds: every write is a
- * compare-and-set, so only one wins each step, and the job's de-duplication id
- * (`namespace/build/attempt`) makes a repeated publish a no-op.
+ * compare-and-set, so only one wins each step.
  *
  * Like a client-go controller, it syncs from what its watch has seen (and what it wrote
  * itself), not from a fresh read: the store is read again only after a write lost its
  * compare-and-set. A build whose watched state asks nothing of the controller (queued, or
  * Running with its lease checked on a timer) is not synced on every change.
  */
-export class BuildController {
+export class BuildController implements BuildsView {
   private readonly queue = new WorkQueue();
   /** Builds not yet terminal, by key, at the newest revision seen: what resyncs go over. */
   private readonly unfinished = new Map<string, Versioned<Build>>();
@@ -82,7 +77,6 @@ export class BuildController {
 
   constructor(
     private readonly store: StateStore,
-    private readonly jobs: JobQueue,
     private readonly leases: AgentLeases,
     private readonly options: BuildControllerOptions,
   ) {
@@ -118,6 +112,7 @@ export class BuildController {
             for (const [k, e] of this.unfinished) if (e.value.status.phase === 'New') this.queue.add(k);
           }
           const before = this.unfinished.get(event.key)?.value;
+          this.options.onChange?.();
           if (event.value) this.noteStarted(event.value);
           if (event.value && !isTerminal(event.value.status.phase)) {
             this.remember(event.key, { value: event.value, revision: event.revision });
@@ -248,49 +243,38 @@ export class BuildController {
     }
 
     if (build.status.phase === 'Pending' && !build.status.queuedTimestamp) {
-      // Publish before recording it: a crash in between leaves an unqueued Pending build that the
-      // next sync publishes again, and the stream drops that copy as a duplicate.
-      await this.jobs.publish(jobOf(build));
       const queued = markQueued(build, build.status.attempt, this.clock());
       if (queued) {
         await this.write(key, queued, current.revision);
         this.log(build).info('build queued');
       }
-    } else if (build.status.phase === 'Pending') {
-      await this.requeueIfStranded(key, current);
     }
   }
 
-  /**
-   * Queues a new copy of a queued attempt's job that has stayed unclaimed for requeueAfterMs and
-   * is not waiting its turn behind other jobs: it is gone from the stream, or the agents'
-   * consumer has delivered past it. Found by the chaos suite: on nats-server 2.9.10 at R3,
-   * repeated kill -9 of NATS nodes left jobs that the consumer never delivered (its ack floor
-   * below them, nothing pending) and lost others, and those builds waited forever.
-   *
-   * The copy has a message id of its own (the stream would drop a same-id publish) and the stale
-   * copy is deleted, so a build waiting long (no node matches) holds one message. Exactly once
-   * still holds: whichever copy an agent claims first runs; the claim of the other is refused.
-   * Several coordinators doing this at once publish the same copy number, which the stream
-   * de-duplicates, and only one records it.
-   */
-  private async requeueIfStranded(key: string, current: Versioned<Build>): Promise<void> {
-    const build = current.value;
-    const waited = this.clock().getTime() - Date.parse(build.status.queuedTimestamp!);
-    if (!(waited >= this.options.requeueAfterMs)) return;
-    const job = jobOf(build);
-    const where = await this.jobs.state(job);
-    if (where.state === 'waiting') return;
-    const requeue = (build.status.requeues ?? 0) + 1;
-    await this.jobs.requeue(job, requeue, where.state === 'missing' ? undefined : where.seq);
-    const why =
-      where.state === 'missing'
-        ? 'was gone from the work queue'
-        : `was ${where.state === 'delivered' ? 'delivered' : 'passed over'} by the work queue but unclaimed after ${Math.round(waited / 1000)} s`;
-    const next = markRequeued(build, build.status.attempt, requeue, why, this.clock());
-    if (!next) return;
-    await this.write(key, next, current.revision);
-    this.log(build).warn('job requeued', { why, requeue });
+  /** Whether the watch has listed every build as of its start: until then the view may lack running builds. */
+  get listedAll(): boolean {
+    return this.listed;
+  }
+
+  /** The builds not yet terminal, at the newest revision this coordinator knows. */
+  unfinishedBuilds(): Iterable<[string, Versioned<Build>]> {
+    return this.unfinished.entries();
+  }
+
+  /** Writes a build at `revision` (compare-and-set); a lost race makes its next read come from the store. */
+  async update(key: string, next: Build, revision: number): Promise<number> {
+    try {
+      return await this.write(key, next, revision);
+    } catch (err) {
+      if (err instanceof ConflictError) this.stale.add(key);
+      throw err;
+    }
+  }
+
+  /** Re-reads a build whose view is stale (after a lost compare-and-set). */
+  async refresh(key: string): Promise<Versioned<Build> | undefined> {
+    this.stale.add(key);
+    return this.read(key);
   }
 
   /** The newest state seen of a build: the watch's (or our own write's), or the store's after a lost write. */
@@ -389,14 +373,12 @@ export class BuildController {
   }
 }
 
-/** The work-queue job of a build's current attempt. */
-function jobOf(build: Build): BuildJob {
-  return {
-    namespace: build.metadata.namespace,
-    build: build.metadata.name,
-    attempt: build.status.attempt,
-    nodeSelector: build.spec.config.nodeSelector,
-  };
+/** What placement reads and writes builds through: the controller's view, kept by its watch. */
+export interface BuildsView {
+  readonly listedAll: boolean;
+  unfinishedBuilds(): Iterable<[string, Versioned<Build>]>;
+  update(key: string, next: Build, revision: number): Promise<number>;
+  refresh(key: string): Promise<Versioned<Build> | undefined>;
 }
 
 /** Key of a build's config: `<namespace>.<configName>`. */

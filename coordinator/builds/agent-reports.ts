@@ -1,7 +1,7 @@
 import { BuildNotFoundError } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { claimInstance } from '../agents/agent-leases.js';
-import type { AgentCacheFigures, AgentRegistry } from '../agents/agent-registry.js';
+import type { AgentCacheFigures, AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
 import { isTerminal, type Build, type Versioned } from '../api/types.js';
 import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -20,6 +20,9 @@ export interface Heartbeat {
   cordoned: boolean;
   capacity?: number;
   cache?: AgentCacheFigures;
+  allocatable?: AgentRecord['allocatable'];
+  draining?: boolean;
+  warm?: AgentRecord['warm'];
 }
 
 /** An attempt the agent must stop: cancelled by a user, or no longer the agent's. */
@@ -111,6 +114,9 @@ export class AgentReports {
       cordoned: h.cordoned,
       ...(h.capacity ? { capacity: h.capacity } : {}),
       ...(h.cache ? { cache: h.cache } : {}),
+      ...(h.allocatable ? { allocatable: h.allocatable } : {}),
+      ...(h.draining ? { draining: true } : {}),
+      ...(h.warm ? { warm: h.warm } : {}),
       });
     } catch (err) {
       if (isNatsUnavailable(err)) this.heartbeatsUnrecorded();

@@ -1,6 +1,6 @@
 import { BuildAlreadyTerminalError, InvalidInputError, NodeSelectorMismatchError, StaleAttemptError } from '../../common/errors.js';
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
-import { isTerminal, longestStage, MAX_BUILD_EVENTS, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../api/types.js';
+import { isTerminal, longestStage, MAX_BUILD_EVENTS, PENDING_REASONS, type PendingReason, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../api/types.js';
 
 /**
  * The Build state machine, as pure functions from a build to its next state. Each returns
@@ -43,41 +43,80 @@ export function assignAttempt(build: Build): Build | undefined {
   if (build.status.phase !== 'New') return undefined;
   return {
     ...build,
-    status: { ...build.status, phase: 'Pending', attempt: build.status.attempt + 1, reason: undefined, message: undefined, queuedTimestamp: undefined, requeues: undefined },
+    status: { ...build.status, phase: 'Pending', attempt: build.status.attempt + 1, reason: undefined, message: undefined, queuedTimestamp: undefined, placement: undefined, placements: undefined },
   };
 }
 
 /**
- * Records that the attempt's job is on the work queue. Repeating it changes nothing. A build
- * with a nodeSelector says, unless it already says why it is Pending, which agents it waits for
- * (which agents match is placement's business, issue #12; this only names the selector).
+ * Records that the attempt waits for placement (placement/scheduler.ts puts it on an agent).
+ * Repeating it changes nothing.
  */
 export function markQueued(build: Build, attempt: number, now: Date): Build | undefined {
   if (build.status.phase !== 'Pending' || build.status.attempt !== attempt || build.status.queuedTimestamp) return undefined;
-  const selector = build.spec.config.nodeSelector;
-  const waiting = selector && Object.keys(selector).length > 0 && !build.status.message;
-  const queued: Build = {
-    ...build,
-    status: {
-      ...build.status,
-      queuedTimestamp: now.toISOString(),
-      ...(waiting ? { message: `waiting for an agent on a node labelled ${formatLabels(selector)}` } : {}),
-    },
-  };
-  const forWhom = waiting ? ` for an agent on a node labelled ${formatLabels(selector)}` : '';
-  return withEvent(queued, buildEvent('Normal', 'Queued', `attempt ${attempt} queued${forWhom}`, now));
+  const queued: Build = { ...build, status: { ...build.status, queuedTimestamp: now.toISOString() } };
+  return withEvent(queued, buildEvent('Normal', 'Queued', `attempt ${attempt} queued for placement`, now));
+}
+
+/** The status without a placement's waiting reason (a retry's reason and message stay). */
+function withoutPendingReason(status: Build['status']): Build['status'] {
+  return isPendingReason(status.reason) ? { ...status, reason: undefined, message: undefined } : status;
+}
+
+export function isPendingReason(reason: string | undefined): reason is PendingReason {
+  return (PENDING_REASONS as readonly string[]).includes(reason ?? '');
 }
 
 /**
- * Records the `requeue`th copy of the attempt's job on the work queue, queued because the copy
- * before was lost or stranded there (`why`). Undefined when this copy is recorded already or the
- * attempt is no longer waiting for an agent.
+ * A queued attempt → placed on `agent`, whose queue its job then goes to; the placement count
+ * numbers that job's copy. Undefined when the attempt is not waiting for placement.
  */
-export function markRequeued(build: Build, attempt: number, requeue: number, why: string, now: Date): Build | undefined {
+export function place(build: Build, attempt: number, agent: { name: string; node: string }, why: string, now: Date): Build | undefined {
   const s = build.status;
-  if (s.phase !== 'Pending' || s.attempt !== attempt || !s.queuedTimestamp || (s.requeues ?? 0) >= requeue) return undefined;
-  const requeued: Build = { ...build, status: { ...s, queuedTimestamp: now.toISOString(), requeues: requeue } };
-  return withEvent(requeued, buildEvent('Warning', 'Requeued', `attempt ${attempt}'s job ${why}; queued again (copy ${requeue + 1})`, now));
+  if (s.phase !== 'Pending' || s.attempt !== attempt || !s.queuedTimestamp || s.placement) return undefined;
+  const placed: Build = {
+    ...build,
+    status: { ...withoutPendingReason(s), placement: { agent: agent.name, node: agent.node, timestamp: now.toISOString() }, placements: (s.placements ?? 0) + 1 },
+  };
+  return withEvent(placed, buildEvent('Normal', 'Placed', `attempt ${attempt} placed on agent ${agent.name} (node ${agent.node})${why ? `: ${why}` : ''}`, now));
+}
+
+/** A placed, unclaimed attempt goes back to waiting for placement: its agent went away or did not claim it. */
+export function unplace(build: Build, attempt: number, why: string, now: Date): Build | undefined {
+  const s = build.status;
+  if (s.phase !== 'Pending' || s.attempt !== attempt || !s.placement) return undefined;
+  const { placement, ...rest } = s;
+  return withEvent({ ...build, status: rest }, buildEvent('Warning', 'Unplaced', `attempt ${attempt} taken back from agent ${placement.agent}: ${why}`, now));
+}
+
+/**
+ * Says why a queued attempt is not placed. An event is written when the reason changes, not
+ * when only the message does (how many builds are ahead). Undefined when nothing changes.
+ */
+export function waitForPlacement(build: Build, attempt: number, reason: PendingReason, message: string, now: Date): Build | undefined {
+  const s = build.status;
+  if (s.phase !== 'Pending' || s.attempt !== attempt || s.placement) return undefined;
+  if (s.reason === reason && s.message === message) return undefined;
+  const waiting: Build = { ...build, status: { ...s, reason, message } };
+  if (s.reason === reason) return waiting;
+  return withEvent(waiting, buildEvent(reason === 'WaitingForCapacity' ? 'Normal' : 'Warning', reason, message, now));
+}
+
+/**
+ * A build not placed within its pendingDeadlineSeconds → Failed, with the reason it waited for
+ * (PendingDeadlineExceeded when it had none). Undefined when the deadline has not passed.
+ */
+export function expirePending(build: Build, now: Date): Build | undefined {
+  const s = build.status;
+  const seconds = build.spec.config.pendingDeadlineSeconds;
+  if (s.phase !== 'Pending' || s.placement || !s.queuedTimestamp || seconds === undefined) return undefined;
+  if (now.getTime() - Date.parse(s.queuedTimestamp) < seconds * 1000) return undefined;
+  const reason = isPendingReason(s.reason) ? s.reason : 'PendingDeadlineExceeded';
+  const why = isPendingReason(s.reason) && s.message ? `: ${s.message}` : '';
+  const message = `not placed on an agent within pendingDeadlineSeconds (${seconds} s)${why}`;
+  return withEvent(
+    { ...build, status: { ...s, phase: 'Failed', reason, message, completionTimestamp: now.toISOString() } },
+    buildEvent('Warning', reason, message, now),
+  );
 }
 
 export interface Claim {
@@ -102,6 +141,14 @@ export function claim(build: Build, c: Claim, now: Date): Build | undefined {
   if (build.status.phase !== 'Pending') {
     throw new StaleAttemptError(`build ${key(build)} attempt ${c.attempt} is ${build.status.phase} on agent "${build.status.agent ?? ''}"`);
   }
+  const placed = build.status.placement?.agent;
+  if (placed !== c.agent) {
+    throw new StaleAttemptError(
+      placed
+        ? `build ${key(build)} attempt ${c.attempt} is placed on agent "${placed}", not "${c.agent}"`
+        : `build ${key(build)} attempt ${c.attempt} is not placed on an agent (yet, or any more)`,
+    );
+  }
   const unmatched = unmatchedSelector(build.spec.config.nodeSelector, c.nodeLabels).map(([k, v]) => `${k}=${v}`);
   if (unmatched.length > 0) {
     throw new NodeSelectorMismatchError(
@@ -109,11 +156,10 @@ export function claim(build: Build, c: Claim, now: Date): Build | undefined {
       unmatched,
     );
   }
-  // A Pending message without a reason only ever says what the build waits for (markQueued).
-  const message = build.status.reason ? build.status.message : undefined;
+  const { placement: _placed, ...status } = withoutPendingReason(build.status);
   const running: Build = {
     ...build,
-    status: { ...build.status, message, phase: 'Running', agent: c.agent, node: c.node, claimId: c.claimId, startTimestamp: now.toISOString() },
+    status: { ...status, phase: 'Running', agent: c.agent, node: c.node, claimId: c.claimId, startTimestamp: now.toISOString() },
   };
   return withEvent(running, buildEvent('Normal', 'Scheduled', `attempt ${c.attempt} claimed by agent ${c.agent} on node ${c.node}`, now));
 }

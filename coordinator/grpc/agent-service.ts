@@ -10,7 +10,8 @@ import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import type { RegistrySecret } from '../secrets/secret-store.js';
 import { MAX_AGENT_CONCURRENCY, agentNameProblem } from '../../common/agent-name.js';
 import type { AgentCacheFigures__Output } from '../../proto/generated/slipway/v1/AgentCacheFigures.js';
-import { labelKeyProblem, labelValueProblem, nameErrors } from '../api/validation.js';
+import { labelKeyProblem, labelValueProblem } from '../../common/labels.js';
+import { nameErrors } from '../api/validation.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
 import { answerMalformedRequests } from './malformed-requests.js';
@@ -66,7 +67,11 @@ export class AgentService {
         identify(call, req.agent);
         const errors = [...agentName(req.agent), ...nodeName(req.node), ...required(req.instance, 'instance'), ...nodeLabels(req.nodeLabels)];
         if (req.instance.length > 128) errors.push({ field: 'instance', message: `must be at most 128 characters, got ${req.instance.length}` });
-        errors.push(...capacity(req.capacity), ...cacheFigures(req.cache));
+        errors.push(...capacity(req.capacity), ...cacheFigures(req.cache), ...warmLists(req.warmConfigs, req.warmImages));
+        const cpuMillis = Number(req.allocatable?.cpuMillis ?? 0);
+        const memoryBytes = Number(req.allocatable?.memoryBytes ?? 0);
+        if (!(Number.isSafeInteger(cpuMillis) && cpuMillis >= 0)) errors.push({ field: 'allocatable.cpuMillis', message: `must be a whole number of millicores, got ${cpuMillis}` });
+        if (!(Number.isSafeInteger(memoryBytes) && memoryBytes >= 0)) errors.push({ field: 'allocatable.memoryBytes', message: `must be a whole number of bytes, got ${memoryBytes}` });
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
         const orders = await reports.heartbeat({
@@ -80,6 +85,9 @@ export class AgentService {
           cache: req.cache
             ? { imageBytes: req.cache.imageBytes, gcReclaimedBytes: req.cache.gcReclaimedBytes, nodeCacheHits: req.cache.nodeCacheHits, nodeCacheMisses: req.cache.nodeCacheMisses }
             : undefined,
+          allocatable: cpuMillis || memoryBytes ? { ...(cpuMillis ? { cpuMillis } : {}), ...(memoryBytes ? { memoryBytes } : {}) } : undefined,
+          draining: req.draining,
+          warm: { configs: req.warmConfigs, images: req.warmImages },
         });
         return { stop: orders };
       }),
@@ -183,6 +191,20 @@ function cacheFigures(cache: AgentCacheFigures__Output | null): FieldError[] {
   return (['imageBytes', 'gcReclaimedBytes', 'nodeCacheHits', 'nodeCacheMisses'] as const).flatMap((k) =>
     Number.isSafeInteger(cache[k]) && cache[k] >= 0 ? [] : [{ field: `cache.${k}`, message: `must be a whole number from 0 to 2^53-1, got ${cache[k]}` }],
   );
+}
+
+/** Most entries of each warm list an agent may advertise. */
+export const MAX_WARM_ENTRIES = 100;
+
+/** The warm configs (`namespace/name`) and images an agent advertises: bounded, and names only. */
+function warmLists(configs: string[], images: string[]): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [field, list] of [['warmConfigs', configs], ['warmImages', images]] as const) {
+    if (list.length > MAX_WARM_ENTRIES) errors.push({ field, message: `must have at most ${MAX_WARM_ENTRIES} entries, got ${list.length}` });
+    const bad = list.findIndex((v) => v.length === 0 || v.length > 512 || /\s/.test(v));
+    if (bad >= 0) errors.push({ field: `${field}[${bad}]`, message: 'must be a name of 1 to 512 characters without spaces' });
+  }
+  return errors;
 }
 
 /** An RFC 3339 timestamp, as toISOString writes them (offsets allowed). */

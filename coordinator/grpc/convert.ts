@@ -16,11 +16,11 @@ export function buildConfigToProto({ value, revision }: Versioned<BuildConfig>):
 }
 
 export function buildToProto({ value, revision }: Versioned<Build>): PBuild {
-  const { claimId: _internal, ...status } = value.status;
+  const { claimId: _internal, placement, ...status } = value.status;
   return {
     metadata: meta(value.metadata, revision),
     spec: value.spec,
-    status: { ...status, exitCode: status.exitCode ?? -1, cancelRequested: status.cancelRequested ?? false, logLines: status.logLines ?? 0 },
+    status: { ...status, exitCode: status.exitCode ?? -1, cancelRequested: status.cancelRequested ?? false, logLines: status.logLines ?? 0, placedAgent: placement?.agent ?? '' },
   };
 }
 
@@ -42,7 +42,7 @@ export function buildConfigInputFromProto(msg: BuildConfig__Output | null): { in
   }
   const rawSpec: Record<string, unknown> = msg?.spec ? { ...msg.spec } : {};
   // proto3 cannot tell 0 from "not set": for these, 0 means not set.
-  for (const field of ['completionDeadlineSeconds', 'retries']) if (rawSpec[field] === 0) delete rawSpec[field];
+  for (const field of ['completionDeadlineSeconds', 'pendingDeadlineSeconds', 'retries']) if (rawSpec[field] === 0) delete rawSpec[field];
   // `optional` fields can: proto-loader (oneofs: true) names the set one in a virtual oneof
   // property, `_<field>`, which is not part of the spec.
   for (const field of ['successfulBuildsHistoryLimit', 'failedBuildsHistoryLimit']) delete rawSpec[`_${field}`];

@@ -83,6 +83,12 @@ export class SecretStore {
     await this.store.delete(objectKey(namespace, name), found.revision);
   }
 
+  /** Whether a secret a build can use (not a webhook secret) is there by that name; nothing is unsealed. */
+  async exists(namespace: string, name: string): Promise<boolean> {
+    const found = await this.store.get(objectKey(namespace, name));
+    return found !== undefined && found.value.type !== 'webhook';
+  }
+
   /**
    * The secret with its credentials, for a build's claim, or undefined when there is none by
    * that name. A webhook secret counts as none: it authenticates deliveries to the coordinator,

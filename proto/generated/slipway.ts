@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AgentAllocatable as _slipway_v1_AgentAllocatable, AgentAllocatable__Output as _slipway_v1_AgentAllocatable__Output } from './slipway/v1/AgentAllocatable';
 import type { AgentCacheFigures as _slipway_v1_AgentCacheFigures, AgentCacheFigures__Output as _slipway_v1_AgentCacheFigures__Output } from './slipway/v1/AgentCacheFigures';
 import type { AgentServiceClient as _slipway_v1_AgentServiceClient, AgentServiceDefinition as _slipway_v1_AgentServiceDefinition } from './slipway/v1/AgentService';
 import type { BinarySource as _slipway_v1_BinarySource, BinarySource__Output as _slipway_v1_BinarySource__Output } from './slipway/v1/BinarySource';
@@ -68,6 +69,7 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   slipway: {
     v1: {
+      AgentAllocatable: MessageTypeDefinition<_slipway_v1_AgentAllocatable, _slipway_v1_AgentAllocatable__Output>
       AgentCacheFigures: MessageTypeDefinition<_slipway_v1_AgentCacheFigures, _slipway_v1_AgentCacheFigures__Output>
       AgentService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_AgentServiceClient> & { service: _slipway_v1_AgentServiceDefinition }
       BinarySource: MessageTypeDefinition<_slipway_v1_BinarySource, _slipway_v1_BinarySource__Output>

@@ -17,8 +17,8 @@ export interface FinalBuild {
   createdMs: number;
   startedMs?: number;
   completedMs?: number;
-  /** Copies of its attempts' jobs queued again because the work queue lost or passed them over. */
-  requeues?: number;
+  /** Its placements taken back (agent gone or draining, job lost or passed over) and placed again. */
+  takenBack?: number;
 }
 
 export interface ChaosObservations {
@@ -50,8 +50,8 @@ export interface ChaosFigures {
   fencedReports: number;
   /** Attempts given up and retried (AgentLost and the like): the builds' attempt counts minus one. */
   retriedAttempts: number;
-  /** Jobs queued again by the controller (lost or passed over by the work queue). */
-  requeuedJobs: number;
+  /** Placements taken back and made again (scheduler.ts). */
+  placementsTakenBack: number;
   /** Executions on the daemons (RUN steps started), over all builds. */
   executions: number;
   /** Creation to terminal, ms. */
@@ -100,7 +100,7 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
     runTwice: [],
     fencedReports,
     retriedAttempts: 0,
-    requeuedJobs: 0,
+    placementsTakenBack: 0,
     executions: [...runs.values()].reduce((a, b) => a + b, 0),
     timesToTerminalMs: [],
     overDeadline: [],
@@ -114,7 +114,7 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
       continue;
     }
     f.retriedAttempts += Math.max(0, b.attempt - 1);
-    f.requeuedJobs += b.requeues ?? 0;
+    f.placementsTakenBack += b.takenBack ?? 0;
     if (b.completedMs !== undefined) f.timesToTerminalMs.push(b.completedMs - b.createdMs);
     if (b.phase === 'Complete') f.complete++;
     else f.notComplete.push(`${name}: ${b.phase}/${b.reason} after ${b.attempt} attempt(s): ${b.message}`);

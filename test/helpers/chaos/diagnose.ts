@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { JOBS_CONSUMER, JOBS_STREAM, jobSubject } from '../../../common/nats/names.js';
+import { agentConsumerName, agentJobSubject, JOBS_STREAM } from '../../../common/nats/names.js';
 import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js';
 
 /**
@@ -10,6 +10,8 @@ import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js
  */
 export async function diagnoseOpenBuilds(o: {
   natsUrls: string[];
+  /** The agents' names: their job consumers are described. */
+  agents: string[];
   open: { name: string; build?: Build__Output }[];
   agentLogs: Record<string, unknown>[];
   coordinatorLogs: Record<string, unknown>[];
@@ -23,13 +25,15 @@ export async function diagnoseOpenBuilds(o: {
     const jsm = nc ? await jetstreamManager(nc) : undefined;
     if (jsm) {
       const stream = await jsm.streams.info(JOBS_STREAM).catch((err: Error) => err);
-      const consumer = await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER).catch((err: Error) => err);
       lines.push(stream instanceof Error ? `  job stream: ${stream.message}` : `  job stream: ${stream.state.messages} messages, first seq ${stream.state.first_seq}, last seq ${stream.state.last_seq}`);
-      lines.push(
-        consumer instanceof Error
-          ? `  job consumer: ${consumer.message}`
-          : `  job consumer: pending ${consumer.num_pending}, ack pending ${consumer.num_ack_pending}, redelivered ${consumer.num_redelivered}, waiting pulls ${consumer.num_waiting}, delivered stream seq ${consumer.delivered.stream_seq}, ack floor stream seq ${consumer.ack_floor.stream_seq}`,
-      );
+      for (const agent of o.agents) {
+        const consumer = await jsm.consumers.info(JOBS_STREAM, agentConsumerName(agent)).catch((err: Error) => err);
+        lines.push(
+          consumer instanceof Error
+            ? `  ${agent}'s job consumer: ${consumer.message}`
+            : `  ${agent}'s job consumer: pending ${consumer.num_pending}, ack pending ${consumer.num_ack_pending}, redelivered ${consumer.num_redelivered}, waiting pulls ${consumer.num_waiting}, delivered stream seq ${consumer.delivered.stream_seq}, ack floor stream seq ${consumer.ack_floor.stream_seq}`,
+        );
+      }
     }
     for (const { name, build } of o.open.slice(0, o.limit)) {
       const s = build?.status;
@@ -37,8 +41,9 @@ export async function diagnoseOpenBuilds(o: {
         `  ${name}: ${s ? `${s.phase} attempt ${s.attempt}, queued ${s.queuedTimestamp || '-'}, started ${s.startTimestamp || '-'}, agent ${s.agent || '-'}, reason ${s.reason || '-'}, "${s.message}"` : 'not in the store'}`,
       );
       if (jsm) {
-        const job = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: jobSubject('default', name) }).then(
-          (m) => (m ? `in the job stream at seq ${m.seq}: ${m.string()}` : "not in the job stream"),
+        const placed = s?.placedAgent;
+        const job = await (placed ? jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(placed, 'default', name) }) : Promise.resolve(null)).then(
+          (m) => (m ? `in ${placed}'s queue at seq ${m.seq}: ${m.string()}` : placed ? `not in ${placed}'s queue` : 'not placed'),
           (err: Error) => `not in the job stream (${err.message})`,
         );
         lines.push(`    job: ${job}`);

@@ -181,6 +181,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
     o.say(
       await diagnoseOpenBuilds({
         natsUrls,
+        agents: daemons.map((_, i) => `chaos-agent-${i}`),
         open: open.map((name) => ({ name, build: finals.get(name) })),
         agentLogs: agents.flatMap((a) => a.logs()),
         coordinatorLogs: coordinators.flatMap((c) => c.logs()),
@@ -258,7 +259,7 @@ function finalBuild(b: Build__Output | undefined): FinalBuild | undefined {
     createdMs: ms(b.metadata!.creationTimestamp)!,
     startedMs: ms(b.status!.startTimestamp),
     completedMs: ms(b.status!.completionTimestamp),
-    requeues: b.status!.events.filter((e) => e.reason === 'Requeued').length,
+    takenBack: b.status!.events.filter((e) => e.reason === 'Unplaced').length,
   };
 }
 
@@ -349,7 +350,7 @@ function report(r: {
     `  builds            ${f.builds} (${f.complete} Complete, ${f.notComplete.length} ended otherwise)`,
     `  lost              ${f.lost.length}`,
     `  run twice         ${f.runTwice.length}`,
-    `  fenced attempts   ${f.fencedReports} late reports refused; ${f.retriedAttempts} attempts given up and retried; ${f.requeuedJobs} jobs requeued (lost or passed over by the work queue)`,
+    `  fenced attempts   ${f.fencedReports} late reports refused; ${f.retriedAttempts} attempts given up and retried; ${f.placementsTakenBack} placements taken back (agent gone, or job lost or passed over)`,
     `  executions        ${f.executions} RUN steps started on the daemons for ${f.builds} builds`,
     `  time to terminal  p50 ${percentileMs(f.timesToTerminalMs, 50)}, p99 ${percentileMs(f.timesToTerminalMs, 99)} (created → ended)`,
     `  restarts          coordinator ${r.restarts.coordinator}, agent ${r.restarts.agent}, NATS node ${r.restarts.nats}, agent frozen past its lease ${r.restarts.freeze}`,

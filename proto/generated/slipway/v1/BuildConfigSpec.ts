@@ -41,6 +41,11 @@ export interface BuildConfigSpec {
    * Failed, Error and Cancelled builds.
    */
   'failedBuildsHistoryLimit'?: (number);
+  /**
+   * A build not placed on an agent this many seconds after it was queued fails with the reason it
+   * waited for (NoMatchingAgent, WaitingForCapacity, MissingPushSecret, AgentDraining). 0: waits.
+   */
+  'pendingDeadlineSeconds'?: (number | string | Long);
   '_successfulBuildsHistoryLimit'?: "successfulBuildsHistoryLimit";
   '_failedBuildsHistoryLimit'?: "failedBuildsHistoryLimit";
 }
@@ -79,6 +84,11 @@ export interface BuildConfigSpec__Output {
    * Failed, Error and Cancelled builds.
    */
   'failedBuildsHistoryLimit'?: (number);
+  /**
+   * A build not placed on an agent this many seconds after it was queued fails with the reason it
+   * waited for (NoMatchingAgent, WaitingForCapacity, MissingPushSecret, AgentDraining). 0: waits.
+   */
+  'pendingDeadlineSeconds': (number);
   '_successfulBuildsHistoryLimit'?: "successfulBuildsHistoryLimit";
   '_failedBuildsHistoryLimit'?: "failedBuildsHistoryLimit";
 }

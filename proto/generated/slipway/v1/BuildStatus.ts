@@ -51,6 +51,10 @@ export interface BuildStatus {
    * What happened to the build, oldest first (the newest 30 are kept).
    */
   'events'?: (_slipway_v1_BuildEvent)[];
+  /**
+   * While Pending: the agent the build's attempt is placed on, which has not claimed it yet.
+   */
+  'placedAgent'?: (string);
 }
 
 export interface BuildStatus__Output {
@@ -99,4 +103,8 @@ export interface BuildStatus__Output {
    * What happened to the build, oldest first (the newest 30 are kept).
    */
   'events': (_slipway_v1_BuildEvent__Output)[];
+  /**
+   * While Pending: the agent the build's attempt is placed on, which has not claimed it yet.
+   */
+  'placedAgent': (string);
 }

@@ -2,6 +2,7 @@
 
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from '../../slipway/v1/BuildRef';
 import type { AgentCacheFigures as _slipway_v1_AgentCacheFigures, AgentCacheFigures__Output as _slipway_v1_AgentCacheFigures__Output } from '../../slipway/v1/AgentCacheFigures';
+import type { AgentAllocatable as _slipway_v1_AgentAllocatable, AgentAllocatable__Output as _slipway_v1_AgentAllocatable__Output } from '../../slipway/v1/AgentAllocatable';
 
 export interface HeartbeatRequest {
   'agent'?: (string);
@@ -30,6 +31,19 @@ export interface HeartbeatRequest {
    * What it holds warm and what its garbage collector freed.
    */
   'cache'?: (_slipway_v1_AgentCacheFigures | null);
+  /**
+   * What the agent's node offers builds; what is not said is not counted.
+   */
+  'allocatable'?: (_slipway_v1_AgentAllocatable | null);
+  /**
+   * The agent is stopping: it finishes what it runs and claims nothing new.
+   */
+  'draining'?: (boolean);
+  /**
+   * What it holds warm, newest first: configs it built (namespace/name) and base images it pulled.
+   */
+  'warmConfigs'?: (string)[];
+  'warmImages'?: (string)[];
 }
 
 export interface HeartbeatRequest__Output {
@@ -59,4 +73,17 @@ export interface HeartbeatRequest__Output {
    * What it holds warm and what its garbage collector freed.
    */
   'cache': (_slipway_v1_AgentCacheFigures__Output | null);
+  /**
+   * What the agent's node offers builds; what is not said is not counted.
+   */
+  'allocatable': (_slipway_v1_AgentAllocatable__Output | null);
+  /**
+   * The agent is stopping: it finishes what it runs and claims nothing new.
+   */
+  'draining': (boolean);
+  /**
+   * What it holds warm, newest first: configs it built (namespace/name) and base images it pulled.
+   */
+  'warmConfigs': (string)[];
+  'warmImages': (string)[];
 }

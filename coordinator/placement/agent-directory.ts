@@ -1,0 +1,59 @@
+import { errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { AgentRecord } from '../agents/agent-registry.js';
+import type { JsonStore } from '../store/json-store.js';
+
+/**
+ * Every agent's latest heartbeat, kept by a watch of the agents bucket: what placement reads on
+ * each pass, without a listing of the bucket each time.
+ */
+export class AgentDirectory {
+  private readonly agents = new Map<string, AgentRecord>();
+  /** Agents whose job consumer this coordinator has made sure of. */
+  private readonly prepared = new Set<string>();
+
+  constructor(
+    private readonly store: JsonStore<AgentRecord>,
+    private readonly hooks: {
+      /** Something placement depends on changed. */
+      onChange: () => void;
+      /** An agent this coordinator has not prepared yet heartbeated: make its job consumer (idempotent). */
+      prepare: (agent: string) => Promise<void>;
+    },
+    private readonly log: Logger,
+  ) {}
+
+  /** Follows the bucket until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        for await (const event of this.store.watch({ signal })) {
+          if (event.value) {
+            this.agents.set(event.key, event.value);
+            this.prepareOnce(event.value.agent);
+          } else this.agents.delete(event.key);
+          if (!event.replaying) this.hooks.onChange();
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.log.warn('agents watch failed; restarting', { error: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private prepareOnce(agent: string): void {
+    if (this.prepared.has(agent)) return;
+    this.prepared.add(agent);
+    this.hooks.prepare(agent).catch((err: unknown) => {
+      // Tried again on its next heartbeat.
+      this.prepared.delete(agent);
+      this.log.warn('could not make the agent\'s job consumer', { agent, error: errorMessage(err) });
+    });
+  }
+
+  /** Agents that heartbeated within `graceMs` of `now`. */
+  live(now: number, graceMs: number): AgentRecord[] {
+    return [...this.agents.values()].filter((a) => now - Date.parse(a.lastHeartbeat) <= graceMs);
+  }
+}

@@ -1,0 +1,222 @@
+import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
+import { parseQuantity } from '../../common/quantity.js';
+import type { Build, PendingReason } from '../api/types.js';
+
+/**
+ * Where queued builds go, as a pure function of the queue, the agents and what they run: the
+ * scheduler (scheduler.ts) calls it on every pass and writes what it decides.
+ *
+ * For each build, in fair order (fairOrder):
+ * 1. its push secret must exist, else MissingPushSecret;
+ * 2. some live agent's labels must match its nodeSelector, and that agent must be able to hold
+ *    its resources at all, else NoMatchingAgent (naming the selector);
+ * 3. one of those must be schedulable (not draining, node not cordoned), else AgentDraining;
+ * 4. with affinity on, the agent that holds its cache warmest (its config built there, else its
+ *    base image pulled there) takes it when it has room; when that agent is full, the build waits
+ *    for it up to `affinityGraceMs` after it was queued;
+ * 5. otherwise the least loaded matching agent with room takes it (busy slots over capacity,
+ *    then the one placed on longest ago, then by name), else WaitingForCapacity, saying how many
+ *    builds are ahead of it.
+ * Room: a free slot (capacity minus builds placed on or running there), and the CPU and memory
+ * its builds' resources take left over (figures an agent does not advertise are not counted).
+ */
+
+export interface AgentView {
+  name: string;
+  node: string;
+  labels: Record<string, string>;
+  /** Builds it runs at once. */
+  capacity: number;
+  cpuMillis?: number;
+  memoryBytes?: number;
+  /** Why it takes no new builds, or undefined when it does. */
+  unschedulable?: 'draining' | 'cordoned';
+  /** Configs (`namespace/name`) and base images it holds warm, newest first. */
+  warmConfigs: string[];
+  warmImages: string[];
+}
+
+/** What an agent's placed and running builds take. */
+export interface Load {
+  slots: number;
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
+export interface Candidate {
+  key: string;
+  build: Build;
+  /** The build's revision as read: what a write of the decision names. */
+  revision: number;
+  /** When its attempt was queued (ms). */
+  queuedAt: number;
+}
+
+export interface PlacementInputs {
+  now: number;
+  /** Off: no cache affinity (every build goes to the least loaded agent). */
+  affinity: boolean;
+  affinityGraceMs: number;
+  /** When each namespace last had a build placed: fairOrder serves the longest waiting first. */
+  namespaceLastPlaced: ReadonlyMap<string, number>;
+  /** When each agent was last given a build: among equally loaded agents, the longest idle first. */
+  agentLastPlaced: ReadonlyMap<string, number>;
+  /** The name of a push secret the build names that does not exist, if any. */
+  missingPushSecret: (build: Build) => string | undefined;
+}
+
+export type Decision =
+  | { key: string; kind: 'place'; agent: AgentView; why: string }
+  | { key: string; kind: 'wait'; reason: PendingReason; message: string };
+
+export const NO_LOAD: Load = { slots: 0, cpuMillis: 0, memoryBytes: 0 };
+
+/** The CPU (millicores) and memory (bytes) a build's resources ask for; 0 when not set. */
+export function requests(build: Build): { cpuMillis: number; memoryBytes: number } {
+  const r = build.spec.config.resources;
+  const cpu = r?.cpu !== undefined ? parseQuantity(String(r.cpu)) : undefined;
+  const memory = r?.memory !== undefined ? parseQuantity(String(r.memory)) : undefined;
+  return { cpuMillis: Math.round((cpu ?? 0) * 1000), memoryBytes: Math.round(memory ?? 0) };
+}
+
+/**
+ * The order builds are offered to agents: namespaces take turns, the one whose last placement
+ * is longest ago (never: first) going first; within a namespace, oldest queued first (then by
+ * name). So one tenant's 500 queued builds hold another tenant's one build back by at most one
+ * placement per free slot.
+ */
+export function fairOrder(candidates: Candidate[], namespaceLastPlaced: ReadonlyMap<string, number>): Candidate[] {
+  const byNamespace = new Map<string, Candidate[]>();
+  for (const c of candidates) {
+    const ns = c.build.metadata.namespace;
+    let list = byNamespace.get(ns);
+    if (!list) byNamespace.set(ns, (list = []));
+    list.push(c);
+  }
+  for (const list of byNamespace.values()) list.sort((a, b) => a.queuedAt - b.queuedAt || a.key.localeCompare(b.key));
+  const namespaces = [...byNamespace.keys()].sort(
+    (a, b) => (namespaceLastPlaced.get(a) ?? -Infinity) - (namespaceLastPlaced.get(b) ?? -Infinity) || a.localeCompare(b),
+  );
+  const order: Candidate[] = [];
+  for (let i = 0; order.length < candidates.length; i++) {
+    for (const ns of namespaces) {
+      const c = byNamespace.get(ns)![i];
+      if (c) order.push(c);
+    }
+  }
+  return order;
+}
+
+export function decide(candidates: Candidate[], agents: AgentView[], load: ReadonlyMap<string, Load>, inputs: PlacementInputs): Decision[] {
+  const used = new Map<string, Load>();
+  for (const a of agents) used.set(a.name, { ...(load.get(a.name) ?? NO_LOAD) });
+  const lastPlaced = new Map(inputs.agentLastPlaced);
+  const decisions: Decision[] = [];
+  let ahead = 0;
+  for (const c of fairOrder(candidates, inputs.namespaceLastPlaced)) {
+    const wait = (reason: PendingReason, message: string) => decisions.push({ key: c.key, kind: 'wait', reason, message });
+    const build = c.build;
+    const missing = inputs.missingPushSecret(build);
+    if (missing) {
+      wait('MissingPushSecret', `push secret "${missing}" does not exist in namespace ${build.metadata.namespace}`);
+      continue;
+    }
+    const selector = build.spec.config.nodeSelector ?? {};
+    const matching = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0);
+    const wanted = requests(build);
+    if (matching.length === 0) {
+      wait('NoMatchingAgent', noMatchMessage(selector, agents));
+      continue;
+    }
+    const fitting = matching.filter((a) => fits(a, NO_LOAD, wanted));
+    if (fitting.length === 0) {
+      wait('NoMatchingAgent', `${matching.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`);
+      continue;
+    }
+    const open = fitting.filter((a) => !a.unschedulable);
+    if (open.length === 0) {
+      wait('AgentDraining', `every agent that matches ${selectorText(selector)} takes no new builds: ${fitting.map((a) => `${a.name} (${a.unschedulable})`).join(', ')}`);
+      continue;
+    }
+    const withRoom = open.filter((a) => fits(a, used.get(a.name)!, wanted));
+    const take = (agent: AgentView, why: string) => {
+      const u = used.get(agent.name)!;
+      used.set(agent.name, { slots: u.slots + 1, cpuMillis: u.cpuMillis + wanted.cpuMillis, memoryBytes: u.memoryBytes + wanted.memoryBytes });
+      lastPlaced.set(agent.name, inputs.now);
+      decisions.push({ key: c.key, kind: 'place', agent, why });
+    };
+    const warm = inputs.affinity ? warmest(build, open) : undefined;
+    if (warm) {
+      if (withRoom.includes(warm.agent)) {
+        take(warm.agent, `it holds ${warm.what}`);
+        continue;
+      }
+      const left = c.queuedAt + inputs.affinityGraceMs - inputs.now;
+      if (left > 0) {
+        wait('WaitingForCapacity', `waiting up to ${Math.ceil(left / 1000)} s for agent ${warm.agent.name}, which holds ${warm.what}; ${ahead} build(s) ahead`);
+        ahead++;
+        continue;
+      }
+    }
+    if (withRoom.length > 0) {
+      const agent = leastLoaded(withRoom, used, lastPlaced);
+      take(agent, `least loaded of ${open.length} matching agent(s)`);
+      continue;
+    }
+    wait('WaitingForCapacity', `all ${open.length} agent(s) that match ${selectorText(selector)} are full; ${ahead} build(s) ahead`);
+    ahead++;
+  }
+  return decisions;
+}
+
+/** Whether `agent`, with `load` on it, has room for one more build asking `wanted`. */
+function fits(agent: AgentView, load: Load, wanted: { cpuMillis: number; memoryBytes: number }): boolean {
+  if (load.slots + 1 > agent.capacity) return false;
+  if (agent.cpuMillis !== undefined && load.cpuMillis + wanted.cpuMillis > agent.cpuMillis) return false;
+  if (agent.memoryBytes !== undefined && load.memoryBytes + wanted.memoryBytes > agent.memoryBytes) return false;
+  return true;
+}
+
+/** The agent holding the build's cache warmest: its config built there (newest first), else its base image pulled there. */
+function warmest(build: Build, agents: AgentView[]): { agent: AgentView; what: string } | undefined {
+  const config = `${build.metadata.namespace}/${build.spec.configName}`;
+  let best: { agent: AgentView; score: number; what: string } | undefined;
+  const consider = (agent: AgentView, score: number, what: string) => {
+    if (!best || score > best.score) best = { agent, score, what };
+  };
+  const strategy = build.spec.config.strategy;
+  const image = strategy.source?.builderImage ?? strategy.docker?.from;
+  for (const a of agents) {
+    const i = a.warmConfigs.indexOf(config);
+    // Any config beats any image; among them, the most recent use.
+    if (i >= 0) consider(a, 2000 - i, `config ${config}'s cache`);
+    const j = image ? a.warmImages.indexOf(image) : -1;
+    if (j >= 0) consider(a, 1000 - j, `base image ${image}`);
+  }
+  return best;
+}
+
+function leastLoaded(agents: AgentView[], used: ReadonlyMap<string, Load>, lastPlaced: ReadonlyMap<string, number>): AgentView {
+  const busy = (a: AgentView) => used.get(a.name)!.slots / a.capacity;
+  return [...agents].sort(
+    (a, b) => busy(a) - busy(b) || (lastPlaced.get(a.name) ?? -Infinity) - (lastPlaced.get(b.name) ?? -Infinity) || a.name.localeCompare(b.name),
+  )[0]!;
+}
+
+function selectorText(selector: Record<string, string>): string {
+  return Object.keys(selector).length > 0 ? `nodeSelector ${formatLabels(selector)}` : 'the build (no nodeSelector)';
+}
+
+function noMatchMessage(selector: Record<string, string>, agents: AgentView[]): string {
+  if (agents.length === 0) return 'no agent is connected';
+  const shown = agents.slice(0, 5).map((a) => `${a.name} {${formatLabels(a.labels)}}`);
+  const more = agents.length > shown.length ? `, and ${agents.length - shown.length} more` : '';
+  return `no agent's node matches nodeSelector ${formatLabels(selector)} (${agents.length} agent(s): ${shown.join(', ')}${more})`;
+}
+
+function resourcesText(build: Build): string {
+  const r = build.spec.config.resources ?? {};
+  return Object.entries(r)
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join(', ');
+}

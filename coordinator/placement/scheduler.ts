@@ -1,0 +1,300 @@
+import { ConflictError, errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { JobQueue } from '../../common/nats/jobs.js';
+import type { BuildJob } from '../../common/nats/names.js';
+import type { AgentRecord } from '../agents/agent-registry.js';
+import type { Build, Versioned } from '../api/types.js';
+import type { BuildsView } from '../build-controller/controller.js';
+import type { TransitionObserver } from '../builds/transition-observer.js';
+import { expirePending, place, unplace, waitForPlacement } from '../builds/transitions.js';
+import type { AgentDirectory } from './agent-directory.js';
+import { decide, NO_LOAD, requests, type AgentView, type Candidate, type Decision, type Load } from './placement.js';
+
+export interface SchedulerOptions {
+  /** Cache affinity (placement.ts); off, every build goes to the least loaded agent. */
+  affinity: boolean;
+  /** How long a queued build waits for the agent holding its cache when that agent is full. */
+  affinityGraceMs: number;
+  /** A placed attempt unclaimed this long, whose job is not waiting its turn in its agent's queue, is placed again. */
+  placementTimeoutMs: number;
+  /** An agent silent this long is gone: nothing is placed on it, and what was is placed again. */
+  agentGraceMs: number;
+  /** WaitingForCapacity is written once a build has waited this long (a build placed at once is not written twice). */
+  reasonDelayMs: number;
+  /** A pass runs at least this often, for what only time changes (grace, deadlines, timeouts). */
+  passIntervalMs: number;
+  /** Most waiting-reason writes in one pass: the rest are written in later passes. */
+  maxStatusWritesPerPass: number;
+  /** Told of builds this scheduler ends (pendingDeadlineSeconds), once each across coordinators. */
+  observer?: TransitionObserver;
+  log: Logger;
+  clock?: () => Date;
+}
+
+export function defaultSchedulerOptions(log: Logger): SchedulerOptions {
+  return {
+    affinity: true,
+    affinityGraceMs: 10_000,
+    placementTimeoutMs: 30_000,
+    agentGraceMs: 15_000,
+    reasonDelayMs: 1000,
+    passIntervalMs: 1000,
+    maxStatusWritesPerPass: 50,
+    log,
+  };
+}
+
+/** Whether a push secret exists (of a type a build can use), for MissingPushSecret. */
+export type SecretLookup = (namespace: string, name: string) => Promise<boolean>;
+
+/**
+ * Puts queued builds on agents (placement.ts decides; this writes). Each placement is a
+ * compare-and-set on the build (status.placement), then the attempt's job is published to that
+ * agent's own queue with a de-duplication id per placement; the agent's claim must name the
+ * placed agent. So several coordinators' schedulers may run at once: only one placement of an
+ * attempt lands, and a job copy of an older placement is refused at the claim.
+ *
+ * A placed build is placed again (its stale job copy withdrawn) when its agent goes silent,
+ * drains or is cordoned, or when it stays unclaimed past placementTimeoutMs while its job is not
+ * waiting its turn: the job was lost or passed over by the work queue (the chaos suite saw both
+ * on nats-server 2.9.10 at R3 under kill -9).
+ *
+ * Capacity is counted from the builds placed on and running on each agent as this coordinator's
+ * view has them; two coordinators placing at the same moment can each give the same agent its
+ * last free slot. The agent never runs more than its concurrency (it pulls that many jobs at
+ * most); the extra job waits in its queue.
+ */
+export class Scheduler {
+  private readonly clock: () => Date;
+  private dirty = false;
+  private running: Promise<void> | undefined;
+  private readonly namespaceLastPlaced = new Map<string, number>();
+  private readonly agentLastPlaced = new Map<string, number>();
+  /** When each waiting build's reason was last written here: message-only changes are throttled. */
+  private readonly reasonWritten = new Map<string, number>();
+
+  constructor(
+    private readonly builds: BuildsView,
+    private readonly agents: AgentDirectory,
+    private readonly jobs: JobQueue,
+    private readonly secretExists: SecretLookup,
+    private readonly options: SchedulerOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Something changed that placement depends on: a pass runs soon. */
+  kick(): void {
+    this.dirty = true;
+    if (!this.running) this.running = this.loop().finally(() => (this.running = undefined));
+  }
+
+  /** Runs passes on every kick and every passIntervalMs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const timer = setInterval(() => this.kick(), this.options.passIntervalMs);
+    try {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    } finally {
+      clearInterval(timer);
+      await this.running;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      try {
+        await this.pass();
+      } catch (err) {
+        this.options.log.warn('placement pass failed; the next one tries again', { error: errorMessage(err) });
+      }
+    }
+  }
+
+  /** One look at every unfinished build and live agent; writes what placement decides. */
+  async pass(): Promise<void> {
+    // Before the listing is complete, running builds may be missing: their agents would look free.
+    if (!this.builds.listedAll) return;
+    const now = this.clock().getTime();
+    const live = this.agents.live(now, this.options.agentGraceMs);
+    const views = new Map(live.map((a) => [a.agent, agentView(a)]));
+    const load = new Map<string, Load>();
+    const addLoad = (agent: string, b: Build) => {
+      const l = load.get(agent) ?? NO_LOAD;
+      const r = requests(b);
+      load.set(agent, { slots: l.slots + 1, cpuMillis: l.cpuMillis + r.cpuMillis, memoryBytes: l.memoryBytes + r.memoryBytes });
+    };
+    const candidates: Candidate[] = [];
+    const takeBack: { key: string; entry: Versioned<Build>; why: string }[] = [];
+    const overdue: { key: string; entry: Versioned<Build> }[] = [];
+    const expired: { key: string; entry: Versioned<Build>; next: Build }[] = [];
+    for (const [key, entry] of this.builds.unfinishedBuilds()) {
+      const b = entry.value;
+      if (b.status.phase === 'Running' && b.status.agent) addLoad(b.status.agent, b);
+      if (b.status.phase !== 'Pending' || !b.status.queuedTimestamp) continue;
+      const placed = b.status.placement;
+      if (placed) {
+        const agent = views.get(placed.agent);
+        if (!agent) takeBack.push({ key, entry, why: `agent ${placed.agent} has sent no heartbeat for ${this.options.agentGraceMs / 1000} s` });
+        else if (agent.unschedulable) takeBack.push({ key, entry, why: `agent ${placed.agent} is ${agent.unschedulable}` });
+        else {
+          addLoad(placed.agent, b);
+          if (now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs) overdue.push({ key, entry });
+        }
+        continue;
+      }
+      const next = expirePending(b, new Date(now));
+      if (next) expired.push({ key, entry, next });
+      else candidates.push({ key, build: b, revision: entry.revision, queuedAt: Date.parse(b.status.queuedTimestamp) });
+    }
+
+    const missing = await this.missingPushSecrets(candidates);
+    const decisions = decide(candidates, [...views.values()], load, {
+      now,
+      affinity: this.options.affinity,
+      affinityGraceMs: this.options.affinityGraceMs,
+      namespaceLastPlaced: this.namespaceLastPlaced,
+      agentLastPlaced: this.agentLastPlaced,
+      missingPushSecret: (b) => missing.get(`${b.metadata.namespace}/${b.spec.config.output.pushSecret?.name}`),
+    });
+    const byKey = new Map(candidates.map((c) => [c.key, c]));
+    await Promise.all([
+      ...decisions.filter((d) => d.kind === 'place').map((d) => this.place(d, byKey.get(d.key)!)),
+      ...this.waits(decisions, byKey, now),
+      ...takeBack.map((t) => this.takeBack(t.key, t.entry, t.why)),
+      ...overdue.map((o) => this.checkOverdue(o.key, o.entry)),
+      ...expired.map((e) => this.expire(e.key, e.entry, e.next)),
+    ]);
+    for (const key of this.reasonWritten.keys()) if (!byKey.has(key)) this.reasonWritten.delete(key);
+  }
+
+  private async place(d: Extract<Decision, { kind: 'place' }>, c: Candidate): Promise<void> {
+    const b = c.build;
+    const now = this.clock();
+    const next = place(b, b.status.attempt, { name: d.agent.name, node: d.agent.node }, d.why, now);
+    if (!next) return;
+    const written = await this.write(c.key, next, c.revision);
+    if (written === undefined) return;
+    this.namespaceLastPlaced.set(b.metadata.namespace, now.getTime());
+    this.agentLastPlaced.set(d.agent.name, now.getTime());
+    const job: BuildJob = { namespace: b.metadata.namespace, build: b.metadata.name, attempt: b.status.attempt, placement: next.status.placements! };
+    try {
+      await this.jobs.publish(job, d.agent.name);
+      this.log(b).info('build placed', { agent: d.agent.name, why: d.why });
+    } catch (err) {
+      // Placed with no job: take it back now rather than at the placement timeout.
+      this.log(b).warn('publishing the placed job failed; taking the placement back', { agent: d.agent.name, error: errorMessage(err) });
+      await this.takeBack(c.key, { value: next, revision: written }, `its job could not be queued: ${errorMessage(err)}`);
+    }
+  }
+
+  /** The waiting reasons that changed, within the per-pass budget: reason changes first, then the longest unwritten. */
+  private waits(decisions: Decision[], byKey: Map<string, Candidate>, now: number): Promise<void>[] {
+    const writes: { c: Candidate; d: Extract<Decision, { kind: 'wait' }>; next: Build; urgent: boolean }[] = [];
+    for (const d of decisions) {
+      if (d.kind !== 'wait') continue;
+      const c = byKey.get(d.key)!;
+      // A build that will likely be placed in a moment is not written twice.
+      if (d.reason === 'WaitingForCapacity' && now - c.queuedAt < this.options.reasonDelayMs) continue;
+      const next = waitForPlacement(c.build, c.build.status.attempt, d.reason, d.message, new Date(now));
+      if (!next) continue;
+      const urgent = c.build.status.reason !== d.reason;
+      // Only the count ahead changed: at most every 5 s.
+      if (!urgent && now - (this.reasonWritten.get(d.key) ?? 0) < 5000) continue;
+      writes.push({ c, d, next, urgent });
+    }
+    writes.sort((a, b) => Number(b.urgent) - Number(a.urgent) || (this.reasonWritten.get(a.c.key) ?? 0) - (this.reasonWritten.get(b.c.key) ?? 0));
+    return writes.slice(0, this.options.maxStatusWritesPerPass).map(async ({ c, d, next }) => {
+      if ((await this.write(c.key, next, c.revision)) === undefined) return;
+      this.reasonWritten.set(c.key, now);
+      if (c.build.status.reason !== d.reason) this.log(c.build).info('build waits for placement', { reason: d.reason, message: d.message });
+    });
+  }
+
+  /** A placed build back to waiting for placement, and its job copy out of the agent's queue. */
+  private async takeBack(key: string, entry: Versioned<Build>, why: string): Promise<void> {
+    const b = entry.value;
+    const from = b.status.placement?.agent;
+    const next = unplace(b, b.status.attempt, why, this.clock());
+    if (!next || !from) return;
+    // The compare-and-set first: from then on a claim by the old agent is refused.
+    if ((await this.write(key, next, entry.revision)) === undefined) return;
+    this.log(b).warn('placement taken back', { agent: from, why });
+    await this.jobs.withdraw({ namespace: b.metadata.namespace, build: b.metadata.name }, from).catch((err) => {
+      // A stale copy left behind is refused at its claim; this only saves the agent the try.
+      this.log(b).info('could not withdraw the stale job copy', { agent: from, error: errorMessage(err) });
+    });
+  }
+
+  /** A placement unclaimed past the timeout: placed again unless its job is waiting its turn. */
+  private async checkOverdue(key: string, entry: Versioned<Build>): Promise<void> {
+    const b = entry.value;
+    const placed = b.status.placement!;
+    const job: BuildJob = { namespace: b.metadata.namespace, build: b.metadata.name, attempt: b.status.attempt, placement: b.status.placements ?? 1 };
+    const where = await this.jobs.state(job, placed.agent);
+    if (where.state === 'waiting') return;
+    const seconds = Math.round((this.clock().getTime() - Date.parse(placed.timestamp)) / 1000);
+    const why =
+      where.state === 'missing'
+        ? `its job was gone from the work queue after ${seconds} s unclaimed`
+        : `its job was ${where.state === 'delivered' ? 'delivered' : 'passed over by the work queue'} but not claimed in ${seconds} s`;
+    await this.takeBack(key, entry, why);
+  }
+
+  private async expire(key: string, entry: Versioned<Build>, next: Build): Promise<void> {
+    if ((await this.write(key, next, entry.revision)) === undefined) return;
+    // Only the coordinator whose compare-and-set landed gets here.
+    this.options.observer?.finished(next);
+    this.log(entry.value).warn('build not placed within its pendingDeadlineSeconds', { reason: next.status.reason, message: next.status.message });
+  }
+
+  /** Push secrets the candidates name that do not exist, by `namespace/name`. */
+  private async missingPushSecrets(candidates: Candidate[]): Promise<Map<string, string>> {
+    const named = new Set<string>();
+    for (const c of candidates) {
+      const name = c.build.spec.config.output.pushSecret?.name;
+      if (name) named.add(`${c.build.metadata.namespace}/${name}`);
+    }
+    const missing = new Map<string, string>();
+    await Promise.all(
+      [...named].map(async (ref) => {
+        const [namespace, name] = ref.split('/') as [string, string];
+        if (!(await this.secretExists(namespace, name))) missing.set(ref, name);
+      }),
+    );
+    return missing;
+  }
+
+  /** A compare-and-set; undefined when it lost (the next pass decides again on fresh state). */
+  private async write(key: string, next: Build, revision: number): Promise<number | undefined> {
+    try {
+      return await this.builds.update(key, next, revision);
+    } catch (err) {
+      if (err instanceof ConflictError) {
+        this.kick();
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  private log(b: Build): Logger {
+    return this.options.log.child({ build: `${b.metadata.namespace}/${b.metadata.name}`, attempt: b.status.attempt });
+  }
+}
+
+/** What placement needs of an agent's heartbeat. */
+function agentView(a: AgentRecord): AgentView {
+  return {
+    name: a.agent,
+    node: a.node,
+    labels: a.nodeLabels,
+    capacity: a.capacity ?? 1,
+    cpuMillis: a.allocatable?.cpuMillis,
+    memoryBytes: a.allocatable?.memoryBytes,
+    unschedulable: a.draining ? 'draining' : a.cordoned ? 'cordoned' : undefined,
+    warmConfigs: a.warm?.configs ?? [],
+    warmImages: a.warm?.images ?? [],
+  };
+}
+
