@@ -117,7 +117,8 @@ test.serial('SIGTERM past the drain time stops the build and reports it; a retry
   const env = testEnvironment();
   const git = await startGitServer(t);
   const { client, agent } = await setUp(t);
-  const a = await agent(`agent-s-${unique()}`, 500);
+  const aName = `agent-s-${unique()}`;
+  const a = await agent(aName, 500);
   const repo = await git.createRepo('moved', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 5\n` });
   const config = dockerBuildConfig('moved', repo.uri, `${env.registry}/test/moved-${unique()}:v1`, { buildArgs: [{ name: 'N', value: unique() }] });
   config.spec!.retries = 1;
@@ -131,7 +132,11 @@ test.serial('SIGTERM past the drain time stops the build and reports it; a retry
   t.is(accepted?.phase, 'Pending');
   const waiting = await client.getBuild('default', 'moved-1');
   t.is(waiting.status!.attempt, 2);
-  t.is(waiting.status!.reason, 'AgentShutdown');
+  // Attempt 1 is recorded lost to the shutdown (status.reason says why attempt 2 waits now:
+  // placement's AgentDraining while agent a is still heard, then NoMatchingAgent).
+  const lost = waiting.status!.events.find((e) => e.reason === 'AttemptLost');
+  t.regex(lost?.message ?? '', new RegExp(`^attempt 1 on agent ${aName} lost \\(AgentShutdown\\)`));
+  t.true(waiting.status!.events.some((e) => e.reason === 'Retrying'), 'a Retrying event');
 
   const b = await agent(`agent-t-${unique()}`);
   const final = await client.waitForBuild('default', 'moved-1', AbortSignal.timeout(40_000));

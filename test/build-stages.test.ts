@@ -39,9 +39,10 @@ test.serial('a build that completes has its four stages in order and the events 
   t.is(final.status!.phase, 'Complete', final.status!.message);
 
   checkStages(t, final, ['FetchInputs', 'PullImages', 'Build', 'PushImage']);
-  t.deepEqual(reasons(final), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
+  t.deepEqual(reasons(final), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
   const byReason = Object.fromEntries(final.status!.events.map((e) => [e.reason, e]));
   t.is(byReason.Pushed!.message, `pushed ${final.status!.output!.image}@${final.status!.output!.digest}`);
+  t.regex(byReason.Placed!.message, /^attempt 1 placed on agent agent-0-\S+ \(node node-0\)/);
   t.regex(byReason.Scheduled!.message, /node-0/);
   t.is(byReason.Started!.timestamp, final.status!.stages[0]!.startTimestamp);
   t.is(final.status!.logSnippet, '', 'a complete build has no snippet');
@@ -71,7 +72,7 @@ test.serial('a failing RUN step: stages up to Build, a Failed event with its rea
   t.is(final.status!.reason, 'BuildStepFailed');
 
   checkStages(t, final, ['FetchInputs', 'PullImages', 'Build']);
-  t.deepEqual(reasons(final), ['Normal/Queued', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
+  t.deepEqual(reasons(final), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
   t.regex(final.status!.events.at(-1)!.message, /^BuildStepFailed: build step failed.*non-zero code: 3/);
 
   const snippet = final.status!.logSnippet;

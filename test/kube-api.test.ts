@@ -196,7 +196,7 @@ test.serial('kubectl: apply a BuildConfig, start a build through instantiate, wa
   // Why it started, where its time went and what happened to it.
   t.like(b.spec.triggeredBy, [{ type: 'Manual' }]);
   t.deepEqual(b.status.stages.map((s: { name: string }) => s.name), ['FetchInputs', 'PullImages', 'Build', 'PushImage']);
-  t.deepEqual(b.status.events.map((e: { reason: string }) => e.reason), ['Queued', 'Scheduled', 'Started', 'Pushed', 'Complete']);
+  t.deepEqual(b.status.events.map((e: { reason: string }) => e.reason), ['Queued', 'Placed', 'Scheduled', 'Started', 'Pushed', 'Complete']);
   const wide = await kube.kubectl('get', 'bld', 'kube-app-1', '-o', 'wide');
   t.regex(wide.out, /LONGEST STAGE/);
   t.regex(wide.out, /(FetchInputs|PullImages|Build|PushImage) \d+(\.\d)?s/);

@@ -276,7 +276,8 @@ test('agents need a client certificate naming them; with one, builds run end to 
   await admin.createSecret({ metadata: { name: 'reg', namespace: 'tenant-b' }, type: 'docker-registry', registry: env.registry, username: 'u', password: secretPassword });
   await admin.createBuildConfig(config('app', 'default', repo.uri, `${env.registry}/test/secure-${unique()}:v1`));
   await admin.createBuildConfig({ ...config('upload', 'default', '', `${env.registry}/test/secure-upload-${unique()}:v1`), spec: { source: { binary: {} }, strategy: { docker: {} }, output: { image: `${env.registry}/test/secure-upload-${unique()}:v1` } } });
-  await admin.createBuildConfig(config('borrow', 'default', repo.uri, `${env.registry}/test/secure-borrow-${unique()}:v1`, { output: { image: `${env.registry}/test/secure-borrow-${unique()}:v1`, pushSecret: { name: 'reg' } } }));
+  // Placement waits for a missing push secret (MissingPushSecret) up to pendingDeadlineSeconds, then fails the build with that reason.
+  await admin.createBuildConfig(config('borrow', 'default', repo.uri, `${env.registry}/test/secure-borrow-${unique()}:v1`, { output: { image: `${env.registry}/test/secure-borrow-${unique()}:v1`, pushSecret: { name: 'reg' } }, pendingDeadlineSeconds: 2 }));
 
   // A real build from git, and one from an upload (the agent reads the object store), through TLS.
   await builder.startBuild({ namespace: 'default', configName: 'app' });
@@ -287,11 +288,16 @@ test('agents need a client certificate naming them; with one, builds run end to 
   await builder.startBuildWithContext({ namespace: 'default', configName: 'upload' }, [await tarball({ Dockerfile: `FROM ${env.baseImage}\nRUN echo ${word}\n` })]);
   const fromUpload = await builder.waitForBuild('default', 'upload-1');
   t.is(fromUpload.status!.phase, 'Complete', fromUpload.status!.message);
-  // Namespace default names tenant b's secret: the claim looks it up in default, where there is none.
+  // Namespace default names tenant b's secret: placement looks it up in default, where there is
+  // none, so the build is never placed nor claimed, and fails at its pending deadline.
   await builder.startBuild({ namespace: 'default', configName: 'borrow' });
   const borrowed = await builder.waitForBuild('default', 'borrow-1');
   t.is(borrowed.status!.phase, 'Failed');
   t.is(borrowed.status!.reason, 'MissingPushSecret', borrowed.status!.message);
+  t.regex(borrowed.status!.message, /push secret "reg" does not exist in namespace default/);
+  const reasons = borrowed.status!.events.map((e) => e.reason);
+  t.false(reasons.includes('Placed') || reasons.includes('Scheduled'), `never placed on or claimed by an agent: ${reasons.join(', ')}`);
+  t.is(borrowed.status!.agent, '');
 
   // Must-show 3: the agent's NATS user.
   const nc = await connect({ servers: nats.url, user: users.agent.user, pass: users.agent.password, inboxPrefix: AGENT_INBOX_PREFIX });
