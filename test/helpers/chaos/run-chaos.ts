@@ -1,12 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { LABELS } from '../../../agent/build-runner.js';
-import { PrivateDaemon } from '../../../agent/executors/private-daemon.js';
 import { SlipwayClient } from '../../../cli/client.js';
-import { silentLogger } from '../../../common/log.js';
 import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js';
 import { pullAndRun, recordDaemonEvents, type DaemonEvent } from '../docker.js';
+import { privateDaemon } from '../private-daemon.js';
 import { testEnvironment } from '../environment.js';
 import { startGitServer } from '../git-server.js';
 import { startNatsCluster } from '../nats-cluster.js';
@@ -290,16 +288,6 @@ async function startOnce(
 }
 
 /** A dockerd of the run's own (socket, data and exec roots under a short /tmp folder), stopped at the end. */
-async function privateDaemon(t: Teardowns): Promise<{ socket: string; docker: Docker }> {
-  const parent = await mkdtemp('/tmp/swc-');
-  const daemon = await PrivateDaemon.start({ dockerd: 'dockerd', rootParent: parent, registryMirrors: [], startTimeoutMs: 60_000, log: silentLogger });
-  t.teardown(async () => {
-    await daemon.stop();
-    await rm(parent, { recursive: true, force: true });
-  });
-  return { socket: daemon.socket, docker: new Docker({ socketPath: daemon.socket }) };
-}
-
 async function labelledContainers(docker: Docker) {
   const all = await docker.listContainers({ all: true });
   return all.filter((c) => c.Labels?.[LABELS.build] !== undefined || c.Labels?.[CHAOS_LABEL] !== undefined);
