@@ -1,7 +1,7 @@
 import { LABELS } from '../agent/build-runner.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { recordDaemonEvents, type DaemonEvent } from '../test/helpers/docker.js';
-import { privateDaemon } from '../test/helpers/private-daemon.js';
+import { startPrivateDaemon } from '../test/helpers/private-daemon.js';
 import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { onSlipway } from './lib/environment.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
@@ -91,7 +91,7 @@ async function scenario(affinity: boolean, sequence: string[], o: { agents: numb
       // One config's layers fit under the high threshold, two do not: after building another
       // config, GC removes the older one's image (and the layers only it used).
       const gc = { high: Math.round(o.blobBytes * 1.5), low: Math.round(o.blobBytes * 1.2) };
-      const daemons = await Promise.all(Array.from({ length: o.agents }, () => privateDaemon(stack)));
+      const daemons = await Promise.all(Array.from({ length: o.agents }, () => startPrivateDaemon(stack)));
       const recorders = await Promise.all(daemons.map((d) => recordDaemonEvents(d.docker)));
       for (const d of daemons) {
         await addAgent(stack, sw, {

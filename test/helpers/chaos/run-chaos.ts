@@ -1,14 +1,14 @@
 import path from 'node:path';
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import { LABELS } from '../../../agent/build-runner.js';
 import { SlipwayClient } from '../../../cli/client.js';
 import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js';
 import { pullAndRun, recordDaemonEvents, type DaemonEvent } from '../docker.js';
-import { privateDaemon } from '../private-daemon.js';
 import { testEnvironment } from '../environment.js';
 import { startGitServer } from '../git-server.js';
 import { startNatsCluster } from '../nats-cluster.js';
 import { freePort } from '../ports.js';
+import { startPrivateDaemon } from '../private-daemon.js';
 import { tempDir } from '../processes.js';
 import { startAgentProcess, startCoordinatorProcess } from '../service-processes.js';
 import { dockerBuildConfig } from '../slipway.js';
@@ -84,7 +84,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
     // LABEL before RUN: the RUN step's container carries it, so executions are counted per config.
     Dockerfile: `FROM ${env.baseImage}\nARG N\nLABEL ${CHAOS_LABEL}=$N\nRUN echo "chaos-$N" > /n\nCMD ["cat", "/n"]\n`,
   });
-  const daemons = await Promise.all(Array.from({ length: topology.agents }, () => privateDaemon(t)));
+  const daemons = await Promise.all(Array.from({ length: topology.agents }, () => startPrivateDaemon(t)));
   const coordinatorPorts = await Promise.all(Array.from({ length: topology.coordinators }, () => freePort()));
   // At once, as a Deployment starts them: both create the same R3 buckets and streams.
   const coordinators: Supervised[] = await Promise.all(
