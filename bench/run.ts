@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { cacheAffinity } from './cache-affinity.js';
 import { cacheEffect } from './cache-effect.js';
 import { chaosArgs, chaosLongForm } from './chaos.js';
 import { logThroughput } from './log-throughput.js';
@@ -12,7 +13,7 @@ import { startLatency } from './start-latency.js';
  * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
  * lost, duplicated or failed; a timing that misses its target never fails the run.
  *
- * usage: node dist/bench/run.js [--only overhead,latency,scale,cache,logs,chaos] [--quick] [--profile]
+ * usage: node dist/bench/run.js [--only overhead,latency,scale,cache,affinity,logs,chaos] [--quick] [--profile]
  *   chaos (the chaos suite's long form, about half an hour) runs only when --only names it;
  *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
  */
@@ -41,6 +42,7 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
       }),
   ],
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
+  ['affinity', () => cacheAffinity({ rebuilds: quick ? 4 : 10, agents: 3, blobBytes: 50_000_000, seed: 12 })],
   ['logs', () => logThroughput({ lines: quick ? 20_000 : 200_000 })],
   ['chaos', () => chaosLongForm({ ...chaosArgs(args), ...(quick && !args.includes('--builds') ? { builds: 100 } : {}) })],
 ];

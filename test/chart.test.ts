@@ -420,3 +420,19 @@ test('every value in values.yaml is commented and described by the schema', asyn
   t.deepEqual(undocumented, [], 'values without a comment');
   t.deepEqual(unschema, [], 'values without a schema description');
 });
+
+test('placement settings reach the coordinator and the agents: affinity, its grace, the timeout; node labels, CPU and memory', async (t) => {
+  const { objects } = await renderChart({
+    set: [NATS, 'coordinator.placement.affinity=false', 'coordinator.placement.affinityGraceMs=5000', 'agent.nodeLabels.pool=builds', 'agent.nodeLabels.zone=a', 'agent.cpu=6', 'agent.memory=12Gi'],
+  });
+  const coordinator = containers(one(objects, 'Deployment', '-coordinator').spec.template.spec).find((c) => c.name === 'coordinator')!;
+  t.is(env(coordinator, 'SLIPWAY_PLACEMENT_AFFINITY'), 'false');
+  t.is(env(coordinator, 'SLIPWAY_AFFINITY_GRACE_MS'), '5000');
+  t.is(env(coordinator, 'SLIPWAY_PLACEMENT_TIMEOUT_MS'), undefined, 'unset: the default');
+  const agent = containers(agentPod(objects)).find((c) => c.name === 'agent')!;
+  t.is(env(agent, 'SLIPWAY_NODE_LABELS'), 'pool=builds,zone=a');
+  t.is(env(agent, 'SLIPWAY_AGENT_CPU'), '6');
+  t.is(env(agent, 'SLIPWAY_AGENT_MEMORY'), '12Gi');
+  const defaults = containers(agentPod((await renderChart({ set: [NATS] })).objects)).find((c) => c.name === 'agent')!;
+  t.is(env(defaults, 'SLIPWAY_NODE_LABELS'), undefined);
+});

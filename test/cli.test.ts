@@ -67,7 +67,7 @@ spec:
   // Why it ran, where the time went, and what happened, as sections.
   t.regex(described.out, /\nCause:\n  Manual\s+started by a client\n/);
   t.regex(described.out, /\nStages:\n  STAGE\s+STARTED\s+DURATION\n  FetchInputs\s+\S+Z\s+\d+\.\ds\n  PullImages\s.*\n  Build\s.*\n  PushImage\s.*\n/);
-  t.regex(described.out, /\nEvents:\n  TYPE\s+REASON\s+AGE\s+MESSAGE\n  Normal\s+Queued\s+\S+\s+attempt 1 queued\n  Normal\s+Scheduled\s.*node-0\n  Normal\s+Started\s.*\n  Normal\s+Pushed\s+\S+\s+pushed \S+@sha256:[0-9a-f]{64}\n  Normal\s+Complete\s.*\n/);
+  t.regex(described.out, /\nEvents:\n  TYPE\s+REASON\s+AGE\s+MESSAGE\n  Normal\s+Queued\s+\S+\s+attempt 1 queued.*\n  Normal\s+Placed\s.*placed on agent \S+ \(node node-0\).*\n  Normal\s+Scheduled\s.*node-0\n  Normal\s+Started\s.*\n  Normal\s+Pushed\s+\S+\s+pushed \S+@sha256:[0-9a-f]{64}\n  Normal\s+Complete\s.*\n/);
   t.notRegex(described.out, /Log snippet/, 'a complete build has no snippet');
 
   // Its log, as a person reads it, ends with the outcome; a finished build cannot be cancelled.

@@ -5,6 +5,7 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
+  JetStreamApiError,
   type Consumer,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -117,10 +118,23 @@ export async function jobQueueState(nc: NatsConnection, job: BuildJob, agent: st
   return { state: 'waiting', seq: stored.seq };
 }
 
-/** Removes every queued copy of a build's job from an agent's queue (the build is placed elsewhere, or ended). */
+/**
+ * Removes the queued copies of a build's job from an agent's queue (the build is placed
+ * elsewhere), newest first, by sequence. Not a purge by subject: on nats-server 2.9.10 at R3, a
+ * node restarted after filtered purges stayed unhealthy (its /healthz never passed in 60 s).
+ */
 export async function withdrawJob(nc: NatsConnection, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.purge(JOBS_STREAM, { filter: agentJobSubject(agent, job.namespace, job.build) });
+  const subject = agentJobSubject(agent, job.namespace, job.build);
+  // A copy per placement on this agent at most; a few is plenty.
+  for (let i = 0; i < 5; i++) {
+    const stored = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: subject });
+    if (!stored) return;
+    await jsm.streams.deleteMessage(JOBS_STREAM, stored.seq, false).catch((err: unknown) => {
+      // Gone meanwhile: acked by the agent, or removed by another coordinator.
+      if (!(err instanceof JetStreamApiError)) throw err;
+    });
+  }
 }
 
 /** The work queue as placement uses it. */

@@ -113,6 +113,14 @@ export function decide(candidates: Candidate[], agents: AgentView[], load: Reado
   const lastPlaced = new Map(inputs.agentLastPlaced);
   const decisions: Decision[] = [];
   let ahead = 0;
+  // Builds of a config share a selector: match it against the agents once a pass.
+  const matches = new Map<string, AgentView[]>();
+  const matching = (selector: Record<string, string>) => {
+    const key = JSON.stringify(Object.entries(selector).sort());
+    let found = matches.get(key);
+    if (!found) matches.set(key, (found = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0)));
+    return found;
+  };
   for (const c of fairOrder(candidates, inputs.namespaceLastPlaced)) {
     const wait = (reason: PendingReason, message: string) => decisions.push({ key: c.key, kind: 'wait', reason, message });
     const build = c.build;
@@ -122,15 +130,15 @@ export function decide(candidates: Candidate[], agents: AgentView[], load: Reado
       continue;
     }
     const selector = build.spec.config.nodeSelector ?? {};
-    const matching = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0);
+    const matched = matching(selector);
     const wanted = requests(build);
-    if (matching.length === 0) {
+    if (matched.length === 0) {
       wait('NoMatchingAgent', noMatchMessage(selector, agents));
       continue;
     }
-    const fitting = matching.filter((a) => fits(a, NO_LOAD, wanted));
+    const fitting = matched.filter((a) => fits(a, NO_LOAD, wanted));
     if (fitting.length === 0) {
-      wait('NoMatchingAgent', `${matching.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`);
+      wait('NoMatchingAgent', `${matched.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`);
       continue;
     }
     const open = fitting.filter((a) => !a.unschedulable);

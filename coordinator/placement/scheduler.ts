@@ -196,12 +196,11 @@ export class Scheduler {
       const c = byKey.get(d.key)!;
       // A build that will likely be placed in a moment is not written twice.
       if (d.reason === 'WaitingForCapacity' && now - c.queuedAt < this.options.reasonDelayMs) continue;
-      const next = waitForPlacement(c.build, c.build.status.attempt, d.reason, d.message, new Date(now));
-      if (!next) continue;
       const urgent = c.build.status.reason !== d.reason;
       // Only the count ahead changed: at most every 5 s.
-      if (!urgent && now - (this.reasonWritten.get(d.key) ?? 0) < 5000) continue;
-      writes.push({ c, d, next, urgent });
+      if (!urgent && (c.build.status.message === d.message || now - (this.reasonWritten.get(d.key) ?? 0) < 5000)) continue;
+      const next = waitForPlacement(c.build, c.build.status.attempt, d.reason, d.message, new Date(now));
+      if (next) writes.push({ c, d, next, urgent });
     }
     writes.sort((a, b) => Number(b.urgent) - Number(a.urgent) || (this.reasonWritten.get(a.c.key) ?? 0) - (this.reasonWritten.get(b.c.key) ?? 0));
     return writes.slice(0, this.options.maxStatusWritesPerPass).map(async ({ c, d, next }) => {

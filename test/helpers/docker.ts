@@ -43,6 +43,8 @@ export interface DaemonEvent {
   /** The actor: an image's reference or id, a container's id. */
   id?: string;
   attributes: Record<string, string>;
+  /** When the daemon reported it (ms since the epoch). */
+  timeMs?: number;
 }
 
 /**
@@ -60,8 +62,8 @@ function parseEvents(text: string): DaemonEvent[] {
   return text
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { ID?: string; Attributes: Record<string, string> } })
-    .map((e) => ({ type: e.Type, action: e.Action, id: e.Actor?.ID, attributes: e.Actor?.Attributes ?? {} }));
+    .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { ID?: string; Attributes: Record<string, string> }; timeNano?: number })
+    .map((e) => ({ type: e.Type, action: e.Action, id: e.Actor?.ID, attributes: e.Actor?.Attributes ?? {}, timeMs: e.timeNano !== undefined ? e.timeNano / 1e6 : undefined }));
 }
 
 /**

@@ -44,6 +44,22 @@ export interface NatsCluster {
 }
 
 /**
+ * A node's /healthz, read for whether a restarted node has caught up: it passes; or, on
+ * nats-server 2.9.x, five answers in a row blame only an idle job consumer. 2.9.10 reports a
+ * consumer that has had no activity as "not current" after a restart (for the whole 60 s we
+ * waited; each agent has a consumer of its own, and an agent with no job yet has an idle one).
+ * Its healthz names the first asset that fails, going over streams (each followed by its
+ * consumers) in Go's random map order, so five answers that name only job consumers would each
+ * have had a chance to name a stream that is behind.
+ */
+async function health(monitorUrl: string): Promise<'ok' | 'idle-consumer' | 'behind'> {
+  const res = await fetch(`${monitorUrl}/healthz`).catch(() => undefined);
+  if (!res) return 'behind';
+  if (res.ok) return 'ok';
+  return /JetStream consumer '.*SLIPWAY_JOBS .*agent-[^']*' is not current/.test(await res.text()) ? 'idle-consumer' : 'behind';
+}
+
+/**
  * A real NATS cluster for tests: `nodes` nats-server processes on free loopback ports, each with
  * JetStream on its own file store, routes to the others and one cluster name. Resolves once the
  * cluster has a JetStream meta leader, so R3 assets can be created at once. Every process is
@@ -86,7 +102,12 @@ export async function startNatsCluster(t: Teardowns, o: { nodes?: number; name?:
         await processes[i]!.kill('SIGKILL');
         if (r.downMs) await new Promise((res) => setTimeout(res, r.downMs));
         await processes[i]!.start();
-        await waitUntil(`${name} healthy`, 60_000, async () => (await fetch(`${monitorUrl}/healthz`).catch(() => undefined))?.ok === true);
+        let idle = 0;
+        await waitUntil(`${name} healthy`, 60_000, async () => {
+          const h = await health(monitorUrl);
+          idle = h === 'idle-consumer' ? idle + 1 : 0;
+          return h === 'ok' || idle >= 5;
+        });
       },
     };
     nodes.push(node);

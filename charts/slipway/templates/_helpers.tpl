@@ -91,6 +91,15 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- join "\n" $lines -}}
 {{- end -}}
 
+{{/* A map of labels as key=value,... (SLIPWAY_NODE_LABELS), keys sorted; "" for none. */}}
+{{- define "slipway.labelList" -}}
+{{- $pairs := list -}}
+{{- range $k, $v := . -}}
+{{- $pairs = append $pairs (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
 {{- define "slipway.coordinatorAddr" -}}
 {{- printf "%s-coordinator.%s.svc:%v" (include "slipway.fullname" .) .Release.Namespace .Values.coordinator.grpcPort -}}
 {{- end -}}

@@ -1,16 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { LABELS } from '../../../agent/build-runner.js';
-import { PrivateDaemon } from '../../../agent/executors/private-daemon.js';
 import { SlipwayClient } from '../../../cli/client.js';
-import { silentLogger } from '../../../common/log.js';
 import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js';
 import { pullAndRun, recordDaemonEvents, type DaemonEvent } from '../docker.js';
 import { testEnvironment } from '../environment.js';
 import { startGitServer } from '../git-server.js';
 import { startNatsCluster } from '../nats-cluster.js';
 import { freePort } from '../ports.js';
+import { startPrivateDaemon } from '../private-daemon.js';
 import { tempDir } from '../processes.js';
 import { startAgentProcess, startCoordinatorProcess } from '../service-processes.js';
 import { dockerBuildConfig } from '../slipway.js';
@@ -86,7 +84,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
     // LABEL before RUN: the RUN step's container carries it, so executions are counted per config.
     Dockerfile: `FROM ${env.baseImage}\nARG N\nLABEL ${CHAOS_LABEL}=$N\nRUN echo "chaos-$N" > /n\nCMD ["cat", "/n"]\n`,
   });
-  const daemons = await Promise.all(Array.from({ length: topology.agents }, () => privateDaemon(t)));
+  const daemons = await Promise.all(Array.from({ length: topology.agents }, () => startPrivateDaemon(t)));
   const coordinatorPorts = await Promise.all(Array.from({ length: topology.coordinators }, () => freePort()));
   // At once, as a Deployment starts them: both create the same R3 buckets and streams.
   const coordinators: Supervised[] = await Promise.all(
@@ -290,16 +288,6 @@ async function startOnce(
 }
 
 /** A dockerd of the run's own (socket, data and exec roots under a short /tmp folder), stopped at the end. */
-async function privateDaemon(t: Teardowns): Promise<{ socket: string; docker: Docker }> {
-  const parent = await mkdtemp('/tmp/swc-');
-  const daemon = await PrivateDaemon.start({ dockerd: 'dockerd', rootParent: parent, registryMirrors: [], startTimeoutMs: 60_000, log: silentLogger });
-  t.teardown(async () => {
-    await daemon.stop();
-    await rm(parent, { recursive: true, force: true });
-  });
-  return { socket: daemon.socket, docker: new Docker({ socketPath: daemon.socket }) };
-}
-
 async function labelledContainers(docker: Docker) {
   const all = await docker.listContainers({ all: true });
   return all.filter((c) => c.Labels?.[LABELS.build] !== undefined || c.Labels?.[CHAOS_LABEL] !== undefined);
