@@ -31,9 +31,13 @@ export function objectKey(namespace: string, name: string): string {
   return `${namespace}.${name}`;
 }
 
-/** An agent's name as one subject token: names are dot-separated labels, so dots become '_'. */
+/**
+ * An agent's name as one subject token and in its consumer's name, neither of which may hold a
+ * '.': dots become '~', which no agent name has (agentNameProblem). Not '_': names may hold '_',
+ * and agents "node.a" and "node_a" would then share one queue and take each other's jobs.
+ */
 function agentToken(agent: string): string {
-  return agent.replace(/\./g, '_');
+  return agent.replace(/\./g, '~');
 }
 
 /** Where the jobs placed on `agent` are published: its consumer takes exactly these. */
