@@ -21,7 +21,7 @@ export interface BuildControllerOptions {
    * the agent normally stops it at the deadline; this covers an agent that cannot.
    */
   deadlineBackstopMs: number;
-  /** Called on every change the watch brings (placement's cue to look again). */
+  /** Called on every change the watch brings, once the view has it (placement's cue to look again). */
   onChange?: () => void;
   /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
   onTerminal?: (build: Build) => Promise<void>;
@@ -112,7 +112,6 @@ export class BuildController implements BuildsView {
             for (const [k, e] of this.unfinished) if (e.value.status.phase === 'New') this.queue.add(k);
           }
           const before = this.unfinished.get(event.key)?.value;
-          this.options.onChange?.();
           if (event.value) this.noteStarted(event.value);
           if (event.value && !isTerminal(event.value.status.phase)) {
             this.remember(event.key, { value: event.value, revision: event.revision });
@@ -134,6 +133,8 @@ export class BuildController implements BuildsView {
               );
             }
           }
+          // After the view has the change: a placement pass starts at once, on what it reads now.
+          this.options.onChange?.();
         }
       } catch (err) {
         if (signal.aborted) return;
