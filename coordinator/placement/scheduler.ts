@@ -72,6 +72,8 @@ export class Scheduler {
   private readonly agentLastPlaced = new Map<string, number>();
   /** When each waiting build's reason was last written here: message-only changes are throttled. */
   private readonly reasonWritten = new Map<string, number>();
+  /** When each overdue placement's job was last looked for in its agent's queue. */
+  private readonly overdueChecked = new Map<string, number>();
 
   constructor(
     private readonly builds: BuildsView,
@@ -139,7 +141,11 @@ export class Scheduler {
         else if (agent.unschedulable) takeBack.push({ key, entry, why: `agent ${placed.agent} is ${agent.unschedulable}` });
         else {
           addLoad(placed.agent, b);
-          if (now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs) overdue.push({ key, entry });
+          // Overdue; its job is looked for at most every 5 s (two JetStream requests each time).
+          if (now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs && now - (this.overdueChecked.get(key) ?? 0) >= 5000) {
+            this.overdueChecked.set(key, now);
+            overdue.push({ key, entry });
+          }
         }
         continue;
       }
@@ -166,6 +172,7 @@ export class Scheduler {
       ...expired.map((e) => this.expire(e.key, e.entry, e.next)),
     ]);
     for (const key of this.reasonWritten.keys()) if (!byKey.has(key)) this.reasonWritten.delete(key);
+    for (const key of this.overdueChecked.keys()) if (now - this.overdueChecked.get(key)! > 60_000) this.overdueChecked.delete(key);
   }
 
   private async place(d: Extract<Decision, { kind: 'place' }>, c: Candidate): Promise<void> {
