@@ -6,6 +6,7 @@ import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { onSlipway } from './lib/environment.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
 import { median, percentile } from './lib/stats.js';
+import { mulberry32 } from '../test/helpers/chaos/prng.js';
 
 /**
  * Issue #12, must-show 2: placement's cache affinity on a rebuild. Config X is rebuilt
@@ -212,17 +213,6 @@ export function interleaving(rebuilds: number, seed: number): string[] {
     for (let j = 0; j < others; j++) out.push(next() < 0.5 ? 'y' : 'z');
   }
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function mib(bytes: number): string {
