@@ -249,7 +249,8 @@ test.serial('the builds stream starts with a snapshot, carries every change afte
   const jsm = await jetstreamManager(nc);
   const consumers = async (stream: string) => {
     const found: { name: string; filter: string }[] = [];
-    for await (const c of jsm.consumers.list(stream)) found.push({ name: c.name, filter: c.config.filter_subject ?? String(c.config.filter_subjects ?? '') });
+    // A consumer deleted while the list was read comes back as null (a listing's key scan ending).
+    for await (const c of jsm.consumers.list(stream)) if (c) found.push({ name: c.name, filter: c.config.filter_subject ?? String(c.config.filter_subjects ?? '') });
     return found;
   };
   const before = new Set([...(await consumers(`KV_${BUILDS_BUCKET}`)), ...(await consumers(LOGS_STREAM))].map((c) => c.name));
