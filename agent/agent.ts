@@ -51,6 +51,9 @@ export interface AgentDeps {
   kubeConfig?: KubeConfig;
 }
 
+/** How many settled attempts an agent run remembers, to refuse their redeliveries. */
+const SETTLED_REMEMBERED = 10_000;
+
 /** What becomes of a pulled job: acked (settled), or offered again (to this agent: it is placed here). */
 type JobOutcome = 'settled' | 'retry';
 
@@ -84,6 +87,13 @@ export class Agent {
   /** This run of the agent: a restarted agent cannot take over its earlier claims. */
   readonly instance = randomUUID().slice(0, 8);
   private readonly running = new Map<string, RunningBuild>();
+  /**
+   * Attempts this run of the agent ran and reported (`namespace/name/attempt`), newest last, at
+   * most SETTLED_REMEMBERED: a redelivery of one (its ack lost with a NATS node) is not claimed
+   * again. Its claim would carry the same claim id, which the coordinator takes as the repeat of
+   * a lost answer; read from a lagging replica the build can still look Running with that id.
+   */
+  private readonly settled = new Set<string>();
   private loops: Promise<void>[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** Images running builds use; the image GC keeps them. */
@@ -388,6 +398,10 @@ export class Agent {
     };
     const before = runningHere();
     if (before) return duplicate(before);
+    if (this.settled.has(`${ref.namespace}/${ref.name}/${ref.attempt}`)) {
+      log.info('job delivered again after its attempt ran and was reported here; not running it twice', { seq: msg.seq });
+      return 'settled';
+    }
     let build: Build__Output;
     let pushAuth: RegistryAuth | undefined;
     let sourceAuth: GitCredentials | undefined;
@@ -429,7 +443,9 @@ export class Agent {
     const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
       r.outcome = this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log, claimedAt).then((reported) => (reported ? 'settled' : 'retry'));
-      return await r.outcome;
+      const outcome = await r.outcome;
+      if (outcome === 'settled') this.rememberSettled(id);
+      return outcome;
     } finally {
       clearTimeout(deadline);
       this.running.delete(id);
@@ -438,6 +454,11 @@ export class Agent {
       // Builds are what fill the disk: see whether this one pushed usage over the threshold.
       void this.gc?.collect('pressure');
     }
+  }
+
+  private rememberSettled(id: string): void {
+    this.settled.add(id);
+    if (this.settled.size > SETTLED_REMEMBERED) this.settled.delete(this.settled.values().next().value!);
   }
 
   private async run(
