@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { runChaos, type ChaosOptions } from '../test/helpers/chaos/run-chaos.js';
 import { parseSeed } from '../test/helpers/chaos/schedule.js';
 import { chaosSeed } from '../test/helpers/chaos/replay.js';
@@ -25,6 +26,7 @@ export async function chaosLongForm(o: { builds: number; seed?: number; say?: (l
     concurrency: 2,
     replayCommand: (s) => `npm run bench -- --only chaos --builds ${o.builds} --seed ${s}`,
     say: o.say ?? ((line) => process.stderr.write(`${line}\n`)),
+    logDir: path.resolve(`.work/chaos-logs/${seed}`),
   };
   const stack = new TeardownStack();
   try {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { InvalidInputError, RevisionExpiredError } from '../common/errors.js';
@@ -11,7 +11,7 @@ test('a listing taken while its keys are being written names each key once', asy
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_test', { storage: StorageType.File, history: 5 });
-  const store = new JsonStore<{ n: number }>(kv, 'Thing');
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_test' });
   const count = 400;
   const revisions = new Map<string, number>();
   for (let i = 0; i < count; i++) revisions.set(`default.thing-${i}`, await store.create(`default.thing-${i}`, { n: 0 }));
@@ -122,11 +122,62 @@ test('a value too large for one NATS message is refused as invalid input, naming
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_size_test', { storage: StorageType.File });
-  const store = new JsonStore<{ text: string }>(kv, 'Thing', undefined, 1000);
+  const store = new JsonStore<{ text: string }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_size_test' }, 1000);
   const err = await t.throwsAsync(store.create('default.big', { text: 'x'.repeat(2000) }), { instanceOf: InvalidInputError });
   t.regex(err!.message, /would be \d+ bytes stored; a Thing may have at most 1000/);
   t.is(await store.get('default.big'), undefined);
   const revision = await store.create('default.small', { text: 'x' });
   await t.throwsAsync(store.update('default.small', { text: 'x'.repeat(2000) }, revision), { instanceOf: InvalidInputError });
   t.deepEqual((await store.get('default.small'))!.value, { text: 'x' });
+});
+
+/**
+ * The bucket as a replica that has not caught up answers gets: the real NATS bucket, read at an
+ * older revision (`behind`), or with no value for keys written since. A stand-in for the lag a
+ * restarted follower shows on a cluster, which a test cannot bring about on demand.
+ */
+function laggingReplica(kv: KV, behind: Map<string, number | 'missing'>): KV {
+  return Object.assign(Object.create(kv) as KV, {
+    get: async (key: string, o?: { revision: number }) => {
+      const lag = behind.get(key);
+      if (o || lag === undefined) return kv.get(key, o);
+      return lag === 'missing' ? null : kv.get(key, { revision: lag });
+    },
+  });
+}
+
+test('mutate decides not to write, or that a key is missing, on the latest revision, not on a replica behind it', async (t) => {
+  const nats = await startNatsServer(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).create('json_store_lagging', { storage: StorageType.File, history: 5 });
+  const behind = new Map<string, number | 'missing'>();
+  const store = new JsonStore<{ phase: string; claim?: string }>(laggingReplica(kv, behind), 'Thing', { js: jetstream(nc), bucket: 'json_store_lagging' });
+  // A claim: a repeat of the claim that made the thing Running changes nothing; once Complete, it is refused.
+  const claim = (v: { phase: string; claim?: string }) => {
+    if (v.phase === 'Complete') throw new Error('already complete');
+    return v.phase === 'Running' && v.claim === 'c1' ? undefined : { phase: 'Running', claim: 'c1' };
+  };
+
+  const running = await store.create('a.build', { phase: 'Running', claim: 'c1' });
+  const complete = await store.update('a.build', { phase: 'Complete', claim: 'c1' }, running);
+  behind.set('a.build', running);
+  t.is((await store.get('a.build'))!.revision, running, 'the replica answers get() from behind');
+  t.deepEqual(await store.getLatest('a.build'), { value: { phase: 'Complete', claim: 'c1' }, revision: complete });
+  await t.throwsAsync(store.mutate('a.build', claim), { message: 'already complete' }, 'the repeated claim is judged on the latest revision');
+
+  const created = await store.create('a.new', { phase: 'New' });
+  behind.set('a.new', 'missing');
+  t.is(await store.get('a.new'), undefined);
+  const claimed = await store.mutate('a.new', claim);
+  t.deepEqual(claimed, { value: { phase: 'Running', claim: 'c1' }, revision: created + 1 }, 'a key the replica does not have yet is found');
+
+  // Repeated on the latest revision, the claim changes nothing and writes nothing.
+  behind.delete('a.new');
+  t.deepEqual(await store.mutate('a.new', claim), claimed);
+  t.is(await store.latestRevision(), created + 1);
+
+  await store.delete('a.new', created + 1);
+  t.is(await store.getLatest('a.new'), undefined, 'a deleted key has no latest value');
+  t.is(await store.mutate('a.new', claim), undefined);
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Kvm } from '@nats-io/kv';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { LABELS } from '../agent/build-runner.js';
 import { SlipwayClient } from '../cli/client.js';
 import { connectNats } from '../common/nats/connect.js';
@@ -198,7 +198,7 @@ test.serial('a JsonStore watch on an R3 bucket sees every write once, in order, 
   const connection = `watcher-${unique()}`;
   const nc = await connectNats({ servers: cluster.urls, name: connection });
   t.teardown(() => nc.close());
-  const store = new JsonStore<{ n: number }>(await new Kvm(nc).create('watch_check', { replicas: 3, history: 5 }), 'Check');
+  const store = new JsonStore<{ n: number }>(await new Kvm(nc).create('watch_check', { replicas: 3, history: 5 }), 'Check', { js: jetstream(nc), bucket: 'watch_check' });
   const stop = new AbortController();
   t.teardown(() => stop.abort());
   const seen: number[] = [];

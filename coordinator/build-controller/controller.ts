@@ -282,7 +282,8 @@ export class BuildController implements BuildsView {
   private async read(key: string): Promise<Versioned<Build> | undefined> {
     const seen = this.unfinished.get(key);
     if (seen && !this.stale.has(key)) return seen;
-    const stored = await this.store.builds.get(key);
+    // From the leader: this read follows a lost compare-and-set, or is of a build not seen yet.
+    const stored = await this.store.builds.getLatest(key);
     // An ended or deleted build stays stale until the watch reports it and it is forgotten.
     if (stored && !isTerminal(stored.value.status.phase)) {
       this.stale.delete(key);

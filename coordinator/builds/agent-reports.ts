@@ -94,10 +94,11 @@ export class AgentReports {
     await this.recordHeartbeat(h);
     const orders: StopOrder[] = [];
     for (const ref of h.running) {
-      const b = (await this.store.builds.get(objectKey(ref.namespace, ref.name)))?.value;
-      const ours =
-        b && !isTerminal(b.status.phase) && b.status.attempt === ref.attempt && b.status.agent === h.agent && claimInstance(b.status.claimId) === h.instance;
-      if (!ours) orders.push({ build: ref, why: 'Lost' });
+      const key = objectKey(ref.namespace, ref.name);
+      let b = (await this.store.builds.get(key))?.value;
+      // A replica behind may not show the claim yet: an attempt is stopped as lost only on the latest revision.
+      if (!owns(b, ref, h)) b = (await this.store.builds.getLatest(key))?.value;
+      if (!owns(b, ref, h)) orders.push({ build: ref, why: 'Lost' });
       else if (b.status.cancelRequested) orders.push({ build: ref, why: 'Cancelled' });
     }
     return orders;
@@ -143,4 +144,9 @@ export class AgentReports {
     if (!result) throw new BuildNotFoundError(`${ref.namespace}/${ref.name}`);
     return result;
   }
+}
+
+/** Whether the build's current attempt is `ref`'s, claimed by this run of the heartbeating agent. */
+function owns(b: Build | undefined, ref: BuildRef, h: Heartbeat): b is Build {
+  return !!b && !isTerminal(b.status.phase) && b.status.attempt === ref.attempt && b.status.agent === h.agent && claimInstance(b.status.claimId) === h.instance;
 }

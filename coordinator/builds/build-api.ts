@@ -310,7 +310,7 @@ export class BuildApi {
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       // The sweeper may have made this very build (same uid) from its pending record.
-      const existing = await this.store.builds.get(key);
+      const existing = await this.store.builds.getLatest(key);
       return existing?.value.metadata.uid === build.metadata.uid ? existing : undefined;
     }
   }

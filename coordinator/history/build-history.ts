@@ -76,7 +76,7 @@ export class BuildHistory {
         if (!(err instanceof ConflictError)) throw err;
         // Someone changed it since the listing (the next round sees it again), or another
         // coordinator deleted it: purge its logs too, in case that one stopped before it did.
-        if (await this.store.builds.get(b.key)) continue;
+        if (await this.store.builds.getLatest(b.key)) continue;
         ours = false;
       }
       await this.logs.purge(b.value);

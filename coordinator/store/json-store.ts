@@ -1,4 +1,4 @@
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredError } from '../../common/errors.js';
 import { releaseConsumer } from '../../common/nats/consumers.js';
@@ -38,13 +38,15 @@ export interface StoreSnapshot<T> {
   revision: number;
 }
 
-/** Where the bucket's stream is, for reading changes with their headers. */
+/** Where the bucket's stream is: for reading changes with their headers, and from its leader. */
 export interface BucketStream {
   js: JetStreamClient;
   bucket: string;
 }
 
 const EXPECTED_LAST_SUBJECT_SEQUENCE = 'Nats-Expected-Last-Subject-Sequence';
+/** The header marking a KV message as a deletion or purge (absent on a value). */
+const KV_OPERATION = 'KV-Operation';
 
 /** nats-server's default max_payload (1 MiB) less room for a message's headers. */
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024 - 8 * 1024;
@@ -59,8 +61,7 @@ export class JsonStore<T> {
     private readonly kv: KV,
     /** Used in error messages, e.g. "Build". */
     readonly kind: string,
-    /** Needed by `changes` and `snapshot` only. */
-    private readonly stream?: BucketStream,
+    private readonly stream: BucketStream,
     /** Most bytes a stored value may have: less than the server's max_payload, for the headers. */
     private readonly maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
   ) {}
@@ -80,15 +81,40 @@ export class JsonStore<T> {
     return (await this.kv.status()).streamInfo.state.last_seq;
   }
 
+  /**
+   * The value as one replica holds it: on a cluster, any replica answers (a direct get), and one
+   * that has not caught up (just restarted, say) answers with an older revision or none. Good
+   * for showing state and for a write at the revision read, which fails if it was not the
+   * latest; a decision not to write must be confirmed with getLatest.
+   */
   async get(key: string): Promise<Versioned<T> | undefined> {
     const entry = await this.kv.get(key);
     return entry ? decode<T>(entry) : undefined;
   }
 
-  /** Whether the key held a value that was deleted (its delete marker is kept: nothing here purges). */
+  /** The value as the bucket's stream leader holds it: the latest revision, at a request's cost. */
+  async getLatest(key: string): Promise<Versioned<T> | undefined> {
+    const stored = await this.latestMessage(key);
+    if (!stored || (stored.header?.get(KV_OPERATION) || 'PUT') !== 'PUT') return undefined;
+    return { value: stored.json<T>(), revision: stored.seq };
+  }
+
+  /** The key's last message (a value or a deletion), as the stream leader answers a message get. */
+  private async latestMessage(key: string): Promise<StoredMsg | null> {
+    // No API check: it would be a request more, and a failed one would stay cached.
+    this.manager ??= this.stream.js.jetstreamManager(false);
+    return (await this.manager).streams.getMessage(`KV_${this.stream.bucket}`, { last_by_subj: `$KV.${this.stream.bucket}.${key}` });
+  }
+
+  private manager?: Promise<JetStreamManager>;
+
+  /**
+   * Whether the key held a value that was deleted (its delete marker is kept: nothing here
+   * purges). Read from the leader: a name is given again, or not, on the answer.
+   */
   async wasDeleted(key: string): Promise<boolean> {
-    const entry = await this.kv.get(key);
-    return entry !== null && entry.operation !== 'PUT';
+    const stored = await this.latestMessage(key);
+    return stored !== null && (stored.header?.get(KV_OPERATION) || 'PUT') !== 'PUT';
   }
 
   /** @throws AlreadyExistsError when the key holds a value. */
@@ -124,16 +150,22 @@ export class JsonStore<T> {
   /**
    * Read-modify-write until it lands: `change` gets the current value and returns the next one,
    * or undefined to leave it as it is. It may run more than once, so it must be pure.
+   * A write names the revision it read, so a stale read only costs a retry. Not writing is
+   * decided on the latest revision: the first read may come from a replica that is behind, on
+   * which a key looks missing or a step looks done (an agent's repeated claim of a build that
+   * has since completed looked like a claim still running, and the build ran twice).
    * @returns the stored result, or undefined when the key does not exist.
    */
   async mutate(key: string, change: (current: T) => T | undefined): Promise<Versioned<T> | undefined> {
-    for (;;) {
-      const current = await this.get(key);
-      if (!current) return undefined;
-      const next = change(current.value);
-      if (next === undefined) return current;
+    for (let latest = false; ; latest = true) {
+      const current = latest ? await this.getLatest(key) : await this.get(key);
+      const next = current && change(current.value);
+      if (next === undefined) {
+        if (latest) return current;
+        continue;
+      }
       try {
-        return { value: next, revision: await this.update(key, next, current.revision) };
+        return { value: next, revision: await this.update(key, next, current!.revision) };
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
       }
@@ -165,7 +197,6 @@ export class JsonStore<T> {
    * of the bucket's latest revision.
    */
   async *changes(afterRevision: number, signal?: AbortSignal): AsyncIterable<StoreChange<T>> {
-    if (!this.stream) throw new Error(`${this.kind} store was opened without its stream`);
     const prefix = `$KV.${this.stream.bucket}.`;
     const consumer = await this.stream.js.consumers.get(`KV_${this.stream.bucket}`, {
       filter_subjects: `${prefix}>`,
@@ -182,7 +213,7 @@ export class JsonStore<T> {
         if (m.seq <= last) continue;
         if (m.seq !== last + 1) throw new RevisionExpiredError(afterRevision, m.seq);
         last = m.seq;
-        const operation = m.headers?.get('KV-Operation') || 'PUT';
+        const operation = m.headers?.get(KV_OPERATION) || 'PUT';
         const key = m.subject.slice(prefix.length);
         const previous = Number(m.headers?.get(EXPECTED_LAST_SUBJECT_SEQUENCE) || '0');
         if (operation === 'PUT') {

@@ -45,7 +45,7 @@ export async function openStateStore(nc: NatsConnection, options: StateStoreOpti
   return {
     buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig', { js, bucket: BUILDCONFIGS_BUCKET }, max),
     builds: new JsonStore<Build>(builds, 'Build', { js, bucket: BUILDS_BUCKET }, max),
-    agents: new JsonStore<AgentRecord>(agents, 'Agent', undefined, max),
-    secrets: new JsonStore<StoredSecret>(secrets, 'Secret', undefined, max),
+    agents: new JsonStore<AgentRecord>(agents, 'Agent', { js, bucket: AGENTS_BUCKET }, max),
+    secrets: new JsonStore<StoredSecret>(secrets, 'Secret', { js, bucket: SECRETS_BUCKET }, max),
   };
 }

@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { LABELS } from '../../../agent/build-runner.js';
@@ -37,6 +38,8 @@ export interface ChaosOptions {
   replayCommand: (seed: number) => string;
   /** Where progress and the report go (console.log, t.log). */
   say: (line: string) => void;
+  /** When the run fails, every agent's and coordinator's log is written here (JSON lines). */
+  logDir?: string;
 }
 
 export interface ChaosReport {
@@ -236,6 +239,17 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   const problems = [...chaosProblems(figures, memory), ...applied.filter((s) => s.error).map((s) => `restart failed: ${s.step.kind} ${s.step.target}: ${s.error}`)];
   const text = report({ seed: o.seed, replay: o.replayCommand(o.seed), schedule, scheduleOptions, applied, figures, memory, samples, restarts, problems });
   o.say(text);
+  if (problems.length > 0) {
+    const tagged = (kind: string, procs: Supervised[]) => procs.flatMap((p, i) => p.logs().map((l) => ({ process: `${kind}-${i}`, ...l })));
+    const logs = { agents: tagged('agent', agents), coordinators: tagged('coordinator', coordinators) };
+    const suspects = [...figures.runTwice, ...figures.lost].map((line) => line.split(':')[0]!).slice(0, 4);
+    for (const name of suspects) o.say(logsOf(name, logs));
+    if (o.logDir) {
+      await mkdir(o.logDir, { recursive: true });
+      for (const [who, lines] of Object.entries(logs)) await writeFile(path.join(o.logDir, `${who}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      o.say(`chaos: the agents' and coordinators' logs are in ${o.logDir}`);
+    }
+  }
   return { seed: o.seed, schedule, applied, figures, memory, rss: samples, restarts, problems, text };
 }
 
@@ -348,4 +362,16 @@ function report(r: {
     r.problems.length === 0 ? 'chaos: PASS' : `chaos: FAIL, ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join('\n')}`,
     `replay: ${r.replay}`,
   ].join('\n');
+}
+
+/** The log lines that name build `name` (`c399-1`), each process's last 40, for a failed run's report. */
+function logsOf(name: string, logs: Record<string, Record<string, unknown>[]>): string {
+  const pattern = new RegExp(`\\b${name}\\b`);
+  const out = [`chaos: logs naming ${name}:`];
+  for (const [who, lines] of Object.entries(logs)) {
+    const naming = lines.filter((l) => pattern.test(JSON.stringify(l)));
+    out.push(`  ${who}: ${naming.length} line(s)${naming.length > 40 ? ', the last 40' : ''}`);
+    for (const l of naming.slice(-40)) out.push(`    ${JSON.stringify(l)}`);
+  }
+  return out.join('\n');
 }
