@@ -7,6 +7,8 @@ import {
   StorageType,
   JetStreamApiError,
   type Consumer,
+  type JetStreamManager,
+  type StoredMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isNotFound, nanos, upsertStream } from './streams.js';
@@ -94,9 +96,8 @@ export async function publishJob(nc: NatsConnection, job: BuildJob, agent: strin
  */
 export type JobQueueState = { state: 'waiting' | 'delivered' | 'passed-over'; seq: number } | { state: 'missing' };
 
-export async function jobQueueState(nc: NatsConnection, job: BuildJob, agent: string): Promise<JobQueueState> {
-  const jsm = await jetstreamManager(nc);
-  const stored = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(agent, job.namespace, job.build) });
+async function jobQueueState(jsm: JetStreamManager, job: BuildJob, agent: string): Promise<JobQueueState> {
+  const stored = await newestJob(jsm, job, agent);
   if (!stored) return { state: 'missing' };
   let queued: Partial<BuildJob>;
   try {
@@ -123,12 +124,10 @@ export async function jobQueueState(nc: NatsConnection, job: BuildJob, agent: st
  * elsewhere), newest first, by sequence. Not a purge by subject: on nats-server 2.9.10 at R3, a
  * node restarted after filtered purges stayed unhealthy (its /healthz never passed in 60 s).
  */
-export async function withdrawJob(nc: NatsConnection, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const subject = agentJobSubject(agent, job.namespace, job.build);
+async function withdrawJob(jsm: JetStreamManager, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<void> {
   // A copy per placement on this agent at most; a few is plenty.
   for (let i = 0; i < 5; i++) {
-    const stored = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: subject });
+    const stored = await newestJob(jsm, job, agent);
     if (!stored) return;
     await jsm.streams.deleteMessage(JOBS_STREAM, stored.seq, false).catch((err: unknown) => {
       // Gone meanwhile: acked by the agent, or removed by another coordinator.
@@ -146,9 +145,16 @@ export interface JobQueue {
 }
 
 export function natsJobQueue(nc: NatsConnection): JobQueue {
+  // One manager for every call; without the API check, which would be a request more.
+  const jsm = jetstreamManager(nc, { checkAPI: false });
   return {
     publish: (job, agent) => publishJob(nc, job, agent),
-    state: (job, agent) => jobQueueState(nc, job, agent),
-    withdraw: (job, agent) => withdrawJob(nc, job, agent),
+    state: async (job, agent) => jobQueueState(await jsm, job, agent),
+    withdraw: async (job, agent) => withdrawJob(await jsm, job, agent),
   };
+}
+
+/** The newest copy of a build's job in an agent's queue (the stream leader answers), or null. */
+function newestJob(jsm: JetStreamManager, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<StoredMsg | null> {
+  return jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(agent, job.namespace, job.build) });
 }

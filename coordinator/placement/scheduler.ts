@@ -184,9 +184,8 @@ export class Scheduler {
     if (written === undefined) return;
     this.namespaceLastPlaced.set(b.metadata.namespace, now.getTime());
     this.agentLastPlaced.set(d.agent.name, now.getTime());
-    const job: BuildJob = { namespace: b.metadata.namespace, build: b.metadata.name, attempt: b.status.attempt, placement: next.status.placements! };
     try {
-      await this.jobs.publish(job, d.agent.name);
+      await this.jobs.publish(jobOf(next), d.agent.name);
       this.log(b).info('build placed', { agent: d.agent.name, why: d.why });
     } catch (err) {
       // Placed with no job: take it back now rather than at the placement timeout.
@@ -236,8 +235,7 @@ export class Scheduler {
   private async checkOverdue(key: string, entry: Versioned<Build>): Promise<void> {
     const b = entry.value;
     const placed = b.status.placement!;
-    const job: BuildJob = { namespace: b.metadata.namespace, build: b.metadata.name, attempt: b.status.attempt, placement: b.status.placements ?? 1 };
-    const where = await this.jobs.state(job, placed.agent);
+    const where = await this.jobs.state(jobOf(b), placed.agent);
     if (where.state === 'waiting') return;
     const seconds = Math.round((this.clock().getTime() - Date.parse(placed.timestamp)) / 1000);
     const why =
@@ -304,3 +302,7 @@ function agentView(a: AgentRecord): AgentView {
   };
 }
 
+/** The job of a build's current placement, as queued for its agent. */
+function jobOf(b: Build): BuildJob {
+  return { namespace: b.metadata.namespace, build: b.metadata.name, attempt: b.status.attempt, placement: b.status.placements ?? 1 };
+}
