@@ -8,6 +8,7 @@ import {
   JetStreamApiError,
   type Consumer,
   type JetStreamManager,
+  type MsgRequest,
   type StoredMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -99,12 +100,7 @@ export type JobQueueState = { state: 'waiting' | 'delivered' | 'passed-over'; se
 async function jobQueueState(jsm: JetStreamManager, job: BuildJob, agent: string): Promise<JobQueueState> {
   const stored = await newestJob(jsm, job, agent);
   if (!stored) return { state: 'missing' };
-  let queued: Partial<BuildJob>;
-  try {
-    queued = stored.json<BuildJob>();
-  } catch {
-    queued = {};
-  }
+  const queued = queuedJob(stored);
   if (queued.attempt !== job.attempt || queued.placement !== job.placement) return { state: 'missing' };
   let consumer;
   try {
@@ -120,15 +116,22 @@ async function jobQueueState(jsm: JetStreamManager, job: BuildJob, agent: string
 }
 
 /**
- * Removes the queued copies of a build's job from an agent's queue (the build is placed
- * elsewhere), newest first, by sequence. Not a purge by subject: on nats-server 2.9.10 at R3, a
- * node restarted after filtered purges stayed unhealthy (its /healthz never passed in 60 s).
+ * Removes the queued copies of a build's job from an agent's queue: `job`'s placement (taken
+ * back) and older ones. A newer copy stays: the build may have been placed on the same agent
+ * again meanwhile. Copies are found oldest first by subject (next_by_subj), not by the
+ * subject's last message: nats-server 2.9.10 finds no last message for a subject once its
+ * newest one is deleted, though older ones remain. Deleted one by one, not purged by subject:
+ * on 2.9.10 at R3, a node restarted after filtered purges stayed unhealthy (its /healthz never
+ * passed in 60 s).
  */
-async function withdrawJob(jsm: JetStreamManager, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<void> {
+async function withdrawJob(jsm: JetStreamManager, job: BuildJob, agent: string): Promise<void> {
+  const subject = agentJobSubject(agent, job.namespace, job.build);
   // A copy per placement on this agent at most; a few is plenty.
-  for (let i = 0; i < 5; i++) {
-    const stored = await newestJob(jsm, job, agent);
-    if (!stored) return;
+  for (let seq = 1, i = 0; i < 10; i++) {
+    // The server's message get takes next_by_subj (2.9 on); nats.js types only seq and last_by_subj for it.
+    const stored = await jsm.streams.getMessage(JOBS_STREAM, { next_by_subj: subject, seq } as unknown as MsgRequest);
+    if (!stored || isNewer(queuedJob(stored), job)) return;
+    seq = stored.seq + 1;
     await jsm.streams.deleteMessage(JOBS_STREAM, stored.seq, false).catch((err: unknown) => {
       // Gone meanwhile: acked by the agent, or removed by another coordinator.
       if (!(err instanceof JetStreamApiError)) throw err;
@@ -141,7 +144,8 @@ export interface JobQueue {
   /** Queues a placement of an attempt on its agent; the same placement twice is queued once. */
   publish(job: BuildJob, agent: string): Promise<unknown>;
   state(job: BuildJob, agent: string): Promise<JobQueueState>;
-  withdraw(job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<void>;
+  /** Removes the job's queued copies, that placement's and older ones, from the agent's queue. */
+  withdraw(job: BuildJob, agent: string): Promise<void>;
 }
 
 export function natsJobQueue(nc: NatsConnection): JobQueue {
@@ -157,4 +161,19 @@ export function natsJobQueue(nc: NatsConnection): JobQueue {
 /** The newest copy of a build's job in an agent's queue (the stream leader answers), or null. */
 function newestJob(jsm: JetStreamManager, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<StoredMsg | null> {
   return jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(agent, job.namespace, job.build) });
+}
+
+/** A queued copy's job; fields it lacks (unreadable) are missing. */
+function queuedJob(stored: StoredMsg): Partial<BuildJob> {
+  try {
+    return stored.json<BuildJob>();
+  } catch {
+    return {};
+  }
+}
+
+/** Whether `queued` is of a later attempt, or a later placement of the same attempt, than `job`. */
+function isNewer(queued: Partial<BuildJob>, job: BuildJob): boolean {
+  const attempt = queued.attempt ?? 0;
+  return attempt > job.attempt || (attempt === job.attempt && (queued.placement ?? 0) > job.placement);
 }

@@ -225,7 +225,7 @@ export class Scheduler {
     // The compare-and-set first: from then on a claim by the old agent is refused.
     if ((await this.write(key, next, entry.revision)) === undefined) return;
     this.log(b).warn('placement taken back', { agent: from, why });
-    await this.jobs.withdraw({ namespace: b.metadata.namespace, build: b.metadata.name }, from).catch((err) => {
+    await this.jobs.withdraw(jobOf(b), from).catch((err) => {
       // A stale copy left behind is refused at its claim; this only saves the agent the try.
       this.log(b).info('could not withdraw the stale job copy', { agent: from, error: errorMessage(err) });
     });
