@@ -66,6 +66,9 @@ export class JsonStore<T> {
     private readonly maxValueBytes = DEFAULT_MAX_VALUE_BYTES,
   ) {}
 
+  /** For reads from the stream leader; made on first use. */
+  private manager?: Promise<JetStreamManager>;
+
   /** The value as stored. @throws InvalidInputError when it is too large for a message. */
   private encode(value: T): string {
     const text = JSON.stringify(value);
@@ -105,8 +108,6 @@ export class JsonStore<T> {
     this.manager ??= this.stream.js.jetstreamManager(false);
     return (await this.manager).streams.getMessage(`KV_${this.stream.bucket}`, { last_by_subj: `$KV.${this.stream.bucket}.${key}` });
   }
-
-  private manager?: Promise<JetStreamManager>;
 
   /**
    * Whether the key held a value that was deleted (its delete marker is kept: nothing here
