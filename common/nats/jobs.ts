@@ -98,7 +98,8 @@ export async function publishJob(nc: NatsConnection, job: BuildJob, agent: strin
 export type JobQueueState = { state: 'waiting' | 'delivered' | 'passed-over'; seq: number } | { state: 'missing' };
 
 async function jobQueueState(jsm: JetStreamManager, job: BuildJob, agent: string): Promise<JobQueueState> {
-  const stored = await newestJob(jsm, job, agent);
+  // The newest copy; the stream leader answers a message get.
+  const stored = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(agent, job.namespace, job.build) });
   if (!stored) return { state: 'missing' };
   const queued = queuedJob(stored);
   if (queued.attempt !== job.attempt || queued.placement !== job.placement) return { state: 'missing' };
@@ -156,11 +157,6 @@ export function natsJobQueue(nc: NatsConnection): JobQueue {
     state: async (job, agent) => jobQueueState(await jsm, job, agent),
     withdraw: async (job, agent) => withdrawJob(await jsm, job, agent),
   };
-}
-
-/** The newest copy of a build's job in an agent's queue (the stream leader answers), or null. */
-function newestJob(jsm: JetStreamManager, job: Pick<BuildJob, 'namespace' | 'build'>, agent: string): Promise<StoredMsg | null> {
-  return jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(agent, job.namespace, job.build) });
 }
 
 /** A queued copy's job; fields it lacks (unreadable) are missing. */

@@ -98,7 +98,7 @@ export class JsonStore<T> {
   /** The value as the bucket's stream leader holds it: the latest revision, at a request's cost. */
   async getLatest(key: string): Promise<Versioned<T> | undefined> {
     const stored = await this.latestMessage(key);
-    if (!stored || (stored.header?.get(KV_OPERATION) || 'PUT') !== 'PUT') return undefined;
+    if (!stored || !holdsValue(stored)) return undefined;
     return { value: stored.json<T>(), revision: stored.seq };
   }
 
@@ -115,7 +115,7 @@ export class JsonStore<T> {
    */
   async wasDeleted(key: string): Promise<boolean> {
     const stored = await this.latestMessage(key);
-    return stored !== null && (stored.header?.get(KV_OPERATION) || 'PUT') !== 'PUT';
+    return stored !== null && !holdsValue(stored);
   }
 
   /** @throws AlreadyExistsError when the key holds a value. */
@@ -337,4 +337,9 @@ function isWrongRevision(err: unknown): boolean {
   const e = err as { code?: unknown; apiError?: () => { err_code?: number } };
   if (typeof e?.apiError === 'function') return e.apiError()?.err_code === WRONG_LAST_SEQUENCE;
   return e?.code === WRONG_LAST_SEQUENCE;
+}
+
+/** Whether a KV message is a value (no KV-Operation header), not a deletion or purge. */
+function holdsValue(m: StoredMsg): boolean {
+  return (m.header?.get(KV_OPERATION) || 'PUT') === 'PUT';
 }
