@@ -498,7 +498,7 @@ export class Agent {
           sourceAuth,
           pullAuth,
           uploads: this.uploads,
-          maxContextBytes: this.config.maxContextBytes,
+          contextLimits: { maxBytes: this.config.maxContextBytes, maxEntries: this.config.maxContextEntries, maxRatio: this.config.maxContextRatio },
           useImages: (refs) => {
             used.push(...refs);
             this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs);

@@ -58,6 +58,18 @@ export class InvalidContextError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/** The uploaded context holds more entries than SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES. */
+export class ContextTooManyEntriesError extends BuildFailure {
+  readonly reason = 'ContextTooManyEntries';
+  readonly phase = 'Failed';
+}
+
+/** The uploaded context unpacks to more than SLIPWAY_AGENT_MAX_CONTEXT_RATIO times its compressed size. */
+export class ContextRatioTooHighError extends BuildFailure {
+  readonly reason = 'ContextRatioTooHigh';
+  readonly phase = 'Failed';
+}
+
 /** A build step (a RUN instruction) exited non-zero. */
 export class BuildStepFailedError extends BuildFailure {
   readonly reason = 'BuildStepFailed';

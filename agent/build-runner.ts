@@ -21,7 +21,7 @@ import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.j
 import { PushError } from './container-runtime/types.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import { fetchGitSource, type GitCredentials } from './source/git-source.js';
-import { extractContext } from './source/safe-extract.js';
+import { extractContext, type ContextLimits } from './source/safe-extract.js';
 import { baseImages, DockerfileEditError, editDockerfile, hasDaemonPulledBase, pullableBaseImages } from './strategies/dockerfile.js';
 import { buildSourceToImage, pullBuilderImage, pullPreviousImage, type SourceToImageOptions } from './strategies/source-to-image.js';
 import { StageTimer } from './stages/stage-timer.js';
@@ -63,8 +63,8 @@ export interface RunOptions {
   pullAuth?: RegistryAuth;
   /** Where uploaded contexts are read from. */
   uploads?: UploadedContexts;
-  /** Most bytes an uploaded context may unpack to. */
-  maxContextBytes?: number;
+  /** What an uploaded context may unpack to (bytes, entries, compression ratio). */
+  contextLimits: ContextLimits;
   /** Times the attempt's stages; read it after a failure for the stages reached. */
   stages?: StageTimer;
   /** Told the images the build uses (its output, FROM and builder images), so GC keeps them. */
@@ -319,7 +319,7 @@ async function fetchSource(o: RunOptions, dir: string): Promise<{ contextDir: st
     contextDir = path.join(dir, 'context');
     const { files, bytes } = await extractContext(await o.uploads.read(binary.object), {
       dir: contextDir,
-      maxBytes: o.maxContextBytes ?? 2 * 1024 ** 3,
+      ...o.contextLimits,
       sha256: binary.sha256,
     });
     o.onLine(`Unpacked ${files} files, ${bytes} bytes`);

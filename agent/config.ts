@@ -26,6 +26,8 @@ export const AGENT_ENV = {
   heartbeatIntervalMs: 'SLIPWAY_HEARTBEAT_INTERVAL_MS',
   drainTimeoutMs: 'SLIPWAY_DRAIN_TIMEOUT_MS',
   maxContextBytes: 'SLIPWAY_AGENT_MAX_CONTEXT_BYTES',
+  maxContextEntries: 'SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES',
+  maxContextRatio: 'SLIPWAY_AGENT_MAX_CONTEXT_RATIO',
   dindMode: 'SLIPWAY_DIND_MODE',
   dindRoot: 'SLIPWAY_DIND_ROOT',
   dockerd: 'SLIPWAY_DOCKERD',
@@ -105,6 +107,13 @@ export interface AgentConfig {
   drainTimeoutMs: number;
   /** Most bytes an uploaded context may unpack to; more fails the build with InvalidContext. */
   maxContextBytes: number;
+  /** Most entries an uploaded context may hold; more fails the build with ContextTooManyEntries. */
+  maxContextEntries: number;
+  /**
+   * Most bytes a compressed uploaded context may unpack to per byte uploaded (past the first
+   * 16 MiB); more fails the build with ContextRatioTooHigh.
+   */
+  maxContextRatio: number;
   /**
    * Image GC on the node's daemon (host) or the per-agent private daemon: above the high
    * threshold, images go until usage is at the low one. "85%" of the image filesystem, or bytes
@@ -165,6 +174,8 @@ export function defaultAgentConfig(): AgentConfig {
     heartbeatIntervalMs: 2000,
     drainTimeoutMs: 60_000,
     maxContextBytes: 2 * 1024 ** 3,
+    maxContextEntries: 100_000,
+    maxContextRatio: 100,
     // The kubelet's defaults.
     gcHighThreshold: '85%',
     gcLowThreshold: '80%',
@@ -201,6 +212,8 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
   if (env[e.heartbeatIntervalMs]) c.heartbeatIntervalMs = Number(env[e.heartbeatIntervalMs]);
   if (env[e.drainTimeoutMs]) c.drainTimeoutMs = Number(env[e.drainTimeoutMs]);
   if (env[e.maxContextBytes]) c.maxContextBytes = Number(env[e.maxContextBytes]);
+  if (env[e.maxContextEntries]) c.maxContextEntries = Number(env[e.maxContextEntries]);
+  if (env[e.maxContextRatio]) c.maxContextRatio = Number(env[e.maxContextRatio]);
   if (env[e.dindMode]) c.dindMode = env[e.dindMode] as AgentConfig['dindMode'];
   if (env[e.dindRoot]) c.dindRoot = env[e.dindRoot]!;
   if (env[e.dockerd]) c.dockerd = env[e.dockerd]!;
@@ -252,6 +265,9 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   if (nameProblem) errors.push({ field: AGENT_ENV.name, message: nameProblem });
   if (!(c.heartbeatIntervalMs >= 100)) errors.push({ field: AGENT_ENV.heartbeatIntervalMs, message: 'must be at least 100' });
   if (!(c.drainTimeoutMs >= 0)) errors.push({ field: AGENT_ENV.drainTimeoutMs, message: 'must not be negative' });
+  for (const field of ['maxContextBytes', 'maxContextEntries', 'maxContextRatio'] as const) {
+    if (!(Number.isInteger(c[field]) && c[field] >= 1)) errors.push({ field: AGENT_ENV[field], message: `must be a whole number of at least 1, got "${c[field]}"` });
+  }
   errors.push(...gcThresholdErrors(c));
   if (!(c.gcMinAgeMs >= 0)) errors.push({ field: AGENT_ENV.gcMinAgeMs, message: 'must not be negative' });
   if (!(c.gcIntervalMs === 0 || c.gcIntervalMs >= 1000)) errors.push({ field: AGENT_ENV.gcIntervalMs, message: 'must be 0 (GC off) or at least 1000' });

@@ -4,6 +4,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { Objm } from '@nats-io/obj';
@@ -13,7 +14,7 @@ import { CONTEXTS_BUCKET } from '../common/nats/names.js';
 import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { run, tempDir } from './helpers/processes.js';
-import { startSlipway, type Slipway } from './helpers/slipway.js';
+import { addAgent, startSlipway, type Slipway } from './helpers/slipway.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
 const unique = () => randomBytes(4).toString('hex');
@@ -60,7 +61,7 @@ test.serial('start --from-dir uploads the folder less its .dockerignore, and the
 });
 
 /** A tar archive of the given entries, made with tar-stream. */
-async function tarball(entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'character-device'; linkname?: string; content?: string }[]): Promise<Buffer> {
+async function tarball(entries: { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device'; linkname?: string; content?: string | Buffer }[]): Promise<Buffer> {
   const p = pack();
   for (const e of entries) {
     const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, devmajor: 1, devminor: 3 };
@@ -85,6 +86,17 @@ test.serial('crafted archives fail InvalidContext and write nothing outside the 
     { why: /link to the absolute path "\/etc"/, entries: [dockerfile, { name: 'etc', type: 'symlink' as const, linkname: '/etc' }, { name: `etc/${marker}` }] },
     { why: /outside the context/, entries: [dockerfile, { name: 'up', type: 'symlink' as const, linkname: '../../..' }, { name: `up/${marker}` }] },
     { why: /character-device entry/, entries: [dockerfile, { name: 'null', type: 'character-device' as const }] },
+    // Each link, read as text, stays inside; followed one after another they climb to "/".
+    {
+      why: /archive entry "e0" is a link to "up\/\.\.", which leads outside the context \(through the link "up"\)/,
+      entries: [
+        dockerfile,
+        { name: 'up', type: 'symlink' as const, linkname: '.' },
+        ...Array.from({ length: 12 }, (_, i) => ({ name: `e${i}`, type: 'symlink' as const, linkname: `${i === 0 ? 'up' : `e${i - 1}`}/..` })),
+        { name: `e11/tmp/${marker}-dir/`, type: 'directory' as const },
+        { name: `e11/tmp/${marker}-file/f` },
+      ],
+    },
   ];
   const builds = [];
   for (const c of cases) {
@@ -98,8 +110,33 @@ test.serial('crafted archives fail InvalidContext and write nothing outside the 
     t.regex(final.status!.message, cases[i]!.why, `case ${i}`);
   }
   const work = sw.workDirs[0]!;
-  for (const place of [tmpdir(), '/tmp', '/etc', path.dirname(work), work]) t.false(existsSync(path.join(place, marker)), place);
+  for (const place of [tmpdir(), '/tmp', '/etc', path.dirname(work), work]) {
+    for (const name of [marker, `${marker}-dir`, `${marker}-file`]) t.false(existsSync(path.join(place, name)), `${place}/${name}`);
+  }
   t.deepEqual(await readdir(work), [], 'every build folder was removed');
+});
+
+test.serial('an upload with too many entries, or that unpacks far past its size, fails with a reason of its own', async (t) => {
+  const env = testEnvironment();
+  const sw = await startSlipway(t, { agents: 0 });
+  await addAgent(t, sw, { settings: { maxContextEntries: 5, maxContextRatio: 20 } });
+  await uploadConfig(sw, 'limits', `${env.registry}/test/limits-${unique()}:v1`);
+  const dockerfile = { name: 'Dockerfile', content: `FROM ${env.baseImage}\n` };
+  const many = await tarball([dockerfile, ...Array.from({ length: 5 }, (_, i) => ({ name: `f${i}` }))]);
+  // 17 MiB of zeros gzip to about 17 KiB: a ratio of about 1000.
+  const bomb = gzipSync(await tarball([dockerfile, { name: 'zeros', content: Buffer.alloc(17 * 1024 ** 2) }]));
+  const cases = [
+    { archive: many, reason: 'ContextTooManyEntries', why: /more than 5 entries; the limit is SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES/ },
+    { archive: bomb, reason: 'ContextRatioTooHigh', why: /more than 20 times its compressed size/ },
+  ];
+  for (const c of cases) {
+    const b = await sw.client.startBuildWithContext({ namespace: 'default', configName: 'limits' }, [c.archive]);
+    const final = await sw.client.waitForBuild('default', b.metadata!.name);
+    t.is(final.status!.phase, 'Failed');
+    t.is(final.status!.reason, c.reason, final.status!.message);
+    t.regex(final.status!.message, c.why);
+  }
+  t.deepEqual(await readdir(sw.workDirs[0]!), [], 'every build folder was removed');
 });
 
 test.serial('an upload over the size limit is refused whole and starts nothing', async (t) => {
