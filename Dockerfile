@@ -23,6 +23,7 @@ COPY package.json .npm-offlin[e] /tmp/npm-cache/
 RUN npm ci --cache /tmp/npm-cache ${NPM_CI_FLAGS} --ignore-scripts --no-audit --no-fund --loglevel=warn
 COPY tsconfig.json ./
 COPY proto proto
+COPY api api
 COPY common common
 COPY coordinator coordinator
 COPY agent agent

@@ -1,4 +1,4 @@
-import { longestStage } from '../coordinator/api/types.js';
+import { longestStage } from '../api/types.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 
 /** Columns padded to their widest cell, kubectl style. */

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { parseAllDocuments } from 'yaml';
 import { InvalidInputError } from '../common/errors.js';
-import { parseBuildConfigDocument } from '../coordinator/api/validation.js';
+import { parseBuildConfigDocument } from '../api/validation.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { SlipwayClient } from './client.js';
 import { packContextDir } from './context-archive.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Build, BuildPhase, Versioned } from '../coordinator/api/types.js';
+import type { Build, BuildPhase, Versioned } from '../api/types.js';
 import { buildsToPrune } from '../coordinator/history/build-history.js';
 
 function ended(n: number, phase: BuildPhase, completedMinute?: number): Versioned<Build> {

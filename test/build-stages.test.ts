@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { MAX_LOG_SNIPPET_BYTES } from '../coordinator/api/types.js';
+import { MAX_LOG_SNIPPET_BYTES } from '../api/types.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';

@@ -3,7 +3,7 @@ import { connect } from '@nats-io/transport-node';
 import { silentLogger } from '../common/log.js';
 import { AgentLeases } from '../coordinator/agents/agent-leases.js';
 import { AgentRegistry } from '../coordinator/agents/agent-registry.js';
-import type { Build } from '../coordinator/api/types.js';
+import type { Build } from '../api/types.js';
 import { BuildController, defaultBuildControllerOptions } from '../coordinator/build-controller/controller.js';
 import { assignAttempt, markQueued } from '../coordinator/builds/transitions.js';
 import { openStateStore } from '../coordinator/store/state-store.js';

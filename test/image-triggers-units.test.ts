@@ -1,8 +1,8 @@
 import test from 'ava';
 import { InvalidBuildConfigError, InvalidInputError } from '../common/errors.js';
 import { canonicalImage, type CanonicalImage } from '../common/image-reference.js';
-import type { BuildConfig, BuildConfigSpec } from '../coordinator/api/types.js';
-import { validateBuildConfigSpec } from '../coordinator/api/validation.js';
+import type { BuildConfig, BuildConfigSpec } from '../api/types.js';
+import { validateBuildConfigSpec } from '../api/validation.js';
 import { resolveCoordinatorConfig } from '../coordinator/config.js';
 import { decideConfigChange } from '../coordinator/triggers/config-change.js';
 import { baselineStatus, decideImageChange, watchedImages } from '../coordinator/triggers/image-change.js';

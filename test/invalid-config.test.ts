@@ -5,7 +5,7 @@ import { connect } from '@nats-io/transport-node';
 import { BUILDCONFIGS_BUCKET } from '../common/nats/names.js';
 import { FIELDS_METADATA_KEY } from '../common/grpc/status.js';
 import { InvalidBuildConfigError } from '../common/errors.js';
-import { parseBuildConfigDocument } from '../coordinator/api/validation.js';
+import { parseBuildConfigDocument } from '../api/validation.js';
 import type { BuildConfig } from '../proto/generated/slipway/v1/BuildConfig.js';
 import { startSlipway } from './helpers/slipway.js';
 

@@ -3,7 +3,7 @@ import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../common/log.js';
 import { slipwayProto } from '../common/grpc/proto.js';
-import { BUILD_PHASES } from '../coordinator/api/types.js';
+import { BUILD_PHASES } from '../api/types.js';
 import { resolveNodeCacheConfig } from '../node-cache/config.js';
 import { NodeCache } from '../node-cache/node-cache.js';
 import { sumOf } from '../common/metrics/prometheus-text.js';

@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { LABELS } from '../agent/build-runner.js';
 import { SlipwayClient } from '../cli/client.js';
 import { connectNats } from '../common/nats/connect.js';
-import { isTerminal } from '../coordinator/api/types.js';
+import { isTerminal } from '../api/types.js';
 import { JsonStore } from '../coordinator/store/json-store.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { environmentDocker, recordDaemonEvents, type DaemonEvent } from './helpers/docker.js';

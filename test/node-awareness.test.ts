@@ -6,7 +6,7 @@ import type { SlipwayClient } from '../cli/client.js';
 import { InvalidBuildConfigError, InvalidInputError } from '../common/errors.js';
 import { slipwayProto } from '../common/grpc/proto.js';
 import { reasonOf } from '../common/grpc/status.js';
-import { parseBuildConfigDocument } from '../coordinator/api/validation.js';
+import { parseBuildConfigDocument } from '../api/validation.js';
 import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { connect } from '@nats-io/transport-node';
-import type { Build, BuildConfig, BuildConfigStatus } from '../coordinator/api/types.js';
+import type { Build, BuildConfig, BuildConfigStatus } from '../api/types.js';
 import { BuildApi } from '../coordinator/builds/build-api.js';
 import { PendingBuildSweeper } from '../coordinator/builds/pending-builds.js';
 import { openStateStore, type StateStore } from '../coordinator/store/state-store.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Build } from '../coordinator/api/types.js';
+import type { Build } from '../api/types.js';
 import { decide, fairOrder, type AgentView, type Candidate, type Decision, type Load, type PlacementInputs } from '../coordinator/placement/placement.js';
 
 // placement.ts is a pure function of the queue, the agents and their load: these pin down its

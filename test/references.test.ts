@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parseImageReference } from '../common/image-reference.js';
 import { cpuToCfs, parseQuantity } from '../common/quantity.js';
-import { gitRefProblem, gitUriProblem } from '../coordinator/api/validation.js';
+import { gitRefProblem, gitUriProblem } from '../api/validation.js';
 
 test('image references: registry, path, tag and digest are told apart', (t) => {
   t.deepEqual(parseImageReference('127.0.0.1:5000/library/busybox:latest'), { domain: '127.0.0.1:5000', path: 'library/busybox', tag: 'latest', digest: undefined });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Build, BuildPhase, RunPolicy } from '../coordinator/api/types.js';
+import type { Build, BuildPhase, RunPolicy } from '../api/types.js';
 import { buildNumber, decideRun } from '../coordinator/build-controller/run-policy.js';
 import { SUPERSEDED_REASON, WAITING_REASON, assignAttempt, supersede, waitForBuild } from '../coordinator/builds/transitions.js';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { BuildAlreadyTerminalError, NodeSelectorMismatchError, StaleAttemptError } from '../common/errors.js';
-import { MAX_BUILD_EVENTS, type Build, type BuildStage } from '../coordinator/api/types.js';
+import { MAX_BUILD_EVENTS, type Build, type BuildStage } from '../api/types.js';
 import { assignAttempt, buildEvent, cancel, claim, expireDeadline, finish, loseAttempt, markQueued, place, supersede, waitForBuild, withEvent } from '../coordinator/builds/transitions.js';
 
 const now = new Date('2026-01-01T00:00:00Z');

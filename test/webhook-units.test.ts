@@ -1,5 +1,5 @@
 import test from 'ava';
-import { MAX_WEBHOOK_DELIVERIES, type BuildConfig } from '../coordinator/api/types.js';
+import { MAX_WEBHOOK_DELIVERIES, type BuildConfig } from '../api/types.js';
 import { generic } from '../coordinator/triggers/generic.js';
 import { github } from '../coordinator/triggers/github.js';
 import { gitlab } from '../coordinator/triggers/gitlab.js';

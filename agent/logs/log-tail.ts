@@ -1,4 +1,4 @@
-import { MAX_LOG_SNIPPET_BYTES } from '../../coordinator/api/types.js';
+import { MAX_LOG_SNIPPET_BYTES } from '../../api/types.js';
 
 /** Lines a failed build's log snippet holds at most (BuildStatus.logSnippet). */
 export const LOG_SNIPPET_LINES = 20;

@@ -1,4 +1,4 @@
-import type { BuildStageName } from '../../coordinator/api/types.js';
+import type { BuildStageName } from '../../api/types.js';
 
 /** One stage of an attempt as the agent timed it (the shape of BuildStatus.stages). */
 export interface TimedStage {

@@ -1,4 +1,4 @@
-import type { Build } from '../api/types.js';
+import type { Build } from '../../api/types.js';
 import type { AgentRegistry } from './agent-registry.js';
 
 export interface LostAttempt {

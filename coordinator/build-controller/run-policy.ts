@@ -1,4 +1,4 @@
-import { isTerminal, type Build } from '../api/types.js';
+import { isTerminal, type Build } from '../../api/types.js';
 
 /**
  * When a New build may start, by its config's run policy (the policy in the build's own frozen

@@ -2,7 +2,7 @@ import { BuildNotFoundError } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { claimInstance } from '../agents/agent-leases.js';
 import type { AgentCacheFigures, AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
-import { isTerminal, type Build, type Versioned } from '../api/types.js';
+import { isTerminal, type Build, type Versioned } from '../../api/types.js';
 import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { claim, finish, type Claim, type Outcome } from './transitions.js';

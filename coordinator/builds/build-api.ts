@@ -10,8 +10,8 @@ import {
 } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { canonicalImage, MANIFEST_DIGEST, parseImageReference, pinnedReference, sameImage, type CanonicalImage } from '../../common/image-reference.js';
-import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type PendingBuild, MAX_PENDING_BUILDS, type BuildConfigSpec, type BuildPhase, type Versioned } from '../api/types.js';
-import { gitRefProblem, requireName, type BuildConfigInput } from '../api/validation.js';
+import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type PendingBuild, MAX_PENDING_BUILDS, type BuildConfigSpec, type BuildPhase, type Versioned } from '../../api/types.js';
+import { gitRefProblem, requireName, type BuildConfigInput } from '../../api/validation.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
 import { cancel } from './transitions.js';

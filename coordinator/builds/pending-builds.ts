@@ -1,7 +1,7 @@
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { sleepUnlessAborted } from '../../common/sleep.js';
-import type { BuildConfig, PendingBuild } from '../api/types.js';
+import type { BuildConfig, PendingBuild } from '../../api/types.js';
 import type { BuildApi } from './build-api.js';
 
 export interface PendingBuildSweeperOptions {

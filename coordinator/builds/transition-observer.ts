@@ -1,4 +1,4 @@
-import type { Build } from '../api/types.js';
+import type { Build } from '../../api/types.js';
 
 /**
  * Told of a build's transitions by the code whose compare-and-set made them, so each is told

@@ -1,6 +1,6 @@
 import { BuildAlreadyTerminalError, InvalidInputError, NodeSelectorMismatchError, StaleAttemptError } from '../../common/errors.js';
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
-import { isTerminal, longestStage, MAX_BUILD_EVENTS, PENDING_REASONS, type PendingReason, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../api/types.js';
+import { isTerminal, longestStage, MAX_BUILD_EVENTS, PENDING_REASONS, type PendingReason, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../../api/types.js';
 
 /**
  * The Build state machine, as pure functions from a build to its next state. Each returns

@@ -3,7 +3,7 @@ import { InvalidInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { objectKey } from '../../common/nats/names.js';
 import type { AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
-import { isTerminal, type Build, type Versioned } from '../api/types.js';
+import { isTerminal, type Build, type Versioned } from '../../api/types.js';
 import type { BuildApi } from '../builds/build-api.js';
 import { abortOnClose, sendJson, type HttpServer } from '../http/http-server.js';
 import type { BuildLogs } from '../logs/build-logs.js';

@@ -1,8 +1,8 @@
 import type { Build as PBuild } from '../../proto/generated/slipway/v1/Build.js';
 import type { BuildConfig as PBuildConfig, BuildConfig__Output } from '../../proto/generated/slipway/v1/BuildConfig.js';
 import type { ObjectMeta as PObjectMeta } from '../../proto/generated/slipway/v1/ObjectMeta.js';
-import { DEFAULT_NAMESPACE, type Build, type BuildConfig, type ObjectMeta, type Versioned } from '../api/types.js';
-import { nameErrors, validateBuildConfigSpec, type BuildConfigInput } from '../api/validation.js';
+import { DEFAULT_NAMESPACE, type Build, type BuildConfig, type ObjectMeta, type Versioned } from '../../api/types.js';
+import { nameErrors, validateBuildConfigSpec, type BuildConfigInput } from '../../api/validation.js';
 import { InvalidBuildConfigError } from '../../common/errors.js';
 
 /** Between the stored resources and their gRPC messages. The shapes match field for field. */

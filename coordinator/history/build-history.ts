@@ -1,7 +1,7 @@
 import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { objectKey } from '../../common/nats/names.js';
-import { isTerminal, type Build, type BuildConfigSpec, type Versioned } from '../api/types.js';
+import { isTerminal, type Build, type BuildConfigSpec, type Versioned } from '../../api/types.js';
 import { buildNumber } from '../build-controller/run-policy.js';
 import type { LogPurger } from '../logs/log-purge.js';
 import type { StateStore } from '../store/state-store.js';

@@ -1,6 +1,6 @@
 import { InvalidBuildConfigError, InvalidInputError, type FieldError } from '../../common/errors.js';
-import type { Build, BuildConfig, BuildConfigSpec, BuildStatus, ObjectMeta, Versioned } from '../api/types.js';
-import { MAX_CONFIG_NAME_LENGTH, nameErrors, validateBuildConfigSpec, type BuildConfigInput } from '../api/validation.js';
+import type { Build, BuildConfig, BuildConfigSpec, BuildStatus, ObjectMeta, Versioned } from '../../api/types.js';
+import { MAX_CONFIG_NAME_LENGTH, nameErrors, validateBuildConfigSpec, type BuildConfigInput } from '../../api/validation.js';
 import { API_VERSION, BUILDCONFIGS, BUILDS } from './resources.js';
 import { KubeHttpError } from './status.js';
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { buildConfigSpecSchema } from '../api/schema.js';
+import { buildConfigSpecSchema } from '../../api/schema.js';
 import { GROUP, RESOURCES, VERSION, type ResourceInfo } from './resources.js';
 
 /**
  * The OpenAPI v3 document of the group (`/openapi/v3/apis/build.slipway.dev/v1`), made from the
- * BuildConfig JSON Schema in coordinator/api/schema.ts: `kubectl explain` reads the schemas
+ * BuildConfig JSON Schema in api/schema.ts: `kubectl explain` reads the schemas
  * (found by `x-kubernetes-group-version-kind`), and `kubectl apply` reads the paths to learn
  * that the server validates fields itself (`fieldValidation`).
  */

@@ -1,4 +1,4 @@
-import { longestStage, type BuildConfigSpec, type BuildStatus } from '../api/types.js';
+import { longestStage, type BuildConfigSpec, type BuildStatus } from '../../api/types.js';
 import type { KubeObject } from './objects.js';
 import { BUILDS, type ResourceInfo } from './resources.js';
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { RevisionExpiredError, errorMessage } from '../../common/errors.js';
-import type { Versioned } from '../api/types.js';
+import type { Versioned } from '../../api/types.js';
 import type { StoreChange } from '../store/json-store.js';
 import { toKubeStatus } from './status.js';
 

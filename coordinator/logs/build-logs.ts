@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { BuildNotFoundError, InvalidInputError } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
-import { isTerminal, type Build } from '../api/types.js';
-import { requireName } from '../api/validation.js';
+import { isTerminal, type Build } from '../../api/types.js';
+import { requireName } from '../../api/validation.js';
 import type { JsonStore } from '../store/json-store.js';
 import { readBuildLog, type LogLine } from './log-reader.js';
 

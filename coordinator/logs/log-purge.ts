@@ -1,7 +1,7 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LOGS_STREAM, logSubject } from '../../common/nats/logs.js';
-import type { Build } from '../api/types.js';
+import type { Build } from '../../api/types.js';
 
 /**
  * Removes builds' logs from the log stream, by subject (`slipway.logs.<ns>.<build>.<attempt>`,

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { BUILD_PHASES, type Build, type BuildPhase } from '../api/types.js';
+import { BUILD_PHASES, type Build, type BuildPhase } from '../../api/types.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import type { StoreEvent } from '../store/json-store.js';
 

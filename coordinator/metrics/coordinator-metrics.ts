@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { Build } from '../api/types.js';
+import type { Build } from '../../api/types.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { StateStore } from '../store/state-store.js';

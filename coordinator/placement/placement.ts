@@ -1,6 +1,6 @@
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
 import { parseQuantity } from '../../common/quantity.js';
-import type { Build, PendingReason } from '../api/types.js';
+import type { Build, PendingReason } from '../../api/types.js';
 
 /**
  * Where queued builds go, as a pure function of the queue, the agents and what they run: the

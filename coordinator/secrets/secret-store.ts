@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { InvalidInputError, NotFoundError, SlipwayError } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
-import type { ObjectMeta, Versioned } from '../api/types.js';
+import type { ObjectMeta, Versioned } from '../../api/types.js';
 import type { JsonStore } from '../store/json-store.js';
 
 export type SecretType = 'docker-registry' | 'basic-auth' | 'ssh-auth' | 'webhook';

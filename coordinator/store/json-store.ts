@@ -3,7 +3,7 @@ import type { KV, KvEntry } from '@nats-io/kv';
 import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredError } from '../../common/errors.js';
 import { releaseConsumer } from '../../common/nats/consumers.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
-import type { Versioned } from '../api/types.js';
+import type { Versioned } from '../../api/types.js';
 
 /** JetStream's error code for a compare-and-set that named the wrong revision. */
 const WRONG_LAST_SEQUENCE = 10071;

@@ -4,7 +4,7 @@ import { ensureReplicas } from '../../common/nats/streams.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AGENTS_BUCKET, BUILDCONFIGS_BUCKET, BUILDS_BUCKET, SECRETS_BUCKET } from '../../common/nats/names.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
-import type { Build, BuildConfig } from '../api/types.js';
+import type { Build, BuildConfig } from '../../api/types.js';
 import type { StoredSecret } from '../secrets/secret-store.js';
 import { JsonStore } from './json-store.js';
 

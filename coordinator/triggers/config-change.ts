@@ -1,7 +1,7 @@
 import { BuildConfigNotFoundError, errorMessage, InvalidInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { sleepUnlessAborted } from '../../common/sleep.js';
-import type { BuildConfig, BuildConfigStatus } from '../api/types.js';
+import type { BuildConfig, BuildConfigStatus } from '../../api/types.js';
 import type { BuildApi } from '../builds/build-api.js';
 
 /**

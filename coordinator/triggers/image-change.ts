@@ -1,7 +1,7 @@
 import { BuildConfigNotFoundError, errorMessage, InvalidInputError } from '../../common/errors.js';
 import { canonicalImage, formatCanonicalImage, sameImage, type CanonicalImage } from '../../common/image-reference.js';
 import type { Logger } from '../../common/log.js';
-import type { Build, BuildConfig, BuildConfigSpec, BuildConfigStatus, Versioned } from '../api/types.js';
+import type { Build, BuildConfig, BuildConfigSpec, BuildConfigStatus, Versioned } from '../../api/types.js';
 import type { BuildApi } from '../builds/build-api.js';
 
 /**

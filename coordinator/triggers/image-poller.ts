@@ -2,7 +2,7 @@ import { errorMessage } from '../../common/errors.js';
 import { formatCanonicalImage, registryHostKey, type CanonicalImage } from '../../common/image-reference.js';
 import type { Logger } from '../../common/log.js';
 import { sleepUnlessAborted } from '../../common/sleep.js';
-import type { BuildConfig, Versioned } from '../api/types.js';
+import type { BuildConfig, Versioned } from '../../api/types.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { baselineStatus, recordedDigest, watchedImages, type ImageChangeTriggers } from './image-change.js';

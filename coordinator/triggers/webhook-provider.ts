@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidInputError } from '../../common/errors.js';
-import { gitRefProblem } from '../api/validation.js';
+import { gitRefProblem } from '../../api/validation.js';
 
 /** The webhook triggers: who sends the delivery and how it proves it knows the secret. */
 export type WebhookType = 'GitHub' | 'GitLab' | 'Generic';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BuildConfigNotFoundError, InvalidInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { MAX_WEBHOOK_DELIVERIES, type BuildCause, type BuildConfig, type BuildConfigStatus, type WebhookDelivery } from '../api/types.js';
+import { MAX_WEBHOOK_DELIVERIES, type BuildCause, type BuildConfig, type BuildConfigStatus, type WebhookDelivery } from '../../api/types.js';
 import type { BuildApi } from '../builds/build-api.js';
 import { BodyTooLargeError, readBody, sendJson, type HttpServer } from '../http/http-server.js';
 import type { SecretStore } from '../secrets/secret-store.js';

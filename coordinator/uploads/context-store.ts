@@ -6,7 +6,7 @@ import { InvalidInputError } from '../../common/errors.js';
 import { CONTEXTS_BUCKET } from '../../common/nats/names.js';
 import { ensureReplicas } from '../../common/nats/streams.js';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { BinarySource } from '../api/types.js';
+import type { BinarySource } from '../../api/types.js';
 
 export interface ContextStoreOptions {
   replicas: number;

@@ -3,7 +3,7 @@
  * its log, followed live. The log follows the build's current attempt; when a new attempt starts
  * the pane says so and follows that one.
  */
-import type { Build } from '../../api/types.js';
+import type { Build } from '../../../api/types.js';
 import {
   TERMINAL_PHASES,
   ageElement,

@@ -3,7 +3,7 @@
  * revision) keeps the table current without reloading. Rows are updated in place, so focus and
  * scroll stay where they are; a phase change is also said in the live region.
  */
-import type { Build } from '../../api/types.js';
+import type { Build } from '../../../api/types.js';
 import {
   ageElement,
   announce,

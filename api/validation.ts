@@ -1,9 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { InvalidBuildConfigError, InvalidInputError, type FieldError } from '../../common/errors.js';
+import { InvalidBuildConfigError, InvalidInputError, type FieldError } from '../common/errors.js';
 import { buildConfigSchema, buildConfigSpecSchema } from './schema.js';
-import { parseImageReference } from '../../common/image-reference.js';
-import { labelKeyProblem, labelValueProblem } from '../../common/labels.js';
-import { parseQuantity } from '../../common/quantity.js';
+import { parseImageReference } from '../common/image-reference.js';
+import { labelKeyProblem, labelValueProblem } from '../common/labels.js';
+import { parseQuantity } from '../common/quantity.js';
 import { DEFAULT_NAMESPACE, type BuildConfigSpec } from './types.js';
 
 /**
