@@ -5,7 +5,7 @@ import { MAX_AGENT_CONCURRENCY, agentNameProblem } from '../common/agent-name.js
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import { labelKeyProblem, labelValueProblem, parseLabels } from '../common/labels.js';
 import { parseQuantity } from '../common/quantity.js';
-import { missingFiles, parseBoolean, setTogether } from '../common/settings-checks.js';
+import { missingFiles, parseBoolean, setTogether } from '../common/settings/checks.js';
 import type { LogLevel } from '../common/log.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
 import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { InvalidInputError, type FieldError } from '../common/errors.js';
 import type { LogLevel } from '../common/log.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
-import { missingFiles, parseBoolean, setTogether } from '../common/settings-checks.js';
+import { missingFiles, parseBoolean, setTogether } from '../common/settings/checks.js';
 
 /** Environment variables the coordinator reads (and the chart sets): all of them, here. */
 export const COORDINATOR_ENV = {

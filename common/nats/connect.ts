@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { FieldError } from '../errors.js';
-import { setTogether } from '../settings-checks.js';
+import { setTogether } from '../settings/checks.js';
 
 /**
  * How a process proves who it is to NATS: a user and password, or a creds file (a user JWT and

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { FieldError } from './errors.js';
+import type { FieldError } from '../errors.js';
 
 /** A setting's name (its environment variable) and its value. */
 export type Setting = readonly [field: string, value: string];
