@@ -6,8 +6,8 @@ import type { FieldError } from '../common/errors.js';
 import { labelKeyProblem, labelValueProblem, parseLabels } from '../common/labels.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
 import { parseQuantity } from '../common/quantity.js';
-import { fileProblem, hostPortProblem, setTogether } from '../common/settings/checks.js';
-import { boolean, choice, custom, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
+import { hostPortProblem, setTogether } from '../common/settings/checks.js';
+import { boolean, choice, custom, file, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
 import { defaultsOf, envNames, resolveSettings, settingsFromEnv } from '../common/settings/settings.js';
 import { logLevel, natsCredsFile, natsPassword, natsServers, natsUser } from '../common/settings/shared.js';
 import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';
@@ -53,9 +53,9 @@ export const AGENT_SETTINGS = {
    * client certificate and key (signed by the coordinator's client CA, naming this agent as
    * CN or DNS subjectAltName). Empty CA: plaintext gRPC.
    */
-  tlsCAFile: text({ env: 'SLIPWAY_AGENT_TLS_CA', default: '', check: fileProblem, doc: "CA the coordinator's serving certificate is checked against; unset: plaintext gRPC." }),
-  tlsCertFile: text({ env: 'SLIPWAY_AGENT_TLS_CERT', default: '', check: fileProblem, doc: "The agent's client certificate (naming it as CN or DNS SAN), with its key." }),
-  tlsKeyFile: text({ env: 'SLIPWAY_AGENT_TLS_KEY', default: '', check: fileProblem, doc: "The key of the agent's client certificate." }),
+  tlsCAFile: file({ env: 'SLIPWAY_AGENT_TLS_CA', default: '', doc: "CA the coordinator's serving certificate is checked against; unset: plaintext gRPC." }),
+  tlsCertFile: file({ env: 'SLIPWAY_AGENT_TLS_CERT', default: '', doc: "The agent's client certificate (naming it as CN or DNS SAN), with its key." }),
+  tlsKeyFile: file({ env: 'SLIPWAY_AGENT_TLS_KEY', default: '', doc: "The key of the agent's client certificate." }),
   /** NATS user and password, or a creds file; empty: none. Never logged. */
   natsUser,
   natsPassword,

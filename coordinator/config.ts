@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { FieldError } from '../common/errors.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
-import { fileProblem, hostPortProblem, setTogether } from '../common/settings/checks.js';
-import { boolean, choice, custom, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
+import { hostPortProblem, setTogether } from '../common/settings/checks.js';
+import { boolean, choice, custom, file, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
 import { defaultsOf, envNames, resolveSettings, settingsFromEnv } from '../common/settings/settings.js';
 import { logLevel, natsCredsFile, natsPassword, natsServers, natsUser } from '../common/settings/shared.js';
 
@@ -30,16 +30,16 @@ export const COORDINATOR_SETTINGS = {
    * The bearer-token file (kube-apiserver's --token-auth-file format); empty: no tokens. When
    * set, every BuildService call needs one of its tokens (the Kubernetes API: see kubeApiAuth).
    */
-  apiTokensFile: text({ env: 'SLIPWAY_API_TOKENS_FILE', default: '', check: fileProblem, doc: 'Bearer-token file (kube-apiserver --token-auth-file format); set: every BuildService call needs a token.', chart: 'apiTokens.existingSecret' }),
+  apiTokensFile: file({ env: 'SLIPWAY_API_TOKENS_FILE', default: '', doc: 'Bearer-token file (kube-apiserver --token-auth-file format); set: every BuildService call needs a token.', chart: 'apiTokens.existingSecret' }),
   /** PEM files of the gRPC serving certificate and key (both ports); empty: plaintext gRPC. */
-  grpcTlsCertFile: text({ env: 'SLIPWAY_GRPC_TLS_CERT', default: '', check: fileProblem, doc: 'PEM serving certificate of both gRPC ports (with SLIPWAY_GRPC_TLS_KEY); unset: plaintext gRPC.' }),
-  grpcTlsKeyFile: text({ env: 'SLIPWAY_GRPC_TLS_KEY', default: '', check: fileProblem, doc: 'PEM key of the gRPC serving certificate.' }),
+  grpcTlsCertFile: file({ env: 'SLIPWAY_GRPC_TLS_CERT', default: '', doc: 'PEM serving certificate of both gRPC ports (with SLIPWAY_GRPC_TLS_KEY); unset: plaintext gRPC.' }),
+  grpcTlsKeyFile: file({ env: 'SLIPWAY_GRPC_TLS_KEY', default: '', doc: 'PEM key of the gRPC serving certificate.' }),
   /**
    * The CA that signs agents' client certificates. Set: AgentService is served only on
    * `agentGrpcListen`, with mutual TLS (no verified certificate, no connection), and an agent
    * may speak only as the name its certificate carries (CN or a DNS SAN).
    */
-  grpcClientCAFile: text({ env: 'SLIPWAY_GRPC_CLIENT_CA', default: '', check: fileProblem, doc: "CA of agents' client certificates: AgentService only on SLIPWAY_AGENT_GRPC_LISTEN, with mutual TLS." }),
+  grpcClientCAFile: file({ env: 'SLIPWAY_GRPC_CLIENT_CA', default: '', doc: "CA of agents' client certificates: AgentService only on SLIPWAY_AGENT_GRPC_LISTEN, with mutual TLS." }),
   /** host:port of AgentService with mutual TLS (needs grpcClientCAFile); empty: AgentService on grpcListen. */
   agentGrpcListen: text({ env: 'SLIPWAY_AGENT_GRPC_LISTEN', default: '', check: hostPortProblem, doc: 'host:port of AgentService with mutual TLS (needs SLIPWAY_GRPC_CLIENT_CA); unset: on SLIPWAY_GRPC_LISTEN.' }),
   /** NATS user and password, or a creds file (nkey/JWT); empty: none. Never logged. */
@@ -47,17 +47,17 @@ export const COORDINATOR_SETTINGS = {
   natsPassword,
   natsCredsFile,
   /** PEM files of the Kubernetes API's serving certificate and key; empty: plain HTTP. */
-  kubeApiTlsCertFile: text({ env: 'SLIPWAY_KUBE_API_TLS_CERT', default: '', check: fileProblem, doc: "PEM serving certificate of the Kubernetes API (with its key); unset: plain HTTP.", chart: 'kubeApi.tls.existingSecret' }),
-  kubeApiTlsKeyFile: text({ env: 'SLIPWAY_KUBE_API_TLS_KEY', default: '', check: fileProblem, doc: "PEM key of the Kubernetes API's serving certificate.", chart: 'kubeApi.tls.existingSecret' }),
+  kubeApiTlsCertFile: file({ env: 'SLIPWAY_KUBE_API_TLS_CERT', default: '', doc: "PEM serving certificate of the Kubernetes API (with its key); unset: plain HTTP.", chart: 'kubeApi.tls.existingSecret' }),
+  kubeApiTlsKeyFile: file({ env: 'SLIPWAY_KUBE_API_TLS_KEY', default: '', doc: "PEM key of the Kubernetes API's serving certificate.", chart: 'kubeApi.tls.existingSecret' }),
   /** `delegated`: the CA that signs the front proxy's (the aggregator's) client certificates. */
-  requestHeaderCAFile: text({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_CA', default: '', check: fileProblem, doc: "delegated: CA of the front proxy's (the aggregator's) client certificates.", chart: 'kubeApi.requestheader.caConfigMap' }),
+  requestHeaderCAFile: file({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_CA', default: '', doc: "delegated: CA of the front proxy's (the aggregator's) client certificates.", chart: 'kubeApi.requestheader.caConfigMap' }),
   /** `delegated`: common names the front proxy's certificate may have; empty: any the CA signed. */
   requestHeaderAllowedNames: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_ALLOWED_NAMES', default: [], doc: "delegated: common names the front proxy's certificate may have; unset: any the CA signed.", chart: 'kubeApi.requestheader.allowedNames' }),
   requestHeaderUsernameHeaders: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_USERNAME_HEADERS', default: ['X-Remote-User'], doc: 'delegated: headers carrying the user name.', chart: 'kubeApi.requestheader.usernameHeaders' }),
   requestHeaderGroupHeaders: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_GROUP_HEADERS', default: ['X-Remote-Group'], doc: "delegated: headers carrying the user's groups.", chart: 'kubeApi.requestheader.groupHeaders' }),
   requestHeaderExtraHeaderPrefixes: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_EXTRA_HEADERS_PREFIX', default: ['X-Remote-Extra-'], doc: "delegated: prefixes of headers carrying the user's extra fields.", chart: 'kubeApi.requestheader.extraHeadersPrefix' }),
   /** The coordinator's own Kubernetes client (SubjectAccessReviews): a kubeconfig file; empty: the Pod's service account. */
-  kubeconfig: text({ env: 'SLIPWAY_KUBECONFIG', default: '', check: fileProblem, doc: "The coordinator's own Kubernetes client (SubjectAccessReviews); unset: the Pod's service account." }),
+  kubeconfig: file({ env: 'SLIPWAY_KUBECONFIG', default: '', doc: "The coordinator's own Kubernetes client (SubjectAccessReviews); unset: the Pod's service account." }),
   /** Replicas of the KV buckets and the jobs stream (3 on a NATS cluster). */
   replicas: integer({ env: 'SLIPWAY_NATS_REPLICAS', default: 1, check: (v) => ([1, 3, 5].includes(v) ? undefined : `must be 1, 3 or 5, got ${v}`), doc: 'Replicas of the KV buckets and the jobs stream (3 on a NATS cluster).', chart: 'nats.streamReplicas' }),
   controllerWorkers: integer({ default: 4, min: 1, doc: 'Builds the controller converges at once.' }),
@@ -86,7 +86,7 @@ export const COORDINATOR_SETTINGS = {
    * A file holding the bearer token registries send with their notifications (POST
    * /webhooks/registry on the HTTP port, which it needs); empty: the endpoint is off.
    */
-  registryNotifyTokenFile: text({ env: 'SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE', default: '', check: fileProblem, doc: 'File holding the token registries send with notifications (POST /webhooks/registry); unset: off.' }),
+  registryNotifyTokenFile: file({ env: 'SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE', default: '', doc: 'File holding the token registries send with notifications (POST /webhooks/registry); unset: off.' }),
   /** How often ImageChange triggers' images are polled in their registries; 0: never (notifications only). */
   imagePollIntervalMs: integer({ env: 'SLIPWAY_IMAGE_POLL_INTERVAL_MS', default: 300_000, min: 0, check: (v) => (v === 0 || v >= 1000 ? undefined : `must be 0 (off) or at least 1000, got ${v}`), doc: "How often ImageChange triggers' images are polled; 0: never (notifications only)." }),
   /** Registries (host[:port]) polled over plain HTTP besides loopback ones, as dockerd's --insecure-registry. */

@@ -1,3 +1,5 @@
+import { fileProblem } from './checks.js';
+
 /**
  * A setting, declared once: its environment variable, kind, default, check and one-line doc.
  * From a process's declarations come its typed config (`ConfigOf`), env parsing and validation
@@ -50,6 +52,11 @@ export function text(o: Options<string>): Setting<string> {
   return { ...o, kind: kind('text', { type: 'string' }, (t) => ({ value: t })) };
 }
 
+/** A file that must be there when given; `''` means none. */
+export function file(o: Options<string>): Setting<string> {
+  return { check: fileProblem, ...o, kind: kind('file', { type: 'string' }, (t) => ({ value: t })) };
+}
+
 /** A whole number, optionally bounded. The text is decimal digits, nothing else. */
 export function integer(o: Options<number> & { min?: number; max?: number }): Setting<number> {
   const { min, max, ...rest } = o;
@@ -80,7 +87,7 @@ export function list(o: Options<string[]> & { minItems?: number }): Setting<stri
 /** One of a few words, as given. `noun` words the refusal: `"x" is not a known <noun> (a, b)`. */
 export function choice<const C extends string>(choices: readonly C[], o: Options<C> & { noun?: string }): Setting<C> {
   const { noun, ...rest } = o;
-  return { ...rest, kind: { ...kind(choices.join(' \\| '), { enum: [...choices] }, (t) => ({ value: t as C })), noun } };
+  return { ...rest, kind: { ...kind(choices.join(' | '), { enum: [...choices] }, (t) => ({ value: t as C })), noun } };
 }
 
 /** A value of a kind of its own (labels, a key): `parse` says how its text becomes one. */

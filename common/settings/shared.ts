@@ -1,5 +1,4 @@
-import { fileProblem } from './checks.js';
-import { choice, list, text } from './setting.js';
+import { choice, file, list, text } from './setting.js';
 
 /** Settings every process that talks to NATS declares alike, and the log level. */
 
@@ -17,4 +16,4 @@ export const natsServers = list({
 
 export const natsUser = text({ env: 'SLIPWAY_NATS_USER', default: '', doc: 'NATS user (with SLIPWAY_NATS_PASSWORD); none: no user. Never logged.' });
 export const natsPassword = text({ env: 'SLIPWAY_NATS_PASSWORD', default: '', secret: true, doc: 'NATS password (with SLIPWAY_NATS_USER). Never logged.' });
-export const natsCredsFile = text({ env: 'SLIPWAY_NATS_CREDS', default: '', check: fileProblem, doc: 'A NATS creds file (user JWT and nkey seed), instead of user and password.' });
+export const natsCredsFile = file({ env: 'SLIPWAY_NATS_CREDS', default: '', doc: 'A NATS creds file (user JWT and nkey seed), instead of user and password.' });
