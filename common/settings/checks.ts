@@ -4,7 +4,7 @@ import type { FieldError } from '../errors.js';
 /** Checks that settings of several processes share (a declaration's `check`, or a cross-field check). */
 
 /** A setting's name (its environment variable) and its value. */
-export type Setting = readonly [field: string, value: string];
+export type NamedValue = readonly [field: string, value: string];
 
 /** A file that must be there; `''` (none) passes. */
 export function fileProblem(path: string): string | undefined {
@@ -24,7 +24,7 @@ export function hostPortProblem(text: string, { portZero = true, optional = true
 }
 
 /** Two settings that only make sense together (a certificate and its key): the one missing when the other is set. */
-export function setTogether([a, aValue]: Setting, [b, bValue]: Setting): FieldError[] {
+export function setTogether([a, aValue]: NamedValue, [b, bValue]: NamedValue): FieldError[] {
   if (Boolean(aValue) === Boolean(bValue)) return [];
   return aValue ? [{ field: b, message: `must be set with ${a}` }] : [{ field: a, message: `must be set with ${b}` }];
 }
