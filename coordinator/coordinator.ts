@@ -334,13 +334,13 @@ async function grpcSecurity(config: CoordinatorConfig): Promise<GrpcSecurity> {
   const e = COORDINATOR_ENV;
   const tokens = config.apiTokensFile ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile) : undefined;
   if (!config.grpcTlsCertFile) return { tokens, serverCredentials: grpc.ServerCredentials.createInsecure() };
-  const pair = { cert_chain: await read(e.grpcTlsCert, config.grpcTlsCertFile), private_key: await read(e.grpcTlsKey, config.grpcTlsKeyFile) };
+  const pair = { cert_chain: await read(e.grpcTlsCertFile, config.grpcTlsCertFile), private_key: await read(e.grpcTlsKeyFile, config.grpcTlsKeyFile) };
   return {
     tokens,
     // Clients authenticate with tokens: the main port asks for no client certificate.
     serverCredentials: grpc.ServerCredentials.createSsl(null, [pair], false),
     // checkClientCertificate: the handshake fails without a certificate the client CA signed.
-    agentCredentials: config.grpcClientCAFile ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCA, config.grpcClientCAFile), [pair], true) : undefined,
+    agentCredentials: config.grpcClientCAFile ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCAFile, config.grpcClientCAFile), [pair], true) : undefined,
   };
 }
 

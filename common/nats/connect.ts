@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { FieldError } from '../errors.js';
-import { setTogether } from '../settings-checks.js';
+import { setTogether } from '../settings/checks.js';
 
 /**
  * How a process proves who it is to NATS: a user and password, or a creds file (a user JWT and
@@ -53,11 +53,11 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
 /** User and password go together; a creds file goes alone. For the coordinator's and the agent's settings. */
 export function natsCredentialErrors(
   c: { natsUser: string; natsPassword: string; natsCredsFile: string },
-  e: { natsUser: string; natsPassword: string; natsCreds: string },
+  e: { natsUser: string; natsPassword: string; natsCredsFile: string },
 ): FieldError[] {
   const errors: FieldError[] = [];
   errors.push(...setTogether([e.natsUser, c.natsUser], [e.natsPassword, c.natsPassword]));
-  if (c.natsCredsFile && c.natsUser) errors.push({ field: e.natsCreds, message: `is an alternative to ${e.natsUser}/${e.natsPassword}; set one` });
+  if (c.natsCredsFile && c.natsUser) errors.push({ field: e.natsCredsFile, message: `is an alternative to ${e.natsUser}/${e.natsPassword}; set one` });
   return errors;
 }
 

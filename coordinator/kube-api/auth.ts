@@ -24,7 +24,7 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
   const e = COORDINATOR_ENV;
   const out: KubeApiAuth = {};
   if (config.kubeApiTlsCertFile) {
-    out.tls = { cert: await read(e.kubeApiTlsCert, config.kubeApiTlsCertFile), key: await read(e.kubeApiTlsKey, config.kubeApiTlsKeyFile) };
+    out.tls = { cert: await read(e.kubeApiTlsCertFile, config.kubeApiTlsCertFile), key: await read(e.kubeApiTlsKeyFile, config.kubeApiTlsKeyFile) };
   }
   if (config.kubeApiAuth === 'none') return out;
 
@@ -45,7 +45,7 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
     return out;
   }
 
-  out.tls = { ...out.tls!, clientCA: await read(e.requestHeaderCA, config.requestHeaderCAFile) };
+  out.tls = { ...out.tls!, clientCA: await read(e.requestHeaderCAFile, config.requestHeaderCAFile) };
   const proxy = {
     allowedNames: config.requestHeaderAllowedNames,
     usernameHeaders: config.requestHeaderUsernameHeaders,

@@ -56,7 +56,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- printf "%s:%s" $image.repository (default $top.Chart.AppVersion $image.tag) -}}
 {{- end -}}
 
-{{/* SLIPWAY_NATS_URL: from a Secret, the subchart's Service, or nats.url (required otherwise). */}}
+{{/* SLIPWAY_NATS_URL (and SLIPWAY_LOG_LEVEL): from a Secret, the subchart's Service, or nats.url (required otherwise). */}}
 {{- define "slipway.natsEnv" -}}
 - name: SLIPWAY_NATS_URL
 {{- if .Values.nats.urlSecret.name }}
@@ -68,10 +68,6 @@ app.kubernetes.io/component: {{ index . 1 }}
   value: {{ printf "nats://%s-nats.%s.svc:4222" .Release.Name .Release.Namespace | quote }}
 {{- else }}
   value: {{ required "nats.url is required: the NATS (with JetStream) Slipway keeps its state in, e.g. nats://nats.nats-system.svc:4222 (or set nats.urlSecret.name, or nats.enabled for the NATS chart)" .Values.nats.url | quote }}
-{{- end }}
-{{- if not (kindIs "invalid" .Values.nats.streamReplicas) }}
-- name: SLIPWAY_NATS_REPLICAS
-  value: {{ .Values.nats.streamReplicas | quote }}
 {{- end }}
 {{- if .Values.logLevel }}
 - name: SLIPWAY_LOG_LEVEL
