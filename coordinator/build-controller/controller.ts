@@ -31,8 +31,15 @@ export interface BuildControllerOptions {
   clock?: () => Date;
 }
 
+/**
+ * How long past its deadline a Running build may go before the controller fails it itself. The
+ * agent stops a build at its deadline and reports it; this is for an agent that cannot (hung, cut
+ * off from NATS but not yet lost), long enough that a working agent's own report comes first.
+ */
+export const DEADLINE_BACKSTOP_MS = 30_000;
+
 export function defaultBuildControllerOptions(log: Logger): BuildControllerOptions {
-  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: 30_000, log };
+  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: DEADLINE_BACKSTOP_MS, log };
 }
 
 /**
