@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { Closers } from '../common/closers.js';
 import { BuildController, defaultBuildControllerOptions } from './build-controller/controller.js';
 import { AgentDirectory } from './placement/agent-directory.js';
+import { BuildCache } from './store/build-cache.js';
 import { defaultSchedulerOptions, Scheduler } from './placement/scheduler.js';
 import { AgentReports } from './builds/agent-reports.js';
 import { BuildApi } from './builds/build-api.js';
@@ -183,7 +184,9 @@ export class Coordinator {
 
       followNatsStatus(nc, log, { leases, health, http });
       let scheduler: Scheduler | undefined;
-      const controller = new BuildController(store, leases, {
+      // The watch cache of Builds: the controller syncs from it and the scheduler places from it.
+      const builds = new BuildCache(store.builds, log.child({ component: 'build-cache' }));
+      const controller = new BuildController(builds, leases, {
         ...defaultBuildControllerOptions(log.child({ component: 'build-controller' })),
         onChange: () => scheduler?.kick(),
         onTerminal: async (b) => {
@@ -204,7 +207,7 @@ export class Coordinator {
         { onChange: () => scheduler?.kick(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
         log.child({ component: 'agent-directory' }),
       );
-      scheduler = new Scheduler(controller, directory, natsJobQueue(nc), (ns, name) => secrets.exists(ns, name), {
+      scheduler = new Scheduler(builds, directory, natsJobQueue(nc), (ns, name) => secrets.exists(ns, name), {
         ...defaultSchedulerOptions(log.child({ component: 'scheduler' })),
         affinity: config.placementAffinity,
         affinityGraceMs: config.affinityGraceMs,
@@ -213,7 +216,7 @@ export class Coordinator {
         observer: metrics?.transitions,
         clock,
       });
-      deferLoop(closers, abort, Promise.all([controller.run(abort.signal), directory.run(abort.signal), scheduler.run(abort.signal)]));
+      deferLoop(closers, abort, Promise.all([builds.run(abort.signal), controller.run(abort.signal), directory.run(abort.signal), scheduler.run(abort.signal)]));
       const pendingBuilds = new PendingBuildSweeper(buildApi, {
         graceMs: config.pendingBuildGraceMs,
         intervalMs: sweepIntervalMs(config.pendingBuildGraceMs),
