@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import { InvalidInputError, errorMessage } from '../common/errors.js';
+import { errorMessage } from '../common/errors.js';
 import { isNatsUnavailable } from '../common/grpc/status.js';
-import { TokenAuthenticator } from './auth/index.js';
 import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +25,7 @@ import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
 import { HealthService } from './grpc/health-service.js';
+import { bind, grpcSecurity, shutDownServers } from './grpc/servers.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
@@ -297,29 +296,6 @@ function followNatsStatus(nc: NatsConnection, log: Logger, parts: { leases: Agen
   })();
 }
 
-/** Shuts the gRPC servers down: at once when `graceMs` is undefined, else calls in flight get up to `graceMs`. */
-async function shutDownServers(servers: grpc.Server[], graceMs: number | undefined): Promise<void> {
-  if (graceMs === undefined) {
-    servers.forEach((s) => s.forceShutdown());
-    return;
-  }
-  await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, graceMs);
-          server.tryShutdown(() => {
-            clearTimeout(force);
-            resolve();
-          });
-        }),
-    ),
-  );
-}
-
 /** How long a starting coordinator waits for JetStream to answer before it gives up. */
 const NATS_START_PATIENCE_MS = 120_000;
 
@@ -335,41 +311,4 @@ async function whileNatsUnavailable<T>(log: Logger, what: string, step: () => Pr
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
-}
-
-interface GrpcSecurity {
-  /** The BuildService's tokens; undefined: everyone allowed (local mode). */
-  tokens?: TokenAuthenticator;
-  serverCredentials: grpc.ServerCredentials;
-  /** Mutual TLS for the agents' own port; undefined: AgentService shares the main port. */
-  agentCredentials?: grpc.ServerCredentials;
-}
-
-/** The gRPC credentials and tokens the settings ask for, files read once. */
-async function grpcSecurity(config: CoordinatorConfig): Promise<GrpcSecurity> {
-  const e = COORDINATOR_ENV;
-  const tokens = config.apiTokensFile ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile) : undefined;
-  if (!config.grpcTlsCertFile) return { tokens, serverCredentials: grpc.ServerCredentials.createInsecure() };
-  const pair = { cert_chain: await read(e.grpcTlsCert, config.grpcTlsCertFile), private_key: await read(e.grpcTlsKey, config.grpcTlsKeyFile) };
-  return {
-    tokens,
-    // Clients authenticate with tokens: the main port asks for no client certificate.
-    serverCredentials: grpc.ServerCredentials.createSsl(null, [pair], false),
-    // checkClientCertificate: the handshake fails without a certificate the client CA signed.
-    agentCredentials: config.grpcClientCAFile ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCA, config.grpcClientCAFile), [pair], true) : undefined,
-  };
-}
-
-async function read(setting: string, file: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    throw new InvalidInputError([{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }], 'coordinator configuration');
-  }
-}
-
-/** Binds `server` to host:port and returns the address with the real port (when 0 was asked for). */
-async function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<string> {
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))));
-  return `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`;
 }
