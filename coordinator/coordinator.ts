@@ -14,6 +14,7 @@ import { BuildHistory } from './history/build-history.js';
 import { SecretStore } from './secrets/secret-store.js';
 import { ContextStore } from './uploads/context-store.js';
 import { createLogger, type Logger } from '../common/log.js';
+import type { TokenAuthenticator } from './auth/index.js';
 import { Closers } from '../common/closers.js';
 import { BuildController, defaultBuildControllerOptions } from './build-controller/controller.js';
 import { AgentDirectory } from './placement/agent-directory.js';
@@ -100,8 +101,6 @@ export class Coordinator {
       await whileNatsUnavailable(log, 'create the log stream', () =>
         ensureLogStream(nc, { ...defaultLogStreamOptions(), replicas: config.replicas, maxAgeMs: config.logMaxAgeMs, maxBytes: config.logMaxBytes }),
       );
-      /** Ends every loop (and the dashboard's streams); each loop's closer aborts it and waits for it to end. */
-      const abort = new AbortController();
       const agents = new AgentRegistry(store.agents, clock);
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
@@ -120,6 +119,7 @@ export class Coordinator {
       const contexts = await whileNatsUnavailable(log, 'open the contexts object store', () => ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes }));
       const logPurger = new LogPurger(nc);
       const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b), observer: metrics?.transitions });
+      const parts: Parts = { config, log, clock, nc, store, closers, abort: new AbortController(), metrics, secrets, buildApi };
       const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
@@ -156,82 +156,10 @@ export class Coordinator {
       const notifications = config.registryNotifyTokenFile
         ? await RegistryNotifications.fromTokenFile(config.registryNotifyTokenFile, COORDINATOR_ENV.registryNotifyTokenFile, imageChange, triggerLog)
         : undefined;
-      let http: HttpServer | undefined;
-      if (config.httpListen) {
-        const started = await HttpServer.start({ listen: config.httpListen, log: log.child({ component: 'http' }) });
-        closers.defer(() => started.stop());
-        http = started;
-        if (metrics) {
-          metrics.serveOn(http);
-          deferLoop(closers, abort, metrics.watch(store, abort.signal));
-        }
-        notifications?.addTo(http);
-        registerWebhooks(http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
-        await registerDashboard(http, {
-          builds: buildApi,
-          logs: buildLogs,
-          agents,
-          tokens: security.tokens,
-          log: log.child({ component: 'dashboard' }),
-          stopping: abort.signal,
-          clock,
-          agentGraceMs: config.agentGraceMs,
-        });
-        // Its streams end when `abort` fires, before the port stops.
-        closers.defer(() => abort.abort());
-      }
-
+      const http = config.httpListen ? await startHttp(parts, config.httpListen, { logs: buildLogs, agents, tokens: security.tokens, notifications }) : undefined;
       followNatsStatus(nc, log, { leases, health, http });
-      let scheduler: Scheduler | undefined;
-      // The watch cache of Builds: the controller syncs from it and the scheduler places from it.
-      const builds = new BuildCache(store.builds, log.child({ component: 'build-cache' }));
-      const controller = new BuildController(builds, leases, {
-        ...defaultBuildControllerOptions(log.child({ component: 'build-controller' })),
-        onChange: () => scheduler?.kick(),
-        onTerminal: async (b) => {
-          // The config's history limits may now prune its oldest finished builds, with their logs.
-          const pruning = history.pruneQuietly(b);
-          // An uploaded context is of no more use once its build has ended.
-          if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
-          await pruning;
-        },
-        observer: metrics?.transitions,
-        workers: config.controllerWorkers,
-        resyncIntervalMs: config.resyncIntervalMs,
-        leaseCheckIntervalMs: config.leaseCheckIntervalMs,
-        clock,
-      });
-      const directory = new AgentDirectory(
-        store.agents,
-        { onChange: () => scheduler?.kick(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
-        log.child({ component: 'agent-directory' }),
-      );
-      scheduler = new Scheduler(builds, directory, natsJobQueue(nc), (ns, name) => secrets.exists(ns, name), {
-        ...defaultSchedulerOptions(log.child({ component: 'scheduler' })),
-        affinity: config.placementAffinity,
-        affinityGraceMs: config.affinityGraceMs,
-        placementTimeoutMs: config.placementTimeoutMs,
-        agentGraceMs: config.agentGraceMs,
-        observer: metrics?.transitions,
-        clock,
-      });
-      deferLoop(closers, abort, Promise.all([builds.run(abort.signal), controller.run(abort.signal), directory.run(abort.signal), scheduler.run(abort.signal)]));
-      const pendingBuilds = new PendingBuildSweeper(buildApi, {
-        graceMs: config.pendingBuildGraceMs,
-        intervalMs: sweepIntervalMs(config.pendingBuildGraceMs),
-        log: log.child({ component: 'pending-builds' }),
-        clock,
-      });
-      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(abort.signal), pendingBuilds.run(abort.signal)];
-      if (config.imagePollIntervalMs > 0) {
-        const poller = new ImagePoller(buildApi, imageChange, secrets, {
-          intervalMs: config.imagePollIntervalMs,
-          insecureRegistries: config.insecureRegistries.map(registryHostKey),
-          log: triggerLog.child({ poller: true }),
-        });
-        triggerLoops.push(poller.run(abort.signal));
-      }
-      deferLoop(closers, abort, Promise.allSettled(triggerLoops));
+      startBuildLoops(parts, { leases, history, contexts });
+      startTriggerLoops(parts, imageChange, triggerLog);
       health.set('SERVING');
       http?.setServing(true);
       log.info('coordinator started', {
@@ -266,6 +194,111 @@ export class Coordinator {
     await this.closers.close();
     this.log.info('coordinator stopped');
   }
+}
+
+/** What the parts of a starting coordinator share. */
+interface Parts {
+  config: CoordinatorConfig;
+  log: Logger;
+  clock: () => Date;
+  nc: NatsConnection;
+  store: StateStore;
+  closers: Closers;
+  /** Ends every loop (and the dashboard's streams); each loop's closer aborts it and waits for it to end. */
+  abort: AbortController;
+  metrics: CoordinatorMetrics | undefined;
+  secrets: SecretStore;
+  buildApi: BuildApi;
+}
+
+/** The HTTP port and what it serves: metrics, registry notifications, webhooks, the dashboard. */
+async function startHttp(
+  p: Parts,
+  listen: string,
+  o: { logs: BuildLogs; agents: AgentRegistry; tokens: TokenAuthenticator | undefined; notifications: RegistryNotifications | undefined },
+): Promise<HttpServer> {
+  const { config, log, clock, closers, abort, metrics } = p;
+  const http = await HttpServer.start({ listen, log: log.child({ component: 'http' }) });
+  closers.defer(() => http.stop());
+  if (metrics) {
+    metrics.serveOn(http);
+    deferLoop(closers, abort, metrics.watch(p.store, abort.signal));
+  }
+  o.notifications?.addTo(http);
+  registerWebhooks(http, { api: p.buildApi, secrets: p.secrets, log: log.child({ component: 'webhooks' }), clock });
+  await registerDashboard(http, {
+    builds: p.buildApi,
+    logs: o.logs,
+    agents: o.agents,
+    tokens: o.tokens,
+    log: log.child({ component: 'dashboard' }),
+    stopping: abort.signal,
+    clock,
+    agentGraceMs: config.agentGraceMs,
+  });
+  // Its streams end when `abort` fires, before the port stops.
+  closers.defer(() => abort.abort());
+  return http;
+}
+
+/** The loops that drive builds: the build cache, the controller that syncs from it, the agent directory and the scheduler. */
+function startBuildLoops(p: Parts, o: { leases: AgentLeases; history: BuildHistory; contexts: ContextStore }): void {
+  const { config, log, clock, nc, store, metrics, abort } = p;
+  let scheduler: Scheduler | undefined;
+  // The watch cache of Builds: the controller syncs from it and the scheduler places from it.
+  const builds = new BuildCache(store.builds, log.child({ component: 'build-cache' }));
+  const controller = new BuildController(builds, o.leases, {
+    ...defaultBuildControllerOptions(log.child({ component: 'build-controller' })),
+    onChange: () => scheduler?.kick(),
+    onTerminal: async (b) => {
+      // The config's history limits may now prune its oldest finished builds, with their logs.
+      const pruning = o.history.pruneQuietly(b);
+      // An uploaded context is of no more use once its build has ended.
+      if (b.spec.config.source.binary?.object) await o.contexts.delete(b.spec.config.source.binary.object);
+      await pruning;
+    },
+    observer: metrics?.transitions,
+    workers: config.controllerWorkers,
+    resyncIntervalMs: config.resyncIntervalMs,
+    leaseCheckIntervalMs: config.leaseCheckIntervalMs,
+    clock,
+  });
+  const directory = new AgentDirectory(
+    store.agents,
+    { onChange: () => scheduler?.kick(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
+    log.child({ component: 'agent-directory' }),
+  );
+  scheduler = new Scheduler(builds, directory, natsJobQueue(nc), (ns, name) => p.secrets.exists(ns, name), {
+    ...defaultSchedulerOptions(log.child({ component: 'scheduler' })),
+    affinity: config.placementAffinity,
+    affinityGraceMs: config.affinityGraceMs,
+    placementTimeoutMs: config.placementTimeoutMs,
+    agentGraceMs: config.agentGraceMs,
+    observer: metrics?.transitions,
+    clock,
+  });
+  deferLoop(p.closers, abort, Promise.all([builds.run(abort.signal), controller.run(abort.signal), directory.run(abort.signal), scheduler.run(abort.signal)]));
+}
+
+/** The loops that start builds besides users: config changes, half-made triggered builds, image polling. */
+function startTriggerLoops(p: Parts, imageChange: ImageChangeTriggers, triggerLog: Logger): void {
+  const { config, log, clock, buildApi, abort } = p;
+  const pendingBuilds = new PendingBuildSweeper(buildApi, {
+    graceMs: config.pendingBuildGraceMs,
+    intervalMs: sweepIntervalMs(config.pendingBuildGraceMs),
+    log: log.child({ component: 'pending-builds' }),
+    clock,
+  });
+  const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(abort.signal), pendingBuilds.run(abort.signal)];
+  if (config.imagePollIntervalMs > 0) {
+    const poller = new ImagePoller(buildApi, imageChange, p.secrets, {
+      intervalMs: config.imagePollIntervalMs,
+      insecureRegistries: config.insecureRegistries.map(registryHostKey),
+      log: triggerLog.child({ poller: true }),
+    });
+    triggerLoops.push(poller.run(abort.signal));
+  }
+  deferLoop(p.closers, abort, Promise.allSettled(triggerLoops));
 }
 
 /** Pushes the closer of a loop that runs until `abort` fires: abort, then wait for it to end. */
