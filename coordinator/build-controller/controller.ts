@@ -21,7 +21,10 @@ export interface BuildControllerOptions {
    * the agent normally stops it at the deadline; this covers an agent that cannot.
    */
   deadlineBackstopMs: number;
-  /** Called on every change the cache's watch brings, once the cache holds it and the controller has queued its work (placement's cue to look again). */
+  /**
+   * Called on every change the cache's watch brings, once the cache holds it and the controller
+   * has queued its work: placement's cue to look again.
+   */
   onChange?: () => void;
   /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
   onTerminal?: (build: Build) => Promise<void>;
@@ -70,7 +73,7 @@ export class BuildController {
   private readonly newestStarted = new Map<string, { name: string; number: number }>();
   private readonly clock: () => Date;
 
-  /** Subscribes to `cache` at once (as a client-go controller adds its event handler): run the cache to feed it. */
+  /** Subscribes to `cache` at once, as a client-go controller adds its event handler; the cache's run() feeds it. */
   constructor(
     private readonly cache: BuildCache,
     private readonly leases: AgentLeases,
