@@ -1,13 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import { InvalidInputError, errorMessage } from '../common/errors.js';
+import { errorMessage } from '../common/errors.js';
 import { isNatsUnavailable } from '../common/grpc/status.js';
-import { TokenAuthenticator } from './auth/index.js';
 import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { randomUUID } from 'node:crypto';
 import { defaultJobStreamOptions, ensureAgentJobConsumer, ensureJobStream, natsJobQueue } from '../common/nats/jobs.js';
-import { ensureLogStream } from '../common/nats/logs.js';
+import { defaultLogStreamOptions, ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { BuildLogs } from './logs/build-logs.js';
@@ -16,8 +14,11 @@ import { BuildHistory } from './history/build-history.js';
 import { SecretStore } from './secrets/secret-store.js';
 import { ContextStore } from './uploads/context-store.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { BuildController } from './build-controller/controller.js';
+import type { TokenAuthenticator } from './auth/index.js';
+import { Closers } from '../common/closers.js';
+import { BuildController, defaultBuildControllerOptions } from './build-controller/controller.js';
 import { AgentDirectory } from './placement/agent-directory.js';
+import { BuildCache } from './store/build-cache.js';
 import { defaultSchedulerOptions, Scheduler } from './placement/scheduler.js';
 import { AgentReports } from './builds/agent-reports.js';
 import { BuildApi } from './builds/build-api.js';
@@ -25,15 +26,16 @@ import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
 import { HealthService } from './grpc/health-service.js';
+import { bind, grpcSecurity, shutDownServers } from './grpc/servers.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { registerWebhooks } from './triggers/webhooks.js';
-import { openStateStore, type StateStore } from './store/state-store.js';
+import { defaultStateStoreOptions, openStateStore, type StateStore } from './store/state-store.js';
 import { ConfigChangeTriggers } from './triggers/config-change.js';
-import { PendingBuildSweeper } from './builds/pending-builds.js';
+import { PendingBuildSweeper, sweepIntervalMs } from './builds/pending-builds.js';
 import { ImageChangeTriggers } from './triggers/image-change.js';
 import { ImagePoller } from './triggers/image-poller.js';
 import { RegistryNotifications } from './triggers/registry-notifications.js';
@@ -50,32 +52,36 @@ export interface CoordinatorDeps {
   kubeApi?: Omit<KubeApiServerOptions, 'listen' | 'log' | 'clock'>;
 }
 
+/** How the closers shut things down: at once (a start that failed) or as stop() asks. */
+interface Shutdown {
+  /** Set by stop(): gRPC calls in flight get this long, and NATS is drained. Unset: a failed start, all closed at once. */
+  graceMs?: number;
+}
+
 /**
  * One coordinator: the state store, the build controller and the gRPC services, on one NATS
  * connection. Any number may run against the same NATS.
+ *
+ * Start-up is a stack (common/closers.ts): each part that starts pushes its closer, and a start
+ * that fails part-way, or stop(), unwinds it once, newest first: the loops, the HTTP port, the
+ * Kubernetes API, the gRPC servers, then NATS.
  */
 export class Coordinator {
-  private readonly abort = new AbortController();
-  private controllerDone: Promise<void> = Promise.resolve();
-  private metricsDone: Promise<void> = Promise.resolve();
-  /** The triggers' loops (ConfigChange watch, image poller), done once `abort` fired. */
-  private triggersDone: Promise<unknown> = Promise.resolve();
-  /** The Kubernetes API server, when `kubeApiListen` asked for one. */
-  kubeApi?: KubeApiServer;
-  /** The HTTP port (webhooks, metrics, dashboard), when `httpListen` asked for one. */
-  http?: HttpServer;
-
   private constructor(
     readonly config: CoordinatorConfig,
-    private readonly nc: NatsConnection,
-    private readonly servers: grpc.Server[],
     /** The bound gRPC address (host:port), with the real port when 0 was asked for. */
     readonly address: string,
     /** Where agents call AgentService: `address`, or the mutual-TLS port when there is one. */
     readonly agentAddress: string,
     readonly store: StateStore,
-    private readonly log: Logger,
+    /** The Kubernetes API server, when `kubeApiListen` asked for one. */
+    readonly kubeApi: KubeApiServer | undefined,
+    /** The HTTP port (webhooks, metrics, dashboard), when `httpListen` asked for one. */
+    readonly http: HttpServer | undefined,
+    private readonly closers: Closers,
+    private readonly shutdown: Shutdown,
     private readonly health: HealthService,
+    private readonly log: Logger,
   ) {}
 
   static async start(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<Coordinator> {
@@ -83,14 +89,17 @@ export class Coordinator {
     const clock = deps.clock ?? (() => new Date());
     // Files first: a setting that cannot be used stops the start before anything connects.
     const security = await grpcSecurity(config);
+    const closers = new Closers();
+    const shutdown: Shutdown = {};
     const nc = await connectNats({ servers: config.natsServers, name: config.id, user: config.natsUser, password: config.natsPassword, credsFile: config.natsCredsFile });
+    closers.defer(() => (shutdown.graceMs === undefined ? nc.close() : nc.drain().catch(() => nc.close())));
     try {
       // On a cluster that is electing a leader (or coordinators creating the same R3 assets at
       // once) JetStream may not answer for a while: keep asking rather than fail the start.
-      const store = await whileNatsUnavailable(log, 'open the state store', () => openStateStore(nc, { replicas: config.replicas, history: 5 }));
+      const store = await whileNatsUnavailable(log, 'open the state store', () => openStateStore(nc, { ...defaultStateStoreOptions(), replicas: config.replicas }));
       await whileNatsUnavailable(log, 'create the job stream', () => ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas }));
       await whileNatsUnavailable(log, 'create the log stream', () =>
-        ensureLogStream(nc, { replicas: config.replicas, maxAgeMs: config.logMaxAgeMs, maxBytes: config.logMaxBytes, duplicateWindowMs: 120_000 }),
+        ensureLogStream(nc, { ...defaultLogStreamOptions(), replicas: config.replicas, maxAgeMs: config.logMaxAgeMs, maxBytes: config.logMaxBytes }),
       );
       const agents = new AgentRegistry(store.agents, clock);
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
@@ -102,6 +111,7 @@ export class Coordinator {
       const serverOptions: grpc.ServerOptions = metrics ? { interceptors: [metrics.grpcInterceptor] } : {};
       const server = new grpc.Server(serverOptions);
       const servers = [server];
+      closers.defer(() => shutDownServers(servers, shutdown.graceMs));
       // Registered first, NOT_SERVING: a probe that reaches the port before start() returns
       // is told to wait rather than refused.
       const health = new HealthService();
@@ -109,6 +119,7 @@ export class Coordinator {
       const contexts = await whileNatsUnavailable(log, 'open the contexts object store', () => ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes }));
       const logPurger = new LogPurger(nc);
       const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b), observer: metrics?.transitions });
+      const parts: Parts = { config, log, clock, nc, store, closers, abort: new AbortController(), metrics, secrets, buildApi };
       const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
@@ -118,190 +129,204 @@ export class Coordinator {
         log,
         security.agentCredentials !== undefined,
       );
-      let address: string;
-      let agentAddress: string;
-      try {
-        address = await bind(server, config.grpcListen, security.serverCredentials);
-        if (security.agentCredentials) {
-          const agentServer = new grpc.Server(serverOptions);
-          servers.push(agentServer);
-          agentService.addTo(agentServer);
-          agentAddress = await bind(agentServer, config.agentGrpcListen, security.agentCredentials);
-        } else {
-          agentService.addTo(server);
-          agentAddress = address;
-        }
-      } catch (err) {
-        servers.forEach((s) => s.forceShutdown());
-        throw err;
+      const address = await bind(server, config.grpcListen, security.serverCredentials);
+      let agentAddress = address;
+      if (security.agentCredentials) {
+        const agentServer = new grpc.Server(serverOptions);
+        servers.push(agentServer);
+        agentService.addTo(agentServer);
+        agentAddress = await bind(agentServer, config.agentGrpcListen, security.agentCredentials);
+      } else {
+        agentService.addTo(server);
       }
-      const c = new Coordinator(config, nc, servers, address, agentAddress, store, log, health);
+
+      let kubeApi: KubeApiServer | undefined;
       if (config.kubeApiListen) {
         const kubeLog = log.child({ component: 'kube-api' });
         // Hooks a caller passes (tests) win over the ones SLIPWAY_KUBE_API_AUTH asks for.
-        const auth = await kubeApiAuth(config, kubeLog).catch((err: unknown) => {
-          servers.forEach((s) => s.forceShutdown());
-          throw err;
-        });
-        c.kubeApi = await KubeApiServer.start(buildApi, buildLogs, { ...auth, ...deps.kubeApi, listen: config.kubeApiListen, log: kubeLog, clock }).catch((err: unknown) => {
-          servers.forEach((s) => s.forceShutdown());
-          throw err;
-        });
+        const auth = await kubeApiAuth(config, kubeLog);
+        const started = await KubeApiServer.start(buildApi, buildLogs, { ...auth, ...deps.kubeApi, listen: config.kubeApiListen, log: kubeLog, clock });
+        closers.defer(() => started.stop());
+        kubeApi = started;
       }
 
       const triggerLog = log.child({ component: 'triggers' });
       const imageChange = new ImageChangeTriggers(buildApi, triggerLog);
       // Read before the port opens: a token file that cannot be used stops the start.
       const notifications = config.registryNotifyTokenFile
-        ? await RegistryNotifications.fromTokenFile(config.registryNotifyTokenFile, COORDINATOR_ENV.registryNotifyTokenFile, imageChange, triggerLog).catch(async (err: unknown) => {
-            servers.forEach((s) => s.forceShutdown());
-            await c.kubeApi?.stop();
-            throw err;
-          })
+        ? await RegistryNotifications.fromTokenFile(config.registryNotifyTokenFile, COORDINATOR_ENV.registryNotifyTokenFile, imageChange, triggerLog)
         : undefined;
-      if (config.httpListen) {
-        c.http = await HttpServer.start({ listen: config.httpListen, log: log.child({ component: 'http' }) }).catch(async (err: unknown) => {
-          servers.forEach((s) => s.forceShutdown());
-          await c.kubeApi?.stop();
-          throw err;
-        });
-        if (metrics) {
-          metrics.serveOn(c.http);
-          c.metricsDone = metrics.watch(store, c.abort.signal);
-        }
-        notifications?.addTo(c.http);
-        registerWebhooks(c.http, { api: buildApi, secrets, log: log.child({ component: 'webhooks' }), clock });
-        const http = c.http;
-        await registerDashboard(http, {
-          builds: buildApi,
-          logs: buildLogs,
-          agents,
-          tokens: security.tokens,
-          log: log.child({ component: 'dashboard' }),
-          stopping: c.abort.signal,
-          clock,
-          agentGraceMs: config.agentGraceMs,
-        }).catch(async (err: unknown) => {
-          servers.forEach((s) => s.forceShutdown());
-          await c.kubeApi?.stop();
-          await http.stop();
-          throw err;
-        });
-      }
-
-      void (async () => {
-        for await (const s of nc.status()) {
-          if (s.type === 'reconnect') {
-            log.info('reconnected to NATS; agent leases restart their grace');
-            leases.listening();
-            health.set('SERVING');
-            c.http?.setServing(true);
-          } else if (s.type === 'disconnect') {
-            health.set('NOT_SERVING');
-            c.http?.setServing(false);
-          }
-        }
-      })();
-      let scheduler: Scheduler | undefined;
-      const controller = new BuildController(store, leases, {
-        onChange: () => scheduler?.kick(),
-        onTerminal: async (b) => {
-          // The config's history limits may now prune its oldest finished builds, with their logs.
-          const pruning = history.pruneQuietly(b);
-          // An uploaded context is of no more use once its build has ended.
-          if (b.spec.config.source.binary?.object) await contexts.delete(b.spec.config.source.binary.object);
-          await pruning;
-        },
-        observer: metrics?.transitions,
-        workers: config.controllerWorkers,
-        resyncIntervalMs: config.resyncIntervalMs,
-        leaseCheckIntervalMs: config.leaseCheckIntervalMs,
-        deadlineBackstopMs: 30_000,
-        log: log.child({ component: 'build-controller' }),
-        clock,
-      });
-      const directory = new AgentDirectory(
-        store.agents,
-        { onChange: () => scheduler?.kick(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
-        log.child({ component: 'agent-directory' }),
-      );
-      scheduler = new Scheduler(controller, directory, natsJobQueue(nc), (ns, name) => secrets.exists(ns, name), {
-        ...defaultSchedulerOptions(log.child({ component: 'scheduler' })),
-        affinity: config.placementAffinity,
-        affinityGraceMs: config.affinityGraceMs,
-        placementTimeoutMs: config.placementTimeoutMs,
-        agentGraceMs: config.agentGraceMs,
-        observer: metrics?.transitions,
-        clock,
-      });
-      c.controllerDone = Promise.all([controller.run(c.abort.signal), directory.run(c.abort.signal), scheduler.run(c.abort.signal)]).then(() => {});
-      const pendingBuilds = new PendingBuildSweeper(buildApi, {
-        graceMs: config.pendingBuildGraceMs,
-        intervalMs: Math.max(100, Math.min(5000, config.pendingBuildGraceMs / 2)),
-        log: log.child({ component: 'pending-builds' }),
-        clock,
-      });
-      const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(c.abort.signal), pendingBuilds.run(c.abort.signal)];
-      if (config.imagePollIntervalMs > 0) {
-        const poller = new ImagePoller(buildApi, imageChange, secrets, {
-          intervalMs: config.imagePollIntervalMs,
-          insecureRegistries: config.insecureRegistries.map(registryHostKey),
-          log: triggerLog.child({ poller: true }),
-        });
-        triggerLoops.push(poller.run(c.abort.signal));
-      }
-      c.triggersDone = Promise.allSettled(triggerLoops);
+      const http = config.httpListen ? await startHttp(parts, config.httpListen, { logs: buildLogs, agents, tokens: security.tokens, notifications }) : undefined;
+      followNatsStatus(nc, log, { leases, health, http });
+      startBuildLoops(parts, { leases, history, contexts });
+      startTriggerLoops(parts, imageChange, triggerLog);
       health.set('SERVING');
-      c.http?.setServing(true);
+      http?.setServing(true);
       log.info('coordinator started', {
-        grpc: c.address,
-        agentGrpc: c.agentAddress,
+        grpc: address,
+        agentGrpc: agentAddress,
         tls: Boolean(config.grpcTlsCertFile),
         agentMutualTls: Boolean(security.agentCredentials),
         grpcTokens: security.tokens?.size ?? 'none (everyone allowed: local use only)',
-        kubeApi: c.kubeApi?.address,
-        http: c.http?.address,
-        dashboard: c.http ? `${c.http.url}/ui/` : undefined,
+        kubeApi: kubeApi?.address,
+        http: http?.address,
+        dashboard: http ? `${http.url}/ui/` : undefined,
         registryNotifications: notifications ? 'POST /webhooks/registry' : 'off',
         imagePollIntervalMs: config.imagePollIntervalMs,
         nats: config.natsServers,
         natsAuth: config.natsCredsFile ? 'creds file' : config.natsUser ? `user ${config.natsUser}` : 'none',
       });
-      return c;
+      return new Coordinator(config, address, agentAddress, store, kubeApi, http, closers, shutdown, health, log);
     } catch (err) {
-      await nc.close();
+      await closers.close().catch((closeErr: unknown) => log.warn('closing what had started failed', { error: errorMessage(closeErr) }));
       throw err;
     }
   }
 
-  /** Stops serving, stops the controller, closes NATS. Calls in flight get up to `graceMs`. */
+  /**
+   * Stops serving, stops the loops, closes NATS: the start-up stack unwound. Calls in flight get
+   * up to `graceMs`. A second call waits for the first.
+   */
   async stop(graceMs = 5000): Promise<void> {
+    this.shutdown.graceMs ??= graceMs;
     this.health.shuttingDown();
     this.http?.setServing(false);
-    this.abort.abort();
-    await this.kubeApi?.stop();
-    await this.http?.stop();
-    await Promise.all(
-      this.servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            const force = setTimeout(() => {
-              server.forceShutdown();
-              resolve();
-            }, graceMs);
-            server.tryShutdown(() => {
-              clearTimeout(force);
-              resolve();
-            });
-          }),
-      ),
-    );
-    await this.controllerDone;
-    await this.metricsDone;
-    await this.triggersDone;
-    await this.nc.drain().catch(() => this.nc.close());
+    await this.closers.close();
     this.log.info('coordinator stopped');
   }
+}
+
+/** What the parts of a starting coordinator share. */
+interface Parts {
+  config: CoordinatorConfig;
+  log: Logger;
+  clock: () => Date;
+  nc: NatsConnection;
+  store: StateStore;
+  closers: Closers;
+  /** Ends every loop (and the dashboard's streams); each loop's closer aborts it and waits for it to end. */
+  abort: AbortController;
+  metrics: CoordinatorMetrics | undefined;
+  secrets: SecretStore;
+  buildApi: BuildApi;
+}
+
+/** The HTTP port and what it serves: metrics, registry notifications, webhooks, the dashboard. */
+async function startHttp(
+  p: Parts,
+  listen: string,
+  o: { logs: BuildLogs; agents: AgentRegistry; tokens: TokenAuthenticator | undefined; notifications: RegistryNotifications | undefined },
+): Promise<HttpServer> {
+  const { config, log, clock, closers, abort, metrics } = p;
+  const http = await HttpServer.start({ listen, log: log.child({ component: 'http' }) });
+  closers.defer(() => http.stop());
+  if (metrics) {
+    metrics.serveOn(http);
+    deferLoop(closers, abort, metrics.watch(p.store, abort.signal));
+  }
+  o.notifications?.addTo(http);
+  registerWebhooks(http, { api: p.buildApi, secrets: p.secrets, log: log.child({ component: 'webhooks' }), clock });
+  await registerDashboard(http, {
+    builds: p.buildApi,
+    logs: o.logs,
+    agents: o.agents,
+    tokens: o.tokens,
+    log: log.child({ component: 'dashboard' }),
+    stopping: abort.signal,
+    clock,
+    agentGraceMs: config.agentGraceMs,
+  });
+  // Its streams end when `abort` fires, before the port stops.
+  closers.defer(() => abort.abort());
+  return http;
+}
+
+/** The loops that drive builds: the build cache, the controller that syncs from it, the agent directory and the scheduler. */
+function startBuildLoops(p: Parts, o: { leases: AgentLeases; history: BuildHistory; contexts: ContextStore }): void {
+  const { config, log, clock, nc, store, metrics, abort } = p;
+  let scheduler: Scheduler | undefined;
+  // The watch cache of Builds: the controller syncs from it and the scheduler places from it.
+  const builds = new BuildCache(store.builds, log.child({ component: 'build-cache' }));
+  const controller = new BuildController(builds, o.leases, {
+    ...defaultBuildControllerOptions(log.child({ component: 'build-controller' })),
+    onChange: () => scheduler?.kick(),
+    onTerminal: async (b) => {
+      // The config's history limits may now prune its oldest finished builds, with their logs.
+      const pruning = o.history.pruneQuietly(b);
+      // An uploaded context is of no more use once its build has ended.
+      if (b.spec.config.source.binary?.object) await o.contexts.delete(b.spec.config.source.binary.object);
+      await pruning;
+    },
+    observer: metrics?.transitions,
+    workers: config.controllerWorkers,
+    resyncIntervalMs: config.resyncIntervalMs,
+    leaseCheckIntervalMs: config.leaseCheckIntervalMs,
+    clock,
+  });
+  const directory = new AgentDirectory(
+    store.agents,
+    { onChange: () => scheduler?.kick(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
+    log.child({ component: 'agent-directory' }),
+  );
+  scheduler = new Scheduler(builds, directory, natsJobQueue(nc), (ns, name) => p.secrets.exists(ns, name), {
+    ...defaultSchedulerOptions(log.child({ component: 'scheduler' })),
+    affinity: config.placementAffinity,
+    affinityGraceMs: config.affinityGraceMs,
+    placementTimeoutMs: config.placementTimeoutMs,
+    agentGraceMs: config.agentGraceMs,
+    observer: metrics?.transitions,
+    clock,
+  });
+  deferLoop(p.closers, abort, Promise.all([builds.run(abort.signal), controller.run(abort.signal), directory.run(abort.signal), scheduler.run(abort.signal)]));
+}
+
+/** The loops that start builds besides users: config changes, half-made triggered builds, image polling. */
+function startTriggerLoops(p: Parts, imageChange: ImageChangeTriggers, triggerLog: Logger): void {
+  const { config, log, clock, buildApi, abort } = p;
+  const pendingBuilds = new PendingBuildSweeper(buildApi, {
+    graceMs: config.pendingBuildGraceMs,
+    intervalMs: sweepIntervalMs(config.pendingBuildGraceMs),
+    log: log.child({ component: 'pending-builds' }),
+    clock,
+  });
+  const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(abort.signal), pendingBuilds.run(abort.signal)];
+  if (config.imagePollIntervalMs > 0) {
+    const poller = new ImagePoller(buildApi, imageChange, p.secrets, {
+      intervalMs: config.imagePollIntervalMs,
+      insecureRegistries: config.insecureRegistries.map(registryHostKey),
+      log: triggerLog.child({ poller: true }),
+    });
+    triggerLoops.push(poller.run(abort.signal));
+  }
+  deferLoop(p.closers, abort, Promise.allSettled(triggerLoops));
+}
+
+/** Pushes the closer of a loop that runs until `abort` fires: abort, then wait for it to end. */
+function deferLoop(closers: Closers, abort: AbortController, done: Promise<unknown>): void {
+  closers.defer(async () => {
+    abort.abort();
+    await done;
+  });
+}
+
+/**
+ * Follows the NATS connection: serving while connected, NOT_SERVING while not; on a reconnect
+ * the agents' leases restart their grace (their heartbeats could not arrive). Ends when NATS is closed.
+ */
+function followNatsStatus(nc: NatsConnection, log: Logger, parts: { leases: AgentLeases; health: HealthService; http: HttpServer | undefined }): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnect') {
+        log.info('reconnected to NATS; agent leases restart their grace');
+        parts.leases.listening();
+        parts.health.set('SERVING');
+        parts.http?.setServing(true);
+      } else if (s.type === 'disconnect') {
+        parts.health.set('NOT_SERVING');
+        parts.http?.setServing(false);
+      }
+    }
+  })();
 }
 
 /** How long a starting coordinator waits for JetStream to answer before it gives up. */
@@ -319,41 +344,4 @@ async function whileNatsUnavailable<T>(log: Logger, what: string, step: () => Pr
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
     }
   }
-}
-
-interface GrpcSecurity {
-  /** The BuildService's tokens; undefined: everyone allowed (local mode). */
-  tokens?: TokenAuthenticator;
-  serverCredentials: grpc.ServerCredentials;
-  /** Mutual TLS for the agents' own port; undefined: AgentService shares the main port. */
-  agentCredentials?: grpc.ServerCredentials;
-}
-
-/** The gRPC credentials and tokens the settings ask for, files read once. */
-async function grpcSecurity(config: CoordinatorConfig): Promise<GrpcSecurity> {
-  const e = COORDINATOR_ENV;
-  const tokens = config.apiTokensFile ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile) : undefined;
-  if (!config.grpcTlsCertFile) return { tokens, serverCredentials: grpc.ServerCredentials.createInsecure() };
-  const pair = { cert_chain: await read(e.grpcTlsCertFile, config.grpcTlsCertFile), private_key: await read(e.grpcTlsKeyFile, config.grpcTlsKeyFile) };
-  return {
-    tokens,
-    // Clients authenticate with tokens: the main port asks for no client certificate.
-    serverCredentials: grpc.ServerCredentials.createSsl(null, [pair], false),
-    // checkClientCertificate: the handshake fails without a certificate the client CA signed.
-    agentCredentials: config.grpcClientCAFile ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCAFile, config.grpcClientCAFile), [pair], true) : undefined,
-  };
-}
-
-async function read(setting: string, file: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    throw new InvalidInputError([{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }], 'coordinator configuration');
-  }
-}
-
-/** Binds `server` to host:port and returns the address with the real port (when 0 was asked for). */
-async function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<string> {
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))));
-  return `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`;
 }

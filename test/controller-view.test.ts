@@ -6,6 +6,7 @@ import { AgentRegistry } from '../coordinator/agents/agent-registry.js';
 import type { Build } from '../api/types.js';
 import { BuildController, defaultBuildControllerOptions } from '../coordinator/build-controller/controller.js';
 import { assignAttempt, markQueued } from '../coordinator/builds/transitions.js';
+import { BuildCache } from '../coordinator/store/build-cache.js';
 import { openStateStore } from '../coordinator/store/state-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
 
@@ -22,13 +23,13 @@ test('the controller calls onChange once its view holds the change, for changes 
   const clock = () => new Date();
   const key = 'default.app-1';
   const seen: (number | undefined)[] = [];
-  let controller: BuildController | undefined;
-  controller = new BuildController(store, new AgentLeases(new AgentRegistry(store.agents, clock), 15_000, clock), {
+  const cache = new BuildCache(store.builds, silentLogger);
+  const controller = new BuildController(cache, new AgentLeases(new AgentRegistry(store.agents, clock), 15_000, clock), {
     ...defaultBuildControllerOptions(silentLogger),
-    onChange: () => seen.push(new Map(controller!.unfinishedBuilds()).get(key)?.revision),
+    onChange: () => seen.push(new Map(cache.unfinishedBuilds()).get(key)?.revision),
   });
   const abort = new AbortController();
-  const running = controller.run(abort.signal);
+  const running = Promise.all([cache.run(abort.signal), controller.run(abort.signal)]);
   t.teardown(async () => {
     abort.abort();
     await running;

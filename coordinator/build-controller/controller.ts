@@ -1,8 +1,8 @@
 import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { objectKey } from '../../common/nats/names.js';
-import { isTerminal, type Build, type Versioned } from '../../api/types.js';
-import type { StateStore } from '../store/state-store.js';
+import { isTerminal, type Build } from '../../api/types.js';
+import { configKey, type BuildCache, type BuildChange } from '../store/build-cache.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
 import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, supersede, waitForBuild } from '../builds/transitions.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
@@ -21,7 +21,10 @@ export interface BuildControllerOptions {
    * the agent normally stops it at the deadline; this covers an agent that cannot.
    */
   deadlineBackstopMs: number;
-  /** Called on every change the watch brings, once the view has it (placement's cue to look again). */
+  /**
+   * Called on every change the cache's watch brings, once the cache holds it and the controller
+   * has queued its work: placement's cue to look again.
+   */
   onChange?: () => void;
   /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
   onTerminal?: (build: Build) => Promise<void>;
@@ -31,20 +34,27 @@ export interface BuildControllerOptions {
   clock?: () => Date;
 }
 
+/**
+ * How long past its deadline a Running build may go before the controller fails it itself. The
+ * agent stops a build at its deadline and reports it; this is for an agent that cannot (hung, cut
+ * off from NATS but not yet lost), long enough that a working agent's own report comes first.
+ */
+export const DEADLINE_BACKSTOP_MS = 30_000;
+
 export function defaultBuildControllerOptions(log: Logger): BuildControllerOptions {
-  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: 30_000, log };
+  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: DEADLINE_BACKSTOP_MS, log };
 }
 
 /**
- * The sync loop that drives builds. It watches the Build bucket, queues the keys of builds
- * that changed, and for each key compares the build with what should happen next:
+ * The sync loop that drives builds. It is told of every change the build cache
+ * (store/build-cache.ts) watches in the Build bucket, queues the keys of builds that changed,
+ * and for each key compares the build with what should happen next:
  *
  *   New                      → by the config's run policy (run-policy.ts): wait (a status
  *                              message naming the build waited for), end Superseded, or
  *                              assign the next attempt, phase Pending (compare-and-set)
  *   Pending, not yet queued  → record queuedTimestamp: the attempt waits for placement, which
- *                              the scheduler (placement/scheduler.ts) does on this controller's
- *                              view of the builds (BuildsView)
+ *                              the scheduler (placement/scheduler.ts) does on the same cache
  *   Running                  → checked every lease interval until it ends: an attempt whose
  *                              agent is gone gets a new attempt (retries) or ends AgentLost;
  *                              one far past its deadline ends DeadlineExceeded
@@ -52,48 +62,37 @@ export function defaultBuildControllerOptions(log: Logger): BuildControllerOptio
  * Several coordinators may run this at once on the same builds: every write is a
  * compare-and-set, so only one wins each step.
  *
- * Like a client-go controller, it syncs from what its watch has seen (and what it wrote
+ * Like a client-go controller, it syncs from what the cache has seen (and what it wrote
  * itself), not from a fresh read: the store is read again only after a write lost its
  * compare-and-set. A build whose watched state asks nothing of the controller (queued, or
  * Running with its lease checked on a timer) is not synced on every change.
  */
-export class BuildController implements BuildsView {
+export class BuildController {
   private readonly queue = new WorkQueue();
-  /** Builds not yet terminal, by key, at the newest revision seen: what resyncs go over. */
-  private readonly unfinished = new Map<string, Versioned<Build>>();
-  /** Keys whose last write lost a compare-and-set: their next sync reads the store. */
-  private readonly stale = new Set<string>();
-  /** The keys in `unfinished`, by config (`<namespace>.<configName>`): whom a run policy looks at. */
-  private readonly byConfig = new Map<string, Set<string>>();
   /** Per config, the newest build seen to have left New (ended ones included); see RunPolicyView. */
   private readonly newestStarted = new Map<string, { name: string; number: number }>();
-  /**
-   * Whether the watch has listed every build's state as of its start. Its listing comes in the
-   * order of each build's last write, so until it is complete a build created earlier may be
-   * missing from the view: no run policy is decided before (see runPolicyView).
-   */
-  private listed = false;
   private readonly clock: () => Date;
 
+  /** Subscribes to `cache` at once, as a client-go controller adds its event handler; the cache's run() feeds it. */
   constructor(
-    private readonly store: StateStore,
+    private readonly cache: BuildCache,
     private readonly leases: AgentLeases,
     private readonly options: BuildControllerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    cache.subscribe({ listed: () => this.queueHeldBack(), changed: (change) => this.take(change) });
   }
 
-  /** Runs until `signal` aborts. Resolves once the watch and the workers have stopped. */
+  /** Runs the workers until `signal` aborts; resolves once they have stopped. The cache runs on its own. */
   async run(signal: AbortSignal): Promise<void> {
     const stop = () => this.queue.shutdown();
     signal.addEventListener('abort', stop, { once: true });
     const resync = setInterval(() => {
-      for (const k of this.unfinished.keys()) this.queue.add(k);
+      for (const [k] of this.cache.unfinishedBuilds()) this.queue.add(k);
     }, this.options.resyncIntervalMs);
     resync.unref();
     try {
-      const workers = Array.from({ length: this.options.workers }, () => this.work());
-      await Promise.all([this.watch(signal), ...workers]);
+      await Promise.all(Array.from({ length: this.options.workers }, () => this.work()));
     } finally {
       clearInterval(resync);
       signal.removeEventListener('abort', stop);
@@ -101,47 +100,33 @@ export class BuildController implements BuildsView {
     }
   }
 
-  private async watch(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        this.listed = false;
-        for await (const event of this.store.builds.watch({ signal })) {
-          if (!event.replaying && !this.listed) {
-            this.listed = true;
-            // The builds held back until now: the first sync of each may start it.
-            for (const [k, e] of this.unfinished) if (e.value.status.phase === 'New') this.queue.add(k);
-          }
-          const before = this.unfinished.get(event.key)?.value;
-          if (event.value) this.noteStarted(event.value);
-          if (event.value && !isTerminal(event.value.status.phase)) {
-            this.remember(event.key, { value: event.value, revision: event.revision });
-            const phase = event.value.status.phase;
-            if (phase === 'Running') this.queue.addAfter(event.key, this.options.leaseCheckIntervalMs);
-            else if (phase === 'New' || !event.value.status.queuedTimestamp) this.queue.add(event.key);
-            // A build that left New changes what its config's queued builds may do (SerialLatestOnly
-            // supersedes the older ones).
-            if (before && before.status.phase !== phase) this.queueWaiting(event.value);
-          } else {
-            this.stale.delete(event.key);
-            const wasUnfinished = this.forget(event.key);
-            // One build of the config fewer running or queued: the next may start.
-            const ended = event.value ?? before;
-            if (ended) this.queueWaiting(ended);
-            if (wasUnfinished && event.value && this.options.onTerminal) {
-              this.options.onTerminal(event.value).catch((err) =>
-                this.options.log.warn('clean-up after a finished build failed', { build: event.key, error: errorMessage(err) }),
-              );
-            }
-          }
-          // After the view has the change: a placement pass starts at once, on what it reads now.
-          this.options.onChange?.();
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        this.options.log.warn('build watch failed; restarting', { error: errorMessage(err) });
-        await new Promise((r) => setTimeout(r, 1000));
+  /** The cache has listed every build: the New builds held back until now (their first sync may start them). */
+  private queueHeldBack(): void {
+    for (const [k, e] of this.cache.unfinishedBuilds()) if (e.value.status.phase === 'New') this.queue.add(k);
+  }
+
+  /** Queues what a change the cache took in asks of the controller. */
+  private take({ key, build, before }: BuildChange): void {
+    if (build) this.noteStarted(build);
+    if (build && !isTerminal(build.status.phase)) {
+      const phase = build.status.phase;
+      if (phase === 'Running') this.queue.addAfter(key, this.options.leaseCheckIntervalMs);
+      else if (phase === 'New' || !build.status.queuedTimestamp) this.queue.add(key);
+      // A build that left New changes what its config's queued builds may do (SerialLatestOnly
+      // supersedes the older ones).
+      if (before && before.status.phase !== phase) this.queueWaiting(build);
+    } else {
+      // One build of the config fewer running or queued: the next may start.
+      const ended = build ?? before;
+      if (ended) this.queueWaiting(ended);
+      if (before && build && this.options.onTerminal) {
+        this.options.onTerminal(build).catch((err) =>
+          this.options.log.warn('clean-up after a finished build failed', { build: key, error: errorMessage(err) }),
+        );
       }
     }
+    // After the cache has the change: a placement pass starts at once, on what it reads now.
+    this.options.onChange?.();
   }
 
   private async work(): Promise<void> {
@@ -150,7 +135,7 @@ export class BuildController implements BuildsView {
         await this.sync(key);
         this.queue.forget(key);
       } catch (err) {
-        if (err instanceof ConflictError) this.stale.add(key);
+        if (err instanceof ConflictError) this.cache.markStale(key);
         else this.options.log.warn('sync failed; will retry', { build: key, error: errorMessage(err) });
         this.queue.addRateLimited(key);
       } finally {
@@ -164,7 +149,7 @@ export class BuildController implements BuildsView {
    * revision it read, and the publish is de-duplicated by attempt.
    */
   async sync(key: string): Promise<void> {
-    let current = await this.read(key);
+    let current = await this.cache.read(key);
     if (!current) return;
     let build: Build = current.value;
 
@@ -179,7 +164,7 @@ export class BuildController implements BuildsView {
         this.queue.addAfter(key, this.options.leaseCheckIntervalMs);
         return;
       }
-      const revision = await this.write(key, next, current.revision);
+      const revision = await this.cache.update(key, next, current.revision);
       // Only the coordinator whose compare-and-set landed gets here: the others lost it (ConflictError).
       if (isTerminal(next.status.phase)) this.options.observer?.finished(next);
       this.log(build).warn(lost ? 'attempt lost' : 'deadline passed without the agent stopping the build', {
@@ -194,13 +179,13 @@ export class BuildController implements BuildsView {
     if (build.status.phase === 'New') {
       const policed = (build.spec.config.runPolicy ?? 'Parallel') !== 'Parallel';
       // Queued again once the watch's listing is complete.
-      if (policed && !this.listed) return;
+      if (policed && !this.cache.listedAll) return;
       const { view, seen } = await this.runPolicyView(build);
       const decision = decideRun(build, view);
       if (decision.action === 'wait') {
         const waiting = waitForBuild(build, decision.waitingFor, this.clock());
         if (waiting) {
-          await this.write(key, waiting, current.revision);
+          await this.cache.update(key, waiting, current.revision);
           this.log(build).info('build waits for an earlier one', { waitingFor: decision.waitingFor });
         }
         // The build it waits for ending queues this one again (queueWaiting).
@@ -208,7 +193,7 @@ export class BuildController implements BuildsView {
       }
       if (decision.action === 'supersede') {
         const superseded = supersede(build, decision.newer, this.clock())!;
-        await this.write(key, superseded, current.revision);
+        await this.cache.update(key, superseded, current.revision);
         this.options.observer?.finished(superseded);
         this.log(build).info('build superseded', { newer: decision.newer });
         return;
@@ -224,19 +209,14 @@ export class BuildController implements BuildsView {
         const revision = seen.get(olderKey);
         const superseded = supersede(older, build.metadata.name, this.clock());
         if (revision === undefined || !superseded) continue;
-        try {
-          await this.store.builds.update(olderKey, superseded, revision);
-        } catch (err) {
-          if (err instanceof ConflictError && this.unfinished.has(olderKey)) this.stale.add(olderKey);
-          throw err;
-        }
+        await this.cache.update(olderKey, superseded, revision);
         this.options.observer?.finished(superseded);
         // Its terminal revision comes through the watch; until then read it from the store.
-        if (this.unfinished.has(olderKey)) this.stale.add(olderKey);
+        this.cache.markStale(olderKey);
         this.log(older).info('build superseded', { newer: build.metadata.name });
       }
       const next = assignAttempt(build)!;
-      const revision = await this.write(key, next, current.revision);
+      const revision = await this.cache.update(key, next, current.revision);
       current = { value: next, revision };
       build = next;
       this.noteStarted(build);
@@ -246,84 +226,10 @@ export class BuildController implements BuildsView {
     if (build.status.phase === 'Pending' && !build.status.queuedTimestamp) {
       const queued = markQueued(build, build.status.attempt, this.clock());
       if (queued) {
-        await this.write(key, queued, current.revision);
+        await this.cache.update(key, queued, current.revision);
         this.log(build).info('build queued');
       }
     }
-  }
-
-  /** Whether the watch has listed every build as of its start: until then the view may lack running builds. */
-  get listedAll(): boolean {
-    return this.listed;
-  }
-
-  /** The builds not yet terminal, at the newest revision this coordinator knows. */
-  unfinishedBuilds(): Iterable<[string, Versioned<Build>]> {
-    return this.unfinished.entries();
-  }
-
-  /** Writes a build at `revision` (compare-and-set); a lost race makes its next read come from the store. */
-  async update(key: string, next: Build, revision: number): Promise<number> {
-    try {
-      return await this.write(key, next, revision);
-    } catch (err) {
-      if (err instanceof ConflictError) this.stale.add(key);
-      throw err;
-    }
-  }
-
-  /** Re-reads a build whose view is stale (after a lost compare-and-set). */
-  async refresh(key: string): Promise<Versioned<Build> | undefined> {
-    this.stale.add(key);
-    return this.read(key);
-  }
-
-  /** The newest state seen of a build: the watch's (or our own write's), or the store's after a lost write. */
-  private async read(key: string): Promise<Versioned<Build> | undefined> {
-    const seen = this.unfinished.get(key);
-    if (seen && !this.stale.has(key)) return seen;
-    // From the leader: this read follows a lost compare-and-set, or is of a build not seen yet.
-    const stored = await this.store.builds.getLatest(key);
-    // An ended or deleted build stays stale until the watch reports it and it is forgotten.
-    if (stored && !isTerminal(stored.value.status.phase)) {
-      this.stale.delete(key);
-      this.remember(key, stored);
-    }
-    return stored;
-  }
-
-  private async write(key: string, next: Build, revision: number): Promise<number> {
-    const written = await this.store.builds.update(key, next, revision);
-    this.remember(key, { value: next, revision: written });
-    return written;
-  }
-
-  /** Keeps the newer of what is known and `entry`; a terminal build is no longer the controller's. */
-  private remember(key: string, entry: Versioned<Build>): void {
-    if (isTerminal(entry.value.status.phase)) {
-      // The watch reports it, and runs onTerminal, when the terminal revision arrives.
-      return;
-    }
-    const known = this.unfinished.get(key);
-    if (!known || entry.revision > known.revision) {
-      this.unfinished.set(key, entry);
-      const config = configKey(entry.value);
-      let keys = this.byConfig.get(config);
-      if (!keys) this.byConfig.set(config, (keys = new Set()));
-      keys.add(key);
-    }
-  }
-
-  /** Drops an ended or deleted build; whether it was known unfinished. */
-  private forget(key: string): boolean {
-    const known = this.unfinished.get(key);
-    if (!known) return false;
-    this.unfinished.delete(key);
-    const config = configKey(known.value);
-    const keys = this.byConfig.get(config);
-    keys?.delete(key);
-    if (keys?.size === 0) this.byConfig.delete(config);
-    return true;
   }
 
   /** Records a build that has left New (it holds an attempt) as its config's newest started, if it is. */
@@ -337,8 +243,8 @@ export class BuildController implements BuildsView {
 
   /** Queues the config's New builds: one of them may start, or be superseded, now. */
   private queueWaiting(changed: Build): void {
-    for (const k of this.byConfig.get(configKey(changed)) ?? []) {
-      if (this.unfinished.get(k)?.value.status.phase === 'New') this.queue.add(k);
+    for (const k of this.cache.unfinishedOfConfig(changed)) {
+      if (this.cache.get(k)?.value.status.phase === 'New') this.queue.add(k);
     }
   }
 
@@ -347,7 +253,7 @@ export class BuildController implements BuildsView {
    * revisions known): the watch's state, or the store's for those whose last write here lost a
    * compare-and-set or that this coordinator just ended. Why deciding on it is safe although it
    * may be behind the store, and other coordinators decide at the same time on theirs:
-   * - Once the watch's listing is complete (`listed`), changes come in the bucket's order, and
+   * - Once the watch's listing is complete (`listedAll`), changes come in the bucket's order, and
    *   builds are created in number order (run-policy.ts), so every build created before this one
    *   is in the view: a Serial build never misses an older one it must wait for.
    * - A build never goes back to New and an ended one stays ended: a stale view may show a
@@ -360,9 +266,9 @@ export class BuildController implements BuildsView {
   private async runPolicyView(build: Build): Promise<{ view: RunPolicyView; seen: Map<string, number> }> {
     const siblings: Build[] = [];
     const seen = new Map<string, number>();
-    for (const k of [...(this.byConfig.get(configKey(build)) ?? [])]) {
+    for (const k of this.cache.unfinishedOfConfig(build)) {
       if (k === objectKey(build.metadata.namespace, build.metadata.name)) continue;
-      const entry = this.stale.has(k) ? await this.read(k) : this.unfinished.get(k);
+      const entry = this.cache.isStale(k) ? await this.cache.read(k) : this.cache.get(k);
       if (!entry) continue;
       siblings.push(entry.value);
       seen.set(k, entry.revision);
@@ -373,17 +279,4 @@ export class BuildController implements BuildsView {
   private log(build: Build): Logger {
     return this.options.log.child({ build: `${build.metadata.namespace}/${build.metadata.name}`, attempt: build.status.attempt });
   }
-}
-
-/** What placement reads and writes builds through: the controller's view, kept by its watch. */
-export interface BuildsView {
-  readonly listedAll: boolean;
-  unfinishedBuilds(): Iterable<[string, Versioned<Build>]>;
-  update(key: string, next: Build, revision: number): Promise<number>;
-  refresh(key: string): Promise<Versioned<Build> | undefined>;
-}
-
-/** Key of a build's config: `<namespace>.<configName>`. */
-function configKey(build: Build): string {
-  return objectKey(build.metadata.namespace, build.spec.configName);
 }

@@ -14,6 +14,15 @@ export interface PendingBuildSweeperOptions {
 }
 
 /**
+ * How often a sweeper looks at the pending records for a given grace: twice per grace, so a
+ * record is swept at most half a grace late, but never more often than every 100 ms nor less
+ * often than every 5 s.
+ */
+export function sweepIntervalMs(graceMs: number): number {
+  return Math.max(100, Math.min(5000, graceMs / 2));
+}
+
+/**
  * Finishes triggered starts that a coordinator began and did not end. A trigger's event (a
  * webhook delivery, an image digest, a config generation) is recorded in the same
  * compare-and-set that takes the build's number, together with a pending record of the build

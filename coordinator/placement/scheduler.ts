@@ -4,7 +4,7 @@ import type { JobQueue } from '../../common/nats/jobs.js';
 import type { BuildJob } from '../../common/nats/names.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
 import type { Build, Versioned } from '../../api/types.js';
-import type { BuildsView } from '../build-controller/controller.js';
+import type { BuildsView } from '../store/build-cache.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import { expirePending, place, unplace, waitForPlacement } from '../builds/transitions.js';
 import type { AgentDirectory } from './agent-directory.js';

@@ -1,3 +1,5 @@
+import { Closers } from '../../common/closers.js';
+
 /**
  * What the helpers need of a test: somewhere to register clean-up. ava's ExecutionContext is
  * one; the benchmarks (bench/) bring a TeardownStack.
@@ -6,24 +8,16 @@ export interface Teardowns {
   teardown(fn: () => unknown): void;
 }
 
-/** Clean-ups run last registered first, as ava runs a test's teardowns. */
+/** Clean-ups run last registered first, as ava runs a test's teardowns (a stack of Closers). */
 export class TeardownStack implements Teardowns {
-  private readonly fns: (() => unknown)[] = [];
+  private readonly closers = new Closers();
 
   teardown(fn: () => unknown): void {
-    this.fns.push(fn);
+    this.closers.defer(fn);
   }
 
-  /** Runs every clean-up (each once), even when one fails; reports failures as one error. */
-  async run(): Promise<void> {
-    const failures: unknown[] = [];
-    for (let fn = this.fns.pop(); fn; fn = this.fns.pop()) {
-      try {
-        await fn();
-      } catch (err) {
-        failures.push(err);
-      }
-    }
-    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} clean-up(s) failed`);
+  /** Runs every clean-up once, even when one fails; rejects with the failure(s) once all have run. */
+  run(): Promise<void> {
+    return this.closers.close();
   }
 }
