@@ -19,6 +19,7 @@ import {
 } from './build-failures.js';
 import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
+import { isRegistryAuthRefusal } from './container-runtime/registry-refusals.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import { fetchGitSource, type GitCredentials } from './source/git-source.js';
 import { extractContext, type ContextLimits } from './source/safe-extract.js';
@@ -173,7 +174,7 @@ async function pushImage(o: RunOptions, image: string): Promise<string> {
   } catch (err) {
     if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
     if (err instanceof PushError) {
-      if (/unauthorized|authentication required|no basic auth credentials|denied/i.test(err.message)) {
+      if (isRegistryAuthRefusal(err.message)) {
         throw new RegistryAuthFailedError(
           `the registry refused ${image} ${o.pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
           { cause: err },
@@ -201,7 +202,7 @@ async function pullBaseImages(o: RunOptions, bases: string[], forcePull: boolean
     } catch (err) {
       if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
       const message = errorMessage(err);
-      if (/unauthorized|authentication required|no basic auth credentials|pull access denied/i.test(message)) {
+      if (isRegistryAuthRefusal(message)) {
         throw new RegistryAuthFailedError(`pulling base image ${base} was refused ${o.pullAuth ? "with the pull secret's credentials" : 'without credentials (no pull secret)'}: ${message.trim()}`, { cause: err });
       }
       throw new DockerBuildFailedError(`pulling base image ${base} failed: ${message.trim()}`, { cause: err });
@@ -285,7 +286,7 @@ function outOfMemory(failure: BuildFailure, spec: NonNullable<NonNullable<Build_
 
 /** The legacy builder reports a failing RUN as "... returned a non-zero code: N". */
 export function buildError(message: string, code?: number): BuildFailure {
-  if (/unauthorized|authentication required|no basic auth credentials|pull access denied/i.test(message)) {
+  if (isRegistryAuthRefusal(message)) {
     return new RegistryAuthFailedError(`pulling a base image was refused: ${message.trim()}`);
   }
   const m = /returned a non-zero code: (\d+)/.exec(message);
