@@ -356,7 +356,7 @@ async function prepareDockerfile(o: RunOptions, contextDir: string): Promise<str
     await insideSource(contextDir, dockerfile, 'strategy.docker.dockerfilePath');
     return dockerfile;
   }
-  const original = inline ?? (await readFile(await insideSource(contextDir, docker?.dockerfilePath || 'Dockerfile', 'strategy.docker.dockerfilePath'), 'utf8'));
+  const original = inline || (await readFile(await insideSource(contextDir, docker?.dockerfilePath || 'Dockerfile', 'strategy.docker.dockerfilePath'), 'utf8'));
   let text: string;
   try {
     text = editDockerfile(original, edits);
