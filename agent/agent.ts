@@ -10,7 +10,6 @@ import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/
 import { agentJobConsumer, defaultJobStreamOptions } from '../common/nats/jobs.js';
 import { CONTEXTS_BUCKET, type BuildJob } from '../common/nats/names.js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import {
   AgentInternalError,
   AgentShutdownError,
@@ -20,10 +19,11 @@ import {
   DeadlineExceededError,
   ExecutorUnavailableError,
   InvalidContextError,
+  MalformedBuildError,
 } from './build-failures.js';
 import { LABELS, runBuild, type UploadedContexts } from './build-runner.js';
+import { claimedBuildFrom, type ClaimedBuild } from './jobs/claimed-build.js';
 import { gcThresholds, type AgentConfig } from './config.js';
-import type { RegistryAuth } from './container-runtime/types.js';
 import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
 import { HostExecutor } from './executors/host-executor.js';
@@ -38,7 +38,6 @@ import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-serv
 import { SecretMasker } from './logs/secret-masker.js';
 import { LogTail } from './logs/log-tail.js';
 import { StageTimer } from './stages/stage-timer.js';
-import type { GitCredentials } from './source/git-source.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClaimGate } from './kubernetes/claim-gate.js';
 import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
@@ -68,6 +67,9 @@ interface RunningBuild {
   /** How its job ends (set once the run started): a second delivery of the job ends the same way. */
   outcome?: Promise<JobOutcome>;
 }
+
+/** How an attempt ended: what it pushed, or why it did not complete. */
+type Outcome = { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
 
 /** How long a stopping agent waits for its final reports. */
 const FINAL_REPORT_TIMEOUT_MS = 10_000;
@@ -402,10 +404,7 @@ export class Agent {
       log.info('job delivered again after its attempt ran and was reported here; not running it twice', { seq: msg.seq });
       return 'settled';
     }
-    let build: Build__Output;
-    let pushAuth: RegistryAuth | undefined;
-    let sourceAuth: GitCredentials | undefined;
-    let pullAuth: RegistryAuth | undefined;
+    let build: ClaimedBuild | MalformedBuildError;
     try {
       const res = await this.client.claim(
         {
@@ -417,10 +416,13 @@ export class Agent {
         },
         this.pulling.signal,
       );
-      build = res.build!;
-      pushAuth = res.pushCredentials ?? undefined;
-      sourceAuth = res.sourceCredentials ?? undefined;
-      pullAuth = res.pullCredentials ?? undefined;
+      try {
+        build = claimedBuildFrom(res, ref);
+      } catch (err) {
+        if (!(err instanceof MalformedBuildError)) throw err;
+        log.error('claimed a build that cannot be read; reporting it failed', { error: err.message });
+        build = err;
+      }
     } catch (err) {
       // NodeSelectorMismatch too: the node's labels changed since the placement, which the
       // coordinator takes back when this agent does not claim it.
@@ -440,9 +442,9 @@ export class Agent {
     let finished!: () => void;
     const r: RunningBuild = { ref, abort: new AbortController(), done: new Promise((resolve) => (finished = resolve)) };
     this.running.set(id, r);
-    const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
+    const deadline = build instanceof MalformedBuildError ? undefined : deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
     try {
-      r.outcome = this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log, claimedAt).then((reported) => (reported ? 'settled' : 'retry'));
+      r.outcome = this.run(build, ref, r, log, claimedAt).then((reported) => (reported ? 'settled' : 'retry'));
       const outcome = await r.outcome;
       if (outcome === 'settled') this.rememberSettled(id);
       return outcome;
@@ -462,66 +464,24 @@ export class Agent {
   }
 
   private async run(
-    build: Build__Output,
+    /** The build, or why it could not be read (then reported failed without running). */
+    build: ClaimedBuild | MalformedBuildError,
     ref: RunningBuild['ref'],
     r: RunningBuild,
-    secrets: { pushAuth?: RegistryAuth; sourceAuth?: GitCredentials; pullAuth?: RegistryAuth },
     log: Logger,
     /** performance.now() at the claim. */
     claimedAt: number,
   ): Promise<boolean> {
-    const { pushAuth, sourceAuth, pullAuth } = secrets;
     log.info('build started', { node: this.config.node });
     // One masker for everything that leaves the agent about this build: log lines and the outcome.
-    const masker = new SecretMasker([pushAuth, sourceAuth, pullAuth].filter((s) => s !== undefined));
+    const { push, source, pull } = build instanceof MalformedBuildError ? {} : build.credentials;
+    const masker = new SecretMasker([push, source, pull].filter((s) => s !== undefined));
     const tail = new LogTail();
     const logs = new LogPublisher(this.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log, tail });
     const stages = new StageTimer();
     const onLine = (line: string) => logs.write(line);
 
-    let outcome: { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
-    /** The base (or builder) images the build used: warm here once it completes. */
-    const used: string[] = [];
-    let daemonLost = false;
-    try {
-      const lease = await this.executor.acquire(r.abort.signal).catch((err: unknown) => {
-        throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
-      });
-      try {
-        const result = await runBuild({
-          build,
-          runtime: lease.runtime,
-          agent: this.config.name,
-          workDir: this.config.workDir,
-          onLine,
-          pushAuth,
-          sourceAuth,
-          pullAuth,
-          uploads: this.uploads,
-          contextLimits: { maxBytes: this.config.maxContextBytes, maxEntries: this.config.maxContextEntries, maxRatio: this.config.maxContextRatio },
-          useImages: (refs) => {
-            used.push(...refs);
-            this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs);
-          },
-          stages,
-          signal: r.abort.signal,
-        });
-        outcome = { kind: 'complete', ...result };
-        this.warm.built(`${ref.namespace}/${build.spec!.configName}`, used);
-      } catch (err) {
-        daemonLost = lease.lost();
-        throw err;
-      } finally {
-        await lease.release().catch((err) => log.warn('releasing the executor failed', { error: errorMessage(err) }));
-      }
-    } catch (err) {
-      outcome = {
-        kind: 'failed',
-        failure: daemonLost
-          ? new ExecutorUnavailableError(`the build's private Docker daemon died during the build: ${errorMessage(err)}`, { cause: err })
-          : failureOf(err, r.stopWhy, build),
-      };
-    }
+    const outcome: Outcome = build instanceof MalformedBuildError ? { kind: 'failed', failure: build } : await this.execute(build, r, log, onLine, stages);
 
     const seconds = (performance.now() - claimedAt) / 1000;
     // The snippet is the log's end before the outcome line, which only repeats the status. The
@@ -566,6 +526,50 @@ export class Agent {
       return false;
     }
   }
+
+  /** Runs the build on a lease of the executor: what it pushed, or why it did not complete. */
+  private async execute(build: ClaimedBuild, r: RunningBuild, log: Logger, onLine: (line: string) => void, stages: StageTimer): Promise<Outcome> {
+    const { ref } = build;
+    /** The base (or builder) images the build used: warm here once it completes. */
+    const used: string[] = [];
+    let daemonLost = false;
+    try {
+      const lease = await this.executor.acquire(r.abort.signal).catch((err: unknown) => {
+        throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
+      });
+      try {
+        const result = await runBuild({
+          build,
+          runtime: lease.runtime,
+          agent: this.config.name,
+          workDir: this.config.workDir,
+          onLine,
+          uploads: this.uploads,
+          contextLimits: { maxBytes: this.config.maxContextBytes, maxEntries: this.config.maxContextEntries, maxRatio: this.config.maxContextRatio },
+          useImages: (refs) => {
+            used.push(...refs);
+            this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs);
+          },
+          stages,
+          signal: r.abort.signal,
+        });
+        this.warm.built(`${ref.namespace}/${build.configName}`, used);
+        return { kind: 'complete', ...result };
+      } catch (err) {
+        daemonLost = lease.lost();
+        throw err;
+      } finally {
+        await lease.release().catch((err) => log.warn('releasing the executor failed', { error: errorMessage(err) }));
+      }
+    } catch (err) {
+      return {
+        kind: 'failed',
+        failure: daemonLost
+          ? new ExecutorUnavailableError(`the build's private Docker daemon died during the build: ${errorMessage(err)}`, { cause: err })
+          : failureOf(err, r.stopWhy, build),
+      };
+    }
+  }
 }
 
 /** The executor the config names; for dind, after clearing daemons an earlier run left. */
@@ -598,11 +602,9 @@ function objectStoreUploads(nc: NatsConnection): UploadedContexts {
 }
 
 /** What to report for a build that did not complete, given why (if) it was stopped. */
-function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: Build__Output): BuildFailure {
+function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: ClaimedBuild): BuildFailure {
   if (stopWhy === 'Cancelled') return new CancelledError('cancelled while running; the build was stopped');
-  if (stopWhy === 'DeadlineExceeded') {
-    return new DeadlineExceededError(`stopped after the deadline of ${build.spec!.config!.completionDeadlineSeconds}s`);
-  }
+  if (stopWhy === 'DeadlineExceeded') return new DeadlineExceededError(`stopped after the deadline of ${build.completionDeadlineSeconds}s`);
   if (stopWhy === 'Lost') return new AttemptLostError('the coordinator gave this attempt up; the build was stopped');
   if (stopWhy === 'AgentShutdown') return new AgentShutdownError('the agent shut down before the build finished');
   if (err instanceof BuildFailure) return err;
@@ -610,10 +612,10 @@ function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: Build__Out
 }
 
 /** Fires at the build's deadline, counted from when the coordinator marked it Running. */
-function deadlineTimer(build: Build__Output, fire: () => void): NodeJS.Timeout | undefined {
-  const seconds = build.spec?.config?.completionDeadlineSeconds;
+function deadlineTimer(build: ClaimedBuild, fire: () => void): NodeJS.Timeout | undefined {
+  const seconds = build.completionDeadlineSeconds;
   if (!seconds) return undefined;
-  const started = build.status?.startTimestamp ? new Date(build.status.startTimestamp).getTime() : Date.now();
+  const started = build.startedAtMs ?? Date.now();
   return setTimeout(fire, Math.max(0, started + seconds * 1000 - Date.now()));
 }
 
