@@ -22,7 +22,8 @@ import {
   MalformedBuildError,
 } from './build-failures.js';
 import { LABELS, runBuild, type UploadedContexts } from './build-runner.js';
-import { claimedBuildFrom, type ClaimedBuild } from './jobs/claimed-build.js';
+import { claimedBuildFrom, type AttemptRef, type ClaimedBuild } from './jobs/claimed-build.js';
+import { RunningAttempts, type RunningAttempt, type StopWhy } from './attempts/running-attempts.js';
 import { gcThresholds, type AgentConfig } from './config.js';
 import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
@@ -56,18 +57,6 @@ const SETTLED_REMEMBERED = 10_000;
 /** What becomes of a pulled job: acked (settled), or offered again (to this agent: it is placed here). */
 type JobOutcome = 'settled' | 'retry';
 
-/** Why a running build was stopped before it finished. */
-type StopWhy = 'Cancelled' | 'Lost' | 'DeadlineExceeded' | 'AgentShutdown';
-
-interface RunningBuild {
-  ref: { namespace: string; name: string; attempt: number };
-  abort: AbortController;
-  stopWhy?: StopWhy;
-  done: Promise<void>;
-  /** How its job ends (set once the run started): a second delivery of the job ends the same way. */
-  outcome?: Promise<JobOutcome>;
-}
-
 /** How an attempt ended: what it pushed, or why it did not complete. */
 type Outcome = { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
 
@@ -88,7 +77,7 @@ export class Agent {
   private readonly reporting = new AbortController();
   /** This run of the agent: a restarted agent cannot take over its earlier claims. */
   readonly instance = randomUUID().slice(0, 8);
-  private readonly running = new Map<string, RunningBuild>();
+  private readonly running = new RunningAttempts();
   /**
    * Attempts this run of the agent ran and reported (`namespace/name/attempt`), newest last, at
    * most SETTLED_REMEMBERED: a redelivery of one (its ack lost with a NATS node) is not claimed
@@ -235,7 +224,7 @@ export class Agent {
 
   /** Builds running now, as `namespace/name/attempt`. */
   get runningBuilds(): string[] {
-    return [...this.running.keys()];
+    return this.running.keys();
   }
 
   /**
@@ -247,13 +236,12 @@ export class Agent {
     this.pulling.abort();
     // Draining: placement takes back what is placed here and places nothing new.
     void this.heartbeat();
-    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
-    const drained = await Promise.race([all().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
+    const drained = await Promise.race([this.running.allEnded().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
     if (!drained) {
       this.log.warn('drain timeout: stopping running builds', { running: this.runningBuilds });
-      for (const r of this.running.values()) this.stopBuild(r, 'AgentShutdown');
+      this.running.stopAll('AgentShutdown');
     }
-    const reported = await Promise.race([all().then(() => true), sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false)]);
+    const reported = await Promise.race([this.running.allEnded().then(() => true), sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false)]);
     if (!reported) this.log.warn('final reports did not get through; their jobs will be redelivered', { running: this.runningBuilds });
     this.reporting.abort();
     await Promise.all(this.loops);
@@ -267,12 +255,6 @@ export class Agent {
     this.log.info('agent stopped');
   }
 
-  private stopBuild(r: RunningBuild, why: StopWhy): void {
-    if (r.stopWhy) return;
-    r.stopWhy = why;
-    r.abort.abort();
-  }
-
   private async heartbeat(): Promise<void> {
     // Read for the next heartbeat: this one sends what the last read found.
     void this.nodeCache?.refresh();
@@ -281,7 +263,7 @@ export class Agent {
         agent: this.config.name,
         node: this.config.node,
         instance: this.instance,
-        running: [...this.running.values()].map((r) => r.ref),
+        running: this.running.refs(),
         nodeLabels: this.nodeLabels,
         cordoned: this.nodeWatcher?.current?.unschedulable ?? false,
         capacity: this.config.concurrency,
@@ -292,10 +274,10 @@ export class Agent {
         warmImages: this.warm.advertised.images,
       });
       for (const order of res.stop) {
-        const r = this.running.get(`${order.build!.namespace}/${order.build!.name}/${order.build!.attempt}`);
+        const r = order.build && this.running.get(order.build);
         if (!r) continue;
         this.log.info('coordinator says stop', { build: `${r.ref.namespace}/${r.ref.name}`, attempt: r.ref.attempt, why: order.why });
-        this.stopBuild(r, order.why === 'Cancelled' ? 'Cancelled' : 'Lost');
+        this.running.stop(r, order.why === 'Cancelled' ? 'Cancelled' : 'Lost');
       }
     } catch (err) {
       this.log.warn('heartbeat did not get through', { error: errorMessage(err) });
@@ -393,10 +375,10 @@ export class Agent {
     // consumer's leader moved). Delivered to this same agent run, the claim would carry the same
     // claim id, which the coordinator takes as a repeat of a lost answer: the attempt would run
     // twice. The attempt is running here already; this delivery ends as that run's does.
-    const runningHere = () => this.running.get(`${ref.namespace}/${ref.name}/${ref.attempt}`)?.outcome;
-    const duplicate = (outcome: Promise<JobOutcome>) => {
+    const runningHere = () => this.running.get(ref)?.reported;
+    const duplicate = async (reported: Promise<boolean>): Promise<JobOutcome> => {
       log.info('job delivered again while its attempt runs here; not running it twice', { seq: msg.seq });
-      return outcome;
+      return (await reported) ? 'settled' : 'retry';
     };
     const before = runningHere();
     if (before) return duplicate(before);
@@ -439,20 +421,17 @@ export class Agent {
     const during = runningHere();
     if (during) return duplicate(during);
     const claimedAt = performance.now();
-    let finished!: () => void;
-    const r: RunningBuild = { ref, abort: new AbortController(), done: new Promise((resolve) => (finished = resolve)) };
-    this.running.set(id, r);
-    const deadline = build instanceof MalformedBuildError ? undefined : deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
+    const r = this.running.add(ref);
+    const deadline = build instanceof MalformedBuildError ? undefined : deadlineTimer(build, () => this.running.stop(r, 'DeadlineExceeded'));
     try {
-      r.outcome = this.run(build, ref, r, log, claimedAt).then((reported) => (reported ? 'settled' : 'retry'));
-      const outcome = await r.outcome;
+      r.reported = this.run(build, ref, r, log, claimedAt);
+      const outcome: JobOutcome = (await r.reported) ? 'settled' : 'retry';
       if (outcome === 'settled') this.rememberSettled(id);
       return outcome;
     } finally {
       clearTimeout(deadline);
-      this.running.delete(id);
       this.images.release(id);
-      finished();
+      this.running.end(r);
       // Builds are what fill the disk: see whether this one pushed usage over the threshold.
       void this.gc?.collect('pressure');
     }
@@ -466,8 +445,8 @@ export class Agent {
   private async run(
     /** The build, or why it could not be read (then reported failed without running). */
     build: ClaimedBuild | MalformedBuildError,
-    ref: RunningBuild['ref'],
-    r: RunningBuild,
+    ref: AttemptRef,
+    r: RunningAttempt,
     log: Logger,
     /** performance.now() at the claim. */
     claimedAt: number,
@@ -528,7 +507,7 @@ export class Agent {
   }
 
   /** Runs the build on a lease of the executor: what it pushed, or why it did not complete. */
-  private async execute(build: ClaimedBuild, r: RunningBuild, log: Logger, onLine: (line: string) => void, stages: StageTimer): Promise<Outcome> {
+  private async execute(build: ClaimedBuild, r: RunningAttempt, log: Logger, onLine: (line: string) => void, stages: StageTimer): Promise<Outcome> {
     const { ref } = build;
     /** The base (or builder) images the build used: warm here once it completes. */
     const used: string[] = [];
