@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { availableParallelism, totalmem } from 'node:os';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { AbortedError, errorMessage } from '../common/errors.js';
-import { parseQuantity } from '../common/quantity.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { WarmSet } from './warm-set.js';
 import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/nats/connect.js';
@@ -41,6 +39,7 @@ import { LogTail } from './logs/log-tail.js';
 import { StageTimer } from './stages/stage-timer.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClaimGate } from './kubernetes/claim-gate.js';
+import { Heartbeat } from './heartbeat/heartbeat.js';
 import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
 
 export interface AgentDeps {
@@ -86,7 +85,7 @@ export class Agent {
    */
   private readonly settled = new Set<string>();
   private loops: Promise<void>[] = [];
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly heartbeat: Heartbeat;
   /** Images running builds use; the image GC keeps them. */
   private readonly images = new ImagesInUse();
   private gc: ImageGarbageCollector | undefined;
@@ -118,6 +117,19 @@ export class Agent {
       nodeCache: nodeCache ? () => nodeCache.figures : undefined,
     });
     this.gate = new ClaimGate(!config.kubeNode);
+    this.heartbeat = new Heartbeat({
+      config,
+      instance: this.instance,
+      client,
+      running: this.running,
+      nodeLabels: () => this.nodeLabels,
+      cordoned: () => this.nodeWatcher?.current?.unschedulable ?? false,
+      draining: () => this.pulling.signal.aborted,
+      metrics: this.metrics,
+      nodeCache,
+      warm: this.warm,
+      log,
+    });
   }
 
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
@@ -149,8 +161,7 @@ export class Agent {
     agent.startGc();
     if (config.metricsListen) agent.metricsServer = await serveMetrics(agent.metrics.registry, config.metricsListen);
     await agent.nodeCache?.refresh();
-    await agent.heartbeat();
-    agent.heartbeatTimer = setInterval(() => void agent.heartbeat(), config.heartbeatIntervalMs);
+    await agent.heartbeat.start();
     const consumer = await agent.bindConsumer();
     agent.loops = Array.from({ length: config.concurrency }, () => agent.pullLoop(consumer));
     log.info('agent started', { node: config.node, instance: agent.instance, executor: executor.name, concurrency: config.concurrency });
@@ -165,13 +176,6 @@ export class Agent {
   /** The labels advertised for placement: SLIPWAY_NODE_LABELS, then its Node's as last read (which win). */
   get nodeLabels(): Record<string, string> {
     return { ...this.config.nodeLabels, ...(this.nodeWatcher?.current?.labels ?? {}) };
-  }
-
-  /** What its node offers builds' resources: SLIPWAY_AGENT_CPU and _MEMORY, else the machine's. */
-  private get allocatable(): { cpuMillis: number; memoryBytes: number } {
-    const cpu = this.config.cpu ? parseQuantity(this.config.cpu)! : availableParallelism();
-    const memory = this.config.memory ? parseQuantity(this.config.memory)! : totalmem();
-    return { cpuMillis: Math.round(cpu * 1000), memoryBytes: Math.round(memory) };
   }
 
   /** Whether the agent takes new jobs now: its node is known and not cordoned. */
@@ -199,7 +203,7 @@ export class Agent {
       this.log.info(open ? 'node schedulable: claiming builds' : 'node cordoned or unknown: claiming nothing new', { node: this.config.node, running: this.runningBuilds });
     }
     this.gate.set(open);
-    void this.heartbeat();
+    void this.heartbeat.beat();
   }
 
   /** Runs an image GC round now (as pressure would); undefined when GC is off or has no daemon. */
@@ -235,7 +239,7 @@ export class Agent {
   async stop(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
     this.pulling.abort();
     // Draining: placement takes back what is placed here and places nothing new.
-    void this.heartbeat();
+    void this.heartbeat.beat();
     const drained = await Promise.race([this.running.allEnded().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
     if (!drained) {
       this.log.warn('drain timeout: stopping running builds', { running: this.runningBuilds });
@@ -246,42 +250,13 @@ export class Agent {
     this.reporting.abort();
     await Promise.all(this.loops);
     await this.nodeWatcher?.stop();
-    clearInterval(this.heartbeatTimer);
+    this.heartbeat.stop();
     this.client.close();
     await this.gc?.stop();
     await this.metricsServer?.close();
     await this.executor.close();
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('agent stopped');
-  }
-
-  private async heartbeat(): Promise<void> {
-    // Read for the next heartbeat: this one sends what the last read found.
-    void this.nodeCache?.refresh();
-    try {
-      const res = await this.client.heartbeat({
-        agent: this.config.name,
-        node: this.config.node,
-        instance: this.instance,
-        running: this.running.refs(),
-        nodeLabels: this.nodeLabels,
-        cordoned: this.nodeWatcher?.current?.unschedulable ?? false,
-        capacity: this.config.concurrency,
-        cache: this.metrics.cacheFigures(),
-        allocatable: this.allocatable,
-        draining: this.pulling.signal.aborted,
-        warmConfigs: this.warm.advertised.configs,
-        warmImages: this.warm.advertised.images,
-      });
-      for (const order of res.stop) {
-        const r = order.build && this.running.get(order.build);
-        if (!r) continue;
-        this.log.info('coordinator says stop', { build: `${r.ref.namespace}/${r.ref.name}`, attempt: r.ref.attempt, why: order.why });
-        this.running.stop(r, order.why === 'Cancelled' ? 'Cancelled' : 'Lost');
-      }
-    } catch (err) {
-      this.log.warn('heartbeat did not get through', { error: errorMessage(err) });
-    }
   }
 
   /**
