@@ -8,20 +8,11 @@ import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/
 import { agentJobConsumer, defaultJobStreamOptions } from '../common/nats/jobs.js';
 import { CONTEXTS_BUCKET, type BuildJob } from '../common/nats/names.js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import {
-  AgentInternalError,
-  AgentShutdownError,
-  AttemptLostError,
-  BuildFailure,
-  CancelledError,
-  DeadlineExceededError,
-  ExecutorUnavailableError,
-  InvalidContextError,
-  MalformedBuildError,
-} from './build-failures.js';
-import { LABELS, runBuild, type UploadedContexts } from './build-runner.js';
-import { claimedBuildFrom, type AttemptRef, type ClaimedBuild } from './jobs/claimed-build.js';
-import { RunningAttempts, type RunningAttempt, type StopWhy } from './attempts/running-attempts.js';
+import { InvalidContextError, MalformedBuildError } from './build-failures.js';
+import { LABELS, type UploadedContexts } from './build-runner.js';
+import { claimedBuildFrom, type ClaimedBuild } from './jobs/claimed-build.js';
+import { AttemptRunner } from './attempts/attempt-runner.js';
+import { RunningAttempts } from './attempts/running-attempts.js';
 import { gcThresholds, type AgentConfig } from './config.js';
 import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
@@ -30,13 +21,9 @@ import { DindExecutor } from './executors/dind-executor.js';
 import { removeLeftoverDaemons } from './executors/private-daemon.js';
 import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
 import { ImagesInUse } from './gc/images-in-use.js';
-import { LogPublisher } from './logs/log-publisher.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeCacheReader } from './node-cache-reader.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
-import { SecretMasker } from './logs/secret-masker.js';
-import { LogTail } from './logs/log-tail.js';
-import { StageTimer } from './stages/stage-timer.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClaimGate } from './kubernetes/claim-gate.js';
 import { Heartbeat } from './heartbeat/heartbeat.js';
@@ -55,9 +42,6 @@ const SETTLED_REMEMBERED = 10_000;
 
 /** What becomes of a pulled job: acked (settled), or offered again (to this agent: it is placed here). */
 type JobOutcome = 'settled' | 'retry';
-
-/** How an attempt ended: what it pushed, or why it did not complete. */
-type Outcome = { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
 
 /** How long a stopping agent waits for its final reports. */
 const FINAL_REPORT_TIMEOUT_MS = 10_000;
@@ -86,6 +70,7 @@ export class Agent {
   private readonly settled = new Set<string>();
   private loops: Promise<void>[] = [];
   private readonly heartbeat: Heartbeat;
+  private readonly runner: AttemptRunner;
   /** Images running builds use; the image GC keeps them. */
   private readonly images = new ImagesInUse();
   private gc: ImageGarbageCollector | undefined;
@@ -105,7 +90,7 @@ export class Agent {
     private readonly nc: NatsConnection,
     private readonly client: CoordinatorClient,
     private readonly executor: Executor,
-    private readonly uploads: UploadedContexts,
+    uploads: UploadedContexts,
     private readonly log: Logger,
   ) {
     this.nodeCache = config.nodeCacheMetricsUrl ? new NodeCacheReader(config.nodeCacheMetricsUrl, log.child({ component: 'node-cache-reader' })) : undefined;
@@ -117,6 +102,20 @@ export class Agent {
       nodeCache: nodeCache ? () => nodeCache.figures : undefined,
     });
     this.gate = new ClaimGate(!config.kubeNode);
+    this.runner = new AttemptRunner({
+      config,
+      nc,
+      client,
+      executor,
+      uploads,
+      running: this.running,
+      images: this.images,
+      warm: this.warm,
+      metrics: this.metrics,
+      // Builds are what fill the disk: see whether this one pushed usage over the threshold.
+      afterAttempt: () => void this.gc?.collect('pressure'),
+      reporting: this.reporting.signal,
+    });
     this.heartbeat = new Heartbeat({
       config,
       instance: this.instance,
@@ -395,134 +394,20 @@ export class Agent {
     // Claimed while the same delivery's twin was claiming (the same claim id is accepted twice).
     const during = runningHere();
     if (during) return duplicate(during);
-    const claimedAt = performance.now();
     const r = this.running.add(ref);
-    const deadline = build instanceof MalformedBuildError ? undefined : deadlineTimer(build, () => this.running.stop(r, 'DeadlineExceeded'));
     try {
-      r.reported = this.run(build, ref, r, log, claimedAt);
+      r.reported = this.runner.run(r, build, log);
       const outcome: JobOutcome = (await r.reported) ? 'settled' : 'retry';
       if (outcome === 'settled') this.rememberSettled(id);
       return outcome;
     } finally {
-      clearTimeout(deadline);
-      this.images.release(id);
       this.running.end(r);
-      // Builds are what fill the disk: see whether this one pushed usage over the threshold.
-      void this.gc?.collect('pressure');
     }
   }
 
   private rememberSettled(id: string): void {
     this.settled.add(id);
     if (this.settled.size > SETTLED_REMEMBERED) this.settled.delete(this.settled.values().next().value!);
-  }
-
-  private async run(
-    /** The build, or why it could not be read (then reported failed without running). */
-    build: ClaimedBuild | MalformedBuildError,
-    ref: AttemptRef,
-    r: RunningAttempt,
-    log: Logger,
-    /** performance.now() at the claim. */
-    claimedAt: number,
-  ): Promise<boolean> {
-    log.info('build started', { node: this.config.node });
-    // One masker for everything that leaves the agent about this build: log lines and the outcome.
-    const { push, source, pull } = build instanceof MalformedBuildError ? {} : build.credentials;
-    const masker = new SecretMasker([push, source, pull].filter((s) => s !== undefined));
-    const tail = new LogTail();
-    const logs = new LogPublisher(this.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log, tail });
-    const stages = new StageTimer();
-    const onLine = (line: string) => logs.write(line);
-
-    const outcome: Outcome = build instanceof MalformedBuildError ? { kind: 'failed', failure: build } : await this.execute(build, r, log, onLine, stages);
-
-    const seconds = (performance.now() - claimedAt) / 1000;
-    // The snippet is the log's end before the outcome line, which only repeats the status. The
-    // lines are the log's own, masked as they were stored; masking the joined text again also
-    // catches a secret that spans lines.
-    const logSnippet = outcome.kind === 'failed' ? masker.mask(tail.text()) : '';
-    if (outcome.kind === 'complete') onLine(`Build complete: ${outcome.image}@${outcome.digest}`);
-    else onLine(`Build ${outcome.failure.phase.toLowerCase()}: ${outcome.failure.reason}: ${outcome.failure.message}`);
-    const logLines = await logs.close(this.reporting.signal);
-
-    try {
-      const final =
-        outcome.kind === 'complete'
-          ? await this.client.complete(
-              { build: ref, agent: this.config.name, output: { image: outcome.image, digest: outcome.digest }, commit: outcome.commit, logLines, stages: stages.list() },
-              this.reporting.signal,
-            )
-          : await this.client.fail(
-              {
-                build: ref,
-                agent: this.config.name,
-                phase: outcome.failure.phase,
-                reason: outcome.failure.reason,
-                message: masker.mask(outcome.failure.message),
-                exitCode: outcome.failure.exitCode ?? -1,
-                logLines,
-                stages: stages.list(),
-                logSnippet,
-              },
-              this.reporting.signal,
-            );
-      log.info('outcome accepted', { phase: final.status?.phase, reason: final.status?.reason || undefined });
-      if (outcome.kind === 'complete') this.metrics.buildFinished('Complete', '', seconds);
-      else this.metrics.buildFinished(outcome.failure.phase, outcome.failure.reason, seconds);
-      return true;
-    } catch (err) {
-      if (err instanceof ReportRefusedError) {
-        log.warn('outcome refused: this attempt is no longer ours', { refusal: err.refusal, error: err.message });
-        return true;
-      }
-      log.error('outcome could not be reported', { error: errorMessage(err) });
-      return false;
-    }
-  }
-
-  /** Runs the build on a lease of the executor: what it pushed, or why it did not complete. */
-  private async execute(build: ClaimedBuild, r: RunningAttempt, log: Logger, onLine: (line: string) => void, stages: StageTimer): Promise<Outcome> {
-    const { ref } = build;
-    /** The base (or builder) images the build used: warm here once it completes. */
-    const used: string[] = [];
-    let daemonLost = false;
-    try {
-      const lease = await this.executor.acquire(r.abort.signal).catch((err: unknown) => {
-        throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
-      });
-      try {
-        const result = await runBuild({
-          build,
-          runtime: lease.runtime,
-          agent: this.config.name,
-          workDir: this.config.workDir,
-          onLine,
-          uploads: this.uploads,
-          contextLimits: { maxBytes: this.config.maxContextBytes, maxEntries: this.config.maxContextEntries, maxRatio: this.config.maxContextRatio },
-          useImages: (refs) => {
-            used.push(...refs);
-            this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs);
-          },
-          stages,
-          signal: r.abort.signal,
-        });
-        this.warm.built(`${ref.namespace}/${build.configName}`, used);
-        return { kind: 'complete', ...result };
-      } catch (err) {
-        daemonLost = lease.lost();
-        throw err;
-      } finally {
-        await lease.release().catch((err) => log.warn('releasing the executor failed', { error: errorMessage(err) }));
-      }
-    } catch (err) {
-      return {
-        kind: 'failed',
-        failure: daemonLost
-          ? new ExecutorUnavailableError(`the build's private Docker daemon died during the build: ${errorMessage(err)}`, { cause: err })
-          : failureOf(err, r.stopWhy, build),
-      };
-    }
   }
 }
 
@@ -553,24 +438,6 @@ function objectStoreUploads(nc: NatsConnection): UploadedContexts {
       return result.data as unknown as AsyncIterable<Uint8Array>;
     },
   };
-}
-
-/** What to report for a build that did not complete, given why (if) it was stopped. */
-function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: ClaimedBuild): BuildFailure {
-  if (stopWhy === 'Cancelled') return new CancelledError('cancelled while running; the build was stopped');
-  if (stopWhy === 'DeadlineExceeded') return new DeadlineExceededError(`stopped after the deadline of ${build.completionDeadlineSeconds}s`);
-  if (stopWhy === 'Lost') return new AttemptLostError('the coordinator gave this attempt up; the build was stopped');
-  if (stopWhy === 'AgentShutdown') return new AgentShutdownError('the agent shut down before the build finished');
-  if (err instanceof BuildFailure) return err;
-  return new AgentInternalError(errorMessage(err), { cause: err });
-}
-
-/** Fires at the build's deadline, counted from when the coordinator marked it Running. */
-function deadlineTimer(build: ClaimedBuild, fire: () => void): NodeJS.Timeout | undefined {
-  const seconds = build.completionDeadlineSeconds;
-  if (!seconds) return undefined;
-  const started = build.startedAtMs ?? Date.now();
-  return setTimeout(fire, Math.max(0, started + seconds * 1000 - Date.now()));
 }
 
 function sleep(ms: number): Promise<void> {
