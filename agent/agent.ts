@@ -1,33 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import type { Consumer, JsMsg } from '@nats-io/jetstream';
-import { AbortedError, errorMessage } from '../common/errors.js';
-import { createLogger, type Logger } from '../common/log.js';
-import { WarmSet } from './warm-set.js';
-import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/nats/connect.js';
-import { agentJobConsumer, defaultJobStreamOptions } from '../common/nats/jobs.js';
-import { CONTEXTS_BUCKET, type BuildJob } from '../common/nats/names.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { InvalidContextError, MalformedBuildError } from './build-failures.js';
-import { LABELS, type UploadedContexts } from './build-runner.js';
-import { claimedBuildFrom, type ClaimedBuild } from './jobs/claimed-build.js';
+import { errorMessage } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
+import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/nats/connect.js';
+import { CONTEXTS_BUCKET } from '../common/nats/names.js';
 import { AttemptRunner } from './attempts/attempt-runner.js';
 import { RunningAttempts } from './attempts/running-attempts.js';
+import { InvalidContextError } from './build-failures.js';
+import { LABELS, type UploadedContexts } from './build-runner.js';
 import { gcThresholds, type AgentConfig } from './config.js';
-import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
+import { CoordinatorClient } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
-import { HostExecutor } from './executors/host-executor.js';
 import { DindExecutor } from './executors/dind-executor.js';
+import { HostExecutor } from './executors/host-executor.js';
 import { removeLeftoverDaemons } from './executors/private-daemon.js';
 import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
 import { ImagesInUse } from './gc/images-in-use.js';
+import { Heartbeat } from './heartbeat/heartbeat.js';
+import { JobLoop } from './jobs/job-loop.js';
+import { ClaimGate } from './kubernetes/claim-gate.js';
+import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeCacheReader } from './node-cache-reader.js';
-import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { ClaimGate } from './kubernetes/claim-gate.js';
-import { Heartbeat } from './heartbeat/heartbeat.js';
-import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
+import { WarmSet } from './warm-set.js';
 
 export interface AgentDeps {
   log?: Logger;
@@ -37,21 +36,16 @@ export interface AgentDeps {
   kubeConfig?: KubeConfig;
 }
 
-/** How many settled attempts an agent run remembers, to refuse their redeliveries. */
-const SETTLED_REMEMBERED = 10_000;
-
-/** What becomes of a pulled job: acked (settled), or offered again (to this agent: it is placed here). */
-type JobOutcome = 'settled' | 'retry';
-
 /** How long a stopping agent waits for its final reports. */
 const FINAL_REPORT_TIMEOUT_MS = 10_000;
 
 /**
- * A node agent: pulls build jobs from the work queue, claims each from the coordinator, runs it
- * on its executor, streams its log to JetStream and reports the outcome. A job is acknowledged
- * (and so leaves the queue) only after the coordinator has answered the final report; while a
- * build runs the agent tells JetStream it is still working, so a long build is not redelivered.
- * Heartbeats tell the coordinator the agent is alive and bring back which builds to stop.
+ * A node agent, put together from its parts: the job loop (jobs/) pulls build jobs from the work
+ * queue and claims each attempt from the coordinator; the attempt runner (attempts/) runs it on
+ * the executor (executors/), streams its log to JetStream and reports the outcome; the heartbeat
+ * (heartbeat/) tells the coordinator the agent is alive and brings back which builds to stop; the
+ * image GC (gc/) and the node watch (kubernetes/) run beside them. This class starts them and
+ * stops them: a graceful stop drains running builds before it lets go of anything.
  */
 export class Agent {
   /** Stops claiming new jobs. */
@@ -61,16 +55,8 @@ export class Agent {
   /** This run of the agent: a restarted agent cannot take over its earlier claims. */
   readonly instance = randomUUID().slice(0, 8);
   private readonly running = new RunningAttempts();
-  /**
-   * Attempts this run of the agent ran and reported (`namespace/name/attempt`), newest last, at
-   * most SETTLED_REMEMBERED: a redelivery of one (its ack lost with a NATS node) is not claimed
-   * again. Its claim would carry the same claim id, which the coordinator takes as the repeat of
-   * a lost answer; read from a lagging replica the build can still look Running with that id.
-   */
-  private readonly settled = new Set<string>();
-  private loops: Promise<void>[] = [];
   private readonly heartbeat: Heartbeat;
-  private readonly runner: AttemptRunner;
+  private readonly jobs: JobLoop;
   /** Images running builds use; the image GC keeps them. */
   private readonly images = new ImagesInUse();
   private gc: ImageGarbageCollector | undefined;
@@ -102,7 +88,7 @@ export class Agent {
       nodeCache: nodeCache ? () => nodeCache.figures : undefined,
     });
     this.gate = new ClaimGate(!config.kubeNode);
-    this.runner = new AttemptRunner({
+    const runner = new AttemptRunner({
       config,
       nc,
       client,
@@ -115,6 +101,18 @@ export class Agent {
       // Builds are what fill the disk: see whether this one pushed usage over the threshold.
       afterAttempt: () => void this.gc?.collect('pressure'),
       reporting: this.reporting.signal,
+    });
+    this.jobs = new JobLoop({
+      config,
+      instance: this.instance,
+      nc,
+      client,
+      gate: this.gate,
+      nodeLabels: () => this.nodeLabels,
+      running: this.running,
+      runner,
+      signal: this.pulling.signal,
+      log,
     });
     this.heartbeat = new Heartbeat({
       config,
@@ -161,8 +159,7 @@ export class Agent {
     if (config.metricsListen) agent.metricsServer = await serveMetrics(agent.metrics.registry, config.metricsListen);
     await agent.nodeCache?.refresh();
     await agent.heartbeat.start();
-    const consumer = await agent.bindConsumer();
-    agent.loops = Array.from({ length: config.concurrency }, () => agent.pullLoop(consumer));
+    await agent.jobs.start();
     log.info('agent started', { node: config.node, instance: agent.instance, executor: executor.name, concurrency: config.concurrency });
     return agent;
   }
@@ -247,7 +244,7 @@ export class Agent {
     const reported = await Promise.race([this.running.allEnded().then(() => true), sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false)]);
     if (!reported) this.log.warn('final reports did not get through; their jobs will be redelivered', { running: this.runningBuilds });
     this.reporting.abort();
-    await Promise.all(this.loops);
+    await this.jobs.stopped();
     await this.nodeWatcher?.stop();
     this.heartbeat.stop();
     this.client.close();
@@ -280,135 +277,7 @@ export class Agent {
     }
   }
 
-  /** The coordinator creates the consumer; an agent that starts first waits for it. */
-  private async bindConsumer(): Promise<Consumer> {
-    for (;;) {
-      try {
-        return await agentJobConsumer(this.nc, this.config.name);
-      } catch (err) {
-        if (this.pulling.signal.aborted) throw new AbortedError('agent stopped before the job queue existed');
-        this.log.info('job queue not there yet; waiting for a coordinator', { error: errorMessage(err) });
-        await sleep(1000);
-      }
-    }
-  }
 
-  private async pullLoop(consumer: Consumer): Promise<void> {
-    const signal = this.pulling.signal;
-    while (!signal.aborted) {
-      await this.gate.wait(signal);
-      if (signal.aborted) return;
-      let msg: JsMsg | null;
-      try {
-        msg = await consumer.next({ expires: this.config.pullExpiresMs });
-      } catch (err) {
-        if (signal.aborted) return;
-        this.log.warn('pulling a job failed; retrying', { error: errorMessage(err) });
-        await sleep(500);
-        continue;
-      }
-      if (!msg) continue;
-      if (signal.aborted) {
-        msg.nak();
-        return;
-      }
-      // Cordoned while the pull waited: the job goes back for another agent.
-      if (!this.gate.isOpen) {
-        msg.nak();
-        continue;
-      }
-      await this.handle(msg);
-    }
-  }
-
-  private async handle(msg: JsMsg): Promise<void> {
-    let job: BuildJob;
-    try {
-      job = JSON.parse(msg.string()) as BuildJob;
-    } catch {
-      this.log.error('dropping a job that is not JSON', { seq: msg.seq });
-      msg.term();
-      return;
-    }
-    const log = this.log.child({ build: `${job.namespace}/${job.build}`, attempt: job.attempt });
-    // Keep the job ours while we work: without this JetStream redelivers it after ack_wait.
-    const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
-    try {
-      const outcome = await this.claimAndRun(job, msg, log);
-      if (outcome === 'settled') await msg.ackAck().catch((err) => log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }));
-      else msg.nak();
-    } finally {
-      clearInterval(keepAlive);
-    }
-  }
-
-  /** @returns settled when the coordinator answered; otherwise how to hand the job back. */
-  private async claimAndRun(job: BuildJob, msg: JsMsg, log: Logger): Promise<JobOutcome> {
-    const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
-    // JetStream delivers a job again when it missed the in-progress acks (a NATS node died, the
-    // consumer's leader moved). Delivered to this same agent run, the claim would carry the same
-    // claim id, which the coordinator takes as a repeat of a lost answer: the attempt would run
-    // twice. The attempt is running here already; this delivery ends as that run's does.
-    const runningHere = () => this.running.get(ref)?.reported;
-    const duplicate = async (reported: Promise<boolean>): Promise<JobOutcome> => {
-      log.info('job delivered again while its attempt runs here; not running it twice', { seq: msg.seq });
-      return (await reported) ? 'settled' : 'retry';
-    };
-    const before = runningHere();
-    if (before) return duplicate(before);
-    if (this.settled.has(`${ref.namespace}/${ref.name}/${ref.attempt}`)) {
-      log.info('job delivered again after its attempt ran and was reported here; not running it twice', { seq: msg.seq });
-      return 'settled';
-    }
-    let build: ClaimedBuild | MalformedBuildError;
-    try {
-      const res = await this.client.claim(
-        {
-          build: ref,
-          agent: this.config.name,
-          node: this.config.node,
-          claimId: `${this.config.name}/${this.instance}/${msg.seq}`,
-          nodeLabels: this.nodeLabels,
-        },
-        this.pulling.signal,
-      );
-      try {
-        build = claimedBuildFrom(res, ref);
-      } catch (err) {
-        if (!(err instanceof MalformedBuildError)) throw err;
-        log.error('claimed a build that cannot be read; reporting it failed', { error: err.message });
-        build = err;
-      }
-    } catch (err) {
-      // NodeSelectorMismatch too: the node's labels changed since the placement, which the
-      // coordinator takes back when this agent does not claim it.
-      if (err instanceof ReportRefusedError) {
-        log.info('claim refused; dropping the job', { refusal: err.refusal, error: err.message });
-        return 'settled';
-      }
-      if (!(err instanceof AbortedError)) log.error('claim failed', { error: errorMessage(err) });
-      return 'retry';
-    }
-
-    const id = `${ref.namespace}/${ref.name}/${ref.attempt}`;
-    // Claimed while the same delivery's twin was claiming (the same claim id is accepted twice).
-    const during = runningHere();
-    if (during) return duplicate(during);
-    const r = this.running.add(ref);
-    try {
-      r.reported = this.runner.run(r, build, log);
-      const outcome: JobOutcome = (await r.reported) ? 'settled' : 'retry';
-      if (outcome === 'settled') this.rememberSettled(id);
-      return outcome;
-    } finally {
-      this.running.end(r);
-    }
-  }
-
-  private rememberSettled(id: string): void {
-    this.settled.add(id);
-    if (this.settled.size > SETTLED_REMEMBERED) this.settled.delete(this.settled.values().next().value!);
-  }
 }
 
 /** The executor the config names; for dind, after clearing daemons an earlier run left. */
@@ -438,8 +307,4 @@ function objectStoreUploads(nc: NatsConnection): UploadedContexts {
       return result.data as unknown as AsyncIterable<Uint8Array>;
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
