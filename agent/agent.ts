@@ -2,16 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Objm, type ObjectStore } from '@nats-io/obj';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
 import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/nats/connect.js';
-import { CONTEXTS_BUCKET } from '../common/nats/names.js';
 import { AttemptRunner } from './attempts/attempt-runner.js';
 import { RunningAttempts } from './attempts/running-attempts.js';
-import { InvalidContextError } from './build-failures.js';
-import { LABELS, type UploadedContexts } from './build-runner.js';
+import { LABELS } from './build-runner.js';
 import { gcThresholds, type AgentConfig } from './config.js';
 import { CoordinatorClient } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
@@ -26,6 +23,7 @@ import { ClaimGate } from './kubernetes/claim-gate.js';
 import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeCacheReader } from './node-cache-reader.js';
+import { objectStoreUploads, type UploadedContexts } from './source/uploaded-contexts.js';
 import { WarmSet } from './warm-set.js';
 
 export interface AgentDeps {
@@ -294,17 +292,4 @@ async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> 
     startTimeoutMs: 60_000,
     log: log.child({ executor: 'dind' }),
   });
-}
-
-/** Uploaded contexts in the coordinator's object store; bound on first use. */
-function objectStoreUploads(nc: NatsConnection): UploadedContexts {
-  let store: Promise<ObjectStore> | undefined;
-  return {
-    async read(object) {
-      store ??= new Objm(nc).open(CONTEXTS_BUCKET);
-      const result = await (await store).get(object);
-      if (!result) throw new InvalidContextError(`the uploaded context "${object}" is no longer stored`);
-      return result.data as unknown as AsyncIterable<Uint8Array>;
-    },
-  };
 }

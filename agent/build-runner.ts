@@ -23,14 +23,10 @@ import { LineSplitter } from './logs/line-splitter.js';
 import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
 import { fetchGitSource } from './source/git-source.js';
 import { extractContext, type ContextLimits } from './source/safe-extract.js';
+import type { UploadedContexts } from './source/uploaded-contexts.js';
 import { baseImages, DockerfileEditError, editDockerfile, hasDaemonPulledBase, pullableBaseImages } from './strategies/dockerfile.js';
 import { buildSourceToImage, pullBuilderImage, pullPreviousImage, type SourceToImageOptions } from './strategies/source-to-image.js';
 import { StageTimer } from './stages/stage-timer.js';
-
-/** Reads an uploaded context by its object name. */
-export interface UploadedContexts {
-  read(object: string): Promise<AsyncIterable<Uint8Array>>;
-}
 
 /** Labels on everything the agent creates for a build, so it can find and remove it later. */
 export const LABELS = {

@@ -11,7 +11,7 @@ import {
   ExecutorUnavailableError,
   MalformedBuildError,
 } from '../build-failures.js';
-import { runBuild, type UploadedContexts } from '../build-runner.js';
+import { runBuild } from '../build-runner.js';
 import type { AgentConfig } from '../config.js';
 import { ReportRefusedError, type CoordinatorClient } from '../coordinator-client.js';
 import type { Executor } from '../executors/executor.js';
@@ -21,6 +21,7 @@ import { LogPublisher } from '../logs/log-publisher.js';
 import { LogTail } from '../logs/log-tail.js';
 import { SecretMasker } from '../logs/secret-masker.js';
 import type { AgentMetrics } from '../metrics.js';
+import type { UploadedContexts } from '../source/uploaded-contexts.js';
 import { StageTimer, type TimedStage } from '../stages/stage-timer.js';
 import type { WarmSet } from '../warm-set.js';
 import type { RunningAttempt, RunningAttempts, StopWhy } from './running-attempts.js';
