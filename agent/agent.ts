@@ -274,8 +274,6 @@ export class Agent {
       await lease.release();
     }
   }
-
-
 }
 
 /** The executor the config names; for dind, after clearing daemons an earlier run left. */
