@@ -155,8 +155,8 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
 /** Pushes the built image and returns the digest the registry stored. */
 async function pushImage(o: RunOptions, image: string): Promise<string> {
   o.onLine(`Pushing ${image}`);
+  const pushAuth = o.build.credentials.push;
   try {
-    const pushAuth = o.build.credentials.push;
     const { digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: pushAuth, onOutput: (t) => emitLines(t, o.onLine) });
     return digest;
   } catch (err) {
@@ -164,7 +164,7 @@ async function pushImage(o: RunOptions, image: string): Promise<string> {
     if (err instanceof PushError) {
       if (isRegistryAuthRefusal(err.message)) {
         throw new RegistryAuthFailedError(
-          `the registry refused ${image} ${o.build.credentials.push ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
+          `the registry refused ${image} ${pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
           { cause: err },
         );
       }
