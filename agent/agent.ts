@@ -1,47 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { availableParallelism, totalmem } from 'node:os';
-import type { Consumer, JsMsg } from '@nats-io/jetstream';
-import { AbortedError, errorMessage } from '../common/errors.js';
-import { parseQuantity } from '../common/quantity.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { WarmSet } from './warm-set.js';
+import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
 import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/nats/connect.js';
-import { agentJobConsumer, defaultJobStreamOptions } from '../common/nats/jobs.js';
-import { CONTEXTS_BUCKET, type BuildJob } from '../common/nats/names.js';
-import { Objm, type ObjectStore } from '@nats-io/obj';
-import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
-import {
-  AgentInternalError,
-  AgentShutdownError,
-  AttemptLostError,
-  BuildFailure,
-  CancelledError,
-  DeadlineExceededError,
-  ExecutorUnavailableError,
-  InvalidContextError,
-} from './build-failures.js';
-import { LABELS, runBuild, type UploadedContexts } from './build-runner.js';
+import { AttemptRunner } from './attempts/attempt-runner.js';
+import { RunningAttempts } from './attempts/running-attempts.js';
+import { LABELS } from './build-runner.js';
 import { gcThresholds, type AgentConfig } from './config.js';
-import type { RegistryAuth } from './container-runtime/types.js';
-import { CoordinatorClient, ReportRefusedError } from './coordinator-client.js';
+import { CoordinatorClient } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
-import { HostExecutor } from './executors/host-executor.js';
 import { DindExecutor } from './executors/dind-executor.js';
+import { HostExecutor } from './executors/host-executor.js';
 import { removeLeftoverDaemons } from './executors/private-daemon.js';
 import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
 import { ImagesInUse } from './gc/images-in-use.js';
-import { LogPublisher } from './logs/log-publisher.js';
-import { AgentMetrics } from './metrics.js';
-import { NodeCacheReader } from './node-cache-reader.js';
-import { serveMetrics, type MetricsServer } from '../common/metrics/metrics-server.js';
-import { SecretMasker } from './logs/secret-masker.js';
-import { LogTail } from './logs/log-tail.js';
-import { StageTimer } from './stages/stage-timer.js';
-import type { GitCredentials } from './source/git-source.js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { Heartbeat } from './heartbeat/heartbeat.js';
+import { JobLoop } from './jobs/job-loop.js';
 import { ClaimGate } from './kubernetes/claim-gate.js';
 import type { NodeWatcher, NodeState } from './kubernetes/node-watcher.js';
+import { AgentMetrics } from './metrics.js';
+import { NodeCacheReader } from './node-cache-reader.js';
+import { objectStoreUploads, type UploadedContexts } from './source/uploaded-contexts.js';
+import { WarmSet } from './warm-set.js';
 
 export interface AgentDeps {
   log?: Logger;
@@ -51,33 +34,16 @@ export interface AgentDeps {
   kubeConfig?: KubeConfig;
 }
 
-/** How many settled attempts an agent run remembers, to refuse their redeliveries. */
-const SETTLED_REMEMBERED = 10_000;
-
-/** What becomes of a pulled job: acked (settled), or offered again (to this agent: it is placed here). */
-type JobOutcome = 'settled' | 'retry';
-
-/** Why a running build was stopped before it finished. */
-type StopWhy = 'Cancelled' | 'Lost' | 'DeadlineExceeded' | 'AgentShutdown';
-
-interface RunningBuild {
-  ref: { namespace: string; name: string; attempt: number };
-  abort: AbortController;
-  stopWhy?: StopWhy;
-  done: Promise<void>;
-  /** How its job ends (set once the run started): a second delivery of the job ends the same way. */
-  outcome?: Promise<JobOutcome>;
-}
-
 /** How long a stopping agent waits for its final reports. */
 const FINAL_REPORT_TIMEOUT_MS = 10_000;
 
 /**
- * A node agent: pulls build jobs from the work queue, claims each from the coordinator, runs it
- * on its executor, streams its log to JetStream and reports the outcome. A job is acknowledged
- * (and so leaves the queue) only after the coordinator has answered the final report; while a
- * build runs the agent tells JetStream it is still working, so a long build is not redelivered.
- * Heartbeats tell the coordinator the agent is alive and bring back which builds to stop.
+ * A node agent, put together from its parts: the job loop (jobs/) pulls build jobs from the work
+ * queue and claims each attempt from the coordinator; the attempt runner (attempts/) runs it on
+ * the executor (executors/), streams its log to JetStream and reports the outcome; the heartbeat
+ * (heartbeat/) tells the coordinator the agent is alive and brings back which builds to stop; the
+ * image GC (gc/) and the node watch (kubernetes/) run beside them. This class starts them and
+ * stops them: a graceful stop drains running builds before it lets go of anything.
  */
 export class Agent {
   /** Stops claiming new jobs. */
@@ -86,16 +52,9 @@ export class Agent {
   private readonly reporting = new AbortController();
   /** This run of the agent: a restarted agent cannot take over its earlier claims. */
   readonly instance = randomUUID().slice(0, 8);
-  private readonly running = new Map<string, RunningBuild>();
-  /**
-   * Attempts this run of the agent ran and reported (`namespace/name/attempt`), newest last, at
-   * most SETTLED_REMEMBERED: a redelivery of one (its ack lost with a NATS node) is not claimed
-   * again. Its claim would carry the same claim id, which the coordinator takes as the repeat of
-   * a lost answer; read from a lagging replica the build can still look Running with that id.
-   */
-  private readonly settled = new Set<string>();
-  private loops: Promise<void>[] = [];
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly running = new RunningAttempts();
+  private readonly heartbeat: Heartbeat;
+  private readonly jobs: JobLoop;
   /** Images running builds use; the image GC keeps them. */
   private readonly images = new ImagesInUse();
   private gc: ImageGarbageCollector | undefined;
@@ -115,7 +74,7 @@ export class Agent {
     private readonly nc: NatsConnection,
     private readonly client: CoordinatorClient,
     private readonly executor: Executor,
-    private readonly uploads: UploadedContexts,
+    uploads: UploadedContexts,
     private readonly log: Logger,
   ) {
     this.nodeCache = config.nodeCacheMetricsUrl ? new NodeCacheReader(config.nodeCacheMetricsUrl, log.child({ component: 'node-cache-reader' })) : undefined;
@@ -127,6 +86,45 @@ export class Agent {
       nodeCache: nodeCache ? () => nodeCache.figures : undefined,
     });
     this.gate = new ClaimGate(!config.kubeNode);
+    const runner = new AttemptRunner({
+      config,
+      nc,
+      client,
+      executor,
+      uploads,
+      running: this.running,
+      images: this.images,
+      warm: this.warm,
+      metrics: this.metrics,
+      // Builds are what fill the disk: see whether this one pushed usage over the threshold.
+      afterAttempt: () => void this.gc?.collect('pressure'),
+      reporting: this.reporting.signal,
+    });
+    this.jobs = new JobLoop({
+      config,
+      instance: this.instance,
+      nc,
+      client,
+      gate: this.gate,
+      nodeLabels: () => this.nodeLabels,
+      running: this.running,
+      runner,
+      signal: this.pulling.signal,
+      log,
+    });
+    this.heartbeat = new Heartbeat({
+      config,
+      instance: this.instance,
+      client,
+      running: this.running,
+      nodeLabels: () => this.nodeLabels,
+      cordoned: () => this.nodeWatcher?.current?.unschedulable ?? false,
+      draining: () => this.pulling.signal.aborted,
+      metrics: this.metrics,
+      nodeCache,
+      warm: this.warm,
+      log,
+    });
   }
 
   static async start(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
@@ -158,10 +156,8 @@ export class Agent {
     agent.startGc();
     if (config.metricsListen) agent.metricsServer = await serveMetrics(agent.metrics.registry, config.metricsListen);
     await agent.nodeCache?.refresh();
-    await agent.heartbeat();
-    agent.heartbeatTimer = setInterval(() => void agent.heartbeat(), config.heartbeatIntervalMs);
-    const consumer = await agent.bindConsumer();
-    agent.loops = Array.from({ length: config.concurrency }, () => agent.pullLoop(consumer));
+    await agent.heartbeat.start();
+    await agent.jobs.start();
     log.info('agent started', { node: config.node, instance: agent.instance, executor: executor.name, concurrency: config.concurrency });
     return agent;
   }
@@ -174,13 +170,6 @@ export class Agent {
   /** The labels advertised for placement: SLIPWAY_NODE_LABELS, then its Node's as last read (which win). */
   get nodeLabels(): Record<string, string> {
     return { ...this.config.nodeLabels, ...(this.nodeWatcher?.current?.labels ?? {}) };
-  }
-
-  /** What its node offers builds' resources: SLIPWAY_AGENT_CPU and _MEMORY, else the machine's. */
-  private get allocatable(): { cpuMillis: number; memoryBytes: number } {
-    const cpu = this.config.cpu ? parseQuantity(this.config.cpu)! : availableParallelism();
-    const memory = this.config.memory ? parseQuantity(this.config.memory)! : totalmem();
-    return { cpuMillis: Math.round(cpu * 1000), memoryBytes: Math.round(memory) };
   }
 
   /** Whether the agent takes new jobs now: its node is known and not cordoned. */
@@ -208,7 +197,7 @@ export class Agent {
       this.log.info(open ? 'node schedulable: claiming builds' : 'node cordoned or unknown: claiming nothing new', { node: this.config.node, running: this.runningBuilds });
     }
     this.gate.set(open);
-    void this.heartbeat();
+    void this.heartbeat.beat();
   }
 
   /** Runs an image GC round now (as pressure would); undefined when GC is off or has no daemon. */
@@ -233,7 +222,7 @@ export class Agent {
 
   /** Builds running now, as `namespace/name/attempt`. */
   get runningBuilds(): string[] {
-    return [...this.running.keys()];
+    return this.running.keys();
   }
 
   /**
@@ -244,60 +233,24 @@ export class Agent {
   async stop(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
     this.pulling.abort();
     // Draining: placement takes back what is placed here and places nothing new.
-    void this.heartbeat();
-    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
-    const drained = await Promise.race([all().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
+    void this.heartbeat.beat();
+    const drained = await Promise.race([this.running.allEnded().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
     if (!drained) {
       this.log.warn('drain timeout: stopping running builds', { running: this.runningBuilds });
-      for (const r of this.running.values()) this.stopBuild(r, 'AgentShutdown');
+      this.running.stopAll('AgentShutdown');
     }
-    const reported = await Promise.race([all().then(() => true), sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false)]);
+    const reported = await Promise.race([this.running.allEnded().then(() => true), sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false)]);
     if (!reported) this.log.warn('final reports did not get through; their jobs will be redelivered', { running: this.runningBuilds });
     this.reporting.abort();
-    await Promise.all(this.loops);
+    await this.jobs.stopped();
     await this.nodeWatcher?.stop();
-    clearInterval(this.heartbeatTimer);
+    this.heartbeat.stop();
     this.client.close();
     await this.gc?.stop();
     await this.metricsServer?.close();
     await this.executor.close();
     await this.nc.drain().catch(() => this.nc.close());
     this.log.info('agent stopped');
-  }
-
-  private stopBuild(r: RunningBuild, why: StopWhy): void {
-    if (r.stopWhy) return;
-    r.stopWhy = why;
-    r.abort.abort();
-  }
-
-  private async heartbeat(): Promise<void> {
-    // Read for the next heartbeat: this one sends what the last read found.
-    void this.nodeCache?.refresh();
-    try {
-      const res = await this.client.heartbeat({
-        agent: this.config.name,
-        node: this.config.node,
-        instance: this.instance,
-        running: [...this.running.values()].map((r) => r.ref),
-        nodeLabels: this.nodeLabels,
-        cordoned: this.nodeWatcher?.current?.unschedulable ?? false,
-        capacity: this.config.concurrency,
-        cache: this.metrics.cacheFigures(),
-        allocatable: this.allocatable,
-        draining: this.pulling.signal.aborted,
-        warmConfigs: this.warm.advertised.configs,
-        warmImages: this.warm.advertised.images,
-      });
-      for (const order of res.stop) {
-        const r = this.running.get(`${order.build!.namespace}/${order.build!.name}/${order.build!.attempt}`);
-        if (!r) continue;
-        this.log.info('coordinator says stop', { build: `${r.ref.namespace}/${r.ref.name}`, attempt: r.ref.attempt, why: order.why });
-        this.stopBuild(r, order.why === 'Cancelled' ? 'Cancelled' : 'Lost');
-      }
-    } catch (err) {
-      this.log.warn('heartbeat did not get through', { error: errorMessage(err) });
-    }
   }
 
   /**
@@ -321,251 +274,6 @@ export class Agent {
       await lease.release();
     }
   }
-
-  /** The coordinator creates the consumer; an agent that starts first waits for it. */
-  private async bindConsumer(): Promise<Consumer> {
-    for (;;) {
-      try {
-        return await agentJobConsumer(this.nc, this.config.name);
-      } catch (err) {
-        if (this.pulling.signal.aborted) throw new AbortedError('agent stopped before the job queue existed');
-        this.log.info('job queue not there yet; waiting for a coordinator', { error: errorMessage(err) });
-        await sleep(1000);
-      }
-    }
-  }
-
-  private async pullLoop(consumer: Consumer): Promise<void> {
-    const signal = this.pulling.signal;
-    while (!signal.aborted) {
-      await this.gate.wait(signal);
-      if (signal.aborted) return;
-      let msg: JsMsg | null;
-      try {
-        msg = await consumer.next({ expires: this.config.pullExpiresMs });
-      } catch (err) {
-        if (signal.aborted) return;
-        this.log.warn('pulling a job failed; retrying', { error: errorMessage(err) });
-        await sleep(500);
-        continue;
-      }
-      if (!msg) continue;
-      if (signal.aborted) {
-        msg.nak();
-        return;
-      }
-      // Cordoned while the pull waited: the job goes back for another agent.
-      if (!this.gate.isOpen) {
-        msg.nak();
-        continue;
-      }
-      await this.handle(msg);
-    }
-  }
-
-  private async handle(msg: JsMsg): Promise<void> {
-    let job: BuildJob;
-    try {
-      job = JSON.parse(msg.string()) as BuildJob;
-    } catch {
-      this.log.error('dropping a job that is not JSON', { seq: msg.seq });
-      msg.term();
-      return;
-    }
-    const log = this.log.child({ build: `${job.namespace}/${job.build}`, attempt: job.attempt });
-    // Keep the job ours while we work: without this JetStream redelivers it after ack_wait.
-    const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
-    try {
-      const outcome = await this.claimAndRun(job, msg, log);
-      if (outcome === 'settled') await msg.ackAck().catch((err) => log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }));
-      else msg.nak();
-    } finally {
-      clearInterval(keepAlive);
-    }
-  }
-
-  /** @returns settled when the coordinator answered; otherwise how to hand the job back. */
-  private async claimAndRun(job: BuildJob, msg: JsMsg, log: Logger): Promise<JobOutcome> {
-    const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
-    // JetStream delivers a job again when it missed the in-progress acks (a NATS node died, the
-    // consumer's leader moved). Delivered to this same agent run, the claim would carry the same
-    // claim id, which the coordinator takes as a repeat of a lost answer: the attempt would run
-    // twice. The attempt is running here already; this delivery ends as that run's does.
-    const runningHere = () => this.running.get(`${ref.namespace}/${ref.name}/${ref.attempt}`)?.outcome;
-    const duplicate = (outcome: Promise<JobOutcome>) => {
-      log.info('job delivered again while its attempt runs here; not running it twice', { seq: msg.seq });
-      return outcome;
-    };
-    const before = runningHere();
-    if (before) return duplicate(before);
-    if (this.settled.has(`${ref.namespace}/${ref.name}/${ref.attempt}`)) {
-      log.info('job delivered again after its attempt ran and was reported here; not running it twice', { seq: msg.seq });
-      return 'settled';
-    }
-    let build: Build__Output;
-    let pushAuth: RegistryAuth | undefined;
-    let sourceAuth: GitCredentials | undefined;
-    let pullAuth: RegistryAuth | undefined;
-    try {
-      const res = await this.client.claim(
-        {
-          build: ref,
-          agent: this.config.name,
-          node: this.config.node,
-          claimId: `${this.config.name}/${this.instance}/${msg.seq}`,
-          nodeLabels: this.nodeLabels,
-        },
-        this.pulling.signal,
-      );
-      build = res.build!;
-      pushAuth = res.pushCredentials ?? undefined;
-      sourceAuth = res.sourceCredentials ?? undefined;
-      pullAuth = res.pullCredentials ?? undefined;
-    } catch (err) {
-      // NodeSelectorMismatch too: the node's labels changed since the placement, which the
-      // coordinator takes back when this agent does not claim it.
-      if (err instanceof ReportRefusedError) {
-        log.info('claim refused; dropping the job', { refusal: err.refusal, error: err.message });
-        return 'settled';
-      }
-      if (!(err instanceof AbortedError)) log.error('claim failed', { error: errorMessage(err) });
-      return 'retry';
-    }
-
-    const id = `${ref.namespace}/${ref.name}/${ref.attempt}`;
-    // Claimed while the same delivery's twin was claiming (the same claim id is accepted twice).
-    const during = runningHere();
-    if (during) return duplicate(during);
-    const claimedAt = performance.now();
-    let finished!: () => void;
-    const r: RunningBuild = { ref, abort: new AbortController(), done: new Promise((resolve) => (finished = resolve)) };
-    this.running.set(id, r);
-    const deadline = deadlineTimer(build, () => this.stopBuild(r, 'DeadlineExceeded'));
-    try {
-      r.outcome = this.run(build, ref, r, { pushAuth, sourceAuth, pullAuth }, log, claimedAt).then((reported) => (reported ? 'settled' : 'retry'));
-      const outcome = await r.outcome;
-      if (outcome === 'settled') this.rememberSettled(id);
-      return outcome;
-    } finally {
-      clearTimeout(deadline);
-      this.running.delete(id);
-      this.images.release(id);
-      finished();
-      // Builds are what fill the disk: see whether this one pushed usage over the threshold.
-      void this.gc?.collect('pressure');
-    }
-  }
-
-  private rememberSettled(id: string): void {
-    this.settled.add(id);
-    if (this.settled.size > SETTLED_REMEMBERED) this.settled.delete(this.settled.values().next().value!);
-  }
-
-  private async run(
-    build: Build__Output,
-    ref: RunningBuild['ref'],
-    r: RunningBuild,
-    secrets: { pushAuth?: RegistryAuth; sourceAuth?: GitCredentials; pullAuth?: RegistryAuth },
-    log: Logger,
-    /** performance.now() at the claim. */
-    claimedAt: number,
-  ): Promise<boolean> {
-    const { pushAuth, sourceAuth, pullAuth } = secrets;
-    log.info('build started', { node: this.config.node });
-    // One masker for everything that leaves the agent about this build: log lines and the outcome.
-    const masker = new SecretMasker([pushAuth, sourceAuth, pullAuth].filter((s) => s !== undefined));
-    const tail = new LogTail();
-    const logs = new LogPublisher(this.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log, tail });
-    const stages = new StageTimer();
-    const onLine = (line: string) => logs.write(line);
-
-    let outcome: { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
-    /** The base (or builder) images the build used: warm here once it completes. */
-    const used: string[] = [];
-    let daemonLost = false;
-    try {
-      const lease = await this.executor.acquire(r.abort.signal).catch((err: unknown) => {
-        throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
-      });
-      try {
-        const result = await runBuild({
-          build,
-          runtime: lease.runtime,
-          agent: this.config.name,
-          workDir: this.config.workDir,
-          onLine,
-          pushAuth,
-          sourceAuth,
-          pullAuth,
-          uploads: this.uploads,
-          contextLimits: { maxBytes: this.config.maxContextBytes, maxEntries: this.config.maxContextEntries, maxRatio: this.config.maxContextRatio },
-          useImages: (refs) => {
-            used.push(...refs);
-            this.images.hold(`${ref.namespace}/${ref.name}/${ref.attempt}`, refs);
-          },
-          stages,
-          signal: r.abort.signal,
-        });
-        outcome = { kind: 'complete', ...result };
-        this.warm.built(`${ref.namespace}/${build.spec!.configName}`, used);
-      } catch (err) {
-        daemonLost = lease.lost();
-        throw err;
-      } finally {
-        await lease.release().catch((err) => log.warn('releasing the executor failed', { error: errorMessage(err) }));
-      }
-    } catch (err) {
-      outcome = {
-        kind: 'failed',
-        failure: daemonLost
-          ? new ExecutorUnavailableError(`the build's private Docker daemon died during the build: ${errorMessage(err)}`, { cause: err })
-          : failureOf(err, r.stopWhy, build),
-      };
-    }
-
-    const seconds = (performance.now() - claimedAt) / 1000;
-    // The snippet is the log's end before the outcome line, which only repeats the status. The
-    // lines are the log's own, masked as they were stored; masking the joined text again also
-    // catches a secret that spans lines.
-    const logSnippet = outcome.kind === 'failed' ? masker.mask(tail.text()) : '';
-    if (outcome.kind === 'complete') onLine(`Build complete: ${outcome.image}@${outcome.digest}`);
-    else onLine(`Build ${outcome.failure.phase.toLowerCase()}: ${outcome.failure.reason}: ${outcome.failure.message}`);
-    const logLines = await logs.close(this.reporting.signal);
-
-    try {
-      const final =
-        outcome.kind === 'complete'
-          ? await this.client.complete(
-              { build: ref, agent: this.config.name, output: { image: outcome.image, digest: outcome.digest }, commit: outcome.commit, logLines, stages: stages.list() },
-              this.reporting.signal,
-            )
-          : await this.client.fail(
-              {
-                build: ref,
-                agent: this.config.name,
-                phase: outcome.failure.phase,
-                reason: outcome.failure.reason,
-                message: masker.mask(outcome.failure.message),
-                exitCode: outcome.failure.exitCode ?? -1,
-                logLines,
-                stages: stages.list(),
-                logSnippet,
-              },
-              this.reporting.signal,
-            );
-      log.info('outcome accepted', { phase: final.status?.phase, reason: final.status?.reason || undefined });
-      if (outcome.kind === 'complete') this.metrics.buildFinished('Complete', '', seconds);
-      else this.metrics.buildFinished(outcome.failure.phase, outcome.failure.reason, seconds);
-      return true;
-    } catch (err) {
-      if (err instanceof ReportRefusedError) {
-        log.warn('outcome refused: this attempt is no longer ours', { refusal: err.refusal, error: err.message });
-        return true;
-      }
-      log.error('outcome could not be reported', { error: errorMessage(err) });
-      return false;
-    }
-  }
 }
 
 /** The executor the config names; for dind, after clearing daemons an earlier run left. */
@@ -582,41 +290,4 @@ async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> 
     startTimeoutMs: 60_000,
     log: log.child({ executor: 'dind' }),
   });
-}
-
-/** Uploaded contexts in the coordinator's object store; bound on first use. */
-function objectStoreUploads(nc: NatsConnection): UploadedContexts {
-  let store: Promise<ObjectStore> | undefined;
-  return {
-    async read(object) {
-      store ??= new Objm(nc).open(CONTEXTS_BUCKET);
-      const result = await (await store).get(object);
-      if (!result) throw new InvalidContextError(`the uploaded context "${object}" is no longer stored`);
-      return result.data as unknown as AsyncIterable<Uint8Array>;
-    },
-  };
-}
-
-/** What to report for a build that did not complete, given why (if) it was stopped. */
-function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: Build__Output): BuildFailure {
-  if (stopWhy === 'Cancelled') return new CancelledError('cancelled while running; the build was stopped');
-  if (stopWhy === 'DeadlineExceeded') {
-    return new DeadlineExceededError(`stopped after the deadline of ${build.spec!.config!.completionDeadlineSeconds}s`);
-  }
-  if (stopWhy === 'Lost') return new AttemptLostError('the coordinator gave this attempt up; the build was stopped');
-  if (stopWhy === 'AgentShutdown') return new AgentShutdownError('the agent shut down before the build finished');
-  if (err instanceof BuildFailure) return err;
-  return new AgentInternalError(errorMessage(err), { cause: err });
-}
-
-/** Fires at the build's deadline, counted from when the coordinator marked it Running. */
-function deadlineTimer(build: Build__Output, fire: () => void): NodeJS.Timeout | undefined {
-  const seconds = build.spec?.config?.completionDeadlineSeconds;
-  if (!seconds) return undefined;
-  const started = build.status?.startTimestamp ? new Date(build.status.startTimestamp).getTime() : Date.now();
-  return setTimeout(fire, Math.max(0, started + seconds * 1000 - Date.now()));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

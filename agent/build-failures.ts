@@ -141,3 +141,17 @@ export class AgentInternalError extends BuildFailure {
   readonly reason = 'AgentError';
   readonly phase = 'Error';
 }
+
+/**
+ * The coordinator handed over a build the agent cannot read: a part it needs is missing, or the
+ * build is not the attempt that was claimed. Reported as an AgentError, without running it.
+ */
+export class MalformedBuildError extends AgentInternalError {
+  constructor(
+    /** The part at fault, as a path in the claim's answer (e.g. `build.spec.config.output`). */
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`the coordinator handed over a malformed build: ${field} ${problem}`);
+  }
+}

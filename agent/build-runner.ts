@@ -3,7 +3,6 @@ import path from 'node:path';
 import { AbortedError, errorMessage, isAbortError } from '../common/errors.js';
 import { formatImageReference, parseImageReference } from '../common/image-reference.js';
 import { cpuToCfs, parseQuantity } from '../common/quantity.js';
-import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import {
   AgentInternalError,
   BuildFailure,
@@ -19,17 +18,15 @@ import {
 } from './build-failures.js';
 import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
+import { isRegistryAuthRefusal } from './container-runtime/registry-refusals.js';
 import { LineSplitter } from './logs/line-splitter.js';
-import { fetchGitSource, type GitCredentials } from './source/git-source.js';
+import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
+import { fetchGitSource } from './source/git-source.js';
 import { extractContext, type ContextLimits } from './source/safe-extract.js';
+import type { UploadedContexts } from './source/uploaded-contexts.js';
 import { baseImages, DockerfileEditError, editDockerfile, hasDaemonPulledBase, pullableBaseImages } from './strategies/dockerfile.js';
 import { buildSourceToImage, pullBuilderImage, pullPreviousImage, type SourceToImageOptions } from './strategies/source-to-image.js';
 import { StageTimer } from './stages/stage-timer.js';
-
-/** Reads an uploaded context by its object name. */
-export interface UploadedContexts {
-  read(object: string): Promise<AsyncIterable<Uint8Array>>;
-}
 
 /** Labels on everything the agent creates for a build, so it can find and remove it later. */
 export const LABELS = {
@@ -46,8 +43,8 @@ export interface BuildResult {
 }
 
 export interface RunOptions {
-  /** The build as the coordinator handed it over on claim (its spec is the frozen config). */
-  build: Build__Output;
+  /** The build as the coordinator handed it over on claim: the frozen config and the credentials of its secrets. */
+  build: ClaimedBuild;
   runtime: ContainerRuntime;
   /** Agent name, put on labels. */
   agent: string;
@@ -55,12 +52,6 @@ export interface RunOptions {
   workDir: string;
   /** Every line of output: git's, the daemon's build and push progress. */
   onLine: (line: string) => void;
-  /** Credentials of the build's push secret, when it names one that exists. */
-  pushAuth?: RegistryAuth;
-  /** Credentials of the build's source secret, when it names one that exists. */
-  sourceAuth?: GitCredentials;
-  /** Credentials of the strategy's pull secret (base or builder images). */
-  pullAuth?: RegistryAuth;
   /** Where uploaded contexts are read from. */
   uploads?: UploadedContexts;
   /** What an uploaded context may unpack to (bytes, entries, compression ratio). */
@@ -78,55 +69,52 @@ export interface RunOptions {
  * build's folder and any container labelled with this attempt are removed before it returns.
  */
 export async function runBuild(o: RunOptions): Promise<BuildResult> {
-  const { build } = o;
-  const spec = build.spec!.config!;
+  const { ref, source, strategy, output, resources, credentials } = o.build;
   const labels = {
-    [LABELS.build]: build.metadata!.name,
-    [LABELS.namespace]: build.metadata!.namespace,
-    [LABELS.attempt]: String(build.status!.attempt),
+    [LABELS.build]: ref.name,
+    [LABELS.namespace]: ref.namespace,
+    [LABELS.attempt]: String(ref.attempt),
     [LABELS.agent]: o.agent,
   };
-  const dir = await mkdtemp(path.join(o.workDir, `${build.metadata!.namespace}-${build.metadata!.name}-`));
+  const dir = await mkdtemp(path.join(o.workDir, `${ref.namespace}-${ref.name}-`));
   const stepContainers: string[] = [];
   try {
-    if (spec.source?.sourceSecret?.name && !o.sourceAuth) {
-      throw new MissingSourceSecretError(`source secret "${spec.source.sourceSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
+    if (source.sourceSecret && !credentials.source) {
+      throw new MissingSourceSecretError(`source secret "${source.sourceSecret}" does not exist in namespace "${ref.namespace}"`);
     }
-    const pullSecret = (spec.strategy?.docker ?? spec.strategy?.source)?.pullSecret?.name;
-    if (pullSecret && !o.pullAuth) {
-      throw new MissingPullSecretError(`pull secret "${pullSecret}" does not exist in namespace "${build.metadata!.namespace}"`);
+    if (strategy.pullSecret && !credentials.pull) {
+      throw new MissingPullSecretError(`pull secret "${strategy.pullSecret}" does not exist in namespace "${ref.namespace}"`);
     }
-    if (spec.output?.pushSecret?.name && !o.pushAuth) {
-      throw new MissingPushSecretError(`push secret "${spec.output.pushSecret.name}" does not exist in namespace "${build.metadata!.namespace}"`);
+    if (output.pushSecret && !credentials.push) {
+      throw new MissingPushSecretError(`push secret "${output.pushSecret}" does not exist in namespace "${ref.namespace}"`);
     }
-    const image = outputReference(spec.output!.image);
+    const image = outputReference(output.image);
     o.useImages?.([image]);
 
     const stages = o.stages ?? new StageTimer();
-    const s2i = spec.strategy?.source;
     const { contextDir, commit, dockerfile } = await stages.run('FetchInputs', async () => {
       const fetched = await fetchSource(o, dir);
-      return { ...fetched, dockerfile: s2i ? undefined : await prepareDockerfile(o, fetched.contextDir) };
+      return { ...fetched, dockerfile: strategy.kind === 'source' ? undefined : await prepareDockerfile(o, strategy, fetched.contextDir) };
     });
-    if (s2i) {
+    if (strategy.kind === 'source') {
       const s2iOptions: SourceToImageOptions = {
         runtime: o.runtime,
         contextDir,
-        builderImage: s2i.builderImage,
-        scriptsUrl: s2i.scriptsUrl || undefined,
-        env: s2i.env ?? [],
-        incremental: s2i.incremental ?? false,
-        forcePull: s2i.forcePull ?? false,
+        builderImage: strategy.builderImage,
+        scriptsUrl: strategy.scriptsUrl,
+        env: strategy.env,
+        incremental: strategy.incremental,
+        forcePull: strategy.forcePull,
         image,
-        pushAuth: o.pushAuth,
-        pullAuth: o.pullAuth,
+        pushAuth: credentials.push,
+        pullAuth: credentials.pull,
         labels,
-        limits: buildLimits(spec),
+        limits: buildLimits(resources),
         onLine: o.onLine,
         onContainer: (id) => stepContainers.push(id),
         signal: o.signal,
       };
-      o.useImages?.([s2i.builderImage]);
+      o.useImages?.([strategy.builderImage]);
       const previous = await stages.run('PullImages', async () => {
         await pullBuilderImage(s2iOptions);
         return s2iOptions.incremental ? await pullPreviousImage(s2iOptions) : false;
@@ -134,7 +122,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       o.onLine(`Building ${image}`);
       await stages.run('Build', () =>
         buildSourceToImage({ ...s2iOptions, previousImage: previous }).catch((err: unknown) => {
-          if (err instanceof BuildFailure) throw outOfMemory(err, spec);
+          if (err instanceof BuildFailure) throw outOfMemory(err, resources);
           if (o.signal.aborted) throw err;
           throw new DockerBuildFailedError(`the Docker daemon refused the Source-to-Image build: ${errorMessage(err)}`, { cause: err });
         }),
@@ -142,14 +130,14 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     } else {
       const text = await readFile(path.join(contextDir, dockerfile!), 'utf8');
       o.useImages?.(baseImages(text));
-      const forcePull = spec.strategy?.docker?.forcePull ?? false;
+      const forcePull = strategy.forcePull;
       await stages.run('PullImages', () => pullBaseImages(o, pullableBaseImages(text), forcePull));
       // Base images named by build arguments (FROM $BASE), or of another platform, are the
       // daemon's to resolve: it pulls those itself, during Build (with forcePull, it is asked to).
       const daemonPulls = hasDaemonPulledBase(text);
       if (daemonPulls) o.onLine('Base images of FROM $ARG or FROM --platform are pulled by the daemon during the build');
       o.onLine(`Building ${image}`);
-      await stages.run('Build', () => buildImage(o, { contextDir, dockerfile: dockerfile!, image, labels, spec, stepContainers, pull: forcePull && daemonPulls }));
+      await stages.run('Build', () => buildImage(o, { contextDir, dockerfile: dockerfile!, image, labels, docker: strategy, stepContainers, pull: forcePull && daemonPulls }));
     }
 
     const digest = await stages.run('PushImage', () => pushImage(o, image));
@@ -167,15 +155,16 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
 /** Pushes the built image and returns the digest the registry stored. */
 async function pushImage(o: RunOptions, image: string): Promise<string> {
   o.onLine(`Pushing ${image}`);
+  const pushAuth = o.build.credentials.push;
   try {
-    const { digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: o.pushAuth, onOutput: (t) => emitLines(t, o.onLine) });
+    const { digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: pushAuth, onOutput: (t) => emitLines(t, o.onLine) });
     return digest;
   } catch (err) {
     if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
     if (err instanceof PushError) {
-      if (/unauthorized|authentication required|no basic auth credentials|denied/i.test(err.message)) {
+      if (isRegistryAuthRefusal(err.message)) {
         throw new RegistryAuthFailedError(
-          `the registry refused ${image} ${o.pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
+          `the registry refused ${image} ${pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
           { cause: err },
         );
       }
@@ -193,16 +182,17 @@ async function pushImage(o: RunOptions, image: string): Promise<string> {
  * The pull secret's credentials go only to their own registry.
  */
 async function pullBaseImages(o: RunOptions, bases: string[], forcePull: boolean): Promise<void> {
+  const pullAuth = o.build.credentials.pull;
   for (const base of bases) {
     if (!forcePull && (await o.runtime.inspectImage(base))) continue;
     o.onLine(`Pulling base image ${base}`);
     try {
-      await o.runtime.pullImage(base, { signal: o.signal, auth: authFor(base, o.pullAuth), onOutput: (t) => emitLines(t, o.onLine) });
+      await o.runtime.pullImage(base, { signal: o.signal, auth: authFor(base, pullAuth), onOutput: (t) => emitLines(t, o.onLine) });
     } catch (err) {
       if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
       const message = errorMessage(err);
-      if (/unauthorized|authentication required|no basic auth credentials|pull access denied/i.test(message)) {
-        throw new RegistryAuthFailedError(`pulling base image ${base} was refused ${o.pullAuth ? "with the pull secret's credentials" : 'without credentials (no pull secret)'}: ${message.trim()}`, { cause: err });
+      if (isRegistryAuthRefusal(message)) {
+        throw new RegistryAuthFailedError(`pulling base image ${base} was refused ${pullAuth ? "with the pull secret's credentials" : 'without credentials (no pull secret)'}: ${message.trim()}`, { cause: err });
       }
       throw new DockerBuildFailedError(`pulling base image ${base} failed: ${message.trim()}`, { cause: err });
     }
@@ -230,27 +220,28 @@ async function buildImage(
     dockerfile: string;
     image: string;
     labels: Record<string, string>;
-    spec: NonNullable<NonNullable<Build__Output['spec']>['config']>;
+    docker: DockerStrategy;
     /** Filled with the ids of the containers the daemon runs steps in. */
     stepContainers: string[];
     /** Ask the daemon to pull base images itself (only those the agent could not name). */
     pull: boolean;
   },
 ): Promise<void> {
-  const docker = b.spec.strategy?.docker;
+  const { docker } = b;
+  const { resources, credentials } = o.build;
   let events;
   try {
     events = o.runtime.buildImage({
       contextDir: b.contextDir,
       dockerfile: b.dockerfile,
       tag: b.image,
-      buildArgs: Object.fromEntries((docker?.buildArgs ?? []).map((a) => [a.name, a.value])),
+      buildArgs: Object.fromEntries(docker.buildArgs.map((a) => [a.name, a.value])),
       labels: b.labels,
-      noCache: docker?.noCache ?? false,
-      target: docker?.target || undefined,
+      noCache: docker.noCache,
+      target: docker.target,
       pull: b.pull || undefined,
-      pullAuth: o.pullAuth,
-      limits: buildLimits(b.spec),
+      pullAuth: credentials.pull,
+      limits: buildLimits(resources),
       signal: o.signal,
     });
     // The daemon's stream pieces end anywhere, often mid-line: lines are put back together.
@@ -259,7 +250,7 @@ async function buildImage(
       for await (const event of events) {
         if (event.kind === 'output') output.write(event.text);
         else if (event.kind === 'container') b.stepContainers.push(event.id);
-        else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.code), b.spec);
+        else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.code), resources);
       }
     } finally {
       output.end();
@@ -275,9 +266,9 @@ async function buildImage(
  * A step that died with 137 (SIGKILL) under a memory limit was, in all likelihood, the kernel's
  * OOM killer at that limit: say so, rather than "exit code 137".
  */
-function outOfMemory(failure: BuildFailure, spec: NonNullable<NonNullable<Build__Output['spec']>['config']>): BuildFailure {
-  if (failure.exitCode !== 137 || !spec.resources?.memory) return failure;
-  return new OutOfMemoryError(`a build step was killed at the memory limit of ${spec.resources.memory} (exit code 137): ${failure.message}`, {
+function outOfMemory(failure: BuildFailure, resources: ClaimedBuild['resources']): BuildFailure {
+  if (failure.exitCode !== 137 || !resources.memory) return failure;
+  return new OutOfMemoryError(`a build step was killed at the memory limit of ${resources.memory} (exit code 137): ${failure.message}`, {
     exitCode: 137,
     cause: failure,
   });
@@ -285,7 +276,7 @@ function outOfMemory(failure: BuildFailure, spec: NonNullable<NonNullable<Build_
 
 /** The legacy builder reports a failing RUN as "... returned a non-zero code: N". */
 export function buildError(message: string, code?: number): BuildFailure {
-  if (/unauthorized|authentication required|no basic auth credentials|pull access denied/i.test(message)) {
+  if (isRegistryAuthRefusal(message)) {
     return new RegistryAuthFailedError(`pulling a base image was refused: ${message.trim()}`);
   }
   const m = /returned a non-zero code: (\d+)/.exec(message);
@@ -298,9 +289,9 @@ export function buildError(message: string, code?: number): BuildFailure {
 const GENERATED_DOCKERFILE = '.slipway.Dockerfile';
 
 /** The build's CPU and memory limits in Docker's terms. */
-function buildLimits(spec: NonNullable<NonNullable<Build__Output['spec']>['config']>): { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number } {
-  const memory = spec.resources?.memory ? parseQuantity(spec.resources.memory) : undefined;
-  const cpu = spec.resources?.cpu ? parseQuantity(spec.resources.cpu) : undefined;
+function buildLimits(resources: ClaimedBuild['resources']): { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number } {
+  const memory = resources.memory ? parseQuantity(resources.memory) : undefined;
+  const cpu = resources.cpu ? parseQuantity(resources.cpu) : undefined;
   return { memoryBytes: memory ? Math.floor(memory) : undefined, ...(cpu ? cpuToCfs(cpu) : {}) };
 }
 
@@ -309,34 +300,34 @@ function buildLimits(spec: NonNullable<NonNullable<Build__Output['spec']>['confi
  * folder, or an empty folder when the config has only an inline Dockerfile.
  */
 async function fetchSource(o: RunOptions, dir: string): Promise<{ contextDir: string; commit?: string }> {
-  const spec = o.build.spec!.config!;
+  const { source } = o.build;
   let contextDir: string;
   let commit: string | undefined;
-  const binary = spec.source?.binary;
-  if (binary?.object) {
+  const upload = source.upload;
+  if (upload) {
     if (!o.uploads) throw new InvalidContextError('this agent cannot read uploaded contexts');
-    o.onLine(`Unpacking the uploaded context (${binary.size} bytes, sha256 ${binary.sha256})`);
+    o.onLine(`Unpacking the uploaded context (${upload.size} bytes, sha256 ${upload.sha256})`);
     contextDir = path.join(dir, 'context');
-    const { files, bytes } = await extractContext(await o.uploads.read(binary.object), {
+    const { files, bytes } = await extractContext(await o.uploads.read(upload.object), {
       dir: contextDir,
       ...o.contextLimits,
-      sha256: binary.sha256,
+      sha256: upload.sha256,
     });
     o.onLine(`Unpacked ${files} files, ${bytes} bytes`);
-  } else if (spec.source?.git?.uri) {
-    const git = spec.source.git;
+  } else if (source.git) {
+    const git = source.git;
     o.onLine(`Fetching ${git.uri}${git.ref ? ` at ${git.ref}` : ''}`);
     const srcDir = path.join(dir, 'src');
     ({ commit } = await fetchGitSource({
       uri: git.uri,
-      ref: git.ref || undefined,
+      ref: git.ref,
       dir: srcDir,
-      credentials: o.sourceAuth,
+      credentials: o.build.credentials.source,
       signal: o.signal,
       onOutput: o.onLine,
     }));
     o.onLine(`Checked out commit ${commit}`);
-    contextDir = await insideSource(srcDir, spec.source.contextDir || '.', 'source.contextDir');
+    contextDir = await insideSource(srcDir, source.contextDir, 'source.contextDir');
   } else {
     contextDir = path.join(dir, 'context');
     await mkdir(contextDir);
@@ -345,17 +336,14 @@ async function fetchSource(o: RunOptions, dir: string): Promise<{ contextDir: st
 }
 
 /** The Dockerfile as the config says (in the source, or inline), with its `from` and `env` edits applied. */
-async function prepareDockerfile(o: RunOptions, contextDir: string): Promise<string> {
-  const spec = o.build.spec!.config!;
-  const docker = spec.strategy?.docker;
-  const inline = spec.source?.dockerfile;
-  const edits = { from: docker?.from || undefined, env: docker?.env ?? [], target: docker?.target || undefined };
-  if (!inline && !edits.from && edits.env.length === 0) {
-    const dockerfile = docker?.dockerfilePath || 'Dockerfile';
-    await insideSource(contextDir, dockerfile, 'strategy.docker.dockerfilePath');
-    return dockerfile;
+async function prepareDockerfile(o: RunOptions, docker: DockerStrategy, contextDir: string): Promise<string> {
+  const inline = o.build.source.dockerfile;
+  const edits = { from: docker.from, env: docker.env, target: docker.target };
+  if (inline === undefined && !edits.from && edits.env.length === 0) {
+    await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath');
+    return docker.dockerfilePath;
   }
-  const original = inline ?? (await readFile(await insideSource(contextDir, docker?.dockerfilePath || 'Dockerfile', 'strategy.docker.dockerfilePath'), 'utf8'));
+  const original = inline ?? (await readFile(await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath'), 'utf8'));
   let text: string;
   try {
     text = editDockerfile(original, edits);

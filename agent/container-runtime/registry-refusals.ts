@@ -1,0 +1,17 @@
+/**
+ * Words a registry (or the daemon speaking for it) uses when it refuses a pull or a push for
+ * want of (right) credentials: the registry API's UNAUTHORIZED and DENIED error codes as the
+ * daemon prints them ("unauthorized: …", "denied: requested access to the resource is denied",
+ * "pull access denied for …"), a 401's "authentication required", and the daemon's own "no basic
+ * auth credentials" when it had none to send. A file's "permission denied" is not a registry's.
+ */
+const AUTH_REFUSAL = /unauthorized|authentication required|no basic auth credentials|(?<!permission )denied/i;
+
+/**
+ * Whether the daemon's message about a pull, a push or a build says a registry refused it for
+ * want of (right) credentials, as opposed to any other failure (not found, unreachable, a bad
+ * Dockerfile, a failing step). One rule for all three, so they cannot drift apart.
+ */
+export function isRegistryAuthRefusal(message: string): boolean {
+  return AUTH_REFUSAL.test(message);
+}

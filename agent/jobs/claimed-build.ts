@@ -1,0 +1,197 @@
+import type { BuildStrategy__Output } from '../../proto/generated/slipway/v1/BuildStrategy.js';
+import type { ClaimBuildResponse__Output } from '../../proto/generated/slipway/v1/ClaimBuildResponse.js';
+import type { NameValue__Output } from '../../proto/generated/slipway/v1/NameValue.js';
+import type { RegistryCredentials__Output } from '../../proto/generated/slipway/v1/RegistryCredentials.js';
+import { MalformedBuildError } from '../build-failures.js';
+
+/** Which attempt of which build: how the agent names one in reports, heartbeats, logs and labels. */
+export interface AttemptRef {
+  namespace: string;
+  name: string;
+  attempt: number;
+}
+
+/** `namespace/name/attempt`: the key of an attempt among those an agent runs or ran. */
+export function attemptKey(ref: AttemptRef): string {
+  return `${ref.namespace}/${ref.name}/${ref.attempt}`;
+}
+
+/** A build argument or an environment variable. */
+export interface NameValue {
+  name: string;
+  value: string;
+}
+
+/**
+ * A secret's contents, as the coordinator revealed them at the claim. Never logged, never
+ * stored: whatever leaves the agent about the build is masked with them. Fits both RegistryAuth
+ * and GitCredentials.
+ */
+export interface Credentials {
+  /** The registry a docker-registry secret is for; empty for a source secret. */
+  registry: string;
+  username: string;
+  password: string;
+  /** A key for an ssh git remote; undefined: none (basic auth). */
+  sshPrivateKey?: string;
+  /** known_hosts for that remote; undefined: the host key is accepted as first seen. */
+  knownHosts?: string;
+}
+
+/** Where the build's context comes from. An upload wins over git; with neither, the context is empty. */
+export interface ClaimedSource {
+  /** The context uploaded for this build (it replaces the git source); undefined: none. */
+  upload?: { object: string; sha256: string; size: number };
+  /** The repository the context comes from; undefined: none (an inline Dockerfile, or an upload). */
+  git?: {
+    uri: string;
+    /** Branch, tag or full commit id; undefined: the remote's default branch. */
+    ref?: string;
+  };
+  /** Folder inside the git source that is the context; "." when the config names none. */
+  contextDir: string;
+  /** An inline Dockerfile, used instead of one in the source; undefined: none. */
+  dockerfile?: string;
+  /** Name of the source secret the config names; undefined: none. */
+  sourceSecret?: string;
+}
+
+/** Build with a Dockerfile. */
+export interface DockerStrategy {
+  kind: 'docker';
+  /** The Dockerfile's path in the context; "Dockerfile" when the config names none. */
+  dockerfilePath: string;
+  buildArgs: NameValue[];
+  noCache: boolean;
+  /** ENV added after the last stage's FROM; empty: none. */
+  env: NameValue[];
+  /** The stage to build; undefined: the last. */
+  target?: string;
+  /** Pull base images even when the daemon has them. */
+  forcePull: boolean;
+  /** Replaces the image of the Dockerfile's last FROM; undefined: the Dockerfile's own. */
+  from?: string;
+  /** Name of the pull secret for the base images; undefined: none. */
+  pullSecret?: string;
+}
+
+/** Build with Source-to-Image: a builder image's assemble script. */
+export interface SourceToImageStrategy {
+  kind: 'source';
+  builderImage: string;
+  /** Where the s2i scripts are; undefined: the builder's io.openshift.s2i.scripts-url label. */
+  scriptsUrl?: string;
+  /** Environment of assemble (and of the output image). */
+  env: NameValue[];
+  /** Reuse the previous output image's artifacts. */
+  incremental: boolean;
+  forcePull: boolean;
+  /** Name of the pull secret for the builder image; undefined: none. */
+  pullSecret?: string;
+}
+
+/**
+ * A build as the agent runs it: read once, at the claim, from what the coordinator handed over
+ * (the build, frozen config included, and the credentials of the secrets it names). Nothing
+ * further in reads the generated message.
+ */
+export interface ClaimedBuild {
+  ref: AttemptRef;
+  /** The BuildConfig the build was started from. */
+  configName: string;
+  /** When the coordinator marked the attempt Running (ms since the epoch); undefined: it did not say. */
+  startedAtMs?: number;
+  /** The attempt is stopped this many seconds after it started; undefined: no deadline. */
+  completionDeadlineSeconds?: number;
+  source: ClaimedSource;
+  strategy: DockerStrategy | SourceToImageStrategy;
+  output: {
+    /** registry/repository[:tag], as the config gives it (checked when the build runs). */
+    image: string;
+    /** Name of the push secret; undefined: none. */
+    pushSecret?: string;
+  };
+  /** Kubernetes quantities; undefined: no limit. */
+  resources: { cpu?: string; memory?: string };
+  /** The secrets the build names that exist; a named one missing here fails the build. */
+  credentials: { push?: Credentials; source?: Credentials; pull?: Credentials };
+}
+
+/**
+ * The claim's answer as a ClaimedBuild. The message's defaults (proto3 cannot leave a field
+ * unset: absent messages are null, strings empty, numbers 0) become undefined or the default
+ * each field above names.
+ * @throws MalformedBuildError when a part the agent needs is missing, the strategy is not
+ *   exactly one of docker and source, or the build is not the `claimed` attempt.
+ */
+export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: AttemptRef): ClaimedBuild {
+  const build = res.build;
+  if (!build) throw new MalformedBuildError('build', 'is missing');
+  const { metadata, spec, status } = build;
+  if (!metadata) throw new MalformedBuildError('build.metadata', 'is missing');
+  if (!status) throw new MalformedBuildError('build.status', 'is missing');
+  const config = spec?.config;
+  if (!spec || !config) throw new MalformedBuildError('build.spec.config', 'is missing');
+  const { source, strategy, output, resources } = config;
+  if (!output) throw new MalformedBuildError('build.spec.config.output', 'is missing');
+  const ref = { namespace: metadata.namespace, name: metadata.name, attempt: status.attempt };
+  if (attemptKey(ref) !== attemptKey(claimed)) throw new MalformedBuildError('build', `is ${attemptKey(ref)}, not the claimed ${attemptKey(claimed)}`);
+  const startedAtMs = status.startTimestamp ? Date.parse(status.startTimestamp) : undefined;
+  if (Number.isNaN(startedAtMs)) throw new MalformedBuildError('build.status.startTimestamp', `"${status.startTimestamp}" is not a time`);
+  return {
+    ref,
+    configName: spec.configName,
+    startedAtMs,
+    completionDeadlineSeconds: config.completionDeadlineSeconds || undefined,
+    source: {
+      upload: source?.binary?.object ? { object: source.binary.object, sha256: source.binary.sha256, size: source.binary.size } : undefined,
+      git: source?.git?.uri ? { uri: source.git.uri, ref: source.git.ref || undefined } : undefined,
+      contextDir: source?.contextDir || '.',
+      dockerfile: source?.dockerfile || undefined,
+      sourceSecret: source?.sourceSecret?.name || undefined,
+    },
+    strategy: strategyFrom(strategy),
+    output: { image: output.image, pushSecret: output.pushSecret?.name || undefined },
+    resources: { cpu: resources?.cpu || undefined, memory: resources?.memory || undefined },
+    credentials: { push: credentials(res.pushCredentials), source: credentials(res.sourceCredentials), pull: credentials(res.pullCredentials) },
+  };
+}
+
+function strategyFrom(strategy: BuildStrategy__Output | null): DockerStrategy | SourceToImageStrategy {
+  const docker = strategy?.docker;
+  const s2i = strategy?.source;
+  if (s2i && !docker) {
+    return {
+      kind: 'source',
+      builderImage: s2i.builderImage,
+      scriptsUrl: s2i.scriptsUrl || undefined,
+      env: nameValues(s2i.env),
+      incremental: s2i.incremental,
+      forcePull: s2i.forcePull,
+      pullSecret: s2i.pullSecret?.name || undefined,
+    };
+  }
+  if (docker && !s2i) {
+    return {
+      kind: 'docker',
+      dockerfilePath: docker.dockerfilePath || 'Dockerfile',
+      buildArgs: nameValues(docker.buildArgs),
+      noCache: docker.noCache,
+      env: nameValues(docker.env),
+      target: docker.target || undefined,
+      forcePull: docker.forcePull,
+      from: docker.from || undefined,
+      pullSecret: docker.pullSecret?.name || undefined,
+    };
+  }
+  throw new MalformedBuildError('build.spec.config.strategy', 'needs exactly one of docker or source');
+}
+
+function nameValues(list: NameValue__Output[]): NameValue[] {
+  return list.map(({ name, value }) => ({ name, value }));
+}
+
+function credentials(c: RegistryCredentials__Output | null): Credentials | undefined {
+  if (!c) return undefined;
+  return { registry: c.registry, username: c.username, password: c.password, sshPrivateKey: c.sshPrivateKey || undefined, knownHosts: c.knownHosts || undefined };
+}
