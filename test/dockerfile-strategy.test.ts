@@ -27,6 +27,24 @@ test.serial('an inline Dockerfile with no git source, its FROM replaced and env 
   t.is((await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(), word);
 });
 
+test.serial("the git source's own Dockerfile, its FROM replaced and env added", async (t) => {
+  // proto3 sends an unset inline Dockerfile as "": that must read the source's Dockerfile,
+  // not an empty one (which failed every such build with "no FROM instruction").
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t);
+  const repo = await git.createRepo('edited', { Dockerfile: 'FROM placeholder/replaced-by-from\nCMD ["sh", "-c", "echo $GREETING"]\n' });
+  const image = `${env.registry}/test/edited-${unique()}:v1`;
+  const word = `edited-${unique()}`;
+  const config = dockerBuildConfig('edited', repo.uri, image);
+  config.spec!.strategy!.docker = { from: env.baseImage, env: [{ name: 'GREETING', value: word }] };
+  await sw.client.createBuildConfig(config);
+  await sw.client.startBuild({ namespace: 'default', configName: 'edited' });
+  const final = await sw.client.waitForBuild('default', 'edited-1');
+  t.is(final.status!.phase, 'Complete', final.status!.message);
+  t.is((await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(), word);
+});
+
 test.serial('target picks the stage to build, and forcePull pulls the base image again', async (t) => {
   const env = testEnvironment();
   const git = await startGitServer(t);
