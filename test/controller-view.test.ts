@@ -23,10 +23,9 @@ test('the controller calls onChange once its view holds the change, for changes 
   const clock = () => new Date();
   const key = 'default.app-1';
   const seen: (number | undefined)[] = [];
-  let controller: BuildController | undefined;
-  controller = new BuildController(store, new AgentLeases(new AgentRegistry(store.agents, clock), 15_000, clock), {
+  const controller: BuildController = new BuildController(store, new AgentLeases(new AgentRegistry(store.agents, clock), 15_000, clock), {
     ...defaultBuildControllerOptions(silentLogger),
-    onChange: () => seen.push(new Map(controller!.unfinishedBuilds()).get(key)?.revision),
+    onChange: () => seen.push(new Map(controller.unfinishedBuilds()).get(key)?.revision),
   });
   const abort = new AbortController();
   const running = controller.run(abort.signal);

@@ -16,7 +16,11 @@ export interface EventuallyOptions {
  * throws ends the wait with that error: a check that should survive failures catches them.
  * No timing is asserted: this is how tests synchronise with what runs beside them, never a sleep.
  */
-export async function eventually<T>(what: string, check: () => T | false | undefined | null | Promise<T | false | undefined | null>, options: EventuallyOptions = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => T | false | undefined | null | Promise<T | false | undefined | null>,
+  options: EventuallyOptions = {},
+): Promise<T> {
   const { timeoutMs = 20_000, intervalMs = 100 } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -6,7 +6,12 @@ import { eventually } from './eventually.js';
  * `pattern`, and returns that line's match. Fails after `timeoutMs` (default 2 min: a build may
  * first pull its base image), naming the build and the pattern.
  */
-export async function untilLogLine(client: SlipwayClient, name: string, pattern: RegExp, timeoutMs = 120_000): Promise<RegExpExecArray> {
+export async function untilLogLine(
+  client: SlipwayClient,
+  name: string,
+  pattern: RegExp,
+  timeoutMs = 120_000,
+): Promise<RegExpExecArray> {
   return eventually(
     `a line matching ${pattern} in the log of build ${name}`,
     async () => {
