@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 // The pure tests: no servers, no Docker, no NATS, no child processes; they run in parallel in
@@ -29,6 +30,10 @@ const pure = [
   'webhook-units',
   'work-queue',
 ];
+
+// A renamed or removed file must not drop out of the unit run unnoticed.
+const missing = pure.filter((name) => !existsSync(`test/${name}.test.ts`));
+if (missing.length > 0) throw new Error(`ava.unit.config.js names test files that do not exist: ${missing.join(', ')}`);
 
 export default {
   files: pure.map((name) => `dist/test/${name}.test.js`),

@@ -157,10 +157,10 @@ test.serial('kubectl: apply a BuildConfig, start a build through instantiate, wa
   t.regex(bcTable.out, /kube-app\s+Docker\s+Git@main\s+0\s+\d+s/);
 
   // Watch builds live, then start one.
-  const watcher = kube.spawn('get', 'builds', '-w');
+  const watcher = kube.spawn('get', 'builds', '-w', '-v=6');
   const seenPhases = () => [...watcher.output().matchAll(/^kube-app-1\s+(\w+)/gm)].map((m) => m[1]);
-  // Once kubectl has printed its list, its watch goes on from that list's version: it sees every later change.
-  await eventually('kubectl get -w to print its list', () => /No resources found|^NAME/m.test(watcher.output()), { detail: () => watcher.output() });
+  // Once kubectl has its list (-v=6 logs each answer), its watch goes on from that list's version: it sees every later change.
+  await eventually('kubectl get -w to have its list', () => /GET http\S+\/builds\S* 200 OK/.test(watcher.output()), { detail: () => watcher.output() });
   const request = path.join(kube.dir, 'request.json');
   await writeFile(request, JSON.stringify({ apiVersion: 'build.slipway.dev/v1', kind: 'BuildRequest', metadata: { name: 'kube-app' } }));
   const started = await kube.kubectl('create', '--raw', `${GROUP_PATH}/namespaces/default/buildconfigs/kube-app/instantiate`, '-f', request);
