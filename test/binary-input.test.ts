@@ -15,6 +15,7 @@ import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { run, tempDir } from './helpers/processes.js';
 import { addAgent, startSlipway, type Slipway } from './helpers/slipway.js';
+import { eventually } from './helpers/eventually.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
 const unique = () => randomBytes(4).toString('hex');
@@ -55,7 +56,10 @@ test.serial('start --from-dir uploads the folder less its .dockerignore, and the
   const nc = await connect({ servers: sw.natsUrl });
   t.teardown(() => nc.close());
   const store = await new Objm(nc).open(CONTEXTS_BUCKET);
-  for (let i = 0; i < 50 && (await store.info(object)) && !(await store.info(object))!.deleted; i++) await new Promise((r) => setTimeout(r, 100));
+  await eventually('the uploaded context to be removed', async () => {
+    const info = await store.info(object);
+    return info === null || info.deleted;
+  }, { timeoutMs: 5000 });
   const info = await store.info(object);
   t.true(info === null || info.deleted, 'the uploaded context is removed once its build ended');
 });

@@ -8,6 +8,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import type { Teardowns } from './helpers/teardowns.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { eventually } from './helpers/eventually.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -40,12 +41,12 @@ async function runBuild(client: SlipwayClient, config: string): Promise<{ name: 
 
 /** The names of the config's builds once pruning has settled to at most `expected` of them. */
 async function remainingBuilds(client: SlipwayClient, config: string, expected: number): Promise<string[]> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const names = (await client.listBuilds({ namespace: 'default', configName: config })).map((b) => b.metadata!.name);
-    if (names.length <= expected || Date.now() > deadline) return names.sort();
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let names: string[] = [];
+  await eventually(`at most ${expected} builds of ${config}`, async () => {
+    names = (await client.listBuilds({ namespace: 'default', configName: config })).map((b) => b.metadata!.name);
+    return names.length <= expected;
+  }, { timeoutMs: 30_000, detail: () => names });
+  return names.sort();
 }
 
 test.serial('history limits keep the newest successful and failed builds with their logs, and prune the rest with theirs', async (t) => {

@@ -7,6 +7,7 @@ import { storedText } from './helpers/stored-state.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { untilLogLine } from './helpers/log-lines.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
 const LINES = 40;
@@ -22,12 +23,7 @@ test.serial('logs -f joined mid-build shows every line once, in order, and the l
   await sw.client.startBuild({ namespace: 'default', configName: 'chatty' });
 
   // Join once the build has printed some of its lines.
-  for (;;) {
-    const sofar: string[] = [];
-    for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'chatty-1' })) sofar.push(l.text);
-    if (sofar.some((l) => l === 'line-5')) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilLogLine(sw.client, 'chatty-1', /^line-5$/);
   const followed = await run(process.execPath, [BIN, '--server', sw.coordinators[0]!.address, 'logs', 'chatty-1', '-f']);
   const final = await sw.client.getBuild('default', 'chatty-1');
   t.is(final.status!.phase, 'Complete');

@@ -10,18 +10,14 @@ import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js'
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { JOBS_STREAM } from '../common/nats/names.js';
+import { eventually } from './helpers/eventually.js';
+import { untilLogLine } from './helpers/log-lines.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
 /** Waits until the build's log shows its RUN step's container; returns that container's id. */
 async function runningStepContainer(client: SlipwayClient, name: string): Promise<string> {
-  for (;;) {
-    for await (const l of client.streamBuildLogs({ namespace: 'default', name })) {
-      const m = /---> Running in ([0-9a-f]{12})/.exec(l.text);
-      if (m) return m[1]!;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return (await untilLogLine(client, name, /---> Running in ([0-9a-f]{12})/))[1]!;
 }
 
 /** The build's final state, or a failure if it is not final within `ms`. */
@@ -70,7 +66,7 @@ test.serial('a build cancelled before any agent took it never runs', async (t) =
   const nc = await connect({ servers: sw.natsUrl });
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
-  while ((await jsm.streams.info(JOBS_STREAM)).state.messages > 0) await new Promise((r) => setTimeout(r, 100));
+  await eventually('the queued job to be dropped', async () => (await jsm.streams.info(JOBS_STREAM)).state.messages === 0);
   const after = await sw.client.getBuild('default', 'idle-1');
   t.is(after.status!.phase, 'Cancelled');
   t.is(after.status!.agent, '');

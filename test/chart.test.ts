@@ -102,7 +102,7 @@ test('the dind sidecar is the only privileged container, and only in dind mode',
       for (const c of containers(spec)) {
         const sc = c.securityContext ?? {};
         if (sc.privileged === true) privileged.push(`${workload}/${c.name}`);
-        else t.false((sc.capabilities as { add?: string[] } | undefined)?.add?.length! > 0, `${name} ${workload}/${c.name} adds no capabilities`);
+        else t.false(((sc.capabilities as { add?: string[] } | undefined)?.add?.length ?? 0) > 0, `${name} ${workload}/${c.name} adds no capabilities`);
       }
     }
     const dind = agentPod(objects).containers.some((c: Container) => c.name === 'dind');

@@ -9,6 +9,7 @@ import { assignAttempt, markQueued } from '../coordinator/builds/transitions.js'
 import { BuildCache } from '../coordinator/store/build-cache.js';
 import { openStateStore } from '../coordinator/store/state-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
+import { eventually } from './helpers/eventually.js';
 
 // The build controller's view is what placement (placement/scheduler.ts) reads on each pass, and
 // its onChange hook is what starts a pass. A pass started by a change must see that change: if
@@ -47,8 +48,7 @@ test('the controller calls onChange once its view holds the change, for changes 
     now,
   )!;
   const revision = await store.builds.create(key, build);
-  const end = Date.now() + 10_000;
-  while (!seen.includes(revision) && seen.length < 50 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await eventually(`onChange to see revision ${revision}`, () => seen.includes(revision) || seen.length >= 50, { timeoutMs: 10_000, intervalMs: 20, detail: () => seen });
   t.true(seen.length > 0, 'onChange was called');
   t.true(seen.includes(revision), `onChange saw the build at revision ${revision} in the view; it saw ${JSON.stringify(seen)}`);
 });

@@ -12,16 +12,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { tempDir } from './helpers/processes.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
-
-/** Polls `check` until it holds (true) or `timeoutMs` passes (false); no timing is asserted. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { eventually } from './helpers/eventually.js';
 
 /** The lines of the build's log, as the gRPC API gives them. */
 async function logLines(client: SlipwayClient, name: string): Promise<string[]> {
@@ -313,14 +304,15 @@ test.serial('the builds stream starts with a snapshot, carries every change afte
   t.regex(await readLine(watch), /^\{"type":"BUILD"/);
   const log = await fetch(`${base}/api/v1/namespaces/default/builds/app-1/log?follow=true`, { signal: others.signal });
   t.is(log.status, 200);
-  t.true(
-    await eventually(async () => {
+  await eventually(
+    "the streams' two build feeds and a log feed",
+    async () => {
       const f = await feeds();
       return f.filter((s) => s === `$KV.${BUILDS_BUCKET}.>`).length === 2 && f.some((s) => s.startsWith('slipway.logs.default.app-1.'));
-    }),
-    `the streams' feeds: ${(await feeds()).join(', ')}`,
+    },
+    { detail: async () => (await feeds()).join(', ') },
   );
   abort.abort();
   others.abort();
-  t.true(await eventually(async () => (await feeds()).length === 0), `left behind: ${(await feeds()).join(', ')}`);
+  await eventually('no feed left', async () => (await feeds()).length === 0, { detail: async () => `left behind: ${(await feeds()).join(', ')}` });
 });

@@ -5,7 +5,7 @@ import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
-import type { SlipwayClient } from '../cli/client.js';
+import { untilLogLine } from './helpers/log-lines.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -25,13 +25,6 @@ async function processesMentioning(text: string): Promise<number[]> {
     if (cmd.includes(text)) pids.push(Number(entry));
   }
   return pids;
-}
-
-async function waitForStepContainer(client: SlipwayClient, name: string): Promise<void> {
-  for (;;) {
-    for await (const l of client.streamBuildLogs({ namespace: 'default', name })) if (/---> Running in/.test(l.text)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test.serial('the same build through the node\'s daemon and a per-build private daemon: same result, nothing of the private one left', async (t) => {
@@ -83,7 +76,7 @@ test.serial('dind per agent: the daemon killed mid-build fails that build clearl
   await sw.client.createBuildConfig(dockerBuildConfig('quick', quick.uri, `${env.registry}/test/quick-${unique()}:v1`));
 
   await sw.client.startBuild({ namespace: 'default', configName: 'slow' });
-  await waitForStepContainer(sw.client, 'slow-1');
+  await untilLogLine(sw.client, 'slow-1', /---> Running in/);
   const daemons = async () => {
     const pids = [];
     for (const pid of await processesMentioning(dindRoot)) {

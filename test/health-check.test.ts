@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import { checkHealth, healthClient } from './helpers/grpc-health.js';
 import { startSlipway } from './helpers/slipway.js';
+import { eventually } from './helpers/eventually.js';
 
 test('the coordinator answers the gRPC health check: SERVING for the server and its services, NOT_FOUND for others', async (t) => {
   const slipway = await startSlipway(t, { agents: 0 });
@@ -24,7 +25,7 @@ test('the health status turns NOT_SERVING while NATS is down and when the coordi
   watch.on('data', (m: { status: string }) => seen.push(m.status));
   watch.on('error', () => {});
   const waitFor = async (status: string) => {
-    for (let i = 0; i < 100 && seen.at(-1) !== status; i++) await new Promise((r) => setTimeout(r, 100));
+    await eventually(`health ${status}`, () => seen.at(-1) === status, { timeoutMs: 10_000, detail: () => seen });
     return seen.at(-1);
   };
 

@@ -14,19 +14,12 @@ import { startAuthRegistry } from './helpers/auth-registry.js';
 import { copyImage, startUpstreamRegistry } from './helpers/upstream-registry.js';
 import { ImageResolveError, resolveManifestDigest } from '../coordinator/triggers/registry-client.js';
 import type { Teardowns } from './helpers/teardowns.js';
+import { eventually } from './helpers/eventually.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
-/** Waits until `check` holds (checked every 200 ms); fails naming `what` after `timeoutMs`. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits up to a minute until `check` holds (see `eventually`). */
+const until = <T>(what: string, check: () => Promise<T | undefined | false>) => eventually(what, check, { timeoutMs: 60_000, intervalMs: 200 });
 
 /**
  * Pushes a new image to `registry/repository:tag`: the environment's base image with one more
@@ -142,7 +135,8 @@ test.serial('a new digest of a base image starts one build of each config that u
     t.is(await revisionLabel(testEnvironment().registry, `test/${n}`, finals[n]!.status!.output!.digest), baseRevision, `${n} is built on ${second}`);
   }
 
-  // Duplicate deliveries, two pollers each seeing the new digest every second: still one build each.
+  // Duplicate deliveries, two pollers each seeing the new digest every second: still one build each
+  // (time passing is what is tested: four seconds of polls and deliveries start nothing more).
   await new Promise((r) => setTimeout(r, 4000));
   t.deepEqual((await buildsOf(sw.client, names.a)).map((b) => b.metadata!.name), [`${names.a}-1`]);
   t.deepEqual((await buildsOf(sw.client, names.b)).map((b) => b.metadata!.name), [`${names.b}-1`]);
@@ -168,6 +162,7 @@ test.serial('polling alone (a registry that cannot notify) starts one build per 
   digests.push(await pushNewDigest(registry.address, repository, 'latest'));
   await until('the second build', async () => (await buildsOf(sw.client, name)).length >= 2);
   await sw.client.waitForBuild('default', `${name}-2`);
+  // Time passing is what is tested here: three seconds of polls start no third build.
   await new Promise((r) => setTimeout(r, 3000));
 
   const builds = await buildsOf(sw.client, name);
@@ -199,6 +194,7 @@ test.serial('polling a registry that requires auth uses the pull secret for that
   await sw.client.createBuildConfig(withSecret(names.none));
   await sw.client.createBuildConfig(withSecret(names.wrong, 'elsewhere'));
   await until('the baseline', async () => (await recordedDigest(sw.client, names.right)) === first);
+  // Time passing is what is tested here: after two more polls, still no digest without the right secret.
   await new Promise((r) => setTimeout(r, 2500));
   t.is(await recordedDigest(sw.client, names.none), undefined, 'refused without credentials');
   t.is(await recordedDigest(sw.client, names.wrong), undefined, "another registry's secret is not sent");
@@ -258,6 +254,7 @@ test.serial('registry notifications alone start builds; without the right token 
     t.is(res.status, 401, `${authorization?.split(' ')[0] ?? 'no'} credentials`);
     t.false((await res.text()).includes(token));
   }
+  // Time passing is what is tested here: a second on, still no build and no write.
   await new Promise((r) => setTimeout(r, 1000));
   t.deepEqual(await buildsOf(sw.client, name), []);
   t.deepEqual((await sw.client.getBuildConfig('default', name)).metadata!.resourceVersion, before.metadata!.resourceVersion, 'the config was not written');
@@ -310,6 +307,7 @@ test.serial('ConfigChange: a build when the config is created and one per spec c
 
   const relabelled = await sw.client.updateBuildConfig(config('two', { team: 'blue' }));
   t.is(Number(relabelled.metadata!.generation), 2, 'a label change is not a spec change');
+  // Time passing is what is tested here: three seconds on, still no third build.
   await new Promise((r) => setTimeout(r, 3000));
   const builds = await buildsOf(sw.client, name);
   t.deepEqual(builds.map((b) => b.metadata!.name), [`${name}-1`, `${name}-2`]);

@@ -7,12 +7,13 @@ import { LABELS } from '../agent/build-runner.js';
 import { gcThresholds, resolveAgentConfig, type AgentConfig } from '../agent/config.js';
 import { DockerRuntime } from '../agent/container-runtime/docker-runtime.js';
 import { InvalidInputError } from '../common/errors.js';
-import type { SlipwayClient } from '../cli/client.js';
 import { daemonEventsSince, environmentDocker } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { metricValue } from './helpers/metrics.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { eventually } from './helpers/eventually.js';
+import { untilLogLine } from './helpers/log-lines.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -35,18 +36,6 @@ async function imageExists(docker: Docker, reference: string): Promise<boolean> 
     return true;
   } catch {
     return false;
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await check()) return;
-  throw new Error(`timed out waiting until ${what}`);
-}
-
-async function waitForStep(client: SlipwayClient, name: string): Promise<void> {
-  for (;;) {
-    for await (const l of client.streamBuildLogs({ namespace: 'default', name })) if (/---> Running in/.test(l.text)) return;
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -75,26 +64,26 @@ test.serial('image GC over its threshold: Slipway\'s old images go; a hand-made 
   await sw.client.startBuild({ namespace: 'default', configName: 'base' });
   t.is((await sw.client.waitForBuild('default', 'base-1')).status!.phase, 'Complete');
   // The round after the build (pressure) takes the finished build's image off the node.
-  await until('the base image is collected', async () => !(await imageExists(docker, images.base)));
+  await eventually('the base image is collected', async () => !(await imageExists(docker, images.base)));
 
   await sw.client.startBuild({ namespace: 'default', configName: 'user' });
-  await waitForStep(sw.client, 'user-1'); // it pulled the base image again and is running on it
+  await untilLogLine(sw.client, 'user-1', /---> Running in/); // it pulled the base image again and is running on it
   await sw.client.startBuild({ namespace: 'default', configName: 'other' });
   t.is((await sw.client.waitForBuild('default', 'other-1')).status!.phase, 'Complete');
-  await until('the other build\'s image is collected', async () => !(await imageExists(docker, images.other)));
+  await eventually('the other build\'s image is collected', async () => !(await imageExists(docker, images.other)));
   t.is((await sw.client.getBuild('default', 'user-1')).status!.phase, 'Running', 'the round ran while the user build was running');
   t.true(await imageExists(docker, images.base), 'the image a running build stands on stays');
   t.true(await imageExists(docker, hand), 'an image made by hand stays');
   t.true(await imageExists(docker, env.baseImage), 'a base image Slipway did not create stays');
 
   t.is((await sw.client.waitForBuild('default', 'user-1')).status!.phase, 'Complete');
-  await until('the base and user images are collected once no build uses them', async () =>
+  await eventually('the base and user images are collected once no build uses them', async () =>
     !(await imageExists(docker, images.base)) && !(await imageExists(docker, images.user)));
   t.true(await imageExists(docker, hand), 'the image made by hand still stays');
 
   const metrics = agent.metricsAddress!;
   // A round is counted when it ends, a moment after the removals the waits above saw.
-  await until('the rounds are counted', async () => ((await metricValue(metrics, 'slipway_agent_gc_runs_total', { trigger: 'pressure' })) ?? 0) >= 3);
+  await eventually('the rounds are counted', async () => ((await metricValue(metrics, 'slipway_agent_gc_runs_total', { trigger: 'pressure' })) ?? 0) >= 3);
   t.true((await metricValue(metrics, 'slipway_agent_gc_images_removed_total'))! >= 3, 'base, other, user (base twice)');
   t.true((await metricValue(metrics, 'slipway_agent_gc_reclaimed_bytes_total'))! > 0, 'bytes reclaimed');
   t.not(await metricValue(metrics, 'slipway_agent_image_disk_usage_bytes'), undefined);

@@ -12,6 +12,7 @@ import { startNatsServer } from './helpers/nats-server.js';
 import { freePort } from './helpers/ports.js';
 import { dockerBuildConfig } from './helpers/slipway.js';
 import { containerOutput, containerUid, imageSizeMiB, imagesScript, startContainer } from './helpers/slipway-images.js';
+import { eventually } from './helpers/eventually.js';
 
 test('the coordinator and agent images build on a local Node base, run as uid 10001, answer the health check, serve the dashboard and run a build', async (t) => {
   // Builds Slipway's own images (npm ci inside docker build): minutes on a busy 2-core machine.
@@ -66,12 +67,14 @@ test('the coordinator and agent images build on a local Node base, run as uid 10
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const agents = await new Kvm(nc).open(AGENTS_BUCKET);
-  let seen = false;
-  for (let i = 0; i < 100 && !seen; i++) {
-    for await (const k of await agents.keys()) if (k.includes(agentName)) seen = true;
-    if (!seen) await new Promise((r) => setTimeout(r, 200));
-  }
-  t.true(seen, await containerOutput(agent));
+  await eventually(
+    `the agent ${agentName} in the agents bucket`,
+    async () => {
+      for await (const k of await agents.keys()) if (k.includes(agentName)) return true;
+      return false;
+    },
+    { detail: () => containerOutput(agent) },
+  );
 
   // And the two of them build: git fetch in the agent's image, docker build through the socket.
   const git = await startGitServer(t);

@@ -13,6 +13,7 @@ import { registryDigest } from './helpers/registry.js';
 import { startSlipway } from './helpers/slipway.js';
 import type { Teardowns } from './helpers/teardowns.js';
 import type { RequestAttributes, UserInfo } from '../coordinator/kube-api/server.js';
+import { eventually } from './helpers/eventually.js';
 
 /**
  * The Kubernetes API as a person and a controller use it: the real kubectl (1.32) against the
@@ -156,9 +157,10 @@ test.serial('kubectl: apply a BuildConfig, start a build through instantiate, wa
   t.regex(bcTable.out, /kube-app\s+Docker\s+Git@main\s+0\s+\d+s/);
 
   // Watch builds live, then start one.
-  const watcher = kube.spawn('get', 'builds', '-w');
+  const watcher = kube.spawn('get', 'builds', '-w', '-v=6');
   const seenPhases = () => [...watcher.output().matchAll(/^kube-app-1\s+(\w+)/gm)].map((m) => m[1]);
-  await new Promise((r) => setTimeout(r, 1000));
+  // Once kubectl has its list (-v=6 logs each answer), its watch goes on from that list's version: it sees every later change.
+  await eventually('kubectl get -w to have its list', () => /GET http\S+\/builds\S* 200 OK/.test(watcher.output()), { detail: () => watcher.output() });
   const request = path.join(kube.dir, 'request.json');
   await writeFile(request, JSON.stringify({ apiVersion: 'build.slipway.dev/v1', kind: 'BuildRequest', metadata: { name: 'kube-app' } }));
   const started = await kube.kubectl('create', '--raw', `${GROUP_PATH}/namespaces/default/buildconfigs/kube-app/instantiate`, '-f', request);
@@ -170,8 +172,7 @@ test.serial('kubectl: apply a BuildConfig, start a build through instantiate, wa
   const log = await kube.kubectl('get', '--raw', `${GROUP_PATH}/namespaces/default/builds/kube-app-1/log?follow=true`);
   t.is(log.code, 0, log.out);
   t.regex(log.out, /Build complete: /);
-  const until = Date.now() + 10_000;
-  while (!seenPhases().includes('Complete') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  await eventually('the watch to show kube-app-1 Complete', () => seenPhases().includes('Complete'), { timeoutMs: 10_000, detail: () => watcher.output() });
   const phases = seenPhases();
   t.deepEqual([...new Set(phases)], ['New', 'Pending', 'Running', 'Complete'], watcher.output());
   t.regex(watcher.output(), /^NAME\s+PHASE\s+CONFIG\s+NODE\s+DURATION\s+AGE\n/m);

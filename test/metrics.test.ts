@@ -15,6 +15,7 @@ import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/processes.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { copyImage, pullThrough, startUpstreamRegistry } from './helpers/upstream-registry.js';
+import { eventually } from './helpers/eventually.js';
 
 const unique = () => randomBytes(4).toString('hex');
 const BUILD_SERVICE = 'slipway.v1.BuildService';
@@ -136,16 +137,20 @@ test.serial('two coordinators and an agent: /metrics says what happened, events 
   // Image GC figures travel in heartbeats: the coordinators show what the agent measured (a
   // GC round after the last build may still change it: compare scrapes taken together).
   let measured = { agent: NaN, heard: NaN, agentReclaimed: NaN, heardReclaimed: NaN };
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    const [a, c] = [await scrape(agent.metricsAddress!), await scrape(http[1]!)];
-    measured = {
-      agent: value(a, 'slipway_agent_image_disk_usage_bytes'),
-      heard: value(c, 'slipway_agents_image_bytes', { agent: agent.config.name }),
-      agentReclaimed: value(a, 'slipway_agent_gc_reclaimed_bytes_total'),
-      heardReclaimed: value(c, 'slipway_agents_gc_reclaimed_bytes_total', { agent: agent.config.name }),
-    };
-    if (measured.agent === measured.heard) break;
-  }
+  await eventually(
+    'the coordinator to show the image bytes the agent measured',
+    async () => {
+      const [a, c] = [await scrape(agent.metricsAddress!), await scrape(http[1]!)];
+      measured = {
+        agent: value(a, 'slipway_agent_image_disk_usage_bytes'),
+        heard: value(c, 'slipway_agents_image_bytes', { agent: agent.config.name }),
+        agentReclaimed: value(a, 'slipway_agent_gc_reclaimed_bytes_total'),
+        heardReclaimed: value(c, 'slipway_agents_gc_reclaimed_bytes_total', { agent: agent.config.name }),
+      };
+      return measured.agent === measured.heard;
+    },
+    { timeoutMs: 15_000, intervalMs: 200, detail: () => measured },
+  );
   t.true(measured.agent > 0, 'the GC rounds after the builds measured the images');
   t.is(measured.heard, measured.agent);
   t.is(measured.heardReclaimed, measured.agentReclaimed);

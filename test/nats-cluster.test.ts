@@ -19,6 +19,7 @@ import { tempDir } from './helpers/processes.js';
 import { registryDigest } from './helpers/registry.js';
 import { startAgentProcess, startCoordinatorProcess, type ServiceProcess } from './helpers/service-processes.js';
 import { dockerBuildConfig } from './helpers/slipway.js';
+import { eventually } from './helpers/eventually.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -34,8 +35,7 @@ test.serial('the cluster helper: an R3 bucket takes writes while its leader is k
   await leader!.kill();
   t.false(leader!.running);
   // A write during the election fails (no responders, a timeout) until a new leader is elected.
-  let revision = 0;
-  for (let i = 0; i < 300 && revision === 0; i++) revision = await kv.put('b', '2').catch(() => new Promise<number>((r) => setTimeout(() => r(0), 200)));
+  const revision = await eventually('a write once a new leader is elected', () => kv.put('b', '2').catch(() => undefined), { timeoutMs: 60_000, intervalMs: 200 });
   t.true(revision > 0);
   const next = await cluster.streamLeader('KV_helper_check');
   t.truthy(next);
@@ -48,13 +48,16 @@ test.serial('the cluster helper: an R3 bucket takes writes while its leader is k
 
 /** Polls the build (through whichever coordinator answers) until it has ended. */
 async function untilEnded(clients: SlipwayClient[], name: string, timeoutMs = 240_000): Promise<Build__Output> {
-  const until = Date.now() + timeoutMs;
-  for (let i = 0; ; i++) {
-    const b = await clients[i % clients.length]!.getBuild('default', name).catch(() => undefined);
-    if (b && isTerminal(b.status!.phase as never)) return b;
-    if (Date.now() > until) throw new Error(`build ${name} did not end within ${timeoutMs} ms (last: ${b?.status?.phase})`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  let i = 0;
+  let last: Build__Output | undefined;
+  return eventually(
+    `build ${name} to end`,
+    async () => {
+      last = await clients[i++ % clients.length]!.getBuild('default', name).catch(() => undefined);
+      return last && isTerminal(last.status!.phase as never) && last;
+    },
+    { timeoutMs, intervalMs: 300, detail: () => last?.status?.phase },
+  );
 }
 
 /** Per build, how many times the daemon tagged its image: exactly once when it ran once. */
@@ -64,11 +67,15 @@ function tagsPerBuild(events: DaemonEvent[], builds: string[]): [string, number]
 }
 
 async function untilRunning(clients: SlipwayClient[], names: string[], atLeast: number): Promise<void> {
-  for (;;) {
-    const phases = await Promise.all(names.map((n) => clients[0]!.getBuild('default', n).then((b) => b.status!.phase).catch(() => '')));
-    if (phases.filter((p) => p === 'Running').length >= atLeast || phases.every((p) => isTerminal(p as never))) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  let phases: string[] = [];
+  await eventually(
+    `${atLeast} of ${names.join(', ')} Running (or all ended)`,
+    async () => {
+      phases = await Promise.all(names.map((n) => clients[0]!.getBuild('default', n).then((b) => b.status!.phase).catch(() => '')));
+      return phases.filter((p) => p === 'Running').length >= atLeast || phases.every((p) => isTerminal(p as never));
+    },
+    { timeoutMs: 240_000, intervalMs: 200, detail: () => phases },
+  );
 }
 
 interface Setup {
@@ -148,6 +155,7 @@ test.serial('on a 3-node cluster (R3), builds complete exactly once while the NA
   t.truthy(coordinatorNode, 'the first coordinator is connected to a node');
   await coordinatorNode!.kill();
   t.log(`killed ${coordinatorNode!.name}, the node of ${coordinators[0]!.id}`);
+  // The node stays down a while (the fault under test), not waiting for anything.
   await new Promise((r) => setTimeout(r, 3000));
   await coordinatorNode!.restart();
   await cluster.waitForMetaLeader();
@@ -155,6 +163,7 @@ test.serial('on a 3-node cluster (R3), builds complete exactly once while the NA
   t.truthy(leader, 'the builds bucket has a leader');
   await leader!.kill();
   t.log(`killed ${leader!.name}, the leader of KV_slipway_builds`);
+  // The leader stays down a while (the fault under test), not waiting for anything.
   await new Promise((r) => setTimeout(r, 3000));
   await leader!.restart();
 
@@ -233,8 +242,8 @@ test.serial('a JsonStore watch on an R3 bucket sees every write once, in order, 
     await victim!.restart();
     for (let i = 0; i < 10; i++) await write();
   }
-  const until = Date.now() + 60_000;
-  while (seen.length < written && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  // On a timeout, the comparison below shows which writes the watch missed.
+  await eventually(`the watch to see all ${written} writes`, () => seen.length >= written, { timeoutMs: 60_000, intervalMs: 200, detail: () => seen.length }).catch(() => {});
   stop.abort();
   await watching;
   t.deepEqual(seen, Array.from({ length: written }, (_, i) => i + 1));

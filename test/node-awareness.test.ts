@@ -13,6 +13,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { FakeKubernetesApi } from './helpers/fake-kube-api.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
+import { eventually } from './helpers/eventually.js';
 
 // Everything here is real (NATS, dockerd, registry, git) except the Kubernetes API, which is
 // FakeKubernetesApi: no real apiserver can run in this environment.
@@ -43,7 +44,7 @@ async function waitFor(client: SlipwayClient, name: string, pred: (b: Build__Out
   throw new Error(`build ${name} ended before: ${what}`);
 }
 
-/** The build's phase stays `phase` (no agent claims it) for `ms`. */
+/** The build's phase stays `phase` (no agent claims it) for `ms`: time passing is what is tested. */
 async function staysFor(t: ExecutionContext, s: Slipway, name: string, phase: string, ms: number): Promise<Build__Output> {
   const until = Date.now() + ms;
   let b = await s.client.getBuild('default', name);
@@ -56,13 +57,7 @@ async function staysFor(t: ExecutionContext, s: Slipway, name: string, phase: st
   return b;
 }
 
-const until = async (cond: () => boolean, what: string, timeoutMs = 10_000) => {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const until = (cond: () => boolean, what: string) => eventually(what, cond, { timeoutMs: 10_000, intervalMs: 50 });
 
 test('a cordoned node claims nothing new; its running build completes; uncordoned, it takes the waiting build', async (t) => {
   const { kube, slipway, agentOn, config, start } = await setUp(t, { 'node-a': {} });

@@ -15,6 +15,7 @@ import { spawnForTest, tempDir } from './helpers/processes.js';
 import { registryDigest } from './helpers/registry.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { copyImage, pullThrough, startUpstreamRegistry, type UpstreamRegistry } from './helpers/upstream-registry.js';
+import { eventually } from './helpers/eventually.js';
 
 const unique = () => randomBytes(4).toString('hex');
 const HOUR = 3_600_000;
@@ -89,8 +90,8 @@ test.serial('ten dind builds FROM docker.io/library/busybox through the node cac
     if (n === 1) {
       // The proxy stores a missed blob with a fetch of its own, after the build got it: wait
       // until both blobs are stored, and for the upstream's log of that fetch.
-      await waitUntil(async () => (await Promise.all(image.blobs.map((b) => cache.storage.hasBlob(b.digest)))).every(Boolean));
-      await new Promise((r) => setTimeout(r, 1000));
+      await eventually('both base blobs stored', async () => (await Promise.all(image.blobs.map((b) => cache.storage.hasBlob(b.digest)))).every(Boolean), { timeoutMs: 10_000 });
+      await upstream.logCaughtUp();
       afterFirst = upstreamGets();
       countsAfterFirst = await counts(cache);
     }
@@ -136,7 +137,7 @@ test.serial('a sweep evicts blobs past the TTL from storage (manifests stay) and
   const cache = await startCache(t, upstream, { ttl: '1h' }, () => clock);
   t.is((await pullThrough(cache.address, 'library/busybox', 'latest')).status, 200);
   const stored = async () => (await cache.storage.blobs()).map((b) => b.digest).sort();
-  await waitUntil(async () => (await stored()).length === image.blobs.length + 1);
+  await eventually('the manifest and both blobs stored', async () => (await stored()).length === image.blobs.length + 1, { timeoutMs: 10_000 });
   const fetched = image.blobs.map((b) => upstream.blobGets(b.digest));
   t.true(fetched.every((n) => n >= 1), 'the first pull fetched every blob from the upstream');
 
@@ -156,7 +157,7 @@ test.serial('a sweep evicts blobs past the TTL from storage (manifests stay) and
   t.is((await pullThrough(cache.address, 'library/busybox', 'latest')).status, 200, 'a pull after eviction works');
   t.is((await counts(cache)).misses, missesBefore + image.blobs.length, 'and misses every evicted blob');
   for (const [i, b] of image.blobs.entries()) t.true(upstream.blobGets(b.digest) > fetched[i]!, `${b.digest} fetched from the upstream again`);
-  await waitUntil(async () => (await stored()).length === image.blobs.length + 1);
+  await eventually('the manifest and both blobs stored', async () => (await stored()).length === image.blobs.length + 1, { timeoutMs: 10_000 });
 });
 
 test.serial('over the storage limit, a sweep evicts the least recently pulled blob first and stops once under it', async (t) => {
@@ -165,12 +166,13 @@ test.serial('over the storage limit, a sweep evicts the least recently pulled bl
   // Room for the manifest and the config, not the layer too.
   const cache = await startCache(t, upstream, { maxBytes: String(config.size + 2000) });
   await pullThrough(cache.address, 'library/busybox', 'latest');
-  await waitUntil(async () => (await cache.storage.blobs()).length === image.blobs.length + 1);
+  await eventually('the manifest and both blobs stored', async () => (await cache.storage.blobs()).length === image.blobs.length + 1, { timeoutMs: 10_000 });
   // The layer was pulled an hour ago, the config just now (the front touches what it serves).
   const hourAgo = new Date(Date.now() - HOUR);
   await utimes(path.join(cache.storage.blobFolder(layer.digest)!, 'data'), hourAgo, hourAgo);
+  const served = Date.now();
   await fetch(`http://${cache.address}/v2/library/busybox/blobs/${config.digest}`).then((r) => r.arrayBuffer());
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually('the front to touch the config it served', async () => (await cache.storage.blobs()).some((b) => b.digest === config.digest && b.lastAccessMs >= served), { timeoutMs: 10_000 });
 
   const plan = await cache.sweep();
   t.deepEqual(plan.evict, [{ digest: layer.digest, size: layer.size, why: 'over-limit' }]);
@@ -189,7 +191,7 @@ test.serial('the internal registry killed is started again, and the next pull wo
   t.deepEqual(await processesMentioning(cache.registry.configPath), [first]);
   process.kill(first, 'SIGKILL');
 
-  await waitUntil(() => cache.registry.pid !== undefined && cache.registry.pid !== first, 15_000);
+  await eventually('a new registry process', () => cache.registry.pid !== undefined && cache.registry.pid !== first, { timeoutMs: 15_000 });
   await cache.registry.waitReady(15_000);
   const upstreamBefore = image.blobs.map((b) => upstream.blobGets(b.digest));
   const { hits } = await counts(cache);
@@ -227,7 +229,8 @@ test.serial('an upstream that needs credentials: pulls work through the cache, t
 
   t.is((await pullThrough(listen, 'library/busybox', 'latest')).status, 200, 'pulled anonymously from the cache, which authenticates upstream');
   // The upstream logs a request once it has answered it: give its log a moment.
-  await waitUntil(() => image.blobs.every((b) => upstream.blobGets(b.digest) >= 1)).catch(() => {});
+  // The assertions below say what is missing.
+  await upstream.logCaughtUp();
   for (const b of image.blobs) t.true(upstream.blobGets(b.digest) >= 1, `${b.digest} from the upstream:\n${upstream.output()}`);
   t.true(upstream.tokensIssued() >= 2, 'the cache got tokens with the credentials (the copy got one)');
   // A blob the upstream does not have: the registry reports (and logs) an upstream error.
@@ -279,10 +282,3 @@ test('settings errors name the setting and why, and never repeat credentials', a
   t.regex(service.output(), /SLIPWAY_CACHE_MAX_BYTES: \\?"lots\\?" is not a positive number of bytes/);
   t.false(service.output().includes(secret));
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 100))) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
-  }
-}

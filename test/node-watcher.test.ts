@@ -3,6 +3,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfigError, loadKubeConfig, NodeWatcher, type NodeState } from '../agent/kubernetes/node-watcher.js';
 import { silentLogger } from '../common/log.js';
 import { FakeKubernetesApi } from './helpers/fake-kube-api.js';
+import { eventually } from './helpers/eventually.js';
 
 /** Starts a watcher of `node` on the fake API; resolves `next(pred)` when a state matches. */
 function watch(t: { teardown(fn: () => unknown): void }, api: FakeKubernetesApi, node: string) {
@@ -80,7 +81,7 @@ test('the node watcher keeps trying when the API refuses it, and knows nothing m
   const watcher = new NodeWatcher({ kubeConfig: kc, node: 'node-a', log: silentLogger, retryBaseMs: 50, retryMaxMs: 100, onChange: () => undefined });
   watcher.start();
   t.teardown(() => watcher.stop());
-  await new Promise((r) => setTimeout(r, 500));
+  await eventually('three tries', () => api.requests.length >= 3, { timeoutMs: 10_000, detail: () => api.requests.length });
   t.is(watcher.current, undefined);
   t.true(api.requests.length >= 3, `retried: ${api.requests.length}`);
 });

@@ -7,6 +7,7 @@ import { openStateStore, type StateStore } from '../coordinator/store/state-stor
 import { silentLogger } from '../common/log.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import type { Teardowns } from './helpers/teardowns.js';
+import { eventually } from './helpers/eventually.js';
 
 /**
  * A coordinator that dies after a trigger's build number is taken (with the trigger's event
@@ -68,7 +69,7 @@ test('a triggered build whose coordinator died before creating it is made by the
   const abort = new AbortController();
   const running = sweeper.run(abort.signal);
   t.teardown(() => abort.abort());
-  await waitFor(async () => (await api.getBuildConfig('default', 'app')).value.status.pendingBuilds === undefined);
+  await eventually('no pending build', async () => (await api.getBuildConfig('default', 'app')).value.status.pendingBuilds === undefined, { timeoutMs: 10_000, intervalMs: 50 });
   abort.abort();
   await running;
 
@@ -104,13 +105,13 @@ test('when the sweeper makes a slow coordinator\'s build first, the slow one tak
   const slow = new BuildApi({ ...s, builds: slowBuilds });
   const cause = { type: 'ConfigChange' as const, message: 'generation 3' };
   const starting = slow.startBuildIf({ namespace: 'default', configName: 'app', cause, decide: once('3') });
-  await waitFor(async () => ((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.length ?? 0) === 1);
+  await eventually('one pending build', async () => ((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.length ?? 0) === 1, { timeoutMs: 10_000, intervalMs: 50 });
 
   const sweeper = new PendingBuildSweeper(api, { graceMs: 0, intervalMs: 50, log: silentLogger });
   const abort = new AbortController();
   const running = sweeper.run(abort.signal);
   t.teardown(() => abort.abort());
-  await waitFor(async () => (await api.listBuilds({ namespace: 'default' })).length === 1);
+  await eventually('one build', async () => (await api.listBuilds({ namespace: 'default' })).length === 1, { timeoutMs: 10_000, intervalMs: 50 });
   release();
   const started = await starting;
   abort.abort();
@@ -136,11 +137,3 @@ test('a pending record whose build exists is dropped by the next triggered start
   t.deepEqual((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.map((p) => p.number), [2]);
   t.is((await api.listBuilds({ namespace: 'default' })).length, 3);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -9,6 +9,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
+import { eventually } from './helpers/eventually.js';
 
 // Issue #12's must-shows, end to end: real coordinators and agents, each agent on a Docker daemon
 // of its own standing in for a node, real builds; what ran where is counted on the daemons.
@@ -16,13 +17,15 @@ import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpe
 const unique = () => randomBytes(4).toString('hex');
 
 async function until(read: () => Promise<Build__Output>, done: (b: Build__Output) => boolean, what: string, timeoutMs = 30_000): Promise<Build__Output> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const b = await read();
-    if (done(b)) return b;
-    if (Date.now() > end) throw new Error(`${b.metadata?.name} never ${what}: ${JSON.stringify(b.status)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let last: Build__Output | undefined;
+  return eventually(
+    `the build to have ${what}`,
+    async () => {
+      last = await read();
+      return done(last) && last;
+    },
+    { timeoutMs, detail: () => `${last?.metadata?.name}: ${JSON.stringify(last?.status)}` },
+  );
 }
 
 /** Builds whose attempt was tagged on this daemon (one image `tag` event carrying its labels each). */

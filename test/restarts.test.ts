@@ -54,7 +54,7 @@ test.serial('coordinator killed mid-build and restarted: the build completes, ru
   await s.killCoordinator();
   // The build finishes while no coordinator is there: its report is retried, not dropped.
   await s.agent.waitForLog((l) => l.msg === 'coordinator call did not get through; retrying' && l.method === 'CompleteBuild');
-  // Down longer than the agents' grace: a restarted coordinator must not take that for a lost agent.
+  // Down longer than the agents' grace (time passing is what is tested): a restarted coordinator must not take that for a lost agent.
   await new Promise((r) => setTimeout(r, 4000));
   await s.startCoordinator();
 

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import { testEnvironment } from './environment.js';
+import { eventually } from './eventually.js';
 
 /** The environment's Docker daemon, for checking what builds did on it. */
 export function environmentDocker(): Docker {
@@ -76,10 +78,17 @@ export async function recordDaemonEvents(docker: Docker): Promise<{ stop(): Prom
   stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
   return {
     async stop() {
-      // Let events already on their way arrive before closing.
-      await new Promise((r) => setTimeout(r, 500));
-      stream.destroy();
-      return parseEvents(text);
+      // The daemon reports its events in order: once an event of ours arrives (a volume made for
+      // it), every event before it has. That marker and what follows it are not returned.
+      const marker = `slipway-test-mark-${randomUUID()}`;
+      await docker.createVolume({ Name: marker });
+      try {
+        await eventually(`the daemon to report the volume ${marker}`, () => text.includes(marker), { timeoutMs: 10_000, intervalMs: 20 });
+      } finally {
+        stream.destroy();
+        await docker.getVolume(marker).remove().catch(() => {});
+      }
+      return parseEvents(text.slice(0, text.lastIndexOf('\n', text.indexOf(marker)) + 1));
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Teardowns } from './teardowns.js';
 import { freePort } from './ports.js';
 import { natsProcess, type NatsProcess } from './nats-server.js';
 import { tempDir } from './processes.js';
+import { eventually } from './eventually.js';
 
 /** One server of a NatsCluster. */
 export interface NatsClusterNode {
@@ -186,9 +187,5 @@ ${o.routes.map((r) => `    nats-route://127.0.0.1:${r}`).join('\n')}
 }
 
 async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`no ${what} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await eventually(what, check, { timeoutMs, intervalMs: 200 });
 }

@@ -48,7 +48,7 @@ export async function natsProcess(t: Teardowns, args: string[], port: number): P
       try {
         await waitForPort(port);
       } catch (err) {
-        throw new Error(`nats-server did not start: ${(err as Error).message}\n${s.output()}`);
+        throw new Error(`nats-server did not start: ${(err as Error).message}\n${s.output()}`, { cause: err });
       }
     },
     async kill(signal = 'SIGKILL') {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Teardowns } from './teardowns.js';
 import { run, tempDir } from './processes.js';
 import { serveRegistry } from './registry.js';
+import { eventually } from './eventually.js';
 
 export interface UpstreamRegistry {
   /** 127.0.0.1:PORT */
@@ -14,6 +15,11 @@ export interface UpstreamRegistry {
   output(): string;
   /** How many times its access log shows a successful GET of `digest` (a blob it served). */
   blobGets(digest: string): number;
+  /**
+   * Resolves once its access log shows the requests it answered before this call: it logs a
+   * request only after answering it, so this sends one of its own and waits for its line.
+   */
+  logCaughtUp(): Promise<void>;
   /** With auth: tokens its token server issued to the right credentials. */
   tokensIssued(): number;
 }
@@ -38,6 +44,11 @@ export async function startUpstreamRegistry(t: Teardowns, o: { auth?: { user: st
     output: registry.output,
     blobGets: (digest) => registry.output().split('\n').filter((l) => l.includes(`"GET /v2/`) && l.includes(`/blobs/${digest} `) && / 200 /.test(l)).length,
     tokensIssued: () => tokens.issued(),
+    logCaughtUp: async () => {
+      const mark = randomUUID();
+      await fetch(`http://${registry.address}/v2/?caught-up=${mark}`).then((r) => r.arrayBuffer());
+      await eventually(`the upstream registry to log request ${mark}`, () => registry.output().includes(mark), { timeoutMs: 10_000 });
+    },
   };
 }
 
