@@ -236,6 +236,8 @@ export function gitUriProblem(uri: string): string | undefined {
 /** Why a ref cannot be a branch, tag or commit name (git check-ref-format's rules), or undefined. */
 export function gitRefProblem(ref: string): string | undefined {
   if (ref.startsWith('-')) return 'must not start with "-"';
+  // Control characters are exactly what git refuses here.
+  // eslint-disable-next-line no-control-regex
   if (/[\s~^:?*[\\\x00-\x1f\x7f]/.test(ref)) return `"${ref}" contains a character git does not allow in a ref`;
   if (ref.includes('..') || ref.includes('@{') || ref.endsWith('.') || ref.endsWith('/') || ref.endsWith('.lock') || ref.startsWith('/') || ref.includes('//')) {
     return `"${ref}" is not a valid git ref`;

@@ -27,7 +27,9 @@ export function parseImageReference(text: string): ImageReference | string {
   if (text.length > 255) return 'must be at most 255 characters';
   const m = REFERENCE.exec(text);
   if (!m) return `"${text}" is not a valid image reference ([registry/]repository[:tag])`;
-  let [, domain, path, tag, digest] = m as unknown as [string, string | undefined, string, string?, string?];
+  const [, host, repository, tag, digest] = m as unknown as [string, string | undefined, string, string?, string?];
+  let domain = host;
+  let path = repository;
   // "foo/bar": "foo" is a registry only when it looks like a host (has a dot or port, or is localhost).
   if (domain && !/[.:]/.test(domain) && domain !== 'localhost' && domain.toLowerCase() === domain) {
     path = `${domain}/${path}`;

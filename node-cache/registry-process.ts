@@ -77,7 +77,7 @@ export class RegistryProcess {
       await r.waitReady(o.startTimeoutMs);
     } catch (err) {
       await r.stop();
-      throw new Error(`docker-registry did not start: ${(err as Error).message}; it said: ${r.lastOutput()}`);
+      throw new Error(`docker-registry did not start: ${(err as Error).message}; it said: ${r.lastOutput()}`, { cause: err });
     }
     return r;
   }

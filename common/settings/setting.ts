@@ -38,6 +38,9 @@ export interface Setting<T> {
 }
 
 /** A process's declarations, by config field. */
+// any: a Setting<T> is invariant in T (its default is read, its check is called with T), so no
+// other type takes every kind of setting.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Settings = Record<string, Setting<any>>;
 
 /** The typed config that declarations describe: one field per setting, of its kind's type. */

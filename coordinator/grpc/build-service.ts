@@ -85,8 +85,9 @@ export class BuildService {
         });
         return { items: builds.map(buildToProto) };
       }),
+      // serverStream answers every error on the call itself: nothing is left to await.
       WatchBuild: (call) =>
-        serverStream(
+        void serverStream(
           log,
           call,
           (signal) => {
@@ -106,7 +107,7 @@ export class BuildService {
         return buildToProto(await api.cancelBuild(ns(req.namespace), req.name));
       }),
       StreamBuildLogs: (call) =>
-        serverStream(
+        void serverStream(
           log,
           call,
           (signal) => {
