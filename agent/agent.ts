@@ -77,7 +77,9 @@ export class Agent {
     uploads: UploadedContexts,
     private readonly log: Logger,
   ) {
-    this.nodeCache = config.nodeCacheMetricsUrl ? new NodeCacheReader(config.nodeCacheMetricsUrl, log.child({ component: 'node-cache-reader' })) : undefined;
+    this.nodeCache = config.nodeCacheMetricsUrl
+      ? new NodeCacheReader(config.nodeCacheMetricsUrl, log.child({ component: 'node-cache-reader' }))
+      : undefined;
     const nodeCache = this.nodeCache;
     this.metrics = new AgentMetrics({
       labels: { agent: config.name, node: config.node },
@@ -137,7 +139,9 @@ export class Agent {
     const tls = config.tlsCAFile
       ? {
           ca: await readFile(config.tlsCAFile),
-          ...(config.tlsCertFile ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile) } : {}),
+          ...(config.tlsCertFile
+            ? { cert: await readFile(config.tlsCertFile), key: await readFile(config.tlsKeyFile) }
+            : {}),
         }
       : undefined;
     const nc = await connectNats({
@@ -148,7 +152,13 @@ export class Agent {
       credsFile: config.natsCredsFile,
       inboxPrefix: AGENT_INBOX_PREFIX,
     });
-    const client = new CoordinatorClient(config.coordinators, { tls, callTimeoutMs: 10_000, retryBaseMs: 100, retryMaxMs: 5000, log });
+    const client = new CoordinatorClient(config.coordinators, {
+      tls,
+      callTimeoutMs: 10_000,
+      retryBaseMs: 100,
+      retryMaxMs: 5000,
+      log,
+    });
     const executor = deps.executor ?? (await executorFor(config, log));
     const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
     if (kubeConfig && nodeWatching) agent.watchNode(nodeWatching.NodeWatcher, kubeConfig);
@@ -158,7 +168,12 @@ export class Agent {
     await agent.nodeCache?.refresh();
     await agent.heartbeat.start();
     await agent.jobs.start();
-    log.info('agent started', { node: config.node, instance: agent.instance, executor: executor.name, concurrency: config.concurrency });
+    log.info('agent started', {
+      node: config.node,
+      instance: agent.instance,
+      executor: executor.name,
+      concurrency: config.concurrency,
+    });
     return agent;
   }
 
@@ -194,7 +209,10 @@ export class Agent {
   private nodeChanged(node: NodeState | undefined): void {
     const open = node !== undefined && !node.unschedulable;
     if (open !== this.gate.isOpen) {
-      this.log.info(open ? 'node schedulable: claiming builds' : 'node cordoned or unknown: claiming nothing new', { node: this.config.node, running: this.runningBuilds });
+      this.log.info(open ? 'node schedulable: claiming builds' : 'node cordoned or unknown: claiming nothing new', {
+        node: this.config.node,
+        running: this.runningBuilds,
+      });
     }
     this.gate.set(open);
     void this.heartbeat.beat();
@@ -209,11 +227,17 @@ export class Agent {
     const c = this.config;
     if (c.gcIntervalMs === 0) return;
     this.gc = new ImageGarbageCollector({
-      policy: { ...gcThresholds(c), minAgeMs: c.gcMinAgeMs, pinned: c.gcPinnedImages, filesystem: c.gcFilesystem || undefined },
+      policy: {
+        ...gcThresholds(c),
+        minAgeMs: c.gcMinAgeMs,
+        pinned: c.gcPinnedImages,
+        filesystem: c.gcFilesystem || undefined,
+      },
       intervalMs: c.gcIntervalMs,
       target: () => this.executor.gcTarget(),
       images: this.images,
-      isRunning: (labels) => this.running.has(`${labels[LABELS.namespace]}/${labels[LABELS.build]}/${labels[LABELS.attempt]}`),
+      isRunning: (labels) =>
+        this.running.has(`${labels[LABELS.namespace]}/${labels[LABELS.build]}/${labels[LABELS.attempt]}`),
       observer: this.metrics,
       log: this.log.child({ gc: 'images' }),
     });
@@ -234,13 +258,22 @@ export class Agent {
     this.pulling.abort();
     // Draining: placement takes back what is placed here and places nothing new.
     void this.heartbeat.beat();
-    const drained = await Promise.race([this.running.allEnded().then(() => true), sleep(drainTimeoutMs).then(() => false)]);
+    const drained = await Promise.race([
+      this.running.allEnded().then(() => true),
+      sleep(drainTimeoutMs).then(() => false),
+    ]);
     if (!drained) {
       this.log.warn('drain timeout: stopping running builds', { running: this.runningBuilds });
       this.running.stopAll('AgentShutdown');
     }
-    const reported = await Promise.race([this.running.allEnded().then(() => true), sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false)]);
-    if (!reported) this.log.warn('final reports did not get through; their jobs will be redelivered', { running: this.runningBuilds });
+    const reported = await Promise.race([
+      this.running.allEnded().then(() => true),
+      sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false),
+    ]);
+    if (!reported)
+      this.log.warn('final reports did not get through; their jobs will be redelivered', {
+        running: this.runningBuilds,
+      });
     this.reporting.abort();
     await this.jobs.stopped();
     await this.nodeWatcher?.stop();

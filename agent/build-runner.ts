@@ -24,8 +24,19 @@ import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
 import { fetchGitSource } from './source/git-source.js';
 import { extractContext, type ContextLimits } from './source/safe-extract.js';
 import type { UploadedContexts } from './source/uploaded-contexts.js';
-import { baseImages, DockerfileEditError, editDockerfile, hasDaemonPulledBase, pullableBaseImages } from './strategies/dockerfile.js';
-import { buildSourceToImage, pullBuilderImage, pullPreviousImage, type SourceToImageOptions } from './strategies/source-to-image.js';
+import {
+  baseImages,
+  DockerfileEditError,
+  editDockerfile,
+  hasDaemonPulledBase,
+  pullableBaseImages,
+} from './strategies/dockerfile.js';
+import {
+  buildSourceToImage,
+  pullBuilderImage,
+  pullPreviousImage,
+  type SourceToImageOptions,
+} from './strategies/source-to-image.js';
 import { StageTimer } from './stages/stage-timer.js';
 
 /** Labels on everything the agent creates for a build, so it can find and remove it later. */
@@ -80,13 +91,19 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
   const stepContainers: string[] = [];
   try {
     if (source.sourceSecret && !credentials.source) {
-      throw new MissingSourceSecretError(`source secret "${source.sourceSecret}" does not exist in namespace "${ref.namespace}"`);
+      throw new MissingSourceSecretError(
+        `source secret "${source.sourceSecret}" does not exist in namespace "${ref.namespace}"`,
+      );
     }
     if (strategy.pullSecret && !credentials.pull) {
-      throw new MissingPullSecretError(`pull secret "${strategy.pullSecret}" does not exist in namespace "${ref.namespace}"`);
+      throw new MissingPullSecretError(
+        `pull secret "${strategy.pullSecret}" does not exist in namespace "${ref.namespace}"`,
+      );
     }
     if (output.pushSecret && !credentials.push) {
-      throw new MissingPushSecretError(`push secret "${output.pushSecret}" does not exist in namespace "${ref.namespace}"`);
+      throw new MissingPushSecretError(
+        `push secret "${output.pushSecret}" does not exist in namespace "${ref.namespace}"`,
+      );
     }
     const image = outputReference(output.image);
     o.useImages?.([image]);
@@ -94,7 +111,10 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     const stages = o.stages ?? new StageTimer();
     const { contextDir, commit, dockerfile } = await stages.run('FetchInputs', async () => {
       const fetched = await fetchSource(o, dir);
-      return { ...fetched, dockerfile: strategy.kind === 'source' ? undefined : await prepareDockerfile(o, strategy, fetched.contextDir) };
+      return {
+        ...fetched,
+        dockerfile: strategy.kind === 'source' ? undefined : await prepareDockerfile(o, strategy, fetched.contextDir),
+      };
     });
     if (strategy.kind === 'source') {
       const s2iOptions: SourceToImageOptions = {
@@ -124,7 +144,10 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         buildSourceToImage({ ...s2iOptions, previousImage: previous }).catch((err: unknown) => {
           if (err instanceof BuildFailure) throw outOfMemory(err, resources);
           if (o.signal.aborted) throw err;
-          throw new DockerBuildFailedError(`the Docker daemon refused the Source-to-Image build: ${errorMessage(err)}`, { cause: err });
+          throw new DockerBuildFailedError(
+            `the Docker daemon refused the Source-to-Image build: ${errorMessage(err)}`,
+            { cause: err },
+          );
         }),
       );
     } else {
@@ -135,9 +158,20 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       // Base images named by build arguments (FROM $BASE), or of another platform, are the
       // daemon's to resolve: it pulls those itself, during Build (with forcePull, it is asked to).
       const daemonPulls = hasDaemonPulledBase(text);
-      if (daemonPulls) o.onLine('Base images of FROM $ARG or FROM --platform are pulled by the daemon during the build');
+      if (daemonPulls)
+        o.onLine('Base images of FROM $ARG or FROM --platform are pulled by the daemon during the build');
       o.onLine(`Building ${image}`);
-      await stages.run('Build', () => buildImage(o, { contextDir, dockerfile: dockerfile!, image, labels, docker: strategy, stepContainers, pull: forcePull && daemonPulls }));
+      await stages.run('Build', () =>
+        buildImage(o, {
+          contextDir,
+          dockerfile: dockerfile!,
+          image,
+          labels,
+          docker: strategy,
+          stepContainers,
+          pull: forcePull && daemonPulls,
+        }),
+      );
     }
 
     const digest = await stages.run('PushImage', () => pushImage(o, image));
@@ -157,14 +191,18 @@ async function pushImage(o: RunOptions, image: string): Promise<string> {
   o.onLine(`Pushing ${image}`);
   const pushAuth = o.build.credentials.push;
   try {
-    const { digest } = await o.runtime.pushImage(image, { signal: o.signal, auth: pushAuth, onOutput: (t) => emitLines(t, o.onLine) });
+    const { digest } = await o.runtime.pushImage(image, {
+      signal: o.signal,
+      auth: pushAuth,
+      onOutput: (t) => emitLines(t, o.onLine),
+    });
     return digest;
   } catch (err) {
     if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
     if (err instanceof PushError) {
       if (isRegistryAuthRefusal(err.message)) {
         throw new RegistryAuthFailedError(
-          `the registry refused ${image} ${pushAuth ? 'with the push secret\'s credentials' : 'without credentials (no push secret)'}: ${err.message}`,
+          `the registry refused ${image} ${pushAuth ? "with the push secret's credentials" : 'without credentials (no push secret)'}: ${err.message}`,
           { cause: err },
         );
       }
@@ -187,12 +225,19 @@ async function pullBaseImages(o: RunOptions, bases: string[], forcePull: boolean
     if (!forcePull && (await o.runtime.inspectImage(base))) continue;
     o.onLine(`Pulling base image ${base}`);
     try {
-      await o.runtime.pullImage(base, { signal: o.signal, auth: authFor(base, pullAuth), onOutput: (t) => emitLines(t, o.onLine) });
+      await o.runtime.pullImage(base, {
+        signal: o.signal,
+        auth: authFor(base, pullAuth),
+        onOutput: (t) => emitLines(t, o.onLine),
+      });
     } catch (err) {
       if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
       const message = errorMessage(err);
       if (isRegistryAuthRefusal(message)) {
-        throw new RegistryAuthFailedError(`pulling base image ${base} was refused ${pullAuth ? "with the pull secret's credentials" : 'without credentials (no pull secret)'}: ${message.trim()}`, { cause: err });
+        throw new RegistryAuthFailedError(
+          `pulling base image ${base} was refused ${pullAuth ? "with the pull secret's credentials" : 'without credentials (no pull secret)'}: ${message.trim()}`,
+          { cause: err },
+        );
       }
       throw new DockerBuildFailedError(`pulling base image ${base} failed: ${message.trim()}`, { cause: err });
     }
@@ -268,10 +313,13 @@ async function buildImage(
  */
 function outOfMemory(failure: BuildFailure, resources: ClaimedBuild['resources']): BuildFailure {
   if (failure.exitCode !== 137 || !resources.memory) return failure;
-  return new OutOfMemoryError(`a build step was killed at the memory limit of ${resources.memory} (exit code 137): ${failure.message}`, {
-    exitCode: 137,
-    cause: failure,
-  });
+  return new OutOfMemoryError(
+    `a build step was killed at the memory limit of ${resources.memory} (exit code 137): ${failure.message}`,
+    {
+      exitCode: 137,
+      cause: failure,
+    },
+  );
 }
 
 /** The legacy builder reports a failing RUN as "... returned a non-zero code: N". */
@@ -281,7 +329,8 @@ export function buildError(message: string, code?: number): BuildFailure {
   }
   const m = /returned a non-zero code: (\d+)/.exec(message);
   if (m) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: Number(m[1]) });
-  if (code !== undefined && code > 0) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: code });
+  if (code !== undefined && code > 0)
+    return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: code });
   return new DockerBuildFailedError(`docker build failed: ${message.trim()}`);
 }
 
@@ -289,7 +338,11 @@ export function buildError(message: string, code?: number): BuildFailure {
 const GENERATED_DOCKERFILE = '.slipway.Dockerfile';
 
 /** The build's CPU and memory limits in Docker's terms. */
-function buildLimits(resources: ClaimedBuild['resources']): { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number } {
+function buildLimits(resources: ClaimedBuild['resources']): {
+  memoryBytes?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+} {
   const memory = resources.memory ? parseQuantity(resources.memory) : undefined;
   const cpu = resources.cpu ? parseQuantity(resources.cpu) : undefined;
   return { memoryBytes: memory ? Math.floor(memory) : undefined, ...(cpu ? cpuToCfs(cpu) : {}) };
@@ -343,7 +396,9 @@ async function prepareDockerfile(o: RunOptions, docker: DockerStrategy, contextD
     await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath');
     return docker.dockerfilePath;
   }
-  const original = inline ?? (await readFile(await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath'), 'utf8'));
+  const original =
+    inline ??
+    (await readFile(await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath'), 'utf8'));
   let text: string;
   try {
     text = editDockerfile(original, edits);
@@ -391,9 +446,16 @@ function emitLines(text: string, onLine: (line: string) => void): void {
  * only after it has reported a failure, and not at all when the request is aborted; removing
  * them here means none is left when the outcome is reported. Removal is idempotent.
  */
-async function cleanUp(o: RunOptions, labels: Record<string, string>, dir: string, stepContainers: string[]): Promise<void> {
+async function cleanUp(
+  o: RunOptions,
+  labels: Record<string, string>,
+  dir: string,
+  stepContainers: string[],
+): Promise<void> {
   await rm(dir, { recursive: true, force: true }).catch(() => {});
-  const labelled = await o.runtime.listContainers({ [LABELS.build]: labels[LABELS.build]!, [LABELS.attempt]: labels[LABELS.attempt]! }).catch(() => []);
+  const labelled = await o.runtime
+    .listContainers({ [LABELS.build]: labels[LABELS.build]!, [LABELS.attempt]: labels[LABELS.attempt]! })
+    .catch(() => []);
   const ids = new Set([...stepContainers, ...labelled.map((c) => c.id)]);
   await Promise.all([...ids].map((id) => o.runtime.removeContainer(id).catch(() => {})));
 }

@@ -12,7 +12,8 @@ import { defaultsOf, envNames, resolveSettings, settingsFromEnv } from '../commo
 import { logLevel, natsCredsFile, natsPassword, natsServers, natsUser } from '../common/settings/shared.js';
 import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';
 
-const quantityProblem = (v: string) => (v && !((parseQuantity(v) ?? 0) > 0) ? `"${v}" is not a positive Kubernetes quantity` : undefined);
+const quantityProblem = (v: string) =>
+  v && !((parseQuantity(v) ?? 0) > 0) ? `"${v}" is not a positive Kubernetes quantity` : undefined;
 const thresholdProblem = (v: string) => {
   const t = parseThreshold(v);
   return typeof t === 'string' ? t : undefined;
@@ -27,7 +28,10 @@ const labels = custom<Record<string, string>>(
   {
     env: 'SLIPWAY_NODE_LABELS',
     default: {},
-    check: (v) => Object.entries(v).map(([k, value]) => labelKeyProblem(k) ?? labelValueProblem(value)).find(Boolean),
+    check: (v) =>
+      Object.entries(v)
+        .map(([k, value]) => labelKeyProblem(k) ?? labelValueProblem(value))
+        .find(Boolean),
     doc: "Labels advertised for placement besides its Node's (which win), for agents that do not read their Node.",
     chart: 'agent.nodeLabels',
   },
@@ -53,8 +57,16 @@ export const AGENT_SETTINGS = {
    * client certificate and key (signed by the coordinator's client CA, naming this agent as
    * CN or DNS subjectAltName). Empty CA: plaintext gRPC.
    */
-  tlsCAFile: file({ env: 'SLIPWAY_AGENT_TLS_CA', default: '', doc: "CA the coordinator's serving certificate is checked against; unset: plaintext gRPC." }),
-  tlsCertFile: file({ env: 'SLIPWAY_AGENT_TLS_CERT', default: '', doc: "The agent's client certificate (naming it as CN or DNS SAN), with its key." }),
+  tlsCAFile: file({
+    env: 'SLIPWAY_AGENT_TLS_CA',
+    default: '',
+    doc: "CA the coordinator's serving certificate is checked against; unset: plaintext gRPC.",
+  }),
+  tlsCertFile: file({
+    env: 'SLIPWAY_AGENT_TLS_CERT',
+    default: '',
+    doc: "The agent's client certificate (naming it as CN or DNS SAN), with its key.",
+  }),
   tlsKeyFile: file({ env: 'SLIPWAY_AGENT_TLS_KEY', default: '', doc: "The key of the agent's client certificate." }),
   /** NATS user and password, or a creds file; empty: none. Never logged. */
   natsUser,
@@ -64,14 +76,25 @@ export const AGENT_SETTINGS = {
   dockerHost: text({
     env: 'SLIPWAY_DOCKER_HOST',
     default: 'unix:///var/run/docker.sock',
-    check: (v) => (/^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d+)$/.test(v) ? undefined : `"${v}" is not unix:///path or tcp://host:port`),
+    check: (v) =>
+      /^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d+)$/.test(v) ? undefined : `"${v}" is not unix:///path or tcp://host:port`,
     doc: 'The Docker daemon the host executor uses: unix:///path or tcp://host:port.',
     chart: 'agent.host.dockerSocket, or the dind sidecar',
   }),
   /** host: the node's daemon (dockerHost); dind: private daemons the agent runs. */
-  executor: choice(['host', 'dind'], { env: 'SLIPWAY_EXECUTOR', default: 'host', noun: 'executor', doc: "host: the node's daemon (SLIPWAY_DOCKER_HOST); dind: private daemons the agent runs.", chart: 'host' }),
+  executor: choice(['host', 'dind'], {
+    env: 'SLIPWAY_EXECUTOR',
+    default: 'host',
+    noun: 'executor',
+    doc: "host: the node's daemon (SLIPWAY_DOCKER_HOST); dind: private daemons the agent runs.",
+    chart: 'host',
+  }),
   /** For dind: a daemon per build (destroyed after) or one per agent (reused, supervised). */
-  dindMode: choice(['per-build', 'per-agent'], { env: 'SLIPWAY_DIND_MODE', default: 'per-build', doc: 'dind: a daemon per build (destroyed after) or one per agent (reused).' }),
+  dindMode: choice(['per-build', 'per-agent'], {
+    env: 'SLIPWAY_DIND_MODE',
+    default: 'per-build',
+    doc: 'dind: a daemon per build (destroyed after) or one per agent (reused).',
+  }),
   /** For dind: where the private daemons' folders go (short: socket paths are limited). */
   dindRoot: text({
     env: 'SLIPWAY_DIND_ROOT',
@@ -82,47 +105,139 @@ export const AGENT_SETTINGS = {
   /** For dind: the dockerd binary. */
   dockerd: text({ env: 'SLIPWAY_DOCKERD', default: 'dockerd', doc: 'dind: the dockerd binary.' }),
   /** For dind: registry mirrors for Docker Hub images (the node's caching proxy). */
-  registryMirrors: list({ env: 'SLIPWAY_REGISTRY_MIRRORS', default: [], doc: "dind: registry mirrors for Docker Hub images (the node's caching proxy)." }),
+  registryMirrors: list({
+    env: 'SLIPWAY_REGISTRY_MIRRORS',
+    default: [],
+    doc: "dind: registry mirrors for Docker Hub images (the node's caching proxy).",
+  }),
   /** Unique among agents; reports are fenced by it. */
-  name: text({ env: 'SLIPWAY_AGENT_NAME', default: () => `agent-${hostname()}`, defaultText: 'agent-<host name>', check: agentNameProblem, doc: 'Unique among agents; reports are fenced by it.', chart: 'the Node name' }),
-  node: text({ env: 'SLIPWAY_NODE_NAME', default: () => hostname(), defaultText: '<host name>', doc: 'The Node the agent runs on.', chart: 'the Node name' }),
+  name: text({
+    env: 'SLIPWAY_AGENT_NAME',
+    default: () => `agent-${hostname()}`,
+    defaultText: 'agent-<host name>',
+    check: agentNameProblem,
+    doc: 'Unique among agents; reports are fenced by it.',
+    chart: 'the Node name',
+  }),
+  node: text({
+    env: 'SLIPWAY_NODE_NAME',
+    default: () => hostname(),
+    defaultText: '<host name>',
+    doc: 'The Node the agent runs on.',
+    chart: 'the Node name',
+  }),
   /** Builds this agent runs at once. */
-  concurrency: integer({ env: 'SLIPWAY_AGENT_CONCURRENCY', default: 2, min: 1, max: MAX_AGENT_CONCURRENCY, doc: 'Builds this agent runs at once.', chart: 'agent.concurrency' }),
+  concurrency: integer({
+    env: 'SLIPWAY_AGENT_CONCURRENCY',
+    default: 2,
+    min: 1,
+    max: MAX_AGENT_CONCURRENCY,
+    doc: 'Builds this agent runs at once.',
+    chart: 'agent.concurrency',
+  }),
   /**
    * Labels advertised for placement besides its Node's (which win): `key=value,...`. For agents
    * that do not read their Node (no Kubernetes API), and for tests.
    */
   nodeLabels: labels,
   /** CPU its builds' resources may take (a Kubernetes quantity); empty: the machine's CPUs. */
-  cpu: text({ env: 'SLIPWAY_AGENT_CPU', default: '', defaultText: "the machine's CPUs", check: quantityProblem, doc: "CPU its builds' resources may take (a Kubernetes quantity).", chart: 'agent.cpu' }),
+  cpu: text({
+    env: 'SLIPWAY_AGENT_CPU',
+    default: '',
+    defaultText: "the machine's CPUs",
+    check: quantityProblem,
+    doc: "CPU its builds' resources may take (a Kubernetes quantity).",
+    chart: 'agent.cpu',
+  }),
   /** Memory its builds' resources may take (a Kubernetes quantity); empty: the machine's memory. */
-  memory: text({ env: 'SLIPWAY_AGENT_MEMORY', default: '', defaultText: "the machine's memory", check: quantityProblem, doc: "Memory its builds' resources may take (a Kubernetes quantity).", chart: 'agent.memory' }),
+  memory: text({
+    env: 'SLIPWAY_AGENT_MEMORY',
+    default: '',
+    defaultText: "the machine's memory",
+    check: quantityProblem,
+    doc: "Memory its builds' resources may take (a Kubernetes quantity).",
+    chart: 'agent.memory',
+  }),
   /** Where build folders (source checkouts) are made. */
-  workDir: text({ env: 'SLIPWAY_AGENT_WORK_DIR', default: () => path.join(tmpdir(), 'slipway-agent'), defaultText: '<tmp>/slipway-agent', doc: 'Where build folders (source checkouts) are made.', chart: '/var/lib/slipway/work' }),
+  workDir: text({
+    env: 'SLIPWAY_AGENT_WORK_DIR',
+    default: () => path.join(tmpdir(), 'slipway-agent'),
+    defaultText: '<tmp>/slipway-agent',
+    doc: 'Where build folders (source checkouts) are made.',
+    chart: '/var/lib/slipway/work',
+  }),
   /** How long a pull for a job waits before asking again. */
   pullExpiresMs: integer({ default: 5000, min: 1, doc: 'How long a pull for a job waits before asking again.' }),
   /** How often the agent tells the coordinator it is alive (and learns what to stop). */
-  heartbeatIntervalMs: integer({ env: 'SLIPWAY_HEARTBEAT_INTERVAL_MS', default: 2000, min: 100, doc: 'How often the agent tells the coordinator it is alive (and learns what to stop).', chart: 'agent.heartbeatIntervalMs' }),
+  heartbeatIntervalMs: integer({
+    env: 'SLIPWAY_HEARTBEAT_INTERVAL_MS',
+    default: 2000,
+    min: 100,
+    doc: 'How often the agent tells the coordinator it is alive (and learns what to stop).',
+    chart: 'agent.heartbeatIntervalMs',
+  }),
   /** On SIGTERM, how long running builds may go on before they are stopped. */
-  drainTimeoutMs: integer({ env: 'SLIPWAY_DRAIN_TIMEOUT_MS', default: 60_000, min: 0, doc: 'On SIGTERM, how long running builds may go on before they are stopped.', chart: 'agent.drainTimeoutMs' }),
+  drainTimeoutMs: integer({
+    env: 'SLIPWAY_DRAIN_TIMEOUT_MS',
+    default: 60_000,
+    min: 0,
+    doc: 'On SIGTERM, how long running builds may go on before they are stopped.',
+    chart: 'agent.drainTimeoutMs',
+  }),
   /** Most bytes an uploaded context may unpack to; more fails the build with InvalidContext. */
-  maxContextBytes: integer({ env: 'SLIPWAY_AGENT_MAX_CONTEXT_BYTES', default: 2 * 1024 ** 3, min: 1, doc: 'Most bytes an uploaded context may unpack to (more: InvalidContext).', chart: 'agent.maxContextBytes' }),
+  maxContextBytes: integer({
+    env: 'SLIPWAY_AGENT_MAX_CONTEXT_BYTES',
+    default: 2 * 1024 ** 3,
+    min: 1,
+    doc: 'Most bytes an uploaded context may unpack to (more: InvalidContext).',
+    chart: 'agent.maxContextBytes',
+  }),
   /** Most entries an uploaded context may hold; more fails the build with ContextTooManyEntries. */
-  maxContextEntries: integer({ env: 'SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES', default: 100_000, min: 1, doc: 'Most entries an uploaded context may hold (more: ContextTooManyEntries).', chart: 'agent.maxContextEntries' }),
+  maxContextEntries: integer({
+    env: 'SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES',
+    default: 100_000,
+    min: 1,
+    doc: 'Most entries an uploaded context may hold (more: ContextTooManyEntries).',
+    chart: 'agent.maxContextEntries',
+  }),
   /**
    * Most bytes a compressed uploaded context may unpack to per byte uploaded (past the first
    * 16 MiB); more fails the build with ContextRatioTooHigh.
    */
-  maxContextRatio: integer({ env: 'SLIPWAY_AGENT_MAX_CONTEXT_RATIO', default: 100, min: 1, doc: 'Most bytes unpacked per byte uploaded, past the first 16 MiB (more: ContextRatioTooHigh).', chart: 'agent.maxContextRatio' }),
+  maxContextRatio: integer({
+    env: 'SLIPWAY_AGENT_MAX_CONTEXT_RATIO',
+    default: 100,
+    min: 1,
+    doc: 'Most bytes unpacked per byte uploaded, past the first 16 MiB (more: ContextRatioTooHigh).',
+    chart: 'agent.maxContextRatio',
+  }),
   /**
    * Image GC on the node's daemon (host) or the per-agent private daemon: above the high
    * threshold, images go until usage is at the low one. "85%" of the image filesystem, or bytes
    * of image layers ("20Gi"); both of the same kind.
    */
-  gcHighThreshold: text({ env: 'SLIPWAY_GC_HIGH_THRESHOLD', default: '85%', check: thresholdProblem, doc: 'Image GC starts above this: "85%" of the image filesystem, or bytes of layers ("20Gi").', chart: 'agent.gc.highThreshold' }),
-  gcLowThreshold: text({ env: 'SLIPWAY_GC_LOW_THRESHOLD', default: '80%', check: thresholdProblem, doc: 'Image GC removes images down to this (the same kind as the high threshold).', chart: 'agent.gc.lowThreshold' }),
+  gcHighThreshold: text({
+    env: 'SLIPWAY_GC_HIGH_THRESHOLD',
+    default: '85%',
+    check: thresholdProblem,
+    doc: 'Image GC starts above this: "85%" of the image filesystem, or bytes of layers ("20Gi").',
+    chart: 'agent.gc.highThreshold',
+  }),
+  gcLowThreshold: text({
+    env: 'SLIPWAY_GC_LOW_THRESHOLD',
+    default: '80%',
+    check: thresholdProblem,
+    doc: 'Image GC removes images down to this (the same kind as the high threshold).',
+    chart: 'agent.gc.lowThreshold',
+  }),
   /** Images and stopped build containers younger than this stay. */
-  gcMinAgeMs: integer({ env: 'SLIPWAY_GC_MIN_AGE_MS', default: 120_000, min: 0, doc: 'Images and stopped build containers younger than this stay.', chart: 'agent.gc.minAgeMs' }),
+  gcMinAgeMs: integer({
+    env: 'SLIPWAY_GC_MIN_AGE_MS',
+    default: 120_000,
+    min: 0,
+    doc: 'Images and stopped build containers younger than this stay.',
+    chart: 'agent.gc.minAgeMs',
+  }),
   /** How often GC runs on its own (it also runs after every build); 0 turns GC off. */
   gcIntervalMs: integer({
     env: 'SLIPWAY_GC_INTERVAL_MS',
@@ -133,11 +248,28 @@ export const AGENT_SETTINGS = {
     chart: 'agent.gc.intervalMs',
   }),
   /** Images (references or ids) GC never removes. */
-  gcPinnedImages: list({ env: 'SLIPWAY_GC_PINNED_IMAGES', default: [], doc: 'Images (references or ids) GC never removes.', chart: 'agent.gc.pinnedImages' }),
+  gcPinnedImages: list({
+    env: 'SLIPWAY_GC_PINNED_IMAGES',
+    default: [],
+    doc: 'Images (references or ids) GC never removes.',
+    chart: 'agent.gc.pinnedImages',
+  }),
   /** For percentage thresholds: a path on the image filesystem; empty: the daemon's data root. */
-  gcFilesystem: text({ env: 'SLIPWAY_GC_FILESYSTEM', default: '', defaultText: "the daemon's data root", doc: 'For percentage thresholds: a path on the image filesystem.', chart: 'agent.host.dataRoot (or dind)' }),
+  gcFilesystem: text({
+    env: 'SLIPWAY_GC_FILESYSTEM',
+    default: '',
+    defaultText: "the daemon's data root",
+    doc: 'For percentage thresholds: a path on the image filesystem.',
+    chart: 'agent.host.dataRoot (or dind)',
+  }),
   /** host:port to serve Prometheus metrics at /metrics on; empty: none. */
-  metricsListen: text({ env: 'SLIPWAY_METRICS_ADDR', default: '', check: hostPortProblem, doc: 'host:port to serve Prometheus metrics at /metrics on; unset: none.', chart: 'agent.metrics.enabled, agent.metrics.port' }),
+  metricsListen: text({
+    env: 'SLIPWAY_METRICS_ADDR',
+    default: '',
+    check: hostPortProblem,
+    doc: 'host:port to serve Prometheus metrics at /metrics on; unset: none.',
+    chart: 'agent.metrics.enabled, agent.metrics.port',
+  }),
   /**
    * The node cache's metrics (http://host:port/metrics of node-cache's SLIPWAY_METRICS_ADDR):
    * its blob hits and misses go into heartbeats and the agent's metrics. Empty: not read.
@@ -154,9 +286,18 @@ export const AGENT_SETTINGS = {
    * and advertise its labels, which builds' nodeSelectors are matched against. Off: no labels,
    * never cordoned, so builds with a nodeSelector never run on this agent.
    */
-  kubeNode: boolean({ env: 'SLIPWAY_KUBE_NODE', default: false, doc: "Read the agent's Node from the Kubernetes API: not claiming while cordoned, advertising its labels.", chart: 'agent.kubeNode' }),
+  kubeNode: boolean({
+    env: 'SLIPWAY_KUBE_NODE',
+    default: false,
+    doc: "Read the agent's Node from the Kubernetes API: not claiming while cordoned, advertising its labels.",
+    chart: 'agent.kubeNode',
+  }),
   /** With kubeNode: a kubeconfig file to reach the API with; empty: the Pod's service account. */
-  kubeconfig: text({ env: 'SLIPWAY_KUBECONFIG', default: '', doc: "With SLIPWAY_KUBE_NODE: a kubeconfig file to reach the API with; unset: the Pod's service account." }),
+  kubeconfig: text({
+    env: 'SLIPWAY_KUBECONFIG',
+    default: '',
+    doc: "With SLIPWAY_KUBE_NODE: a kubeconfig file to reach the API with; unset: the Pod's service account.",
+  }),
   logLevel,
 };
 
@@ -177,16 +318,25 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfig>
 
 /** Defaults, then `overrides`, checked once. @throws InvalidInputError naming the setting. */
 export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig {
-  return resolveSettings(AGENT_SETTINGS, overrides, 'agent configuration', (c) => [...gcThresholdErrors(c), ...crossErrors(c), ...natsCredentialErrors(c, AGENT_ENV)]);
+  return resolveSettings(AGENT_SETTINGS, overrides, 'agent configuration', (c) => [
+    ...gcThresholdErrors(c),
+    ...crossErrors(c),
+    ...natsCredentialErrors(c, AGENT_ENV),
+  ]);
 }
 
 /** TLS and the Node's kubeconfig: settings that do not fit together. */
 function crossErrors(c: AgentConfig): FieldError[] {
   const e = AGENT_ENV;
   const errors: FieldError[] = [];
-  if (c.kubeconfig && c.kubeNode !== true) errors.push({ field: e.kubeconfig, message: `is only used with ${e.kubeNode}=true` });
+  if (c.kubeconfig && c.kubeNode !== true)
+    errors.push({ field: e.kubeconfig, message: `is only used with ${e.kubeNode}=true` });
   errors.push(...setTogether([e.tlsCertFile, c.tlsCertFile], [e.tlsKeyFile, c.tlsKeyFile]));
-  if (c.tlsCertFile && !c.tlsCAFile) errors.push({ field: e.tlsCAFile, message: `is required with ${e.tlsCertFile} (the coordinator's certificate must be checked)` });
+  if (c.tlsCertFile && !c.tlsCAFile)
+    errors.push({
+      field: e.tlsCAFile,
+      message: `is required with ${e.tlsCertFile} (the coordinator's certificate must be checked)`,
+    });
   return errors;
 }
 
@@ -214,7 +364,10 @@ function gcThresholdErrors(c: AgentConfig): FieldError[] {
   const { high, low } = gcThresholds(c);
   const errors: FieldError[] = [];
   if ('percent' in high !== 'percent' in low) {
-    errors.push({ field: AGENT_ENV.gcLowThreshold, message: `must be of the same kind as ${AGENT_ENV.gcHighThreshold} (both percentages or both bytes)` });
+    errors.push({
+      field: AGENT_ENV.gcLowThreshold,
+      message: `must be of the same kind as ${AGENT_ENV.gcHighThreshold} (both percentages or both bytes)`,
+    });
   } else if (thresholdValue(low) > thresholdValue(high)) {
     errors.push({ field: AGENT_ENV.gcLowThreshold, message: `must not be above ${AGENT_ENV.gcHighThreshold}` });
   }
@@ -233,8 +386,13 @@ export function coordinatorAddressErrors(addresses: string[]): FieldError[] {
   for (const a of addresses) if (!/^[^\s,]+:\d+$/.test(a)) errors.push({ field, message: `"${a}" is not host:port` });
   if (errors.length === 0 && addresses.length > 1) {
     const families = new Set(addresses.map((a) => ipFamily(a)));
-    if (families.has(undefined)) errors.push({ field, message: `several coordinators must be given as IP addresses (got ${addresses.join(',')}); for host names give one name that resolves to all of them` });
-    else if (families.size > 1) errors.push({ field, message: `several coordinators must all be IPv4 or all IPv6 (got ${addresses.join(',')})` });
+    if (families.has(undefined))
+      errors.push({
+        field,
+        message: `several coordinators must be given as IP addresses (got ${addresses.join(',')}); for host names give one name that resolves to all of them`,
+      });
+    else if (families.size > 1)
+      errors.push({ field, message: `several coordinators must all be IPv4 or all IPv6 (got ${addresses.join(',')})` });
   }
   return errors;
 }

@@ -73,7 +73,9 @@ export class CoordinatorClient {
     private readonly options: CoordinatorClientOptions,
   ) {
     const { tls } = options;
-    const credentials = tls ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : grpc.credentials.createInsecure();
+    const credentials = tls
+      ? grpc.credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null)
+      : grpc.credentials.createInsecure();
     this.client = new (slipwayProto().slipway.v1.AgentService)(coordinatorTarget(addresses), credentials, {
       // grpc-js backs off reconnects up to 2 minutes; an agent must find a restarted
       // coordinator well within the heartbeat grace, so it keeps trying every second at most.
@@ -94,7 +96,9 @@ export class CoordinatorClient {
   /** One heartbeat, not retried: the next one is the retry. */
   heartbeat(req: HeartbeatRequest): Promise<HeartbeatResponse__Output> {
     return new Promise((resolve, reject) =>
-      this.client.Heartbeat(req, { deadline: new Date(Date.now() + this.options.callTimeoutMs) }, (err, res) => (err ? reject(err) : resolve(res!))),
+      this.client.Heartbeat(req, { deadline: new Date(Date.now() + this.options.callTimeoutMs) }, (err, res) =>
+        err ? reject(err) : resolve(res!),
+      ),
     );
   }
 
@@ -130,7 +134,11 @@ export class CoordinatorClient {
           throw err;
         }
         const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
-        this.options.log.warn('coordinator call did not get through; retrying', { method, delayMs: delay, error: (err as Error).message });
+        this.options.log.warn('coordinator call did not get through; retrying', {
+          method,
+          delayMs: delay,
+          error: (err as Error).message,
+        });
         await sleep(delay, signal);
       }
     }

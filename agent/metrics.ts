@@ -26,13 +26,42 @@ export interface CacheFigures {
 /** The agent's Prometheus metrics, in a registry of its own. */
 export class AgentMetrics implements GcObserver {
   readonly registry = new Registry();
-  private readonly gcRounds = new Counter({ name: 'slipway_agent_gc_runs_total', help: 'Image GC rounds, by what started them.', labelNames: ['trigger'], registers: [this.registry] });
-  private readonly gcReclaimed = new Counter({ name: 'slipway_agent_gc_reclaimed_bytes_total', help: 'Bytes the image GC freed.', registers: [this.registry] });
-  private readonly gcImages = new Counter({ name: 'slipway_agent_gc_images_removed_total', help: 'Images the image GC removed.', registers: [this.registry] });
-  private readonly gcContainers = new Counter({ name: 'slipway_agent_gc_containers_removed_total', help: 'Stopped build containers the GC removed.', registers: [this.registry] });
-  private readonly usage = new Gauge({ name: 'slipway_agent_image_disk_usage_bytes', help: 'Image disk usage at the last GC round (layers, or the image filesystem for percentage thresholds).', registers: [this.registry] });
-  private readonly high = new Gauge({ name: 'slipway_agent_gc_high_threshold_bytes', help: 'Usage above which the image GC collects.', registers: [this.registry] });
-  private readonly low = new Gauge({ name: 'slipway_agent_gc_low_threshold_bytes', help: 'Usage the image GC collects down to.', registers: [this.registry] });
+  private readonly gcRounds = new Counter({
+    name: 'slipway_agent_gc_runs_total',
+    help: 'Image GC rounds, by what started them.',
+    labelNames: ['trigger'],
+    registers: [this.registry],
+  });
+  private readonly gcReclaimed = new Counter({
+    name: 'slipway_agent_gc_reclaimed_bytes_total',
+    help: 'Bytes the image GC freed.',
+    registers: [this.registry],
+  });
+  private readonly gcImages = new Counter({
+    name: 'slipway_agent_gc_images_removed_total',
+    help: 'Images the image GC removed.',
+    registers: [this.registry],
+  });
+  private readonly gcContainers = new Counter({
+    name: 'slipway_agent_gc_containers_removed_total',
+    help: 'Stopped build containers the GC removed.',
+    registers: [this.registry],
+  });
+  private readonly usage = new Gauge({
+    name: 'slipway_agent_image_disk_usage_bytes',
+    help: 'Image disk usage at the last GC round (layers, or the image filesystem for percentage thresholds).',
+    registers: [this.registry],
+  });
+  private readonly high = new Gauge({
+    name: 'slipway_agent_gc_high_threshold_bytes',
+    help: 'Usage above which the image GC collects.',
+    registers: [this.registry],
+  });
+  private readonly low = new Gauge({
+    name: 'slipway_agent_gc_low_threshold_bytes',
+    help: 'Usage the image GC collects down to.',
+    registers: [this.registry],
+  });
   private readonly finishedTotal = new Counter({
     name: 'slipway_agent_builds_finished_total',
     help: 'Builds this agent ran to an outcome the coordinator accepted, by the phase and reason it reported.',
@@ -52,7 +81,11 @@ export class AgentMetrics implements GcObserver {
 
   constructor(private readonly options: AgentMetricsOptions) {
     this.registry.setDefaultLabels(options.labels);
-    new Gauge({ name: 'slipway_agent_capacity', help: 'Builds this agent runs at once at most (SLIPWAY_AGENT_CONCURRENCY).', registers: [this.registry] }).set(options.capacity);
+    new Gauge({
+      name: 'slipway_agent_capacity',
+      help: 'Builds this agent runs at once at most (SLIPWAY_AGENT_CONCURRENCY).',
+      registers: [this.registry],
+    }).set(options.capacity);
     new Gauge({
       name: 'slipway_agent_running_builds',
       help: 'Builds this agent runs now.',
@@ -76,11 +109,19 @@ export class AgentMetrics implements GcObserver {
             if (f) this.inc(value(f));
           },
         });
-      mirror('slipway_agent_node_cache_hits_total', 'Blob pulls the node\'s cache served from storage, as the agent last read them from its /metrics.', (f) => f.hits);
-      mirror('slipway_agent_node_cache_misses_total', 'Blob pulls the node\'s cache fetched from the upstream, as the agent last read them from its /metrics.', (f) => f.misses);
+      mirror(
+        'slipway_agent_node_cache_hits_total',
+        "Blob pulls the node's cache served from storage, as the agent last read them from its /metrics.",
+        (f) => f.hits,
+      );
+      mirror(
+        'slipway_agent_node_cache_misses_total',
+        "Blob pulls the node's cache fetched from the upstream, as the agent last read them from its /metrics.",
+        (f) => f.misses,
+      );
       new Gauge({
         name: 'slipway_agent_node_cache_readable',
-        help: '1 when the agent\'s last read of the node cache\'s /metrics succeeded, else 0.',
+        help: "1 when the agent's last read of the node cache's /metrics succeeded, else 0.",
         registers: [this.registry],
         collect(this: Gauge) {
           this.set(nodeCache()?.readable ? 1 : 0);

@@ -46,13 +46,18 @@ export class NodeCacheReader {
       const families = parsePrometheusText(await res.text());
       const hits = sumOf(families, HITS);
       const misses = sumOf(families, MISSES);
-      if (hits === undefined || misses === undefined) throw new Error(`it serves no ${HITS} and ${MISSES}: is it a node cache's?`);
+      if (hits === undefined || misses === undefined)
+        throw new Error(`it serves no ${HITS} and ${MISSES}: is it a node cache's?`);
       this.last = { hits, misses, readable: true };
-      if (this.failing) this.log.info('reading the node cache\'s metrics again', { url: this.url });
+      if (this.failing) this.log.info("reading the node cache's metrics again", { url: this.url });
       this.failing = false;
     } catch (err) {
       this.last = { ...this.last, readable: false };
-      if (!this.failing) this.log.warn('cannot read the node cache\'s metrics; keeping the last figures', { url: this.url, error: errorMessage(err) });
+      if (!this.failing)
+        this.log.warn("cannot read the node cache's metrics; keeping the last figures", {
+          url: this.url,
+          error: errorMessage(err),
+        });
       this.failing = true;
     }
   }

@@ -30,7 +30,10 @@ export const buildConfigSpecSchema = {
       description: 'Where the build context comes from.',
       additionalProperties: false,
       properties: {
-        dockerfile: { type: 'string', description: 'An inline Dockerfile, used instead of one in the source; git may then be left out.' },
+        dockerfile: {
+          type: 'string',
+          description: 'An inline Dockerfile, used instead of one in the source; git may then be left out.',
+        },
         binary: {
           type: 'object',
           description: 'Present ({}) when builds of this config take a context uploaded with StartBuildWithContext.',
@@ -47,7 +50,10 @@ export const buildConfigSpecSchema = {
           },
         },
         contextDir: { type: 'string', description: 'Folder inside the source used as the build context.' },
-        sourceSecret: { ...secretReference, description: 'A basic-auth or ssh-auth secret for fetching the git source.' },
+        sourceSecret: {
+          ...secretReference,
+          description: 'A basic-auth or ssh-auth secret for fetching the git source.',
+        },
       },
     },
     strategy: {
@@ -61,9 +67,16 @@ export const buildConfigSpecSchema = {
           required: ['builderImage'],
           properties: {
             builderImage: { ...nonEmpty, description: 'The Source-to-Image builder image.' },
-            scriptsUrl: { type: 'string', description: "image:///path or http(s) URL of the s2i scripts; default: the builder's io.openshift.s2i.scripts-url label." },
+            scriptsUrl: {
+              type: 'string',
+              description:
+                "image:///path or http(s) URL of the s2i scripts; default: the builder's io.openshift.s2i.scripts-url label.",
+            },
             env: { type: 'array', items: nameValue, description: 'Environment of assemble and of the output image.' },
-            incremental: { type: 'boolean', description: "Reuse the previous image's artifacts through save-artifacts." },
+            incremental: {
+              type: 'boolean',
+              description: "Reuse the previous image's artifacts through save-artifacts.",
+            },
             forcePull: { type: 'boolean' },
             pullSecret: { ...secretReference, description: 'A docker-registry secret for pulling the builder image.' },
           },
@@ -75,7 +88,11 @@ export const buildConfigSpecSchema = {
             dockerfilePath: { type: 'string', description: 'Relative to the context; default Dockerfile.' },
             buildArgs: { type: 'array', items: nameValue },
             noCache: { type: 'boolean' },
-            env: { type: 'array', items: nameValue, description: 'Environment of the last stage, added as ENV after its FROM.' },
+            env: {
+              type: 'array',
+              items: nameValue,
+              description: 'Environment of the last stage, added as ENV after its FROM.',
+            },
             target: { type: 'string', description: 'Stage to build in a multi-stage Dockerfile.' },
             forcePull: { type: 'boolean', description: 'Pull base images even when the node has them.' },
             from: { type: 'string', description: "Replaces the image of the Dockerfile's last FROM." },
@@ -107,7 +124,8 @@ export const buildConfigSpecSchema = {
     },
     pendingDeadlineSeconds: {
       type: 'integer',
-      description: 'A build not placed on an agent this many seconds after it was queued fails with the reason it waited for (NoMatchingAgent, WaitingForCapacity, MissingPushSecret, AgentDraining).',
+      description:
+        'A build not placed on an agent this many seconds after it was queued fails with the reason it waited for (NoMatchingAgent, WaitingForCapacity, MissingPushSecret, AgentDraining).',
     },
     retries: {
       type: 'integer',
@@ -116,23 +134,33 @@ export const buildConfigSpecSchema = {
     nodeSelector: {
       type: 'object',
       additionalProperties: { type: 'string' },
-      description: "Labels the build's node must have (Kubernetes label keys and values); only agents on such nodes run it.",
+      description:
+        "Labels the build's node must have (Kubernetes label keys and values); only agents on such nodes run it.",
     },
     triggers: {
       type: 'array',
-      description: 'What starts builds of this config besides StartBuild: webhooks (GitHub, GitLab, Generic), ImageChange, ConfigChange.',
+      description:
+        'What starts builds of this config besides StartBuild: webhooks (GitHub, GitLab, Generic), ImageChange, ConfigChange.',
       items: {
         type: 'object',
         additionalProperties: false,
         required: ['type'],
         properties: {
           type: { enum: ['GitHub', 'GitLab', 'Generic', 'ImageChange', 'ConfigChange'] },
-          secret: { ...secretReference, description: 'GitHub, GitLab, Generic: a webhook secret in the namespace; its value signs or authenticates deliveries.' },
+          secret: {
+            ...secretReference,
+            description:
+              'GitHub, GitLab, Generic: a webhook secret in the namespace; its value signs or authenticates deliveries.',
+          },
           imageChange: {
             type: 'object',
             additionalProperties: false,
             properties: {
-              from: { type: 'string', description: "ImageChange: the image whose new digests start a build; default: the strategy's docker.from or source.builderImage." },
+              from: {
+                type: 'string',
+                description:
+                  "ImageChange: the image whose new digests start a build; default: the strategy's docker.from or source.builderImage.",
+              },
             },
           },
         },
@@ -140,10 +168,17 @@ export const buildConfigSpecSchema = {
     },
     runPolicy: {
       enum: ['Parallel', 'Serial', 'SerialLatestOnly'],
-      description: 'Parallel (default): builds run at once. Serial: one at a time in creation order. SerialLatestOnly: one at a time, older queued builds are cancelled (Superseded).',
+      description:
+        'Parallel (default): builds run at once. Serial: one at a time in creation order. SerialLatestOnly: one at a time, older queued builds are cancelled (Superseded).',
     },
-    successfulBuildsHistoryLimit: { type: 'integer', description: 'Complete builds kept, with their logs; the oldest are pruned. Default: all.' },
-    failedBuildsHistoryLimit: { type: 'integer', description: 'Failed, Error and Cancelled builds kept, with their logs; the oldest are pruned. Default: all.' },
+    successfulBuildsHistoryLimit: {
+      type: 'integer',
+      description: 'Complete builds kept, with their logs; the oldest are pruned. Default: all.',
+    },
+    failedBuildsHistoryLimit: {
+      type: 'integer',
+      description: 'Failed, Error and Cancelled builds kept, with their logs; the oldest are pruned. Default: all.',
+    },
   },
 } as const;
 

@@ -76,7 +76,8 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
       if (refProblem) at('source.git.ref', refProblem);
     }
   }
-  if (spec.source.dockerfile !== undefined && spec.source.dockerfile.length > 64 * 1024) at('source.dockerfile', 'must be at most 64 KiB');
+  if (spec.source.dockerfile !== undefined && spec.source.dockerfile.length > 64 * 1024)
+    at('source.dockerfile', 'must be at most 64 KiB');
   const strategies = [spec.strategy.docker, spec.strategy.source].filter((x) => x !== undefined);
   if (strategies.length !== 1) at('strategy', 'needs exactly one of docker or source');
   const docker = spec.strategy.docker ?? {};
@@ -89,17 +90,20 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     }
     if (spec.source.dockerfile !== undefined) at('source.dockerfile', 'is for the docker strategy, not source');
     s2i.env?.forEach((e, i) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) at(`strategy.source.env[${i}].name`, `"${e.name}" is not a valid variable name`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name))
+        at(`strategy.source.env[${i}].name`, `"${e.name}" is not a valid variable name`);
     });
   }
   if (docker.from !== undefined) {
     const from = parseImageReference(docker.from);
     if (typeof from === 'string') at('strategy.docker.from', from);
   }
-  if (docker.target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(docker.target)) at('strategy.docker.target', `"${docker.target}" is not a stage name`);
+  if (docker.target !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(docker.target))
+    at('strategy.docker.target', `"${docker.target}" is not a stage name`);
   const seenEnv = new Set<string>();
   docker.env?.forEach((e, i) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name)) at(`strategy.docker.env[${i}].name`, `"${e.name}" is not a valid variable name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name))
+      at(`strategy.docker.env[${i}].name`, `"${e.name}" is not a valid variable name`);
     if (seenEnv.has(e.name)) at(`strategy.docker.env[${i}].name`, `"${e.name}" is given twice`);
     if (/[\r\n]/.test(e.value ?? '')) at(`strategy.docker.env[${i}].value`, 'must be one line');
     seenEnv.add(e.name);
@@ -114,7 +118,8 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   }
   const seenArgs = new Set<string>();
   docker.buildArgs?.forEach((arg, i) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg.name)) at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is not a valid build argument name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(arg.name))
+      at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is not a valid build argument name`);
     if (seenArgs.has(arg.name)) at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is given twice`);
     seenArgs.add(arg.name);
   });
@@ -122,9 +127,17 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   const ref = parseImageReference(spec.output.image);
   if (typeof ref === 'string') at('output.image', ref);
   else if (ref.digest) at('output.image', 'must name a tag, not a digest: a build pushes a new image');
-  if (spec.output.pushSecret) errors.push(...nameErrors(spec.output.pushSecret.name, `${path}.output.pushSecret.name`, 253));
+  if (spec.output.pushSecret)
+    errors.push(...nameErrors(spec.output.pushSecret.name, `${path}.output.pushSecret.name`, 253));
   const pullSecret = spec.strategy.docker?.pullSecret ?? spec.strategy.source?.pullSecret;
-  if (pullSecret) errors.push(...nameErrors(pullSecret.name, `${path}.strategy.${spec.strategy.docker ? 'docker' : 'source'}.pullSecret.name`, 253));
+  if (pullSecret)
+    errors.push(
+      ...nameErrors(
+        pullSecret.name,
+        `${path}.strategy.${spec.strategy.docker ? 'docker' : 'source'}.pullSecret.name`,
+        253,
+      ),
+    );
   if (spec.source.sourceSecret) {
     errors.push(...nameErrors(spec.source.sourceSecret.name, `${path}.source.sourceSecret.name`, 253));
     if (!spec.source.git) at('source.sourceSecret', 'is for fetching a git source, and there is none');
@@ -137,9 +150,11 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
       const text = String(value);
       spec.resources[key] = text;
       const q = parseQuantity(text);
-      if (q === undefined) at(`resources.${key}`, `"${text}" is not a quantity (e.g. ${key === 'cpu' ? '"500m" or "2"' : '"512Mi"'})`);
+      if (q === undefined)
+        at(`resources.${key}`, `"${text}" is not a quantity (e.g. ${key === 'cpu' ? '"500m" or "2"' : '"512Mi"'})`);
       else if (q <= 0) at(`resources.${key}`, `must be greater than zero, got "${text}"`);
-      else if (key === 'memory' && q < 6 * 2 ** 20) at(`resources.${key}`, `must be at least 6Mi (Docker's minimum), got "${text}"`);
+      else if (key === 'memory' && q < 6 * 2 ** 20)
+        at(`resources.${key}`, `must be at least 6Mi (Docker's minimum), got "${text}"`);
       else if (key === 'cpu' && q < 0.01) at(`resources.${key}`, `must be at least 10m, got "${text}"`);
     }
   }
@@ -160,7 +175,8 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   }
   for (const field of ['successfulBuildsHistoryLimit', 'failedBuildsHistoryLimit'] as const) {
     const limit = spec[field];
-    if (limit !== undefined && (limit < 0 || limit > MAX_HISTORY_LIMIT)) at(field, `must be between 0 and ${MAX_HISTORY_LIMIT}, got ${limit}`);
+    if (limit !== undefined && (limit < 0 || limit > MAX_HISTORY_LIMIT))
+      at(field, `must be between 0 and ${MAX_HISTORY_LIMIT}, got ${limit}`);
   }
   const seenTriggers = new Set<string>();
   spec.triggers?.forEach((t, i) => {
@@ -168,26 +184,40 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     if (webhook) {
       if (!t.secret) at(`triggers[${i}].secret`, `is required for a ${t.type} webhook: it names the webhook secret`);
       else errors.push(...nameErrors(t.secret.name, `${path}.triggers[${i}].secret.name`, 253));
-      if (!spec.source.git) at(`triggers[${i}].type`, `a ${t.type} webhook starts builds at a pushed commit, and the config has no git source`);
+      if (!spec.source.git)
+        at(
+          `triggers[${i}].type`,
+          `a ${t.type} webhook starts builds at a pushed commit, and the config has no git source`,
+        );
     } else if (t.secret) {
       at(`triggers[${i}].secret`, `is only for webhook triggers, not ${t.type}`);
     }
     const uploadsOnly = spec.source.binary && !spec.source.git && spec.source.dockerfile === undefined;
     if ((t.type === 'ImageChange' || t.type === 'ConfigChange') && uploadsOnly) {
-      at(`triggers[${i}].type`, `a ${t.type} trigger starts builds without an upload, and the config builds from uploaded contexts`);
+      at(
+        `triggers[${i}].type`,
+        `a ${t.type} trigger starts builds without an upload, and the config builds from uploaded contexts`,
+      );
     }
-    if (t.imageChange && t.type !== 'ImageChange') at(`triggers[${i}].imageChange`, `is only for ImageChange triggers, not ${t.type}`);
+    if (t.imageChange && t.type !== 'ImageChange')
+      at(`triggers[${i}].imageChange`, `is only for ImageChange triggers, not ${t.type}`);
     if (t.type === 'ImageChange') {
       const from = t.imageChange?.from ?? spec.strategy.docker?.from ?? spec.strategy.source?.builderImage;
-      if (from === undefined) at(`triggers[${i}].imageChange.from`, 'is required: the strategy names no image (docker.from or source.builderImage) to watch');
+      if (from === undefined)
+        at(
+          `triggers[${i}].imageChange.from`,
+          'is required: the strategy names no image (docker.from or source.builderImage) to watch',
+        );
       else {
         const parsed = parseImageReference(from);
         if (typeof parsed === 'string') at(`triggers[${i}].imageChange.from`, parsed);
-        else if (parsed.digest) at(`triggers[${i}].imageChange.from`, `"${from}" names a digest, which never changes: watch a tag`);
+        else if (parsed.digest)
+          at(`triggers[${i}].imageChange.from`, `"${from}" names a digest, which never changes: watch a tag`);
       }
     }
     const identity = `${t.type}/${t.imageChange?.from ?? ''}`;
-    if (seenTriggers.has(identity)) at(`triggers[${i}]`, `${t.type}${t.imageChange?.from ? ` of ${t.imageChange.from}` : ''} is given twice`);
+    if (seenTriggers.has(identity))
+      at(`triggers[${i}]`, `${t.type}${t.imageChange?.from ? ` of ${t.imageChange.from}` : ''} is given twice`);
     seenTriggers.add(identity);
   });
   if (errors.length > 0) throw new InvalidBuildConfigError(errors);
@@ -197,9 +227,15 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
 /** Problems with a Kubernetes-style object name. */
 export function nameErrors(name: unknown, field: string, maxLength = MAX_BUILD_NAME_LENGTH): FieldError[] {
   if (typeof name !== 'string' || name.length === 0) return [{ field, message: 'must not be empty' }];
-  if (name.length > maxLength) return [{ field, message: `must be at most ${maxLength} characters, got ${name.length}` }];
+  if (name.length > maxLength)
+    return [{ field, message: `must be at most ${maxLength} characters, got ${name.length}` }];
   if (!NAME.test(name)) {
-    return [{ field, message: `"${name}" must consist of lower case letters, digits and '-', and start and end with a letter or digit` }];
+    return [
+      {
+        field,
+        message: `"${name}" must consist of lower case letters, digits and '-', and start and end with a letter or digit`,
+      },
+    ];
   }
   return [];
 }
@@ -239,7 +275,15 @@ export function gitRefProblem(ref: string): string | undefined {
   // Control characters are exactly what git refuses here.
   // eslint-disable-next-line no-control-regex
   if (/[\s~^:?*[\\\x00-\x1f\x7f]/.test(ref)) return `"${ref}" contains a character git does not allow in a ref`;
-  if (ref.includes('..') || ref.includes('@{') || ref.endsWith('.') || ref.endsWith('/') || ref.endsWith('.lock') || ref.startsWith('/') || ref.includes('//')) {
+  if (
+    ref.includes('..') ||
+    ref.includes('@{') ||
+    ref.endsWith('.') ||
+    ref.endsWith('/') ||
+    ref.endsWith('.lock') ||
+    ref.startsWith('/') ||
+    ref.includes('//')
+  ) {
     return `"${ref}" is not a valid git ref`;
   }
   if (ref.length > 255) return 'must be at most 255 characters';
@@ -255,8 +299,14 @@ function relativePathProblem(p: string): string | undefined {
 
 function schemaErrors(errors: ErrorObject[] | null | undefined, base: string): FieldError[] {
   return (errors ?? []).map((e) => {
-    const parts = e.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    let path = [base, ...parts.map((p) => (/^\d+$/.test(p) ? `[${p}]` : p))].filter(Boolean).join('.').replace(/\.\[/g, '[');
+    const parts = e.instancePath
+      .split('/')
+      .filter(Boolean)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    let path = [base, ...parts.map((p) => (/^\d+$/.test(p) ? `[${p}]` : p))]
+      .filter(Boolean)
+      .join('.')
+      .replace(/\.\[/g, '[');
     let message = e.message ?? 'is invalid';
     if (e.keyword === 'additionalProperties') {
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
@@ -290,7 +340,15 @@ function dropUnset(value: unknown): unknown {
     if (Array.isArray(v) && v.length === 0) continue;
     const cleaned = dropUnset(v);
     // An empty object still means something for these: "the Docker strategy", "takes uploads".
-    if (cleaned && typeof cleaned === 'object' && !Array.isArray(cleaned) && Object.keys(cleaned).length === 0 && k !== 'docker' && k !== 'binary') continue;
+    if (
+      cleaned &&
+      typeof cleaned === 'object' &&
+      !Array.isArray(cleaned) &&
+      Object.keys(cleaned).length === 0 &&
+      k !== 'docker' &&
+      k !== 'binary'
+    )
+      continue;
     out[k] = cleaned;
   }
   return out;

@@ -29,7 +29,12 @@ import { mulberry32 } from '../test/helpers/chaos/prng.js';
  * build ran the expensive step is read from its daemon's events too (the step's container
  * carries a label naming it).
  */
-export async function cacheAffinity(o: { rebuilds: number; agents: number; blobBytes: number; seed: number }): Promise<BenchResult> {
+export async function cacheAffinity(o: {
+  rebuilds: number;
+  agents: number;
+  blobBytes: number;
+  seed: number;
+}): Promise<BenchResult> {
   const sequence = interleaving(o.rebuilds, o.seed);
   const on = await scenario(true, sequence, o);
   const off = await scenario(false, sequence, o);
@@ -47,14 +52,23 @@ export async function cacheAffinity(o: { rebuilds: number; agents: number; blobB
         metric: `scenario: X rebuilt ${o.rebuilds}× (1 file changed), 1–3 builds of Y/Z between (seed ${o.seed}); ${o.agents} agents, own dockerd each, GC high/low ${mib(on.gc.high)}/${mib(on.gc.low)} (one config's ${mib(o.blobBytes)} layer)`,
         value: `${sequence.length} builds a run`,
       },
-      { metric: 'X rebuild created → Complete p50 / p90, affinity on', value: `${ms(median(xOn))} / ${ms(percentile(xOn, 90))}` },
-      { metric: 'X rebuild created → Complete p50 / p90, affinity off', value: `${ms(median(xOff))} / ${ms(percentile(xOff, 90))}` },
+      {
+        metric: 'X rebuild created → Complete p50 / p90, affinity on',
+        value: `${ms(median(xOn))} / ${ms(percentile(xOn, 90))}`,
+      },
+      {
+        metric: 'X rebuild created → Complete p50 / p90, affinity off',
+        value: `${ms(median(xOff))} / ${ms(percentile(xOff, 90))}`,
+      },
       { metric: 'median on / off', value: ratio(r), target: '≤ 0.60', met: r <= 0.6 },
       { metric: 'X rebuilds that ran the expensive step (cold), on / off', value: `${cold(on)} / ${cold(off)}` },
       { metric: 'X rebuilds on the agent that built X last, on / off', value: `${back(on)} / ${back(off)}` },
       { metric: 'agent of each X rebuild, on', value: agentsOf(on) },
       { metric: 'agent of each X rebuild, off', value: agentsOf(off) },
-      { metric: 'builds Complete, each attempt tagged once (on / off)', value: `${on.onceComplete}/${on.builds} / ${off.onceComplete}/${off.builds}` },
+      {
+        metric: 'builds Complete, each attempt tagged once (on / off)',
+        value: `${on.onceComplete}/${on.builds} / ${off.onceComplete}/${off.builds}`,
+      },
     ],
     data: { sequence, seed: o.seed, blobBytes: o.blobBytes, on, off },
     problems,
@@ -85,7 +99,11 @@ interface ScenarioResult {
 
 const STEP_LABEL = 'bench.slipway.dev/step';
 
-async function scenario(affinity: boolean, sequence: string[], o: { agents: number; blobBytes: number }): Promise<ScenarioResult> {
+async function scenario(
+  affinity: boolean,
+  sequence: string[],
+  o: { agents: number; blobBytes: number },
+): Promise<ScenarioResult> {
   return onSlipway(
     async ({ stack, env, git, sw }) => {
       const problems: string[] = [];
@@ -119,7 +137,9 @@ async function scenario(affinity: boolean, sequence: string[], o: { agents: numb
           '',
         ].join('\n');
         const repo = await git.createRepo(`affinity-${config}`, { Dockerfile: dockerfile, 'src.txt': source(config) });
-        await sw.client.createBuildConfig(dockerBuildConfig(`affinity-${config}`, repo.uri, `${env.registry}/bench/affinity-${config}:latest`));
+        await sw.client.createBuildConfig(
+          dockerBuildConfig(`affinity-${config}`, repo.uri, `${env.registry}/bench/affinity-${config}:latest`),
+        );
       }
       // Agents register and heartbeat every 500 ms: let the coordinator's directory see all of them.
       await new Promise((r) => setTimeout(r, 2000));
@@ -148,12 +168,18 @@ async function scenario(affinity: boolean, sequence: string[], o: { agents: numb
           agent,
           ms: to - from,
           phase: final.status!.phase,
-          placed: final.status!.events.filter((e) => e.reason === 'Placed').map((e) => e.message).join('; '),
+          placed: final
+            .status!.events.filter((e) => e.reason === 'Placed')
+            .map((e) => e.message)
+            .join('; '),
           stages: (final.status!.stages ?? []).map((st) => `${st.name} ${st.durationMs} ms`).join(', '),
         });
         windows.push({ name, config, from, to, agent });
         if (i >= 3 && config === 'x') measured.add(name);
-        if (final.status!.phase !== 'Complete') problems.push(`${name} (${config}): ${final.status!.phase} ${final.status!.reason ?? ''} ${final.status!.message ?? ''}`);
+        if (final.status!.phase !== 'Complete')
+          problems.push(
+            `${name} (${config}): ${final.status!.phase} ${final.status!.reason ?? ''} ${final.status!.message ?? ''}`,
+          );
       }
 
       const events = await Promise.all(recorders.map((r) => r.stop()));
@@ -167,7 +193,12 @@ async function scenario(affinity: boolean, sequence: string[], o: { agents: numb
           agent: w.agent,
           sameAgentAsLast: windows.filter((v) => v.config === w.config && v.from < w.from).at(-1)?.agent === w.agent,
           expensiveRuns: (events[w.agent] ?? []).filter(
-            (e) => e.type === 'container' && e.action === 'start' && e.attributes[STEP_LABEL] === `expensive-${w.config}` && (e.timeMs ?? 0) >= w.from - 1000 && (e.timeMs ?? 0) <= w.to + 1000,
+            (e) =>
+              e.type === 'container' &&
+              e.action === 'start' &&
+              e.attributes[STEP_LABEL] === `expensive-${w.config}` &&
+              (e.timeMs ?? 0) >= w.from - 1000 &&
+              (e.timeMs ?? 0) <= w.to + 1000,
           ).length,
         }));
       return { x, all, gc, builds: finals.length, onceComplete: once.onceComplete, problems };
@@ -193,8 +224,10 @@ function exactlyOnce(finals: Build__Output[], events: DaemonEvent[]): { onceComp
     const attempts = tags.get(name) ?? new Map<string, number>();
     const mine = attempts.get(String(b.status!.attempt)) ?? 0;
     const others = [...attempts].filter(([a]) => a !== String(b.status!.attempt));
-    if (mine !== 1) problems.push(`${name}: attempt ${b.status!.attempt} tagged ${mine} time(s) on the daemons, not once`);
-    if (others.length > 0) problems.push(`${name}: other attempts tagged too: ${others.map(([a, n]) => `attempt ${a} ×${n}`).join(', ')}`);
+    if (mine !== 1)
+      problems.push(`${name}: attempt ${b.status!.attempt} tagged ${mine} time(s) on the daemons, not once`);
+    if (others.length > 0)
+      problems.push(`${name}: other attempts tagged too: ${others.map(([a, n]) => `attempt ${a} ×${n}`).join(', ')}`);
     if (mine === 1 && others.length === 0 && b.status!.phase === 'Complete') onceComplete++;
   }
   return { onceComplete, problems };

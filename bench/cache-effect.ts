@@ -17,13 +17,18 @@ export async function cacheEffect(o: { trials: number }): Promise<BenchResult> {
 
     const pair = async (executor: string, trial: number): Promise<[number, number]> => {
       const word = `${executor}-${trial}-${randomBytes(4).toString('hex')}`;
-      const repo = await git.createRepo(`cache-${word}`, { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${word} && head -c 4194304 /dev/urandom > /blob\nRUN echo second step > /s\n` });
-      await sw.client.createBuildConfig(dockerBuildConfig(`cache-${word}`, repo.uri, `${env.registry}/bench/cache-${word}:latest`));
+      const repo = await git.createRepo(`cache-${word}`, {
+        Dockerfile: `FROM ${env.baseImage}\nRUN echo ${word} && head -c 4194304 /dev/urandom > /blob\nRUN echo second step > /s\n`,
+      });
+      await sw.client.createBuildConfig(
+        dockerBuildConfig(`cache-${word}`, repo.uri, `${env.registry}/bench/cache-${word}:latest`),
+      );
       const once = async () => {
         const t0 = performance.now();
         const b = await sw.client.startBuild({ namespace: 'default', configName: `cache-${word}` });
         const final = await sw.client.waitForBuild('default', b.metadata!.name);
-        if (final.status!.phase !== 'Complete') problems.push(`${b.metadata!.name}: ${final.status!.phase} ${final.status!.message}`);
+        if (final.status!.phase !== 'Complete')
+          problems.push(`${b.metadata!.name}: ${final.status!.phase} ${final.status!.message}`);
         return performance.now() - t0;
       };
       return [await once(), await once()];
@@ -63,4 +68,3 @@ export async function cacheEffect(o: { trials: number }): Promise<BenchResult> {
     };
   });
 }
-

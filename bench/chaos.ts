@@ -11,7 +11,11 @@ import type { BenchResult } from './lib/report.js';
  *   npm run bench -- --only chaos [--builds N] [--seed S]
  *   node dist/bench/chaos.js [--builds N] [--seed S]      (after scripts/devenv up and env.sh)
  */
-export async function chaosLongForm(o: { builds: number; seed?: number; say?: (line: string) => void }): Promise<BenchResult> {
+export async function chaosLongForm(o: {
+  builds: number;
+  seed?: number;
+  say?: (line: string) => void;
+}): Promise<BenchResult> {
   // --seed, else SLIPWAY_CHAOS_SEED (a printed replay command), else a new one.
   const seed = o.seed ?? chaosSeed(process.env);
   const options: ChaosOptions = {
@@ -34,7 +38,9 @@ export async function chaosLongForm(o: { builds: number; seed?: number; say?: (l
     const f = r.figures;
     const p = (q: number) => {
       const sorted = [...f.timesToTerminalMs].sort((a, b) => a - b);
-      return sorted.length ? `${(sorted[Math.min(sorted.length, Math.max(1, Math.ceil((q / 100) * sorted.length))) - 1]! / 1000).toFixed(1)} s` : 'n/a';
+      return sorted.length
+        ? `${(sorted[Math.min(sorted.length, Math.max(1, Math.ceil((q / 100) * sorted.length))) - 1]! / 1000).toFixed(1)} s`
+        : 'n/a';
     };
     return {
       name: 'chaos',
@@ -43,16 +49,32 @@ export async function chaosLongForm(o: { builds: number; seed?: number; say?: (l
         { metric: 'builds / Complete', value: `${f.builds} / ${f.complete}` },
         { metric: 'lost', value: String(f.lost.length), target: '0', met: f.lost.length === 0 },
         { metric: 'run twice', value: String(f.runTwice.length), target: '0', met: f.runTwice.length === 0 },
-        { metric: 'fenced late reports refused / attempts retried', value: `${f.fencedReports} / ${f.retriedAttempts}` },
+        {
+          metric: 'fenced late reports refused / attempts retried',
+          value: `${f.fencedReports} / ${f.retriedAttempts}`,
+        },
         { metric: 'placements taken back (agent gone, job lost or passed over)', value: String(f.placementsTakenBack) },
         { metric: 'time to terminal p50 / p99', value: `${p(50)} / ${p(99)}` },
         {
           metric: 'restarts: coordinator / agent / NATS node / agent frozen',
           value: `${r.restarts.coordinator} / ${r.restarts.agent} / ${r.restarts.nats} / ${r.restarts.freeze}`,
         },
-        { metric: 'coordinator RSS early / late peak', value: `${r.memory.earlyPeakMiB.toFixed(0)} / ${r.memory.latePeakMiB.toFixed(0)} MiB`, target: `≤ ${r.memory.boundMiB.toFixed(0)} MiB`, met: r.memory.flat },
+        {
+          metric: 'coordinator RSS early / late peak',
+          value: `${r.memory.earlyPeakMiB.toFixed(0)} / ${r.memory.latePeakMiB.toFixed(0)} MiB`,
+          target: `≤ ${r.memory.boundMiB.toFixed(0)} MiB`,
+          met: r.memory.flat,
+        },
       ],
-      data: { seed, schedule: r.schedule, applied: r.applied, figures: r.figures, restarts: r.restarts, memory: r.memory, rss: r.rss },
+      data: {
+        seed,
+        schedule: r.schedule,
+        applied: r.applied,
+        figures: r.figures,
+        restarts: r.restarts,
+        memory: r.memory,
+        rss: r.rss,
+      },
       problems: r.problems.map((p) => `chaos (seed ${seed}): ${p}`),
     };
   } finally {
@@ -64,7 +86,8 @@ export async function chaosLongForm(o: { builds: number; seed?: number; say?: (l
 export function chaosArgs(args: string[]): { builds: number; seed?: number } {
   const value = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const builds = Number(value('--builds') ?? 1000);
-  if (!Number.isInteger(builds) || builds < 1) throw new Error(`--builds must be a positive integer, got "${value('--builds')}"`);
+  if (!Number.isInteger(builds) || builds < 1)
+    throw new Error(`--builds must be a positive integer, got "${value('--builds')}"`);
   const seedText = value('--seed');
   return { builds, seed: seedText === undefined ? undefined : parseSeed(seedText, '--seed') };
 }

@@ -11,7 +11,9 @@ import { ms, type BenchResult } from './lib/report.js';
 export async function logThroughput(o: { lines: number }): Promise<BenchResult> {
   return onSlipway(async ({ stack, env, git, sw }) => {
     await addAgent(stack, sw, { concurrency: 1 });
-    const repo = await git.createRepo('chatty', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${randomBytes(4).toString('hex')} && seq 1 ${o.lines}\n` });
+    const repo = await git.createRepo('chatty', {
+      Dockerfile: `FROM ${env.baseImage}\nRUN echo ${randomBytes(4).toString('hex')} && seq 1 ${o.lines}\n`,
+    });
     await sw.client.createBuildConfig(dockerBuildConfig('chatty', repo.uri, `${env.registry}/bench/chatty:latest`));
     const b = await sw.client.startBuild({ namespace: 'default', configName: 'chatty' });
     const name = b.metadata!.name;
@@ -40,7 +42,10 @@ export async function logThroughput(o: { lines: number }): Promise<BenchResult> 
     if (final.status!.phase !== 'Complete') problems.push(`${name}: ${final.status!.phase} ${final.status!.message}`);
     if (seqLines !== o.lines) problems.push(`the follower got ${seqLines} of the ${o.lines} printed lines`);
     const outOfOrder = numbers.filter((n, i) => n !== i + 1).length;
-    if (outOfOrder > 0) problems.push(`${outOfOrder} printed lines came out of order or twice (first: ${numbers.find((n, i) => n !== i + 1)} at ${numbers.findIndex((n, i) => n !== i + 1)})`);
+    if (outOfOrder > 0)
+      problems.push(
+        `${outOfOrder} printed lines came out of order or twice (first: ${numbers.find((n, i) => n !== i + 1)} at ${numbers.findIndex((n, i) => n !== i + 1)})`,
+      );
     if (lineNumberErrors > 0) problems.push(`${lineNumberErrors} log lines did not follow their predecessor's number`);
     const perSecond = (received / (last - first)) * 1000;
     const lag = last - new Date(final.status!.completionTimestamp!).getTime();

@@ -20,7 +20,9 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
     await addAgent(stack, sw, { concurrency: 1 });
     const id = randomBytes(3).toString('hex');
     // Some real work: 4 MiB of new data in a layer when the cache does not hold it.
-    const repo = await git.createRepo('overhead', { Dockerfile: `FROM ${env.baseImage}\nRUN head -c 4194304 /dev/urandom > /blob && echo built\n` });
+    const repo = await git.createRepo('overhead', {
+      Dockerfile: `FROM ${env.baseImage}\nRUN head -c 4194304 /dev/urandom > /blob && echo built\n`,
+    });
     const image = (who: string, cache: string) => `${env.registry}/bench/overhead-${who}-${cache}-${id}:latest`;
     await sw.client.createBuildConfig(dockerBuildConfig('warm', repo.uri, image('slipway', 'warm')));
     await sw.client.createBuildConfig(dockerBuildConfig('cold', repo.uri, image('slipway', 'cold'), { noCache: true }));
@@ -28,7 +30,12 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
 
     const bare = async (cache: 'warm' | 'cold') => {
       const t0 = performance.now();
-      await runScript(BARE, [env.dockerHost, repo.uri, image('bare', cache), ...(cache === 'cold' ? ['--no-cache'] : [])]);
+      await runScript(BARE, [
+        env.dockerHost,
+        repo.uri,
+        image('bare', cache),
+        ...(cache === 'cold' ? ['--no-cache'] : []),
+      ]);
       return performance.now() - t0;
     };
     const phases = { warm: [] as [number, number][], cold: [] as [number, number][] };
@@ -38,12 +45,19 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
       const final = await sw.client.waitForBuild('default', b.metadata!.name);
       const took = performance.now() - t0;
       const at = (s: string | undefined) => new Date(s ?? Number.NaN).getTime();
-      phases[cache].push([at(final.status!.startTimestamp) - at(final.metadata!.creationTimestamp), at(final.status!.completionTimestamp) - at(final.status!.startTimestamp)]);
-      if (final.status!.phase !== 'Complete' || !final.status!.output?.digest) problems.push(`${b.metadata!.name}: ${final.status!.phase} ${final.status!.message}`);
+      phases[cache].push([
+        at(final.status!.startTimestamp) - at(final.metadata!.creationTimestamp),
+        at(final.status!.completionTimestamp) - at(final.status!.startTimestamp),
+      ]);
+      if (final.status!.phase !== 'Complete' || !final.status!.output?.digest)
+        problems.push(`${b.metadata!.name}: ${final.status!.phase} ${final.status!.message}`);
       return took;
     };
 
-    const times = { bare: { warm: [] as number[], cold: [] as number[] }, slipway: { warm: [] as number[], cold: [] as number[] } };
+    const times = {
+      bare: { warm: [] as number[], cold: [] as number[] },
+      slipway: { warm: [] as number[], cold: [] as number[] },
+    };
     await bare('warm');
     await slipway('warm');
     for (const cache of ['warm', 'cold'] as const) {
@@ -53,15 +67,22 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
       }
     }
     const warm = median(times.slipway.warm) / median(times.bare.warm);
-    const split = (cache: 'warm' | 'cold') => `${ms(median(phases[cache].map((p) => p[0])))} / ${ms(median(phases[cache].map((p) => p[1])))}`;
+    const split = (cache: 'warm' | 'cold') =>
+      `${ms(median(phases[cache].map((p) => p[0])))} / ${ms(median(phases[cache].map((p) => p[1])))}`;
     const cold = median(times.slipway.cold) / median(times.bare.cold);
     return {
       name: 'overhead vs bare Docker',
       rows: [
-        { metric: `warm: median bare / Slipway (${o.runs} runs each)`, value: `${ms(median(times.bare.warm))} / ${ms(median(times.slipway.warm))}` },
+        {
+          metric: `warm: median bare / Slipway (${o.runs} runs each)`,
+          value: `${ms(median(times.bare.warm))} / ${ms(median(times.slipway.warm))}`,
+        },
         { metric: 'warm: Slipway / bare', value: ratio(warm), target: '≤ 1.10', met: warm <= 1.1 },
         { metric: 'warm: Slipway created → Running / Running → Complete', value: split('warm') },
-        { metric: 'cold: median bare / Slipway', value: `${ms(median(times.bare.cold))} / ${ms(median(times.slipway.cold))}` },
+        {
+          metric: 'cold: median bare / Slipway',
+          value: `${ms(median(times.bare.cold))} / ${ms(median(times.slipway.cold))}`,
+        },
         { metric: 'cold: Slipway / bare', value: ratio(cold) },
         { metric: 'cold: Slipway created → Running / Running → Complete', value: split('cold') },
       ],
@@ -77,6 +98,8 @@ function runScript(script: string, args: string[]): Promise<void> {
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(script)} exited ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(script)} exited ${code}: ${err}`)),
+    );
   });
 }

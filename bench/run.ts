@@ -44,7 +44,10 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
   ['affinity', () => cacheAffinity({ rebuilds: quick ? 4 : 10, agents: 3, blobBytes: 50_000_000, seed: 12 })],
   ['logs', () => logThroughput({ lines: quick ? 20_000 : 200_000 })],
-  ['chaos', () => chaosLongForm({ ...chaosArgs(args), ...(quick && !args.includes('--builds') ? { builds: 100 } : {}) })],
+  [
+    'chaos',
+    () => chaosLongForm({ ...chaosArgs(args), ...(quick && !args.includes('--builds') ? { builds: 100 } : {}) }),
+  ],
 ];
 
 const results: BenchResult[] = [];
@@ -57,12 +60,18 @@ for (const [name, bench] of benchmarks) {
     results.push(r);
     process.stderr.write(`bench: ${name} took ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   } catch (err) {
-    results.push({ name, rows: [{ metric: 'error', value: String((err as Error).message ?? err).split('\n')[0]! }], data: {}, problems: [`${name} did not finish: ${String(err)}`] });
+    results.push({
+      name,
+      rows: [{ metric: 'error', value: String((err as Error).message ?? err).split('\n')[0]! }],
+      data: {},
+      problems: [`${name} did not finish: ${String(err)}`],
+    });
   }
 }
 
 console.log(table(results));
-const profile = results.find((r) => r.name === 'coordinator scale')?.data.profile as { where: string; selfPercent: number }[] | undefined;
+const profile = results.find((r) => r.name === 'coordinator scale')?.data.profile as
+  { where: string; selfPercent: number }[] | undefined;
 if (profile?.length) {
   console.log('\ncoordinator CPU profile at the scale point, top self time:');
   for (const p of profile) console.log(`  ${p.selfPercent.toFixed(1).padStart(5)}%  ${p.where}`);

@@ -52,7 +52,10 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
     });
     const address = `127.0.0.1:${port}`;
     // ListBuilds is not paginated yet: the final list of every build needs more than 4 MiB.
-    const clients = Array.from({ length: 4 }, () => new SlipwayClient(address, 120_000, { 'grpc.max_receive_message_length': 256 * 2 ** 20 }));
+    const clients = Array.from(
+      { length: 4 },
+      () => new SlipwayClient(address, 120_000, { 'grpc.max_receive_message_length': 256 * 2 ** 20 }),
+    );
     stack.teardown(() => clients.forEach((c) => c.close()));
     const client = clients[0]!;
 
@@ -81,7 +84,11 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
       for (let c = 0; c < o.configs; c++) {
         await client.createBuildConfig({
           metadata: { name: `cfg-${c}`, namespace },
-          spec: { source: { dockerfile: 'FROM scratch\n' }, strategy: { docker: {} }, output: { image: `bench.invalid/scale/cfg-${c}:latest` } },
+          spec: {
+            source: { dockerfile: 'FROM scratch\n' },
+            strategy: { docker: {} },
+            output: { image: `bench.invalid/scale/cfg-${c}:latest` },
+          },
         });
       }
     }
@@ -90,7 +97,7 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
     let rssBeforeListing: { now: number; peak: number } | undefined;
     const settle = async (namespace: string, count: number): Promise<Build__Output[]> => {
       const ran = () => [...runs.keys()].filter((k) => k.startsWith(`${namespace}/`)).length;
-      for (const deadline = Date.now() + 600_000; ran() < count && Date.now() < deadline; ) await sleep(200);
+      for (const deadline = Date.now() + 600_000; ran() < count && Date.now() < deadline;) await sleep(200);
       // The coordinator's memory for running the builds, before the listing below (10,000
       // builds in one unpaginated answer) adds its own peak.
       rssBeforeListing ??= await memoryOf(coordinator.pid);
@@ -102,7 +109,8 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
       return builds;
     };
 
-    const varz = async () => (await (await fetch(`${nats.monitorUrl}/varz`)).json()) as { in_msgs: number; out_msgs: number };
+    const varz = async () =>
+      (await (await fetch(`${nats.monitorUrl}/varz`)).json()) as { in_msgs: number; out_msgs: number };
     const before = await varz();
     const cpuBefore = await cpuSecondsOf(coordinator.pid);
     const natsCpuBefore = await cpuSecondsOf(nats.pid);
@@ -129,7 +137,11 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
     const own = process.cpuUsage(ownCpuBefore);
     const agentsCpu = (own.user + own.system) / 1e6;
     const cpuPerBuildMs = (coordinatorCpu * 1000) / o.builds;
-    const cores = { coordinator: coordinatorCpu / wallSeconds, nats: natsCpu / wallSeconds, agentsAndClients: agentsCpu / wallSeconds };
+    const cores = {
+      coordinator: coordinatorCpu / wallSeconds,
+      nats: natsCpu / wallSeconds,
+      agentsAndClients: agentsCpu / wallSeconds,
+    };
     const rssAfterListing = await memoryOf(coordinator.pid);
     const rss = rssBeforeListing!;
 
@@ -142,17 +154,27 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
       const c = clients[i % clients.length]!;
-      pacedStarts.push(c.startBuild({ namespace: 'paced', configName: `cfg-${i % o.configs}` }).then((b) => void pacedNames.push(b.metadata!.name)));
+      pacedStarts.push(
+        c
+          .startBuild({ namespace: 'paced', configName: `cfg-${i % o.configs}` })
+          .then((b) => void pacedNames.push(b.metadata!.name)),
+      );
     }
     await Promise.all(pacedStarts);
     const pacedBuilds = await settle('paced', o.paced.builds);
 
     const problems: string[] = [];
-    problems.push(...exactlyOnce('default', builds, names, runs), ...exactlyOnce('paced', pacedBuilds, pacedNames, runs));
+    problems.push(
+      ...exactlyOnce('default', builds, names, runs),
+      ...exactlyOnce('paced', pacedBuilds, pacedNames, runs),
+    );
 
     const time = (s: string | undefined) => (s ? new Date(s).getTime() : Number.NaN);
     const done = builds.filter((b) => b.status!.phase === 'Complete');
-    const startLatencyOf = (bs: Build__Output[]) => bs.filter((b) => b.status!.startTimestamp).map((b) => time(b.status!.startTimestamp) - time(b.metadata!.creationTimestamp));
+    const startLatencyOf = (bs: Build__Output[]) =>
+      bs
+        .filter((b) => b.status!.startTimestamp)
+        .map((b) => time(b.status!.startTimestamp) - time(b.metadata!.creationTimestamp));
     const startLatency = startLatencyOf(done);
     const first = Math.min(...done.map((b) => time(b.metadata!.creationTimestamp)));
     const last = Math.max(...done.map((b) => time(b.status!.completionTimestamp)));
@@ -172,21 +194,63 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
     return {
       name: 'coordinator scale',
       rows: [
-        { metric: `builds completed/s (${o.builds} builds, ${o.agents} agents)`, value: perSecond.toFixed(0), target: '≥ 500', met: perSecond >= 500 },
-        { metric: `start latency under the flood (${o.inFlight} in flight) p50 / p99`, value: `${ms(latency.p50)} / ${ms(latency.p99)}` },
-        { metric: `start latency at ${o.paced.perSecond} builds/s offered (${o.paced.builds}) p50 / p95`, value: `${ms(pacedLatency.p50)} / ${ms(pacedLatency.p95)}` },
-        { metric: `start latency at ${o.paced.perSecond} builds/s offered p99`, value: ms(pacedLatency.p99), target: '< 250 ms', met: pacedLatency.p99 < 250 },
-        { metric: 'coordinator RSS peak while building (before the final listing)', value: mib(rss.peak), target: '< 300 MiB', met: rss.peak < 300 * 2 ** 20 },
-        { metric: 'coordinator RSS peak with the unpaginated ListBuilds of every build', value: mib(rssAfterListing.peak) },
+        {
+          metric: `builds completed/s (${o.builds} builds, ${o.agents} agents)`,
+          value: perSecond.toFixed(0),
+          target: '≥ 500',
+          met: perSecond >= 500,
+        },
+        {
+          metric: `start latency under the flood (${o.inFlight} in flight) p50 / p99`,
+          value: `${ms(latency.p50)} / ${ms(latency.p99)}`,
+        },
+        {
+          metric: `start latency at ${o.paced.perSecond} builds/s offered (${o.paced.builds}) p50 / p95`,
+          value: `${ms(pacedLatency.p50)} / ${ms(pacedLatency.p95)}`,
+        },
+        {
+          metric: `start latency at ${o.paced.perSecond} builds/s offered p99`,
+          value: ms(pacedLatency.p99),
+          target: '< 250 ms',
+          met: pacedLatency.p99 < 250,
+        },
+        {
+          metric: 'coordinator RSS peak while building (before the final listing)',
+          value: mib(rss.peak),
+          target: '< 300 MiB',
+          met: rss.peak < 300 * 2 ** 20,
+        },
+        {
+          metric: 'coordinator RSS peak with the unpaginated ListBuilds of every build',
+          value: mib(rssAfterListing.peak),
+        },
         { metric: 'coordinator CPU per build', value: `${cpuPerBuildMs.toFixed(2)} ms` },
         {
           metric: 'cores busy: coordinator / nats-server / agents+clients',
           value: `${cores.coordinator.toFixed(2)} / ${cores.nats.toFixed(2)} / ${cores.agentsAndClients.toFixed(2)}`,
         },
         { metric: 'NATS messages per build (in / out)', value: `${messagesIn.toFixed(1)} / ${messagesOut.toFixed(1)}` },
-        { metric: 'lost or duplicated builds', value: String(problems.length === 0 ? 0 : problems.join('; ')), target: '0', met: problems.length === 0 },
+        {
+          metric: 'lost or duplicated builds',
+          value: String(problems.length === 0 ? 0 : problems.join('; ')),
+          target: '0',
+          met: problems.length === 0,
+        },
       ],
-      data: { options: o, submittedMs, perSecond, startLatency: latency, pacedStartLatency: pacedLatency, rss, rssAfterListing, cpuPerBuildMs, cores, messagesIn, messagesOut, profile },
+      data: {
+        options: o,
+        submittedMs,
+        perSecond,
+        startLatency: latency,
+        pacedStartLatency: pacedLatency,
+        rss,
+        rssAfterListing,
+        cpuPerBuildMs,
+        cores,
+        messagesIn,
+        messagesOut,
+        profile,
+      },
       problems,
     };
   } finally {
@@ -198,7 +262,12 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
  * What must hold of a namespace's builds: every started build stored once and Complete, and its
  * first attempt run exactly once (`runs` counts runs by namespace/build/attempt).
  */
-function exactlyOnce(namespace: string, builds: Build__Output[], started: string[], runs: Map<string, number>): string[] {
+function exactlyOnce(
+  namespace: string,
+  builds: Build__Output[],
+  started: string[],
+  runs: Map<string, number>,
+): string[] {
   const problems: string[] = [];
   const stored = new Set(builds.map((b) => b.metadata!.name));
   if (stored.size !== builds.length) problems.push(`${namespace}: ${builds.length - stored.size} builds listed twice`);
@@ -207,12 +276,17 @@ function exactlyOnce(namespace: string, builds: Build__Output[], started: string
   const extra = builds.length - started.length;
   if (extra > 0) problems.push(`${namespace}: ${extra} more builds stored than were started`);
   const notComplete = builds.filter((b) => b.status!.phase !== 'Complete');
-  if (notComplete.length > 0) problems.push(`${namespace}: ${notComplete.length} builds not Complete (e.g. ${notComplete[0]!.metadata!.name}: ${notComplete[0]!.status!.phase})`);
+  if (notComplete.length > 0)
+    problems.push(
+      `${namespace}: ${notComplete.length} builds not Complete (e.g. ${notComplete[0]!.metadata!.name}: ${notComplete[0]!.status!.phase})`,
+    );
   const mine = [...runs.entries()].filter(([k]) => k.startsWith(`${namespace}/`));
   const twice = mine.filter(([, n]) => n > 1);
-  if (twice.length > 0) problems.push(`${namespace}: ${twice.length} build attempts ran more than once (e.g. ${twice[0]![0]})`);
+  if (twice.length > 0)
+    problems.push(`${namespace}: ${twice.length} build attempts ran more than once (e.g. ${twice[0]![0]})`);
   const retried = mine.filter(([k]) => !k.endsWith('/1'));
-  if (retried.length > 0) problems.push(`${namespace}: ${retried.length} builds needed a second attempt (e.g. ${retried[0]![0]})`);
+  if (retried.length > 0)
+    problems.push(`${namespace}: ${retried.length} builds needed a second attempt (e.g. ${retried[0]![0]})`);
   const unstarted = started.filter((n) => !runs.has(`${namespace}/${n}/1`));
   if (unstarted.length > 0) problems.push(`${namespace}: ${unstarted.length} builds never ran (e.g. ${unstarted[0]})`);
   return problems;
@@ -221,7 +295,8 @@ function exactlyOnce(namespace: string, builds: Build__Output[], started: string
 /** Resident and peak resident memory of a process, in bytes, from /proc. */
 async function memoryOf(pid: number): Promise<{ now: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
   return { now: kb('VmRSS'), peak: kb('VmHWM') };
 }
 

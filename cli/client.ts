@@ -13,7 +13,12 @@ import type { ListBuildsResponse__Output } from '../proto/generated/slipway/v1/L
 import type { ListBuildConfigsRequest } from '../proto/generated/slipway/v1/ListBuildConfigsRequest.js';
 import type { ListBuildConfigsResponse__Output } from '../proto/generated/slipway/v1/ListBuildConfigsResponse.js';
 
-type Unary<Req, Res> = (req: Req, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown;
+type Unary<Req, Res> = (
+  req: Req,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Res) => void,
+) => unknown;
 
 /** How the client reaches a coordinator that wants TLS and tokens. */
 export interface ClientSecurity {
@@ -49,7 +54,9 @@ export class SlipwayClient {
 
   private call<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
     return new Promise((resolve, reject) =>
-      fn.call(this.client, req, this.metadata(), { deadline: new Date(Date.now() + this.timeoutMs) }, (err, res) => (err ? reject(err) : resolve(res!))),
+      fn.call(this.client, req, this.metadata(), { deadline: new Date(Date.now() + this.timeoutMs) }, (err, res) =>
+        err ? reject(err) : resolve(res!),
+      ),
     );
   }
 
@@ -63,7 +70,11 @@ export class SlipwayClient {
     return this.call(this.client.GetBuildConfig, { namespace, name });
   }
   async listBuildConfigs(namespace: string): Promise<BuildConfig__Output[]> {
-    return (await this.call<ListBuildConfigsRequest, ListBuildConfigsResponse__Output>(this.client.ListBuildConfigs, { namespace })).items;
+    return (
+      await this.call<ListBuildConfigsRequest, ListBuildConfigsResponse__Output>(this.client.ListBuildConfigs, {
+        namespace,
+      })
+    ).items;
   }
   async deleteBuildConfig(namespace: string, name: string): Promise<void> {
     await this.call(this.client.DeleteBuildConfig, { namespace, name });
@@ -111,7 +122,11 @@ export class SlipwayClient {
    * Starts a build with an uploaded context: `start` first, then the archive's bytes as they
    * come, with backpressure. `onProgress` gets the bytes sent so far.
    */
-  async startBuildWithContext(start: StartBuildRequest, archive: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onProgress?: (sent: number) => void): Promise<Build__Output> {
+  async startBuildWithContext(
+    start: StartBuildRequest,
+    archive: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    onProgress?: (sent: number) => void,
+  ): Promise<Build__Output> {
     let call!: grpc.ClientWritableStream<StartBuildUpload>;
     const answer = new Promise<Build__Output>((resolve, reject) => {
       call = this.client.StartBuildWithContext(this.metadata(), (err, res) => (err ? reject(err) : resolve(res!)));

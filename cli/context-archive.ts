@@ -11,7 +11,8 @@ import { pack } from 'tar-fs';
 export async function packContextDir(dir: string): Promise<AsyncIterable<Uint8Array>> {
   const rules = await readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => '');
   // The package is CommonJS exporting the factory itself, while its types declare a default export.
-  const factory = ((dockerignore as unknown as { default?: unknown }).default ?? dockerignore) as unknown as typeof dockerignore.default;
+  const factory = ((dockerignore as unknown as { default?: unknown }).default ??
+    dockerignore) as unknown as typeof dockerignore.default;
   const ig = factory({ ignorecase: false }).add(rules);
   const always = new Set(['Dockerfile', '.dockerignore']);
   const stream = pack(dir, {

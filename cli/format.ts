@@ -5,7 +5,8 @@ import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 export function table(header: string[], rows: string[][]): string {
   if (rows.length === 0) return 'No resources found.\n';
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('') + '\n';
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('') + '\n';
   return line(header) + rows.map(line).join('');
 }
 
@@ -38,10 +39,18 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
     ['Attempt', String(s.attempt)],
     ['Node', s.node],
     ['Agent', s.agent],
-    ['Source', c.source!.git ? `${c.source!.git.uri}${c.source!.git.ref ? ' at ' + c.source!.git.ref : ''}${c.source!.contextDir ? ' (context ' + c.source!.contextDir + ')' : ''}` : undefined],
+    [
+      'Source',
+      c.source!.git
+        ? `${c.source!.git.uri}${c.source!.git.ref ? ' at ' + c.source!.git.ref : ''}${c.source!.contextDir ? ' (context ' + c.source!.contextDir + ')' : ''}`
+        : undefined,
+    ],
     ['Commit', s.commit],
     c.strategy?.source
-      ? ['Strategy', `Source-to-Image, builder ${c.strategy.source.builderImage}${c.strategy.source.incremental ? ', incremental' : ''}`]
+      ? [
+          'Strategy',
+          `Source-to-Image, builder ${c.strategy.source.builderImage}${c.strategy.source.incremental ? ', incremental' : ''}`,
+        ]
       : ['Dockerfile', c.source!.dockerfile ? '(inline)' : c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
     ['Output', c.output!.image],
     ['Image', s.output ? `${s.output.image}@${s.output.digest}` : undefined],
@@ -56,7 +65,17 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
   return [
     shown.map(([k, v]) => `${(k + ':').padEnd(width)}${v}\n`).join(''),
     section('Cause', causeRows(b)),
-    section('Stages', s.stages.length === 0 ? undefined : indent(table(['STAGE', 'STARTED', 'DURATION'], s.stages.map((st) => [st.name, st.startTimestamp, formatStageDuration(Number(st.durationMs))])))),
+    section(
+      'Stages',
+      s.stages.length === 0
+        ? undefined
+        : indent(
+            table(
+              ['STAGE', 'STARTED', 'DURATION'],
+              s.stages.map((st) => [st.name, st.startTimestamp, formatStageDuration(Number(st.durationMs))]),
+            ),
+          ),
+    ),
     section(
       'Events',
       s.events.length === 0
@@ -69,13 +88,18 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
             ),
           ),
     ),
-    s.logSnippet ? section('Log snippet', indent(s.logSnippet.endsWith('\n') ? s.logSnippet : `${s.logSnippet}\n`)) : '',
+    s.logSnippet
+      ? section('Log snippet', indent(s.logSnippet.endsWith('\n') ? s.logSnippet : `${s.logSnippet}\n`))
+      : '',
   ].join('');
 }
 
 /** Why the build was started: one line per cause, with the commit or image digest it names. */
 function causeRows(b: Build__Output): string {
-  const causes = b.spec!.triggeredBy.length > 0 ? b.spec!.triggeredBy : [{ type: 'Manual', message: '', git: null, imageChange: null }];
+  const causes =
+    b.spec!.triggeredBy.length > 0
+      ? b.spec!.triggeredBy
+      : [{ type: 'Manual', message: '', git: null, imageChange: null }];
   const rows = causes.map((c) => {
     const details = [
       c.git?.commit ? `commit ${c.git.commit}` : '',

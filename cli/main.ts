@@ -11,7 +11,12 @@ import { packContextDir } from './context-archive.js';
 import { buildDuration, describeBuild, formatAge, formatBytes, longestStageCell, table } from './format.js';
 
 /** Environment variables the CLI reads. */
-export const CLI_ENV = { server: 'SLIPWAY_ADDR', namespace: 'SLIPWAY_NAMESPACE', ca: 'SLIPWAY_CA', token: 'SLIPWAY_TOKEN' } as const;
+export const CLI_ENV = {
+  server: 'SLIPWAY_ADDR',
+  namespace: 'SLIPWAY_NAMESPACE',
+  ca: 'SLIPWAY_CA',
+  token: 'SLIPWAY_TOKEN',
+} as const;
 
 const USAGE = `usage: slipway [--server HOST:PORT] [--ca FILE] [--token TOKEN] [-n NAMESPACE] COMMAND
 
@@ -96,7 +101,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const token = values.token ?? io.env[CLI_ENV.token] ?? undefined;
-  const client = new SlipwayClient(values.server ?? io.env[CLI_ENV.server] ?? '127.0.0.1:7070', undefined, {}, { ca, token: token || undefined });
+  const client = new SlipwayClient(
+    values.server ?? io.env[CLI_ENV.server] ?? '127.0.0.1:7070',
+    undefined,
+    {},
+    { ca, token: token || undefined },
+  );
   const namespace = values.namespace ?? io.env[CLI_ENV.namespace] ?? 'default';
   try {
     const [command, ...rest] = positionals;
@@ -109,7 +119,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       case 'start':
         if (rest.length !== 1) throw new UsageError('start needs exactly one CONFIG');
-        if (values['from-dir'] && values['from-archive']) throw new UsageError('give --from-dir or --from-archive, not both');
+        if (values['from-dir'] && values['from-archive'])
+          throw new UsageError('give --from-dir or --from-archive, not both');
         return await start(
           client,
           {
@@ -142,11 +153,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'create': {
-        if (rest[0] !== 'secret' || !['docker-registry', 'basic-auth', 'ssh-auth', 'webhook'].includes(rest[1] ?? '') || rest.length !== 3) {
+        if (
+          rest[0] !== 'secret' ||
+          !['docker-registry', 'basic-auth', 'ssh-auth', 'webhook'].includes(rest[1] ?? '') ||
+          rest.length !== 3
+        ) {
           throw new UsageError('create needs: secret docker-registry|basic-auth|ssh-auth|webhook NAME ...');
         }
         if (rest[1] === 'webhook') {
-          if (!values['value-stdin']) throw new UsageError('give the webhook secret on standard input with --value-stdin');
+          if (!values['value-stdin'])
+            throw new UsageError('give the webhook secret on standard input with --value-stdin');
           await client.createSecret({
             metadata: { name: rest[2]!, namespace },
             type: 'webhook',
@@ -157,7 +173,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         }
         const ssh = rest[1] === 'ssh-auth';
         if (ssh && !values['ssh-privatekey']) throw new UsageError('ssh-auth needs --ssh-privatekey FILE');
-        if (!ssh && !values['password-stdin']) throw new UsageError('give the password on standard input with --password-stdin');
+        if (!ssh && !values['password-stdin'])
+          throw new UsageError('give the password on standard input with --password-stdin');
         await client.createSecret({
           metadata: { name: rest[2]!, namespace },
           type: rest[1]!,
@@ -171,7 +188,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       case 'delete':
-        if (!['buildconfig', 'bc'].includes(rest[0] ?? '') || rest.length !== 2) throw new UsageError('delete needs: buildconfig NAME');
+        if (!['buildconfig', 'bc'].includes(rest[0] ?? '') || rest.length !== 2)
+          throw new UsageError('delete needs: buildconfig NAME');
         await client.deleteBuildConfig(namespace, rest[1]!);
         io.out(`buildconfig/${rest[1]} deleted\n`);
         return 0;
@@ -188,18 +206,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 async function apply(client: SlipwayClient, file: string, defaultNamespace: string, io: CliIo): Promise<number> {
   const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   const docs = parseAllDocuments(text);
-  for (const doc of docs) if (doc.errors.length > 0) throw new InvalidInputError([{ field: file, message: doc.errors[0]!.message }], 'document');
-  const inputs = docs.map((d) => d.toJS() as unknown).filter((d) => d !== null && d !== undefined).map((d, i) => {
-    try {
-      return parseBuildConfigDocument(d);
-    } catch (err) {
-      if (err instanceof InvalidInputError && docs.length > 1) (err as Error).message = `document ${i + 1}: ${err.message}`;
-      throw err;
-    }
-  });
+  for (const doc of docs)
+    if (doc.errors.length > 0)
+      throw new InvalidInputError([{ field: file, message: doc.errors[0]!.message }], 'document');
+  const inputs = docs
+    .map((d) => d.toJS() as unknown)
+    .filter((d) => d !== null && d !== undefined)
+    .map((d, i) => {
+      try {
+        return parseBuildConfigDocument(d);
+      } catch (err) {
+        if (err instanceof InvalidInputError && docs.length > 1)
+          (err as Error).message = `document ${i + 1}: ${err.message}`;
+        throw err;
+      }
+    });
   // Validate every document before sending any, so a bad file changes nothing.
   for (const input of inputs) {
-    const ns = (input.metadata.namespace === 'default' ? defaultNamespace : input.metadata.namespace) || defaultNamespace;
+    const ns =
+      (input.metadata.namespace === 'default' ? defaultNamespace : input.metadata.namespace) || defaultNamespace;
     const message = { metadata: { ...input.metadata, namespace: ns }, spec: input.spec };
     try {
       await client.createBuildConfig(message);
@@ -218,10 +243,16 @@ async function apply(client: SlipwayClient, file: string, defaultNamespace: stri
  * stream is resumed from the line after the last one printed; a retried build's new attempt is
  * followed in turn.
  */
-async function logs(client: SlipwayClient, namespace: string, name: string, o: { follow: boolean; from: number }, io: CliIo): Promise<number> {
+async function logs(
+  client: SlipwayClient,
+  namespace: string,
+  name: string,
+  o: { follow: boolean; from: number },
+  io: CliIo,
+): Promise<number> {
   let attempt = 0;
   let from = o.from;
-  for (let failures = 0; ; ) {
+  for (let failures = 0; ;) {
     try {
       for await (const l of client.streamBuildLogs({ namespace, name, follow: o.follow, fromLine: from, attempt })) {
         if (attempt !== 0 && l.attempt !== attempt) continue;
@@ -232,14 +263,18 @@ async function logs(client: SlipwayClient, namespace: string, name: string, o: {
       }
     } catch (err) {
       const code = (err as grpc.ServiceError).code;
-      if (!o.follow || (code !== grpc.status.UNAVAILABLE && code !== grpc.status.INTERNAL) || ++failures > 30) throw err;
+      if (!o.follow || (code !== grpc.status.UNAVAILABLE && code !== grpc.status.INTERNAL) || ++failures > 30)
+        throw err;
       await new Promise((r) => setTimeout(r, 1000));
       continue;
     }
     if (!o.follow) return 0;
     const b = await client.getBuild(namespace, name);
     const phase = b.status!.phase;
-    if (['Complete', 'Failed', 'Error', 'Cancelled'].includes(phase) && (attempt === 0 || b.status!.attempt === attempt)) {
+    if (
+      ['Complete', 'Failed', 'Error', 'Cancelled'].includes(phase) &&
+      (attempt === 0 || b.status!.attempt === attempt)
+    ) {
       return phase === 'Complete' ? 0 : 1;
     }
     if (attempt !== 0 && b.status!.attempt !== attempt) {
@@ -252,7 +287,15 @@ async function logs(client: SlipwayClient, namespace: string, name: string, o: {
 
 async function start(
   client: SlipwayClient,
-  o: { namespace: string; config: string; ref?: string; image?: string; follow: boolean; fromDir?: string; fromArchive?: string },
+  o: {
+    namespace: string;
+    config: string;
+    ref?: string;
+    image?: string;
+    follow: boolean;
+    fromDir?: string;
+    fromArchive?: string;
+  },
   io: CliIo,
 ): Promise<number> {
   const req = { namespace: o.namespace, configName: o.config, ref: o.ref ?? '', image: o.image ?? '' };
@@ -279,7 +322,9 @@ async function start(
     last = b;
     if (b.status!.phase !== phase) {
       phase = b.status!.phase;
-      io.out(`build/${name} ${phase}${b.status!.node ? ` on ${b.status!.node}` : ''}${b.status!.reason ? ` (${b.status!.reason})` : ''}\n`);
+      io.out(
+        `build/${name} ${phase}${b.status!.node ? ` on ${b.status!.node}` : ''}${b.status!.reason ? ` (${b.status!.reason})` : ''}\n`,
+      );
     }
   }
   const s = last?.status;
@@ -291,7 +336,13 @@ async function start(
   return 1;
 }
 
-async function get(client: SlipwayClient, namespace: string, rest: string[], config: string | undefined, io: CliIo): Promise<number> {
+async function get(
+  client: SlipwayClient,
+  namespace: string,
+  rest: string[],
+  config: string | undefined,
+  io: CliIo,
+): Promise<number> {
   const [kind, name] = rest;
   if (kind === 'buildconfigs' || kind === 'buildconfig' || kind === 'bc') {
     const items = name ? [await client.getBuildConfig(namespace, name)] : await client.listBuildConfigs(namespace);
@@ -301,7 +352,9 @@ async function get(client: SlipwayClient, namespace: string, rest: string[], con
         items.map((c) => [
           c.metadata!.name,
           c.spec!.output!.image,
-          c.spec!.source!.git ? `${c.spec!.source!.git.uri}${c.spec!.source!.git.ref ? '#' + c.spec!.source!.git.ref : ''}` : '(inline Dockerfile)',
+          c.spec!.source!.git
+            ? `${c.spec!.source!.git.uri}${c.spec!.source!.git.ref ? '#' + c.spec!.source!.git.ref : ''}`
+            : '(inline Dockerfile)',
           String(c.status!.lastVersion),
           formatAge(c.metadata!.creationTimestamp),
         ]),
@@ -310,7 +363,9 @@ async function get(client: SlipwayClient, namespace: string, rest: string[], con
     return 0;
   }
   if (kind === 'builds' || kind === 'build' || kind === 'bld') {
-    const items = name ? [await client.getBuild(namespace, name)] : await client.listBuilds({ namespace, configName: config ?? '' });
+    const items = name
+      ? [await client.getBuild(namespace, name)]
+      : await client.listBuilds({ namespace, configName: config ?? '' });
     io.out(
       table(
         ['NAME', 'PHASE', 'REASON', 'CONFIG', 'NODE', 'DURATION', 'LONGEST STAGE', 'AGE'],
@@ -342,7 +397,9 @@ function reportError(err: unknown, io: CliIo): number {
   }
   const e = err as grpc.ServiceError;
   if (typeof e?.code === 'number') {
-    io.err(`error: ${e.details || e.message}${e.code === grpc.status.UNAVAILABLE ? ' (is the coordinator running?)' : ''}\n`);
+    io.err(
+      `error: ${e.details || e.message}${e.code === grpc.status.UNAVAILABLE ? ' (is the coordinator running?)' : ''}\n`,
+    );
     return 1;
   }
   io.err(`error: ${(err as Error)?.message ?? String(err)}\n`);

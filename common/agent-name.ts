@@ -5,7 +5,10 @@
  */
 export function agentNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'is required';
-  if (name.length > 253 || !/^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*$/.test(name)) {
+  if (
+    name.length > 253 ||
+    !/^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*$/.test(name)
+  ) {
     return `"${name.slice(0, 80)}" is not a node or host name (labels of letters, digits, '_' and '-' joined by single dots, at most 253)`;
   }
   return undefined;

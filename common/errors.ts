@@ -96,7 +96,9 @@ export class RevisionExpiredError extends SlipwayError {
     /** The revision the watch found first, past the missing one(s). */
     readonly found: number,
   ) {
-    super(`too old resource version: ${revision} (the history after it is no longer complete: next kept change is ${found})`);
+    super(
+      `too old resource version: ${revision} (the history after it is no longer complete: next kept change is ${found})`,
+    );
   }
 }
 

@@ -34,7 +34,10 @@ export function labelValueProblem(value: string): string | undefined {
 export function parseLabels(text: string): { labels: Record<string, string>; problems: string[] } {
   const labels: Record<string, string> = {};
   const problems: string[] = [];
-  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq < 0) {
       problems.push(`"${pair}" is not key=value`);

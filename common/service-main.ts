@@ -6,7 +6,9 @@ import { errorMessage } from './errors.js';
  */
 export function runServiceMain(name: string, start: () => Promise<{ stop(): Promise<void> }>): void {
   const say = (level: string, msg: string, fields: Record<string, unknown> = {}) =>
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, msg, component: name, ...fields }) + '\n');
+    process.stderr.write(
+      JSON.stringify({ time: new Date().toISOString(), level, msg, component: name, ...fields }) + '\n',
+    );
   start().then(
     (service) => {
       let stopping = false;

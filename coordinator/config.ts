@@ -18,79 +18,233 @@ export const KUBE_API_AUTH_MODES: readonly KubeApiAuthMode[] = ['none', 'tokens'
 /** Everything the coordinator can be told, declared once; docs/settings.md is made from it. */
 export const COORDINATOR_SETTINGS = {
   natsServers,
-  grpcListen: text({ env: 'SLIPWAY_GRPC_LISTEN', default: '127.0.0.1:7070', check: (v) => hostPortProblem(v, { optional: false }), doc: 'host:port of gRPC; port 0 picks a free one.', chart: '0.0.0.0:coordinator.grpcPort' }),
+  grpcListen: text({
+    env: 'SLIPWAY_GRPC_LISTEN',
+    default: '127.0.0.1:7070',
+    check: (v) => hostPortProblem(v, { optional: false }),
+    doc: 'host:port of gRPC; port 0 picks a free one.',
+    chart: '0.0.0.0:coordinator.grpcPort',
+  }),
   /** Names this coordinator in logs and in NATS. */
-  id: text({ env: 'SLIPWAY_COORDINATOR_ID', default: () => `coordinator-${hostname()}-${process.pid}`, defaultText: 'coordinator-<host name>-<pid>', doc: 'Names this coordinator in logs and in NATS.', chart: 'the Pod name' }),
+  id: text({
+    env: 'SLIPWAY_COORDINATOR_ID',
+    default: () => `coordinator-${hostname()}-${process.pid}`,
+    defaultText: 'coordinator-<host name>-<pid>',
+    doc: 'Names this coordinator in logs and in NATS.',
+    chart: 'the Pod name',
+  }),
   /** host:port of the Kubernetes API (group build.slipway.dev); empty: not served. Port 0 picks a free one. */
-  kubeApiListen: text({ env: 'SLIPWAY_KUBE_API_LISTEN', default: '', check: hostPortProblem, doc: 'host:port of the Kubernetes API (group build.slipway.dev); unset: not served.', chart: 'kubeApi.enabled, kubeApi.port' }),
+  kubeApiListen: text({
+    env: 'SLIPWAY_KUBE_API_LISTEN',
+    default: '',
+    check: hostPortProblem,
+    doc: 'host:port of the Kubernetes API (group build.slipway.dev); unset: not served.',
+    chart: 'kubeApi.enabled, kubeApi.port',
+  }),
   /** host:port of the HTTP port (webhooks, /metrics, the dashboard, /healthz); empty: not served. Port 0 picks a free one. */
-  httpListen: text({ env: 'SLIPWAY_HTTP_LISTEN', default: '', check: hostPortProblem, doc: 'host:port of the HTTP port (webhooks, /metrics, the dashboard, /healthz); unset: not served.', chart: 'coordinator.httpPort' }),
-  kubeApiAuth: choice(KUBE_API_AUTH_MODES, { env: 'SLIPWAY_KUBE_API_AUTH', default: 'none', doc: 'Who may use the Kubernetes API: none (everyone; local use only), tokens, or delegated (front proxy and cluster RBAC).', chart: 'kubeApi.auth' }),
+  httpListen: text({
+    env: 'SLIPWAY_HTTP_LISTEN',
+    default: '',
+    check: hostPortProblem,
+    doc: 'host:port of the HTTP port (webhooks, /metrics, the dashboard, /healthz); unset: not served.',
+    chart: 'coordinator.httpPort',
+  }),
+  kubeApiAuth: choice(KUBE_API_AUTH_MODES, {
+    env: 'SLIPWAY_KUBE_API_AUTH',
+    default: 'none',
+    doc: 'Who may use the Kubernetes API: none (everyone; local use only), tokens, or delegated (front proxy and cluster RBAC).',
+    chart: 'kubeApi.auth',
+  }),
   /**
    * The bearer-token file (kube-apiserver's --token-auth-file format); empty: no tokens. When
    * set, every BuildService call needs one of its tokens (the Kubernetes API: see kubeApiAuth).
    */
-  apiTokensFile: file({ env: 'SLIPWAY_API_TOKENS_FILE', default: '', doc: 'Bearer-token file (kube-apiserver --token-auth-file format); set: every BuildService call needs a token.', chart: 'apiTokens.existingSecret' }),
+  apiTokensFile: file({
+    env: 'SLIPWAY_API_TOKENS_FILE',
+    default: '',
+    doc: 'Bearer-token file (kube-apiserver --token-auth-file format); set: every BuildService call needs a token.',
+    chart: 'apiTokens.existingSecret',
+  }),
   /** PEM files of the gRPC serving certificate and key (both ports); empty: plaintext gRPC. */
-  grpcTlsCertFile: file({ env: 'SLIPWAY_GRPC_TLS_CERT', default: '', doc: 'PEM serving certificate of both gRPC ports (with SLIPWAY_GRPC_TLS_KEY); unset: plaintext gRPC.' }),
+  grpcTlsCertFile: file({
+    env: 'SLIPWAY_GRPC_TLS_CERT',
+    default: '',
+    doc: 'PEM serving certificate of both gRPC ports (with SLIPWAY_GRPC_TLS_KEY); unset: plaintext gRPC.',
+  }),
   grpcTlsKeyFile: file({ env: 'SLIPWAY_GRPC_TLS_KEY', default: '', doc: 'PEM key of the gRPC serving certificate.' }),
   /**
    * The CA that signs agents' client certificates. Set: AgentService is served only on
    * `agentGrpcListen`, with mutual TLS (no verified certificate, no connection), and an agent
    * may speak only as the name its certificate carries (CN or a DNS SAN).
    */
-  grpcClientCAFile: file({ env: 'SLIPWAY_GRPC_CLIENT_CA', default: '', doc: "CA of agents' client certificates: AgentService only on SLIPWAY_AGENT_GRPC_LISTEN, with mutual TLS." }),
+  grpcClientCAFile: file({
+    env: 'SLIPWAY_GRPC_CLIENT_CA',
+    default: '',
+    doc: "CA of agents' client certificates: AgentService only on SLIPWAY_AGENT_GRPC_LISTEN, with mutual TLS.",
+  }),
   /** host:port of AgentService with mutual TLS (needs grpcClientCAFile); empty: AgentService on grpcListen. */
-  agentGrpcListen: text({ env: 'SLIPWAY_AGENT_GRPC_LISTEN', default: '', check: hostPortProblem, doc: 'host:port of AgentService with mutual TLS (needs SLIPWAY_GRPC_CLIENT_CA); unset: on SLIPWAY_GRPC_LISTEN.' }),
+  agentGrpcListen: text({
+    env: 'SLIPWAY_AGENT_GRPC_LISTEN',
+    default: '',
+    check: hostPortProblem,
+    doc: 'host:port of AgentService with mutual TLS (needs SLIPWAY_GRPC_CLIENT_CA); unset: on SLIPWAY_GRPC_LISTEN.',
+  }),
   /** NATS user and password, or a creds file (nkey/JWT); empty: none. Never logged. */
   natsUser,
   natsPassword,
   natsCredsFile,
   /** PEM files of the Kubernetes API's serving certificate and key; empty: plain HTTP. */
-  kubeApiTlsCertFile: file({ env: 'SLIPWAY_KUBE_API_TLS_CERT', default: '', doc: "PEM serving certificate of the Kubernetes API (with its key); unset: plain HTTP.", chart: 'kubeApi.tls.existingSecret' }),
-  kubeApiTlsKeyFile: file({ env: 'SLIPWAY_KUBE_API_TLS_KEY', default: '', doc: "PEM key of the Kubernetes API's serving certificate.", chart: 'kubeApi.tls.existingSecret' }),
+  kubeApiTlsCertFile: file({
+    env: 'SLIPWAY_KUBE_API_TLS_CERT',
+    default: '',
+    doc: 'PEM serving certificate of the Kubernetes API (with its key); unset: plain HTTP.',
+    chart: 'kubeApi.tls.existingSecret',
+  }),
+  kubeApiTlsKeyFile: file({
+    env: 'SLIPWAY_KUBE_API_TLS_KEY',
+    default: '',
+    doc: "PEM key of the Kubernetes API's serving certificate.",
+    chart: 'kubeApi.tls.existingSecret',
+  }),
   /** `delegated`: the CA that signs the front proxy's (the aggregator's) client certificates. */
-  requestHeaderCAFile: file({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_CA', default: '', doc: "delegated: CA of the front proxy's (the aggregator's) client certificates.", chart: 'kubeApi.requestheader.caConfigMap' }),
+  requestHeaderCAFile: file({
+    env: 'SLIPWAY_KUBE_API_REQUESTHEADER_CA',
+    default: '',
+    doc: "delegated: CA of the front proxy's (the aggregator's) client certificates.",
+    chart: 'kubeApi.requestheader.caConfigMap',
+  }),
   /** `delegated`: common names the front proxy's certificate may have; empty: any the CA signed. */
-  requestHeaderAllowedNames: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_ALLOWED_NAMES', default: [], doc: "delegated: common names the front proxy's certificate may have; unset: any the CA signed.", chart: 'kubeApi.requestheader.allowedNames' }),
-  requestHeaderUsernameHeaders: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_USERNAME_HEADERS', default: ['X-Remote-User'], doc: 'delegated: headers carrying the user name.', chart: 'kubeApi.requestheader.usernameHeaders' }),
-  requestHeaderGroupHeaders: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_GROUP_HEADERS', default: ['X-Remote-Group'], doc: "delegated: headers carrying the user's groups.", chart: 'kubeApi.requestheader.groupHeaders' }),
-  requestHeaderExtraHeaderPrefixes: list({ env: 'SLIPWAY_KUBE_API_REQUESTHEADER_EXTRA_HEADERS_PREFIX', default: ['X-Remote-Extra-'], doc: "delegated: prefixes of headers carrying the user's extra fields.", chart: 'kubeApi.requestheader.extraHeadersPrefix' }),
+  requestHeaderAllowedNames: list({
+    env: 'SLIPWAY_KUBE_API_REQUESTHEADER_ALLOWED_NAMES',
+    default: [],
+    doc: "delegated: common names the front proxy's certificate may have; unset: any the CA signed.",
+    chart: 'kubeApi.requestheader.allowedNames',
+  }),
+  requestHeaderUsernameHeaders: list({
+    env: 'SLIPWAY_KUBE_API_REQUESTHEADER_USERNAME_HEADERS',
+    default: ['X-Remote-User'],
+    doc: 'delegated: headers carrying the user name.',
+    chart: 'kubeApi.requestheader.usernameHeaders',
+  }),
+  requestHeaderGroupHeaders: list({
+    env: 'SLIPWAY_KUBE_API_REQUESTHEADER_GROUP_HEADERS',
+    default: ['X-Remote-Group'],
+    doc: "delegated: headers carrying the user's groups.",
+    chart: 'kubeApi.requestheader.groupHeaders',
+  }),
+  requestHeaderExtraHeaderPrefixes: list({
+    env: 'SLIPWAY_KUBE_API_REQUESTHEADER_EXTRA_HEADERS_PREFIX',
+    default: ['X-Remote-Extra-'],
+    doc: "delegated: prefixes of headers carrying the user's extra fields.",
+    chart: 'kubeApi.requestheader.extraHeadersPrefix',
+  }),
   /** The coordinator's own Kubernetes client (SubjectAccessReviews): a kubeconfig file; empty: the Pod's service account. */
-  kubeconfig: file({ env: 'SLIPWAY_KUBECONFIG', default: '', doc: "The coordinator's own Kubernetes client (SubjectAccessReviews); unset: the Pod's service account." }),
+  kubeconfig: file({
+    env: 'SLIPWAY_KUBECONFIG',
+    default: '',
+    doc: "The coordinator's own Kubernetes client (SubjectAccessReviews); unset: the Pod's service account.",
+  }),
   /** Replicas of the KV buckets and the jobs stream (3 on a NATS cluster). */
-  replicas: integer({ env: 'SLIPWAY_NATS_REPLICAS', default: 1, check: (v) => ([1, 3, 5].includes(v) ? undefined : `must be 1, 3 or 5, got ${v}`), doc: 'Replicas of the KV buckets and the jobs stream (3 on a NATS cluster).', chart: 'nats.streamReplicas' }),
+  replicas: integer({
+    env: 'SLIPWAY_NATS_REPLICAS',
+    default: 1,
+    check: (v) => ([1, 3, 5].includes(v) ? undefined : `must be 1, 3 or 5, got ${v}`),
+    doc: 'Replicas of the KV buckets and the jobs stream (3 on a NATS cluster).',
+    chart: 'nats.streamReplicas',
+  }),
   controllerWorkers: integer({ default: 4, min: 1, doc: 'Builds the controller converges at once.' }),
   resyncIntervalMs: integer({ default: 30_000, min: 1, doc: 'How often the controller looks at every build again.' }),
   /**
    * A placed build still unclaimed this long, whose job is not waiting its turn in its agent's
    * queue (lost, or delivered and stranded), is placed again. See placement/scheduler.ts.
    */
-  placementTimeoutMs: integer({ env: 'SLIPWAY_PLACEMENT_TIMEOUT_MS', default: 30_000, min: 1000, doc: 'A placed build unclaimed this long (its job lost) is placed again.', chart: 'coordinator.placement.timeoutMs' }),
+  placementTimeoutMs: integer({
+    env: 'SLIPWAY_PLACEMENT_TIMEOUT_MS',
+    default: 30_000,
+    min: 1000,
+    doc: 'A placed build unclaimed this long (its job lost) is placed again.',
+    chart: 'coordinator.placement.timeoutMs',
+  }),
   /** Builds prefer the agent holding their cache (placement/placement.ts); false: least loaded only. */
-  placementAffinity: boolean({ env: 'SLIPWAY_PLACEMENT_AFFINITY', default: true, doc: 'Builds prefer the agent that holds their cache; false: the least loaded only.', chart: 'coordinator.placement.affinity' }),
+  placementAffinity: boolean({
+    env: 'SLIPWAY_PLACEMENT_AFFINITY',
+    default: true,
+    doc: 'Builds prefer the agent that holds their cache; false: the least loaded only.',
+    chart: 'coordinator.placement.affinity',
+  }),
   /** How long a build waits for the full agent that holds its cache before going elsewhere. */
-  affinityGraceMs: integer({ env: 'SLIPWAY_AFFINITY_GRACE_MS', default: 10_000, min: 0, doc: 'How long a build waits for the full agent that holds its cache.', chart: 'coordinator.placement.affinityGraceMs' }),
+  affinityGraceMs: integer({
+    env: 'SLIPWAY_AFFINITY_GRACE_MS',
+    default: 10_000,
+    min: 0,
+    doc: 'How long a build waits for the full agent that holds its cache.',
+    chart: 'coordinator.placement.affinityGraceMs',
+  }),
   /** A triggered build not yet created this long after its number was taken is made by any coordinator. */
-  pendingBuildGraceMs: integer({ default: 10_000, min: 1, doc: 'A triggered build not created this long after its number was taken is made by any coordinator.' }),
+  pendingBuildGraceMs: integer({
+    default: 10_000,
+    min: 1,
+    doc: 'A triggered build not created this long after its number was taken is made by any coordinator.',
+  }),
   /** A Running build whose agent has not heartbeated for this long is lost. */
-  agentGraceMs: integer({ env: 'SLIPWAY_AGENT_GRACE_MS', default: 15_000, min: 1000, doc: 'A Running build whose agent has not heartbeated for this long is lost.', chart: 'coordinator.agentGraceMs' }),
+  agentGraceMs: integer({
+    env: 'SLIPWAY_AGENT_GRACE_MS',
+    default: 15_000,
+    min: 1000,
+    doc: 'A Running build whose agent has not heartbeated for this long is lost.',
+    chart: 'coordinator.agentGraceMs',
+  }),
   leaseCheckIntervalMs: integer({ default: 2000, min: 1, doc: "How often agents' heartbeats are looked at." }),
   /** Logs older than this are dropped. */
-  logMaxAgeMs: integer({ env: 'SLIPWAY_LOG_MAX_AGE_MS', default: 7 * 24 * 3600_000, min: 60_000, doc: 'Build logs older than this are dropped.', chart: 'coordinator.logMaxAgeMs' }),
+  logMaxAgeMs: integer({
+    env: 'SLIPWAY_LOG_MAX_AGE_MS',
+    default: 7 * 24 * 3600_000,
+    min: 60_000,
+    doc: 'Build logs older than this are dropped.',
+    chart: 'coordinator.logMaxAgeMs',
+  }),
   /** The log stream keeps at most this many bytes, oldest logs dropped first. */
-  logMaxBytes: integer({ env: 'SLIPWAY_LOG_MAX_BYTES', default: 1024 ** 3, min: 1024 ** 2, doc: 'The log stream keeps at most this many bytes, oldest logs dropped first.', chart: 'coordinator.logMaxBytes' }),
+  logMaxBytes: integer({
+    env: 'SLIPWAY_LOG_MAX_BYTES',
+    default: 1024 ** 3,
+    min: 1024 ** 2,
+    doc: 'The log stream keeps at most this many bytes, oldest logs dropped first.',
+    chart: 'coordinator.logMaxBytes',
+  }),
   /** Largest uploaded build context accepted, in bytes as sent. */
-  maxContextBytes: integer({ env: 'SLIPWAY_MAX_CONTEXT_BYTES', default: 500 * 1024 ** 2, min: 1024, doc: 'Largest uploaded build context accepted, in bytes as sent.' }),
+  maxContextBytes: integer({
+    env: 'SLIPWAY_MAX_CONTEXT_BYTES',
+    default: 500 * 1024 ** 2,
+    min: 1024,
+    doc: 'Largest uploaded build context accepted, in bytes as sent.',
+  }),
   /**
    * A file holding the bearer token registries send with their notifications (POST
    * /webhooks/registry on the HTTP port, which it needs); empty: the endpoint is off.
    */
-  registryNotifyTokenFile: file({ env: 'SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE', default: '', doc: 'File holding the token registries send with notifications (POST /webhooks/registry); unset: off.' }),
+  registryNotifyTokenFile: file({
+    env: 'SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE',
+    default: '',
+    doc: 'File holding the token registries send with notifications (POST /webhooks/registry); unset: off.',
+  }),
   /** How often ImageChange triggers' images are polled in their registries; 0: never (notifications only). */
-  imagePollIntervalMs: integer({ env: 'SLIPWAY_IMAGE_POLL_INTERVAL_MS', default: 300_000, min: 0, check: (v) => (v === 0 || v >= 1000 ? undefined : `must be 0 (off) or at least 1000, got ${v}`), doc: "How often ImageChange triggers' images are polled; 0: never (notifications only)." }),
+  imagePollIntervalMs: integer({
+    env: 'SLIPWAY_IMAGE_POLL_INTERVAL_MS',
+    default: 300_000,
+    min: 0,
+    check: (v) => (v === 0 || v >= 1000 ? undefined : `must be 0 (off) or at least 1000, got ${v}`),
+    doc: "How often ImageChange triggers' images are polled; 0: never (notifications only).",
+  }),
   /** Registries (host[:port]) polled over plain HTTP besides loopback ones, as dockerd's --insecure-registry. */
-  insecureRegistries: list({ env: 'SLIPWAY_INSECURE_REGISTRIES', default: [], check: (v) => v.map((r) => (/^[^\s/:]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(r) ? '' : `"${r}" is not host[:port]`)).find(Boolean), doc: 'Registries (host[:port]) polled over plain HTTP besides loopback ones.' }),
+  insecureRegistries: list({
+    env: 'SLIPWAY_INSECURE_REGISTRIES',
+    default: [],
+    check: (v) =>
+      v
+        .map((r) => (/^[^\s/:]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(r) ? '' : `"${r}" is not host[:port]`))
+        .find(Boolean),
+    doc: 'Registries (host[:port]) polled over plain HTTP besides loopback ones.',
+  }),
   /** 32 bytes sealing secrets at rest, the same on every coordinator; without it secrets are refused. */
   secretKey: custom<Buffer | undefined>('base64, 32 bytes', {}, (t) => ({ value: Buffer.from(t, 'base64') }), {
     env: 'SLIPWAY_SECRET_KEY',
@@ -120,22 +274,44 @@ export function coordinatorConfigFromEnv(env: NodeJS.ProcessEnv): Partial<Coordi
 
 /** Defaults, then `overrides`, checked once. @throws InvalidInputError naming the setting. */
 export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>): CoordinatorConfig {
-  return resolveSettings(COORDINATOR_SETTINGS, overrides, 'coordinator configuration', (c) => [...kubeApiAuthErrors(c), ...grpcSecurityErrors(c), ...triggerErrors(c)]);
+  return resolveSettings(COORDINATOR_SETTINGS, overrides, 'coordinator configuration', (c) => [
+    ...kubeApiAuthErrors(c),
+    ...grpcSecurityErrors(c),
+    ...triggerErrors(c),
+  ]);
 }
 
 /** Settings of the Kubernetes API's authentication that do not fit together. */
 function kubeApiAuthErrors(c: CoordinatorConfig): FieldError[] {
   const e = COORDINATOR_ENV;
   const errors = setTogether([e.kubeApiTlsCertFile, c.kubeApiTlsCertFile], [e.kubeApiTlsKeyFile, c.kubeApiTlsKeyFile]);
-  if (c.kubeApiAuth === 'tokens' && !c.apiTokensFile) errors.push({ field: e.apiTokensFile, message: `is required when ${e.kubeApiAuth} is tokens` });
+  if (c.kubeApiAuth === 'tokens' && !c.apiTokensFile)
+    errors.push({ field: e.apiTokensFile, message: `is required when ${e.kubeApiAuth} is tokens` });
   if (c.kubeApiAuth === 'delegated') {
-    if (!c.requestHeaderCAFile) errors.push({ field: e.requestHeaderCAFile, message: `is required when ${e.kubeApiAuth} is delegated (the front proxy's client CA)` });
-    if (!c.kubeApiTlsCertFile && !c.kubeApiTlsKeyFile) errors.push({ field: e.kubeApiTlsCertFile, message: `is required when ${e.kubeApiAuth} is delegated (the aggregator only talks TLS)` });
-    if (c.requestHeaderUsernameHeaders.length === 0) errors.push({ field: e.requestHeaderUsernameHeaders, message: 'must name at least one header' });
+    if (!c.requestHeaderCAFile)
+      errors.push({
+        field: e.requestHeaderCAFile,
+        message: `is required when ${e.kubeApiAuth} is delegated (the front proxy's client CA)`,
+      });
+    if (!c.kubeApiTlsCertFile && !c.kubeApiTlsKeyFile)
+      errors.push({
+        field: e.kubeApiTlsCertFile,
+        message: `is required when ${e.kubeApiAuth} is delegated (the aggregator only talks TLS)`,
+      });
+    if (c.requestHeaderUsernameHeaders.length === 0)
+      errors.push({ field: e.requestHeaderUsernameHeaders, message: 'must name at least one header' });
   } else {
     // Set for a mode that does not read them: the operator meant something else.
-    if (c.requestHeaderCAFile) errors.push({ field: e.requestHeaderCAFile, message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})` });
-    if (c.requestHeaderAllowedNames.length > 0) errors.push({ field: e.requestHeaderAllowedNames, message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})` });
+    if (c.requestHeaderCAFile)
+      errors.push({
+        field: e.requestHeaderCAFile,
+        message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})`,
+      });
+    if (c.requestHeaderAllowedNames.length > 0)
+      errors.push({
+        field: e.requestHeaderAllowedNames,
+        message: `is only used when ${e.kubeApiAuth} is delegated (it is ${c.kubeApiAuth})`,
+      });
   }
   return errors;
 }
@@ -144,9 +320,18 @@ function kubeApiAuthErrors(c: CoordinatorConfig): FieldError[] {
 function grpcSecurityErrors(c: CoordinatorConfig): FieldError[] {
   const e = COORDINATOR_ENV;
   const errors = setTogether([e.grpcTlsCertFile, c.grpcTlsCertFile], [e.grpcTlsKeyFile, c.grpcTlsKeyFile]);
-  if (c.grpcClientCAFile && !c.agentGrpcListen) errors.push({ field: e.agentGrpcListen, message: `is required with ${e.grpcClientCAFile} (agents get a port of their own, with mutual TLS)` });
-  if (c.agentGrpcListen && !c.grpcClientCAFile) errors.push({ field: e.grpcClientCAFile, message: `is required with ${e.agentGrpcListen} (that port is for mutual TLS)` });
-  if (c.grpcClientCAFile && !c.grpcTlsCertFile) errors.push({ field: e.grpcTlsCertFile, message: `is required with ${e.grpcClientCAFile}` });
+  if (c.grpcClientCAFile && !c.agentGrpcListen)
+    errors.push({
+      field: e.agentGrpcListen,
+      message: `is required with ${e.grpcClientCAFile} (agents get a port of their own, with mutual TLS)`,
+    });
+  if (c.agentGrpcListen && !c.grpcClientCAFile)
+    errors.push({
+      field: e.grpcClientCAFile,
+      message: `is required with ${e.agentGrpcListen} (that port is for mutual TLS)`,
+    });
+  if (c.grpcClientCAFile && !c.grpcTlsCertFile)
+    errors.push({ field: e.grpcTlsCertFile, message: `is required with ${e.grpcClientCAFile}` });
   errors.push(...natsCredentialErrors(c, e));
   return errors;
 }
@@ -154,6 +339,12 @@ function grpcSecurityErrors(c: CoordinatorConfig): FieldError[] {
 /** The ImageChange triggers' settings that cannot be used together. */
 function triggerErrors(c: CoordinatorConfig): FieldError[] {
   const e = COORDINATOR_ENV;
-  if (c.registryNotifyTokenFile && !c.httpListen) return [{ field: e.httpListen, message: `is required with ${e.registryNotifyTokenFile} (registries post their notifications to the HTTP port)` }];
+  if (c.registryNotifyTokenFile && !c.httpListen)
+    return [
+      {
+        field: e.httpListen,
+        message: `is required with ${e.registryNotifyTokenFile} (registries post their notifications to the HTTP port)`,
+      },
+    ];
   return [];
 }

@@ -85,28 +85,49 @@ export class Coordinator {
   ) {}
 
   static async start(config: CoordinatorConfig, deps: CoordinatorDeps = {}): Promise<Coordinator> {
-    const log = deps.log ?? createLogger({ component: 'coordinator', coordinator: config.id }, { level: config.logLevel });
+    const log =
+      deps.log ?? createLogger({ component: 'coordinator', coordinator: config.id }, { level: config.logLevel });
     const clock = deps.clock ?? (() => new Date());
     // Files first: a setting that cannot be used stops the start before anything connects.
     const security = await grpcSecurity(config);
     const closers = new Closers();
     const shutdown: Shutdown = {};
-    const nc = await connectNats({ servers: config.natsServers, name: config.id, user: config.natsUser, password: config.natsPassword, credsFile: config.natsCredsFile });
+    const nc = await connectNats({
+      servers: config.natsServers,
+      name: config.id,
+      user: config.natsUser,
+      password: config.natsPassword,
+      credsFile: config.natsCredsFile,
+    });
     closers.defer(() => (shutdown.graceMs === undefined ? nc.close() : nc.drain().catch(() => nc.close())));
     try {
       // On a cluster that is electing a leader (or coordinators creating the same R3 assets at
       // once) JetStream may not answer for a while: keep asking rather than fail the start.
-      const store = await whileNatsUnavailable(log, 'open the state store', () => openStateStore(nc, { ...defaultStateStoreOptions(), replicas: config.replicas }));
-      await whileNatsUnavailable(log, 'create the job stream', () => ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas }));
+      const store = await whileNatsUnavailable(log, 'open the state store', () =>
+        openStateStore(nc, { ...defaultStateStoreOptions(), replicas: config.replicas }),
+      );
+      await whileNatsUnavailable(log, 'create the job stream', () =>
+        ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: config.replicas }),
+      );
       await whileNatsUnavailable(log, 'create the log stream', () =>
-        ensureLogStream(nc, { ...defaultLogStreamOptions(), replicas: config.replicas, maxAgeMs: config.logMaxAgeMs, maxBytes: config.logMaxBytes }),
+        ensureLogStream(nc, {
+          ...defaultLogStreamOptions(),
+          replicas: config.replicas,
+          maxAgeMs: config.logMaxAgeMs,
+          maxBytes: config.logMaxBytes,
+        }),
       );
       const agents = new AgentRegistry(store.agents, clock);
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
       // Metrics only where they can be read: on the HTTP port.
       const metrics = config.httpListen
-        ? new CoordinatorMetrics({ labels: { coordinator: config.id }, agentGraceMs: config.agentGraceMs, clock, log: log.child({ component: 'metrics' }) })
+        ? new CoordinatorMetrics({
+            labels: { coordinator: config.id },
+            agentGraceMs: config.agentGraceMs,
+            clock,
+            log: log.child({ component: 'metrics' }),
+          })
         : undefined;
       const serverOptions: grpc.ServerOptions = metrics ? { interceptors: [metrics.grpcInterceptor] } : {};
       const server = new grpc.Server(serverOptions);
@@ -116,10 +137,27 @@ export class Coordinator {
       // is told to wait rather than refused.
       const health = new HealthService();
       health.addTo(server);
-      const contexts = await whileNatsUnavailable(log, 'open the contexts object store', () => ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes }));
+      const contexts = await whileNatsUnavailable(log, 'open the contexts object store', () =>
+        ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes }),
+      );
       const logPurger = new LogPurger(nc);
-      const buildApi = new BuildApi(store, { clock, purgeLogs: (b) => logPurger.purge(b), observer: metrics?.transitions });
-      const parts: Parts = { config, log, clock, nc, store, closers, abort: new AbortController(), metrics, secrets, buildApi };
+      const buildApi = new BuildApi(store, {
+        clock,
+        purgeLogs: (b) => logPurger.purge(b),
+        observer: metrics?.transitions,
+      });
+      const parts: Parts = {
+        config,
+        log,
+        clock,
+        nc,
+        store,
+        closers,
+        abort: new AbortController(),
+        metrics,
+        secrets,
+        buildApi,
+      };
       const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
@@ -145,7 +183,13 @@ export class Coordinator {
         const kubeLog = log.child({ component: 'kube-api' });
         // Hooks a caller passes (tests) win over the ones SLIPWAY_KUBE_API_AUTH asks for.
         const auth = await kubeApiAuth(config, kubeLog);
-        const started = await KubeApiServer.start(buildApi, buildLogs, { ...auth, ...deps.kubeApi, listen: config.kubeApiListen, log: kubeLog, clock });
+        const started = await KubeApiServer.start(buildApi, buildLogs, {
+          ...auth,
+          ...deps.kubeApi,
+          listen: config.kubeApiListen,
+          log: kubeLog,
+          clock,
+        });
         closers.defer(() => started.stop());
         kubeApi = started;
       }
@@ -154,9 +198,16 @@ export class Coordinator {
       const imageChange = new ImageChangeTriggers(buildApi, triggerLog);
       // Read before the port opens: a token file that cannot be used stops the start.
       const notifications = config.registryNotifyTokenFile
-        ? await RegistryNotifications.fromTokenFile(config.registryNotifyTokenFile, COORDINATOR_ENV.registryNotifyTokenFile, imageChange, triggerLog)
+        ? await RegistryNotifications.fromTokenFile(
+            config.registryNotifyTokenFile,
+            COORDINATOR_ENV.registryNotifyTokenFile,
+            imageChange,
+            triggerLog,
+          )
         : undefined;
-      const http = config.httpListen ? await startHttp(parts, config.httpListen, { logs: buildLogs, agents, tokens: security.tokens, notifications }) : undefined;
+      const http = config.httpListen
+        ? await startHttp(parts, config.httpListen, { logs: buildLogs, agents, tokens: security.tokens, notifications })
+        : undefined;
       followNatsStatus(nc, log, { leases, health, http });
       startBuildLoops(parts, { leases, history, contexts });
       startTriggerLoops(parts, imageChange, triggerLog);
@@ -178,7 +229,9 @@ export class Coordinator {
       });
       return new Coordinator(config, address, agentAddress, store, kubeApi, http, closers, shutdown, health, log);
     } catch (err) {
-      await closers.close().catch((closeErr: unknown) => log.warn('closing what had started failed', { error: errorMessage(closeErr) }));
+      await closers
+        .close()
+        .catch((closeErr: unknown) => log.warn('closing what had started failed', { error: errorMessage(closeErr) }));
       throw err;
     }
   }
@@ -215,7 +268,12 @@ interface Parts {
 async function startHttp(
   p: Parts,
   listen: string,
-  o: { logs: BuildLogs; agents: AgentRegistry; tokens: TokenAuthenticator | undefined; notifications: RegistryNotifications | undefined },
+  o: {
+    logs: BuildLogs;
+    agents: AgentRegistry;
+    tokens: TokenAuthenticator | undefined;
+    notifications: RegistryNotifications | undefined;
+  },
 ): Promise<HttpServer> {
   const { config, log, clock, closers, abort, metrics } = p;
   const http = await HttpServer.start({ listen, log: log.child({ component: 'http' }) });
@@ -277,7 +335,16 @@ function startBuildLoops(p: Parts, o: { leases: AgentLeases; history: BuildHisto
     observer: metrics?.transitions,
     clock,
   });
-  deferLoop(p.closers, abort, Promise.all([builds.run(abort.signal), controller.run(abort.signal), directory.run(abort.signal), scheduler.run(abort.signal)]));
+  deferLoop(
+    p.closers,
+    abort,
+    Promise.all([
+      builds.run(abort.signal),
+      controller.run(abort.signal),
+      directory.run(abort.signal),
+      scheduler.run(abort.signal),
+    ]),
+  );
 }
 
 /** The loops that start builds besides users: config changes, half-made triggered builds, image polling. */
@@ -289,7 +356,10 @@ function startTriggerLoops(p: Parts, imageChange: ImageChangeTriggers, triggerLo
     log: log.child({ component: 'pending-builds' }),
     clock,
   });
-  const triggerLoops = [new ConfigChangeTriggers(buildApi, triggerLog).run(abort.signal), pendingBuilds.run(abort.signal)];
+  const triggerLoops = [
+    new ConfigChangeTriggers(buildApi, triggerLog).run(abort.signal),
+    pendingBuilds.run(abort.signal),
+  ];
   if (config.imagePollIntervalMs > 0) {
     const poller = new ImagePoller(buildApi, imageChange, p.secrets, {
       intervalMs: config.imagePollIntervalMs,
@@ -313,7 +383,11 @@ function deferLoop(closers: Closers, abort: AbortController, done: Promise<unkno
  * Follows the NATS connection: serving while connected, NOT_SERVING while not; on a reconnect
  * the agents' leases restart their grace (their heartbeats could not arrive). Ends when NATS is closed.
  */
-function followNatsStatus(nc: NatsConnection, log: Logger, parts: { leases: AgentLeases; health: HealthService; http: HttpServer | undefined }): void {
+function followNatsStatus(
+  nc: NatsConnection,
+  log: Logger,
+  parts: { leases: AgentLeases; health: HealthService; http: HttpServer | undefined },
+): void {
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'reconnect') {

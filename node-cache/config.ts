@@ -25,16 +25,35 @@ export const NODE_CACHE_SETTINGS = {
     doc: 'User name at the upstream (with the password); unset: anonymous pulls.',
     chart: 'nodeCache.upstreamCredentials.existingSecret',
   }),
-  upstreamPassword: text({ env: 'SLIPWAY_CACHE_UPSTREAM_PASSWORD', default: '', secret: true, doc: 'Password at the upstream. Never logged.', chart: 'nodeCache.upstreamCredentials.existingSecret' }),
+  upstreamPassword: text({
+    env: 'SLIPWAY_CACHE_UPSTREAM_PASSWORD',
+    default: '',
+    secret: true,
+    doc: 'Password at the upstream. Never logged.',
+    chart: 'nodeCache.upstreamCredentials.existingSecret',
+  }),
   /** host:port the mirror is served on (what private daemons get as --registry-mirror). */
-  listen: text({ env: 'SLIPWAY_CACHE_LISTEN', default: '127.0.0.1:5001', check: (v) => hostPortProblem(v, { portZero: false, optional: false }), doc: 'host:port the mirror is served on.', chart: '127.0.0.1:nodeCache.port' }),
+  listen: text({
+    env: 'SLIPWAY_CACHE_LISTEN',
+    default: '127.0.0.1:5001',
+    check: (v) => hostPortProblem(v, { portZero: false, optional: false }),
+    doc: 'host:port the mirror is served on.',
+    chart: '127.0.0.1:nodeCache.port',
+  }),
   /** The cache's folder: the registry's config and its filesystem storage. */
-  root: text({ env: 'SLIPWAY_CACHE_ROOT', default: '/var/lib/slipway/node-cache', check: (v) => (v ? undefined : 'must name a folder'), doc: "The cache's folder: the registry's config and its storage.", chart: '/var/lib/slipway/node-cache' }),
+  root: text({
+    env: 'SLIPWAY_CACHE_ROOT',
+    default: '/var/lib/slipway/node-cache',
+    check: (v) => (v ? undefined : 'must name a folder'),
+    doc: "The cache's folder: the registry's config and its storage.",
+    chart: '/var/lib/slipway/node-cache',
+  }),
   /** Storage limit, as a quantity ("20Gi"): sweeps evict least recently used blobs down to it. */
   maxBytes: text({
     env: 'SLIPWAY_CACHE_MAX_BYTES',
     default: '20Gi',
-    check: (v) => ((parseQuantity(v) ?? 0) > 0 ? undefined : `"${v}" is not a positive number of bytes ("20Gi", "500M")`),
+    check: (v) =>
+      (parseQuantity(v) ?? 0) > 0 ? undefined : `"${v}" is not a positive number of bytes ("20Gi", "500M")`,
     doc: 'Storage limit (a quantity): sweeps evict least recently used blobs down to it.',
     chart: 'nodeCache.maxBytes',
   }),
@@ -43,7 +62,10 @@ export const NODE_CACHE_SETTINGS = {
     env: 'SLIPWAY_CACHE_TTL',
     // The same as registry 2.8's own proxy scheduler, which cannot be changed.
     default: '7d',
-    check: (v) => ((parseDuration(v) ?? 0) > 0 ? undefined : `"${v}" is not a positive duration (milliseconds, or "90s", "12h", "7d")`),
+    check: (v) =>
+      (parseDuration(v) ?? 0) > 0
+        ? undefined
+        : `"${v}" is not a positive duration (milliseconds, or "90s", "12h", "7d")`,
     doc: 'Blobs not pulled for this long are evicted: milliseconds or a duration ("12h").',
     chart: 'nodeCache.ttl',
   }),
@@ -57,9 +79,20 @@ export const NODE_CACHE_SETTINGS = {
     chart: 'nodeCache.sweepIntervalMs',
   }),
   /** host:port to serve Prometheus metrics at /metrics on; empty: none. */
-  metricsListen: text({ env: 'SLIPWAY_METRICS_ADDR', default: '', check: hostPortProblem, doc: 'host:port to serve Prometheus metrics at /metrics on; unset: none.', chart: '127.0.0.1:nodeCache.metricsPort' }),
+  metricsListen: text({
+    env: 'SLIPWAY_METRICS_ADDR',
+    default: '',
+    check: hostPortProblem,
+    doc: 'host:port to serve Prometheus metrics at /metrics on; unset: none.',
+    chart: '127.0.0.1:nodeCache.metricsPort',
+  }),
   /** The docker-registry (distribution 2.8) binary. */
-  registryBinary: text({ env: 'SLIPWAY_REGISTRY_BINARY', default: '/usr/bin/docker-registry', check: (v) => (v ? undefined : 'must name the docker-registry binary'), doc: 'The docker-registry (distribution 2.8) binary.' }),
+  registryBinary: text({
+    env: 'SLIPWAY_REGISTRY_BINARY',
+    default: '/usr/bin/docker-registry',
+    check: (v) => (v ? undefined : 'must name the docker-registry binary'),
+    doc: 'The docker-registry (distribution 2.8) binary.',
+  }),
   logLevel,
 };
 
@@ -93,7 +126,12 @@ export function resolveNodeCacheConfig(overrides: Partial<NodeCacheConfig>): Res
   const e = NODE_CACHE_ENV;
   const c = resolveSettings(NODE_CACHE_SETTINGS, overrides, 'node cache configuration', (c): FieldError[] =>
     !c.upstreamUsername !== !c.upstreamPassword
-      ? [{ field: c.upstreamUsername ? e.upstreamPassword : e.upstreamUsername, message: `must be set together with ${c.upstreamUsername ? e.upstreamUsername : e.upstreamPassword}` }]
+      ? [
+          {
+            field: c.upstreamUsername ? e.upstreamPassword : e.upstreamUsername,
+            message: `must be set together with ${c.upstreamUsername ? e.upstreamUsername : e.upstreamPassword}`,
+          },
+        ]
       : [],
   );
   return { ...c, maxBytesValue: Math.floor(parseQuantity(c.maxBytes)!), ttlMs: parseDuration(c.ttl)! };
@@ -108,8 +146,10 @@ function upstreamProblem(upstream: string): string | undefined {
     // Not a URL, so it cannot hold userinfo we could recognise: say so without repeating it.
     return 'is not a URL (https://host[:port])';
   }
-  if (url.username || url.password) return `must not carry credentials: set ${NODE_CACHE_ENV.upstreamUsername} and ${NODE_CACHE_ENV.upstreamPassword}`;
+  if (url.username || url.password)
+    return `must not carry credentials: set ${NODE_CACHE_ENV.upstreamUsername} and ${NODE_CACHE_ENV.upstreamPassword}`;
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `must be an http or https URL, not ${url.protocol}`;
-  if (url.pathname !== '/' || url.search || url.hash) return 'must be scheme://host[:port], without a path, query or fragment';
+  if (url.pathname !== '/' || url.search || url.hash)
+    return 'must be scheme://host[:port], without a path, query or fragment';
   return undefined;
 }

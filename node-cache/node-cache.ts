@@ -67,7 +67,13 @@ export class NodeCache {
     let front: CacheFront | undefined;
     let metricsServer: MetricsServer | undefined;
     try {
-      front = await CacheFront.start({ listen: config.listen, registry: registry.address, storage, observer: metrics, log });
+      front = await CacheFront.start({
+        listen: config.listen,
+        registry: registry.address,
+        storage,
+        observer: metrics,
+        log,
+      });
       if (config.metricsListen) metricsServer = await serveMetrics(metrics.registry, config.metricsListen);
     } catch (err) {
       await front?.close();

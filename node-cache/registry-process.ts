@@ -77,7 +77,9 @@ export class RegistryProcess {
       await r.waitReady(o.startTimeoutMs);
     } catch (err) {
       await r.stop();
-      throw new Error(`docker-registry did not start: ${(err as Error).message}; it said: ${r.lastOutput()}`, { cause: err });
+      throw new Error(`docker-registry did not start: ${(err as Error).message}; it said: ${r.lastOutput()}`, {
+        cause: err,
+      });
     }
     return r;
   }
@@ -100,7 +102,10 @@ export class RegistryProcess {
   async waitReady(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const ok = await fetch(`http://${this.address}/v2/`, { signal: AbortSignal.timeout(2000) }).then((res) => res.ok, () => false);
+      const ok = await fetch(`http://${this.address}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
+        (res) => res.ok,
+        () => false,
+      );
       if (ok) return;
       if (this.stopping) throw new Error('stopped');
       if (Date.now() > until) throw new Error(`no answer on ${this.address} within ${timeoutMs} ms`);
@@ -137,18 +142,26 @@ export class RegistryProcess {
       const text = this.mask(d.toString());
       this.output = (this.output + text).slice(-4000);
       for (const line of text.split('\n')) {
-        if (/level=(error|fatal|panic)|^panic:/.test(line)) this.o.log.warn('docker-registry', { line: line.slice(0, 1000) });
+        if (/level=(error|fatal|panic)|^panic:/.test(line))
+          this.o.log.warn('docker-registry', { line: line.slice(0, 1000) });
       }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('error', (err) => this.o.log.error('could not run docker-registry', { binary: this.o.binary, error: err.message }));
+    child.once('error', (err) =>
+      this.o.log.error('could not run docker-registry', { binary: this.o.binary, error: err.message }),
+    );
     if (child.pid) void writeFile(this.pidPath, String(child.pid)).catch(() => {});
     this.exited = new Promise((resolve) =>
       child.once('close', (code, signal) => {
         resolve();
         if (this.stopping) return;
-        this.o.log.warn('docker-registry exited; starting it again', { code, signal, inMs: this.backoffMs, output: this.lastOutput() });
+        this.o.log.warn('docker-registry exited; starting it again', {
+          code,
+          signal,
+          inMs: this.backoffMs,
+          output: this.lastOutput(),
+        });
         this.restartTimer = setTimeout(() => {
           if (this.stopping) return;
           this.o.onRestart?.();
@@ -175,7 +188,8 @@ export class RegistryProcess {
     } catch {
       /* already gone */
     }
-    for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')); i++)
+      await new Promise((r) => setTimeout(r, 100));
   }
 
   private lastOutput(): string {

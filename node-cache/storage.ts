@@ -26,7 +26,13 @@ export class CacheStorage {
   /** Whether the blob's content is stored here (a pull of it is served without the upstream). */
   async hasBlob(digest: string): Promise<boolean> {
     const folder = this.blobFolder(digest);
-    return folder !== undefined && (await stat(path.join(folder, 'data')).then((s) => s.isFile(), () => false));
+    return (
+      folder !== undefined &&
+      (await stat(path.join(folder, 'data')).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    );
   }
 
   /** Marks the blob as used now. A blob that is not (or no longer) there is no error. */

@@ -22,7 +22,13 @@ async function setUp(t: ExecutionContext) {
   t.teardown(() => client.close());
   const work = await tempDir(t, 'slipway-agents-');
   const agent = (name: string, drainTimeoutMs = 0) =>
-    startAgentProcess(t, { natsUrl: nats.url, coordinator: `127.0.0.1:${port}`, name, workDir: path.join(work, name), drainTimeoutMs });
+    startAgentProcess(t, {
+      natsUrl: nats.url,
+      coordinator: `127.0.0.1:${port}`,
+      name,
+      workDir: path.join(work, name),
+      drainTimeoutMs,
+    });
   return { nats, port, coordinator, client, agent };
 }
 
@@ -36,7 +42,9 @@ test.serial('the only agent killed mid-build: the build ends Error / AgentLost',
   const git = await startGitServer(t);
   const { client, agent } = await setUp(t);
   const a = await agent(`agent-a-${unique()}`);
-  const repo = await git.createRepo('doomed', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 30\n` });
+  const repo = await git.createRepo('doomed', {
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 30\n`,
+  });
   await client.createBuildConfig(dockerBuildConfig('doomed', repo.uri, `${env.registry}/test/doomed-${unique()}:v1`));
   await client.startBuild({ namespace: 'default', configName: 'doomed' });
   await waitForPhase(client, 'doomed-1', 'Running');
@@ -47,51 +55,75 @@ test.serial('the only agent killed mid-build: the build ends Error / AgentLost',
   t.regex(final.status!.message, /stopped heartbeating/);
 });
 
-test.serial('with a retry, a lost attempt runs again on another agent; the first agent\'s late report is refused', async (t) => {
-  const env = testEnvironment();
-  const git = await startGitServer(t);
-  const { client, agent } = await setUp(t);
-  const a = await agent(`agent-a-${unique()}`);
-  const repo = await git.createRepo('retried', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 4\n` });
-  const config = dockerBuildConfig('retried', repo.uri, `${env.registry}/test/retried-${unique()}:v1`, { buildArgs: [{ name: 'N', value: unique() }] });
-  config.spec!.retries = 1;
-  await client.createBuildConfig(config);
-  await client.startBuild({ namespace: 'default', configName: 'retried' });
-  const running = await waitForPhase(client, 'retried-1', 'Running');
-  t.is(running.status!.agent, String(a.logs().find((l) => l.msg === 'agent started')!.agent));
-  await a.waitForLog((l) => l.msg === 'build started' && l.attempt === 1);
+test.serial(
+  "with a retry, a lost attempt runs again on another agent; the first agent's late report is refused",
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const { client, agent } = await setUp(t);
+    const a = await agent(`agent-a-${unique()}`);
+    const repo = await git.createRepo('retried', {
+      Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 4\n`,
+    });
+    const config = dockerBuildConfig('retried', repo.uri, `${env.registry}/test/retried-${unique()}:v1`, {
+      buildArgs: [{ name: 'N', value: unique() }],
+    });
+    config.spec!.retries = 1;
+    await client.createBuildConfig(config);
+    await client.startBuild({ namespace: 'default', configName: 'retried' });
+    const running = await waitForPhase(client, 'retried-1', 'Running');
+    t.is(running.status!.agent, String(a.logs().find((l) => l.msg === 'agent started')!.agent));
+    await a.waitForLog((l) => l.msg === 'build started' && l.attempt === 1);
 
-  // Agent a freezes past its lease; agent b is there to take the next attempt.
-  a.signal('SIGSTOP');
-  const b = await agent(`agent-b-${unique()}`);
-  const final = await client.waitForBuild('default', 'retried-1', AbortSignal.timeout(40_000));
-  t.is(final.status!.phase, 'Complete', final.status!.message);
-  t.is(final.status!.attempt, 2);
-  t.is(final.status!.agent, String(b.logs().find((l) => l.msg === 'agent started')!.agent));
+    // Agent a freezes past its lease; agent b is there to take the next attempt.
+    a.signal('SIGSTOP');
+    const b = await agent(`agent-b-${unique()}`);
+    const final = await client.waitForBuild('default', 'retried-1', AbortSignal.timeout(40_000));
+    t.is(final.status!.phase, 'Complete', final.status!.message);
+    t.is(final.status!.attempt, 2);
+    t.is(final.status!.agent, String(b.logs().find((l) => l.msg === 'agent started')!.agent));
 
-  // Agent a wakes up, finishes or is told to stop attempt 1, and its report is refused.
-  a.signal('SIGCONT');
-  const refused = await a.waitForLog((l) => l.msg === 'outcome refused: this attempt is no longer ours', 30_000);
-  t.is(refused.refusal, 'StaleAttempt');
-  t.is(refused.attempt, 1);
-  const after = await client.getBuild('default', 'retried-1');
-  t.is(after.status!.phase, 'Complete');
-  t.is(after.status!.output!.digest, final.status!.output!.digest);
-});
+    // Agent a wakes up, finishes or is told to stop attempt 1, and its report is refused.
+    a.signal('SIGCONT');
+    const refused = await a.waitForLog((l) => l.msg === 'outcome refused: this attempt is no longer ours', 30_000);
+    t.is(refused.refusal, 'StaleAttempt');
+    t.is(refused.attempt, 1);
+    const after = await client.getBuild('default', 'retried-1');
+    t.is(after.status!.phase, 'Complete');
+    t.is(after.status!.output!.digest, final.status!.output!.digest);
+  },
+);
 
 test.serial('a restarted agent removes what its earlier run left, and nothing else', async (t) => {
   const env = testEnvironment();
   const { agent } = await setUp(t);
   const docker = environmentDocker();
   const name = `agent-r-${unique()}`;
-  const leftover = await docker.createContainer({ Image: env.baseImage, Cmd: ['true'], Labels: { [LABELS.agent]: name, [LABELS.build]: 'x-1' } });
-  const someoneElses = await docker.createContainer({ Image: env.baseImage, Cmd: ['true'], Labels: { [LABELS.agent]: `other-${unique()}` } });
+  const leftover = await docker.createContainer({
+    Image: env.baseImage,
+    Cmd: ['true'],
+    Labels: { [LABELS.agent]: name, [LABELS.build]: 'x-1' },
+  });
+  const someoneElses = await docker.createContainer({
+    Image: env.baseImage,
+    Cmd: ['true'],
+    Labels: { [LABELS.agent]: `other-${unique()}` },
+  });
   const unlabelled = await docker.createContainer({ Image: env.baseImage, Cmd: ['true'] });
-  t.teardown(() => Promise.all([someoneElses, unlabelled, leftover].map((c) => c.remove({ force: true }).catch(() => {}))));
+  t.teardown(() =>
+    Promise.all([someoneElses, unlabelled, leftover].map((c) => c.remove({ force: true }).catch(() => {}))),
+  );
 
   const a = await agent(name);
   await a.waitForLog((l) => l.msg === 'removed what an earlier run left');
-  const exists = (id: string) => docker.getContainer(id).inspect().then(() => true, () => false);
+  const exists = (id: string) =>
+    docker
+      .getContainer(id)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
   t.false(await exists(leftover.id));
   t.true(await exists(someoneElses.id));
   t.true(await exists(unlabelled.id));
@@ -102,7 +134,9 @@ test.serial('SIGTERM drains: a running build finishes within the drain time, the
   const git = await startGitServer(t);
   const { client, agent } = await setUp(t);
   const a = await agent(`agent-d-${unique()}`, 30_000);
-  const repo = await git.createRepo('drained', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 3\n` });
+  const repo = await git.createRepo('drained', {
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 3\n`,
+  });
   await client.createBuildConfig(dockerBuildConfig('drained', repo.uri, `${env.registry}/test/drained-${unique()}:v1`));
   await client.startBuild({ namespace: 'default', configName: 'drained' });
   await a.waitForLog((l) => l.msg === 'build started');
@@ -120,7 +154,9 @@ test.serial('SIGTERM past the drain time stops the build and reports it; a retry
   const aName = `agent-s-${unique()}`;
   const a = await agent(aName, 500);
   const repo = await git.createRepo('moved', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 5\n` });
-  const config = dockerBuildConfig('moved', repo.uri, `${env.registry}/test/moved-${unique()}:v1`, { buildArgs: [{ name: 'N', value: unique() }] });
+  const config = dockerBuildConfig('moved', repo.uri, `${env.registry}/test/moved-${unique()}:v1`, {
+    buildArgs: [{ name: 'N', value: unique() }],
+  });
   config.spec!.retries = 1;
   await client.createBuildConfig(config);
   await client.startBuild({ namespace: 'default', configName: 'moved' });
@@ -136,7 +172,10 @@ test.serial('SIGTERM past the drain time stops the build and reports it; a retry
   // placement's AgentDraining while agent a is still heard, then NoMatchingAgent).
   const lost = waiting.status!.events.find((e) => e.reason === 'AttemptLost');
   t.regex(lost?.message ?? '', new RegExp(`^attempt 1 on agent ${aName} lost \\(AgentShutdown\\)`));
-  t.true(waiting.status!.events.some((e) => e.reason === 'Retrying'), 'a Retrying event');
+  t.true(
+    waiting.status!.events.some((e) => e.reason === 'Retrying'),
+    'a Retrying event',
+  );
 
   const b = await agent(`agent-t-${unique()}`);
   const final = await client.waitForBuild('default', 'moved-1', AbortSignal.timeout(40_000));

@@ -21,33 +21,38 @@ test('agent names that differ only by "." and "_" get subjects and consumers of 
   t.false(agentConsumerName('a.b.c').includes('.'));
 });
 
-test.serial('agents "pool.a" and "pool_a": every build placed on pool.a runs there; pool_a never takes and drops its job', async (t) => {
-  const env = testEnvironment();
-  const git = await startGitServer(t);
-  // A job taken by the wrong agent would be refused at its claim and acked away; with a placement
-  // timeout this long, nothing places the build again within the test: it would never end.
-  const sw = await startSlipway(t, { agents: 0, coordinator: { placementTimeoutMs: 600_000 } });
-  await addAgent(t, sw, { settings: { name: 'pool.a', nodeLabels: { pool: 'a' } } });
-  await addAgent(t, sw, { settings: { name: 'pool_a' } });
+test.serial(
+  'agents "pool.a" and "pool_a": every build placed on pool.a runs there; pool_a never takes and drops its job',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    // A job taken by the wrong agent would be refused at its claim and acked away; with a placement
+    // timeout this long, nothing places the build again within the test: it would never end.
+    const sw = await startSlipway(t, { agents: 0, coordinator: { placementTimeoutMs: 600_000 } });
+    await addAgent(t, sw, { settings: { name: 'pool.a', nodeLabels: { pool: 'a' } } });
+    await addAgent(t, sw, { settings: { name: 'pool_a' } });
 
-  const repo = await git.createRepo('queues', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N\n` });
-  const c = dockerBuildConfig('queues', repo.uri, `${env.registry}/test/queues-${unique()}:v1`, { buildArgs: [{ name: 'N', value: unique() }] });
-  c.spec!.nodeSelector = { pool: 'a' };
-  await sw.client.createBuildConfig(c);
-  // Both agents pull all along: with one shared queue each job would go to either, about half to pool_a.
-  for (let i = 1; i <= 6; i++) {
-    const name = (await sw.client.startBuild({ namespace: 'default', configName: 'queues' })).metadata!.name;
-    const b = await sw.client.waitForBuild('default', name, AbortSignal.timeout(60_000));
-    t.is(b.status!.phase, 'Complete', `${name}: ${b.status!.message}`);
-    t.is(b.status!.agent, 'pool.a', name);
-  }
+    const repo = await git.createRepo('queues', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N\n` });
+    const c = dockerBuildConfig('queues', repo.uri, `${env.registry}/test/queues-${unique()}:v1`, {
+      buildArgs: [{ name: 'N', value: unique() }],
+    });
+    c.spec!.nodeSelector = { pool: 'a' };
+    await sw.client.createBuildConfig(c);
+    // Both agents pull all along: with one shared queue each job would go to either, about half to pool_a.
+    for (let i = 1; i <= 6; i++) {
+      const name = (await sw.client.startBuild({ namespace: 'default', configName: 'queues' })).metadata!.name;
+      const b = await sw.client.waitForBuild('default', name, AbortSignal.timeout(60_000));
+      t.is(b.status!.phase, 'Complete', `${name}: ${b.status!.message}`);
+      t.is(b.status!.agent, 'pool.a', name);
+    }
 
-  // Two consumers, each taking only its own agent's subjects.
-  const nc = await connect({ servers: sw.natsUrl });
-  t.teardown(() => nc.close());
-  const jsm = await jetstreamManager(nc);
-  const filters = new Map<string, string | undefined>();
-  for await (const ci of jsm.consumers.list(JOBS_STREAM)) filters.set(ci.name, ci.config.filter_subject);
-  t.is(filters.get(agentConsumerName('pool.a')), agentJobSubject('pool.a'));
-  t.is(filters.get(agentConsumerName('pool_a')), agentJobSubject('pool_a'));
-});
+    // Two consumers, each taking only its own agent's subjects.
+    const nc = await connect({ servers: sw.natsUrl });
+    t.teardown(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    const filters = new Map<string, string | undefined>();
+    for await (const ci of jsm.consumers.list(JOBS_STREAM)) filters.set(ci.name, ci.config.filter_subject);
+    t.is(filters.get(agentConsumerName('pool.a')), agentJobSubject('pool.a'));
+    t.is(filters.get(agentConsumerName('pool_a')), agentJobSubject('pool_a'));
+  },
+);

@@ -3,14 +3,30 @@ import { KubeConfig, type V1SubjectAccessReview } from '@kubernetes/client-node'
 import { silentLogger } from '../common/log.js';
 import { InvalidInputError } from '../common/errors.js';
 import { SubjectAccessReviewAuthorizer } from '../coordinator/auth/subject-access-review.js';
-import { NAMESPACE_GROUP_PREFIX, ROLE_GROUPS, TokenAuthenticator, UnauthenticatedError, bearerToken, roleAllows, type RequestAttributes, type UserInfo } from '../coordinator/auth/index.js';
+import {
+  NAMESPACE_GROUP_PREFIX,
+  ROLE_GROUPS,
+  TokenAuthenticator,
+  UnauthenticatedError,
+  bearerToken,
+  roleAllows,
+  type RequestAttributes,
+  type UserInfo,
+} from '../coordinator/auth/index.js';
 
 const SETTING = 'SLIPWAY_API_TOKENS_FILE';
 
 test('token file: kube-apiserver format, quoted groups, comments; every user is system:authenticated', (t) => {
-  const tokens = TokenAuthenticator.parse('# comment\n\nt1,ada,1,"slipway:admins,team-a"\n t2 , bo ,,\nt3,cy,3\n', SETTING);
+  const tokens = TokenAuthenticator.parse(
+    '# comment\n\nt1,ada,1,"slipway:admins,team-a"\n t2 , bo ,,\nt3,cy,3\n',
+    SETTING,
+  );
   t.is(tokens.size, 3);
-  t.deepEqual(tokens.authenticate('t1'), { username: 'ada', uid: '1', groups: ['slipway:admins', 'team-a', 'system:authenticated'] });
+  t.deepEqual(tokens.authenticate('t1'), {
+    username: 'ada',
+    uid: '1',
+    groups: ['slipway:admins', 'team-a', 'system:authenticated'],
+  });
   t.deepEqual(tokens.authenticate('t2'), { username: 'bo', groups: ['system:authenticated'] });
   t.deepEqual(tokens.authenticate('t3').username, 'cy');
   const err = t.throws(() => tokens.authenticate('t4'), { instanceOf: UnauthenticatedError });
@@ -18,7 +34,10 @@ test('token file: kube-apiserver format, quoted groups, comments; every user is 
 });
 
 test('token file: bad lines are named by number, never by token', (t) => {
-  const err = t.throws(() => TokenAuthenticator.parse('s3cr3t-a,ada,1\ns3cr3t-b\ns3cr3t-a,again,2\n,nobody,3\ns3cr3t-c,"open\n', SETTING), { instanceOf: InvalidInputError });
+  const err = t.throws(
+    () => TokenAuthenticator.parse('s3cr3t-a,ada,1\ns3cr3t-b\ns3cr3t-a,again,2\n,nobody,3\ns3cr3t-c,"open\n', SETTING),
+    { instanceOf: InvalidInputError },
+  );
   t.deepEqual(
     (err as InvalidInputError).fields.map((f) => [f.field, f.message]),
     [
@@ -40,7 +59,16 @@ test('bearer tokens from the Authorization header', (t) => {
 });
 
 const user = (...groups: string[]): UserInfo => ({ username: 'u', groups: [...groups, 'system:authenticated'] });
-const res = (verb: string, resource: string, subresource?: string): RequestAttributes => ({ verb, resourceRequest: true, path: '/x', apiGroup: 'build.slipway.dev', apiVersion: 'v1', namespace: 'default', resource, ...(subresource ? { subresource } : {}) });
+const res = (verb: string, resource: string, subresource?: string): RequestAttributes => ({
+  verb,
+  resourceRequest: true,
+  path: '/x',
+  apiGroup: 'build.slipway.dev',
+  apiVersion: 'v1',
+  namespace: 'default',
+  resource,
+  ...(subresource ? { subresource } : {}),
+});
 
 test('roles: viewers read, builders also start and delete builds, admins do anything, others only discovery', (t) => {
   const viewer = user(ROLE_GROUPS.viewers);
@@ -63,7 +91,11 @@ test('roles: viewers read, builders also start and delete builds, admins do anyt
   ];
   for (const [a, ...want] of table) {
     const what = `${a.verb} ${a.resource ?? a.path}${a.subresource ? `/${a.subresource}` : ''}`;
-    t.deepEqual([nobody, viewer, builder, admin].map((u) => roleAllows(u, a)), want, what);
+    t.deepEqual(
+      [nobody, viewer, builder, admin].map((u) => roleAllows(u, a)),
+      want,
+      what,
+    );
   }
 });
 
@@ -79,7 +111,10 @@ test('tenants: slipway:ns: groups keep a user, admins too, to those namespaces a
   t.true(roleAllows(twoTenants, inNs(start, 'team-b')));
   t.false(roleAllows(twoTenants, inNs(start, 'default')));
   t.true(roleAllows(everywhere, inNs(start, 'team-z')), 'no ns group: not limited');
-  t.true(roleAllows(tenantAdmin, { verb: 'get', resourceRequest: false, path: '/apis' }), 'discovery is not namespaced');
+  t.true(
+    roleAllows(tenantAdmin, { verb: 'get', resourceRequest: false, path: '/apis' }),
+    'discovery is not namespaced',
+  );
 });
 
 test('SubjectAccessReview: decisions cached (allowed 10 s, denied 5 s), the cache bounded', async (t) => {
@@ -98,7 +133,19 @@ test('SubjectAccessReview: decisions cached (allowed 10 s, denied 5 s), the cach
   });
   const alice: UserInfo = { username: 'alice', uid: '7', groups: ['g'], extra: { scopes: ['a'] } };
   t.true(await authz.authorize(alice, res('get', 'builds')));
-  t.deepEqual(sent[0]?.spec, { user: 'alice', uid: '7', groups: ['g'], extra: { scopes: ['a'] }, resourceAttributes: { group: 'build.slipway.dev', version: 'v1', resource: 'builds', namespace: 'default', verb: 'get' } });
+  t.deepEqual(sent[0]?.spec, {
+    user: 'alice',
+    uid: '7',
+    groups: ['g'],
+    extra: { scopes: ['a'] },
+    resourceAttributes: {
+      group: 'build.slipway.dev',
+      version: 'v1',
+      resource: 'builds',
+      namespace: 'default',
+      verb: 'get',
+    },
+  });
   allow = false;
   now = 9_999;
   t.true(await authz.authorize(alice, res('get', 'builds')), 'allowed, still cached');

@@ -13,7 +13,7 @@ test('a git repository with a Dockerfile builds, is pushed under its tag and dig
   const docker = environmentDocker();
   const word = `hello-from-slipway-${randomBytes(4).toString('hex')}`;
   const repo = await git.createRepo('app', {
-    'Dockerfile': `FROM ${env.baseImage}\nRUN echo ${word} > /greeting\nCMD ["cat", "/greeting"]\n`,
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${word} > /greeting\nCMD ["cat", "/greeting"]\n`,
   });
   const repository = `test/e2e-${randomBytes(4).toString('hex')}`;
   const containersBefore = await allContainerIds(docker);
@@ -30,7 +30,10 @@ test('a git repository with a Dockerfile builds, is pushed under its tag and dig
     final = b;
   }
   t.is(final!.status!.phase, 'Complete', final!.status!.message);
-  t.deepEqual(phases.filter((p) => p !== 'New'), ['Pending', 'Running', 'Complete'].slice(phases.includes('Pending') ? 0 : 1));
+  t.deepEqual(
+    phases.filter((p) => p !== 'New'),
+    ['Pending', 'Running', 'Complete'].slice(phases.includes('Pending') ? 0 : 1),
+  );
   t.is(final!.status!.commit, repo.commit);
   t.is(final!.status!.node, 'node-0');
   t.is(final!.status!.exitCode, 0);
@@ -43,5 +46,8 @@ test('a git repository with a Dockerfile builds, is pushed under its tag and dig
   t.is((await pullAndRun(docker, `${env.registry}/${repository}@${digest}`)).trim(), word);
 
   // The build left no container behind (pullAndRun removed its own).
-  t.deepEqual([...(await allContainerIds(docker))].filter((id) => !containersBefore.has(id)), []);
+  t.deepEqual(
+    [...(await allContainerIds(docker))].filter((id) => !containersBefore.has(id)),
+    [],
+  );
 });

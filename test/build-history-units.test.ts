@@ -6,12 +6,25 @@ function ended(n: number, phase: BuildPhase, completedMinute?: number): Versione
   return {
     revision: n,
     value: {
-      metadata: { name: `app-${n}`, namespace: 'default', uid: `u${n}`, creationTimestamp: '2026-01-01T00:00:00.000Z', generation: 1, labels: { 'slipway.dev/buildconfig': 'app' } },
-      spec: { configName: 'app', configGeneration: 1, config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } } },
+      metadata: {
+        name: `app-${n}`,
+        namespace: 'default',
+        uid: `u${n}`,
+        creationTimestamp: '2026-01-01T00:00:00.000Z',
+        generation: 1,
+        labels: { 'slipway.dev/buildconfig': 'app' },
+      },
+      spec: {
+        configName: 'app',
+        configGeneration: 1,
+        config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
+      },
       status: {
         phase,
         attempt: 1,
-        ...(completedMinute === undefined ? {} : { completionTimestamp: `2026-01-01T00:${String(completedMinute).padStart(2, '0')}:00.000Z` }),
+        ...(completedMinute === undefined
+          ? {}
+          : { completionTimestamp: `2026-01-01T00:${String(completedMinute).padStart(2, '0')}:00.000Z` }),
       },
     },
   };

@@ -42,43 +42,61 @@ async function runBuild(client: SlipwayClient, config: string): Promise<{ name: 
 /** The names of the config's builds once pruning has settled to at most `expected` of them. */
 async function remainingBuilds(client: SlipwayClient, config: string, expected: number): Promise<string[]> {
   let names: string[] = [];
-  await eventually(`at most ${expected} builds of ${config}`, async () => {
-    names = (await client.listBuilds({ namespace: 'default', configName: config })).map((b) => b.metadata!.name);
-    return names.length <= expected;
-  }, { timeoutMs: 30_000, detail: () => names });
+  await eventually(
+    `at most ${expected} builds of ${config}`,
+    async () => {
+      names = (await client.listBuilds({ namespace: 'default', configName: config })).map((b) => b.metadata!.name);
+      return names.length <= expected;
+    },
+    { timeoutMs: 30_000, detail: () => names },
+  );
   return names.sort();
 }
 
-test.serial('history limits keep the newest successful and failed builds with their logs, and prune the rest with theirs', async (t) => {
-  const env = testEnvironment();
-  const git = await startGitServer(t);
-  // Two coordinators: both prune after every build that ends, at once.
-  const sw = await startSlipway(t, { coordinators: 2 });
-  const repo = await git.createRepo('history', { Dockerfile: `FROM ${env.baseImage}\nARG FAIL=0\nRUN echo ${unique()} && test "$FAIL" != 1\n` });
-  const config = dockerBuildConfig('history', repo.uri, `${env.registry}/test/history-${unique()}:v1`, { buildArgs: [{ name: 'FAIL', value: '0' }] });
-  config.spec!.successfulBuildsHistoryLimit = 2;
-  config.spec!.failedBuildsHistoryLimit = 1;
-  await sw.client.createBuildConfig(config);
+test.serial(
+  'history limits keep the newest successful and failed builds with their logs, and prune the rest with theirs',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    // Two coordinators: both prune after every build that ends, at once.
+    const sw = await startSlipway(t, { coordinators: 2 });
+    const repo = await git.createRepo('history', {
+      Dockerfile: `FROM ${env.baseImage}\nARG FAIL=0\nRUN echo ${unique()} && test "$FAIL" != 1\n`,
+    });
+    const config = dockerBuildConfig('history', repo.uri, `${env.registry}/test/history-${unique()}:v1`, {
+      buildArgs: [{ name: 'FAIL', value: '0' }],
+    });
+    config.spec!.successfulBuildsHistoryLimit = 2;
+    config.spec!.failedBuildsHistoryLimit = 1;
+    await sw.client.createBuildConfig(config);
 
-  // One at a time, so that completion order is number order; each build's log is there once it ended.
-  const runs: { name: string; phase: string }[] = [];
-  for (let i = 0; i < 4; i++) runs.push(await runBuild(sw.client, 'history'));
-  const current = await sw.client.getBuildConfig('default', 'history');
-  await sw.client.updateBuildConfig({ ...current, spec: { ...current.spec!, strategy: { docker: { buildArgs: [{ name: 'FAIL', value: '1' }] } } } });
-  for (let i = 0; i < 3; i++) runs.push(await runBuild(sw.client, 'history'));
-  t.deepEqual(
-    runs.map((r) => r.phase),
-    ['Complete', 'Complete', 'Complete', 'Complete', 'Failed', 'Failed', 'Failed'],
-  );
+    // One at a time, so that completion order is number order; each build's log is there once it ended.
+    const runs: { name: string; phase: string }[] = [];
+    for (let i = 0; i < 4; i++) runs.push(await runBuild(sw.client, 'history'));
+    const current = await sw.client.getBuildConfig('default', 'history');
+    await sw.client.updateBuildConfig({
+      ...current,
+      spec: { ...current.spec!, strategy: { docker: { buildArgs: [{ name: 'FAIL', value: '1' }] } } },
+    });
+    for (let i = 0; i < 3; i++) runs.push(await runBuild(sw.client, 'history'));
+    t.deepEqual(
+      runs.map((r) => r.phase),
+      ['Complete', 'Complete', 'Complete', 'Complete', 'Failed', 'Failed', 'Failed'],
+    );
 
-  const kept = await remainingBuilds(sw.client, 'history', 3);
-  t.deepEqual(kept, ['history-3', 'history-4', 'history-7']);
-  for (const name of kept) t.true((await logLines(sw.client, name)).length > 0, `${name}'s log is readable`);
-  t.true((await logLines(sw.client, 'history-7')).some((l) => /exit code|returned a non-zero code|non-zero/.test(l)), "history-7's log shows why it failed");
-  const logs = await storedLogs(t, sw.natsUrl);
-  for (const name of kept) t.true((logs.get(name) ?? 0) > 0, `${name}'s log is in the stream`);
-  for (const name of ['history-1', 'history-2', 'history-5', 'history-6']) t.false(logs.has(name), `${name}'s log was purged`);
-});
+    const kept = await remainingBuilds(sw.client, 'history', 3);
+    t.deepEqual(kept, ['history-3', 'history-4', 'history-7']);
+    for (const name of kept) t.true((await logLines(sw.client, name)).length > 0, `${name}'s log is readable`);
+    t.true(
+      (await logLines(sw.client, 'history-7')).some((l) => /exit code|returned a non-zero code|non-zero/.test(l)),
+      "history-7's log shows why it failed",
+    );
+    const logs = await storedLogs(t, sw.natsUrl);
+    for (const name of kept) t.true((logs.get(name) ?? 0) > 0, `${name}'s log is in the stream`);
+    for (const name of ['history-1', 'history-2', 'history-5', 'history-6'])
+      t.false(logs.has(name), `${name}'s log was purged`);
+  },
+);
 
 test.serial('a history limit of 0 keeps no finished build, nor its log', async (t) => {
   const env = testEnvironment();
@@ -102,13 +120,18 @@ test.serial('deleting a build through the Kubernetes API removes its logs too', 
   const git = await startGitServer(t);
   const sw = await startSlipway(t, { coordinator: { kubeApiListen: '127.0.0.1:0' } });
   const repo = await git.createRepo('deleted', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}\n` });
-  await sw.client.createBuildConfig(dockerBuildConfig('deleted', repo.uri, `${env.registry}/test/deleted-${unique()}:v1`));
+  await sw.client.createBuildConfig(
+    dockerBuildConfig('deleted', repo.uri, `${env.registry}/test/deleted-${unique()}:v1`),
+  );
   const kept = await runBuild(sw.client, 'deleted');
   const gone = await runBuild(sw.client, 'deleted');
   const before = await storedLogs(t, sw.natsUrl);
   t.true((before.get(gone.name) ?? 0) > 0);
 
-  const res = await fetch(`http://${sw.coordinators[0]!.kubeApi!.address}/apis/build.slipway.dev/v1/namespaces/default/builds/${gone.name}`, { method: 'DELETE' });
+  const res = await fetch(
+    `http://${sw.coordinators[0]!.kubeApi!.address}/apis/build.slipway.dev/v1/namespaces/default/builds/${gone.name}`,
+    { method: 'DELETE' },
+  );
   t.is(res.status, 200, await res.text());
   const after = await storedLogs(t, sw.natsUrl);
   t.false(after.has(gone.name), 'the deleted build has no log left');

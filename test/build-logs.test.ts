@@ -19,25 +19,40 @@ test.serial('logs -f joined mid-build shows every line once, in order, and the l
   const repo = await git.createRepo('chatty', {
     Dockerfile: `FROM ${env.baseImage}\nRUN for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.1; done\n`,
   });
-  await sw.client.createBuildConfig(dockerBuildConfig('chatty', repo.uri, `${env.registry}/test/chatty-${randomBytes(4).toString('hex')}:v1`, { noCache: true }));
+  await sw.client.createBuildConfig(
+    dockerBuildConfig('chatty', repo.uri, `${env.registry}/test/chatty-${randomBytes(4).toString('hex')}:v1`, {
+      noCache: true,
+    }),
+  );
   await sw.client.startBuild({ namespace: 'default', configName: 'chatty' });
 
   // Join once the build has printed some of its lines.
   await untilLogLine(sw.client, 'chatty-1', /^line-5$/);
-  const followed = await run(process.execPath, [BIN, '--server', sw.coordinators[0]!.address, 'logs', 'chatty-1', '-f']);
+  const followed = await run(process.execPath, [
+    BIN,
+    '--server',
+    sw.coordinators[0]!.address,
+    'logs',
+    'chatty-1',
+    '-f',
+  ]);
   const final = await sw.client.getBuild('default', 'chatty-1');
   t.is(final.status!.phase, 'Complete');
 
   const lines = followed.split('\n').slice(0, -1);
   t.is(lines.length, Number(final.status!.logLines));
   const numbered = lines.filter((l) => /^line-\d+$/.test(l));
-  t.deepEqual(numbered, Array.from({ length: LINES }, (_, i) => `line-${i + 1}`));
+  t.deepEqual(
+    numbered,
+    Array.from({ length: LINES }, (_, i) => `line-${i + 1}`),
+  );
   t.regex(lines[0]!, /^Fetching git:/);
   t.regex(lines.at(-1)!, /^Build complete: /);
 
   // Reconnecting from a line gives the rest, nothing twice.
   const rest: string[] = [];
-  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'chatty-1', fromLine: 11 })) rest.push(l.text);
+  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'chatty-1', fromLine: 11 }))
+    rest.push(l.text);
   t.deepEqual(rest, lines.slice(10));
 
   // The agent is gone; the log is still there.
@@ -52,11 +67,21 @@ test.serial('a registry password echoed by a RUN step never reaches the stored l
   const git = await startGitServer(t);
   const sw = await startSlipway(t);
   const password = `pw-${randomBytes(8).toString('hex')}`;
-  await sw.client.createSecret({ metadata: { name: 'push' }, type: 'docker-registry', registry: env.registry, username: 'builder', password });
+  await sw.client.createSecret({
+    metadata: { name: 'push' },
+    type: 'docker-registry',
+    registry: env.registry,
+    username: 'builder',
+    password,
+  });
   const repo = await git.createRepo('leaky', {
     Dockerfile: `FROM ${env.baseImage}\nRUN echo "the password is ${password}" && echo "${Buffer.from(`builder:${password}`).toString('base64')}"\n`,
   });
-  const config = dockerBuildConfig('leaky', repo.uri, `${env.registry}/test/leaky-${randomBytes(4).toString('hex')}:v1`);
+  const config = dockerBuildConfig(
+    'leaky',
+    repo.uri,
+    `${env.registry}/test/leaky-${randomBytes(4).toString('hex')}:v1`,
+  );
   config.spec!.output!.pushSecret = { name: 'push' };
   await sw.client.createBuildConfig(config);
   await sw.client.startBuild({ namespace: 'default', configName: 'leaky' });
@@ -81,13 +106,20 @@ test.serial('a build printing 60,000 lines at full speed has each of them whole,
   const sw = await startSlipway(t);
   const count = 60_000;
   // The daemon's stream comes in pieces that end mid-line: they must be joined, not cut.
-  const repo = await git.createRepo('flood', { Dockerfile: `FROM ${env.baseImage}\nRUN seq 1 ${count} | sed 's/^/n-/'\n` });
-  await sw.client.createBuildConfig(dockerBuildConfig('flood', repo.uri, `${env.registry}/test/flood-${randomBytes(4).toString('hex')}:v1`, { noCache: true }));
+  const repo = await git.createRepo('flood', {
+    Dockerfile: `FROM ${env.baseImage}\nRUN seq 1 ${count} | sed 's/^/n-/'\n`,
+  });
+  await sw.client.createBuildConfig(
+    dockerBuildConfig('flood', repo.uri, `${env.registry}/test/flood-${randomBytes(4).toString('hex')}:v1`, {
+      noCache: true,
+    }),
+  );
   const b = await sw.client.startBuild({ namespace: 'default', configName: 'flood' });
   const final = await sw.client.waitForBuild('default', b.metadata!.name);
   t.is(final.status!.phase, 'Complete');
   const printed: string[] = [];
-  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: b.metadata!.name })) if (l.text.startsWith('n-')) printed.push(l.text);
+  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: b.metadata!.name }))
+    if (l.text.startsWith('n-')) printed.push(l.text);
   t.is(printed.length, count);
   const wrong = printed.findIndex((l, i) => l !== `n-${i + 1}`);
   t.is(wrong, -1, `line ${wrong + 1} reads "${printed[wrong]}"`);

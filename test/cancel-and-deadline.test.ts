@@ -33,8 +33,12 @@ test.serial('cancelling a running build stops it on its node and leaves no conta
   const git = await startGitServer(t);
   const sw = await startSlipway(t);
   const docker = environmentDocker();
-  const repo = await git.createRepo('sleepy', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 60\n` });
-  await sw.client.createBuildConfig(dockerBuildConfig('sleepy', repo.uri, `${env.registry}/test/sleepy-${unique()}:v1`));
+  const repo = await git.createRepo('sleepy', {
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 60\n`,
+  });
+  await sw.client.createBuildConfig(
+    dockerBuildConfig('sleepy', repo.uri, `${env.registry}/test/sleepy-${unique()}:v1`),
+  );
   await sw.client.startBuild({ namespace: 'default', configName: 'sleepy' });
   const step = await runningStepContainer(sw.client, 'sleepy-1');
   t.truthy(await docker.getContainer(step).inspect());
@@ -45,7 +49,13 @@ test.serial('cancelling a running build stops it on its node and leaves no conta
   const final = await finalWithin(sw.client, 'sleepy-1', 10_000);
   t.is(final.status!.phase, 'Cancelled');
   t.is(final.status!.reason, 'Cancelled');
-  const gone = await docker.getContainer(step).inspect().then(() => false, (err: { statusCode?: number }) => err.statusCode === 404);
+  const gone = await docker
+    .getContainer(step)
+    .inspect()
+    .then(
+      () => false,
+      (err: { statusCode?: number }) => err.statusCode === 404,
+    );
   t.true(gone, `step container ${step} is still on the daemon`);
   t.deepEqual(await docker.listContainers({ all: true, filters: { label: ['slipway.dev/build=sleepy-1'] } }), []);
 
@@ -66,7 +76,10 @@ test.serial('a build cancelled before any agent took it never runs', async (t) =
   const nc = await connect({ servers: sw.natsUrl });
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
-  await eventually('the queued job to be dropped', async () => (await jsm.streams.info(JOBS_STREAM)).state.messages === 0);
+  await eventually(
+    'the queued job to be dropped',
+    async () => (await jsm.streams.info(JOBS_STREAM)).state.messages === 0,
+  );
   const after = await sw.client.getBuild('default', 'idle-1');
   t.is(after.status!.phase, 'Cancelled');
   t.is(after.status!.agent, '');
@@ -76,7 +89,9 @@ test.serial('a build past its completion deadline is stopped and fails with Dead
   const env = testEnvironment();
   const git = await startGitServer(t);
   const sw = await startSlipway(t);
-  const repo = await git.createRepo('slow', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 60\n` });
+  const repo = await git.createRepo('slow', {
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 60\n`,
+  });
   const config = dockerBuildConfig('slow', repo.uri, `${env.registry}/test/slow-${unique()}:v1`);
   config.spec!.completionDeadlineSeconds = 3;
   await sw.client.createBuildConfig(config);
@@ -86,5 +101,14 @@ test.serial('a build past its completion deadline is stopped and fails with Dead
   t.is(final.status!.phase, 'Failed');
   t.is(final.status!.reason, 'DeadlineExceeded');
   const docker = environmentDocker();
-  t.true(await docker.getContainer(step).inspect().then(() => false, () => true), 'the step container is gone');
+  t.true(
+    await docker
+      .getContainer(step)
+      .inspect()
+      .then(
+        () => false,
+        () => true,
+      ),
+    'the step container is gone',
+  );
 });

@@ -1,6 +1,12 @@
 import test from 'ava';
 import { LABELS } from '../agent/build-runner.js';
-import { CHAOS_LABEL, chaosProblems, evaluateChaos, type ChaosObservations, type FinalBuild } from './helpers/chaos/checks.js';
+import {
+  CHAOS_LABEL,
+  chaosProblems,
+  evaluateChaos,
+  type ChaosObservations,
+  type FinalBuild,
+} from './helpers/chaos/checks.js';
 import { mulberry32 } from './helpers/chaos/prng.js';
 import { chaosSeed, shortFormReplayCommand } from './helpers/chaos/replay.js';
 import { chaosSchedule, formatSchedule, parseSeed, type ScheduleOptions } from './helpers/chaos/schedule.js';
@@ -57,31 +63,48 @@ test('the schedule uses every kind of fault, one at a time, every few seconds, a
 });
 
 test('NATS nodes are never killed when that would take down half the cluster or more', (t) => {
-  for (const nodes of [1, 2]) t.false(chaosSchedule(options(7, nodes)).some((s) => s.kind === 'nats'), `${nodes} node(s)`);
+  for (const nodes of [1, 2])
+    t.false(
+      chaosSchedule(options(7, nodes)).some((s) => s.kind === 'nats'),
+      `${nodes} node(s)`,
+    );
   t.true(chaosSchedule(options(7, 3)).some((s) => s.kind === 'nats'));
 });
 
 test('mulberry32 is a fixed sequence (a replay on another machine gets the same numbers)', (t) => {
   const next = mulberry32(1);
-  t.deepEqual(Array.from({ length: 3 }, () => next().toFixed(8)), ['0.62707394', '0.00273572', '0.52744704']);
+  t.deepEqual(
+    Array.from({ length: 3 }, () => next().toFixed(8)),
+    ['0.62707394', '0.00273572', '0.52744704'],
+  );
 });
 
 test('a seed to replay must be a 32-bit unsigned integer, and the error names the setting', (t) => {
   t.is(parseSeed('12345', 'SLIPWAY_CHAOS_SEED'), 12345);
   t.is(parseSeed('0x10', 'SLIPWAY_CHAOS_SEED'), 16);
-  t.throws(() => parseSeed('abc', 'SLIPWAY_CHAOS_SEED'), { message: /SLIPWAY_CHAOS_SEED must be an integer from 0 to 4294967295, got "abc"/ });
+  t.throws(() => parseSeed('abc', 'SLIPWAY_CHAOS_SEED'), {
+    message: /SLIPWAY_CHAOS_SEED must be an integer from 0 to 4294967295, got "abc"/,
+  });
   t.throws(() => parseSeed('4294967296', '--seed'), { message: /--seed must be/ });
 });
 
 test('memory is flat when the late peak stays within the bound, and grows when it does not', (t) => {
-  const flat = memoryVerdict([0, 10, 20, 30, 40].map((s) => ({ atMs: s * 1000, name: 'c', pid: 1, mib: 100 + (s % 20) })));
+  const flat = memoryVerdict(
+    [0, 10, 20, 30, 40].map((s) => ({ atMs: s * 1000, name: 'c', pid: 1, mib: 100 + (s % 20) })),
+  );
   t.true(flat.flat);
-  const leak = memoryVerdict([0, 10, 20, 30, 40].map((s) => ({ atMs: s * 1000, name: 'c', pid: 1, mib: 100 + s * 10 })));
+  const leak = memoryVerdict(
+    [0, 10, 20, 30, 40].map((s) => ({ atMs: s * 1000, name: 'c', pid: 1, mib: 100 + s * 10 })),
+  );
   t.false(leak.flat);
   t.false(memoryVerdict([]).flat);
 });
 
-const tag = (build: string, attempt: number) => ({ type: 'image', action: 'tag', attributes: { [LABELS.build]: build, [LABELS.attempt]: String(attempt) } });
+const tag = (build: string, attempt: number) => ({
+  type: 'image',
+  action: 'tag',
+  attributes: { [LABELS.build]: build, [LABELS.attempt]: String(attempt) },
+});
 const runStep = (config: string) => ({ type: 'container', action: 'start', attributes: { [CHAOS_LABEL]: config } });
 const complete = (name: string, attempt: number): FinalBuild => ({
   name,

@@ -19,7 +19,10 @@ const EXAMPLES = path.join(CHART, 'examples');
 const NATS = 'nats.url=nats://nats.nats-system.svc:4222';
 
 async function exampleFiles(): Promise<string[]> {
-  return (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort().map((f) => path.join(EXAMPLES, f));
+  return (await readdir(EXAMPLES))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => path.join(EXAMPLES, f));
 }
 
 /** Every way the chart is rendered here: defaults (with a NATS URL), both modes, each example. */
@@ -30,12 +33,22 @@ async function renderings(): Promise<{ name: string; objects: K8sObject[] }[]> {
     { name: 'host+node-cache', objects: (await renderChart({ set: [NATS, 'nodeCache.enabled=true'] })).objects },
   ];
   for (const file of await exampleFiles()) {
-    out.push({ name: path.basename(file), objects: (await renderChart({ values: [file], skipMissingDependencies: true })).objects });
+    out.push({
+      name: path.basename(file),
+      objects: (await renderChart({ values: [file], skipMissingDependencies: true })).objects,
+    });
   }
   return out;
 }
 
-type Container = { name: string; securityContext?: Record<string, unknown>; resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> }; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[]; args?: string[] };
+type Container = {
+  name: string;
+  securityContext?: Record<string, unknown>;
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+  env?: { name: string; value?: string }[];
+  volumeMounts?: { name: string; mountPath: string }[];
+  args?: string[];
+};
 
 function containers(spec: K8sObject['spec']): Container[] {
   return [...(spec.initContainers ?? []), ...spec.containers] as Container[];
@@ -58,8 +71,10 @@ test('the chart renders for its defaults, host mode, dind mode and every example
   t.true(all.length >= 8);
   for (const { name, objects } of all) {
     const kinds = new Set(objects.map((o) => o.kind));
-    for (const kind of ['Deployment', 'Service', 'DaemonSet', 'ServiceAccount']) t.true(kinds.has(kind), `${name}: has a ${kind}`);
-    for (const o of objects) t.truthy(o.apiVersion && o.kind && o.metadata?.name, `${name}: ${o.kind} ${o.metadata?.name} is complete`);
+    for (const kind of ['Deployment', 'Service', 'DaemonSet', 'ServiceAccount'])
+      t.true(kinds.has(kind), `${name}: has a ${kind}`);
+    for (const o of objects)
+      t.truthy(o.apiVersion && o.kind && o.metadata?.name, `${name}: ${o.kind} ${o.metadata?.name} is complete`);
   }
 });
 
@@ -68,11 +83,18 @@ test('host mode mounts the node Docker socket into the agent; dind mode mounts n
   const socket = hostPathVolumes(host).find((v) => v.hostPath.path === '/var/run/docker.sock');
   t.truthy(socket, 'host mode has the socket volume');
   const agent = containers(host).find((c) => c.name === 'agent')!;
-  t.true(agent.volumeMounts!.some((m) => m.name === socket!.name), 'the agent mounts it');
+  t.true(
+    agent.volumeMounts!.some((m) => m.name === socket!.name),
+    'the agent mounts it',
+  );
   t.is(env(agent, 'SLIPWAY_DOCKER_HOST'), 'unix:///var/run/docker.sock');
   t.is(env(agent, 'SLIPWAY_EXECUTOR'), 'host');
 
-  for (const rendering of [{ set: [NATS, 'agent.mode=dind'] }, { values: [path.join(EXAMPLES, 'dind.yaml')] }, { values: [path.join(EXAMPLES, 'production.yaml')] }]) {
+  for (const rendering of [
+    { set: [NATS, 'agent.mode=dind'] },
+    { values: [path.join(EXAMPLES, 'dind.yaml')] },
+    { values: [path.join(EXAMPLES, 'production.yaml')] },
+  ]) {
     const dind = agentPod((await renderChart(rendering)).objects);
     t.deepEqual(hostPathVolumes(dind), [], 'dind mode has no hostPath volume');
     const dindAgent = containers(dind).find((c) => c.name === 'agent')!;
@@ -81,14 +103,24 @@ test('host mode mounts the node Docker socket into the agent; dind mode mounts n
     t.true(sidecar.args!.includes('--host=unix:///run/slipway-dind/docker.sock'));
     const socketVolume = (dind.volumes as { name: string; emptyDir?: unknown }[]).find((v) => v.name === 'dind-socket');
     t.truthy(socketVolume?.emptyDir, 'the socket is shared through an emptyDir');
-    for (const c of [dindAgent, sidecar]) t.true(c.volumeMounts!.some((m) => m.name === 'dind-socket' && m.mountPath === '/run/slipway-dind'), `${c.name} mounts the socket`);
+    for (const c of [dindAgent, sidecar])
+      t.true(
+        c.volumeMounts!.some((m) => m.name === 'dind-socket' && m.mountPath === '/run/slipway-dind'),
+        `${c.name} mounts the socket`,
+      );
   }
   // No other workload mounts anything from the node either.
   for (const { name, objects } of await renderings()) {
     for (const { workload, spec } of podTemplates(objects)) {
       const paths = hostPathVolumes(spec).map((v) => v.hostPath.path);
-      const hostAgent = workload.endsWith('-agent') && spec.containers.some((c: Container) => env(c, 'SLIPWAY_DOCKER_HOST') === 'unix:///var/run/docker.sock');
-      if (hostAgent) t.true(paths.every((p) => p === '/var/run/docker.sock' || p === '/var/lib/docker'), `${name} ${workload}: ${paths}`);
+      const hostAgent =
+        workload.endsWith('-agent') &&
+        spec.containers.some((c: Container) => env(c, 'SLIPWAY_DOCKER_HOST') === 'unix:///var/run/docker.sock');
+      if (hostAgent)
+        t.true(
+          paths.every((p) => p === '/var/run/docker.sock' || p === '/var/lib/docker'),
+          `${name} ${workload}: ${paths}`,
+        );
       else t.deepEqual(paths, [], `${name} ${workload} mounts nothing from the node`);
     }
   }
@@ -102,7 +134,11 @@ test('the dind sidecar is the only privileged container, and only in dind mode',
       for (const c of containers(spec)) {
         const sc = c.securityContext ?? {};
         if (sc.privileged === true) privileged.push(`${workload}/${c.name}`);
-        else t.false(((sc.capabilities as { add?: string[] } | undefined)?.add?.length ?? 0) > 0, `${name} ${workload}/${c.name} adds no capabilities`);
+        else
+          t.false(
+            ((sc.capabilities as { add?: string[] } | undefined)?.add?.length ?? 0) > 0,
+            `${name} ${workload}/${c.name} adds no capabilities`,
+          );
       }
     }
     const dind = agentPod(objects).containers.some((c: Container) => c.name === 'dind');
@@ -115,7 +151,8 @@ test('every container has requests and limits of cpu and memory', async (t) => {
     for (const { workload, spec } of podTemplates(objects)) {
       for (const c of containers(spec)) {
         for (const kind of ['requests', 'limits'] as const) {
-          for (const r of ['cpu', 'memory']) t.truthy(c.resources?.[kind]?.[r], `${name} ${workload}/${c.name}: resources.${kind}.${r}`);
+          for (const r of ['cpu', 'memory'])
+            t.truthy(c.resources?.[kind]?.[r], `${name} ${workload}/${c.name}: resources.${kind}.${r}`);
         }
       }
     }
@@ -138,7 +175,11 @@ test('every container runs as non-root except the dind sidecar and a host-mode a
         }
         t.is(nonRoot, true, `${name} ${workload}/${c.name}: runAsNonRoot`);
         t.not(user, 0, `${name} ${workload}/${c.name}: not uid 0`);
-        t.is(c.securityContext?.allowPrivilegeEscalation, false, `${name} ${workload}/${c.name}: no privilege escalation`);
+        t.is(
+          c.securityContext?.allowPrivilegeEscalation,
+          false,
+          `${name} ${workload}/${c.name}: no privilege escalation`,
+        );
       }
     }
   }
@@ -154,7 +195,11 @@ test('every container runs as non-root except the dind sidecar and a host-mode a
 
 /** The rules every Slipway service account gets, through every binding: "Kind/name" → rules. */
 function grants(objects: K8sObject[]): Map<string, unknown[]> {
-  const roles = new Map(objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').map((o) => [`${o.kind}/${o.metadata.name}`, o.rules as unknown[]]));
+  const roles = new Map(
+    objects
+      .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+      .map((o) => [`${o.kind}/${o.metadata.name}`, o.rules as unknown[]]),
+  );
   const out = new Map<string, unknown[]>();
   for (const b of objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
     for (const s of b.subjects as { kind: string; name: string }[]) {
@@ -176,12 +221,21 @@ test('RBAC grants the agent get/list/watch on nodes and the coordinator system:a
   });
   const plain = (await renderChart({ set: [NATS] })).objects;
   t.deepEqual(Object.fromEntries(grants(plain)), { 'ServiceAccount/slipway-agent': [nodes] });
-  t.is(one(plain, 'ServiceAccount', '-coordinator').automountServiceAccountToken, false, 'no API token where no API is called');
+  t.is(
+    one(plain, 'ServiceAccount', '-coordinator').automountServiceAccountToken,
+    false,
+    'no API token where no API is called',
+  );
   const noNode = (await renderChart({ set: [NATS, 'agent.kubeNode=false'] })).objects;
   t.deepEqual(Object.fromEntries(grants(noNode)), {});
   t.is(one(noNode, 'ServiceAccount', '-agent').automountServiceAccountToken, false);
   // The authentication reader binding only when asked for.
-  const reader = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')], set: ['kubeApi.authenticationReaderBinding=true'] })).objects;
+  const reader = (
+    await renderChart({
+      values: [path.join(EXAMPLES, 'production.yaml')],
+      set: ['kubeApi.authenticationReaderBinding=true'],
+    })
+  ).objects;
   t.is(one(reader, 'RoleBinding').metadata.namespace, 'kube-system');
   t.is(one(reader, 'RoleBinding').roleRef.name, 'extension-apiserver-authentication-reader');
 
@@ -189,13 +243,24 @@ test('RBAC grants the agent get/list/watch on nodes and the coordinator system:a
   for (const { name, objects } of await renderings()) {
     for (const role of objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')) {
       for (const rule of role.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]) {
-        for (const field of [rule.apiGroups, rule.resources, rule.verbs]) t.false(field.includes('*'), `${name} ${role.metadata.name}: no *`);
+        for (const field of [rule.apiGroups, rule.resources, rule.verbs])
+          t.false(field.includes('*'), `${name} ${role.metadata.name}: no *`);
       }
     }
   }
-  t.deepEqual(one(delegated, 'ClusterRole', ':view').rules, [{ apiGroups: ['build.slipway.dev'], resources: ['buildconfigs', 'builds', 'builds/log'], verbs: ['get', 'list', 'watch'] }]);
+  t.deepEqual(one(delegated, 'ClusterRole', ':view').rules, [
+    {
+      apiGroups: ['build.slipway.dev'],
+      resources: ['buildconfigs', 'builds', 'builds/log'],
+      verbs: ['get', 'list', 'watch'],
+    },
+  ]);
   t.deepEqual(one(delegated, 'ClusterRole', ':edit').rules, [
-    { apiGroups: ['build.slipway.dev'], resources: ['buildconfigs', 'builds'], verbs: ['create', 'update', 'patch', 'delete'] },
+    {
+      apiGroups: ['build.slipway.dev'],
+      resources: ['buildconfigs', 'builds'],
+      verbs: ['create', 'update', 'patch', 'delete'],
+    },
     { apiGroups: ['build.slipway.dev'], resources: ['buildconfigs/instantiate'], verbs: ['create'] },
   ]);
 });
@@ -206,12 +271,20 @@ test('coordinators: two by default, spread, with a PodDisruptionBudget; none wit
   t.true(deployment.spec.replicas >= 2);
   const pdb = one(objects, 'PodDisruptionBudget');
   t.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
-  t.deepEqual(deployment.spec.template.metadata.labels, { ...deployment.spec.template.metadata.labels, ...pdb.spec.selector.matchLabels }, 'the PDB selects the coordinators');
+  t.deepEqual(
+    deployment.spec.template.metadata.labels,
+    { ...deployment.spec.template.metadata.labels, ...pdb.spec.selector.matchLabels },
+    'the PDB selects the coordinators',
+  );
   t.is(pdb.spec.maxUnavailable, 1);
   t.truthy(deployment.spec.template.spec.affinity.podAntiAffinity);
   const coordinator = deployment.spec.template.spec.containers[0] as Container;
   t.is(env(coordinator, 'SLIPWAY_GRPC_LISTEN'), '0.0.0.0:7070');
-  t.deepEqual(deployment.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_COORDINATOR_ID').valueFrom, { fieldRef: { fieldPath: 'metadata.name' } });
+  t.deepEqual(
+    deployment.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_COORDINATOR_ID')
+      .valueFrom,
+    { fieldRef: { fieldPath: 'metadata.name' } },
+  );
   const single = (await renderChart({ set: [NATS, 'coordinator.replicas=1'] })).objects;
   t.is(single.filter((o) => o.kind === 'PodDisruptionBudget').length, 0);
   const production = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')] })).objects;
@@ -228,7 +301,11 @@ test('the APIService, its Service port and the Kubernetes API settings are there
     const coordinator = one(objects, 'Deployment', '-coordinator').spec.template.spec.containers[0] as Container;
     const enabled = env(coordinator, 'SLIPWAY_KUBE_API_LISTEN') !== undefined;
     t.is(objects.filter((o) => o.kind === 'APIService').length, enabled ? 1 : 0, name);
-    t.is(one(objects, 'Service', '-coordinator').spec.ports.some((p: { name: string }) => p.name === 'kube-api'), enabled, name);
+    t.is(
+      one(objects, 'Service', '-coordinator').spec.ports.some((p: { name: string }) => p.name === 'kube-api'),
+      enabled,
+      name,
+    );
   }
   const objects = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')] })).objects;
   const api = one(objects, 'APIService');
@@ -243,9 +320,16 @@ test('the APIService, its Service port and the Kubernetes API settings are there
   t.deepEqual(pod.containers[0].readinessProbe.grpc, { port: 7070 }, 'readiness is the gRPC health service');
   t.true(pod.volumes.some((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'slipway-serving'));
   // Secrets are referenced, never inlined.
-  t.deepEqual(pod.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_SECRET_KEY').valueFrom, { secretKeyRef: { name: 'slipway-secret-key', key: 'secret-key' } });
-  t.deepEqual(pod.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_NATS_URL').valueFrom, { secretKeyRef: { name: 'slipway-nats', key: 'url' } });
-  t.false(objects.some((o) => o.kind === 'Secret'), 'the chart makes no Secret');
+  t.deepEqual(pod.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_SECRET_KEY').valueFrom, {
+    secretKeyRef: { name: 'slipway-secret-key', key: 'secret-key' },
+  });
+  t.deepEqual(pod.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_NATS_URL').valueFrom, {
+    secretKeyRef: { name: 'slipway-nats', key: 'url' },
+  });
+  t.false(
+    objects.some((o) => o.kind === 'Secret'),
+    'the chart makes no Secret',
+  );
 });
 
 test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork DaemonSet in host mode', async (t) => {
@@ -254,8 +338,15 @@ test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork 
   const pod = agentPod(dind);
   const cache = containers(pod).find((c) => c.name === 'node-cache')!;
   t.is(env(cache, 'SLIPWAY_CACHE_LISTEN'), '127.0.0.1:5001');
-  t.true(containers(pod).find((c) => c.name === 'dind')!.args!.includes('--registry-mirror=http://127.0.0.1:5001'));
-  t.deepEqual(cache.env!.find((e) => e.name === 'SLIPWAY_CACHE_UPSTREAM_PASSWORD'), { name: 'SLIPWAY_CACHE_UPSTREAM_PASSWORD', valueFrom: { secretKeyRef: { name: 'dockerhub', key: 'password' } } });
+  t.true(
+    containers(pod)
+      .find((c) => c.name === 'dind')!
+      .args!.includes('--registry-mirror=http://127.0.0.1:5001'),
+  );
+  t.deepEqual(
+    cache.env!.find((e) => e.name === 'SLIPWAY_CACHE_UPSTREAM_PASSWORD'),
+    { name: 'SLIPWAY_CACHE_UPSTREAM_PASSWORD', valueFrom: { secretKeyRef: { name: 'dockerhub', key: 'password' } } },
+  );
 
   const host = (await renderChart({ set: [NATS, 'nodeCache.enabled=true'] })).objects;
   const ds = one(host, 'DaemonSet', '-node-cache').spec.template.spec;
@@ -267,28 +358,59 @@ test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork 
   t.false(off.some((o) => o.metadata.name.endsWith('-node-cache')));
 });
 
-test('metrics: the coordinator\'s HTTP port and the agent\'s metrics port, with scrape annotations the Pods\' own annotations override; the dind agent reads its node cache sidecar\'s', async (t) => {
+test("metrics: the coordinator's HTTP port and the agent's metrics port, with scrape annotations the Pods' own annotations override; the dind agent reads its node cache sidecar's", async (t) => {
   const values = path.join(await tempDir(t, 'slipway-chart-'), 'values.yaml');
   await writeFile(values, 'agent:\n  metrics: { enabled: true }\n  podAnnotations: { prometheus.io/path: /other }\n');
   const objects = (await renderChart({ set: [NATS], values: [values] })).objects;
   const deployment = one(objects, 'Deployment', '-coordinator').spec.template;
   const coordinator = deployment.spec.containers[0];
   t.is(env(coordinator, 'SLIPWAY_HTTP_LISTEN'), '0.0.0.0:8080');
-  t.deepEqual(coordinator.ports.find((p: { name: string }) => p.name === 'http'), { name: 'http', containerPort: 8080 });
-  t.deepEqual(deployment.metadata.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
-  t.true(one(objects, 'Service', '-coordinator').spec.ports.some((p: { name: string; port: number }) => p.name === 'http' && p.port === 8080));
+  t.deepEqual(
+    coordinator.ports.find((p: { name: string }) => p.name === 'http'),
+    { name: 'http', containerPort: 8080 },
+  );
+  t.deepEqual(deployment.metadata.annotations, {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': '8080',
+    'prometheus.io/path': '/metrics',
+  });
+  t.true(
+    one(objects, 'Service', '-coordinator').spec.ports.some(
+      (p: { name: string; port: number }) => p.name === 'http' && p.port === 8080,
+    ),
+  );
   const agent = one(objects, 'DaemonSet', '-agent').spec.template;
-  t.deepEqual(agent.metadata.annotations, { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9464', 'prometheus.io/path': '/other' });
+  t.deepEqual(agent.metadata.annotations, {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': '9464',
+    'prometheus.io/path': '/other',
+  });
 
   const quiet = (await renderChart({ set: [NATS, 'coordinator.httpPort=null'] })).objects;
   const pod = one(quiet, 'Deployment', '-coordinator').spec.template;
   t.is(env(pod.spec.containers[0], 'SLIPWAY_HTTP_LISTEN'), undefined);
   t.is(pod.metadata.annotations, undefined);
-  t.is(one(quiet, 'DaemonSet', '-agent').spec.template.metadata.annotations, undefined, 'no metrics port, no scrape annotations');
+  t.is(
+    one(quiet, 'DaemonSet', '-agent').spec.template.metadata.annotations,
+    undefined,
+    'no metrics port, no scrape annotations',
+  );
 
   const dind = agentPod((await renderChart({ values: [path.join(EXAMPLES, 'node-cache.yaml')] })).objects);
-  t.is(env(containers(dind).find((c) => c.name === 'node-cache')!, 'SLIPWAY_METRICS_ADDR'), '127.0.0.1:9465');
-  t.is(env(containers(dind).find((c) => c.name === 'agent')!, 'SLIPWAY_NODE_CACHE_METRICS_URL'), 'http://127.0.0.1:9465/metrics');
+  t.is(
+    env(
+      containers(dind).find((c) => c.name === 'node-cache')!,
+      'SLIPWAY_METRICS_ADDR',
+    ),
+    '127.0.0.1:9465',
+  );
+  t.is(
+    env(
+      containers(dind).find((c) => c.name === 'agent')!,
+      'SLIPWAY_NODE_CACHE_METRICS_URL',
+    ),
+    'http://127.0.0.1:9465/metrics',
+  );
 });
 
 test('every SLIPWAY_* variable the chart sets is one the settings reference (docs/settings.md) names', async (t) => {
@@ -297,13 +419,27 @@ test('every SLIPWAY_* variable the chart sets is one the settings reference (doc
   const seen = new Set<string>();
   for (const { objects } of await renderings()) {
     for (const { spec } of podTemplates(objects)) {
-      for (const c of containers(spec)) for (const e of c.env ?? []) if (e.name.startsWith('SLIPWAY_')) seen.add(e.name);
+      for (const c of containers(spec))
+        for (const e of c.env ?? []) if (e.name.startsWith('SLIPWAY_')) seen.add(e.name);
     }
   }
-  const production = (await renderChart({ values: [path.join(EXAMPLES, 'production.yaml')], set: ['kubeApi.requestheader.usernameHeaders=X-User', 'kubeApi.requestheader.groupHeaders=X-Group', 'kubeApi.requestheader.extraHeadersPrefix=X-Extra-'] })).objects;
-  for (const c of containers(one(production, 'Deployment').spec.template.spec)) for (const e of c.env ?? []) seen.add(e.name);
+  const production = (
+    await renderChart({
+      values: [path.join(EXAMPLES, 'production.yaml')],
+      set: [
+        'kubeApi.requestheader.usernameHeaders=X-User',
+        'kubeApi.requestheader.groupHeaders=X-Group',
+        'kubeApi.requestheader.extraHeadersPrefix=X-Extra-',
+      ],
+    })
+  ).objects;
+  for (const c of containers(one(production, 'Deployment').spec.template.spec))
+    for (const e of c.env ?? []) seen.add(e.name);
   t.true(seen.size > 20);
-  t.deepEqual([...seen].filter((n) => n.startsWith('SLIPWAY_') && !named.has(n)), []);
+  t.deepEqual(
+    [...seen].filter((n) => n.startsWith('SLIPWAY_') && !named.has(n)),
+    [],
+  );
 });
 
 test('rendering stops with a clear message when a required setting is missing', async (t) => {
@@ -312,25 +448,51 @@ test('rendering stops with a clear message when a required setting is missing', 
     t.regex(err!.message, message);
   };
   await fails({}, /nats\.url is required/);
-  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.apiService.insecureSkipTLSVerify=true'] }, /kubeApi\.tls\.existingSecret is required for kubeApi\.auth=delegated/);
-  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.auth=tokens', 'kubeApi.apiService.insecureSkipTLSVerify=true'] }, /apiTokens\.existingSecret is required/);
-  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.auth=none', 'kubeApi.apiService.insecureSkipTLSVerify=true'] }, /kubeApi\.auth=none .* local use only/);
-  await fails({ set: [NATS, 'kubeApi.enabled=true', 'kubeApi.tls.existingSecret=s', 'kubeApi.requestheader.caConfigMap=c'] }, /kubeApi\.apiService\.caBundle is required/);
+  await fails(
+    { set: [NATS, 'kubeApi.enabled=true', 'kubeApi.apiService.insecureSkipTLSVerify=true'] },
+    /kubeApi\.tls\.existingSecret is required for kubeApi\.auth=delegated/,
+  );
+  await fails(
+    { set: [NATS, 'kubeApi.enabled=true', 'kubeApi.auth=tokens', 'kubeApi.apiService.insecureSkipTLSVerify=true'] },
+    /apiTokens\.existingSecret is required/,
+  );
+  await fails(
+    { set: [NATS, 'kubeApi.enabled=true', 'kubeApi.auth=none', 'kubeApi.apiService.insecureSkipTLSVerify=true'] },
+    /kubeApi\.auth=none .* local use only/,
+  );
+  await fails(
+    { set: [NATS, 'kubeApi.enabled=true', 'kubeApi.tls.existingSecret=s', 'kubeApi.requestheader.caConfigMap=c'] },
+    /kubeApi\.apiService\.caBundle is required/,
+  );
   await fails({ set: [NATS, 'agent.mode=foo'] }, /agent\.mode must be host or dind, got "foo"/);
   // The NATS chart is a dependency that cannot be fetched here.
-  await fails({ values: [path.join(EXAMPLES, 'nats-subchart.yaml')] }, /dependency "nats" is enabled but not under charts\//);
+  await fails(
+    { values: [path.join(EXAMPLES, 'nats-subchart.yaml')] },
+    /dependency "nats" is enabled but not under charts\//,
+  );
   // With it left out, the coordinators point at its Service.
-  const nats = (await renderChart({ values: [path.join(EXAMPLES, 'nats-subchart.yaml')], skipMissingDependencies: true })).objects;
+  const nats = (
+    await renderChart({ values: [path.join(EXAMPLES, 'nats-subchart.yaml')], skipMissingDependencies: true })
+  ).objects;
   const c = one(nats, 'Deployment').spec.template.spec.containers[0] as Container;
   t.is(env(c, 'SLIPWAY_NATS_URL'), 'nats://slipway-nats.slipway-system.svc:4222');
   t.is(env(c, 'SLIPWAY_NATS_REPLICAS'), '3');
 });
 
 test('Chart.yaml declares the official NATS chart as a dependency, off unless nats.enabled', async (t) => {
-  const chart = parse(await readFile(path.join(CHART, 'Chart.yaml'), 'utf8')) as { apiVersion: string; dependencies: { name: string; repository: string; condition: string }[] };
+  const chart = parse(await readFile(path.join(CHART, 'Chart.yaml'), 'utf8')) as {
+    apiVersion: string;
+    dependencies: { name: string; repository: string; condition: string }[];
+  };
   t.is(chart.apiVersion, 'v2');
-  t.like(chart.dependencies[0], { name: 'nats', repository: 'https://nats-io.github.io/k8s/helm/charts/', condition: 'nats.enabled' });
-  const values = parse(await readFile(path.join(CHART, 'values.yaml'), 'utf8')) as { nats: { enabled: boolean; config: { jetstream: { enabled: boolean; merge: Record<string, string> } } } };
+  t.like(chart.dependencies[0], {
+    name: 'nats',
+    repository: 'https://nats-io.github.io/k8s/helm/charts/',
+    condition: 'nats.enabled',
+  });
+  const values = parse(await readFile(path.join(CHART, 'values.yaml'), 'utf8')) as {
+    nats: { enabled: boolean; config: { jetstream: { enabled: boolean; merge: Record<string, string> } } };
+  };
   t.false(values.nats.enabled);
   t.true(values.nats.config.jetstream.enabled);
   t.is(values.nats.config.jetstream.merge.sync_interval, 'always');
@@ -345,7 +507,8 @@ function merge(base: Values, over: Values): Values {
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
     if (v === null) delete out[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)) out[k] = merge(b as Values, v as Values);
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b))
+      out[k] = merge(b as Values, v as Values);
     else out[k] = v;
   }
   return out;
@@ -355,7 +518,13 @@ async function schemaCheck(): Promise<(values: Values) => string[]> {
   const schema = JSON.parse(await readFile(path.join(CHART, 'values.schema.json'), 'utf8')) as Record<string, unknown>;
   const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
   const validate = ajv.compile(schema);
-  return (values) => (validate(values) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`));
+  return (values) =>
+    validate(values)
+      ? []
+      : (validate.errors ?? []).map(
+          (e) =>
+            `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? `: ${String(e.params.additionalProperty)}` : ''}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`,
+        );
 }
 
 test('values.schema.json accepts values.yaml and every example, merged as helm merges them', async (t) => {
@@ -376,10 +545,16 @@ test('values.schema.json refuses bad values, naming the field', async (t) => {
   t.deepEqual(bad({ coordinator: { replicas: 0 } }), ['/coordinator/replicas must be >= 1']);
   t.deepEqual(bad({ coordinator: { replica: 2 } }), ['/coordinator must NOT have additional properties: replica']);
   t.deepEqual(bad({ agent: { mode: 'foo' } }), ['/agent/mode must be equal to one of the allowed values (host, dind)']);
-  t.deepEqual(bad({ nats: { url: 'nats://user:secret@nats:4222' } }), ['/nats/url must match pattern "^$|^(nats|tls)://[^@]+$"']);
-  t.deepEqual(bad({ kubeApi: { auth: 'open' } }), ['/kubeApi/auth must be equal to one of the allowed values (delegated, tokens, none)']);
+  t.deepEqual(bad({ nats: { url: 'nats://user:secret@nats:4222' } }), [
+    '/nats/url must match pattern "^$|^(nats|tls)://[^@]+$"',
+  ]);
+  t.deepEqual(bad({ kubeApi: { auth: 'open' } }), [
+    '/kubeApi/auth must be equal to one of the allowed values (delegated, tokens, none)',
+  ]);
   t.deepEqual(bad({ agent: { resources: { requests: { cpu: '1', memory: '1Gi' } } } }), []);
-  t.true(bad({ agent: { resources: { limits: null } } }).some((e) => e.includes("must have required property 'limits'")));
+  t.true(
+    bad({ agent: { resources: { limits: null } } }).some((e) => e.includes("must have required property 'limits'")),
+  );
   t.deepEqual(bad({ nodeCache: { upstream: 'https://user:pw@registry.example' } }).length, 1);
   t.deepEqual(bad({ unknownTopLevel: true }), ['/ must NOT have additional properties: unknownTopLevel']);
 });
@@ -397,12 +572,14 @@ test('every value in values.yaml is commented and described by the schema', asyn
       if (!isPair(pair) || !isScalar(pair.key)) continue;
       const key = String(pair.key.value);
       const here = [...at, key];
-      const commented = documented || Boolean(pair.key.commentBefore) || Boolean((pair as { commentBefore?: string }).commentBefore);
+      const commented =
+        documented || Boolean(pair.key.commentBefore) || Boolean((pair as { commentBefore?: string }).commentBefore);
       const props = s?.properties as Record<string, Values> | undefined;
       const sub = props?.[key];
       // nats.config is the NATS chart's own values: its schema is not ours.
       const foreign = here.join('.').startsWith('nats.config');
-      if (!foreign && (!sub || !sub.description) && !(s?.type === 'object' && props === undefined)) unschema.push(here.join('.'));
+      if (!foreign && (!sub || !sub.description) && !(s?.type === 'object' && props === undefined))
+        unschema.push(here.join('.'));
       if (isMap(pair.value) && (pair.value as { flow?: boolean }).flow !== true) walk(pair.value, here, commented, sub);
       else if (!commented) undocumented.push(here.join('.'));
     }
@@ -414,9 +591,19 @@ test('every value in values.yaml is commented and described by the schema', asyn
 
 test('placement settings reach the coordinator and the agents: affinity, its grace, the timeout; node labels, CPU and memory', async (t) => {
   const { objects } = await renderChart({
-    set: [NATS, 'coordinator.placement.affinity=false', 'coordinator.placement.affinityGraceMs=5000', 'agent.nodeLabels.pool=builds', 'agent.nodeLabels.zone=a', 'agent.cpu=6', 'agent.memory=12Gi'],
+    set: [
+      NATS,
+      'coordinator.placement.affinity=false',
+      'coordinator.placement.affinityGraceMs=5000',
+      'agent.nodeLabels.pool=builds',
+      'agent.nodeLabels.zone=a',
+      'agent.cpu=6',
+      'agent.memory=12Gi',
+    ],
   });
-  const coordinator = containers(one(objects, 'Deployment', '-coordinator').spec.template.spec).find((c) => c.name === 'coordinator')!;
+  const coordinator = containers(one(objects, 'Deployment', '-coordinator').spec.template.spec).find(
+    (c) => c.name === 'coordinator',
+  )!;
   t.is(env(coordinator, 'SLIPWAY_PLACEMENT_AFFINITY'), 'false');
   t.is(env(coordinator, 'SLIPWAY_AFFINITY_GRACE_MS'), '5000');
   t.is(env(coordinator, 'SLIPWAY_PLACEMENT_TIMEOUT_MS'), undefined, 'unset: the default');

@@ -2,7 +2,10 @@ import test from 'ava';
 import { AgentInternalError, MalformedBuildError } from '../agent/build-failures.js';
 import { claimedBuildFrom } from '../agent/jobs/claimed-build.js';
 import { slipwayProto } from '../common/grpc/proto.js';
-import type { ClaimBuildResponse, ClaimBuildResponse__Output } from '../proto/generated/slipway/v1/ClaimBuildResponse.js';
+import type {
+  ClaimBuildResponse,
+  ClaimBuildResponse__Output,
+} from '../proto/generated/slipway/v1/ClaimBuildResponse.js';
 
 /** The answer as the agent receives it: through the wire, with proto3's defaults filled in. */
 function received(res: ClaimBuildResponse): ClaimBuildResponse__Output {
@@ -16,7 +19,17 @@ const meta = { metadata: { namespace: 'team', name: 'app-1' }, status: { phase: 
 test('a docker build from git: what the message leaves empty takes the documented defaults', (t) => {
   const build = claimedBuildFrom(
     received({
-      build: { ...meta, spec: { configName: 'app', config: { source: { git: { uri: 'git://h/app' } }, strategy: { docker: {} }, output: { image: 'r.example/team/app' } } } },
+      build: {
+        ...meta,
+        spec: {
+          configName: 'app',
+          config: {
+            source: { git: { uri: 'git://h/app' } },
+            strategy: { docker: {} },
+            output: { image: 'r.example/team/app' },
+          },
+        },
+      },
     }),
     ref,
   );
@@ -25,7 +38,13 @@ test('a docker build from git: what the message leaves empty takes the documente
     configName: 'app',
     startedAtMs: undefined,
     completionDeadlineSeconds: undefined,
-    source: { upload: undefined, git: { uri: 'git://h/app', ref: undefined }, contextDir: '.', dockerfile: undefined, sourceSecret: undefined },
+    source: {
+      upload: undefined,
+      git: { uri: 'git://h/app', ref: undefined },
+      contextDir: '.',
+      dockerfile: undefined,
+      sourceSecret: undefined,
+    },
     strategy: {
       kind: 'docker',
       dockerfilePath: 'Dockerfile',
@@ -53,8 +72,19 @@ test('a Source-to-Image build of an upload, with secrets, limits and a deadline'
         spec: {
           configName: 'app',
           config: {
-            source: { binary: { object: 'ctx-1', sha256: 'abc', size: 42 }, contextDir: 'sub', sourceSecret: { name: 'git' } },
-            strategy: { source: { builderImage: 'builder:1', env: [{ name: 'A', value: 'b' }], incremental: true, pullSecret: { name: 'pull' } } },
+            source: {
+              binary: { object: 'ctx-1', sha256: 'abc', size: 42 },
+              contextDir: 'sub',
+              sourceSecret: { name: 'git' },
+            },
+            strategy: {
+              source: {
+                builderImage: 'builder:1',
+                env: [{ name: 'A', value: 'b' }],
+                incremental: true,
+                pullSecret: { name: 'pull' },
+              },
+            },
             output: { image: 'r.example/team/app:v1', pushSecret: { name: 'push' } },
             resources: { memory: '512Mi' },
             completionDeadlineSeconds: 60,
@@ -69,8 +99,22 @@ test('a Source-to-Image build of an upload, with secrets, limits and a deadline'
   );
   t.is(build.startedAtMs, Date.parse('2026-01-01T00:00:10Z'));
   t.is(build.completionDeadlineSeconds, 60);
-  t.deepEqual(build.source, { upload: { object: 'ctx-1', sha256: 'abc', size: 42 }, git: undefined, contextDir: 'sub', dockerfile: undefined, sourceSecret: 'git' });
-  t.deepEqual(build.strategy, { kind: 'source', builderImage: 'builder:1', scriptsUrl: undefined, env: [{ name: 'A', value: 'b' }], incremental: true, forcePull: false, pullSecret: 'pull' });
+  t.deepEqual(build.source, {
+    upload: { object: 'ctx-1', sha256: 'abc', size: 42 },
+    git: undefined,
+    contextDir: 'sub',
+    dockerfile: undefined,
+    sourceSecret: 'git',
+  });
+  t.deepEqual(build.strategy, {
+    kind: 'source',
+    builderImage: 'builder:1',
+    scriptsUrl: undefined,
+    env: [{ name: 'A', value: 'b' }],
+    incremental: true,
+    forcePull: false,
+    pullSecret: 'pull',
+  });
   t.deepEqual(build.output, { image: 'r.example/team/app:v1', pushSecret: 'push' });
   t.deepEqual(build.resources, { cpu: undefined, memory: '512Mi' });
   t.deepEqual(build.credentials, {
@@ -81,17 +125,27 @@ test('a Source-to-Image build of an upload, with secrets, limits and a deadline'
 });
 
 test('a malformed build is one MalformedBuildError naming the part at fault, reported as AgentError', (t) => {
-  const config = { source: { git: { uri: 'git://h/app' } }, strategy: { docker: {} }, output: { image: 'r.example/team/app' } };
+  const config = {
+    source: { git: { uri: 'git://h/app' } },
+    strategy: { docker: {} },
+    output: { image: 'r.example/team/app' },
+  };
   const cases: [ClaimBuildResponse, string][] = [
     [{}, 'build'],
     [{ build: { status: meta.status, spec: { config } } }, 'build.metadata'],
     [{ build: { metadata: meta.metadata, spec: { config } } }, 'build.status'],
     [{ build: { ...meta, spec: { configName: 'app' } } }, 'build.spec.config'],
     [{ build: { ...meta, spec: { config: { ...config, output: null } } } }, 'build.spec.config.output'],
-    [{ build: { ...meta, spec: { config: { ...config, strategy: { docker: {}, source: { builderImage: 'b' } } } } } }, 'build.spec.config.strategy'],
+    [
+      { build: { ...meta, spec: { config: { ...config, strategy: { docker: {}, source: { builderImage: 'b' } } } } } },
+      'build.spec.config.strategy',
+    ],
     [{ build: { ...meta, spec: { config: { ...config, strategy: {} } } } }, 'build.spec.config.strategy'],
     [{ build: { ...meta, status: { attempt: 3 }, spec: { config } } }, 'build'],
-    [{ build: { ...meta, status: { attempt: 2, startTimestamp: 'yesterday' }, spec: { config } } }, 'build.status.startTimestamp'],
+    [
+      { build: { ...meta, status: { attempt: 2, startTimestamp: 'yesterday' }, spec: { config } } },
+      'build.status.startTimestamp',
+    ],
   ];
   for (const [res, field] of cases) {
     const err = t.throws(() => claimedBuildFrom(received(res), ref), { instanceOf: MalformedBuildError }, field);

@@ -60,14 +60,23 @@ spec:
 
   const builds = await slipway(server, 'get', 'builds');
   t.regex(builds.out, /^NAME\s+PHASE\s+REASON\s+CONFIG\s+NODE\s+DURATION\s+LONGEST STAGE\s+AGE\n/);
-  t.regex(builds.out, /cli-app-1\s+Complete\s+-\s+cli-app\s+node-0\s+\d+(\.\d)?s\s+(FetchInputs|PullImages|Build|PushImage) \d+\.\ds\s+/);
+  t.regex(
+    builds.out,
+    /cli-app-1\s+Complete\s+-\s+cli-app\s+node-0\s+\d+(\.\d)?s\s+(FetchInputs|PullImages|Build|PushImage) \d+\.\ds\s+/,
+  );
   const described = await slipway(server, 'describe', 'build', 'cli-app-1');
   t.regex(described.out, new RegExp(`Image:\\s+${env.registry}/${repository}:v1@${digest}`));
   t.regex(described.out, new RegExp(`Commit:\\s+${repo.commit}`));
   // Why it ran, where the time went, and what happened, as sections.
   t.regex(described.out, /\nCause:\n  Manual\s+started by a client\n/);
-  t.regex(described.out, /\nStages:\n  STAGE\s+STARTED\s+DURATION\n  FetchInputs\s+\S+Z\s+\d+\.\ds\n  PullImages\s.*\n  Build\s.*\n  PushImage\s.*\n/);
-  t.regex(described.out, /\nEvents:\n  TYPE\s+REASON\s+AGE\s+MESSAGE\n  Normal\s+Queued\s+\S+\s+attempt 1 queued.*\n  Normal\s+Placed\s.*placed on agent \S+ \(node node-0\).*\n  Normal\s+Scheduled\s.*node-0\n  Normal\s+Started\s.*\n  Normal\s+Pushed\s+\S+\s+pushed \S+@sha256:[0-9a-f]{64}\n  Normal\s+Complete\s.*\n/);
+  t.regex(
+    described.out,
+    /\nStages:\n  STAGE\s+STARTED\s+DURATION\n  FetchInputs\s+\S+Z\s+\d+\.\ds\n  PullImages\s.*\n  Build\s.*\n  PushImage\s.*\n/,
+  );
+  t.regex(
+    described.out,
+    /\nEvents:\n  TYPE\s+REASON\s+AGE\s+MESSAGE\n  Normal\s+Queued\s+\S+\s+attempt 1 queued.*\n  Normal\s+Placed\s.*placed on agent \S+ \(node node-0\).*\n  Normal\s+Scheduled\s.*node-0\n  Normal\s+Started\s.*\n  Normal\s+Pushed\s+\S+\s+pushed \S+@sha256:[0-9a-f]{64}\n  Normal\s+Complete\s.*\n/,
+  );
   t.notRegex(described.out, /Log snippet/, 'a complete build has no snippet');
 
   // Its log, as a person reads it, ends with the outcome; a finished build cannot be cancelled.
@@ -95,7 +104,10 @@ test.serial('apply refuses a document with an unknown field and sends nothing', 
   const sw = await startSlipway(t, { agents: 0 });
   const server = sw.coordinators[0]!.address;
   const file = path.join(await tempDir(t), 'bad.yaml');
-  await writeFile(file, 'metadata: { name: app }\nspec:\n  source: { git: { uri: "git://h/r" } }\n  strategy: { docker: {} }\n  output: { image: "r.test/a:v1", tag: x }\n');
+  await writeFile(
+    file,
+    'metadata: { name: app }\nspec:\n  source: { git: { uri: "git://h/r" } }\n  strategy: { docker: {} }\n  output: { image: "r.test/a:v1", tag: x }\n',
+  );
   const res = await slipway(server, 'apply', '-f', file);
   t.is(res.code, 1);
   t.regex(res.out, /spec\.output\.tag: unknown field/);

@@ -25,10 +25,14 @@ test('the controller calls onChange once its view holds the change, for changes 
   const key = 'default.app-1';
   const seen: (number | undefined)[] = [];
   const cache = new BuildCache(store.builds, silentLogger);
-  const controller = new BuildController(cache, new AgentLeases(new AgentRegistry(store.agents, clock), 15_000, clock), {
-    ...defaultBuildControllerOptions(silentLogger),
-    onChange: () => seen.push(new Map(cache.unfinishedBuilds()).get(key)?.revision),
-  });
+  const controller = new BuildController(
+    cache,
+    new AgentLeases(new AgentRegistry(store.agents, clock), 15_000, clock),
+    {
+      ...defaultBuildControllerOptions(silentLogger),
+      onChange: () => seen.push(new Map(cache.unfinishedBuilds()).get(key)?.revision),
+    },
+  );
   const abort = new AbortController();
   const running = Promise.all([cache.run(abort.signal), controller.run(abort.signal)]);
   t.teardown(async () => {
@@ -40,15 +44,33 @@ test('the controller calls onChange once its view holds the change, for changes 
   const now = new Date();
   const build: Build = markQueued(
     assignAttempt({
-      metadata: { name: 'app-1', namespace: 'default', uid: 'u', creationTimestamp: now.toISOString(), generation: 1, labels: { 'slipway.dev/buildconfig': 'app' } },
-      spec: { configName: 'app', configGeneration: 1, config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } } },
+      metadata: {
+        name: 'app-1',
+        namespace: 'default',
+        uid: 'u',
+        creationTimestamp: now.toISOString(),
+        generation: 1,
+        labels: { 'slipway.dev/buildconfig': 'app' },
+      },
+      spec: {
+        configName: 'app',
+        configGeneration: 1,
+        config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
+      },
       status: { phase: 'New', attempt: 0 },
     })!,
     1,
     now,
   )!;
   const revision = await store.builds.create(key, build);
-  await eventually(`onChange to see revision ${revision}`, () => seen.includes(revision) || seen.length >= 50, { timeoutMs: 10_000, intervalMs: 20, detail: () => seen });
+  await eventually(`onChange to see revision ${revision}`, () => seen.includes(revision) || seen.length >= 50, {
+    timeoutMs: 10_000,
+    intervalMs: 20,
+    detail: () => seen,
+  });
   t.true(seen.length > 0, 'onChange was called');
-  t.true(seen.includes(revision), `onChange saw the build at revision ${revision} in the view; it saw ${JSON.stringify(seen)}`);
+  t.true(
+    seen.includes(revision),
+    `onChange saw the build at revision ${revision} in the view; it saw ${JSON.stringify(seen)}`,
+  );
 });

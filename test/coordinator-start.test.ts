@@ -39,5 +39,8 @@ test('a start that fails part-way closes what had started: its gRPC port is free
   );
   await new Promise<void>((resolve) => again.close(() => resolve()));
   const connz = (await (await fetch(`${nats.monitorUrl}/connz`)).json()) as { connections?: { name?: string }[] };
-  t.false((connz.connections ?? []).some((c) => c.name === id), 'no NATS connection of the coordinator is left');
+  t.false(
+    (connz.connections ?? []).some((c) => c.name === id),
+    'no NATS connection of the coordinator is left',
+  );
 });

@@ -7,14 +7,37 @@ const now = new Date('2026-01-01T00:10:00Z');
 /** A failed build as BuildService returns it (proto3 defaults filled in). */
 function failedBuild(): Build__Output {
   return {
-    metadata: { name: 'app-3', namespace: 'default', uid: 'u', resourceVersion: '9', creationTimestamp: '2026-01-01T00:00:00Z', generation: 1, labels: {}, annotations: {} },
+    metadata: {
+      name: 'app-3',
+      namespace: 'default',
+      uid: 'u',
+      resourceVersion: '9',
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      generation: 1,
+      labels: {},
+      annotations: {},
+    },
     spec: {
       configName: 'app',
       configGeneration: 2,
-      config: { source: { git: { uri: 'git://h/r', ref: 'main' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
+      config: {
+        source: { git: { uri: 'git://h/r', ref: 'main' } },
+        strategy: { docker: {} },
+        output: { image: 'r/a:v' },
+      },
       triggeredBy: [
-        { type: 'GitHub', message: 'GitHub push of refs/heads/main at 1a2b3c4', git: { ref: 'refs/heads/main', commit: '1a2b3c4d5e', deliveryId: 'd-1' }, imageChange: null },
-        { type: 'ImageChange', message: 'new base image', git: null, imageChange: { image: 'r/base:1', digest: 'sha256:' + 'f'.repeat(64) } },
+        {
+          type: 'GitHub',
+          message: 'GitHub push of refs/heads/main at 1a2b3c4',
+          git: { ref: 'refs/heads/main', commit: '1a2b3c4d5e', deliveryId: 'd-1' },
+          imageChange: null,
+        },
+        {
+          type: 'ImageChange',
+          message: 'new base image',
+          git: null,
+          imageChange: { image: 'r/base:1', digest: 'sha256:' + 'f'.repeat(64) },
+        },
       ],
     },
     status: {
@@ -40,7 +63,12 @@ function failedBuild(): Build__Output {
       logSnippet: 'make: *** [app] Error 2',
       events: [
         { type: 'Normal', reason: 'Queued', message: 'attempt 1 queued', timestamp: '2026-01-01T00:00:01Z' },
-        { type: 'Warning', reason: 'Failed', message: 'BuildStepFailed: exit 2\n  at step 3', timestamp: '2026-01-01T00:01:32Z' },
+        {
+          type: 'Warning',
+          reason: 'Failed',
+          message: 'BuildStepFailed: exit 2\n  at step 3',
+          timestamp: '2026-01-01T00:01:32Z',
+        },
       ],
     },
   } as unknown as Build__Output;
@@ -48,9 +76,18 @@ function failedBuild(): Build__Output {
 
 test('describe shows each cause with its commit or image digest, the stages, the events with their ages, and the snippet', (t) => {
   const out = describeBuild(failedBuild(), now);
-  t.regex(out, /\nCause:\n  GitHub       GitHub push of refs\/heads\/main at 1a2b3c4 \(commit 1a2b3c4d5e, ref refs\/heads\/main\)\n  ImageChange  new base image \(image r\/base:1@sha256:f{64}\)\n/);
-  t.regex(out, /\nStages:\n  STAGE\s+STARTED\s+DURATION\n  FetchInputs\s+2026-01-01T00:00:02.100Z\s+0\.9s\n  PullImages\s+\S+\s+12\.0s\n  Build\s+\S+\s+77s\n/);
-  t.regex(out, /\nEvents:\n  TYPE\s+REASON\s+AGE\s+MESSAGE\n  Normal\s+Queued\s+9m\s+attempt 1 queued\n  Warning\s+Failed\s+8m\s+BuildStepFailed: exit 2 at step 3\n/);
+  t.regex(
+    out,
+    /\nCause:\n  GitHub       GitHub push of refs\/heads\/main at 1a2b3c4 \(commit 1a2b3c4d5e, ref refs\/heads\/main\)\n  ImageChange  new base image \(image r\/base:1@sha256:f{64}\)\n/,
+  );
+  t.regex(
+    out,
+    /\nStages:\n  STAGE\s+STARTED\s+DURATION\n  FetchInputs\s+2026-01-01T00:00:02.100Z\s+0\.9s\n  PullImages\s+\S+\s+12\.0s\n  Build\s+\S+\s+77s\n/,
+  );
+  t.regex(
+    out,
+    /\nEvents:\n  TYPE\s+REASON\s+AGE\s+MESSAGE\n  Normal\s+Queued\s+9m\s+attempt 1 queued\n  Warning\s+Failed\s+8m\s+BuildStepFailed: exit 2 at step 3\n/,
+  );
   t.regex(out, /\nLog snippet:\n  make: \*\*\* \[app\] Error 2\n$/);
 });
 

@@ -9,8 +9,14 @@ FROM --platform=linux/amd64 busybox AS run
 COPY --from=build /app /app
 CMD ["/app"]`;
 
-test('from replaces the last stage\'s image; env follows its FROM; the rest is untouched', (t) => {
-  const out = editDockerfile(multi, { from: 'registry.test/base:1', env: [{ name: 'A', value: 'x y' }, { name: 'B', value: 'say "hi"' }] });
+test("from replaces the last stage's image; env follows its FROM; the rest is untouched", (t) => {
+  const out = editDockerfile(multi, {
+    from: 'registry.test/base:1',
+    env: [
+      { name: 'A', value: 'x y' },
+      { name: 'B', value: 'say "hi"' },
+    ],
+  });
   t.is(
     out,
     `# syntax=docker/dockerfile:1
@@ -36,5 +42,8 @@ test('no edits: the text comes back as it was', (t) => {
 
 test('a Dockerfile without FROM, or without the target stage, is refused', (t) => {
   t.throws(() => editDockerfile('RUN true', { from: 'x' }), { instanceOf: DockerfileEditError, message: /no FROM/ });
-  t.throws(() => editDockerfile(multi, { target: 'nope', from: 'x' }), { instanceOf: DockerfileEditError, message: /no stage named "nope"/ });
+  t.throws(() => editDockerfile(multi, { target: 'nope', from: 'x' }), {
+    instanceOf: DockerfileEditError,
+    message: /no stage named "nope"/,
+  });
 });

@@ -24,7 +24,10 @@ test.serial('an inline Dockerfile with no git source, its FROM replaced and env 
   const final = await sw.client.waitForBuild('default', 'inline-1');
   t.is(final.status!.phase, 'Complete', final.status!.message);
   t.is(final.status!.commit, '');
-  t.is((await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(), word);
+  t.is(
+    (await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(),
+    word,
+  );
 });
 
 test.serial("the git source's own Dockerfile, its FROM replaced and env added", async (t) => {
@@ -33,7 +36,9 @@ test.serial("the git source's own Dockerfile, its FROM replaced and env added", 
   const env = testEnvironment();
   const git = await startGitServer(t);
   const sw = await startSlipway(t);
-  const repo = await git.createRepo('edited', { Dockerfile: 'FROM placeholder/replaced-by-from\nCMD ["sh", "-c", "echo $GREETING"]\n' });
+  const repo = await git.createRepo('edited', {
+    Dockerfile: 'FROM placeholder/replaced-by-from\nCMD ["sh", "-c", "echo $GREETING"]\n',
+  });
   const image = `${env.registry}/test/edited-${unique()}:v1`;
   const word = `edited-${unique()}`;
   const config = dockerBuildConfig('edited', repo.uri, image);
@@ -42,7 +47,10 @@ test.serial("the git source's own Dockerfile, its FROM replaced and env added", 
   await sw.client.startBuild({ namespace: 'default', configName: 'edited' });
   const final = await sw.client.waitForBuild('default', 'edited-1');
   t.is(final.status!.phase, 'Complete', final.status!.message);
-  t.is((await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(), word);
+  t.is(
+    (await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(),
+    word,
+  );
 });
 
 test.serial('target picks the stage to build, and forcePull pulls the base image again', async (t) => {
@@ -59,10 +67,16 @@ test.serial('target picks the stage to build, and forcePull pulls the base image
   await sw.client.startBuild({ namespace: 'default', configName: 'stages' });
   const final = await sw.client.waitForBuild('default', 'stages-1');
   t.is(final.status!.phase, 'Complete', final.status!.message);
-  t.is((await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(), 'from the tester stage');
+  t.is(
+    (await pullAndRun(environmentDocker(), `${image.replace(/:v1$/, '')}@${final.status!.output!.digest}`)).trim(),
+    'from the tester stage',
+  );
   const log: string[] = [];
   for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'stages-1' })) log.push(l.text);
-  t.true(log.some((l) => /Pulling from library\/busybox/.test(l)), log.join('\n'));
+  t.true(
+    log.some((l) => /Pulling from library\/busybox/.test(l)),
+    log.join('\n'),
+  );
 });
 
 test.serial('a target stage the Dockerfile does not have fails the build, naming it', async (t) => {

@@ -20,13 +20,18 @@ test('two coordinators and two agents run each of 20 builds started at once exac
   const names = Array.from({ length: BUILDS }, (_, i) => `many-${i}`);
   for (const [i, name] of names.entries()) {
     await slipway.client.createBuildConfig(
-      dockerBuildConfig(name, repo.uri, `${env.registry}/${repository}:b${i}`, { noCache: true, buildArgs: [{ name: 'N', value: String(i) }] }),
+      dockerBuildConfig(name, repo.uri, `${env.registry}/${repository}:b${i}`, {
+        noCache: true,
+        buildArgs: [{ name: 'N', value: String(i) }],
+      }),
     );
   }
 
   const recording = await recordDaemonEvents(docker);
   // Started at once, half through each coordinator.
-  await Promise.all(names.map((name, i) => slipway.clientOf(i % 2).startBuild({ namespace: 'default', configName: name })));
+  await Promise.all(
+    names.map((name, i) => slipway.clientOf(i % 2).startBuild({ namespace: 'default', configName: name })),
+  );
   const finals = await Promise.all(names.map((name) => slipway.client.waitForBuild('default', `${name}-1`)));
   const events = await recording.stop();
 
@@ -35,7 +40,9 @@ test('two coordinators and two agents run each of 20 builds started at once exac
   for (const [i, b] of finals.entries()) t.is(await registryDigest(repository, `b${i}`), b.status!.output!.digest);
 
   // Count on the daemon, not in state: each build tagged its image once, and 20 RUN containers ran.
-  const tags = events.filter((e) => e.type === 'image' && e.action === 'tag' && names.some((n) => e.attributes[LABELS.build] === `${n}-1`));
+  const tags = events.filter(
+    (e) => e.type === 'image' && e.action === 'tag' && names.some((n) => e.attributes[LABELS.build] === `${n}-1`),
+  );
   const perBuild = new Map<string, number>();
   for (const e of tags) perBuild.set(e.attributes[LABELS.build]!, (perBuild.get(e.attributes[LABELS.build]!) ?? 0) + 1);
   t.deepEqual(

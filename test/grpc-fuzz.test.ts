@@ -35,7 +35,10 @@ interface Method {
 }
 
 function methods(): Method[] {
-  const v1 = slipwayProto().slipway.v1 as unknown as Record<string, { service?: grpc.ServiceDefinition } & { type?: unknown }>;
+  const v1 = slipwayProto().slipway.v1 as unknown as Record<
+    string,
+    { service?: grpc.ServiceDefinition } & { type?: unknown }
+  >;
   return ['BuildService', 'AgentService'].flatMap((service) =>
     Object.entries(v1[service]!.service!).map(([name, def]) => ({
       service,
@@ -72,11 +75,19 @@ test('10,000 fuzzed gRPC requests: the coordinator never crashes, answers each p
   // A config the fuzzer never names (it may well delete 'hello'), to see the coordinator still answers.
   await slipway.createBuildConfig({
     metadata: { name: 'fuzz-canary', namespace: 'default' },
-    spec: { source: { dockerfile: 'FROM scratch\n' }, strategy: { docker: {} }, output: { image: '127.0.0.1:5000/fuzz/canary:latest' } },
+    spec: {
+      source: { dockerfile: 'FROM scratch\n' },
+      strategy: { docker: {} },
+      output: { image: '127.0.0.1:5000/fuzz/canary:latest' },
+    },
   });
   await slipway.createBuildConfig({
     metadata: { name: 'hello', namespace: 'default' },
-    spec: { source: { dockerfile: 'FROM scratch\n' }, strategy: { docker: {} }, output: { image: '127.0.0.1:5000/fuzz/hello:latest' } },
+    spec: {
+      source: { dockerfile: 'FROM scratch\n' },
+      strategy: { docker: {} },
+      output: { image: '127.0.0.1:5000/fuzz/hello:latest' },
+    },
   });
 
   const r = new Random(SEED);
@@ -88,9 +99,12 @@ test('10,000 fuzzed gRPC requests: the coordinator never crashes, answers each p
     const key = `${m.name} ${grpc.status[code]}${oversize ? ' (oversize)' : ''}`;
     codes.set(key, (codes.get(key) ?? 0) + 1);
     if (oversize) {
-      if (code !== grpc.status.RESOURCE_EXHAUSTED && code !== grpc.status.UNAVAILABLE) findings.push(`${m.name} oversize: ${grpc.status[code]}`);
-    } else if (!EXPECTED.has(code)) findings.push(`${m.service}.${m.name}: ${grpc.status[code]} ${JSON.stringify(details.slice(0, 160))}`);
-    else if (code === grpc.status.INVALID_ARGUMENT && details.trim() === '') findings.push(`${m.name}: INVALID_ARGUMENT without saying why`);
+      if (code !== grpc.status.RESOURCE_EXHAUSTED && code !== grpc.status.UNAVAILABLE)
+        findings.push(`${m.name} oversize: ${grpc.status[code]}`);
+    } else if (!EXPECTED.has(code))
+      findings.push(`${m.service}.${m.name}: ${grpc.status[code]} ${JSON.stringify(details.slice(0, 160))}`);
+    else if (code === grpc.status.INVALID_ARGUMENT && details.trim() === '')
+      findings.push(`${m.name}: INVALID_ARGUMENT without saying why`);
   };
 
   const request = (m: Method): Buffer => {
@@ -115,7 +129,9 @@ test('10,000 fuzzed gRPC requests: the coordinator never crashes, answers each p
         resolve();
       };
       if (m.def.requestStream) {
-        const call = via.makeClientStreamRequest(m.def.path, raw, raw, new grpc.Metadata(), { deadline }, (err) => done(err));
+        const call = via.makeClientStreamRequest(m.def.path, raw, raw, new grpc.Metadata(), { deadline }, (err) =>
+          done(err),
+        );
         for (const p of payloads) call.write(p);
         call.end();
       } else if (m.def.responseStream) {
@@ -145,7 +161,12 @@ test('10,000 fuzzed gRPC requests: the coordinator never crashes, answers each p
       }
     }),
   );
-  t.log([...codes.entries()].sort().map(([k, v]) => `${k}: ${v}`).join(', '));
+  t.log(
+    [...codes.entries()]
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', '),
+  );
   if (findings.length > 0) t.log(`unexpected answers, e.g.:\n${[...new Set(findings)].slice(0, 10).join('\n')}`);
 
   // It still runs, and still answers.
@@ -157,12 +178,22 @@ test('10,000 fuzzed gRPC requests: the coordinator never crashes, answers each p
       return false;
     }
   })();
-  if (!alive) t.log(`the coordinator died; its last words:\n${coordinator.logs().slice(-15).map((l) => JSON.stringify(l).slice(0, 600)).join('\n')}`);
+  if (!alive)
+    t.log(
+      `the coordinator died; its last words:\n${coordinator
+        .logs()
+        .slice(-15)
+        .map((l) => JSON.stringify(l).slice(0, 600))
+        .join('\n')}`,
+    );
   t.true(alive, 'the coordinator process is alive');
   const canary = await slipway.getBuildConfig('default', 'fuzz-canary');
   t.is(canary.metadata!.name, 'fuzz-canary');
-  const internal = coordinator.logs().filter((l) => l.level === 'error' || /internal error|uncaught|unhandled/i.test(String(l.msg)));
-  const said = (l: Record<string, unknown>) => JSON.stringify(`${l.method ?? ''} ${l.msg} ${l.error ?? ''}`.slice(0, 160));
+  const internal = coordinator
+    .logs()
+    .filter((l) => l.level === 'error' || /internal error|uncaught|unhandled/i.test(String(l.msg)));
+  const said = (l: Record<string, unknown>) =>
+    JSON.stringify(`${l.method ?? ''} ${l.msg} ${l.error ?? ''}`.slice(0, 160));
   t.deepEqual(internal.slice(0, 10).map(said), [], `${internal.length} internal errors in its log`);
   t.deepEqual([...new Set(findings)].slice(0, 20), [], `${findings.length} unexpected answers`);
 
@@ -195,7 +226,12 @@ test('10,000 fuzzed gRPC requests: the coordinator never crashes, answers each p
       return (err as Error).message;
     }
   };
-  await each(BUILDCONFIGS_BUCKET, (c) => specProblem(c.spec, 'spec') ?? (typeof (c.metadata as { name?: unknown })?.name === 'string' ? undefined : 'no name'));
+  await each(
+    BUILDCONFIGS_BUCKET,
+    (c) =>
+      specProblem(c.spec, 'spec') ??
+      (typeof (c.metadata as { name?: unknown })?.name === 'string' ? undefined : 'no name'),
+  );
   await each(BUILDS_BUCKET, (b) => {
     const status = b.status as { phase?: string } | undefined;
     if (!BUILD_PHASES.includes(status?.phase as never)) return `phase ${status?.phase}`;
@@ -203,7 +239,9 @@ test('10,000 fuzzed gRPC requests: the coordinator never crashes, answers each p
   });
   await each(SECRETS_BUCKET, (s) => {
     const sealed = s.sealed as { iv?: unknown; tag?: unknown; data?: unknown } | undefined;
-    return typeof sealed?.iv === 'string' && typeof sealed.tag === 'string' && typeof sealed.data === 'string' ? undefined : `not sealed whole: ${Object.keys(s).join(',')}`;
+    return typeof sealed?.iv === 'string' && typeof sealed.tag === 'string' && typeof sealed.data === 'string'
+      ? undefined
+      : `not sealed whole: ${Object.keys(s).join(',')}`;
   });
   t.deepEqual(broken, [], 'every stored object is whole');
 });

@@ -7,7 +7,8 @@ import { toGrpcStatus } from '../common/grpc/status.js';
 
 // The errors nats.js itself raises, made as it makes them: what a coordinator sees while a NATS
 // node dies or a JetStream leader is being elected must reach the agent as "try again".
-const jsError = (code: number, err_code: number, description: string) => new JetStreamApiError({ code, err_code, description });
+const jsError = (code: number, err_code: number, description: string) =>
+  new JetStreamApiError({ code, err_code, description });
 
 test('NATS timeouts, no responders and JetStream leader elections are UNAVAILABLE, so agents retry', (t) => {
   const unavailable = [
@@ -24,7 +25,10 @@ test('NATS timeouts, no responders and JetStream leader elections are UNAVAILABL
 
 test('what retrying cannot fix keeps its own code', (t) => {
   t.is(toGrpcStatus(jsError(400, 10071, 'wrong last sequence: 7')).code, grpc.status.INTERNAL);
-  t.is(toGrpcStatus(new StaleAttemptError('build default/a-1 is at attempt 2, not 1')).code, grpc.status.FAILED_PRECONDITION);
+  t.is(
+    toGrpcStatus(new StaleAttemptError('build default/a-1 is at attempt 2, not 1')).code,
+    grpc.status.FAILED_PRECONDITION,
+  );
   t.is(toGrpcStatus(new ConflictError('default.a-1', 3, { cause: new TimeoutError() })).code, grpc.status.ABORTED);
   t.is(toGrpcStatus(new Error('a bug')).code, grpc.status.INTERNAL);
 });

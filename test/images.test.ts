@@ -21,8 +21,11 @@ test('the coordinator and agent images build on a local Node base, run as uid 10
   const docker = environmentDocker();
   const [coordinatorImage, agentImage] = await imagesScript('build', 'coordinator', 'agent');
   const [base, slim] = await imagesScript('base');
-  t.log(`sizes: ${base} ${await imageSizeMiB(docker, base!)} MiB, ${slim} ${await imageSizeMiB(docker, slim!)} MiB, coordinator ${await imageSizeMiB(docker, coordinatorImage!)} MiB, agent ${await imageSizeMiB(docker, agentImage!)} MiB`);
-  for (const image of [coordinatorImage!, agentImage!]) t.is((await docker.getImage(image).inspect()).Config.User, '10001:10001', image);
+  t.log(
+    `sizes: ${base} ${await imageSizeMiB(docker, base!)} MiB, ${slim} ${await imageSizeMiB(docker, slim!)} MiB, coordinator ${await imageSizeMiB(docker, coordinatorImage!)} MiB, agent ${await imageSizeMiB(docker, agentImage!)} MiB`,
+  );
+  for (const image of [coordinatorImage!, agentImage!])
+    t.is((await docker.getImage(image).inspect()).Config.User, '10001:10001', image);
 
   const nats = await startNatsServer(t);
   const grpcAddress = `127.0.0.1:${await freePort()}`;

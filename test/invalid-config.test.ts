@@ -32,7 +32,11 @@ const cases: [string, (c: BuildConfig) => void, string][] = [
   ['bad name', (c) => (c.metadata!.name = 'Bad_Name'), 'metadata.name'],
   ['no git and no dockerfile', (c) => (c.spec!.source = { contextDir: 'app' }), 'spec.source'],
   ['bad from image', (c) => (c.spec!.strategy!.docker = { from: 'no//good' }), 'spec.strategy.docker.from'],
-  ['env name with a space', (c) => (c.spec!.strategy!.docker = { env: [{ name: 'A B', value: 'x' }] }), 'spec.strategy.docker.env[0].name'],
+  [
+    'env name with a space',
+    (c) => (c.spec!.strategy!.docker = { env: [{ name: 'A B', value: 'x' }] }),
+    'spec.strategy.docker.env[0].name',
+  ],
   ['negative retries', (c) => (c.spec!.retries = -1), 'spec.retries'],
 ];
 
@@ -45,7 +49,10 @@ test('invalid BuildConfigs are refused over gRPC with the field named, and nothi
     t.is(err?.code, grpc.status.INVALID_ARGUMENT, what);
     t.true(err?.details.includes(field), `${what}: "${err?.details}" names ${field}`);
     const fields = JSON.parse(String(err?.metadata.get(FIELDS_METADATA_KEY)[0])) as { field: string }[];
-    t.true(fields.some((f) => f.field === field), `${what}: fields ${JSON.stringify(fields)}`);
+    t.true(
+      fields.some((f) => f.field === field),
+      `${what}: fields ${JSON.stringify(fields)}`,
+    );
   }
   t.deepEqual(await slipway.client.listBuildConfigs('default'), []);
 
@@ -85,9 +92,17 @@ test('a document reports every problem at once, each with its field', (t) => {
     () =>
       parseBuildConfigDocument({
         metadata: { name: 'x' },
-        spec: { source: { git: { uri: 'nope' } }, strategy: { docker: {} }, output: { image: 'reg.test/app@sha256:' + 'a'.repeat(64) }, resources: { memory: 0 } },
+        spec: {
+          source: { git: { uri: 'nope' } },
+          strategy: { docker: {} },
+          output: { image: 'reg.test/app@sha256:' + 'a'.repeat(64) },
+          resources: { memory: 0 },
+        },
       }),
     { instanceOf: InvalidBuildConfigError },
   );
-  t.deepEqual(err!.fields.map((f) => f.field), ['spec.source.git.uri', 'spec.output.image', 'spec.resources.memory']);
+  t.deepEqual(
+    err!.fields.map((f) => f.field),
+    ['spec.source.git.uri', 'spec.output.image', 'spec.resources.memory'],
+  );
 });

@@ -28,7 +28,12 @@ test('withdrawing a taken-back placement removes its copy and older ones, and le
   await ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: 1 });
   await ensureAgentJobConsumer(nc, 'agent-a');
   const jobs = natsJobQueue(nc);
-  const job = (attempt: number, placement: number): BuildJob => ({ namespace: 'default', build: 'app-1', attempt, placement });
+  const job = (attempt: number, placement: number): BuildJob => ({
+    namespace: 'default',
+    build: 'app-1',
+    attempt,
+    placement,
+  });
 
   await jobs.publish(job(1, 1), 'agent-a');
   await jobs.publish(job(1, 2), 'agent-a');

@@ -30,7 +30,12 @@ test('a job delivered again to the agent running its attempt does not run it a s
 
   const repo = await git.createRepo('again', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 4\n` });
   const repository = `test/again-${unique()}`;
-  await sw.client.createBuildConfig(dockerBuildConfig('again', repo.uri, `${env.registry}/${repository}:v1`, { noCache: true, buildArgs: [{ name: 'N', value: unique() }] }));
+  await sw.client.createBuildConfig(
+    dockerBuildConfig('again', repo.uri, `${env.registry}/${repository}:v1`, {
+      noCache: true,
+      buildArgs: [{ name: 'N', value: unique() }],
+    }),
+  );
   const recording = await recordDaemonEvents(environmentDocker());
   await sw.client.startBuild({ namespace: 'default', configName: 'again' });
   const final = await sw.client.waitForBuild('default', 'again-1', AbortSignal.timeout(60_000));
@@ -43,9 +48,14 @@ test('a job delivered again to the agent running its attempt does not run it a s
   t.is(final.status!.attempt, 1);
   const info = await jsm.consumers.info(JOBS_STREAM, consumer);
   // One job message; every delivery of it takes a consumer sequence.
-  t.true(info.delivered.consumer_seq >= 2, `the job was delivered ${info.delivered.consumer_seq} time(s); the test needs it delivered again`);
+  t.true(
+    info.delivered.consumer_seq >= 2,
+    `the job was delivered ${info.delivered.consumer_seq} time(s); the test needs it delivered again`,
+  );
   // Counted on the daemon: one RUN container, one tagged image for attempt 1.
-  const tags = events.filter((e) => e.type === 'image' && e.action === 'tag' && e.attributes[LABELS.build] === 'again-1');
+  const tags = events.filter(
+    (e) => e.type === 'image' && e.action === 'tag' && e.attributes[LABELS.build] === 'again-1',
+  );
   t.is(tags.length, 1);
   t.is(events.filter((e) => e.type === 'container' && e.action === 'start').length, 1);
 });

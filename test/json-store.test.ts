@@ -14,14 +14,17 @@ test('a listing taken while its keys are being written names each key once', asy
   const store = new JsonStore<{ n: number }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_test' });
   const count = 400;
   const revisions = new Map<string, number>();
-  for (let i = 0; i < count; i++) revisions.set(`default.thing-${i}`, await store.create(`default.thing-${i}`, { n: 0 }));
+  for (let i = 0; i < count; i++)
+    revisions.set(`default.thing-${i}`, await store.create(`default.thing-${i}`, { n: 0 }));
 
   // Keep rewriting every key while listing: a key written during a listing is seen again.
   let writing = true;
   const writer = (async () => {
     for (let round = 1; writing; round++) {
       await Promise.all(
-        [...revisions.keys()].map(async (k) => revisions.set(k, await store.update(k, { n: round }, revisions.get(k)!))),
+        [...revisions.keys()].map(async (k) =>
+          revisions.set(k, await store.update(k, { n: round }, revisions.get(k)!)),
+        ),
       );
     }
   })();
@@ -89,7 +92,11 @@ test('a snapshot taken while its keys are being written is the state at its revi
   stop.abort();
   while (next < snapshots.length) byRevision[next++] = new Map(state);
   snapshots.forEach((s, i) => {
-    t.deepEqual(s.revisions, [...byRevision[i]!.values()].sort((a, b) => a - b), `snapshot ${i} at ${s.revision}`);
+    t.deepEqual(
+      s.revisions,
+      [...byRevision[i]!.values()].sort((a, b) => a - b),
+      `snapshot ${i} at ${s.revision}`,
+    );
   });
 });
 
@@ -122,12 +129,21 @@ test('a value too large for one NATS message is refused as invalid input, naming
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_size_test', { storage: StorageType.File });
-  const store = new JsonStore<{ text: string }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_size_test' }, 1000);
-  const err = await t.throwsAsync(store.create('default.big', { text: 'x'.repeat(2000) }), { instanceOf: InvalidInputError });
+  const store = new JsonStore<{ text: string }>(
+    kv,
+    'Thing',
+    { js: jetstream(nc), bucket: 'json_store_size_test' },
+    1000,
+  );
+  const err = await t.throwsAsync(store.create('default.big', { text: 'x'.repeat(2000) }), {
+    instanceOf: InvalidInputError,
+  });
   t.regex(err!.message, /would be \d+ bytes stored; a Thing may have at most 1000/);
   t.is(await store.get('default.big'), undefined);
   const revision = await store.create('default.small', { text: 'x' });
-  await t.throwsAsync(store.update('default.small', { text: 'x'.repeat(2000) }, revision), { instanceOf: InvalidInputError });
+  await t.throwsAsync(store.update('default.small', { text: 'x'.repeat(2000) }, revision), {
+    instanceOf: InvalidInputError,
+  });
   t.deepEqual((await store.get('default.small'))!.value, { text: 'x' });
 });
 
@@ -152,7 +168,10 @@ test('mutate decides not to write, or that a key is missing, on the latest revis
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_lagging', { storage: StorageType.File, history: 5 });
   const behind = new Map<string, number | 'missing'>();
-  const store = new JsonStore<{ phase: string; claim?: string }>(laggingReplica(kv, behind), 'Thing', { js: jetstream(nc), bucket: 'json_store_lagging' });
+  const store = new JsonStore<{ phase: string; claim?: string }>(laggingReplica(kv, behind), 'Thing', {
+    js: jetstream(nc),
+    bucket: 'json_store_lagging',
+  });
   // A claim: a repeat of the claim that made the thing Running changes nothing; once Complete, it is refused.
   const claim = (v: { phase: string; claim?: string }) => {
     if (v.phase === 'Complete') throw new Error('already complete');
@@ -164,13 +183,21 @@ test('mutate decides not to write, or that a key is missing, on the latest revis
   behind.set('a.build', running);
   t.is((await store.get('a.build'))!.revision, running, 'the replica answers get() from behind');
   t.deepEqual(await store.getLatest('a.build'), { value: { phase: 'Complete', claim: 'c1' }, revision: complete });
-  await t.throwsAsync(store.mutate('a.build', claim), { message: 'already complete' }, 'the repeated claim is judged on the latest revision');
+  await t.throwsAsync(
+    store.mutate('a.build', claim),
+    { message: 'already complete' },
+    'the repeated claim is judged on the latest revision',
+  );
 
   const created = await store.create('a.new', { phase: 'New' });
   behind.set('a.new', 'missing');
   t.is(await store.get('a.new'), undefined);
   const claimed = await store.mutate('a.new', claim);
-  t.deepEqual(claimed, { value: { phase: 'Running', claim: 'c1' }, revision: created + 1 }, 'a key the replica does not have yet is found');
+  t.deepEqual(
+    claimed,
+    { value: { phase: 'Running', claim: 'c1' }, revision: created + 1 },
+    'a key the replica does not have yet is found',
+  );
 
   // Repeated on the latest revision, the claim changes nothing and writes nothing.
   behind.delete('a.new');

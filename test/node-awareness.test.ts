@@ -27,25 +27,45 @@ async function setUp(t: ExecutionContext, nodes: Record<string, Record<string, s
   const git = await startGitServer(t);
   const slipway = await startSlipway(t, { agents: 0 });
   const agentOn = (node: string) =>
-    addAgent(t, slipway, { concurrency: 1, settings: { kubeNode: true, kubeconfig: kube.kubeconfigPath, node, name: `agent-${node}-${unique()}` } });
+    addAgent(t, slipway, {
+      concurrency: 1,
+      settings: { kubeNode: true, kubeconfig: kube.kubeconfigPath, node, name: `agent-${node}-${unique()}` },
+    });
   /** A config building a small image; `sleep` seconds in a RUN step make it take a while. */
   const config = async (name: string, o: { sleep?: number; nodeSelector?: Record<string, string> } = {}) => {
-    const repo = await git.createRepo(name, { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}${o.sleep ? ` && sleep ${o.sleep}` : ''}\n` });
-    const c = dockerBuildConfig(name, repo.uri, `${env.registry}/test/node-aware-${name}-${unique()}:v1`, { noCache: true });
+    const repo = await git.createRepo(name, {
+      Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}${o.sleep ? ` && sleep ${o.sleep}` : ''}\n`,
+    });
+    const c = dockerBuildConfig(name, repo.uri, `${env.registry}/test/node-aware-${name}-${unique()}:v1`, {
+      noCache: true,
+    });
     c.spec!.nodeSelector = o.nodeSelector ?? {};
     await slipway.client.createBuildConfig(c);
   };
-  const start = async (name: string) => (await slipway.client.startBuild({ namespace: 'default', configName: name })).metadata!.name!;
+  const start = async (name: string) =>
+    (await slipway.client.startBuild({ namespace: 'default', configName: name })).metadata!.name!;
   return { kube, slipway, agentOn, config, start };
 }
 
-async function waitFor(client: SlipwayClient, name: string, pred: (b: Build__Output) => boolean, what: string, timeoutMs = 60_000): Promise<Build__Output> {
+async function waitFor(
+  client: SlipwayClient,
+  name: string,
+  pred: (b: Build__Output) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<Build__Output> {
   for await (const b of client.watchBuild('default', name, AbortSignal.timeout(timeoutMs))) if (pred(b)) return b;
   throw new Error(`build ${name} ended before: ${what}`);
 }
 
 /** The build's phase stays `phase` (no agent claims it) for `ms`: time passing is what is tested. */
-async function staysFor(t: ExecutionContext, s: Slipway, name: string, phase: string, ms: number): Promise<Build__Output> {
+async function staysFor(
+  t: ExecutionContext,
+  s: Slipway,
+  name: string,
+  phase: string,
+  ms: number,
+): Promise<Build__Output> {
   const until = Date.now() + ms;
   let b = await s.client.getBuild('default', name);
   while (Date.now() < until) {
@@ -86,7 +106,10 @@ test('a cordoned node claims nothing new; its running build completes; uncordone
 });
 
 test('builds with a nodeSelector run only on the agent whose node matches; one matching no node waits until a node is labelled', async (t) => {
-  const { kube, slipway, agentOn, config, start } = await setUp(t, { 'node-ssd': { disk: 'ssd' }, 'node-hdd': { disk: 'hdd' } });
+  const { kube, slipway, agentOn, config, start } = await setUp(t, {
+    'node-ssd': { disk: 'ssd' },
+    'node-hdd': { disk: 'hdd' },
+  });
   const ssd = await agentOn('node-ssd');
   const hdd = await agentOn('node-hdd');
   await until(() => ssd.claiming && hdd.claiming, 'both agents read their nodes');
@@ -95,7 +118,8 @@ test('builds with a nodeSelector run only on the agent whose node matches; one m
   await config('on-gpu', { nodeSelector: { gpu: 'true', disk: 'ssd' } });
 
   const builds = [];
-  for (let i = 0; i < 3; i++) builds.push({ name: await start('on-ssd'), agent: ssd }, { name: await start('on-hdd'), agent: hdd });
+  for (let i = 0; i < 3; i++)
+    builds.push({ name: await start('on-ssd'), agent: ssd }, { name: await start('on-hdd'), agent: hdd });
   const gpu = await start('on-gpu');
   for (const { name, agent } of builds) {
     const b = await slipway.client.waitForBuild('default', name, AbortSignal.timeout(90_000));
@@ -120,16 +144,26 @@ test('builds with a nodeSelector run only on the agent whose node matches; one m
 
 type Call = (req: object, cb: (err: grpc.ServiceError | null, res?: { build?: Build__Output }) => void) => void;
 const ask = (client: AgentServiceClient, method: 'ClaimBuild' | 'Heartbeat', req: object) =>
-  new Promise<{ build?: Build__Output }>((resolve, reject) => (client[method] as unknown as Call).call(client, req, (err, res) => (err ? reject(err) : resolve(res!))));
+  new Promise<{ build?: Build__Output }>((resolve, reject) =>
+    (client[method] as unknown as Call).call(client, req, (err, res) => (err ? reject(err) : resolve(res!))),
+  );
 
 test('the coordinator refuses a claim from an agent whose node labels do not match, and the build stays Pending', async (t) => {
   // No agents: this test plays them over the real gRPC API, as faulty or outdated agents would.
   const slipway = await startSlipway(t, { agents: 0 });
-  const agents = new (slipwayProto().slipway.v1.AgentService)(slipway.coordinators[0]!.address, grpc.credentials.createInsecure());
+  const agents = new (slipwayProto().slipway.v1.AgentService)(
+    slipway.coordinators[0]!.address,
+    grpc.credentials.createInsecure(),
+  );
   t.teardown(() => agents.close());
   await slipway.client.createBuildConfig({
     metadata: { name: 'picky' },
-    spec: { source: { git: { uri: 'git://127.0.0.1:9/app' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:9/app:v1' }, nodeSelector: { disk: 'ssd' } },
+    spec: {
+      source: { git: { uri: 'git://127.0.0.1:9/app' } },
+      strategy: { docker: {} },
+      output: { image: '127.0.0.1:9/app:v1' },
+      nodeSelector: { disk: 'ssd' },
+    },
   });
   await slipway.client.startBuild({ namespace: 'default', configName: 'picky' });
   const build = { namespace: 'default', name: 'picky-1', attempt: 1 };
@@ -137,7 +171,9 @@ test('the coordinator refuses a claim from an agent whose node labels do not mat
   // Agent a's node does not match: nothing is placed on it, and its claim is refused.
   await ask(agents, 'Heartbeat', { agent: 'a', node: 'n', instance: 'r1', running: [], nodeLabels: { disk: 'hdd' } });
   await waitFor(slipway.client, 'picky-1', (b) => b.status!.reason === 'NoMatchingAgent', 'NoMatchingAgent');
-  const notPlaced = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1', nodeLabels: { disk: 'ssd' } }));
+  const notPlaced = await t.throwsAsync<grpc.ServiceError>(
+    ask(agents, 'ClaimBuild', { build, agent: 'a', node: 'n', claimId: 'a/r1/1', nodeLabels: { disk: 'ssd' } }),
+  );
   t.is(reasonOf(notPlaced), 'StaleAttempt');
   t.regex(notPlaced!.details, /not placed on an agent/);
 
@@ -145,7 +181,9 @@ test('the coordinator refuses a claim from an agent whose node labels do not mat
   await ask(agents, 'Heartbeat', { agent: 'b', node: 'm', instance: 'r1', running: [], nodeLabels: { disk: 'ssd' } });
   await waitFor(slipway.client, 'picky-1', (b) => b.status!.placedAgent === 'b', 'placed on b');
   for (const nodeLabels of [{}, { disk: 'hdd' }, { ssd: 'disk' }]) {
-    const err = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/r1/1', nodeLabels }));
+    const err = await t.throwsAsync<grpc.ServiceError>(
+      ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/r1/1', nodeLabels }),
+    );
     t.is(err?.code, grpc.status.FAILED_PRECONDITION);
     t.is(reasonOf(err), 'NodeSelectorMismatch');
     t.regex(err!.details, /selects nodes labelled disk=ssd; node "m" of agent "b" lacks disk=ssd/);
@@ -155,10 +193,18 @@ test('the coordinator refuses a claim from an agent whose node labels do not mat
   t.is(still.status!.agent, '');
 
   // Its claim with matching labels is accepted, once (the claim is still the compare-and-set it was).
-  const claimed = await ask(agents, 'ClaimBuild', { build, agent: 'b', node: 'm', claimId: 'b/r1/2', nodeLabels: { disk: 'ssd', zone: 'z' } });
+  const claimed = await ask(agents, 'ClaimBuild', {
+    build,
+    agent: 'b',
+    node: 'm',
+    claimId: 'b/r1/2',
+    nodeLabels: { disk: 'ssd', zone: 'z' },
+  });
   t.is(claimed.build!.status!.phase, 'Running');
   t.is(claimed.build!.status!.node, 'm');
-  const again = await t.throwsAsync<grpc.ServiceError>(ask(agents, 'ClaimBuild', { build, agent: 'c', node: 'o', claimId: 'c/r1/3', nodeLabels: { disk: 'ssd' } }));
+  const again = await t.throwsAsync<grpc.ServiceError>(
+    ask(agents, 'ClaimBuild', { build, agent: 'c', node: 'o', claimId: 'c/r1/3', nodeLabels: { disk: 'ssd' } }),
+  );
   t.is(reasonOf(again), 'StaleAttempt');
 });
 
@@ -167,21 +213,35 @@ test('nodeSelector and the agent’s Kubernetes settings are checked, naming the
     metadata: { name: 'x' },
     spec: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' }, nodeSelector },
   });
-  t.deepEqual(parseBuildConfigDocument(doc({ 'kubernetes.io/arch': 'amd64', tier: '' })).spec.nodeSelector, { 'kubernetes.io/arch': 'amd64', tier: '' });
+  t.deepEqual(parseBuildConfigDocument(doc({ 'kubernetes.io/arch': 'amd64', tier: '' })).spec.nodeSelector, {
+    'kubernetes.io/arch': 'amd64',
+    tier: '',
+  });
   const fields = (nodeSelector: unknown) => {
     const err = t.throws(() => parseBuildConfigDocument(doc(nodeSelector)), { instanceOf: InvalidBuildConfigError });
     return err!.fields.map((f) => `${f.field}: ${f.message}`);
   };
   t.deepEqual(fields({ disk: 1 }), ['spec.nodeSelector.disk: must be string']);
   t.deepEqual(fields('disk=ssd'), ['spec.nodeSelector: must be object']);
-  const many = fields({ 'Bad_Prefix/name': 'v', '-dash': 'v', ['x'.repeat(64)]: 'v', ok: 'has space', okay: 'y'.repeat(64) });
+  const many = fields({
+    'Bad_Prefix/name': 'v',
+    '-dash': 'v',
+    ['x'.repeat(64)]: 'v',
+    ok: 'has space',
+    okay: 'y'.repeat(64),
+  });
   t.is(many.length, 5, many.join('\n'));
-  t.true(many.some((m) => m.startsWith('spec.nodeSelector.Bad_Prefix/name: "Bad_Prefix/name" is not a label key: the prefix')));
+  t.true(
+    many.some((m) =>
+      m.startsWith('spec.nodeSelector.Bad_Prefix/name: "Bad_Prefix/name" is not a label key: the prefix'),
+    ),
+  );
   t.true(many.some((m) => m.startsWith('spec.nodeSelector.-dash: "-dash" is not a label key')));
   t.true(many.some((m) => m.startsWith('spec.nodeSelector.ok: "has space" is not a label value')));
   t.true(many.some((m) => m.startsWith('spec.nodeSelector.okay:') && m.includes('at most 63')));
 
-  const settings = (s: object) => t.throws(() => resolveAgentConfig(s), { instanceOf: InvalidInputError })!.fields.map((f) => f.field);
+  const settings = (s: object) =>
+    t.throws(() => resolveAgentConfig(s), { instanceOf: InvalidInputError })!.fields.map((f) => f.field);
   t.deepEqual(settings({ kubeconfig: '/etc/kubeconfig' }), ['SLIPWAY_KUBECONFIG']);
   t.deepEqual(settings({ kubeNode: 'yes' }), ['SLIPWAY_KUBE_NODE']);
 });

@@ -29,7 +29,10 @@ function watch(t: { teardown(fn: () => unknown): void }, api: FakeKubernetesApi,
     pred(watcher.current)
       ? Promise.resolve()
       : new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`timed out waiting for: ${what}; seen ${JSON.stringify(seen)}`)), 10_000);
+          const timer = setTimeout(
+            () => reject(new Error(`timed out waiting for: ${what}; seen ${JSON.stringify(seen)}`)),
+            10_000,
+          );
           waiters.push({ pred, resolve: () => (clearTimeout(timer), resolve()) });
         });
   return { watcher, seen, next };
@@ -50,7 +53,10 @@ test('the node watcher follows cordon and labels of its one node, through droppe
   t.true(watcher.current!.unschedulable);
   t.is(watcher.current!.labels['kubernetes.io/hostname'], 'node-a');
   // Only the one node was ever asked for.
-  t.true(api.requests.every((r) => r.includes('fieldSelector=metadata.name%3Dnode-a')), api.requests.join('\n'));
+  t.true(
+    api.requests.every((r) => r.includes('fieldSelector=metadata.name%3Dnode-a')),
+    api.requests.join('\n'),
+  );
 
   // The connection is cut; a change made meanwhile still arrives (watched again from its resourceVersion).
   api.closeWatches();
@@ -77,16 +83,34 @@ test('the node watcher keeps trying when the API refuses it, and knows nothing m
   api.addNode('node-a');
   const good = loadKubeConfig(api.kubeconfigPath);
   const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: good.clusters, contexts: good.contexts, currentContext: good.currentContext, users: [{ name: 'fake', token: 'wrong' }] });
-  const watcher = new NodeWatcher({ kubeConfig: kc, node: 'node-a', log: silentLogger, retryBaseMs: 50, retryMaxMs: 100, onChange: () => undefined });
+  kc.loadFromOptions({
+    clusters: good.clusters,
+    contexts: good.contexts,
+    currentContext: good.currentContext,
+    users: [{ name: 'fake', token: 'wrong' }],
+  });
+  const watcher = new NodeWatcher({
+    kubeConfig: kc,
+    node: 'node-a',
+    log: silentLogger,
+    retryBaseMs: 50,
+    retryMaxMs: 100,
+    onChange: () => undefined,
+  });
   watcher.start();
   t.teardown(() => watcher.stop());
-  await eventually('three tries', () => api.requests.length >= 3, { timeoutMs: 10_000, detail: () => api.requests.length });
+  await eventually('three tries', () => api.requests.length >= 3, {
+    timeoutMs: 10_000,
+    detail: () => api.requests.length,
+  });
   t.is(watcher.current, undefined);
   t.true(api.requests.length >= 3, `retried: ${api.requests.length}`);
 });
 
 test('a kubeconfig that cannot be loaded, or no in-cluster config, is a KubeConfigError', (t) => {
-  t.throws(() => loadKubeConfig('/nonexistent/kubeconfig'), { instanceOf: KubeConfigError, message: /\/nonexistent\/kubeconfig/ });
+  t.throws(() => loadKubeConfig('/nonexistent/kubeconfig'), {
+    instanceOf: KubeConfigError,
+    message: /\/nonexistent\/kubeconfig/,
+  });
   t.throws(() => loadKubeConfig('', {}), { instanceOf: KubeConfigError, message: /not running in a Kubernetes Pod/ });
 });

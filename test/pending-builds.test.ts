@@ -42,7 +42,11 @@ function dyingOnCreate(s: StateStore, failures: number): StateStore {
 
 const config = {
   metadata: { name: 'app', namespace: 'default' },
-  spec: { source: { git: { uri: 'git://127.0.0.1/app.git', ref: 'main' } }, strategy: { docker: {} }, output: { image: '127.0.0.1:5000/app:latest' } },
+  spec: {
+    source: { git: { uri: 'git://127.0.0.1/app.git', ref: 'main' } },
+    strategy: { docker: {} },
+    output: { image: '127.0.0.1:5000/app:latest' },
+  },
 };
 
 /** A trigger's decide hook: record the event `id` unless it is recorded already. */
@@ -56,7 +60,10 @@ test('a triggered build whose coordinator died before creating it is made by the
   const dying = new BuildApi(dyingOnCreate(s, 1));
   await dying.createBuildConfig(config);
   const cause = { type: 'ConfigChange' as const, message: 'generation 7' };
-  await t.throwsAsync(dying.startBuildIf({ namespace: 'default', configName: 'app', ref: 'feature', cause, decide: once('7') }), { message: /died/ });
+  await t.throwsAsync(
+    dying.startBuildIf({ namespace: 'default', configName: 'app', ref: 'feature', cause, decide: once('7') }),
+    { message: /died/ },
+  );
 
   const api = new BuildApi(s);
   // The event is recorded: asking again starts nothing, so without the sweeper it would be lost.
@@ -69,7 +76,11 @@ test('a triggered build whose coordinator died before creating it is made by the
   const abort = new AbortController();
   const running = sweeper.run(abort.signal);
   t.teardown(() => abort.abort());
-  await eventually('no pending build', async () => (await api.getBuildConfig('default', 'app')).value.status.pendingBuilds === undefined, { timeoutMs: 10_000, intervalMs: 50 });
+  await eventually(
+    'no pending build',
+    async () => (await api.getBuildConfig('default', 'app')).value.status.pendingBuilds === undefined,
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
   abort.abort();
   await running;
 
@@ -83,7 +94,7 @@ test('a triggered build whose coordinator died before creating it is made by the
   t.is(b.status.phase, 'New');
 });
 
-test('when the sweeper makes a slow coordinator\'s build first, the slow one takes that build as its own: one build', async (t) => {
+test("when the sweeper makes a slow coordinator's build first, the slow one takes that build as its own: one build", async (t) => {
   const s = await store(t);
   const api = new BuildApi(s);
   await api.createBuildConfig(config);
@@ -105,13 +116,20 @@ test('when the sweeper makes a slow coordinator\'s build first, the slow one tak
   const slow = new BuildApi({ ...s, builds: slowBuilds });
   const cause = { type: 'ConfigChange' as const, message: 'generation 3' };
   const starting = slow.startBuildIf({ namespace: 'default', configName: 'app', cause, decide: once('3') });
-  await eventually('one pending build', async () => ((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.length ?? 0) === 1, { timeoutMs: 10_000, intervalMs: 50 });
+  await eventually(
+    'one pending build',
+    async () => ((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.length ?? 0) === 1,
+    { timeoutMs: 10_000, intervalMs: 50 },
+  );
 
   const sweeper = new PendingBuildSweeper(api, { graceMs: 0, intervalMs: 50, log: silentLogger });
   const abort = new AbortController();
   const running = sweeper.run(abort.signal);
   t.teardown(() => abort.abort());
-  await eventually('one build', async () => (await api.listBuilds({ namespace: 'default' })).length === 1, { timeoutMs: 10_000, intervalMs: 50 });
+  await eventually('one build', async () => (await api.listBuilds({ namespace: 'default' })).length === 1, {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+  });
   release();
   const started = await starting;
   abort.abort();
@@ -129,11 +147,20 @@ test('a pending record whose build exists is dropped by the next triggered start
   const api = new BuildApi(s);
   await api.createBuildConfig(config);
   await api.startBuildIf({ namespace: 'default', configName: 'app', decide: once('1') });
-  t.deepEqual((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.map((p) => p.number), [1]);
+  t.deepEqual(
+    (await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.map((p) => p.number),
+    [1],
+  );
   await api.startBuildIf({ namespace: 'default', configName: 'app', decide: once('2') });
-  t.deepEqual((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.map((p) => p.number), [2]);
+  t.deepEqual(
+    (await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.map((p) => p.number),
+    [2],
+  );
   // A manual start records nothing and leaves the trigger's record as it is.
   await api.startBuild({ namespace: 'default', configName: 'app' });
-  t.deepEqual((await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.map((p) => p.number), [2]);
+  t.deepEqual(
+    (await api.getBuildConfig('default', 'app')).value.status.pendingBuilds?.map((p) => p.number),
+    [2],
+  );
   t.is((await api.listBuilds({ namespace: 'default' })).length, 3);
 });

@@ -1,15 +1,40 @@
 import test from 'ava';
 import type { Build } from '../api/types.js';
-import { decide, fairOrder, type AgentView, type Candidate, type Decision, type Load, type PlacementInputs } from '../coordinator/placement/placement.js';
+import {
+  decide,
+  fairOrder,
+  type AgentView,
+  type Candidate,
+  type Decision,
+  type Load,
+  type PlacementInputs,
+} from '../coordinator/placement/placement.js';
 
 // placement.ts is a pure function of the queue, the agents and their load: these pin down its
 // rules one by one. test/placement.test.ts runs them end to end on real agents and daemons.
 
 const NOW = 1_000_000;
 
-function build(namespace: string, name: string, o: { config?: string; nodeSelector?: Record<string, string>; cpu?: string; memory?: string; pushSecret?: string } = {}): Build {
+function build(
+  namespace: string,
+  name: string,
+  o: {
+    config?: string;
+    nodeSelector?: Record<string, string>;
+    cpu?: string;
+    memory?: string;
+    pushSecret?: string;
+  } = {},
+): Build {
   return {
-    metadata: { name, namespace, uid: name, creationTimestamp: '', generation: 1, labels: { 'slipway.dev/buildconfig': o.config ?? 'app' } },
+    metadata: {
+      name,
+      namespace,
+      uid: name,
+      creationTimestamp: '',
+      generation: 1,
+      labels: { 'slipway.dev/buildconfig': o.config ?? 'app' },
+    },
     spec: {
       configName: o.config ?? 'app',
       config: {
@@ -17,24 +42,40 @@ function build(namespace: string, name: string, o: { config?: string; nodeSelect
         strategy: { docker: {} },
         output: { image: 'r/a:v', ...(o.pushSecret ? { pushSecret: { name: o.pushSecret } } : {}) },
         ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
-        ...(o.cpu || o.memory ? { resources: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.memory ? { memory: o.memory } : {}) } } : {}),
+        ...(o.cpu || o.memory
+          ? { resources: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.memory ? { memory: o.memory } : {}) } }
+          : {}),
       },
     },
     status: { phase: 'Pending', attempt: 1, queuedTimestamp: new Date(NOW).toISOString() },
   } as Build;
 }
 
-const candidate = (b: Build, queuedAt = NOW): Candidate => ({ key: `${b.metadata.namespace}.${b.metadata.name}`, build: b, revision: 1, queuedAt });
+const candidate = (b: Build, queuedAt = NOW): Candidate => ({
+  key: `${b.metadata.namespace}.${b.metadata.name}`,
+  build: b,
+  revision: 1,
+  queuedAt,
+});
 
 function agent(name: string, o: Partial<AgentView> = {}): AgentView {
   return { name, node: `node-${name}`, labels: {}, capacity: 2, warmConfigs: [], warmImages: [], ...o };
 }
 
 function inputs(o: Partial<PlacementInputs> = {}): PlacementInputs {
-  return { now: NOW, affinity: true, affinityGraceMs: 10_000, namespaceLastPlaced: new Map(), agentLastPlaced: new Map(), missingPushSecret: () => undefined, ...o };
+  return {
+    now: NOW,
+    affinity: true,
+    affinityGraceMs: 10_000,
+    namespaceLastPlaced: new Map(),
+    agentLastPlaced: new Map(),
+    missingPushSecret: () => undefined,
+    ...o,
+  };
 }
 
-const placedOn = (ds: Decision[]) => Object.fromEntries(ds.map((d) => [d.key, d.kind === 'place' ? d.agent.name : `${d.reason}: ${d.message}`]));
+const placedOn = (ds: Decision[]) =>
+  Object.fromEntries(ds.map((d) => [d.key, d.kind === 'place' ? d.agent.name : `${d.reason}: ${d.message}`]));
 
 test('namespaces take turns: the one served longest ago first, each oldest first', (t) => {
   const a = Array.from({ length: 4 }, (_, i) => candidate(build('tenant-a', `a-${i}`), NOW + i));
@@ -47,19 +88,37 @@ test('namespaces take turns: the one served longest ago first, each oldest first
     ['b-0', 'c-0', 'a-0', 'a-1', 'a-2', 'a-3'],
   );
   const neverServed = fairOrder([...a, b], new Map());
-  t.deepEqual(neverServed.map((x) => x.build.metadata.name).slice(0, 3), ['a-0', 'b-0', 'a-1'], 'round robin, by name when none was served');
+  t.deepEqual(
+    neverServed.map((x) => x.build.metadata.name).slice(0, 3),
+    ['a-0', 'b-0', 'a-1'],
+    'round robin, by name when none was served',
+  );
 });
 
 test('a nodeSelector no agent matches gives NoMatchingAgent at once, naming the selector and the agents', (t) => {
-  const ds = decide([candidate(build('ns', 'gpu', { nodeSelector: { gpu: 'true' } }))], [agent('x', { labels: { disk: 'ssd' } })], new Map(), inputs());
+  const ds = decide(
+    [candidate(build('ns', 'gpu', { nodeSelector: { gpu: 'true' } }))],
+    [agent('x', { labels: { disk: 'ssd' } })],
+    new Map(),
+    inputs(),
+  );
   t.is(ds.length, 1);
   t.like(ds[0], { kind: 'wait', reason: 'NoMatchingAgent' });
-  t.is((ds[0] as { message: string }).message, "no agent's node matches nodeSelector gpu=true (1 agent(s): x {disk=ssd})");
-  t.like(decide([candidate(build('ns', 'any'))], [], new Map(), inputs())[0], { reason: 'NoMatchingAgent', message: 'no agent is connected' });
+  t.is(
+    (ds[0] as { message: string }).message,
+    "no agent's node matches nodeSelector gpu=true (1 agent(s): x {disk=ssd})",
+  );
+  t.like(decide([candidate(build('ns', 'any'))], [], new Map(), inputs())[0], {
+    reason: 'NoMatchingAgent',
+    message: 'no agent is connected',
+  });
 });
 
 test('builds go only to agents whose labels match, and resources must fit', (t) => {
-  const agents = [agent('ssd', { labels: { disk: 'ssd' } }), agent('hdd', { labels: { disk: 'hdd' }, cpuMillis: 2000, memoryBytes: 2 ** 30 })];
+  const agents = [
+    agent('ssd', { labels: { disk: 'ssd' } }),
+    agent('hdd', { labels: { disk: 'hdd' }, cpuMillis: 2000, memoryBytes: 2 ** 30 }),
+  ];
   const ds = decide(
     [
       candidate(build('ns', 'on-hdd', { nodeSelector: { disk: 'hdd' } })),
@@ -73,7 +132,10 @@ test('builds go only to agents whose labels match, and resources must fit', (t) 
   const where = placedOn(ds);
   t.is(where['ns.on-hdd'], 'hdd');
   t.is(where['ns.on-ssd'], 'ssd');
-  t.regex(where['ns.huge']!, /^NoMatchingAgent: 1 agent\(s\) match nodeSelector disk=hdd but none can hold the build's resources \(cpu 4\)/);
+  t.regex(
+    where['ns.huge']!,
+    /^NoMatchingAgent: 1 agent\(s\) match nodeSelector disk=hdd but none can hold the build's resources \(cpu 4\)/,
+  );
 });
 
 test('capacity: slots and memory are never given twice; the rest wait, saying how many are ahead', (t) => {
@@ -92,16 +154,32 @@ test('capacity: slots and memory are never given twice; the rest wait, saying ho
     new Map(),
     inputs(),
   );
-  t.deepEqual(Object.values(placedOn(memory)).map((v) => v.split(':')[0]), ['y', 'WaitingForCapacity']);
+  t.deepEqual(
+    Object.values(placedOn(memory)).map((v) => v.split(':')[0]),
+    ['y', 'WaitingForCapacity'],
+  );
 });
 
 test('draining and cordoned agents take nothing: AgentDraining when they are all that match', (t) => {
-  const ds = decide([candidate(build('ns', 'b'))], [agent('x', { unschedulable: 'draining' }), agent('y', { unschedulable: 'cordoned' })], new Map(), inputs());
-  t.like(ds[0], { reason: 'AgentDraining', message: 'every agent that matches the build (no nodeSelector) takes no new builds: x (draining), y (cordoned)' });
+  const ds = decide(
+    [candidate(build('ns', 'b'))],
+    [agent('x', { unschedulable: 'draining' }), agent('y', { unschedulable: 'cordoned' })],
+    new Map(),
+    inputs(),
+  );
+  t.like(ds[0], {
+    reason: 'AgentDraining',
+    message: 'every agent that matches the build (no nodeSelector) takes no new builds: x (draining), y (cordoned)',
+  });
 });
 
 test('a missing push secret holds the build, whatever the agents', (t) => {
-  const ds = decide([candidate(build('ns', 'b', { pushSecret: 'reg' }))], [agent('x')], new Map(), inputs({ missingPushSecret: (b) => b.spec.config.output.pushSecret?.name }));
+  const ds = decide(
+    [candidate(build('ns', 'b', { pushSecret: 'reg' }))],
+    [agent('x')],
+    new Map(),
+    inputs({ missingPushSecret: (b) => b.spec.config.output.pushSecret?.name }),
+  );
   t.like(ds[0], { reason: 'MissingPushSecret', message: 'push secret "reg" does not exist in namespace ns' });
 });
 
@@ -110,10 +188,32 @@ test('affinity: the agent that built the config takes it; full, the build waits 
   const cold = agent('cold');
   t.is(placedOn(decide([candidate(build('ns', 'b'))], [cold, warm], new Map(), inputs()))['ns.b'], 'warm');
   const full = new Map<string, Load>([['warm', { slots: 2, cpuMillis: 0, memoryBytes: 0 }]]);
-  t.regex(placedOn(decide([candidate(build('ns', 'b'))], [cold, warm], full, inputs()))['ns.b']!, /^WaitingForCapacity: waiting up to 10 s for agent warm, which holds config ns\/app's cache/);
-  t.is(placedOn(decide([candidate(build('ns', 'b'), NOW - 11_000)], [cold, warm], full, inputs()))['ns.b'], 'cold', 'past the grace');
-  t.is(placedOn(decide([candidate(build('ns', 'b'))], [cold, warm], full, inputs({ affinity: false })))['ns.b'], 'cold', 'affinity off');
+  t.regex(
+    placedOn(decide([candidate(build('ns', 'b'))], [cold, warm], full, inputs()))['ns.b']!,
+    /^WaitingForCapacity: waiting up to 10 s for agent warm, which holds config ns\/app's cache/,
+  );
+  t.is(
+    placedOn(decide([candidate(build('ns', 'b'), NOW - 11_000)], [cold, warm], full, inputs()))['ns.b'],
+    'cold',
+    'past the grace',
+  );
+  t.is(
+    placedOn(decide([candidate(build('ns', 'b'))], [cold, warm], full, inputs({ affinity: false })))['ns.b'],
+    'cold',
+    'affinity off',
+  );
   // Without affinity, equally loaded agents take turns: the one placed on longest ago first.
-  const turns = decide([candidate(build('ns', 'b'))], [warm, cold], new Map(), inputs({ affinity: false, agentLastPlaced: new Map([['warm', NOW - 10], ['cold', NOW - 20]]) }));
+  const turns = decide(
+    [candidate(build('ns', 'b'))],
+    [warm, cold],
+    new Map(),
+    inputs({
+      affinity: false,
+      agentLastPlaced: new Map([
+        ['warm', NOW - 10],
+        ['cold', NOW - 20],
+      ]),
+    }),
+  );
   t.is(placedOn(turns)['ns.b'], 'cold');
 });

@@ -5,10 +5,26 @@ import { MetricsFormatError, parsePrometheusText, sumOf } from '../common/metric
 test('reads what prom-client writes: every type, labels with escapes, default labels', async (t) => {
   const registry = new Registry();
   registry.setDefaultLabels({ agent: 'a-1' });
-  const counter = new Counter({ name: 'x_total', help: 'Things, with a \\ and a\nnewline.', labelNames: ['why'], registers: [registry] });
+  const counter = new Counter({
+    name: 'x_total',
+    help: 'Things, with a \\ and a\nnewline.',
+    labelNames: ['why'],
+    registers: [registry],
+  });
   const gauge = new Gauge({ name: 'x_bytes', help: 'Bytes.', registers: [registry] });
-  const histogram = new Histogram({ name: 'x_seconds', help: 'Time.', labelNames: ['phase'], buckets: [1, 5], registers: [registry] });
-  const summary = new Summary({ name: 'x_summary_seconds', help: 'Summary.', percentiles: [0.5], registers: [registry] });
+  const histogram = new Histogram({
+    name: 'x_seconds',
+    help: 'Time.',
+    labelNames: ['phase'],
+    buckets: [1, 5],
+    registers: [registry],
+  });
+  const summary = new Summary({
+    name: 'x_summary_seconds',
+    help: 'Summary.',
+    percentiles: [0.5],
+    registers: [registry],
+  });
   counter.inc({ why: 'a "quoted" \\ back\nslash' }, 2);
   counter.inc({ why: 'plain' });
   gauge.set(-1.5e3);
@@ -39,7 +55,17 @@ test('reads what prom-client writes: every type, labels with escapes, default la
 
 test('reads special values, timestamps, comments and untyped samples', (t) => {
   const families = parsePrometheusText(
-    ['# a comment', 'up 1 1700000000000', 'nan_value NaN', 'inf_value{a="b"} +Inf', 'neg_inf -Inf', 'exp 1.5e-3', '', '# TYPE g gauge', 'g{ a = "1" , b="2",} 7'].join('\n'),
+    [
+      '# a comment',
+      'up 1 1700000000000',
+      'nan_value NaN',
+      'inf_value{a="b"} +Inf',
+      'neg_inf -Inf',
+      'exp 1.5e-3',
+      '',
+      '# TYPE g gauge',
+      'g{ a = "1" , b="2",} 7',
+    ].join('\n'),
   );
   t.is(families.get('up')!.type, 'untyped');
   t.is(families.get('up')!.samples[0]!.timestamp, 1_700_000_000_000);
@@ -69,15 +95,25 @@ const refusals: [string, string, RegExp][] = [
   ['a family in two places', 'x 1\ny 1\nx{a="1"} 2', /lines of "x" are not together/],
   ['a bucket without le', '# TYPE h histogram\nh_bucket 1\nh_count 1', /without an "le" label/],
   ['a histogram without +Inf', '# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1', /no le="\+Inf" bucket/],
-  ['decreasing buckets', '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="2"} 1\nh_bucket{le="+Inf"} 2\nh_count 2', /bucket le=2 is below le=1/],
-  ['a count that is not the +Inf bucket', '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_count 3', /_count 3 is not the \+Inf bucket 2/],
+  [
+    'decreasing buckets',
+    '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="2"} 1\nh_bucket{le="+Inf"} 2\nh_count 2',
+    /bucket le=2 is below le=1/,
+  ],
+  [
+    'a count that is not the +Inf bucket',
+    '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_count 3',
+    /_count 3 is not the \+Inf bucket 2/,
+  ],
   ['a bare histogram sample', '# TYPE h histogram\nh 1', /without _bucket, _sum or _count/],
   ['le on a gauge', '# TYPE g gauge\ng{le="1"} 1', /may not have an "le" label/],
   ['a summary sample without quantile', '# TYPE s summary\ns 1', /without a quantile/],
 ];
 for (const [what, text, problem] of refusals) {
   test(`refuses ${what}, naming the line`, (t) => {
-    const err = t.throws(() => parsePrometheusText(`# HELP ok fine\nok 1\n${text}\n`), { instanceOf: MetricsFormatError });
+    const err = t.throws(() => parsePrometheusText(`# HELP ok fine\nok 1\n${text}\n`), {
+      instanceOf: MetricsFormatError,
+    });
     t.regex(err!.message, problem);
     t.true(err!.line >= 3, `line ${err!.line}`);
   });

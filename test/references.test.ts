@@ -4,10 +4,28 @@ import { cpuToCfs, parseQuantity } from '../common/quantity.js';
 import { gitRefProblem, gitUriProblem } from '../api/validation.js';
 
 test('image references: registry, path, tag and digest are told apart', (t) => {
-  t.deepEqual(parseImageReference('127.0.0.1:5000/library/busybox:latest'), { domain: '127.0.0.1:5000', path: 'library/busybox', tag: 'latest', digest: undefined });
-  t.deepEqual(parseImageReference('team/app'), { domain: undefined, path: 'team/app', tag: undefined, digest: undefined });
-  t.deepEqual(parseImageReference('localhost/app:1.0'), { domain: 'localhost', path: 'app', tag: '1.0', digest: undefined });
-  t.is((parseImageReference('registry.test/app@sha256:' + 'a'.repeat(64)) as { digest: string }).digest, 'sha256:' + 'a'.repeat(64));
+  t.deepEqual(parseImageReference('127.0.0.1:5000/library/busybox:latest'), {
+    domain: '127.0.0.1:5000',
+    path: 'library/busybox',
+    tag: 'latest',
+    digest: undefined,
+  });
+  t.deepEqual(parseImageReference('team/app'), {
+    domain: undefined,
+    path: 'team/app',
+    tag: undefined,
+    digest: undefined,
+  });
+  t.deepEqual(parseImageReference('localhost/app:1.0'), {
+    domain: 'localhost',
+    path: 'app',
+    tag: '1.0',
+    digest: undefined,
+  });
+  t.is(
+    (parseImageReference('registry.test/app@sha256:' + 'a'.repeat(64)) as { digest: string }).digest,
+    'sha256:' + 'a'.repeat(64),
+  );
 });
 
 test('image references Docker would refuse are refused', (t) => {
@@ -29,10 +47,21 @@ test('quantities in Kubernetes notation', (t) => {
 });
 
 test('git URIs: remote protocols pass, local paths and options do not', (t) => {
-  for (const ok of ['git://127.0.0.1:9418/app', 'https://git.example.test/team/app.git', 'ssh://git@example.test/app.git', 'git@example.test:team/app.git']) {
+  for (const ok of [
+    'git://127.0.0.1:9418/app',
+    'https://git.example.test/team/app.git',
+    'ssh://git@example.test/app.git',
+    'git@example.test:team/app.git',
+  ]) {
     t.is(gitUriProblem(ok), undefined, ok);
   }
-  for (const bad of ['file:///etc', '/srv/repo', '-uhttp://x', 'https://user:secret@example.test/app.git', 'ftp://example.test/app']) {
+  for (const bad of [
+    'file:///etc',
+    '/srv/repo',
+    '-uhttp://x',
+    'https://user:secret@example.test/app.git',
+    'ftp://example.test/app',
+  ]) {
     t.truthy(gitUriProblem(bad), bad);
   }
 });

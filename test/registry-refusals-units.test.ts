@@ -7,7 +7,10 @@ const cases: [message: string, authRefusal: boolean][] = [
   ['unauthorized: incorrect username or password', true],
   ['Head "https://registry.example/v2/team/base/manifests/1": no basic auth credentials', true],
   ['denied: requested access to the resource is denied', true],
-  ["pull access denied for team/private, repository does not exist or may require 'docker login': denied: requested access to the resource is denied", true],
+  [
+    "pull access denied for team/private, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+    true,
+  ],
   ['denied: permission_denied: The token provided does not match expected scopes.', true],
   ['Error response from daemon: Get "https://registry.example/v2/": UNAUTHORIZED', true],
   ["The command '/bin/sh -c exit 3' returned a non-zero code: 3", false],

@@ -28,9 +28,16 @@ async function setUp(t: ExecutionContext, name: string, sleepSeconds: number) {
     name: `agent-${unique()}`,
     workDir: path.join(await tempDir(t), 'agent'),
   });
-  const repo = await git.createRepo(name, { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep ${sleepSeconds}\n` });
+  const repo = await git.createRepo(name, {
+    Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep ${sleepSeconds}\n`,
+  });
   const repository = `test/${name}-${unique()}`;
-  await client.createBuildConfig(dockerBuildConfig(name, repo.uri, `${env.registry}/${repository}:v1`, { noCache: true, buildArgs: [{ name: 'N', value: unique() }] }));
+  await client.createBuildConfig(
+    dockerBuildConfig(name, repo.uri, `${env.registry}/${repository}:v1`, {
+      noCache: true,
+      buildArgs: [{ name: 'N', value: unique() }],
+    }),
+  );
   return {
     nats,
     client,
@@ -53,7 +60,9 @@ test.serial('coordinator killed mid-build and restarted: the build completes, ru
   await s.agent.waitForLog((l) => l.msg === 'build started');
   await s.killCoordinator();
   // The build finishes while no coordinator is there: its report is retried, not dropped.
-  await s.agent.waitForLog((l) => l.msg === 'coordinator call did not get through; retrying' && l.method === 'CompleteBuild');
+  await s.agent.waitForLog(
+    (l) => l.msg === 'coordinator call did not get through; retrying' && l.method === 'CompleteBuild',
+  );
   // Down longer than the agents' grace (time passing is what is tested): a restarted coordinator must not take that for a lost agent.
   await new Promise((r) => setTimeout(r, 4000));
   await s.startCoordinator();
@@ -65,7 +74,11 @@ test.serial('coordinator killed mid-build and restarted: the build completes, ru
   const seen = await events.stop();
   // One RUN step: one container started on the daemon, one image tagged for the build.
   t.is(seen.filter((e) => e.type === 'container' && e.action === 'start').length, 1);
-  t.is(seen.filter((e) => e.type === 'image' && e.action === 'tag' && e.attributes['slipway.dev/build'] === 'survivor-1').length, 1);
+  t.is(
+    seen.filter((e) => e.type === 'image' && e.action === 'tag' && e.attributes['slipway.dev/build'] === 'survivor-1')
+      .length,
+    1,
+  );
 });
 
 test.serial('nats-server restarted mid-build: the build completes', async (t) => {

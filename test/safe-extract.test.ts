@@ -10,7 +10,12 @@ import { ContextRatioTooHighError, ContextTooManyEntriesError, InvalidContextErr
 import { extractContext, leadsOutside, RATIO_FREE_BYTES } from '../agent/source/safe-extract.js';
 import { mulberry32 } from './helpers/chaos/prng.js';
 
-type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; content?: string | Buffer };
+type Entry = {
+  name: string;
+  type?: 'file' | 'directory' | 'symlink' | 'link';
+  linkname?: string;
+  content?: string | Buffer;
+};
 
 /** A tar archive of the given entries, in that order, made with tar-stream. */
 async function tarball(entries: Entry[]): Promise<Buffer> {
@@ -58,14 +63,21 @@ async function tree(dir: string, prefix = ''): Promise<string[]> {
 
 /** Checks that nothing exists in the sandbox but the context's own folders and what is in it. */
 async function nothingOutside(t: ExecutionContext, box: string, markers: string[], label: string): Promise<void> {
-  const outside = (await tree(box)).filter((p) => !p.startsWith(path.join('p', 'q', 'r', 'ctx')) && !['p', 'p/q', 'p/q/r'].includes(p));
+  const outside = (await tree(box)).filter(
+    (p) => !p.startsWith(path.join('p', 'q', 'r', 'ctx')) && !['p', 'p/q', 'p/q/r'].includes(p),
+  );
   t.deepEqual(outside, [], `${label}: nothing is made in the sandbox outside the context`);
   for (const m of markers) {
-    for (const place of ['/', '/tmp', tmpdir(), box]) t.false(existsSync(path.join(place, m)), `${label}: nothing named ${m} in ${place}`);
+    for (const place of ['/', '/tmp', tmpdir(), box])
+      t.false(existsSync(path.join(place, m)), `${label}: nothing named ${m} in ${place}`);
   }
 }
 
-async function refusal(t: ExecutionContext, entries: Entry[], limits = LIMITS): Promise<{ err: Error; box: string; ctx: string }> {
+async function refusal(
+  t: ExecutionContext,
+  entries: Entry[],
+  limits = LIMITS,
+): Promise<{ err: Error; box: string; ctx: string }> {
   const { box, ctx } = await sandbox(t);
   const err = await t.throwsAsync(extractContext(once(await tarball(entries)), { dir: ctx, ...limits }));
   return { err: err!, box, ctx };
@@ -74,13 +86,18 @@ async function refusal(t: ExecutionContext, entries: Entry[], limits = LIMITS): 
 /** up -> ., e0 -> up/.., e1 -> e0/.., ...: each link, read as text, stays inside. */
 function chain(depth: number): Entry[] {
   const links: Entry[] = [{ name: 'up', type: 'symlink', linkname: '.' }];
-  for (let i = 0; i < depth; i++) links.push({ name: `e${i}`, type: 'symlink', linkname: `${i === 0 ? 'up' : `e${i - 1}`}/..` });
+  for (let i = 0; i < depth; i++)
+    links.push({ name: `e${i}`, type: 'symlink', linkname: `${i === 0 ? 'up' : `e${i - 1}`}/..` });
   return links;
 }
 
 test("the issue's archive (a chain of twelve links, then a folder and a file through it) makes nothing outside the context", async (t) => {
   const m = `pwned-${randomBytes(4).toString('hex')}`;
-  const entries: Entry[] = [...chain(12), { name: `e11/tmp/${m}-dir/`, type: 'directory' }, { name: `e11/tmp/${m}-file/f`, content: 'gotcha' }];
+  const entries: Entry[] = [
+    ...chain(12),
+    { name: `e11/tmp/${m}-dir/`, type: 'directory' },
+    { name: `e11/tmp/${m}-file/f`, content: 'gotcha' },
+  ];
   const { err, box } = await refusal(t, entries);
   t.true(err instanceof InvalidContextError);
   // The chain is refused at its first link that leads out, before anything goes through it.
@@ -101,12 +118,19 @@ test('chains of any depth: folders, files, hard links and links through them are
     for (const [i, e] of through.entries()) {
       // The entry first, the chain after it: the links are judged whenever they come.
       for (const order of ['links first', 'links last'] as const) {
-        const entries = order === 'links first' ? [{ name: 'Dockerfile' }, ...chain(depth), e] : [{ name: 'Dockerfile' }, e, ...chain(depth)];
+        const entries =
+          order === 'links first'
+            ? [{ name: 'Dockerfile' }, ...chain(depth), e]
+            : [{ name: 'Dockerfile' }, e, ...chain(depth)];
         const label = `depth ${depth}, ${e.type ?? 'file'} ${i}, ${order}`;
         const { err, box } = await refusal(t, entries);
         t.true(err instanceof InvalidContextError, label);
         // Which entry is named depends on the order; either way an entry is named, and why.
-        t.regex(err.message, /^archive entry "[^"]+" (would be written through the link|is a link to "[^"]+", which leads outside the context|needs the folder)/, `${label}: ${err.message}`);
+        t.regex(
+          err.message,
+          /^archive entry "[^"]+" (would be written through the link|is a link to "[^"]+", which leads outside the context|needs the folder)/,
+          `${label}: ${err.message}`,
+        );
         await nothingOutside(t, box, [m], label);
       }
     }
@@ -115,14 +139,27 @@ test('chains of any depth: folders, files, hard links and links through them are
 
 test('a chain of links leading out is refused even when nothing is written through it', async (t) => {
   const { err, box } = await refusal(t, [{ name: 'Dockerfile' }, ...chain(3)]);
-  t.regex(err.message, /^archive entry "e0" is a link to "up\/\.\.", which leads outside the context \(through the link "up"\)$/);
+  t.regex(
+    err.message,
+    /^archive entry "e0" is a link to "up\/\.\.", which leads outside the context \(through the link "up"\)$/,
+  );
   await nothingOutside(t, box, [], 'chain only');
   // When "a" comes, "b" is no link yet and a -> b/.. stays inside; the links after it make it
   // lead out, and it is judged again once all are known.
-  const later = await refusal(t, [{ name: 'a', type: 'symlink', linkname: 'b/..' }, { name: 'b', type: 'symlink', linkname: 'c' }, { name: 'c', type: 'symlink', linkname: '.' }]);
-  t.is(later.err.message, 'archive entry "a" is a link to "b/..", which leads outside the context (through the link "b", "c")');
+  const later = await refusal(t, [
+    { name: 'a', type: 'symlink', linkname: 'b/..' },
+    { name: 'b', type: 'symlink', linkname: 'c' },
+    { name: 'c', type: 'symlink', linkname: '.' },
+  ]);
+  t.is(
+    later.err.message,
+    'archive entry "a" is a link to "b/..", which leads outside the context (through the link "b", "c")',
+  );
   await nothingOutside(t, later.box, [], 'links made outward by later links');
-  const loop = await refusal(t, [{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: 'a' }]);
+  const loop = await refusal(t, [
+    { name: 'a', type: 'symlink', linkname: 'b' },
+    { name: 'b', type: 'symlink', linkname: 'a' },
+  ]);
   t.regex(loop.err.message, /leads outside the context/, 'a loop the kernel would give up on is refused');
 });
 
@@ -130,19 +167,62 @@ test('a link swapped in between entries: nothing is ever written through it', as
   const m = `pwned-${randomBytes(4).toString('hex')}`;
   const cases: { entries: Entry[]; why: RegExp }[] = [
     // A folder, then a link of the same name, then a file into "it".
-    { entries: [{ name: 'sub/', type: 'directory' }, { name: 'sub/a' }, { name: 'sub', type: 'symlink', linkname: '.' }, { name: `sub/${m}` }], why: /"sub\/pwned-[0-9a-f]+" would be written through the link "sub"/ },
+    {
+      entries: [
+        { name: 'sub/', type: 'directory' },
+        { name: 'sub/a' },
+        { name: 'sub', type: 'symlink', linkname: '.' },
+        { name: `sub/${m}` },
+      ],
+      why: /"sub\/pwned-[0-9a-f]+" would be written through the link "sub"/,
+    },
     // A harmless-looking link inside, then a deeper file through it.
-    { entries: [{ name: 'x', type: 'symlink', linkname: '.' }, { name: `x/${m}` }], why: /would be written through the link "x"/ },
+    {
+      entries: [{ name: 'x', type: 'symlink', linkname: '.' }, { name: `x/${m}` }],
+      why: /would be written through the link "x"/,
+    },
     // A link, then a folder of the same name.
-    { entries: [{ name: 'x', type: 'symlink', linkname: '.' }, { name: 'x/', type: 'directory' }], why: /would be written through the link "x"|collides with the link "x"/ },
+    {
+      entries: [
+        { name: 'x', type: 'symlink', linkname: '.' },
+        { name: 'x/', type: 'directory' },
+      ],
+      why: /would be written through the link "x"|collides with the link "x"/,
+    },
     // A link made inside a folder reached through another link.
-    { entries: [{ name: 'd/', type: 'directory' }, { name: 'l', type: 'symlink', linkname: 'd' }, { name: 'l/up', type: 'symlink', linkname: '../..' }], why: /would be written through the link "l"/ },
+    {
+      entries: [
+        { name: 'd/', type: 'directory' },
+        { name: 'l', type: 'symlink', linkname: 'd' },
+        { name: 'l/up', type: 'symlink', linkname: '../..' },
+      ],
+      why: /would be written through the link "l"/,
+    },
     // A link to a folder that is itself made later through another path.
-    { entries: [{ name: 'a', type: 'symlink', linkname: 'b/../..' }, { name: 'b/', type: 'directory' }], why: /is a link to "b\/\.\.\/\.\.", which leads outside/ },
+    {
+      entries: [
+        { name: 'a', type: 'symlink', linkname: 'b/../..' },
+        { name: 'b/', type: 'directory' },
+      ],
+      why: /is a link to "b\/\.\.\/\.\.", which leads outside/,
+    },
     // A hard link whose source is reached through a link.
-    { entries: [{ name: 'f' }, { name: 'l', type: 'symlink', linkname: '.' }, { name: 'h', type: 'link', linkname: 'l/f' }], why: /would be written through the link "l"/ },
+    {
+      entries: [
+        { name: 'f' },
+        { name: 'l', type: 'symlink', linkname: '.' },
+        { name: 'h', type: 'link', linkname: 'l/f' },
+      ],
+      why: /would be written through the link "l"/,
+    },
     // A hard link to a link.
-    { entries: [{ name: 'l', type: 'symlink', linkname: '.' }, { name: 'h', type: 'link', linkname: 'l' }], why: /is a hard link to "l", which is not a file of the context|collides with the link|written through the link/ },
+    {
+      entries: [
+        { name: 'l', type: 'symlink', linkname: '.' },
+        { name: 'h', type: 'link', linkname: 'l' },
+      ],
+      why: /is a hard link to "l", which is not a file of the context|collides with the link|written through the link/,
+    },
     // A file over a file of the same name.
     { entries: [{ name: 'f' }, { name: 'f' }], why: /"f" is in the archive twice/ },
   ];
@@ -199,7 +279,12 @@ test('random archives of links, folders and files never make anything outside th
     for (let i = 0; i < count; i++) {
       const name = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(names)).join('/');
       const kind = pick(['symlink', 'directory', 'directory', 'file', 'file', 'link'] as const);
-      if (kind === 'symlink') entries.push({ name, type: 'symlink', linkname: Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(steps)).join('/') });
+      if (kind === 'symlink')
+        entries.push({
+          name,
+          type: 'symlink',
+          linkname: Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(steps)).join('/'),
+        });
       else if (kind === 'directory') entries.push({ name: `${name}/`, type: 'directory' });
       else if (kind === 'link') entries.push({ name, type: 'link', linkname: pick(names) });
       else entries.push({ name: rand() < 0.3 ? `${name}/tmp/${m}` : name });
@@ -220,7 +305,8 @@ test('random archives of links, folders and files never make anything outside th
     for (const p of await tree(ctx)) {
       if (!(await lstat(path.join(ctx, p))).isSymbolicLink()) continue;
       const to = await realpath(path.join(ctx, p)).catch(() => undefined);
-      if (to !== undefined) t.true(to === root || to.startsWith(root + path.sep), `seed ${seed} round ${round}: ${p} -> ${to}`);
+      if (to !== undefined)
+        t.true(to === root || to.startsWith(root + path.sep), `seed ${seed} round ${round}: ${p} -> ${to}`);
     }
   }
   t.log(`${accepted} of 300 random archives were accepted`);
@@ -249,7 +335,10 @@ test('a context with more entries than the limit fails ContextTooManyEntries', a
   t.is((err as ContextTooManyEntriesError).reason, 'ContextTooManyEntries');
   t.regex(err.message, /more than 10 entries; the limit is SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES/);
   const { ctx } = await sandbox(t);
-  await t.notThrowsAsync(extractContext(once(await tarball(entries.slice(0, 10))), { dir: ctx, ...LIMITS, maxEntries: 10 }), 'ten entries are within a limit of ten');
+  await t.notThrowsAsync(
+    extractContext(once(await tarball(entries.slice(0, 10))), { dir: ctx, ...LIMITS, maxEntries: 10 }),
+    'ten entries are within a limit of ten',
+  );
 });
 
 test('a small upload that unpacks to far more than its ratio allows fails ContextRatioTooHigh; plain tar is never judged', async (t) => {
@@ -262,10 +351,21 @@ test('a small upload that unpacks to far more than its ratio allows fails Contex
   t.regex(refused!.message, /unpacks to more than 100 times its compressed size .*SLIPWAY_AGENT_MAX_CONTEXT_RATIO/);
   await nothingOutside(t, box, [], 'ratio');
   const allowed = await sandbox(t);
-  await t.notThrowsAsync(extractContext(once(bomb), { dir: allowed.ctx, ...LIMITS, maxRatio: 5000 }), 'a higher ratio lets it through');
+  await t.notThrowsAsync(
+    extractContext(once(bomb), { dir: allowed.ctx, ...LIMITS, maxRatio: 5000 }),
+    'a higher ratio lets it through',
+  );
   const plain = await sandbox(t);
-  await t.notThrowsAsync(extractContext(once(zeros), { dir: plain.ctx, ...LIMITS }), 'an uncompressed tar has a ratio of 1');
+  await t.notThrowsAsync(
+    extractContext(once(zeros), { dir: plain.ctx, ...LIMITS }),
+    'an uncompressed tar has a ratio of 1',
+  );
   // Under the free allowance, any ratio is fine.
   const small = await sandbox(t);
-  await t.notThrowsAsync(extractContext(once(gzipSync(await tarball([{ name: 'z', content: Buffer.alloc(1024 ** 2) }]))), { dir: small.ctx, ...LIMITS }));
+  await t.notThrowsAsync(
+    extractContext(once(gzipSync(await tarball([{ name: 'z', content: Buffer.alloc(1024 ** 2) }]))), {
+      dir: small.ctx,
+      ...LIMITS,
+    }),
+  );
 });

@@ -23,17 +23,36 @@ test('coordinator: TLS, the agents’ port and NATS credentials are checked toge
   const dir = await tempDir(t);
   const pem = path.join(dir, 'x.pem');
   await writeFile(pem, 'x');
-  const coordinator = (env: Record<string, string>) => fields(() => resolveCoordinatorConfig(coordinatorConfigFromEnv(env)));
+  const coordinator = (env: Record<string, string>) =>
+    fields(() => resolveCoordinatorConfig(coordinatorConfigFromEnv(env)));
   t.deepEqual(coordinator({ SLIPWAY_GRPC_TLS_CERT: pem }), ['SLIPWAY_GRPC_TLS_KEY']);
-  t.deepEqual(coordinator({ SLIPWAY_GRPC_TLS_CERT: pem, SLIPWAY_GRPC_TLS_KEY: path.join(dir, 'missing') }), ['SLIPWAY_GRPC_TLS_KEY']);
-  t.deepEqual(coordinator({ SLIPWAY_GRPC_TLS_CERT: pem, SLIPWAY_GRPC_TLS_KEY: pem, SLIPWAY_GRPC_CLIENT_CA: pem }), ['SLIPWAY_AGENT_GRPC_LISTEN']);
+  t.deepEqual(coordinator({ SLIPWAY_GRPC_TLS_CERT: pem, SLIPWAY_GRPC_TLS_KEY: path.join(dir, 'missing') }), [
+    'SLIPWAY_GRPC_TLS_KEY',
+  ]);
+  t.deepEqual(coordinator({ SLIPWAY_GRPC_TLS_CERT: pem, SLIPWAY_GRPC_TLS_KEY: pem, SLIPWAY_GRPC_CLIENT_CA: pem }), [
+    'SLIPWAY_AGENT_GRPC_LISTEN',
+  ]);
   t.deepEqual(coordinator({ SLIPWAY_AGENT_GRPC_LISTEN: '127.0.0.1:7071' }), ['SLIPWAY_GRPC_CLIENT_CA']);
-  t.deepEqual(coordinator({ SLIPWAY_GRPC_CLIENT_CA: pem, SLIPWAY_AGENT_GRPC_LISTEN: '127.0.0.1:7071' }), ['SLIPWAY_GRPC_TLS_CERT']);
-  t.deepEqual(coordinator({ SLIPWAY_GRPC_TLS_CERT: pem, SLIPWAY_GRPC_TLS_KEY: pem, SLIPWAY_GRPC_CLIENT_CA: pem, SLIPWAY_AGENT_GRPC_LISTEN: '127.0.0.1:7071' }), []);
+  t.deepEqual(coordinator({ SLIPWAY_GRPC_CLIENT_CA: pem, SLIPWAY_AGENT_GRPC_LISTEN: '127.0.0.1:7071' }), [
+    'SLIPWAY_GRPC_TLS_CERT',
+  ]);
+  t.deepEqual(
+    coordinator({
+      SLIPWAY_GRPC_TLS_CERT: pem,
+      SLIPWAY_GRPC_TLS_KEY: pem,
+      SLIPWAY_GRPC_CLIENT_CA: pem,
+      SLIPWAY_AGENT_GRPC_LISTEN: '127.0.0.1:7071',
+    }),
+    [],
+  );
   t.deepEqual(coordinator({ SLIPWAY_NATS_USER: 'c' }), ['SLIPWAY_NATS_PASSWORD']);
-  t.deepEqual(coordinator({ SLIPWAY_NATS_USER: 'c', SLIPWAY_NATS_PASSWORD: 'p', SLIPWAY_NATS_CREDS: pem }), ['SLIPWAY_NATS_CREDS']);
+  t.deepEqual(coordinator({ SLIPWAY_NATS_USER: 'c', SLIPWAY_NATS_PASSWORD: 'p', SLIPWAY_NATS_CREDS: pem }), [
+    'SLIPWAY_NATS_CREDS',
+  ]);
   // A setting's error names the setting, never the password.
-  const err = t.throws(() => resolveCoordinatorConfig(coordinatorConfigFromEnv({ SLIPWAY_NATS_PASSWORD: 'hunter2-secret' })));
+  const err = t.throws(() =>
+    resolveCoordinatorConfig(coordinatorConfigFromEnv({ SLIPWAY_NATS_PASSWORD: 'hunter2-secret' })),
+  );
   t.false(err!.message.includes('hunter2-secret'));
 });
 

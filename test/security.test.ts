@@ -62,7 +62,12 @@ async function makePki(t: Teardowns): Promise<Pki> {
 
 /** Random tokens for each role, and the token file naming them. */
 async function makeTokens(t: Teardowns) {
-  const tokens = { admin: unique() + unique(), builder: unique() + unique(), viewer: unique() + unique(), tenantB: unique() + unique() };
+  const tokens = {
+    admin: unique() + unique(),
+    builder: unique() + unique(),
+    viewer: unique() + unique(),
+    tenantB: unique() + unique(),
+  };
   const file = path.join(await tempDir(t, 'slipway-tokens-'), 'tokens.csv');
   await writeFile(
     file,
@@ -76,7 +81,13 @@ async function makeTokens(t: Teardowns) {
   return { tokens, file };
 }
 
-const config = (name: string, namespace: string, uri: string, image: string, extra: Partial<NonNullable<BuildConfig['spec']>> = {}): BuildConfig => ({
+const config = (
+  name: string,
+  namespace: string,
+  uri: string,
+  image: string,
+  extra: Partial<NonNullable<BuildConfig['spec']>> = {},
+): BuildConfig => ({
   metadata: { name, namespace },
   spec: { source: { git: { uri, ref: 'main' } }, strategy: { docker: {} }, output: { image }, ...extra },
 });
@@ -99,7 +110,10 @@ async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {
 test('a client without a token, with a wrong one, or with a viewer token cannot start a build, and nothing changes', async (t) => {
   const pki = await makePki(t);
   const { tokens, file } = await makeTokens(t);
-  const slipway = await startSlipway(t, { agents: 0, coordinator: { apiTokensFile: file, grpcTlsCertFile: pki.serverCert, grpcTlsKeyFile: pki.serverKey } });
+  const slipway = await startSlipway(t, {
+    agents: 0,
+    coordinator: { apiTokensFile: file, grpcTlsCertFile: pki.serverCert, grpcTlsKeyFile: pki.serverKey },
+  });
   const ca = await readFile(pki.serverCert);
   const clientWith = (token?: string) => {
     const c = new SlipwayClient(slipway.coordinators[0]!.address, 10_000, {}, { ca, token });
@@ -114,7 +128,11 @@ test('a client without a token, with a wrong one, or with a viewer token cannot 
     clientWith(tokens.admin),
     clientWith(tokens.tenantB),
   ];
-  t.is(await code(builder.createBuildConfig(config('app', 'default', 'git://127.0.0.1:9/app', '127.0.0.1:9/app:v1'))), 'PERMISSION_DENIED', 'builders do not change configs');
+  t.is(
+    await code(builder.createBuildConfig(config('app', 'default', 'git://127.0.0.1:9/app', '127.0.0.1:9/app:v1'))),
+    'PERMISSION_DENIED',
+    'builders do not change configs',
+  );
   await admin.createBuildConfig(config('app', 'default', 'git://127.0.0.1:9/app', '127.0.0.1:9/app:v1'));
 
   const start = { namespace: 'default', configName: 'app' };
@@ -125,7 +143,18 @@ test('a client without a token, with a wrong one, or with a viewer token cannot 
   t.is(await code(none.startBuildWithContext(start, [Buffer.from('not even a tar')])), 'UNAUTHENTICATED');
   t.is(await code(viewer.startBuildWithContext(start, [Buffer.from('not even a tar')])), 'PERMISSION_DENIED');
   t.is(await code(viewer.cancelBuild('default', 'app-1')), 'PERMISSION_DENIED');
-  t.is(await code(builder.createSecret({ metadata: { name: 'reg', namespace: 'default' }, type: 'docker-registry', registry: 'r', username: 'u', password: 'p' })), 'PERMISSION_DENIED');
+  t.is(
+    await code(
+      builder.createSecret({
+        metadata: { name: 'reg', namespace: 'default' },
+        type: 'docker-registry',
+        registry: 'r',
+        username: 'u',
+        password: 'p',
+      }),
+    ),
+    'PERMISSION_DENIED',
+  );
   t.is(await code(none.listBuilds({ namespace: 'default' })), 'UNAUTHENTICATED');
   t.is(await code(drain(none.watchBuild('default', 'app-1'))), 'UNAUTHENTICATED', 'streams too');
   t.is(await code(drain(none.streamBuildLogs({ namespace: 'default', name: 'app-1' }))), 'UNAUTHENTICATED');
@@ -138,11 +167,18 @@ test('a client without a token, with a wrong one, or with a viewer token cannot 
   const started = await builder.startBuild(start);
   t.is(started.metadata!.name, 'app-1');
   t.is((await viewer.getBuildConfig('default', 'app')).status!.lastVersion, 1);
-  t.deepEqual((await viewer.listBuilds({ namespace: 'default' })).map((b) => b.metadata!.name), ['app-1']);
+  t.deepEqual(
+    (await viewer.listBuilds({ namespace: 'default' })).map((b) => b.metadata!.name),
+    ['app-1'],
+  );
   t.is((await viewer.getBuild('default', 'app-1')).metadata!.name, 'app-1');
   // Tenant b works in its own namespace.
   t.deepEqual(await tenantB.listBuilds({ namespace: 'tenant-b' }), []);
-  t.is(await code(tenantB.startBuild({ namespace: 'tenant-b', configName: 'app' })), 'NOT_FOUND', 'allowed, and there is no such config');
+  t.is(
+    await code(tenantB.startBuild({ namespace: 'tenant-b', configName: 'app' })),
+    'NOT_FOUND',
+    'allowed, and there is no such config',
+  );
   // The CLI: --ca and the token from the environment; without the token it says why.
   const cli = async (argv: string[], env: Record<string, string>) => {
     let out = '';
@@ -151,13 +187,17 @@ test('a client without a token, with a wrong one, or with a viewer token cannot 
     return { status, out, err };
   };
   const address = slipway.coordinators[0]!.address;
-  const listed = await cli(['--server', address, '--ca', pki.serverCert, 'get', 'builds'], { SLIPWAY_TOKEN: tokens.viewer });
+  const listed = await cli(['--server', address, '--ca', pki.serverCert, 'get', 'builds'], {
+    SLIPWAY_TOKEN: tokens.viewer,
+  });
   t.is(listed.status, 0, listed.err);
   t.regex(listed.out, /app-1/);
   const refusedCli = await cli(['get', 'builds'], { SLIPWAY_ADDR: address, SLIPWAY_CA: pki.serverCert });
   t.not(refusedCli.status, 0);
   t.regex(refusedCli.err, /bearer token is required/);
-  const startedByViewer = await cli(['--server', address, '--ca', pki.serverCert, 'start', 'app'], { SLIPWAY_TOKEN: tokens.viewer });
+  const startedByViewer = await cli(['--server', address, '--ca', pki.serverCert, 'start', 'app'], {
+    SLIPWAY_TOKEN: tokens.viewer,
+  });
   t.not(startedByViewer.status, 0);
   t.regex(startedByViewer.err, /may not create buildconfigs\/instantiate/);
   t.false(startedByViewer.err.includes(tokens.viewer));
@@ -169,14 +209,21 @@ test('a client without a token, with a wrong one, or with a viewer token cannot 
 
 /** Raw AgentService calls with the given client certificate (or none). */
 function agentClient(t: Teardowns, address: string, ca: Buffer, cert?: [Buffer, Buffer]): AgentServiceClient {
-  const c = new (slipwayProto().slipway.v1.AgentService)(address, grpc.credentials.createSsl(ca, cert?.[1] ?? null, cert?.[0] ?? null));
+  const c = new (slipwayProto().slipway.v1.AgentService)(
+    address,
+    grpc.credentials.createSsl(ca, cert?.[1] ?? null, cert?.[0] ?? null),
+  );
   t.teardown(() => c.close());
   return c;
 }
 
 function heartbeat(c: AgentServiceClient, agent: string): Promise<unknown> {
   return new Promise((resolve, reject) =>
-    c.Heartbeat({ agent, node: 'n', instance: 'r1', running: [] }, { deadline: new Date(Date.now() + 5000) }, (err, res) => (err ? reject(err) : resolve(res))),
+    c.Heartbeat(
+      { agent, node: 'n', instance: 'r1', running: [] },
+      { deadline: new Date(Date.now() + 5000) },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    ),
   );
 }
 
@@ -208,7 +255,10 @@ test('agents need a client certificate naming them; with one, builds run end to 
   const pki = await makePki(t);
   const { tokens, file } = await makeTokens(t);
   const git = await startGitServer(t);
-  const users = { coordinator: { user: 'slipway-coordinator', password: `c-${unique()}${unique()}` }, agent: { user: 'slipway-agent', password: `a-${unique()}${unique()}` } };
+  const users = {
+    coordinator: { user: 'slipway-coordinator', password: `c-${unique()}${unique()}` },
+    agent: { user: 'slipway-agent', password: `a-${unique()}${unique()}` },
+  };
   const nats = await startNatsServer(t, { config: natsAuthorizationConfig(users) });
   const [port, agentPort] = [await freePort(), await freePort()];
   const coordinator = await startCoordinatorProcess(t, {
@@ -228,11 +278,16 @@ test('agents need a client certificate naming them; with one, builds run end to 
   await waitForPort(agentPort);
   const agentAddress = `127.0.0.1:${agentPort}`;
   const ca = await readFile(pki.serverCert);
-  const files = async (pair: [string, string]) => [await readFile(pair[0]), await readFile(pair[1])] as [Buffer, Buffer];
+  const files = async (pair: [string, string]) =>
+    [await readFile(pair[0]), await readFile(pair[1])] as [Buffer, Buffer];
 
   // Must-show 2: no certificate, or one from another CA: the handshake fails, the call never arrives.
   t.is(await code(heartbeat(agentClient(t, agentAddress, ca), 'agent-a')), 'UNAVAILABLE', 'no client certificate');
-  t.is(await code(heartbeat(agentClient(t, agentAddress, ca, await files(pki.forged)), 'agent-a')), 'UNAVAILABLE', 'a certificate from another CA');
+  t.is(
+    await code(heartbeat(agentClient(t, agentAddress, ca, await files(pki.forged)), 'agent-a')),
+    'UNAVAILABLE',
+    'a certificate from another CA',
+  );
   const plain = new (slipwayProto().slipway.v1.AgentService)(agentAddress, grpc.credentials.createInsecure());
   t.teardown(() => plain.close());
   t.is(await code(heartbeat(plain, 'agent-a')), 'UNAVAILABLE', 'no TLS');
@@ -241,7 +296,10 @@ test('agents need a client certificate naming them; with one, builds run end to 
   t.is(await code(heartbeat(asB, 'agent-a')), 'PERMISSION_DENIED', 'another agent’s name');
   t.is(await code(heartbeat(asB, 'agent-b')), 'OK', 'its own name');
   // AgentService is not on the clients' port at all.
-  t.is(await code(heartbeat(agentClient(t, `127.0.0.1:${port}`, ca, await files(pki.agentA)), 'agent-a')), 'UNIMPLEMENTED');
+  t.is(
+    await code(heartbeat(agentClient(t, `127.0.0.1:${port}`, ca, await files(pki.agentA)), 'agent-a')),
+    'UNIMPLEMENTED',
+  );
 
   const agent = await startAgentProcess(t, {
     natsUrl: nats.url,
@@ -265,11 +323,29 @@ test('agents need a client certificate naming them; with one, builds run end to 
   const repo = await git.createRepo('app', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${word} > /greeting\n` });
   // A secret only tenant b has: builds elsewhere must not get it even when they name it.
   const secretPassword = `s-${unique()}${unique()}`;
-  await admin.createSecret({ metadata: { name: 'reg', namespace: 'tenant-b' }, type: 'docker-registry', registry: env.registry, username: 'u', password: secretPassword });
+  await admin.createSecret({
+    metadata: { name: 'reg', namespace: 'tenant-b' },
+    type: 'docker-registry',
+    registry: env.registry,
+    username: 'u',
+    password: secretPassword,
+  });
   await admin.createBuildConfig(config('app', 'default', repo.uri, `${env.registry}/test/secure-${unique()}:v1`));
-  await admin.createBuildConfig({ ...config('upload', 'default', '', `${env.registry}/test/secure-upload-${unique()}:v1`), spec: { source: { binary: {} }, strategy: { docker: {} }, output: { image: `${env.registry}/test/secure-upload-${unique()}:v1` } } });
+  await admin.createBuildConfig({
+    ...config('upload', 'default', '', `${env.registry}/test/secure-upload-${unique()}:v1`),
+    spec: {
+      source: { binary: {} },
+      strategy: { docker: {} },
+      output: { image: `${env.registry}/test/secure-upload-${unique()}:v1` },
+    },
+  });
   // Placement waits for a missing push secret (MissingPushSecret) up to pendingDeadlineSeconds, then fails the build with that reason.
-  await admin.createBuildConfig(config('borrow', 'default', repo.uri, `${env.registry}/test/secure-borrow-${unique()}:v1`, { output: { image: `${env.registry}/test/secure-borrow-${unique()}:v1`, pushSecret: { name: 'reg' } }, pendingDeadlineSeconds: 2 }));
+  await admin.createBuildConfig(
+    config('borrow', 'default', repo.uri, `${env.registry}/test/secure-borrow-${unique()}:v1`, {
+      output: { image: `${env.registry}/test/secure-borrow-${unique()}:v1`, pushSecret: { name: 'reg' } },
+      pendingDeadlineSeconds: 2,
+    }),
+  );
 
   // A real build from git, and one from an upload (the agent reads the object store), through TLS.
   await builder.startBuild({ namespace: 'default', configName: 'app' });
@@ -277,7 +353,9 @@ test('agents need a client certificate naming them; with one, builds run end to 
   t.is(fromGit.status!.phase, 'Complete', fromGit.status!.message);
   t.is(fromGit.status!.agent, 'agent-a');
   t.regex(fromGit.status!.output!.digest, /^sha256:[0-9a-f]{64}$/);
-  await builder.startBuildWithContext({ namespace: 'default', configName: 'upload' }, [await tarball({ Dockerfile: `FROM ${env.baseImage}\nRUN echo ${word}\n` })]);
+  await builder.startBuildWithContext({ namespace: 'default', configName: 'upload' }, [
+    await tarball({ Dockerfile: `FROM ${env.baseImage}\nRUN echo ${word}\n` }),
+  ]);
   const fromUpload = await builder.waitForBuild('default', 'upload-1');
   t.is(fromUpload.status!.phase, 'Complete', fromUpload.status!.message);
   // Namespace default names tenant b's secret: placement looks it up in default, where there is
@@ -288,14 +366,27 @@ test('agents need a client certificate naming them; with one, builds run end to 
   t.is(borrowed.status!.reason, 'MissingPushSecret', borrowed.status!.message);
   t.regex(borrowed.status!.message, /push secret "reg" does not exist in namespace default/);
   const reasons = borrowed.status!.events.map((e) => e.reason);
-  t.false(reasons.includes('Placed') || reasons.includes('Scheduled'), `never placed on or claimed by an agent: ${reasons.join(', ')}`);
+  t.false(
+    reasons.includes('Placed') || reasons.includes('Scheduled'),
+    `never placed on or claimed by an agent: ${reasons.join(', ')}`,
+  );
   t.is(borrowed.status!.agent, '');
 
   // Must-show 3: the agent's NATS user.
-  const nc = await connect({ servers: nats.url, user: users.agent.user, pass: users.agent.password, inboxPrefix: AGENT_INBOX_PREFIX });
+  const nc = await connect({
+    servers: nats.url,
+    user: users.agent.user,
+    pass: users.agent.password,
+    inboxPrefix: AGENT_INBOX_PREFIX,
+  });
   t.teardown(() => nc.close());
   const seen = violations(nc);
-  const refused = (what: string, expected: string) => eventually(`${what}: "${expected}"`, () => seen.includes(expected), { timeoutMs: 5000, intervalMs: 50, detail: () => seen });
+  const refused = (what: string, expected: string) =>
+    eventually(`${what}: "${expected}"`, () => seen.includes(expected), {
+      timeoutMs: 5000,
+      intervalMs: 50,
+      detail: () => seen,
+    });
 
   const watch = nc.subscribe('$KV.slipway_secrets.>');
   await refused('watching the secrets bucket', 'subscription $KV.slipway_secrets.>');
@@ -304,7 +395,9 @@ test('agents need a client certificate naming them; with one, builds run end to 
   await nc.request(directGet, undefined, { timeout: 2000 }).catch(() => {});
   await refused('a direct get of tenant b’s secret', `publish ${directGet}`);
   const msgGet = '$JS.API.STREAM.MSG.GET.KV_slipway_secrets';
-  await nc.request(msgGet, JSON.stringify({ last_by_subj: '$KV.slipway_secrets.tenant-b.reg' }), { timeout: 2000 }).catch(() => {});
+  await nc
+    .request(msgGet, JSON.stringify({ last_by_subj: '$KV.slipway_secrets.tenant-b.reg' }), { timeout: 2000 })
+    .catch(() => {});
   await refused('a stream get of tenant b’s secret', `publish ${msgGet}`);
   nc.subscribe('_INBOX.>');
   await refused('listening to the coordinators’ replies', 'subscription _INBOX.>');
@@ -313,10 +406,22 @@ test('agents need a client certificate naming them; with one, builds run end to 
   const forged = JSON.stringify({ metadata: { name: 'app-1', namespace: 'default' }, status: { phase: 'Complete' } });
   await js.publish('$KV.slipway_builds.default.app-2', forged, { timeout: 2000 }).catch(() => {});
   await refused('writing build state', 'publish $KV.slipway_builds.default.app-2');
-  await js.publish('slipway.jobs.agent-a.default.app-1', JSON.stringify({ namespace: 'default', build: 'app-1', attempt: 9, placement: 1 }), { timeout: 2000 }).catch(() => {});
+  await js
+    .publish(
+      'slipway.jobs.agent-a.default.app-1',
+      JSON.stringify({ namespace: 'default', build: 'app-1', attempt: 9, placement: 1 }),
+      { timeout: 2000 },
+    )
+    .catch(() => {});
   await refused('queueing a job', 'publish slipway.jobs.agent-a.default.app-1');
-  await nc.request('$JS.API.CONSUMER.CREATE.SLIPWAY_JOBS', JSON.stringify({ stream_name: 'SLIPWAY_JOBS', config: { filter_subject: 'slipway.jobs.>' } }), { timeout: 2000 }).catch(() => {});
-  await refused('making a consumer of every agent\'s jobs', 'publish $JS.API.CONSUMER.CREATE.SLIPWAY_JOBS');
+  await nc
+    .request(
+      '$JS.API.CONSUMER.CREATE.SLIPWAY_JOBS',
+      JSON.stringify({ stream_name: 'SLIPWAY_JOBS', config: { filter_subject: 'slipway.jobs.>' } }),
+      { timeout: 2000 },
+    )
+    .catch(() => {});
+  await refused("making a consumer of every agent's jobs", 'publish $JS.API.CONSUMER.CREATE.SLIPWAY_JOBS');
   t.is(await code(admin.getBuild('default', 'app-2')), 'NOT_FOUND', 'no build state was written');
 
   // What it is for still works: binding to its job consumer (a coordinator made it) and pulling (nothing is queued now).
@@ -329,9 +434,17 @@ test('agents need a client certificate naming them; with one, builds run end to 
 
   // Nothing secret appears in either process's output.
   const output = JSON.stringify([...coordinator.logs(), ...agent.logs()]);
-  t.true(coordinator.logs().some((l) => l.msg === 'coordinator started') && agent.logs().some((l) => l.msg === 'agent started'));
+  t.true(
+    coordinator.logs().some((l) => l.msg === 'coordinator started') &&
+      agent.logs().some((l) => l.msg === 'agent started'),
+  );
   t.false(output.includes('Permissions Violation'), 'the coordinator and agent never hit their permissions');
-  for (const [name, secret] of Object.entries({ ...tokens, coordinatorPassword: users.coordinator.password, agentPassword: users.agent.password, secretPassword })) {
+  for (const [name, secret] of Object.entries({
+    ...tokens,
+    coordinatorPassword: users.coordinator.password,
+    agentPassword: users.agent.password,
+    secretPassword,
+  })) {
     t.false(output.includes(secret), `${name} appears in the processes' output`);
   }
 });

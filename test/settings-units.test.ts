@@ -24,7 +24,8 @@ const FROM_ENV: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
   'node-cache': nodeCacheConfigFromEnv,
 };
 
-const declared = (process: string) => new Set(Object.values(PROCESSES.find((p) => p.name === process)!.settings).flatMap((s) => (s.env ? [s.env] : [])));
+const declared = (process: string) =>
+  new Set(Object.values(PROCESSES.find((p) => p.name === process)!.settings).flatMap((s) => (s.env ? [s.env] : [])));
 
 test('docs/settings.md is what the declarations make (npm run docs:settings writes it)', async (t) => {
   t.is(await readFile(path.join(ROOT, SETTINGS_PAGE), 'utf8'), settingsPage());
@@ -37,8 +38,16 @@ test('every setting refuses an empty value, naming its variable, and takes its d
     for (const s of Object.values(p.settings)) {
       if (!s.env) continue;
       for (const empty of ['', ' ']) {
-        const err = t.throws(() => fromEnv({ [s.env!]: empty }), { instanceOf: InvalidInputError }, `${p.name} ${s.env}`);
-        t.deepEqual(err!.fields.map((f) => f.field), [s.env], `${p.name} ${s.env}`);
+        const err = t.throws(
+          () => fromEnv({ [s.env!]: empty }),
+          { instanceOf: InvalidInputError },
+          `${p.name} ${s.env}`,
+        );
+        t.deepEqual(
+          err!.fields.map((f) => f.field),
+          [s.env],
+          `${p.name} ${s.env}`,
+        );
         t.regex(err!.message, new RegExp(`${s.env}: is empty: unset it for the default`));
       }
     }
@@ -46,11 +55,21 @@ test('every setting refuses an empty value, naming its variable, and takes its d
 });
 
 test('malformed text is refused naming the variable: whole numbers, booleans, labels', (t) => {
-  const field = (fn: () => unknown) => t.throws(fn, { instanceOf: InvalidInputError })!.fields.map((f) => `${f.field}: ${f.message}`);
-  t.deepEqual(field(() => agentConfigFromEnv({ SLIPWAY_AGENT_CONCURRENCY: '2x' })), ['SLIPWAY_AGENT_CONCURRENCY: must be a whole number, got "2x"']);
-  t.deepEqual(field(() => agentConfigFromEnv({ SLIPWAY_KUBE_NODE: 'yes' })), ['SLIPWAY_KUBE_NODE: must be true or false, got "yes"']);
+  const field = (fn: () => unknown) =>
+    t.throws(fn, { instanceOf: InvalidInputError })!.fields.map((f) => `${f.field}: ${f.message}`);
+  t.deepEqual(
+    field(() => agentConfigFromEnv({ SLIPWAY_AGENT_CONCURRENCY: '2x' })),
+    ['SLIPWAY_AGENT_CONCURRENCY: must be a whole number, got "2x"'],
+  );
+  t.deepEqual(
+    field(() => agentConfigFromEnv({ SLIPWAY_KUBE_NODE: 'yes' })),
+    ['SLIPWAY_KUBE_NODE: must be true or false, got "yes"'],
+  );
   t.deepEqual(field(() => agentConfigFromEnv({ SLIPWAY_NODE_LABELS: 'novalue' })).length, 1);
-  t.deepEqual(coordinatorConfigFromEnv({ SLIPWAY_PLACEMENT_AFFINITY: 'FALSE', SLIPWAY_INSECURE_REGISTRIES: ' a:5000, ,b ' }), { placementAffinity: false, insecureRegistries: ['a:5000', 'b'] });
+  t.deepEqual(
+    coordinatorConfigFromEnv({ SLIPWAY_PLACEMENT_AFFINITY: 'FALSE', SLIPWAY_INSECURE_REGISTRIES: ' a:5000, ,b ' }),
+    { placementAffinity: false, insecureRegistries: ['a:5000', 'b'] },
+  );
 });
 
 /** Every way the chart is rendered here, with one values file setting every optional value. */
@@ -75,7 +94,8 @@ async function renderings(dir: string): Promise<K8sObject[][]> {
     { set: [nats, 'nodeCache.enabled=true'] },
     { values: [path.join(examples, 'production.yaml'), everything] },
   ];
-  for (const f of (await readdir(examples)).filter((f) => f.endsWith('.yaml'))) options.push({ values: [path.join(examples, f)], skipMissingDependencies: true });
+  for (const f of (await readdir(examples)).filter((f) => f.endsWith('.yaml')))
+    options.push({ values: [path.join(examples, f)], skipMissingDependencies: true });
   return Promise.all(options.map(async (o) => (await renderChart(o)).objects));
 }
 
@@ -83,14 +103,20 @@ test('the chart sets only variables its process declares, and every one the decl
   const seen = new Map<string, Set<string>>(PROCESSES.map((p) => [p.name, new Set()]));
   for (const objects of await renderings(await tempDir(t))) {
     for (const { workload, spec } of podTemplates(objects)) {
-      for (const c of [...(spec.initContainers ?? []), ...spec.containers] as { name: string; env?: { name: string }[] }[]) {
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers] as {
+        name: string;
+        env?: { name: string }[];
+      }[]) {
         const names = (c.env ?? []).map((e) => e.name).filter((n) => n.startsWith('SLIPWAY_'));
         if (!seen.has(c.name)) {
           t.deepEqual(names, [], `${workload} ${c.name} runs no Slipway process`);
           continue;
         }
         for (const n of names) {
-          t.true(declared(c.name).has(n), `${workload}: the ${c.name} container gets ${n}, which the ${c.name} does not declare`);
+          t.true(
+            declared(c.name).has(n),
+            `${workload}: the ${c.name} container gets ${n}, which the ${c.name} does not declare`,
+          );
           seen.get(c.name)!.add(n);
         }
       }
@@ -98,9 +124,19 @@ test('the chart sets only variables its process declares, and every one the decl
   }
   for (const p of PROCESSES) {
     t.true(seen.get(p.name)!.size >= 8, `${p.name}: the renderings set its variables`);
-    const chartSet = Object.values(p.settings).filter((s) => s.env && s.chart).map((s) => s.env!);
-    t.deepEqual(chartSet.filter((n) => !seen.get(p.name)!.has(n)), [], `${p.name}: declared as set by the chart, never in a rendering`);
-    t.deepEqual([...seen.get(p.name)!].filter((n) => !chartSet.includes(n)), [], `${p.name}: set by the chart, but the declaration names no chart value`);
+    const chartSet = Object.values(p.settings)
+      .filter((s) => s.env && s.chart)
+      .map((s) => s.env!);
+    t.deepEqual(
+      chartSet.filter((n) => !seen.get(p.name)!.has(n)),
+      [],
+      `${p.name}: declared as set by the chart, never in a rendering`,
+    );
+    t.deepEqual(
+      [...seen.get(p.name)!].filter((n) => !chartSet.includes(n)),
+      [],
+      `${p.name}: set by the chart, but the declaration names no chart value`,
+    );
   }
 });
 
@@ -111,7 +147,8 @@ test('no code reads a SLIPWAY_* variable outside the declarations', async (t) =>
       const text = await readFile(file, 'utf8');
       const where = path.relative(ROOT, file);
       t.false(/process\.env(\.|\[\s*['"`])SLIPWAY_/.test(text), `${where} reads process.env.SLIPWAY_* itself`);
-      for (const m of text.matchAll(/['"`](SLIPWAY_[A-Z0-9_]+)/g)) t.true(everyName.has(m[1]!), `${where} names ${m[1]}, which no process declares`);
+      for (const m of text.matchAll(/['"`](SLIPWAY_[A-Z0-9_]+)/g))
+        t.true(everyName.has(m[1]!), `${where} names ${m[1]}, which no process declares`);
     }
   }
 });

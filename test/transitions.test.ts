@@ -1,17 +1,43 @@
 import test from 'ava';
 import { BuildAlreadyTerminalError, NodeSelectorMismatchError, StaleAttemptError } from '../common/errors.js';
 import { MAX_BUILD_EVENTS, type Build, type BuildStage } from '../api/types.js';
-import { assignAttempt, buildEvent, cancel, claim, expireDeadline, finish, loseAttempt, markQueued, place, supersede, waitForBuild, withEvent } from '../coordinator/builds/transitions.js';
+import {
+  assignAttempt,
+  buildEvent,
+  cancel,
+  claim,
+  expireDeadline,
+  finish,
+  loseAttempt,
+  markQueued,
+  place,
+  supersede,
+  waitForBuild,
+  withEvent,
+} from '../coordinator/builds/transitions.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const newBuild = (): Build => ({
-  metadata: { name: 'app-1', namespace: 'default', uid: 'u', creationTimestamp: now.toISOString(), generation: 1, labels: { 'slipway.dev/buildconfig': 'app' } },
-  spec: { configName: 'app', configGeneration: 1, config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } } },
+  metadata: {
+    name: 'app-1',
+    namespace: 'default',
+    uid: 'u',
+    creationTimestamp: now.toISOString(),
+    generation: 1,
+    labels: { 'slipway.dev/buildconfig': 'app' },
+  },
+  spec: {
+    configName: 'app',
+    configGeneration: 1,
+    config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
+  },
   status: { phase: 'New', attempt: 0 },
 });
 /** Queued, then placed on `agent` (a on node n, b on node m), as the scheduler does before any claim. */
-const placedOn = (b: Build, attempt: number, at: Date, agent = 'a') => place(markQueued(b, attempt, at)!, attempt, { name: agent, node: agent === 'a' ? 'n' : 'm' }, '', at)!;
-const claimed = () => claim(placedOn(assignAttempt(newBuild())!, 1, now), { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
+const placedOn = (b: Build, attempt: number, at: Date, agent = 'a') =>
+  place(markQueued(b, attempt, at)!, attempt, { name: agent, node: agent === 'a' ? 'n' : 'm' }, '', at)!;
+const claimed = () =>
+  claim(placedOn(assignAttempt(newBuild())!, 1, now), { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
 
 test('New becomes Pending with attempt 1; repeating the step changes nothing', (t) => {
   const pending = assignAttempt(newBuild())!;
@@ -32,21 +58,37 @@ test('a claim makes the build Running on that agent; the same claim again is a n
 
 test('a second delivery, another agent or a restarted agent cannot claim a claimed attempt', (t) => {
   const running = claimed();
-  t.throws(() => claim(running, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/8' }, now), { instanceOf: StaleAttemptError });
-  t.throws(() => claim(running, { attempt: 1, agent: 'b', node: 'm', claimId: 'b/2/7' }, now), { instanceOf: StaleAttemptError });
-  t.throws(() => claim(running, { attempt: 2, agent: 'a', node: 'n', claimId: 'a/1/7' }, now), { instanceOf: StaleAttemptError });
+  t.throws(() => claim(running, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/8' }, now), {
+    instanceOf: StaleAttemptError,
+  });
+  t.throws(() => claim(running, { attempt: 1, agent: 'b', node: 'm', claimId: 'b/2/7' }, now), {
+    instanceOf: StaleAttemptError,
+  });
+  t.throws(() => claim(running, { attempt: 2, agent: 'a', node: 'n', claimId: 'a/1/7' }, now), {
+    instanceOf: StaleAttemptError,
+  });
 });
 
 test('only the owning agent and attempt can finish a build, and only once', (t) => {
   const running = claimed();
-  const outcome = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) }, logLines: 12 };
+  const outcome = {
+    attempt: 1,
+    agent: 'a',
+    phase: 'Complete' as const,
+    output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) },
+    logLines: 12,
+  };
   t.throws(() => finish(running, { ...outcome, agent: 'b' }, now), { instanceOf: StaleAttemptError });
   t.throws(() => finish(running, { ...outcome, attempt: 2 }, now), { instanceOf: StaleAttemptError });
   const done = finish(running, outcome, now)!;
   t.is(done.status.phase, 'Complete');
   t.is(done.status.completionTimestamp, now.toISOString());
-  t.throws(() => finish(done, { ...outcome, phase: 'Failed', reason: 'X' }, now), { instanceOf: BuildAlreadyTerminalError });
-  t.throws(() => finish(done, { ...outcome, output: { image: 'r/a:v', digest: 'sha256:' + '1'.repeat(64) } }, now), { instanceOf: BuildAlreadyTerminalError });
+  t.throws(() => finish(done, { ...outcome, phase: 'Failed', reason: 'X' }, now), {
+    instanceOf: BuildAlreadyTerminalError,
+  });
+  t.throws(() => finish(done, { ...outcome, output: { image: 'r/a:v', digest: 'sha256:' + '1'.repeat(64) } }, now), {
+    instanceOf: BuildAlreadyTerminalError,
+  });
   t.throws(() => finish(done, { ...outcome, logLines: 13 }, now), { instanceOf: BuildAlreadyTerminalError });
   t.throws(() => finish(done, { ...outcome, agent: 'b' }, now), { instanceOf: BuildAlreadyTerminalError });
   t.throws(() => finish(done, { ...outcome, attempt: 2 }, now), { instanceOf: StaleAttemptError });
@@ -54,12 +96,27 @@ test('only the owning agent and attempt can finish a build, and only once', (t) 
 
 test('the report that ended a build, repeated (its write landed, its answer was lost), changes nothing and is answered', (t) => {
   const later = new Date(now.getTime() + 60_000);
-  const complete = { attempt: 1, agent: 'a', phase: 'Complete' as const, output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) }, commit: 'c0ffee', logLines: 3 };
+  const complete = {
+    attempt: 1,
+    agent: 'a',
+    phase: 'Complete' as const,
+    output: { image: 'r/a:v', digest: 'sha256:' + '0'.repeat(64) },
+    commit: 'c0ffee',
+    logLines: 3,
+  };
   const done = finish(claimed(), complete, now)!;
   t.is(finish(done, complete, later), undefined);
   t.is(done.status.completionTimestamp, now.toISOString());
 
-  const failure = { attempt: 1, agent: 'a', phase: 'Failed' as const, reason: 'BuildStepFailed', message: 'step 2 exited 1', exitCode: 1, logLines: 9 };
+  const failure = {
+    attempt: 1,
+    agent: 'a',
+    phase: 'Failed' as const,
+    reason: 'BuildStepFailed',
+    message: 'step 2 exited 1',
+    exitCode: 1,
+    logLines: 9,
+  };
   const failed = finish(claimed(), failure, now)!;
   t.is(failed.status.phase, 'Failed');
   t.is(finish(failed, failure, later), undefined);
@@ -69,20 +126,37 @@ test('the report that ended a build, repeated (its write landed, its answer was 
 
 test('a build that is not Running cannot be finished', (t) => {
   const pending = assignAttempt(newBuild())!;
-  t.throws(() => finish(pending, { attempt: 1, agent: 'a', phase: 'Failed', reason: 'X' }, now), { instanceOf: StaleAttemptError });
+  t.throws(() => finish(pending, { attempt: 1, agent: 'a', phase: 'Failed', reason: 'X' }, now), {
+    instanceOf: StaleAttemptError,
+  });
 });
 
 test('a claim from a node without the labels the build selects is refused and changes nothing', (t) => {
   const selecting = newBuild();
   selecting.spec.config.nodeSelector = { disk: 'ssd', 'topology.kubernetes.io/zone': 'a' };
   const queued = placedOn(assignAttempt(selecting)!, 1, now);
-  const err = t.throws(() => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7', nodeLabels: { disk: 'ssd' } }, now), {
+  const err = t.throws(
+    () => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7', nodeLabels: { disk: 'ssd' } }, now),
+    {
+      instanceOf: NodeSelectorMismatchError,
+    },
+  );
+  t.deepEqual(err?.unmatched, ['topology.kubernetes.io/zone=a']);
+  t.throws(() => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now), {
     instanceOf: NodeSelectorMismatchError,
   });
-  t.deepEqual(err?.unmatched, ['topology.kubernetes.io/zone=a']);
-  t.throws(() => claim(queued, { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now), { instanceOf: NodeSelectorMismatchError });
   t.is(queued.status.phase, 'Pending');
-  const running = claim(placedOn(assignAttempt(selecting)!, 1, now, 'b'), { attempt: 1, agent: 'b', node: 'm', claimId: 'b/1/8', nodeLabels: { disk: 'ssd', 'topology.kubernetes.io/zone': 'a', x: 'y' } }, now)!;
+  const running = claim(
+    placedOn(assignAttempt(selecting)!, 1, now, 'b'),
+    {
+      attempt: 1,
+      agent: 'b',
+      node: 'm',
+      claimId: 'b/1/8',
+      nodeLabels: { disk: 'ssd', 'topology.kubernetes.io/zone': 'a', x: 'y' },
+    },
+    now,
+  )!;
   t.is(running.status.phase, 'Running');
   t.is(running.status.node, 'm');
   t.is(running.status.message, undefined);
@@ -102,8 +176,19 @@ test('a build that completes tells its story: Queued, Placed, Scheduled, Started
   t.deepEqual(reasons(running), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled']);
   t.regex(running.status.events![2]!.message, /agent a on node n/);
   const digest = 'sha256:' + '1'.repeat(64);
-  const done = finish(running, { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages }, later(7))!;
-  t.deepEqual(reasons(done), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Normal/Started', 'Normal/Pushed', 'Normal/Complete']);
+  const done = finish(
+    running,
+    { attempt: 1, agent: 'a', phase: 'Complete', output: { image: 'r/a:v', digest }, stages },
+    later(7),
+  )!;
+  t.deepEqual(reasons(done), [
+    'Normal/Queued',
+    'Normal/Placed',
+    'Normal/Scheduled',
+    'Normal/Started',
+    'Normal/Pushed',
+    'Normal/Complete',
+  ]);
   const [, , , started, pushed, complete] = done.status.events!;
   t.is(started!.timestamp, stages[0]!.startTimestamp);
   t.is(pushed!.timestamp, later(6).toISOString());
@@ -117,16 +202,38 @@ test('a build that completes tells its story: Queued, Placed, Scheduled, Started
 test('a failed build keeps its stages and snippet, with a Warning naming the reason', (t) => {
   const failed = finish(
     claimed(),
-    { attempt: 1, agent: 'a', phase: 'Failed', reason: 'BuildStepFailed', message: 'exit 3', stages: stages.slice(0, 3), logSnippet: 'step 2\nboom' },
+    {
+      attempt: 1,
+      agent: 'a',
+      phase: 'Failed',
+      reason: 'BuildStepFailed',
+      message: 'exit 3',
+      stages: stages.slice(0, 3),
+      logSnippet: 'step 2\nboom',
+    },
     later(6),
   )!;
-  t.deepEqual(reasons(failed), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Normal/Started', 'Warning/Failed']);
+  t.deepEqual(reasons(failed), [
+    'Normal/Queued',
+    'Normal/Placed',
+    'Normal/Scheduled',
+    'Normal/Started',
+    'Warning/Failed',
+  ]);
   t.is(failed.status.events!.at(-1)!.message, 'BuildStepFailed: exit 3');
   t.is(failed.status.logSnippet, 'step 2\nboom');
   t.is(failed.status.stages!.length, 3);
-  const error = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' }, later(6))!;
+  const error = finish(
+    claimed(),
+    { attempt: 1, agent: 'a', phase: 'Error', reason: 'ExecutorUnavailable', message: 'daemon died' },
+    later(6),
+  )!;
   t.deepEqual(reasons(error).slice(3), ['Warning/Error'], 'no stages reported: no Started');
-  const late = finish(claimed(), { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' }, later(6))!;
+  const late = finish(
+    claimed(),
+    { attempt: 1, agent: 'a', phase: 'Failed', reason: 'DeadlineExceeded', message: 'stopped' },
+    later(6),
+  )!;
   t.is(reasons(late).at(-1), 'Warning/DeadlineExceeded');
 });
 
@@ -143,12 +250,26 @@ test('cancel: before it runs Cancelled at once; while running CancelRequested, t
 test('a lost attempt: AttemptLost and Retrying while retries last, the events of attempt 1 kept; then Error', (t) => {
   const retrying = newBuild();
   retrying.spec.config.retries = 1;
-  const first = claim(placedOn(assignAttempt(retrying)!, 1, now), { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' }, now)!;
+  const first = claim(
+    placedOn(assignAttempt(retrying)!, 1, now),
+    { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' },
+    now,
+  )!;
   const again = loseAttempt(first, 'AgentLost', 'no heartbeat for 10s', later(10));
   t.is(again.status.phase, 'Pending');
-  t.deepEqual(reasons(again), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled', 'Warning/AttemptLost', 'Normal/Retrying']);
+  t.deepEqual(reasons(again), [
+    'Normal/Queued',
+    'Normal/Placed',
+    'Normal/Scheduled',
+    'Warning/AttemptLost',
+    'Normal/Retrying',
+  ]);
   t.regex(again.status.events![3]!.message, /attempt 1 on agent a lost \(AgentLost\)/);
-  const second = claim(placedOn(again, 2, later(11), 'b'), { attempt: 2, agent: 'b', node: 'm', claimId: 'b/1/9' }, later(12))!;
+  const second = claim(
+    placedOn(again, 2, later(11), 'b'),
+    { attempt: 2, agent: 'b', node: 'm', claimId: 'b/1/9' },
+    later(12),
+  )!;
   t.deepEqual(reasons(second).slice(5), ['Normal/Queued', 'Normal/Placed', 'Normal/Scheduled']);
   const gone = loseAttempt(second, 'AgentLost', 'no heartbeat', later(20));
   t.is(gone.status.phase, 'Error');

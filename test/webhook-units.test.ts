@@ -7,11 +7,15 @@ import { branchMismatch, withDelivery } from '../coordinator/triggers/webhooks.j
 
 const config = (ref?: string): BuildConfig => ({
   metadata: { name: 'app', namespace: 'default', uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z', generation: 1 },
-  spec: { source: { git: { uri: 'https://example.com/app.git', ...(ref ? { ref } : {}) } }, strategy: { docker: {} }, output: { image: 'r/app:latest' } },
+  spec: {
+    source: { git: { uri: 'https://example.com/app.git', ...(ref ? { ref } : {}) } },
+    strategy: { docker: {} },
+    output: { image: 'r/app:latest' },
+  },
   status: { lastVersion: 0 },
 });
 
-test('GitHub signatures: the example from GitHub\'s documentation verifies; a changed body or another secret does not', (t) => {
+test("GitHub signatures: the example from GitHub's documentation verifies; a changed body or another secret does not", (t) => {
   // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries#testing-the-webhook-payload-validation
   const secret = Buffer.from("It's a Secret to Everybody");
   const headers = { 'x-hub-signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' };
@@ -20,7 +24,10 @@ test('GitHub signatures: the example from GitHub\'s documentation verifies; a ch
   t.false(github.authenticate({ headers, body: Buffer.from('Hello, World?') }, secret));
   t.false(github.authenticate({ headers, body: Buffer.from('Hello, World!') }, Buffer.from('another')));
   t.regex(github.credentialsProblem({ headers: {}, body: Buffer.alloc(0) })!, /missing/);
-  t.regex(github.credentialsProblem({ headers: { 'x-hub-signature-256': 'sha1=abc' }, body: Buffer.alloc(0) })!, /64 lowercase hex/);
+  t.regex(
+    github.credentialsProblem({ headers: { 'x-hub-signature-256': 'sha1=abc' }, body: Buffer.alloc(0) })!,
+    /64 lowercase hex/,
+  );
 });
 
 test('GitLab tokens and generic URL secrets compare whole values, whatever their lengths', (t) => {
@@ -48,21 +55,50 @@ test('a push concerns a config that builds its branch, or the default branch whe
 test('payloads are checked field by field, and what starts nothing says why', (t) => {
   const req = (event: string) => ({ headers: { 'x-github-event': event }, body: Buffer.alloc(0) });
   t.throws(() => github.interpret(req('push'), []), { message: /body: must be a JSON object, got an array/ });
-  t.throws(() => github.interpret(req('push'), { ref: 'refs/heads/main' }), { message: /after: must be a string, got nothing/ });
-  t.throws(() => github.interpret(req('push'), { ref: 'refs/heads/ma..in', after: 'a'.repeat(40) }), { message: /ref: .* is not a valid git ref/ });
-  t.throws(() => github.interpret(req('push'), { ref: 'refs/heads/main', after: 'A'.repeat(40) }), { message: /after: must be a full commit id/ });
-  t.like(github.interpret(req('push'), { ref: 'refs/heads/main', after: 'b'.repeat(64), repository: { default_branch: 'main' } }), {
-    kind: 'push',
-    push: { ref: 'refs/heads/main', commit: 'b'.repeat(64), defaultBranch: 'main' },
+  t.throws(() => github.interpret(req('push'), { ref: 'refs/heads/main' }), {
+    message: /after: must be a string, got nothing/,
   });
-  t.like(github.interpret(req('push'), { ref: 'refs/heads/main', after: '0'.repeat(40), deleted: true }), { kind: 'ignored' });
+  t.throws(() => github.interpret(req('push'), { ref: 'refs/heads/ma..in', after: 'a'.repeat(40) }), {
+    message: /ref: .* is not a valid git ref/,
+  });
+  t.throws(() => github.interpret(req('push'), { ref: 'refs/heads/main', after: 'A'.repeat(40) }), {
+    message: /after: must be a full commit id/,
+  });
+  t.like(
+    github.interpret(req('push'), {
+      ref: 'refs/heads/main',
+      after: 'b'.repeat(64),
+      repository: { default_branch: 'main' },
+    }),
+    {
+      kind: 'push',
+      push: { ref: 'refs/heads/main', commit: 'b'.repeat(64), defaultBranch: 'main' },
+    },
+  );
+  t.like(github.interpret(req('push'), { ref: 'refs/heads/main', after: '0'.repeat(40), deleted: true }), {
+    kind: 'ignored',
+  });
   t.like(github.interpret(req('ping'), {}), { kind: 'ignored' });
   const gl = (o: object) => gitlab.interpret({ headers: { 'x-gitlab-event': 'Push Hook' }, body: Buffer.alloc(0) }, o);
-  t.like(gl({ ref: 'refs/heads/main', after: '0'.repeat(40), checkout_sha: null }), { kind: 'ignored', message: 'refs/heads/main was deleted: nothing to build' });
-  t.like(gl({ ref: 'refs/heads/main', after: 'c'.repeat(40), checkout_sha: 'c'.repeat(40), project: { default_branch: 'main' } }), { kind: 'push', push: { commit: 'c'.repeat(40) } });
+  t.like(gl({ ref: 'refs/heads/main', after: '0'.repeat(40), checkout_sha: null }), {
+    kind: 'ignored',
+    message: 'refs/heads/main was deleted: nothing to build',
+  });
+  t.like(
+    gl({
+      ref: 'refs/heads/main',
+      after: 'c'.repeat(40),
+      checkout_sha: 'c'.repeat(40),
+      project: { default_branch: 'main' },
+    }),
+    { kind: 'push', push: { commit: 'c'.repeat(40) } },
+  );
   const gen = (o: unknown) => generic.interpret({ headers: {}, body: Buffer.alloc(0) }, o);
   t.like(gen(undefined), { kind: 'push', push: {} });
-  t.like(gen({ git: { ref: 'main', commit: 'abc1234' } }), { kind: 'push', push: { ref: 'refs/heads/main', commit: 'abc1234' } });
+  t.like(gen({ git: { ref: 'main', commit: 'abc1234' } }), {
+    kind: 'push',
+    push: { ref: 'refs/heads/main', commit: 'abc1234' },
+  });
   t.like(gen({ git: { ref: 'refs/tags/v1' } }), { kind: 'ignored' });
   t.throws(() => gen({ git: 'main' }), { message: /git: must be a JSON object/ });
 });

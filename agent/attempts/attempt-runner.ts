@@ -48,7 +48,8 @@ export interface AttemptRunnerOptions {
 }
 
 /** How an attempt ended: what it pushed, or why it did not complete. */
-type Outcome = { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
+type Outcome =
+  { kind: 'complete'; image: string; digest: string; commit: string } | { kind: 'failed'; failure: BuildFailure };
 
 /**
  * Runs claimed attempts, each on a lease of the executor, with its log streamed to JetStream, its
@@ -70,7 +71,10 @@ export class AttemptRunner {
   async run(attempt: RunningAttempt, build: ClaimedBuild | MalformedBuildError, log: Logger): Promise<boolean> {
     const claimedAt = performance.now();
     const key = attemptKey(attempt.ref);
-    const deadline = build instanceof MalformedBuildError ? undefined : deadlineTimer(build, () => this.o.running.stop(attempt, 'DeadlineExceeded'));
+    const deadline =
+      build instanceof MalformedBuildError
+        ? undefined
+        : deadlineTimer(build, () => this.o.running.stop(attempt, 'DeadlineExceeded'));
     try {
       return await this.runAndReport(attempt, build, log, claimedAt);
     } finally {
@@ -80,18 +84,33 @@ export class AttemptRunner {
     }
   }
 
-  private async runAndReport(attempt: RunningAttempt, build: ClaimedBuild | MalformedBuildError, log: Logger, claimedAt: number): Promise<boolean> {
+  private async runAndReport(
+    attempt: RunningAttempt,
+    build: ClaimedBuild | MalformedBuildError,
+    log: Logger,
+    claimedAt: number,
+  ): Promise<boolean> {
     const { ref } = attempt;
     log.info('build started', { node: this.o.config.node });
     // One masker for everything that leaves the agent about this build: log lines and the outcome.
     const { push, source, pull } = build instanceof MalformedBuildError ? {} : build.credentials;
     const masker = new SecretMasker([push, source, pull].filter((s) => s !== undefined));
     const tail = new LogTail();
-    const logs = new LogPublisher(this.o.nc, { namespace: ref.namespace, build: ref.name, attempt: ref.attempt, masker, log, tail });
+    const logs = new LogPublisher(this.o.nc, {
+      namespace: ref.namespace,
+      build: ref.name,
+      attempt: ref.attempt,
+      masker,
+      log,
+      tail,
+    });
     const stages = new StageTimer();
     const onLine = (line: string) => logs.write(line);
 
-    const outcome: Outcome = build instanceof MalformedBuildError ? { kind: 'failed', failure: build } : await this.execute(build, attempt, log, onLine, stages);
+    const outcome: Outcome =
+      build instanceof MalformedBuildError
+        ? { kind: 'failed', failure: build }
+        : await this.execute(build, attempt, log, onLine, stages);
 
     const seconds = (performance.now() - claimedAt) / 1000;
     // The snippet is the log's end before the outcome line, which only repeats the status. The
@@ -117,7 +136,14 @@ export class AttemptRunner {
       const final =
         outcome.kind === 'complete'
           ? await this.o.client.complete(
-              { build: ref, agent: this.o.config.name, output: { image: outcome.image, digest: outcome.digest }, commit: outcome.commit, logLines, stages },
+              {
+                build: ref,
+                agent: this.o.config.name,
+                output: { image: outcome.image, digest: outcome.digest },
+                commit: outcome.commit,
+                logLines,
+                stages,
+              },
               this.o.reporting,
             )
           : await this.o.client.fail(
@@ -149,7 +175,13 @@ export class AttemptRunner {
   }
 
   /** Runs the build on a lease of the executor: what it pushed, or why it did not complete. */
-  private async execute(build: ClaimedBuild, attempt: RunningAttempt, log: Logger, onLine: (line: string) => void, stages: StageTimer): Promise<Outcome> {
+  private async execute(
+    build: ClaimedBuild,
+    attempt: RunningAttempt,
+    log: Logger,
+    onLine: (line: string) => void,
+    stages: StageTimer,
+  ): Promise<Outcome> {
     const { ref } = build;
     /** The base (or builder) images the build used: warm here once it completes. */
     const used: string[] = [];
@@ -166,7 +198,11 @@ export class AttemptRunner {
           workDir: this.o.config.workDir,
           onLine,
           uploads: this.o.uploads,
-          contextLimits: { maxBytes: this.o.config.maxContextBytes, maxEntries: this.o.config.maxContextEntries, maxRatio: this.o.config.maxContextRatio },
+          contextLimits: {
+            maxBytes: this.o.config.maxContextBytes,
+            maxEntries: this.o.config.maxContextEntries,
+            maxRatio: this.o.config.maxContextRatio,
+          },
           useImages: (refs) => {
             used.push(...refs);
             this.o.images.hold(attemptKey(ref), refs);
@@ -186,7 +222,10 @@ export class AttemptRunner {
       return {
         kind: 'failed',
         failure: daemonLost
-          ? new ExecutorUnavailableError(`the build's private Docker daemon died during the build: ${errorMessage(err)}`, { cause: err })
+          ? new ExecutorUnavailableError(
+              `the build's private Docker daemon died during the build: ${errorMessage(err)}`,
+              { cause: err },
+            )
           : failureOf(err, attempt.stopWhy, build),
       };
     }
@@ -196,7 +235,8 @@ export class AttemptRunner {
 /** What to report for a build that did not complete, given why (if) it was stopped. */
 function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: ClaimedBuild): BuildFailure {
   if (stopWhy === 'Cancelled') return new CancelledError('cancelled while running; the build was stopped');
-  if (stopWhy === 'DeadlineExceeded') return new DeadlineExceededError(`stopped after the deadline of ${build.completionDeadlineSeconds}s`);
+  if (stopWhy === 'DeadlineExceeded')
+    return new DeadlineExceededError(`stopped after the deadline of ${build.completionDeadlineSeconds}s`);
   if (stopWhy === 'Lost') return new AttemptLostError('the coordinator gave this attempt up; the build was stopped');
   if (stopWhy === 'AgentShutdown') return new AgentShutdownError('the agent shut down before the build finished');
   if (err instanceof BuildFailure) return err;

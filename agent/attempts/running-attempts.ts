@@ -30,7 +30,11 @@ export class RunningAttempts {
   /** Adds an attempt; it stays until `end`. */
   add(ref: AttemptRef): RunningAttempt {
     let ended!: () => void;
-    const attempt: RunningAttempt = { ref, abort: new AbortController(), done: new Promise((resolve) => (ended = resolve)) };
+    const attempt: RunningAttempt = {
+      ref,
+      abort: new AbortController(),
+      done: new Promise((resolve) => (ended = resolve)),
+    };
     this.byKey.set(attemptKey(ref), { attempt, ended });
     return attempt;
   }

@@ -33,40 +33,38 @@ export class DockerRuntime implements ContainerRuntime {
   async *buildImage(o: BuildImageOptions): AsyncIterable<BuildEvent> {
     // The whole context folder, less .git: the daemon never needs the repository's history.
     const entries = (await readdir(o.contextDir)).filter((e) => e !== '.git');
-    const stream = await this.docker.buildImage(
-      { context: o.contextDir, src: entries },
-      {
-        t: o.tag,
-        dockerfile: o.dockerfile,
-        buildargs: o.buildArgs,
-        labels: o.labels,
-        nocache: o.noCache,
-        target: o.target,
-        pull: o.pull || undefined,
-        // X-Registry-Config: the legacy builder pulls FROM images with these.
-        registryconfig: o.pullAuth
-          ? { [o.pullAuth.registry]: { username: o.pullAuth.username, password: o.pullAuth.password } }
-          : undefined,
-        // Remove intermediate containers whether the build succeeds or fails.
-        rm: true,
-        forcerm: true,
-        memory: o.limits.memoryBytes,
-        // No swap beyond the memory limit, so the limit is a limit.
-        memswap: o.limits.memoryBytes,
-        cpuperiod: o.limits.cpuPeriod,
-        cpuquota: o.limits.cpuQuota,
-        abortSignal: o.signal,
-      } satisfies Docker.ImageBuildOptions & { abortSignal?: AbortSignal },
-    );
+    const stream = await this.docker.buildImage({ context: o.contextDir, src: entries }, {
+      t: o.tag,
+      dockerfile: o.dockerfile,
+      buildargs: o.buildArgs,
+      labels: o.labels,
+      nocache: o.noCache,
+      target: o.target,
+      pull: o.pull || undefined,
+      // X-Registry-Config: the legacy builder pulls FROM images with these.
+      registryconfig: o.pullAuth
+        ? { [o.pullAuth.registry]: { username: o.pullAuth.username, password: o.pullAuth.password } }
+        : undefined,
+      // Remove intermediate containers whether the build succeeds or fails.
+      rm: true,
+      forcerm: true,
+      memory: o.limits.memoryBytes,
+      // No swap beyond the memory limit, so the limit is a limit.
+      memswap: o.limits.memoryBytes,
+      cpuperiod: o.limits.cpuPeriod,
+      cpuquota: o.limits.cpuQuota,
+      abortSignal: o.signal,
+    } satisfies Docker.ImageBuildOptions & { abortSignal?: AbortSignal });
     for await (const msg of jsonLines(stream)) {
       if (typeof msg.stream === 'string') {
         yield { kind: 'output', text: msg.stream };
         // The legacy builder names each step's container: " ---> Running in 0471a4100190".
         const step = /---> Running in ([0-9a-f]{12,64})/.exec(msg.stream);
         if (step) yield { kind: 'container', id: step[1]! };
-      }
-      else if (typeof msg.status === 'string') yield { kind: 'output', text: `${msg.status}${msg.id ? ` ${msg.id}` : ''}\n` };
-      if (msg.aux && typeof (msg.aux as { ID?: unknown }).ID === 'string') yield { kind: 'image', id: (msg.aux as { ID: string }).ID };
+      } else if (typeof msg.status === 'string')
+        yield { kind: 'output', text: `${msg.status}${msg.id ? ` ${msg.id}` : ''}\n` };
+      if (msg.aux && typeof (msg.aux as { ID?: unknown }).ID === 'string')
+        yield { kind: 'image', id: (msg.aux as { ID: string }).ID };
       const failed = daemonError(msg);
       if (failed) {
         yield { kind: 'error', message: failed, code: (msg.errorDetail as { code?: number } | undefined)?.code };
@@ -75,11 +73,16 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<PushResult> {
+  async pushImage(
+    reference: string,
+    options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth },
+  ): Promise<PushResult> {
     const { name, tag } = splitTag(reference);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.getImage(name).push({ tag, authconfig: authConfig(options.auth), abortSignal: options.signal } as Docker.ImagePushOptions);
+      stream = await this.docker
+        .getImage(name)
+        .push({ tag, authconfig: authConfig(options.auth), abortSignal: options.signal } as Docker.ImagePushOptions);
     } catch (err) {
       throw new PushError(err instanceof Error ? err.message : String(err), { cause: err });
     }
@@ -106,8 +109,14 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async pullImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<void> {
-    const stream = (await this.docker.pull(reference, { authconfig: authConfig(options.auth), abortSignal: options.signal })) as NodeJS.ReadableStream;
+  async pullImage(
+    reference: string,
+    options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth },
+  ): Promise<void> {
+    const stream = (await this.docker.pull(reference, {
+      authconfig: authConfig(options.auth),
+      abortSignal: options.signal,
+    })) as NodeJS.ReadableStream;
     for await (const msg of jsonLines(stream)) {
       const failed = daemonError(msg);
       if (failed) throw new Error(failed);
@@ -119,7 +128,13 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       const info = await this.docker.getImage(reference).inspect();
       const c = info.Config;
-      return { id: info.Id, user: c.User ?? '', env: c.Env ?? [], labels: c.Labels ?? {}, workingDir: c.WorkingDir ?? '' };
+      return {
+        id: info.Id,
+        user: c.User ?? '',
+        env: c.Env ?? [],
+        labels: c.Labels ?? {},
+        workingDir: c.WorkingDir ?? '',
+      };
     } catch (err) {
       if (statusCode(err) === 404) return undefined;
       throw err;
@@ -149,7 +164,10 @@ export class DockerRuntime implements ContainerRuntime {
     await this.docker.getContainer(id).putArchive(tar as NodeJS.ReadableStream, { path: dir });
   }
 
-  async runContainer(id: string, o: { onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void; signal?: AbortSignal }): Promise<number> {
+  async runContainer(
+    id: string,
+    o: { onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void; signal?: AbortSignal },
+  ): Promise<number> {
     const container = this.docker.getContainer(id);
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     const ended = new Promise<void>((resolve) => {
@@ -204,7 +222,11 @@ export class DockerRuntime implements ContainerRuntime {
       try {
         return await this.docker.df();
       } catch (err) {
-        if (attempt >= 50 || !/disk usage operation is already running/.test(err instanceof Error ? err.message : String(err))) throw err;
+        if (
+          attempt >= 50 ||
+          !/disk usage operation is already running/.test(err instanceof Error ? err.message : String(err))
+        )
+          throw err;
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -213,7 +235,15 @@ export class DockerRuntime implements ContainerRuntime {
   async diskUsage(): Promise<DiskUsage> {
     const df = (await this.dfOnce()) as {
       LayersSize?: number;
-      Images?: { Id: string; RepoTags?: string[] | null; Created: number; Size: number; SharedSize: number; Containers: number; Labels?: Record<string, string> | null }[];
+      Images?: {
+        Id: string;
+        RepoTags?: string[] | null;
+        Created: number;
+        Size: number;
+        SharedSize: number;
+        Containers: number;
+        Labels?: Record<string, string> | null;
+      }[];
     };
     return {
       layersBytes: df.LayersSize ?? 0,

@@ -98,14 +98,20 @@ export interface ContainerRuntime {
    * `onOutput` gets progress lines.
    * @throws PushError with the registry's message.
    */
-  pushImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<PushResult>;
+  pushImage(
+    reference: string,
+    options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth },
+  ): Promise<PushResult>;
   /**
    * Removes an image by reference or id (by a reference: the tag, and the image when no other
    * tag is left), with its untagged parents. Never forces: an image a container uses stays.
    */
   removeImage(reference: string): Promise<RemoveImageResult>;
   /** Pulls an image; `onOutput` gets progress lines. @throws Error with the daemon's message. */
-  pullImage(reference: string, options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth }): Promise<void>;
+  pullImage(
+    reference: string,
+    options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth },
+  ): Promise<void>;
   /** The image's configuration, or undefined when the daemon does not have it. */
   inspectImage(reference: string): Promise<ImageConfig | undefined>;
   /** Creates (does not start) a container; returns its id. */
@@ -116,7 +122,10 @@ export interface ContainerRuntime {
    * Starts the container and waits for it to exit; its output goes to `onStdout`/`onStderr`
    * as it comes. Aborting `signal` kills it. Returns the exit code.
    */
-  runContainer(id: string, o: { onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void; signal?: AbortSignal }): Promise<number>;
+  runContainer(
+    id: string,
+    o: { onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void; signal?: AbortSignal },
+  ): Promise<number>;
   /** Commits a container as `reference`, with Dockerfile-style `changes` (CMD, ENV, LABEL ...). */
   commitContainer(id: string, reference: string, changes: string[]): Promise<string>;
   /** Ids of images carrying every given label; with `dangling`, only untagged ones. */

@@ -49,11 +49,17 @@ export class DindExecutor implements Executor {
   private sharedDaemon(): Promise<PrivateDaemon> {
     this.shared ??= PrivateDaemon.start(this.o, (dead) => {
       if (this.closed) return;
-      this.o.log.warn('the agent\'s private Docker daemon died; starting a new one', { root: dead.root });
+      this.o.log.warn("the agent's private Docker daemon died; starting a new one", { root: dead.root });
       this.shared = undefined;
       this.sharedReady = undefined;
       // Clear away what the dead one left, then have a new one ready for the next build.
-      void dead.stop().then(() => this.sharedDaemon().catch((err) => this.o.log.error('restarting the private daemon failed', { error: errorMessage(err) })));
+      void dead
+        .stop()
+        .then(() =>
+          this.sharedDaemon().catch((err) =>
+            this.o.log.error('restarting the private daemon failed', { error: errorMessage(err) }),
+          ),
+        );
     }).then(
       (daemon) => (this.sharedReady = daemon),
       (err: unknown) => {
@@ -79,6 +85,12 @@ export class DindExecutor implements Executor {
     const shared = this.shared;
     this.shared = undefined;
     this.sharedReady = undefined;
-    await Promise.all([...[...this.perBuild].map((d) => d.stop()), shared?.then((d) => d.stop(), () => {})]);
+    await Promise.all([
+      ...[...this.perBuild].map((d) => d.stop()),
+      shared?.then(
+        (d) => d.stop(),
+        () => {},
+      ),
+    ]);
   }
 }

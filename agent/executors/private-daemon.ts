@@ -117,7 +117,6 @@ export class PrivateDaemon {
   kill(): void {
     this.process?.kill('SIGKILL');
   }
-
 }
 
 /**
@@ -131,7 +130,9 @@ export async function removeLeftoverDaemons(rootParent: string, log: Logger): Pr
     const root = path.join(rootParent, e);
     await killProcessesOf(root);
     await unmountUnder(root);
-    await rm(root, { recursive: true, force: true }).catch((err) => log.warn('could not remove a leftover daemon folder', { root, error: errorMessage(err) }));
+    await rm(root, { recursive: true, force: true }).catch((err) =>
+      log.warn('could not remove a leftover daemon folder', { root, error: errorMessage(err) }),
+    );
   }
   return entries.length;
 }
@@ -154,7 +155,7 @@ async function killProcessesOf(root: string): Promise<void> {
     if (pid !== process.pid && cmd.includes(root)) named.push(pid);
   }
   const doomed = new Set(named);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [pid, ppid] of parents) {
       if (!doomed.has(pid) && doomed.has(ppid)) {
@@ -181,6 +182,10 @@ async function unmountUnder(dir: string): Promise<void> {
     .filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) {
-    await new Promise<void>((resolve) => spawn('umount', ['-l', m]).once('exit', () => resolve()).once('error', () => resolve()));
+    await new Promise<void>((resolve) =>
+      spawn('umount', ['-l', m])
+        .once('exit', () => resolve())
+        .once('error', () => resolve()),
+    );
   }
 }

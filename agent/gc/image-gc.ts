@@ -17,7 +17,8 @@ export function parseThreshold(text: string): Threshold | string {
     return percent <= 100 ? { percent } : `"${text}" is more than 100%`;
   }
   const bytes = parseQuantity(text);
-  if (bytes === undefined || bytes < 0) return `"${text}" is neither a percentage ("85%") nor a number of bytes ("20Gi")`;
+  if (bytes === undefined || bytes < 0)
+    return `"${text}" is neither a percentage ("85%") nor a number of bytes ("20Gi")`;
   return { bytes: Math.floor(bytes) };
 }
 
@@ -127,7 +128,16 @@ export class ImageGarbageCollector {
     const { runtime } = target;
     const containersRemoved = await this.removeStoppedContainers(target);
     const before = await this.measure(runtime);
-    const round: GcRound = { trigger, usageBefore: before.used, usageAfter: before.used, high: before.high, low: before.low, reclaimedBytes: 0, imagesRemoved: 0, containersRemoved };
+    const round: GcRound = {
+      trigger,
+      usageBefore: before.used,
+      usageAfter: before.used,
+      high: before.high,
+      low: before.low,
+      reclaimedBytes: 0,
+      imagesRemoved: 0,
+      containersRemoved,
+    };
     if (before.used > before.high) {
       let reclaimed = target.ownsDaemon ? await runtime.pruneBuildCache() : 0;
       let used = before.used;
@@ -145,7 +155,11 @@ export class ImageGarbageCollector {
       // Counted on the daemon: removing an image also removes the untagged parents only it used.
       const left = new Set((await runtime.diskUsage()).images.map((i) => i.id));
       reclaimed += Math.max(0, before.used - used);
-      Object.assign(round, { usageAfter: used, reclaimedBytes: reclaimed, imagesRemoved: present.filter((id) => !left.has(id)).length });
+      Object.assign(round, {
+        usageAfter: used,
+        reclaimedBytes: reclaimed,
+        imagesRemoved: present.filter((id) => !left.has(id)).length,
+      });
     }
     if (round.imagesRemoved + round.containersRemoved > 0 || before.used > before.high) {
       this.o.log.info('image garbage collection', { ...round });
@@ -157,17 +171,27 @@ export class ImageGarbageCollector {
   /** Usage and thresholds in bytes. */
   private async measure(runtime: ContainerRuntime): Promise<{ used: number; high: number; low: number }> {
     const { high, low } = this.o.policy;
-    if ('bytes' in high && 'bytes' in low) return { used: (await runtime.diskUsage()).layersBytes, high: high.bytes, low: low.bytes };
-    if (!('percent' in high && 'percent' in low)) throw new Error('the GC thresholds must both be percentages or both bytes');
+    if ('bytes' in high && 'bytes' in low)
+      return { used: (await runtime.diskUsage()).layersBytes, high: high.bytes, low: low.bytes };
+    if (!('percent' in high && 'percent' in low))
+      throw new Error('the GC thresholds must both be percentages or both bytes');
     const fs = await statfs(this.o.policy.filesystem ?? (await runtime.dataRoot()));
     const total = fs.blocks * fs.bsize;
-    return { used: (fs.blocks - fs.bfree) * fs.bsize, high: (total * high.percent) / 100, low: (total * low.percent) / 100 };
+    return {
+      used: (fs.blocks - fs.bfree) * fs.bsize,
+      high: (total * high.percent) / 100,
+      low: (total * low.percent) / 100,
+    };
   }
 
   /** Stopped containers of builds (any on a private daemon) that no running build of this agent owns. */
   private async removeStoppedContainers(target: GcTarget): Promise<number> {
-    const all: ContainerSummary[] = await target.runtime.listContainers(target.ownsDaemon ? {} : { [LABELS.build]: true });
-    const doomed = all.filter((c) => STOPPED.has(c.state) && this.now() - c.created >= this.o.policy.minAgeMs && !this.o.isRunning(c.labels));
+    const all: ContainerSummary[] = await target.runtime.listContainers(
+      target.ownsDaemon ? {} : { [LABELS.build]: true },
+    );
+    const doomed = all.filter(
+      (c) => STOPPED.has(c.state) && this.now() - c.created >= this.o.policy.minAgeMs && !this.o.isRunning(c.labels),
+    );
     let removed = 0;
     for (const c of doomed) {
       try {

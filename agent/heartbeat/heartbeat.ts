@@ -75,7 +75,11 @@ export class Heartbeat {
       for (const order of res.stop) {
         const r = order.build && running.get(order.build);
         if (!r) continue;
-        log.info('coordinator says stop', { build: `${r.ref.namespace}/${r.ref.name}`, attempt: r.ref.attempt, why: order.why });
+        log.info('coordinator says stop', {
+          build: `${r.ref.namespace}/${r.ref.name}`,
+          attempt: r.ref.attempt,
+          why: order.why,
+        });
         running.stop(r, order.why === 'Cancelled' ? 'Cancelled' : 'Lost');
       }
     } catch (err) {

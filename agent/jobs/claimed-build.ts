@@ -135,16 +135,20 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
   const { source, strategy, output, resources } = config;
   if (!output) throw new MalformedBuildError('build.spec.config.output', 'is missing');
   const ref = { namespace: metadata.namespace, name: metadata.name, attempt: status.attempt };
-  if (attemptKey(ref) !== attemptKey(claimed)) throw new MalformedBuildError('build', `is ${attemptKey(ref)}, not the claimed ${attemptKey(claimed)}`);
+  if (attemptKey(ref) !== attemptKey(claimed))
+    throw new MalformedBuildError('build', `is ${attemptKey(ref)}, not the claimed ${attemptKey(claimed)}`);
   const startedAtMs = status.startTimestamp ? Date.parse(status.startTimestamp) : undefined;
-  if (Number.isNaN(startedAtMs)) throw new MalformedBuildError('build.status.startTimestamp', `"${status.startTimestamp}" is not a time`);
+  if (Number.isNaN(startedAtMs))
+    throw new MalformedBuildError('build.status.startTimestamp', `"${status.startTimestamp}" is not a time`);
   return {
     ref,
     configName: spec.configName,
     startedAtMs,
     completionDeadlineSeconds: config.completionDeadlineSeconds || undefined,
     source: {
-      upload: source?.binary?.object ? { object: source.binary.object, sha256: source.binary.sha256, size: source.binary.size } : undefined,
+      upload: source?.binary?.object
+        ? { object: source.binary.object, sha256: source.binary.sha256, size: source.binary.size }
+        : undefined,
       git: source?.git?.uri ? { uri: source.git.uri, ref: source.git.ref || undefined } : undefined,
       contextDir: source?.contextDir || '.',
       dockerfile: source?.dockerfile || undefined,
@@ -153,7 +157,11 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
     strategy: strategyFrom(strategy),
     output: { image: output.image, pushSecret: output.pushSecret?.name || undefined },
     resources: { cpu: resources?.cpu || undefined, memory: resources?.memory || undefined },
-    credentials: { push: credentials(res.pushCredentials), source: credentials(res.sourceCredentials), pull: credentials(res.pullCredentials) },
+    credentials: {
+      push: credentials(res.pushCredentials),
+      source: credentials(res.sourceCredentials),
+      pull: credentials(res.pullCredentials),
+    },
   };
 }
 
@@ -193,5 +201,11 @@ function nameValues(list: NameValue__Output[]): NameValue[] {
 
 function credentials(c: RegistryCredentials__Output | null): Credentials | undefined {
   if (!c) return undefined;
-  return { registry: c.registry, username: c.username, password: c.password, sshPrivateKey: c.sshPrivateKey || undefined, knownHosts: c.knownHosts || undefined };
+  return {
+    registry: c.registry,
+    username: c.username,
+    password: c.password,
+    sshPrivateKey: c.sshPrivateKey || undefined,
+    knownHosts: c.knownHosts || undefined,
+  };
 }

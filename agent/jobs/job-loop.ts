@@ -123,7 +123,12 @@ export class JobLoop {
     const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
     try {
       const outcome = await this.claimAndRun(job, msg, log);
-      if (outcome === 'settled') await msg.ackAck().catch((err) => log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }));
+      if (outcome === 'settled')
+        await msg
+          .ackAck()
+          .catch((err) =>
+            log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }),
+          );
       else msg.nak();
     } finally {
       clearInterval(keepAlive);
@@ -146,7 +151,9 @@ export class JobLoop {
     const before = runningHere();
     if (before) return duplicate(before);
     if (this.settled.has(key)) {
-      log.info('job delivered again after its attempt ran and was reported here; not running it twice', { seq: msg.seq });
+      log.info('job delivered again after its attempt ran and was reported here; not running it twice', {
+        seq: msg.seq,
+      });
       return 'settled';
     }
     let build: ClaimedBuild | MalformedBuildError;

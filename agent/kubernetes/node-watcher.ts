@@ -95,7 +95,11 @@ export class NodeWatcher {
           this.o.log.info('node watch expired (410 Gone); listing again', { node: this.o.node });
           continue;
         }
-        this.o.log.warn('reading the node from the Kubernetes API failed; retrying', { node: this.o.node, delayMs: delay, error: errorMessage(err) });
+        this.o.log.warn('reading the node from the Kubernetes API failed; retrying', {
+          node: this.o.node,
+          delayMs: delay,
+          error: errorMessage(err),
+        });
         await sleep(delay, signal);
         delay = Math.min(max, delay * 2);
       }
@@ -108,11 +112,13 @@ export class NodeWatcher {
     try {
       list = await abortable(this.api.listNode({ fieldSelector: this.fieldSelector }), signal);
     } catch (err) {
-      if (err instanceof ApiException) throw new KubernetesApiError(`listing node "${this.o.node}": HTTP ${err.code}`, err.code, { cause: err });
+      if (err instanceof ApiException)
+        throw new KubernetesApiError(`listing node "${this.o.node}": HTTP ${err.code}`, err.code, { cause: err });
       throw err;
     }
     const node = list.items.find((n) => n.metadata?.name === this.o.node);
-    if (!node) this.o.log.warn('the node is not in the Kubernetes API; claiming nothing until it is', { node: this.o.node });
+    if (!node)
+      this.o.log.warn('the node is not in the Kubernetes API; claiming nothing until it is', { node: this.o.node });
     this.set(node);
     return list.metadata?.resourceVersion ?? '';
   }
@@ -145,14 +151,20 @@ export class NodeWatcher {
         if (type === 'ERROR') {
           const status = obj as { code?: number; message?: string };
           const message = `node watch: ${status.message ?? 'error'}`;
-          settle(status.code === 410 ? new ResourceVersionGoneError(message, 410) : new KubernetesApiError(message, status.code));
+          settle(
+            status.code === 410
+              ? new ResourceVersionGoneError(message, 410)
+              : new KubernetesApiError(message, status.code),
+          );
           return;
         }
         const node = obj as V1Node;
         rv = node.metadata?.resourceVersion ?? rv;
         if (type === 'ADDED' || type === 'MODIFIED') this.set(node);
         else if (type === 'DELETED') {
-          this.o.log.warn('the node was deleted from the Kubernetes API; claiming nothing until it is back', { node: this.o.node });
+          this.o.log.warn('the node was deleted from the Kubernetes API; claiming nothing until it is back', {
+            node: this.o.node,
+          });
           this.set(undefined);
         }
         // BOOKMARK: only the resourceVersion moves on.

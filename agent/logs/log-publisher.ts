@@ -91,7 +91,8 @@ export class LogPublisher {
           return;
         } catch (err) {
           if (signal?.aborted) return;
-          if (tries % 10 === 0) this.o.log.warn('storing log lines failed; retrying', { error: (err as Error).message, tries });
+          if (tries % 10 === 0)
+            this.o.log.warn('storing log lines failed; retrying', { error: (err as Error).message, tries });
           await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(tries, 5))));
         }
       }

@@ -12,7 +12,8 @@ export class SecretMasker {
     const forms = new Set<string>();
     for (const s of secrets) {
       // A key is printed, if ever, line by line: mask each line of its body.
-      for (const line of s.sshPrivateKey?.split('\n') ?? []) if (line.trim().length >= 16 && !line.startsWith('-----')) forms.add(line.trim());
+      for (const line of s.sshPrivateKey?.split('\n') ?? [])
+        if (line.trim().length >= 16 && !line.startsWith('-----')) forms.add(line.trim());
       if (s.password.length < 3) continue; // masking "a" would mangle every line
       forms.add(s.password);
       forms.add(encodeURIComponent(s.password));

@@ -54,7 +54,15 @@ export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
   } catch (err) {
     if (!(err instanceof InvalidGitRefError) || !/^[0-9a-f]{7,64}$/.test(ref)) throw err;
     // Servers that only serve advertised refs refuse a bare commit id: fetch all, then look.
-    await git(['-C', o.dir, 'fetch', '--no-tags', 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']);
+    await git([
+      '-C',
+      o.dir,
+      'fetch',
+      '--no-tags',
+      'origin',
+      '+refs/heads/*:refs/remotes/origin/*',
+      '+refs/tags/*:refs/tags/*',
+    ]);
     await git(['-C', o.dir, 'checkout', '--quiet', '--detach', ref]).catch(() => {
       throw new InvalidGitRefError(`commit "${ref}" is not in ${o.uri}`);
     });
@@ -97,7 +105,10 @@ function runGit(args: string[], o: FetchOptions, credentials: Record<string, str
     child.on('close', (code, sig) => {
       if (code === 0) return resolve(stdout);
       if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
-      if (sig) return reject(new GitSourceUnreachableError(`git timed out after ${(o.timeoutMs ?? 300_000) / 1000}s fetching ${o.uri}`));
+      if (sig)
+        return reject(
+          new GitSourceUnreachableError(`git timed out after ${(o.timeoutMs ?? 300_000) / 1000}s fetching ${o.uri}`),
+        );
       reject(classify(stderr, o));
     });
   });
@@ -119,7 +130,8 @@ async function credentialEnv(o: FetchOptions): Promise<Record<string, string>> {
     const known = path.join(base, '.git-known-hosts');
     await writeFile(key, c.sshPrivateKey.endsWith('\n') ? c.sshPrivateKey : c.sshPrivateKey + '\n', { mode: 0o600 });
     await writeFile(known, c.knownHosts ?? '', { mode: 0o600 });
-    if (!c.knownHosts) o.onOutput?.('warning: the source secret has no known_hosts; the git server\'s host key is not checked');
+    if (!c.knownHosts)
+      o.onOutput?.("warning: the source secret has no known_hosts; the git server's host key is not checked");
     const check = c.knownHosts ? 'yes' : 'accept-new';
     return {
       GIT_SSH_COMMAND: `ssh -i '${key}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=${check} -o UserKnownHostsFile='${known}'`,
@@ -135,16 +147,31 @@ async function credentialEnv(o: FetchOptions): Promise<Record<string, string>> {
 /** Turns git's complaint into the failure a person would name. */
 export function classify(stderr: string, o: Pick<FetchOptions, 'uri' | 'ref' | 'credentials'>): BuildFailure {
   const text = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' ').replace(/\s+/g, ' ');
-  if (/couldn't find remote ref|not our ref|unadvertised object|pathspec .* did not match|unknown revision|reference is not a tree|invalid refspec/i.test(stderr)) {
+  if (
+    /couldn't find remote ref|not our ref|unadvertised object|pathspec .* did not match|unknown revision|reference is not a tree|invalid refspec/i.test(
+      stderr,
+    )
+  ) {
     return new InvalidGitRefError(`ref "${o.ref || 'HEAD'}" was not found in ${o.uri}: ${text}`);
   }
-  const auth = /authentication failed|could not read username|could not read password|http basic: access denied|requested URL returned error: 40[13]|permission denied \(publickey|host key verification failed/i;
+  const auth =
+    /authentication failed|could not read username|could not read password|http basic: access denied|requested URL returned error: 40[13]|permission denied \(publickey|host key verification failed/i;
   if (auth.test(stderr)) {
     // Say the line that tells why, not just git's closing words.
-    const why = stderr.split('\n').find((l) => auth.test(l))?.trim() ?? text;
-    return new GitAuthenticationFailedError(`${o.uri} refused the ${o.credentials ? "source secret's credentials" : 'fetch without credentials (no source secret)'}: ${why}`);
+    const why =
+      stderr
+        .split('\n')
+        .find((l) => auth.test(l))
+        ?.trim() ?? text;
+    return new GitAuthenticationFailedError(
+      `${o.uri} refused the ${o.credentials ? "source secret's credentials" : 'fetch without credentials (no source secret)'}: ${why}`,
+    );
   }
-  if (/could not resolve host|connection refused|unable to connect|couldn't connect|connection timed out|network is unreachable|no route to host|failed to connect|unable to look up/i.test(stderr)) {
+  if (
+    /could not resolve host|connection refused|unable to connect|couldn't connect|connection timed out|network is unreachable|no route to host|failed to connect|unable to look up/i.test(
+      stderr,
+    )
+  ) {
     return new GitSourceUnreachableError(`git server of ${o.uri} could not be reached: ${text}`);
   }
   return new FetchSourceFailedError(`fetching ${o.uri} failed: ${text}`);

@@ -5,7 +5,12 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract, type Header } from 'tar-stream';
-import { BuildFailure, ContextRatioTooHighError, ContextTooManyEntriesError, InvalidContextError } from '../build-failures.js';
+import {
+  BuildFailure,
+  ContextRatioTooHighError,
+  ContextTooManyEntriesError,
+  InvalidContextError,
+} from '../build-failures.js';
 
 /** What an uploaded context may unpack to. */
 export interface ContextLimits {
@@ -46,7 +51,10 @@ const MAX_LINK_HOPS = 40;
  * @throws InvalidContextError naming the entry and why (ContextTooManyEntriesError and
  *   ContextRatioTooHighError for the two limits).
  */
-export async function extractContext(archive: AsyncIterable<Uint8Array>, o: ExtractOptions): Promise<{ files: number; bytes: number }> {
+export async function extractContext(
+  archive: AsyncIterable<Uint8Array>,
+  o: ExtractOptions,
+): Promise<{ files: number; bytes: number }> {
   await mkdir(o.dir, { recursive: true });
   const root = await realpath(o.dir);
   const hash = createHash('sha256');
@@ -77,7 +85,11 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
     transform(chunk: Buffer, _enc, done) {
       unpacked += chunk.byteLength;
       if (unpacked > RATIO_FREE_BYTES && unpacked > o.maxRatio * uploaded) {
-        done(new ContextRatioTooHighError(`the uploaded context unpacks to more than ${o.maxRatio} times its compressed size (${unpacked} bytes from ${uploaded}); the limit is SLIPWAY_AGENT_MAX_CONTEXT_RATIO`));
+        done(
+          new ContextRatioTooHighError(
+            `the uploaded context unpacks to more than ${o.maxRatio} times its compressed size (${unpacked} bytes from ${uploaded}); the limit is SLIPWAY_AGENT_MAX_CONTEXT_RATIO`,
+          ),
+        );
         return;
       }
       done(null, chunk);
@@ -87,7 +99,10 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
   const done = (async () => {
     for await (const entry of tar) {
       const h = entry.header;
-      if (++entries > o.maxEntries) throw new ContextTooManyEntriesError(`the uploaded context has more than ${o.maxEntries} entries; the limit is SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES`);
+      if (++entries > o.maxEntries)
+        throw new ContextTooManyEntriesError(
+          `the uploaded context has more than ${o.maxEntries} entries; the limit is SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES`,
+        );
       const parts = entryParts(h.name, h);
       switch (h.type) {
         case 'directory':
@@ -101,10 +116,12 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
           const folder = await realFolder(parts.slice(0, -1), h, { create: true });
           claimName(parts, h);
           // 'wx': O_CREAT|O_EXCL fails on anything already there, a link included.
-          const fh = await open(path.join(folder, parts.at(-1)!), 'wx', (h.mode ?? 0o644) & 0o777).catch((err: NodeJS.ErrnoException) => {
-            if (err.code === 'EEXIST') refuse(h, 'is in the archive twice, or collides with another entry');
-            throw err;
-          });
+          const fh = await open(path.join(folder, parts.at(-1)!), 'wx', (h.mode ?? 0o644) & 0o777).catch(
+            (err: NodeJS.ErrnoException) => {
+              if (err.code === 'EEXIST') refuse(h, 'is in the archive twice, or collides with another entry');
+              throw err;
+            },
+          );
           try {
             for await (const chunk of entry) await fh.write(chunk as Buffer);
           } finally {
@@ -132,7 +149,8 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
           const fromFolder = await realFolder(fromParts.slice(0, -1), h, { create: false });
           const from = path.join(fromFolder, fromParts.at(-1) ?? '');
           const st = await lstat(from).catch(() => undefined);
-          if (fromParts.length === 0 || !st?.isFile()) refuse(h, `is a hard link to "${h.linkname}", which is not a file of the context`);
+          if (fromParts.length === 0 || !st?.isFile())
+            refuse(h, `is a hard link to "${h.linkname}", which is not a file of the context`);
           const folder = await realFolder(parts.slice(0, -1), h, { create: true });
           claimName(parts, h);
           await link(from, path.join(folder, parts.at(-1)!)).catch((err: NodeJS.ErrnoException) => {
@@ -147,12 +165,17 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
       entry.resume();
     }
   })();
-  await Promise.all([gz ? pipeline(raw, createGunzip(), ratioGuard, tar) : pipeline(raw, tar), done]).catch((err: unknown) => {
-    if (err instanceof BuildFailure) throw err;
-    throw new InvalidContextError(`the uploaded context is not a readable tar archive: ${(err as Error).message}`, { cause: err });
-  });
+  await Promise.all([gz ? pipeline(raw, createGunzip(), ratioGuard, tar) : pipeline(raw, tar), done]).catch(
+    (err: unknown) => {
+      if (err instanceof BuildFailure) throw err;
+      throw new InvalidContextError(`the uploaded context is not a readable tar archive: ${(err as Error).message}`, {
+        cause: err,
+      });
+    },
+  );
   const digest = hash.digest('hex');
-  if (o.sha256 && digest !== o.sha256) throw new InvalidContextError(`the uploaded context's SHA-256 is ${digest}, not ${o.sha256} as uploaded`);
+  if (o.sha256 && digest !== o.sha256)
+    throw new InvalidContextError(`the uploaded context's SHA-256 is ${digest}, not ${o.sha256} as uploaded`);
 
   // Every file and folder is in place: now the links, each judged against all of them.
   for (const l of links.values()) {
@@ -168,7 +191,11 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
   /** Refuses a link that, followed through the archive's links known so far, leads outside. */
   function judgeLink(l: { header: Header; parts: string[]; to: string }): void {
     const escape = leadsOutside(targets, l.parts.slice(0, -1), l.to);
-    if (escape) refuse(l.header, `is a link to "${l.to}", which leads outside the context${escape.through.length > 0 ? ` (through the link "${escape.through.join('", "')}")` : ''}`);
+    if (escape)
+      refuse(
+        l.header,
+        `is a link to "${l.to}", which leads outside the context${escape.through.length > 0 ? ` (through the link "${escape.through.join('", "')}")` : ''}`,
+      );
   }
 
   function refuse(h: Header, why: string): never {
@@ -178,9 +205,11 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
   /** An entry's name as path components, refusing absolute names, "..", and NULs. */
   function entryParts(name: string, h: Header): string[] {
     if (name.includes('\0')) refuse(h, 'has a NUL in its name');
-    if (path.posix.isAbsolute(name)) refuse(h, name === h.name ? 'is an absolute path' : `names the absolute path "${name}"`);
+    if (path.posix.isAbsolute(name))
+      refuse(h, name === h.name ? 'is an absolute path' : `names the absolute path "${name}"`);
     const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) refuse(h, name === h.name ? 'climbs out with ".."' : `names "${name}", which climbs out with ".."`);
+    if (parts.includes('..'))
+      refuse(h, name === h.name ? 'climbs out with ".."' : `names "${name}", which climbs out with ".."`);
     return parts;
   }
 
@@ -192,7 +221,12 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
     for (let i = 1; i <= parts.length; i++) {
       const prefix = parts.slice(0, i).join('/');
       if (!links.has(prefix)) continue;
-      refuse(h, i === parts.length && !folder ? `collides with the link "${prefix}"` : `would be written through the link "${prefix}"`);
+      refuse(
+        h,
+        i === parts.length && !folder
+          ? `collides with the link "${prefix}"`
+          : `would be written through the link "${prefix}"`,
+      );
     }
   }
 
@@ -230,7 +264,11 @@ export async function extractContext(archive: AsyncIterable<Uint8Array>, o: Extr
  * is judged as if it could: that only refuses more. Returns the links followed on the way
  * out, or undefined when it stays inside.
  */
-export function leadsOutside(links: ReadonlyMap<string, string>, from: readonly string[], to: string): { through: string[] } | undefined {
+export function leadsOutside(
+  links: ReadonlyMap<string, string>,
+  from: readonly string[],
+  to: string,
+): { through: string[] } | undefined {
   const at = [...from];
   const rest = to.split('/');
   const through: string[] = [];

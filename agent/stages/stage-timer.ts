@@ -27,7 +27,11 @@ export class StageTimer {
     try {
       return await step();
     } finally {
-      this.stages.push({ name, startTimestamp: new Date(began).toISOString(), durationMs: Math.max(0, this.clock().getTime() - began) });
+      this.stages.push({
+        name,
+        startTimestamp: new Date(began).toISOString(),
+        durationMs: Math.max(0, this.clock().getTime() - began),
+      });
     }
   }
 

@@ -38,7 +38,8 @@ export function editDockerfile(text: string, edits: DockerfileEdits): string {
     stage = named;
   }
   if (edits.from) {
-    if (stage.first !== stage.last) throw new DockerfileEditError('cannot replace the image of a FROM that spans several lines');
+    if (stage.first !== stage.last)
+      throw new DockerfileEditError('cannot replace the image of a FROM that spans several lines');
     lines[stage.first] = replaceFromImage(lines[stage.first]!, edits.from);
   }
   if (edits.env?.length) {
@@ -54,7 +55,13 @@ export function editDockerfile(text: string, edits: DockerfileEdits): string {
  * can resolve. The node's image GC keeps these while the build runs.
  */
 export function baseImages(text: string): string[] {
-  return [...new Set(fromImages(text).filter((f) => !f.arg).map((f) => f.image))];
+  return [
+    ...new Set(
+      fromImages(text)
+        .filter((f) => !f.arg)
+        .map((f) => f.image),
+    ),
+  ];
 }
 
 /**
@@ -62,7 +69,13 @@ export function baseImages(text: string): string[] {
  * with `--platform`, whose variant the daemon picks (a plain pull would fetch the node's own).
  */
 export function pullableBaseImages(text: string): string[] {
-  return [...new Set(fromImages(text).filter((f) => !f.arg && !f.platform).map((f) => f.image))];
+  return [
+    ...new Set(
+      fromImages(text)
+        .filter((f) => !f.arg && !f.platform)
+        .map((f) => f.image),
+    ),
+  ];
 }
 
 /** Whether the daemon has base images to pull itself: a FROM of build arguments (`FROM $BASE`) or with `--platform`. */

@@ -60,9 +60,15 @@ export async function pullBuilderImage(o: SourceToImageOptions): Promise<void> {
   if (!o.forcePull && (await o.runtime.inspectImage(o.builderImage))) return;
   o.onLine(`Pulling builder image ${o.builderImage}`);
   try {
-    await o.runtime.pullImage(o.builderImage, { signal: o.signal, auth: o.pullAuth, onOutput: (t) => o.onLine(t.trimEnd()) });
+    await o.runtime.pullImage(o.builderImage, {
+      signal: o.signal,
+      auth: o.pullAuth,
+      onOutput: (t) => o.onLine(t.trimEnd()),
+    });
   } catch (err) {
-    throw new PullBuilderImageFailedError(`pulling builder image ${o.builderImage} failed: ${errorMessage(err)}`, { cause: err });
+    throw new PullBuilderImageFailedError(`pulling builder image ${o.builderImage} failed: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -128,11 +134,18 @@ const DOWNLOADED_SCRIPTS = '/tmp/scripts';
  */
 async function builderScripts(o: SourceToImageOptions): Promise<{ dir: string; download?: Buffer }> {
   const config = await o.runtime.inspectImage(o.builderImage);
-  if (!config) throw new PullBuilderImageFailedError(`builder image ${o.builderImage} is not on the daemon (it was not pulled, or was removed since)`);
+  if (!config)
+    throw new PullBuilderImageFailedError(
+      `builder image ${o.builderImage} is not on the daemon (it was not pulled, or was removed since)`,
+    );
   const url = o.scriptsUrl || config?.labels[SCRIPTS_URL_LABEL];
-  if (!url) throw new InvalidBuilderImageError(`${o.builderImage} has no ${SCRIPTS_URL_LABEL} label, and strategy.source.scriptsUrl is not set`);
+  if (!url)
+    throw new InvalidBuilderImageError(
+      `${o.builderImage} has no ${SCRIPTS_URL_LABEL} label, and strategy.source.scriptsUrl is not set`,
+    );
   if (url.startsWith('image:///')) return { dir: url.slice('image://'.length).replace(/\/+$/, '') };
-  if (/^https?:\/\//.test(url)) return { dir: DOWNLOADED_SCRIPTS, download: await downloadScripts(url.replace(/\/+$/, ''), o) };
+  if (/^https?:\/\//.test(url))
+    return { dir: DOWNLOADED_SCRIPTS, download: await downloadScripts(url.replace(/\/+$/, ''), o) };
   throw new InvalidBuilderImageError(`scripts URL "${url}" is not supported: use image:///path, http:// or https://`);
 }
 
@@ -145,10 +158,13 @@ async function downloadScripts(base: string, o: SourceToImageOptions): Promise<B
     try {
       res = await fetch(`${base}/${name}`, { signal: o.signal });
     } catch (err) {
-      throw new InvalidBuilderImageError(`downloading the ${name} script from ${base} failed: ${errorMessage(err)}`, { cause: err });
+      throw new InvalidBuilderImageError(`downloading the ${name} script from ${base} failed: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
     if (res.status === 404 && name === 'save-artifacts') continue;
-    if (!res.ok) throw new InvalidBuilderImageError(`downloading the ${name} script from ${base} failed: HTTP ${res.status}`);
+    if (!res.ok)
+      throw new InvalidBuilderImageError(`downloading the ${name} script from ${base} failed: HTTP ${res.status}`);
     out.entry({ name: `scripts/${name}`, mode: 0o755 }, Buffer.from(await res.arrayBuffer()));
     o.onLine(`Downloaded ${name} from ${base}`);
   }
@@ -164,7 +180,12 @@ async function downloadScripts(base: string, o: SourceToImageOptions): Promise<B
  * was saved.
  */
 async function savedArtifacts(o: SourceToImageOptions, scripts: string): Promise<Buffer | undefined> {
-  const id = await o.runtime.createContainer({ image: o.image, cmd: [`${scripts}/save-artifacts`], labels: o.labels, limits: o.limits });
+  const id = await o.runtime.createContainer({
+    image: o.image,
+    cmd: [`${scripts}/save-artifacts`],
+    labels: o.labels,
+    limits: o.limits,
+  });
   o.onContainer(id);
   const out: Buffer[] = [];
   const stderr = new LineSplitter(o.onLine);
@@ -206,4 +227,3 @@ async function prefixed(tar: Buffer, prefix: string): Promise<Buffer> {
   await copied;
   return Buffer.concat(chunks);
 }
-

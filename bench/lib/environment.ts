@@ -16,7 +16,10 @@ export interface BenchSlipway {
  * Runs `fn` on a Slipway of its own (the tests' real environment, a git server), then stops it
  * all. `coordinator`: settings over the tests' defaults (testCoordinatorSettings).
  */
-export async function onSlipway<T>(fn: (s: BenchSlipway) => Promise<T>, o: { coordinator?: Partial<CoordinatorConfig> } = {}): Promise<T> {
+export async function onSlipway<T>(
+  fn: (s: BenchSlipway) => Promise<T>,
+  o: { coordinator?: Partial<CoordinatorConfig> } = {},
+): Promise<T> {
   const stack = new TeardownStack();
   try {
     const env = testEnvironment();

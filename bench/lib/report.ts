@@ -27,9 +27,21 @@ export function ratio(v: number): string {
 
 /** The results as a plain-text table. */
 export function table(results: BenchResult[]): string {
-  const rows = results.flatMap((r) => r.rows.map((row) => [r.name, row.metric, row.value, row.target ?? '', row.met === undefined ? '' : row.met ? 'yes' : 'NO']));
+  const rows = results.flatMap((r) =>
+    r.rows.map((row) => [
+      r.name,
+      row.metric,
+      row.value,
+      row.target ?? '',
+      row.met === undefined ? '' : row.met ? 'yes' : 'NO',
+    ]),
+  );
   const head = ['benchmark', 'metric', 'value', 'target', 'met'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

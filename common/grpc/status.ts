@@ -41,7 +41,9 @@ export function toGrpcStatus(err: unknown): GrpcErrorStatus {
   const details = clip(err instanceof Error ? err.message : String(err), MAX_DETAILS);
   if (err instanceof SlipwayError) metadata.set(REASON_METADATA_KEY, err.reason);
   if (err instanceof InvalidInputError) {
-    const fields = err.fields.slice(0, 50).map((f) => ({ field: clip(f.field, 256), message: clip(f.message, MAX_FIELD_MESSAGE) }));
+    const fields = err.fields
+      .slice(0, 50)
+      .map((f) => ({ field: clip(f.field, 256), message: clip(f.message, MAX_FIELD_MESSAGE) }));
     metadata.set(FIELDS_METADATA_KEY, asciiJson(fields));
   }
   return { code: codeOf(err), details, metadata };
@@ -63,7 +65,14 @@ function asciiJson(value: unknown): string {
  * Errors nats.js raises while the server is unreachable, restarting or electing a leader: the
  * request may well succeed when retried.
  */
-const NATS_UNAVAILABLE = new Set(['TimeoutError', 'NoRespondersError', 'ClosedConnectionError', 'ConnectionError', 'RequestError', 'JetStreamNotEnabled']);
+const NATS_UNAVAILABLE = new Set([
+  'TimeoutError',
+  'NoRespondersError',
+  'ClosedConnectionError',
+  'ConnectionError',
+  'RequestError',
+  'JetStreamNotEnabled',
+]);
 
 /**
  * JetStream API answers of a cluster between leaders (nats-server's errors.json): 10008

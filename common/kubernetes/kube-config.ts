@@ -24,11 +24,14 @@ export function loadKubeConfig(kubeconfigPath: string, env: NodeJS.ProcessEnv = 
     } catch (err) {
       throw new KubeConfigError(`cannot load the kubeconfig "${kubeconfigPath}": ${errorMessage(err)}`, { cause: err });
     }
-    if (!kc.getCurrentCluster()) throw new KubeConfigError(`the kubeconfig "${kubeconfigPath}" has no current context with a cluster`);
+    if (!kc.getCurrentCluster())
+      throw new KubeConfigError(`the kubeconfig "${kubeconfigPath}" has no current context with a cluster`);
     return kc;
   }
   if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT || !existsSync(IN_CLUSTER_TOKEN)) {
-    throw new KubeConfigError('not running in a Kubernetes Pod (no KUBERNETES_SERVICE_HOST/PORT or service account token); give a kubeconfig');
+    throw new KubeConfigError(
+      'not running in a Kubernetes Pod (no KUBERNETES_SERVICE_HOST/PORT or service account token); give a kubeconfig',
+    );
   }
   kc.loadFromCluster();
   return kc;

@@ -96,7 +96,10 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
     const sample = parseSampleLine(line, n);
     const family = familyFor(familyName(sample.name, current), n);
     checkSampleName(family, sample, n);
-    const id = `${sample.name}{${Object.entries(sample.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const id = `${sample.name}{${Object.entries(sample.labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
     if (series.has(id)) throw new MetricsFormatError(n, `${id} appears twice`);
     series.add(id);
     family.samples.push(sample);
@@ -110,7 +113,8 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
 function familyName(sample: string, current: MetricFamily | undefined): string {
   if (current && (current.type === 'histogram' || current.type === 'summary')) {
     for (const suffix of ['_bucket', '_sum', '_count']) {
-      if (sample === current.name + suffix && (suffix !== '_bucket' || current.type === 'histogram')) return current.name;
+      if (sample === current.name + suffix && (suffix !== '_bucket' || current.type === 'histogram'))
+        return current.name;
     }
   }
   return sample;
@@ -127,7 +131,8 @@ function checkSampleName(family: MetricFamily, s: Sample, n: number): void {
       throw new MetricsFormatError(n, `histogram "${family.name}" has a sample without _bucket, _sum or _count`);
     }
   } else if (family.type === 'summary') {
-    if (s.name === family.name && s.labels.quantile === undefined) throw new MetricsFormatError(n, `summary "${family.name}" has a sample without a quantile`);
+    if (s.name === family.name && s.labels.quantile === undefined)
+      throw new MetricsFormatError(n, `summary "${family.name}" has a sample without a quantile`);
   } else if (s.labels.le !== undefined && family.type !== 'untyped') {
     throw new MetricsFormatError(n, `a ${family.type} may not have an "le" label`);
   }
@@ -137,7 +142,11 @@ function checkSampleName(family: MetricFamily, s: Sample, n: number): void {
 function checkHistogram(f: MetricFamily, lineOf: ReadonlyMap<Sample, number>): void {
   const groups = new Map<string, { buckets: [number, number][]; count?: number; line: number }>();
   const key = (labels: Readonly<Record<string, string>>) =>
-    JSON.stringify(Object.entries(labels).filter(([k]) => k !== 'le').sort(([a], [b]) => a.localeCompare(b)));
+    JSON.stringify(
+      Object.entries(labels)
+        .filter(([k]) => k !== 'le')
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
   const group = (s: Sample) => {
     const k = key(s.labels);
     let g = groups.get(k);
@@ -151,11 +160,20 @@ function checkHistogram(f: MetricFamily, lineOf: ReadonlyMap<Sample, number>): v
   for (const [labels, g] of groups) {
     const sorted = g.buckets.sort((a, b) => a[0] - b[0]);
     const inf = sorted.at(-1);
-    if (!inf || inf[0] !== Infinity) throw new MetricsFormatError(g.line, `histogram ${f.name}${labels} has no le="+Inf" bucket`);
+    if (!inf || inf[0] !== Infinity)
+      throw new MetricsFormatError(g.line, `histogram ${f.name}${labels} has no le="+Inf" bucket`);
     for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]![1] < sorted[i - 1]![1]) throw new MetricsFormatError(g.line, `histogram ${f.name}${labels}: bucket le=${sorted[i]![0]} is below le=${sorted[i - 1]![0]}`);
+      if (sorted[i]![1] < sorted[i - 1]![1])
+        throw new MetricsFormatError(
+          g.line,
+          `histogram ${f.name}${labels}: bucket le=${sorted[i]![0]} is below le=${sorted[i - 1]![0]}`,
+        );
     }
-    if (g.count !== undefined && g.count !== inf[1]) throw new MetricsFormatError(g.line, `histogram ${f.name}${labels}: _count ${g.count} is not the +Inf bucket ${inf[1]}`);
+    if (g.count !== undefined && g.count !== inf[1])
+      throw new MetricsFormatError(
+        g.line,
+        `histogram ${f.name}${labels}: _count ${g.count} is not the +Inf bucket ${inf[1]}`,
+      );
   }
 }
 
@@ -196,7 +214,8 @@ function parseSampleLine(line: string, n: number): Sample {
           else throw new MetricsFormatError(n, `"\\${e ?? ''}" is not an escape in a label value`);
         } else value += c;
       }
-      if (!LABEL_NAME.test(ln[0]) || ln[0].startsWith('__')) throw new MetricsFormatError(n, `"${ln[0]}" is not a label name`);
+      if (!LABEL_NAME.test(ln[0]) || ln[0].startsWith('__'))
+        throw new MetricsFormatError(n, `"${ln[0]}" is not a label name`);
       if (ln[0] in labels) throw new MetricsFormatError(n, `label ${ln[0]} twice`);
       labels[ln[0]] = value;
       while (line[pos] === ' ') pos++;
@@ -238,13 +257,23 @@ function unescapeHelp(text: string, n: number): string {
  * The samples named `name` (a family's or a histogram's `_bucket`/`_sum`/`_count`) whose labels
  * include all of `labels`.
  */
-export function samplesOf(families: ReadonlyMap<string, MetricFamily>, name: string, labels: Record<string, string> = {}): Sample[] {
+export function samplesOf(
+  families: ReadonlyMap<string, MetricFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+): Sample[] {
   const family = families.get(name) ?? families.get(name.replace(/_(bucket|sum|count)$/, ''));
-  return (family?.samples ?? []).filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return (family?.samples ?? []).filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
 }
 
 /** The sum of `samplesOf`; undefined when there is no such sample. */
-export function sumOf(families: ReadonlyMap<string, MetricFamily>, name: string, labels: Record<string, string> = {}): number | undefined {
+export function sumOf(
+  families: ReadonlyMap<string, MetricFamily>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const found = samplesOf(families, name, labels);
   return found.length === 0 ? undefined : found.reduce((sum, s) => sum + s.value, 0);
 }

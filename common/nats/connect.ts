@@ -57,7 +57,8 @@ export function natsCredentialErrors(
 ): FieldError[] {
   const errors: FieldError[] = [];
   errors.push(...setTogether([e.natsUser, c.natsUser], [e.natsPassword, c.natsPassword]));
-  if (c.natsCredsFile && c.natsUser) errors.push({ field: e.natsCredsFile, message: `is an alternative to ${e.natsUser}/${e.natsPassword}; set one` });
+  if (c.natsCredsFile && c.natsUser)
+    errors.push({ field: e.natsCredsFile, message: `is an alternative to ${e.natsUser}/${e.natsPassword}; set one` });
   return errors;
 }
 

@@ -13,7 +13,15 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isNotFound, nanos, upsertStream } from './streams.js';
-import { agentConsumerName, agentJobSubject, JOBS_STREAM, JOBS_SUBJECT_PREFIX, jobMessageId, LEGACY_JOBS_CONSUMER, type BuildJob } from './names.js';
+import {
+  agentConsumerName,
+  agentJobSubject,
+  JOBS_STREAM,
+  JOBS_SUBJECT_PREFIX,
+  jobMessageId,
+  LEGACY_JOBS_CONSUMER,
+  type BuildJob,
+} from './names.js';
 
 export interface JobStreamOptions {
   replicas: number;
@@ -51,7 +59,11 @@ export async function ensureJobStream(nc: NatsConnection, options: JobStreamOpti
  * Makes the durable consumer of the jobs placed on `agent` if it is not there (coordinators do,
  * on seeing the agent's first heartbeat: agents may not create consumers).
  */
-export async function ensureAgentJobConsumer(nc: NatsConnection, agent: string, options: Pick<JobStreamOptions, 'ackWaitMs'> = defaultJobStreamOptions()): Promise<void> {
+export async function ensureAgentJobConsumer(
+  nc: NatsConnection,
+  agent: string,
+  options: Pick<JobStreamOptions, 'ackWaitMs'> = defaultJobStreamOptions(),
+): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const name = agentConsumerName(agent);
   try {
@@ -99,7 +111,9 @@ export type JobQueueState = { state: 'waiting' | 'delivered' | 'passed-over'; se
 
 async function jobQueueState(jsm: JetStreamManager, job: BuildJob, agent: string): Promise<JobQueueState> {
   // The newest copy; the stream leader answers a message get.
-  const stored = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(agent, job.namespace, job.build) });
+  const stored = await jsm.streams.getMessage(JOBS_STREAM, {
+    last_by_subj: agentJobSubject(agent, job.namespace, job.build),
+  });
   if (!stored) return { state: 'missing' };
   const queued = queuedJob(stored);
   if (queued.attempt !== job.attempt || queued.placement !== job.placement) return { state: 'missing' };

@@ -12,7 +12,10 @@ export function isNotFound(err: unknown): boolean {
  * Creates the stream, or brings an existing one's settings (limits, replicas) to `config`.
  * Safe for several coordinators to run at once.
  */
-export async function upsertStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+export async function upsertStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.info(config.name);
     await jsm.streams.update(config.name, config);

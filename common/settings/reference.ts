@@ -31,11 +31,21 @@ export function settingsReference(processes: readonly ProcessSettings[]): string
     'sets a variable; a value left empty there leaves the variable unset.',
   ];
   for (const p of processes) {
-    out.push('', `## ${p.name}`, '', `Declared in \`${p.source}\`.`, '', '| Variable | Type | Default | Chart | Meaning |', '| --- | --- | --- | --- | --- |');
+    out.push(
+      '',
+      `## ${p.name}`,
+      '',
+      `Declared in \`${p.source}\`.`,
+      '',
+      '| Variable | Type | Default | Chart | Meaning |',
+      '| --- | --- | --- | --- | --- |',
+    );
     for (const s of Object.values(p.settings)) {
       if (!s.env) continue;
       const dflt = describeDefault(s);
-      out.push(`| \`${s.env}\` | ${cell(s.kind.name)} | ${dflt === 'none' || s.defaultText ? cell(dflt) : `\`${cell(dflt)}\``} | ${s.chart ? cell(s.chart) : ''} | ${cell(s.doc)} |`);
+      out.push(
+        `| \`${s.env}\` | ${cell(s.kind.name)} | ${dflt === 'none' || s.defaultText ? cell(dflt) : `\`${cell(dflt)}\``} | ${s.chart ? cell(s.chart) : ''} | ${cell(s.doc)} |`,
+      );
     }
   }
   return `${out.join('\n')}\n`;

@@ -48,7 +48,11 @@ export type ConfigOf<S extends Settings> = { -readonly [K in keyof S]: S[K] exte
 
 type Options<T> = Omit<Setting<T>, 'kind'>;
 
-const kind = <T>(name: string, schema: Record<string, unknown>, parse: Kind<T>['parse']): Kind<T> => ({ name, schema, parse });
+const kind = <T>(name: string, schema: Record<string, unknown>, parse: Kind<T>['parse']): Kind<T> => ({
+  name,
+  schema,
+  parse,
+});
 
 /** Text, taken as given. `''` (as a default or in code) means "none" where the doc says so. */
 export function text(o: Options<string>): Setting<string> {
@@ -63,8 +67,17 @@ export function file(o: Options<string>): Setting<string> {
 /** A whole number, optionally bounded. The text is decimal digits, nothing else. */
 export function integer(o: Options<number> & { min?: number; max?: number }): Setting<number> {
   const { min, max, ...rest } = o;
-  const schema = { type: 'integer', ...(min === undefined ? {} : { minimum: min }), ...(max === undefined ? {} : { maximum: max }) };
-  return { ...rest, kind: kind<number>('integer', schema, (t) => (/^\s*[+-]?\d+\s*$/.test(t) ? { value: Number(t) } : { problem: `must be a whole number, got "${t}"` })) };
+  const schema = {
+    type: 'integer',
+    ...(min === undefined ? {} : { minimum: min }),
+    ...(max === undefined ? {} : { maximum: max }),
+  };
+  return {
+    ...rest,
+    kind: kind<number>('integer', schema, (t) =>
+      /^\s*[+-]?\d+\s*$/.test(t) ? { value: Number(t) } : { problem: `must be a whole number, got "${t}"` },
+    ),
+  };
 }
 
 /** true or false; the text is `true`/`false` or `1`/`0`, in any case. */
@@ -84,7 +97,15 @@ export function boolean(o: Options<boolean>): Setting<boolean> {
 export function list(o: Options<string[]> & { minItems?: number }): Setting<string[]> {
   const { minItems, ...rest } = o;
   const schema = { type: 'array', items: { type: 'string' }, ...(minItems === undefined ? {} : { minItems }) };
-  return { ...rest, kind: kind('comma list', schema, (t) => ({ value: t.split(',').map((s) => s.trim()).filter(Boolean) })) };
+  return {
+    ...rest,
+    kind: kind('comma list', schema, (t) => ({
+      value: t
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    })),
+  };
 }
 
 /** One of a few words, as given. `noun` words the refusal: `"x" is not a known <noun> (a, b)`. */
@@ -94,6 +115,11 @@ export function choice<const C extends string>(choices: readonly C[], o: Options
 }
 
 /** A value of a kind of its own (labels, a key): `parse` says how its text becomes one. */
-export function custom<T>(name: string, schema: Record<string, unknown>, parse: Kind<T>['parse'], o: Options<T>): Setting<T> {
+export function custom<T>(
+  name: string,
+  schema: Record<string, unknown>,
+  parse: Kind<T>['parse'],
+  o: Options<T>,
+): Setting<T> {
   return { ...o, kind: kind(name, schema, parse) };
 }

@@ -18,7 +18,9 @@ export function settingName(settings: Settings, field: string): string {
 
 /** Each setting's name (its environment variable), by field. */
 export function envNames<S extends Settings>(settings: S): { readonly [K in keyof S]: string } {
-  return Object.fromEntries(Object.keys(settings).map((k) => [k, settingName(settings, k)])) as { [K in keyof S]: string };
+  return Object.fromEntries(Object.keys(settings).map((k) => [k, settingName(settings, k)])) as {
+    [K in keyof S]: string;
+  };
 }
 
 /** Every default, computed now (host names, process ids); lists and maps are fresh copies. */
@@ -36,7 +38,13 @@ function defaultValue<T>(s: Setting<T>): T {
 export function describeDefault(s: Setting<unknown>): string {
   if (s.defaultText !== undefined) return s.defaultText;
   const d = defaultValue(s);
-  if (d === undefined || d === '' || (Array.isArray(d) && d.length === 0) || (typeof d === 'object' && d !== null && Object.keys(d).length === 0)) return 'none';
+  if (
+    d === undefined ||
+    d === '' ||
+    (Array.isArray(d) && d.length === 0) ||
+    (typeof d === 'object' && d !== null && Object.keys(d).length === 0)
+  )
+    return 'none';
   return Array.isArray(d) ? d.join(',') : String(d);
 }
 
@@ -44,7 +52,11 @@ export function describeDefault(s: Setting<unknown>): string {
  * The settings the environment gives; unset variables give nothing, so defaults stay.
  * @throws InvalidInputError naming each variable that is empty or whose text is not of its kind.
  */
-export function settingsFromEnv<S extends Settings>(settings: S, env: NodeJS.ProcessEnv, what: string): Partial<ConfigOf<S>> {
+export function settingsFromEnv<S extends Settings>(
+  settings: S,
+  env: NodeJS.ProcessEnv,
+  what: string,
+): Partial<ConfigOf<S>> {
   const out: Record<string, unknown> = {};
   const errors: FieldError[] = [];
   for (const [field, s] of Object.entries(settings)) {
@@ -96,7 +108,13 @@ function valueProblem(s: Setting<unknown>, value: unknown): string | undefined {
   return s.check?.(value);
 }
 
-const TYPE_WORDS: Record<string, string> = { integer: 'a whole number', boolean: 'true or false', string: 'text', array: 'a list', number: 'a number' };
+const TYPE_WORDS: Record<string, string> = {
+  integer: 'a whole number',
+  boolean: 'true or false',
+  string: 'text',
+  array: 'a list',
+  number: 'a number',
+};
 
 function schemaMessage(s: Setting<unknown>, e: ErrorObject, value: unknown): string {
   const got = s.secret ? '' : `, got ${typeof value === 'string' ? `"${value}"` : JSON.stringify(value)}`;
@@ -112,7 +130,9 @@ function schemaMessage(s: Setting<unknown>, e: ErrorObject, value: unknown): str
       return `must name at least ${p.limit}`;
     case 'enum': {
       const choices = (p.allowedValues as string[]).join(', ');
-      return s.kind.noun ? `"${String(value)}" is not a known ${s.kind.noun} (${choices})` : `"${String(value)}" is not one of ${choices}`;
+      return s.kind.noun
+        ? `"${String(value)}" is not a known ${s.kind.noun} (${choices})`
+        : `"${String(value)}" is not one of ${choices}`;
     }
     default:
       return `${e.instancePath} ${e.message ?? 'is not valid'}`.trim();

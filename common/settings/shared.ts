@@ -4,7 +4,12 @@ import { choice, file, list, text } from './setting.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-export const logLevel = choice(LOG_LEVELS, { env: 'SLIPWAY_LOG_LEVEL', default: 'info', doc: 'Least severe log lines written.', chart: 'logLevel' });
+export const logLevel = choice(LOG_LEVELS, {
+  env: 'SLIPWAY_LOG_LEVEL',
+  default: 'info',
+  doc: 'Least severe log lines written.',
+  chart: 'logLevel',
+});
 
 export const natsServers = list({
   env: 'SLIPWAY_NATS_URL',
@@ -14,6 +19,19 @@ export const natsServers = list({
   chart: 'nats.url, nats.urlSecret or nats.enabled',
 });
 
-export const natsUser = text({ env: 'SLIPWAY_NATS_USER', default: '', doc: 'NATS user (with SLIPWAY_NATS_PASSWORD); none: no user. Never logged.' });
-export const natsPassword = text({ env: 'SLIPWAY_NATS_PASSWORD', default: '', secret: true, doc: 'NATS password (with SLIPWAY_NATS_USER). Never logged.' });
-export const natsCredsFile = file({ env: 'SLIPWAY_NATS_CREDS', default: '', doc: 'A NATS creds file (user JWT and nkey seed), instead of user and password.' });
+export const natsUser = text({
+  env: 'SLIPWAY_NATS_USER',
+  default: '',
+  doc: 'NATS user (with SLIPWAY_NATS_PASSWORD); none: no user. Never logged.',
+});
+export const natsPassword = text({
+  env: 'SLIPWAY_NATS_PASSWORD',
+  default: '',
+  secret: true,
+  doc: 'NATS password (with SLIPWAY_NATS_USER). Never logged.',
+});
+export const natsCredsFile = file({
+  env: 'SLIPWAY_NATS_CREDS',
+  default: '',
+  doc: 'A NATS creds file (user JWT and nkey seed), instead of user and password.',
+});

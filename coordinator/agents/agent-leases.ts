@@ -43,15 +43,22 @@ export class AgentLeases {
     const record = await this.registry.get(agent);
     const since = (t: string | undefined) => (t ? now - new Date(t).getTime() : Infinity);
     if (!record) {
-      if (since(startTimestamp) > this.graceMs) return { reason: 'AgentLost', message: `agent "${agent}" has sent no heartbeat` };
+      if (since(startTimestamp) > this.graceMs)
+        return { reason: 'AgentLost', message: `agent "${agent}" has sent no heartbeat` };
       return undefined;
     }
     const silent = since(record.lastHeartbeat);
     if (silent > this.graceMs) {
-      return { reason: 'AgentLost', message: `agent "${agent}" on node "${record.node}" stopped heartbeating ${Math.round(silent / 1000)}s ago` };
+      return {
+        reason: 'AgentLost',
+        message: `agent "${agent}" on node "${record.node}" stopped heartbeating ${Math.round(silent / 1000)}s ago`,
+      };
     }
     if (claimInstance(claimId) !== record.instance && since(startTimestamp) > since(record.lastHeartbeat)) {
-      return { reason: 'AgentLost', message: `agent "${agent}" on node "${record.node}" restarted while running the build` };
+      return {
+        reason: 'AgentLost',
+        message: `agent "${agent}" on node "${record.node}" restarted while running the build`,
+      };
     }
     return undefined;
   }

@@ -12,7 +12,11 @@ export interface RequestHeaderNames {
 
 /** The aggregator's defaults (the `extension-apiserver-authentication` ConfigMap's). */
 export function defaultRequestHeaderNames(): RequestHeaderNames {
-  return { usernameHeaders: ['X-Remote-User'], groupHeaders: ['X-Remote-Group'], extraHeaderPrefixes: ['X-Remote-Extra-'] };
+  return {
+    usernameHeaders: ['X-Remote-User'],
+    groupHeaders: ['X-Remote-Group'],
+    extraHeaderPrefixes: ['X-Remote-Extra-'],
+  };
 }
 
 export interface FrontProxyOptions extends RequestHeaderNames {

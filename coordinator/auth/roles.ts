@@ -37,7 +37,8 @@ export function roleAllows(user: UserInfo, a: RequestAttributes): boolean {
   const builder = groups.has(ROLE_GROUPS.builders);
   const viewer = builder || groups.has(ROLE_GROUPS.viewers);
   const what = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  if (viewer && READ_VERBS.has(a.verb) && (what === 'buildconfigs' || what === 'builds' || what === 'builds/log')) return true;
+  if (viewer && READ_VERBS.has(a.verb) && (what === 'buildconfigs' || what === 'builds' || what === 'builds/log'))
+    return true;
   if (builder && a.verb === 'create' && what === 'buildconfigs/instantiate') return true;
   if (builder && a.verb === 'delete' && what === 'builds') return true;
   return false;
@@ -51,7 +52,9 @@ export const roleAuthorizer = async (user: UserInfo, a: RequestAttributes): Prom
  * `slipway:ns:` group are not limited; users with some may act only in those, never across all.
  */
 export function namespaceAllowed(user: UserInfo, namespace: string | undefined): boolean {
-  const tenants = user.groups.filter((g) => g.startsWith(NAMESPACE_GROUP_PREFIX)).map((g) => g.slice(NAMESPACE_GROUP_PREFIX.length));
+  const tenants = user.groups
+    .filter((g) => g.startsWith(NAMESPACE_GROUP_PREFIX))
+    .map((g) => g.slice(NAMESPACE_GROUP_PREFIX.length));
   if (tenants.length === 0) return true;
   return namespace !== undefined && namespace !== '' && tenants.includes(namespace);
 }

@@ -57,13 +57,23 @@ export class SubjectAccessReviewAuthorizer {
     try {
       answer = await this.send(review);
     } catch (err) {
-      throw new SubjectAccessReviewError(`cannot ask the cluster whether ${user.username} may ${a.verb}: ${errorMessage(err)}`, { cause: err });
+      throw new SubjectAccessReviewError(
+        `cannot ask the cluster whether ${user.username} may ${a.verb}: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
     const allowed = answer.status?.allowed === true && answer.status.denied !== true;
-    if (!allowed && answer.status?.evaluationError) this.o.log.warn('SubjectAccessReview evaluation error', { user: user.username, error: answer.status.evaluationError });
+    if (!allowed && answer.status?.evaluationError)
+      this.o.log.warn('SubjectAccessReview evaluation error', {
+        user: user.username,
+        error: answer.status.evaluationError,
+      });
     const size = this.o.cacheSize ?? 1024;
     while (this.cache.size >= size) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, { allowed, until: now + (allowed ? (this.o.allowedTtlMs ?? 10_000) : (this.o.deniedTtlMs ?? 5000)) });
+    this.cache.set(key, {
+      allowed,
+      until: now + (allowed ? (this.o.allowedTtlMs ?? 10_000) : (this.o.deniedTtlMs ?? 5000)),
+    });
     return allowed;
   };
 }

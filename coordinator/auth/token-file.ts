@@ -31,7 +31,10 @@ export class TokenAuthenticator {
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw new InvalidInputError([{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }], 'token file');
+      throw new InvalidInputError(
+        [{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }],
+        'token file',
+      );
     }
     return TokenAuthenticator.parse(text, setting);
   }
@@ -47,15 +50,26 @@ export class TokenAuthenticator {
       const fields = parseCsvLine(line);
       if (!fields) return void errors.push({ field: setting, message: `line ${n}: unbalanced quotes` });
       const [token = '', username = '', uid = '', groups = ''] = fields.map((f) => f.trim());
-      if (fields.length < 3 || fields.length > 4) return void errors.push({ field: setting, message: `line ${n}: want token,user,uid[,groups], got ${fields.length} columns` });
+      if (fields.length < 3 || fields.length > 4)
+        return void errors.push({
+          field: setting,
+          message: `line ${n}: want token,user,uid[,groups], got ${fields.length} columns`,
+        });
       if (!token) return void errors.push({ field: setting, message: `line ${n}: the token is empty` });
       if (!username) return void errors.push({ field: setting, message: `line ${n}: the user is empty` });
       const digest = sha256(token);
       const hex = digest.toString('hex');
-      if (seen.has(hex)) return void errors.push({ field: setting, message: `line ${n}: the same token as line ${seen.get(hex)}` });
+      if (seen.has(hex))
+        return void errors.push({ field: setting, message: `line ${n}: the same token as line ${seen.get(hex)}` });
       seen.set(hex, n);
-      const named = groups.split(',').map((g) => g.trim()).filter(Boolean);
-      entries.push({ digest, user: { username, ...(uid ? { uid } : {}), groups: [...new Set([...named, AUTHENTICATED_GROUP])] } });
+      const named = groups
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean);
+      entries.push({
+        digest,
+        user: { username, ...(uid ? { uid } : {}), groups: [...new Set([...named, AUTHENTICATED_GROUP])] },
+      });
     });
     if (errors.length > 0) throw new InvalidInputError(errors, 'token file');
     return new TokenAuthenticator(entries);

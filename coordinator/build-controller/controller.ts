@@ -4,7 +4,15 @@ import { objectKey } from '../../common/nats/names.js';
 import { isTerminal, type Build } from '../../api/types.js';
 import { configKey, type BuildCache, type BuildChange } from '../store/build-cache.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
-import { assignAttempt, deadlineRemainingMs, expireDeadline, loseAttempt, markQueued, supersede, waitForBuild } from '../builds/transitions.js';
+import {
+  assignAttempt,
+  deadlineRemainingMs,
+  expireDeadline,
+  loseAttempt,
+  markQueued,
+  supersede,
+  waitForBuild,
+} from '../builds/transitions.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
 import { WorkQueue } from './work-queue.js';
@@ -42,7 +50,13 @@ export interface BuildControllerOptions {
 export const DEADLINE_BACKSTOP_MS = 30_000;
 
 export function defaultBuildControllerOptions(log: Logger): BuildControllerOptions {
-  return { workers: 4, resyncIntervalMs: 30_000, leaseCheckIntervalMs: 2000, deadlineBackstopMs: DEADLINE_BACKSTOP_MS, log };
+  return {
+    workers: 4,
+    resyncIntervalMs: 30_000,
+    leaseCheckIntervalMs: 2000,
+    deadlineBackstopMs: DEADLINE_BACKSTOP_MS,
+    log,
+  };
 }
 
 /**
@@ -120,9 +134,11 @@ export class BuildController {
       const ended = build ?? before;
       if (ended) this.queueWaiting(ended);
       if (before && build && this.options.onTerminal) {
-        this.options.onTerminal(build).catch((err) =>
-          this.options.log.warn('clean-up after a finished build failed', { build: key, error: errorMessage(err) }),
-        );
+        this.options
+          .onTerminal(build)
+          .catch((err) =>
+            this.options.log.warn('clean-up after a finished build failed', { build: key, error: errorMessage(err) }),
+          );
       }
     }
     // After the cache has the change: a placement pass starts at once, on what it reads now.
@@ -159,7 +175,8 @@ export class BuildController {
       const remaining = deadlineRemainingMs(build, now);
       let next: Build | undefined;
       if (lost) next = loseAttempt(build, lost.reason, lost.message, now);
-      else if (remaining !== undefined && remaining < -this.options.deadlineBackstopMs) next = expireDeadline(build, now);
+      else if (remaining !== undefined && remaining < -this.options.deadlineBackstopMs)
+        next = expireDeadline(build, now);
       if (!next) {
         this.queue.addAfter(key, this.options.leaseCheckIntervalMs);
         return;
@@ -277,6 +294,9 @@ export class BuildController {
   }
 
   private log(build: Build): Logger {
-    return this.options.log.child({ build: `${build.metadata.namespace}/${build.metadata.name}`, attempt: build.status.attempt });
+    return this.options.log.child({
+      build: `${build.metadata.namespace}/${build.metadata.name}`,
+      attempt: build.status.attempt,
+    });
   }
 }

@@ -83,6 +83,7 @@ export function decideRun(build: Build, view: RunPolicyView): RunDecision {
   if (active) return { action: 'wait', waitingFor: active.build.metadata.name };
   const newest = others[others.length - 1];
   if (newest && newest.number > n) return { action: 'supersede', newer: newest.build.metadata.name };
-  if (view.newestStarted && view.newestStarted.number > n) return { action: 'supersede', newer: view.newestStarted.name };
+  if (view.newestStarted && view.newestStarted.number > n)
+    return { action: 'supersede', newer: view.newestStarted.name };
   return { action: 'start', supersede: others.filter((s) => s.number < n).map((s) => s.build) };
 }

@@ -66,7 +66,12 @@ export class AgentReports {
   async claim(
     ref: BuildRef,
     c: Omit<Claim, 'attempt'>,
-  ): Promise<{ build: Versioned<Build>; pushCredentials?: RegistrySecret; sourceCredentials?: RegistrySecret; pullCredentials?: RegistrySecret }> {
+  ): Promise<{
+    build: Versioned<Build>;
+    pushCredentials?: RegistrySecret;
+    sourceCredentials?: RegistrySecret;
+    pullCredentials?: RegistrySecret;
+  }> {
     let changed = false;
     const build = await this.apply(ref, (b) => {
       const next = claim(b, { ...c, attempt: ref.attempt }, this.clock());
@@ -107,17 +112,17 @@ export class AgentReports {
   private async recordHeartbeat(h: Heartbeat): Promise<void> {
     try {
       await this.agents.heartbeat({
-      agent: h.agent,
-      node: h.node,
-      instance: h.instance,
-      running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
-      nodeLabels: h.nodeLabels,
-      cordoned: h.cordoned,
-      ...(h.capacity ? { capacity: h.capacity } : {}),
-      ...(h.cache ? { cache: h.cache } : {}),
-      ...(h.allocatable ? { allocatable: h.allocatable } : {}),
-      ...(h.draining ? { draining: true } : {}),
-      ...(h.warm ? { warm: h.warm } : {}),
+        agent: h.agent,
+        node: h.node,
+        instance: h.instance,
+        running: h.running.map((r) => `${r.namespace}/${r.name}/${r.attempt}`),
+        nodeLabels: h.nodeLabels,
+        cordoned: h.cordoned,
+        ...(h.capacity ? { capacity: h.capacity } : {}),
+        ...(h.cache ? { cache: h.cache } : {}),
+        ...(h.allocatable ? { allocatable: h.allocatable } : {}),
+        ...(h.draining ? { draining: true } : {}),
+        ...(h.warm ? { warm: h.warm } : {}),
       });
     } catch (err) {
       if (isNatsUnavailable(err)) this.heartbeatsUnrecorded();
@@ -148,5 +153,11 @@ export class AgentReports {
 
 /** Whether the build's current attempt is `ref`'s, claimed by this run of the heartbeating agent. */
 function owns(b: Build | undefined, ref: BuildRef, h: Heartbeat): b is Build {
-  return !!b && !isTerminal(b.status.phase) && b.status.attempt === ref.attempt && b.status.agent === h.agent && claimInstance(b.status.claimId) === h.instance;
+  return (
+    !!b &&
+    !isTerminal(b.status.phase) &&
+    b.status.attempt === ref.attempt &&
+    b.status.agent === h.agent &&
+    claimInstance(b.status.claimId) === h.instance
+  );
 }

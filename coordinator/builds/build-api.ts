@@ -9,8 +9,28 @@ import {
   type FieldError,
 } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
-import { canonicalImage, MANIFEST_DIGEST, parseImageReference, pinnedReference, sameImage, type CanonicalImage } from '../../common/image-reference.js';
-import { BUILD_PHASES, isTerminal, type BinarySource, type Build, type BuildCause, type BuildConfigStatus, type BuildConfig, type PendingBuild, MAX_PENDING_BUILDS, type BuildConfigSpec, type BuildPhase, type Versioned } from '../../api/types.js';
+import {
+  canonicalImage,
+  MANIFEST_DIGEST,
+  parseImageReference,
+  pinnedReference,
+  sameImage,
+  type CanonicalImage,
+} from '../../common/image-reference.js';
+import {
+  BUILD_PHASES,
+  isTerminal,
+  type BinarySource,
+  type Build,
+  type BuildCause,
+  type BuildConfigStatus,
+  type BuildConfig,
+  type PendingBuild,
+  MAX_PENDING_BUILDS,
+  type BuildConfigSpec,
+  type BuildPhase,
+  type Versioned,
+} from '../../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../../api/validation.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import type { StateStore } from '../store/state-store.js';
@@ -84,7 +104,15 @@ export class BuildApi {
     const { namespace, name, labels } = input.metadata;
     const annotations = nonEmpty(input.metadata.annotations);
     const config: BuildConfig = {
-      metadata: { name, namespace, labels, ...(annotations ? { annotations } : {}), uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
+      metadata: {
+        name,
+        namespace,
+        labels,
+        ...(annotations ? { annotations } : {}),
+        uid: this.newUid(),
+        creationTimestamp: this.clock().toISOString(),
+        generation: 1,
+      },
       spec: input.spec,
       status: { lastVersion: 0 },
     };
@@ -103,13 +131,19 @@ export class BuildApi {
     for (;;) {
       const current = await this.store.buildConfigs.get(key);
       if (!current) throw new BuildConfigNotFoundError(`${namespace}/${name}`);
-      if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+      if (expectedRevision !== undefined && current.revision !== expectedRevision)
+        throw new ConflictError(key, expectedRevision);
       const specChanged = JSON.stringify(current.value.spec) !== JSON.stringify(input.spec);
       const { annotations: before, ...kept } = current.value.metadata;
       const annotations = input.metadata.annotations === undefined ? before : nonEmpty(input.metadata.annotations);
       const next: BuildConfig = {
         ...current.value,
-        metadata: { ...kept, labels, ...(annotations ? { annotations } : {}), generation: current.value.metadata.generation + (specChanged ? 1 : 0) },
+        metadata: {
+          ...kept,
+          labels,
+          ...(annotations ? { annotations } : {}),
+          generation: current.value.metadata.generation + (specChanged ? 1 : 0),
+        },
         spec: input.spec,
       };
       try {
@@ -142,7 +176,8 @@ export class BuildApi {
    */
   async deleteBuildConfig(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<BuildConfig>> {
     const current = await this.getBuildConfig(namespace, name);
-    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(objectKey(namespace, name), expectedRevision);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision)
+      throw new ConflictError(objectKey(namespace, name), expectedRevision);
     await this.store.buildConfigs.delete(objectKey(namespace, name), current.revision);
     return current;
   }
@@ -191,7 +226,8 @@ export class BuildApi {
   async deleteBuild(namespace: string, name: string, expectedRevision?: number): Promise<Versioned<Build>> {
     const key = objectKey(namespace, name);
     let current = await this.getBuild(namespace, name);
-    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+    if (expectedRevision !== undefined && current.revision !== expectedRevision)
+      throw new ConflictError(key, expectedRevision);
     if (!isTerminal(current.value.status.phase)) {
       current = await this.cancelBuild(namespace, name);
       if (!isTerminal(current.value.status.phase)) {
@@ -233,7 +269,8 @@ export class BuildApi {
     if (req.pinImage) {
       const parsed = canonicalImage(req.pinImage.image);
       if (typeof parsed === 'string') problems.push({ field: 'pinImage.image', message: parsed });
-      if (!MANIFEST_DIGEST.test(req.pinImage.digest)) problems.push({ field: 'pinImage.digest', message: `"${req.pinImage.digest}" is not a sha256 digest` });
+      if (!MANIFEST_DIGEST.test(req.pinImage.digest))
+        problems.push({ field: 'pinImage.digest', message: `"${req.pinImage.digest}" is not a sha256 digest` });
     }
     if (problems.length > 0) throw new InvalidInputError(problems, 'StartBuild request');
 
@@ -241,10 +278,20 @@ export class BuildApi {
     const { value: current } = await this.getBuildConfig(req.namespace, req.configName);
     const source = current.spec.source;
     if (!req.binary && source.binary && !source.git && source.dockerfile === undefined) {
-      throw new InvalidInputError([{ field: 'context', message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)` }]);
+      throw new InvalidInputError([
+        {
+          field: 'context',
+          message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)`,
+        },
+      ]);
     }
     const configKey = objectKey(req.namespace, req.configName);
-    const request: PendingBuild['request'] = { ref: req.ref, image: req.image, pinImage: req.pinImage, cause: req.cause };
+    const request: PendingBuild['request'] = {
+      ref: req.ref,
+      image: req.image,
+      pinImage: req.pinImage,
+      cause: req.cause,
+    };
     let decide = req.decide;
     // A triggered build is recorded as pending in the compare-and-set that numbers it, so a
     // coordinator that dies before creating it leaves a record the pending-build sweeper
@@ -258,17 +305,29 @@ export class BuildApi {
         declined = status === undefined;
         if (status === undefined) return undefined;
         const number = c.status.lastVersion + 1;
-        pending = decide ? { number, uid: this.newUid(), reservedAt: this.clock().toISOString(), request: dropUndefined(request) } : undefined;
+        pending = decide
+          ? { number, uid: this.newUid(), reservedAt: this.clock().toISOString(), request: dropUndefined(request) }
+          : undefined;
         const kept = (status.pendingBuilds ?? []).filter((p) => !settled.has(p.number));
         const pendingBuilds = pending ? [...kept, pending].slice(-MAX_PENDING_BUILDS) : status.pendingBuilds;
-        return { ...c, status: { ...status, lastVersion: number, ...(pendingBuilds?.length ? { pendingBuilds } : { pendingBuilds: undefined }) } };
+        return {
+          ...c,
+          status: {
+            ...status,
+            lastVersion: number,
+            ...(pendingBuilds?.length ? { pendingBuilds } : { pendingBuilds: undefined }),
+          },
+        };
       });
       if (!bumped) throw new BuildConfigNotFoundError(`${req.namespace}/${req.configName}`);
       if (declined) return undefined;
       // The trigger's record landed with this number: a retry for a skipped number must not ask again.
       decide = undefined;
       const config = bumped.value;
-      const build = this.newBuild(config, config.status.lastVersion, pending?.uid ?? this.newUid(), { ...request, binary: req.binary });
+      const build = this.newBuild(config, config.status.lastVersion, pending?.uid ?? this.newUid(), {
+        ...request,
+        binary: req.binary,
+      });
       const created = await this.createNumbered(build);
       if (created) return created;
     }
@@ -291,7 +350,8 @@ export class BuildApi {
       (config.status.pendingBuilds ?? []).map(async (p) => {
         const key = objectKey(namespace, `${config.metadata.name}-${p.number}`);
         const found = await this.store.builds.get(key);
-        if (found?.value.metadata.uid === p.uid || (!found && (await this.store.builds.wasDeleted(key)))) settled.add(p.number);
+        if (found?.value.metadata.uid === p.uid || (!found && (await this.store.builds.wasDeleted(key))))
+          settled.add(p.number);
       }),
     );
     return settled;
@@ -316,7 +376,12 @@ export class BuildApi {
   }
 
   /** Build number `number` of `config`, frozen from its spec with the request's overrides. */
-  private newBuild(config: BuildConfig, number: number, uid: string, request: PendingBuild['request'] & { binary?: Required<BinarySource> }): Build {
+  private newBuild(
+    config: BuildConfig,
+    number: number,
+    uid: string,
+    request: PendingBuild['request'] & { binary?: Required<BinarySource> },
+  ): Build {
     const frozen = structuredClone(config.spec);
     if (request.binary) {
       frozen.source.binary = request.binary;
@@ -326,7 +391,10 @@ export class BuildApi {
       delete frozen.source.binary;
     }
     if (request.ref) {
-      if (!frozen.source.git) throw new InvalidInputError([{ field: 'ref', message: `BuildConfig "${config.metadata.name}" has no git source to take a ref of` }]);
+      if (!frozen.source.git)
+        throw new InvalidInputError([
+          { field: 'ref', message: `BuildConfig "${config.metadata.name}" has no git source to take a ref of` },
+        ]);
       frozen.source.git.ref = request.ref;
     }
     if (request.image) frozen.output.image = request.image;
@@ -381,13 +449,19 @@ export class BuildApi {
     requireName(filter.namespace, 'namespace');
     if (filter.configName) requireName(filter.configName, 'configName');
     if (filter.phase && !BUILD_PHASES.includes(filter.phase)) {
-      throw new InvalidInputError([{ field: 'phase', message: `"${filter.phase}" is not one of ${BUILD_PHASES.join(', ')}` }]);
+      throw new InvalidInputError([
+        { field: 'phase', message: `"${filter.phase}" is not one of ${BUILD_PHASES.join(', ')}` },
+      ]);
     }
     const items = await this.store.builds.list(`${filter.namespace}.*`);
     return items
       .filter((b) => !filter.configName || b.value.spec.configName === filter.configName)
       .filter((b) => !filter.phase || b.value.status.phase === filter.phase)
-      .sort((a, b) => a.value.metadata.creationTimestamp.localeCompare(b.value.metadata.creationTimestamp) || a.revision - b.revision);
+      .sort(
+        (a, b) =>
+          a.value.metadata.creationTimestamp.localeCompare(b.value.metadata.creationTimestamp) ||
+          a.revision - b.revision,
+      );
   }
 
   /**
@@ -405,14 +479,18 @@ export class BuildApi {
     const key = objectKey(namespace, name);
     for (;;) {
       const current = await this.getBuild(namespace, name);
-      if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new ConflictError(key, expectedRevision);
+      if (expectedRevision !== undefined && current.revision !== expectedRevision)
+        throw new ConflictError(key, expectedRevision);
       const { annotations: _before, ...kept } = current.value.metadata;
       const annotations = nonEmpty(meta.annotations);
       const next: Build = {
         ...current.value,
         metadata: {
           ...kept,
-          labels: { ...meta.labels, 'slipway.dev/buildconfig': current.value.metadata.labels['slipway.dev/buildconfig'] },
+          labels: {
+            ...meta.labels,
+            'slipway.dev/buildconfig': current.value.metadata.labels['slipway.dev/buildconfig'],
+          },
           ...(annotations ? { annotations } : {}),
         },
       };

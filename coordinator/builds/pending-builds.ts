@@ -100,7 +100,12 @@ export class PendingBuildSweeper {
   private async finish(config: BuildConfig, pending: PendingBuild): Promise<void> {
     const { namespace, name } = config.metadata;
     const made = await this.builds.createPendingBuild(config, pending);
-    this.options.log.debug('pending build settled', { namespace, config: name, number: pending.number, exists: made !== undefined });
+    this.options.log.debug('pending build settled', {
+      namespace,
+      config: name,
+      number: pending.number,
+      exists: made !== undefined,
+    });
     // Made now, made earlier, or its name deleted: either way the record has done its work.
     await this.builds.updateBuildConfigStatus(namespace, name, (c) => {
       const left = (c.status.pendingBuilds ?? []).filter((p) => p.number !== pending.number);

@@ -1,6 +1,21 @@
-import { BuildAlreadyTerminalError, InvalidInputError, NodeSelectorMismatchError, StaleAttemptError } from '../../common/errors.js';
+import {
+  BuildAlreadyTerminalError,
+  InvalidInputError,
+  NodeSelectorMismatchError,
+  StaleAttemptError,
+} from '../../common/errors.js';
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
-import { isTerminal, longestStage, MAX_BUILD_EVENTS, PENDING_REASONS, type PendingReason, type Build, type BuildEvent, type BuildPhase, type BuildStage } from '../../api/types.js';
+import {
+  isTerminal,
+  longestStage,
+  MAX_BUILD_EVENTS,
+  PENDING_REASONS,
+  type PendingReason,
+  type Build,
+  type BuildEvent,
+  type BuildPhase,
+  type BuildStage,
+} from '../../api/types.js';
 
 /**
  * The Build state machine, as pure functions from a build to its next state. Each returns
@@ -43,7 +58,16 @@ export function assignAttempt(build: Build): Build | undefined {
   if (build.status.phase !== 'New') return undefined;
   return {
     ...build,
-    status: { ...build.status, phase: 'Pending', attempt: build.status.attempt + 1, reason: undefined, message: undefined, queuedTimestamp: undefined, placement: undefined, placements: undefined },
+    status: {
+      ...build.status,
+      phase: 'Pending',
+      attempt: build.status.attempt + 1,
+      reason: undefined,
+      message: undefined,
+      queuedTimestamp: undefined,
+      placement: undefined,
+      placements: undefined,
+    },
   };
 }
 
@@ -52,7 +76,8 @@ export function assignAttempt(build: Build): Build | undefined {
  * Repeating it changes nothing.
  */
 export function markQueued(build: Build, attempt: number, now: Date): Build | undefined {
-  if (build.status.phase !== 'Pending' || build.status.attempt !== attempt || build.status.queuedTimestamp) return undefined;
+  if (build.status.phase !== 'Pending' || build.status.attempt !== attempt || build.status.queuedTimestamp)
+    return undefined;
   const queued: Build = { ...build, status: { ...build.status, queuedTimestamp: now.toISOString() } };
   return withEvent(queued, buildEvent('Normal', 'Queued', `attempt ${attempt} queued for placement`, now));
 }
@@ -70,14 +95,32 @@ export function isPendingReason(reason: string | undefined): reason is PendingRe
  * A queued attempt → placed on `agent`, whose queue its job then goes to; the placement count
  * numbers that job's copy. Undefined when the attempt is not waiting for placement.
  */
-export function place(build: Build, attempt: number, agent: { name: string; node: string }, why: string, now: Date): Build | undefined {
+export function place(
+  build: Build,
+  attempt: number,
+  agent: { name: string; node: string },
+  why: string,
+  now: Date,
+): Build | undefined {
   const s = build.status;
   if (s.phase !== 'Pending' || s.attempt !== attempt || !s.queuedTimestamp || s.placement) return undefined;
   const placed: Build = {
     ...build,
-    status: { ...withoutPendingReason(s), placement: { agent: agent.name, node: agent.node, timestamp: now.toISOString() }, placements: (s.placements ?? 0) + 1 },
+    status: {
+      ...withoutPendingReason(s),
+      placement: { agent: agent.name, node: agent.node, timestamp: now.toISOString() },
+      placements: (s.placements ?? 0) + 1,
+    },
   };
-  return withEvent(placed, buildEvent('Normal', 'Placed', `attempt ${attempt} placed on agent ${agent.name} (node ${agent.node})${why ? `: ${why}` : ''}`, now));
+  return withEvent(
+    placed,
+    buildEvent(
+      'Normal',
+      'Placed',
+      `attempt ${attempt} placed on agent ${agent.name} (node ${agent.node})${why ? `: ${why}` : ''}`,
+      now,
+    ),
+  );
 }
 
 /** A placed, unclaimed attempt goes back to waiting for placement: its agent went away or did not claim it. */
@@ -85,14 +128,23 @@ export function unplace(build: Build, attempt: number, why: string, now: Date): 
   const s = build.status;
   if (s.phase !== 'Pending' || s.attempt !== attempt || !s.placement) return undefined;
   const { placement, ...rest } = s;
-  return withEvent({ ...build, status: rest }, buildEvent('Warning', 'Unplaced', `attempt ${attempt} taken back from agent ${placement.agent}: ${why}`, now));
+  return withEvent(
+    { ...build, status: rest },
+    buildEvent('Warning', 'Unplaced', `attempt ${attempt} taken back from agent ${placement.agent}: ${why}`, now),
+  );
 }
 
 /**
  * Says why a queued attempt is not placed. An event is written when the reason changes, not
  * when only the message does (how many builds are ahead). Undefined when nothing changes.
  */
-export function waitForPlacement(build: Build, attempt: number, reason: PendingReason, message: string, now: Date): Build | undefined {
+export function waitForPlacement(
+  build: Build,
+  attempt: number,
+  reason: PendingReason,
+  message: string,
+  now: Date,
+): Build | undefined {
   const s = build.status;
   if (s.phase !== 'Pending' || s.attempt !== attempt || s.placement) return undefined;
   if (s.reason === reason && s.message === message) return undefined;
@@ -136,10 +188,13 @@ export interface Claim {
  */
 export function claim(build: Build, c: Claim, now: Date): Build | undefined {
   requireAttempt(build, c.attempt);
-  if (build.status.phase === 'Running' && build.status.agent === c.agent && build.status.claimId === c.claimId) return undefined;
+  if (build.status.phase === 'Running' && build.status.agent === c.agent && build.status.claimId === c.claimId)
+    return undefined;
   if (isTerminal(build.status.phase)) throw new BuildAlreadyTerminalError(key(build), build.status.phase);
   if (build.status.phase !== 'Pending') {
-    throw new StaleAttemptError(`build ${key(build)} attempt ${c.attempt} is ${build.status.phase} on agent "${build.status.agent ?? ''}"`);
+    throw new StaleAttemptError(
+      `build ${key(build)} attempt ${c.attempt} is ${build.status.phase} on agent "${build.status.agent ?? ''}"`,
+    );
   }
   const placed = build.status.placement?.agent;
   if (placed !== c.agent) {
@@ -159,9 +214,19 @@ export function claim(build: Build, c: Claim, now: Date): Build | undefined {
   const { placement: _placed, ...status } = withoutPendingReason(build.status);
   const running: Build = {
     ...build,
-    status: { ...status, phase: 'Running', agent: c.agent, node: c.node, claimId: c.claimId, startTimestamp: now.toISOString() },
+    status: {
+      ...status,
+      phase: 'Running',
+      agent: c.agent,
+      node: c.node,
+      claimId: c.claimId,
+      startTimestamp: now.toISOString(),
+    },
   };
-  return withEvent(running, buildEvent('Normal', 'Scheduled', `attempt ${c.attempt} claimed by agent ${c.agent} on node ${c.node}`, now));
+  return withEvent(
+    running,
+    buildEvent('Normal', 'Scheduled', `attempt ${c.attempt} claimed by agent ${c.agent} on node ${c.node}`, now),
+  );
 }
 
 export interface Outcome {
@@ -202,7 +267,10 @@ export function finish(build: Build, o: Outcome, now: Date): Build | undefined {
     throw new StaleAttemptError(`build ${key(build)} attempt ${o.attempt} is not running on agent "${o.agent}"`);
   }
   if (o.phase === 'Cancelled' && !build.status.cancelRequested) {
-    throw new InvalidInputError([{ field: 'phase', message: 'Cancelled is only for a build whose cancel was requested' }], 'report');
+    throw new InvalidInputError(
+      [{ field: 'phase', message: 'Cancelled is only for a build whose cancel was requested' }],
+      'report',
+    );
   }
   if (o.phase === 'Error' && o.reason && RETRYABLE_REASONS.has(o.reason)) {
     return loseAttempt(build, o.reason, o.message ?? o.reason, now);
@@ -234,16 +302,22 @@ export function finish(build: Build, o: Outcome, now: Date): Build | undefined {
 function finishEvents(o: Outcome, stages: BuildStage[] | undefined, now: Date): BuildEvent[] {
   const events: BuildEvent[] = [];
   const first = stages?.[0];
-  if (first) events.push(buildEvent('Normal', 'Started', `attempt ${o.attempt} started on agent ${o.agent}`, first.startTimestamp));
+  if (first)
+    events.push(
+      buildEvent('Normal', 'Started', `attempt ${o.attempt} started on agent ${o.agent}`, first.startTimestamp),
+    );
   if (o.phase === 'Complete' && o.output) {
     const push = stages?.find((s) => s.name === 'PushImage');
     const pushed = push ? new Date(Date.parse(push.startTimestamp) + push.durationMs) : now;
     events.push(buildEvent('Normal', 'Pushed', `pushed ${o.output.image}@${o.output.digest}`, pushed));
-    events.push(buildEvent('Normal', 'Complete', `build complete${stages ? ` in ${describeStages(stages)}` : ''}`, now));
+    events.push(
+      buildEvent('Normal', 'Complete', `build complete${stages ? ` in ${describeStages(stages)}` : ''}`, now),
+    );
     return events;
   }
   const what = `${o.reason ?? o.phase}${o.message ? `: ${o.message}` : ''}`;
-  if (o.phase === 'Cancelled') events.push(buildEvent('Normal', 'Cancelled', 'cancelled while running; its agent stopped it', now));
+  if (o.phase === 'Cancelled')
+    events.push(buildEvent('Normal', 'Cancelled', 'cancelled while running; its agent stopped it', now));
   else if (o.reason === 'DeadlineExceeded') events.push(buildEvent('Warning', 'DeadlineExceeded', what, now));
   else events.push(buildEvent('Warning', o.phase, what, now));
   return events;
@@ -290,11 +364,25 @@ export function cancel(build: Build, now: Date): Build | undefined {
     if (build.status.cancelRequested) return undefined;
     return withEvent(
       { ...build, status: { ...build.status, cancelRequested: true } },
-      buildEvent('Normal', 'CancelRequested', `cancel requested; agent ${build.status.agent ?? ''} is stopping the build`, now),
+      buildEvent(
+        'Normal',
+        'CancelRequested',
+        `cancel requested; agent ${build.status.agent ?? ''} is stopping the build`,
+        now,
+      ),
     );
   }
   return withEvent(
-    { ...build, status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: 'cancelled before it ran', completionTimestamp: now.toISOString() } },
+    {
+      ...build,
+      status: {
+        ...build.status,
+        phase: 'Cancelled',
+        reason: 'Cancelled',
+        message: 'cancelled before it ran',
+        completionTimestamp: now.toISOString(),
+      },
+    },
     buildEvent('Normal', 'Cancelled', `cancelled while ${phase}, before it ran`, now),
   );
 }
@@ -305,12 +393,27 @@ export function cancel(build: Build, now: Date): Build | undefined {
  * queues; otherwise it ends in Error. A build whose cancel was requested just ends Cancelled.
  */
 export function loseAttempt(build: Build, reason: string, message: string, now: Date): Build {
-  if (build.status.phase !== 'Running') throw new StaleAttemptError(`build ${key(build)} is ${build.status.phase}, not Running`);
+  if (build.status.phase !== 'Running')
+    throw new StaleAttemptError(`build ${key(build)} is ${build.status.phase}, not Running`);
   const attempt = build.status.attempt;
-  const lost = buildEvent('Warning', 'AttemptLost', `attempt ${attempt} on agent ${build.status.agent ?? ''} lost (${reason}): ${message}`, now);
+  const lost = buildEvent(
+    'Warning',
+    'AttemptLost',
+    `attempt ${attempt} on agent ${build.status.agent ?? ''} lost (${reason}): ${message}`,
+    now,
+  );
   if (build.status.cancelRequested) {
     return withEvent(
-      { ...build, status: { ...build.status, phase: 'Cancelled', reason: 'Cancelled', message: `cancelled; ${message}`, completionTimestamp: now.toISOString() } },
+      {
+        ...build,
+        status: {
+          ...build.status,
+          phase: 'Cancelled',
+          reason: 'Cancelled',
+          message: `cancelled; ${message}`,
+          completionTimestamp: now.toISOString(),
+        },
+      },
       lost,
       buildEvent('Normal', 'Cancelled', 'cancelled; its agent was gone before it stopped the build', now),
     );
@@ -330,7 +433,12 @@ export function loseAttempt(build: Build, reason: string, message: string, now: 
         },
       },
       lost,
-      buildEvent('Normal', 'Retrying', `retrying as attempt ${attempt + 1} (${attempt} of ${retries} retries used)`, now),
+      buildEvent(
+        'Normal',
+        'Retrying',
+        `retrying as attempt ${attempt + 1} (${attempt} of ${retries} retries used)`,
+        now,
+      ),
     );
   }
   return withEvent(
@@ -351,7 +459,16 @@ export function deadlineRemainingMs(build: Build, now: Date): number | undefined
 export function expireDeadline(build: Build, now: Date): Build {
   const message = `still running ${build.spec.config.completionDeadlineSeconds}s after it started, and its agent did not stop it`;
   return withEvent(
-    { ...build, status: { ...build.status, phase: 'Failed', reason: 'DeadlineExceeded', message, completionTimestamp: now.toISOString() } },
+    {
+      ...build,
+      status: {
+        ...build.status,
+        phase: 'Failed',
+        reason: 'DeadlineExceeded',
+        message,
+        completionTimestamp: now.toISOString(),
+      },
+    },
     buildEvent('Warning', 'DeadlineExceeded', message, now),
   );
 }
@@ -369,7 +486,10 @@ export function waitForBuild(build: Build, waitingFor: string, now: Date = new D
   if (build.status.phase !== 'New') return undefined;
   const message = `waiting for build ${waitingFor} to finish (run policy ${build.spec.config.runPolicy ?? 'Parallel'})`;
   if (build.status.reason === WAITING_REASON && build.status.message === message) return undefined;
-  return withEvent({ ...build, status: { ...build.status, reason: WAITING_REASON, message } }, buildEvent('Normal', WAITING_REASON, message, now));
+  return withEvent(
+    { ...build, status: { ...build.status, reason: WAITING_REASON, message } },
+    buildEvent('Normal', WAITING_REASON, message, now),
+  );
 }
 
 /**
@@ -380,7 +500,16 @@ export function supersede(build: Build, newer: string, now: Date): Build | undef
   if (build.status.phase !== 'New') return undefined;
   const message = `superseded by newer build ${newer} (run policy SerialLatestOnly)`;
   return withEvent(
-    { ...build, status: { ...build.status, phase: 'Cancelled', reason: SUPERSEDED_REASON, message, completionTimestamp: now.toISOString() } },
+    {
+      ...build,
+      status: {
+        ...build.status,
+        phase: 'Cancelled',
+        reason: SUPERSEDED_REASON,
+        message,
+        completionTimestamp: now.toISOString(),
+      },
+    },
     buildEvent('Normal', SUPERSEDED_REASON, message, now),
   );
 }

@@ -46,11 +46,16 @@ export interface ApiError {
 export function toApiError(err: unknown, log: Logger): ApiError {
   if (err instanceof UnauthenticatedError) return { code: 401, reason: err.reason, message: err.message };
   if (err instanceof PermissionDeniedError) return { code: 403, reason: err.reason, message: err.message };
-  if (err instanceof InvalidInputError) return { code: 400, reason: err.reason, message: err.message, fields: err.fields };
+  if (err instanceof InvalidInputError)
+    return { code: 400, reason: err.reason, message: err.message, fields: err.fields };
   if (err instanceof NotFoundError) return { code: 404, reason: err.reason, message: err.message };
   if (err instanceof RevisionExpiredError) return { code: 410, reason: err.reason, message: err.message };
-  if (isNatsUnavailable(err)) return { code: 503, reason: 'Unavailable', message: 'the state store is unavailable; try again' };
-  log.warn('dashboard API call failed', { error: errorMessage(err), reason: err instanceof SlipwayError ? err.reason : undefined });
+  if (isNatsUnavailable(err))
+    return { code: 503, reason: 'Unavailable', message: 'the state store is unavailable; try again' };
+  log.warn('dashboard API call failed', {
+    error: errorMessage(err),
+    reason: err instanceof SlipwayError ? err.reason : undefined,
+  });
   return { code: 500, reason: 'InternalError', message: 'internal error' };
 }
 

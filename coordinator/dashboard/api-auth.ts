@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { PermissionDeniedError, UnauthenticatedError } from '../../common/errors.js';
-import { bearerToken, roleAllows, type RequestAttributes, type TokenAuthenticator, type UserInfo } from '../auth/index.js';
+import {
+  bearerToken,
+  roleAllows,
+  type RequestAttributes,
+  type TokenAuthenticator,
+  type UserInfo,
+} from '../auth/index.js';
 
 /** What a dashboard API call reads, in the role table's terms (auth/roles.ts). */
 export interface ReadAccess {

@@ -46,7 +46,10 @@ export interface BuildItem {
  */
 export function registerDashboardApi(http: HttpServer, d: DashboardApiDeps): void {
   const api = new DashboardApi(d);
-  const route = (pattern: string, handler: (req: IncomingMessage, res: ServerResponse, p: Record<string, string>) => Promise<void>) =>
+  const route = (
+    pattern: string,
+    handler: (req: IncomingMessage, res: ServerResponse, p: Record<string, string>) => Promise<void>,
+  ) =>
     http.route('GET', pattern, async (req, res, p) => {
       setSecurityHeaders(res);
       try {
@@ -58,7 +61,9 @@ export function registerDashboardApi(http: HttpServer, d: DashboardApiDeps): voi
     });
   route('/api/v1/namespaces/:namespace/builds', (req, res, p) => api.builds(req, res, p.namespace!));
   route('/api/v1/namespaces/:namespace/builds/:name', (req, res, p) => api.build(req, res, p.namespace!, p.name!));
-  route('/api/v1/namespaces/:namespace/builds/:name/log', (req, res, p) => api.buildLog(req, res, p.namespace!, p.name!));
+  route('/api/v1/namespaces/:namespace/builds/:name/log', (req, res, p) =>
+    api.buildLog(req, res, p.namespace!, p.name!),
+  );
   route('/api/v1/agents', (req, res) => api.agentList(req, res));
 }
 
@@ -82,7 +87,13 @@ class DashboardApi {
     try {
       for await (const c of this.d.builds.buildChanges(snapshot.revision, stop.signal)) {
         if (!c.key.startsWith(prefix)) continue;
-        if (c.value === undefined) out.write({ type: 'DELETED', revision: c.revision, name: c.key.slice(prefix.length), ...(c.deleted ? { build: c.deleted } : {}) });
+        if (c.value === undefined)
+          out.write({
+            type: 'DELETED',
+            revision: c.revision,
+            name: c.key.slice(prefix.length),
+            ...(c.deleted ? { build: c.deleted } : {}),
+          });
         else out.write({ type: c.created ? 'ADDED' : 'MODIFIED', revision: c.revision, build: c.value });
       }
     } catch (err) {
@@ -191,6 +202,7 @@ function flag(q: URLSearchParams, name: string): boolean {
 function count(q: URLSearchParams, name: string): number {
   const v = q.get(name);
   if (v === null || v === '') return 0;
-  if (!/^\d{1,9}$/.test(v)) throw new InvalidInputError([{ field: name, message: `"${v.slice(0, 40)}" is not a non-negative integer` }]);
+  if (!/^\d{1,9}$/.test(v))
+    throw new InvalidInputError([{ field: name, message: `"${v.slice(0, 40)}" is not a non-negative integer` }]);
   return Number(v);
 }

@@ -30,7 +30,9 @@ export async function loadAssets(): Promise<Map<string, Asset>> {
     try {
       text = await readFile(url, 'utf8');
     } catch (err) {
-      throw new Error(`the dashboard's ${fileURLToPath(url)} cannot be read (was it compiled?): ${errorMessage(err)}`, { cause: err });
+      throw new Error(`the dashboard's ${fileURLToPath(url)} cannot be read (was it compiled?): ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
     // The source maps are not served.
     assets.set(name, asset(text.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'), 'text/javascript; charset=utf-8'));

@@ -24,11 +24,15 @@ export interface DashboardOptions extends Omit<DashboardApiDeps, 'auth'> {
  */
 export async function registerDashboard(http: HttpServer, o: DashboardOptions): Promise<void> {
   const assets = await loadAssets();
-  const pages = new Map<PageName, Asset>((['builds', 'build', 'agents'] as const).map((p) => [p, asset(pageHtml(p), 'text/html; charset=utf-8')]));
+  const pages = new Map<PageName, Asset>(
+    (['builds', 'build', 'agents'] as const).map((p) => [p, asset(pageHtml(p), 'text/html; charset=utf-8')]),
+  );
   const page = (name: PageName) => (req: IncomingMessage, res: ServerResponse) => serve(req, res, pages.get(name)!);
   const home = (_req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res);
-    res.writeHead(302, { Location: '/ui/namespaces/default/builds', 'Content-Type': 'text/plain' }).end('see /ui/namespaces/default/builds\n');
+    res
+      .writeHead(302, { Location: '/ui/namespaces/default/builds', 'Content-Type': 'text/plain' })
+      .end('see /ui/namespaces/default/builds\n');
   };
   http.route('GET', '/', home);
   http.route('GET', '/ui', home);

@@ -65,13 +65,31 @@ export class AgentService {
       }),
       Heartbeat: unary(log, 'Heartbeat', async (req, call) => {
         identify(call, req.agent);
-        const errors = [...agentName(req.agent), ...nodeName(req.node), ...required(req.instance, 'instance'), ...nodeLabels(req.nodeLabels)];
-        if (req.instance.length > 128) errors.push({ field: 'instance', message: `must be at most 128 characters, got ${req.instance.length}` });
-        errors.push(...capacity(req.capacity), ...cacheFigures(req.cache), ...warmLists(req.warmConfigs, req.warmImages));
+        const errors = [
+          ...agentName(req.agent),
+          ...nodeName(req.node),
+          ...required(req.instance, 'instance'),
+          ...nodeLabels(req.nodeLabels),
+        ];
+        if (req.instance.length > 128)
+          errors.push({ field: 'instance', message: `must be at most 128 characters, got ${req.instance.length}` });
+        errors.push(
+          ...capacity(req.capacity),
+          ...cacheFigures(req.cache),
+          ...warmLists(req.warmConfigs, req.warmImages),
+        );
         const cpuMillis = Number(req.allocatable?.cpuMillis ?? 0);
         const memoryBytes = Number(req.allocatable?.memoryBytes ?? 0);
-        if (!(Number.isSafeInteger(cpuMillis) && cpuMillis >= 0)) errors.push({ field: 'allocatable.cpuMillis', message: `must be a whole number of millicores, got ${cpuMillis}` });
-        if (!(Number.isSafeInteger(memoryBytes) && memoryBytes >= 0)) errors.push({ field: 'allocatable.memoryBytes', message: `must be a whole number of bytes, got ${memoryBytes}` });
+        if (!(Number.isSafeInteger(cpuMillis) && cpuMillis >= 0))
+          errors.push({
+            field: 'allocatable.cpuMillis',
+            message: `must be a whole number of millicores, got ${cpuMillis}`,
+          });
+        if (!(Number.isSafeInteger(memoryBytes) && memoryBytes >= 0))
+          errors.push({
+            field: 'allocatable.memoryBytes',
+            message: `must be a whole number of bytes, got ${memoryBytes}`,
+          });
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
         const orders = await reports.heartbeat({
@@ -83,9 +101,17 @@ export class AgentService {
           cordoned: req.cordoned,
           capacity: req.capacity > 0 ? req.capacity : undefined,
           cache: req.cache
-            ? { imageBytes: req.cache.imageBytes, gcReclaimedBytes: req.cache.gcReclaimedBytes, nodeCacheHits: req.cache.nodeCacheHits, nodeCacheMisses: req.cache.nodeCacheMisses }
+            ? {
+                imageBytes: req.cache.imageBytes,
+                gcReclaimedBytes: req.cache.gcReclaimedBytes,
+                nodeCacheHits: req.cache.nodeCacheHits,
+                nodeCacheMisses: req.cache.nodeCacheMisses,
+              }
             : undefined,
-          allocatable: cpuMillis || memoryBytes ? { ...(cpuMillis ? { cpuMillis } : {}), ...(memoryBytes ? { memoryBytes } : {}) } : undefined,
+          allocatable:
+            cpuMillis || memoryBytes
+              ? { ...(cpuMillis ? { cpuMillis } : {}), ...(memoryBytes ? { memoryBytes } : {}) }
+              : undefined,
           draining: req.draining,
           warm: { configs: req.warmConfigs, images: req.warmImages },
         });
@@ -93,7 +119,11 @@ export class AgentService {
       }),
       CompleteBuild: unary(log, 'CompleteBuild', async (req, call) => {
         identify(call, req.agent);
-        const extra = [...agentName(req.agent), ...required(req.output?.image, 'output.image'), ...required(req.output?.digest, 'output.digest')];
+        const extra = [
+          ...agentName(req.agent),
+          ...required(req.output?.image, 'output.image'),
+          ...required(req.output?.digest, 'output.digest'),
+        ];
         if (req.output?.digest && !/^sha256:[0-9a-f]{64}$/.test(req.output.digest)) {
           extra.push({ field: 'output.digest', message: `"${req.output.digest}" is not a sha256 digest` });
         }
@@ -108,16 +138,26 @@ export class AgentService {
           commit: req.commit || undefined,
           logLines: req.logLines,
         });
-        log.info('build complete', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent, digest: req.output!.digest });
+        log.info('build complete', {
+          build: `${ref.namespace}/${ref.name}`,
+          attempt: ref.attempt,
+          agent: req.agent,
+          digest: req.output!.digest,
+        });
         return buildToProto(build);
       }),
       FailBuild: unary(log, 'FailBuild', async (req, call) => {
         identify(call, req.agent);
         const extra = [...agentName(req.agent), ...required(req.reason, 'reason')];
-        if (!FAILURE_PHASES.has(req.phase)) extra.push({ field: 'phase', message: `must be Failed, Error or Cancelled, got "${req.phase}"` });
+        if (!FAILURE_PHASES.has(req.phase))
+          extra.push({ field: 'phase', message: `must be Failed, Error or Cancelled, got "${req.phase}"` });
         const stages = buildStages(req.stages, extra);
         const snippetBytes = Buffer.byteLength(req.logSnippet);
-        if (snippetBytes > MAX_LOG_SNIPPET_BYTES) extra.push({ field: 'logSnippet', message: `must be at most ${MAX_LOG_SNIPPET_BYTES} bytes, got ${snippetBytes}` });
+        if (snippetBytes > MAX_LOG_SNIPPET_BYTES)
+          extra.push({
+            field: 'logSnippet',
+            message: `must be at most ${MAX_LOG_SNIPPET_BYTES} bytes, got ${snippetBytes}`,
+          });
         const ref = buildRef(req.build, extra);
         const build = await reports.finish(ref, {
           agent: req.agent,
@@ -130,7 +170,12 @@ export class AgentService {
           commit: req.commit || undefined,
           logLines: req.logLines,
         });
-        log.info('build failed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent, reason: req.reason });
+        log.info('build failed', {
+          build: `${ref.namespace}/${ref.name}`,
+          attempt: ref.attempt,
+          agent: req.agent,
+          reason: req.reason,
+        });
         return buildToProto(build);
       }),
     };
@@ -152,11 +197,22 @@ function certifiedAgent(call: grpc.ServerUnaryCall<unknown, unknown>, agent: str
     if (m) names.add(m[1]!.trim());
   }
   if (names.size === 0) throw new PermissionDeniedError('AgentService needs a client certificate that names the agent');
-  if (!names.has(agent)) throw new PermissionDeniedError(`the client certificate names ${[...names].map((n) => `"${n}"`).join(', ')}, not agent "${agent}"`);
+  if (!names.has(agent))
+    throw new PermissionDeniedError(
+      `the client certificate names ${[...names].map((n) => `"${n}"`).join(', ')}, not agent "${agent}"`,
+    );
 }
 
 function credentials(s: RegistrySecret | undefined) {
-  return s ? { registry: s.registry, username: s.username, password: s.password, sshPrivateKey: s.sshPrivateKey ?? '', knownHosts: s.knownHosts ?? '' } : null;
+  return s
+    ? {
+        registry: s.registry,
+        username: s.username,
+        password: s.password,
+        sshPrivateKey: s.sshPrivateKey ?? '',
+        knownHosts: s.knownHosts ?? '',
+      }
+    : null;
 }
 
 function agentName(value: string | undefined): FieldError[] {
@@ -172,7 +228,8 @@ function nodeName(value: string | undefined): FieldError[] {
 /** A node's labels, by Kubernetes' rules for label keys and values (at most 100 of them). */
 function nodeLabels(labels: Record<string, string> | undefined): FieldError[] {
   const entries = Object.entries(labels ?? {});
-  if (entries.length > 100) return [{ field: 'nodeLabels', message: `must be at most 100 labels, got ${entries.length}` }];
+  if (entries.length > 100)
+    return [{ field: 'nodeLabels', message: `must be at most 100 labels, got ${entries.length}` }];
   return entries.flatMap(([k, v]) => {
     const problem = labelKeyProblem(k) ?? labelValueProblem(v);
     return problem ? [{ field: `nodeLabels[${JSON.stringify(k.slice(0, 80))}]`, message: problem }] : [];
@@ -182,14 +239,21 @@ function nodeLabels(labels: Record<string, string> | undefined): FieldError[] {
 /** Builds the agent runs at once at most: 0 (not said) up to MAX_AGENT_CONCURRENCY. */
 function capacity(value: number): FieldError[] {
   if (Number.isInteger(value) && value >= 0 && value <= MAX_AGENT_CONCURRENCY) return [];
-  return [{ field: 'capacity', message: `must be a whole number from 0 (not said) to ${MAX_AGENT_CONCURRENCY}, got ${value}` }];
+  return [
+    {
+      field: 'capacity',
+      message: `must be a whole number from 0 (not said) to ${MAX_AGENT_CONCURRENCY}, got ${value}`,
+    },
+  ];
 }
 
 /** Byte and pull counts: whole, not negative, and exact as a JavaScript number (below 2^53). */
 function cacheFigures(cache: AgentCacheFigures__Output | null): FieldError[] {
   if (!cache) return [];
   return (['imageBytes', 'gcReclaimedBytes', 'nodeCacheHits', 'nodeCacheMisses'] as const).flatMap((k) =>
-    Number.isSafeInteger(cache[k]) && cache[k] >= 0 ? [] : [{ field: `cache.${k}`, message: `must be a whole number from 0 to 2^53-1, got ${cache[k]}` }],
+    Number.isSafeInteger(cache[k]) && cache[k] >= 0
+      ? []
+      : [{ field: `cache.${k}`, message: `must be a whole number from 0 to 2^53-1, got ${cache[k]}` }],
   );
 }
 
@@ -199,10 +263,15 @@ export const MAX_WARM_ENTRIES = 100;
 /** The warm configs (`namespace/name`) and images an agent advertises: bounded, and names only. */
 function warmLists(configs: string[], images: string[]): FieldError[] {
   const errors: FieldError[] = [];
-  for (const [field, list] of [['warmConfigs', configs], ['warmImages', images]] as const) {
-    if (list.length > MAX_WARM_ENTRIES) errors.push({ field, message: `must have at most ${MAX_WARM_ENTRIES} entries, got ${list.length}` });
+  for (const [field, list] of [
+    ['warmConfigs', configs],
+    ['warmImages', images],
+  ] as const) {
+    if (list.length > MAX_WARM_ENTRIES)
+      errors.push({ field, message: `must have at most ${MAX_WARM_ENTRIES} entries, got ${list.length}` });
     const bad = list.findIndex((v) => v.length === 0 || v.length > 512 || /\s/.test(v));
-    if (bad >= 0) errors.push({ field: `${field}[${bad}]`, message: 'must be a name of 1 to 512 characters without spaces' });
+    if (bad >= 0)
+      errors.push({ field: `${field}[${bad}]`, message: 'must be a name of 1 to 512 characters without spaces' });
   }
   return errors;
 }
@@ -219,21 +288,42 @@ const MAX_STAGE_MS = 366 * 24 * 3600 * 1000;
  */
 function buildStages(stages: BuildStage__Output[], errors: FieldError[]): BuildStage[] {
   if (stages.length > BUILD_STAGE_NAMES.length) {
-    errors.push({ field: 'stages', message: `must be at most ${BUILD_STAGE_NAMES.length} stages, got ${stages.length}` });
+    errors.push({
+      field: 'stages',
+      message: `must be at most ${BUILD_STAGE_NAMES.length} stages, got ${stages.length}`,
+    });
     return [];
   }
   let last = -1;
   return stages.map((s, i) => {
     const at = `stages[${i}]`;
     const order = BUILD_STAGE_NAMES.indexOf(s.name as BuildStageName);
-    if (order < 0) errors.push({ field: `${at}.name`, message: `must be one of ${BUILD_STAGE_NAMES.join(', ')}, got "${s.name.slice(0, 80)}"` });
-    else if (order <= last) errors.push({ field: `${at}.name`, message: `"${s.name}" must come after ${BUILD_STAGE_NAMES[last]}, once: stages are reported in the order they ran` });
+    if (order < 0)
+      errors.push({
+        field: `${at}.name`,
+        message: `must be one of ${BUILD_STAGE_NAMES.join(', ')}, got "${s.name.slice(0, 80)}"`,
+      });
+    else if (order <= last)
+      errors.push({
+        field: `${at}.name`,
+        message: `"${s.name}" must come after ${BUILD_STAGE_NAMES[last]}, once: stages are reported in the order they ran`,
+      });
     else last = order;
-    if (s.startTimestamp.length > 40 || !TIMESTAMP.test(s.startTimestamp) || Number.isNaN(Date.parse(s.startTimestamp))) {
-      errors.push({ field: `${at}.startTimestamp`, message: `must be an RFC 3339 timestamp, got "${s.startTimestamp.slice(0, 80)}"` });
+    if (
+      s.startTimestamp.length > 40 ||
+      !TIMESTAMP.test(s.startTimestamp) ||
+      Number.isNaN(Date.parse(s.startTimestamp))
+    ) {
+      errors.push({
+        field: `${at}.startTimestamp`,
+        message: `must be an RFC 3339 timestamp, got "${s.startTimestamp.slice(0, 80)}"`,
+      });
     }
     if (!Number.isSafeInteger(s.durationMs) || s.durationMs < 0 || s.durationMs > MAX_STAGE_MS) {
-      errors.push({ field: `${at}.durationMs`, message: `must be a whole number of milliseconds from 0 to ${MAX_STAGE_MS}, got ${s.durationMs}` });
+      errors.push({
+        field: `${at}.durationMs`,
+        message: `must be a whole number of milliseconds from 0 to ${MAX_STAGE_MS}, got ${s.durationMs}`,
+      });
     }
     return { name: s.name as BuildStageName, startTimestamp: s.startTimestamp, durationMs: s.durationMs };
   });

@@ -113,7 +113,13 @@ export class BuildService {
           (signal) => {
             auth.check(call, 'StreamBuildLogs', ns(call.request.namespace));
             return logs.stream(
-              { namespace: ns(call.request.namespace), name: call.request.name, follow: call.request.follow, fromLine: call.request.fromLine, attempt: call.request.attempt },
+              {
+                namespace: ns(call.request.namespace),
+                name: call.request.name,
+                follow: call.request.follow,
+                fromLine: call.request.fromLine,
+                attempt: call.request.attempt,
+              },
               signal,
             );
           },
@@ -123,19 +129,37 @@ export class BuildService {
         const s = req.secret;
         const namespace = ns(s?.metadata?.namespace ?? '');
         auth.check(call, 'CreateSecret', namespace);
-        const errors = [...nameErrors(s?.metadata?.name, 'secret.metadata.name', 253), ...nameErrors(namespace, 'secret.metadata.namespace')];
-        if (!SECRET_TYPES.includes(s?.type as SecretType)) errors.push({ field: 'secret.type', message: `must be one of ${SECRET_TYPES.join(', ')}, got "${s?.type ?? ''}"` });
-        if (s?.type === 'docker-registry' && !s.registry) errors.push({ field: 'secret.registry', message: 'is required for docker-registry' });
-        if (s?.type === 'basic-auth' && s.registry) errors.push({ field: 'secret.registry', message: 'is only for docker-registry' });
+        const errors = [
+          ...nameErrors(s?.metadata?.name, 'secret.metadata.name', 253),
+          ...nameErrors(namespace, 'secret.metadata.namespace'),
+        ];
+        if (!SECRET_TYPES.includes(s?.type as SecretType))
+          errors.push({
+            field: 'secret.type',
+            message: `must be one of ${SECRET_TYPES.join(', ')}, got "${s?.type ?? ''}"`,
+          });
+        if (s?.type === 'docker-registry' && !s.registry)
+          errors.push({ field: 'secret.registry', message: 'is required for docker-registry' });
+        if (s?.type === 'basic-auth' && s.registry)
+          errors.push({ field: 'secret.registry', message: 'is only for docker-registry' });
         if (s?.type === 'webhook') {
           // One value (in password), which signs (GitHub), authenticates (GitLab) or is the URL's secret (Generic).
-          if (!s.password) errors.push({ field: 'secret.password', message: 'is required: the webhook secret, as given to GitHub or GitLab' });
-          else if (s.password.length > MAX_WEBHOOK_SECRET_LENGTH) errors.push({ field: 'secret.password', message: `must be at most ${MAX_WEBHOOK_SECRET_LENGTH} characters` });
+          if (!s.password)
+            errors.push({
+              field: 'secret.password',
+              message: 'is required: the webhook secret, as given to GitHub or GitLab',
+            });
+          else if (s.password.length > MAX_WEBHOOK_SECRET_LENGTH)
+            errors.push({
+              field: 'secret.password',
+              message: `must be at most ${MAX_WEBHOOK_SECRET_LENGTH} characters`,
+            });
           for (const field of ['registry', 'username', 'sshPrivateKey', 'knownHosts'] as const) {
             if (s[field]) errors.push({ field: `secret.${field}`, message: 'is not used by a webhook secret' });
           }
         } else if (s?.type === 'ssh-auth') {
-          if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s.sshPrivateKey)) errors.push({ field: 'secret.sshPrivateKey', message: 'must be a private key in PEM or OpenSSH form' });
+          if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s.sshPrivateKey))
+            errors.push({ field: 'secret.sshPrivateKey', message: 'must be a private key in PEM or OpenSSH form' });
         } else {
           if (!s?.username) errors.push({ field: 'secret.username', message: 'is required' });
           if (!s?.password) errors.push({ field: 'secret.password', message: 'is required' });
@@ -150,7 +174,11 @@ export class BuildService {
           sshPrivateKey: s!.sshPrivateKey || undefined,
           knownHosts: s!.knownHosts || undefined,
         });
-        return { metadata: { ...stored.value.metadata, resourceVersion: String(stored.revision) }, type: stored.value.type, registry: stored.value.registry };
+        return {
+          metadata: { ...stored.value.metadata, resourceVersion: String(stored.revision) },
+          type: stored.value.type,
+          registry: stored.value.registry,
+        };
       }),
       DeleteSecret: unary(log, 'DeleteSecret', async (req, call) => {
         auth.check(call, 'DeleteSecret', ns(req.namespace));
@@ -174,7 +202,10 @@ export class BuildService {
     const first = await messages.next();
     if (!first.done) wellFormed(first.value);
     if (first.done || first.value.part !== 'start' || !first.value.start) {
-      throw new InvalidInputError([{ field: 'start', message: 'the first message must say which build to start' }], 'upload');
+      throw new InvalidInputError(
+        [{ field: 'start', message: 'the first message must say which build to start' }],
+        'upload',
+      );
     }
     const start = first.value.start;
     const namespace = ns(start.namespace);
@@ -182,14 +213,21 @@ export class BuildService {
     await this.api.getBuildConfig(namespace, start.configName);
     const chunks = (async function* () {
       for (let m = await messages.next(); !m.done; m = await messages.next()) {
-        if (wellFormed(m.value).part !== 'chunk') throw new InvalidInputError([{ field: 'chunk', message: 'only the first message may be a start' }], 'upload');
+        if (wellFormed(m.value).part !== 'chunk')
+          throw new InvalidInputError([{ field: 'chunk', message: 'only the first message may be a start' }], 'upload');
         yield m.value.chunk!;
       }
     })();
     const binary = await this.contexts.put(chunks, `${namespace}/${start.configName}`);
     try {
       return buildToProto(
-        await this.api.startBuild({ namespace, configName: start.configName, ref: start.ref || undefined, image: start.image || undefined, binary }),
+        await this.api.startBuild({
+          namespace,
+          configName: start.configName,
+          ref: start.ref || undefined,
+          image: start.image || undefined,
+          binary,
+        }),
       );
     } catch (err) {
       await this.contexts.delete(binary.object).catch(() => {});

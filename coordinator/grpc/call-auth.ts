@@ -1,6 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import { PermissionDeniedError, UnauthenticatedError } from '../../common/errors.js';
-import { bearerToken, roleAllows, type RequestAttributes, type TokenAuthenticator, type UserInfo } from '../auth/index.js';
+import {
+  bearerToken,
+  roleAllows,
+  type RequestAttributes,
+  type TokenAuthenticator,
+  type UserInfo,
+} from '../auth/index.js';
 import type { BuildServiceHandlers } from '../../proto/generated/slipway/v1/BuildService.js';
 
 export type BuildServiceMethod = keyof BuildServiceHandlers;
@@ -10,7 +16,10 @@ export type BuildServiceMethod = keyof BuildServiceHandlers;
  * (auth/roles.ts) decides for both APIs: viewers read, builders start and cancel (cancel is
  * `delete builds`, as in the Kubernetes API), admins change configs and secrets.
  */
-export const METHOD_ATTRIBUTES: Record<BuildServiceMethod, Pick<RequestAttributes, 'verb' | 'resource' | 'subresource'>> = {
+export const METHOD_ATTRIBUTES: Record<
+  BuildServiceMethod,
+  Pick<RequestAttributes, 'verb' | 'resource' | 'subresource'>
+> = {
   GetBuildConfig: { verb: 'get', resource: 'buildconfigs' },
   ListBuildConfigs: { verb: 'list', resource: 'buildconfigs' },
   GetBuild: { verb: 'get', resource: 'builds' },
@@ -58,10 +67,17 @@ export class CallAuthorizer {
   /** @throws PermissionDeniedError when the user's roles or namespaces do not allow the call. */
   authorize(user: UserInfo, method: BuildServiceMethod, namespace: string): void {
     if (!this.tokens) return;
-    const a: RequestAttributes = { ...METHOD_ATTRIBUTES[method], resourceRequest: true, path: `/slipway.v1.BuildService/${method}`, namespace };
+    const a: RequestAttributes = {
+      ...METHOD_ATTRIBUTES[method],
+      resourceRequest: true,
+      path: `/slipway.v1.BuildService/${method}`,
+      namespace,
+    };
     if (!roleAllows(user, a)) {
       const what = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-      throw new PermissionDeniedError(`user "${user.username}" may not ${a.verb} ${what} in namespace "${namespace}" (${method})`);
+      throw new PermissionDeniedError(
+        `user "${user.username}" may not ${a.verb} ${what} in namespace "${namespace}" (${method})`,
+      );
     }
   }
 

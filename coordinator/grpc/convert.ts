@@ -20,7 +20,13 @@ export function buildToProto({ value, revision }: Versioned<Build>): PBuild {
   return {
     metadata: meta(value.metadata, revision),
     spec: value.spec,
-    status: { ...status, exitCode: status.exitCode ?? -1, cancelRequested: status.cancelRequested ?? false, logLines: status.logLines ?? 0, placedAgent: placement?.agent ?? '' },
+    status: {
+      ...status,
+      exitCode: status.exitCode ?? -1,
+      cancelRequested: status.cancelRequested ?? false,
+      logLines: status.logLines ?? 0,
+      placedAgent: placement?.agent ?? '',
+    },
   };
 }
 
@@ -29,7 +35,10 @@ export function buildToProto({ value, revision }: Versioned<Build>): PBuild {
  * set", so a zero deadline means none here.
  * @throws InvalidBuildConfigError naming every field at fault.
  */
-export function buildConfigInputFromProto(msg: BuildConfig__Output | null): { input: BuildConfigInput; resourceVersion?: number } {
+export function buildConfigInputFromProto(msg: BuildConfig__Output | null): {
+  input: BuildConfigInput;
+  resourceVersion?: number;
+} {
   const m = msg?.metadata;
   const namespace = m?.namespace || DEFAULT_NAMESPACE;
   const errors = [...nameErrors(m?.name, 'metadata.name', 52), ...nameErrors(namespace, 'metadata.namespace')];
@@ -42,7 +51,8 @@ export function buildConfigInputFromProto(msg: BuildConfig__Output | null): { in
   }
   const rawSpec: Record<string, unknown> = msg?.spec ? { ...msg.spec } : {};
   // proto3 cannot tell 0 from "not set": for these, 0 means not set.
-  for (const field of ['completionDeadlineSeconds', 'pendingDeadlineSeconds', 'retries']) if (rawSpec[field] === 0) delete rawSpec[field];
+  for (const field of ['completionDeadlineSeconds', 'pendingDeadlineSeconds', 'retries'])
+    if (rawSpec[field] === 0) delete rawSpec[field];
   // `optional` fields can: proto-loader (oneofs: true) names the set one in a virtual oneof
   // property, `_<field>`, which is not part of the spec.
   for (const field of ['successfulBuildsHistoryLimit', 'failedBuildsHistoryLimit']) delete rawSpec[`_${field}`];

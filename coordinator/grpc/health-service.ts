@@ -15,7 +15,9 @@ export const HEALTH_SERVICE_NAMES = ['', 'slipway.v1.BuildService', 'slipway.v1.
  * the moment it starts shutting down. It registers itself on a server it does not own.
  */
 export class HealthService {
-  private readonly impl = new HealthImplementation(Object.fromEntries(HEALTH_SERVICE_NAMES.map((n) => [n, 'NOT_SERVING' as ServingStatus])));
+  private readonly impl = new HealthImplementation(
+    Object.fromEntries(HEALTH_SERVICE_NAMES.map((n) => [n, 'NOT_SERVING' as ServingStatus])),
+  );
   private current: ServingStatus = 'NOT_SERVING';
   private stopping = false;
 

@@ -44,7 +44,12 @@ export function answerMalformedRequests<H extends grpc.UntypedServiceImplementat
           return decode(bytes);
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);
-          return { [MALFORMED]: new InvalidInputError([{ field: '(message)', message: `cannot be decoded as ${method}'s request: ${why}` }], 'request') };
+          return {
+            [MALFORMED]: new InvalidInputError(
+              [{ field: '(message)', message: `cannot be decoded as ${method}'s request: ${why}` }],
+              'request',
+            ),
+          };
         }
       },
     };

@@ -16,15 +16,22 @@ export interface GrpcSecurity {
 /** The gRPC credentials and tokens the settings ask for, files read once. */
 export async function grpcSecurity(config: CoordinatorConfig): Promise<GrpcSecurity> {
   const e = COORDINATOR_ENV;
-  const tokens = config.apiTokensFile ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile) : undefined;
+  const tokens = config.apiTokensFile
+    ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile)
+    : undefined;
   if (!config.grpcTlsCertFile) return { tokens, serverCredentials: grpc.ServerCredentials.createInsecure() };
-  const pair = { cert_chain: await read(e.grpcTlsCertFile, config.grpcTlsCertFile), private_key: await read(e.grpcTlsKeyFile, config.grpcTlsKeyFile) };
+  const pair = {
+    cert_chain: await read(e.grpcTlsCertFile, config.grpcTlsCertFile),
+    private_key: await read(e.grpcTlsKeyFile, config.grpcTlsKeyFile),
+  };
   return {
     tokens,
     // Clients authenticate with tokens: the main port asks for no client certificate.
     serverCredentials: grpc.ServerCredentials.createSsl(null, [pair], false),
     // checkClientCertificate: the handshake fails without a certificate the client CA signed.
-    agentCredentials: config.grpcClientCAFile ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCAFile, config.grpcClientCAFile), [pair], true) : undefined,
+    agentCredentials: config.grpcClientCAFile
+      ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCAFile, config.grpcClientCAFile), [pair], true)
+      : undefined,
   };
 }
 
@@ -32,13 +39,18 @@ async function read(setting: string, file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new InvalidInputError([{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }], 'coordinator configuration');
+    throw new InvalidInputError(
+      [{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }],
+      'coordinator configuration',
+    );
   }
 }
 
 /** Binds `server` to host:port and returns the address with the real port (when 0 was asked for). */
 export async function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials): Promise<string> {
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
   return `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`;
 }
 

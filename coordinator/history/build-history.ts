@@ -28,11 +28,18 @@ export function buildsToPrune<T extends Versioned<Build>>(builds: T[], limits: H
   const newestFirst = (a: T, b: T) =>
     (b.value.status.completionTimestamp ?? '').localeCompare(a.value.status.completionTimestamp ?? '') ||
     (buildNumber(b.value) ?? 0) - (buildNumber(a.value) ?? 0);
-  const beyond = (kept: T[], limit: number | undefined) => (limit === undefined ? [] : kept.sort(newestFirst).slice(limit));
+  const beyond = (kept: T[], limit: number | undefined) =>
+    limit === undefined ? [] : kept.sort(newestFirst).slice(limit);
   const ended = builds.filter((b) => isTerminal(b.value.status.phase));
   return [
-    ...beyond(ended.filter((b) => b.value.status.phase === 'Complete'), limits.successful),
-    ...beyond(ended.filter((b) => b.value.status.phase !== 'Complete'), limits.failed),
+    ...beyond(
+      ended.filter((b) => b.value.status.phase === 'Complete'),
+      limits.successful,
+    ),
+    ...beyond(
+      ended.filter((b) => b.value.status.phase !== 'Complete'),
+      limits.failed,
+    ),
   ];
 }
 
@@ -82,7 +89,10 @@ export class BuildHistory {
       await this.logs.purge(b.value);
       if (ours) {
         deleted.push(b.value.metadata.name);
-        this.log.info('pruned a finished build and its logs', { build: `${namespace}/${b.value.metadata.name}`, phase: b.value.status.phase });
+        this.log.info('pruned a finished build and its logs', {
+          build: `${namespace}/${b.value.metadata.name}`,
+          phase: b.value.status.phase,
+        });
       }
     }
     return deleted;

@@ -14,7 +14,11 @@ import type { Logger } from '../../common/log.js';
  *
  * A route's pattern is a path whose `:name` segments capture one path segment each (decoded).
  */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void | Promise<void>;
+export type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: Record<string, string>,
+) => void | Promise<void>;
 
 export interface HttpServerOptions {
   /** host:port; port 0 picks a free one. */
@@ -110,7 +114,9 @@ export class HttpServer {
       }
       return;
     }
-    res.writeHead(pathMatched ? 405 : 404, { 'content-type': 'text/plain' }).end(pathMatched ? `method ${req.method} not allowed\n` : 'not found\n');
+    res
+      .writeHead(pathMatched ? 405 : 404, { 'content-type': 'text/plain' })
+      .end(pathMatched ? `method ${req.method} not allowed\n` : 'not found\n');
   }
 }
 
@@ -146,7 +152,9 @@ export class BodyTooLargeError extends Error {
 
 /** Answers `body` as JSON with `status`. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
 }
 
 /**

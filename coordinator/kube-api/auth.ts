@@ -2,7 +2,14 @@ import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { InvalidInputError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { TokenAuthenticator, bearerToken, firstOf, frontProxyUser, roleAuthorizer, type UserInfo } from '../auth/index.js';
+import {
+  TokenAuthenticator,
+  bearerToken,
+  firstOf,
+  frontProxyUser,
+  roleAuthorizer,
+  type UserInfo,
+} from '../auth/index.js';
 import { COORDINATOR_ENV, type CoordinatorConfig } from '../config.js';
 import type { KubeApiServerOptions } from './server.js';
 
@@ -24,11 +31,16 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
   const e = COORDINATOR_ENV;
   const out: KubeApiAuth = {};
   if (config.kubeApiTlsCertFile) {
-    out.tls = { cert: await read(e.kubeApiTlsCertFile, config.kubeApiTlsCertFile), key: await read(e.kubeApiTlsKeyFile, config.kubeApiTlsKeyFile) };
+    out.tls = {
+      cert: await read(e.kubeApiTlsCertFile, config.kubeApiTlsCertFile),
+      key: await read(e.kubeApiTlsKeyFile, config.kubeApiTlsKeyFile),
+    };
   }
   if (config.kubeApiAuth === 'none') return out;
 
-  const tokens = config.apiTokensFile ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile) : undefined;
+  const tokens = config.apiTokensFile
+    ? await TokenAuthenticator.fromFile(config.apiTokensFile, e.apiTokensFile)
+    : undefined;
   const byToken = (req: http.IncomingMessage): UserInfo | undefined => {
     const token = bearerToken(req.headers.authorization);
     if (!token || !tokens) return undefined;
@@ -65,7 +77,10 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
     throw new InvalidInputError([{ field: e.kubeconfig, message: errorMessage(err) }], 'coordinator configuration');
   }
   out.authorize = new SubjectAccessReviewAuthorizer({ kubeConfig, log }).authorize;
-  log.info('kube api authentication: front proxy, SubjectAccessReview', { allowedNames: proxy.allowedNames, tokens: tokens?.size ?? 0 });
+  log.info('kube api authentication: front proxy, SubjectAccessReview', {
+    allowedNames: proxy.allowedNames,
+    tokens: tokens?.size ?? 0,
+  });
   return out;
 }
 
@@ -73,6 +88,9 @@ async function read(setting: string, file: string): Promise<Buffer> {
   try {
     return await readFile(file);
   } catch (err) {
-    throw new InvalidInputError([{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }], 'coordinator configuration');
+    throw new InvalidInputError(
+      [{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }],
+      'coordinator configuration',
+    );
   }
 }

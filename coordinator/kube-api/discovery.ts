@@ -29,8 +29,22 @@ export function apiResourceList() {
     apiVersion: 'v1',
     groupVersion: `${GROUP}/${VERSION}`,
     resources: RESOURCES.flatMap((r) => [
-      { name: r.plural, singularName: r.singular, namespaced: true, kind: r.kind, verbs: r.verbs, shortNames: r.shortNames, categories: CATEGORIES },
-      { name: `${r.plural}/${r.subresource.name}`, singularName: '', namespaced: true, kind: r.subresource.kind, verbs: r.subresource.verbs },
+      {
+        name: r.plural,
+        singularName: r.singular,
+        namespaced: true,
+        kind: r.kind,
+        verbs: r.verbs,
+        shortNames: r.shortNames,
+        categories: CATEGORIES,
+      },
+      {
+        name: `${r.plural}/${r.subresource.name}`,
+        singularName: '',
+        namespaced: true,
+        kind: r.subresource.kind,
+        verbs: r.subresource.verbs,
+      },
     ]),
   };
 }

@@ -35,20 +35,30 @@ const str = (description: string) => ({ type: 'string', description });
 function schemas(): Record<string, unknown> {
   const spec = toOpenApiSchema(buildConfigSpecSchema) as Record<string, unknown>;
   const typeMeta = {
-    apiVersion: str('APIVersion defines the versioned schema of this representation of an object: build.slipway.dev/v1.'),
+    apiVersion: str(
+      'APIVersion defines the versioned schema of this representation of an object: build.slipway.dev/v1.',
+    ),
     kind: str('Kind is a string value representing the REST resource this object represents.'),
   };
   const object = (kind: string, description: string, properties: Record<string, unknown>) => ({
     type: 'object',
     description,
-    properties: { ...typeMeta, metadata: { allOf: [ref(`${META}.ObjectMeta`)], default: {}, description: 'Standard object metadata.' }, ...properties },
+    properties: {
+      ...typeMeta,
+      metadata: { allOf: [ref(`${META}.ObjectMeta`)], default: {}, description: 'Standard object metadata.' },
+      ...properties,
+    },
     'x-kubernetes-group-version-kind': gvk(kind),
   });
   const list = (r: ResourceInfo) => ({
     type: 'object',
     description: `A list of ${r.kind}s.`,
     required: ['items'],
-    properties: { ...typeMeta, items: { type: 'array', items: { allOf: [ref(`${PREFIX}.${r.kind}`)], default: {} } }, metadata: { allOf: [ref(`${META}.ListMeta`)], default: {} } },
+    properties: {
+      ...typeMeta,
+      items: { type: 'array', items: { allOf: [ref(`${PREFIX}.${r.kind}`)], default: {} } },
+      metadata: { allOf: [ref(`${META}.ListMeta`)], default: {} },
+    },
     'x-kubernetes-group-version-kind': gvk(r.listKind),
   });
   const condition = {
@@ -62,91 +72,137 @@ function schemas(): Record<string, unknown> {
     },
   };
   return {
-    [`${PREFIX}.BuildConfig`]: object('BuildConfig', 'How to build an image: where the source comes from, the strategy, and where the image goes. Start a build with the instantiate subresource.', {
-      spec: { ...spec, description: 'What builds of this config do. Builds take a frozen copy when they start.' },
-      status: { type: 'object', description: 'Observed state.', properties: { lastVersion: { type: 'integer', description: 'Number of the latest build started from this config.' } } },
-    }),
+    [`${PREFIX}.BuildConfig`]: object(
+      'BuildConfig',
+      'How to build an image: where the source comes from, the strategy, and where the image goes. Start a build with the instantiate subresource.',
+      {
+        spec: { ...spec, description: 'What builds of this config do. Builds take a frozen copy when they start.' },
+        status: {
+          type: 'object',
+          description: 'Observed state.',
+          properties: {
+            lastVersion: { type: 'integer', description: 'Number of the latest build started from this config.' },
+          },
+        },
+      },
+    ),
     [`${PREFIX}.BuildConfigList`]: list(RESOURCES[0]!),
-    [`${PREFIX}.Build`]: object('Build', 'One run of a BuildConfig, made by its instantiate subresource. Its spec is fixed; its status is set by Slipway.', {
-      spec: {
-        type: 'object',
-        description: 'The frozen configuration of this build.',
-        properties: {
-          configName: str('The BuildConfig it was started from.'),
-          configGeneration: { type: 'integer', description: "The config's generation when the build started." },
-          config: { ...spec, description: "A copy of the config's spec when the build started, with the request's overrides." },
-          triggeredBy: {
-            type: 'array',
-            description: 'Why the build was started (a client, a webhook, a new image, a changed config).',
-            items: {
-              type: 'object',
-              properties: {
-                type: str('Manual, GitHub, GitLab, Generic, ImageChange or ConfigChange.'),
-                message: str('What started it, in words.'),
-                git: {
-                  type: 'object',
-                  description: 'Webhook causes: what was pushed.',
-                  properties: { ref: str('The ref pushed.'), commit: str('The commit pushed.'), deliveryId: str("The webhook delivery's id.") },
+    [`${PREFIX}.Build`]: object(
+      'Build',
+      'One run of a BuildConfig, made by its instantiate subresource. Its spec is fixed; its status is set by Slipway.',
+      {
+        spec: {
+          type: 'object',
+          description: 'The frozen configuration of this build.',
+          properties: {
+            configName: str('The BuildConfig it was started from.'),
+            configGeneration: { type: 'integer', description: "The config's generation when the build started." },
+            config: {
+              ...spec,
+              description: "A copy of the config's spec when the build started, with the request's overrides.",
+            },
+            triggeredBy: {
+              type: 'array',
+              description: 'Why the build was started (a client, a webhook, a new image, a changed config).',
+              items: {
+                type: 'object',
+                properties: {
+                  type: str('Manual, GitHub, GitLab, Generic, ImageChange or ConfigChange.'),
+                  message: str('What started it, in words.'),
+                  git: {
+                    type: 'object',
+                    description: 'Webhook causes: what was pushed.',
+                    properties: {
+                      ref: str('The ref pushed.'),
+                      commit: str('The commit pushed.'),
+                      deliveryId: str("The webhook delivery's id."),
+                    },
+                  },
+                  imageChange: {
+                    type: 'object',
+                    description: 'ImageChange: the image and its new digest.',
+                    properties: { image: str('The image watched.'), digest: str('Its new digest.') },
+                  },
                 },
-                imageChange: { type: 'object', description: 'ImageChange: the image and its new digest.', properties: { image: str('The image watched.'), digest: str('Its new digest.') } },
+              },
+            },
+          },
+        },
+        status: {
+          type: 'object',
+          description: 'Where the build is.',
+          properties: {
+            phase: str('New, Pending, Running, Complete, Failed, Error or Cancelled.'),
+            reason: str('Stable CamelCase reason for the phase (e.g. InvalidGitRef, PushImageFailed, AgentLost).'),
+            message: str('Human-readable details.'),
+            conditions: { type: 'array', items: condition, description: 'Running and Succeeded.' },
+            attempt: { type: 'integer', description: 'Which attempt runs (0 until the first is assigned).' },
+            agent: str('The agent running the build.'),
+            node: str('The node of that agent.'),
+            queuedTimestamp: { type: 'string', format: 'date-time' },
+            startTimestamp: { type: 'string', format: 'date-time' },
+            completionTimestamp: { type: 'string', format: 'date-time' },
+            exitCode: { type: 'integer', description: 'Exit code of the failed build step.' },
+            output: {
+              type: 'object',
+              properties: { image: str('The image pushed.'), digest: str('Its manifest digest.') },
+            },
+            commit: str('The git commit built.'),
+            cancelRequested: { type: 'boolean' },
+            logLines: { type: 'integer', description: "Lines in the final attempt's log." },
+            stages: {
+              type: 'array',
+              description:
+                "The final attempt's stages as its agent timed them, in the order they ran; only those it reached.",
+              items: {
+                type: 'object',
+                properties: {
+                  name: str('FetchInputs, PullImages, Build or PushImage.'),
+                  startTimestamp: {
+                    type: 'string',
+                    format: 'date-time',
+                    description: "When it began (the agent's clock).",
+                  },
+                  durationMs: {
+                    type: 'integer',
+                    description:
+                      'How long it took, in milliseconds; for the stage a build failed in, until the failure.',
+                  },
+                },
+              },
+            },
+            logSnippet: str(
+              'A build that did not complete: the last lines of its log (at most 20 lines, 4 KiB), secrets masked.',
+            ),
+            events: {
+              type: 'array',
+              description: 'What happened to the build, oldest first; the newest 30 are kept.',
+              items: {
+                type: 'object',
+                properties: {
+                  type: str('Normal or Warning.'),
+                  reason: str(
+                    'CamelCase: Queued, Scheduled, Started, Pushed, Complete, Failed, Error, Cancelled, CancelRequested, AttemptLost, Retrying, DeadlineExceeded...',
+                  ),
+                  message: str('Human-readable details.'),
+                  timestamp: { type: 'string', format: 'date-time' },
+                },
               },
             },
           },
         },
       },
-      status: {
-        type: 'object',
-        description: 'Where the build is.',
-        properties: {
-          phase: str('New, Pending, Running, Complete, Failed, Error or Cancelled.'),
-          reason: str('Stable CamelCase reason for the phase (e.g. InvalidGitRef, PushImageFailed, AgentLost).'),
-          message: str('Human-readable details.'),
-          conditions: { type: 'array', items: condition, description: 'Running and Succeeded.' },
-          attempt: { type: 'integer', description: 'Which attempt runs (0 until the first is assigned).' },
-          agent: str('The agent running the build.'),
-          node: str('The node of that agent.'),
-          queuedTimestamp: { type: 'string', format: 'date-time' },
-          startTimestamp: { type: 'string', format: 'date-time' },
-          completionTimestamp: { type: 'string', format: 'date-time' },
-          exitCode: { type: 'integer', description: 'Exit code of the failed build step.' },
-          output: { type: 'object', properties: { image: str('The image pushed.'), digest: str('Its manifest digest.') } },
-          commit: str('The git commit built.'),
-          cancelRequested: { type: 'boolean' },
-          logLines: { type: 'integer', description: "Lines in the final attempt's log." },
-          stages: {
-            type: 'array',
-            description: "The final attempt's stages as its agent timed them, in the order they ran; only those it reached.",
-            items: {
-              type: 'object',
-              properties: {
-                name: str('FetchInputs, PullImages, Build or PushImage.'),
-                startTimestamp: { type: 'string', format: 'date-time', description: "When it began (the agent's clock)." },
-                durationMs: { type: 'integer', description: 'How long it took, in milliseconds; for the stage a build failed in, until the failure.' },
-              },
-            },
-          },
-          logSnippet: str('A build that did not complete: the last lines of its log (at most 20 lines, 4 KiB), secrets masked.'),
-          events: {
-            type: 'array',
-            description: 'What happened to the build, oldest first; the newest 30 are kept.',
-            items: {
-              type: 'object',
-              properties: {
-                type: str('Normal or Warning.'),
-                reason: str('CamelCase: Queued, Scheduled, Started, Pushed, Complete, Failed, Error, Cancelled, CancelRequested, AttemptLost, Retrying, DeadlineExceeded...'),
-                message: str('Human-readable details.'),
-                timestamp: { type: 'string', format: 'date-time' },
-              },
-            },
-          },
-        },
-      },
-    }),
+    ),
     [`${PREFIX}.BuildList`]: list(RESOURCES[1]!),
     [`${PREFIX}.BuildRequest`]: {
       type: 'object',
       description: 'Starts a build of a BuildConfig (POST to buildconfigs/NAME/instantiate).',
-      properties: { ...typeMeta, metadata: { allOf: [ref(`${META}.ObjectMeta`)], default: {} }, ref: str('Git ref to build instead of the config\'s.'), image: str("Image to push instead of the config's.") },
+      properties: {
+        ...typeMeta,
+        metadata: { allOf: [ref(`${META}.ObjectMeta`)], default: {} },
+        ref: str("Git ref to build instead of the config's."),
+        image: str("Image to push instead of the config's."),
+      },
       'x-kubernetes-group-version-kind': gvk('BuildRequest'),
     },
     [`${META}.ObjectMeta`]: {
@@ -156,22 +212,54 @@ function schemas(): Record<string, unknown> {
         name: str('Name must be unique within a namespace.'),
         namespace: str('Namespace defines the space within which each name must be unique.'),
         uid: str('UID is the unique in time and space value for this object.'),
-        resourceVersion: str('An opaque value that represents the internal version of this object (the store revision).'),
-        generation: { type: 'integer', format: 'int64', description: 'A sequence number representing a specific generation of the desired state.' },
+        resourceVersion: str(
+          'An opaque value that represents the internal version of this object (the store revision).',
+        ),
+        generation: {
+          type: 'integer',
+          format: 'int64',
+          description: 'A sequence number representing a specific generation of the desired state.',
+        },
         creationTimestamp: { type: 'string', format: 'date-time', description: 'When this object was created.' },
-        labels: { type: 'object', additionalProperties: { type: 'string', default: '' }, description: 'Map of string keys and values to organize and categorize objects.' },
-        annotations: { type: 'object', additionalProperties: { type: 'string', default: '' }, description: 'Unstructured key value map stored with a resource.' },
+        labels: {
+          type: 'object',
+          additionalProperties: { type: 'string', default: '' },
+          description: 'Map of string keys and values to organize and categorize objects.',
+        },
+        annotations: {
+          type: 'object',
+          additionalProperties: { type: 'string', default: '' },
+          description: 'Unstructured key value map stored with a resource.',
+        },
       },
     },
     [`${META}.ListMeta`]: {
       type: 'object',
-      properties: { resourceVersion: str('The store revision the list is at; watch from it.'), continue: { type: 'string' } },
+      properties: {
+        resourceVersion: str('The store revision the list is at; watch from it.'),
+        continue: { type: 'string' },
+      },
     },
-    [`${META}.Status`]: { type: 'object', properties: { ...typeMeta, status: { type: 'string' }, message: { type: 'string' }, reason: { type: 'string' }, code: { type: 'integer' } } },
+    [`${META}.Status`]: {
+      type: 'object',
+      properties: {
+        ...typeMeta,
+        status: { type: 'string' },
+        message: { type: 'string' },
+        reason: { type: 'string' },
+        code: { type: 'integer' },
+      },
+    },
   };
 }
 
-function op(r: ResourceInfo | { kind: string }, action: string, verb: string, schema: string, extra: Record<string, unknown> = {}) {
+function op(
+  r: ResourceInfo | { kind: string },
+  action: string,
+  verb: string,
+  schema: string,
+  extra: Record<string, unknown> = {},
+) {
   return {
     operationId: `${verb}${r.kind}`,
     'x-kubernetes-action': action,
@@ -181,7 +269,12 @@ function op(r: ResourceInfo | { kind: string }, action: string, verb: string, sc
   };
 }
 
-const param = (name: string, where: 'path' | 'query') => ({ name, in: where, ...(where === 'path' ? { required: true } : {}), schema: { type: 'string', uniqueItems: true } });
+const param = (name: string, where: 'path' | 'query') => ({
+  name,
+  in: where,
+  ...(where === 'path' ? { required: true } : {}),
+  schema: { type: 'string', uniqueItems: true },
+});
 
 function paths(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -192,8 +285,19 @@ function paths(): Record<string, unknown> {
     const writable = r.verbs.includes('update');
     out[`${base}/namespaces/{namespace}/${r.plural}`] = {
       parameters: [param('namespace', 'path')],
-      get: op(r, 'list', 'list', `${PREFIX}.${r.listKind}`, { parameters: ['labelSelector', 'fieldSelector', 'resourceVersion', 'watch', 'allowWatchBookmarks', 'timeoutSeconds'].map((p) => param(p, 'query')) }),
-      ...(r.verbs.includes('create') ? { post: op(r, 'post', 'create', s, { ...body(s), parameters: [param('fieldValidation', 'query')] }) } : {}),
+      get: op(r, 'list', 'list', `${PREFIX}.${r.listKind}`, {
+        parameters: [
+          'labelSelector',
+          'fieldSelector',
+          'resourceVersion',
+          'watch',
+          'allowWatchBookmarks',
+          'timeoutSeconds',
+        ].map((p) => param(p, 'query')),
+      }),
+      ...(r.verbs.includes('create')
+        ? { post: op(r, 'post', 'create', s, { ...body(s), parameters: [param('fieldValidation', 'query')] }) }
+        : {}),
     };
     out[`${base}/namespaces/{namespace}/${r.plural}/{name}`] = {
       parameters: [param('name', 'path'), param('namespace', 'path')],
@@ -202,7 +306,13 @@ function paths(): Record<string, unknown> {
       ...(writable
         ? {
             put: op(r, 'put', 'replace', s, { ...body(s), parameters: [param('fieldValidation', 'query')] }),
-            patch: op(r, 'patch', 'patch', s, { requestBody: { content: { 'application/merge-patch+json': { schema: { type: 'object' } } }, required: true }, parameters: [param('fieldValidation', 'query')] }),
+            patch: op(r, 'patch', 'patch', s, {
+              requestBody: {
+                content: { 'application/merge-patch+json': { schema: { type: 'object' } } },
+                required: true,
+              },
+              parameters: [param('fieldValidation', 'query')],
+            }),
           }
         : {}),
     };
@@ -214,7 +324,15 @@ function paths(): Record<string, unknown> {
   };
   out[`${base}/namespaces/{namespace}/builds/{name}/log`] = {
     parameters: [param('name', 'path'), param('namespace', 'path'), param('follow', 'query')],
-    get: { operationId: 'readBuildLog', responses: { '200': { description: 'The log, one line per build output line', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+    get: {
+      operationId: 'readBuildLog',
+      responses: {
+        '200': {
+          description: 'The log, one line per build output line',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+      },
+    },
   };
   return out;
 }
@@ -237,5 +355,11 @@ export function groupVersionDocument(): { doc: string; hash: string } {
 
 /** `/openapi/v3`: the index naming each group-version's document. */
 export function openApiIndex() {
-  return { paths: { [`apis/${GROUP}/${VERSION}`]: { serverRelativeURL: `/openapi/v3/apis/${GROUP}/${VERSION}?hash=${groupVersionDocument().hash}` } } };
+  return {
+    paths: {
+      [`apis/${GROUP}/${VERSION}`]: {
+        serverRelativeURL: `/openapi/v3/apis/${GROUP}/${VERSION}?hash=${groupVersionDocument().hash}`,
+      },
+    },
+  };
 }

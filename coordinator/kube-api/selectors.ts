@@ -16,7 +16,11 @@ export function parseSelector(text: string | null, what: 'labelSelector' | 'fiel
     if ((m = /^([^\s!=()]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(r))) {
       const [, key, op, list] = m;
       const values = new Set(list!.split(',').map((v) => v.trim()));
-      requirements.push(op === 'in' ? (f) => f[key!] !== undefined && values.has(f[key!]!) : (f) => f[key!] === undefined || !values.has(f[key!]!));
+      requirements.push(
+        op === 'in'
+          ? (f) => f[key!] !== undefined && values.has(f[key!]!)
+          : (f) => f[key!] === undefined || !values.has(f[key!]!),
+      );
     } else if ((m = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s,]*)$/.exec(r))) {
       const [, key, op, value] = m;
       requirements.push(op === '!=' ? (f) => f[key!] !== value : (f) => f[key!] === value);

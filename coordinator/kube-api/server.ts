@@ -13,7 +13,15 @@ import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
 import { abortOnClose } from '../http/http-server.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from './discovery.js';
 import { applyMergePatch } from './merge-patch.js';
-import { buildConfigFromKube, buildConfigToKube, buildMetadataFromKube, buildRequestFromKube, buildToKube, isRecord, type KubeObject } from './objects.js';
+import {
+  buildConfigFromKube,
+  buildConfigToKube,
+  buildMetadataFromKube,
+  buildRequestFromKube,
+  buildToKube,
+  isRecord,
+  type KubeObject,
+} from './objects.js';
 import { groupVersionDocument, openApiIndex } from './openapi.js';
 import { API_VERSION, BUILDCONFIGS, BUILDS, GROUP, VERSION, resourceByPlural, type ResourceInfo } from './resources.js';
 import { parseSelector } from './selectors.js';
@@ -92,7 +100,11 @@ export class KubeApiServer {
 
   static async start(api: BuildApi, logs: BuildLogs, options: KubeApiServerOptions): Promise<KubeApiServer> {
     const server = options.tls
-      ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ...(options.tls.clientCA ? { ca: options.tls.clientCA, requestCert: true, rejectUnauthorized: false } : {}) })
+      ? https.createServer({
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ...(options.tls.clientCA ? { ca: options.tls.clientCA, requestCert: true, rejectUnauthorized: false } : {}),
+        })
       : http.createServer();
     const s = new KubeApiServer(server, api, logs, options);
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => void s.handle(req, res));
@@ -126,21 +138,33 @@ export class KubeApiServer {
     let target: ResourcePath | undefined;
     try {
       // Probes (the kubelet's carry no credentials) pass, as the apiserver's always-allowed paths.
-      if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(url.pathname)) return this.serveNonResource(req, res, url, segments);
+      if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has(url.pathname))
+        return this.serveNonResource(req, res, url, segments);
       const user = await this.authenticate(req).catch((err: unknown) => {
         throw new KubeHttpError(401, 'Unauthorized', `Unauthorized: ${errorMessage(err)}`);
       });
       target = this.resourcePath(segments);
       const attributes = this.attributes(req.method ?? 'GET', url, target);
       if (!(await this.authorize(user, attributes))) {
-        const what = target ? `${target.resource.plural}${target.subresource ? `/${target.subresource}` : ''}` : `path "${url.pathname}"`;
-        throw new KubeHttpError(403, 'Forbidden', `User "${user.username}" cannot ${attributes.verb} ${what}${target ? ` in API group "${GROUP}"` : ''}${target?.namespace ? ` in the namespace "${target.namespace}"` : ''}`);
+        const what = target
+          ? `${target.resource.plural}${target.subresource ? `/${target.subresource}` : ''}`
+          : `path "${url.pathname}"`;
+        throw new KubeHttpError(
+          403,
+          'Forbidden',
+          `User "${user.username}" cannot ${attributes.verb} ${what}${target ? ` in API group "${GROUP}"` : ''}${target?.namespace ? ` in the namespace "${target.namespace}"` : ''}`,
+        );
       }
       if (target) await this.serveResource(req, res, url, target);
       else this.serveNonResource(req, res, url, segments);
     } catch (err) {
       const status = toKubeStatus(err, target && { resource: target.resource, name: target.name });
-      if (status.code >= 500) this.o.log.warn('kube api request failed', { method: req.method, path: url.pathname, error: errorMessage(err) });
+      if (status.code >= 500)
+        this.o.log.warn('kube api request failed', {
+          method: req.method,
+          path: url.pathname,
+          error: errorMessage(err),
+        });
       if (res.headersSent) res.end();
       else json(res, status.code, status);
     }
@@ -155,14 +179,30 @@ export class KubeApiServer {
       rest = rest.slice(2);
     }
     const resource = resourceByPlural(rest[0]!);
-    if (!resource || rest.length > 3 || (namespace === undefined && rest.length > 1)) throw new KubeHttpError(404, 'NotFound', 'the server could not find the requested resource');
-    if (rest[2] !== undefined && rest[2] !== resource.subresource.name) throw new KubeHttpError(404, 'NotFound', `the server could not find the requested resource (${rest[0]}/${rest[2]})`);
+    if (!resource || rest.length > 3 || (namespace === undefined && rest.length > 1))
+      throw new KubeHttpError(404, 'NotFound', 'the server could not find the requested resource');
+    if (rest[2] !== undefined && rest[2] !== resource.subresource.name)
+      throw new KubeHttpError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${rest[0]}/${rest[2]})`,
+      );
     return { resource, namespace, name: rest[1], subresource: rest[2] };
   }
 
   private attributes(method: string, url: URL, t: ResourcePath | undefined): RequestAttributes {
     if (!t) return { verb: method.toLowerCase(), resourceRequest: false, path: url.pathname };
-    const verbs: Record<string, string> = { GET: t.name ? 'get' : url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+    const verbs: Record<string, string> = {
+      GET: t.name
+        ? 'get'
+        : url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1'
+          ? 'watch'
+          : 'list',
+      POST: 'create',
+      PUT: 'update',
+      PATCH: 'patch',
+      DELETE: 'delete',
+    };
     return {
       verb: verbs[method] ?? method.toLowerCase(),
       resourceRequest: true,
@@ -177,7 +217,8 @@ export class KubeApiServer {
   }
 
   private serveNonResource(req: http.IncomingMessage, res: http.ServerResponse, url: URL, s: string[]): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new KubeHttpError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${url.pathname}`);
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new KubeHttpError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${url.pathname}`);
     const p = s.join('/');
     if (p === 'healthz' || p === 'livez' || p === 'readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -190,12 +231,21 @@ export class KubeApiServer {
     else if (p === 'openapi/v3') json(res, 200, openApiIndex());
     else if (p === `openapi/v3/apis/${GROUP}/${VERSION}`) {
       const { doc, hash } = groupVersionDocument();
-      res.writeHead(200, { 'Content-Type': 'application/json', ETag: `"${hash}"`, 'Cache-Control': url.searchParams.get('hash') === hash ? 'public, immutable' : 'no-cache, private' });
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        ETag: `"${hash}"`,
+        'Cache-Control': url.searchParams.get('hash') === hash ? 'public, immutable' : 'no-cache, private',
+      });
       res.end(doc);
     } else throw new KubeHttpError(404, 'NotFound', 'the server could not find the requested resource');
   }
 
-  private async serveResource(req: http.IncomingMessage, res: http.ServerResponse, url: URL, t: ResourcePath): Promise<void> {
+  private async serveResource(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    t: ResourcePath,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const q = url.searchParams;
     if (t.namespace !== undefined) requireName(t.namespace, 'metadata.namespace');
@@ -207,35 +257,53 @@ export class KubeApiServer {
     if (t.namespace === undefined) throw notAllowed(method, t.resource.plural);
     if (method === 'GET') {
       const obj = await this.read(t.resource, t.namespace, t.name!);
-      return json(res, 200, table ? toTable(t.resource, [obj], { includeObject: includeObject(q), now: this.clock() }) : obj);
+      return json(
+        res,
+        200,
+        table ? toTable(t.resource, [obj], { includeObject: includeObject(q), now: this.clock() }) : obj,
+      );
     }
     if (t.resource === BUILDCONFIGS) {
       if (method === 'POST' && !t.name) {
         const body = await readBody(req);
         // Named in errors about it, as the apiserver does.
-        if (isRecord(body) && isRecord(body.metadata) && typeof body.metadata.name === 'string') t.name = body.metadata.name;
+        if (isRecord(body) && isRecord(body.metadata) && typeof body.metadata.name === 'string')
+          t.name = body.metadata.name;
         const { input } = buildConfigFromKube(body, { namespace: t.namespace });
         return json(res, 201, buildConfigToKube(await this.api.createBuildConfig(input)));
       }
       if (method === 'PUT') {
-        const { input, resourceVersion } = buildConfigFromKube(await readBody(req), { namespace: t.namespace, name: t.name });
+        const { input, resourceVersion } = buildConfigFromKube(await readBody(req), {
+          namespace: t.namespace,
+          name: t.name,
+        });
         return json(res, 200, buildConfigToKube(await this.api.updateBuildConfig(input, resourceVersion)));
       }
-      if (method === 'PATCH') return json(res, 200, buildConfigToKube(await this.patchBuildConfig(req, t.namespace, t.name!)));
+      if (method === 'PATCH')
+        return json(res, 200, buildConfigToKube(await this.patchBuildConfig(req, t.namespace, t.name!)));
     }
     if (t.resource === BUILDS && (method === 'PUT' || method === 'PATCH')) {
       return json(res, 200, buildToKube(await this.updateBuild(req, method, t.namespace, t.name!)));
     }
     if (method === 'DELETE' && t.name) {
       const precondition = deletePrecondition(await readBody(req, true));
-      const deleted = t.resource === BUILDCONFIGS ? await this.api.deleteBuildConfig(t.namespace, t.name, precondition) : await this.api.deleteBuild(t.namespace, t.name, precondition);
-      return json(res, 200, success({ name: t.name, group: GROUP, kind: t.resource.plural, uid: deleted.value.metadata.uid }));
+      const deleted =
+        t.resource === BUILDCONFIGS
+          ? await this.api.deleteBuildConfig(t.namespace, t.name, precondition)
+          : await this.api.deleteBuild(t.namespace, t.name, precondition);
+      return json(
+        res,
+        200,
+        success({ name: t.name, group: GROUP, kind: t.resource.plural, uid: deleted.value.metadata.uid }),
+      );
     }
     throw notAllowed(method, t.resource.plural);
   }
 
   private async read(resource: ResourceInfo, namespace: string, name: string): Promise<KubeObject> {
-    return resource === BUILDCONFIGS ? buildConfigToKube(await this.api.getBuildConfig(namespace, name)) : buildToKube(await this.api.getBuild(namespace, name));
+    return resource === BUILDCONFIGS
+      ? buildConfigToKube(await this.api.getBuildConfig(namespace, name))
+      : buildToKube(await this.api.getBuild(namespace, name));
   }
 
   /**
@@ -244,9 +312,16 @@ export class KubeApiServer {
    * resourceVersion must find the object there (409 otherwise); one that does not is retried
    * on a newer revision, as the apiserver does.
    */
-  private async patchBuildConfig(req: http.IncomingMessage, namespace: string, name: string): Promise<Versioned<BuildConfig>> {
+  private async patchBuildConfig(
+    req: http.IncomingMessage,
+    namespace: string,
+    name: string,
+  ): Promise<Versioned<BuildConfig>> {
     const patch = await readMergePatch(req);
-    const pinned = isRecord(patch.metadata) && patch.metadata.resourceVersion !== undefined && patch.metadata.resourceVersion !== null;
+    const pinned =
+      isRecord(patch.metadata) &&
+      patch.metadata.resourceVersion !== undefined &&
+      patch.metadata.resourceVersion !== null;
     for (;;) {
       const current = buildConfigToKube(await this.api.getBuildConfig(namespace, name));
       const patched = applyMergePatch(current, patch);
@@ -260,22 +335,41 @@ export class KubeApiServer {
   }
 
   /** PUT or merge PATCH of a build: its labels and annotations (see buildMetadataFromKube). */
-  private async updateBuild(req: http.IncomingMessage, method: string, namespace: string, name: string): Promise<Versioned<Build>> {
+  private async updateBuild(
+    req: http.IncomingMessage,
+    method: string,
+    namespace: string,
+    name: string,
+  ): Promise<Versioned<Build>> {
     const patch = method === 'PATCH' ? await readMergePatch(req) : undefined;
     const body = patch === undefined ? await readBody(req) : undefined;
-    const pinned = patch === undefined || (isRecord(patch.metadata) && patch.metadata.resourceVersion !== undefined && patch.metadata.resourceVersion !== null);
+    const pinned =
+      patch === undefined ||
+      (isRecord(patch.metadata) &&
+        patch.metadata.resourceVersion !== undefined &&
+        patch.metadata.resourceVersion !== null);
     for (;;) {
       const current = buildToKube(await this.api.getBuild(namespace, name));
       const meta = buildMetadataFromKube(patch === undefined ? body : applyMergePatch(current, patch), current);
       try {
-        return await this.api.updateBuildMetadata(namespace, name, meta, meta.resourceVersion ?? (patch ? Number(current.metadata.resourceVersion) : undefined));
+        return await this.api.updateBuildMetadata(
+          namespace,
+          name,
+          meta,
+          meta.resourceVersion ?? (patch ? Number(current.metadata.resourceVersion) : undefined),
+        );
       } catch (err) {
         if (!(err instanceof ConflictError) || pinned) throw err;
       }
     }
   }
 
-  private async instantiate(req: http.IncomingMessage, res: http.ServerResponse, namespace: string, name: string): Promise<void> {
+  private async instantiate(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
     const overrides = buildRequestFromKube(await readBody(req, true), name);
     const build = await this.api.startBuild({ namespace, configName: name, ...overrides });
     json(res, 201, buildToKube(build));
@@ -285,18 +379,26 @@ export class KubeApiServer {
   private async serveLog(res: http.ServerResponse, namespace: string, name: string, q: URLSearchParams): Promise<void> {
     const follow = q.get('follow') === 'true' || q.get('follow') === '1';
     const attempt = q.get('attempt') ? Number(q.get('attempt')) : 0;
-    if (!Number.isSafeInteger(attempt) || attempt < 0) throw new InvalidInputError([{ field: 'attempt', message: 'must be a whole number' }]);
+    if (!Number.isSafeInteger(attempt) || attempt < 0)
+      throw new InvalidInputError([{ field: 'attempt', message: 'must be a whole number' }]);
     await this.api.getBuild(namespace, name);
     const stop = abortOnClose(res, this.stopping.signal);
-    const lines = this.logs.stream({ namespace, name, follow, fromLine: 0, attempt }, stop.signal)[Symbol.asyncIterator]();
+    const lines = this.logs
+      .stream({ namespace, name, follow, fromLine: 0, attempt }, stop.signal)
+      [Symbol.asyncIterator]();
     // The first line (or the end) comes before the status line, so a refused request still
     // answers with its error; a followed build that has not logged yet gets its headers now.
     const first = follow ? undefined : await lines.next();
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    res.writeHead(200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private',
+    });
     res.flushHeaders();
     try {
       if (first && !first.done) res.write(`${first.value.text}\n`);
-      if (!first?.done) for (let n = await lines.next(); !n.done; n = await lines.next()) res.write(`${n.value.text}\n`);
+      if (!first?.done)
+        for (let n = await lines.next(); !n.done; n = await lines.next()) res.write(`${n.value.text}\n`);
     } catch (err) {
       if (!stop.signal.aborted) res.write(`error reading the log: ${errorMessage(err)}\n`);
     } finally {
@@ -305,7 +407,12 @@ export class KubeApiServer {
     }
   }
 
-  private async listOrWatch(res: http.ServerResponse, t: ResourcePath, q: URLSearchParams, table: boolean): Promise<void> {
+  private async listOrWatch(
+    res: http.ServerResponse,
+    t: ResourcePath,
+    q: URLSearchParams,
+    table: boolean,
+  ): Promise<void> {
     const labels = parseSelector(q.get('labelSelector'), 'labelSelector');
     const fields = parseSelector(q.get('fieldSelector'), 'fieldSelector');
     const matches = (key: string, value: Build | BuildConfig) => {
@@ -314,11 +421,16 @@ export class KubeApiServer {
       return labels(m.labels ?? {}) && fields({ 'metadata.name': m.name, 'metadata.namespace': m.namespace });
     };
     const builds = t.resource === BUILDS;
-    const toKube = (v: Versioned<Build | BuildConfig>) => (builds ? buildToKube(v as Versioned<Build>) : buildConfigToKube(v as Versioned<BuildConfig>));
+    const toKube = (v: Versioned<Build | BuildConfig>) =>
+      builds ? buildToKube(v as Versioned<Build>) : buildConfigToKube(v as Versioned<BuildConfig>);
     const snapshot = async (): Promise<StoreSnapshot<Build | BuildConfig>> => {
       const s = builds ? await this.api.snapshotBuilds(t.namespace) : await this.api.snapshotBuildConfigs(t.namespace);
       const items = s.items.filter((i) => matches(`${i.value.metadata.namespace}.${i.value.metadata.name}`, i.value));
-      items.sort((a, b) => a.value.metadata.namespace.localeCompare(b.value.metadata.namespace) || a.value.metadata.name.localeCompare(b.value.metadata.name, undefined, { numeric: true }));
+      items.sort(
+        (a, b) =>
+          a.value.metadata.namespace.localeCompare(b.value.metadata.namespace) ||
+          a.value.metadata.name.localeCompare(b.value.metadata.name, undefined, { numeric: true }),
+      );
       return { items, revision: s.revision };
     };
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
@@ -326,7 +438,13 @@ export class KubeApiServer {
       const s = await snapshot();
       const objects = s.items.map(toKube);
       const rv = String(s.revision);
-      return json(res, 200, table ? toTable(t.resource, objects, { resourceVersion: rv, includeObject: includeObject(q), now: this.clock() }) : { kind: t.resource.listKind, apiVersion: API_VERSION, metadata: { resourceVersion: rv }, items: objects });
+      return json(
+        res,
+        200,
+        table
+          ? toTable(t.resource, objects, { resourceVersion: rv, includeObject: includeObject(q), now: this.clock() })
+          : { kind: t.resource.listKind, apiVersion: API_VERSION, metadata: { resourceVersion: rv }, items: objects },
+      );
     }
 
     // A watch from a version sends the changes after it; without one (or "0"), the state first.
@@ -339,9 +457,11 @@ export class KubeApiServer {
       from = s.revision;
     } else {
       from = Number(rvParam);
-      if (!Number.isSafeInteger(from) || from < 0) throw new KubeHttpError(400, 'BadRequest', `resourceVersion "${rvParam}" is not a resource version`);
+      if (!Number.isSafeInteger(from) || from < 0)
+        throw new KubeHttpError(400, 'BadRequest', `resourceVersion "${rvParam}" is not a resource version`);
       const latest = builds ? await this.api.latestBuildRevision() : await this.api.latestBuildConfigRevision();
-      if (from > latest) throw new KubeHttpError(504, 'Timeout', `Too large resource version: ${from}, current: ${latest}`);
+      if (from > latest)
+        throw new KubeHttpError(504, 'Timeout', `Too large resource version: ${from}, current: ${latest}`);
     }
     const timeoutSeconds = Number(q.get('timeoutSeconds') ?? 0);
     const maxMs = this.o.maxWatchMs ?? 30 * 60_000;
@@ -350,16 +470,27 @@ export class KubeApiServer {
     await serveWatch<Build | BuildConfig>(res, {
       initial,
       fromRevision: from,
-      changes: (after, signal) => (builds ? this.api.buildChanges(after, signal) : this.api.buildConfigChanges(after, signal)) as AsyncIterable<StoreChange<Build | BuildConfig>>,
+      changes: (after, signal) =>
+        (builds ? this.api.buildChanges(after, signal) : this.api.buildConfigChanges(after, signal)) as AsyncIterable<
+          StoreChange<Build | BuildConfig>
+        >,
       matches,
       render: (v, _type: WatchEventType) => {
         if (!table) return toKube(v);
         // Like the apiserver: column definitions with the first event only.
-        const out = toTable(t.resource, [toKube(v)], { includeObject: includeObject(q), now: this.clock(), headers: first });
+        const out = toTable(t.resource, [toKube(v)], {
+          includeObject: includeObject(q),
+          now: this.clock(),
+          headers: first,
+        });
         first = false;
         return out;
       },
-      bookmark: (resourceVersion) => ({ kind: t.resource.kind, apiVersion: API_VERSION, metadata: { resourceVersion } }),
+      bookmark: (resourceVersion) => ({
+        kind: t.resource.kind,
+        apiVersion: API_VERSION,
+        metadata: { resourceVersion },
+      }),
       bookmarkIntervalMs: q.get('allowWatchBookmarks') === 'true' ? (this.o.bookmarkIntervalMs ?? 60_000) : 0,
       timeoutMs: timeoutSeconds > 0 ? Math.min(timeoutSeconds * 1000, maxMs) : maxMs,
       signal: stop.signal,
@@ -369,12 +500,20 @@ export class KubeApiServer {
 
 function json(res: http.ServerResponse, code: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
   res.end(text);
 }
 
 function notAllowed(method: string, what: string): KubeHttpError {
-  return new KubeHttpError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource (${method} ${what})`);
+  return new KubeHttpError(
+    405,
+    'MethodNotAllowed',
+    `the server does not allow this method on the requested resource (${method} ${what})`,
+  );
 }
 
 function includeObject(q: URLSearchParams): IncludeObject {
@@ -388,7 +527,8 @@ async function readBody(req: http.IncomingMessage, optional = false): Promise<un
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY_BYTES) throw new KubeHttpError(413, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES)
+      throw new KubeHttpError(413, 'RequestEntityTooLarge', `the request body is larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(c);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -400,7 +540,11 @@ async function readBody(req: http.IncomingMessage, optional = false): Promise<un
   try {
     return type.includes('yaml') ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    throw new KubeHttpError(400, 'BadRequest', `the body is not valid ${type.includes('yaml') ? 'YAML' : 'JSON'}: ${errorMessage(err)}`);
+    throw new KubeHttpError(
+      400,
+      'BadRequest',
+      `the body is not valid ${type.includes('yaml') ? 'YAML' : 'JSON'}: ${errorMessage(err)}`,
+    );
   }
 }
 
@@ -408,7 +552,11 @@ async function readBody(req: http.IncomingMessage, optional = false): Promise<un
 async function readMergePatch(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
   if (type !== 'application/merge-patch+json') {
-    throw new KubeHttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got "${type}")`);
+    throw new KubeHttpError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got "${type}")`,
+    );
   }
   const patch = await readBody(req);
   if (!isRecord(patch)) throw new KubeHttpError(400, 'BadRequest', 'a merge patch must be a JSON object');
@@ -420,7 +568,9 @@ function deletePrecondition(body: unknown): number | undefined {
   const rv = isRecord(body) && isRecord(body.preconditions) ? body.preconditions.resourceVersion : undefined;
   if (rv === undefined || rv === null || rv === '') return undefined;
   const n = Number(rv);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidInputError([{ field: 'preconditions.resourceVersion', message: `"${String(rv)}" is not a resource version` }]);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidInputError([
+      { field: 'preconditions.resourceVersion', message: `"${String(rv)}" is not a resource version` },
+    ]);
   return n;
 }
-

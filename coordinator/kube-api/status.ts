@@ -41,7 +41,16 @@ export class KubeHttpError extends Error {
 }
 
 export function failure(code: number, reason: string, message: string, details?: KubeStatus['details']): KubeStatus {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 export function success(details: KubeStatus['details']): KubeStatus {
@@ -62,27 +71,39 @@ export function toKubeStatus(err: unknown, target?: { resource: ResourceInfo; na
     const kind = resource?.kind ?? 'object';
     const causes = err.fields.map((f) => ({ reason: causeReason(f.message), message: f.message, field: f.field }));
     const list = err.fields.map((f) => `${f.field}: ${f.message}`).join(', ');
-    return failure(422, 'Invalid', `${kind}.${GROUP} "${name ?? ''}" is invalid: ${err.fields.length > 1 ? `[${list}]` : list}`, {
-      ...(name ? { name } : {}),
-      group: GROUP,
-      kind,
-      causes,
-    });
+    return failure(
+      422,
+      'Invalid',
+      `${kind}.${GROUP} "${name ?? ''}" is invalid: ${err.fields.length > 1 ? `[${list}]` : list}`,
+      {
+        ...(name ? { name } : {}),
+        group: GROUP,
+        kind,
+        causes,
+      },
+    );
   }
   if (err instanceof NotFoundError) {
     const shown = err.key.slice(err.key.indexOf('/') + 1);
-    const res = err.kind === 'Build' ? 'builds' : err.kind === 'BuildConfig' ? 'buildconfigs' : (resource?.plural ?? err.kind);
+    const res =
+      err.kind === 'Build' ? 'builds' : err.kind === 'BuildConfig' ? 'buildconfigs' : (resource?.plural ?? err.kind);
     return failure(404, 'NotFound', `${res}.${GROUP} "${shown}" not found`, { name: shown, group: GROUP, kind: res });
   }
   if (err instanceof AlreadyExistsError) return failure(409, 'AlreadyExists', `${what} already exists`, ref);
   if (err instanceof ConflictError) {
-    return failure(409, 'Conflict', `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`, ref);
+    return failure(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`,
+      ref,
+    );
   }
   if (err instanceof BuildStillRunningError || err instanceof BuildAlreadyTerminalError) {
     return failure(409, 'Conflict', `Operation cannot be fulfilled on ${what}: ${err.message}`, ref);
   }
   if (err instanceof RevisionExpiredError) return failure(410, 'Expired', err.message);
-  if (isNatsUnavailable(err)) return failure(503, 'ServiceUnavailable', `the state store is unavailable: ${errorMessage(err)}`);
+  if (isNatsUnavailable(err))
+    return failure(503, 'ServiceUnavailable', `the state store is unavailable: ${errorMessage(err)}`);
   return failure(500, 'InternalError', `Internal error occurred: ${errorMessage(err)}`);
 }
 

@@ -37,14 +37,24 @@ const AGE: Column = { name: 'Age', type: 'string', description: 'Time since the 
 const COLUMNS: Record<ResourceInfo['plural'], Column[]> = {
   builds: [
     NAME,
-    { name: 'Phase', type: 'string', description: 'New, Pending, Running, Complete, Failed, Error or Cancelled.', priority: 0 },
+    {
+      name: 'Phase',
+      type: 'string',
+      description: 'New, Pending, Running, Complete, Failed, Error or Cancelled.',
+      priority: 0,
+    },
     { name: 'Config', type: 'string', description: 'The BuildConfig the build was started from.', priority: 0 },
     { name: 'Node', type: 'string', description: 'The node whose agent runs or ran the build.', priority: 0 },
     { name: 'Duration', type: 'string', description: 'From start to end, or to now while running.', priority: 0 },
     AGE,
     { name: 'Reason', type: 'string', description: 'Why the build is in its phase.', priority: 1 },
     { name: 'Image', type: 'string', description: 'The pushed image.', priority: 1 },
-    { name: 'Longest Stage', type: 'string', description: 'The stage of the final attempt that took longest, and how long.', priority: 1 },
+    {
+      name: 'Longest Stage',
+      type: 'string',
+      description: 'The stage of the final attempt that took longest, and how long.',
+      priority: 1,
+    },
   ],
   buildconfigs: [
     NAME,
@@ -56,7 +66,11 @@ const COLUMNS: Record<ResourceInfo['plural'], Column[]> = {
   ],
 };
 
-export function toTable(resource: ResourceInfo, objects: KubeObject[], o: { resourceVersion?: string; includeObject: IncludeObject; now: Date; headers?: boolean }): Table {
+export function toTable(
+  resource: ResourceInfo,
+  objects: KubeObject[],
+  o: { resourceVersion?: string; includeObject: IncludeObject; now: Date; headers?: boolean },
+): Table {
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
@@ -82,12 +96,26 @@ function cells(resource: ResourceInfo, obj: KubeObject, now: Date): unknown[] {
     const duration = start !== undefined ? humanDuration(end - start) : '<none>';
     const image = s.output ? `${s.output.image}@${s.output.digest}` : '<none>';
     const longest = longestStage(s.stages);
-    return [obj.metadata.name, s.phase, spec.configName, s.node ?? '<none>', duration, age, s.reason ?? '<none>', image, longest ? `${longest.name} ${stageDuration(longest.durationMs)}` : '<none>'];
+    return [
+      obj.metadata.name,
+      s.phase,
+      spec.configName,
+      s.node ?? '<none>',
+      duration,
+      age,
+      s.reason ?? '<none>',
+      image,
+      longest ? `${longest.name} ${stageDuration(longest.durationMs)}` : '<none>',
+    ];
   }
   const spec = obj.spec as BuildConfigSpec;
   const status = obj.status as { lastVersion: number };
   const type = spec.strategy.source ? 'Source' : 'Docker';
-  const from = spec.source.git ? `Git${spec.source.git.ref ? `@${spec.source.git.ref}` : ''}` : spec.source.binary ? 'Binary' : 'Dockerfile';
+  const from = spec.source.git
+    ? `Git${spec.source.git.ref ? `@${spec.source.git.ref}` : ''}`
+    : spec.source.binary
+      ? 'Binary'
+      : 'Dockerfile';
   return [obj.metadata.name, type, from, status.lastVersion, age, spec.output.image];
 }
 

@@ -36,7 +36,11 @@ export interface WatchOptions<T> {
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export async function serveWatch<T>(res: ServerResponse, o: WatchOptions<T>): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
   const send = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
   const stop = new AbortController();
@@ -45,7 +49,10 @@ export async function serveWatch<T>(res: ServerResponse, o: WatchOptions<T>): Pr
   const timeout = setTimeout(() => stop.abort(), o.timeoutMs);
   // Every change up to `last` was looked at (sent, or not this watch's): a bookmark there is safe.
   let last = o.fromRevision;
-  const bookmarks = o.bookmarkIntervalMs > 0 ? setInterval(() => send('BOOKMARK', o.bookmark(String(last))), o.bookmarkIntervalMs) : undefined;
+  const bookmarks =
+    o.bookmarkIntervalMs > 0
+      ? setInterval(() => send('BOOKMARK', o.bookmark(String(last))), o.bookmarkIntervalMs)
+      : undefined;
   try {
     for (const item of o.initial) send('ADDED', o.render(item, 'ADDED'));
     for await (const c of o.changes(o.fromRevision, stop.signal)) {
@@ -58,7 +65,12 @@ export async function serveWatch<T>(res: ServerResponse, o: WatchOptions<T>): Pr
     }
   } catch (err) {
     if (!stop.signal.aborted) {
-      send('ERROR', err instanceof RevisionExpiredError ? toKubeStatus(err) : toKubeStatus(new Error(`watch ended: ${errorMessage(err)}`)));
+      send(
+        'ERROR',
+        err instanceof RevisionExpiredError
+          ? toKubeStatus(err)
+          : toKubeStatus(new Error(`watch ended: ${errorMessage(err)}`)),
+      );
     }
   } finally {
     clearTimeout(timeout);

@@ -33,7 +33,9 @@ export class BuildLogs {
     if (!build) throw new BuildNotFoundError(`${req.namespace}/${req.name}`);
     const attempt = req.attempt || Math.max(1, build.status.attempt);
     if (attempt > Math.max(1, build.status.attempt)) {
-      throw new InvalidInputError([{ field: 'attempt', message: `build has no attempt ${attempt} (it is at ${build.status.attempt})` }]);
+      throw new InvalidInputError([
+        { field: 'attempt', message: `build has no attempt ${attempt} (it is at ${build.status.attempt})` },
+      ]);
     }
     yield* readBuildLog(this.nc, {
       namespace: req.namespace,

@@ -78,12 +78,32 @@ export class AgentRecordMetrics {
         for (const a of all()) this.set({ agent: a.agent }, Date.parse(a.lastHeartbeat) / 1000);
       },
     });
-    gauge('slipway_agents_running_builds', 'Builds the agent runs now, as its last heartbeat said', (a) => a.running.length);
+    gauge(
+      'slipway_agents_running_builds',
+      'Builds the agent runs now, as its last heartbeat said',
+      (a) => a.running.length,
+    );
     gauge('slipway_agents_capacity', 'Builds the agent runs at once at most (its concurrency)', (a) => a.capacity);
-    gauge('slipway_agents_image_bytes', 'Bytes of images on the agent\'s Docker daemon at its last image GC round', (a) => a.cache?.imageBytes);
-    counter('slipway_agents_gc_reclaimed_bytes_total', 'Bytes the agent\'s image GC freed', (a) => a.cache?.gcReclaimedBytes);
-    counter('slipway_agents_node_cache_hits_total', 'Blob pulls its node\'s cache served from storage', (a) => a.cache?.nodeCacheHits);
-    counter('slipway_agents_node_cache_misses_total', 'Blob pulls its node\'s cache fetched from the upstream', (a) => a.cache?.nodeCacheMisses);
+    gauge(
+      'slipway_agents_image_bytes',
+      "Bytes of images on the agent's Docker daemon at its last image GC round",
+      (a) => a.cache?.imageBytes,
+    );
+    counter(
+      'slipway_agents_gc_reclaimed_bytes_total',
+      "Bytes the agent's image GC freed",
+      (a) => a.cache?.gcReclaimedBytes,
+    );
+    counter(
+      'slipway_agents_node_cache_hits_total',
+      "Blob pulls its node's cache served from storage",
+      (a) => a.cache?.nodeCacheHits,
+    );
+    counter(
+      'slipway_agents_node_cache_misses_total',
+      "Blob pulls its node's cache fetched from the upstream",
+      (a) => a.cache?.nodeCacheMisses,
+    );
   }
 
   /** A change the agents bucket's watch saw. */

@@ -76,14 +76,14 @@ export class BuildMetrics implements TransitionObserver {
     });
     this.duration = new Histogram({
       name: 'slipway_build_duration_seconds',
-      help: 'Time from a build\'s start (claimed by an agent) to its end, by final phase; builds that never started are not observed. Sum over coordinators.',
+      help: "Time from a build's start (claimed by an agent) to its end, by final phase; builds that never started are not observed. Sum over coordinators.",
       labelNames: ['phase'],
       buckets: BUILD_SECONDS_BUCKETS,
       registers: [registry],
     });
     this.queueDuration = new Histogram({
       name: 'slipway_build_queue_duration_seconds',
-      help: 'Time an attempt waited for an agent: from the build\'s creation (first attempt) or from when a retry was queued, to its claim. Sum over coordinators.',
+      help: "Time an attempt waited for an agent: from the build's creation (first attempt) or from when a retry was queued, to its claim. Sum over coordinators.",
       buckets: QUEUE_SECONDS_BUCKETS,
       registers: [registry],
     });
@@ -95,7 +95,8 @@ export class BuildMetrics implements TransitionObserver {
 
   /** A change the Build bucket's watch saw. */
   watched(event: StoreEvent<Build>): void {
-    if (event.value) this.builds.set(event.key, { phase: event.value.status.phase, reason: reasonLabel(event.value.status.reason) });
+    if (event.value)
+      this.builds.set(event.key, { phase: event.value.status.phase, reason: reasonLabel(event.value.status.reason) });
     else this.builds.delete(event.key);
   }
 
@@ -105,7 +106,8 @@ export class BuildMetrics implements TransitionObserver {
 
   started(build: Build): void {
     const s = build.status;
-    const from = s.attempt > 1 ? (s.queuedTimestamp ?? build.metadata.creationTimestamp) : build.metadata.creationTimestamp;
+    const from =
+      s.attempt > 1 ? (s.queuedTimestamp ?? build.metadata.creationTimestamp) : build.metadata.creationTimestamp;
     const waited = seconds(from, s.startTimestamp);
     if (waited !== undefined) this.queueDuration.observe(waited);
   }

@@ -52,7 +52,11 @@ export class CoordinatorMetrics {
    * fails is started again (it replays the bucket, so the gauges are whole again).
    */
   watch(store: StateStore, signal: AbortSignal): Promise<void> {
-    const follow = async <T>(what: string, watch: () => AsyncIterable<StoreEvent<T>>, seen: (e: StoreEvent<T>) => void) => {
+    const follow = async <T>(
+      what: string,
+      watch: () => AsyncIterable<StoreEvent<T>>,
+      seen: (e: StoreEvent<T>) => void,
+    ) => {
       while (!signal.aborted) {
         try {
           for await (const e of watch()) seen(e);
@@ -64,8 +68,16 @@ export class CoordinatorMetrics {
       }
     };
     return Promise.all([
-      follow<Build>('Build', () => store.builds.watch({ signal }), (e) => this.builds.watched(e)),
-      follow('agents', () => store.agents.watch({ signal }), (e) => this.agents.watched(e)),
+      follow<Build>(
+        'Build',
+        () => store.builds.watch({ signal }),
+        (e) => this.builds.watched(e),
+      ),
+      follow(
+        'agents',
+        () => store.agents.watch({ signal }),
+        (e) => this.agents.watched(e),
+      ),
     ]).then(() => undefined);
   }
 

@@ -29,7 +29,7 @@ export class GrpcMetrics {
     });
     this.seconds = new Histogram({
       name: 'slipway_grpc_server_handling_seconds',
-      help: 'Time from a gRPC call\'s start to its status (streams: how long they were open), by service and method. Sum over coordinators.',
+      help: "Time from a gRPC call's start to its status (streams: how long they were open), by service and method. Sum over coordinators.",
       labelNames: ['service', 'method'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],

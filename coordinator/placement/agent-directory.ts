@@ -48,7 +48,7 @@ export class AgentDirectory {
     this.hooks.prepare(agent).catch((err: unknown) => {
       // Tried again on its next heartbeat.
       this.prepared.delete(agent);
-      this.log.warn('could not make the agent\'s job consumer', { agent, error: errorMessage(err) });
+      this.log.warn("could not make the agent's job consumer", { agent, error: errorMessage(err) });
     });
   }
 

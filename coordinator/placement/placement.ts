@@ -95,7 +95,8 @@ export function fairOrder(candidates: Candidate[], namespaceLastPlaced: Readonly
   }
   for (const list of byNamespace.values()) list.sort((a, b) => a.queuedAt - b.queuedAt || a.key.localeCompare(b.key));
   const namespaces = [...byNamespace.keys()].sort(
-    (a, b) => (namespaceLastPlaced.get(a) ?? -Infinity) - (namespaceLastPlaced.get(b) ?? -Infinity) || a.localeCompare(b),
+    (a, b) =>
+      (namespaceLastPlaced.get(a) ?? -Infinity) - (namespaceLastPlaced.get(b) ?? -Infinity) || a.localeCompare(b),
   );
   const order: Candidate[] = [];
   for (let i = 0; order.length < candidates.length; i++) {
@@ -107,7 +108,12 @@ export function fairOrder(candidates: Candidate[], namespaceLastPlaced: Readonly
   return order;
 }
 
-export function decide(candidates: Candidate[], agents: AgentView[], load: ReadonlyMap<string, Load>, inputs: PlacementInputs): Decision[] {
+export function decide(
+  candidates: Candidate[],
+  agents: AgentView[],
+  load: ReadonlyMap<string, Load>,
+  inputs: PlacementInputs,
+): Decision[] {
   const used = new Map<string, Load>();
   for (const a of agents) used.set(a.name, { ...(load.get(a.name) ?? NO_LOAD) });
   const lastPlaced = new Map(inputs.agentLastPlaced);
@@ -122,7 +128,8 @@ export function decide(candidates: Candidate[], agents: AgentView[], load: Reado
     return found;
   };
   for (const c of fairOrder(candidates, inputs.namespaceLastPlaced)) {
-    const wait = (reason: PendingReason, message: string) => decisions.push({ key: c.key, kind: 'wait', reason, message });
+    const wait = (reason: PendingReason, message: string) =>
+      decisions.push({ key: c.key, kind: 'wait', reason, message });
     const build = c.build;
     const missing = inputs.missingPushSecret(build);
     if (missing) {
@@ -138,18 +145,28 @@ export function decide(candidates: Candidate[], agents: AgentView[], load: Reado
     }
     const fitting = matched.filter((a) => fits(a, NO_LOAD, wanted));
     if (fitting.length === 0) {
-      wait('NoMatchingAgent', `${matched.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`);
+      wait(
+        'NoMatchingAgent',
+        `${matched.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`,
+      );
       continue;
     }
     const open = fitting.filter((a) => !a.unschedulable);
     if (open.length === 0) {
-      wait('AgentDraining', `every agent that matches ${selectorText(selector)} takes no new builds: ${fitting.map((a) => `${a.name} (${a.unschedulable})`).join(', ')}`);
+      wait(
+        'AgentDraining',
+        `every agent that matches ${selectorText(selector)} takes no new builds: ${fitting.map((a) => `${a.name} (${a.unschedulable})`).join(', ')}`,
+      );
       continue;
     }
     const withRoom = open.filter((a) => fits(a, used.get(a.name)!, wanted));
     const take = (agent: AgentView, why: string) => {
       const u = used.get(agent.name)!;
-      used.set(agent.name, { slots: u.slots + 1, cpuMillis: u.cpuMillis + wanted.cpuMillis, memoryBytes: u.memoryBytes + wanted.memoryBytes });
+      used.set(agent.name, {
+        slots: u.slots + 1,
+        cpuMillis: u.cpuMillis + wanted.cpuMillis,
+        memoryBytes: u.memoryBytes + wanted.memoryBytes,
+      });
       lastPlaced.set(agent.name, inputs.now);
       decisions.push({ key: c.key, kind: 'place', agent, why });
     };
@@ -161,7 +178,10 @@ export function decide(candidates: Candidate[], agents: AgentView[], load: Reado
       }
       const left = c.queuedAt + inputs.affinityGraceMs - inputs.now;
       if (left > 0) {
-        wait('WaitingForCapacity', `waiting up to ${Math.ceil(left / 1000)} s for agent ${warm.agent.name}, which holds ${warm.what}; ${ahead} build(s) ahead`);
+        wait(
+          'WaitingForCapacity',
+          `waiting up to ${Math.ceil(left / 1000)} s for agent ${warm.agent.name}, which holds ${warm.what}; ${ahead} build(s) ahead`,
+        );
         ahead++;
         continue;
       }
@@ -171,7 +191,10 @@ export function decide(candidates: Candidate[], agents: AgentView[], load: Reado
       take(agent, `least loaded of ${open.length} matching agent(s)`);
       continue;
     }
-    wait('WaitingForCapacity', `all ${open.length} agent(s) that match ${selectorText(selector)} are full; ${ahead} build(s) ahead`);
+    wait(
+      'WaitingForCapacity',
+      `all ${open.length} agent(s) that match ${selectorText(selector)} are full; ${ahead} build(s) ahead`,
+    );
     ahead++;
   }
   return decisions;
@@ -204,10 +227,17 @@ function warmest(build: Build, agents: AgentView[]): { agent: AgentView; what: s
   return best;
 }
 
-function leastLoaded(agents: AgentView[], used: ReadonlyMap<string, Load>, lastPlaced: ReadonlyMap<string, number>): AgentView {
+function leastLoaded(
+  agents: AgentView[],
+  used: ReadonlyMap<string, Load>,
+  lastPlaced: ReadonlyMap<string, number>,
+): AgentView {
   const busy = (a: AgentView) => used.get(a.name)!.slots / a.capacity;
   return [...agents].sort(
-    (a, b) => busy(a) - busy(b) || (lastPlaced.get(a.name) ?? -Infinity) - (lastPlaced.get(b.name) ?? -Infinity) || a.name.localeCompare(b.name),
+    (a, b) =>
+      busy(a) - busy(b) ||
+      (lastPlaced.get(a.name) ?? -Infinity) - (lastPlaced.get(b.name) ?? -Infinity) ||
+      a.name.localeCompare(b.name),
   )[0]!;
 }
 

@@ -124,7 +124,11 @@ export class Scheduler {
     const addLoad = (agent: string, b: Build) => {
       const l = load.get(agent) ?? NO_LOAD;
       const r = requests(b);
-      load.set(agent, { slots: l.slots + 1, cpuMillis: l.cpuMillis + r.cpuMillis, memoryBytes: l.memoryBytes + r.memoryBytes });
+      load.set(agent, {
+        slots: l.slots + 1,
+        cpuMillis: l.cpuMillis + r.cpuMillis,
+        memoryBytes: l.memoryBytes + r.memoryBytes,
+      });
     };
     const candidates: Candidate[] = [];
     const takeBack: { key: string; entry: Versioned<Build>; why: string }[] = [];
@@ -137,12 +141,21 @@ export class Scheduler {
       const placed = b.status.placement;
       if (placed) {
         const agent = views.get(placed.agent);
-        if (!agent) takeBack.push({ key, entry, why: `agent ${placed.agent} has sent no heartbeat for ${this.options.agentGraceMs / 1000} s` });
-        else if (agent.unschedulable) takeBack.push({ key, entry, why: `agent ${placed.agent} is ${agent.unschedulable}` });
+        if (!agent)
+          takeBack.push({
+            key,
+            entry,
+            why: `agent ${placed.agent} has sent no heartbeat for ${this.options.agentGraceMs / 1000} s`,
+          });
+        else if (agent.unschedulable)
+          takeBack.push({ key, entry, why: `agent ${placed.agent} is ${agent.unschedulable}` });
         else {
           addLoad(placed.agent, b);
           // Overdue; its job is looked for at most every 5 s (two JetStream requests each time).
-          if (now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs && now - (this.overdueChecked.get(key) ?? 0) >= 5000) {
+          if (
+            now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs &&
+            now - (this.overdueChecked.get(key) ?? 0) >= 5000
+          ) {
             this.overdueChecked.set(key, now);
             overdue.push({ key, entry });
           }
@@ -172,7 +185,8 @@ export class Scheduler {
       ...expired.map((e) => this.expire(e.key, e.entry, e.next)),
     ]);
     for (const key of this.reasonWritten.keys()) if (!byKey.has(key)) this.reasonWritten.delete(key);
-    for (const key of this.overdueChecked.keys()) if (now - this.overdueChecked.get(key)! > 60_000) this.overdueChecked.delete(key);
+    for (const key of this.overdueChecked.keys())
+      if (now - this.overdueChecked.get(key)! > 60_000) this.overdueChecked.delete(key);
   }
 
   private async place(d: Extract<Decision, { kind: 'place' }>, c: Candidate): Promise<void> {
@@ -189,8 +203,15 @@ export class Scheduler {
       this.log(b).info('build placed', { agent: d.agent.name, why: d.why });
     } catch (err) {
       // Placed with no job: take it back now rather than at the placement timeout.
-      this.log(b).warn('publishing the placed job failed; taking the placement back', { agent: d.agent.name, error: errorMessage(err) });
-      await this.takeBack(c.key, { value: next, revision: written }, `its job could not be queued: ${errorMessage(err)}`);
+      this.log(b).warn('publishing the placed job failed; taking the placement back', {
+        agent: d.agent.name,
+        error: errorMessage(err),
+      });
+      await this.takeBack(
+        c.key,
+        { value: next, revision: written },
+        `its job could not be queued: ${errorMessage(err)}`,
+      );
     }
   }
 
@@ -204,15 +225,21 @@ export class Scheduler {
       if (d.reason === 'WaitingForCapacity' && now - c.queuedAt < this.options.reasonDelayMs) continue;
       const urgent = c.build.status.reason !== d.reason;
       // Only the count ahead changed: at most every 5 s.
-      if (!urgent && (c.build.status.message === d.message || now - (this.reasonWritten.get(d.key) ?? 0) < 5000)) continue;
+      if (!urgent && (c.build.status.message === d.message || now - (this.reasonWritten.get(d.key) ?? 0) < 5000))
+        continue;
       const next = waitForPlacement(c.build, c.build.status.attempt, d.reason, d.message, new Date(now));
       if (next) writes.push({ c, d, next, urgent });
     }
-    writes.sort((a, b) => Number(b.urgent) - Number(a.urgent) || (this.reasonWritten.get(a.c.key) ?? 0) - (this.reasonWritten.get(b.c.key) ?? 0));
+    writes.sort(
+      (a, b) =>
+        Number(b.urgent) - Number(a.urgent) ||
+        (this.reasonWritten.get(a.c.key) ?? 0) - (this.reasonWritten.get(b.c.key) ?? 0),
+    );
     return writes.slice(0, this.options.maxStatusWritesPerPass).map(async ({ c, d, next }) => {
       if ((await this.write(c.key, next, c.revision)) === undefined) return;
       this.reasonWritten.set(c.key, now);
-      if (c.build.status.reason !== d.reason) this.log(c.build).info('build waits for placement', { reason: d.reason, message: d.message });
+      if (c.build.status.reason !== d.reason)
+        this.log(c.build).info('build waits for placement', { reason: d.reason, message: d.message });
     });
   }
 
@@ -249,7 +276,10 @@ export class Scheduler {
     if ((await this.write(key, next, entry.revision)) === undefined) return;
     // Only the coordinator whose compare-and-set landed gets here.
     this.options.observer?.finished(next);
-    this.log(entry.value).warn('build not placed within its pendingDeadlineSeconds', { reason: next.status.reason, message: next.status.message });
+    this.log(entry.value).warn('build not placed within its pendingDeadlineSeconds', {
+      reason: next.status.reason,
+      message: next.status.message,
+    });
   }
 
   /** Push secrets the candidates name that do not exist, by `namespace/name`. */
@@ -304,5 +334,10 @@ function agentView(a: AgentRecord): AgentView {
 
 /** The job of a build's current placement, as queued for its agent. */
 function jobOf(b: Build): BuildJob {
-  return { namespace: b.metadata.namespace, build: b.metadata.name, attempt: b.status.attempt, placement: b.status.placements ?? 1 };
+  return {
+    namespace: b.metadata.namespace,
+    build: b.metadata.name,
+    attempt: b.status.attempt,
+    placement: b.status.placements ?? 1,
+  };
 }

@@ -58,14 +58,20 @@ export class SecretStore {
     private readonly clock: () => Date,
     private readonly newUid: () => string,
   ) {
-    if (key && key.length !== 32) throw new InvalidInputError([{ field: 'SLIPWAY_SECRET_KEY', message: 'must be 32 bytes, base64' }]);
+    if (key && key.length !== 32)
+      throw new InvalidInputError([{ field: 'SLIPWAY_SECRET_KEY', message: 'must be 32 bytes, base64' }]);
   }
 
   async create(s: RegistrySecret): Promise<Versioned<StoredSecret>> {
     const key = this.requireKey();
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const sealed = { username: s.username, password: s.password, sshPrivateKey: s.sshPrivateKey, knownHosts: s.knownHosts };
+    const sealed = {
+      username: s.username,
+      password: s.password,
+      sshPrivateKey: s.sshPrivateKey,
+      knownHosts: s.knownHosts,
+    };
     const data = Buffer.concat([cipher.update(JSON.stringify(sealed)), cipher.final()]);
     const stored: StoredSecret = {
       metadata: { ...s.metadata, uid: this.newUid(), creationTimestamp: this.clock().toISOString(), generation: 1 },
@@ -114,8 +120,19 @@ export class SecretStore {
     const decipher = createDecipheriv('aes-256-gcm', this.requireKey(), Buffer.from(s.sealed.iv, 'base64'));
     decipher.setAuthTag(Buffer.from(s.sealed.tag, 'base64'));
     const plain = Buffer.concat([decipher.update(Buffer.from(s.sealed.data, 'base64')), decipher.final()]).toString();
-    const { username, password, sshPrivateKey, knownHosts } = JSON.parse(plain) as Pick<RegistrySecret, 'username' | 'password' | 'sshPrivateKey' | 'knownHosts'>;
-    return { metadata: { name: s.metadata.name, namespace: s.metadata.namespace }, type: s.type, registry: s.registry, username, password, sshPrivateKey, knownHosts };
+    const { username, password, sshPrivateKey, knownHosts } = JSON.parse(plain) as Pick<
+      RegistrySecret,
+      'username' | 'password' | 'sshPrivateKey' | 'knownHosts'
+    >;
+    return {
+      metadata: { name: s.metadata.name, namespace: s.metadata.namespace },
+      type: s.type,
+      registry: s.registry,
+      username,
+      password,
+      sshPrivateKey,
+      knownHosts,
+    };
   }
 
   private requireKey(): Buffer {

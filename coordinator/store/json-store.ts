@@ -74,7 +74,15 @@ export class JsonStore<T> {
     const text = JSON.stringify(value);
     const bytes = Buffer.byteLength(text);
     if (bytes > this.maxValueBytes) {
-      throw new InvalidInputError([{ field: '(object)', message: `would be ${bytes} bytes stored; a ${this.kind} may have at most ${this.maxValueBytes}` }], this.kind);
+      throw new InvalidInputError(
+        [
+          {
+            field: '(object)',
+            message: `would be ${bytes} bytes stored; a ${this.kind} may have at most ${this.maxValueBytes}`,
+          },
+        ],
+        this.kind,
+      );
     }
     return text;
   }
@@ -106,7 +114,9 @@ export class JsonStore<T> {
   private async latestMessage(key: string): Promise<StoredMsg | null> {
     // No API check: it would be a request more, and a failed one would stay cached.
     this.manager ??= this.stream.js.jetstreamManager(false);
-    return (await this.manager).streams.getMessage(`KV_${this.stream.bucket}`, { last_by_subj: `$KV.${this.stream.bucket}.${key}` });
+    return (await this.manager).streams.getMessage(`KV_${this.stream.bucket}`, {
+      last_by_subj: `$KV.${this.stream.bucket}.${key}`,
+    });
   }
 
   /**
@@ -221,7 +231,13 @@ export class JsonStore<T> {
           yield { key, revision: m.seq, value: m.json<T>(), created: previous === 0 };
         } else {
           const before = previous > 0 ? await this.kv.get(key, { revision: previous }).catch(() => null) : null;
-          yield { key, revision: m.seq, value: undefined, created: false, deleted: before?.operation === 'PUT' ? before.json<T>() : undefined };
+          yield {
+            key,
+            revision: m.seq,
+            value: undefined,
+            created: false,
+            deleted: before?.operation === 'PUT' ? before.json<T>() : undefined,
+          };
         }
       }
     } finally {
@@ -248,7 +264,8 @@ export class JsonStore<T> {
           for await (const c of this.changes(before, stop.signal)) {
             if (keyMatches(filter, c.key)) {
               const known = byKey.get(c.key);
-              if (!known || known.revision < c.revision) byKey.set(c.key, c.value && { value: c.value, revision: c.revision });
+              if (!known || known.revision < c.revision)
+                byKey.set(c.key, c.value && { value: c.value, revision: c.revision });
             }
             if (c.revision >= after) break;
           }
@@ -271,7 +288,9 @@ export class JsonStore<T> {
    * restarting, a reconnect, the node holding its consumer killed) is started again from the
    * revision after the last one seen, so nothing is missed or repeated.
    */
-  async *watch(options: { filter?: string; signal?: AbortSignal; updatesOnly?: boolean; retryMs?: number } = {}): AsyncIterable<StoreEvent<T>> {
+  async *watch(
+    options: { filter?: string; signal?: AbortSignal; updatesOnly?: boolean; retryMs?: number } = {},
+  ): AsyncIterable<StoreEvent<T>> {
     let last = 0;
     while (!options.signal?.aborted) {
       let watcher;

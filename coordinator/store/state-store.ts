@@ -38,7 +38,8 @@ export async function openStateStore(nc: NatsConnection, options: StateStoreOpti
     open(SECRETS_BUCKET),
   ]);
   const jsm = await jetstreamManager(nc);
-  for (const bucket of [BUILDCONFIGS_BUCKET, BUILDS_BUCKET, AGENTS_BUCKET, SECRETS_BUCKET]) await ensureReplicas(jsm, `KV_${bucket}`, options.replicas);
+  for (const bucket of [BUILDCONFIGS_BUCKET, BUILDS_BUCKET, AGENTS_BUCKET, SECRETS_BUCKET])
+    await ensureReplicas(jsm, `KV_${bucket}`, options.replicas);
   const js = jetstream(nc);
   // What the server takes in one message, less room for headers.
   const max = nc.info?.max_payload ? nc.info.max_payload - 8 * 1024 : undefined;

@@ -69,11 +69,21 @@ export class ConfigChangeTriggers {
         cause: { type: 'ConfigChange', message: `generation ${generation}` },
         decide: (c) => decideConfigChange(c, generation),
       });
-      if (started) this.log.info('config change started a build', { namespace, config: name, build: started.value.metadata.name, generation });
+      if (started)
+        this.log.info('config change started a build', {
+          namespace,
+          config: name,
+          build: started.value.metadata.name,
+          generation,
+        });
     } catch (err) {
       if (err instanceof BuildConfigNotFoundError) return;
       if (err instanceof InvalidInputError) {
-        this.log.warn('config change cannot start a build of this config', { namespace, config: name, error: errorMessage(err) });
+        this.log.warn('config change cannot start a build of this config', {
+          namespace,
+          config: name,
+          error: errorMessage(err),
+        });
         return;
       }
       throw err;

@@ -1,4 +1,14 @@
-import { header, objectField, payloadError, refField, secretEquals, stringField, type WebhookEvent, type WebhookProvider, type WebhookRequest } from './webhook-provider.js';
+import {
+  header,
+  objectField,
+  payloadError,
+  refField,
+  secretEquals,
+  stringField,
+  type WebhookEvent,
+  type WebhookProvider,
+  type WebhookRequest,
+} from './webhook-provider.js';
 
 const COMMIT = /^[0-9a-f]{7,64}$/;
 
@@ -26,11 +36,13 @@ export const generic: WebhookProvider = {
     let ref: string | undefined;
     if (git.ref !== undefined) {
       ref = refField('generic webhook', git.ref, 'git.ref');
-      if (ref.startsWith('refs/') && !ref.startsWith('refs/heads/')) return { kind: 'ignored', message: `${ref} is not a branch: only branches are built` };
+      if (ref.startsWith('refs/') && !ref.startsWith('refs/heads/'))
+        return { kind: 'ignored', message: `${ref} is not a branch: only branches are built` };
       if (!ref.startsWith('refs/heads/')) ref = `refs/heads/${ref}`;
     }
     const commit = stringField('generic webhook', git.commit, 'git.commit', true);
-    if (commit !== undefined && !COMMIT.test(commit)) throw payloadError('generic webhook', 'git.commit', 'must be a commit id (7 to 64 lowercase hex digits)');
+    if (commit !== undefined && !COMMIT.test(commit))
+      throw payloadError('generic webhook', 'git.commit', 'must be a commit id (7 to 64 lowercase hex digits)');
     return { kind: 'push', push: { ref, commit } };
   },
 };

@@ -1,5 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { commitField, header, objectField, refField, stringField, ZERO_COMMIT, type WebhookEvent, type WebhookProvider, type WebhookRequest } from './webhook-provider.js';
+import {
+  commitField,
+  header,
+  objectField,
+  refField,
+  stringField,
+  ZERO_COMMIT,
+  type WebhookEvent,
+  type WebhookProvider,
+  type WebhookRequest,
+} from './webhook-provider.js';
 
 const SIGNATURE = 'x-hub-signature-256';
 const SIGNATURE_FORM = /^sha256=[0-9a-f]{64}$/;
@@ -15,8 +25,10 @@ export const github: WebhookProvider = {
 
   credentialsProblem(req) {
     const signature = header(req, SIGNATURE);
-    if (signature === undefined) return 'the X-Hub-Signature-256 header is missing: give the webhook its secret in GitHub';
-    if (!SIGNATURE_FORM.test(signature)) return 'the X-Hub-Signature-256 header is not "sha256=" and 64 lowercase hex digits';
+    if (signature === undefined)
+      return 'the X-Hub-Signature-256 header is missing: give the webhook its secret in GitHub';
+    if (!SIGNATURE_FORM.test(signature))
+      return 'the X-Hub-Signature-256 header is not "sha256=" and 64 lowercase hex digits';
     return undefined;
   },
 
@@ -31,13 +43,23 @@ export const github: WebhookProvider = {
 
   interpret(req: WebhookRequest, payload: unknown): WebhookEvent {
     const event = header(req, 'x-github-event');
-    if (event === 'ping') return { kind: 'ignored', message: 'ping received: the webhook reaches Slipway and its secret matches; pushes will start builds' };
-    if (event !== 'push') return { kind: 'ignored', message: `GitHub event ${JSON.stringify(event ?? '')} starts no build: only push does` };
+    if (event === 'ping')
+      return {
+        kind: 'ignored',
+        message: 'ping received: the webhook reaches Slipway and its secret matches; pushes will start builds',
+      };
+    if (event !== 'push')
+      return {
+        kind: 'ignored',
+        message: `GitHub event ${JSON.stringify(event ?? '')} starts no build: only push does`,
+      };
     const p = objectField('GitHub push', payload, 'body');
     const ref = refField('GitHub push', p.ref, 'ref');
     const after = stringField('GitHub push', p.after, 'after');
-    if (p.deleted === true || ZERO_COMMIT.test(after)) return { kind: 'ignored', message: `${ref} was deleted: nothing to build` };
-    if (!ref.startsWith('refs/heads/')) return { kind: 'ignored', message: `${ref} is not a branch: only pushes to branches start builds` };
+    if (p.deleted === true || ZERO_COMMIT.test(after))
+      return { kind: 'ignored', message: `${ref} was deleted: nothing to build` };
+    if (!ref.startsWith('refs/heads/'))
+      return { kind: 'ignored', message: `${ref} is not a branch: only pushes to branches start builds` };
     const commit = commitField('GitHub push', after, 'after');
     const repository = p.repository === undefined ? undefined : objectField('GitHub push', p.repository, 'repository');
     const defaultBranch = stringField('GitHub push', repository?.default_branch, 'repository.default_branch', true);

@@ -1,4 +1,15 @@
-import { commitField, header, objectField, refField, secretEquals, stringField, ZERO_COMMIT, type WebhookEvent, type WebhookProvider, type WebhookRequest } from './webhook-provider.js';
+import {
+  commitField,
+  header,
+  objectField,
+  refField,
+  secretEquals,
+  stringField,
+  ZERO_COMMIT,
+  type WebhookEvent,
+  type WebhookProvider,
+  type WebhookRequest,
+} from './webhook-provider.js';
 
 /**
  * GitLab's webhooks: the secret token travels as it is in `X-Gitlab-Token`; `X-Gitlab-Event`
@@ -10,7 +21,8 @@ export const gitlab: WebhookProvider = {
   bodyRequired: true,
 
   credentialsProblem(req) {
-    if (header(req, 'x-gitlab-token') === undefined) return 'the X-Gitlab-Token header is missing: give the webhook its secret token in GitLab';
+    if (header(req, 'x-gitlab-token') === undefined)
+      return 'the X-Gitlab-Token header is missing: give the webhook its secret token in GitLab';
     return undefined;
   },
 
@@ -20,15 +32,21 @@ export const gitlab: WebhookProvider = {
 
   interpret(req: WebhookRequest, payload: unknown): WebhookEvent {
     const event = header(req, 'x-gitlab-event');
-    if (event === 'Tag Push Hook') return { kind: 'ignored', message: 'a tag push starts no build: only pushes to branches do' };
-    if (event !== 'Push Hook') return { kind: 'ignored', message: `GitLab event ${JSON.stringify(event ?? '')} starts no build: only Push Hook does` };
+    if (event === 'Tag Push Hook')
+      return { kind: 'ignored', message: 'a tag push starts no build: only pushes to branches do' };
+    if (event !== 'Push Hook')
+      return {
+        kind: 'ignored',
+        message: `GitLab event ${JSON.stringify(event ?? '')} starts no build: only Push Hook does`,
+      };
     const p = objectField('GitLab push', payload, 'body');
     const ref = refField('GitLab push', p.ref, 'ref');
     // checkout_sha is null when the branch was deleted; after is then all zeros.
     const field = p.checkout_sha !== undefined && p.checkout_sha !== null ? 'checkout_sha' : 'after';
     const sha = stringField('GitLab push', p[field], field);
     if (ZERO_COMMIT.test(sha)) return { kind: 'ignored', message: `${ref} was deleted: nothing to build` };
-    if (!ref.startsWith('refs/heads/')) return { kind: 'ignored', message: `${ref} is not a branch: only pushes to branches start builds` };
+    if (!ref.startsWith('refs/heads/'))
+      return { kind: 'ignored', message: `${ref} is not a branch: only pushes to branches start builds` };
     const commit = commitField('GitLab push', sha, field);
     const project = p.project === undefined ? undefined : objectField('GitLab push', p.project, 'project');
     const defaultBranch = stringField('GitLab push', project?.default_branch, 'project.default_branch', true);

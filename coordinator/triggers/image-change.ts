@@ -82,7 +82,11 @@ export function decideImageChange(
  * The status with `digest` recorded as the baseline of `image`, when nothing is recorded for it
  * yet (the first digest a poll sees is not a change, so it starts nothing); undefined otherwise.
  */
-export function baselineStatus(config: BuildConfig, image: CanonicalImage, digest: string): BuildConfigStatus | undefined {
+export function baselineStatus(
+  config: BuildConfig,
+  image: CanonicalImage,
+  digest: string,
+): BuildConfigStatus | undefined {
   const watched = watchedImages(config.spec).find((w) => sameImage(w.image, image));
   if (!watched || recordedDigest(config, image) !== undefined) return undefined;
   return withDigest(config, watched, digest);
@@ -96,7 +100,9 @@ export interface PushedTag {
 }
 
 export function isPushedTag(image: CanonicalImage, pushed: PushedTag): boolean {
-  return pushed.registries.includes(image.registry) && image.repository === pushed.repository && image.tag === pushed.tag;
+  return (
+    pushed.registries.includes(image.registry) && image.repository === pushed.repository && image.tag === pushed.tag
+  );
 }
 
 /** How a new digest was learnt. */
@@ -137,25 +143,50 @@ export class ImageChangeTriggers {
     expectedLastDigest?: string | null,
   ): Promise<Build | undefined> {
     const { namespace, name } = config.value.metadata;
-    const from = watchedImages(config.value.spec).find((w) => sameImage(w.image, image))?.from ?? formatCanonicalImage(image);
+    const from =
+      watchedImages(config.value.spec).find((w) => sameImage(w.image, image))?.from ?? formatCanonicalImage(image);
     try {
       const started = await this.builds.startBuildIf({
         namespace,
         configName: name,
-        cause: { type: 'ImageChange', message: `${from} changed to ${digest} (${source})`, imageChange: { image: from, digest } },
+        cause: {
+          type: 'ImageChange',
+          message: `${from} changed to ${digest} (${source})`,
+          imageChange: { image: from, digest },
+        },
         pinImage: { image: from, digest },
         decide: (c) => decideImageChange(c, image, digest, expectedLastDigest),
       });
-      if (started) this.log.info('image change started a build', { namespace, config: name, build: started.value.metadata.name, image: from, digest, source });
+      if (started)
+        this.log.info('image change started a build', {
+          namespace,
+          config: name,
+          build: started.value.metadata.name,
+          image: from,
+          digest,
+          source,
+        });
       return started?.value;
     } catch (err) {
       if (err instanceof BuildConfigNotFoundError) return undefined;
       if (err instanceof InvalidInputError) {
         // This config cannot be started this way (e.g. it builds uploaded contexts): trying again will not help.
-        this.log.warn('image change cannot start a build of this config', { namespace, config: name, image: from, digest, error: errorMessage(err) });
+        this.log.warn('image change cannot start a build of this config', {
+          namespace,
+          config: name,
+          image: from,
+          digest,
+          error: errorMessage(err),
+        });
         return undefined;
       }
-      this.log.warn('image change could not start a build', { namespace, config: name, image: from, digest, error: errorMessage(err) });
+      this.log.warn('image change could not start a build', {
+        namespace,
+        config: name,
+        image: from,
+        digest,
+        error: errorMessage(err),
+      });
       throw err;
     }
   }

@@ -67,8 +67,14 @@ export class ImagePoller {
       for (const watched of watchedImages(config.value.spec)) {
         const secret = (config.value.spec.strategy.docker ?? config.value.spec.strategy.source)?.pullSecret?.name;
         const key = `${formatCanonicalImage(watched.image)} ${secret ? `${config.value.metadata.namespace}/${secret}` : ''}`;
-        if (!digests.has(key)) digests.set(key, asking(() => this.resolve(watched.image, config.value.metadata.namespace, secret, signal)));
-        work.push(digests.get(key)!.then((digest) => (digest ? this.decide(config, watched.image, digest) : undefined)));
+        if (!digests.has(key))
+          digests.set(
+            key,
+            asking(() => this.resolve(watched.image, config.value.metadata.namespace, secret, signal)),
+          );
+        work.push(
+          digests.get(key)!.then((digest) => (digest ? this.decide(config, watched.image, digest) : undefined)),
+        );
       }
     }
     const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected');
@@ -82,32 +88,53 @@ export class ImagePoller {
     const { namespace, name } = config.value.metadata;
     if (recorded === undefined) {
       const done = await this.builds.updateBuildConfigStatus(namespace, name, (c) => baselineStatus(c, image, digest));
-      if (done) this.o.log.debug('image poll recorded a baseline digest', { namespace, config: name, image: formatCanonicalImage(image), digest });
+      if (done)
+        this.o.log.debug('image poll recorded a baseline digest', {
+          namespace,
+          config: name,
+          image: formatCanonicalImage(image),
+          digest,
+        });
       return;
     }
     await this.triggers.startBuild(config, image, digest, 'registry poll', recorded);
   }
 
   /** The digest, or undefined when the tag is not there or the registry could not be asked (logged). */
-  private async resolve(image: CanonicalImage, namespace: string, secretName: string | undefined, signal?: AbortSignal): Promise<string | undefined> {
+  private async resolve(
+    image: CanonicalImage,
+    namespace: string,
+    secretName: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
     const name = formatCanonicalImage(image);
     try {
       const credentials = secretName ? await this.credentials(image, namespace, secretName) : undefined;
-      const digest = await resolveManifestDigest(image, { credentials, insecureRegistries: this.o.insecureRegistries, signal });
+      const digest = await resolveManifestDigest(image, {
+        credentials,
+        insecureRegistries: this.o.insecureRegistries,
+        signal,
+      });
       if (this.failures.delete(name)) this.o.log.info('image poll reaches the image again', { image: name });
       return digest;
     } catch (err) {
       if (signal?.aborted) return undefined;
       const message = errorMessage(err);
-      if (this.failures.get(name) !== message) this.o.log.warn('image poll could not resolve an image', { image: name, error: message });
+      if (this.failures.get(name) !== message)
+        this.o.log.warn('image poll could not resolve an image', { image: name, error: message });
       this.failures.set(name, message);
       return undefined;
     }
   }
 
-  private async credentials(image: CanonicalImage, namespace: string, name: string): Promise<RegistryCredentials | undefined> {
+  private async credentials(
+    image: CanonicalImage,
+    namespace: string,
+    name: string,
+  ): Promise<RegistryCredentials | undefined> {
     const secret = await this.secrets.reveal(namespace, name);
-    if (!secret || secret.type !== 'docker-registry' || registryHostKey(secret.registry) !== image.registry) return undefined;
+    if (!secret || secret.type !== 'docker-registry' || registryHostKey(secret.registry) !== image.registry)
+      return undefined;
     return { username: secret.username, password: secret.password };
   }
 }

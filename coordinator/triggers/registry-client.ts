@@ -55,7 +55,10 @@ export function registryBaseUrl(registry: string, insecure: readonly string[] = 
  * such tag (404).
  * @throws ImageResolveError for anything else (its message names the image, never credentials).
  */
-export async function resolveManifestDigest(image: CanonicalImage, o: ResolveOptions = {}): Promise<string | undefined> {
+export async function resolveManifestDigest(
+  image: CanonicalImage,
+  o: ResolveOptions = {},
+): Promise<string | undefined> {
   const url = `${registryBaseUrl(image.registry, o.insecureRegistries)}/v2/${image.repository}/manifests/${encodeURIComponent(image.tag)}`;
   const name = formatCanonicalImage(image);
   const ask = async (method: 'HEAD' | 'GET', authorization?: string): Promise<Response> => {
@@ -78,7 +81,9 @@ export async function resolveManifestDigest(image: CanonicalImage, o: ResolveOpt
   }
   if (res.status === 404) return undefined;
   if (res.status === 401 || res.status === 403) {
-    throw new ImageResolveError(`${image.registry} refused to say what ${name} is ${o.credentials ? "with the pull secret's credentials" : 'without credentials (no pull secret)'} (${res.status})`);
+    throw new ImageResolveError(
+      `${image.registry} refused to say what ${name} is ${o.credentials ? "with the pull secret's credentials" : 'without credentials (no pull secret)'} (${res.status})`,
+    );
   }
   if (!res.ok) throw new ImageResolveError(`${image.registry} answered ${res.status} for ${name}`);
   const digest = res.headers.get('docker-content-digest');
@@ -91,12 +96,20 @@ export async function resolveManifestDigest(image: CanonicalImage, o: ResolveOpt
 }
 
 /** The Authorization header a 401's challenge asks for, or undefined when it cannot be answered. */
-async function answerChallenge(challenge: string, image: CanonicalImage, o: ResolveOptions): Promise<string | undefined> {
-  const basic = o.credentials ? `Basic ${Buffer.from(`${o.credentials.username}:${o.credentials.password}`).toString('base64')}` : undefined;
+async function answerChallenge(
+  challenge: string,
+  image: CanonicalImage,
+  o: ResolveOptions,
+): Promise<string | undefined> {
+  const basic = o.credentials
+    ? `Basic ${Buffer.from(`${o.credentials.username}:${o.credentials.password}`).toString('base64')}`
+    : undefined;
   const scheme = challenge.split(/\s+/, 1)[0]!.toLowerCase();
   if (scheme === 'basic') return basic;
   if (scheme !== 'bearer') return undefined;
-  const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]));
+  const params = Object.fromEntries(
+    [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]),
+  );
   if (!params.realm) return undefined;
   let realm: URL;
   try {
@@ -108,12 +121,20 @@ async function answerChallenge(challenge: string, image: CanonicalImage, o: Reso
   realm.searchParams.set('scope', `repository:${image.repository}:pull`);
   let res: Response;
   try {
-    res = await fetch(realm, { headers: basic ? { authorization: basic } : {}, signal: signalWithTimeout(o.signal, o.timeoutMs ?? 10_000) });
+    res = await fetch(realm, {
+      headers: basic ? { authorization: basic } : {},
+      signal: signalWithTimeout(o.signal, o.timeoutMs ?? 10_000),
+    });
   } catch (err) {
-    throw new ImageResolveError(`asking ${realm.host} for a token for ${formatCanonicalImage(image)}: ${(err as Error).message}`, { cause: err });
+    throw new ImageResolveError(
+      `asking ${realm.host} for a token for ${formatCanonicalImage(image)}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!res.ok) {
-    throw new ImageResolveError(`${realm.host} refused a token for ${formatCanonicalImage(image)} ${o.credentials ? "with the pull secret's credentials" : 'without credentials (no pull secret)'} (${res.status})`);
+    throw new ImageResolveError(
+      `${realm.host} refused a token for ${formatCanonicalImage(image)} ${o.credentials ? "with the pull secret's credentials" : 'without credentials (no pull secret)'} (${res.status})`,
+    );
   }
   const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
   const token = body.token ?? body.access_token;

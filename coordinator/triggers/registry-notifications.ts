@@ -57,7 +57,11 @@ export interface ManifestPush extends PushedTag {
  */
 export function manifestPushes(envelope: unknown, aliases: string[] = []): ManifestPush[] {
   const events = (envelope as { events?: unknown } | null)?.events;
-  if (!Array.isArray(events)) throw new InvalidInputError([{ field: 'events', message: 'must be an array of registry events' }], 'registry notification');
+  if (!Array.isArray(events))
+    throw new InvalidInputError(
+      [{ field: 'events', message: 'must be an array of registry events' }],
+      'registry notification',
+    );
   const pushes: ManifestPush[] = [];
   const problems: FieldError[] = [];
   events.forEach((e: unknown, i) => {
@@ -66,11 +70,17 @@ export function manifestPushes(envelope: unknown, aliases: string[] = []): Manif
     const { mediaType, repository, tag, digest } = ev.target;
     if (typeof mediaType !== 'string' || !MANIFEST_MEDIA_TYPES.has(mediaType.split(';')[0]!.trim())) return;
     if (typeof tag !== 'string' || tag === '') return; // pushed by digest (a manifest list's parts)
-    if (typeof repository !== 'string' || repository === '') return void problems.push({ field: `events[${i}].target.repository`, message: 'must be a repository name' });
-    if (typeof digest !== 'string' || !MANIFEST_DIGEST.test(digest)) return void problems.push({ field: `events[${i}].target.digest`, message: 'must be a sha256 digest' });
+    if (typeof repository !== 'string' || repository === '')
+      return void problems.push({ field: `events[${i}].target.repository`, message: 'must be a repository name' });
+    if (typeof digest !== 'string' || !MANIFEST_DIGEST.test(digest))
+      return void problems.push({ field: `events[${i}].target.digest`, message: 'must be a sha256 digest' });
     const host = typeof ev.request?.host === 'string' ? ev.request.host : '';
     const registries = [...new Set([host, ...aliases].filter(Boolean).map(registryHostKey))];
-    if (registries.length === 0) return void problems.push({ field: `events[${i}].request.host`, message: 'must name the registry (or the endpoint must send X-Slipway-Registry)' });
+    if (registries.length === 0)
+      return void problems.push({
+        field: `events[${i}].request.host`,
+        message: 'must name the registry (or the endpoint must send X-Slipway-Registry)',
+      });
     pushes.push({ registries, repository, tag, digest });
   });
   if (problems.length > 0) throw new InvalidInputError(problems, 'registry notification');
@@ -89,14 +99,26 @@ export class RegistryNotifications {
    * Reads the token from `file` (surrounding white space dropped).
    * @throws InvalidInputError naming `setting` when the file cannot be read or is empty.
    */
-  static async fromTokenFile(file: string, setting: string, triggers: ImageChangeTriggers, log: Logger): Promise<RegistryNotifications> {
+  static async fromTokenFile(
+    file: string,
+    setting: string,
+    triggers: ImageChangeTriggers,
+    log: Logger,
+  ): Promise<RegistryNotifications> {
     let token: string;
     try {
       token = (await readFile(file, 'utf8')).trim();
     } catch (err) {
-      throw new InvalidInputError([{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }], 'coordinator configuration');
+      throw new InvalidInputError(
+        [{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }],
+        'coordinator configuration',
+      );
     }
-    if (token.length < 16) throw new InvalidInputError([{ field: setting, message: `"${file}" must hold a token of at least 16 characters` }], 'coordinator configuration');
+    if (token.length < 16)
+      throw new InvalidInputError(
+        [{ field: setting, message: `"${file}" must hold a token of at least 16 characters` }],
+        'coordinator configuration',
+      );
     return new RegistryNotifications(triggers, sha256(token), log);
   }
 
@@ -114,23 +136,34 @@ export class RegistryNotifications {
     if (!this.authenticated(req)) {
       this.log.warn('registry notification refused: no valid bearer token', { from: req.socket.remoteAddress });
       res.setHeader('www-authenticate', 'Bearer realm="slipway registry notifications"');
-      sendJson(res, 401, { error: 'Unauthorized', message: 'a registry notification needs the bearer token of SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE' });
+      sendJson(res, 401, {
+        error: 'Unauthorized',
+        message: 'a registry notification needs the bearer token of SLIPWAY_REGISTRY_NOTIFY_TOKEN_FILE',
+      });
       return;
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== REGISTRY_EVENTS_MEDIA_TYPE && type !== 'application/json') {
-      sendJson(res, 415, { error: 'UnsupportedMediaType', message: `content-type must be ${REGISTRY_EVENTS_MEDIA_TYPE}, got "${type}"` });
+      sendJson(res, 415, {
+        error: 'UnsupportedMediaType',
+        message: `content-type must be ${REGISTRY_EVENTS_MEDIA_TYPE}, got "${type}"`,
+      });
       return;
     }
     let pushes: ManifestPush[];
     try {
       const body = await readBody(req, MAX_NOTIFICATION_BYTES);
-      const aliases = String(req.headers[REGISTRY_ALIASES_HEADER] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const aliases = String(req.headers[REGISTRY_ALIASES_HEADER] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       pushes = manifestPushes(JSON.parse(body.toString('utf8')), aliases);
     } catch (err) {
       if (err instanceof BodyTooLargeError) return sendJson(res, 413, { error: 'TooLarge', message: err.message });
-      if (err instanceof InvalidInputError) return sendJson(res, 400, { error: 'Invalid', message: err.message, fields: err.fields });
-      if (err instanceof SyntaxError) return sendJson(res, 400, { error: 'Invalid', message: `the body is not JSON: ${err.message}` });
+      if (err instanceof InvalidInputError)
+        return sendJson(res, 400, { error: 'Invalid', message: err.message, fields: err.fields });
+      if (err instanceof SyntaxError)
+        return sendJson(res, 400, { error: 'Invalid', message: `the body is not JSON: ${err.message}` });
       throw err;
     }
     const started: string[] = [];
@@ -142,8 +175,13 @@ export class RegistryNotifications {
     } catch (err) {
       // Builds started before the failure stay, and their digests are recorded: the registry's
       // redelivery starts only what is missing.
-      this.log.warn('registry notification not handled; the registry will deliver it again', { error: errorMessage(err) });
-      sendJson(res, 503, { error: 'Unavailable', message: 'the build state could not be reached; deliver again later' });
+      this.log.warn('registry notification not handled; the registry will deliver it again', {
+        error: errorMessage(err),
+      });
+      sendJson(res, 503, {
+        error: 'Unavailable',
+        message: 'the build state could not be reached; deliver again later',
+      });
       return;
     }
     sendJson(res, 200, { pushes: pushes.length, started });

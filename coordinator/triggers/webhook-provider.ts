@@ -77,7 +77,8 @@ export function payloadError(what: string, field: string, message: string): Inva
 
 /** `value` as an object, or a 400 naming `field`. */
 export function objectField(what: string, value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw payloadError(what, field, `must be a JSON object, got ${describe(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw payloadError(what, field, `must be a JSON object, got ${describe(value)}`);
   return value as Record<string, unknown>;
 }
 
@@ -101,7 +102,8 @@ export function refField(what: string, value: unknown, field: string): string {
 /** A full commit id the payload names. */
 export function commitField(what: string, value: unknown, field: string): string {
   const commit = stringField(what, value, field);
-  if (!FULL_COMMIT.test(commit)) throw payloadError(what, field, `must be a full commit id (40 or 64 lowercase hex digits), got ${clip(commit)}`);
+  if (!FULL_COMMIT.test(commit))
+    throw payloadError(what, field, `must be a full commit id (40 or 64 lowercase hex digits), got ${clip(commit)}`);
   return commit;
 }
 

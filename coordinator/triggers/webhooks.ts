@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BuildConfigNotFoundError, InvalidInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { MAX_WEBHOOK_DELIVERIES, type BuildCause, type BuildConfig, type BuildConfigStatus, type WebhookDelivery } from '../../api/types.js';
+import {
+  MAX_WEBHOOK_DELIVERIES,
+  type BuildCause,
+  type BuildConfig,
+  type BuildConfigStatus,
+  type WebhookDelivery,
+} from '../../api/types.js';
 import type { BuildApi } from '../builds/build-api.js';
 import { BodyTooLargeError, readBody, sendJson, type HttpServer } from '../http/http-server.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -61,7 +67,12 @@ class WebhookHandler {
     this.maxBody = deps.maxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES;
   }
 
-  async handle(provider: WebhookProvider, req: IncomingMessage, res: ServerResponse, params: Record<string, string>): Promise<void> {
+  async handle(
+    provider: WebhookProvider,
+    req: IncomingMessage,
+    res: ServerResponse,
+    params: Record<string, string>,
+  ): Promise<void> {
     const { namespace, name } = params as { namespace: string; name: string };
     // Never the path: a generic webhook's carries the secret.
     const log = this.deps.log.child({ webhook: provider.type, namespace, config: name });
@@ -69,9 +80,14 @@ class WebhookHandler {
     const contentType = req.headers['content-type'];
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
     if ((provider.bodyRequired || hasBody) && !JSON_TYPE.test(contentType ?? '')) {
-      return refuse(res, 415, `the body must be JSON (Content-Type: application/json), got ${JSON.stringify(contentType ?? 'none')}${provider.type === 'GitHub' ? ': set the webhook\'s content type to application/json in GitHub' : ''}`);
+      return refuse(
+        res,
+        415,
+        `the body must be JSON (Content-Type: application/json), got ${JSON.stringify(contentType ?? 'none')}${provider.type === 'GitHub' ? ": set the webhook's content type to application/json in GitHub" : ''}`,
+      );
     }
-    if (Number(req.headers['content-length'] ?? 0) > this.maxBody) return refuse(res, 413, `the body is larger than ${this.maxBody} bytes`);
+    if (Number(req.headers['content-length'] ?? 0) > this.maxBody)
+      return refuse(res, 413, `the body is larger than ${this.maxBody} bytes`);
     let body: Buffer;
     try {
       body = await readBody(req, this.maxBody);
@@ -79,7 +95,8 @@ class WebhookHandler {
       if (err instanceof BodyTooLargeError) return refuse(res, 413, `the body is larger than ${this.maxBody} bytes`);
       throw err;
     }
-    if (provider.bodyRequired && body.length === 0) return sendJson(res, 400, { message: 'the body is empty: a JSON payload is required' });
+    if (provider.bodyRequired && body.length === 0)
+      return sendJson(res, 400, { message: 'the body is empty: a JSON payload is required' });
     const delivery: WebhookRequest = { headers: req.headers, body, urlSecret: params.secret };
 
     const credentialsProblem = provider.credentialsProblem(delivery);
@@ -89,7 +106,10 @@ class WebhookHandler {
 
     const deliveryId = provider.deliveryId(delivery);
     if (deliveryId !== undefined && !DELIVERY_ID.test(deliveryId)) {
-      return sendJson(res, 400, { message: 'the delivery id header (X-GitHub-Delivery, X-Gitlab-Event-UUID or Idempotency-Key) must be 1 to 200 printable ASCII characters' });
+      return sendJson(res, 400, {
+        message:
+          'the delivery id header (X-GitHub-Delivery, X-Gitlab-Event-UUID or Idempotency-Key) must be 1 to 200 printable ASCII characters',
+      });
     }
     let payload: unknown;
     if (body.length > 0) {
@@ -122,7 +142,13 @@ class WebhookHandler {
    * The config, when it has a trigger of the provider's type whose webhook secret the delivery
    * carries; undefined otherwise (why is logged, for operators, never the secret).
    */
-  private async authenticate(provider: WebhookProvider, req: WebhookRequest, namespace: string, name: string, log: Logger): Promise<BuildConfig | undefined> {
+  private async authenticate(
+    provider: WebhookProvider,
+    req: WebhookRequest,
+    namespace: string,
+    name: string,
+    log: Logger,
+  ): Promise<BuildConfig | undefined> {
     let config: BuildConfig;
     try {
       config = (await this.deps.api.getBuildConfig(namespace, name)).value;
@@ -140,7 +166,10 @@ class WebhookHandler {
     }
     const secret = await this.deps.secrets.revealWebhookSecret(namespace, trigger.secret.name);
     if (!secret) {
-      log.warn(`webhook delivery refused: the ${provider.type} trigger's secret is not a webhook secret of the namespace`, { secret: trigger.secret.name });
+      log.warn(
+        `webhook delivery refused: the ${provider.type} trigger's secret is not a webhook secret of the namespace`,
+        { secret: trigger.secret.name },
+      );
       return undefined;
     }
     if (!provider.authenticate(req, secret)) {
@@ -154,7 +183,14 @@ class WebhookHandler {
    * Starts the build, recording the delivery in the same compare-and-set that numbers it, so
    * that of two copies (a redelivery, or one each to two coordinators) one starts a build.
    */
-  private async start(provider: WebhookProvider, config: BuildConfig, push: PushEvent, deliveryId: string | undefined, res: ServerResponse, log: Logger): Promise<void> {
+  private async start(
+    provider: WebhookProvider,
+    config: BuildConfig,
+    push: PushEvent,
+    deliveryId: string | undefined,
+    res: ServerResponse,
+    log: Logger,
+  ): Promise<void> {
     const { namespace, name } = config.metadata;
     const type = provider.type;
     const secretName = config.spec.triggers!.find((t) => t.type === type)!.secret!.name;
@@ -184,7 +220,11 @@ class WebhookHandler {
     const cause: BuildCause = {
       type,
       message: `${type} ${push.ref || push.commit ? 'push of' : 'webhook for'} ${pushedRef ?? 'the default branch'}${push.commit ? ` at ${push.commit.slice(0, 7)}` : ''}`,
-      git: { ...(pushedRef ? { ref: pushedRef } : {}), ...(push.commit ? { commit: push.commit } : {}), ...(deliveryId ? { deliveryId } : {}) },
+      git: {
+        ...(pushedRef ? { ref: pushedRef } : {}),
+        ...(push.commit ? { commit: push.commit } : {}),
+        ...(deliveryId ? { deliveryId } : {}),
+      },
     };
     let started;
     try {
@@ -217,10 +257,18 @@ class WebhookHandler {
    * the coordinator stopped between numbering and creating it. That last is not mended here: a
    * second build for the number could not be told from the first one's late create.
    */
-  private async deliveredBuild(namespace: string, configName: string, prior: WebhookDelivery): Promise<{ build: string; found: boolean }> {
+  private async deliveredBuild(
+    namespace: string,
+    configName: string,
+    prior: WebhookDelivery,
+  ): Promise<{ build: string; found: boolean }> {
     const builds = await this.deps.api.listBuilds({ namespace, configName });
-    const hit = builds.find((b) => b.value.spec.triggeredBy?.some((c) => c.type === prior.type && c.git?.deliveryId === prior.id));
-    return hit ? { build: hit.value.metadata.name, found: true } : { build: `${configName}-${prior.version}`, found: false };
+    const hit = builds.find((b) =>
+      b.value.spec.triggeredBy?.some((c) => c.type === prior.type && c.git?.deliveryId === prior.id),
+    );
+    return hit
+      ? { build: hit.value.metadata.name, found: true }
+      : { build: `${configName}-${prior.version}`, found: false };
   }
 }
 

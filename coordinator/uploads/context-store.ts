@@ -48,12 +48,16 @@ export class ContextStore {
         yield chunk;
       }
     })();
-    await this.store.put({ name: object }, Readable.toWeb(Readable.from(source)) as unknown as ReadableStream<Uint8Array>);
+    await this.store.put(
+      { name: object },
+      Readable.toWeb(Readable.from(source)) as unknown as ReadableStream<Uint8Array>,
+    );
     if (tooLarge || size === 0) {
       await this.delete(object);
-      throw new InvalidInputError([
-        { field: 'context', message: tooLarge ? `is larger than the limit of ${limit} bytes` : 'is empty' },
-      ], 'upload');
+      throw new InvalidInputError(
+        [{ field: 'context', message: tooLarge ? `is larger than the limit of ${limit} bytes` : 'is empty' }],
+        'upload',
+      );
     }
     return { object, sha256: hash.digest('hex'), size };
   }

@@ -10,6 +10,10 @@ export async function startAuthRegistry(t: Teardowns, user: string, password: st
   const dir = await tempDir(t, 'slipway-registry-');
   // docker-registry accepts only bcrypt entries.
   await writeFile(path.join(dir, 'htpasswd'), `${user}:${bcrypt.hashSync(password, 10)}\n`);
-  const { address } = await serveRegistry(t, dir, `auth:\n  htpasswd: { realm: slipway-test, path: ${path.join(dir, 'htpasswd')} }\n`);
+  const { address } = await serveRegistry(
+    t,
+    dir,
+    `auth:\n  htpasswd: { realm: slipway-test, path: ${path.join(dir, 'htpasswd')} }\n`,
+  );
   return { address };
 }

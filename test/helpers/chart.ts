@@ -17,7 +17,12 @@ const SOURCE = path.join(ROOT, 'tools/chart-render/main.go');
 const BINARY = path.join(ROOT, '.work/bin/chart-render');
 
 /** A rendered Kubernetes object: parsed YAML, shaped as the API defines it (loosely typed: tests read what they check). */
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [field: string]: any };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [field: string]: any;
+};
 
 let built: Promise<string> | undefined;
 
@@ -29,7 +34,13 @@ export function chartRenderer(): Promise<string> {
     await mkdir(path.dirname(BINARY), { recursive: true });
     await run('go', ['build', '-o', BINARY, './tools/chart-render'], {
       cwd: ROOT,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(ROOT, '.work/go-cache'), GOFLAGS: '' },
+      env: {
+        ...process.env,
+        GO111MODULE: 'off',
+        GOPATH: '/usr/share/gocode',
+        GOCACHE: path.join(ROOT, '.work/go-cache'),
+        GOFLAGS: '',
+      },
     });
     return BINARY;
   })();
@@ -66,11 +77,14 @@ export async function renderChart(options: RenderOptions = {}): Promise<Rendered
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err.trim() || `chart-render exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(err.trim() || `chart-render exited ${code}`)),
+    );
   });
   const objects: K8sObject[] = [];
   for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new Error(`rendered YAML does not parse: ${doc.errors.map((e) => e.message).join('; ')}\n${text}`);
+    if (doc.errors.length > 0)
+      throw new Error(`rendered YAML does not parse: ${doc.errors.map((e) => e.message).join('; ')}\n${text}`);
     const value = doc.toJS() as K8sObject | null;
     if (value !== null) objects.push(value);
   }

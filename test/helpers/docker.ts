@@ -11,7 +11,9 @@ export function environmentDocker(): Docker {
 /** Pulls `reference` from its registry, runs it with no arguments and returns what it printed. */
 export async function pullAndRun(docker: Docker, reference: string): Promise<string> {
   const pull = await docker.pull(reference);
-  await new Promise((resolve, reject) => docker.modem.followProgress(pull, (err) => (err ? reject(err) : resolve(undefined))));
+  await new Promise((resolve, reject) =>
+    docker.modem.followProgress(pull, (err) => (err ? reject(err) : resolve(undefined))),
+  );
   const container = await docker.createContainer({ Image: reference, Tty: false, HostConfig: { NetworkMode: 'none' } });
   try {
     await container.start();
@@ -26,7 +28,7 @@ export async function pullAndRun(docker: Docker, reference: string): Promise<str
 /** Docker's multiplexed log format: 8-byte frame headers before each chunk. */
 export function demux(buf: Buffer): string {
   let out = '';
-  for (let i = 0; i + 8 <= buf.length; ) {
+  for (let i = 0; i + 8 <= buf.length;) {
     const size = buf.readUInt32BE(i + 4);
     out += buf.subarray(i + 8, i + 8 + size).toString();
     i += 8 + size;
@@ -54,7 +56,10 @@ export interface DaemonEvent {
  * so this suits a daemon a test started itself (a per-agent private daemon), not a busy one.
  */
 export async function daemonEventsSince(docker: Docker, since: Date): Promise<DaemonEvent[]> {
-  const stream = (await docker.getEvents({ since: Math.floor(since.getTime() / 1000), until: Math.ceil(Date.now() / 1000) })) as unknown as NodeJS.ReadableStream;
+  const stream = (await docker.getEvents({
+    since: Math.floor(since.getTime() / 1000),
+    until: Math.ceil(Date.now() / 1000),
+  })) as unknown as NodeJS.ReadableStream;
   let text = '';
   for await (const chunk of stream) text += chunk.toString();
   return parseEvents(text);
@@ -64,8 +69,22 @@ function parseEvents(text: string): DaemonEvent[] {
   return text
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as { Type: string; Action: string; Actor: { ID?: string; Attributes: Record<string, string> }; timeNano?: number })
-    .map((e) => ({ type: e.Type, action: e.Action, id: e.Actor?.ID, attributes: e.Actor?.Attributes ?? {}, timeMs: e.timeNano !== undefined ? e.timeNano / 1e6 : undefined }));
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          Type: string;
+          Action: string;
+          Actor: { ID?: string; Attributes: Record<string, string> };
+          timeNano?: number;
+        },
+    )
+    .map((e) => ({
+      type: e.Type,
+      action: e.Action,
+      id: e.Actor?.ID,
+      attributes: e.Actor?.Attributes ?? {},
+      timeMs: e.timeNano !== undefined ? e.timeNano / 1e6 : undefined,
+    }));
 }
 
 /**
@@ -83,10 +102,16 @@ export async function recordDaemonEvents(docker: Docker): Promise<{ stop(): Prom
       const marker = `slipway-test-mark-${randomUUID()}`;
       await docker.createVolume({ Name: marker });
       try {
-        await eventually(`the daemon to report the volume ${marker}`, () => text.includes(marker), { timeoutMs: 10_000, intervalMs: 20 });
+        await eventually(`the daemon to report the volume ${marker}`, () => text.includes(marker), {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+        });
       } finally {
         stream.destroy();
-        await docker.getVolume(marker).remove().catch(() => {});
+        await docker
+          .getVolume(marker)
+          .remove()
+          .catch(() => {});
       }
       return parseEvents(text.slice(0, text.lastIndexOf('\n', text.indexOf(marker)) + 1));
     },

@@ -12,8 +12,15 @@ export interface TestEnvironment {
 export function testEnvironment(): TestEnvironment {
   const need = (name: string) => {
     const v = process.env[name];
-    if (!v) throw new Error(`${name} is not set: run the tests with "bash scripts/test" (or source .work/env.sh after "bash scripts/devenv up")`);
+    if (!v)
+      throw new Error(
+        `${name} is not set: run the tests with "bash scripts/test" (or source .work/env.sh after "bash scripts/devenv up")`,
+      );
     return v;
   };
-  return { dockerHost: need('SLIPWAY_DOCKER_HOST'), registry: need('SLIPWAY_REGISTRY'), baseImage: need('SLIPWAY_BASE_IMAGE') };
+  return {
+    dockerHost: need('SLIPWAY_DOCKER_HOST'),
+    registry: need('SLIPWAY_REGISTRY'),
+    baseImage: need('SLIPWAY_BASE_IMAGE'),
+  };
 }

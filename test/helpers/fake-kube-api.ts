@@ -78,7 +78,12 @@ export class FakeKubernetesApi {
     const node: FakeNode = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name, uid: randomBytes(8).toString('hex'), labels: { 'kubernetes.io/hostname': name, ...labels }, resourceVersion: '' },
+      metadata: {
+        name,
+        uid: randomBytes(8).toString('hex'),
+        labels: { 'kubernetes.io/hostname': name, ...labels },
+        resourceVersion: '',
+      },
       spec: {},
     };
     this.commit('ADDED', node);
@@ -121,7 +126,11 @@ export class FakeKubernetesApi {
   /** Sends a BOOKMARK at the current resourceVersion to watches that asked for them. */
   bookmark(): void {
     for (const w of this.watchers) {
-      if (w.bookmarks) w.send({ type: 'BOOKMARK', object: { kind: 'Node', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } } });
+      if (w.bookmarks)
+        w.send({
+          type: 'BOOKMARK',
+          object: { kind: 'Node', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } },
+        });
     }
   }
 
@@ -149,7 +158,10 @@ export class FakeKubernetesApi {
 
   private commit(type: 'ADDED' | 'MODIFIED' | 'DELETED', node: FakeNode): void {
     this.rv += 1;
-    const stored: FakeNode = structuredClone({ ...node, metadata: { ...node.metadata, resourceVersion: String(this.rv) } });
+    const stored: FakeNode = structuredClone({
+      ...node,
+      metadata: { ...node.metadata, resourceVersion: String(this.rv) },
+    });
     if (type === 'DELETED') this.nodes.delete(node.metadata.name);
     else this.nodes.set(node.metadata.name, stored);
     this.history.push({ rv: this.rv, type, node: stored });
@@ -159,8 +171,10 @@ export class FakeKubernetesApi {
   private serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.requests.push(`${req.method} ${req.url}`);
     const url = new URL(req.url ?? '/', 'http://fake');
-    if (req.headers.authorization !== `Bearer ${this.token}`) return status(res, 401, 'Unauthorized', 'no or wrong bearer token');
-    if (req.method === 'POST' && url.pathname === '/apis/authorization.k8s.io/v1/subjectaccessreviews') return void this.review(req, res);
+    if (req.headers.authorization !== `Bearer ${this.token}`)
+      return status(res, 401, 'Unauthorized', 'no or wrong bearer token');
+    if (req.method === 'POST' && url.pathname === '/apis/authorization.k8s.io/v1/subjectaccessreviews')
+      return void this.review(req, res);
     if (req.method !== 'GET') return status(res, 405, 'MethodNotAllowed', `${req.method} is not served by the fake`);
     const one = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname);
     if (one) {
@@ -170,7 +184,13 @@ export class FakeKubernetesApi {
     if (url.pathname !== '/api/v1/nodes') return status(res, 404, 'NotFound', `the fake serves no ${url.pathname}`);
     const selector = url.searchParams.get('fieldSelector') ?? '';
     const byName = /^metadata\.name=(.+)$/.exec(selector)?.[1];
-    if (selector && !byName) return status(res, 400, 'BadRequest', `the fake only understands fieldSelector metadata.name=…, got "${selector}"`);
+    if (selector && !byName)
+      return status(
+        res,
+        400,
+        'BadRequest',
+        `the fake only understands fieldSelector metadata.name=…, got "${selector}"`,
+      );
     const matches = (n: FakeNode) => !byName || n.metadata.name === byName;
     if (url.searchParams.get('watch') !== 'true') {
       return json(res, 200, {
@@ -193,17 +213,41 @@ export class FakeKubernetesApi {
       return status(res, 400, 'BadRequest', 'the body is not JSON');
     }
     if (body.kind !== 'SubjectAccessReview' || body.apiVersion !== 'authorization.k8s.io/v1' || !body.spec) {
-      return status(res, 400, 'BadRequest', `not an authorization.k8s.io/v1 SubjectAccessReview: ${body.apiVersion}/${body.kind}`);
+      return status(
+        res,
+        400,
+        'BadRequest',
+        `not an authorization.k8s.io/v1 SubjectAccessReview: ${body.apiVersion}/${body.kind}`,
+      );
     }
     const spec = body.spec;
-    if (!spec.user && !(spec.groups?.length)) return status(res, 422, 'Invalid', 'spec.user or spec.groups: at least one is required');
-    if (!spec.resourceAttributes === !spec.nonResourceAttributes) return status(res, 422, 'Invalid', 'exactly one of nonResourceAttributes and resourceAttributes must be specified');
+    if (!spec.user && !spec.groups?.length)
+      return status(res, 422, 'Invalid', 'spec.user or spec.groups: at least one is required');
+    if (!spec.resourceAttributes === !spec.nonResourceAttributes)
+      return status(
+        res,
+        422,
+        'Invalid',
+        'exactly one of nonResourceAttributes and resourceAttributes must be specified',
+      );
     this.reviews.push(structuredClone(spec));
     const decision = this.reviewPolicy(spec);
-    json(res, 201, { ...body, metadata: { creationTimestamp: null }, status: decision === true ? { allowed: true, reason: 'allowed by the fake policy' } : { allowed: false, reason: decision } });
+    json(res, 201, {
+      ...body,
+      metadata: { creationTimestamp: null },
+      status:
+        decision === true
+          ? { allowed: true, reason: 'allowed by the fake policy' }
+          : { allowed: false, reason: decision },
+    });
   }
 
-  private watch(req: http.IncomingMessage, res: http.ServerResponse, url: URL, matches: (n: FakeNode) => boolean): void {
+  private watch(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    matches: (n: FakeNode) => boolean,
+  ): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     const from = url.searchParams.get('resourceVersion') ?? '';
     const w: Watcher = {
@@ -225,12 +269,21 @@ export class FakeKubernetesApi {
     } else if (Number(from) < this.compactedBefore) {
       w.send({
         type: 'ERROR',
-        object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${this.compactedBefore})`, reason: 'Expired', code: 410 },
+        object: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `too old resource version: ${from} (${this.compactedBefore})`,
+          reason: 'Expired',
+          code: 410,
+        },
       });
       w.end();
       return;
     } else {
-      for (const e of this.history) if (e.rv > Number(from) && matches(e.node)) w.send({ type: e.type, object: e.node });
+      for (const e of this.history)
+        if (e.rv > Number(from) && matches(e.node)) w.send({ type: e.type, object: e.node });
     }
     this.watchers.add(w);
   }
@@ -249,7 +302,15 @@ export interface FakeReviewSpec {
   uid?: string;
   groups?: string[];
   extra?: Record<string, string[]>;
-  resourceAttributes?: { group?: string; version?: string; resource?: string; subresource?: string; namespace?: string; name?: string; verb?: string };
+  resourceAttributes?: {
+    group?: string;
+    version?: string;
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+    verb?: string;
+  };
   nonResourceAttributes?: { path?: string; verb?: string };
 }
 

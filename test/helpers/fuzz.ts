@@ -52,9 +52,25 @@ function hostileString(r: Random): string {
     case 5:
       return r.pick(['UPPER', '-lead', 'trail-', 'a_b', 'a--b', '1', '0x10', 'null', 'undefined', '[]', '{}']);
     case 6:
-      return r.pick(['git://127.0.0.1:1/x', 'http://user:pass@host/r', 'ssh://git@host/r', 'file:///etc', 'ext::sh -c id', '-uhelp', 'https://']);
+      return r.pick([
+        'git://127.0.0.1:1/x',
+        'http://user:pass@host/r',
+        'ssh://git@host/r',
+        'file:///etc',
+        'ext::sh -c id',
+        '-uhelp',
+        'https://',
+      ]);
     case 7:
-      return r.pick(['127.0.0.1:5000/a/b:tag', 'img@sha256:abc', 'UPPER/img', 'a:b:c', ':tag', 'img:', 'x'.repeat(300) + '/i']);
+      return r.pick([
+        '127.0.0.1:5000/a/b:tag',
+        'img@sha256:abc',
+        'UPPER/img',
+        'a:b:c',
+        ':tag',
+        'img:',
+        'x'.repeat(300) + '/i',
+      ]);
     case 8:
       return r.pick(['main', 'refs/heads/main', '--upload-pack=id', 'a..b', 'HEAD~1', '^', '@{-1}', 'v1.0']);
     case 9:
@@ -71,7 +87,20 @@ function hostileString(r: Random): string {
 }
 
 function hostileNumber(r: Random): number {
-  return r.pick([0, 1, -1, 2, 7, 100, 2 ** 31 - 1, -(2 ** 31), 2 ** 32, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, r.int(1000)]);
+  return r.pick([
+    0,
+    1,
+    -1,
+    2,
+    7,
+    100,
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 32,
+    Number.MAX_SAFE_INTEGER,
+    -Number.MAX_SAFE_INTEGER,
+    r.int(1000),
+  ]);
 }
 
 interface FieldDescriptor {
@@ -117,7 +146,13 @@ function fill(r: Random, type: MessageDescriptor, pkg: Package, depth: number): 
   return out;
 }
 
-function value(r: Random, f: FieldDescriptor, type: (MessageDescriptor & { value?: { name: string }[] }) | undefined, pkg: Package, depth: number): unknown {
+function value(
+  r: Random,
+  f: FieldDescriptor,
+  type: (MessageDescriptor & { value?: { name: string }[] }) | undefined,
+  pkg: Package,
+  depth: number,
+): unknown {
   switch (f.type) {
     case 'TYPE_STRING':
       return hostileString(r);
@@ -165,7 +200,8 @@ export function malformedBytes(r: Random, valid: Buffer): Buffer {
     case 5: {
       // Field 1 nested in itself thousands of times: deeper than any message of the proto.
       let inner = Buffer.from([0x0a, 0x01, 0x41]);
-      for (let i = r.pick([50, 1000, 5000]); i > 0; i--) inner = Buffer.concat([Buffer.from([0x0a]), varint(inner.length), inner]);
+      for (let i = r.pick([50, 1000, 5000]); i > 0; i--)
+        inner = Buffer.concat([Buffer.from([0x0a]), varint(inner.length), inner]);
       return inner;
     }
     default: {

@@ -34,7 +34,15 @@ const GIT_ENV = {
 export async function startGitServer(t: Teardowns): Promise<GitServer> {
   const root = await tempDir(t, 'slipway-git-');
   const port = await freePort();
-  const daemon = spawnForTest(t, 'git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root]);
+  const daemon = spawnForTest(t, 'git', [
+    'daemon',
+    '--reuseaddr',
+    '--export-all',
+    `--base-path=${root}`,
+    '--listen=127.0.0.1',
+    `--port=${port}`,
+    root,
+  ]);
   await waitForPort(port).catch((err: Error) => {
     throw new Error(`git daemon did not start: ${err.message}\n${daemon.output()}`);
   });

@@ -4,14 +4,18 @@ import { service } from 'grpc-health-check';
 type Status = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
 interface HealthClient extends grpc.Client {
-  check(req: { service: string }, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: Status }) => void): grpc.ClientUnaryCall;
+  check(
+    req: { service: string },
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: { status: Status }) => void,
+  ): grpc.ClientUnaryCall;
   watch(req: { service: string }): grpc.ClientReadableStream<{ status: Status }>;
 }
 
-const HealthClientCtor = grpc.makeClientConstructor(service as unknown as grpc.ServiceDefinition, 'Health') as unknown as new (
-  address: string,
-  credentials: grpc.ChannelCredentials,
-) => HealthClient;
+const HealthClientCtor = grpc.makeClientConstructor(
+  service as unknown as grpc.ServiceDefinition,
+  'Health',
+) as unknown as new (address: string, credentials: grpc.ChannelCredentials) => HealthClient;
 
 /** A `grpc.health.v1.Health` client of `address` (host:port, plain text). */
 export function healthClient(address: string): HealthClient {
@@ -21,7 +25,9 @@ export function healthClient(address: string): HealthClient {
 /** One `Health/Check` of `name` ('' = the server); rejects with the gRPC error. */
 export function checkHealth(client: HealthClient, name = '', timeoutMs = 2000): Promise<Status> {
   return new Promise((resolve, reject) =>
-    client.check({ service: name }, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res!.status))),
+    client.check({ service: name }, { deadline: Date.now() + timeoutMs }, (err, res) =>
+      err ? reject(err) : resolve(res!.status),
+    ),
   );
 }
 

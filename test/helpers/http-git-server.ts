@@ -8,7 +8,12 @@ import type { Teardowns } from './teardowns.js';
  * server that requires basic auth, as a private GitHub or GitLab would. Serves the bare
  * repositories under `root`.
  */
-export async function startHttpGitServer(t: Teardowns, root: string, user: string, token: string): Promise<{ base: string; requests: () => number }> {
+export async function startHttpGitServer(
+  t: Teardowns,
+  root: string,
+  user: string,
+  token: string,
+): Promise<{ base: string; requests: () => number }> {
   const expected = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
   let requests = 0;
   const server = http.createServer((req, res) => {

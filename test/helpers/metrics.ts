@@ -10,7 +10,8 @@ export async function scrape(address: string): Promise<Scrape> {
   const base = address.startsWith('http') ? address : `http://${address}`;
   const res = await fetch(`${base}/metrics`);
   if (!res.ok) throw new Error(`GET ${base}/metrics answered ${res.status}`);
-  if (!res.headers.get('content-type')?.startsWith('text/plain')) throw new Error(`GET ${base}/metrics is ${res.headers.get('content-type')}, not text/plain`);
+  if (!res.headers.get('content-type')?.startsWith('text/plain'))
+    throw new Error(`GET ${base}/metrics is ${res.headers.get('content-type')}, not text/plain`);
   return parsePrometheusText(await res.text());
 }
 
@@ -18,7 +19,11 @@ export async function scrape(address: string): Promise<Scrape> {
  * One figure from GET http://address/metrics: the sum over every series of `name` whose labels
  * include `labels`; undefined when there is no such series.
  */
-export async function metricValue(address: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+export async function metricValue(
+  address: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   return sumOf(await scrape(address), name, labels);
 }
 

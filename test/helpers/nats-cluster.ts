@@ -57,7 +57,9 @@ async function health(monitorUrl: string): Promise<'ok' | 'idle-consumer' | 'beh
   const res = await fetch(`${monitorUrl}/healthz`).catch(() => undefined);
   if (!res) return 'behind';
   if (res.ok) return 'ok';
-  return /JetStream consumer '.*SLIPWAY_JOBS .*agent-[^']*' is not current/.test(await res.text()) ? 'idle-consumer' : 'behind';
+  return /JetStream consumer '.*SLIPWAY_JOBS .*agent-[^']*' is not current/.test(await res.text())
+    ? 'idle-consumer'
+    : 'behind';
 }
 
 /**
@@ -71,7 +73,11 @@ export async function startNatsCluster(t: Teardowns, o: { nodes?: number; name?:
   const clusterName = o.name ?? 'slipway-test';
   const dir = await tempDir(t, 'slipway-nats-cluster-');
   const ports = await Promise.all(
-    Array.from({ length: count }, async () => ({ client: await freePort(), monitor: await freePort(), route: await freePort() })),
+    Array.from({ length: count }, async () => ({
+      client: await freePort(),
+      monitor: await freePort(),
+      route: await freePort(),
+    })),
   );
   const nodes: NatsClusterNode[] = [];
   const processes: NatsProcess[] = [];
@@ -82,7 +88,16 @@ export async function startNatsCluster(t: Teardowns, o: { nodes?: number; name?:
     await mkdir(nodeDir, { recursive: true });
     const configFile = path.join(nodeDir, 'nats.conf');
     const storeDir = path.join(nodeDir, 'jetstream');
-    await writeFile(configFile, clusterNodeConfig({ name, clusterName, storeDir, ...p, routes: ports.filter((_, j) => j !== i).map((q) => q.route) }));
+    await writeFile(
+      configFile,
+      clusterNodeConfig({
+        name,
+        clusterName,
+        storeDir,
+        ...p,
+        routes: ports.filter((_, j) => j !== i).map((q) => q.route),
+      }),
+    );
     configs.push(configFile);
     const monitorUrl = `http://127.0.0.1:${p.monitor}`;
     const node: NatsClusterNode = {
@@ -128,7 +143,9 @@ export async function startNatsCluster(t: Teardowns, o: { nodes?: number; name?:
     async waitForMetaLeader(timeoutMs = 60_000) {
       let leader: NatsClusterNode | undefined;
       await waitUntil('a JetStream meta leader', timeoutMs, async () => {
-        const seen = await Promise.all(nodes.filter((n) => n.running).map(async (n) => (await jsz(n))?.meta_cluster?.leader));
+        const seen = await Promise.all(
+          nodes.filter((n) => n.running).map(async (n) => (await jsz(n))?.meta_cluster?.leader),
+        );
         const name = seen[0];
         leader = nodes.find((n) => n.name === name);
         return leader !== undefined && seen.every((s) => s === name);
@@ -169,7 +186,15 @@ interface Jsz {
  * is the minimum for routes. No `sync_interval`: nats-server 2.9 does not know it (production
  * sets `sync_interval: always`, see ARCHITECTURE.md).
  */
-export function clusterNodeConfig(o: { name: string; clusterName: string; storeDir: string; client: number; monitor: number; route: number; routes: number[] }): string {
+export function clusterNodeConfig(o: {
+  name: string;
+  clusterName: string;
+  storeDir: string;
+  client: number;
+  monitor: number;
+  route: number;
+  routes: number[];
+}): string {
   return `server_name: ${o.name}
 listen: 127.0.0.1:${o.client}
 http: 127.0.0.1:${o.monitor}

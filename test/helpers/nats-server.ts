@@ -67,7 +67,10 @@ export async function natsProcess(t: Teardowns, args: string[], port: number): P
  * `config` (e.g. an `authorization` block) goes into a configuration file it is started with;
  * without one, anyone may do anything.
  */
-export async function startNatsServer(t: Teardowns, o: { monitor?: boolean; config?: string } = {}): Promise<NatsServer> {
+export async function startNatsServer(
+  t: Teardowns,
+  o: { monitor?: boolean; config?: string } = {},
+): Promise<NatsServer> {
   const dir = await tempDir(t, 'slipway-nats-');
   const configFile = path.join(dir, 'nats.conf');
   if (o.config) await writeFile(configFile, o.config, { mode: 0o600 });
@@ -75,7 +78,11 @@ export async function startNatsServer(t: Teardowns, o: { monitor?: boolean; conf
   const monitorPort = o.monitor ? await freePort() : undefined;
   const monitor = monitorPort ? ['-m', String(monitorPort)] : [];
   const config = o.config ? ['-c', configFile] : [];
-  const server = await natsProcess(t, [...config, '-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor], port);
+  const server = await natsProcess(
+    t,
+    [...config, '-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor],
+    port,
+  );
   return {
     url: `nats://127.0.0.1:${port}`,
     port,

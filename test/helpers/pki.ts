@@ -19,9 +19,39 @@ export async function makeTestPki(t: Teardowns, cas: Record<string, string>): Pr
   const dir = await tempDir(t, 'slipway-pki-');
   const p = (f: string) => path.join(dir, f);
   const ssl = (...args: string[]) => run('openssl', args);
-  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', p('server.key'), '-out', p('server.crt'));
+  await ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    p('server.key'),
+    '-out',
+    p('server.crt'),
+  );
   for (const [name, cn] of Object.entries(cas)) {
-    await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, '-keyout', p(`${name}.key`), '-out', p(`${name}.crt`));
+    await ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.crt`),
+    );
   }
   return {
     dir,
@@ -30,8 +60,35 @@ export async function makeTestPki(t: Teardowns, cas: Record<string, string>): Pr
     caCert: (name) => p(`${name}.crt`),
     async client(name, cn, ca, o = {}) {
       await writeFile(p(`${name}.ext`), `extendedKeyUsage=clientAuth\n${o.san ? `subjectAltName=DNS:${cn}\n` : ''}`);
-      await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`));
-      await ssl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p(`${ca}.crt`), '-CAkey', p(`${ca}.key`), '-CAcreateserial', '-days', '1', '-extfile', p(`${name}.ext`), '-out', p(`${name}.crt`));
+      await ssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        `/CN=${cn}`,
+        '-keyout',
+        p(`${name}.key`),
+        '-out',
+        p(`${name}.csr`),
+      );
+      await ssl(
+        'x509',
+        '-req',
+        '-in',
+        p(`${name}.csr`),
+        '-CA',
+        p(`${ca}.crt`),
+        '-CAkey',
+        p(`${ca}.key`),
+        '-CAcreateserial',
+        '-days',
+        '1',
+        '-extfile',
+        p(`${name}.ext`),
+        '-out',
+        p(`${name}.crt`),
+      );
       return [p(`${name}.crt`), p(`${name}.key`)];
     },
   };

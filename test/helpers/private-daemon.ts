@@ -8,12 +8,24 @@ import type { Teardowns } from './teardowns.js';
  * A dockerd of its own (the agent's private-daemon code, as the dind executor runs it), standing
  * in for another node: its own images, layers and events. Stopped and removed when `t` ends.
  */
-export async function startPrivateDaemon(t: Teardowns): Promise<{ socket: string; dockerHost: string; docker: Docker }> {
+export async function startPrivateDaemon(
+  t: Teardowns,
+): Promise<{ socket: string; dockerHost: string; docker: Docker }> {
   const parent = await mkdtemp('/tmp/swd-');
-  const daemon = await PrivateDaemon.start({ dockerd: 'dockerd', rootParent: parent, registryMirrors: [], startTimeoutMs: 60_000, log: silentLogger });
+  const daemon = await PrivateDaemon.start({
+    dockerd: 'dockerd',
+    rootParent: parent,
+    registryMirrors: [],
+    startTimeoutMs: 60_000,
+    log: silentLogger,
+  });
   t.teardown(async () => {
     await daemon.stop();
     await rm(parent, { recursive: true, force: true });
   });
-  return { socket: daemon.socket, dockerHost: `unix://${daemon.socket}`, docker: new Docker({ socketPath: daemon.socket }) };
+  return {
+    socket: daemon.socket,
+    dockerHost: `unix://${daemon.socket}`,
+    docker: new Docker({ socketPath: daemon.socket }),
+  };
 }

@@ -13,7 +13,11 @@ const MANIFEST_TYPES = [
 ].join(', ');
 
 /** The digest the registry (by default the environment's) holds for `repository:tag`, or undefined when it has none. */
-export async function registryDigest(repository: string, tag: string, registry = testEnvironment().registry): Promise<string | undefined> {
+export async function registryDigest(
+  repository: string,
+  tag: string,
+  registry = testEnvironment().registry,
+): Promise<string | undefined> {
   const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
     method: 'HEAD',
     headers: { Accept: MANIFEST_TYPES },

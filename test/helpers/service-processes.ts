@@ -21,7 +21,12 @@ export interface ServiceProcess {
   exited(): Promise<void>;
 }
 
-function startService(t: Teardowns, entry: string, env: Record<string, string>, nodeArgs: string[] = []): ServiceProcess {
+function startService(
+  t: Teardowns,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): ServiceProcess {
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, path.join(ROOT, entry)], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,7 +65,10 @@ function startService(t: Teardowns, entry: string, env: Record<string, string>, 
       for (;;) {
         const found = lines.find(match);
         if (found) return found;
-        if (Date.now() > until) throw new Error(`no matching log line from ${entry} within ${timeoutMs} ms:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+        if (Date.now() > until)
+          throw new Error(
+            `no matching log line from ${entry} within ${timeoutMs} ms:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+          );
         await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 200))]);
       }
     },
@@ -89,7 +97,12 @@ export async function startCoordinatorProcess(
     o.nodeArgs,
   );
   await waitForPort(o.port).catch((err: Error) => {
-    throw new Error(`${err.message}; the coordinator said:\n${svc.logs().map((l) => JSON.stringify(l)).join('\n')}`);
+    throw new Error(
+      `${err.message}; the coordinator said:\n${svc
+        .logs()
+        .map((l) => JSON.stringify(l))
+        .join('\n')}`,
+    );
   });
   return svc;
 }
@@ -97,7 +110,14 @@ export async function startCoordinatorProcess(
 /** An agent process building on the environment's Docker daemon. */
 export async function startAgentProcess(
   t: Teardowns,
-  o: { natsUrl: string; coordinator: string; name: string; workDir: string; drainTimeoutMs?: number; env?: Record<string, string> },
+  o: {
+    natsUrl: string;
+    coordinator: string;
+    name: string;
+    workDir: string;
+    drainTimeoutMs?: number;
+    env?: Record<string, string>;
+  },
 ): Promise<ServiceProcess> {
   const svc = startService(t, 'dist/agent/main.js', {
     SLIPWAY_NATS_URL: o.natsUrl,

@@ -46,14 +46,28 @@ export async function startSlipway(
   const coordinators: Coordinator[] = [];
   for (let i = 0; i < (o.coordinators ?? 1); i++) {
     const c = await Coordinator.start(
-      resolveCoordinatorConfig({ ...testCoordinatorSettings(), ...o.coordinator, natsServers: [nats.url], grpcListen: '127.0.0.1:0', id: `coordinator-${i}` }),
+      resolveCoordinatorConfig({
+        ...testCoordinatorSettings(),
+        ...o.coordinator,
+        natsServers: [nats.url],
+        grpcListen: '127.0.0.1:0',
+        id: `coordinator-${i}`,
+      }),
       { log: o.coordinatorLog?.child({ coordinator: `coordinator-${i}` }) ?? silentLogger, kubeApi: o.kubeApi },
     );
     t.teardown(() => c.stop(1000));
     coordinators.push(c);
   }
   const agents: Agent[] = [];
-  const slipway: Slipway = { nats, workDirs: [], natsUrl: nats.url, coordinators, agents, client: undefined!, clientOf: undefined! };
+  const slipway: Slipway = {
+    nats,
+    workDirs: [],
+    natsUrl: nats.url,
+    coordinators,
+    agents,
+    client: undefined!,
+    clientOf: undefined!,
+  };
   for (let i = 0; i < (o.agents ?? 1); i++) await addAgent(t, slipway, { concurrency: o.concurrency });
   const clients = coordinators.map((c) => new SlipwayClient(c.address));
   t.teardown(() => clients.forEach((c) => c.close()));
@@ -104,11 +118,22 @@ export const TEST_SECRET_KEY = randomBytes(32);
  * them); the trigger tests turn it on.
  */
 export function testCoordinatorSettings() {
-  return { resyncIntervalMs: 2000, agentGraceMs: 3000, leaseCheckIntervalMs: 500, secretKey: TEST_SECRET_KEY, imagePollIntervalMs: 0 };
+  return {
+    resyncIntervalMs: 2000,
+    agentGraceMs: 3000,
+    leaseCheckIntervalMs: 500,
+    secretKey: TEST_SECRET_KEY,
+    imagePollIntervalMs: 0,
+  };
 }
 
 /** A BuildConfig message building `uri` into `image`. */
-export function dockerBuildConfig(name: string, uri: string, image: string, extra: { ref?: string; noCache?: boolean; buildArgs?: { name: string; value: string }[] } = {}): BuildConfig {
+export function dockerBuildConfig(
+  name: string,
+  uri: string,
+  image: string,
+  extra: { ref?: string; noCache?: boolean; buildArgs?: { name: string; value: string }[] } = {},
+): BuildConfig {
   return {
     metadata: { name, namespace: 'default' },
     spec: {

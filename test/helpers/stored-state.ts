@@ -9,12 +9,20 @@ import { BUILDCONFIGS_BUCKET, BUILDS_BUCKET, SECRETS_BUCKET } from '../../common
  * What NATS actually stores, as text: every raw message of the log stream, and every value in
  * the BuildConfig, Build and Secret buckets, for checking that no secret is kept in the clear.
  */
-export async function storedText(t: Teardowns, natsUrl: string): Promise<{ logs: string[]; values: { where: string; text: string }[] }> {
+export async function storedText(
+  t: Teardowns,
+  natsUrl: string,
+): Promise<{ logs: string[]; values: { where: string; text: string }[] }> {
   const nc = await connect({ servers: natsUrl });
   t.teardown(() => nc.close());
   const logs: string[] = [];
   const consumer = await jetstream(nc).consumers.get(LOGS_STREAM);
-  for (let m = await consumer.next({ expires: 1000 }); m; m = m.info.pending > 0 ? await consumer.next({ expires: 1000 }) : null) logs.push(m.string());
+  for (
+    let m = await consumer.next({ expires: 1000 });
+    m;
+    m = m.info.pending > 0 ? await consumer.next({ expires: 1000 }) : null
+  )
+    logs.push(m.string());
   const values: { where: string; text: string }[] = [];
   const kvm = new Kvm(nc);
   for (const bucket of [BUILDCONFIGS_BUCKET, BUILDS_BUCKET, SECRETS_BUCKET]) {

@@ -30,7 +30,10 @@ export interface UpstreamRegistry {
  * `auth`, it requires bearer tokens from a token server that wants those credentials, as Docker
  * Hub does (registry 2.8's proxy authenticates only to token servers, never with basic auth).
  */
-export async function startUpstreamRegistry(t: Teardowns, o: { auth?: { user: string; password: string } } = {}): Promise<UpstreamRegistry> {
+export async function startUpstreamRegistry(
+  t: Teardowns,
+  o: { auth?: { user: string; password: string } } = {},
+): Promise<UpstreamRegistry> {
   const dir = await tempDir(t, 'slipway-upstream-');
   let auth = '';
   let tokens = { issued: () => 0 };
@@ -42,12 +45,18 @@ export async function startUpstreamRegistry(t: Teardowns, o: { auth?: { user: st
   return {
     address: registry.address,
     output: registry.output,
-    blobGets: (digest) => registry.output().split('\n').filter((l) => l.includes(`"GET /v2/`) && l.includes(`/blobs/${digest} `) && / 200 /.test(l)).length,
+    blobGets: (digest) =>
+      registry
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(`"GET /v2/`) && l.includes(`/blobs/${digest} `) && / 200 /.test(l)).length,
     tokensIssued: () => tokens.issued(),
     logCaughtUp: async () => {
       const mark = randomUUID();
       await fetch(`http://${registry.address}/v2/?caught-up=${mark}`).then((r) => r.arrayBuffer());
-      await eventually(`the upstream registry to log request ${mark}`, () => registry.output().includes(mark), { timeoutMs: 10_000 });
+      await eventually(`the upstream registry to log request ${mark}`, () => registry.output().includes(mark), {
+        timeoutMs: 10_000,
+      });
     },
   };
 }
@@ -65,12 +74,32 @@ interface TokenServer {
  * answers a JWT signed RS256 by a self-signed certificate the registry trusts (rootcertbundle),
  * granting what the scope asks. Wrong or missing credentials get 401.
  */
-async function startTokenServer(t: Teardowns, dir: string, creds: { user: string; password: string }): Promise<TokenServer> {
+async function startTokenServer(
+  t: Teardowns,
+  dir: string,
+  creds: { user: string; password: string },
+): Promise<TokenServer> {
   const keyFile = path.join(dir, 'token.key');
   const certFile = path.join(dir, 'token.crt');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=slipway-token', '-days', '1']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-subj',
+    '/CN=slipway-token',
+    '-days',
+    '1',
+  ]);
   const key = createPrivateKey(await readFile(keyFile));
-  const certDer = Buffer.from((await readFile(certFile, 'utf8')).replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
+  const certDer = Buffer.from((await readFile(certFile, 'utf8')).replace(/-----[^-]+-----|\s/g, ''), 'base64').toString(
+    'base64',
+  );
   const expected = `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}`;
   let issued = 0;
   const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -87,10 +116,21 @@ async function startTokenServer(t: Teardowns, dir: string, creds: { user: string
       return { type, name: rest.join(':'), actions };
     });
     const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: TOKEN_ISSUER, sub: creds.user, aud: url.searchParams.get('service'), exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access };
+    const claims = {
+      iss: TOKEN_ISSUER,
+      sub: creds.user,
+      aud: url.searchParams.get('service'),
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    };
     const unsigned = `${b64url({ typ: 'JWT', alg: 'RS256', x5c: [certDer] })}.${b64url(claims)}`;
     const token = `${unsigned}.${sign('sha256', Buffer.from(unsigned), key).toString('base64url')}`;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -98,7 +138,11 @@ async function startTokenServer(t: Teardowns, dir: string, creds: { user: string
 }
 
 /** Headers for `registry`'s `scope`: none, or a bearer token got from its challenge with `creds`. */
-async function authHeaders(registry: string, scope: string, creds?: { user: string; password: string }): Promise<Record<string, string>> {
+async function authHeaders(
+  registry: string,
+  scope: string,
+  creds?: { user: string; password: string },
+): Promise<Record<string, string>> {
   if (!creds) return {};
   const challenge = (await fetch(`http://${registry}/v2/`)).headers.get('www-authenticate') ?? '';
   const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
@@ -106,7 +150,9 @@ async function authHeaders(registry: string, scope: string, creds?: { user: stri
   const url = new URL(params.realm);
   if (params.service) url.searchParams.set('service', params.service);
   url.searchParams.set('scope', scope);
-  const res = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}` } });
+  const res = await fetch(url, {
+    headers: { authorization: `Basic ${Buffer.from(`${creds.user}:${creds.password}`).toString('base64')}` },
+  });
   if (!res.ok) throw new Error(`token from ${url.origin}: ${res.status}`);
   return { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
 }
@@ -139,7 +185,10 @@ export async function copyImage(
   const type = res.headers.get('content-type')!;
   const manifestDigest = res.headers.get('docker-content-digest')!;
   const body = Buffer.from(await res.arrayBuffer());
-  const manifest = JSON.parse(body.toString()) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+  const manifest = JSON.parse(body.toString()) as {
+    config: { digest: string; size: number };
+    layers: { digest: string; size: number }[];
+  };
   const blobs = [manifest.config, ...manifest.layers].map((b) => ({ digest: b.digest, size: b.size }));
   for (const b of blobs) {
     const blob = Buffer.from(await (await fetch(`http://${from}/v2/${repository}/blobs/${b.digest}`)).arrayBuffer());
@@ -147,10 +196,18 @@ export async function copyImage(
     if (start.status !== 202) throw new Error(`starting an upload to ${to}: ${start.status}`);
     const location = new URL(start.headers.get('location')!, `http://${to}`);
     location.searchParams.set('digest', b.digest);
-    const put = await fetch(location, { method: 'PUT', body: blob, headers: { ...headers, 'content-type': 'application/octet-stream' } });
+    const put = await fetch(location, {
+      method: 'PUT',
+      body: blob,
+      headers: { ...headers, 'content-type': 'application/octet-stream' },
+    });
     if (put.status !== 201) throw new Error(`uploading ${b.digest} to ${to}: ${put.status} ${await put.text()}`);
   }
-  const put = await fetch(`http://${to}/v2/${repository}/manifests/${tag}`, { method: 'PUT', body, headers: { ...headers, 'content-type': type } });
+  const put = await fetch(`http://${to}/v2/${repository}/manifests/${tag}`, {
+    method: 'PUT',
+    body,
+    headers: { ...headers, 'content-type': type },
+  });
   if (put.status !== 201) throw new Error(`PUT manifest to ${to}: ${put.status} ${await put.text()}`);
   return { manifestDigest, blobs };
 }
@@ -159,15 +216,25 @@ export async function copyImage(
  * Pulls `repository:tag` through a registry (the mirror) as a daemon would: the manifest, then
  * every blob, each checked against its size. Returns the manifest's status.
  */
-export async function pullThrough(registry: string, repository: string, tag: string): Promise<{ status: number; blobs: string[] }> {
-  const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, { headers: { accept: MANIFEST_TYPES } });
+export async function pullThrough(
+  registry: string,
+  repository: string,
+  tag: string,
+): Promise<{ status: number; blobs: string[] }> {
+  const res = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
+    headers: { accept: MANIFEST_TYPES },
+  });
   if (!res.ok) return { status: res.status, blobs: [] };
-  const manifest = (await res.json()) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+  const manifest = (await res.json()) as {
+    config: { digest: string; size: number };
+    layers: { digest: string; size: number }[];
+  };
   const blobs = [manifest.config, ...manifest.layers];
   for (const b of blobs) {
     const blob = await fetch(`http://${registry}/v2/${repository}/blobs/${b.digest}`);
     const got = (await blob.arrayBuffer()).byteLength;
-    if (!blob.ok || got !== b.size) throw new Error(`blob ${b.digest} through ${registry}: ${blob.status}, ${got} of ${b.size} bytes`);
+    if (!blob.ok || got !== b.size)
+      throw new Error(`blob ${b.digest} through ${registry}: ${blob.status}, ${got} of ${b.size} bytes`);
   }
   return { status: res.status, blobs: blobs.map((b) => b.digest) };
 }

@@ -96,7 +96,9 @@ function row(a: AgentItem): HTMLTableRowElement {
     for (const r of a.running) {
       // namespace/build/attempt
       const [ns = '', build = '', attempt = ''] = r.split('/');
-      list.append(el('li', {}, el('a', { href: buildPath(ns, build) }, `${ns}/${build}`), attempt ? ` (attempt ${attempt})` : ''));
+      list.append(
+        el('li', {}, el('a', { href: buildPath(ns, build) }, `${ns}/${build}`), attempt ? ` (attempt ${attempt})` : ''),
+      );
     }
     running.append(list);
   }
@@ -109,11 +111,21 @@ function row(a: AgentItem): HTMLTableRowElement {
     el('th', { scope: 'row' }, a.agent),
     el('td', {}, a.node || '—'),
     state,
-    el('td', { class: 'num' }, a.capacity !== undefined ? `${a.running.length} of ${a.capacity}` : `${a.running.length} (capacity not reported)`),
+    el(
+      'td',
+      { class: 'num' },
+      a.capacity !== undefined ? `${a.running.length} of ${a.capacity}` : `${a.running.length} (capacity not reported)`,
+    ),
     running,
     el('td', { class: 'num' }, c ? formatBytes(c.imageBytes) : 'not reported'),
     el('td', { class: 'num' }, c ? formatBytes(c.gcReclaimedBytes) : 'not reported'),
-    el('td', { class: 'num' }, c ? `${c.nodeCacheHits} hits, ${c.nodeCacheMisses} misses${cacheTotal ? ` (${Math.round((100 * c.nodeCacheHits) / cacheTotal)}% hits)` : ''}` : 'not reported'),
+    el(
+      'td',
+      { class: 'num' },
+      c
+        ? `${c.nodeCacheHits} hits, ${c.nodeCacheMisses} misses${cacheTotal ? ` (${Math.round((100 * c.nodeCacheHits) / cacheTotal)}% hits)` : ''}`
+        : 'not reported',
+    ),
     el('td', {}, ageElement(a.lastHeartbeat)),
   );
 }

@@ -25,7 +25,10 @@ import {
   syncClock,
 } from './common.js';
 
-type BuildEvent = { type: 'BUILD'; serverTime: string; revision: number; build: Build } | { type: 'DELETED'; name: string } | { type: 'END' };
+type BuildEvent =
+  | { type: 'BUILD'; serverTime: string; revision: number; build: Build }
+  | { type: 'DELETED'; name: string }
+  | { type: 'END' };
 type LogEvent = { type: 'LINE'; attempt: number; line: number; text: string } | { type: 'END' };
 
 // /ui/namespaces/NS/builds/NAME
@@ -42,12 +45,12 @@ const back = document.getElementById('back-to-builds') as HTMLAnchorElement;
 back.href = buildsPath(namespace);
 back.textContent = `All builds in ${namespace}`;
 
-
 function render(b: Build): void {
   const before = current;
   current = b;
   const s = b.status;
-  if (before && before.status.phase !== s.phase) announce(`Build ${name} is now ${s.phase}${s.reason && s.phase !== 'Complete' ? ` (${s.reason})` : ''}.`);
+  if (before && before.status.phase !== s.phase)
+    announce(`Build ${name} is now ${s.phase}${s.reason && s.phase !== 'Complete' ? ` (${s.reason})` : ''}.`);
   document.getElementById('phase')!.replaceChildren(phaseElement(s.phase, s.reason));
   document.body.dataset.phase = s.phase;
 
@@ -61,7 +64,14 @@ function render(b: Build): void {
     ['Created', ageElement(b.metadata.creationTimestamp)],
     ['Started', s.startTimestamp ? ageElement(s.startTimestamp) : undefined],
     ['Duration', s.startTimestamp ? durationElement(s.startTimestamp, s.completionTimestamp) : undefined],
-    ['Source', b.spec.config.source.git ? `${b.spec.config.source.git.uri}${b.spec.config.source.git.ref ? ` @ ${b.spec.config.source.git.ref}` : ''}` : b.spec.config.source.binary ? 'uploaded context' : 'inline Dockerfile'],
+    [
+      'Source',
+      b.spec.config.source.git
+        ? `${b.spec.config.source.git.uri}${b.spec.config.source.git.ref ? ` @ ${b.spec.config.source.git.ref}` : ''}`
+        : b.spec.config.source.binary
+          ? 'uploaded context'
+          : 'inline Dockerfile',
+    ],
     ['Commit', s.commit],
     ['Image', s.output ? `${s.output.image}@${s.output.digest}` : b.spec.config.output.image],
     ['Exit code', s.exitCode !== undefined ? String(s.exitCode) : undefined],
@@ -76,24 +86,36 @@ function render(b: Build): void {
 
   const stages = s.stages ?? [];
   (document.getElementById('stages-section') as HTMLElement).hidden = stages.length === 0;
-  document.getElementById('stages-body')!.replaceChildren(
-    ...stages.map((st) => el('tr', {}, el('th', { scope: 'row' }, st.name), el('td', {}, ageElement(st.startTimestamp)), el('td', {}, formatDuration(st.durationMs)))),
-  );
+  document
+    .getElementById('stages-body')!
+    .replaceChildren(
+      ...stages.map((st) =>
+        el(
+          'tr',
+          {},
+          el('th', { scope: 'row' }, st.name),
+          el('td', {}, ageElement(st.startTimestamp)),
+          el('td', {}, formatDuration(st.durationMs)),
+        ),
+      ),
+    );
 
   const events = s.events ?? [];
   (document.getElementById('events-section') as HTMLElement).hidden = events.length === 0;
-  document.getElementById('events-body')!.replaceChildren(
-    ...events.map((ev) =>
-      el(
-        'tr',
-        { 'data-type': ev.type },
-        el('td', {}, ageElement(ev.timestamp)),
-        el('td', {}, ev.type === 'Warning' ? el('strong', {}, 'Warning') : ev.type),
-        el('td', {}, ev.reason),
-        el('td', {}, ev.message),
+  document
+    .getElementById('events-body')!
+    .replaceChildren(
+      ...events.map((ev) =>
+        el(
+          'tr',
+          { 'data-type': ev.type },
+          el('td', {}, ageElement(ev.timestamp)),
+          el('td', {}, ev.type === 'Warning' ? el('strong', {}, 'Warning') : ev.type),
+          el('td', {}, ev.reason),
+          el('td', {}, ev.message),
+        ),
       ),
-    ),
-  );
+    );
 
   (document.getElementById('snippet-section') as HTMLElement).hidden = !s.logSnippet;
   setText('snippet', s.logSnippet ?? '');
@@ -120,7 +142,8 @@ class LogFollower {
     this.attempt = attempt;
     this.nextLine = 1;
     this.stop = live<LogEvent>({
-      open: (signal) => ndjson<LogEvent>(`${apiPath}/log?follow=true&attempt=${attempt}&fromLine=${this.nextLine}`, signal),
+      open: (signal) =>
+        ndjson<LogEvent>(`${apiPath}/log?follow=true&attempt=${attempt}&fromLine=${this.nextLine}`, signal),
       onEvent: (e) => {
         if (e.type !== 'LINE' || e.line < this.nextLine) return;
         this.nextLine = e.line + 1;
@@ -131,13 +154,13 @@ class LogFollower {
         if (state === 'ended') {
           this.flush();
           setText('log-state', this.nextLine > 1 ? 'End of log.' : 'This attempt wrote no log.');
-        }
-        else if (state === 'live') setText('log-state', 'Following the log.');
+        } else if (state === 'live') setText('log-state', 'Following the log.');
         // The log ended but the build goes on (or has not started): asked again in a moment.
         else if (state === 'reconnecting' && !detail) setText('log-state', 'Waiting for the log…');
         else setText('log-state', connectionText(state, detail));
       },
-      endIsFinal: () => current !== undefined && (TERMINAL_PHASES.has(current.status.phase) || current.status.attempt > this.attempt),
+      endIsFinal: () =>
+        current !== undefined && (TERMINAL_PHASES.has(current.status.phase) || current.status.attempt > this.attempt),
     });
   }
 
@@ -171,7 +194,8 @@ live<BuildEvent>({
     syncClock(e.serverTime);
     render(e.build);
   },
-  onState: (state, detail) => setText('connection', deleted ? 'This build was deleted.' : connectionText(state, detail)),
+  onState: (state, detail) =>
+    setText('connection', deleted ? 'This build was deleted.' : connectionText(state, detail)),
   // The watch ends after the build's last state: nothing more will come.
   endIsFinal: (last) => last?.type === 'END',
 });

@@ -85,7 +85,10 @@ function upsert(b: Build): void {
   const known = rows.get(name);
   const tr = renderRow(b);
   if (known) {
-    if (known.build.status.phase !== b.status.phase) announce(`Build ${name} is now ${b.status.phase}${b.status.reason && b.status.phase !== 'Complete' ? ` (${b.status.reason})` : ''}.`);
+    if (known.build.status.phase !== b.status.phase)
+      announce(
+        `Build ${name} is now ${b.status.phase}${b.status.reason && b.status.phase !== 'Complete' ? ` (${b.status.reason})` : ''}.`,
+      );
     // The row element stays (focus on its link stays); its cells are replaced.
     known.tr.replaceChildren(...tr.childNodes);
     known.tr.dataset.phase = b.status.phase;

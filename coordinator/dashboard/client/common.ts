@@ -89,7 +89,8 @@ export async function* ndjson<T extends { type: string }>(path: string, signal: 
         if (!line.trim()) continue;
         const event = JSON.parse(line) as T & { code?: number; reason?: string; message?: string };
         if (event.type === 'PING') continue;
-        if (event.type === 'ERROR') throw new ApiError(event.code ?? 0, event.reason ?? 'Error', event.message ?? 'the stream failed');
+        if (event.type === 'ERROR')
+          throw new ApiError(event.code ?? 0, event.reason ?? 'Error', event.message ?? 'the stream failed');
         yield event;
       }
     }
@@ -98,7 +99,8 @@ export async function* ndjson<T extends { type: string }>(path: string, signal: 
   }
 }
 
-export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'needs-token' | 'forbidden' | 'not-found' | 'failed';
+export type ConnectionState =
+  'connecting' | 'live' | 'reconnecting' | 'ended' | 'needs-token' | 'forbidden' | 'not-found' | 'failed';
 
 export interface LiveOptions<T> {
   /** The stream to read (opened anew on every connection). */
@@ -243,7 +245,11 @@ export function connectionText(state: ConnectionState, detail?: string): string 
 }
 
 /** An element with attributes and children; strings become text nodes (never HTML). */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   e.append(...children);
@@ -296,8 +302,12 @@ export function durationElement(start: string | undefined, end: string | undefin
 export function startTicking(): void {
   setInterval(() => {
     const n = now();
-    document.querySelectorAll<HTMLElement>('[data-age]').forEach((e) => (e.textContent = `${formatDuration(n - Date.parse(e.dataset.age!))} ago`));
-    document.querySelectorAll<HTMLElement>('[data-since]').forEach((e) => (e.textContent = formatDuration(n - Date.parse(e.dataset.since!))));
+    document
+      .querySelectorAll<HTMLElement>('[data-age]')
+      .forEach((e) => (e.textContent = `${formatDuration(n - Date.parse(e.dataset.age!))} ago`));
+    document
+      .querySelectorAll<HTMLElement>('[data-since]')
+      .forEach((e) => (e.textContent = formatDuration(n - Date.parse(e.dataset.since!))));
   }, 1000);
 }
 
@@ -330,7 +340,11 @@ export const TERMINAL_PHASES = new Set(['Complete', 'Failed', 'Error', 'Cancelle
 /** The phase as a symbol (hidden from screen readers) and its name, styled by `data-phase`. */
 export function phaseElement(phase: string, reason?: string): HTMLElement {
   const e = el('span', { class: 'phase', 'data-phase': phase });
-  e.append(el('span', { class: 'phase-symbol', 'aria-hidden': 'true' }, PHASE_SYMBOLS[phase] ?? '?'), ' ', el('span', { class: 'phase-name' }, phase));
+  e.append(
+    el('span', { class: 'phase-symbol', 'aria-hidden': 'true' }, PHASE_SYMBOLS[phase] ?? '?'),
+    ' ',
+    el('span', { class: 'phase-name' }, phase),
+  );
   if (reason && phase !== 'Complete') e.append(' ', el('span', { class: 'reason' }, `(${reason})`));
   return e;
 }

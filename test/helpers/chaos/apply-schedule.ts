@@ -34,7 +34,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * process was back, so a slow restart delays the rest instead of bunching it up. A step that has
  * begun always finishes: nothing is left killed or stopped when this returns.
  */
-export async function applySchedule(steps: readonly FaultStep[], targets: ChaosTargets, signal: AbortSignal, say: (line: string) => void): Promise<AppliedStep[]> {
+export async function applySchedule(
+  steps: readonly FaultStep[],
+  targets: ChaosTargets,
+  signal: AbortSignal,
+  say: (line: string) => void,
+): Promise<AppliedStep[]> {
   const t0 = Date.now();
   const applied: AppliedStep[] = [];
   let prevEnd = 0;

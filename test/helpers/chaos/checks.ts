@@ -89,7 +89,8 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
   let fencedReports = 0;
   for (const l of o.agentLogs) {
     if (l.msg === REFUSED) fencedReports++;
-    if (l.msg === ACCEPTED && TERMINAL.has(String(l.phase))) accepted.set(String(l.build), (accepted.get(String(l.build)) ?? 0) + 1);
+    if (l.msg === ACCEPTED && TERMINAL.has(String(l.phase)))
+      accepted.set(String(l.build), (accepted.get(String(l.build)) ?? 0) + 1);
   }
 
   const f: ChaosFigures = {
@@ -130,7 +131,9 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
     const executions = runs.get(b.config) ?? 0;
     if (executions > b.attempt) why.push(`${executions} executions for ${b.attempt} attempt(s)`);
     if (b.phase === 'Complete' && (tags.get(`${name}/${b.attempt}`) ?? 0) !== 1) {
-      why.push(`its accepted attempt ${b.attempt} finished ${tags.get(`${name}/${b.attempt}`) ?? 0} times on the daemons`);
+      why.push(
+        `its accepted attempt ${b.attempt} finished ${tags.get(`${name}/${b.attempt}`) ?? 0} times on the daemons`,
+      );
     }
     const acceptedReports = accepted.get(`default/${name}`) ?? 0;
     if (acceptedReports > 1) why.push(`${acceptedReports} final results accepted`);
@@ -140,7 +143,10 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
 }
 
 /** Everything that makes the run fail, one line each. */
-export function chaosProblems(f: ChaosFigures, memory: { flat: boolean; latePeakMiB: number; boundMiB: number }): string[] {
+export function chaosProblems(
+  f: ChaosFigures,
+  memory: { flat: boolean; latePeakMiB: number; boundMiB: number },
+): string[] {
   return [
     ...f.lost.map((l) => `lost: ${l}`),
     ...f.notComplete.map((l) => `not Complete: ${l}`),
@@ -148,6 +154,10 @@ export function chaosProblems(f: ChaosFigures, memory: { flat: boolean; latePeak
     ...f.overDeadline.map((l) => `past deadline plus lease: ${l}`),
     ...f.leftovers.map((l) => `left behind: ${l}`),
     ...f.badImages.map((l) => `image: ${l}`),
-    ...(memory.flat ? [] : [`coordinator memory grew: late peak ${memory.latePeakMiB.toFixed(0)} MiB > bound ${memory.boundMiB.toFixed(0)} MiB`]),
+    ...(memory.flat
+      ? []
+      : [
+          `coordinator memory grew: late peak ${memory.latePeakMiB.toFixed(0)} MiB > bound ${memory.boundMiB.toFixed(0)} MiB`,
+        ]),
   ];
 }

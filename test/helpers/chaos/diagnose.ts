@@ -19,13 +19,19 @@ export async function diagnoseOpenBuilds(o: {
   limit: number;
 }): Promise<string> {
   if (o.open.length === 0) return '';
-  const lines: string[] = [`diagnosis of ${o.open.length} unfinished build(s) (first ${Math.min(o.limit, o.open.length)} in full):`];
+  const lines: string[] = [
+    `diagnosis of ${o.open.length} unfinished build(s) (first ${Math.min(o.limit, o.open.length)} in full):`,
+  ];
   const nc = await connect({ servers: o.natsUrls, timeout: 5000 }).catch(() => undefined);
   try {
     const jsm = nc ? await jetstreamManager(nc) : undefined;
     if (jsm) {
       const stream = await jsm.streams.info(JOBS_STREAM).catch((err: Error) => err);
-      lines.push(stream instanceof Error ? `  job stream: ${stream.message}` : `  job stream: ${stream.state.messages} messages, first seq ${stream.state.first_seq}, last seq ${stream.state.last_seq}`);
+      lines.push(
+        stream instanceof Error
+          ? `  job stream: ${stream.message}`
+          : `  job stream: ${stream.state.messages} messages, first seq ${stream.state.first_seq}, last seq ${stream.state.last_seq}`,
+      );
       for (const agent of o.agents) {
         const consumer = await jsm.consumers.info(JOBS_STREAM, agentConsumerName(agent)).catch((err: Error) => err);
         lines.push(
@@ -42,14 +48,27 @@ export async function diagnoseOpenBuilds(o: {
       );
       if (jsm) {
         const placed = s?.placedAgent;
-        const job = await (placed ? jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(placed, 'default', name) }) : Promise.resolve(null)).then(
-          (m) => (m ? `in ${placed}'s queue at seq ${m.seq}: ${m.string()}` : placed ? `not in ${placed}'s queue` : 'not placed'),
+        const job = await (
+          placed
+            ? jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: agentJobSubject(placed, 'default', name) })
+            : Promise.resolve(null)
+        ).then(
+          (m) =>
+            m
+              ? `in ${placed}'s queue at seq ${m.seq}: ${m.string()}`
+              : placed
+                ? `not in ${placed}'s queue`
+                : 'not placed',
           (err: Error) => `not in the job stream (${err.message})`,
         );
         lines.push(`    job: ${job}`);
       }
-      const mentions = (logs: Record<string, unknown>[]) => logs.filter((l) => JSON.stringify(l).includes(`/${name}"`) || JSON.stringify(l).includes(`"${name}"`));
-      for (const l of [...mentions(o.coordinatorLogs).map((l) => ['coordinator', l] as const), ...mentions(o.agentLogs).map((l) => ['agent', l] as const)]) {
+      const mentions = (logs: Record<string, unknown>[]) =>
+        logs.filter((l) => JSON.stringify(l).includes(`/${name}"`) || JSON.stringify(l).includes(`"${name}"`));
+      for (const l of [
+        ...mentions(o.coordinatorLogs).map((l) => ['coordinator', l] as const),
+        ...mentions(o.agentLogs).map((l) => ['agent', l] as const),
+      ]) {
         lines.push(`    ${l[0]}: ${JSON.stringify(l[1])}`);
       }
     }

@@ -18,7 +18,14 @@ import { applySchedule, type AppliedStep } from './apply-schedule.js';
 import { diagnoseOpenBuilds } from './diagnose.js';
 import { CHAOS_LABEL, chaosProblems, evaluateChaos, type ChaosFigures, type FinalBuild } from './checks.js';
 import { formatRss, memoryVerdict, sampleRss, type MemoryVerdict, type RssSample } from './rss.js';
-import { chaosSchedule, formatSchedule, type ChaosTopology, type FaultKind, type FaultStep, type ScheduleOptions } from './schedule.js';
+import {
+  chaosSchedule,
+  formatSchedule,
+  type ChaosTopology,
+  type FaultKind,
+  type FaultStep,
+  type ScheduleOptions,
+} from './schedule.js';
 import { supervisedNatsNode, supervisedService, type Supervised } from './supervisor.js';
 
 export interface ChaosOptions {
@@ -97,7 +104,11 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
           natsUrl: natsUrls.join(','),
           port,
           id: `chaos-coordinator-${i}`,
-          env: { SLIPWAY_AGENT_GRACE_MS: String(o.agentGraceMs), SLIPWAY_NATS_REPLICAS: String(Math.min(3, natsUrls.length)), SLIPWAY_LOG_LEVEL: 'info' },
+          env: {
+            SLIPWAY_AGENT_GRACE_MS: String(o.agentGraceMs),
+            SLIPWAY_NATS_REPLICAS: String(Math.min(3, natsUrls.length)),
+            SLIPWAY_LOG_LEVEL: 'info',
+          },
         }),
       ),
     ),
@@ -138,7 +149,10 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   const repository = `chaos/run-${o.seed.toString(16)}-${Date.now().toString(36)}`;
   const configs = Array.from({ length: o.builds }, (_, i) => `c${i}`);
   for (const [i, name] of configs.entries()) {
-    const config = dockerBuildConfig(name, repo.uri, `${env.registry}/${repository}:${name}`, { noCache: true, buildArgs: [{ name: 'N', value: name }] });
+    const config = dockerBuildConfig(name, repo.uri, `${env.registry}/${repository}:${name}`, {
+      noCache: true,
+      buildArgs: [{ name: 'N', value: name }],
+    });
     config.spec!.completionDeadlineSeconds = o.deadlineSeconds;
     config.spec!.retries = o.retries;
     await onAny((c) => c.createBuildConfig(config), i).catch((err: { code?: number }) => {
@@ -157,16 +171,20 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
     await new Promise((r) => setTimeout(r, Math.max(0, t0 + (i * 1000) / o.startsPerSecond - Date.now())));
     const build = await startOnce(clients, onAny, name, i);
     started.add(build);
-    if (build !== `${name}-1`) o.say(`chaos: ${name}'s build is ${build}: a StartBuild that failed took a number first`);
+    if (build !== `${name}-1`)
+      o.say(`chaos: ${name}'s build is ${build}: a StartBuild that failed took a number first`);
     if ((i + 1) % 50 === 0) o.say(`chaos: ${i + 1} of ${o.builds} builds started`);
   }
   // Every build must end within its attempts' deadlines plus the lease after the last start.
-  const waitUntil = Date.now() + (o.retries + 1) * (o.deadlineSeconds * 1000 + o.agentGraceMs + LEASE_CHECK_MS) + 30_000;
+  const waitUntil =
+    Date.now() + (o.retries + 1) * (o.deadlineSeconds * 1000 + o.agentGraceMs + LEASE_CHECK_MS) + 30_000;
   // Polls the unfinished phases only (a full listing of 1,000 builds a second would weigh on the
   // coordinators' memory, which is measured); the full listing when none is left, or at the end.
   let finals = new Map<string, Build__Output>();
   for (;;) {
-    const open = await Promise.all(OPEN_PHASES.map((phase) => onAny((c) => c.listBuilds({ namespace: 'default', phase })))).catch(() => undefined);
+    const open = await Promise.all(
+      OPEN_PHASES.map((phase) => onAny((c) => c.listBuilds({ namespace: 'default', phase }))),
+    ).catch(() => undefined);
     const done = open !== undefined && open.every((l) => l.length === 0);
     if (done || Date.now() > waitUntil) {
       const listed = await onAny((c) => c.listBuilds({ namespace: 'default' })).catch(() => undefined);
@@ -190,16 +208,25 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
       }).catch((err: Error) => `diagnosis failed: ${err.message}`),
     );
   }
-  o.say(`chaos: builds ended after ${((Date.now() - t0) / 1000).toFixed(0)} s; ${applied.length} of ${schedule.length} steps applied`);
+  o.say(
+    `chaos: builds ended after ${((Date.now() - t0) / 1000).toFixed(0)} s; ${applied.length} of ${schedule.length} steps applied`,
+  );
 
   // Let frozen-then-woken agents be told to stop, report (refused) and clean up.
-  await quiesce(daemons.map((d) => d.docker), 30_000);
+  await quiesce(
+    daemons.map((d) => d.docker),
+    30_000,
+  );
   const samples = rss.stop();
   const events: DaemonEvent[] = (await Promise.all(recordings.map((r) => r.stop()))).flat();
   const leftovers = (
     await Promise.all(
       daemons.map(async (d, i) =>
-        (await labelledContainers(d.docker)).map((c) => ({ daemon: i, id: c.Id, build: c.Labels[LABELS.build] ?? c.Labels[CHAOS_LABEL] ?? '?' })),
+        (await labelledContainers(d.docker)).map((c) => ({
+          daemon: i,
+          id: c.Id,
+          build: c.Labels[LABELS.build] ?? c.Labels[CHAOS_LABEL] ?? '?',
+        })),
       ),
     )
   ).flat();
@@ -213,7 +240,8 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
     const ref = `${env.registry}/${repository}@${b.digest}`;
     try {
       const out = await pullAndRun(daemons[0]!.docker, ref);
-      if (out.trim() !== `chaos-${b.config}`) badImages.set(b.name, `${ref} printed "${out.trim()}", not "chaos-${b.config}"`);
+      if (out.trim() !== `chaos-${b.config}`)
+        badImages.set(b.name, `${ref} printed "${out.trim()}", not "chaos-${b.config}"`);
     } catch (err) {
       badImages.set(b.name, `${ref}: ${(err as Error).message.split('\n')[0]}`);
     }
@@ -236,17 +264,33 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
     nats: natsNodes.reduce((n, c) => n + c.restarts, 0),
     freeze: applied.filter((s) => s.step.kind === 'freeze').length,
   };
-  const problems = [...chaosProblems(figures, memory), ...applied.filter((s) => s.error).map((s) => `restart failed: ${s.step.kind} ${s.step.target}: ${s.error}`)];
-  const text = report({ seed: o.seed, replay: o.replayCommand(o.seed), schedule, scheduleOptions, applied, figures, memory, samples, restarts, problems });
+  const problems = [
+    ...chaosProblems(figures, memory),
+    ...applied.filter((s) => s.error).map((s) => `restart failed: ${s.step.kind} ${s.step.target}: ${s.error}`),
+  ];
+  const text = report({
+    seed: o.seed,
+    replay: o.replayCommand(o.seed),
+    schedule,
+    scheduleOptions,
+    applied,
+    figures,
+    memory,
+    samples,
+    restarts,
+    problems,
+  });
   o.say(text);
   if (problems.length > 0) {
-    const tagged = (kind: string, procs: Supervised[]) => procs.flatMap((p, i) => p.logs().map((l) => ({ process: `${kind}-${i}`, ...l })));
+    const tagged = (kind: string, procs: Supervised[]) =>
+      procs.flatMap((p, i) => p.logs().map((l) => ({ process: `${kind}-${i}`, ...l })));
     const logs = { agents: tagged('agent', agents), coordinators: tagged('coordinator', coordinators) };
     const suspects = [...figures.runTwice, ...figures.lost].map((line) => line.split(':')[0]!).slice(0, 4);
     for (const name of suspects) o.say(logsOf(name, logs));
     if (o.logDir) {
       await mkdir(o.logDir, { recursive: true });
-      for (const [who, lines] of Object.entries(logs)) await writeFile(path.join(o.logDir, `${who}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      for (const [who, lines] of Object.entries(logs))
+        await writeFile(path.join(o.logDir, `${who}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
       o.say(`chaos: the agents' and coordinators' logs are in ${o.logDir}`);
     }
   }
@@ -287,12 +331,15 @@ async function startOnce(
 ): Promise<string> {
   const until = Date.now() + 120_000;
   for (let k = i; ; k++) {
-    const existing = await onAny((c) => c.listBuilds({ namespace: 'default', configName: config }), k).catch(() => undefined);
+    const existing = await onAny((c) => c.listBuilds({ namespace: 'default', configName: config }), k).catch(
+      () => undefined,
+    );
     if (existing && existing.length > 0) return existing[0]!.metadata!.name;
     if (existing) {
       try {
         // One call, never retried blind: its build may exist even when the answer was lost.
-        return (await clients[k % clients.length]!.startBuild({ namespace: 'default', configName: config })).metadata!.name;
+        return (await clients[k % clients.length]!.startBuild({ namespace: 'default', configName: config })).metadata!
+          .name;
       } catch (err) {
         if (Date.now() > until) throw err;
       }
@@ -319,9 +366,11 @@ async function quiesce(dockers: Docker[], timeoutMs: number): Promise<void> {
 
 async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 function percentileMs(values: number[], p: number): string {
@@ -347,7 +396,9 @@ function report(r: {
   const applied = r.applied.map((s) => s.step);
   return [
     formatSchedule(r.scheduleOptions, applied),
-    applied.length < r.schedule.length ? `  (every build had ended after ${applied.length} of the schedule's ${r.schedule.length} steps; the rest did not run)` : `  (all ${applied.length} steps ran)`,
+    applied.length < r.schedule.length
+      ? `  (every build had ended after ${applied.length} of the schedule's ${r.schedule.length} steps; the rest did not run)`
+      : `  (all ${applied.length} steps ran)`,
     `chaos results, seed ${r.seed}:`,
     `  builds            ${f.builds} (${f.complete} Complete, ${f.notComplete.length} ended otherwise)`,
     `  lost              ${f.lost.length}`,
@@ -359,7 +410,9 @@ function report(r: {
     `  left behind       ${f.leftovers.length} labelled containers`,
     `  coordinator RSS   early peak ${r.memory.earlyPeakMiB.toFixed(0)} MiB, late peak ${r.memory.latePeakMiB.toFixed(0)} MiB (bound ${r.memory.boundMiB.toFixed(0)} MiB): ${r.memory.flat ? 'flat' : 'GREW'}`,
     formatRss(r.samples),
-    r.problems.length === 0 ? 'chaos: PASS' : `chaos: FAIL, ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join('\n')}`,
+    r.problems.length === 0
+      ? 'chaos: PASS'
+      : `chaos: FAIL, ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join('\n')}`,
     `replay: ${r.replay}`,
   ].join('\n');
 }

@@ -86,7 +86,9 @@ export function formatStep(s: FaultStep): string {
   const at = `+${(s.atMs / 1000).toFixed(1)} s`.padStart(9);
   const down = `${(s.downMs / 1000).toFixed(1)} s`;
   const what =
-    s.kind === 'freeze' ? `SIGSTOP agent ${s.target} for ${down}, then SIGCONT` : `kill -9 ${s.kind === 'nats' ? 'NATS node' : s.kind} ${s.target}, restart after ${down}`;
+    s.kind === 'freeze'
+      ? `SIGSTOP agent ${s.target} for ${down}, then SIGCONT`
+      : `kill -9 ${s.kind === 'nats' ? 'NATS node' : s.kind} ${s.target}, restart after ${down}`;
   return `${at}  ${what}`;
 }
 
@@ -101,7 +103,12 @@ export function formatSchedule(o: ScheduleOptions, steps: readonly FaultStep[]):
 
 /** Parses a seed given to replay a run (decimal or 0x hex, a 32-bit unsigned integer). @throws Error naming the setting. */
 export function parseSeed(text: string, setting: string): number {
-  const n = /^0x[0-9a-f]+$/i.test(text.trim()) ? Number.parseInt(text.trim(), 16) : /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`${setting} must be an integer from 0 to 4294967295, got "${text}"`);
+  const n = /^0x[0-9a-f]+$/i.test(text.trim())
+    ? Number.parseInt(text.trim(), 16)
+    : /^\d+$/.test(text.trim())
+      ? Number(text.trim())
+      : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff)
+    throw new Error(`${setting} must be an integer from 0 to 4294967295, got "${text}"`);
   return n;
 }
