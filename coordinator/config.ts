@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type { FieldError } from '../common/errors.js';
+import { InvalidInputError, errorMessage, type FieldError } from '../common/errors.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
 import { hostPortProblem, setTogether } from '../common/settings/checks.js';
 import { boolean, choice, custom, file, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
@@ -347,4 +348,16 @@ function triggerErrors(c: CoordinatorConfig): FieldError[] {
       },
     ];
   return [];
+}
+
+/** A file a setting names, read at start. @throws InvalidInputError naming the setting when it cannot be read. */
+export async function readSettingFile(setting: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new InvalidInputError(
+      [{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }],
+      'coordinator configuration',
+    );
+  }
 }

@@ -9,12 +9,12 @@ import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { Objm } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
-import { pack } from 'tar-stream';
 import { CONTEXTS_BUCKET } from '../common/nats/names.js';
 import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { run, tempDir } from './helpers/processes.js';
 import { addAgent, startSlipway, type Slipway } from './helpers/slipway.js';
+import { tarball } from './helpers/tarball.js';
 import { eventually } from './helpers/eventually.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
@@ -95,27 +95,6 @@ test.serial(
     t.true(info === null || info.deleted, 'the uploaded context is removed once its build ended');
   },
 );
-
-/** A tar archive of the given entries, made with tar-stream. */
-async function tarball(
-  entries: {
-    name: string;
-    type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device';
-    linkname?: string;
-    content?: string | Buffer;
-  }[],
-): Promise<Buffer> {
-  const p = pack();
-  for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, devmajor: 1, devminor: 3 };
-    if (header.type === 'file') p.entry(header, e.content ?? 'x');
-    else p.entry(header).end(Buffer.alloc(0));
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 test.serial('crafted archives fail InvalidContext and write nothing outside the build folder', async (t) => {
   const env = testEnvironment();

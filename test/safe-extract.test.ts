@@ -5,31 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import test, { type ExecutionContext } from 'ava';
-import { pack } from 'tar-stream';
 import { ContextRatioTooHighError, ContextTooManyEntriesError, InvalidContextError } from '../agent/build-failures.js';
 import { extractContext, leadsOutside, RATIO_FREE_BYTES } from '../agent/source/safe-extract.js';
 import { mulberry32 } from './helpers/chaos/prng.js';
+import { tarball, type TarEntry } from './helpers/tarball.js';
 
-type Entry = {
-  name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link';
-  linkname?: string;
-  content?: string | Buffer;
-};
-
-/** A tar archive of the given entries, in that order, made with tar-stream. */
-async function tarball(entries: Entry[]): Promise<Buffer> {
-  const p = pack();
-  for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname };
-    if (header.type === 'file') p.entry(header, e.content ?? 'x');
-    else p.entry(header).end(Buffer.alloc(0));
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+type Entry = TarEntry;
 
 async function* once(b: Buffer): AsyncIterable<Uint8Array> {
   yield b;

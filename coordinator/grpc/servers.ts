@@ -1,9 +1,7 @@
 /** What the coordinator's gRPC servers need to start and stop: credentials from the settings, binding, shutdown. */
-import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import { InvalidInputError, errorMessage } from '../../common/errors.js';
 import { TokenAuthenticator } from '../auth/index.js';
-import { COORDINATOR_ENV, type CoordinatorConfig } from '../config.js';
+import { COORDINATOR_ENV, readSettingFile, type CoordinatorConfig } from '../config.js';
 
 export interface GrpcSecurity {
   /** The BuildService's tokens; undefined: everyone allowed (local mode). */
@@ -21,8 +19,8 @@ export async function grpcSecurity(config: CoordinatorConfig): Promise<GrpcSecur
     : undefined;
   if (!config.grpcTlsCertFile) return { tokens, serverCredentials: grpc.ServerCredentials.createInsecure() };
   const pair = {
-    cert_chain: await read(e.grpcTlsCertFile, config.grpcTlsCertFile),
-    private_key: await read(e.grpcTlsKeyFile, config.grpcTlsKeyFile),
+    cert_chain: await readSettingFile(e.grpcTlsCertFile, config.grpcTlsCertFile),
+    private_key: await readSettingFile(e.grpcTlsKeyFile, config.grpcTlsKeyFile),
   };
   return {
     tokens,
@@ -30,20 +28,13 @@ export async function grpcSecurity(config: CoordinatorConfig): Promise<GrpcSecur
     serverCredentials: grpc.ServerCredentials.createSsl(null, [pair], false),
     // checkClientCertificate: the handshake fails without a certificate the client CA signed.
     agentCredentials: config.grpcClientCAFile
-      ? grpc.ServerCredentials.createSsl(await read(e.grpcClientCAFile, config.grpcClientCAFile), [pair], true)
+      ? grpc.ServerCredentials.createSsl(
+          await readSettingFile(e.grpcClientCAFile, config.grpcClientCAFile),
+          [pair],
+          true,
+        )
       : undefined,
   };
-}
-
-async function read(setting: string, file: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    throw new InvalidInputError(
-      [{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }],
-      'coordinator configuration',
-    );
-  }
 }
 
 /** Binds `server` to host:port and returns the address with the real port (when 0 was asked for). */

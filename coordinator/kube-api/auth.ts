@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { InvalidInputError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
@@ -10,7 +9,7 @@ import {
   roleAuthorizer,
   type UserInfo,
 } from '../auth/index.js';
-import { COORDINATOR_ENV, type CoordinatorConfig } from '../config.js';
+import { COORDINATOR_ENV, readSettingFile, type CoordinatorConfig } from '../config.js';
 import type { KubeApiServerOptions } from './server.js';
 
 export type KubeApiAuth = Pick<KubeApiServerOptions, 'authenticate' | 'authorize' | 'tls'>;
@@ -32,8 +31,8 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
   const out: KubeApiAuth = {};
   if (config.kubeApiTlsCertFile) {
     out.tls = {
-      cert: await read(e.kubeApiTlsCertFile, config.kubeApiTlsCertFile),
-      key: await read(e.kubeApiTlsKeyFile, config.kubeApiTlsKeyFile),
+      cert: await readSettingFile(e.kubeApiTlsCertFile, config.kubeApiTlsCertFile),
+      key: await readSettingFile(e.kubeApiTlsKeyFile, config.kubeApiTlsKeyFile),
     };
   }
   if (config.kubeApiAuth === 'none') return out;
@@ -57,7 +56,7 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
     return out;
   }
 
-  out.tls = { ...out.tls!, clientCA: await read(e.requestHeaderCAFile, config.requestHeaderCAFile) };
+  out.tls = { ...out.tls!, clientCA: await readSettingFile(e.requestHeaderCAFile, config.requestHeaderCAFile) };
   const proxy = {
     allowedNames: config.requestHeaderAllowedNames,
     usernameHeaders: config.requestHeaderUsernameHeaders,
@@ -82,15 +81,4 @@ export async function kubeApiAuth(config: CoordinatorConfig, log: Logger): Promi
     tokens: tokens?.size ?? 0,
   });
   return out;
-}
-
-async function read(setting: string, file: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    throw new InvalidInputError(
-      [{ field: setting, message: `cannot read "${file}": ${errorMessage(err)}` }],
-      'coordinator configuration',
-    );
-  }
 }
