@@ -12,14 +12,21 @@ interface Answer {
   build?: { status?: { phase: string } };
   stop?: { build: { name: string; attempt: number }; why: string }[];
 }
-type Call = (req: object, cb: (err: grpc.ServiceError | null, res?: Answer) => void) => void;
+type CallWithOptions = (
+  req: object,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Answer) => void,
+) => void;
 const ask = (
   client: AgentServiceClient,
   method: 'ClaimBuild' | 'CompleteBuild' | 'FailBuild' | 'Heartbeat',
   req: object,
 ) =>
   new Promise<Answer>((resolve, reject) =>
-    (client[method] as unknown as Call).call(client, req, (err, res) => (err ? reject(err) : resolve(res!))),
+    // A deadline: a coordinator that never answers fails the test, naming the call, instead of stalling the run.
+    (client[method] as unknown as CallWithOptions).call(client, req, { deadline: Date.now() + 30_000 }, (err, res) =>
+      err ? reject(err) : resolve(res!),
+    ),
   );
 
 test('the coordinator applies reports only from the agent and attempt that own the build', async (t) => {
