@@ -99,7 +99,7 @@ export class Coordinator {
       password: config.natsPassword,
       credsFile: config.natsCredsFile,
     });
-    closers.defer(() => (shutdown.graceMs === undefined ? nc.close() : nc.drain().catch(() => nc.close())));
+    closers.defer(() => closeNats(nc, shutdown.graceMs));
     try {
       // On a cluster that is electing a leader (or coordinators creating the same R3 assets at
       // once) JetStream may not answer for a while: keep asking rather than fail the start.
@@ -369,6 +369,20 @@ function startTriggerLoops(p: Parts, imageChange: ImageChangeTriggers, triggerLo
     triggerLoops.push(poller.run(abort.signal));
   }
   deferLoop(p.closers, abort, Promise.allSettled(triggerLoops));
+}
+
+/**
+ * Closes the NATS connection: at once after a failed start (`graceMs` undefined); on a stop,
+ * drained first (what was published is flushed), for at most `graceMs` (and a second at least),
+ * so a drain that never ends cannot hold the stop.
+ */
+async function closeNats(nc: NatsConnection, graceMs: number | undefined): Promise<void> {
+  if (graceMs === undefined) return nc.close();
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(graceMs, 1000))));
+  await Promise.race([nc.drain().catch(() => undefined), gaveUp]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close();
 }
 
 /** Pushes the closer of a loop that runs until `abort` fires: abort, then wait for it to end. */

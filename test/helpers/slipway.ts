@@ -55,7 +55,7 @@ export async function startSlipway(
       }),
       { log: o.coordinatorLog?.child({ coordinator: `coordinator-${i}` }) ?? silentLogger, kubeApi: o.kubeApi },
     );
-    t.teardown(() => c.stop(1000));
+    t.teardown(() => withinTime(`coordinator-${i}'s stop`, c.stop(1000), 60_000));
     coordinators.push(c);
   }
   const agents: Agent[] = [];
@@ -142,4 +142,20 @@ export function dockerBuildConfig(
       output: { image },
     },
   };
+}
+
+/**
+ * `work`, failing with a message naming `what` when it has not ended within `ms`: a teardown
+ * that hangs fails its test, saying where, rather than stalling the run until ava's timeout.
+ */
+async function withinTime<T>(what: string, work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
