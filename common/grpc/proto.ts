@@ -20,7 +20,7 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 const PROTO_FILE = path.join('slipway', 'v1', 'slipway.proto');
 
 /** The top-level proto/ folder: found by climbing from this file, compiled (dist/) or not. */
-function protoRoot(): string {
+export function protoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (dir !== path.dirname(dir)) {
     const candidate = path.join(dir, 'proto');
