@@ -9,6 +9,7 @@ const pure = [
   'agent-name',
   'auth-units',
   'base-image-pulls',
+  'buildkit-progress-units',
   'benchmark-executor',
   'build-history-units',
   'chaos-units',

@@ -100,6 +100,16 @@ export class MissingPushSecretError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/**
+ * The build has `resources`, and the agent's executor cannot hold a Dockerfile build to them:
+ * BuildKit in a shared daemon ignores per-build limits, so only a daemon of the build's own
+ * (the dind executor) can apply them.
+ */
+export class ResourceLimitsUnsupportedError extends BuildFailure {
+  readonly reason = 'ResourceLimitsUnsupported';
+  readonly phase = 'Failed';
+}
+
 /** The node's Docker daemon could not be used. */
 export class ExecutorUnavailableError extends BuildFailure {
   readonly reason = 'ExecutorUnavailable';

@@ -15,8 +15,9 @@ import {
   OutOfMemoryError,
   PushImageFailedError,
   RegistryAuthFailedError,
+  ResourceLimitsUnsupportedError,
 } from './build-failures.js';
-import type { ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
+import type { ContainerLimits, ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
 import { isRegistryAuthRefusal } from './container-runtime/registry-refusals.js';
 import { LineSplitter } from './logs/line-splitter.js';
@@ -69,6 +70,11 @@ export interface RunOptions {
   contextLimits: ContextLimits;
   /** Times the attempt's stages; read it after a failure for the stages reached. */
   stages?: StageTimer;
+  /**
+   * Whether the daemon itself is held to the build's `resources` (a private daemon of the build's
+   * own). A Dockerfile build with resources runs only then: BuildKit ignores per-build limits.
+   */
+  daemonLimited: boolean;
   /** Told the images the build uses (its output, FROM and builder images), so GC keeps them. */
   useImages?: (references: string[]) => void;
   signal: AbortSignal;
@@ -103,6 +109,11 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     if (output.pushSecret && !credentials.push) {
       throw new MissingPushSecretError(
         `push secret "${output.pushSecret}" does not exist in namespace "${ref.namespace}"`,
+      );
+    }
+    if (strategy.kind === 'docker' && (resources.memory || resources.cpu) && !o.daemonLimited) {
+      throw new ResourceLimitsUnsupportedError(
+        `spec.resources (${describeResources(resources)}) cannot be enforced here: this agent builds Dockerfiles with BuildKit on a shared Docker daemon, which ignores a build's own limits; run it on an agent with the dind executor (a daemon per limited build), or remove spec.resources`,
       );
     }
     const image = outputReference(output.image);
@@ -168,7 +179,6 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
           image,
           labels,
           docker: strategy,
-          stepContainers,
           pull: forcePull && daemonPulls,
         }),
       );
@@ -266,17 +276,14 @@ async function buildImage(
     image: string;
     labels: Record<string, string>;
     docker: DockerStrategy;
-    /** Filled with the ids of the containers the daemon runs steps in. */
-    stepContainers: string[];
     /** Ask the daemon to pull base images itself (only those the agent could not name). */
     pull: boolean;
   },
 ): Promise<void> {
   const { docker } = b;
   const { resources, credentials } = o.build;
-  let events;
   try {
-    events = o.runtime.buildImage({
+    const events = o.runtime.buildImage({
       contextDir: b.contextDir,
       dockerfile: b.dockerfile,
       tag: b.image,
@@ -286,7 +293,6 @@ async function buildImage(
       target: docker.target,
       pull: b.pull || undefined,
       pullAuth: credentials.pull,
-      limits: buildLimits(resources),
       signal: o.signal,
     });
     // The daemon's stream pieces end anywhere, often mid-line: lines are put back together.
@@ -294,8 +300,7 @@ async function buildImage(
     try {
       for await (const event of events) {
         if (event.kind === 'output') output.write(event.text);
-        else if (event.kind === 'container') b.stepContainers.push(event.id);
-        else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.code), resources);
+        else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.step), resources);
       }
     } finally {
       output.end();
@@ -322,27 +327,31 @@ function outOfMemory(failure: BuildFailure, resources: ClaimedBuild['resources']
   );
 }
 
-/** The legacy builder reports a failing RUN as "... returned a non-zero code: N". */
-export function buildError(message: string, code?: number): BuildFailure {
-  if (isRegistryAuthRefusal(message)) {
-    return new RegistryAuthFailedError(`pulling a base image was refused: ${message.trim()}`);
+/**
+ * What a BuildKit build's final error means. A process that exited non-zero ("…: exit code: 3",
+ * on every BuildKit version) is the step's failure, named with the step; a registry refusal is
+ * an authentication failure; anything else (a Dockerfile BuildKit cannot parse, a base image that
+ * does not exist) is the build's own.
+ */
+export function buildError(message: string, step?: string): BuildFailure {
+  const text = message.trim();
+  const exit = /exit code: (\d+)\s*$/.exec(text);
+  if (exit) {
+    const code = Number(exit[1]);
+    return new BuildStepFailedError(
+      step ? `build step "${step}" failed with exit code ${code}` : `a build step failed: ${text}`,
+      { exitCode: code },
+    );
   }
-  const m = /returned a non-zero code: (\d+)/.exec(message);
-  if (m) return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: Number(m[1]) });
-  if (code !== undefined && code > 0)
-    return new BuildStepFailedError(`build step failed: ${message.trim()}`, { exitCode: code });
-  return new DockerBuildFailedError(`docker build failed: ${message.trim()}`);
+  if (isRegistryAuthRefusal(text)) return new RegistryAuthFailedError(`pulling a base image was refused: ${text}`);
+  return new DockerBuildFailedError(`docker build failed${step ? ` at ${step}` : ''}: ${text}`);
 }
 
 /** Name the build's own Dockerfile takes in the context when Slipway wrote or edited it. */
 const GENERATED_DOCKERFILE = '.slipway.Dockerfile';
 
 /** The build's CPU and memory limits in Docker's terms. */
-function buildLimits(resources: ClaimedBuild['resources']): {
-  memoryBytes?: number;
-  cpuPeriod?: number;
-  cpuQuota?: number;
-} {
+export function buildLimits(resources: ClaimedBuild['resources']): ContainerLimits {
   const memory = resources.memory ? parseQuantity(resources.memory) : undefined;
   const cpu = resources.cpu ? parseQuantity(resources.cpu) : undefined;
   return { memoryBytes: memory ? Math.floor(memory) : undefined, ...(cpu ? cpuToCfs(cpu) : {}) };
@@ -434,6 +443,10 @@ async function insideSource(root: string, rel: string, field: string): Promise<s
     throw new InvalidContextError(`${field}: "${rel}" leads outside the source`);
   }
   return resolved;
+}
+
+function describeResources(r: ClaimedBuild['resources']): string {
+  return [r.memory ? `memory ${r.memory}` : '', r.cpu ? `cpu ${r.cpu}` : ''].filter(Boolean).join(', ');
 }
 
 function emitLines(text: string, onLine: (line: string) => void): void {

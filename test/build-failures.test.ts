@@ -29,7 +29,10 @@ test.serial(
     t.is(final.status!.phase, 'Failed');
     t.is(final.status!.reason, 'BuildStepFailed');
     t.is(final.status!.exitCode, 3);
-    t.regex(final.status!.message, /build step failed.*non-zero code: 3/);
+    t.regex(
+      final.status!.message,
+      /^build step "\[2\/2\] RUN echo about to fail \w+ && exit 3" failed with exit code 3$/,
+    );
     t.falsy(final.status!.output);
     t.deepEqual(
       [...(await allContainerIds(docker))].filter((id) => !before.has(id)),

@@ -7,7 +7,7 @@ import { storedText } from './helpers/stored-state.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
-import { untilLogLine } from './helpers/log-lines.js';
+import { stepOutput, untilLogLine } from './helpers/log-lines.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
 const LINES = 40;
@@ -27,7 +27,7 @@ test.serial('logs -f joined mid-build shows every line once, in order, and the l
   await sw.client.startBuild({ namespace: 'default', configName: 'chatty' });
 
   // Join once the build has printed some of its lines.
-  await untilLogLine(sw.client, 'chatty-1', /^line-5$/);
+  await untilLogLine(sw.client, 'chatty-1', /^#\d+ \d+\.\d{3} line-5$/);
   const followed = await run(process.execPath, [
     BIN,
     '--server',
@@ -41,7 +41,7 @@ test.serial('logs -f joined mid-build shows every line once, in order, and the l
 
   const lines = followed.split('\n').slice(0, -1);
   t.is(lines.length, Number(final.status!.logLines));
-  const numbered = lines.filter((l) => /^line-\d+$/.test(l));
+  const numbered = lines.map(stepOutput).filter((l) => l !== undefined && /^line-\d+$/.test(l));
   t.deepEqual(
     numbered,
     Array.from({ length: LINES }, (_, i) => `line-${i + 1}`),
@@ -90,7 +90,7 @@ test.serial('a registry password echoed by a RUN step never reaches the stored l
 
   const lines: string[] = [];
   for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'leaky-1' })) lines.push(l.text);
-  t.true(lines.includes('the password is ***'), lines.join('\n'));
+  t.true(lines.map(stepOutput).includes('the password is ***'), lines.join('\n'));
   t.false(lines.join('\n').includes(password));
 
   // Nowhere in NATS: not in the log stream's raw messages, the build's state, or the secret's entry.
@@ -119,7 +119,7 @@ test.serial('a build printing 60,000 lines at full speed has each of them whole,
   t.is(final.status!.phase, 'Complete');
   const printed: string[] = [];
   for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: b.metadata!.name }))
-    if (l.text.startsWith('n-')) printed.push(l.text);
+    if (stepOutput(l.text)?.startsWith('n-')) printed.push(stepOutput(l.text)!);
   t.is(printed.length, count);
   const wrong = printed.findIndex((l, i) => l !== `n-${i + 1}`);
   t.is(wrong, -1, `line ${wrong + 1} reads "${printed[wrong]}"`);

@@ -12,12 +12,21 @@ import { connect } from '@nats-io/transport-node';
 import { JOBS_STREAM } from '../common/nats/names.js';
 import { eventually } from './helpers/eventually.js';
 import { untilLogLine } from './helpers/log-lines.js';
+import { processesRunning, uniqueSleep } from './helpers/step-processes.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
-/** Waits until the build's log shows its RUN step's container; returns that container's id. */
-async function runningStepContainer(client: SlipwayClient, name: string): Promise<string> {
-  return (await untilLogLine(client, name, /---> Running in ([0-9a-f]{12})/))[1]!;
+/** Waits until the build's RUN step has printed `marker` and its `sleep` process runs on the node. */
+async function untilStepRuns(client: SlipwayClient, name: string, marker: string, sleep: string[]): Promise<void> {
+  await untilLogLine(client, name, new RegExp(`^#\\d+ \\S+ ${marker}$`));
+  await eventually(`the step's ${sleep.join(' ')} to run`, async () => (await processesRunning(sleep)).length > 0);
+}
+
+/** Waits (10 s at most) until no process runs `sleep`: the step was stopped on the node. */
+async function untilStepStopped(sleep: string[]): Promise<void> {
+  await eventually(`${sleep.join(' ')} to stop`, async () => (await processesRunning(sleep)).length === 0, {
+    timeoutMs: 10_000,
+  });
 }
 
 /** The build's final state, or a failure if it is not final within `ms`. */
@@ -33,15 +42,16 @@ test.serial('cancelling a running build stops it on its node and leaves no conta
   const git = await startGitServer(t);
   const sw = await startSlipway(t);
   const docker = environmentDocker();
+  const marker = `started-${unique()}`;
+  const sleep = uniqueSleep();
   const repo = await git.createRepo('sleepy', {
-    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 60\n`,
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${marker} && ${sleep.join(' ')}\n`,
   });
   await sw.client.createBuildConfig(
     dockerBuildConfig('sleepy', repo.uri, `${env.registry}/test/sleepy-${unique()}:v1`),
   );
   await sw.client.startBuild({ namespace: 'default', configName: 'sleepy' });
-  const step = await runningStepContainer(sw.client, 'sleepy-1');
-  t.truthy(await docker.getContainer(step).inspect());
+  await untilStepRuns(sw.client, 'sleepy-1', marker, sleep);
 
   const cancelling = await sw.client.cancelBuild('default', 'sleepy-1');
   t.is(cancelling.status!.phase, 'Running');
@@ -49,14 +59,7 @@ test.serial('cancelling a running build stops it on its node and leaves no conta
   const final = await finalWithin(sw.client, 'sleepy-1', 10_000);
   t.is(final.status!.phase, 'Cancelled');
   t.is(final.status!.reason, 'Cancelled');
-  const gone = await docker
-    .getContainer(step)
-    .inspect()
-    .then(
-      () => false,
-      (err: { statusCode?: number }) => err.statusCode === 404,
-    );
-  t.true(gone, `step container ${step} is still on the daemon`);
+  await untilStepStopped(sleep);
   t.deepEqual(await docker.listContainers({ all: true, filters: { label: ['slipway.dev/build=sleepy-1'] } }), []);
 
   // Cancelling it again is a clear no-op error.
@@ -89,26 +92,18 @@ test.serial('a build past its completion deadline is stopped and fails with Dead
   const env = testEnvironment();
   const git = await startGitServer(t);
   const sw = await startSlipway(t);
+  const marker = `started-${unique()}`;
+  const sleep = uniqueSleep();
   const repo = await git.createRepo('slow', {
-    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 60\n`,
+    Dockerfile: `FROM ${env.baseImage}\nRUN echo ${marker} && ${sleep.join(' ')}\n`,
   });
   const config = dockerBuildConfig('slow', repo.uri, `${env.registry}/test/slow-${unique()}:v1`);
   config.spec!.completionDeadlineSeconds = 3;
   await sw.client.createBuildConfig(config);
   await sw.client.startBuild({ namespace: 'default', configName: 'slow' });
-  const step = await runningStepContainer(sw.client, 'slow-1');
+  await untilStepRuns(sw.client, 'slow-1', marker, sleep);
   const final = await finalWithin(sw.client, 'slow-1', 15_000);
   t.is(final.status!.phase, 'Failed');
   t.is(final.status!.reason, 'DeadlineExceeded');
-  const docker = environmentDocker();
-  t.true(
-    await docker
-      .getContainer(step)
-      .inspect()
-      .then(
-        () => false,
-        () => true,
-      ),
-    'the step container is gone',
-  );
+  await untilStepStopped(sleep);
 });

@@ -1,17 +1,30 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
 import test from 'ava';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
-import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
+/** The cgroups Slipway made for limited private daemons (v1 memory hierarchy, or v2). */
+async function slipwayCgroups(): Promise<string[]> {
+  const v1 = await readdir('/sys/fs/cgroup/memory').catch(() => undefined);
+  return (v1 ?? (await readdir('/sys/fs/cgroup'))).filter((e) => e.startsWith('slipway-'));
+}
+
 test.serial(
-  'a build step that allocates past the memory limit fails OutOfMemory; under the limit it completes',
+  'dind: a build step that allocates past the memory limit fails OutOfMemory; under the limit it completes; no cgroup is left',
   async (t) => {
     const env = testEnvironment();
     const git = await startGitServer(t);
-    const sw = await startSlipway(t, { concurrency: 2 });
+    const sw = await startSlipway(t, { agents: 0 });
+    const dindRoot = `/tmp/sw-limits-${unique()}`;
+    t.teardown(() => rm(dindRoot, { recursive: true, force: true }));
+    // Per-agent mode: a build with limits gets a daemon of its own all the same (the shared one
+    // cannot hold BuildKit to one build's limits).
+    await addAgent(t, sw, { concurrency: 2, settings: { executor: 'dind', dindMode: 'per-agent', dindRoot } });
+    const before = await slipwayCgroups();
     // dd allocates its whole block: 200 MiB, well past 64 MiB.
     const repo = await git.createRepo('hungry', {
       Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && dd if=/dev/zero of=/dev/null bs=200M count=1\n`,
@@ -34,5 +47,30 @@ test.serial(
     t.regex(tight.status!.message, /memory limit of 64Mi/);
     const roomy = await sw.client.waitForBuild('default', 'roomy-1');
     t.is(roomy.status!.phase, 'Complete', roomy.status!.message);
+    t.deepEqual(await slipwayCgroups(), before, "each limited daemon's cgroup is removed with it");
+  },
+);
+
+test.serial(
+  "host: a Dockerfile build with resources fails ResourceLimitsUnsupported before it runs (the shared daemon's BuildKit cannot hold it to them)",
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t);
+    const repo = await git.createRepo('limited', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}\n` });
+    const config = dockerBuildConfig('limited', repo.uri, `${env.registry}/test/limited-${unique()}:v1`);
+    config.spec!.resources = { memory: '64Mi', cpu: '500m' };
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: 'limited' });
+    const final = await sw.client.waitForBuild('default', 'limited-1');
+    t.is(final.status!.phase, 'Failed');
+    t.is(final.status!.reason, 'ResourceLimitsUnsupported', final.status!.message);
+    t.regex(final.status!.message, /spec\.resources \(memory 64Mi, cpu 500m\) cannot be enforced here/);
+    t.regex(final.status!.message, /dind executor/);
+    t.deepEqual(
+      final.status!.stages.map((s) => s.name),
+      [],
+      'it failed before fetching anything',
+    );
   },
 );

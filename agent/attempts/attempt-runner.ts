@@ -11,7 +11,7 @@ import {
   ExecutorUnavailableError,
   MalformedBuildError,
 } from '../build-failures.js';
-import { runBuild } from '../build-runner.js';
+import { buildLimits, runBuild } from '../build-runner.js';
 import type { AgentConfig } from '../config.js';
 import { ReportRefusedError, type CoordinatorClient } from '../coordinator-client.js';
 import type { Executor } from '../executors/executor.js';
@@ -187,13 +187,16 @@ export class AttemptRunner {
     const used: string[] = [];
     let daemonLost = false;
     try {
-      const lease = await this.o.executor.acquire(attempt.abort.signal).catch((err: unknown) => {
+      // A Dockerfile build's limits hold only when its daemon is limited as a whole (BuildKit).
+      const daemonLimits = build.strategy.kind === 'docker' ? buildLimits(build.resources) : undefined;
+      const lease = await this.o.executor.acquire(attempt.abort.signal, { daemonLimits }).catch((err: unknown) => {
         throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
       });
       try {
         const result = await runBuild({
           build,
           runtime: lease.runtime,
+          daemonLimited: lease.limited,
           agent: this.o.config.name,
           workDir: this.o.config.workDir,
           onLine,

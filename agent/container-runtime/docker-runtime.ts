@@ -1,6 +1,9 @@
-import { readdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
+import { decodeStatus, PlainProgress } from './buildkit-progress.js';
+import { openBuildSession } from './buildkit-session.js';
+import { contextTar } from './context-tar.js';
 import type {
   BuildEvent,
   BuildImageOptions,
@@ -21,6 +24,7 @@ import { PushError } from './types.js';
  */
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
+  private network: Promise<string> | undefined;
 
   constructor(readonly endpoint: string) {
     this.docker = new Docker(dockerOptions(endpoint));
@@ -30,47 +34,110 @@ export class DockerRuntime implements ContainerRuntime {
     await this.docker.ping();
   }
 
+  /**
+   * Builds on BuildKit (`POST /build?version=2`, the context as the request's tar body), with a
+   * session that serves the build's registry credentials and secrets. BuildKit's progress is
+   * rendered as `docker build --progress=plain` prints it. Aborting `signal` cancels the build
+   * on the daemon (`POST /build/cancel`) and ends the request.
+   */
   async *buildImage(o: BuildImageOptions): AsyncIterable<BuildEvent> {
-    // The whole context folder, less .git: the daemon never needs the repository's history.
-    const entries = (await readdir(o.contextDir)).filter((e) => e !== '.git');
-    const stream = await this.docker.buildImage({ context: o.contextDir, src: entries }, {
-      t: o.tag,
-      dockerfile: o.dockerfile,
-      buildargs: o.buildArgs,
-      labels: o.labels,
-      nocache: o.noCache,
-      target: o.target,
-      pull: o.pull || undefined,
-      // X-Registry-Config: the legacy builder pulls FROM images with these.
-      registryconfig: o.pullAuth
-        ? { [o.pullAuth.registry]: { username: o.pullAuth.username, password: o.pullAuth.password } }
-        : undefined,
-      // Remove intermediate containers whether the build succeeds or fails.
-      rm: true,
-      forcerm: true,
-      memory: o.limits.memoryBytes,
-      // No swap beyond the memory limit, so the limit is a limit.
-      memswap: o.limits.memoryBytes,
-      cpuperiod: o.limits.cpuPeriod,
-      cpuquota: o.limits.cpuQuota,
-      abortSignal: o.signal,
-    } satisfies Docker.ImageBuildOptions & { abortSignal?: AbortSignal });
-    for await (const msg of jsonLines(stream)) {
-      if (typeof msg.stream === 'string') {
-        yield { kind: 'output', text: msg.stream };
-        // The legacy builder names each step's container: " ---> Running in 0471a4100190".
-        const step = /---> Running in ([0-9a-f]{12,64})/.exec(msg.stream);
-        if (step) yield { kind: 'container', id: step[1]! };
-      } else if (typeof msg.status === 'string')
-        yield { kind: 'output', text: `${msg.status}${msg.id ? ` ${msg.id}` : ''}\n` };
-      if (msg.aux && typeof (msg.aux as { ID?: unknown }).ID === 'string')
-        yield { kind: 'image', id: (msg.aux as { ID: string }).ID };
-      const failed = daemonError(msg);
-      if (failed) {
-        yield { kind: 'error', message: failed, code: (msg.errorDetail as { code?: number } | undefined)?.code };
-        return;
+    const session = await openBuildSession(
+      this.docker,
+      { registries: o.pullAuth ? [o.pullAuth] : [], secrets: o.secrets ?? new Map() },
+      o.signal,
+    );
+    const buildId = randomUUID();
+    const cancel = () => void this.cancelBuild(buildId);
+    o.signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      const stream = await this.dial({
+        path: '/build?',
+        method: 'POST',
+        file: await contextTar(o.contextDir, o.dockerfile),
+        headers: { 'Content-Type': 'application/x-tar' },
+        options: {
+          version: '2',
+          session: session.id,
+          buildid: buildId,
+          t: o.tag,
+          dockerfile: o.dockerfile,
+          buildargs: JSON.stringify(o.buildArgs),
+          labels: JSON.stringify(o.labels),
+          nocache: o.noCache || undefined,
+          target: o.target,
+          pull: o.pull || undefined,
+          networkmode: await this.buildNetwork(),
+        },
+        abortSignal: o.signal,
+        isStream: true,
+        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+      });
+      const progress = new PlainProgress();
+      const lines = (text: string[]): BuildEvent | undefined =>
+        text.length ? { kind: 'output', text: text.map((l) => l + '\n').join('') } : undefined;
+      for await (const msg of jsonLines(stream)) {
+        if (msg.id === 'moby.buildkit.trace' && typeof msg.aux === 'string') {
+          const out = lines(progress.render(decodeStatus(msg.aux)));
+          if (out) yield out;
+        } else if (typeof msg.stream === 'string') {
+          yield { kind: 'output', text: msg.stream };
+        }
+        if (msg.id === 'moby.image.id' && typeof (msg.aux as { ID?: unknown } | undefined)?.ID === 'string')
+          yield { kind: 'image', id: (msg.aux as { ID: string }).ID };
+        const failed = daemonError(msg);
+        if (failed) {
+          const rest = lines(progress.end());
+          if (rest) yield rest;
+          yield {
+            kind: 'error',
+            message: failed,
+            step: progress.failed?.name,
+            missingSecrets: [...session.missingSecrets],
+          };
+          return;
+        }
       }
+      const rest = lines(progress.end());
+      if (rest) yield rest;
+    } finally {
+      o.signal?.removeEventListener('abort', cancel);
+      session.close();
     }
+  }
+
+  /** Asks the daemon to stop a BuildKit build (best effort: the ended request stops it too). */
+  private async cancelBuild(buildId: string): Promise<void> {
+    await this.dial({
+      path: '/build/cancel?',
+      method: 'POST',
+      options: { id: buildId },
+      statusCodes: { 200: true, 404: true, 500: 'server error' },
+    }).catch(() => {});
+  }
+
+  /**
+   * The network a build's RUN steps get: the daemon's default (its bridge) when it has one; on a
+   * daemon started without one (`--bridge=none`, as the private daemons and this repository's
+   * environment are), BuildKit needs `host`: the network of the daemon's own namespace (in
+   * Kubernetes, the agent pod's).
+   */
+  private buildNetwork(): Promise<string> {
+    this.network ??= this.docker
+      .listNetworks({ filters: { name: ['bridge'] } })
+      .then((list) => (list.some((n) => n.Name === 'bridge') ? 'default' : 'host'))
+      .catch((err: unknown) => {
+        this.network = undefined;
+        throw err;
+      });
+    return this.network;
+  }
+
+  private dial(options: Record<string, unknown>): Promise<NodeJS.ReadableStream> {
+    return new Promise((resolve, reject) =>
+      this.docker.modem.dial(options as never, (err: unknown, res: unknown) =>
+        err ? reject(err) : resolve(res as NodeJS.ReadableStream),
+      ),
+    );
   }
 
   async pushImage(
@@ -235,6 +302,7 @@ export class DockerRuntime implements ContainerRuntime {
   async diskUsage(): Promise<DiskUsage> {
     const df = (await this.dfOnce()) as {
       LayersSize?: number;
+      BuildCache?: { Size: number; Shared: boolean }[] | null;
       Images?: {
         Id: string;
         RepoTags?: string[] | null;
@@ -247,6 +315,8 @@ export class DockerRuntime implements ContainerRuntime {
     };
     return {
       layersBytes: df.LayersSize ?? 0,
+      // A shared record's bytes are an image's layers, counted in LayersSize already.
+      buildCacheBytes: (df.BuildCache ?? []).filter((c) => !c.Shared).reduce((sum, c) => sum + c.Size, 0),
       images: (df.Images ?? []).map((i) => ({
         id: i.Id,
         tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
@@ -263,8 +333,14 @@ export class DockerRuntime implements ContainerRuntime {
     return ((await this.docker.info()) as { DockerRootDir: string }).DockerRootDir;
   }
 
-  async pruneBuildCache(): Promise<number> {
-    const res = (await this.docker.pruneBuilder()) as { SpaceReclaimed?: number };
+  async pruneBuildCache(options: { unusedForMs?: number } = {}): Promise<number> {
+    const until = options.unusedForMs ? { until: [`${Math.ceil(options.unusedForMs / 1000)}s`] } : undefined;
+    // all: every kind of record, cache mounts included (without it BuildKit keeps some kinds).
+    // dockerode's typings know no options for it; the Engine API takes `all` and `filters`.
+    const prune = this.docker.pruneBuilder.bind(this.docker) as unknown as (
+      options: Record<string, unknown>,
+    ) => Promise<{ SpaceReclaimed?: number }>;
+    const res = await prune({ all: true, ...(until ? { filters: JSON.stringify(until) } : {}) });
     return res.SpaceReclaimed ?? 0;
   }
 

@@ -17,20 +17,32 @@ export interface BuildImageOptions {
   target?: string;
   /** Pull base images even when the daemon has them. */
   pull?: boolean;
-  /** Credentials for pulling base images from a registry that wants them. */
+  /** Credentials for pulling base images from a registry that wants them (BuildKit asks when a pull meets a 401). */
   pullAuth?: RegistryAuth;
-  /** Limits applied to every container the build runs. */
-  limits: { memoryBytes?: number; cpuPeriod?: number; cpuQuota?: number };
+  /** BuildKit build secrets, by id (`RUN --mount=type=secret,id=…`); never logged. */
+  secrets?: ReadonlyMap<string, Buffer>;
   signal?: AbortSignal;
 }
 
-/** One thing the daemon said while building: output text, a step container, or the final error. */
+/** CPU and memory limits of a container, in Docker's terms. */
+export interface ContainerLimits {
+  memoryBytes?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+}
+
+/** One thing the daemon said while building: output lines, the image it made, or the final error. */
 export type BuildEvent =
   | { kind: 'output'; text: string }
-  /** A container the daemon created to run a step; the build's to remove when it ends. */
-  | { kind: 'container'; id: string }
   | { kind: 'image'; id: string }
-  | { kind: 'error'; message: string; code?: number };
+  | {
+      kind: 'error';
+      message: string;
+      /** The step that failed, as BuildKit names it ("[2/3] RUN make"); undefined: none did. */
+      step?: string;
+      /** Secret ids the build asked for and was not given. */
+      missingSecrets: string[];
+    };
 
 export interface PushResult {
   digest: string;
@@ -62,6 +74,8 @@ export interface ImageRecord {
 /** What the daemon stores: every image, and the bytes all their layers take. */
 export interface DiskUsage {
   layersBytes: number;
+  /** Bytes BuildKit's cache takes beyond the images' layers (build steps' snapshots, cache mounts). */
+  buildCacheBytes: number;
   images: ImageRecord[];
 }
 
@@ -84,7 +98,7 @@ export interface CreateContainerOptions {
   env?: string[];
   user?: string;
   labels: Record<string, string>;
-  limits?: BuildImageOptions['limits'];
+  limits?: ContainerLimits;
 }
 
 export interface ContainerRuntime {
@@ -136,8 +150,12 @@ export interface ContainerRuntime {
   diskUsage(): Promise<DiskUsage>;
   /** The folder the daemon stores images in (its data root). */
   dataRoot(): Promise<string>;
-  /** Removes the daemon's whole build cache (BuildKit's); returns the bytes it freed. */
-  pruneBuildCache(): Promise<number>;
+  /**
+   * Removes BuildKit's cache (layer snapshots and `RUN --mount=type=cache` folders) that no
+   * running build uses; with `unusedForMs`, only what has not been used for that long. Returns
+   * the bytes it freed.
+   */
+  pruneBuildCache(options?: { unusedForMs?: number }): Promise<number>;
   /** Force-removes a container; one already gone counts as removed. */
   removeContainer(id: string): Promise<void>;
 }

@@ -23,7 +23,8 @@ export class BenchmarkNoopExecutor implements Executor {
   readonly runtime = new BenchmarkNoopRuntime();
 
   async acquire(): Promise<ExecutorLease> {
-    return { runtime: this.runtime, lost: () => false, release: async () => {} };
+    // It runs nothing, so nothing can go past a limit.
+    return { runtime: this.runtime, limited: true, lost: () => false, release: async () => {} };
   }
 
   gcTarget(): undefined {
@@ -43,7 +44,7 @@ export class BenchmarkNoopRuntime implements ContainerRuntime {
   async *buildImage(o: BuildImageOptions): AsyncIterable<BuildEvent> {
     const key = `${o.labels[LABELS.namespace]}/${o.labels[LABELS.build]}/${o.labels[LABELS.attempt]}`;
     this.runs.set(key, (this.runs.get(key) ?? 0) + 1);
-    yield { kind: 'output', text: 'Step 1/1 : benchmark no-op build\n' };
+    yield { kind: 'output', text: '#1 benchmark no-op build\n#1 DONE 0.0s\n' };
     yield { kind: 'image', id: `sha256:${sha256(key)}` };
   }
 
@@ -86,7 +87,7 @@ export class BenchmarkNoopRuntime implements ContainerRuntime {
   async removeContainer(): Promise<void> {}
 
   async diskUsage(): Promise<DiskUsage> {
-    return { layersBytes: 0, images: [] };
+    return { layersBytes: 0, buildCacheBytes: 0, images: [] };
   }
 
   async dataRoot(): Promise<string> {

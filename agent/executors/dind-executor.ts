@@ -1,6 +1,6 @@
 import { errorMessage } from '../../common/errors.js';
 import type { GcTarget } from '../gc/image-gc.js';
-import type { Executor, ExecutorLease } from './executor.js';
+import type { Executor, ExecutorLease, LeaseNeeds } from './executor.js';
 import { PrivateDaemon, type PrivateDaemonOptions } from './private-daemon.js';
 
 export type DindMode = 'per-build' | 'per-agent';
@@ -28,12 +28,18 @@ export class DindExecutor implements Executor {
 
   constructor(private readonly o: DindExecutorOptions) {}
 
-  async acquire(): Promise<ExecutorLease> {
-    if (this.o.mode === 'per-build') {
-      const daemon = await PrivateDaemon.start(this.o);
+  /**
+   * A build that needs its daemon limited gets a daemon of its own, even in per-agent mode (the
+   * shared one cannot hold one build to limits): it starts cold, and is held to them.
+   */
+  async acquire(_signal?: AbortSignal, needs: LeaseNeeds = {}): Promise<ExecutorLease> {
+    const limits = needs.daemonLimits && hasLimits(needs.daemonLimits) ? needs.daemonLimits : undefined;
+    if (this.o.mode === 'per-build' || limits) {
+      const daemon = await PrivateDaemon.start(this.o, undefined, limits);
       this.perBuild.add(daemon);
       return {
         runtime: daemon.runtime,
+        limited: true,
         lost: () => daemon.died,
         release: async () => {
           this.perBuild.delete(daemon);
@@ -42,7 +48,7 @@ export class DindExecutor implements Executor {
       };
     }
     const daemon = await this.sharedDaemon();
-    return { runtime: daemon.runtime, lost: () => daemon.died, release: async () => {} };
+    return { runtime: daemon.runtime, limited: false, lost: () => daemon.died, release: async () => {} };
   }
 
   /** The per-agent daemon, started on first use and again after it died. */
@@ -93,4 +99,8 @@ export class DindExecutor implements Executor {
       ),
     ]);
   }
+}
+
+function hasLimits(l: NonNullable<LeaseNeeds['daemonLimits']>): boolean {
+  return !!l.memoryBytes || !!(l.cpuQuota && l.cpuPeriod);
 }

@@ -1,4 +1,4 @@
-import type { ContainerRuntime } from '../container-runtime/types.js';
+import type { ContainerLimits, ContainerRuntime } from '../container-runtime/types.js';
 import type { GcTarget } from '../gc/image-gc.js';
 
 /**
@@ -7,8 +7,12 @@ import type { GcTarget } from '../gc/image-gc.js';
  */
 export interface Executor {
   readonly name: string;
-  /** A daemon for one build; `release` gives it back (and, for a private daemon, may destroy it). */
-  acquire(signal: AbortSignal): Promise<ExecutorLease>;
+  /**
+   * A daemon for one build; `release` gives it back (and, for a private daemon, may destroy it).
+   * With `needs.daemonLimits`, the executor gives a daemon held to those limits as a whole when it
+   * can (the lease says whether it did).
+   */
+  acquire(signal: AbortSignal, needs?: LeaseNeeds): Promise<ExecutorLease>;
   /**
    * The daemon whose images outlive builds, for the node's image GC: the node's daemon, or the
    * per-agent private one (all of whose images are Slipway's). Undefined when nothing outlives a
@@ -19,8 +23,18 @@ export interface Executor {
   close(): Promise<void>;
 }
 
+export interface LeaseNeeds {
+  /**
+   * Limits for everything the daemon runs for the build. A Dockerfile build needs them: BuildKit
+   * ignores per-build limits, so only a daemon started inside a limited cgroup holds it to them.
+   */
+  daemonLimits?: ContainerLimits;
+}
+
 export interface ExecutorLease {
   runtime: ContainerRuntime;
+  /** Whether the daemon, and so everything it runs, is held to the `daemonLimits` asked for. */
+  limited: boolean;
   /** True when the daemon went away while the build held it (the build failed for that). */
   lost(): boolean;
   release(): Promise<void>;

@@ -4,8 +4,9 @@ import type { GcTarget } from '../gc/image-gc.js';
 import type { Executor, ExecutorLease } from './executor.js';
 
 /**
- * Builds on the node's own Docker daemon: layers are shared by every build on the node; limits
- * are applied per build container (the build's RUN steps), not to the daemon.
+ * Builds on the node's own Docker daemon: layers and BuildKit's cache are shared by every build
+ * on the node. Limits apply per container (Source-to-Image's); the shared daemon cannot hold a
+ * Dockerfile build (BuildKit) to limits, so its leases are never `limited`.
  */
 export class HostExecutor implements Executor {
   readonly name = 'host';
@@ -16,7 +17,7 @@ export class HostExecutor implements Executor {
   }
 
   async acquire(): Promise<ExecutorLease> {
-    return { runtime: this.runtime, lost: () => false, release: async () => {} };
+    return { runtime: this.runtime, limited: false, lost: () => false, release: async () => {} };
   }
 
   gcTarget(): GcTarget {

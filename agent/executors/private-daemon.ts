@@ -4,6 +4,14 @@ import path from 'node:path';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
+import type { ContainerLimits } from '../container-runtime/types.js';
+import { DaemonCgroup } from './daemon-cgroup.js';
+
+/**
+ * BuildKit, by default, clips a step's output at 1 MiB and throttles it to 100 KiB/s; a build's
+ * log is Slipway's to bound (its log stream's limits), so the private daemons keep all of it.
+ */
+export const BUILDKIT_ENV = { BUILDKIT_STEP_LOG_MAX_SIZE: '-1', BUILDKIT_STEP_LOG_MAX_SPEED: '-1' };
 
 export interface PrivateDaemonOptions {
   /** The dockerd binary. */
@@ -29,6 +37,7 @@ export class PrivateDaemon {
   private process: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private stopping = false;
+  private cgroup: DaemonCgroup | undefined;
   /** Set when the daemon exited without being asked to. */
   died = false;
 
@@ -46,10 +55,26 @@ export class PrivateDaemon {
     return this.process?.pid;
   }
 
-  /** Starts a daemon and waits until it answers. @throws Error with its last output when it does not. */
-  static async start(o: PrivateDaemonOptions, onExit?: (d: PrivateDaemon) => void): Promise<PrivateDaemon> {
+  /**
+   * Starts a daemon and waits until it answers. With `limits`, everything the daemon runs is held
+   * to them together (a cgroup its containers are made in; the daemon itself stays outside).
+   * @throws Error with its last output when it does not start.
+   */
+  static async start(
+    o: PrivateDaemonOptions,
+    onExit?: (d: PrivateDaemon) => void,
+    limits?: ContainerLimits,
+  ): Promise<PrivateDaemon> {
     const root = await mkdtemp(path.join(o.rootParent, 'sw-'));
     const daemon = new PrivateDaemon(root, new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`), o);
+    if (limits) {
+      try {
+        daemon.cgroup = await DaemonCgroup.create(path.basename(root), limits);
+      } catch (err) {
+        await daemon.stop();
+        throw new Error(`cannot limit the private daemon: ${errorMessage(err)}`, { cause: err });
+      }
+    }
     let output = '';
     const args = [
       `--host=unix://${daemon.socket}`,
@@ -59,9 +84,13 @@ export class PrivateDaemon {
       '--bridge=none',
       '--iptables=false',
       '--ip-masq=false',
+      ...(daemon.cgroup ? [`--cgroup-parent=${daemon.cgroup.parent}`] : []),
       ...o.registryMirrors.map((m) => `--registry-mirror=${m}`),
     ];
-    const child = spawn(o.dockerd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(o.dockerd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...BUILDKIT_ENV },
+    });
     daemon.process = child;
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
     child.stdout!.on('data', keep);
@@ -111,6 +140,7 @@ export class PrivateDaemon {
     await rm(this.root, { recursive: true, force: true }).catch((err) =>
       this.o.log.warn('could not remove the private daemon folder', { root: this.root, error: errorMessage(err) }),
     );
+    await this.cgroup?.remove();
   }
 
   /** Kills it as a crash would (for supervision and tests). */

@@ -139,7 +139,9 @@ export class ImageGarbageCollector {
       containersRemoved,
     };
     if (before.used > before.high) {
-      let reclaimed = target.ownsDaemon ? await runtime.pruneBuildCache() : 0;
+      // BuildKit's cache first: on the node's daemon only what has gone unused for the minimum
+      // age (other builds on the node may be about to use the rest); on a private one, all of it.
+      let reclaimed = await runtime.pruneBuildCache(target.ownsDaemon ? {} : { unusedForMs: this.o.policy.minAgeMs });
       let used = before.used;
       const present = (await runtime.diskUsage()).images.map((i) => i.id);
       const candidates = await this.candidates(target);
@@ -171,8 +173,10 @@ export class ImageGarbageCollector {
   /** Usage and thresholds in bytes. */
   private async measure(runtime: ContainerRuntime): Promise<{ used: number; high: number; low: number }> {
     const { high, low } = this.o.policy;
-    if ('bytes' in high && 'bytes' in low)
-      return { used: (await runtime.diskUsage()).layersBytes, high: high.bytes, low: low.bytes };
+    if ('bytes' in high && 'bytes' in low) {
+      const df = await runtime.diskUsage();
+      return { used: df.layersBytes + df.buildCacheBytes, high: high.bytes, low: low.bytes };
+    }
     if (!('percent' in high && 'percent' in low))
       throw new Error('the GC thresholds must both be percentages or both bytes');
     const fs = await statfs(this.o.policy.filesystem ?? (await runtime.dataRoot()));

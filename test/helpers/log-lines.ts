@@ -24,3 +24,11 @@ export async function untilLogLine(
     { timeoutMs },
   );
 }
+
+/**
+ * What a build step printed, from a log line as BuildKit's plain progress writes it
+ * (`#5 0.512 text` → `text`); undefined for any other line (a step's header, DONE, git's output).
+ */
+export function stepOutput(line: string): string | undefined {
+  return /^#\d+ \d+\.\d{3} (.*)$/.exec(line)?.[1];
+}

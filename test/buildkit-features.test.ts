@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import type Docker from 'dockerode';
+import type { SlipwayClient } from '../cli/client.js';
+import { startAuthRegistry } from './helpers/auth-registry.js';
+import { environmentDocker } from './helpers/docker.js';
+import { testEnvironment } from './helpers/environment.js';
+import { eventually } from './helpers/eventually.js';
+import { startGitServer } from './helpers/git-server.js';
+import { stepOutput } from './helpers/log-lines.js';
+import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+
+const unique = () => randomBytes(4).toString('hex');
+
+async function logOf(client: SlipwayClient, name: string): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const l of client.streamBuildLogs({ namespace: 'default', name })) lines.push(l.text);
+  return lines;
+}
+
+/** A Dockerfile whose dependency stage appends a line of its own to a cache mount, then prints the mount's whole file. */
+function cacheMountDockerfile(base: string, mark: string): string {
+  return [
+    `FROM ${base} AS deps`,
+    `RUN --mount=type=cache,target=/cache sh -c 'echo "${mark} $(cat /proc/sys/kernel/random/uuid)" >> /cache/runs; cat /cache/runs'`,
+    `RUN echo deps > /deps`,
+    `FROM ${base}`,
+    `COPY --from=deps /deps /deps`,
+    '',
+  ].join('\n');
+}
+
+/** BuildKit's cache-mount records on a daemon. */
+async function cacheMounts(docker: Docker): Promise<unknown[]> {
+  const df = (await docker.df()) as { BuildCache?: { Type: string }[] | null };
+  return (df.BuildCache ?? []).filter((c) => c.Type === 'exec.cachemount');
+}
+
+test.serial(
+  "a cache mount keeps a build's writes for the next build of the config; the log reads like --progress=plain",
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t);
+    const mark = `cached-${unique()}`;
+    const repo = await git.createRepo('cachemount', { Dockerfile: cacheMountDockerfile(env.baseImage, mark) });
+    await sw.client.createBuildConfig(
+      dockerBuildConfig('cachemount', repo.uri, `${env.registry}/test/cachemount-${unique()}:v1`, { noCache: true }),
+    );
+    const written: string[] = [];
+    for (const n of [1, 2]) {
+      await sw.client.startBuild({ namespace: 'default', configName: 'cachemount' });
+      const final = await sw.client.waitForBuild('default', `cachemount-${n}`);
+      t.is(final.status!.phase, 'Complete', final.status!.message);
+      const log = await logOf(sw.client, `cachemount-${n}`);
+      const seen = log.map(stepOutput).filter((l) => l?.startsWith(mark));
+      // The build sees every line written so far: the earlier builds' and its own.
+      t.is(seen.length, n, log.join('\n'));
+      t.deepEqual(seen.slice(0, -1), written, `build ${n} sees what the builds before it wrote`);
+      written.push(seen.at(-1)!);
+
+      // Plain progress: each step announced as "#N [stage i/n] …", its output, then DONE.
+      const steps = log.filter((l) => /^#\d+ /.test(l));
+      const run = steps.find((l) => /^#\d+ \[deps 2\/3\] RUN --mount=type=cache,target=\/cache /.test(l));
+      t.truthy(run, steps.join('\n'));
+      const number = run!.split(' ')[0]!;
+      const ofRun = steps.filter((l) => l.startsWith(`${number} `));
+      t.is(ofRun[0], run);
+      t.regex(ofRun.at(-1)!, new RegExp(`^${number} DONE \\d+\\.\\ds$`));
+      t.true(
+        steps.some((l) => /^#\d+ \[stage-1 2\/2\] COPY --from=deps \/deps \/deps$/.test(l)),
+        'the final stage is named',
+      );
+      const firstSeen = [...new Set(steps.map((l) => Number(l.slice(1, l.indexOf(' ')))))];
+      t.deepEqual(
+        firstSeen,
+        firstSeen.map((_, i) => i + 1),
+        'steps are numbered in the order they first appear',
+      );
+    }
+    t.true((await cacheMounts(environmentDocker())).length > 0, 'the cache mount is in the daemon’s build cache');
+  },
+);
+
+test.serial('image GC under pressure prunes cache mounts with the rest of the build cache', async (t) => {
+  const env = testEnvironment();
+  const docker = environmentDocker();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t, { agents: 0 });
+  // Usage is always above a 1-byte threshold: the round after each build collects.
+  await addAgent(t, sw, {
+    settings: { gcHighThreshold: '1', gcLowThreshold: '0', gcMinAgeMs: 0, gcIntervalMs: 3_600_000 },
+  });
+  const mark = `pruned-${unique()}`;
+  const repo = await git.createRepo('gc-cachemount', { Dockerfile: cacheMountDockerfile(env.baseImage, mark) });
+  await sw.client.createBuildConfig(
+    dockerBuildConfig('gc-cachemount', repo.uri, `${env.registry}/test/gc-cachemount-${unique()}:v1`, {
+      noCache: true,
+    }),
+  );
+  for (const n of [1, 2]) {
+    await sw.client.startBuild({ namespace: 'default', configName: 'gc-cachemount' });
+    const final = await sw.client.waitForBuild('default', `gc-cachemount-${n}`);
+    t.is(final.status!.phase, 'Complete', final.status!.message);
+    const seen = (await logOf(sw.client, `gc-cachemount-${n}`)).map(stepOutput).filter((l) => l?.startsWith(mark));
+    t.is(seen.length, 1, `build ${n} finds the cache mount empty: GC pruned what build ${n - 1} wrote`);
+    await eventually('the cache mount to be pruned', async () => (await cacheMounts(docker)).length === 0);
+  }
+});
+
+test.serial(
+  'a base image BuildKit pulls itself (FROM $ARG) from a registry that wants auth: the pull secret through the session, refused clearly without',
+  async (t) => {
+    const env = testEnvironment();
+    const password = `pw-${unique()}`;
+    const registry = await startAuthRegistry(t, 'puller', password);
+    const docker = environmentDocker();
+    const privateBase = `${registry.address}/library/busybox-${unique()}`;
+    await docker.getImage(env.baseImage).tag({ repo: privateBase, tag: 'latest' });
+    const push = await docker
+      .getImage(`${privateBase}:latest`)
+      .push({ tag: 'latest', authconfig: { username: 'puller', password, serveraddress: registry.address } });
+    await new Promise((resolve, reject) =>
+      docker.modem.followProgress(push, (err) => (err ? reject(err) : resolve(undefined))),
+    );
+    await docker.getImage(`${privateBase}:latest`).remove();
+
+    const sw = await startSlipway(t);
+    await sw.client.createSecret({
+      metadata: { name: 'pull' },
+      type: 'docker-registry',
+      registry: registry.address,
+      username: 'puller',
+      password,
+    });
+    const config = (name: string, pullSecret?: string) => ({
+      metadata: { name },
+      spec: {
+        source: { dockerfile: `ARG BASE\nFROM $BASE\nRUN echo ${unique()} > /x\n` },
+        strategy: {
+          docker: {
+            buildArgs: [{ name: 'BASE', value: `${privateBase}:latest` }],
+            ...(pullSecret ? { pullSecret: { name: pullSecret } } : {}),
+          },
+        },
+        output: { image: `${env.registry}/test/${name}-${unique()}:v1` },
+      },
+    });
+    await sw.client.createBuildConfig(config('arg-no-secret'));
+    await sw.client.startBuild({ namespace: 'default', configName: 'arg-no-secret' });
+    const refused = await sw.client.waitForBuild('default', 'arg-no-secret-1');
+    t.is(refused.status!.phase, 'Failed');
+    t.is(refused.status!.reason, 'RegistryAuthFailed', refused.status!.message);
+
+    await sw.client.createBuildConfig(config('arg-with-secret', 'pull'));
+    await sw.client.startBuild({ namespace: 'default', configName: 'arg-with-secret' });
+    const built = await sw.client.waitForBuild('default', 'arg-with-secret-1');
+    t.is(built.status!.phase, 'Complete', built.status!.message);
+    t.false(JSON.stringify(built).includes(password));
+    t.false((await logOf(sw.client, 'arg-with-secret-1')).join('\n').includes(password));
+  },
+);
