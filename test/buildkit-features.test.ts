@@ -65,7 +65,7 @@ test.serial(
       t.truthy(run, steps.join('\n'));
       const number = run!.split(' ')[0]!;
       const ofRun = steps.filter((l) => l.startsWith(`${number} `));
-      t.is(ofRun[0], run);
+      t.is(ofRun[0], run!);
       t.regex(ofRun.at(-1)!, new RegExp(`^${number} DONE \\d+\\.\\ds$`));
       t.true(
         steps.some((l) => /^#\d+ \[stage-1 2\/2\] COPY --from=deps \/deps \/deps$/.test(l)),

@@ -9,9 +9,10 @@ import { DaemonCgroup } from './daemon-cgroup.js';
 
 /**
  * BuildKit, by default, clips a step's output at 1 MiB and throttles it to 100 KiB/s; a build's
- * log is Slipway's to bound (its log stream's limits), so the private daemons keep all of it.
+ * log is Slipway's to bound (its log stream's limits), so the private daemons let through 1 GiB
+ * a step at 1 GiB/s. (Not -1: the BuildKit in dockerd 20.10 reads that as a limit of -1 bytes.)
  */
-export const BUILDKIT_ENV = { BUILDKIT_STEP_LOG_MAX_SIZE: '-1', BUILDKIT_STEP_LOG_MAX_SPEED: '-1' };
+export const BUILDKIT_ENV = { BUILDKIT_STEP_LOG_MAX_SIZE: '1073741824', BUILDKIT_STEP_LOG_MAX_SPEED: '1073741824' };
 
 export interface PrivateDaemonOptions {
   /** The dockerd binary. */
