@@ -59,8 +59,9 @@ export class AgentReports {
   ) {}
 
   /**
-   * Makes the attempt this agent's, and hands over the credentials of the push and source
-   * secrets the build names, those that exist (the agent fails the build when one is missing).
+   * Makes the attempt this agent's, and hands over the credentials of the push, source and pull
+   * secrets and the values of the build secrets the build names, those that exist (the agent
+   * fails the build when one is missing).
    * @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError, NodeSelectorMismatchError
    */
   async claim(
@@ -71,6 +72,8 @@ export class AgentReports {
     pushCredentials?: RegistrySecret;
     sourceCredentials?: RegistrySecret;
     pullCredentials?: RegistrySecret;
+    /** The build secrets whose secrets exist, by id (strategy.docker.secrets). */
+    buildSecrets: { id: string; value?: Buffer; wrongType?: string }[];
   }> {
     let changed = false;
     const build = await this.apply(ref, (b) => {
@@ -87,7 +90,24 @@ export class AgentReports {
       pushCredentials: await reveal(output.pushSecret?.name),
       sourceCredentials: await reveal(source.sourceSecret?.name),
       pullCredentials: await reveal((strategy.docker ?? strategy.source)?.pullSecret?.name),
+      buildSecrets: await this.buildSecrets(ref.namespace, strategy.docker?.secrets ?? []),
     };
+  }
+
+  /**
+   * Each build secret's value, by id; a secret of another type only says its type, and one that
+   * does not exist is left out: the agent fails the build, naming it.
+   */
+  private async buildSecrets(
+    namespace: string,
+    secrets: { id: string; secret: { name: string } }[],
+  ): Promise<{ id: string; value?: Buffer; wrongType?: string }[]> {
+    const out: { id: string; value?: Buffer; wrongType?: string }[] = [];
+    for (const { id, secret } of secrets) {
+      const found = await this.secrets.revealBuildSecret(namespace, secret.name);
+      if (found) out.push({ id, ...found });
+    }
+    return out;
   }
 
   /**
