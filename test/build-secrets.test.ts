@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import test from 'ava';
 import { extract } from 'tar-stream';
@@ -7,8 +10,10 @@ import type { SlipwayClient } from '../cli/client.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { environmentDocker } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
+import { run, tempDir } from './helpers/processes.js';
 import { startSlipway } from './helpers/slipway.js';
 
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
 const unique = () => randomBytes(4).toString('hex');
 
 /** A config building an inline Dockerfile with the given build secrets. */
@@ -83,32 +88,63 @@ test.serial(
     const marker = `proof-${unique()}`;
     await sw.client.createSecret({ metadata: { name: 'api-token' }, type: 'opaque', password: value });
     const sha = createHash('sha256').update(value).digest('hex');
-    // The Dockerfile holds the value's hash, not the value: the step's command line is in the image's history.
+    // A file of several lines, made with the CLI: it reaches the step byte for byte.
+    const npmrc = `//registry.example/:_authToken=npm-${unique()}${unique()}\nemail=ci-${unique()}@example.com\n`;
+    const npmrcFile = path.join(await tempDir(t), '.npmrc');
+    await writeFile(npmrcFile, npmrc);
+    const server = sw.coordinators[0]!.address;
+    t.is(
+      await run(process.execPath, [
+        BIN,
+        '--server',
+        server,
+        'create',
+        'secret',
+        'opaque',
+        'npm',
+        '--from-file',
+        npmrcFile,
+      ]),
+      'secret/npm created\n',
+    );
+    const npmrcSha = createHash('sha256').update(npmrc).digest('hex');
+    // The Dockerfile holds the values' hashes, not the values: a step's command line is in the image's history.
     const dockerfile = [
       `FROM ${env.baseImage}`,
       `RUN --mount=type=secret,id=token sh -c 'test "$(sha256sum /run/secrets/token)" = "${sha}  /run/secrets/token" && echo token-ok && echo ${marker} > /proof'`,
-      // Printed on purpose: the log must show it masked.
-      'RUN --mount=type=secret,id=token,required cat /run/secrets/token',
+      `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc sh -c 'test "$(sha256sum < /root/.npmrc)" = "${npmrcSha}  -" && echo npmrc-ok'`,
+      // Printed on purpose: the log must show them masked.
+      'RUN --mount=type=secret,id=token,required --mount=type=secret,target=/run/secrets/npmrc cat /run/secrets/token /run/secrets/npmrc',
     ].join('\n');
     const final = await startInline(sw.client, 'uses-secret', dockerfile, [
       { id: 'token', secret: { name: 'api-token' } },
+      { id: 'npmrc', secret: { name: 'npm' } },
     ]);
     t.is(final.status!.phase, 'Complete', final.status!.message);
+    const secretParts = [value, ...npmrc.split('\n').filter(Boolean)];
 
     const log = await logOf(sw.client, 'uses-secret-1');
     t.true(
       log.some((l) => l.includes('token-ok')),
-      'the step saw the value',
+      'the step saw the token',
+    );
+    t.true(
+      log.some((l) => l.includes('npmrc-ok')),
+      'the step saw the file, byte for byte',
     );
     t.true(
       log.some((l) => l.includes('***')),
-      'the printed value is masked',
+      'the printed values are masked',
+    );
+    t.deepEqual(
+      log.filter((l) => secretParts.some((p) => l.includes(p))),
+      [],
+      'no log line holds a value, or a line of one',
     );
     t.false(
-      log.some((l) => l.includes(value)),
-      'no log line holds the value',
+      secretParts.some((p) => JSON.stringify(final).includes(p)),
+      'the status and events do not hold them',
     );
-    t.false(JSON.stringify(final).includes(value), 'the status and events do not hold it');
 
     const docker = environmentDocker();
     const image = final.status!.output!.image.replace(/:v1$/, '');
@@ -120,9 +156,9 @@ test.serial(
         .catch(() => {}),
     );
     const files = await exportedFiles(docker, reference);
-    const needles = [value, Buffer.from(value).toString('base64')];
+    const needles = [...secretParts, Buffer.from(value).toString('base64'), Buffer.from(npmrc).toString('base64')];
     const holding = [...files].filter(([, data]) => needles.some((n) => data.includes(n))).map(([name]) => name);
-    t.deepEqual(holding, [], 'no file of the export holds the value');
+    t.deepEqual(holding, [], 'no file of the export holds a value');
     // The search can find what is there: the step's own file, and its command in the history.
     t.true(
       [...files].some(([name, data]) => name.endsWith('!proof') && data.toString().trim() === marker),
