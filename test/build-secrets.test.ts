@@ -246,9 +246,9 @@ test.serial('an opaque secret: its value is never answered, and a value too shor
   t.is(made.type, 'opaque');
   t.is(made.password, '');
   const err = await t.throwsAsync(
-    sw.client.createSecret({ metadata: { name: 'short' }, type: 'opaque', password: 'ab', username: 'u' }),
+    sw.client.createSecret({ metadata: { name: 'short' }, type: 'opaque', password: ' ab\n', username: 'u' }),
   );
-  t.regex(err!.message, /secret\.password: must be at least 3 characters/);
+  t.regex(err!.message, /secret\.password: must be at least 3 characters besides white space/);
   t.regex(err!.message, /secret\.username: is not used by an opaque secret/);
 
   const config = await t.throwsAsync(

@@ -31,6 +31,13 @@ export interface StopOrder {
   why: 'Cancelled' | 'Lost';
 }
 
+/** A build secret as the claim hands it over: the opaque secret's value, or the type of a secret that is not opaque. */
+export interface HandedBuildSecret {
+  id: string;
+  value?: Buffer;
+  wrongType?: string;
+}
+
 export interface BuildRef {
   namespace: string;
   name: string;
@@ -73,7 +80,7 @@ export class AgentReports {
     sourceCredentials?: RegistrySecret;
     pullCredentials?: RegistrySecret;
     /** The build secrets whose secrets exist, by id (strategy.docker.secrets). */
-    buildSecrets: { id: string; value?: Buffer; wrongType?: string }[];
+    buildSecrets: HandedBuildSecret[];
   }> {
     let changed = false;
     const build = await this.apply(ref, (b) => {
@@ -101,8 +108,8 @@ export class AgentReports {
   private async buildSecrets(
     namespace: string,
     secrets: { id: string; secret: { name: string } }[],
-  ): Promise<{ id: string; value?: Buffer; wrongType?: string }[]> {
-    const out: { id: string; value?: Buffer; wrongType?: string }[] = [];
+  ): Promise<HandedBuildSecret[]> {
+    const out: HandedBuildSecret[] = [];
     for (const { id, secret } of secrets) {
       const found = await this.secrets.revealBuildSecret(namespace, secret.name);
       if (found) out.push({ id, ...found });

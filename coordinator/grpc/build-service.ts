@@ -166,10 +166,10 @@ export class BuildService {
           }
         } else if (s?.type === 'opaque') {
           // One value (in password), any text: a build secret's, mounted into RUN steps.
-          if (s.password.length < MIN_OPAQUE_SECRET_LENGTH)
+          if (s.password.trim().length < MIN_OPAQUE_SECRET_LENGTH)
             errors.push({
               field: 'secret.password',
-              message: `must be at least ${MIN_OPAQUE_SECRET_LENGTH} characters (the value; shorter ones cannot be masked in build logs)`,
+              message: `must be at least ${MIN_OPAQUE_SECRET_LENGTH} characters besides white space (the value; shorter ones cannot be masked in build logs)`,
             });
           else if (s.password.length > MAX_OPAQUE_SECRET_LENGTH)
             errors.push({
