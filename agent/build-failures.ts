@@ -46,6 +46,24 @@ export class MissingSourceSecretError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/** The config names a build secret (strategy.docker.secrets) whose secret does not exist. */
+export class MissingBuildSecretError extends BuildFailure {
+  readonly reason = 'MissingBuildSecret';
+  readonly phase = 'Failed';
+}
+
+/** The config names a build secret whose secret exists but is not opaque (its contents are not handed over). */
+export class WrongBuildSecretTypeError extends BuildFailure {
+  readonly reason = 'WrongBuildSecretType';
+  readonly phase = 'Failed';
+}
+
+/** The Dockerfile mounts a secret id (RUN --mount=type=secret) that strategy.docker.secrets does not declare. */
+export class UnknownBuildSecretError extends BuildFailure {
+  readonly reason = 'UnknownBuildSecret';
+  readonly phase = 'Failed';
+}
+
 /** The repository answered but could not be fetched (not found, access denied, ...). */
 export class FetchSourceFailedError extends BuildFailure {
   readonly reason = 'FetchSourceFailed';

@@ -9,6 +9,7 @@ import {
   BuildStepFailedError,
   DockerBuildFailedError,
   InvalidContextError,
+  MissingBuildSecretError,
   MissingPushSecretError,
   MissingSourceSecretError,
   MissingPullSecretError,
@@ -16,6 +17,8 @@ import {
   PushImageFailedError,
   RegistryAuthFailedError,
   ResourceLimitsUnsupportedError,
+  UnknownBuildSecretError,
+  WrongBuildSecretTypeError,
 } from './build-failures.js';
 import type { ContainerLimits, ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
@@ -38,6 +41,7 @@ import {
   pullPreviousImage,
   type SourceToImageOptions,
 } from './strategies/source-to-image.js';
+import { unknownSecretMounts } from './strategies/secret-mounts.js';
 import { StageTimer } from './stages/stage-timer.js';
 
 /** Labels on everything the agent creates for a build, so it can find and remove it later. */
@@ -116,6 +120,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         `spec.resources (${describeResources(resources)}) cannot be enforced here: this agent builds Dockerfiles with BuildKit on a shared Docker daemon, which ignores a build's own limits; run it on an agent with the dind executor (a daemon per limited build), or remove spec.resources`,
       );
     }
+    const secrets = strategy.kind === 'docker' ? buildSecrets(o.build, strategy) : undefined;
     const image = outputReference(output.image);
     o.useImages?.([image]);
 
@@ -163,6 +168,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       );
     } else {
       const text = await readFile(path.join(contextDir, dockerfile!), 'utf8');
+      await checkSecretMounts(o, strategy, contextDir);
       o.useImages?.(baseImages(text));
       const forcePull = strategy.forcePull;
       await stages.run('PullImages', () => pullBaseImages(o, pullableBaseImages(text), forcePull));
@@ -180,6 +186,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
           labels,
           docker: strategy,
           pull: forcePull && daemonPulls,
+          secrets,
         }),
       );
     }
@@ -194,6 +201,48 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
   } finally {
     await cleanUp(o, labels, dir, stepContainers);
   }
+}
+
+/**
+ * The values of the build secrets the config declares, by id; undefined when it declares none.
+ * @throws MissingBuildSecretError when one names a secret that does not exist,
+ *   WrongBuildSecretTypeError when one names a secret that is not opaque.
+ */
+function buildSecrets(build: ClaimedBuild, docker: DockerStrategy): Map<string, Buffer> | undefined {
+  if (docker.secrets.length === 0) return undefined;
+  const values = new Map<string, Buffer>();
+  const where = `namespace "${build.ref.namespace}"`;
+  for (const { id, secretName } of docker.secrets) {
+    const handed = build.credentials.build.get(id);
+    if (!handed)
+      throw new MissingBuildSecretError(
+        `build secret "${id}" names secret "${secretName}", which does not exist in ${where}`,
+      );
+    if ('wrongType' in handed)
+      throw new WrongBuildSecretTypeError(
+        `build secret "${id}" names secret "${secretName}" in ${where}, a ${handed.wrongType} secret: a build secret must name an opaque secret`,
+      );
+    values.set(id, handed.value);
+  }
+  return values;
+}
+
+/**
+ * Fails the build when its Dockerfile mounts a secret id the config does not declare: BuildKit
+ * would mount nothing there and the step would run without it. The Dockerfile as the user wrote
+ * it is read (the inline one, or the one in the source), so that line numbers are theirs; the
+ * strategy's edits add no RUN.
+ * @throws UnknownBuildSecretError naming the first such id and its line.
+ */
+async function checkSecretMounts(o: RunOptions, docker: DockerStrategy, contextDir: string): Promise<void> {
+  const written = o.build.source.dockerfile ?? (await readFile(path.join(contextDir, docker.dockerfilePath), 'utf8'));
+  const unknown = unknownSecretMounts(written, new Set(docker.secrets.map((s) => s.id)));
+  const first = unknown[0];
+  if (!first) return;
+  const declared = docker.secrets.map((s) => `"${s.id}"`).join(', ') || 'none';
+  throw new UnknownBuildSecretError(
+    `the Dockerfile mounts build secret "${first.id}" at line ${first.line} (${first.text}), which strategy.docker.secrets does not declare (declared: ${declared})`,
+  );
 }
 
 /** Pushes the built image and returns the digest the registry stored. */
@@ -278,6 +327,8 @@ async function buildImage(
     docker: DockerStrategy;
     /** Ask the daemon to pull base images itself (only those the agent could not name). */
     pull: boolean;
+    /** Build secrets by id; undefined: none. */
+    secrets?: Map<string, Buffer>;
   },
 ): Promise<void> {
   const { docker } = b;
@@ -293,6 +344,7 @@ async function buildImage(
       target: docker.target,
       pull: b.pull || undefined,
       pullAuth: credentials.pull,
+      secrets: b.secrets,
       signal: o.signal,
     });
     // The daemon's stream pieces end anywhere, often mid-line: lines are put back together.

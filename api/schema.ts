@@ -97,6 +97,20 @@ export const buildConfigSpecSchema = {
             forcePull: { type: 'boolean', description: 'Pull base images even when the node has them.' },
             from: { type: 'string', description: "Replaces the image of the Dockerfile's last FROM." },
             pullSecret: { ...secretReference, description: 'A docker-registry secret for pulling the base images.' },
+            secrets: {
+              type: 'array',
+              description:
+                'BuildKit build secrets: RUN --mount=type=secret,id=ID reads the value of the opaque secret named here.',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['id', 'secret'],
+                properties: {
+                  id: { ...nonEmpty, description: "The mount's id: letters, digits, '.', '_', '-'." },
+                  secret: { ...secretReference, description: 'An opaque secret in the build namespace.' },
+                },
+              },
+            },
           },
         },
       },

@@ -63,6 +63,24 @@ export interface DockerStrategy {
   from?: string;
   /** A docker-registry secret for pulling the base images. */
   pullSecret?: { name: string };
+  /** BuildKit build secrets, each an opaque secret of the build's namespace; undefined: none. */
+  secrets?: BuildSecret[];
+}
+
+/** Most build secrets a Docker strategy may name. */
+export const MAX_BUILD_SECRETS = 32;
+
+/**
+ * A build secret: the `RUN --mount=type=secret,id=<id>` steps of the Dockerfile read the value
+ * of the opaque secret `secret.name` (at /run/secrets/<id> unless the mount gives a target). The
+ * value never lands in a layer, the image's history, the log or the build's status. A Dockerfile
+ * that mounts an id not listed fails the build (UnknownBuildSecret); a listed secret that does
+ * not exist when the build runs fails it too (MissingBuildSecret).
+ */
+export interface BuildSecret {
+  /** Letters, digits, '.', '_', '-'; at most 128 characters; unique in the list. */
+  id: string;
+  secret: { name: string };
 }
 
 /** Source-to-Image: the builder image's assemble script turns the source into the image. */

@@ -4,7 +4,7 @@ import { buildConfigSchema, buildConfigSpecSchema } from './schema.js';
 import { parseImageReference } from '../common/image-reference.js';
 import { labelKeyProblem, labelValueProblem } from '../common/labels.js';
 import { parseQuantity } from '../common/quantity.js';
-import { DEFAULT_NAMESPACE, type BuildConfigSpec } from './types.js';
+import { DEFAULT_NAMESPACE, MAX_BUILD_SECRETS, type BuildConfigSpec } from './types.js';
 
 /**
  * Validation of everything a client can send. Every check reports the field path and why; all
@@ -123,6 +123,7 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     if (seenArgs.has(arg.name)) at(`strategy.docker.buildArgs[${i}].name`, `"${arg.name}" is given twice`);
     seenArgs.add(arg.name);
   });
+  errors.push(...buildSecretErrors(docker.secrets, `${path}.strategy.docker.secrets`));
 
   const ref = parseImageReference(spec.output.image);
   if (typeof ref === 'string') at('output.image', ref);
@@ -222,6 +223,35 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   });
   if (errors.length > 0) throw new InvalidBuildConfigError(errors);
   return spec;
+}
+
+/** What BuildKit accepts as a secret id, and what the agent can find in a `--mount` flag. */
+const BUILD_SECRET_ID = /^[A-Za-z0-9._-]+$/;
+export const MAX_BUILD_SECRET_ID_LENGTH = 128;
+
+/** Problems with strategy.docker.secrets: ids well-formed and unique, secrets named, not too many. */
+function buildSecretErrors(secrets: NonNullable<BuildConfigSpec['strategy']['docker']>['secrets'], field: string) {
+  const errors: FieldError[] = [];
+  if (!secrets) return errors;
+  if (secrets.length > MAX_BUILD_SECRETS)
+    errors.push({ field, message: `must name at most ${MAX_BUILD_SECRETS} secrets, got ${secrets.length}` });
+  const seen = new Set<string>();
+  secrets.forEach((s, i) => {
+    if (s.id.length > MAX_BUILD_SECRET_ID_LENGTH)
+      errors.push({
+        field: `${field}[${i}].id`,
+        message: `must be at most ${MAX_BUILD_SECRET_ID_LENGTH} characters, got ${s.id.length}`,
+      });
+    else if (!BUILD_SECRET_ID.test(s.id) || s.id === '.' || s.id === '..')
+      errors.push({
+        field: `${field}[${i}].id`,
+        message: `"${s.id}" must consist of letters, digits, '.', '_' and '-' (and not be "." or "..")`,
+      });
+    else if (seen.has(s.id)) errors.push({ field: `${field}[${i}].id`, message: `"${s.id}" is given twice` });
+    seen.add(s.id);
+    errors.push(...nameErrors(s.secret.name, `${field}[${i}].secret.name`, 253));
+  });
+  return errors;
 }
 
 /** Problems with a Kubernetes-style object name. */

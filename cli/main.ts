@@ -39,6 +39,8 @@ commands:
                                      a deploy key for git over ssh (source.sourceSecret)
   create secret webhook NAME --value-stdin
                                      the secret a GitHub, GitLab or Generic trigger's deliveries carry
+  create secret opaque NAME --value-stdin | --from-file FILE
+                                     a build secret's value (strategy.docker.secrets); a file is taken byte for byte
   delete buildconfig NAME            delete a BuildConfig (its builds stay)
 
 The server defaults to $${CLI_ENV.server} or 127.0.0.1:7070; the namespace to $${CLI_ENV.namespace} or "default".
@@ -79,6 +81,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         'from-dir': { type: 'string' },
         'ssh-privatekey': { type: 'string' },
         'known-hosts': { type: 'string' },
+        'from-file': { type: 'string' },
         'from-archive': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -155,10 +158,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'create': {
         if (
           rest[0] !== 'secret' ||
-          !['docker-registry', 'basic-auth', 'ssh-auth', 'webhook'].includes(rest[1] ?? '') ||
+          !['docker-registry', 'basic-auth', 'ssh-auth', 'webhook', 'opaque'].includes(rest[1] ?? '') ||
           rest.length !== 3
         ) {
-          throw new UsageError('create needs: secret docker-registry|basic-auth|ssh-auth|webhook NAME ...');
+          throw new UsageError('create needs: secret docker-registry|basic-auth|ssh-auth|webhook|opaque NAME ...');
+        }
+        if (rest[1] === 'opaque') {
+          if (!values['value-stdin'] === !values['from-file'])
+            throw new UsageError('give the value on standard input with --value-stdin, or in a file with --from-file');
+          await client.createSecret({
+            metadata: { name: rest[2]!, namespace },
+            type: 'opaque',
+            password: values['from-file']
+              ? await readFile(values['from-file'], 'utf8')
+              : (await readStdin()).replace(/\r?\n$/, ''),
+          });
+          io.out(`secret/${rest[2]} created\n`);
+          return 0;
         }
         if (rest[1] === 'webhook') {
           if (!values['value-stdin'])

@@ -55,11 +55,57 @@ test('a docker build from git: what the message leaves empty takes the documente
       forcePull: false,
       from: undefined,
       pullSecret: undefined,
+      secrets: [],
     },
     output: { image: 'r.example/team/app', pushSecret: undefined },
     resources: { cpu: undefined, memory: undefined },
-    credentials: { push: undefined, source: undefined, pull: undefined },
+    credentials: { push: undefined, source: undefined, pull: undefined, build: new Map() },
   });
+});
+
+test('build secrets: the ids and names the config declares, and by id the values (or wrong types) handed over', (t) => {
+  const build = claimedBuildFrom(
+    received({
+      build: {
+        ...meta,
+        spec: {
+          configName: 'app',
+          config: {
+            source: { dockerfile: 'FROM scratch' },
+            strategy: {
+              docker: {
+                secrets: [
+                  { id: 'token', secret: { name: 'npm-token' } },
+                  { id: 'gone', secret: { name: 'deleted' } },
+                  { id: 'creds', secret: { name: 'registry' } },
+                ],
+              },
+            },
+            output: { image: 'r.example/team/app' },
+          },
+        },
+      },
+      buildSecrets: [
+        { id: 'token', value: Buffer.from('s3cr3t\n') },
+        { id: 'creds', wrongType: 'docker-registry' },
+      ],
+    }),
+    ref,
+  );
+  t.like(build.strategy, {
+    secrets: [
+      { id: 'token', secretName: 'npm-token' },
+      { id: 'gone', secretName: 'deleted' },
+      { id: 'creds', secretName: 'registry' },
+    ],
+  });
+  t.deepEqual(
+    build.credentials.build,
+    new Map<string, unknown>([
+      ['token', { value: Buffer.from('s3cr3t\n') }],
+      ['creds', { wrongType: 'docker-registry' }],
+    ]),
+  );
 });
 
 test('a Source-to-Image build of an upload, with secrets, limits and a deadline', (t) => {
@@ -121,6 +167,7 @@ test('a Source-to-Image build of an upload, with secrets, limits and a deadline'
     push: { ...creds, sshPrivateKey: undefined, knownHosts: undefined },
     source: { registry: '', username: 'git', password: 'token', sshPrivateKey: undefined, knownHosts: undefined },
     pull: { ...creds, sshPrivateKey: 'KEY', knownHosts: 'HOSTS' },
+    build: new Map(),
   });
 });
 

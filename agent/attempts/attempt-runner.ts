@@ -16,7 +16,7 @@ import type { AgentConfig } from '../config.js';
 import { ReportRefusedError, type CoordinatorClient } from '../coordinator-client.js';
 import type { Executor } from '../executors/executor.js';
 import type { ImagesInUse } from '../gc/images-in-use.js';
-import { attemptKey, type AttemptRef, type ClaimedBuild } from '../jobs/claimed-build.js';
+import { attemptKey, type AttemptRef, type BuildSecretValue, type ClaimedBuild } from '../jobs/claimed-build.js';
 import { LogPublisher } from '../logs/log-publisher.js';
 import { LogTail } from '../logs/log-tail.js';
 import { SecretMasker } from '../logs/secret-masker.js';
@@ -93,8 +93,16 @@ export class AttemptRunner {
     const { ref } = attempt;
     log.info('build started', { node: this.o.config.node });
     // One masker for everything that leaves the agent about this build: log lines and the outcome.
-    const { push, source, pull } = build instanceof MalformedBuildError ? {} : build.credentials;
-    const masker = new SecretMasker([push, source, pull].filter((s) => s !== undefined));
+    const {
+      push,
+      source,
+      pull,
+      build: buildSecrets,
+    } = build instanceof MalformedBuildError ? { build: new Map<string, BuildSecretValue>() } : build.credentials;
+    const buildSecretValues = [...buildSecrets.values()].flatMap((s) =>
+      'value' in s ? [{ password: s.value.toString('utf8') }] : [],
+    );
+    const masker = new SecretMasker([...[push, source, pull].filter((s) => s !== undefined), ...buildSecretValues]);
     const tail = new LogTail();
     const logs = new LogPublisher(this.o.nc, {
       namespace: ref.namespace,

@@ -1,3 +1,4 @@
+import type { BuildSecretValue__Output } from '../../proto/generated/slipway/v1/BuildSecretValue.js';
 import type { BuildStrategy__Output } from '../../proto/generated/slipway/v1/BuildStrategy.js';
 import type { ClaimBuildResponse__Output } from '../../proto/generated/slipway/v1/ClaimBuildResponse.js';
 import type { NameValue__Output } from '../../proto/generated/slipway/v1/NameValue.js';
@@ -73,7 +74,15 @@ export interface DockerStrategy {
   from?: string;
   /** Name of the pull secret for the base images; undefined: none. */
   pullSecret?: string;
+  /** Build secrets: the id RUN --mount=type=secret reads, and the opaque secret it names; empty: none. */
+  secrets: { id: string; secretName: string }[];
 }
+
+/**
+ * A build secret as the claim handed it over: the value of the opaque secret, or the type of
+ * the secret it names when that is not opaque (no value is handed over then).
+ */
+export type BuildSecretValue = { value: Buffer } | { wrongType: string };
 
 /** Build with Source-to-Image: a builder image's assemble script. */
 export interface SourceToImageStrategy {
@@ -114,7 +123,13 @@ export interface ClaimedBuild {
   /** Kubernetes quantities; undefined: no limit. */
   resources: { cpu?: string; memory?: string };
   /** The secrets the build names that exist; a named one missing here fails the build. */
-  credentials: { push?: Credentials; source?: Credentials; pull?: Credentials };
+  credentials: {
+    push?: Credentials;
+    source?: Credentials;
+    pull?: Credentials;
+    /** Build secrets by id (strategy.docker.secrets); an id missing here names a secret that does not exist. */
+    build: Map<string, BuildSecretValue>;
+  };
 }
 
 /**
@@ -161,6 +176,7 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
       push: credentials(res.pushCredentials),
       source: credentials(res.sourceCredentials),
       pull: credentials(res.pullCredentials),
+      build: buildSecrets(res.buildSecrets),
     },
   };
 }
@@ -190,6 +206,7 @@ function strategyFrom(strategy: BuildStrategy__Output | null): DockerStrategy | 
       forcePull: docker.forcePull,
       from: docker.from || undefined,
       pullSecret: docker.pullSecret?.name || undefined,
+      secrets: docker.secrets.map((s) => ({ id: s.id, secretName: s.secret?.name ?? '' })),
     };
   }
   throw new MalformedBuildError('build.spec.config.strategy', 'needs exactly one of docker or source');
@@ -208,4 +225,8 @@ function credentials(c: RegistryCredentials__Output | null): Credentials | undef
     sshPrivateKey: c.sshPrivateKey || undefined,
     knownHosts: c.knownHosts || undefined,
   };
+}
+
+function buildSecrets(list: BuildSecretValue__Output[]): Map<string, BuildSecretValue> {
+  return new Map(list.map((s) => [s.id, s.wrongType ? { wrongType: s.wrongType } : { value: Buffer.from(s.value) }]));
 }

@@ -13,7 +13,8 @@ export interface DockerfileEdits {
   target?: string;
 }
 
-interface Instruction {
+/** One instruction of a Dockerfile, its continuation lines included. */
+export interface Instruction {
   /** Index of the first and last physical line of the instruction. */
   first: number;
   last: number;
@@ -101,7 +102,7 @@ function fromImages(text: string): { image: string; arg: boolean; platform: bool
 }
 
 /** The escape character the `# escape=` parser directive sets; a backslash otherwise. */
-function escapeChar(lines: string[]): string {
+export function escapeChar(lines: string[]): string {
   for (const line of lines) {
     const m = /^#\s*escape\s*=\s*(\S)\s*$/i.exec(line);
     if (m) return m[1]!;
@@ -110,7 +111,8 @@ function escapeChar(lines: string[]): string {
   return '\\';
 }
 
-function instructions(lines: string[], escape: string): Instruction[] {
+/** The file's instructions, in order; comments and blank lines are skipped. */
+export function instructions(lines: string[], escape: string): Instruction[] {
   const out: Instruction[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;

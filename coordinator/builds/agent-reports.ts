@@ -31,6 +31,13 @@ export interface StopOrder {
   why: 'Cancelled' | 'Lost';
 }
 
+/** A build secret as the claim hands it over: the opaque secret's value, or the type of a secret that is not opaque. */
+export interface HandedBuildSecret {
+  id: string;
+  value?: Buffer;
+  wrongType?: string;
+}
+
 export interface BuildRef {
   namespace: string;
   name: string;
@@ -59,8 +66,9 @@ export class AgentReports {
   ) {}
 
   /**
-   * Makes the attempt this agent's, and hands over the credentials of the push and source
-   * secrets the build names, those that exist (the agent fails the build when one is missing).
+   * Makes the attempt this agent's, and hands over the credentials of the push, source and pull
+   * secrets and the values of the build secrets the build names, those that exist (the agent
+   * fails the build when one is missing).
    * @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError, NodeSelectorMismatchError
    */
   async claim(
@@ -71,6 +79,8 @@ export class AgentReports {
     pushCredentials?: RegistrySecret;
     sourceCredentials?: RegistrySecret;
     pullCredentials?: RegistrySecret;
+    /** The build secrets whose secrets exist, by id (strategy.docker.secrets). */
+    buildSecrets: HandedBuildSecret[];
   }> {
     let changed = false;
     const build = await this.apply(ref, (b) => {
@@ -87,7 +97,24 @@ export class AgentReports {
       pushCredentials: await reveal(output.pushSecret?.name),
       sourceCredentials: await reveal(source.sourceSecret?.name),
       pullCredentials: await reveal((strategy.docker ?? strategy.source)?.pullSecret?.name),
+      buildSecrets: await this.buildSecrets(ref.namespace, strategy.docker?.secrets ?? []),
     };
+  }
+
+  /**
+   * Each build secret's value, by id; a secret of another type only says its type, and one that
+   * does not exist is left out: the agent fails the build, naming it.
+   */
+  private async buildSecrets(
+    namespace: string,
+    secrets: { id: string; secret: { name: string } }[],
+  ): Promise<HandedBuildSecret[]> {
+    const out: HandedBuildSecret[] = [];
+    for (const { id, secret } of secrets) {
+      const found = await this.secrets.revealBuildSecret(namespace, secret.name);
+      if (found) out.push({ id, ...found });
+    }
+    return out;
   }
 
   /**

@@ -49,7 +49,7 @@ export class AgentService {
           ...required(req.claimId, 'claimId'),
           ...nodeLabels(req.nodeLabels),
         ]);
-        const { build, pushCredentials, sourceCredentials, pullCredentials } = await reports.claim(ref, {
+        const { build, pushCredentials, sourceCredentials, pullCredentials, buildSecrets } = await reports.claim(ref, {
           agent: req.agent,
           node: req.node,
           claimId: req.claimId,
@@ -61,6 +61,7 @@ export class AgentService {
           pushCredentials: credentials(pushCredentials),
           sourceCredentials: credentials(sourceCredentials),
           pullCredentials: credentials(pullCredentials),
+          buildSecrets,
         };
       }),
       Heartbeat: unary(log, 'Heartbeat', async (req, call) => {

@@ -11,7 +11,14 @@ import { DEFAULT_NAMESPACE, type BuildPhase } from '../../api/types.js';
 import { nameErrors } from '../../api/validation.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
-import { MAX_WEBHOOK_SECRET_LENGTH, SECRET_TYPES, type SecretStore, type SecretType } from '../secrets/secret-store.js';
+import {
+  MAX_OPAQUE_SECRET_LENGTH,
+  MAX_WEBHOOK_SECRET_LENGTH,
+  MIN_OPAQUE_SECRET_LENGTH,
+  SECRET_TYPES,
+  type SecretStore,
+  type SecretType,
+} from '../secrets/secret-store.js';
 import { buildConfigInputFromProto, buildConfigToProto, buildToProto } from './convert.js';
 import { CallAuthorizer } from './call-auth.js';
 import { serverStream, unary } from './handlers.js';
@@ -156,6 +163,21 @@ export class BuildService {
             });
           for (const field of ['registry', 'username', 'sshPrivateKey', 'knownHosts'] as const) {
             if (s[field]) errors.push({ field: `secret.${field}`, message: 'is not used by a webhook secret' });
+          }
+        } else if (s?.type === 'opaque') {
+          // One value (in password), any text: a build secret's, mounted into RUN steps.
+          if (s.password.trim().length < MIN_OPAQUE_SECRET_LENGTH)
+            errors.push({
+              field: 'secret.password',
+              message: `must be at least ${MIN_OPAQUE_SECRET_LENGTH} characters besides white space (the value; shorter ones cannot be masked in build logs)`,
+            });
+          else if (s.password.length > MAX_OPAQUE_SECRET_LENGTH)
+            errors.push({
+              field: 'secret.password',
+              message: `must be at most ${MAX_OPAQUE_SECRET_LENGTH} characters`,
+            });
+          for (const field of ['registry', 'username', 'sshPrivateKey', 'knownHosts'] as const) {
+            if (s[field]) errors.push({ field: `secret.${field}`, message: 'is not used by an opaque secret' });
           }
         } else if (s?.type === 'ssh-auth') {
           if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(s.sshPrivateKey))

@@ -4,15 +4,23 @@ import { objectKey } from '../../common/nats/names.js';
 import type { ObjectMeta, Versioned } from '../../api/types.js';
 import type { JsonStore } from '../store/json-store.js';
 
-export type SecretType = 'docker-registry' | 'basic-auth' | 'ssh-auth' | 'webhook';
-export const SECRET_TYPES: readonly SecretType[] = ['docker-registry', 'basic-auth', 'ssh-auth', 'webhook'];
+export type SecretType = 'docker-registry' | 'basic-auth' | 'ssh-auth' | 'webhook' | 'opaque';
+export const SECRET_TYPES: readonly SecretType[] = ['docker-registry', 'basic-auth', 'ssh-auth', 'webhook', 'opaque'];
+/** Longest opaque secret value accepted (BuildKit's own limit on a build secret is 500 KiB). */
+export const MAX_OPAQUE_SECRET_LENGTH = 64 * 1024;
+/**
+ * Shortest opaque secret value accepted: the agent masks no shorter value in logs (it would
+ * mangle every line; agent/logs/secret-masker.ts), and a build secret must always be masked.
+ */
+export const MIN_OPAQUE_SECRET_LENGTH = 3;
 /** Longest webhook secret accepted (GitHub's own limit is far below; a generic webhook's secret is a URL segment). */
 export const MAX_WEBHOOK_SECRET_LENGTH = 1024;
 
 /**
  * A credential as users give it: for a registry (docker-registry), a git server (basic-auth,
- * ssh-auth), or the value that signs or authenticates webhook deliveries (webhook, in
- * `password`; it is never handed to a build).
+ * ssh-auth), the value that signs or authenticates webhook deliveries (webhook, in `password`;
+ * it is never handed to a build), or a build secret's value (opaque, in `password`; handed to a
+ * build only as a build secret, never as registry or git credentials).
  */
 export interface RegistrySecret {
   metadata: Pick<ObjectMeta, 'name' | 'namespace'>;
@@ -89,21 +97,38 @@ export class SecretStore {
     await this.store.delete(objectKey(namespace, name), found.revision);
   }
 
-  /** Whether a secret a build can use (not a webhook secret) is there by that name; nothing is unsealed. */
+  /** Whether a credential a build can use (not a webhook or opaque secret) is there by that name; nothing is unsealed. */
   async exists(namespace: string, name: string): Promise<boolean> {
     const found = await this.store.get(objectKey(namespace, name));
-    return found !== undefined && found.value.type !== 'webhook';
+    return found !== undefined && isCredential(found.value.type);
   }
 
   /**
-   * The secret with its credentials, for a build's claim, or undefined when there is none by
-   * that name. A webhook secret counts as none: it authenticates deliveries to the coordinator,
-   * and a build (whose config may name any secret of its namespace) has no use for it.
+   * The secret with its credentials, for a build's claim (its push, pull or source secret), or
+   * undefined when there is none by that name. A webhook secret counts as none: it authenticates
+   * deliveries to the coordinator, and a build (whose config may name any secret of its
+   * namespace) has no use for it. An opaque secret counts as none too: its value is for the
+   * build's RUN steps (revealBuildSecret), never to be sent to a registry or a git server.
    */
   async reveal(namespace: string, name: string): Promise<RegistrySecret | undefined> {
     const found = await this.store.get(objectKey(namespace, name));
-    if (!found || found.value.type === 'webhook') return undefined;
+    if (!found || !isCredential(found.value.type)) return undefined;
     return this.unseal(found.value);
+  }
+
+  /**
+   * An opaque secret's value, for a build secret at a build's claim: `{ value }`; `{ wrongType }`
+   * (and nothing unsealed) when the secret is of another type; undefined when there is none by
+   * that name. The caller must not log it.
+   */
+  async revealBuildSecret(
+    namespace: string,
+    name: string,
+  ): Promise<{ value: Buffer } | { wrongType: SecretType } | undefined> {
+    const found = await this.store.get(objectKey(namespace, name));
+    if (!found) return undefined;
+    if (found.value.type !== 'opaque') return { wrongType: found.value.type };
+    return { value: Buffer.from(this.unseal(found.value).password, 'utf8') };
   }
 
   /**
@@ -139,4 +164,9 @@ export class SecretStore {
     if (!this.key) throw new SecretsDisabledError('secrets are disabled: the coordinator has no SLIPWAY_SECRET_KEY');
     return this.key;
   }
+}
+
+/** Types whose contents go to a registry or a git server on a build's behalf. */
+function isCredential(type: SecretType): boolean {
+  return type !== 'webhook' && type !== 'opaque';
 }

@@ -13,6 +13,8 @@ import type { BuildConfigStatus as _slipway_v1_BuildConfigStatus, BuildConfigSta
 import type { BuildEvent as _slipway_v1_BuildEvent, BuildEvent__Output as _slipway_v1_BuildEvent__Output } from './slipway/v1/BuildEvent';
 import type { BuildOutput as _slipway_v1_BuildOutput, BuildOutput__Output as _slipway_v1_BuildOutput__Output } from './slipway/v1/BuildOutput';
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from './slipway/v1/BuildRef';
+import type { BuildSecret as _slipway_v1_BuildSecret, BuildSecret__Output as _slipway_v1_BuildSecret__Output } from './slipway/v1/BuildSecret';
+import type { BuildSecretValue as _slipway_v1_BuildSecretValue, BuildSecretValue__Output as _slipway_v1_BuildSecretValue__Output } from './slipway/v1/BuildSecretValue';
 import type { BuildServiceClient as _slipway_v1_BuildServiceClient, BuildServiceDefinition as _slipway_v1_BuildServiceDefinition } from './slipway/v1/BuildService';
 import type { BuildSource as _slipway_v1_BuildSource, BuildSource__Output as _slipway_v1_BuildSource__Output } from './slipway/v1/BuildSource';
 import type { BuildSpec as _slipway_v1_BuildSpec, BuildSpec__Output as _slipway_v1_BuildSpec__Output } from './slipway/v1/BuildSpec';
@@ -81,6 +83,8 @@ export interface ProtoGrpcType {
       BuildEvent: MessageTypeDefinition<_slipway_v1_BuildEvent, _slipway_v1_BuildEvent__Output>
       BuildOutput: MessageTypeDefinition<_slipway_v1_BuildOutput, _slipway_v1_BuildOutput__Output>
       BuildRef: MessageTypeDefinition<_slipway_v1_BuildRef, _slipway_v1_BuildRef__Output>
+      BuildSecret: MessageTypeDefinition<_slipway_v1_BuildSecret, _slipway_v1_BuildSecret__Output>
+      BuildSecretValue: MessageTypeDefinition<_slipway_v1_BuildSecretValue, _slipway_v1_BuildSecretValue__Output>
       BuildService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_BuildServiceClient> & { service: _slipway_v1_BuildServiceDefinition }
       BuildSource: MessageTypeDefinition<_slipway_v1_BuildSource, _slipway_v1_BuildSource__Output>
       BuildSpec: MessageTypeDefinition<_slipway_v1_BuildSpec, _slipway_v1_BuildSpec__Output>

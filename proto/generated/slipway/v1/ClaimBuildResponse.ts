@@ -2,6 +2,7 @@
 
 import type { Build as _slipway_v1_Build, Build__Output as _slipway_v1_Build__Output } from '../../slipway/v1/Build';
 import type { RegistryCredentials as _slipway_v1_RegistryCredentials, RegistryCredentials__Output as _slipway_v1_RegistryCredentials__Output } from '../../slipway/v1/RegistryCredentials';
+import type { BuildSecretValue as _slipway_v1_BuildSecretValue, BuildSecretValue__Output as _slipway_v1_BuildSecretValue__Output } from '../../slipway/v1/BuildSecretValue';
 
 export interface ClaimBuildResponse {
   'build'?: (_slipway_v1_Build | null);
@@ -17,6 +18,11 @@ export interface ClaimBuildResponse {
    * Credentials of the strategy's pull secret, if any.
    */
   'pullCredentials'?: (_slipway_v1_RegistryCredentials | null);
+  /**
+   * The build secrets (strategy.docker.secrets), by id: one for each that names an existing
+   * secret; none for one whose secret does not exist (the agent fails the build).
+   */
+  'buildSecrets'?: (_slipway_v1_BuildSecretValue)[];
 }
 
 export interface ClaimBuildResponse__Output {
@@ -33,4 +39,9 @@ export interface ClaimBuildResponse__Output {
    * Credentials of the strategy's pull secret, if any.
    */
   'pullCredentials': (_slipway_v1_RegistryCredentials__Output | null);
+  /**
+   * The build secrets (strategy.docker.secrets), by id: one for each that names an existing
+   * secret; none for one whose secret does not exist (the agent fails the build).
+   */
+  'buildSecrets': (_slipway_v1_BuildSecretValue__Output)[];
 }

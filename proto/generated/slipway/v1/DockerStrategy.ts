@@ -2,6 +2,7 @@
 
 import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from '../../slipway/v1/NameValue';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from '../../slipway/v1/SecretReference';
+import type { BuildSecret as _slipway_v1_BuildSecret, BuildSecret__Output as _slipway_v1_BuildSecret__Output } from '../../slipway/v1/BuildSecret';
 
 export interface DockerStrategy {
   /**
@@ -30,6 +31,10 @@ export interface DockerStrategy {
    * A docker-registry secret for pulling the base images.
    */
   'pullSecret'?: (_slipway_v1_SecretReference | null);
+  /**
+   * BuildKit build secrets: what `RUN --mount=type=secret,id=ID` reads, each an opaque secret.
+   */
+  'secrets'?: (_slipway_v1_BuildSecret)[];
 }
 
 export interface DockerStrategy__Output {
@@ -59,4 +64,8 @@ export interface DockerStrategy__Output {
    * A docker-registry secret for pulling the base images.
    */
   'pullSecret': (_slipway_v1_SecretReference__Output | null);
+  /**
+   * BuildKit build secrets: what `RUN --mount=type=secret,id=ID` reads, each an opaque secret.
+   */
+  'secrets': (_slipway_v1_BuildSecret__Output)[];
 }

@@ -11,6 +11,8 @@ export interface Secret {
    * docker-registry: registry, username, password (push and pull secrets).
    * basic-auth: username, password or token (source.sourceSecret, http(s) git).
    * ssh-auth: ssh_private_key, known_hosts (source.sourceSecret, ssh git).
+   * webhook: password is the value webhook deliveries are signed or authenticated with.
+   * opaque: password is the value, any text (strategy.docker.secrets, build secrets).
    */
   'type'?: (string);
   'registry'?: (string);
@@ -32,6 +34,8 @@ export interface Secret__Output {
    * docker-registry: registry, username, password (push and pull secrets).
    * basic-auth: username, password or token (source.sourceSecret, http(s) git).
    * ssh-auth: ssh_private_key, known_hosts (source.sourceSecret, ssh git).
+   * webhook: password is the value webhook deliveries are signed or authenticated with.
+   * opaque: password is the value, any text (strategy.docker.secrets, build secrets).
    */
   'type': (string);
   'registry': (string);
