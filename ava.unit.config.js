@@ -11,6 +11,7 @@ const pure = [
   'build-secrets-units',
   'base-image-pulls',
   'buildkit-progress-units',
+  'cache-mounts-units',
   'benchmark-executor',
   'build-history-units',
   'chaos-units',

@@ -41,6 +41,7 @@ import {
   pullPreviousImage,
   type SourceToImageOptions,
 } from './strategies/source-to-image.js';
+import { scopeCacheMounts } from './strategies/cache-mounts.js';
 import { unknownSecretMounts } from './strategies/secret-mounts.js';
 import { StageTimer } from './stages/stage-timer.js';
 
@@ -453,23 +454,27 @@ async function fetchSource(o: RunOptions, dir: string): Promise<{ contextDir: st
 async function prepareDockerfile(o: RunOptions, docker: DockerStrategy, contextDir: string): Promise<string> {
   const inline = o.build.source.dockerfile;
   const edits = { from: docker.from, env: docker.env, target: docker.target };
-  if (inline === undefined && !edits.from && edits.env.length === 0) {
-    await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath');
-    return docker.dockerfilePath;
-  }
-  const original =
-    inline ??
-    (await readFile(await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath'), 'utf8'));
+  const inSource =
+    inline === undefined
+      ? await insideSource(contextDir, docker.dockerfilePath, 'strategy.docker.dockerfilePath')
+      : undefined;
+  const original = inline ?? (await readFile(inSource!, 'utf8'));
   let text: string;
   try {
-    text = editDockerfile(original, edits);
+    text = scopeCacheMounts(editDockerfile(original, edits), cacheScope(o.build.ref.namespace));
   } catch (err) {
     if (err instanceof DockerfileEditError) throw new InvalidContextError(`Dockerfile: ${err.message}`);
     throw err;
   }
+  if (inline === undefined && text === original) return docker.dockerfilePath;
   await writeFile(path.join(contextDir, GENERATED_DOCKERFILE), text);
   if (edits.from) o.onLine(`Building FROM ${edits.from} (strategy.docker.from)`);
   return GENERATED_DOCKERFILE;
+}
+
+/** The prefix of a namespace's cache mount ids: its builds share their caches, and no other's. */
+function cacheScope(namespace: string): string {
+  return `slipway/${namespace}`;
 }
 
 function outputReference(text: string): string {

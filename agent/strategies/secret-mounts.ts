@@ -64,7 +64,7 @@ function secretId(options: Map<string, string>): string | undefined {
  * A `--mount` value's options: comma-separated `key=value` (or a bare `key`, like `required`),
  * keys lower-cased, a value in double quotes taken whole (commas included).
  */
-function mountOptions(value: string): Map<string, string> {
+export function mountOptions(value: string): Map<string, string> {
   const options = new Map<string, string>();
   const fields: string[] = [];
   let field = '';
