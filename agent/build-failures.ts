@@ -118,6 +118,12 @@ export class MissingPushSecretError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/** BuildKit's Dockerfile frontend cannot read the Dockerfile: a parse error, an unknown instruction or flag, a `--mount` type it does not know. */
+export class InvalidDockerfileError extends BuildFailure {
+  readonly reason = 'InvalidDockerfile';
+  readonly phase = 'Failed';
+}
+
 /**
  * The build has `resources`, and the agent's executor cannot hold a Dockerfile build to them:
  * BuildKit in a shared daemon ignores per-build limits, so only a daemon of the build's own

@@ -9,6 +9,7 @@ import {
   BuildStepFailedError,
   DockerBuildFailedError,
   InvalidContextError,
+  InvalidDockerfileError,
   MissingBuildSecretError,
   MissingPushSecretError,
   MissingSourceSecretError,
@@ -383,8 +384,9 @@ function outOfMemory(failure: BuildFailure, resources: ClaimedBuild['resources']
 /**
  * What a BuildKit build's final error means. A process that exited non-zero ("…: exit code: 3",
  * on every BuildKit version) is the step's failure, named with the step; a registry refusal is
- * an authentication failure; anything else (a Dockerfile BuildKit cannot parse, a base image that
- * does not exist) is the build's own.
+ * an authentication failure; a Dockerfile the frontend cannot read (a parse error, an unknown
+ * instruction or `--mount` type) is InvalidDockerfile, naming the line; anything else (a COPY of
+ * a file the context lacks) is the build's own, named with its step.
  */
 export function buildError(message: string, step?: string): BuildFailure {
   const text = message.trim();
@@ -397,6 +399,8 @@ export function buildError(message: string, step?: string): BuildFailure {
     );
   }
   if (isRegistryAuthRefusal(text)) return new RegistryAuthFailedError(`pulling a base image was refused: ${text}`);
+  const parse = /dockerfile parse error (line \d+): (.*)$/i.exec(text);
+  if (parse) return new InvalidDockerfileError(`the Dockerfile cannot be built, ${parse[1]}: ${parse[2]}`);
   return new DockerBuildFailedError(`docker build failed${step ? ` at ${step}` : ''}: ${text}`);
 }
 

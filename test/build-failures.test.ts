@@ -42,7 +42,7 @@ test.serial(
 );
 
 test.serial(
-  'a bad ref, an unreachable git server and an unreachable registry each fail with their own reason',
+  'a bad ref, an unreachable git server, a --mount type BuildKit does not know and an unreachable registry each fail with their own reason',
   async (t) => {
     const env = testEnvironment();
     const git = await startGitServer(t);
@@ -63,6 +63,18 @@ test.serial(
         config: dockerBuildConfig('no-git', `git://127.0.0.1:${closedPort}/nothing`, image),
         reason: 'GitSourceUnreachable',
         says: /could not be reached/,
+      },
+      {
+        name: 'bad-mount',
+        config: {
+          ...dockerBuildConfig('bad-mount', repo.uri, image),
+          spec: {
+            ...dockerBuildConfig('bad-mount', repo.uri, image).spec,
+            source: { dockerfile: `FROM ${env.baseImage}\nRUN --mount=type=bogus,target=/x true\n` },
+          },
+        },
+        reason: 'InvalidDockerfile',
+        says: /^the Dockerfile cannot be built, line 2: unsupported mount type "bogus"$/,
       },
       {
         name: 'no-registry',

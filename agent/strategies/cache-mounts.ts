@@ -16,7 +16,9 @@ export function scopeCacheMounts(dockerfile: string, scope: string): string {
     // Flags stand before the command, possibly over several lines; the first other word ends them.
     let inFlags = true;
     for (let i = ins.first; i <= ins.last && inFlags; i++) {
-      const words = [...lines[i]!.matchAll(/\S+/g)].filter((w) => !(i === ins.first && w.index === firstWord(lines[i]!)));
+      const words = [...lines[i]!.matchAll(/\S+/g)].filter(
+        (w) => !(i === ins.first && w.index === firstWord(lines[i]!)),
+      );
       const edits: { at: number; length: number; text: string }[] = [];
       for (const w of words) {
         if (w[0] === escape && w.index + 1 === lines[i]!.trimEnd().length) continue;
@@ -27,8 +29,7 @@ export function scopeCacheMounts(dockerfile: string, scope: string): string {
         const scoped = scopeFlag(w[0], scope);
         if (scoped !== w[0]) edits.push({ at: w.index, length: w[0].length, text: scoped });
       }
-      for (const e of edits.reverse())
-        lines[i] = lines[i]!.slice(0, e.at) + e.text + lines[i]!.slice(e.at + e.length);
+      for (const e of edits.reverse()) lines[i] = lines[i]!.slice(0, e.at) + e.text + lines[i]!.slice(e.at + e.length);
     }
   }
   return lines.join('\n');
