@@ -279,9 +279,8 @@ function noMatchMessage(selector: Record<string, string>, agents: AgentView[]): 
   return `no agent's node matches nodeSelector ${formatLabels(selector)} (${agents.length} agent(s): ${shown.join(', ')}${more})`;
 }
 
+/** "memory 64Mi, cpu 500m": the same order whichever API stored them (the agent's messages use it too). */
 function resourcesText(build: Build): string {
   const r = build.spec.config.resources ?? {};
-  return Object.entries(r)
-    .map(([k, v]) => `${k} ${String(v)}`)
-    .join(', ');
+  return [r.memory ? `memory ${String(r.memory)}` : '', r.cpu ? `cpu ${String(r.cpu)}` : ''].filter(Boolean).join(', ');
 }
