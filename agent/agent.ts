@@ -125,6 +125,7 @@ export class Agent {
       metrics: this.metrics,
       nodeCache,
       warm: this.warm,
+      limitsDockerfileBuilds: executor.limitsDockerfileBuilds,
       log,
     });
   }

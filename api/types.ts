@@ -320,8 +320,8 @@ export interface Placement {
 
 /**
  * Why a Pending build is not placed yet (status.reason while it waits), as placement decides:
- * no live agent's node matches its nodeSelector (or can hold its resources); the matching ones
- * are full; its push secret does not exist; the matching agents are all stopping or cordoned.
+ * no live agent's node matches its nodeSelector (or can hold its resources; for a Dockerfile
+ * build with resources, hold it to them: a dind agent); the matching ones are full; its push secret does not exist; the matching agents are all stopping or cordoned.
  */
 export const PENDING_REASONS = ['NoMatchingAgent', 'WaitingForCapacity', 'MissingPushSecret', 'AgentDraining'] as const;
 export type PendingReason = (typeof PENDING_REASONS)[number];

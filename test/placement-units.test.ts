@@ -24,6 +24,8 @@ function build(
     cpu?: string;
     memory?: string;
     pushSecret?: string;
+    /** Source-to-Image instead of a Dockerfile. */
+    s2i?: boolean;
   } = {},
 ): Build {
   return {
@@ -39,7 +41,7 @@ function build(
       configName: o.config ?? 'app',
       config: {
         source: { git: { uri: 'git://h/r', ref: 'main' } },
-        strategy: { docker: {} },
+        strategy: o.s2i ? { source: { builderImage: 'r/builder:1' } } : { docker: {} },
         output: { image: 'r/a:v', ...(o.pushSecret ? { pushSecret: { name: o.pushSecret } } : {}) },
         ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
         ...(o.cpu || o.memory
@@ -58,8 +60,18 @@ const candidate = (b: Build, queuedAt = NOW): Candidate => ({
   queuedAt,
 });
 
+/** An agent on the node's shared daemon (the host executor) unless `o` says otherwise. */
 function agent(name: string, o: Partial<AgentView> = {}): AgentView {
-  return { name, node: `node-${name}`, labels: {}, capacity: 2, warmConfigs: [], warmImages: [], ...o };
+  return {
+    name,
+    node: `node-${name}`,
+    labels: {},
+    capacity: 2,
+    warmConfigs: [],
+    warmImages: [],
+    limitsDockerfileBuilds: false,
+    ...o,
+  };
 }
 
 function inputs(o: Partial<PlacementInputs> = {}): PlacementInputs {
@@ -117,7 +129,7 @@ test('a nodeSelector no agent matches gives NoMatchingAgent at once, naming the 
 test('builds go only to agents whose labels match, and resources must fit', (t) => {
   const agents = [
     agent('ssd', { labels: { disk: 'ssd' } }),
-    agent('hdd', { labels: { disk: 'hdd' }, cpuMillis: 2000, memoryBytes: 2 ** 30 }),
+    agent('hdd', { labels: { disk: 'hdd' }, cpuMillis: 2000, memoryBytes: 2 ** 30, limitsDockerfileBuilds: true }),
   ];
   const ds = decide(
     [
@@ -138,6 +150,30 @@ test('builds go only to agents whose labels match, and resources must fit', (t) 
   );
 });
 
+test('a Dockerfile build with resources goes only to an agent that holds it to them; with none, it waits saying so', (t) => {
+  const host = agent('host', { labels: { pool: 'a' } });
+  const dind = agent('dind', { labels: { pool: 'a' }, limitsDockerfileBuilds: true });
+  const limited = () => candidate(build('ns', 'limited', { memory: '64Mi', nodeSelector: { pool: 'a' } }));
+  // host is the emptier: least loaded would pick it, were it able.
+  const load = new Map<string, Load>([['dind', { slots: 1, cpuMillis: 0, memoryBytes: 0 }]]);
+  t.is(placedOn(decide([limited()], [host, dind], load, inputs({ affinity: false })))['ns.limited'], 'dind');
+  t.is(
+    placedOn(decide([limited()], [host, agent('host-2', { labels: { pool: 'a' } })], new Map(), inputs()))[
+      'ns.limited'
+    ],
+    "NoMatchingAgent: 2 agent(s) match nodeSelector pool=a but none can hold a Dockerfile build to its resources (memory 64Mi): BuildKit on a shared Docker daemon ignores a build's limits; it needs an agent with the dind executor",
+  );
+  t.regex(
+    placedOn(decide([candidate(build('ns', 'cpu', { cpu: '500m' }))], [host], new Map(), inputs()))['ns.cpu']!,
+    /^NoMatchingAgent: 1 agent\(s\) match the build \(no nodeSelector\) but none can hold a Dockerfile build to its resources \(cpu 500m\)/,
+    'cpu alone is a limit too',
+  );
+  // Source-to-Image limits its own containers on any daemon; a Dockerfile build without resources needs no limit.
+  const s2i = candidate(build('ns', 's2i', { memory: '64Mi', s2i: true }));
+  const plain = candidate(build('ns', 'plain'));
+  t.deepEqual(placedOn(decide([s2i, plain], [host], new Map(), inputs())), { 'ns.s2i': 'host', 'ns.plain': 'host' });
+});
+
 test('capacity: slots and memory are never given twice; the rest wait, saying how many are ahead', (t) => {
   const load = new Map<string, Load>([['x', { slots: 1, cpuMillis: 0, memoryBytes: 0 }]]);
   const builds = Array.from({ length: 4 }, (_, i) => candidate(build('ns', `b-${i}`), NOW + i));
@@ -150,7 +186,7 @@ test('capacity: slots and memory are never given twice; the rest wait, saying ho
   ]);
   const memory = decide(
     [candidate(build('ns', 'm-0', { memory: '600Mi' })), candidate(build('ns', 'm-1', { memory: '600Mi' }), NOW + 1)],
-    [agent('y', { capacity: 8, memoryBytes: 1024 * 2 ** 20 })],
+    [agent('y', { capacity: 8, memoryBytes: 1024 * 2 ** 20, limitsDockerfileBuilds: true })],
     new Map(),
     inputs(),
   );

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import test from 'ava';
+import type { Executor } from '../agent/executors/executor.js';
+import { HostExecutor } from '../agent/executors/host-executor.js';
+import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
+import { eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
@@ -52,11 +56,64 @@ test.serial(
 );
 
 test.serial(
-  "host: a Dockerfile build with resources fails ResourceLimitsUnsupported before it runs (the shared daemon's BuildKit cannot hold it to them)",
+  'host only: a Dockerfile build with resources waits NoMatchingAgent saying it needs the dind executor; a dind agent that joins takes it and it completes',
   async (t) => {
     const env = testEnvironment();
     const git = await startGitServer(t);
+    // One agent on the node's shared daemon, whose BuildKit cannot hold a build to its limits.
     const sw = await startSlipway(t);
+    const repo = await git.createRepo('limited', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}\n` });
+    const config = dockerBuildConfig('limited', repo.uri, `${env.registry}/test/limited-${unique()}:v1`);
+    config.spec!.resources = { memory: '64Mi', cpu: '500m' };
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: 'limited' });
+    let seen: Build__Output | undefined;
+    const waiting = await eventually(
+      'the build to wait NoMatchingAgent',
+      async () => {
+        seen = await sw.client.getBuild('default', 'limited-1');
+        return seen.status!.reason === 'NoMatchingAgent' && seen;
+      },
+      { detail: () => seen?.status },
+    );
+    t.is(waiting.status!.phase, 'Pending');
+    t.regex(
+      waiting.status!.message,
+      /^1 agent\(s\) match the build \(no nodeSelector\) but none can hold a Dockerfile build to its resources \(memory 64Mi, cpu 500m\): BuildKit on a shared Docker daemon ignores a build's limits; it needs an agent with the dind executor$/,
+    );
+    t.is(waiting.status!.placedAgent, '', 'not placed on the host agent');
+
+    const dindRoot = `/tmp/sw-limits-${unique()}`;
+    t.teardown(() => rm(dindRoot, { recursive: true, force: true }));
+    const dind = await addAgent(t, sw, { settings: { executor: 'dind', dindMode: 'per-agent', dindRoot } });
+    const final = await sw.client.waitForBuild('default', 'limited-1');
+    t.is(final.status!.phase, 'Complete', final.status!.message);
+    t.is(final.status!.agent, dind.config.name);
+    t.deepEqual(
+      final.status!.events.filter((e) => e.reason === 'Placed').map((e) => e.message.split(' (')[0]),
+      [`attempt 1 placed on agent ${dind.config.name}`],
+      'placed once: on the dind agent, never on the host one',
+    );
+  },
+);
+
+test.serial(
+  'backstop: an agent whose lease is not limited fails a Dockerfile build with resources ResourceLimitsUnsupported before it runs, whatever it advertised',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t, { agents: 0 });
+    // The node's daemon behind an executor that says it can limit builds: placement sends the
+    // build there, and only the agent's own check (on the lease it got) stands in the way.
+    const host = new HostExecutor(env.dockerHost);
+    const overclaiming: Executor = {
+      name: 'host',
+      limitsDockerfileBuilds: true,
+      acquire: () => host.acquire(),
+      gcTarget: () => host.gcTarget(),
+      close: () => host.close(),
+    };
+    await addAgent(t, sw, { executor: overclaiming });
     const repo = await git.createRepo('limited', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}\n` });
     const config = dockerBuildConfig('limited', repo.uri, `${env.registry}/test/limited-${unique()}:v1`);
     config.spec!.resources = { memory: '64Mi', cpu: '500m' };

@@ -20,6 +20,8 @@ import type { Executor, ExecutorLease } from './executor.js';
  */
 export class BenchmarkNoopExecutor implements Executor {
   readonly name = 'benchmark-noop';
+  /** It runs nothing, so nothing can go past a limit. */
+  readonly limitsDockerfileBuilds = true;
   readonly runtime = new BenchmarkNoopRuntime();
 
   async acquire(): Promise<ExecutorLease> {

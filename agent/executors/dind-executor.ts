@@ -20,6 +20,8 @@ export interface DindExecutorOptions extends PrivateDaemonOptions {
  */
 export class DindExecutor implements Executor {
   readonly name = 'dind';
+  /** A limited build gets a private daemon started inside a cgroup held to its resources. */
+  readonly limitsDockerfileBuilds = true;
   private shared: Promise<PrivateDaemon> | undefined;
   /** The per-agent daemon once it answers; cleared when it dies. */
   private sharedReady: PrivateDaemon | undefined;

@@ -8,6 +8,13 @@ import type { GcTarget } from '../gc/image-gc.js';
 export interface Executor {
   readonly name: string;
   /**
+   * Whether it can hold a Dockerfile build to the build's `resources`: it gives such a build a
+   * daemon limited as a whole (a lease with `limited`). BuildKit ignores a build's own limits, so
+   * where this is false such a build fails `ResourceLimitsUnsupported`; the heartbeat advertises
+   * it so that placement sends those builds only to agents where it is true.
+   */
+  readonly limitsDockerfileBuilds: boolean;
+  /**
    * A daemon for one build; `release` gives it back (and, for a private daemon, may destroy it).
    * With `needs.daemonLimits`, the executor gives a daemon held to those limits as a whole when it
    * can (the lease says whether it did).

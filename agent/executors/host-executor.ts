@@ -10,6 +10,7 @@ import type { Executor, ExecutorLease } from './executor.js';
  */
 export class HostExecutor implements Executor {
   readonly name = 'host';
+  readonly limitsDockerfileBuilds = false;
   readonly runtime: ContainerRuntime;
 
   constructor(dockerHost: string) {

@@ -27,12 +27,15 @@ export interface HeartbeatOptions {
   nodeCache?: NodeCacheReader;
   /** Configs built and images used here, for placement's cache affinity. */
   warm: WarmSet;
+  /** Whether its executor holds a Dockerfile build to its resources (`Executor.limitsDockerfileBuilds`). */
+  limitsDockerfileBuilds: boolean;
   log: Logger;
 }
 
 /**
  * Tells the coordinator that the agent is alive and what it offers placement (labels, capacity,
- * allocatable resources, cache figures, the warm set), every `heartbeatIntervalMs` and whenever
+ * allocatable resources, cache figures, the warm set, whether it can hold a Dockerfile build to
+ * its resources), every `heartbeatIntervalMs` and whenever
  * something changed; carries out the stop orders the answer brings back. A heartbeat that does
  * not get through is not retried: the next one is the retry.
  */
@@ -71,6 +74,7 @@ export class Heartbeat {
         draining: this.o.draining(),
         warmConfigs: this.o.warm.advertised.configs,
         warmImages: this.o.warm.advertised.images,
+        limitsDockerfileBuilds: this.o.limitsDockerfileBuilds,
       });
       for (const order of res.stop) {
         const r = order.build && running.get(order.build);

@@ -25,6 +25,11 @@ export interface AgentRecord {
   draining?: boolean;
   /** Configs (`namespace/name`) it built and base images it pulled, newest first: placement's affinity. */
   warm?: { configs: string[]; images: string[] };
+  /**
+   * Its executor can hold a Dockerfile build to the build's resources (a daemon of the build's
+   * own in a limited cgroup); absent: it cannot (the node's shared daemon, or an agent too old to say).
+   */
+  limitsDockerfileBuilds?: boolean;
   /** When a coordinator received the heartbeat (coordinators' clocks are assumed in sync). */
   lastHeartbeat: string;
 }

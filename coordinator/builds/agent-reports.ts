@@ -23,6 +23,7 @@ export interface Heartbeat {
   allocatable?: AgentRecord['allocatable'];
   draining?: boolean;
   warm?: AgentRecord['warm'];
+  limitsDockerfileBuilds?: boolean;
 }
 
 /** An attempt the agent must stop: cancelled by a user, or no longer the agent's. */
@@ -150,6 +151,7 @@ export class AgentReports {
         ...(h.allocatable ? { allocatable: h.allocatable } : {}),
         ...(h.draining ? { draining: true } : {}),
         ...(h.warm ? { warm: h.warm } : {}),
+        ...(h.limitsDockerfileBuilds ? { limitsDockerfileBuilds: true } : {}),
       });
     } catch (err) {
       if (isNatsUnavailable(err)) this.heartbeatsUnrecorded();

@@ -115,6 +115,7 @@ export class AgentService {
               : undefined,
           draining: req.draining,
           warm: { configs: req.warmConfigs, images: req.warmImages },
+          limitsDockerfileBuilds: req.limitsDockerfileBuilds,
         });
         return { stop: orders };
       }),

@@ -9,7 +9,10 @@ import type { Build, PendingReason } from '../../api/types.js';
  * For each build, in fair order (fairOrder):
  * 1. its push secret must exist, else MissingPushSecret;
  * 2. some live agent's labels must match its nodeSelector, and that agent must be able to hold
- *    its resources at all, else NoMatchingAgent (naming the selector);
+ *    its resources at all, else NoMatchingAgent (naming the selector); a Dockerfile build with
+ *    resources (memory or cpu) matches only agents that advertise `limitsDockerfileBuilds`
+ *    (BuildKit on a shared daemon ignores a build's limits: only a daemon of the build's own,
+ *    the dind executor's, holds it to them), else NoMatchingAgent saying so;
  * 3. one of those must be schedulable (not draining, node not cordoned), else AgentDraining;
  * 4. with affinity on, the agent that holds its cache warmest (its config built there, else its
  *    base image pulled there) takes it when it has room; when that agent is full, the build waits
@@ -34,6 +37,11 @@ export interface AgentView {
   /** Configs (`namespace/name`) and base images it holds warm, newest first. */
   warmConfigs: string[];
   warmImages: string[];
+  /**
+   * Its executor holds a Dockerfile build to the build's resources (dind: a daemon of the build's
+   * own in a limited cgroup). False for the node's shared daemon, whose BuildKit ignores them.
+   */
+  limitsDockerfileBuilds: boolean;
 }
 
 /** What an agent's placed and running builds take. */
@@ -143,11 +151,20 @@ export function decide(
       wait('NoMatchingAgent', noMatchMessage(selector, agents));
       continue;
     }
-    const fitting = matched.filter((a) => fits(a, NO_LOAD, wanted));
+    // Only builds that need it pay for this filter: placement runs on every dispatch.
+    const able = needsLimitedDaemon(build) ? matched.filter((a) => a.limitsDockerfileBuilds) : matched;
+    if (able.length === 0) {
+      wait(
+        'NoMatchingAgent',
+        `${matched.length} agent(s) match ${selectorText(selector)} but none can hold a Dockerfile build to its resources (${resourcesText(build)}): BuildKit on a shared Docker daemon ignores a build's limits; it needs an agent with the dind executor`,
+      );
+      continue;
+    }
+    const fitting = able.filter((a) => fits(a, NO_LOAD, wanted));
     if (fitting.length === 0) {
       wait(
         'NoMatchingAgent',
-        `${matched.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`,
+        `${able.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`,
       );
       continue;
     }
@@ -198,6 +215,16 @@ export function decide(
     ahead++;
   }
   return decisions;
+}
+
+/**
+ * Whether the build runs only on a daemon held to its resources as a whole: a Dockerfile build
+ * (BuildKit, which ignores a build's own limits) with memory or cpu set. Source-to-Image's
+ * containers take limits of their own on any daemon.
+ */
+export function needsLimitedDaemon(build: Build): boolean {
+  const r = build.spec.config.resources;
+  return build.spec.config.strategy.docker !== undefined && r !== undefined && (!!r.memory || !!r.cpu);
 }
 
 /** Whether `agent`, with `load` on it, has room for one more build asking `wanted`. */
@@ -252,9 +279,8 @@ function noMatchMessage(selector: Record<string, string>, agents: AgentView[]): 
   return `no agent's node matches nodeSelector ${formatLabels(selector)} (${agents.length} agent(s): ${shown.join(', ')}${more})`;
 }
 
+/** "memory 64Mi, cpu 500m": the same order whichever API stored them (the agent's messages use it too). */
 function resourcesText(build: Build): string {
   const r = build.spec.config.resources ?? {};
-  return Object.entries(r)
-    .map(([k, v]) => `${k} ${String(v)}`)
-    .join(', ');
+  return [r.memory ? `memory ${String(r.memory)}` : '', r.cpu ? `cpu ${String(r.cpu)}` : ''].filter(Boolean).join(', ');
 }

@@ -329,6 +329,7 @@ function agentView(a: AgentRecord): AgentView {
     unschedulable: a.draining ? 'draining' : a.cordoned ? 'cordoned' : undefined,
     warmConfigs: a.warm?.configs ?? [],
     warmImages: a.warm?.images ?? [],
+    limitsDockerfileBuilds: a.limitsDockerfileBuilds ?? false,
   };
 }
 

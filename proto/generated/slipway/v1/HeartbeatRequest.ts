@@ -44,6 +44,12 @@ export interface HeartbeatRequest {
    */
   'warmConfigs'?: (string)[];
   'warmImages'?: (string)[];
+  /**
+   * Its executor can hold a Dockerfile build to the build's resources: it gives such a build a
+   * Docker daemon of its own inside a limited cgroup (dind). BuildKit on a shared daemon ignores
+   * a build's limits, so placement sends a Dockerfile build with resources only where this is true.
+   */
+  'limitsDockerfileBuilds'?: (boolean);
 }
 
 export interface HeartbeatRequest__Output {
@@ -86,4 +92,10 @@ export interface HeartbeatRequest__Output {
    */
   'warmConfigs': (string)[];
   'warmImages': (string)[];
+  /**
+   * Its executor can hold a Dockerfile build to the build's resources: it gives such a build a
+   * Docker daemon of its own inside a limited cgroup (dind). BuildKit on a shared daemon ignores
+   * a build's limits, so placement sends a Dockerfile build with resources only where this is true.
+   */
+  'limitsDockerfileBuilds': (boolean);
 }
