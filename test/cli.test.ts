@@ -43,7 +43,6 @@ spec:
     docker: {}
   output:
     image: ${image}
-  resources: { cpu: "1", memory: 128Mi }
 `;
   await writeFile(file, yaml(`${env.registry}/${repository}:v1`));
 

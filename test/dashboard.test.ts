@@ -10,6 +10,7 @@ import { BUILDS_BUCKET } from '../common/nats/names.js';
 import { launchBrowser, screenshot, watchPage } from './helpers/browser.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
+import { stepOutput } from './helpers/log-lines.js';
 import { tempDir } from './helpers/processes.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { eventually } from './helpers/eventually.js';
@@ -114,7 +115,10 @@ test.serial(
     await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
     t.is(new URL(page.url()).pathname, '/ui/namespaces/default/builds/app-1');
     const expected1 = await logLines(slipway.client, 'app-1');
-    t.true(expected1.includes(first) && expected1.includes(second), expected1.join('\n'));
+    t.true(
+      expected1.map(stepOutput).includes(first) && expected1.map(stepOutput).includes(second),
+      expected1.join('\n'),
+    );
     await page.waitForFunction(
       (n) => (document.getElementById('log')?.textContent ?? '').split('\n').length - 1 >= n,
       {},
@@ -133,8 +137,9 @@ test.serial(
       (m) => void ((window as unknown as { slipwayTestMarker: string }).slipwayTestMarker = m),
       marker,
     );
+    // The step's output line, as the log shows it: "#5 0.123 <first>".
     await page.waitForFunction(
-      (line) => (document.getElementById('log')?.textContent ?? '').split('\n').includes(line),
+      (line) => (document.getElementById('log')?.textContent ?? '').split('\n').some((l) => l.endsWith(` ${line}`)),
       { timeout: 120_000 },
       first,
     );

@@ -68,7 +68,7 @@ test.serial(
 );
 
 test.serial(
-  'a base image in a registry that requires auth is pulled with the pull secret, and refused clearly without',
+  'a base image in a registry that requires auth is pulled with the pull secret (by the agent, or by BuildKit through the session for FROM $ARG), and refused clearly without',
   async (t) => {
     const env = testEnvironment();
     const password = `pw-${unique()}`;
@@ -93,25 +93,43 @@ test.serial(
       username: 'puller',
       password,
     });
-    const config = (name: string, pullSecret?: string) => ({
+    // `from`: FROM the image, which the agent pulls itself before the build; `arg`: FROM $BASE,
+    // which only BuildKit can resolve: it pulls it, asking the build's session for credentials.
+    const config = (name: string, from: 'from' | 'arg', pullSecret?: string) => ({
       metadata: { name },
       spec: {
-        source: { dockerfile: `FROM ${privateBase}:latest\nRUN echo ${unique()} > /x\n` },
-        strategy: { docker: pullSecret ? { pullSecret: { name: pullSecret } } : {} },
+        source: {
+          dockerfile:
+            from === 'from'
+              ? `FROM ${privateBase}:latest\nRUN echo ${unique()} > /x\n`
+              : `ARG BASE\nFROM $BASE\nRUN echo ${unique()} > /x\n`,
+        },
+        strategy: {
+          docker: {
+            buildArgs: from === 'arg' ? [{ name: 'BASE', value: `${privateBase}:latest` }] : [],
+            ...(pullSecret ? { pullSecret: { name: pullSecret } } : {}),
+          },
+        },
         output: { image: `${env.registry}/test/${name}-${unique()}:v1` },
       },
     });
     // Without the secret first: once pulled, the node's daemon would have the image.
-    await sw.client.createBuildConfig(config('no-pull-secret'));
-    await sw.client.startBuild({ namespace: 'default', configName: 'no-pull-secret' });
-    const refused = await sw.client.waitForBuild('default', 'no-pull-secret-1');
-    t.is(refused.status!.phase, 'Failed');
-    t.is(refused.status!.reason, 'RegistryAuthFailed', refused.status!.message);
-
-    await sw.client.createBuildConfig(config('with-pull-secret', 'pull'));
-    await sw.client.startBuild({ namespace: 'default', configName: 'with-pull-secret' });
-    const built = await sw.client.waitForBuild('default', 'with-pull-secret-1');
-    t.is(built.status!.phase, 'Complete', built.status!.message);
+    for (const [name, from, pullSecret, phase] of [
+      ['no-pull-secret', 'from', undefined, 'Failed'],
+      ['arg-no-pull-secret', 'arg', undefined, 'Failed'],
+      ['arg-with-pull-secret', 'arg', 'pull', 'Complete'],
+      ['with-pull-secret', 'from', 'pull', 'Complete'],
+    ] as const) {
+      await sw.client.createBuildConfig(config(name, from, pullSecret));
+      await sw.client.startBuild({ namespace: 'default', configName: name });
+      const final = await sw.client.waitForBuild('default', `${name}-1`);
+      t.is(final.status!.phase, phase, `${name}: ${final.status!.message}`);
+      if (phase === 'Failed') t.is(final.status!.reason, 'RegistryAuthFailed', `${name}: ${final.status!.message}`);
+      t.false(JSON.stringify(final).includes(password), name);
+      const log: string[] = [];
+      for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: `${name}-1` })) log.push(l.text);
+      t.false(log.join('\n').includes(password), name);
+    }
     await docker
       .getImage(`${privateBase}:latest`)
       .remove()

@@ -139,9 +139,10 @@ export class ImageGarbageCollector {
       containersRemoved,
     };
     if (before.used > before.high) {
-      // BuildKit's cache first: on the node's daemon only what has gone unused for the minimum
-      // age (other builds on the node may be about to use the rest); on a private one, all of it.
-      let reclaimed = await runtime.pruneBuildCache(target.ownsDaemon ? {} : { unusedForMs: this.o.policy.minAgeMs });
+      // BuildKit's cache first, what has gone unused for the minimum age, as for images: a build
+      // starting now has records younger than that (its uploaded context among them) that it
+      // is about to use, on the node's daemon and on a private one alike.
+      let reclaimed = await runtime.pruneBuildCache({ unusedForMs: this.o.policy.minAgeMs });
       let used = before.used;
       const present = (await runtime.diskUsage()).images.map((i) => i.id);
       const candidates = await this.candidates(target);
