@@ -119,7 +119,8 @@ test.serial(
     t.is(failed.status!.phase, 'Error');
     t.is(failed.status!.reason, 'ExecutorUnavailable');
     t.regex(failed.status!.message, /private Docker daemon died/);
-    // The step (a BuildKit step: the daemon's own runc process, no container) died with its daemon.
+    // The step (a BuildKit step: run by the daemon's own runc, no container) outlives a killed
+    // daemon as an orphan: the clean-up of the dead daemon must end it too.
     await untilStepStopped(sleep);
 
     await sw.client.startBuild({ namespace: 'default', configName: 'quick' });
