@@ -16,6 +16,8 @@ export interface RunCounter {
   runs(): Map<string, number>;
   /** Requests so far per path, `/run/…` and any other (`/run/c12` → 1). */
   hits(): Map<string, number>;
+  /** Every request so far, in the order they arrived, with when (ms since the epoch). */
+  requests(): { path: string; atMs: number }[];
 }
 
 /**
@@ -27,9 +29,11 @@ export interface RunCounter {
  */
 export async function startRunCounter(t: Teardowns): Promise<RunCounter> {
   const counts = new Map<string, number>();
+  const arrived: { path: string; atMs: number }[] = [];
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://counter').pathname;
     counts.set(path, (counts.get(path) ?? 0) + 1);
+    arrived.push({ path, atMs: Date.now() });
     res.writeHead(200, { 'Content-Type': 'text/plain', Connection: 'close' }).end('counted\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -50,5 +54,6 @@ export async function startRunCounter(t: Teardowns): Promise<RunCounter> {
     runs: () =>
       new Map([...counts].filter(([p]) => p.startsWith('/run/')).map(([p, n]) => [p.slice('/run/'.length), n])),
     hits: () => new Map(counts),
+    requests: () => [...arrived],
   };
 }
