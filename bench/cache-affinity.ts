@@ -2,6 +2,7 @@ import { LABELS } from '../agent/build-runner.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { recordDaemonEvents, type DaemonEvent } from '../test/helpers/docker.js';
 import { startPrivateDaemon } from '../test/helpers/private-daemon.js';
+import { startRunCounter } from '../test/helpers/run-counter.js';
 import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { onSlipway } from './lib/environment.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
@@ -26,8 +27,9 @@ import { mulberry32 } from '../test/helpers/chaos/prng.js';
  *
  * Exactly once: each build must end Complete and its attempt's image must be tagged exactly
  * once over all the daemons (image tag events carrying the build's Slipway labels); whether a
- * build ran the expensive step is read from its daemon's events too (the step's container
- * carries a label naming it).
+ * build ran the expensive step is read from a run counter the step reports to as it runs (a
+ * BuildKit step is no container the daemon would report; a step served from the layer cache
+ * does not run, so reports nothing).
  */
 export async function cacheAffinity(o: {
   rebuilds: number;
@@ -82,7 +84,7 @@ interface XBuild {
   agent: number;
   /** Whether the build before it of the same config ran on the same agent. */
   sameAgentAsLast: boolean;
-  /** Containers of X's expensive step its daemon started during the build: 0 when the layer cache had it. */
+  /** Executions of X's expensive step during the build, at the run counter: 0 when the layer cache had it. */
   expensiveRuns: number;
 }
 
@@ -97,8 +99,6 @@ interface ScenarioResult {
   problems: string[];
 }
 
-const STEP_LABEL = 'bench.slipway.dev/step';
-
 async function scenario(
   affinity: boolean,
   sequence: string[],
@@ -112,6 +112,7 @@ async function scenario(
       const gc = { high: Math.round(o.blobBytes * 1.5), low: Math.round(o.blobBytes * 1.2) };
       const daemons = await Promise.all(Array.from({ length: o.agents }, () => startPrivateDaemon(stack)));
       const recorders = await Promise.all(daemons.map((d) => recordDaemonEvents(d.docker)));
+      const counter = await startRunCounter(stack);
       for (const d of daemons) {
         await addAgent(stack, sw, {
           concurrency: 1,
@@ -129,9 +130,7 @@ async function scenario(
       for (const config of ['x', 'y', 'z']) {
         const dockerfile = [
           `FROM ${env.baseImage}`,
-          `LABEL ${STEP_LABEL}=expensive-${config}`,
-          `RUN head -c ${o.blobBytes} /dev/urandom > /blob && sleep 2`,
-          `LABEL ${STEP_LABEL}=cheap`,
+          `RUN ${counter.command(`expensive-${config}`)} && head -c ${o.blobBytes} /dev/urandom > /blob && sleep 2`,
           'COPY src.txt /src.txt',
           'RUN wc -c /src.txt /blob > /sizes',
           '',
@@ -192,14 +191,11 @@ async function scenario(
           ms: w.to - w.from,
           agent: w.agent,
           sameAgentAsLast: windows.filter((v) => v.config === w.config && v.from < w.from).at(-1)?.agent === w.agent,
-          expensiveRuns: (events[w.agent] ?? []).filter(
-            (e) =>
-              e.type === 'container' &&
-              e.action === 'start' &&
-              e.attributes[STEP_LABEL] === `expensive-${w.config}` &&
-              (e.timeMs ?? 0) >= w.from - 1000 &&
-              (e.timeMs ?? 0) <= w.to + 1000,
-          ).length,
+          // One build at a time: a report within the build's time is the build's, whichever daemon.
+          expensiveRuns: counter
+            .requests()
+            .filter((r) => r.path === `/run/expensive-${w.config}` && r.atMs >= w.from - 1000 && r.atMs <= w.to + 1000)
+            .length,
         }));
       return { x, all, gc, builds: finals.length, onceComplete: once.onceComplete, problems };
     },

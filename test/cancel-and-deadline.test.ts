@@ -11,23 +11,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { JOBS_STREAM } from '../common/nats/names.js';
 import { eventually } from './helpers/eventually.js';
-import { untilLogLine } from './helpers/log-lines.js';
-import { processesRunning, uniqueSleep } from './helpers/step-processes.js';
+import { uniqueSleep, untilStepRuns, untilStepStopped } from './helpers/step-processes.js';
 
 const unique = () => randomBytes(4).toString('hex');
-
-/** Waits until the build's RUN step has printed `marker` and its `sleep` process runs on the node. */
-async function untilStepRuns(client: SlipwayClient, name: string, marker: string, sleep: string[]): Promise<void> {
-  await untilLogLine(client, name, new RegExp(`^#\\d+ \\S+ ${marker}$`));
-  await eventually(`the step's ${sleep.join(' ')} to run`, async () => (await processesRunning(sleep)).length > 0);
-}
-
-/** Waits (10 s at most) until no process runs `sleep`: the step was stopped on the node. */
-async function untilStepStopped(sleep: string[]): Promise<void> {
-  await eventually(`${sleep.join(' ')} to stop`, async () => (await processesRunning(sleep)).length === 0, {
-    timeoutMs: 10_000,
-  });
-}
 
 /** The build's final state, or a failure if it is not final within `ms`. */
 async function finalWithin(client: SlipwayClient, name: string, ms: number) {

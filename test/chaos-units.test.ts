@@ -1,12 +1,6 @@
 import test from 'ava';
 import { LABELS } from '../agent/build-runner.js';
-import {
-  CHAOS_LABEL,
-  chaosProblems,
-  evaluateChaos,
-  type ChaosObservations,
-  type FinalBuild,
-} from './helpers/chaos/checks.js';
+import { chaosProblems, evaluateChaos, type ChaosObservations, type FinalBuild } from './helpers/chaos/checks.js';
 import { mulberry32 } from './helpers/chaos/prng.js';
 import { chaosSeed, shortFormReplayCommand } from './helpers/chaos/replay.js';
 import { chaosSchedule, formatSchedule, parseSeed, type ScheduleOptions } from './helpers/chaos/schedule.js';
@@ -105,7 +99,12 @@ const tag = (build: string, attempt: number) => ({
   action: 'tag',
   attributes: { [LABELS.build]: build, [LABELS.attempt]: String(attempt) },
 });
-const runStep = (config: string) => ({ type: 'container', action: 'start', attributes: { [CHAOS_LABEL]: config } });
+/** The run counter's figures: RUN step executions per config. */
+const runs = (...configs: string[]) => {
+  const m = new Map<string, number>();
+  for (const c of configs) m.set(c, (m.get(c) ?? 0) + 1);
+  return m;
+};
 const complete = (name: string, attempt: number): FinalBuild => ({
   name,
   config: name.replace(/-\d+$/, ''),
@@ -121,6 +120,7 @@ const complete = (name: string, attempt: number): FinalBuild => ({
 const observe = (o: Partial<ChaosObservations>): ChaosObservations => ({
   builds: new Map(),
   events: [],
+  runs: new Map(),
   agentLogs: [],
   leftovers: [],
   badImages: new Map(),
@@ -137,7 +137,8 @@ test('the counters pass a clean run: a retried build whose lost attempt ran, one
         ['c0-1', complete('c0-1', 1)],
         ['c1-1', complete('c1-1', 2)],
       ]),
-      events: [runStep('c0'), tag('c0-1', 1), runStep('c1'), tag('c1-1', 1), runStep('c1'), tag('c1-1', 2)],
+      events: [tag('c0-1', 1), tag('c1-1', 1), tag('c1-1', 2)],
+      runs: runs('c0', 'c1', 'c1'),
       agentLogs: [
         { msg: 'outcome accepted', build: 'default/c0-1', phase: 'Complete' },
         { msg: 'outcome refused: this attempt is no longer ours', build: 'default/c1-1', attempt: 1 },
@@ -150,6 +151,7 @@ test('the counters pass a clean run: a retried build whose lost attempt ran, one
   t.is(f.fencedReports, 1);
   t.is(f.retriedAttempts, 1);
   t.is(f.executions, 3);
+  t.deepEqual(f.unobserved, []);
 });
 
 test('the counters catch an attempt run twice, more executions than attempts, two accepted results, a lost build', (t) => {
@@ -163,11 +165,8 @@ test('the counters catch an attempt run twice, more executions than attempts, tw
         ['c4-1', undefined],
         ['c5-1', { ...complete('c5-1', 1), completedMs: 1000 + 65_001 + 1000 }],
       ]),
-      events: [
-        ...[runStep('c0'), tag('c0-1', 1), runStep('c0'), tag('c0-1', 1)],
-        ...[runStep('c1'), runStep('c1'), tag('c1-1', 1)],
-        ...[runStep('c2'), tag('c2-1', 1), runStep('c5'), tag('c5-1', 1)],
-      ],
+      events: [tag('c0-1', 1), tag('c0-1', 1), tag('c1-1', 1), tag('c2-1', 1), tag('c5-1', 1)],
+      runs: runs('c0', 'c0', 'c1', 'c1', 'c2', 'c5'),
       agentLogs: [
         { msg: 'outcome accepted', build: 'default/c2-1', phase: 'Complete' },
         { msg: 'outcome accepted', build: 'default/c2-1', phase: 'Failed' },
@@ -184,4 +183,26 @@ test('the counters catch an attempt run twice, more executions than attempts, tw
   t.deepEqual(f.overDeadline, ['c5-1: ran 66001 ms, more than 65000 ms']);
   t.deepEqual(f.leftovers, ['daemon 1: container abcdef012345 of c2-1']);
   t.is(chaosProblems(f, { flat: true, latePeakMiB: 0, boundMiB: 0 }).length, 7);
+});
+
+test('the counters catch a Complete build whose RUN step the run counter never saw, and say so', (t) => {
+  const f = evaluateChaos(
+    observe({
+      builds: new Map([
+        ['c0-1', complete('c0-1', 1)],
+        ['c1-1', complete('c1-1', 1)],
+        ['c2-1', { ...complete('c2-1', 1), phase: 'Failed', reason: 'BuildStepFailed' }],
+      ]),
+      events: [tag('c0-1', 1), tag('c1-1', 1)],
+      // c1's step reported under another key (a counter no step reached would leave it empty).
+      runs: runs('c0', 'x1'),
+      agentLogs: [],
+    }),
+  );
+  t.deepEqual(f.unobserved, ['c1-1: Complete, but no execution of its RUN step reached the run counter']);
+  t.deepEqual(f.runTwice, []);
+  t.deepEqual(chaosProblems(f, { flat: true, latePeakMiB: 0, boundMiB: 0 }), [
+    'not Complete: c2-1: Failed/BuildStepFailed after 1 attempt(s): ',
+    'not counted: c1-1: Complete, but no execution of its RUN step reached the run counter',
+  ]);
 });

@@ -5,7 +5,7 @@ import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
-import { untilLogLine } from './helpers/log-lines.js';
+import { processesRunning, uniqueSleep, untilStepRuns, untilStepStopped } from './helpers/step-processes.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -87,8 +87,14 @@ test.serial(
     const sw = await startSlipway(t, { agents: 0 });
     const dindRoot = dindRootFor(t);
     await addAgent(t, sw, { settings: { executor: 'dind', dindMode: 'per-agent', dindRoot } });
+    const marker = `started-${unique()}`;
+    const sleep = uniqueSleep();
     const slow = await git.createRepo('slow', {
-      Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 30\n`,
+      Dockerfile: `FROM ${env.baseImage}\nRUN echo ${marker} && ${sleep.join(' ')}\n`,
+    });
+    // Should the step outlive its daemon (the check below fails then), it must not run for hours.
+    t.teardown(async () => {
+      for (const pid of await processesRunning(sleep)) process.kill(pid, 'SIGKILL');
     });
     const quick = await git.createRepo('quick', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} > /q\n` });
     await sw.client.createBuildConfig(dockerBuildConfig('slow', slow.uri, `${env.registry}/test/slow-${unique()}:v1`));
@@ -97,7 +103,7 @@ test.serial(
     );
 
     await sw.client.startBuild({ namespace: 'default', configName: 'slow' });
-    await untilLogLine(sw.client, 'slow-1', /---> Running in/);
+    await untilStepRuns(sw.client, 'slow-1', marker, sleep);
     const daemons = async () => {
       const pids = [];
       for (const pid of await processesMentioning(dindRoot)) {
@@ -113,6 +119,9 @@ test.serial(
     t.is(failed.status!.phase, 'Error');
     t.is(failed.status!.reason, 'ExecutorUnavailable');
     t.regex(failed.status!.message, /private Docker daemon died/);
+    // The step (a BuildKit step: run by the daemon's own runc, no container) outlives a killed
+    // daemon as an orphan: the clean-up of the dead daemon must end it too.
+    await untilStepStopped(sleep);
 
     await sw.client.startBuild({ namespace: 'default', configName: 'quick' });
     const next = await sw.client.waitForBuild('default', 'quick-1', AbortSignal.timeout(60_000));

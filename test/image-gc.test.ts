@@ -13,7 +13,7 @@ import { startGitServer } from './helpers/git-server.js';
 import { metricValue } from './helpers/metrics.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { eventually } from './helpers/eventually.js';
-import { untilLogLine } from './helpers/log-lines.js';
+import { untilStepPrinted } from './helpers/log-lines.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -92,7 +92,7 @@ test.serial(
     await eventually('the base image is collected', async () => !(await imageExists(docker, images.base)));
 
     await sw.client.startBuild({ namespace: 'default', configName: 'user' });
-    await untilLogLine(sw.client, 'user-1', /---> Running in/); // it pulled the base image again and is running on it
+    await untilStepPrinted(sw.client, 'user-1', `user-${id}`); // it pulled the base image again and is running on it
     await sw.client.startBuild({ namespace: 'default', configName: 'other' });
     t.is((await sw.client.waitForBuild('default', 'other-1')).status!.phase, 'Complete');
     await eventually("the other build's image is collected", async () => !(await imageExists(docker, images.other)));

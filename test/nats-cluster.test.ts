@@ -17,6 +17,7 @@ import { startNatsServer } from './helpers/nats-server.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/processes.js';
 import { registryDigest } from './helpers/registry.js';
+import { startRunCounter, type RunCounter } from './helpers/run-counter.js';
 import { startAgentProcess, startCoordinatorProcess, type ServiceProcess } from './helpers/service-processes.js';
 import { dockerBuildConfig } from './helpers/slipway.js';
 import { eventually } from './helpers/eventually.js';
@@ -137,9 +138,11 @@ async function startServices(
 async function createBuilds(t: ExecutionContext, clients: SlipwayClient[], count: number, sleepSeconds: number) {
   const env = testEnvironment();
   const git = await startGitServer(t);
-  // One RUN step a build and no cache: every execution of a build starts one container and tags once.
+  // One RUN step a build and no cache: every execution of a build reports itself once to the
+  // counter (under its number) and tags once.
+  const counter = await startRunCounter(t);
   const repo = await git.createRepo(`r-${unique()}`, {
-    Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo build-$N && sleep ${sleepSeconds}\n`,
+    Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN ${counter.command('$N')} && echo build-$N && sleep ${sleepSeconds}\n`,
   });
   const repository = `test/cluster-${unique()}`;
   const configs = Array.from({ length: count }, (_, i) => `c${i}-${unique()}`);
@@ -151,7 +154,13 @@ async function createBuilds(t: ExecutionContext, clients: SlipwayClient[], count
       }),
     );
   }
-  return { repository, configs, builds: configs.map((c) => `${c}-1`) };
+  return { repository, configs, builds: configs.map((c) => `${c}-1`), counter };
+}
+
+/** Per build (its number, as createBuilds passes it), how many times its RUN step ran: once when it ran once. */
+function runsPerBuild(counter: RunCounter, builds: string[]): [string, number][] {
+  const runs = counter.runs();
+  return builds.map((b, i) => [b, runs.get(String(i)) ?? 0]);
 }
 
 async function streamReplicas(cluster: NatsCluster): Promise<Record<string, number>> {
@@ -187,7 +196,7 @@ test.serial(
     ]);
     for (const [name, n] of Object.entries(replicas)) t.is(n, 3, name);
 
-    const { repository, configs, builds } = await createBuilds(t, clients, BUILDS, 4);
+    const { repository, configs, builds, counter } = await createBuilds(t, clients, BUILDS, 4);
     const recording = await recordDaemonEvents(environmentDocker());
     await Promise.all(
       configs.map((c, i) => clients[i % clients.length]!.startBuild({ namespace: 'default', configName: c })),
@@ -220,13 +229,15 @@ test.serial(
       t.is(await registryDigest(repository, `b${i}`), b.status!.output?.digest, b.metadata!.name);
     // The agents' reports arrived whole: each build's log count is recorded.
     for (const b of finals) t.true(Number(b.status!.logLines ?? 0) > 0, `${b.metadata!.name} has its log line count`);
-    // Exactly once, counted on the daemon: one image tag per build, one RUN container per build.
+    // Exactly once, counted on the daemon and at the counter: one image tag and one RUN step per build.
     t.deepEqual(
       tagsPerBuild(events, builds),
       builds.map((b) => [b, 1]),
     );
-    // (RUN step containers carry no build label; test files run one at a time, so all are ours.)
-    t.is(events.filter((e) => e.type === 'container' && e.action === 'start').length, BUILDS);
+    t.deepEqual(
+      runsPerBuild(counter, builds),
+      builds.map((b) => [b, 1]),
+    );
   },
 );
 
@@ -235,7 +246,7 @@ test.serial('an agent given two coordinators goes on with the other when one is 
   const nats = await startNatsServer(t);
   const { coordinators, agents } = await startServices(t, [nats.url], { coordinators: 2, agents: 1, replicas: 1 });
   const survivor = coordinators[1]!.client;
-  const { repository, configs, builds } = await createBuilds(t, [survivor], BUILDS, 3);
+  const { repository, configs, builds, counter } = await createBuilds(t, [survivor], BUILDS, 3);
   const recording = await recordDaemonEvents(environmentDocker());
   await Promise.all(configs.map((c) => survivor.startBuild({ namespace: 'default', configName: c })));
   await untilRunning([survivor], builds, 2);
@@ -251,7 +262,10 @@ test.serial('an agent given two coordinators goes on with the other when one is 
     tagsPerBuild(events, builds),
     builds.map((b) => [b, 1]),
   );
-  t.is(events.filter((e) => e.type === 'container' && e.action === 'start').length, BUILDS);
+  t.deepEqual(
+    runsPerBuild(counter, builds),
+    builds.map((b) => [b, 1]),
+  );
   // The one agent ran them all and is still alive, its lease kept by the coordinator that lives.
   t.deepEqual(new Set(finals.map((b) => b.status!.agent)).size, 1);
   t.is(agents[0]!.logs().filter((l) => l.msg === 'agent stopped').length, 0);

@@ -8,6 +8,7 @@ import { recordDaemonEvents, type DaemonEvent } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
+import { startRunCounter } from './helpers/run-counter.js';
 import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
 import { eventually } from './helpers/eventually.js';
 
@@ -170,14 +171,21 @@ test.serial(
   async (t) => {
     const env = testEnvironment();
     const git = await startGitServer(t);
-    const repo = await git.createRepo('cap', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 2\n` });
+    // Each RUN step reports to the counter as it begins and as it ends (BuildKit steps are no containers).
+    const counter = await startRunCounter(t);
+    const repo = await git.createRepo('cap', {
+      Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN ${counter.command('begin')} && echo $N && sleep 2 && ${counter.command('end')}\n`,
+    });
     const sw = await startSlipway(t, { agents: 0, coordinators: 2 });
     const daemon = await startPrivateDaemon(t);
     const recording = await recordDaemonEvents(daemon.docker);
     await addAgent(t, sw, { concurrency: 2, settings: { dockerHost: daemon.dockerHost } });
-    await config(sw, 'default', 'cap', repo.uri);
+    // A config a build, each with an N of its own: BuildKit runs a step once for all the builds on
+    // its daemon that need the same step at the same time (no-cache or not), so builds of one
+    // config running together would share one execution.
+    for (let i = 0; i < 8; i++) await config(sw, 'default', `cap-${i}`, repo.uri);
     const names: string[] = [];
-    for (let i = 0; i < 8; i++) names.push(await start(sw.clientOf(i % 2), 'default', 'cap'));
+    for (let i = 0; i < 8; i++) names.push(await start(sw.clientOf(i % 2), 'default', `cap-${i}`));
     for (const name of names)
       t.is(
         (await sw.client.waitForBuild('default', name, AbortSignal.timeout(120_000))).status!.phase,
@@ -186,14 +194,18 @@ test.serial(
       );
     const events = await recording.stop();
 
-    // RUN steps: containers the build started, from start to die.
+    // RUN steps running at once, from the begin to the end each reported.
     let running = 0;
     let most = 0;
-    for (const e of events.filter((e) => e.type === 'container' && (e.action === 'start' || e.action === 'die'))) {
-      running += e.action === 'start' ? 1 : -1;
+    for (const r of counter.requests()) {
+      running += r.path === '/run/begin' ? 1 : -1;
       most = Math.max(most, running);
     }
-    t.log(`most RUN containers at once: ${most}`);
+    t.deepEqual([...counter.hits()].sort(), [
+      ['/run/begin', 8],
+      ['/run/end', 8],
+    ]);
+    t.log(`most RUN steps at once: ${most}`);
     t.true(most <= 2, `${most} build steps ran at once on an agent whose limit is 2`);
     t.is(most, 2, 'the agent did use both of its slots (the count can see concurrency)');
     const tags = tagged(events);

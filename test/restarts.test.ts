@@ -9,6 +9,7 @@ import { startNatsServer } from './helpers/nats-server.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/processes.js';
 import { registryDigest } from './helpers/registry.js';
+import { startRunCounter } from './helpers/run-counter.js';
 import { startAgentProcess, startCoordinatorProcess } from './helpers/service-processes.js';
 import { dockerBuildConfig } from './helpers/slipway.js';
 
@@ -28,8 +29,10 @@ async function setUp(t: ExecutionContext, name: string, sleepSeconds: number) {
     name: `agent-${unique()}`,
     workDir: path.join(await tempDir(t), 'agent'),
   });
+  // Each execution of the RUN step reports itself to the counter.
+  const counter = await startRunCounter(t);
   const repo = await git.createRepo(name, {
-    Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep ${sleepSeconds}\n`,
+    Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN ${counter.command(name)} && echo $N && sleep ${sleepSeconds}\n`,
   });
   const repository = `test/${name}-${unique()}`;
   await client.createBuildConfig(
@@ -41,6 +44,7 @@ async function setUp(t: ExecutionContext, name: string, sleepSeconds: number) {
   return {
     nats,
     client,
+    counter,
     agent,
     repository,
     killCoordinator: async () => {
@@ -72,8 +76,8 @@ test.serial('coordinator killed mid-build and restarted: the build completes, ru
   t.is(final.status!.attempt, 1);
   t.is(await registryDigest(s.repository, 'v1'), final.status!.output!.digest);
   const seen = await events.stop();
-  // One RUN step: one container started on the daemon, one image tagged for the build.
-  t.is(seen.filter((e) => e.type === 'container' && e.action === 'start').length, 1);
+  // One RUN step: one execution at the counter, one image tagged for the build on the daemon.
+  t.deepEqual([...s.counter.hits()], [['/run/survivor', 1]]);
   t.is(
     seen.filter((e) => e.type === 'image' && e.action === 'tag' && e.attributes['slipway.dev/build'] === 'survivor-1')
       .length,

@@ -170,7 +170,9 @@ export async function removeLeftoverDaemons(rootParent: string, log: Logger): Pr
 
 /**
  * Kills every process started for the daemon in `root` — dockerd, containerd and its shims,
- * whose command lines name the folder — and everything they started (the containers).
+ * whose command lines name the folder — and everything they started (the containers), and every
+ * process whose root file system lies in the folder: a BuildKit RUN step is run by dockerd's own
+ * runc, not under a shim, and outlives a killed dockerd as an orphan naming nothing of it.
  */
 async function killProcessesOf(root: string): Promise<void> {
   const { readdir } = await import('node:fs/promises');
@@ -183,7 +185,7 @@ async function killProcessesOf(root: string): Promise<void> {
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     parents.set(pid, ppid);
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (pid !== process.pid && cmd.includes(root)) named.push(pid);
+    if (pid !== process.pid && (cmd.includes(root) || (await runsOnLayersUnder(pid, root)))) named.push(pid);
   }
   const doomed = new Set(named);
   for (let grew = true; grew;) {
@@ -203,6 +205,17 @@ async function killProcessesOf(root: string): Promise<void> {
     }
   }
   if (doomed.size > 0) await new Promise((r) => setTimeout(r, 200));
+}
+
+/**
+ * Whether the file system at the process's `/` is made of layers under `root` (an overlay whose
+ * directories lie there). Read from its mountinfo: in the step's own mount namespace its root
+ * reads as `/`, so `/proc/<pid>/root` cannot tell.
+ */
+async function runsOnLayersUnder(pid: number, root: string): Promise<boolean> {
+  const mounts = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '');
+  const top = mounts.split('\n').find((l) => l.split(' ')[4] === '/');
+  return top !== undefined && top.includes(root + '/');
 }
 
 /** Unmounts (lazily) every mount point under `dir`, deepest first. */

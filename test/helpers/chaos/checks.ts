@@ -1,13 +1,10 @@
 import { LABELS } from '../../../agent/build-runner.js';
 import type { DaemonEvent } from '../docker.js';
 
-/** The label the chaos Dockerfile puts on its image before its RUN step, so the step's container carries it. */
-export const CHAOS_LABEL = 'chaos.slipway.dev/config';
-
 /** A build as the run saw it at the end (undefined fields: it never got there). */
 export interface FinalBuild {
   name: string;
-  /** Its BuildConfig (one config a build, so RUN containers can be told apart by config). */
+  /** Its BuildConfig (one config a build, so RUN step executions can be told apart by config). */
   config: string;
   phase: string;
   reason: string;
@@ -24,11 +21,19 @@ export interface FinalBuild {
 export interface ChaosObservations {
   /** Every build the run started, by name; undefined when no coordinator could say what became of it. */
   builds: Map<string, FinalBuild | undefined>;
-  /** Everything the agents' daemons reported during the run. */
+  /** Everything the agents' daemons reported during the run (their `image tag` events are counted). */
   events: DaemonEvent[];
+  /**
+   * RUN step executions per config, as the run counter (test/helpers/run-counter.ts) saw them:
+   * each execution of the chaos Dockerfile's RUN step reports itself there under its config.
+   */
+  runs: Map<string, number>;
   /** Every log line of every agent process. */
   agentLogs: Record<string, unknown>[];
-  /** Containers with a Slipway or chaos label still on a daemon at the end. */
+  /**
+   * Containers with a Slipway label still on a daemon at the end. Only what Slipway makes as
+   * containers (S2I's steps): a BuildKit RUN step is none, so this does not cover those.
+   */
   leftovers: { daemon: number; id: string; build: string }[];
   /** Complete builds whose digest is not in the registry or did not run right: why. */
   badImages: Map<string, string>;
@@ -52,8 +57,13 @@ export interface ChaosFigures {
   retriedAttempts: number;
   /** Placements taken back and made again (scheduler.ts). */
   placementsTakenBack: number;
-  /** Executions on the daemons (RUN steps started), over all builds. */
+  /** Executions on the daemons (RUN steps that reached the run counter), over all builds. */
   executions: number;
+  /**
+   * Complete builds whose RUN step never reached the run counter: the counting saw nothing (a
+   * cached step, a counter no step could reach), so "run twice" could not have been seen either.
+   */
+  unobserved: string[];
   /** Creation to terminal, ms. */
   timesToTerminalMs: number[];
   /** Builds whose last attempt ran longer than its deadline plus the lease. */
@@ -67,22 +77,19 @@ const REFUSED = 'outcome refused: this attempt is no longer ours';
 const ACCEPTED = 'outcome accepted';
 
 /**
- * Counts what happened, from the daemons' events and the agents' logs rather than from state:
- *   - executions of a build = its RUN step's container starts (they carry CHAOS_LABEL);
+ * Counts what happened, from the daemons' events, the run counter and the agents' logs rather
+ * than from state:
+ *   - executions of a build = its config's RUN step executions reported to the run counter;
  *     finished executions of an attempt = image tags carrying that attempt's Slipway labels.
  *   - run twice: an attempt tagged twice, more executions than attempts, a Complete build whose
  *     accepted attempt did not finish exactly once on a daemon, or two accepted final results.
  */
 export function evaluateChaos(o: ChaosObservations): ChaosFigures {
   const tags = new Map<string, number>(); // build/attempt → image tags
-  const runs = new Map<string, number>(); // config → RUN containers started
   for (const e of o.events) {
     if (e.type === 'image' && e.action === 'tag' && e.attributes[LABELS.build]) {
       const k = `${e.attributes[LABELS.build]}/${e.attributes[LABELS.attempt]}`;
       tags.set(k, (tags.get(k) ?? 0) + 1);
-    }
-    if (e.type === 'container' && e.action === 'start' && e.attributes[CHAOS_LABEL]) {
-      runs.set(e.attributes[CHAOS_LABEL]!, (runs.get(e.attributes[CHAOS_LABEL]!) ?? 0) + 1);
     }
   }
   const accepted = new Map<string, number>();
@@ -102,7 +109,8 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
     fencedReports,
     retriedAttempts: 0,
     placementsTakenBack: 0,
-    executions: [...runs.values()].reduce((a, b) => a + b, 0),
+    executions: [...o.runs.values()].reduce((a, b) => a + b, 0),
+    unobserved: [],
     timesToTerminalMs: [],
     overDeadline: [],
     leftovers: o.leftovers.map((l) => `daemon ${l.daemon}: container ${l.id.slice(0, 12)} of ${l.build}`),
@@ -128,8 +136,10 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
       const n = tags.get(`${name}/${a}`) ?? 0;
       if (n > 1) why.push(`attempt ${a} finished ${n} times`);
     }
-    const executions = runs.get(b.config) ?? 0;
+    const executions = o.runs.get(b.config) ?? 0;
     if (executions > b.attempt) why.push(`${executions} executions for ${b.attempt} attempt(s)`);
+    if (b.phase === 'Complete' && executions === 0)
+      f.unobserved.push(`${name}: Complete, but no execution of its RUN step reached the run counter`);
     if (b.phase === 'Complete' && (tags.get(`${name}/${b.attempt}`) ?? 0) !== 1) {
       why.push(
         `its accepted attempt ${b.attempt} finished ${tags.get(`${name}/${b.attempt}`) ?? 0} times on the daemons`,
@@ -151,6 +161,7 @@ export function chaosProblems(
     ...f.lost.map((l) => `lost: ${l}`),
     ...f.notComplete.map((l) => `not Complete: ${l}`),
     ...f.runTwice.map((l) => `run twice: ${l}`),
+    ...f.unobserved.map((l) => `not counted: ${l}`),
     ...f.overDeadline.map((l) => `past deadline plus lease: ${l}`),
     ...f.leftovers.map((l) => `left behind: ${l}`),
     ...f.badImages.map((l) => `image: ${l}`),

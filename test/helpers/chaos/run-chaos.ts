@@ -11,12 +11,13 @@ import { startNatsCluster } from '../nats-cluster.js';
 import { freePort } from '../ports.js';
 import { startPrivateDaemon } from '../private-daemon.js';
 import { tempDir } from '../processes.js';
+import { startRunCounter, type RunCounter } from '../run-counter.js';
 import { startAgentProcess, startCoordinatorProcess } from '../service-processes.js';
 import { dockerBuildConfig } from '../slipway.js';
 import type { Teardowns } from '../teardowns.js';
 import { applySchedule, type AppliedStep } from './apply-schedule.js';
 import { diagnoseOpenBuilds } from './diagnose.js';
-import { CHAOS_LABEL, chaosProblems, evaluateChaos, type ChaosFigures, type FinalBuild } from './checks.js';
+import { chaosProblems, evaluateChaos, type ChaosFigures, type FinalBuild } from './checks.js';
 import { formatRss, memoryVerdict, sampleRss, type MemoryVerdict, type RssSample } from './rss.js';
 import {
   chaosSchedule,
@@ -90,9 +91,12 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
 
   // --- the processes ---------------------------------------------------------------------------
   const git = await startGitServer(t);
+  // Each execution of the RUN step reports its config to the counter, so executions are counted
+  // per config: a BuildKit step is no container, the daemons report nothing of it. The private
+  // daemons have no bridge, so their builds run on the host's network and reach 127.0.0.1.
+  const counter = await startRunCounter(t);
   const repo = await git.createRepo('chaos', {
-    // LABEL before RUN: the RUN step's container carries it, so executions are counted per config.
-    Dockerfile: `FROM ${env.baseImage}\nARG N\nLABEL ${CHAOS_LABEL}=$N\nRUN echo "chaos-$N" > /n\nCMD ["cat", "/n"]\n`,
+    Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN ${counter.command('$N')} && echo "chaos-$N" > /n\nCMD ["cat", "/n"]\n`,
   });
   const daemons = await Promise.all(Array.from({ length: topology.agents }, () => startPrivateDaemon(t)));
   const coordinatorPorts = await Promise.all(Array.from({ length: topology.coordinators }, () => freePort()));
@@ -215,6 +219,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   // Let frozen-then-woken agents be told to stop, report (refused) and clean up.
   await quiesce(
     daemons.map((d) => d.docker),
+    counter,
     30_000,
   );
   const samples = rss.stop();
@@ -225,7 +230,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
         (await labelledContainers(d.docker)).map((c) => ({
           daemon: i,
           id: c.Id,
-          build: c.Labels[LABELS.build] ?? c.Labels[CHAOS_LABEL] ?? '?',
+          build: c.Labels[LABELS.build] ?? '?',
         })),
       ),
     )
@@ -250,6 +255,7 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
   const figures = evaluateChaos({
     builds,
     events,
+    runs: counter.runs(),
     agentLogs: agents.flatMap((a) => a.logs()),
     leftovers,
     badImages,
@@ -348,18 +354,32 @@ async function startOnce(
   }
 }
 
-/** A dockerd of the run's own (socket, data and exec roots under a short /tmp folder), stopped at the end. */
+/**
+ * The containers on `docker` with a Slipway label: what an attempt made as containers (S2I's
+ * steps) and left. A BuildKit RUN step is no container, so this says nothing about those.
+ */
 async function labelledContainers(docker: Docker) {
   const all = await docker.listContainers({ all: true });
-  return all.filter((c) => c.Labels?.[LABELS.build] !== undefined || c.Labels?.[CHAOS_LABEL] !== undefined);
+  return all.filter((c) => c.Labels?.[LABELS.build] !== undefined);
 }
 
-/** Waits (up to `timeoutMs`) until no daemon has a labelled container: every attempt has cleaned up. */
-async function quiesce(dockers: Docker[], timeoutMs: number): Promise<void> {
+/** How long the run counter must have had no request before the run counts what it saw. */
+const COUNTER_QUIET_MS = 3000;
+
+/**
+ * Waits (up to `timeoutMs`) until no daemon has a labelled container and no RUN step has reached
+ * the counter for COUNTER_QUIET_MS: every attempt has cleaned up, and a step a woken agent's
+ * build still ran is counted (BuildKit steps leave no container to wait for).
+ */
+async function quiesce(dockers: Docker[], counter: RunCounter, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
+  const total = () => [...counter.hits().values()].reduce((a, b) => a + b, 0);
+  let seen = total();
+  let changedAt = Date.now();
   while (Date.now() < until) {
     const left = (await Promise.all(dockers.map(labelledContainers))).flat();
-    if (left.length === 0) return;
+    if (total() !== seen) [seen, changedAt] = [total(), Date.now()];
+    if (left.length === 0 && Date.now() - changedAt >= COUNTER_QUIET_MS) return;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -404,10 +424,10 @@ function report(r: {
     `  lost              ${f.lost.length}`,
     `  run twice         ${f.runTwice.length}`,
     `  fenced attempts   ${f.fencedReports} late reports refused; ${f.retriedAttempts} attempts given up and retried; ${f.placementsTakenBack} placements taken back (agent gone, or job lost or passed over)`,
-    `  executions        ${f.executions} RUN steps started on the daemons for ${f.builds} builds`,
+    `  executions        ${f.executions} RUN steps run on the daemons for ${f.builds} builds (${f.unobserved.length} Complete builds with none)`,
     `  time to terminal  p50 ${percentileMs(f.timesToTerminalMs, 50)}, p99 ${percentileMs(f.timesToTerminalMs, 99)} (created → ended)`,
     `  restarts          coordinator ${r.restarts.coordinator}, agent ${r.restarts.agent}, NATS node ${r.restarts.nats}, agent frozen past its lease ${r.restarts.freeze}`,
-    `  left behind       ${f.leftovers.length} labelled containers`,
+    `  left behind       ${f.leftovers.length} labelled containers (S2I's; BuildKit steps are none)`,
     `  coordinator RSS   early peak ${r.memory.earlyPeakMiB.toFixed(0)} MiB, late peak ${r.memory.latePeakMiB.toFixed(0)} MiB (bound ${r.memory.boundMiB.toFixed(0)} MiB): ${r.memory.flat ? 'flat' : 'GREW'}`,
     formatRss(r.samples),
     r.problems.length === 0
