@@ -5,6 +5,7 @@ import type { SlipwayClient } from '../cli/client.js';
 import { environmentDocker } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
+import { ALWAYS_COLLECT } from './helpers/gc.js';
 import { metricValue } from './helpers/metrics.js';
 import { startGitServer } from './helpers/git-server.js';
 import { stepOutput } from './helpers/log-lines.js';
@@ -117,15 +118,7 @@ test.serial('image GC under pressure prunes cache mounts with the rest of the bu
   const git = await startGitServer(t);
   const sw = await startSlipway(t, { agents: 0 });
   // Usage is always above a 1-byte threshold: the round after each build collects.
-  const agent = await addAgent(t, sw, {
-    settings: {
-      gcHighThreshold: '1',
-      gcLowThreshold: '0',
-      gcMinAgeMs: 0,
-      gcIntervalMs: 3_600_000,
-      metricsListen: '127.0.0.1:0',
-    },
-  });
+  const agent = await addAgent(t, sw, { settings: ALWAYS_COLLECT });
   const rounds = async () =>
     (await metricValue(agent.metricsAddress!, 'slipway_agent_gc_runs_total', { trigger: 'pressure' })) ?? 0;
   const mark = `pruned-${unique()}`;

@@ -13,6 +13,7 @@ import { startGitServer } from './helpers/git-server.js';
 import { metricValue } from './helpers/metrics.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { eventually } from './helpers/eventually.js';
+import { ALWAYS_COLLECT } from './helpers/gc.js';
 import { untilStepPrinted } from './helpers/log-lines.js';
 
 const unique = () => randomBytes(4).toString('hex');
@@ -49,15 +50,7 @@ test.serial(
     const git = await startGitServer(t);
     const sw = await startSlipway(t, { agents: 0 });
     // Usage is always above a 1-byte threshold: every round must collect, down to nothing.
-    const agent = await addAgent(t, sw, {
-      settings: {
-        gcHighThreshold: '1',
-        gcLowThreshold: '0',
-        gcMinAgeMs: 0,
-        gcIntervalMs: 3_600_000,
-        metricsListen: '127.0.0.1:0',
-      },
-    });
+    const agent = await addAgent(t, sw, { settings: ALWAYS_COLLECT });
     const id = unique();
     const images = {
       base: `${env.registry}/test/gc-base-${id}:v1`,
