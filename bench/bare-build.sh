@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# The same build as Slipway's, by hand: clone, build, push. For bench/overhead.ts.
-# usage: bare-build.sh DOCKER_HOST GIT_URI IMAGE [--no-cache]
+# The same build as Slipway's, by hand: clone, build, push. For bench/overhead.ts and
+# bench/realistic-build.ts.
+# usage: bare-build.sh DOCKER_HOST GIT_URI IMAGE buildkit|legacy [docker build options...]
+#   buildkit: DOCKER_BUILDKIT=1, with --network host (the daemon here has no bridge network)
+#   legacy:   DOCKER_BUILDKIT=0, the legacy builder
+# The docker CLI is $SLIPWAY_BENCH_DOCKER (docker unless set): one whose `docker build` runs
+# BuildKit when DOCKER_BUILDKIT=1 without buildx (20.10's built-in client) or with it.
 set -euo pipefail
-host=$1 uri=$2 image=$3; shift 3
+host=$1 uri=$2 image=$3 builder=$4; shift 4
+docker=${SLIPWAY_BENCH_DOCKER:-docker}
+case $builder in
+  buildkit) export DOCKER_BUILDKIT=1; set -- --network host "$@" ;;
+  legacy) export DOCKER_BUILDKIT=0 ;;
+  *) echo "bare-build.sh: builder must be buildkit or legacy, not '$builder'" >&2; exit 2 ;;
+esac
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 git clone --quiet --depth 1 --branch main "$uri" "$dir/src"
-docker -H "$host" build --quiet "$@" -t "$image" "$dir/src" >/dev/null
-docker -H "$host" push --quiet "$image" >/dev/null
+"$docker" -H "$host" build --quiet "$@" -t "$image" "$dir/src" >/dev/null
+"$docker" -H "$host" push --quiet "$image" >/dev/null
