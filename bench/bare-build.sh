@@ -4,6 +4,7 @@
 # usage: bare-build.sh DOCKER_HOST GIT_URI IMAGE buildkit|legacy [docker build options...]
 #   buildkit: DOCKER_BUILDKIT=1, with --network host (the daemon here has no bridge network)
 #   legacy:   DOCKER_BUILDKIT=0, the legacy builder
+# Prints how long each step took, in ms, on stdout: `clone N`, `build N`, `push N`.
 # The docker CLI is $SLIPWAY_BENCH_DOCKER (docker unless set): one whose `docker build` runs
 # BuildKit when DOCKER_BUILDKIT=1 without buildx (20.10's built-in client) or with it.
 set -euo pipefail
@@ -16,6 +17,11 @@ case $builder in
 esac
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+t0=${EPOCHREALTIME/./}
 git clone --quiet --depth 1 --branch main "$uri" "$dir/src"
+t1=${EPOCHREALTIME/./}
 "$docker" -H "$host" build --quiet "$@" -t "$image" "$dir/src" >/dev/null
+t2=${EPOCHREALTIME/./}
 "$docker" -H "$host" push --quiet "$image" >/dev/null
+t3=${EPOCHREALTIME/./}
+printf 'clone %d\nbuild %d\npush %d\n' $(((t1 - t0) / 1000)) $(((t2 - t1) / 1000)) $(((t3 - t2) / 1000))

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
-import { bareBuild, type Builder } from './lib/bare-build.js';
+import { bareBuild, stepMedians, type BareTimes, type Builder } from './lib/bare-build.js';
 import { buildKitDockerCli } from './lib/docker-cli.js';
 import { onSlipway } from './lib/environment.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
@@ -31,8 +31,9 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
     await sw.client.createBuildConfig(dockerBuildConfig('cold', repo.uri, image('slipway', 'cold'), { noCache: true }));
     const problems: string[] = [];
 
-    const bare = (builder: Builder, cache: Cache) =>
-      bareBuild({
+    const bareRuns = { warm: [] as BareTimes[], cold: [] as BareTimes[] };
+    const bare = async (builder: Builder, cache: Cache) => {
+      const r = await bareBuild({
         dockerHost: env.dockerHost,
         cli,
         builder,
@@ -40,6 +41,9 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
         image: image(`bare-${builder}`, cache),
         options: cache === 'cold' ? ['--no-cache'] : [],
       });
+      if (builder === 'buildkit') bareRuns[cache].push(r);
+      return r.ms;
+    };
     const builds = { warm: [] as TimedBuild[], cold: [] as TimedBuild[] };
     const slipway = async (cache: Cache) => {
       const b = await timedBuild(sw, cache);
@@ -57,6 +61,7 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
     await bare('legacy', 'warm');
     await slipway('warm');
     builds.warm.length = 0;
+    bareRuns.warm.length = 0;
     for (const cache of ['warm', 'cold'] as const) {
       for (let i = 0; i < o.runs; i++) {
         times.buildkit[cache].push(await bare('buildkit', cache));
@@ -74,8 +79,8 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
     };
     const split = (cache: Cache) =>
       `${ms(median(builds[cache].map((b) => b.toRunning)))} / ${ms(median(builds[cache].map((b) => b.running)))}`;
-    const stages = (cache: Cache) =>
-      Object.entries(stageMedians(builds[cache]))
+    const list = (medians: Record<string, number>) =>
+      Object.entries(medians)
         .map(([name, v]) => `${name} ${ms(v)}`)
         .join(', ');
     const rows = (cache: Cache) => [
@@ -93,7 +98,8 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
         ...(cache === 'warm' ? { target: '≤ 1.10', met: ratios.warm <= 1.1 } : {}),
       },
       { metric: `${cache}: Slipway created → Running / Running → Complete`, value: split(cache) },
-      { metric: `${cache}: Slipway stages (median)`, value: stages(cache) },
+      { metric: `${cache}: Slipway stages (median)`, value: list(stageMedians(builds[cache])) },
+      { metric: `${cache}: bare BuildKit steps (median)`, value: list(stepMedians(bareRuns[cache])) },
       {
         metric: `${cache}: median bare legacy builder; bare BuildKit / legacy`,
         value: `${ms(m('legacy', cache))}; ${ratio(cache === 'warm' ? ratios.warmLegacy : ratios.coldLegacy)}`,
@@ -102,7 +108,7 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
     return {
       name: 'overhead vs bare Docker',
       rows: [...rows('warm'), ...rows('cold')],
-      data: { cli, times, builds, ratios },
+      data: { cli, times, builds, bareRuns, ratios },
       problems,
     };
   });

@@ -72,7 +72,9 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
     const builds: TimedBuild[] = [];
     const build = async (side: Side): Promise<number> => {
       if (side !== 'slipway')
-        return bareBuild({ dockerHost: env.dockerHost, cli, builder: side, uri: uris[side], image: image(side) });
+        return (
+          await bareBuild({ dockerHost: env.dockerHost, cli, builder: side, uri: uris[side], image: image(side) })
+        ).ms;
       const b = await timedBuild(sw, 'realistic');
       if (b.problem) throw new Error(b.problem);
       builds.push(b);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/bare-build.sh');
 
@@ -20,24 +21,50 @@ export interface BareBuild {
   options?: string[];
 }
 
+/** How long a bare build took, ms: in all (the script's process, start to exit) and each step. */
+export interface BareTimes {
+  ms: number;
+  /** clone, build, push, as the script timed them. */
+  steps: Record<string, number>;
+}
+
 /**
  * Slipway's build done by hand (bench/bare-build.sh): git clone, docker build, docker push.
- * Returns how long it took in milliseconds; rejects with the script's stderr when it fails.
+ * Resolves with how long it took; rejects with the script's stderr when it fails.
  */
-export function bareBuild(b: BareBuild): Promise<number> {
+export function bareBuild(b: BareBuild): Promise<BareTimes> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [SCRIPT, b.dockerHost, b.uri, b.image, b.builder, ...(b.options ?? [])], {
       env: { ...process.env, SLIPWAY_BENCH_DOCKER: b.cli },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let out = '';
     let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0
-        ? resolve(performance.now() - t0)
+        ? resolve({ ms: performance.now() - t0, steps: steps(out) })
         : reject(new Error(`bare-build.sh (${b.builder}) exited ${code}: ${err.trim()}`)),
     );
   });
+}
+
+/** `name N` lines as { name: N }. */
+function steps(out: string): Record<string, number> {
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((w) => w.length === 2 && Number.isFinite(Number(w[1])))
+      .map(([name, v]) => [name!, Number(v)]),
+  );
+}
+
+/** Per step, the median of its durations over `runs`. */
+export function stepMedians(runs: readonly BareTimes[]): Record<string, number> {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.steps)))];
+  return Object.fromEntries(names.map((n) => [n, median(runs.flatMap((r) => (n in r.steps ? [r.steps[n]!] : [])))]));
 }
