@@ -121,6 +121,7 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
     const ratios = {
       buildkitOverLegacy: med('buildkit') / med('legacy'),
       buildkitOverLegacyBump: med('buildkit', 'bump') / med('legacy', 'bump'),
+      buildkitOverLegacyTotal: sum(of('buildkit', 'all')) / sum(of('legacy', 'all')),
       slipwayOverBuildkit: med('slipway') / med('buildkit'),
     };
     const per = (side: Side, label: string) => ({
@@ -135,7 +136,14 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
         per('slipway', 'Slipway'),
         { metric: `source changed (${o.rounds - bumps}): median BuildKit / legacy / Slipway`, value: three('source') },
         { metric: `+ a dependency (${bumps}): median BuildKit / legacy / Slipway`, value: three('bump') },
+        {
+          metric: 'all rounds, total: BuildKit / legacy / Slipway',
+          value: (['buildkit', 'legacy', 'slipway'] as const)
+            .map((side) => (of(side, 'all').length ? `${(sum(of(side, 'all')) / 1000).toFixed(1)} s` : 'n/a'))
+            .join(' / '),
+        },
         { metric: 'bare BuildKit / legacy, median of all rounds', value: ratio(ratios.buildkitOverLegacy) },
+        { metric: 'bare BuildKit / legacy, total of all rounds', value: ratio(ratios.buildkitOverLegacyTotal) },
         { metric: 'bare BuildKit / legacy, rounds adding a dependency', value: ratio(ratios.buildkitOverLegacyBump) },
         { metric: 'Slipway / bare BuildKit, median of all rounds', value: ratio(ratios.slipwayOverBuildkit) },
         {
@@ -178,4 +186,8 @@ export function dockerfile(baseImage: string, cacheId: string | undefined, o: Re
     'COPY --from=build /artifact /app/artifact',
     '',
   ].join('\n');
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }
