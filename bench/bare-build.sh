@@ -4,6 +4,8 @@
 # usage: bare-build.sh DOCKER_HOST GIT_URI IMAGE buildkit|legacy [docker build options...]
 #   buildkit: DOCKER_BUILDKIT=1, with --network host (the daemon here has no bridge network)
 #   legacy:   DOCKER_BUILDKIT=0, the legacy builder
+# BARE_BUILD_LOG: a file to write the build's output to (BuildKit's as plain progress); without
+# it the build runs with --quiet.
 # Prints how long each step took, in ms, on stdout: `clone N`, `build N`, `push N`.
 # The docker CLI is $SLIPWAY_BENCH_DOCKER (docker unless set): one whose `docker build` runs
 # BuildKit when DOCKER_BUILDKIT=1 without buildx (20.10's built-in client) or with it.
@@ -20,7 +22,13 @@ trap 'rm -rf "$dir"' EXIT
 t0=${EPOCHREALTIME/./}
 git clone --quiet --depth 1 --branch main "$uri" "$dir/src"
 t1=${EPOCHREALTIME/./}
-"$docker" -H "$host" build --quiet "$@" -t "$image" "$dir/src" >/dev/null
+if [ -n "${BARE_BUILD_LOG:-}" ]; then
+  if [ "$builder" = buildkit ]; then set -- --progress=plain "$@"; fi
+  "$docker" -H "$host" build "$@" -t "$image" "$dir/src" >"$BARE_BUILD_LOG" 2>&1 ||
+    { tail -n 20 "$BARE_BUILD_LOG" >&2; exit 1; }
+else
+  "$docker" -H "$host" build --quiet "$@" -t "$image" "$dir/src" >/dev/null
+fi
 t2=${EPOCHREALTIME/./}
 "$docker" -H "$host" push --quiet "$image" >/dev/null
 t3=${EPOCHREALTIME/./}

@@ -3,8 +3,9 @@ import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { bareBuild } from './lib/bare-build.js';
 import { buildKitDockerCli } from './lib/docker-cli.js';
 import { onSlipway } from './lib/environment.js';
+import { startNodeDaemon } from './lib/node-daemon.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
-import { stageMedians, timedBuild, type TimedBuild } from './lib/slipway-build.js';
+import { buildLog, stageMedians, timedBuild, type TimedBuild } from './lib/slipway-build.js';
 import { median, percentile } from './lib/stats.js';
 
 /** Who builds: Slipway (on its Docker strategy's engine), or bare-build.sh on BuildKit or the legacy builder. */
@@ -45,8 +46,11 @@ export interface RealisticBuildOptions {
  */
 export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchResult> {
   return onSlipway(async ({ stack, env, git, sw }) => {
-    await addAgent(stack, sw, { concurrency: 1 });
-    const cli = await buildKitDockerCli(env.dockerHost, env.baseImage);
+    // A daemon of its own: other work on the node's daemon (an image GC test, a prune) would empty
+    // the build cache and cache mounts mid-run, and the rounds would measure that.
+    const { dockerHost } = await startNodeDaemon(stack);
+    await addAgent(stack, sw, { concurrency: 1, settings: { dockerHost } });
+    const cli = await buildKitDockerCli(dockerHost, env.baseImage);
     const id = randomBytes(3).toString('hex');
     const problems: string[] = [];
     const repoName = (side: Side) => `realistic-${side}`;
@@ -70,15 +74,23 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
     await sw.client.createBuildConfig(dockerBuildConfig('realistic', uris.slipway, image('slipway')));
 
     const builds: TimedBuild[] = [];
-    const build = async (side: Side): Promise<number> => {
-      if (side !== 'slipway')
-        return (
-          await bareBuild({ dockerHost: env.dockerHost, cli, builder: side, uri: uris[side], image: image(side) })
-        ).ms;
+    /** How long the side's build took, and how many dependencies it downloaded (from its output). */
+    const build = async (side: Side): Promise<[number, number]> => {
+      if (side !== 'slipway') {
+        const r = await bareBuild({
+          dockerHost,
+          cli,
+          builder: side,
+          uri: uris[side],
+          image: image(side),
+          keepOutput: true,
+        });
+        return [r.ms, downloadsIn(r.output!)];
+      }
       const b = await timedBuild(sw, 'realistic');
       if (b.problem) throw new Error(b.problem);
       builds.push(b);
-      return b.ms;
+      return [b.ms, downloadsIn(await buildLog(sw, b.name))];
     };
 
     // Round 0, unmeasured: every cache filled. A side that cannot build is left out of the rounds.
@@ -94,6 +106,8 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
     builds.length = 0;
 
     const times: Record<Side, number[]> = { slipway: [], buildkit: [], legacy: [] };
+    const downloads: Record<Side, number[]> = { slipway: [], buildkit: [], legacy: [] };
+    const expected: Record<Side, number[]> = { slipway: [], buildkit: [], legacy: [] };
     const bumped: boolean[] = [];
     for (let round = 1; round <= o.rounds; round++) {
       const bump = round % o.bumpEvery === 0;
@@ -103,10 +117,15 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
         await git.pushCommit(repoName(side), { ...source(round), ...(bump ? { 'deps.lock': lock(side) } : {}) });
       const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
       for (const side of order) {
+        // With its cache a BuildKit build downloads only the dependency added; the legacy builder all.
+        expected[side].push(bump ? (side === 'legacy' ? dependencies : 1) : 0);
         try {
-          times[side].push(await build(side));
+          const [took, downloaded] = await build(side);
+          times[side].push(took);
+          downloads[side].push(downloaded);
         } catch (err) {
           times[side].push(Number.NaN);
+          downloads[side].push(Number.NaN);
           problems.push(`realistic build, ${side}, round ${round}: ${(err as Error).message.split('\n')[0]}`);
         }
       }
@@ -118,6 +137,8 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
     const three = (which: 'all' | 'source' | 'bump') =>
       `${ms(med('buildkit', which))} / ${ms(med('legacy', which))} / ${ms(med('slipway', which))}`;
     const bumps = bumped.filter(Boolean).length;
+    const bySide = (f: (side: Side) => string) => (['buildkit', 'legacy', 'slipway'] as const).map(f).join(' / ');
+    const unexpected = (side: Side) => downloads[side].filter((d, i) => d !== expected[side][i]).length;
     const ratios = {
       buildkitOverLegacy: med('buildkit') / med('legacy'),
       buildkitOverLegacyBump: med('buildkit', 'bump') / med('legacy', 'bump'),
@@ -138,9 +159,15 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
         { metric: `+ a dependency (${bumps}): median BuildKit / legacy / Slipway`, value: three('bump') },
         {
           metric: 'all rounds, total: BuildKit / legacy / Slipway',
-          value: (['buildkit', 'legacy', 'slipway'] as const)
-            .map((side) => (of(side, 'all').length ? `${(sum(of(side, 'all')) / 1000).toFixed(1)} s` : 'n/a'))
-            .join(' / '),
+          value: bySide((side) => (of(side, 'all').length ? `${(sum(of(side, 'all')) / 1000).toFixed(1)} s` : 'n/a')),
+        },
+        {
+          metric: 'dependencies downloaded in all rounds: BuildKit / legacy / Slipway',
+          value: bySide((side) => (sides.includes(side) ? String(sum(downloads[side])) : 'n/a')),
+        },
+        {
+          metric: 'rounds downloading other than expected (a cache lost): BuildKit / legacy / Slipway',
+          value: bySide((side) => (sides.includes(side) ? String(unexpected(side)) : 'n/a')),
         },
         { metric: 'bare BuildKit / legacy, median of all rounds', value: ratio(ratios.buildkitOverLegacy) },
         { metric: 'bare BuildKit / legacy, total of all rounds', value: ratio(ratios.buildkitOverLegacyTotal) },
@@ -153,7 +180,7 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
             .join(', '),
         },
       ],
-      data: { cli, options: o, times, bumped, builds, ratios },
+      data: { cli, options: o, times, downloads, expected, bumped, builds, ratios },
       problems,
     };
   });
@@ -186,6 +213,11 @@ export function dockerfile(baseImage: string, cacheId: string | undefined, o: Re
     'COPY --from=build /artifact /app/artifact',
     '',
   ].join('\n');
+}
+
+/** How many dependencies a build's output says it downloaded (the step's echo, not its command line). */
+function downloadsIn(output: string): number {
+  return output.match(/downloading dep-\d+/g)?.length ?? 0;
 }
 
 function sum(values: readonly number[]): number {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './stats.js';
@@ -19,6 +21,8 @@ export interface BareBuild {
   image: string;
   /** More `docker build` options (--no-cache). */
   options?: string[];
+  /** Keep the build's output (BuildKit's as plain progress) instead of building with --quiet. */
+  keepOutput?: boolean;
 }
 
 /** How long a bare build took, ms: in all (the script's process, start to exit) and each step. */
@@ -26,17 +30,31 @@ export interface BareTimes {
   ms: number;
   /** clone, build, push, as the script timed them. */
   steps: Record<string, number>;
+  /** The build's output, with keepOutput. */
+  output?: string;
 }
 
 /**
  * Slipway's build done by hand (bench/bare-build.sh): git clone, docker build, docker push.
  * Resolves with how long it took; rejects with the script's stderr when it fails.
  */
-export function bareBuild(b: BareBuild): Promise<BareTimes> {
+export async function bareBuild(b: BareBuild): Promise<BareTimes> {
+  if (!b.keepOutput) return runScript(b, {});
+  const dir = await mkdtemp(path.join(tmpdir(), 'slipway-bare-'));
+  try {
+    const log = path.join(dir, 'build.log');
+    const times = await runScript(b, { BARE_BUILD_LOG: log });
+    return { ...times, output: await readFile(log, 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function runScript(b: BareBuild, env: Record<string, string>): Promise<BareTimes> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [SCRIPT, b.dockerHost, b.uri, b.image, b.builder, ...(b.options ?? [])], {
-      env: { ...process.env, SLIPWAY_BENCH_DOCKER: b.cli },
+      env: { ...process.env, ...env, SLIPWAY_BENCH_DOCKER: b.cli },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -3,6 +3,8 @@ import { median } from './stats.js';
 
 /** One Slipway build as the client saw it, with the build's own timestamps and its agent's stages. */
 export interface TimedBuild {
+  /** The build's name (namespace default). */
+  name: string;
   /** StartBuild → the client sees it ended (Complete with a digest when it went well), milliseconds. */
   ms: number;
   /** created → Running (an agent claimed it), from the build's timestamps. */
@@ -24,6 +26,7 @@ export async function timedBuild(sw: Slipway, configName: string): Promise<Timed
   const status = final.status!;
   const at = (s: string | undefined) => new Date(s ?? Number.NaN).getTime();
   return {
+    name: b.metadata!.name,
     ms,
     toRunning: at(status.startTimestamp) - at(final.metadata!.creationTimestamp),
     running: at(status.completionTimestamp) - at(status.startTimestamp),
@@ -41,4 +44,12 @@ export function stageMedians(builds: readonly TimedBuild[]): Record<string, numb
   return Object.fromEntries(
     names.map((n) => [n, median(builds.flatMap((b) => (n in b.stages ? [b.stages[n]!] : [])))]),
   );
+}
+
+/** The text of a build's current attempt's log, each line ended by a newline. */
+export async function buildLog(sw: Slipway, name: string): Promise<string> {
+  let text = '';
+  for await (const line of sw.client.streamBuildLogs({ namespace: 'default', name, follow: false }))
+    text += `${line.text}\n`;
+  return text;
 }
