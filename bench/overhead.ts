@@ -3,6 +3,7 @@ import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { bareBuild, stepMedians, type BareTimes, type Builder } from './lib/bare-build.js';
 import { buildKitDockerCli } from './lib/docker-cli.js';
 import { onSlipway } from './lib/environment.js';
+import { startNodeDaemon } from './lib/node-daemon.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
 import { stageMedians, timedBuild, type TimedBuild } from './lib/slipway-build.js';
 import { median, percentile } from './lib/stats.js';
@@ -13,14 +14,16 @@ type Cache = 'warm' | 'cold';
  * Slipway's overhead over bare Docker: the same git clone + docker build + push, by a shell
  * script (bench/bare-build.sh) on BuildKit (DOCKER_BUILDKIT=1) and on the legacy builder
  * (DOCKER_BUILDKIT=0), and by Slipway (StartBuild → Complete, digest known, timed by the client),
- * alternating, `runs` times each. Warm: layer cache in place (one unmeasured run of each first).
+ * alternating, `runs` times each, all on a dockerd of the benchmark's own. Warm: layer cache in place (one unmeasured run of each first).
  * Cold: no layer cache (--no-cache / strategy.docker.noCache), and a new layer to push. The
  * target compares Slipway with bare BuildKit; the legacy rows are for reference.
  */
 export async function overhead(o: { runs: number }): Promise<BenchResult> {
   return onSlipway(async ({ stack, env, git, sw }) => {
-    await addAgent(stack, sw, { concurrency: 1 });
-    const cli = await buildKitDockerCli(env.dockerHost, env.baseImage);
+    // A daemon of its own, so that other work's GC on the shared one cannot empty the warm cache.
+    const { dockerHost } = await startNodeDaemon(stack);
+    await addAgent(stack, sw, { concurrency: 1, settings: { dockerHost } });
+    const cli = await buildKitDockerCli(dockerHost, env.baseImage);
     const id = randomBytes(3).toString('hex');
     // Some real work: 4 MiB of new data in a layer when the cache does not hold it.
     const repo = await git.createRepo('overhead', {
@@ -34,7 +37,7 @@ export async function overhead(o: { runs: number }): Promise<BenchResult> {
     const bareRuns = { warm: [] as BareTimes[], cold: [] as BareTimes[] };
     const bare = async (builder: Builder, cache: Cache) => {
       const r = await bareBuild({
-        dockerHost: env.dockerHost,
+        dockerHost,
         cli,
         builder,
         uri: repo.uri,
