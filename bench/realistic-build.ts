@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
-import { bareBuild } from './lib/bare-build.js';
+import { bareBuild, stepMedians, type BareTimes } from './lib/bare-build.js';
 import { buildKitDockerCli } from './lib/docker-cli.js';
 import { onSlipway } from './lib/environment.js';
 import { startNodeDaemon } from './lib/node-daemon.js';
@@ -74,6 +74,7 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
     await sw.client.createBuildConfig(dockerBuildConfig('realistic', uris.slipway, image('slipway')));
 
     const builds: TimedBuild[] = [];
+    const bareRuns: Record<'buildkit' | 'legacy', BareTimes[]> = { buildkit: [], legacy: [] };
     /** How long the side's build took, and how many dependencies it downloaded (from its output). */
     const build = async (side: Side): Promise<[number, number]> => {
       if (side !== 'slipway') {
@@ -85,6 +86,7 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
           image: image(side),
           keepOutput: true,
         });
+        bareRuns[side].push(r);
         return [r.ms, downloadsIn(r.output!)];
       }
       const b = await timedBuild(sw, 'realistic');
@@ -104,6 +106,8 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
       }
     }
     builds.length = 0;
+    bareRuns.buildkit.length = 0;
+    bareRuns.legacy.length = 0;
 
     const times: Record<Side, number[]> = { slipway: [], buildkit: [], legacy: [] };
     const downloads: Record<Side, number[]> = { slipway: [], buildkit: [], legacy: [] };
@@ -137,6 +141,10 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
     const three = (which: 'all' | 'source' | 'bump') =>
       `${ms(med('buildkit', which))} / ${ms(med('legacy', which))} / ${ms(med('slipway', which))}`;
     const bumps = bumped.filter(Boolean).length;
+    const list = (medians: Record<string, number>) =>
+      Object.entries(medians)
+        .map(([name, v]) => `${name} ${ms(v)}`)
+        .join(', ');
     const bySide = (f: (side: Side) => string) => (['buildkit', 'legacy', 'slipway'] as const).map(f).join(' / ');
     const unexpected = (side: Side) => downloads[side].filter((d, i) => d !== expected[side][i]).length;
     const ratios = {
@@ -173,14 +181,11 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
         { metric: 'bare BuildKit / legacy, total of all rounds', value: ratio(ratios.buildkitOverLegacyTotal) },
         { metric: 'bare BuildKit / legacy, rounds adding a dependency', value: ratio(ratios.buildkitOverLegacyBump) },
         { metric: 'Slipway / bare BuildKit, median of all rounds', value: ratio(ratios.slipwayOverBuildkit) },
-        {
-          metric: 'Slipway stages (median)',
-          value: Object.entries(stageMedians(builds))
-            .map(([name, v]) => `${name} ${ms(v)}`)
-            .join(', '),
-        },
+        { metric: 'Slipway stages (median)', value: list(stageMedians(builds)) },
+        { metric: 'bare BuildKit steps (median)', value: list(stepMedians(bareRuns.buildkit)) },
+        { metric: 'bare legacy builder steps (median)', value: list(stepMedians(bareRuns.legacy)) },
       ],
-      data: { cli, options: o, times, downloads, expected, bumped, builds, ratios },
+      data: { cli, options: o, times, downloads, expected, bumped, builds, bareRuns, ratios },
       problems,
     };
   });
