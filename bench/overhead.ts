@@ -3,7 +3,7 @@ import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { bareBuild, stepMedians, type BareTimes, type Builder } from './lib/bare-build.js';
 import { buildKitDockerCli } from './lib/docker-cli.js';
 import { onSlipway } from './lib/environment.js';
-import { startNodeDaemon } from './lib/node-daemon.js';
+import { startPrivateDaemon } from '../test/helpers/private-daemon.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
 import { stageMedians, timedBuild, type TimedBuild } from './lib/slipway-build.js';
 import { median, percentile } from './lib/stats.js';
@@ -21,7 +21,7 @@ type Cache = 'warm' | 'cold';
 export async function overhead(o: { runs: number }): Promise<BenchResult> {
   return onSlipway(async ({ stack, env, git, sw }) => {
     // A daemon of its own, so that other work's GC on the shared one cannot empty the warm cache.
-    const { dockerHost } = await startNodeDaemon(stack);
+    const { dockerHost } = await startPrivateDaemon(stack);
     await addAgent(stack, sw, { concurrency: 1, settings: { dockerHost } });
     const cli = await buildKitDockerCli(dockerHost, env.baseImage);
     const id = randomBytes(3).toString('hex');

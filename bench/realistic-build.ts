@@ -3,7 +3,7 @@ import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { bareBuild, stepMedians, type BareTimes } from './lib/bare-build.js';
 import { buildKitDockerCli } from './lib/docker-cli.js';
 import { onSlipway } from './lib/environment.js';
-import { startNodeDaemon } from './lib/node-daemon.js';
+import { startPrivateDaemon } from '../test/helpers/private-daemon.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
 import { buildLog, stageMedians, timedBuild, type TimedBuild } from './lib/slipway-build.js';
 import { median, percentile } from './lib/stats.js';
@@ -48,7 +48,7 @@ export async function realisticBuild(o: RealisticBuildOptions): Promise<BenchRes
   return onSlipway(async ({ stack, env, git, sw }) => {
     // A daemon of its own: other work on the node's daemon (an image GC test, a prune) would empty
     // the build cache and cache mounts mid-run, and the rounds would measure that.
-    const { dockerHost } = await startNodeDaemon(stack);
+    const { dockerHost } = await startPrivateDaemon(stack);
     await addAgent(stack, sw, { concurrency: 1, settings: { dockerHost } });
     const cli = await buildKitDockerCli(dockerHost, env.baseImage);
     const id = randomBytes(3).toString('hex');
