@@ -1,105 +1,118 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
+import { bareBuild, stepMedians, type BareTimes, type Builder } from './lib/bare-build.js';
+import { buildKitDockerCli } from './lib/docker-cli.js';
 import { onSlipway } from './lib/environment.js';
+import { startPrivateDaemon } from '../test/helpers/private-daemon.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
-import { median } from './lib/stats.js';
+import { stageMedians, timedBuild, type TimedBuild } from './lib/slipway-build.js';
+import { median, percentile } from './lib/stats.js';
 
-const BARE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/bare-build.sh');
+type Cache = 'warm' | 'cold';
 
 /**
  * Slipway's overhead over bare Docker: the same git clone + docker build + push, by a shell
- * script (bench/bare-build.sh) and by Slipway (StartBuild → Complete, digest known, timed by
- * the client), alternating, `runs` times each. Warm: layer cache in place (one unmeasured run
- * first). Cold: no layer cache (--no-cache / strategy.docker.noCache), and a new layer to push.
+ * script (bench/bare-build.sh) on BuildKit (DOCKER_BUILDKIT=1) and on the legacy builder
+ * (DOCKER_BUILDKIT=0), and by Slipway (StartBuild → Complete, digest known, timed by the client),
+ * alternating, `runs` times each, all on a dockerd of the benchmark's own. Warm: layer cache in place (one unmeasured run of each first).
+ * Cold: no layer cache (--no-cache / strategy.docker.noCache), and a new layer to push. The
+ * target compares Slipway with bare BuildKit; the legacy rows are for reference.
  */
 export async function overhead(o: { runs: number }): Promise<BenchResult> {
   return onSlipway(async ({ stack, env, git, sw }) => {
-    await addAgent(stack, sw, { concurrency: 1 });
+    // A daemon of its own, so that other work's GC on the shared one cannot empty the warm cache.
+    const { dockerHost } = await startPrivateDaemon(stack);
+    await addAgent(stack, sw, { concurrency: 1, settings: { dockerHost } });
+    const cli = await buildKitDockerCli(dockerHost, env.baseImage);
     const id = randomBytes(3).toString('hex');
     // Some real work: 4 MiB of new data in a layer when the cache does not hold it.
     const repo = await git.createRepo('overhead', {
       Dockerfile: `FROM ${env.baseImage}\nRUN head -c 4194304 /dev/urandom > /blob && echo built\n`,
     });
-    const image = (who: string, cache: string) => `${env.registry}/bench/overhead-${who}-${cache}-${id}:latest`;
+    const image = (who: string, cache: Cache) => `${env.registry}/bench/overhead-${who}-${cache}-${id}:latest`;
     await sw.client.createBuildConfig(dockerBuildConfig('warm', repo.uri, image('slipway', 'warm')));
     await sw.client.createBuildConfig(dockerBuildConfig('cold', repo.uri, image('slipway', 'cold'), { noCache: true }));
     const problems: string[] = [];
 
-    const bare = async (cache: 'warm' | 'cold') => {
-      const t0 = performance.now();
-      await runScript(BARE, [
-        env.dockerHost,
-        repo.uri,
-        image('bare', cache),
-        ...(cache === 'cold' ? ['--no-cache'] : []),
-      ]);
-      return performance.now() - t0;
+    const bareRuns = { warm: [] as BareTimes[], cold: [] as BareTimes[] };
+    const bare = async (builder: Builder, cache: Cache) => {
+      const r = await bareBuild({
+        dockerHost,
+        cli,
+        builder,
+        uri: repo.uri,
+        image: image(`bare-${builder}`, cache),
+        options: cache === 'cold' ? ['--no-cache'] : [],
+      });
+      if (builder === 'buildkit') bareRuns[cache].push(r);
+      return r.ms;
     };
-    const phases = { warm: [] as [number, number][], cold: [] as [number, number][] };
-    const slipway = async (cache: 'warm' | 'cold') => {
-      const t0 = performance.now();
-      const b = await sw.client.startBuild({ namespace: 'default', configName: cache });
-      const final = await sw.client.waitForBuild('default', b.metadata!.name);
-      const took = performance.now() - t0;
-      const at = (s: string | undefined) => new Date(s ?? Number.NaN).getTime();
-      phases[cache].push([
-        at(final.status!.startTimestamp) - at(final.metadata!.creationTimestamp),
-        at(final.status!.completionTimestamp) - at(final.status!.startTimestamp),
-      ]);
-      if (final.status!.phase !== 'Complete' || !final.status!.output?.digest)
-        problems.push(`${b.metadata!.name}: ${final.status!.phase} ${final.status!.message}`);
-      return took;
+    const builds = { warm: [] as TimedBuild[], cold: [] as TimedBuild[] };
+    const slipway = async (cache: Cache) => {
+      const b = await timedBuild(sw, cache);
+      if (b.problem) problems.push(b.problem);
+      builds[cache].push(b);
+      return b.ms;
     };
 
     const times = {
-      bare: { warm: [] as number[], cold: [] as number[] },
+      buildkit: { warm: [] as number[], cold: [] as number[] },
+      legacy: { warm: [] as number[], cold: [] as number[] },
       slipway: { warm: [] as number[], cold: [] as number[] },
     };
-    await bare('warm');
+    await bare('buildkit', 'warm');
+    await bare('legacy', 'warm');
     await slipway('warm');
+    builds.warm.length = 0;
+    bareRuns.warm.length = 0;
     for (const cache of ['warm', 'cold'] as const) {
       for (let i = 0; i < o.runs; i++) {
-        times.bare[cache].push(await bare(cache));
+        times.buildkit[cache].push(await bare('buildkit', cache));
+        times.legacy[cache].push(await bare('legacy', cache));
         times.slipway[cache].push(await slipway(cache));
       }
     }
-    const warm = median(times.slipway.warm) / median(times.bare.warm);
-    const split = (cache: 'warm' | 'cold') =>
-      `${ms(median(phases[cache].map((p) => p[0])))} / ${ms(median(phases[cache].map((p) => p[1])))}`;
-    const cold = median(times.slipway.cold) / median(times.bare.cold);
+    const m = (side: keyof typeof times, cache: Cache) => median(times[side][cache]);
+    const p90 = (side: keyof typeof times, cache: Cache) => percentile(times[side][cache], 90);
+    const ratios = {
+      warm: m('slipway', 'warm') / m('buildkit', 'warm'),
+      cold: m('slipway', 'cold') / m('buildkit', 'cold'),
+      warmLegacy: m('buildkit', 'warm') / m('legacy', 'warm'),
+      coldLegacy: m('buildkit', 'cold') / m('legacy', 'cold'),
+    };
+    const split = (cache: Cache) =>
+      `${ms(median(builds[cache].map((b) => b.toRunning)))} / ${ms(median(builds[cache].map((b) => b.running)))}`;
+    const list = (medians: Record<string, number>) =>
+      Object.entries(medians)
+        .map(([name, v]) => `${name} ${ms(v)}`)
+        .join(', ');
+    const rows = (cache: Cache) => [
+      {
+        metric: `${cache}: median bare BuildKit / Slipway${cache === 'warm' ? ` (${o.runs} runs each)` : ''}`,
+        value: `${ms(m('buildkit', cache))} / ${ms(m('slipway', cache))}`,
+      },
+      {
+        metric: `${cache}: p90 bare BuildKit / Slipway`,
+        value: `${ms(p90('buildkit', cache))} / ${ms(p90('slipway', cache))}`,
+      },
+      {
+        metric: `${cache}: Slipway / bare BuildKit`,
+        value: ratio(ratios[cache]),
+        ...(cache === 'warm' ? { target: '≤ 1.10', met: ratios.warm <= 1.1 } : {}),
+      },
+      { metric: `${cache}: Slipway created → Running / Running → Complete`, value: split(cache) },
+      { metric: `${cache}: Slipway stages (median)`, value: list(stageMedians(builds[cache])) },
+      { metric: `${cache}: bare BuildKit steps (median)`, value: list(stepMedians(bareRuns[cache])) },
+      {
+        metric: `${cache}: median bare legacy builder; bare BuildKit / legacy`,
+        value: `${ms(m('legacy', cache))}; ${ratio(cache === 'warm' ? ratios.warmLegacy : ratios.coldLegacy)}`,
+      },
+    ];
     return {
       name: 'overhead vs bare Docker',
-      rows: [
-        {
-          metric: `warm: median bare / Slipway (${o.runs} runs each)`,
-          value: `${ms(median(times.bare.warm))} / ${ms(median(times.slipway.warm))}`,
-        },
-        { metric: 'warm: Slipway / bare', value: ratio(warm), target: '≤ 1.10', met: warm <= 1.1 },
-        { metric: 'warm: Slipway created → Running / Running → Complete', value: split('warm') },
-        {
-          metric: 'cold: median bare / Slipway',
-          value: `${ms(median(times.bare.cold))} / ${ms(median(times.slipway.cold))}`,
-        },
-        { metric: 'cold: Slipway / bare', value: ratio(cold) },
-        { metric: 'cold: Slipway created → Running / Running → Complete', value: split('cold') },
-      ],
-      data: { times, phases, warmRatio: warm, coldRatio: cold },
+      rows: [...rows('warm'), ...rows('cold')],
+      data: { cli, times, builds, bareRuns, ratios },
       problems,
     };
-  });
-}
-
-function runScript(script: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${path.basename(script)} exited ${code}: ${err}`)),
-    );
   });
 }

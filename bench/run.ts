@@ -5,6 +5,7 @@ import { cacheEffect } from './cache-effect.js';
 import { chaosArgs, chaosLongForm } from './chaos.js';
 import { logThroughput } from './log-throughput.js';
 import { overhead } from './overhead.js';
+import { realisticBuild } from './realistic-build.js';
 import { table, type BenchResult } from './lib/report.js';
 import { coordinatorScale } from './scale.js';
 import { startLatency } from './start-latency.js';
@@ -13,7 +14,7 @@ import { startLatency } from './start-latency.js';
  * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
  * lost, duplicated or failed; a timing that misses its target never fails the run.
  *
- * usage: node dist/bench/run.js [--only overhead,latency,scale,cache,affinity,logs,chaos] [--quick] [--profile]
+ * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,cache,affinity,logs,chaos] [--quick] [--profile]
  *   chaos (the chaos suite's long form, about half an hour) runs only when --only names it;
  *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
  */
@@ -28,6 +29,17 @@ await mkdir(outDir, { recursive: true });
 
 const benchmarks: [string, () => Promise<BenchResult>][] = [
   ['overhead', () => overhead({ runs: quick ? 3 : 10 })],
+  [
+    'realistic',
+    () =>
+      realisticBuild({
+        rounds: quick ? 4 : 12,
+        bumpEvery: quick ? 2 : 4,
+        dependencies: quick ? 4 : 6,
+        dependencyBytes: 2 * 1024 * 1024,
+        downloadSeconds: 0.5,
+      }),
+  ],
   ['latency', () => startLatency({ samples: quick ? 50 : 300, realSamples: quick ? 5 : 20 })],
   [
     'scale',
