@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { stepOutput } from '../test/helpers/log-lines.js';
 import { addAgent, dockerBuildConfig } from '../test/helpers/slipway.js';
 import { onSlipway } from './lib/environment.js';
 import { ms, type BenchResult } from './lib/report.js';
@@ -32,9 +33,11 @@ export async function logThroughput(o: { lines: number }): Promise<BenchResult> 
       received++;
       if (line.line !== previousLine + 1) lineNumberErrors++;
       previousLine = line.line;
-      if (/^\d+$/.test(line.text)) {
+      // The step's output as BuildKit's plain progress logs it: "#5 0.512 1234".
+      const printed = stepOutput(line.text);
+      if (printed !== undefined && /^\d+$/.test(printed)) {
         seqLines++;
-        numbers.push(Number(line.text));
+        numbers.push(Number(printed));
       }
     }
     const final = await sw.client.waitForBuild('default', name);
