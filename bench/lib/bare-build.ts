@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from '../../test/helpers/processes.js';
 import { median } from './stats.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../bench/bare-build.sh');
@@ -50,24 +50,12 @@ export async function bareBuild(b: BareBuild): Promise<BareTimes> {
   }
 }
 
-function runScript(b: BareBuild, env: Record<string, string>): Promise<BareTimes> {
+async function runScript(b: BareBuild, env: Record<string, string>): Promise<BareTimes> {
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [SCRIPT, b.dockerHost, b.uri, b.image, b.builder, ...(b.options ?? [])], {
-      env: { ...process.env, ...env, SLIPWAY_BENCH_DOCKER: b.cli },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve({ ms: performance.now() - t0, steps: steps(out) })
-        : reject(new Error(`bare-build.sh (${b.builder}) exited ${code}: ${err.trim()}`)),
-    );
+  const out = await run('bash', [SCRIPT, b.dockerHost, b.uri, b.image, b.builder, ...(b.options ?? [])], {
+    env: { ...process.env, ...env, SLIPWAY_BENCH_DOCKER: b.cli },
   });
+  return { ms: performance.now() - t0, steps: steps(out) };
 }
 
 /** `name N` lines as { name: N }. */
