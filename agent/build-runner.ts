@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs
 import path from 'node:path';
 import { AbortedError, errorMessage, isAbortError } from '../common/errors.js';
 import { formatImageReference, parseImageReference } from '../common/image-reference.js';
-import { cpuToCfs, parseQuantity } from '../common/quantity.js';
+import { cpuToCfs, formatResources, parseQuantity } from '../common/quantity.js';
 import {
   AgentInternalError,
   BuildFailure,
@@ -119,7 +119,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     }
     if (strategy.kind === 'docker' && (resources.memory || resources.cpu) && !o.daemonLimited) {
       throw new ResourceLimitsUnsupportedError(
-        `spec.resources (${describeResources(resources)}) cannot be enforced here: this agent builds Dockerfiles with BuildKit on a shared Docker daemon, which ignores a build's own limits; run it on an agent with the dind executor (a daemon per limited build), or remove spec.resources`,
+        `spec.resources (${formatResources(resources)}) cannot be enforced here: this agent builds Dockerfiles with BuildKit on a shared Docker daemon, which ignores a build's own limits; run it on an agent with the dind executor (a daemon per limited build), or remove spec.resources`,
       );
     }
     const secrets = strategy.kind === 'docker' ? buildSecrets(o.build, strategy) : undefined;
@@ -504,10 +504,6 @@ async function insideSource(root: string, rel: string, field: string): Promise<s
     throw new InvalidContextError(`${field}: "${rel}" leads outside the source`);
   }
   return resolved;
-}
-
-function describeResources(r: ClaimedBuild['resources']): string {
-  return [r.memory ? `memory ${r.memory}` : '', r.cpu ? `cpu ${r.cpu}` : ''].filter(Boolean).join(', ');
 }
 
 function emitLines(text: string, onLine: (line: string) => void): void {

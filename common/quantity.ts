@@ -33,3 +33,8 @@ export function cpuToCfs(cores: number): { cpuPeriod: number; cpuQuota: number }
   const cpuPeriod = 100_000;
   return { cpuPeriod, cpuQuota: Math.max(1000, Math.round(cores * cpuPeriod)) };
 }
+
+/** A build's resources as messages name them: "memory 64Mi, cpu 500m" (memory first, whichever is set). */
+export function formatResources(r: { memory?: string | number; cpu?: string | number }): string {
+  return [r.memory ? `memory ${String(r.memory)}` : '', r.cpu ? `cpu ${String(r.cpu)}` : ''].filter(Boolean).join(', ');
+}

@@ -1,5 +1,5 @@
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
-import { parseQuantity } from '../../common/quantity.js';
+import { formatResources, parseQuantity } from '../../common/quantity.js';
 import type { Build, PendingReason } from '../../api/types.js';
 
 /**
@@ -279,8 +279,7 @@ function noMatchMessage(selector: Record<string, string>, agents: AgentView[]): 
   return `no agent's node matches nodeSelector ${formatLabels(selector)} (${agents.length} agent(s): ${shown.join(', ')}${more})`;
 }
 
-/** "memory 64Mi, cpu 500m": the same order whichever API stored them (the agent's messages use it too). */
+/** "memory 64Mi, cpu 500m": the same order whichever API stored them, as the agent's messages. */
 function resourcesText(build: Build): string {
-  const r = build.spec.config.resources ?? {};
-  return [r.memory ? `memory ${String(r.memory)}` : '', r.cpu ? `cpu ${String(r.cpu)}` : ''].filter(Boolean).join(', ');
+  return formatResources(build.spec.config.resources ?? {});
 }
