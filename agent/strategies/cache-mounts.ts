@@ -1,5 +1,5 @@
 import { escapeChar, instructions } from './dockerfile.js';
-import { mountOptions } from './secret-mounts.js';
+import { mountFields, mountOptions } from './secret-mounts.js';
 
 /**
  * The Dockerfile with each `RUN --mount=type=cache` given an id of the build's namespace:
@@ -48,22 +48,6 @@ function scopeFlag(flag: string, scope: string): string {
   if (options.get('type')?.toLowerCase() !== 'cache') return flag;
   const own = options.get('id') || options.get('target') || options.get('dst') || options.get('destination');
   if (!own) return flag; // BuildKit refuses a cache mount with neither; let it say so
-  const kept = splitFields(m[2]!).filter((f) => !/^\s*id\s*=/i.test(f));
+  const kept = mountFields(m[2]!).filter((f) => !/^\s*id\s*=/i.test(f));
   return `${m[1]}${[...kept, `id=${scope}/${own}`].join(',')}`;
-}
-
-/** A `--mount` value's comma-separated fields as written (a double-quoted part keeps its commas). */
-function splitFields(value: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (const c of value) {
-    if (c === '"') quoted = !quoted;
-    if (c === ',' && !quoted) {
-      fields.push(field);
-      field = '';
-    } else field += c;
-  }
-  fields.push(field);
-  return fields;
 }

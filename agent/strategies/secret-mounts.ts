@@ -66,21 +66,26 @@ function secretId(options: Map<string, string>): string | undefined {
  */
 export function mountOptions(value: string): Map<string, string> {
   const options = new Map<string, string>();
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (const c of value) {
-    if (c === '"') quoted = !quoted;
-    else if (c === ',' && !quoted) {
-      fields.push(field);
-      field = '';
-    } else field += c;
-  }
-  fields.push(field);
-  for (const f of fields) {
+  for (const f of mountFields(value).map((raw) => raw.replaceAll('"', ''))) {
     const eq = f.indexOf('=');
     const key = (eq < 0 ? f : f.slice(0, eq)).trim().toLowerCase();
     if (key) options.set(key, eq < 0 ? '' : f.slice(eq + 1).trim());
   }
   return options;
+}
+
+/** A `--mount` value's comma-separated fields as written, quotes kept (a double-quoted part keeps its commas). */
+export function mountFields(value: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (const c of value) {
+    if (c === '"') quoted = !quoted;
+    if (c === ',' && !quoted) {
+      fields.push(field);
+      field = '';
+    } else field += c;
+  }
+  fields.push(field);
+  return fields;
 }
