@@ -19,8 +19,6 @@ export interface SessionServices {
 export interface BuildSession {
   /** The id the build request names (`session=`). */
   readonly id: string;
-  /** Secret ids BuildKit asked for that the session does not have, in order. */
-  readonly missingSecrets: readonly string[];
   /** Ends the session (idempotent); BuildKit can no longer call it. */
   close(): void;
 }
@@ -86,7 +84,6 @@ export async function openBuildSession(
       (err: unknown, sock: unknown) => (err ? reject(err) : resolve(sock as Duplex)),
     ),
   );
-  const missingSecrets: string[] = [];
   const server = new grpc.Server();
   const { auth, secrets } = serviceDefinitions();
   server.addService(auth, {
@@ -102,7 +99,6 @@ export async function openBuildSession(
     GetSecret(call: grpc.ServerUnaryCall<{ ID: string }, unknown>, done: grpc.sendUnaryData<{ data: Buffer }>) {
       const value = services.secrets.get(call.request.ID);
       if (value) return done(null, { data: value });
-      missingSecrets.push(call.request.ID);
       done({ code: grpc.status.NOT_FOUND, details: `no build secret with id "${call.request.ID}"` });
     },
   });
@@ -110,7 +106,6 @@ export async function openBuildSession(
   let closed = false;
   return {
     id,
-    missingSecrets,
     close() {
       if (closed) return;
       closed = true;

@@ -88,12 +88,7 @@ export class DockerRuntime implements ContainerRuntime {
         if (failed) {
           const rest = lines(progress.end());
           if (rest) yield rest;
-          yield {
-            kind: 'error',
-            message: failed,
-            step: progress.failed?.name,
-            missingSecrets: [...session.missingSecrets],
-          };
+          yield { kind: 'error', message: failed, step: progress.failed?.name };
           return;
         }
       }

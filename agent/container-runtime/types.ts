@@ -40,8 +40,6 @@ export type BuildEvent =
       message: string;
       /** The step that failed, as BuildKit names it ("[2/3] RUN make"); undefined: none did. */
       step?: string;
-      /** Secret ids the build asked for and was not given. */
-      missingSecrets: string[];
     };
 
 export interface PushResult {
