@@ -20,7 +20,7 @@ const log = (v: string, s: number, text: string) => ({
   msg: Buffer.from(text),
 });
 
-test('a step is numbered, announced once, its output lines timed from its start, and DONE with its duration', (t) => {
+test('a step is numbered when it starts (one never started takes no number), announced once, its output lines timed from its start, and DONE with its duration', (t) => {
   const p = new PlainProgress();
   const lines = [
     ...p.render({ ...none, vertexes: [vertex('sha256:a', '[internal] load build definition from Dockerfile')] }),
@@ -41,12 +41,12 @@ test('a step is numbered, announced once, its output lines timed from its start,
     }),
   ];
   t.deepEqual(lines, [
-    '#2 [1/2] FROM base',
-    '#2 DONE 0.2s',
-    '#3 [2/2] RUN make',
-    '#3 0.600 compiling and b',
-    '#3 0.600 linking',
-    '#3 DONE 1.3s',
+    '#1 [1/2] FROM base',
+    '#1 DONE 0.2s',
+    '#2 [2/2] RUN make',
+    '#2 0.600 compiling and b',
+    '#2 0.600 linking',
+    '#2 DONE 1.3s',
   ]);
 });
 
@@ -118,4 +118,16 @@ test("decodeStatus reads BuildKit's wire format (a StatusResponse as dockerd's t
   t.is(status.vertexes[0]!.started!.seconds, 5);
   t.is(Buffer.from(status.logs[0]!.msg).toString(), 'hello\n');
   t.deepEqual(new PlainProgress().render(status), ['#1 [1/1] RUN true', '#1 0.500 hello']);
+});
+
+test('steps are numbered as they start, not as BuildKit first lists them', (t) => {
+  const p = new PlainProgress();
+  // Both listed before either starts (as BuildKit sends the graph), then the second starts first.
+  t.deepEqual(p.render({ ...none, vertexes: [vertex('a', '[deps 2/2] RUN a'), vertex('b', '[app 2/2] RUN b')] }), []);
+  t.deepEqual(p.render({ ...none, vertexes: [vertex('b', '[app 2/2] RUN b', { started: at(1) })] }), [
+    '#1 [app 2/2] RUN b',
+  ]);
+  t.deepEqual(p.render({ ...none, vertexes: [vertex('a', '[deps 2/2] RUN a', { started: at(2) })] }), [
+    '#2 [deps 2/2] RUN a',
+  ]);
 });

@@ -46,6 +46,7 @@ export function decodeStatus(base64: string): StatusResponse {
 
 /** What the renderer knows of a step. */
 interface Step {
+  /** Its number, given when its header goes out (0 until then). */
   number: number;
   name: string;
   started?: Timestamp;
@@ -69,11 +70,14 @@ export interface FailedStep {
  * Turns BuildKit's progress reports into the lines `docker build --progress=plain` prints:
  * `#N name` when step N starts, `#N 0.512 output` for each line it writes (seconds since it
  * started), `#N DONE 0.3s`, `#N CACHED` or `#N ERROR: …` when it ends. Steps are numbered in the
- * order they first appear; a line is emitted once, whole, even when BuildKit reports a step
+ * order their headers go out (BuildKit reports steps before they start, and not in the order
+ * they start), so the numbers in the log only ever grow; a line is emitted once, whole, even when BuildKit reports a step
  * again or splits its output anywhere.
  */
 export class PlainProgress {
   private readonly steps = new Map<string, Step>();
+  /** Headers out so far: the last number given. */
+  private announced = 0;
   /** The first step that ended with an error. */
   failed: FailedStep | undefined;
 
@@ -118,7 +122,7 @@ export class PlainProgress {
     }
     for (const w of status.warnings) {
       const step = this.steps.get(w.vertex);
-      out.push(`${step ? `#${step.number} ` : ''}WARNING: ${Buffer.from(w.short).toString('utf8')}`);
+      out.push(`${step?.announced ? `#${step.number} ` : ''}WARNING: ${Buffer.from(w.short).toString('utf8')}`);
     }
     return out;
   }
@@ -134,7 +138,7 @@ export class PlainProgress {
     let step = this.steps.get(digest);
     if (!step) {
       step = {
-        number: this.steps.size + 1,
+        number: 0,
         name,
         announced: false,
         ended: false,
@@ -150,6 +154,7 @@ export class PlainProgress {
   private announce(step: Step, out: string[]): void {
     if (step.announced) return;
     step.announced = true;
+    step.number = ++this.announced;
     out.push(`#${step.number} ${step.name}`);
   }
 
