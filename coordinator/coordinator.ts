@@ -19,6 +19,7 @@ import { Closers } from '../common/closers.js';
 import { BuildController, defaultBuildControllerOptions } from './build-controller/controller.js';
 import { AgentDirectory } from './placement/agent-directory.js';
 import { BuildCache } from './store/build-cache.js';
+import { ConfigCache } from './store/config-cache.js';
 import { defaultSchedulerOptions, Scheduler } from './placement/scheduler.js';
 import { AgentReports } from './builds/agent-reports.js';
 import { BuildApi } from './builds/build-api.js';
@@ -141,7 +142,10 @@ export class Coordinator {
         ContextStore.open(nc, { replicas: config.replicas, maxBytes: config.maxContextBytes }),
       );
       const logPurger = new LogPurger(nc);
+      // The configs StartBuild numbers builds through; its watch runs with the build loops.
+      const configs = new ConfigCache(store.buildConfigs, log.child({ component: 'config-cache' }));
       const buildApi = new BuildApi(store, {
+        configs,
         clock,
         purgeLogs: (b) => logPurger.purge(b),
         observer: metrics?.transitions,
@@ -158,12 +162,15 @@ export class Coordinator {
         secrets,
         buildApi,
       };
-      const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }));
+      // The watch cache of Builds: the controller syncs from it, the scheduler places from it,
+      // and agents' reports are written at the revision it holds. Its watch runs with the build loops.
+      const builds = new BuildCache(store.builds, log.child({ component: 'build-cache' }));
+      const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }), configs);
       const buildLogs = new BuildLogs(nc, store.builds);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
       const agentService = new AgentService(
-        new AgentReports(store, agents, secrets, clock, metrics?.transitions, () => leases.listening()),
+        new AgentReports(store, agents, secrets, clock, metrics?.transitions, () => leases.listening(), builds),
         log,
         security.agentCredentials !== undefined,
       );
@@ -209,7 +216,7 @@ export class Coordinator {
         ? await startHttp(parts, config.httpListen, { logs: buildLogs, agents, tokens: security.tokens, notifications })
         : undefined;
       followNatsStatus(nc, log, { leases, health, http });
-      startBuildLoops(parts, { leases, history, contexts });
+      startBuildLoops(parts, { leases, history, contexts, configs, builds });
       startTriggerLoops(parts, imageChange, triggerLog);
       health.set('SERVING');
       http?.setServing(true);
@@ -300,14 +307,17 @@ async function startHttp(
 }
 
 /** The loops that drive builds: the build cache, the controller that syncs from it, the agent directory and the scheduler. */
-function startBuildLoops(p: Parts, o: { leases: AgentLeases; history: BuildHistory; contexts: ContextStore }): void {
+function startBuildLoops(
+  p: Parts,
+  o: { leases: AgentLeases; history: BuildHistory; contexts: ContextStore; configs: ConfigCache; builds: BuildCache },
+): void {
   const { config, log, clock, nc, store, metrics, abort } = p;
   let scheduler: Scheduler | undefined;
-  // The watch cache of Builds: the controller syncs from it and the scheduler places from it.
-  const builds = new BuildCache(store.builds, log.child({ component: 'build-cache' }));
+  const { builds } = o;
   const controller = new BuildController(builds, o.leases, {
     ...defaultBuildControllerOptions(log.child({ component: 'build-controller' })),
     onChange: () => scheduler?.kick(),
+    placeNow: (key, queued) => scheduler?.placeNow(key, queued) ?? Promise.resolve(undefined),
     onTerminal: async (b) => {
       // The config's history limits may now prune its oldest finished builds, with their logs.
       const pruning = o.history.pruneQuietly(b);
@@ -339,6 +349,7 @@ function startBuildLoops(p: Parts, o: { leases: AgentLeases; history: BuildHisto
     p.closers,
     abort,
     Promise.all([
+      o.configs.run(abort.signal),
       builds.run(abort.signal),
       controller.run(abort.signal),
       directory.run(abort.signal),

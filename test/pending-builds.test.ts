@@ -27,10 +27,10 @@ function dyingOnCreate(s: StateStore, failures: number): StateStore {
   let left = failures;
   const builds = new Proxy(s.builds, {
     get(target, prop, receiver) {
-      if (prop === 'create') {
+      if (prop === 'createUnused') {
         return async (key: string, value: Build) => {
           if (left-- > 0) throw new Error('coordinator died before creating the build');
-          return target.create(key, value);
+          return target.createUnused(key, value);
         };
       }
       const v = Reflect.get(target, prop, receiver) as unknown;
@@ -103,10 +103,10 @@ test("when the sweeper makes a slow coordinator's build first, the slow one take
   const released = new Promise<void>((r) => (release = r));
   const slowBuilds = new Proxy(s.builds, {
     get(target, prop, receiver) {
-      if (prop === 'create') {
+      if (prop === 'createUnused') {
         return async (key: string, value: Build) => {
           await released;
-          return target.create(key, value);
+          return target.createUnused(key, value);
         };
       }
       const v = Reflect.get(target, prop, receiver) as unknown;

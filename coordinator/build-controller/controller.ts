@@ -14,6 +14,7 @@ import {
   waitForBuild,
 } from '../builds/transitions.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
+import type { Reservation } from '../placement/scheduler.js';
 import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -34,6 +35,11 @@ export interface BuildControllerOptions {
    * has queued its work: placement's cue to look again.
    */
   onChange?: () => void;
+  /**
+   * Placement for a build the controller queues (scheduler.placeNow): a placement to write with
+   * it, or undefined to leave it queued for a pass.
+   */
+  placeNow?: (key: string, queued: Build) => Promise<Reservation | undefined>;
   /** Called (by every coordinator; it must be idempotent) when a build is seen terminal. */
   onTerminal?: (build: Build) => Promise<void>;
   /** Told of the builds this controller ends (lost attempts, deadlines), once each across coordinators. */
@@ -232,12 +238,23 @@ export class BuildController {
         this.cache.markStale(olderKey);
         this.log(older).info('build superseded', { newer: build.metadata.name });
       }
-      const next = assignAttempt(build)!;
-      const revision = await this.cache.update(key, next, current.revision);
+      // Pending and queued in one write; placed on an agent in it too when placement has one
+      // free for it now (nothing else waiting).
+      const queued = markQueued(assignAttempt(build)!, build.status.attempt + 1, this.clock())!;
+      const placement = await this.options.placeNow?.(key, queued);
+      const next = placement?.build ?? queued;
+      let revision: number;
+      try {
+        revision = await this.cache.update(key, next, current.revision);
+      } catch (err) {
+        placement?.release();
+        throw err;
+      }
       current = { value: next, revision };
       build = next;
       this.noteStarted(build);
-      this.log(build).info('build pending', { phase: 'Pending' });
+      this.log(build).info('build pending', { phase: 'Pending', queued: true });
+      if (placement) await placement.landed(revision);
     }
 
     if (build.status.phase === 'Pending' && !build.status.queuedTimestamp) {

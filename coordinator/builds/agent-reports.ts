@@ -4,6 +4,7 @@ import { claimInstance } from '../agents/agent-leases.js';
 import type { AgentCacheFigures, AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
 import { isTerminal, type Build, type Versioned } from '../../api/types.js';
 import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
+import type { BuildCache } from '../store/build-cache.js';
 import type { StateStore } from '../store/state-store.js';
 import { claim, finish, type Claim, type Outcome } from './transitions.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
@@ -64,6 +65,12 @@ export class AgentReports {
      * reconnect, or the agents whose heartbeats were lost meanwhile would be judged silent.
      */
     private readonly heartbeatsUnrecorded: () => void = () => {},
+    /**
+     * The coordinator's watch cache of builds: reports are written at the revision it holds
+     * (no read first), and a heartbeat's attempts are checked against it. Undefined: the store
+     * is read each time.
+     */
+    private readonly cache?: Pick<BuildCache, 'get' | 'isStale' | 'mutate'>,
   ) {}
 
   /**
@@ -128,7 +135,8 @@ export class AgentReports {
     const orders: StopOrder[] = [];
     for (const ref of h.running) {
       const key = objectKey(ref.namespace, ref.name);
-      let b = (await this.store.builds.get(key))?.value;
+      const held = this.cache?.isStale(key) ? undefined : this.cache?.get(key);
+      let b = held ? held.value : (await this.store.builds.get(key))?.value;
       // A replica behind may not show the claim yet: an attempt is stopped as lost only on the latest revision.
       if (!owns(b, ref, h)) b = (await this.store.builds.getLatest(key))?.value;
       if (!owns(b, ref, h)) orders.push({ build: ref, why: 'Lost' });
@@ -174,7 +182,8 @@ export class AgentReports {
   }
 
   private async apply(ref: BuildRef, step: (b: Build) => Build | undefined): Promise<Versioned<Build>> {
-    const result = await this.store.builds.mutate(objectKey(ref.namespace, ref.name), step);
+    const key = objectKey(ref.namespace, ref.name);
+    const result = this.cache ? await this.cache.mutate(key, step) : await this.store.builds.mutate(key, step);
     if (!result) throw new BuildNotFoundError(`${ref.namespace}/${ref.name}`);
     return result;
   }

@@ -33,6 +33,7 @@ import {
 } from '../../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../../api/validation.js';
 import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
+import type { ConfigCache } from '../store/config-cache.js';
 import type { StateStore } from '../store/state-store.js';
 import { cancel } from './transitions.js';
 import { IGNORE_TRANSITIONS, type TransitionObserver } from './transition-observer.js';
@@ -44,6 +45,8 @@ export interface BuildApiOptions {
   observer?: TransitionObserver;
   /** Removes a deleted build's logs (coordinator/logs/log-purge.ts); undefined: logs are left to age out. */
   purgeLogs?: (build: Build) => Promise<unknown>;
+  /** The watch cache of configs StartBuild takes build numbers through; undefined: the store is read each time. */
+  configs?: ConfigCache;
 }
 
 export interface StartBuildRequest {
@@ -89,6 +92,7 @@ export class BuildApi {
   private readonly newUid: () => string;
   private readonly observer: TransitionObserver;
   private readonly purgeLogs?: (build: Build) => Promise<unknown>;
+  private readonly configs?: ConfigCache;
 
   constructor(
     private readonly store: StateStore,
@@ -98,6 +102,7 @@ export class BuildApi {
     this.newUid = options.newUid ?? randomUUID;
     this.observer = options.observer ?? IGNORE_TRANSITIONS;
     this.purgeLogs = options.purgeLogs;
+    this.configs = options.configs;
   }
 
   async createBuildConfig(input: BuildConfigInput): Promise<Versioned<BuildConfig>> {
@@ -274,18 +279,20 @@ export class BuildApi {
     }
     if (problems.length > 0) throw new InvalidInputError(problems, 'StartBuild request');
 
-    // Checked before the build number is taken, so a refused start changes nothing.
-    const { value: current } = await this.getBuildConfig(req.namespace, req.configName);
-    const source = current.spec.source;
-    if (!req.binary && source.binary && !source.git && source.dockerfile === undefined) {
-      throw new InvalidInputError([
-        {
-          field: 'context',
-          message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)`,
-        },
-      ]);
-    }
     const configKey = objectKey(req.namespace, req.configName);
+    // Checked on the config the number is taken from (inside the compare-and-set), so a
+    // refused start changes nothing.
+    const requireContext = (c: BuildConfig) => {
+      const source = c.spec.source;
+      if (!req.binary && source.binary && !source.git && source.dockerfile === undefined) {
+        throw new InvalidInputError([
+          {
+            field: 'context',
+            message: `BuildConfig "${req.configName}" builds from an uploaded context: start it with one (slipway start --from-dir)`,
+          },
+        ]);
+      }
+    };
     const request: PendingBuild['request'] = {
       ref: req.ref,
       image: req.image,
@@ -296,11 +303,14 @@ export class BuildApi {
     // A triggered build is recorded as pending in the compare-and-set that numbers it, so a
     // coordinator that dies before creating it leaves a record the pending-build sweeper
     // finishes from (pending-builds.ts), and the trigger's event is not lost with it.
-    const settled = decide ? await this.settledPendingBuilds(req.namespace, current) : new Set<number>();
+    const settled = decide
+      ? await this.settledPendingBuilds(req.namespace, (await this.getBuildConfig(req.namespace, req.configName)).value)
+      : new Set<number>();
     for (;;) {
       let declined = false;
       let pending: PendingBuild | undefined;
-      const bumped = await this.store.buildConfigs.mutate(configKey, (c) => {
+      const bump = (c: BuildConfig): BuildConfig | undefined => {
+        requireContext(c);
         const status = decide ? decide(c) : c.status;
         declined = status === undefined;
         if (status === undefined) return undefined;
@@ -318,7 +328,10 @@ export class BuildApi {
             ...(pendingBuilds?.length ? { pendingBuilds } : { pendingBuilds: undefined }),
           },
         };
-      });
+      };
+      const bumped = this.configs
+        ? await this.configs.mutate(configKey, bump)
+        : await this.store.buildConfigs.mutate(configKey, bump);
       if (!bumped) throw new BuildConfigNotFoundError(`${req.namespace}/${req.configName}`);
       if (declined) return undefined;
       // The trigger's record landed with this number: a retry for a skipped number must not ask again.
@@ -361,10 +374,10 @@ export class BuildApi {
   private async createNumbered(build: Build): Promise<Versioned<Build> | undefined> {
     const key = objectKey(build.metadata.namespace, build.metadata.name);
     // A deleted build's name is not given again: its log and its job's de-duplication id
-    // are keyed by name and attempt, and would be taken for the new build's.
-    if (await this.store.builds.wasDeleted(key)) return undefined;
+    // are keyed by name and attempt, and would be taken for the new build's. So the create
+    // fails when the key was ever written, deleted or not.
     try {
-      const revision = await this.store.builds.create(key, build);
+      const revision = await this.store.builds.createUnused(key, build);
       this.observer.created(build);
       return { value: build, revision };
     } catch (err) {

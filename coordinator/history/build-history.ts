@@ -4,6 +4,7 @@ import { objectKey } from '../../common/nats/names.js';
 import { isTerminal, type Build, type BuildConfigSpec, type Versioned } from '../../api/types.js';
 import { buildNumber } from '../build-controller/run-policy.js';
 import type { LogPurger } from '../logs/log-purge.js';
+import type { ConfigCache } from '../store/config-cache.js';
 import type { StateStore } from '../store/state-store.js';
 
 /** How many finished builds of a config to keep; undefined: all. */
@@ -60,13 +61,17 @@ export class BuildHistory {
     private readonly store: StateStore,
     private readonly logs: LogPurger,
     private readonly log: Logger,
+    /** Where the config's limits are read; undefined: from the store. */
+    private readonly configs?: ConfigCache,
   ) {}
 
   /** Prunes the history of `ended`'s config. Resolves with the names of the builds it deleted. */
   async pruneAfter(ended: Build): Promise<string[]> {
     const { namespace } = ended.metadata;
     const configName = ended.spec.configName;
-    const config = await this.store.buildConfigs.get(objectKey(namespace, configName));
+    const key = objectKey(namespace, configName);
+    // The cache may be a change behind: a lowered limit then applies from the next build that ends.
+    const config = this.configs?.get(key) ?? (await this.store.buildConfigs.get(key));
     const limits = historyLimits(config?.value.spec ?? ended.spec.config);
     if (limits.successful === undefined && limits.failed === undefined) return [];
 

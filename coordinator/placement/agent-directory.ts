@@ -8,7 +8,8 @@ import type { JsonStore } from '../store/json-store.js';
  * each pass, without a listing of the bucket each time.
  */
 export class AgentDirectory {
-  private readonly agents = new Map<string, AgentRecord>();
+  /** Each agent's latest heartbeat, and its time in ms. */
+  private readonly agents = new Map<string, { record: AgentRecord; at: number }>();
   /** Agents whose job consumer this coordinator has made sure of. */
   private readonly prepared = new Set<string>();
 
@@ -29,7 +30,7 @@ export class AgentDirectory {
       try {
         for await (const event of this.store.watch({ signal })) {
           if (event.value) {
-            this.agents.set(event.key, event.value);
+            this.agents.set(event.key, { record: event.value, at: Date.parse(event.value.lastHeartbeat) });
             this.prepareOnce(event.value.agent);
           } else this.agents.delete(event.key);
           if (!event.replaying) this.hooks.onChange();
@@ -54,6 +55,8 @@ export class AgentDirectory {
 
   /** Agents that heartbeated within `graceMs` of `now`. */
   live(now: number, graceMs: number): AgentRecord[] {
-    return [...this.agents.values()].filter((a) => now - Date.parse(a.lastHeartbeat) <= graceMs);
+    const live: AgentRecord[] = [];
+    for (const a of this.agents.values()) if (now - a.at <= graceMs) live.push(a.record);
+    return live;
   }
 }

@@ -71,6 +71,13 @@ export interface PlacementInputs {
   agentLastPlaced: ReadonlyMap<string, number>;
   /** The name of a push secret the build names that does not exist, if any. */
   missingPushSecret: (build: Build) => string | undefined;
+  /**
+   * Stop once no schedulable agent has a free slot: the builds after that get no decision (a
+   * pass that only places, leaving the waiting reasons to a full pass).
+   */
+  stopWhenFull?: boolean;
+  /** The agents' warm lists, indexed and synced with `agents` (WarmIndex); undefined: indexed for this call. */
+  warmIndex?: WarmIndex;
 }
 
 export type Decision =
@@ -127,15 +134,24 @@ export function decide(
   const lastPlaced = new Map(inputs.agentLastPlaced);
   const decisions: Decision[] = [];
   let ahead = 0;
-  // Builds of a config share a selector: match it against the agents once a pass.
-  const matches = new Map<string, AgentView[]>();
-  const matching = (selector: Record<string, string>) => {
-    const key = JSON.stringify(Object.entries(selector).sort());
-    let found = matches.get(key);
-    if (!found) matches.set(key, (found = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0)));
-    return found;
+  // Slots free on schedulable agents: with stopWhenFull, the pass ends when none is left.
+  let free = 0;
+  for (const a of agents) if (!a.unschedulable) free += Math.max(0, a.capacity - used.get(a.name)!.slots);
+  // Builds of a config share a selector and resources: which agents can take them at all is
+  // worked out once a pass for each such shape, not once a build.
+  const shapes = new Map<string, Shape>();
+  const shapeOf = (build: Build): Shape => {
+    const selector = build.spec.config.nodeSelector ?? {};
+    const wanted = requests(build);
+    const limited = needsLimitedDaemon(build);
+    const key = `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${limited}`;
+    let shape = shapes.get(key);
+    if (!shape) shapes.set(key, (shape = agentsFor(build, selector, wanted, limited, agents)));
+    return shape;
   };
+  const warmth = inputs.affinity ? (inputs.warmIndex ?? new WarmIndex().sync(agents)) : undefined;
   for (const c of fairOrder(candidates, inputs.namespaceLastPlaced)) {
+    if (inputs.stopWhenFull && free <= 0) break;
     const wait = (reason: PendingReason, message: string) =>
       decisions.push({ key: c.key, kind: 'wait', reason, message });
     const build = c.build;
@@ -144,39 +160,13 @@ export function decide(
       wait('MissingPushSecret', `push secret "${missing}" does not exist in namespace ${build.metadata.namespace}`);
       continue;
     }
-    const selector = build.spec.config.nodeSelector ?? {};
-    const matched = matching(selector);
-    const wanted = requests(build);
-    if (matched.length === 0) {
-      wait('NoMatchingAgent', noMatchMessage(selector, agents));
+    const shape = shapeOf(build);
+    if (shape.kind === 'wait') {
+      wait(shape.reason, shape.message);
       continue;
     }
-    // Only builds that need it pay for this filter: placement runs on every dispatch.
-    const able = needsLimitedDaemon(build) ? matched.filter((a) => a.limitsDockerfileBuilds) : matched;
-    if (able.length === 0) {
-      wait(
-        'NoMatchingAgent',
-        `${matched.length} agent(s) match ${selectorText(selector)} but none can hold a Dockerfile build to its resources (${resourcesText(build)}): BuildKit on a shared Docker daemon ignores a build's limits; it needs an agent with the dind executor`,
-      );
-      continue;
-    }
-    const fitting = able.filter((a) => fits(a, NO_LOAD, wanted));
-    if (fitting.length === 0) {
-      wait(
-        'NoMatchingAgent',
-        `${able.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`,
-      );
-      continue;
-    }
-    const open = fitting.filter((a) => !a.unschedulable);
-    if (open.length === 0) {
-      wait(
-        'AgentDraining',
-        `every agent that matches ${selectorText(selector)} takes no new builds: ${fitting.map((a) => `${a.name} (${a.unschedulable})`).join(', ')}`,
-      );
-      continue;
-    }
-    const withRoom = open.filter((a) => fits(a, used.get(a.name)!, wanted));
+    const { open, wanted } = shape;
+    const hasRoom = (a: AgentView) => fits(a, used.get(a.name)!, wanted);
     const take = (agent: AgentView, why: string) => {
       const u = used.get(agent.name)!;
       used.set(agent.name, {
@@ -184,12 +174,13 @@ export function decide(
         cpuMillis: u.cpuMillis + wanted.cpuMillis,
         memoryBytes: u.memoryBytes + wanted.memoryBytes,
       });
+      if (u.slots < agent.capacity) free--;
       lastPlaced.set(agent.name, inputs.now);
       decisions.push({ key: c.key, kind: 'place', agent, why });
     };
-    const warm = inputs.affinity ? warmest(build, open) : undefined;
+    const warm = warmth?.warmest(build, shape.openNames);
     if (warm) {
-      if (withRoom.includes(warm.agent)) {
+      if (hasRoom(warm.agent)) {
         take(warm.agent, `it holds ${warm.what}`);
         continue;
       }
@@ -203,18 +194,63 @@ export function decide(
         continue;
       }
     }
-    if (withRoom.length > 0) {
-      const agent = leastLoaded(withRoom, used, lastPlaced);
+    const agent = free > 0 ? leastLoaded(open, hasRoom, used, lastPlaced) : undefined;
+    if (agent) {
       take(agent, `least loaded of ${open.length} matching agent(s)`);
       continue;
     }
     wait(
       'WaitingForCapacity',
-      `all ${open.length} agent(s) that match ${selectorText(selector)} are full; ${ahead} build(s) ahead`,
+      `all ${open.length} agent(s) that match ${selectorText(shape.selector)} are full; ${ahead} build(s) ahead`,
     );
     ahead++;
   }
   return decisions;
+}
+
+/** The agents a kind of build (selector, resources, limits) can go to, or why it must wait whatever the load. */
+type Shape =
+  | { kind: 'wait'; reason: PendingReason; message: string }
+  | {
+      kind: 'open';
+      selector: Record<string, string>;
+      wanted: { cpuMillis: number; memoryBytes: number };
+      open: AgentView[];
+      openNames: ReadonlySet<string>;
+    };
+
+function agentsFor(
+  build: Build,
+  selector: Record<string, string>,
+  wanted: { cpuMillis: number; memoryBytes: number },
+  limited: boolean,
+  agents: AgentView[],
+): Shape {
+  const matched = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0);
+  if (matched.length === 0)
+    return { kind: 'wait', reason: 'NoMatchingAgent', message: noMatchMessage(selector, agents) };
+  const able = limited ? matched.filter((a) => a.limitsDockerfileBuilds) : matched;
+  if (able.length === 0)
+    return {
+      kind: 'wait',
+      reason: 'NoMatchingAgent',
+      message: `${matched.length} agent(s) match ${selectorText(selector)} but none can hold a Dockerfile build to its resources (${resourcesText(build)}): BuildKit on a shared Docker daemon ignores a build's limits; it needs an agent with the dind executor`,
+    };
+  const fitting = able.filter((a) => fits(a, NO_LOAD, wanted));
+  if (fitting.length === 0)
+    return {
+      kind: 'wait',
+      reason: 'NoMatchingAgent',
+      message: `${able.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`,
+    };
+  const open = fitting.filter((a) => !a.unschedulable);
+  if (open.length === 0)
+    return {
+      kind: 'wait',
+      reason: 'AgentDraining',
+      message: `every agent that matches ${selectorText(selector)} takes no new builds: ${fitting.map((a) => `${a.name} (${a.unschedulable})`).join(', ')}`,
+    };
+  return { kind: 'open', selector, wanted, open, openNames: new Set(open.map((a) => a.name)) };
 }
 
 /**
@@ -235,37 +271,94 @@ function fits(agent: AgentView, load: Load, wanted: { cpuMillis: number; memoryB
   return true;
 }
 
-/** The agent holding the build's cache warmest: its config built there (newest first), else its base image pulled there. */
-function warmest(build: Build, agents: AgentView[]): { agent: AgentView; what: string } | undefined {
-  const config = `${build.metadata.namespace}/${build.spec.configName}`;
-  let best: { agent: AgentView; score: number; what: string } | undefined;
-  const consider = (agent: AgentView, score: number, what: string) => {
-    if (!best || score > best.score) best = { agent, score, what };
-  };
-  const strategy = build.spec.config.strategy;
-  const image = strategy.source?.builderImage ?? strategy.docker?.from;
-  for (const a of agents) {
-    const i = a.warmConfigs.indexOf(config);
-    // Any config beats any image; among them, the most recent use.
-    if (i >= 0) consider(a, 2000 - i, `config ${config}'s cache`);
-    const j = image ? a.warmImages.indexOf(image) : -1;
-    if (j >= 0) consider(a, 1000 - j, `base image ${image}`);
+/**
+ * Which agents hold which configs and base images warm (their warm lists, newest first), so that
+ * a build's warmest agent is a lookup, not a scan of every agent's lists. Kept across passes by
+ * the scheduler: `sync` redoes only the agents whose view changed (a new heartbeat).
+ * Any config beats any image; among agents holding the same one, the most recent use, then the
+ * agent synced first.
+ */
+export class WarmIndex {
+  private readonly configs = new Map<string, Map<string, { agent: AgentView; score: number }>>();
+  private readonly images = new Map<string, Map<string, { agent: AgentView; score: number }>>();
+  private readonly synced = new Map<string, AgentView>();
+
+  /** Makes the index hold exactly `agents`' warm lists. */
+  sync(agents: AgentView[]): this {
+    const seen = new Set<string>();
+    for (const a of agents) {
+      seen.add(a.name);
+      const known = this.synced.get(a.name);
+      if (known === a) continue;
+      if (known) this.drop(known);
+      this.synced.set(a.name, a);
+      a.warmConfigs.forEach((config, i) => add(this.configs, config, a, 2000 - i));
+      a.warmImages.forEach((image, j) => add(this.images, image, a, 1000 - j));
+    }
+    for (const [name, known] of this.synced) if (!seen.has(name)) this.drop(known);
+    return this;
   }
-  return best;
+
+  /** The agent among `among` holding the build's cache warmest: its config built there, else its base image pulled there. */
+  warmest(build: Build, among: ReadonlySet<string>): { agent: AgentView; what: string } | undefined {
+    const config = `${build.metadata.namespace}/${build.spec.configName}`;
+    const byConfig = best(this.configs.get(config), among);
+    if (byConfig) return { agent: byConfig, what: `config ${config}'s cache` };
+    const strategy = build.spec.config.strategy;
+    const image = strategy.source?.builderImage ?? strategy.docker?.from;
+    const byImage = image ? best(this.images.get(image), among) : undefined;
+    return byImage ? { agent: byImage, what: `base image ${image}` } : undefined;
+  }
+
+  private drop(agent: AgentView): void {
+    this.synced.delete(agent.name);
+    for (const config of agent.warmConfigs) remove(this.configs, config, agent.name);
+    for (const image of agent.warmImages) remove(this.images, image, agent.name);
+  }
 }
 
+type Holders = Map<string, Map<string, { agent: AgentView; score: number }>>;
+
+function add(index: Holders, what: string, agent: AgentView, score: number): void {
+  let holders = index.get(what);
+  if (!holders) index.set(what, (holders = new Map()));
+  // A list naming the same thing twice: its newest use counts.
+  if (!holders.has(agent.name)) holders.set(agent.name, { agent, score });
+}
+
+function remove(index: Holders, what: string, agent: string): void {
+  const holders = index.get(what);
+  holders?.delete(agent);
+  if (holders?.size === 0) index.delete(what);
+}
+
+function best(
+  holders: Map<string, { agent: AgentView; score: number }> | undefined,
+  among: ReadonlySet<string>,
+): AgentView | undefined {
+  let found: { agent: AgentView; score: number } | undefined;
+  for (const e of holders?.values() ?? []) if (among.has(e.agent.name) && (!found || e.score > found.score)) found = e;
+  return found?.agent;
+}
+
+/**
+ * Of the agents with room, the least busy (slots used over capacity), then the one placed on
+ * longest ago, then by name; undefined when none has room. One scan: placement runs on every dispatch.
+ */
 function leastLoaded(
   agents: AgentView[],
+  hasRoom: (a: AgentView) => boolean,
   used: ReadonlyMap<string, Load>,
   lastPlaced: ReadonlyMap<string, number>,
-): AgentView {
+): AgentView | undefined {
   const busy = (a: AgentView) => used.get(a.name)!.slots / a.capacity;
-  return [...agents].sort(
-    (a, b) =>
-      busy(a) - busy(b) ||
-      (lastPlaced.get(a.name) ?? -Infinity) - (lastPlaced.get(b.name) ?? -Infinity) ||
-      a.name.localeCompare(b.name),
-  )[0]!;
+  const before = (a: AgentView, b: AgentView) =>
+    busy(a) - busy(b) ||
+    (lastPlaced.get(a.name) ?? -Infinity) - (lastPlaced.get(b.name) ?? -Infinity) ||
+    a.name.localeCompare(b.name);
+  let best: AgentView | undefined;
+  for (const a of agents) if (hasRoom(a) && (!best || before(a, best) < 0)) best = a;
+  return best;
 }
 
 function selectorText(selector: Record<string, string>): string {

@@ -8,7 +8,27 @@ import type { BuildsView } from '../store/build-cache.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import { expirePending, place, unplace, waitForPlacement } from '../builds/transitions.js';
 import type { AgentDirectory } from './agent-directory.js';
-import { decide, NO_LOAD, requests, type AgentView, type Candidate, type Decision, type Load } from './placement.js';
+import {
+  decide,
+  NO_LOAD,
+  requests,
+  WarmIndex,
+  type AgentView,
+  type Candidate,
+  type Decision,
+  type Load,
+} from './placement.js';
+import { PlacementIndex } from './placement-index.js';
+
+/** A placement placeNow decided, holding its agent's slot until it is written or given up. */
+export interface Reservation {
+  /** The queued build, placed. */
+  build: Build;
+  /** The placed build was written at `revision`: its job is published (the slot is the write's now). */
+  landed(revision: number): Promise<void>;
+  /** The write did not land: the slot is free again. Idempotent. */
+  release(): void;
+}
 
 export interface SchedulerOptions {
   /** Cache affinity (placement.ts); off, every build goes to the least loaded agent. */
@@ -74,6 +94,20 @@ export class Scheduler {
   private readonly reasonWritten = new Map<string, number>();
   /** When each overdue placement's job was last looked for in its agent's queue. */
   private readonly overdueChecked = new Map<string, number>();
+  /** The queued and placed builds and each agent's load, as the build cache holds them. */
+  private readonly index = new PlacementIndex();
+  /** The live agents' warm lists, synced on each pass. */
+  private readonly warmIndex = new WarmIndex();
+  /** Slots given by placeNow whose write has not landed yet: counted on their agents meanwhile. */
+  private readonly reserved = new Map<string, Load>();
+  /**
+   * Waiting builds the last full pass found no agent for whatever the load (NoMatchingAgent,
+   * AgentDraining, MissingPushSecret), always a subset of the waiting ones: a pass that only
+   * places skips them; the next full pass (at most passIntervalMs later) looks at them again.
+   */
+  private readonly parked = new Set<string>();
+  /** The next pass also writes waiting reasons (the timer's passes do; a kick's only places). */
+  private fullPassDue = true;
 
   constructor(
     private readonly builds: BuildsView,
@@ -83,6 +117,10 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    builds.onHeld((key, entry) => {
+      this.index.held(key, entry);
+      if (!this.index.waiting.has(key)) this.parked.delete(key);
+    });
   }
 
   /** Something changed that placement depends on: a pass runs soon. */
@@ -93,7 +131,10 @@ export class Scheduler {
 
   /** Runs passes on every kick and every passIntervalMs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const timer = setInterval(() => this.kick(), this.options.passIntervalMs);
+    const timer = setInterval(() => {
+      this.fullPassDue = true;
+      this.kick();
+    }, this.options.passIntervalMs);
     try {
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     } finally {
@@ -105,88 +146,194 @@ export class Scheduler {
   private async loop(): Promise<void> {
     while (this.dirty) {
       this.dirty = false;
+      const full = this.fullPassDue;
+      this.fullPassDue = false;
       try {
-        await this.pass();
+        await this.pass(full);
       } catch (err) {
         this.options.log.warn('placement pass failed; the next one tries again', { error: errorMessage(err) });
       }
     }
   }
 
-  /** One look at every unfinished build and live agent; writes what placement decides. */
-  async pass(): Promise<void> {
+  /**
+   * One look at the queued and placed builds and the live agents; writes what placement decides.
+   * A full pass also writes why builds wait; one that is not (a kick's: something changed) only
+   * places, and stops deciding once no agent has a free slot.
+   */
+  async pass(full = true): Promise<void> {
     // Before the listing is complete, running builds may be missing: their agents would look free.
     if (!this.builds.listedAll) return;
     const now = this.clock().getTime();
-    const live = this.agents.live(now, this.options.agentGraceMs);
-    const views = new Map(live.map((a) => [a.agent, agentView(a)]));
-    const load = new Map<string, Load>();
-    const addLoad = (agent: string, b: Build) => {
-      const l = load.get(agent) ?? NO_LOAD;
-      const r = requests(b);
-      load.set(agent, {
-        slots: l.slots + 1,
-        cpuMillis: l.cpuMillis + r.cpuMillis,
-        memoryBytes: l.memoryBytes + r.memoryBytes,
-      });
-    };
+    const views = this.liveAgents(now);
     const candidates: Candidate[] = [];
     const takeBack: { key: string; entry: Versioned<Build>; why: string }[] = [];
     const overdue: { key: string; entry: Versioned<Build> }[] = [];
     const expired: { key: string; entry: Versioned<Build>; next: Build }[] = [];
-    for (const [key, entry] of this.builds.unfinishedBuilds()) {
-      const b = entry.value;
-      if (b.status.phase === 'Running' && b.status.agent) addLoad(b.status.agent, b);
-      if (b.status.phase !== 'Pending' || !b.status.queuedTimestamp) continue;
-      const placed = b.status.placement;
-      if (placed) {
-        const agent = views.get(placed.agent);
-        if (!agent)
-          takeBack.push({
-            key,
-            entry,
-            why: `agent ${placed.agent} has sent no heartbeat for ${this.options.agentGraceMs / 1000} s`,
-          });
-        else if (agent.unschedulable)
-          takeBack.push({ key, entry, why: `agent ${placed.agent} is ${agent.unschedulable}` });
-        else {
-          addLoad(placed.agent, b);
-          // Overdue; its job is looked for at most every 5 s (two JetStream requests each time).
-          if (
-            now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs &&
-            now - (this.overdueChecked.get(key) ?? 0) >= 5000
-          ) {
-            this.overdueChecked.set(key, now);
-            overdue.push({ key, entry });
+    for (const [key, entry] of this.index.placed) {
+      const placed = entry.value.status.placement!;
+      const agent = views.get(placed.agent);
+      if (!agent)
+        takeBack.push({
+          key,
+          entry,
+          why: `agent ${placed.agent} has sent no heartbeat for ${this.options.agentGraceMs / 1000} s`,
+        });
+      else if (agent.unschedulable)
+        takeBack.push({ key, entry, why: `agent ${placed.agent} is ${agent.unschedulable}` });
+      // Overdue; its job is looked for at most every 5 s (two JetStream requests each time).
+      else if (
+        now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs &&
+        now - (this.overdueChecked.get(key) ?? 0) >= 5000
+      ) {
+        this.overdueChecked.set(key, now);
+        overdue.push({ key, entry });
+      }
+    }
+    const candidate = (key: string, entry: Versioned<Build>) =>
+      candidates.push({
+        key,
+        build: entry.value,
+        revision: entry.revision,
+        queuedAt: Date.parse(entry.value.status.queuedTimestamp!),
+      });
+    if (full) {
+      this.parked.clear();
+      for (const [key, entry] of this.index.waiting) {
+        const next = expirePending(entry.value, new Date(now));
+        if (next) expired.push({ key, entry, next });
+        else candidate(key, entry);
+      }
+    } else {
+      // Only placing: of each namespace's queue, the first builds that a free slot could take
+      // (not those the last full pass found no agent for whatever the load), a few more than
+      // there are free slots: the fair order among them is the order among all.
+      const free = this.freeSlots(views);
+      if (free > 0)
+        for (const queue of this.index.waitingByNamespace.values()) {
+          let taken = 0;
+          for (const [key, entry] of queue) {
+            // A few more than the free slots: one waiting for its warm agent does not hold the next back.
+            if (taken >= free + 16) break;
+            if (this.parked.has(key)) continue;
+            candidate(key, entry);
+            taken++;
           }
         }
-        continue;
-      }
-      const next = expirePending(b, new Date(now));
-      if (next) expired.push({ key, entry, next });
-      else candidates.push({ key, build: b, revision: entry.revision, queuedAt: Date.parse(b.status.queuedTimestamp) });
     }
 
     const missing = await this.missingPushSecrets(candidates);
-    const decisions = decide(candidates, [...views.values()], load, {
+    const decisions = decide(candidates, [...views.values()], this.loads(views), {
       now,
       affinity: this.options.affinity,
       affinityGraceMs: this.options.affinityGraceMs,
+      warmIndex: this.options.affinity ? this.warmIndex.sync([...views.values()]) : undefined,
       namespaceLastPlaced: this.namespaceLastPlaced,
       agentLastPlaced: this.agentLastPlaced,
-      missingPushSecret: (b) => missing.get(`${b.metadata.namespace}/${b.spec.config.output.pushSecret?.name}`),
+      missingPushSecret: (b) => missingSecret(missing, b),
+      stopWhenFull: !full,
     });
     const byKey = new Map(candidates.map((c) => [c.key, c]));
+    if (full)
+      for (const d of decisions) if (d.kind === 'wait' && d.reason !== 'WaitingForCapacity') this.parked.add(d.key);
     await Promise.all([
       ...decisions.filter((d) => d.kind === 'place').map((d) => this.place(d, byKey.get(d.key)!)),
-      ...this.waits(decisions, byKey, now),
+      ...(full ? this.waits(decisions, byKey, now) : []),
       ...takeBack.map((t) => this.takeBack(t.key, t.entry, t.why)),
       ...overdue.map((o) => this.checkOverdue(o.key, o.entry)),
       ...expired.map((e) => this.expire(e.key, e.entry, e.next)),
     ]);
-    for (const key of this.reasonWritten.keys()) if (!byKey.has(key)) this.reasonWritten.delete(key);
+    if (full) for (const key of this.reasonWritten.keys()) if (!byKey.has(key)) this.reasonWritten.delete(key);
     for (const key of this.overdueChecked.keys())
       if (now - this.overdueChecked.get(key)! > 60_000) this.overdueChecked.delete(key);
+  }
+
+  /**
+   * A placement for a build being queued now (the build controller's New → Pending write), so
+   * that one write queues and places it: only when no build is waiting (they go first, in fair
+   * order) and an agent has room, as a pass would decide it. The slot is held until `landed` or
+   * `release` is called; `landed` then publishes the job as a pass's placement does.
+   * @returns undefined when the build is to wait for a pass.
+   */
+  async placeNow(key: string, queued: Build): Promise<Reservation | undefined> {
+    // Builds waiting that an agent could take go first; parked ones could not use its slot.
+    if (!this.builds.listedAll || this.index.waiting.size > this.parked.size) return undefined;
+    const s = queued.status;
+    if (s.phase !== 'Pending' || !s.queuedTimestamp || s.placement) return undefined;
+    const now = this.clock();
+    const candidate: Candidate = { key, build: queued, revision: 0, queuedAt: now.getTime() };
+    const missing = await this.missingPushSecrets([candidate]);
+    const views = this.liveAgents(now.getTime());
+    const [d] = decide([candidate], [...views.values()], this.loads(views), {
+      now: now.getTime(),
+      affinity: this.options.affinity,
+      affinityGraceMs: this.options.affinityGraceMs,
+      warmIndex: this.options.affinity ? this.warmIndex.sync([...views.values()]) : undefined,
+      namespaceLastPlaced: this.namespaceLastPlaced,
+      agentLastPlaced: this.agentLastPlaced,
+      missingPushSecret: (b) => missingSecret(missing, b),
+    });
+    if (d?.kind !== 'place') return undefined;
+    const placed = place(queued, s.attempt, { name: d.agent.name, node: d.agent.node }, d.why, now);
+    if (!placed) return undefined;
+    const wanted = requests(queued);
+    const agent = d.agent.name;
+    this.reserve(agent, 1, wanted);
+    let held = true;
+    const release = () => {
+      if (held) this.reserve(agent, -1, wanted);
+      held = false;
+    };
+    return {
+      build: placed,
+      release,
+      landed: async (revision: number) => {
+        release();
+        this.namespaceLastPlaced.set(queued.metadata.namespace, now.getTime());
+        this.agentLastPlaced.set(agent, now.getTime());
+        await this.publish(key, placed, revision, agent, d.why);
+      },
+    };
+  }
+
+  private reserve(agent: string, slots: number, wanted: { cpuMillis: number; memoryBytes: number }): void {
+    const r = this.reserved.get(agent) ?? NO_LOAD;
+    const next = {
+      slots: r.slots + slots,
+      cpuMillis: r.cpuMillis + slots * wanted.cpuMillis,
+      memoryBytes: r.memoryBytes + slots * wanted.memoryBytes,
+    };
+    if (next.slots === 0) this.reserved.delete(agent);
+    else this.reserved.set(agent, next);
+  }
+
+  /** What the builds placed on, running on, and being placed on each agent take. */
+  private loads(views: Map<string, AgentView>): Map<string, Load> {
+    const load = new Map<string, Load>();
+    for (const name of views.keys()) {
+      const l = this.index.load(name);
+      const r = this.reserved.get(name) ?? NO_LOAD;
+      load.set(name, {
+        slots: l.slots + r.slots,
+        cpuMillis: l.cpuMillis + r.cpuMillis,
+        memoryBytes: l.memoryBytes + r.memoryBytes,
+      });
+    }
+    return load;
+  }
+
+  /** Slots free on the schedulable live agents (reservations counted). */
+  private freeSlots(views: Map<string, AgentView>): number {
+    let free = 0;
+    for (const a of views.values()) {
+      if (a.unschedulable) continue;
+      free += Math.max(0, a.capacity - this.index.load(a.name).slots - (this.reserved.get(a.name)?.slots ?? 0));
+    }
+    return free;
+  }
+
+  private liveAgents(now: number): Map<string, AgentView> {
+    return new Map(this.agents.live(now, this.options.agentGraceMs).map((a) => [a.agent, agentView(a)]));
   }
 
   private async place(d: Extract<Decision, { kind: 'place' }>, c: Candidate): Promise<void> {
@@ -198,20 +345,21 @@ export class Scheduler {
     if (written === undefined) return;
     this.namespaceLastPlaced.set(b.metadata.namespace, now.getTime());
     this.agentLastPlaced.set(d.agent.name, now.getTime());
+    await this.publish(c.key, next, written, d.agent.name, d.why);
+  }
+
+  /** Queues the job of a placement that was written; when that fails, takes the placement back at once. */
+  private async publish(key: string, placed: Build, revision: number, agent: string, why: string): Promise<void> {
     try {
-      await this.jobs.publish(jobOf(next), d.agent.name);
-      this.log(b).info('build placed', { agent: d.agent.name, why: d.why });
+      await this.jobs.publish(jobOf(placed), agent);
+      this.log(placed).info('build placed', { agent, why });
     } catch (err) {
       // Placed with no job: take it back now rather than at the placement timeout.
-      this.log(b).warn('publishing the placed job failed; taking the placement back', {
-        agent: d.agent.name,
+      this.log(placed).warn('publishing the placed job failed; taking the placement back', {
+        agent,
         error: errorMessage(err),
       });
-      await this.takeBack(
-        c.key,
-        { value: next, revision: written },
-        `its job could not be queued: ${errorMessage(err)}`,
-      );
+      await this.takeBack(key, { value: placed, revision }, `its job could not be queued: ${errorMessage(err)}`);
     }
   }
 
@@ -317,8 +465,17 @@ export class Scheduler {
   }
 }
 
+/** Each heartbeat's view, made once: a pass runs on every dispatch, a heartbeat comes every few seconds. */
+const agentViews = new WeakMap<AgentRecord, AgentView>();
+
 /** What placement needs of an agent's heartbeat. */
 function agentView(a: AgentRecord): AgentView {
+  let view = agentViews.get(a);
+  if (!view) agentViews.set(a, (view = viewOf(a)));
+  return view;
+}
+
+function viewOf(a: AgentRecord): AgentView {
   return {
     name: a.agent,
     node: a.node,
@@ -331,6 +488,12 @@ function agentView(a: AgentRecord): AgentView {
     warmImages: a.warm?.images ?? [],
     limitsDockerfileBuilds: a.limitsDockerfileBuilds ?? false,
   };
+}
+
+/** The push secret the build names, when `missing` has it. */
+function missingSecret(missing: Map<string, string>, b: Build): string | undefined {
+  const name = b.spec.config.output.pushSecret?.name;
+  return name === undefined || missing.size === 0 ? undefined : missing.get(`${b.metadata.namespace}/${name}`);
 }
 
 /** The job of a build's current placement, as queued for its agent. */

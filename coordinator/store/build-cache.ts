@@ -2,7 +2,7 @@ import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { objectKey } from '../../common/nats/names.js';
 import { isTerminal, type Build, type Versioned } from '../../api/types.js';
-import type { JsonStore } from './json-store.js';
+import { mutateFrom, type JsonStore } from './json-store.js';
 
 /** A change the watch brought, as handed to the cache's handlers once the cache holds it. */
 export interface BuildChange {
@@ -32,7 +32,16 @@ export interface BuildsView {
   unfinishedBuilds(): Iterable<[string, Versioned<Build>]>;
   /** Writes a build at `revision` (compare-and-set); a lost race makes its next read come from the store. */
   update(key: string, next: Build, revision: number): Promise<number>;
+  /**
+   * Calls `listener` whenever the state held of a build changes, from the watch or a write here
+   * (undefined: none is held now, it ended or was deleted), with every build held so far first.
+   * It runs inside the cache: it must not block.
+   */
+  onHeld(listener: HeldListener): void;
 }
+
+/** Told of each change of the state a BuildCache holds of a build. */
+export type HeldListener = (key: string, entry: Versioned<Build> | undefined) => void;
 
 /**
  * The coordinator's watch cache of the Build bucket, like a client-go informer: it watches the
@@ -58,6 +67,7 @@ export class BuildCache implements BuildsView {
    */
   private listed = false;
   private readonly handlers: BuildCacheHandler[] = [];
+  private readonly heldListeners: HeldListener[] = [];
 
   constructor(
     private readonly builds: JsonStore<Build>,
@@ -94,6 +104,11 @@ export class BuildCache implements BuildsView {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+  }
+
+  onHeld(listener: HeldListener): void {
+    this.heldListeners.push(listener);
+    for (const [key, entry] of this.unfinished) listener(key, entry);
   }
 
   get listedAll(): boolean {
@@ -148,6 +163,18 @@ export class BuildCache implements BuildsView {
   }
 
   /**
+   * JsonStore.mutate from the state held here (mutateFrom): usually one write, no read. A build
+   * held stale, or not held, is read from the store first.
+   */
+  mutate(key: string, change: (current: Build) => Build | undefined): Promise<Versioned<Build> | undefined> {
+    const held = this.stale.has(key) ? undefined : this.unfinished.get(key);
+    return mutateFrom(this.builds, key, held, change, (e) => {
+      this.stale.delete(key);
+      this.remember(key, e);
+    });
+  }
+
+  /**
    * Marks a held build as behind the store (a write lost its compare-and-set, or this
    * coordinator ended it and the watch has not brought that yet): its next read() comes from
    * the store. A build not held is read from the store anyway, so it is not marked.
@@ -166,6 +193,7 @@ export class BuildCache implements BuildsView {
       let keys = this.byConfig.get(config);
       if (!keys) this.byConfig.set(config, (keys = new Set()));
       keys.add(key);
+      for (const l of this.heldListeners) l(key, entry);
     }
   }
 
@@ -178,6 +206,7 @@ export class BuildCache implements BuildsView {
     const keys = this.byConfig.get(config);
     keys?.delete(key);
     if (keys?.size === 0) this.byConfig.delete(config);
+    for (const l of this.heldListeners) l(key, undefined);
   }
 }
 

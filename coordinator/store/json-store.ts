@@ -138,6 +138,20 @@ export class JsonStore<T> {
     }
   }
 
+  /**
+   * Creates the key only if it was never written: no value, and no deletion either (its marker
+   * is kept: nothing here purges). One request, where wasDeleted and create are two.
+   * @throws AlreadyExistsError when the key holds a value or held one that was deleted.
+   */
+  async createUnused(key: string, value: T): Promise<number> {
+    try {
+      return await this.kv.put(key, this.encode(value), { previousSeq: 0 });
+    } catch (err) {
+      if (isWrongRevision(err)) throw new AlreadyExistsError(this.kind, key);
+      throw err;
+    }
+  }
+
   /** @throws ConflictError when the key is no longer at `revision`. */
   async update(key: string, value: T, revision: number): Promise<number> {
     try {
@@ -361,4 +375,33 @@ function isWrongRevision(err: unknown): boolean {
 /** Whether a KV message is a value (no KV-Operation header), not a deletion or purge. */
 function holdsValue(m: StoredMsg): boolean {
   return (m.header?.get(KV_OPERATION) || 'PUT') === 'PUT';
+}
+
+/**
+ * JsonStore.mutate, first at the revision a cache holds (`held`): when that write lands, the
+ * usual case, no read was needed. When nothing is held, the write loses its compare-and-set, or
+ * `change` declines to write on the held value, it is `store.mutate` (whose decision not to
+ * write is made on the latest revision). `remember` is given what was written or read.
+ * `change` may run more than once: it must be pure.
+ */
+export async function mutateFrom<T>(
+  store: JsonStore<T>,
+  key: string,
+  held: Versioned<T> | undefined,
+  change: (current: T) => T | undefined,
+  remember: (entry: Versioned<T>) => void,
+): Promise<Versioned<T> | undefined> {
+  const next = held && change(held.value);
+  if (held && next) {
+    try {
+      const written = { value: next, revision: await store.update(key, next, held.revision) };
+      remember(written);
+      return written;
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  const result = await store.mutate(key, change);
+  if (result) remember(result);
+  return result;
 }

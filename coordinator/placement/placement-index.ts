@@ -1,0 +1,79 @@
+import type { Build, Versioned } from '../../api/types.js';
+import { NO_LOAD, requests, type Load } from './placement.js';
+
+/**
+ * What placement needs of the builds the build cache holds, kept up to date as the cache's
+ * state of each build changes (a watch event, or a write of this coordinator): the queued builds
+ * waiting for an agent, the placed ones not yet claimed, and what each agent's placed and running
+ * builds take. A placement pass then looks at the builds it may act on, not at every unfinished
+ * build (Running ones, the most, only count towards their agent's load).
+ */
+export class PlacementIndex {
+  /** Queued and not placed: the candidates, by key. */
+  readonly waiting = new Map<string, Versioned<Build>>();
+  /**
+   * The same, by namespace, each in the order they were queued here (a build keeps its place
+   * while it waits, whatever is written to it): a pass that only places takes the first few of
+   * each namespace instead of ordering every waiting build.
+   */
+  readonly waitingByNamespace = new Map<string, Map<string, Versioned<Build>>>();
+  /** Placed, not yet claimed, by key. */
+  readonly placed = new Map<string, Versioned<Build>>();
+  private readonly loads = new Map<string, Load>();
+  /** Each build's part of its agent's load, to take back when it changes. */
+  private readonly parts = new Map<string, { agent: string; cpuMillis: number; memoryBytes: number }>();
+
+  /** The cache now holds `entry` for `key` (undefined: nothing, the build ended or was deleted). */
+  held(key: string, entry: Versioned<Build> | undefined): void {
+    const part = this.parts.get(key);
+    if (part) {
+      this.add(part.agent, -1, -part.cpuMillis, -part.memoryBytes);
+      this.parts.delete(key);
+    }
+    const s = entry?.value.status;
+    const waits = !!s && s.phase === 'Pending' && !!s.queuedTimestamp && !s.placement;
+    if (!waits) this.stopWaiting(key);
+    this.placed.delete(key);
+    if (!entry || !s) return;
+    const agent = s.phase === 'Running' ? s.agent : s.phase === 'Pending' ? s.placement?.agent : undefined;
+    if (agent) {
+      const r = requests(entry.value);
+      this.parts.set(key, { agent, ...r });
+      this.add(agent, 1, r.cpuMillis, r.memoryBytes);
+    }
+    if (waits) {
+      this.waiting.set(key, entry);
+      const namespace = entry.value.metadata.namespace;
+      let queue = this.waitingByNamespace.get(namespace);
+      if (!queue) this.waitingByNamespace.set(namespace, (queue = new Map()));
+      // Map.set keeps a key's place: a build written while it waits stays where it was.
+      queue.set(key, entry);
+    } else if (s.phase === 'Pending' && s.queuedTimestamp) this.placed.set(key, entry);
+  }
+
+  private stopWaiting(key: string): void {
+    const entry = this.waiting.get(key);
+    if (!entry) return;
+    this.waiting.delete(key);
+    const namespace = entry.value.metadata.namespace;
+    const queue = this.waitingByNamespace.get(namespace);
+    queue?.delete(key);
+    if (queue?.size === 0) this.waitingByNamespace.delete(namespace);
+  }
+
+  /** What the builds placed on and running on `agent` take. */
+  load(agent: string): Load {
+    return this.loads.get(agent) ?? NO_LOAD;
+  }
+
+  private add(agent: string, slots: number, cpuMillis: number, memoryBytes: number): void {
+    const l = this.loads.get(agent) ?? NO_LOAD;
+    const next = {
+      slots: l.slots + slots,
+      cpuMillis: l.cpuMillis + cpuMillis,
+      memoryBytes: l.memoryBytes + memoryBytes,
+    };
+    if (next.slots === 0) this.loads.delete(agent);
+    else this.loads.set(agent, next);
+  }
+}
