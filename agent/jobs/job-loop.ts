@@ -123,12 +123,9 @@ export class JobLoop {
     const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
     try {
       const outcome = await this.claimAndRun(job, msg, log);
-      if (outcome === 'settled')
-        await msg
-          .ackAck()
-          .catch((err) =>
-            log.warn('ack failed; the job may be delivered again and refused', { error: errorMessage(err) }),
-          );
+      // Not ackAck: its answer is a message per build more, and a lost ack only means the job
+      // is delivered again, which is not run twice (claimAndRun) but acked again.
+      if (outcome === 'settled') msg.ack();
       else msg.nak();
     } finally {
       clearInterval(keepAlive);
