@@ -1,8 +1,10 @@
 import test from 'ava';
 import type { Build } from '../api/types.js';
+import { PlacementIndex } from '../coordinator/placement/placement-index.js';
 import {
   decide,
   fairOrder,
+  WarmIndex,
   type AgentView,
   type Candidate,
   type Decision,
@@ -252,4 +254,67 @@ test('affinity: the agent that built the config takes it; full, the build waits 
     }),
   );
   t.is(placedOn(turns)['ns.b'], 'cold');
+});
+
+test('stopWhenFull: a pass that only places ends once no agent has a free slot, deciding nothing for the rest', (t) => {
+  const builds = Array.from({ length: 5 }, (_, i) => candidate(build('ns', `b-${i}`), NOW + i));
+  const all = decide(builds, [agent('x', { capacity: 2 })], new Map(), inputs());
+  t.is(all.length, 5, 'a full pass decides every build');
+  const placing = decide(builds, [agent('x', { capacity: 2 })], new Map(), inputs({ stopWhenFull: true }));
+  t.deepEqual(placedOn(placing), { 'ns.b-0': 'x', 'ns.b-1': 'x' });
+  // Builds no agent can take do not end the pass: the next one an agent can take is still placed.
+  const blocked = candidate(build('ns', 'blocked', { nodeSelector: { pool: 'gpu' } }), NOW - 1);
+  const past = decide([blocked, ...builds], [agent('x', { capacity: 1 })], new Map(), inputs({ stopWhenFull: true }));
+  t.deepEqual(Object.keys(placedOn(past)), ['ns.blocked', 'ns.b-0']);
+});
+
+test('WarmIndex: synced with new heartbeats, it forgets what an agent no longer holds and agents that are gone', (t) => {
+  const b = build('ns', 'b', { config: 'app' });
+  const index = new WarmIndex();
+  const x1 = agent('x', { warmConfigs: ['ns/app'] });
+  const y1 = agent('y', { warmConfigs: ['ns/other', 'ns/app'] });
+  const everyone = new Set(['x', 'y']);
+  index.sync([x1, y1]);
+  t.is(index.warmest(b, everyone)?.agent.name, 'x', 'x built it most recently');
+  t.is(index.warmest(b, new Set(['y']))?.agent.name, 'y', 'only among the agents asked about');
+  // x's next heartbeat no longer lists the config: y holds it now.
+  index.sync([agent('x', { warmConfigs: [] }), y1]);
+  t.is(index.warmest(b, everyone)?.agent.name, 'y');
+  // y is gone.
+  index.sync([agent('x', { warmConfigs: [] })]);
+  t.is(index.warmest(b, everyone), undefined);
+  // A base image counts when no agent built the config.
+  index.sync([agent('z', { warmImages: ['r/builder:1'] })]);
+  t.like(index.warmest(build('ns', 's', { s2i: true }), new Set(['z'])), { what: 'base image r/builder:1' });
+});
+
+test("PlacementIndex: an agent's load is its placed and running builds, kept as builds move on; waiting builds keep their place", (t) => {
+  const index = new PlacementIndex();
+  const entry = (b: Build, status: Partial<Build['status']>) => ({
+    value: { ...b, status: { ...b.status, ...status } } as Build,
+    revision: 1,
+  });
+  const a = build('ns', 'a', { cpu: '500m' });
+  const b = build('ns', 'b');
+  const c = build('other', 'c');
+  index.held('ns.a', entry(a, {}));
+  index.held('ns.b', entry(b, {}));
+  index.held('other.c', entry(c, {}));
+  t.deepEqual([...index.waiting.keys()], ['ns.a', 'ns.b', 'other.c']);
+  t.deepEqual([...index.waitingByNamespace.get('ns')!.keys()], ['ns.a', 'ns.b']);
+  // A reason written to a waiting build does not move it back in its queue.
+  index.held('ns.a', entry(a, { reason: 'WaitingForCapacity', message: '1 ahead' }));
+  t.deepEqual([...index.waitingByNamespace.get('ns')!.keys()], ['ns.a', 'ns.b']);
+  const placement = { agent: 'x', node: 'n', timestamp: new Date(NOW).toISOString() };
+  index.held('ns.a', entry(a, { placement }));
+  t.deepEqual(index.load('x'), { slots: 1, cpuMillis: 500, memoryBytes: 0 });
+  t.deepEqual([...index.placed.keys()], ['ns.a']);
+  t.deepEqual([...index.waitingByNamespace.get('ns')!.keys()], ['ns.b']);
+  index.held('ns.a', entry(a, { phase: 'Running', agent: 'x', placement: undefined }));
+  t.deepEqual(index.load('x'), { slots: 1, cpuMillis: 500, memoryBytes: 0 }, 'claimed: still one slot, not two');
+  t.is(index.placed.size, 0);
+  index.held('ns.a', undefined);
+  t.deepEqual(index.load('x'), { slots: 0, cpuMillis: 0, memoryBytes: 0 }, 'ended: the slot is free');
+  index.held('other.c', undefined);
+  t.false(index.waitingByNamespace.has('other'));
 });

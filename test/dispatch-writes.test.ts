@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { connect } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import type { Build } from '../api/types.js';
+import { BUILDS_BUCKET } from '../common/nats/names.js';
+import { testEnvironment } from './helpers/environment.js';
+import { startGitServer } from './helpers/git-server.js';
+import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+
+// Issue #21: what the dispatch path writes per build, read back from the Build bucket's own
+// history on a real NATS server, with real builds.
+
+const unique = () => randomBytes(4).toString('hex');
+
+test.serial(
+  'a build an idle agent can take is written four times: New, then queued and placed in one write, Running, Complete',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const repo = await git.createRepo('writes', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}\n` });
+    const sw = await startSlipway(t, { agents: 1 });
+    await sw.client.createBuildConfig(dockerBuildConfig('writes', repo.uri, `${env.registry}/test/writes:${unique()}`));
+    const started = await sw.client.startBuild({ namespace: 'default', configName: 'writes' });
+    t.is(started.status!.phase, 'New');
+    const done = await sw.client.waitForBuild('default', started.metadata!.name);
+    t.is(done.status!.phase, 'Complete', done.status!.message);
+
+    const nc = await connect({ servers: sw.natsUrl });
+    t.teardown(() => nc.close());
+    const kv = await new Kvm(nc).open(BUILDS_BUCKET);
+    const revisions: Build['status'][] = [];
+    for await (const e of await kv.history({ key: `default.${started.metadata!.name}` }))
+      revisions.push((e.json() as Build).status);
+    t.deepEqual(
+      revisions.map((s) => s.phase),
+      ['New', 'Pending', 'Running', 'Complete'],
+    );
+    const pending = revisions[1]!;
+    t.truthy(pending.queuedTimestamp, 'queued in the write that made it Pending');
+    t.is(pending.placement?.node, 'node-0', 'and placed in it too');
+    t.deepEqual(
+      pending.events?.map((e) => e.reason),
+      ['Queued', 'Placed'],
+    );
+  },
+);
