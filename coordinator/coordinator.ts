@@ -316,7 +316,6 @@ function startBuildLoops(
   const { builds } = o;
   const controller = new BuildController(builds, o.leases, {
     ...defaultBuildControllerOptions(log.child({ component: 'build-controller' })),
-    onChange: () => scheduler?.kick(),
     placeNow: (key, queued) => scheduler?.placeNow(key, queued) ?? Promise.resolve(undefined),
     onTerminal: async (b) => {
       // The config's history limits may now prune its oldest finished builds, with their logs.
@@ -333,7 +332,7 @@ function startBuildLoops(
   });
   const directory = new AgentDirectory(
     store.agents,
-    { onChange: () => scheduler?.kick(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
+    { onChange: () => scheduler?.agentsChanged(), prepare: (agent) => ensureAgentJobConsumer(nc, agent) },
     log.child({ component: 'agent-directory' }),
   );
   scheduler = new Scheduler(builds, directory, natsJobQueue(nc), (ns, name) => p.secrets.exists(ns, name), {

@@ -20,6 +20,8 @@ export class PlacementIndex {
   /** Placed, not yet claimed, by key. */
   readonly placed = new Map<string, Versioned<Build>>();
   private readonly loads = new Map<string, Load>();
+  /** Slots taken on all agents together. */
+  totalSlots = 0;
   /** Each build's part of its agent's load, to take back when it changes. */
   private readonly parts = new Map<string, { agent: string; cpuMillis: number; memoryBytes: number }>();
 
@@ -67,6 +69,7 @@ export class PlacementIndex {
   }
 
   private add(agent: string, slots: number, cpuMillis: number, memoryBytes: number): void {
+    this.totalSlots += slots;
     const l = this.loads.get(agent) ?? NO_LOAD;
     const next = {
       slots: l.slots + slots,

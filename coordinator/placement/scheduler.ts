@@ -108,6 +108,7 @@ export class Scheduler {
   private readonly parked = new Set<string>();
   /** The next pass also writes waiting reasons (the timer's passes do; a kick's only places). */
   private fullPassDue = true;
+  private kickQueued = false;
 
   constructor(
     private readonly builds: BuildsView,
@@ -117,9 +118,36 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
-    builds.onHeld((key, entry) => {
-      this.index.held(key, entry);
-      if (!this.index.waiting.has(key)) this.parked.delete(key);
+    builds.onHeld((key, entry) => this.held(key, entry));
+  }
+
+  /**
+   * The build cache's state of a build changed: a pass runs when that gives placement something
+   * to do (a build to place, or a slot freed while builds wait), not on every change: most
+   * builds are placed as they are queued (placeNow), and a pass then finds nothing.
+   */
+  private held(key: string, entry: Versioned<Build> | undefined): void {
+    const wasWaiting = this.index.waiting.has(key);
+    const before = this.index.totalSlots;
+    this.index.held(key, entry);
+    const waits = this.index.waiting.has(key);
+    if (!waits) this.parked.delete(key);
+    const freed = this.index.totalSlots < before && this.index.waiting.size > this.parked.size;
+    if ((waits && !wasWaiting) || freed) this.kickSoon();
+  }
+
+  /** The agents' heartbeats changed: a pass when there is something to place or a placement that may need taking back. */
+  agentsChanged(): void {
+    if (this.index.waiting.size > this.parked.size || this.index.placed.size > 0) this.kickSoon();
+  }
+
+  /** A kick once the current task is done: changes that come together get one pass. */
+  private kickSoon(): void {
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    queueMicrotask(() => {
+      this.kickQueued = false;
+      this.kick();
     });
   }
 
