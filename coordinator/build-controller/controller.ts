@@ -203,7 +203,8 @@ export class BuildController {
       const policed = (build.spec.config.runPolicy ?? 'Parallel') !== 'Parallel';
       // Queued again once the watch's listing is complete.
       if (policed && !this.cache.listedAll) return;
-      const { view, seen } = await this.runPolicyView(build);
+      // A Parallel build starts whatever its siblings do: their view is not gathered for it.
+      const { view, seen } = policed ? await this.runPolicyView(build) : { view: { siblings: [] }, seen: new Map() };
       const decision = decideRun(build, view);
       if (decision.action === 'wait') {
         const waiting = waitForBuild(build, decision.waitingFor, this.clock());
