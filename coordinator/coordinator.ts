@@ -213,7 +213,13 @@ export class Coordinator {
           )
         : undefined;
       const http = config.httpListen
-        ? await startHttp(parts, config.httpListen, { logs: buildLogs, agents, tokens: security.tokens, notifications })
+        ? await startHttp(parts, config.httpListen, {
+            logs: buildLogs,
+            agents,
+            tokens: security.tokens,
+            notifications,
+            builds,
+          })
         : undefined;
       followNatsStatus(nc, log, { leases, health, http });
       startBuildLoops(parts, { leases, history, contexts, configs, builds });
@@ -280,6 +286,7 @@ async function startHttp(
     agents: AgentRegistry;
     tokens: TokenAuthenticator | undefined;
     notifications: RegistryNotifications | undefined;
+    builds: BuildCache;
   },
 ): Promise<HttpServer> {
   const { config, log, clock, closers, abort, metrics } = p;
@@ -287,7 +294,7 @@ async function startHttp(
   closers.defer(() => http.stop());
   if (metrics) {
     metrics.serveOn(http);
-    deferLoop(closers, abort, metrics.watch(p.store, abort.signal));
+    deferLoop(closers, abort, metrics.watch(p.store, o.builds, abort.signal));
   }
   o.notifications?.addTo(http);
   registerWebhooks(http, { api: p.buildApi, secrets: p.secrets, log: log.child({ component: 'webhooks' }), clock });

@@ -1,9 +1,9 @@
 import { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { Build } from '../../api/types.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import type { HttpServer } from '../http/http-server.js';
+import type { BuildCache } from '../store/build-cache.js';
 import type { StateStore } from '../store/state-store.js';
 import type { StoreEvent } from '../store/json-store.js';
 import { AgentRecordMetrics } from './agent-record-metrics.js';
@@ -48,10 +48,17 @@ export class CoordinatorMetrics {
   }
 
   /**
-   * Follows the Build and agents buckets for the gauges, until `signal` aborts. A watch that
-   * fails is started again (it replays the bucket, so the gauges are whole again).
+   * Follows the Build and agents buckets for the gauges, until `signal` aborts: the builds
+   * through the coordinator's build cache, whose watch sees every change of the bucket (one
+   * watch of the bucket per coordinator, not two: each is a message per build write), the agents
+   * with a watch of its own. A watch that fails is started again (it replays the bucket, so the
+   * gauges are whole again). Call it before the build cache runs.
    */
-  watch(store: StateStore, signal: AbortSignal): Promise<void> {
+  watch(store: StateStore, builds: BuildCache, signal: AbortSignal): Promise<void> {
+    builds.subscribe({
+      listed: () => {},
+      changed: ({ key, build }) => this.builds.watched({ key, value: build, revision: 0 }),
+    });
     const follow = async <T>(
       what: string,
       watch: () => AsyncIterable<StoreEvent<T>>,
@@ -67,18 +74,11 @@ export class CoordinatorMetrics {
         }
       }
     };
-    return Promise.all([
-      follow<Build>(
-        'Build',
-        () => store.builds.watch({ signal }),
-        (e) => this.builds.watched(e),
-      ),
-      follow(
-        'agents',
-        () => store.agents.watch({ signal }),
-        (e) => this.agents.watched(e),
-      ),
-    ]).then(() => undefined);
+    return follow(
+      'agents',
+      () => store.agents.watch({ signal }),
+      (e) => this.agents.watched(e),
+    );
   }
 
   /** Serves GET /metrics on the coordinator's HTTP port. */
