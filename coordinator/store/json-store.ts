@@ -4,6 +4,8 @@ import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredEr
 import { releaseConsumer } from '../../common/nats/consumers.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../../api/types.js';
+import { compareKeys } from './key-order.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
 
 /** JetStream's error code for a compare-and-set that named the wrong revision. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -35,6 +37,33 @@ export interface StoreChange<T> extends StoreEvent<T> {
 /** Objects as of one revision of the bucket, and that revision. */
 export interface StoreSnapshot<T> {
   items: Versioned<T>[];
+  revision: number;
+}
+
+/** What a page of a listing asks for (JsonStore.listPage). */
+export interface PageRequest<T> {
+  /** The keys listed, subject-style (e.g. `default.*`). */
+  filter: string;
+  /** The filter and whatever else the listing selects by, kept in its tokens (e.g. `default.*?phase=Running`). */
+  scope: string;
+  /** Most items on the page (at least 1). */
+  size: number;
+  /** The previous page's `nextToken`; undefined for the first page. */
+  token?: string;
+  /** What the token is called where it came from (`pageToken`, `continue`), for errors about it. */
+  tokenField: string;
+  /** Which values the listing holds (checked once the value is read); undefined: every one. */
+  accept?: (key: string, value: T) => boolean;
+}
+
+/** A page of a listing in key order (key-order.ts). */
+export interface StorePage<T> {
+  items: Versioned<T>[];
+  /** Where the next page starts; undefined on the last page. */
+  nextToken?: string;
+  /** Keys left after this page as of its listing, before `accept`: what the next pages hold at most. */
+  remaining: number;
+  /** The bucket's revision before the listing's first page was read. */
   revision: number;
 }
 
@@ -197,6 +226,48 @@ export class JsonStore<T> {
     for await (const k of await this.kv.keys(filter)) if (!where || where(k)) keys.add(k);
     const values = await Promise.all([...keys].map(async (k) => [k, await this.get(k)] as const));
     return values.filter((e): e is [string, Versioned<T>] => e[1] !== undefined);
+  }
+
+  /**
+   * One page of the objects whose keys match `filter`, in key order (key-order.ts), each read
+   * at its latest revision when its page is read. A page reads every matching key (small) but
+   * only its own values, a page's worth at a time: a listing of any length holds one page.
+   * The token is the key to go on after, so under concurrent writes each key is listed at
+   * most once: one created meanwhile is listed if it sorts after the page it came during, and
+   * one deleted meanwhile is not listed if its page had not been read yet.
+   * @throws InvalidPageTokenError when `token` was not given for this kind and scope.
+   */
+  async listPage(req: PageRequest<T>): Promise<StorePage<T>> {
+    const cursor = req.token
+      ? decodePageToken(req.token, { kind: this.kind, scope: req.scope }, req.tokenField)
+      : undefined;
+    const revision = cursor?.revision ?? (await this.latestRevision());
+    const after = cursor?.after;
+    // A key written while the listing runs comes again at its new revision: list it once.
+    const unique = new Set<string>();
+    for await (const k of await this.kv.keys(req.filter))
+      if (after === undefined || compareKeys(k, after) > 0) unique.add(k);
+    const keys = [...unique].sort(compareKeys);
+    unique.clear();
+    const size = Math.max(1, req.size);
+    const items: Versioned<T>[] = [];
+    let next = 0;
+    while (next < keys.length && items.length < size) {
+      const batch = keys.slice(next, next + size - items.length);
+      const values = await Promise.all(batch.map((k) => this.get(k)));
+      values.forEach((v, i) => {
+        if (v && (!req.accept || req.accept(batch[i]!, v.value))) items.push(v);
+      });
+      next += batch.length;
+    }
+    return {
+      items,
+      ...(next < keys.length
+        ? { nextToken: encodePageToken({ kind: this.kind, scope: req.scope, after: keys[next - 1]!, revision }) }
+        : {}),
+      remaining: keys.length - next,
+      revision,
+    };
   }
 
   /**
