@@ -9,7 +9,7 @@ import type { RequestAttributes, UserInfo } from '../auth/types.js';
 import { requireName } from '../../api/validation.js';
 import { MAX_PAGE_SIZE, type BuildApi, type StorePageRequest } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
-import { compareKeys } from '../store/key-order.js';
+import { sortKey } from '../store/key-order.js';
 import type { StoreChange, StorePage, StoreSnapshot } from '../store/json-store.js';
 import { abortOnClose } from '../http/http-server.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from './discovery.js';
@@ -428,8 +428,8 @@ export class KubeApiServer {
       const s = builds ? await this.api.snapshotBuilds(t.namespace) : await this.api.snapshotBuildConfigs(t.namespace);
       const items = s.items.filter((i) => matches(objectKey(i.value), i.value));
       // The order pages come in (key-order.ts), so a list reads the same with or without limit.
-      items.sort((a, b) => compareKeys(objectKey(a.value), objectKey(b.value)));
-      return { items, revision: s.revision };
+      const sorted = items.map((i) => [sortKey(objectKey(i.value)), i] as const).sort(([a], [b]) => (a < b ? -1 : 1));
+      return { items: sorted.map(([, i]) => i), revision: s.revision };
     };
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
     const limit = parseLimit(q.get('limit'));
