@@ -151,7 +151,7 @@ export async function listsBench(o: ListsOptions): Promise<BenchResult> {
 }
 
 /** A Complete build of `config` as the no-op executor leaves one: stages, events, output (about 2 KB). */
-function finishedBuild(config: string, n: number): Build {
+export function finishedBuild(config: string, n: number): Build {
   const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
   return {
     metadata: {
