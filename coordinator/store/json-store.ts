@@ -61,7 +61,10 @@ export interface StorePage<T> {
   items: Versioned<T>[];
   /** Where the next page starts; undefined on the last page. */
   nextToken?: string;
-  /** Keys left after this page as of its listing, before `accept`: what the next pages hold at most. */
+  /**
+   * Keys left after this page as of its listing, before `accept` and deleted ones among them:
+   * what the next pages hold at most (the Kubernetes API's estimate, remainingItemCount).
+   */
   remaining: number;
   /** The bucket's revision before the listing's first page was read. */
   revision: number;
@@ -232,6 +235,7 @@ export class JsonStore<T> {
    * One page of the objects whose keys match `filter`, in key order (key-order.ts), each read
    * at its latest revision when its page is read. A page reads every matching key (small) but
    * only its own values, a page's worth at a time: a listing of any length holds one page.
+   * Deleted keys (their markers stay in the stream) are read and passed over, each once a listing.
    * The token is the key to go on after, so under concurrent writes each key is listed at
    * most once: one created meanwhile is listed if it sorts after the page it came during, and
    * one deleted meanwhile is not listed if its page had not been read yet.
