@@ -94,6 +94,16 @@ test('ListBuilds pages through filters; ListBuildConfigs pages', async (t) => {
   t.deepEqual(await pages(sw.client, { phase: 'Cancelled', pageSize: 2 }), [['app-2', 'other-3'], ['other-4']]);
   // A full page cannot know whether later keys match: the page after it may be empty, and last.
   t.deepEqual(await pages(sw.client, { configName: 'app', phase: 'Cancelled', pageSize: 1 }), [['app-2'], []]);
+  // A deleted build's key stays in the stream (its delete marker): pages pass over it.
+  const deleted = await fetch(`http://${sw.coordinators[0]!.kubeApi!.address}${BUILDS_PATH}/app-3`, {
+    method: 'DELETE',
+  });
+  t.is(deleted.status, 200);
+  t.deepEqual(await pages(sw.client, { pageSize: 3 }), [
+    ['app-1', 'app-2', 'app-4'],
+    ['app-5', 'other-1', 'other-2'],
+    ['other-3', 'other-4'],
+  ]);
   const first = await sw.client.listBuildConfigsPage({ namespace: 'default', pageSize: 1 });
   t.deepEqual(
     first.items.map((c) => c.metadata!.name),
