@@ -8,14 +8,14 @@ export interface ListBuildConfigsRequest {
   'namespace'?: (string);
   /**
    * Most items the answer holds: 0 for the default (500); at most 1000, else INVALID_ARGUMENT
-   * naming page_size. A page may hold fewer: only an empty next_page_token says the listing
+   * naming pageSize. A page may hold fewer: only an empty next_page_token says the listing
    * has ended.
    */
   'pageSize'?: (number);
   /**
    * The next_page_token of the page before; empty for the first page. It must come with the
    * same namespace and filters as the request that got it, else INVALID_ARGUMENT naming
-   * page_token (so does a malformed one).
+   * pageToken (so does a malformed one).
    */
   'pageToken'?: (string);
 }
@@ -27,14 +27,14 @@ export interface ListBuildConfigsRequest__Output {
   'namespace': (string);
   /**
    * Most items the answer holds: 0 for the default (500); at most 1000, else INVALID_ARGUMENT
-   * naming page_size. A page may hold fewer: only an empty next_page_token says the listing
+   * naming pageSize. A page may hold fewer: only an empty next_page_token says the listing
    * has ended.
    */
   'pageSize': (number);
   /**
    * The next_page_token of the page before; empty for the first page. It must come with the
    * same namespace and filters as the request that got it, else INVALID_ARGUMENT naming
-   * page_token (so does a malformed one).
+   * pageToken (so does a malformed one).
    */
   'pageToken': (string);
 }
