@@ -21,6 +21,7 @@ const pure = [
   'grpc-status-units',
   'image-triggers-units',
   'kube-api-units',
+  'list-pages-units',
   'line-splitter',
   'log-tail',
   'placement-units',

@@ -20,6 +20,24 @@ type Unary<Req, Res> = (
   cb: (err: grpc.ServiceError | null, res?: Res) => void,
 ) => unknown;
 
+/** The items of each page `fetch` answers, following next-page tokens until one is empty. */
+async function* paged<T>(
+  fetch: (pageToken: string) => Promise<{ items: T[]; nextPageToken: string }>,
+): AsyncIterable<T> {
+  let token = '';
+  do {
+    const page = await fetch(token);
+    yield* page.items;
+    token = page.nextPageToken;
+  } while (token);
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const i of items) all.push(i);
+  return all;
+}
+
 /** How the client reaches a coordinator that wants TLS and tokens. */
 export interface ClientSecurity {
   /** The CA (PEM) the coordinator's certificate is checked against; undefined: plaintext. */
@@ -69,12 +87,17 @@ export class SlipwayClient {
   getBuildConfig(namespace: string, name: string): Promise<BuildConfig__Output> {
     return this.call(this.client.GetBuildConfig, { namespace, name });
   }
-  async listBuildConfigs(namespace: string): Promise<BuildConfig__Output[]> {
-    return (
-      await this.call<ListBuildConfigsRequest, ListBuildConfigsResponse__Output>(this.client.ListBuildConfigs, {
-        namespace,
-      })
-    ).items;
+  /** One page of a namespace's BuildConfigs (ListBuildConfigs as it is). */
+  listBuildConfigsPage(req: ListBuildConfigsRequest): Promise<ListBuildConfigsResponse__Output> {
+    return this.call<ListBuildConfigsRequest, ListBuildConfigsResponse__Output>(this.client.ListBuildConfigs, req);
+  }
+  /** Every BuildConfig of a namespace, a page (a call) at a time as they are consumed. */
+  buildConfigs(namespace: string, pageSize = 0): AsyncIterable<BuildConfig__Output> {
+    return paged((pageToken) => this.listBuildConfigsPage({ namespace, pageSize, pageToken }));
+  }
+  /** Every BuildConfig of a namespace, all pages read. */
+  async listBuildConfigs(namespace: string, pageSize = 0): Promise<BuildConfig__Output[]> {
+    return collect(this.buildConfigs(namespace, pageSize));
   }
   async deleteBuildConfig(namespace: string, name: string): Promise<void> {
     await this.call(this.client.DeleteBuildConfig, { namespace, name });
@@ -85,8 +108,21 @@ export class SlipwayClient {
   getBuild(namespace: string, name: string): Promise<Build__Output> {
     return this.call(this.client.GetBuild, { namespace, name });
   }
-  async listBuilds(req: ListBuildsRequest): Promise<Build__Output[]> {
-    return (await this.call<ListBuildsRequest, ListBuildsResponse__Output>(this.client.ListBuilds, req)).items;
+  /** One page of builds (ListBuilds as it is): pass its nextPageToken as the next request's pageToken. */
+  listBuildsPage(req: ListBuildsRequest): Promise<ListBuildsResponse__Output> {
+    return this.call<ListBuildsRequest, ListBuildsResponse__Output>(this.client.ListBuilds, req);
+  }
+  /**
+   * Every build the request selects, in the server's key order, a page (a call of `req.pageSize`,
+   * 0 for the server's default) at a time as they are consumed. A build created meanwhile may be
+   * listed or not; none is listed twice.
+   */
+  builds(req: Omit<ListBuildsRequest, 'pageToken'>): AsyncIterable<Build__Output> {
+    return paged((pageToken) => this.listBuildsPage({ ...req, pageToken }));
+  }
+  /** Every build the request selects, all pages read (see builds()). */
+  async listBuilds(req: Omit<ListBuildsRequest, 'pageToken'>): Promise<Build__Output[]> {
+    return collect(this.builds(req));
   }
 
   /**

@@ -25,9 +25,10 @@ commands:
   start CONFIG [--ref REF] [--image IMAGE] [--follow] [--from-dir DIR | --from-archive FILE]
                                      start a build; --follow waits and exits non-zero unless it completes;
                                      --from-dir/--from-archive upload the build context (tar or tar.gz)
-  get buildconfigs|bc [NAME]         list BuildConfigs
-  get builds|bld [NAME] [--config CONFIG]
-                                     list Builds
+  get buildconfigs|bc [NAME] [--chunk-size N]
+                                     list BuildConfigs
+  get builds|bld [NAME] [--config CONFIG] [--chunk-size N]
+                                     list Builds; lists are read N a call (default 500, at most 1000)
   describe build NAME                everything about one build
   logs BUILD [-f] [--from N]         the build's log; -f follows it and exits with the build's outcome
   cancel BUILD                       stop a build (New, Pending or Running)
@@ -71,6 +72,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         ref: { type: 'string' },
         image: { type: 'string' },
         config: { type: 'string' },
+        'chunk-size': { type: 'string' },
         follow: { type: 'boolean', short: 'F' },
         f: { type: 'boolean' },
         from: { type: 'string' },
@@ -138,7 +140,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           io,
         );
       case 'get':
-        return await get(client, namespace, rest, values.config, io);
+        return await get(client, namespace, rest, values.config, chunkSize(values['chunk-size']), io);
       case 'describe':
         if (rest[0] !== 'build' || rest.length !== 2) throw new UsageError('describe needs: build NAME');
         io.out(describeBuild(await client.getBuild(namespace, rest[1]!)));
@@ -352,16 +354,26 @@ async function start(
   return 1;
 }
 
+/** --chunk-size as a page size: 0 (the server's default) when not given. */
+function chunkSize(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--chunk-size must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
 async function get(
   client: SlipwayClient,
   namespace: string,
   rest: string[],
   config: string | undefined,
+  pageSize: number,
   io: CliIo,
 ): Promise<number> {
   const [kind, name] = rest;
   if (kind === 'buildconfigs' || kind === 'buildconfig' || kind === 'bc') {
-    const items = name ? [await client.getBuildConfig(namespace, name)] : await client.listBuildConfigs(namespace);
+    const items = name
+      ? [await client.getBuildConfig(namespace, name)]
+      : await client.listBuildConfigs(namespace, pageSize);
     io.out(
       table(
         ['NAME', 'IMAGE', 'SOURCE', 'LATEST', 'AGE'],
@@ -381,7 +393,7 @@ async function get(
   if (kind === 'builds' || kind === 'build' || kind === 'bld') {
     const items = name
       ? [await client.getBuild(namespace, name)]
-      : await client.listBuilds({ namespace, configName: config ?? '' });
+      : await client.listBuilds({ namespace, configName: config ?? '', pageSize });
     io.out(
       table(
         ['NAME', 'PHASE', 'REASON', 'CONFIG', 'NODE', 'DURATION', 'LONGEST STAGE', 'AGE'],

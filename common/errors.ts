@@ -39,6 +39,17 @@ export class InvalidBuildConfigError extends InvalidInputError {
   }
 }
 
+/**
+ * A listing's page token (gRPC `page_token`, the Kubernetes API's `continue`) that this server
+ * did not give for this listing: malformed, or from another resource, namespace or filter.
+ */
+export class InvalidPageTokenError extends InvalidInputError {
+  override readonly reason = 'InvalidPageToken';
+  constructor(field: string, message: string) {
+    super([{ field, message }], 'page token');
+  }
+}
+
 export class NotFoundError extends SlipwayError {
   readonly reason: string = 'NotFound';
   constructor(

@@ -32,7 +32,7 @@ import {
   type Versioned,
 } from '../../api/types.js';
 import { gitRefProblem, requireName, type BuildConfigInput } from '../../api/validation.js';
-import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
+import type { PageRequest, StoreChange, StorePage, StoreSnapshot } from '../store/json-store.js';
 import type { ConfigCache } from '../store/config-cache.js';
 import type { StateStore } from '../store/state-store.js';
 import { cancel } from './transitions.js';
@@ -81,6 +81,26 @@ export interface ListBuildsFilter {
   configName?: string;
   phase?: BuildPhase;
 }
+
+/** Items a page of ListBuilds or ListBuildConfigs holds when the request names no size. */
+export const DEFAULT_PAGE_SIZE = 500;
+/** Most items a page may hold: what one page costs the coordinator's memory is bounded by it. */
+export const MAX_PAGE_SIZE = 1000;
+
+/** What a client asks of one page: `size` 0 or undefined for DEFAULT_PAGE_SIZE, `token` from the page before. */
+export interface PageOptions {
+  size?: number;
+  token?: string;
+}
+
+/** A page of a listing and, unless it is the last, the token of the next. */
+export interface Page<T> {
+  items: Versioned<T>[];
+  nextToken?: string;
+}
+
+/** What the Kubernetes API asks of a page: its own scope, token field and filter over the store's. */
+export type StorePageRequest<T> = Omit<PageRequest<T>, 'filter'>;
 
 /**
  * What clients can do with BuildConfigs and Builds. Inputs arrive validated in shape
@@ -166,6 +186,35 @@ export class BuildApi {
     const found = await this.store.buildConfigs.get(objectKey(namespace, name));
     if (!found) throw new BuildConfigNotFoundError(`${namespace}/${name}`);
     return found;
+  }
+
+  /**
+   * One page of a namespace's BuildConfigs, in name order.
+   * @throws InvalidInputError (pageSize), InvalidPageTokenError (pageToken)
+   */
+  async listBuildConfigsPage(namespace: string, page: PageOptions = {}): Promise<Page<BuildConfig>> {
+    requireName(namespace, 'namespace');
+    const size = pageSize(page.size);
+    const { items, nextToken } = await this.store.buildConfigs.listPage({
+      filter: `${namespace}.*`,
+      scope: `${namespace}.*`,
+      size,
+      token: page.token || undefined,
+      tokenField: 'pageToken',
+    });
+    return { items, ...(nextToken ? { nextToken } : {}) };
+  }
+
+  /** One page of the BuildConfigs of a namespace (every namespace when undefined), for the Kubernetes API. */
+  pageBuildConfigs(namespace: string | undefined, req: StorePageRequest<BuildConfig>): Promise<StorePage<BuildConfig>> {
+    if (namespace !== undefined) requireName(namespace, 'namespace');
+    return this.store.buildConfigs.listPage({ ...req, filter: namespace === undefined ? '>' : `${namespace}.*` });
+  }
+
+  /** One page of the Builds of a namespace (every namespace when undefined), for the Kubernetes API. */
+  pageBuilds(namespace: string | undefined, req: StorePageRequest<Build>): Promise<StorePage<Build>> {
+    if (namespace !== undefined) requireName(namespace, 'namespace');
+    return this.store.builds.listPage({ ...req, filter: namespace === undefined ? '>' : `${namespace}.*` });
   }
 
   async listBuildConfigs(namespace: string): Promise<Versioned<BuildConfig>[]> {
@@ -458,14 +507,30 @@ export class BuildApi {
     return found;
   }
 
+  /**
+   * One page of a namespace's builds that pass the filter, in key order: by config name, then by
+   * number (`app-2` before `app-10`). The next page starts after the last key this one read, so
+   * a build is listed at most once however the builds change between pages.
+   * @throws InvalidInputError (configName, phase, pageSize), InvalidPageTokenError (pageToken)
+   */
+  async listBuildsPage(filter: ListBuildsFilter, page: PageOptions = {}): Promise<Page<Build>> {
+    checkFilter(filter);
+    const size = pageSize(page.size);
+    const { namespace, configName, phase } = filter;
+    const { items, nextToken } = await this.store.builds.listPage({
+      filter: `${namespace}.*`,
+      scope: `${namespace}.*?configName=${configName ?? ''}&phase=${phase ?? ''}`,
+      size,
+      token: page.token || undefined,
+      tokenField: 'pageToken',
+      accept: (_key, b) => (!configName || b.spec.configName === configName) && (!phase || b.status.phase === phase),
+    });
+    return { items, ...(nextToken ? { nextToken } : {}) };
+  }
+
+  /** Every build that passes the filter, oldest first: all in memory, for callers that need few (one config's). */
   async listBuilds(filter: ListBuildsFilter): Promise<Versioned<Build>[]> {
-    requireName(filter.namespace, 'namespace');
-    if (filter.configName) requireName(filter.configName, 'configName');
-    if (filter.phase && !BUILD_PHASES.includes(filter.phase)) {
-      throw new InvalidInputError([
-        { field: 'phase', message: `"${filter.phase}" is not one of ${BUILD_PHASES.join(', ')}` },
-      ]);
-    }
+    checkFilter(filter);
     const items = await this.store.builds.list(`${filter.namespace}.*`);
     return items
       .filter((b) => !filter.configName || b.value.spec.configName === filter.configName)
@@ -547,6 +612,30 @@ export class BuildApi {
       if (isTerminal(event.value.status.phase)) return;
     }
   }
+}
+
+function checkFilter(filter: ListBuildsFilter): void {
+  requireName(filter.namespace, 'namespace');
+  if (filter.configName) requireName(filter.configName, 'configName');
+  if (filter.phase && !BUILD_PHASES.includes(filter.phase)) {
+    throw new InvalidInputError([
+      { field: 'phase', message: `"${filter.phase}" is not one of ${BUILD_PHASES.join(', ')}` },
+    ]);
+  }
+}
+
+/** A requested page size, or the default for 0 or undefined. @throws InvalidInputError naming pageSize */
+function pageSize(size: number | undefined): number {
+  if (size === undefined || size === 0) return DEFAULT_PAGE_SIZE;
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
+    throw new InvalidInputError([
+      {
+        field: 'pageSize',
+        message: `must be between 1 and ${MAX_PAGE_SIZE} (0: the default, ${DEFAULT_PAGE_SIZE}); got ${size}`,
+      },
+    ]);
+  }
+  return size;
 }
 
 /** Applies StartBuildRequest.pinImage to a build's frozen spec. */

@@ -61,7 +61,8 @@ export class BuildService {
       }),
       ListBuildConfigs: unary(log, 'ListBuildConfigs', async (req, call) => {
         auth.check(call, 'ListBuildConfigs', ns(req.namespace));
-        return { items: (await api.listBuildConfigs(ns(req.namespace))).map(buildConfigToProto) };
+        const page = await api.listBuildConfigsPage(ns(req.namespace), { size: req.pageSize, token: req.pageToken });
+        return { items: page.items.map(buildConfigToProto), nextPageToken: page.nextToken ?? '' };
       }),
       DeleteBuildConfig: unary(log, 'DeleteBuildConfig', async (req, call) => {
         auth.check(call, 'DeleteBuildConfig', ns(req.namespace));
@@ -85,12 +86,15 @@ export class BuildService {
       }),
       ListBuilds: unary(log, 'ListBuilds', async (req, call) => {
         auth.check(call, 'ListBuilds', ns(req.namespace));
-        const builds = await api.listBuilds({
-          namespace: ns(req.namespace),
-          configName: req.configName || undefined,
-          phase: (req.phase || undefined) as BuildPhase | undefined,
-        });
-        return { items: builds.map(buildToProto) };
+        const page = await api.listBuildsPage(
+          {
+            namespace: ns(req.namespace),
+            configName: req.configName || undefined,
+            phase: (req.phase || undefined) as BuildPhase | undefined,
+          },
+          { size: req.pageSize, token: req.pageToken },
+        );
+        return { items: page.items.map(buildToProto), nextPageToken: page.nextToken ?? '' };
       }),
       // serverStream answers every error on the call itself: nothing is left to await.
       WatchBuild: (call) =>

@@ -2,14 +2,15 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { ConflictError, InvalidInputError, errorMessage } from '../../common/errors.js';
+import { ConflictError, InvalidInputError, InvalidPageTokenError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Build, BuildConfig, Versioned } from '../../api/types.js';
 import type { RequestAttributes, UserInfo } from '../auth/types.js';
 import { requireName } from '../../api/validation.js';
-import type { BuildApi } from '../builds/build-api.js';
+import { MAX_PAGE_SIZE, type BuildApi, type StorePageRequest } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
-import type { StoreChange, StoreSnapshot } from '../store/json-store.js';
+import { sortKey } from '../store/key-order.js';
+import type { StoreChange, StorePage, StoreSnapshot } from '../store/json-store.js';
 import { abortOnClose } from '../http/http-server.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from './discovery.js';
 import { applyMergePatch } from './merge-patch.js';
@@ -425,15 +426,52 @@ export class KubeApiServer {
       builds ? buildToKube(v as Versioned<Build>) : buildConfigToKube(v as Versioned<BuildConfig>);
     const snapshot = async (): Promise<StoreSnapshot<Build | BuildConfig>> => {
       const s = builds ? await this.api.snapshotBuilds(t.namespace) : await this.api.snapshotBuildConfigs(t.namespace);
-      const items = s.items.filter((i) => matches(`${i.value.metadata.namespace}.${i.value.metadata.name}`, i.value));
-      items.sort(
-        (a, b) =>
-          a.value.metadata.namespace.localeCompare(b.value.metadata.namespace) ||
-          a.value.metadata.name.localeCompare(b.value.metadata.name, undefined, { numeric: true }),
-      );
-      return { items, revision: s.revision };
+      const items = s.items.filter((i) => matches(objectKey(i.value), i.value));
+      // The order pages come in (key-order.ts), so a list reads the same with or without limit.
+      const sorted = items.map((i) => [sortKey(objectKey(i.value)), i] as const).sort(([a], [b]) => (a < b ? -1 : 1));
+      return { items: sorted.map(([, i]) => i), revision: s.revision };
     };
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
+    const limit = parseLimit(q.get('limit'));
+    const token = q.get('continue') || undefined;
+    if (!watch && (limit > 0 || token)) {
+      const selectors = `labelSelector=${q.get('labelSelector') ?? ''}&fieldSelector=${q.get('fieldSelector') ?? ''}`;
+      const req: StorePageRequest<Build | BuildConfig> = {
+        scope: `${t.namespace === undefined ? '>' : `${t.namespace}.*`}?${selectors}`,
+        // A page may hold fewer items than the limit asked: the next one goes on.
+        size: Math.min(limit || MAX_PAGE_SIZE, MAX_PAGE_SIZE),
+        token,
+        tokenField: 'continue',
+        accept: matches,
+      };
+      let page: StorePage<Build | BuildConfig>;
+      try {
+        page = builds ? await this.api.pageBuilds(t.namespace, req) : await this.api.pageBuildConfigs(t.namespace, req);
+      } catch (err) {
+        // The apiserver's answer to a continue token it cannot use.
+        if (err instanceof InvalidPageTokenError)
+          throw new KubeHttpError(400, 'BadRequest', `continue key is not valid: ${err.fields[0]!.message}`);
+        throw err;
+      }
+      const objects = page.items.map(toKube);
+      const meta = {
+        resourceVersion: String(page.revision),
+        ...(page.nextToken
+          ? {
+              continue: page.nextToken,
+              // Known only without selectors, as the apiserver says it: the keys left, not the matches.
+              ...(q.get('labelSelector') || q.get('fieldSelector') ? {} : { remainingItemCount: page.remaining }),
+            }
+          : {}),
+      };
+      return json(
+        res,
+        200,
+        table
+          ? toTable(t.resource, objects, { ...meta, includeObject: includeObject(q), now: this.clock() })
+          : { kind: t.resource.listKind, apiVersion: API_VERSION, metadata: meta, items: objects },
+      );
+    }
     if (!watch) {
       const s = await snapshot();
       const objects = s.items.map(toKube);
@@ -514,6 +552,18 @@ function notAllowed(method: string, what: string): KubeHttpError {
     'MethodNotAllowed',
     `the server does not allow this method on the requested resource (${method} ${what})`,
   );
+}
+
+/** A list's `limit`: 0 (everything) when absent or not positive. */
+function parseLimit(value: string | null): number {
+  if (value === null || value === '') return 0;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new KubeHttpError(400, 'BadRequest', `limit "${value}" is not a whole number`);
+  return Math.max(0, n);
+}
+
+function objectKey(o: Build | BuildConfig): string {
+  return `${o.metadata.namespace}.${o.metadata.name}`;
 }
 
 function includeObject(q: URLSearchParams): IncludeObject {

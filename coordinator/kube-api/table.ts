@@ -26,7 +26,7 @@ interface TableRow {
 export interface Table {
   kind: 'Table';
   apiVersion: 'meta.k8s.io/v1';
-  metadata: { resourceVersion?: string };
+  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
   columnDefinitions: Column[];
   rows: TableRow[];
 }
@@ -69,12 +69,24 @@ const COLUMNS: Record<ResourceInfo['plural'], Column[]> = {
 export function toTable(
   resource: ResourceInfo,
   objects: KubeObject[],
-  o: { resourceVersion?: string; includeObject: IncludeObject; now: Date; headers?: boolean },
+  o: {
+    resourceVersion?: string;
+    /** A paged list's: where the next page starts, and how many keys follow at most. */
+    continue?: string;
+    remainingItemCount?: number;
+    includeObject: IncludeObject;
+    now: Date;
+    headers?: boolean;
+  },
 ): Table {
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
-    metadata: o.resourceVersion ? { resourceVersion: o.resourceVersion } : {},
+    metadata: {
+      ...(o.resourceVersion ? { resourceVersion: o.resourceVersion } : {}),
+      ...(o.continue ? { continue: o.continue } : {}),
+      ...(o.remainingItemCount !== undefined ? { remainingItemCount: o.remainingItemCount } : {}),
+    },
     columnDefinitions: o.headers === false ? [] : COLUMNS[resource.plural],
     rows: objects.map((obj) => ({ cells: cells(resource, obj, o.now), ...objectOf(obj, o.includeObject) })),
   };

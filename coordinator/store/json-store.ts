@@ -4,6 +4,8 @@ import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredEr
 import { releaseConsumer } from '../../common/nats/consumers.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../../api/types.js';
+import { keyOf, sortKey } from './key-order.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
 
 /** JetStream's error code for a compare-and-set that named the wrong revision. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -35,6 +37,36 @@ export interface StoreChange<T> extends StoreEvent<T> {
 /** Objects as of one revision of the bucket, and that revision. */
 export interface StoreSnapshot<T> {
   items: Versioned<T>[];
+  revision: number;
+}
+
+/** What a page of a listing asks for (JsonStore.listPage). */
+export interface PageRequest<T> {
+  /** The keys listed, subject-style (e.g. `default.*`). */
+  filter: string;
+  /** The filter and whatever else the listing selects by, kept in its tokens (e.g. `default.*?phase=Running`). */
+  scope: string;
+  /** Most items on the page (at least 1). */
+  size: number;
+  /** The previous page's `nextToken`; undefined for the first page. */
+  token?: string;
+  /** What the token is called where it came from (`pageToken`, `continue`), for errors about it. */
+  tokenField: string;
+  /** Which values the listing holds (checked once the value is read); undefined: every one. */
+  accept?: (key: string, value: T) => boolean;
+}
+
+/** A page of a listing in key order (key-order.ts). */
+export interface StorePage<T> {
+  items: Versioned<T>[];
+  /** Where the next page starts; undefined on the last page. */
+  nextToken?: string;
+  /**
+   * Keys left after this page as of its listing, before `accept` and deleted ones among them:
+   * what the next pages hold at most (the Kubernetes API's estimate, remainingItemCount).
+   */
+  remaining: number;
+  /** The bucket's revision before the listing's first page was read. */
   revision: number;
 }
 
@@ -211,6 +243,62 @@ export class JsonStore<T> {
     for await (const k of await this.kv.keys(filter)) if (!where || where(k)) keys.add(k);
     const values = await Promise.all([...keys].map(async (k) => [k, await this.get(k)] as const));
     return values.filter((e): e is [string, Versioned<T>] => e[1] !== undefined);
+  }
+
+  /**
+   * One page of the objects whose keys match `filter`, in key order (key-order.ts), each read
+   * at its latest revision when its page is read. A page reads every matching key (small) but
+   * only its own values, a page's worth at a time: a listing of any length holds one page.
+   * Deleted keys (their markers stay in the stream) are read and passed over, each once a listing.
+   * The token is the key to go on after, so under concurrent writes each key is listed at
+   * most once: one created meanwhile is listed if it sorts after the page it came during, and
+   * one deleted meanwhile is not listed if its page had not been read yet.
+   * @throws InvalidPageTokenError when `token` was not given for this kind and scope.
+   */
+  async listPage(req: PageRequest<T>): Promise<StorePage<T>> {
+    const cursor = req.token
+      ? decodePageToken(req.token, { kind: this.kind, scope: req.scope }, req.tokenField)
+      : undefined;
+    const revision = cursor?.revision ?? (await this.latestRevision());
+    const after = cursor?.after;
+    const from = after === undefined ? '' : sortKey(after);
+    const keys = (await this.keysOf(req.filter)).map(sortKey).filter((k) => k > from);
+    keys.sort();
+    const size = Math.max(1, req.size);
+    const items: Versioned<T>[] = [];
+    let next = 0;
+    while (next < keys.length && items.length < size) {
+      const batch = keys.slice(next, next + size - items.length).map(keyOf);
+      const values = await Promise.all(batch.map((k) => this.get(k)));
+      values.forEach((v, i) => {
+        if (v && (!req.accept || req.accept(batch[i]!, v.value))) items.push(v);
+      });
+      next += batch.length;
+    }
+    return {
+      items,
+      ...(next < keys.length
+        ? { nextToken: encodePageToken({ kind: this.kind, scope: req.scope, after: keyOf(keys[next - 1]!), revision }) }
+        : {}),
+      remaining: keys.length - next,
+      revision,
+    };
+  }
+
+  /**
+   * The keys matching `filter` that have ever held a value, deleted ones included (their
+   * delete markers are kept), as the stream leader answers one request: a listing of 10,000
+   * keys is one answer of about half a megabyte, where kv.keys() would bring a message a key.
+   */
+  private async keysOf(filter: string): Promise<string[]> {
+    this.manager ??= this.stream.js.jetstreamManager(false);
+    const prefix = `$KV.${this.stream.bucket}.`;
+    const info = await (
+      await this.manager
+    ).streams.info(`KV_${this.stream.bucket}`, {
+      subjects_filter: `${prefix}${filter}`,
+    });
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
   }
 
   /**

@@ -1,6 +1,9 @@
 // Original file: proto/slipway/v1/slipway.proto
 
 
+/**
+ * A page of a namespace's builds, in key order: by config name, then by build number.
+ */
 export interface ListBuildsRequest {
   'namespace'?: (string);
   /**
@@ -11,8 +14,23 @@ export interface ListBuildsRequest {
    * Empty: every phase.
    */
   'phase'?: (string);
+  /**
+   * Most items the answer holds: 0 for the default (500); at most 1000, else INVALID_ARGUMENT
+   * naming pageSize. A page may hold fewer: only an empty next_page_token says the listing
+   * has ended.
+   */
+  'pageSize'?: (number);
+  /**
+   * The next_page_token of the page before; empty for the first page. It must come with the
+   * same namespace and filters as the request that got it, else INVALID_ARGUMENT naming
+   * pageToken (so does a malformed one).
+   */
+  'pageToken'?: (string);
 }
 
+/**
+ * A page of a namespace's builds, in key order: by config name, then by build number.
+ */
 export interface ListBuildsRequest__Output {
   'namespace': (string);
   /**
@@ -23,4 +41,16 @@ export interface ListBuildsRequest__Output {
    * Empty: every phase.
    */
   'phase': (string);
+  /**
+   * Most items the answer holds: 0 for the default (500); at most 1000, else INVALID_ARGUMENT
+   * naming pageSize. A page may hold fewer: only an empty next_page_token says the listing
+   * has ended.
+   */
+  'pageSize': (number);
+  /**
+   * The next_page_token of the page before; empty for the first page. It must come with the
+   * same namespace and filters as the request that got it, else INVALID_ARGUMENT naming
+   * pageToken (so does a malformed one).
+   */
+  'pageToken': (string);
 }
