@@ -45,3 +45,24 @@ test.serial(
     );
   },
 );
+
+test.serial(
+  'StartBuilds of one config racing on two coordinators, each numbering through its own config cache, take every number once',
+  async (t) => {
+    const env = testEnvironment();
+    const sw = await startSlipway(t, { coordinators: 2, agents: 0 });
+    await sw.client.createBuildConfig(
+      dockerBuildConfig('race', 'git://127.0.0.1/none.git', `${env.registry}/test/race:v`),
+    );
+    const started = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sw.clientOf(i % 2).startBuild({ namespace: 'default', configName: 'race' })),
+    );
+    const names = started.map((b) => b.metadata!.name).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    t.deepEqual(
+      names,
+      Array.from({ length: 20 }, (_, i) => `race-${i + 1}`),
+    );
+    const config = await sw.clientOf(1).getBuildConfig('default', 'race');
+    t.is(Number(config.status!.lastVersion), 20);
+  },
+);
