@@ -46,6 +46,7 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
     async () =>
       coordinatorScale({
         agents: quick ? 20 : 200,
+        agentProcesses: 4,
         builds: quick ? 500 : 10_000,
         configs: quick ? 10 : 100,
         inFlight: 64,
