@@ -3,6 +3,7 @@ import path from 'node:path';
 import { cacheAffinity } from './cache-affinity.js';
 import { cacheEffect } from './cache-effect.js';
 import { chaosArgs, chaosLongForm } from './chaos.js';
+import { costGrowth } from './cost-growth.js';
 import { logThroughput } from './log-throughput.js';
 import { overhead } from './overhead.js';
 import { realisticBuild } from './realistic-build.js';
@@ -14,7 +15,7 @@ import { startLatency } from './start-latency.js';
  * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
  * lost, duplicated or failed; a timing that misses its target never fails the run.
  *
- * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,cache,affinity,logs,chaos] [--quick] [--profile]
+ * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,growth,cache,affinity,logs,chaos] [--quick] [--profile]
  *   chaos (the chaos suite's long form, about half an hour) runs only when --only names it;
  *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
  */
@@ -40,7 +41,7 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
         downloadSeconds: 0.5,
       }),
   ],
-  ['latency', () => startLatency({ samples: quick ? 50 : 300, realSamples: quick ? 5 : 20 })],
+  ['latency', () => startLatency({ samples: quick ? 50 : 1000, realSamples: quick ? 5 : 20 })],
   [
     'scale',
     async () =>
@@ -53,6 +54,11 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
         paced: { builds: quick ? 300 : 3000, perSecond: quick ? 100 : 250 },
         cpuProfileDir: flag('profile') ? await mkdtemp(path.join(outDir, 'profile-')) : undefined,
       }),
+  ],
+  [
+    'growth',
+    () =>
+      costGrowth({ waiting: quick ? 1000 : 10_000, samples: quick ? 50 : 300, configs: quick ? 10 : 50, inFlight: 64 }),
   ],
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
   ['affinity', () => cacheAffinity({ rebuilds: quick ? 4 : 10, agents: 3, blobBytes: 50_000_000, seed: 12 })],
