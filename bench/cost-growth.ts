@@ -23,6 +23,8 @@ export interface CostGrowthOptions {
   configs: number;
   /** StartBuild calls in flight while the waiting builds are made. */
   inFlight: number;
+  /** How long after the first waiting build was started every one must show WaitingForCapacity. */
+  settleTimeoutMs: number;
 }
 
 const NAMESPACE = 'default';
@@ -139,6 +141,7 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
 
     await oneAtATime(WARM_UP, false);
     const none = summarize(await oneAtATime(o.samples, true));
+    progress(`none waiting: p99 ${ms(none.p99)}`);
     const restNone = await coresAtRest();
 
     // The waiting builds: started as fast as the coordinator takes them.
@@ -155,19 +158,33 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
       }),
     );
     const madeMs = Date.now() - t0;
+    progress(`${o.waiting} waiting builds started in ${(madeMs / 1000).toFixed(1)} s`);
     // Settled: every one of them has its waiting reason written (the scheduler writes a bounded
-    // number a pass), so what follows is the steady cost of the queue, not its making.
-    let pending: Build__Output[] = [];
-    await until(
-      `${o.waiting} builds WaitingForCapacity`,
-      async () => {
-        pending = await client.listBuilds({ namespace: NAMESPACE, phase: 'Pending' });
-        return pending.filter((b) => b.status!.reason === 'WaitingForCapacity').length >= o.waiting;
-      },
-      300_000,
-      2000,
-    );
-    const settledMs = Date.now() - t0;
+    // number a pass, longest unwritten first), so what follows is the steady cost of the queue,
+    // not its making. Watched on the newest few (GetBuild), the whole queue listed only when
+    // they are: a listing of 10,000 builds every few seconds would slow what it waits for. A
+    // queue not settled by the deadline is measured as it is, and the row says so.
+    let settledMs: number | undefined;
+    let remaining = waitingNames;
+    for (const deadline = t0 + o.settleTimeoutMs; Date.now() < deadline;) {
+      const newest = await Promise.all(remaining.slice(-10).map((n) => client.getBuild(NAMESPACE, n)));
+      if (newest.some((b) => b.status!.reason !== 'WaitingForCapacity')) {
+        await sleep(1000);
+        continue;
+      }
+      const pending = await client.listBuilds({ namespace: NAMESPACE, phase: 'Pending' });
+      const notYet = new Set(
+        pending.filter((b) => b.status!.reason !== 'WaitingForCapacity').map((b) => b.metadata!.name),
+      );
+      remaining = remaining.filter((n) => notYet.has(n));
+      progress(
+        `${o.waiting - remaining.length} of ${o.waiting} WaitingForCapacity after ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+      );
+      if (remaining.length === 0) {
+        settledMs = Date.now() - t0;
+        break;
+      }
+    }
     const restWaiting = await coresAtRest();
 
     await oneAtATime(WARM_UP, false);
@@ -204,7 +221,7 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
         },
         {
           metric: `${o.waiting} waiting builds: started in / all WaitingForCapacity after`,
-          value: `${(madeMs / 1000).toFixed(1)} s / ${(settledMs / 1000).toFixed(1)} s`,
+          value: `${(madeMs / 1000).toFixed(1)} s / ${settledMs === undefined ? `not within ${o.settleTimeoutMs / 1000} s (${o.waiting - remaining.length} were; measured anyway)` : `${(settledMs / 1000).toFixed(1)} s`}`,
         },
         {
           metric: 'coordinator cores at rest: none waiting / waiting',
@@ -217,6 +234,10 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
   } finally {
     await stack.run();
   }
+}
+
+function progress(line: string): void {
+  process.stderr.write(`bench: growth: ${line}\n`);
 }
 
 function startLatency(b: Build__Output): number {

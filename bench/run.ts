@@ -58,7 +58,13 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   [
     'growth',
     () =>
-      costGrowth({ waiting: quick ? 1000 : 10_000, samples: quick ? 50 : 300, configs: quick ? 10 : 50, inFlight: 64 }),
+      costGrowth({
+        waiting: quick ? 1000 : 10_000,
+        samples: quick ? 50 : 300,
+        configs: quick ? 10 : 50,
+        inFlight: 64,
+        settleTimeoutMs: quick ? 60_000 : 180_000,
+      }),
   ],
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
   ['affinity', () => cacheAffinity({ rebuilds: quick ? 4 : 10, agents: 3, blobBytes: 50_000_000, seed: 12 })],
