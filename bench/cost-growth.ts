@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { Agent } from '../agent/agent.js';
 import { resolveAgentConfig } from '../agent/config.js';
 import { BenchmarkNoopExecutor } from '../agent/executors/benchmark-noop-executor.js';
@@ -9,6 +11,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/processes.js';
 import { startCoordinatorProcess } from '../test/helpers/service-processes.js';
 import { TeardownStack } from '../test/helpers/teardowns.js';
+import { hotSpots, type HotSpot } from './lib/cpu-profile.js';
 import { HoldingExecutor } from './lib/holding-executor.js';
 import { cpuSecondsOf, sleep } from './lib/proc.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
@@ -25,6 +28,8 @@ export interface CostGrowthOptions {
   inFlight: number;
   /** How long after the first waiting build was started every one must show WaitingForCapacity. */
   settleTimeoutMs: number;
+  /** Where the coordinator's CPU profile (of the whole run) goes; none when undefined. */
+  cpuProfileDir?: string;
 }
 
 const NAMESPACE = 'default';
@@ -56,6 +61,7 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
       natsUrl: nats.url,
       port,
       env: { SLIPWAY_LOG_LEVEL: 'warn', SLIPWAY_AGENT_GRACE_MS: '30000' },
+      nodeArgs: o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [],
     });
     const address = `127.0.0.1:${port}`;
     // The waiting builds are listed in one answer (ListBuilds is not paginated here).
@@ -204,6 +210,14 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
       problems.push(`${ranElsewhere.length} waiting builds ran on an idle agent (e.g. ${ranElsewhere[0]})`);
 
     const growth = waiting.p99 / none.p99;
+    let profile: HotSpot[] = [];
+    if (o.cpuProfileDir) {
+      // The profile is written when the coordinator exits.
+      coordinator.signal('SIGTERM');
+      await coordinator.exited();
+      const files = (await readdir(o.cpuProfileDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
+      if (files.length > 0) profile = await hotSpots(path.join(o.cpuProfileDir, files.at(-1)!));
+    }
     const row = (s: Summary) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
     return {
       name: 'cost growth',
@@ -228,7 +242,7 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
           value: `${restNone.toFixed(3)} / ${restWaiting.toFixed(3)}`,
         },
       ],
-      data: { options: o, none, waiting, growth, madeMs, settledMs, restNone, restWaiting },
+      data: { options: o, none, waiting, growth, madeMs, settledMs, restNone, restWaiting, profile },
       problems,
     };
   } finally {

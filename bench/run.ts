@@ -57,13 +57,14 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   ],
   [
     'growth',
-    () =>
+    async () =>
       costGrowth({
         waiting: quick ? 1000 : 10_000,
         samples: quick ? 50 : 300,
         configs: quick ? 10 : 50,
         inFlight: 64,
         settleTimeoutMs: quick ? 60_000 : 180_000,
+        cpuProfileDir: flag('profile') ? await mkdtemp(path.join(outDir, 'profile-growth-')) : undefined,
       }),
   ],
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
@@ -95,10 +96,10 @@ for (const [name, bench] of benchmarks) {
 }
 
 console.log(table(results));
-const profile = results.find((r) => r.name === 'coordinator scale')?.data.profile as
-  { where: string; selfPercent: number }[] | undefined;
-if (profile?.length) {
-  console.log('\ncoordinator CPU profile at the scale point, top self time:');
+for (const r of results) {
+  const profile = r.data.profile as { where: string; selfPercent: number }[] | undefined;
+  if (!profile?.length) continue;
+  console.log(`\ncoordinator CPU profile (${r.name}), top self time:`);
   for (const p of profile) console.log(`  ${p.selfPercent.toFixed(1).padStart(5)}%  ${p.where}`);
 }
 const file = path.join(outDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
