@@ -172,12 +172,7 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
     // queue not settled by the deadline is measured as it is, and the row says so.
     let settledMs: number | undefined;
     let remaining = waitingNames;
-    for (const deadline = t0 + o.settleTimeoutMs; Date.now() < deadline;) {
-      const newest = await Promise.all(remaining.slice(-10).map((n) => client.getBuild(NAMESPACE, n)));
-      if (newest.some((b) => b.status!.reason !== 'WaitingForCapacity')) {
-        await sleep(1000);
-        continue;
-      }
+    const listRemaining = async () => {
       const pending = await client.listBuilds({ namespace: NAMESPACE, phase: 'Pending' });
       const notYet = new Set(
         pending.filter((b) => b.status!.reason !== 'WaitingForCapacity').map((b) => b.metadata!.name),
@@ -186,10 +181,19 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
       progress(
         `${o.waiting - remaining.length} of ${o.waiting} WaitingForCapacity after ${((Date.now() - t0) / 1000).toFixed(0)} s`,
       );
-      if (remaining.length === 0) {
-        settledMs = Date.now() - t0;
+    };
+    for (const deadline = t0 + o.settleTimeoutMs; settledMs === undefined;) {
+      if (Date.now() >= deadline) {
+        await listRemaining();
         break;
       }
+      const newest = await Promise.all(remaining.slice(-10).map((n) => client.getBuild(NAMESPACE, n)));
+      if (newest.some((b) => b.status!.reason !== 'WaitingForCapacity')) {
+        await sleep(1000);
+        continue;
+      }
+      await listRemaining();
+      if (remaining.length === 0) settledMs = Date.now() - t0;
     }
     const restWaiting = await coresAtRest();
 
