@@ -47,7 +47,8 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
     async () =>
       coordinatorScale({
         agents: quick ? 20 : 200,
-        agentProcesses: 4,
+        agentProcesses: 2,
+        agentNice: 10,
         builds: quick ? 500 : 10_000,
         configs: quick ? 10 : 100,
         inFlight: 64,

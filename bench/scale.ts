@@ -17,6 +17,8 @@ export interface ScaleOptions {
   agents: number;
   /** Child processes the agents are spread over, so that they run off the benchmark's event loop. */
   agentProcesses: number;
+  /** Their nice value (agent-processes.ts): above 0, the coordinator comes first for the CPU. */
+  agentNice: number;
   builds: number;
   /** Builds are spread over this many configs (one config's build counter is one key). */
   configs: number;
@@ -65,6 +67,7 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
       coordinator: address,
       agents: o.agents,
       processes: o.agentProcesses,
+      nice: o.agentNice,
       concurrency: 2,
       workDir: await tempDir(stack, 'slipway-bench-agents-'),
       heartbeatIntervalMs: 2000,

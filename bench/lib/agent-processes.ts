@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Teardowns } from '../../test/helpers/teardowns.js';
@@ -23,7 +24,16 @@ export interface AgentProcesses {
  */
 export async function startAgentProcesses(
   t: Teardowns,
-  o: Omit<NoopAgentsSpec, 'names'> & { agents: number; processes: number },
+  o: Omit<NoopAgentsSpec, 'names'> & {
+    agents: number;
+    processes: number;
+    /**
+     * The processes' nice value (0–19; 0: as the benchmark's). On a machine of few cores a
+     * higher one keeps the agents from taking CPU the coordinator would use: the scheduler gives
+     * every runnable process its share, so more agent processes would mean less coordinator.
+     */
+    nice?: number;
+  },
 ): Promise<AgentProcesses> {
   const count = Math.max(1, Math.min(o.processes, o.agents));
   const children: { child: ChildProcess; ran: Record<string, number>; exited: Promise<void> }[] = [];
@@ -41,6 +51,7 @@ export async function startAgentProcesses(
     };
     const child = fork(ENTRY, [JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    if (o.nice) setPriority(child.pid!, o.nice);
     const entry = { child, ran: {} as Record<string, number>, exited };
     child.on('message', (m: FromAgents) => {
       if (m.kind === 'progress') entry.ran = m.ran;
