@@ -3,6 +3,7 @@ import path from 'node:path';
 import { cacheAffinity } from './cache-affinity.js';
 import { cacheEffect } from './cache-effect.js';
 import { chaosArgs, chaosLongForm } from './chaos.js';
+import { costGrowth } from './cost-growth.js';
 import { listsBench } from './lists.js';
 import { logThroughput } from './log-throughput.js';
 import { overhead } from './overhead.js';
@@ -15,7 +16,7 @@ import { startLatency } from './start-latency.js';
  * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
  * lost, duplicated or failed; a timing that misses its target never fails the run.
  *
- * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,cache,affinity,logs,lists,chaos] [--quick] [--profile]
+ * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,growth,cache,affinity,logs,lists,chaos] [--quick] [--profile]
  *   chaos (the chaos suite's long form, about half an hour) runs only when --only names it;
  *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
  */
@@ -41,17 +42,31 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
         downloadSeconds: 0.5,
       }),
   ],
-  ['latency', () => startLatency({ samples: quick ? 50 : 300, realSamples: quick ? 5 : 20 })],
+  ['latency', () => startLatency({ samples: quick ? 50 : 1000, realSamples: quick ? 5 : 20 })],
   [
     'scale',
     async () =>
       coordinatorScale({
         agents: quick ? 20 : 200,
+        agentProcesses: 2,
+        agentNice: 10,
         builds: quick ? 500 : 10_000,
         configs: quick ? 10 : 100,
         inFlight: 64,
         paced: { builds: quick ? 300 : 3000, perSecond: quick ? 100 : 250 },
         cpuProfileDir: flag('profile') ? await mkdtemp(path.join(outDir, 'profile-')) : undefined,
+      }),
+  ],
+  [
+    'growth',
+    async () =>
+      costGrowth({
+        waiting: quick ? 1000 : 10_000,
+        samples: quick ? 50 : 300,
+        configs: quick ? 10 : 50,
+        inFlight: 64,
+        settleTimeoutMs: quick ? 60_000 : 180_000,
+        cpuProfileDir: flag('profile') ? await mkdtemp(path.join(outDir, 'profile-growth-')) : undefined,
       }),
   ],
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
@@ -84,10 +99,10 @@ for (const [name, bench] of benchmarks) {
 }
 
 console.log(table(results));
-const profile = results.find((r) => r.name === 'coordinator scale')?.data.profile as
-  { where: string; selfPercent: number }[] | undefined;
-if (profile?.length) {
-  console.log('\ncoordinator CPU profile at the scale point, top self time:');
+for (const r of results) {
+  const profile = r.data.profile as { where: string; selfPercent: number }[] | undefined;
+  if (!profile?.length) continue;
+  console.log(`\ncoordinator CPU profile (${r.name}), top self time:`);
   for (const p of profile) console.log(`  ${p.selfPercent.toFixed(1).padStart(5)}%  ${p.where}`);
 }
 const file = path.join(outDir, `results-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

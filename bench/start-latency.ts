@@ -11,7 +11,9 @@ import { summarize } from './lib/stats.js';
  * StartBuild → Running (an agent has claimed the job) with an idle agent: one build at a time,
  * each waited for before the next. Measured from the build's own timestamps (created, started),
  * both taken by the coordinator. On the no-op executor (`samples` builds) and on the node's
- * Docker daemon (`realSamples` real builds): the path to Running is the same.
+ * Docker daemon (`realSamples` real builds): the path to Running is the same. Placement is on
+ * (the coordinator's defaults: cache affinity on). Issue #21's target: p99 ≤ 50 ms over ≥ 1,000
+ * no-op builds.
  */
 export async function startLatency(o: { samples: number; realSamples: number }): Promise<BenchResult> {
   const stack = new TeardownStack();
@@ -62,12 +64,16 @@ export async function startLatency(o: { samples: number; realSamples: number }):
           metric: `StartBuild → Running p50 / p95 (no-op executor, ${n.n} builds)`,
           value: `${ms(n.p50)} / ${ms(n.p95)}`,
         },
-        { metric: 'StartBuild → Running p99 (no-op executor)', value: ms(n.p99), target: '< 100 ms', met: n.p99 < 100 },
         {
+          metric: 'StartBuild → Running p99 (no-op executor), idle agent',
+          value: ms(n.p99),
+          target: n.n >= 1000 ? '≤ 50 ms' : '≤ 50 ms (over ≥ 1,000 builds)',
+          met: n.p99 <= 50,
+        },
+        {
+          // Too few builds for a p99 of their own: their p99 is their slowest. The path to Running is the same.
           metric: `StartBuild → Running p50 / p95 / p99 (host executor, ${r.n} builds)`,
           value: `${ms(r.p50)} / ${ms(r.p95)} / ${ms(r.p99)}`,
-          target: '< 100 ms (p99)',
-          met: r.p99 < 100,
         },
       ],
       data: { noop: n, host: r, samplesNoop: noop, samplesHost: real },
