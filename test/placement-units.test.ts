@@ -290,6 +290,9 @@ test('WarmIndex: synced with new heartbeats, it forgets what an agent no longer 
 
 test("PlacementIndex: an agent's load is its placed and running builds, kept as builds move on; waiting builds keep their place", (t) => {
   const index = new PlacementIndex();
+  /** The waiting builds of a namespace, group by group (a group: one kind of build), in queued order. */
+  const queued = (namespace: string) =>
+    [...index.waitingGroups.values()].filter((g) => g.namespace === namespace).map((g) => [...g.builds.keys()]);
   const entry = (b: Build, status: Partial<Build['status']>) => ({
     value: { ...b, status: { ...b.status, ...status } } as Build,
     revision: 1,
@@ -301,20 +304,27 @@ test("PlacementIndex: an agent's load is its placed and running builds, kept as 
   index.held('ns.b', entry(b, {}));
   index.held('other.c', entry(c, {}));
   t.deepEqual([...index.waiting.keys()], ['ns.a', 'ns.b', 'other.c']);
-  t.deepEqual([...index.waitingByNamespace.get('ns')!.keys()], ['ns.a', 'ns.b']);
+  t.deepEqual(queued('ns'), [['ns.a'], ['ns.b']], 'a asks for CPU: another kind of build than b');
+  const gpu = build('ns', 'gpu', { nodeSelector: { pool: 'gpu' } });
+  index.held('ns.gpu', entry(gpu, {}));
+  t.deepEqual(queued('ns'), [['ns.a'], ['ns.b'], ['ns.gpu']]);
+  index.held('ns.gpu', undefined);
   // A reason written to a waiting build does not move it back in its queue.
-  index.held('ns.a', entry(a, { reason: 'WaitingForCapacity', message: '1 ahead' }));
-  t.deepEqual([...index.waitingByNamespace.get('ns')!.keys()], ['ns.a', 'ns.b']);
+  const b2 = build('ns', 'b2');
+  index.held('ns.b2', entry(b2, {}));
+  index.held('ns.b', entry(b, { reason: 'WaitingForCapacity', message: '1 ahead' }));
+  t.deepEqual(queued('ns'), [['ns.a'], ['ns.b', 'ns.b2']]);
+  index.held('ns.b2', undefined);
   const placement = { agent: 'x', node: 'n', timestamp: new Date(NOW).toISOString() };
   index.held('ns.a', entry(a, { placement }));
   t.deepEqual(index.load('x'), { slots: 1, cpuMillis: 500, memoryBytes: 0 });
   t.deepEqual([...index.placed.keys()], ['ns.a']);
-  t.deepEqual([...index.waitingByNamespace.get('ns')!.keys()], ['ns.b']);
+  t.deepEqual(queued('ns'), [['ns.b']]);
   index.held('ns.a', entry(a, { phase: 'Running', agent: 'x', placement: undefined }));
   t.deepEqual(index.load('x'), { slots: 1, cpuMillis: 500, memoryBytes: 0 }, 'claimed: still one slot, not two');
   t.is(index.placed.size, 0);
   index.held('ns.a', undefined);
   t.deepEqual(index.load('x'), { slots: 0, cpuMillis: 0, memoryBytes: 0 }, 'ended: the slot is free');
   index.held('other.c', undefined);
-  t.false(index.waitingByNamespace.has('other'));
+  t.deepEqual(queued('other'), []);
 });

@@ -1,5 +1,12 @@
 import type { Build, Versioned } from '../../api/types.js';
-import { NO_LOAD, requests, type Load } from './placement.js';
+import { NO_LOAD, requests, shapeKey, type Load } from './placement.js';
+
+/** Waiting builds of one namespace and shape, in the order they were queued. */
+export interface WaitingGroup {
+  namespace: string;
+  shape: string;
+  builds: Map<string, Versioned<Build>>;
+}
 
 /**
  * What placement needs of the builds the build cache holds, kept up to date as the cache's
@@ -12,11 +19,14 @@ export class PlacementIndex {
   /** Queued and not placed: the candidates, by key. */
   readonly waiting = new Map<string, Versioned<Build>>();
   /**
-   * The same, by namespace, each in the order they were queued here (a build keeps its place
-   * while it waits, whatever is written to it): a pass that only places takes the first few of
-   * each namespace instead of ordering every waiting build.
+   * The same, grouped by namespace and shape (shapeKey: the builds that can go to the same
+   * agents), each group in the order its builds were queued here (a build keeps its place while
+   * it waits, whatever is written to it): a pass that only places takes the first few of each
+   * group whose agents have room, instead of ordering every waiting build.
    */
-  readonly waitingByNamespace = new Map<string, Map<string, Versioned<Build>>>();
+  readonly waitingGroups = new Map<string, WaitingGroup>();
+  /** The group each waiting build is in. */
+  private readonly groupOf = new Map<string, string>();
   /** Placed, not yet claimed, by key. */
   readonly placed = new Map<string, Versioned<Build>>();
   private readonly loads = new Map<string, Load>();
@@ -45,22 +55,26 @@ export class PlacementIndex {
     }
     if (waits) {
       this.waiting.set(key, entry);
-      const namespace = entry.value.metadata.namespace;
-      let queue = this.waitingByNamespace.get(namespace);
-      if (!queue) this.waitingByNamespace.set(namespace, (queue = new Map()));
+      // A build's shape is its frozen spec's: it does not change while it waits.
+      let group = this.groupOf.get(key);
+      if (!group) {
+        const shape = shapeKey(entry.value);
+        this.groupOf.set(key, (group = `${entry.value.metadata.namespace}|${shape}`));
+        if (!this.waitingGroups.has(group))
+          this.waitingGroups.set(group, { namespace: entry.value.metadata.namespace, shape, builds: new Map() });
+      }
       // Map.set keeps a key's place: a build written while it waits stays where it was.
-      queue.set(key, entry);
+      this.waitingGroups.get(group)!.builds.set(key, entry);
     } else if (s.phase === 'Pending' && s.queuedTimestamp) this.placed.set(key, entry);
   }
 
   private stopWaiting(key: string): void {
-    const entry = this.waiting.get(key);
-    if (!entry) return;
-    this.waiting.delete(key);
-    const namespace = entry.value.metadata.namespace;
-    const queue = this.waitingByNamespace.get(namespace);
-    queue?.delete(key);
-    if (queue?.size === 0) this.waitingByNamespace.delete(namespace);
+    if (!this.waiting.delete(key)) return;
+    const group = this.groupOf.get(key)!;
+    this.groupOf.delete(key);
+    const builds = this.waitingGroups.get(group)!.builds;
+    builds.delete(key);
+    if (builds.size === 0) this.waitingGroups.delete(group);
   }
 
   /** What the builds placed on and running on `agent` take. */

@@ -139,16 +139,8 @@ export function decide(
   for (const a of agents) if (!a.unschedulable) free += Math.max(0, a.capacity - used.get(a.name)!.slots);
   // Builds of a config share a selector and resources: which agents can take them at all is
   // worked out once a pass for each such shape, not once a build.
-  const shapes = new Map<string, Shape>();
-  const shapeOf = (build: Build): Shape => {
-    const selector = build.spec.config.nodeSelector ?? {};
-    const wanted = requests(build);
-    const limited = needsLimitedDaemon(build);
-    const key = `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${limited}`;
-    let shape = shapes.get(key);
-    if (!shape) shapes.set(key, (shape = agentsFor(build, selector, wanted, limited, agents)));
-    return shape;
-  };
+  const shapes = new Shapes(agents);
+  const shapeOf = (build: Build) => shapes.of(build);
   const warmth = inputs.affinity ? (inputs.warmIndex ?? new WarmIndex().sync(agents)) : undefined;
   for (const c of fairOrder(candidates, inputs.namespaceLastPlaced)) {
     if (inputs.stopWhenFull && free <= 0) break;
@@ -208,8 +200,38 @@ export function decide(
   return decisions;
 }
 
+/**
+ * What decides which agents a build can go to at all: its nodeSelector, resources, and whether
+ * it needs a daemon held to its limits. Builds of one config share it.
+ */
+export function shapeKey(build: Build): string {
+  const selector = build.spec.config.nodeSelector ?? {};
+  const wanted = requests(build);
+  return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}`;
+}
+
+/** Each kind of build's agents (Shape), worked out once for a set of agents: one pass's. */
+export class Shapes {
+  private readonly known = new Map<string, Shape>();
+
+  constructor(private readonly agents: AgentView[]) {}
+
+  /** The agents builds of `build`'s shape can go to (open), or why they wait whatever the load. */
+  of(build: Build, key = shapeKey(build)): Shape {
+    let shape = this.known.get(key);
+    if (!shape) {
+      const selector = build.spec.config.nodeSelector ?? {};
+      this.known.set(
+        key,
+        (shape = agentsFor(build, selector, requests(build), needsLimitedDaemon(build), this.agents)),
+      );
+    }
+    return shape;
+  }
+}
+
 /** The agents a kind of build (selector, resources, limits) can go to, or why it must wait whatever the load. */
-type Shape =
+export type Shape =
   | { kind: 'wait'; reason: PendingReason; message: string }
   | {
       kind: 'open';

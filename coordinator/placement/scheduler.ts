@@ -12,13 +12,14 @@ import {
   decide,
   NO_LOAD,
   requests,
+  Shapes,
   WarmIndex,
   type AgentView,
   type Candidate,
   type Decision,
   type Load,
 } from './placement.js';
-import { PlacementIndex } from './placement-index.js';
+import { PlacementIndex, type WaitingGroup } from './placement-index.js';
 
 /** A placement placeNow decided, holding its agent's slot until it is written or given up. */
 export interface Reservation {
@@ -233,14 +234,15 @@ export class Scheduler {
         else candidate(key, entry);
       }
     } else {
-      // Only placing: of each namespace's queue, the first builds that a free slot could take
-      // (not those the last full pass found no agent for whatever the load), a few more than
-      // there are free slots: the fair order among them is the order among all.
+      // Only placing: of each namespace's builds of a kind whose agents have a free slot, the
+      // first (not those the last full pass found no agent for whatever the load), a few more
+      // than there are free slots: the fair order among them is the order among all that could
+      // take those slots.
       const free = this.freeSlots(views);
       if (free > 0)
-        for (const queue of this.index.waitingByNamespace.values()) {
+        for (const group of this.waitingGroupsWithRoom(views)) {
           let taken = 0;
-          for (const [key, entry] of queue) {
+          for (const [key, entry] of group.builds) {
             // A few more than the free slots: one waiting for its warm agent does not hold the next back.
             if (taken >= free + 16) break;
             if (this.parked.has(key)) continue;
@@ -284,8 +286,7 @@ export class Scheduler {
    * @returns undefined when the build is to wait for a pass.
    */
   async placeNow(key: string, queued: Build): Promise<Reservation | undefined> {
-    // Builds waiting that an agent could take go first; parked ones could not use its slot.
-    if (!this.builds.listedAll || this.index.waiting.size > this.parked.size) return undefined;
+    if (!this.builds.listedAll) return undefined;
     const s = queued.status;
     if (s.phase !== 'Pending' || !s.queuedTimestamp || s.placement) return undefined;
     const now = this.clock();
@@ -302,6 +303,10 @@ export class Scheduler {
       missingPushSecret: (b) => missingSecret(missing, b),
     });
     if (d?.kind !== 'place') return undefined;
+    // Builds already waiting that could take this agent's slot go first (fair order): then this
+    // one waits its turn with them. Those that cannot use it are not held back by it.
+    for (const group of this.waitingGroupsWithRoom(views))
+      if (group.open.has(d.agent.name) && [...group.builds.keys()].some((k) => !this.parked.has(k))) return undefined;
     const placed = place(queued, s.attempt, { name: d.agent.name, node: d.agent.node }, d.why, now);
     if (!placed) return undefined;
     const wanted = requests(queued);
@@ -348,6 +353,25 @@ export class Scheduler {
       });
     }
     return load;
+  }
+
+  /** The waiting groups whose kind of build some agent with a free slot could take, with those agents' names. */
+  private waitingGroupsWithRoom(views: Map<string, AgentView>): (WaitingGroup & { open: Set<string> })[] {
+    if (this.index.waitingGroups.size === 0) return [];
+    const load = this.loads(views);
+    const room = new Set<string>();
+    for (const a of views.values()) if (!a.unschedulable && load.get(a.name)!.slots < a.capacity) room.add(a.name);
+    if (room.size === 0) return [];
+    const shapes = new Shapes([...views.values()]);
+    const found: (WaitingGroup & { open: Set<string> })[] = [];
+    for (const group of this.index.waitingGroups.values()) {
+      const first = group.builds.values().next().value!;
+      const shape = shapes.of(first.value, group.shape);
+      if (shape.kind !== 'open') continue;
+      const open = new Set(shape.open.filter((a) => room.has(a.name)).map((a) => a.name));
+      if (open.size > 0) found.push({ ...group, open });
+    }
+    return found;
   }
 
   /** Slots free on the schedulable live agents (reservations counted). */
