@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import test, { type ExecutionContext } from 'ava';
-import { LogPublisher } from '../agent/logs/log-publisher.js';
+import { LogPublisher, MAX_LOG_LINE_CHARS } from '../agent/logs/log-publisher.js';
 import { LogTail } from '../agent/logs/log-tail.js';
 import { SecretMasker } from '../agent/logs/secret-masker.js';
 import type { SlipwayClient } from '../cli/client.js';
@@ -151,5 +151,41 @@ test.serial(
       .map((text, i) => ({ line: i + 5, text }));
     t.deepEqual(expand(batched), want);
     t.deepEqual(expand(unbatched), want);
+  },
+);
+
+test.serial(
+  'a line longer than a NATS message is stored in pieces, masked across the cut, and the log goes on',
+  async (t) => {
+    const { sw, name } = await pendingBuild(t);
+    const nc = await connect({ servers: sw.natsUrl });
+    t.teardown(() => nc.close());
+    const publisher = new LogPublisher(nc, {
+      namespace: 'default',
+      build: name,
+      attempt: 1,
+      masker: new SecretMasker([{ password: SECRET }]),
+      log: silentLogger,
+    });
+    // Over 1 MiB, with the secret across the first cut, and a character of two code units across another.
+    const huge = `${'a'.repeat(MAX_LOG_LINE_CHARS - 5)}${SECRET}${'b'.repeat(MAX_LOG_LINE_CHARS + 1)}🚢${'c'.repeat(1_100_000)}`;
+    publisher.write('before');
+    publisher.write(huge);
+    publisher.write('after');
+    const closed = await Promise.race([
+      publisher.close(),
+      new Promise<string>((r) => setTimeout(() => r('the log was never stored to its end'), 30_000).unref()),
+    ]);
+    const lines = (await collect(sw.client.streamBuildLogs({ namespace: 'default', name }))).map((l) => l.text);
+    t.is(closed, lines.length);
+    t.is(lines[0], 'before');
+    t.is(lines.at(-1), 'after');
+    const pieces = lines.slice(1, -1);
+    t.true(pieces.length > 1 && pieces.every((p) => p.length <= MAX_LOG_LINE_CHARS));
+    t.is(pieces.join(''), huge.replace(SECRET, '***'));
+    t.true(
+      pieces.some((p) => p.includes('🚢')),
+      'the character of two code units is whole in one piece',
+    );
   },
 );
