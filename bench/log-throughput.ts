@@ -15,7 +15,7 @@ export async function logThroughput(o: { lines: number }): Promise<BenchResult> 
   return onSlipway(async ({ stack, env, git, sw }) => {
     await addAgent(stack, sw, { concurrency: 1 });
     const repo = await git.createRepo('chatty', {
-      Dockerfile: `FROM ${env.baseImage}\nRUN echo ${randomBytes(4).toString('hex')} && seq 1 ${o.lines}\n`,
+      Dockerfile: `FROM ${env.baseImage}\nRUN echo run-${randomBytes(4).toString('hex')} && seq 1 ${o.lines}\n`,
     });
     await sw.client.createBuildConfig(dockerBuildConfig('chatty', repo.uri, `${env.registry}/bench/chatty:latest`));
     const b = await sw.client.startBuild({ namespace: 'default', configName: 'chatty' });
