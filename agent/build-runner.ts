@@ -354,6 +354,7 @@ async function buildImage(
     try {
       for await (const event of events) {
         if (event.kind === 'output') output.write(event.text);
+        else if (event.kind === 'lines') output.writeLines(event.lines);
         else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.step), resources);
       }
     } finally {
@@ -506,7 +507,11 @@ async function insideSource(root: string, rel: string, field: string): Promise<s
   return resolved;
 }
 
+/** Hands on each line of `text` that is not blank, without its trailing white space. */
 function emitLines(text: string, onLine: (line: string) => void): void {
+  // Most text is one line ending in a printable character: nothing to split or trim.
+  const last = text.charCodeAt(text.length - 1);
+  if (last > 0x20 && last < 0x7f && !text.includes('\n')) return onLine(text);
   for (const line of text.split(/\r?\n/)) if (line.trim()) onLine(line.replace(/\s+$/, ''));
 }
 

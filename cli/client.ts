@@ -193,13 +193,26 @@ export class SlipwayClient {
     return this.call(this.client.CreateSecret, { secret });
   }
 
-  /** One attempt's log lines (attempt 0: the current one); with follow, until the log ends. */
+  /**
+   * One attempt's log lines (attempt 0: the current one); with follow, until the log ends.
+   * Yields one line at a time (`nextTexts` empty), whole, in order, each once. Unless the
+   * request says `batched: false`, the server sends several lines a message (a server from
+   * before batches sends one a message; both read alike).
+   */
   async *streamBuildLogs(req: StreamBuildLogsRequest, signal?: AbortSignal): AsyncIterable<LogLine__Output> {
-    const call = this.client.StreamBuildLogs(req, this.metadata());
+    const call = this.client.StreamBuildLogs({ batched: true, ...req }, this.metadata());
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const line of call as AsyncIterable<LogLine__Output>) yield line;
+      for await (const m of call as AsyncIterable<LogLine__Output>) {
+        if (m.nextTexts.length === 0) {
+          yield m;
+          continue;
+        }
+        yield { attempt: m.attempt, line: m.line, text: m.text, nextTexts: [] };
+        for (let i = 0; i < m.nextTexts.length; i++)
+          yield { attempt: m.attempt, line: m.line + i + 1, text: m.nextTexts[i]!, nextTexts: [] };
+      }
     } finally {
       signal?.removeEventListener('abort', cancel);
       call.cancel();

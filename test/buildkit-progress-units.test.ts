@@ -131,3 +131,13 @@ test('steps are numbered as they start, not as BuildKit first lists them', (t) =
     '#2 [deps 2/2] RUN a',
   ]);
 });
+
+test('output lines ended by CRLF lose the CR, also when a report ends between the CR and the LF', (t) => {
+  const p = new PlainProgress();
+  const lines = [
+    ...p.render({ ...none, vertexes: [vertex('s', '[1/1] RUN win', { started: at(1) })] }),
+    ...p.render({ ...none, vertexes: [], logs: [log('s', 1.5, 'one\r')] }),
+    ...p.render({ ...none, vertexes: [], logs: [log('s', 1.5, '\ntwo\r\nthr\ree\r\n')] }),
+  ];
+  t.deepEqual(lines, ['#1 [1/1] RUN win', '#1 0.500 one', '#1 0.500 two', '#1 0.500 thr\ree']);
+});

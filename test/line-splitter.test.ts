@@ -18,3 +18,25 @@ test('text chunks split anywhere give the same lines, and end adds nothing when 
   s.end();
   t.deepEqual(lines, ['1041', '1042', '1043']);
 });
+
+test('whole lines given as lines read as the same text written with newlines, also after a partial line', (t) => {
+  const pieces: (string | string[])[] = [
+    ['#1 one', '#1 two\r'],
+    'part',
+    ['ial', '#2 a step\nthat failed', ''],
+    ['#3 after'],
+  ];
+  const asLines: string[] = [];
+  const s = new LineSplitter((l) => asLines.push(l));
+  for (const p of pieces) {
+    if (typeof p === 'string') s.write(p);
+    else s.writeLines(p);
+  }
+  s.end();
+  const asText: string[] = [];
+  const u = new LineSplitter((l) => asText.push(l));
+  for (const p of pieces) u.write(typeof p === 'string' ? p : p.map((l) => `${l}\n`).join(''));
+  u.end();
+  t.deepEqual(asLines, asText);
+  t.deepEqual(asLines, ['#1 one', '#1 two', 'partial', '#2 a step', 'that failed', '', '#3 after']);
+});

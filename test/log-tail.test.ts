@@ -11,6 +11,9 @@ test('a log tail keeps the last lines, within its byte limit, cutting the oldest
   t.is(tail.text(), 'a-much-longer-line', 'older lines go when the bytes run out');
   tail.push('é'.repeat(30));
   t.is(tail.text(), 'é'.repeat(10), 'one line longer than the limit keeps its end, whole characters');
+  const chatty = new LogTail(3, 100);
+  for (let i = 1; i <= 1000; i++) chatty.push(`line-${i}`);
+  t.is(chatty.text(), 'line-998\nline-999\nline-1000', 'the last lines, in order, however many came');
 });
 
 test('stages are recorded in the order they ran, a failing one with its time up to the failure, and none after it', async (t) => {

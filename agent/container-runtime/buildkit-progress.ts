@@ -103,10 +103,10 @@ export class PlainProgress {
       const step = this.steps.get(log.vertex) ?? this.step(log.vertex, '');
       this.announce(step, out);
       const text = (step.partial.get(log.stream) ?? '') + Buffer.from(log.msg).toString('utf8');
-      const lines = text.split(/\r?\n/);
+      const lines = text.split('\n');
       step.partial.set(log.stream, lines.pop()!);
-      const at = seconds(step.started, log.timestamp);
-      for (const line of lines) out.push(`#${step.number} ${at} ${line}`);
+      const prefix = `#${step.number} ${seconds(step.started, log.timestamp)} `;
+      for (const line of lines) out.push(prefix + (line.endsWith('\r') ? line.slice(0, -1) : line));
     }
     for (const v of status.vertexes) {
       const step = this.steps.get(v.digest)!;

@@ -73,8 +73,8 @@ export class DockerRuntime implements ContainerRuntime {
         statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
       });
       const progress = new PlainProgress();
-      const lines = (text: string[]): BuildEvent | undefined =>
-        text.length ? { kind: 'output', text: text.map((l) => l + '\n').join('') } : undefined;
+      const lines = (rendered: string[]): BuildEvent | undefined =>
+        rendered.length ? { kind: 'lines', lines: rendered } : undefined;
       for await (const msg of jsonLines(stream)) {
         if (msg.id === 'moby.buildkit.trace' && typeof msg.aux === 'string') {
           const out = lines(progress.render(decodeStatus(msg.aux)));

@@ -34,6 +34,8 @@ export interface ContainerLimits {
 /** One thing the daemon said while building: output lines, the image it made, or the final error. */
 export type BuildEvent =
   | { kind: 'output'; text: string }
+  /** Output already in lines, each as if followed by a newline (BuildKit's rendered progress). */
+  | { kind: 'lines'; lines: string[] }
   | { kind: 'image'; id: string }
   | {
       kind: 'error';

@@ -19,6 +19,18 @@ export class LineSplitter {
     for (const line of lines) this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
   }
 
+  /**
+   * Hands on lines that each end where the text had a newline, as `write` of each with its
+   * newline would, but without joining and splitting them again (the usual case: no partial line
+   * waiting, no newline inside).
+   */
+  writeLines(lines: readonly string[]): void {
+    for (const line of lines) {
+      if (this.partial === '' && !line.includes('\n')) this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+      else this.write(`${line}\n`);
+    }
+  }
+
   /** Hands on what is left: a last line without a newline. */
   end(): void {
     this.partial += this.decoder.end();

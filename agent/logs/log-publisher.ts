@@ -20,6 +20,14 @@ export interface LogPublisherOptions {
 }
 
 /**
+ * Longest line stored, in UTF-16 code units: a longer one (a minified file printed whole) is
+ * stored as several lines of at most this many, cut between characters after masking. A stored
+ * chunk (JSON, up to 32 KiB of lines and one line more) must fit in a NATS message (1 MiB by
+ * default); a line that did not would be refused each time it was sent, and the log would stop.
+ */
+export const MAX_LOG_LINE_CHARS = 64 * 1024;
+
+/**
  * Publishes one attempt's log to JetStream: lines numbered from 1, secrets masked, in chunks.
  * One chunk is in flight at a time, and a chunk that failed is sent again with the same
  * message id until it is stored, so lines are stored in order, once each, even across a NATS
@@ -51,6 +59,14 @@ export class LogPublisher {
   write(line: string): void {
     if (this.closed) return;
     const masked = this.o.masker.mask(line);
+    if (masked.length > MAX_LOG_LINE_CHARS) {
+      for (const piece of pieces(masked, MAX_LOG_LINE_CHARS)) this.store(piece);
+      return;
+    }
+    this.store(masked);
+  }
+
+  private store(masked: string): void {
     this.o.tail?.push(masked);
     this.buffer.push(masked);
     this.bufferBytes += masked.length + 1;
@@ -97,5 +113,16 @@ export class LogPublisher {
         }
       }
     });
+  }
+}
+
+/** `text` in pieces of at most `max` code units, never cutting a surrogate pair in two. */
+function* pieces(text: string, max: number): Iterable<string> {
+  for (let at = 0; at < text.length;) {
+    let end = Math.min(text.length, at + max);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(at, end);
+    at = end;
   }
 }

@@ -8,7 +8,9 @@ export const LOG_SNIPPET_LINES = 20;
  * were stored (already masked by the log's SecretMasker), so it holds nothing the log does not.
  */
 export class LogTail {
-  private readonly lines: string[] = [];
+  /** The last lines, in a ring: a chatty log costs a store per line, not an array shift. */
+  private readonly ring: string[] = [];
+  private pushed = 0;
 
   constructor(
     private readonly maxLines = LOG_SNIPPET_LINES,
@@ -16,8 +18,7 @@ export class LogTail {
   ) {}
 
   push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.maxLines) this.lines.shift();
+    this.ring[this.pushed++ % this.maxLines] = line;
   }
 
   /**
@@ -27,8 +28,8 @@ export class LogTail {
   text(): string {
     const kept: string[] = [];
     let bytes = 0;
-    for (let i = this.lines.length - 1; i >= 0; i--) {
-      const line = this.lines[i]!;
+    for (let n = this.pushed - 1; n >= Math.max(0, this.pushed - this.maxLines); n--) {
+      const line = this.ring[n % this.maxLines]!;
       const size = Buffer.byteLength(line) + (kept.length > 0 ? 1 : 0);
       if (bytes + size <= this.maxBytes) {
         kept.unshift(line);

@@ -68,6 +68,8 @@ export function sendApiError(res: ServerResponse, err: unknown, log: Logger): vo
 /** An answer in newline-delimited JSON: one object a line, written as it comes. */
 export interface NdjsonWriter {
   write(value: unknown): void;
+  /** Writes each value as a line, all in one write. */
+  writeAll(values: readonly unknown[]): void;
   end(): void;
 }
 
@@ -89,11 +91,14 @@ export function startNdjson(res: ServerResponse, pingIntervalMs = PING_INTERVAL_
     idle = true;
   }, pingIntervalMs);
   res.once('close', () => clearInterval(ping));
+  const writeAll = (values: readonly unknown[]) => {
+    idle = false;
+    if (values.length === 0 || res.writableEnded || res.destroyed) return;
+    res.write(`${values.map((v) => JSON.stringify(v)).join('\n')}\n`);
+  };
   return {
-    write(value) {
-      idle = false;
-      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(value)}\n`);
-    },
+    write: (value) => writeAll([value]),
+    writeAll,
     end() {
       clearInterval(ping);
       if (!res.writableEnded) res.end();

@@ -151,8 +151,8 @@ class DashboardApi {
     const stop = abortOnClose(res, this.d.stopping);
     const out = startNdjson(res, this.d.pingIntervalMs);
     try {
-      for await (const l of this.d.logs.stream({ namespace, name, follow, fromLine, attempt }, stop.signal)) {
-        out.write({ type: 'LINE', attempt: l.attempt, line: l.line, text: l.text });
+      for await (const b of this.d.logs.stream({ namespace, name, follow, fromLine, attempt }, stop.signal)) {
+        out.writeAll(b.texts.map((text, i) => ({ type: 'LINE', attempt: b.attempt, line: b.first + i, text })));
       }
       out.write({ type: 'END' });
     } catch (err) {

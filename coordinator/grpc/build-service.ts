@@ -11,6 +11,7 @@ import { DEFAULT_NAMESPACE, type BuildPhase } from '../../api/types.js';
 import { nameErrors } from '../../api/validation.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { BuildLogs } from '../logs/build-logs.js';
+import { oneLineEach } from '../logs/log-reader.js';
 import {
   MAX_OPAQUE_SECRET_LENGTH,
   MAX_WEBHOOK_SECRET_LENGTH,
@@ -123,7 +124,7 @@ export class BuildService {
           call,
           (signal) => {
             auth.check(call, 'StreamBuildLogs', ns(call.request.namespace));
-            return logs.stream(
+            const batches = logs.stream(
               {
                 namespace: ns(call.request.namespace),
                 name: call.request.name,
@@ -133,8 +134,10 @@ export class BuildService {
               },
               signal,
             );
+            // A stored chunk of lines is one message to a reader that asked for batches.
+            return call.request.batched ? batches : oneLineEach(batches);
           },
-          (l) => l,
+          (b) => ({ attempt: b.attempt, line: b.first, text: b.texts[0]!, nextTexts: b.texts.slice(1) }),
         ),
       CreateSecret: unary(log, 'CreateSecret', async (req, call) => {
         const s = req.secret;

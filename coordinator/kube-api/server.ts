@@ -384,12 +384,12 @@ export class KubeApiServer {
       throw new InvalidInputError([{ field: 'attempt', message: 'must be a whole number' }]);
     await this.api.getBuild(namespace, name);
     const stop = abortOnClose(res, this.stopping.signal);
-    const lines = this.logs
+    const batches = this.logs
       .stream({ namespace, name, follow, fromLine: 0, attempt }, stop.signal)
       [Symbol.asyncIterator]();
-    // The first line (or the end) comes before the status line, so a refused request still
+    // The first lines (or the end) come before the status line, so a refused request still
     // answers with its error; a followed build that has not logged yet gets its headers now.
-    const first = follow ? undefined : await lines.next();
+    const first = follow ? undefined : await batches.next();
     res.writeHead(200, {
       'Content-Type': 'text/plain; charset=utf-8',
       'Transfer-Encoding': 'chunked',
@@ -397,9 +397,10 @@ export class KubeApiServer {
     });
     res.flushHeaders();
     try {
-      if (first && !first.done) res.write(`${first.value.text}\n`);
+      if (first && !first.done) res.write(`${first.value.texts.join('\n')}\n`);
       if (!first?.done)
-        for (let n = await lines.next(); !n.done; n = await lines.next()) res.write(`${n.value.text}\n`);
+        for (let n = await batches.next(); !n.done; n = await batches.next())
+          res.write(`${n.value.texts.join('\n')}\n`);
     } catch (err) {
       if (!stop.signal.aborted) res.write(`error reading the log: ${errorMessage(err)}\n`);
     } finally {

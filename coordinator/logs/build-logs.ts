@@ -4,7 +4,7 @@ import { objectKey } from '../../common/nats/names.js';
 import { isTerminal, type Build } from '../../api/types.js';
 import { requireName } from '../../api/validation.js';
 import type { JsonStore } from '../store/json-store.js';
-import { readBuildLog, type LogLine } from './log-reader.js';
+import { readBuildLog, type LogBatch } from './log-reader.js';
 
 export interface StreamLogsRequest {
   namespace: string;
@@ -22,8 +22,11 @@ export class BuildLogs {
     private readonly builds: JsonStore<Build>,
   ) {}
 
-  /** @throws BuildNotFoundError, InvalidInputError before yielding anything. */
-  async *stream(req: StreamLogsRequest, signal?: AbortSignal): AsyncIterable<LogLine> {
+  /**
+   * The log in batches of consecutive lines (readBuildLog), each line once, in order.
+   * @throws BuildNotFoundError, InvalidInputError before yielding anything.
+   */
+  async *stream(req: StreamLogsRequest, signal?: AbortSignal): AsyncIterable<LogBatch> {
     requireName(req.namespace, 'namespace');
     requireName(req.name, 'name');
     if (req.fromLine < 0) throw new InvalidInputError([{ field: 'fromLine', message: 'must not be negative' }]);

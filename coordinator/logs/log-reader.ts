@@ -3,10 +3,16 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { releaseConsumer } from '../../common/nats/consumers.js';
 import { LOGS_STREAM, logSubject, type LogChunk } from '../../common/nats/logs.js';
 
-export interface LogLine {
+/**
+ * Consecutive lines of one attempt's log, as one stored message holds them: `texts[i]` is line
+ * `first + i`. Never empty. Readers hand a batch on whole, so a line costs no message of its own
+ * on the way to a client.
+ */
+export interface LogBatch {
   attempt: number;
-  line: number;
-  text: string;
+  /** The number of the first line (1-based, per attempt). */
+  first: number;
+  texts: string[];
 }
 
 export interface ReadLogOptions {
@@ -29,11 +35,13 @@ export interface ReadLogOptions {
 }
 
 /**
- * One attempt's log, line by line, in order, each line once. Reads the attempt's subject with
- * an ordered consumer from its first message; a reader that reconnects asks again with
- * `fromLine` one past the last line it got.
+ * One attempt's log in batches, in order, each line once: a batch per stored message, less the
+ * lines before `fromLine`. Reads the attempt's subject with an ordered consumer from its first
+ * message; a reader that reconnects asks again with `fromLine` one past the last line it got.
+ * The stored format (`LogChunk`: JSON, a chunk of lines with its first line's number) is the one
+ * the agent has always written, so logs stored by older agents read the same.
  */
-export async function* readBuildLog(nc: NatsConnection, o: ReadLogOptions): AsyncIterable<LogLine> {
+export async function* readBuildLog(nc: NatsConnection, o: ReadLogOptions): AsyncIterable<LogBatch> {
   const consumer: Consumer = await jetstream(nc).consumers.get(LOGS_STREAM, {
     // One subject as a string: a list needs nats-server 2.10.
     filter_subjects: logSubject(o.namespace, o.build, o.attempt),
@@ -52,14 +60,23 @@ export async function* readBuildLog(nc: NatsConnection, o: ReadLogOptions): Asyn
         continue;
       }
       const chunk = JSON.parse(msg.string()) as LogChunk;
-      for (let i = 0; i < chunk.lines.length; i++) {
-        const line = chunk.first + i;
-        if (line >= o.fromLine) yield { attempt: chunk.attempt, line, text: chunk.lines[i]! };
-      }
+      const skip = Math.max(0, o.fromLine - chunk.first);
+      if (skip < chunk.lines.length)
+        yield {
+          attempt: chunk.attempt,
+          first: chunk.first + skip,
+          texts: skip === 0 ? chunk.lines : chunk.lines.slice(skip),
+        };
       if (chunk.end) return;
       if (!o.follow && msg.info.pending === 0) return;
     }
   } finally {
     releaseConsumer(consumer);
   }
+}
+
+/** The same lines in batches of one, for a reader that takes a line a message. */
+export async function* oneLineEach(batches: AsyncIterable<LogBatch>): AsyncIterable<LogBatch> {
+  for await (const b of batches)
+    for (let i = 0; i < b.texts.length; i++) yield { attempt: b.attempt, first: b.first + i, texts: [b.texts[i]!] };
 }

@@ -9,6 +9,11 @@ export interface LogLine {
    */
   'line'?: (number | string | Long);
   'text'?: (string);
+  /**
+   * Only when the request was `batched`: the texts of the lines after this one, in order (lines
+   * line+1, line+2, … of the same attempt). Empty otherwise.
+   */
+  'nextTexts'?: (string)[];
 }
 
 export interface LogLine__Output {
@@ -18,4 +23,9 @@ export interface LogLine__Output {
    */
   'line': (number);
   'text': (string);
+  /**
+   * Only when the request was `batched`: the texts of the lines after this one, in order (lines
+   * line+1, line+2, … of the same attempt). Empty otherwise.
+   */
+  'nextTexts': (string)[];
 }

@@ -17,6 +17,12 @@ export interface StreamBuildLogsRequest {
    * 0: the build's current attempt.
    */
   'attempt'?: (number);
+  /**
+   * Several lines a message: each LogLine then carries the lines after it in `next_texts`.
+   * Without it, one line a message (as clients from before this field expect). A server from
+   * before it sends one line a message whatever is asked, which a batched reader reads alike.
+   */
+  'batched'?: (boolean);
 }
 
 export interface StreamBuildLogsRequest__Output {
@@ -34,4 +40,10 @@ export interface StreamBuildLogsRequest__Output {
    * 0: the build's current attempt.
    */
   'attempt': (number);
+  /**
+   * Several lines a message: each LogLine then carries the lines after it in `next_texts`.
+   * Without it, one line a message (as clients from before this field expect). A server from
+   * before it sends one line a message whatever is asked, which a batched reader reads alike.
+   */
+  'batched': (boolean);
 }
