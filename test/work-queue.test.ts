@@ -38,3 +38,16 @@ test('failed keys come back after a growing backoff; shutdown releases waiting w
   q.shutdown();
   t.is(await waiting, undefined);
 });
+
+test('a delayed add that is cancelled never queues its key; a later one still does', async (t) => {
+  const q = new WorkQueue();
+  q.addAfter('ended', 20);
+  q.addAfter('running', 20);
+  q.cancelDelayed('ended');
+  await new Promise((r) => setTimeout(r, 60));
+  t.is(q.length, 1);
+  t.is(await q.get(), 'running');
+  q.addAfter('ended', 10);
+  await new Promise((r) => setTimeout(r, 40));
+  t.is(await q.get(), 'ended', 'cancelling left no timer behind that blocks the next addAfter');
+});

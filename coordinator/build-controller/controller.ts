@@ -136,6 +136,8 @@ export class BuildController {
       // supersedes the older ones).
       if (before && before.status.phase !== phase) this.queueWaiting(build);
     } else {
+      // Its lease check is of no use now; made, it would read the store for a build no longer held.
+      this.queue.cancelDelayed(key);
       // One build of the config fewer running or queued: the next may start.
       const ended = build ?? before;
       if (ended) this.queueWaiting(ended);

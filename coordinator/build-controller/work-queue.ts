@@ -50,6 +50,12 @@ export class WorkQueue {
     this.timers.set(key, timer);
   }
 
+  /** Drops the key's pending addAfter, if any (its object is gone: nothing to sync later). */
+  cancelDelayed(key: string): void {
+    clearTimeout(this.timers.get(key));
+    this.timers.delete(key);
+  }
+
   /** Clears the key's backoff after a successful sync. */
   forget(key: string): void {
     this.failures.delete(key);
