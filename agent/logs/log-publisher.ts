@@ -31,7 +31,7 @@ export const MAX_LOG_LINE_CHARS = 64 * 1024;
  * Publishes one attempt's log to JetStream: lines numbered from 1, secrets masked, in chunks.
  * One chunk is in flight at a time, and a chunk that failed is sent again with the same
  * message id until it is stored, so lines are stored in order, once each, even across a NATS
- * restart. `close` sends what is left and the end marker.
+ * restart. `close` sends what is left with the end marker.
  */
 export class LogPublisher {
   private readonly js: JetStreamClient;
@@ -74,13 +74,22 @@ export class LogPublisher {
     else this.timer ??= setTimeout(() => this.flush(), this.o.flushIntervalMs ?? 100);
   }
 
-  /** Sends everything written, then the end marker. Resolves when all of it is stored. */
+  /**
+   * Sends everything written and the end marker, in one message: the lines not sent yet carry
+   * it (a build's last or only chunk is also its end, a message per build fewer). Resolves when
+   * all of it is stored.
+   */
   async close(signal?: AbortSignal): Promise<number> {
     if (!this.closed) {
-      this.flush();
+      clearTimeout(this.timer);
+      this.timer = undefined;
       this.closed = true;
-      const total = this.next - 1;
-      this.enqueue({ attempt: this.o.attempt, first: this.next, lines: [], end: { lines: total } }, signal);
+      const lines = this.buffer;
+      const first = this.next;
+      this.next += lines.length;
+      this.buffer = [];
+      this.bufferBytes = 0;
+      this.enqueue({ attempt: this.o.attempt, first, lines, end: { lines: this.next - 1 } }, signal);
     }
     await this.sending;
     return this.next - 1;

@@ -11,7 +11,8 @@ export function logSubject(namespace: string, build: string, attempt: number): s
 }
 
 /**
- * One message of a log: consecutive lines starting at `first` (1-based), or the end marker.
+ * One message of a log: consecutive lines starting at `first` (1-based); the last message of an
+ * attempt's log carries the end marker too (agents before #21 sent it alone, with no lines).
  * Lines are sent in chunks so a chatty build costs a message per chunk, not per line; the
  * chunk's message id (`…/first`) makes a re-sent chunk a duplicate the stream drops.
  */
@@ -19,7 +20,7 @@ export interface LogChunk {
   attempt: number;
   first: number;
   lines: string[];
-  /** Set on the last message of an attempt's log: no line follows. */
+  /** Set on the last message of an attempt's log, after its lines: no line follows. */
   end?: { lines: number };
 }
 
