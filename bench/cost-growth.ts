@@ -1,5 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Agent } from '../agent/agent.js';
 import { resolveAgentConfig } from '../agent/config.js';
 import { BenchmarkNoopExecutor } from '../agent/executors/benchmark-noop-executor.js';
@@ -7,11 +5,9 @@ import { SlipwayClient } from '../cli/client.js';
 import { silentLogger } from '../common/log.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
-import { freePort } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/processes.js';
-import { startCoordinatorProcess } from '../test/helpers/service-processes.js';
 import { TeardownStack } from '../test/helpers/teardowns.js';
-import { hotSpots, type HotSpot } from './lib/cpu-profile.js';
+import { startBenchCoordinator } from './lib/bench-coordinator.js';
 import { HoldingExecutor } from './lib/holding-executor.js';
 import { cpuSecondsOf, sleep } from './lib/proc.js';
 import { ms, ratio, type BenchResult } from './lib/report.js';
@@ -56,14 +52,8 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
   const stack = new TeardownStack();
   try {
     const nats = await startNatsServer(stack);
-    const port = await freePort();
-    const coordinator = await startCoordinatorProcess(stack, {
-      natsUrl: nats.url,
-      port,
-      env: { SLIPWAY_LOG_LEVEL: 'warn', SLIPWAY_AGENT_GRACE_MS: '30000' },
-      nodeArgs: o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [],
-    });
-    const address = `127.0.0.1:${port}`;
+    const bench = await startBenchCoordinator(stack, nats.url, o.cpuProfileDir);
+    const { process: coordinator, address } = bench;
     // The waiting builds are listed in one answer (ListBuilds is not paginated here).
     const clients = Array.from(
       { length: 4 },
@@ -214,14 +204,8 @@ export async function costGrowth(o: CostGrowthOptions): Promise<BenchResult> {
       problems.push(`${ranElsewhere.length} waiting builds ran on an idle agent (e.g. ${ranElsewhere[0]})`);
 
     const growth = waiting.p99 / none.p99;
-    let profile: HotSpot[] = [];
-    if (o.cpuProfileDir) {
-      // The profile is written when the coordinator exits.
-      coordinator.signal('SIGTERM');
-      await coordinator.exited();
-      const files = (await readdir(o.cpuProfileDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
-      if (files.length > 0) profile = await hotSpots(path.join(o.cpuProfileDir, files.at(-1)!));
-    }
+    // The profile is written when the coordinator exits.
+    const profile = o.cpuProfileDir ? await bench.stop() : [];
     const row = (s: Summary) => `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}`;
     return {
       name: 'cost growth',

@@ -1,14 +1,10 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { SlipwayClient } from '../cli/client.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
-import { freePort } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/processes.js';
-import { startCoordinatorProcess } from '../test/helpers/service-processes.js';
 import { TeardownStack } from '../test/helpers/teardowns.js';
 import { startAgentProcesses } from './lib/agent-processes.js';
-import { hotSpots, type HotSpot } from './lib/cpu-profile.js';
+import { startBenchCoordinator } from './lib/bench-coordinator.js';
 import { cpuSecondsOf, cpuSecondsOfAll, memoryOf, mib, sleep } from './lib/proc.js';
 import { ms, type BenchResult } from './lib/report.js';
 import { summarize } from './lib/stats.js';
@@ -46,14 +42,8 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
   const stack = new TeardownStack();
   try {
     const nats = await startNatsServer(stack, { monitor: true });
-    const port = await freePort();
-    const coordinator = await startCoordinatorProcess(stack, {
-      natsUrl: nats.url,
-      port,
-      env: { SLIPWAY_LOG_LEVEL: 'warn', SLIPWAY_AGENT_GRACE_MS: '30000' },
-      nodeArgs: o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : [],
-    });
-    const address = `127.0.0.1:${port}`;
+    const bench = await startBenchCoordinator(stack, nats.url, o.cpuProfileDir);
+    const { process: coordinator, address } = bench;
     const clients = Array.from({ length: 4 }, () => new SlipwayClient(address, 120_000));
     stack.teardown(() => clients.forEach((c) => c.close()));
     const client = clients[0]!;
@@ -192,13 +182,7 @@ export async function coordinatorScale(o: ScaleOptions): Promise<BenchResult> {
     const messagesIn = (after.varz.in_msgs - before.varz.in_msgs) / o.builds;
     const messagesOut = (after.varz.out_msgs - before.varz.out_msgs) / o.builds;
 
-    coordinator.signal('SIGTERM');
-    await coordinator.exited();
-    let profile: HotSpot[] = [];
-    if (o.cpuProfileDir) {
-      const files = (await readdir(o.cpuProfileDir)).filter((f) => f.endsWith('.cpuprofile')).sort();
-      if (files.length > 0) profile = await hotSpots(path.join(o.cpuProfileDir, files.at(-1)!));
-    }
+    const profile = await bench.stop();
     return {
       name: 'coordinator scale',
       rows: [

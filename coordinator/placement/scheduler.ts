@@ -252,17 +252,7 @@ export class Scheduler {
         }
     }
 
-    const missing = await this.missingPushSecrets(candidates);
-    const decisions = decide(candidates, [...views.values()], this.loads(views), {
-      now,
-      affinity: this.options.affinity,
-      affinityGraceMs: this.options.affinityGraceMs,
-      warmIndex: this.options.affinity ? this.warmIndex.sync([...views.values()]) : undefined,
-      namespaceLastPlaced: this.namespaceLastPlaced,
-      agentLastPlaced: this.agentLastPlaced,
-      missingPushSecret: (b) => missingSecret(missing, b),
-      stopWhenFull: !full,
-    });
+    const decisions = await this.decide(candidates, views, now, !full);
     const byKey = new Map(candidates.map((c) => [c.key, c]));
     if (full)
       for (const d of decisions) if (d.kind === 'wait' && d.reason !== 'WaitingForCapacity') this.parked.add(d.key);
@@ -280,8 +270,8 @@ export class Scheduler {
 
   /**
    * A placement for a build being queued now (the build controller's New → Pending write), so
-   * that one write queues and places it: only when no build is waiting (they go first, in fair
-   * order) and an agent has room, as a pass would decide it. The slot is held until `landed` or
+   * that one write queues and places it: when an agent has room, as a pass would decide it, and
+   * no waiting build could take that slot (they go first, in fair order). The slot is held until `landed` or
    * `release` is called; `landed` then publishes the job as a pass's placement does.
    * @returns undefined when the build is to wait for a pass.
    */
@@ -291,17 +281,8 @@ export class Scheduler {
     if (s.phase !== 'Pending' || !s.queuedTimestamp || s.placement) return undefined;
     const now = this.clock();
     const candidate: Candidate = { key, build: queued, revision: 0, queuedAt: now.getTime() };
-    const missing = await this.missingPushSecrets([candidate]);
     const views = this.liveAgents(now.getTime());
-    const [d] = decide([candidate], [...views.values()], this.loads(views), {
-      now: now.getTime(),
-      affinity: this.options.affinity,
-      affinityGraceMs: this.options.affinityGraceMs,
-      warmIndex: this.options.affinity ? this.warmIndex.sync([...views.values()]) : undefined,
-      namespaceLastPlaced: this.namespaceLastPlaced,
-      agentLastPlaced: this.agentLastPlaced,
-      missingPushSecret: (b) => missingSecret(missing, b),
-    });
+    const [d] = await this.decide([candidate], views, now.getTime(), false);
     if (d?.kind !== 'place') return undefined;
     // Builds already waiting that could take this agent's slot go first (fair order): then this
     // one waits its turn with them. Those that cannot use it are not held back by it.
@@ -327,6 +308,26 @@ export class Scheduler {
         await this.publish(key, placed, revision, agent, d.why);
       },
     };
+  }
+
+  /** placement.ts's decision on `candidates` with the live agents, their loads and this scheduler's history. */
+  private async decide(
+    candidates: Candidate[],
+    views: Map<string, AgentView>,
+    now: number,
+    stopWhenFull: boolean,
+  ): Promise<Decision[]> {
+    const missing = await this.missingPushSecrets(candidates);
+    return decide(candidates, [...views.values()], this.loads(views), {
+      now,
+      affinity: this.options.affinity,
+      affinityGraceMs: this.options.affinityGraceMs,
+      warmIndex: this.options.affinity ? this.warmIndex.sync([...views.values()]) : undefined,
+      namespaceLastPlaced: this.namespaceLastPlaced,
+      agentLastPlaced: this.agentLastPlaced,
+      missingPushSecret: (b) => missingSecret(missing, b),
+      stopWhenFull,
+    });
   }
 
   private reserve(agent: string, slots: number, wanted: { cpuMillis: number; memoryBytes: number }): void {
