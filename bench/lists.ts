@@ -9,9 +9,12 @@ import { startNatsServer } from '../test/helpers/nats-server.js';
 import { freePort } from '../test/helpers/ports.js';
 import { startCoordinatorProcess } from '../test/helpers/service-processes.js';
 import { TeardownStack } from '../test/helpers/teardowns.js';
-import { memoryOf, mib, resetPeakMemory } from './lib/process-stats.js';
+import { memoryOf, mib as mibWhole, resetPeakMemory } from './lib/proc.js';
 import { ms, type BenchResult, type Row } from './lib/report.js';
 import { summarize } from './lib/stats.js';
+
+/** MiB with one decimal: a listing's few MiB matter here. */
+const mib = (bytes: number) => mibWhole(bytes, 1);
 
 export interface ListsOptions {
   /** Builds written into the store (Complete, as a finished build looks) before the listings. */

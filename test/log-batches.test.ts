@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect } from '@nats-io/transport-node';
 import test, { type ExecutionContext } from 'ava';
-import { LogPublisher, MAX_LOG_LINE_CHARS } from '../agent/logs/log-publisher.js';
+import { LogPublisher, MAX_LOG_LINE_CHARS, type LogPublisherOptions } from '../agent/logs/log-publisher.js';
 import { LogTail } from '../agent/logs/log-tail.js';
 import { SecretMasker } from '../agent/logs/secret-masker.js';
 import type { SlipwayClient } from '../cli/client.js';
@@ -46,6 +46,28 @@ async function pendingBuild(t: ExecutionContext): Promise<{ sw: Slipway; name: s
   return { sw, name };
 }
 
+/**
+ * A publisher of attempt 1 of `name`'s log on the test's NATS, masking SECRET, as the agent makes
+ * one; `o` adds the chunking and tail a test wants.
+ */
+async function publisherFor(
+  t: ExecutionContext,
+  sw: Slipway,
+  name: string,
+  o: Partial<LogPublisherOptions> = {},
+): Promise<LogPublisher> {
+  const nc = await connect({ servers: sw.natsUrl });
+  t.teardown(() => nc.close());
+  return new LogPublisher(nc, {
+    namespace: 'default',
+    build: name,
+    attempt: 1,
+    masker: new SecretMasker([{ password: SECRET }]),
+    log: silentLogger,
+    ...o,
+  });
+}
+
 async function collect(lines: AsyncIterable<LogLine__Output>): Promise<LogLine__Output[]> {
   const out: LogLine__Output[] = [];
   for await (const l of lines) out.push(l);
@@ -87,19 +109,8 @@ test.serial(
   'followers from the start and from a line inside a batch get each line whole, once, in order, masked',
   async (t) => {
     const { sw, name } = await pendingBuild(t);
-    const nc = await connect({ servers: sw.natsUrl });
-    t.teardown(() => nc.close());
     const tail = new LogTail();
-    const publisher = new LogPublisher(nc, {
-      namespace: 'default',
-      build: name,
-      attempt: 1,
-      masker: new SecretMasker([{ password: SECRET }]),
-      log: silentLogger,
-      tail,
-      maxChunkBytes: CHUNK_BYTES,
-      flushIntervalMs: 5,
-    });
+    const publisher = await publisherFor(t, sw, name, { tail, maxChunkBytes: CHUNK_BYTES, flushIntervalMs: 5 });
 
     const fromStart = follow(sw.client, name);
     const lines = written();
@@ -124,16 +135,7 @@ test.serial(
   'a batched reader gets lines several to a message; one that does not ask gets one a message, the same lines',
   async (t) => {
     const { sw, name } = await pendingBuild(t);
-    const nc = await connect({ servers: sw.natsUrl });
-    t.teardown(() => nc.close());
-    const publisher = new LogPublisher(nc, {
-      namespace: 'default',
-      build: name,
-      attempt: 1,
-      masker: new SecretMasker([{ password: SECRET }]),
-      log: silentLogger,
-      maxChunkBytes: CHUNK_BYTES,
-    });
+    const publisher = await publisherFor(t, sw, name, { maxChunkBytes: CHUNK_BYTES });
     for (const l of written()) publisher.write(l);
     await publisher.close();
 
@@ -158,15 +160,7 @@ test.serial(
   'a line longer than a NATS message is stored in pieces, masked across the cut, and the log goes on',
   async (t) => {
     const { sw, name } = await pendingBuild(t);
-    const nc = await connect({ servers: sw.natsUrl });
-    t.teardown(() => nc.close());
-    const publisher = new LogPublisher(nc, {
-      namespace: 'default',
-      build: name,
-      attempt: 1,
-      masker: new SecretMasker([{ password: SECRET }]),
-      log: silentLogger,
-    });
+    const publisher = await publisherFor(t, sw, name);
     // Over 1 MiB, with the secret across the first cut, and a character of two code units across another.
     const huge = `${'a'.repeat(MAX_LOG_LINE_CHARS - 5)}${SECRET}${'b'.repeat(MAX_LOG_LINE_CHARS + 1)}🚢${'c'.repeat(1_100_000)}`;
     publisher.write('before');

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 
 /** Resident and peak resident memory of a process, in bytes, from /proc. */
 export async function memoryOf(pid: number): Promise<{ now: number; peak: number }> {
@@ -22,8 +22,16 @@ export async function cpuSecondsOfAll(pids: readonly number[]): Promise<number> 
   return each.reduce((a, b) => a + b, 0);
 }
 
-export function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+/**
+ * Sets a process's peak (VmHWM) back to its RSS now (Linux: `5` to /proc/PID/clear_refs; a
+ * process of the same user), so the next memoryOf's peak is the peak since this call.
+ */
+export async function resetPeakMemory(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
+export function mib(bytes: number, digits = 0): string {
+  return `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
 }
 
 export function sleep(msec: number): Promise<void> {
