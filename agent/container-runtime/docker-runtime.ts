@@ -22,16 +22,20 @@ import { PushError } from './types.js';
  * Consecutive empty progress reports (`{"id":"moby.buildkit.trace","aux":""}`) after which the
  * daemon is taken to report nothing more for the build. dockerd 20.10's BuildKit splits a progress
  * report holding over 1 MiB of step output in pieces and, once the last piece is out, loops on
- * empty ones for good (about 100,000 a second): the step's DONE, later steps and the end of the
- * response never come. A report that big forms when the client reads the build's response slower
+ * empty ones for good (about 100,000 a second), never reading its later reports: the rest of the
+ * output, the step's DONE, later steps and the end of the response never come (seen on dockerd
+ * 20.10.24: the Status goroutine loops in SendMsg; the Solve has finished). A report that big forms when the client reads the build's response slower
  * than a step prints (a step printing 200,000 lines at once while the agent is busy). A healthy
  * stream never sends two empty reports in a row.
  */
 const LOST_PROGRESS_EMPTY_MESSAGES = 1000;
 
-/** The log's last line when the build ended on the daemon's flood of empty reports. */
+/**
+ * The log's last line when the build ended on the daemon's flood of empty reports. Output the
+ * daemon held in later reports is lost with them: the log can end short of the step's last line.
+ */
 const LOST_PROGRESS_LINE =
-  'The daemon stopped reporting progress after writing the image (a BuildKit bug in Docker 20.10 with steps that print over 1 MiB at once); the build is complete';
+  "The daemon stopped reporting the build's progress after a step printed over 1 MiB faster than it was read (a BuildKit bug in Docker 20.10): output after this line may be missing; the image was built";
 
 /**
  * ContainerRuntime over dockerode. `endpoint` is `unix:///path/to/docker.sock` or
