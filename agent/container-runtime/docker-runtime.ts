@@ -19,6 +19,25 @@ import type {
 import { PushError } from './types.js';
 
 /**
+ * Consecutive empty progress reports (`{"id":"moby.buildkit.trace","aux":""}`) after which the
+ * daemon is taken to report nothing more for the build. dockerd 20.10's BuildKit splits a progress
+ * report holding over 1 MiB of step output in pieces and, once the last piece is out, loops on
+ * empty ones for good (about 100,000 a second), never reading its later reports: the rest of the
+ * output, the step's DONE, later steps and the end of the response never come (seen on dockerd
+ * 20.10.24: the Status goroutine loops in SendMsg; the Solve has finished). A report that big forms when the client reads the build's response slower
+ * than a step prints (a step printing 200,000 lines at once while the agent is busy). A healthy
+ * stream never sends two empty reports in a row.
+ */
+const LOST_PROGRESS_EMPTY_MESSAGES = 1000;
+
+/**
+ * The log's last line when the build ended on the daemon's flood of empty reports. Output the
+ * daemon held in later reports is lost with them: the log can end short of the step's last line.
+ */
+const LOST_PROGRESS_LINE =
+  "The daemon stopped reporting the build's progress after a step printed over 1 MiB faster than it was read (a BuildKit bug in Docker 20.10): output after this line may be missing; the image was built";
+
+/**
  * ContainerRuntime over dockerode. `endpoint` is `unix:///path/to/docker.sock` or
  * `tcp://host:port`.
  */
@@ -75,15 +94,29 @@ export class DockerRuntime implements ContainerRuntime {
       const progress = new PlainProgress();
       const lines = (rendered: string[]): BuildEvent | undefined =>
         rendered.length ? { kind: 'lines', lines: rendered } : undefined;
+      let image: string | undefined;
+      let empties = 0;
       for await (const msg of jsonLines(stream)) {
+        if (msg.id === 'moby.buildkit.trace' && msg.aux === '') {
+          // See LOST_PROGRESS_EMPTY_MESSAGES: past this many, the daemon reports nothing more. The
+          // image is written and tagged once its id has come; ending the request ends the flood.
+          if (++empties >= LOST_PROGRESS_EMPTY_MESSAGES && image) {
+            yield { kind: 'lines', lines: [...progress.end(), LOST_PROGRESS_LINE] };
+            return;
+          }
+          continue;
+        }
+        empties = 0;
         if (msg.id === 'moby.buildkit.trace' && typeof msg.aux === 'string') {
           const out = lines(progress.render(decodeStatus(msg.aux)));
           if (out) yield out;
         } else if (typeof msg.stream === 'string') {
           yield { kind: 'output', text: msg.stream };
         }
-        if (msg.id === 'moby.image.id' && typeof (msg.aux as { ID?: unknown } | undefined)?.ID === 'string')
-          yield { kind: 'image', id: (msg.aux as { ID: string }).ID };
+        if (msg.id === 'moby.image.id' && typeof (msg.aux as { ID?: unknown } | undefined)?.ID === 'string') {
+          image = (msg.aux as { ID: string }).ID;
+          yield { kind: 'image', id: image };
+        }
         const failed = daemonError(msg);
         if (failed) {
           const rest = lines(progress.end());
