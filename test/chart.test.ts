@@ -29,8 +29,11 @@ async function exampleFiles(): Promise<string[]> {
 async function renderings(): Promise<{ name: string; objects: K8sObject[] }[]> {
   const out = [
     { name: 'defaults', objects: (await renderChart({ set: [NATS] })).objects },
-    { name: 'dind', objects: (await renderChart({ set: [NATS, 'agent.mode=dind'] })).objects },
-    { name: 'host+node-cache', objects: (await renderChart({ set: [NATS, 'nodeCache.enabled=true'] })).objects },
+    { name: 'host', objects: (await renderChart({ set: [NATS, 'agent.mode=host'] })).objects },
+    {
+      name: 'host+node-cache',
+      objects: (await renderChart({ set: [NATS, 'agent.mode=host', 'nodeCache.enabled=true'] })).objects,
+    },
   ];
   for (const file of await exampleFiles()) {
     out.push({
@@ -79,7 +82,7 @@ test('the chart renders for its defaults, host mode, dind mode and every example
 });
 
 test('host mode mounts the node Docker socket into the agent; dind mode mounts nothing from the node', async (t) => {
-  const host = agentPod((await renderChart({ set: [NATS] })).objects);
+  const host = agentPod((await renderChart({ set: [NATS, 'agent.mode=host'] })).objects);
   const socket = hostPathVolumes(host).find((v) => v.hostPath.path === '/var/run/docker.sock');
   t.truthy(socket, 'host mode has the socket volume');
   const agent = containers(host).find((c) => c.name === 'agent')!;
@@ -91,7 +94,7 @@ test('host mode mounts the node Docker socket into the agent; dind mode mounts n
   t.is(env(agent, 'SLIPWAY_EXECUTOR'), 'host');
 
   for (const rendering of [
-    { set: [NATS, 'agent.mode=dind'] },
+    { set: [NATS] },
     { values: [path.join(EXAMPLES, 'dind.yaml')] },
     { values: [path.join(EXAMPLES, 'production.yaml')] },
   ]) {
@@ -141,7 +144,7 @@ test('the dind sidecar is the only privileged container, and only in dind mode',
           );
       }
     }
-    const dind = agentPod(objects).containers.some((c: Container) => c.name === 'dind');
+    const dind = containers(agentPod(objects)).some((c: Container) => c.name === 'dind');
     t.deepEqual(privileged, dind ? ['DaemonSet/slipway-agent/dind'] : [], name);
   }
 });
@@ -189,7 +192,7 @@ test('every container runs as non-root except the dind sidecar and a host-mode a
   t.is(agent.securityContext!.runAsNonRoot, true);
   t.deepEqual(host.securityContext.supplementalGroups, [999]);
   // Without it, the agent is root: the one exception, said in values.yaml.
-  const rootHost = agentPod((await renderChart({ set: [NATS] })).objects);
+  const rootHost = agentPod((await renderChart({ set: [NATS, 'agent.mode=host'] })).objects);
   t.is(containers(rootHost).find((c) => c.name === 'agent')!.securityContext!.runAsUser, 0);
 });
 
@@ -332,6 +335,42 @@ test('the APIService, its Service port and the Kubernetes API settings are there
   );
 });
 
+test('dind mode is the default, and its daemon and node cache are native sidecars: up before the agent, stopped after it', async (t) => {
+  const pod = agentPod((await renderChart({ values: [path.join(EXAMPLES, 'node-cache.yaml')] })).objects);
+  t.deepEqual(
+    (pod.initContainers as { name: string; restartPolicy?: string }[]).map((c) => [c.name, c.restartPolicy]),
+    [
+      ['node-cache', 'Always'],
+      ['dind', 'Always'],
+    ],
+    'sidecars in start order (the kubelet stops them in reverse, after the main containers)',
+  );
+  t.deepEqual(
+    pod.containers.map((c: Container) => c.name),
+    ['agent'],
+  );
+  const dind = (pod.initContainers as { name: string; startupProbe?: { exec: { command: string[] } } }[]).find(
+    (c) => c.name === 'dind',
+  )!;
+  t.deepEqual(
+    dind.startupProbe?.exec.command,
+    ['docker', '-H', 'unix:///run/slipway-dind/docker.sock', 'version'],
+    'the agent starts once the daemon answers',
+  );
+  const defaults = agentPod((await renderChart({ set: [NATS] })).objects);
+  t.true(
+    containers(defaults).some((c) => c.name === 'dind'),
+    'dind is the default mode',
+  );
+  t.deepEqual(
+    hostPathVolumes(defaults),
+    [],
+    'the default mounts nothing from the node (containerd nodes have no docker.sock)',
+  );
+  const chart = parse(await readFile(path.join(CHART, 'Chart.yaml'), 'utf8')) as { kubeVersion: string };
+  t.is(chart.kubeVersion, '>=1.29.0-0', 'native sidecars are on by default from 1.29');
+});
+
 test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork DaemonSet in host mode', async (t) => {
   const dind = (await renderChart({ values: [path.join(EXAMPLES, 'node-cache.yaml')] })).objects;
   t.is(dind.filter((o) => o.kind === 'DaemonSet').length, 1, 'no DaemonSet of its own');
@@ -348,7 +387,7 @@ test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork 
     { name: 'SLIPWAY_CACHE_UPSTREAM_PASSWORD', valueFrom: { secretKeyRef: { name: 'dockerhub', key: 'password' } } },
   );
 
-  const host = (await renderChart({ set: [NATS, 'nodeCache.enabled=true'] })).objects;
+  const host = (await renderChart({ set: [NATS, 'agent.mode=host', 'nodeCache.enabled=true'] })).objects;
   const ds = one(host, 'DaemonSet', '-node-cache').spec.template.spec;
   t.true(ds.hostNetwork);
   t.is(ds.automountServiceAccountToken, false);

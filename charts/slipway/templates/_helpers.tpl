@@ -100,10 +100,16 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- printf "%s-coordinator.%s.svc:%v" (include "slipway.fullname" .) .Release.Namespace .Values.coordinator.grpcPort -}}
 {{- end -}}
 
-{{/* The node cache container: a sidecar of the agent (dind mode) or its own DaemonSet (host mode). */}}
+{{/* The node cache container: (list ROOT SIDECAR) - a native sidecar of the agent (dind mode) or its own DaemonSet (host mode). */}}
 {{- define "slipway.nodeCacheContainer" -}}
+{{- $root := index . 0 -}}
+{{- $sidecar := index . 1 -}}
+{{- with $root -}}
 {{- $c := .Values.nodeCache -}}
 - name: node-cache
+  {{- if $sidecar }}
+  restartPolicy: Always
+  {{- end }}
   image: {{ include "slipway.image" (list . $c.image) | quote }}
   imagePullPolicy: {{ $c.image.pullPolicy }}
   command:
@@ -138,6 +144,7 @@ app.kubernetes.io/component: {{ index . 1 }}
     # Holds the 0600 registry.yml with the upstream credentials: private to this Pod.
     - { name: node-cache, mountPath: /var/lib/slipway/node-cache }
     - { name: node-cache-tmp, mountPath: /tmp }
+{{- end -}}
 {{- end -}}
 
 {{- define "slipway.nodeCacheVolumes" -}}
