@@ -127,8 +127,9 @@ export class ImageGarbageCollector {
       // BuildKit's cache first, what has gone unused for the minimum age, as for images: a build
       // starting now has records younger than that (its uploaded context among them) that it
       // is about to use, on the node's daemon and on a private one alike.
-      let reclaimed = await runtime.pruneBuildCache({ unusedForMs: this.o.policy.minAgeMs });
-      let used = before.used;
+      const unused = { unusedForMs: this.o.policy.minAgeMs };
+      await runtime.pruneBuildCache(unused);
+      let used = (await this.measure(runtime)).used;
       const present = (await runtime.diskUsage()).images.map((i) => i.id);
       const candidates = await this.candidates(target);
       while (used > before.low && candidates.length > 0) {
@@ -142,7 +143,13 @@ export class ImageGarbageCollector {
       }
       // Counted on the daemon: removing an image also removes the untagged parents only it used.
       const left = new Set((await runtime.diskUsage()).images.map((i) => i.id));
-      reclaimed += Math.max(0, before.used - used);
+      if (present.some((id) => !left.has(id))) {
+        // The build steps' records the removed images held (their layers) are unused now.
+        await runtime.pruneBuildCache(unused);
+        used = (await this.measure(runtime)).used;
+      }
+      // Measured, prune included: every measure counts BuildKit's cache.
+      const reclaimed = Math.max(0, before.used - used);
       Object.assign(round, {
         usageAfter: used,
         reclaimedBytes: reclaimed,
