@@ -18,6 +18,7 @@ const pure = [
   'coordinator-addresses-units',
   'describe-format',
   'dockerfile-edits',
+  'gc-thresholds-units',
   'grpc-status-units',
   'image-triggers-units',
   'kube-api-units',

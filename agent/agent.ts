@@ -9,7 +9,7 @@ import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/
 import { AttemptRunner } from './attempts/attempt-runner.js';
 import { RunningAttempts } from './attempts/running-attempts.js';
 import { LABELS } from './build-runner.js';
-import { gcThresholds, type AgentConfig } from './config.js';
+import { gcCapacityBytes, gcThresholds, type AgentConfig } from './config.js';
 import { CoordinatorClient } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
 import { DindExecutor } from './executors/dind-executor.js';
@@ -232,6 +232,7 @@ export class Agent {
         ...gcThresholds(c),
         minAgeMs: c.gcMinAgeMs,
         pinned: c.gcPinnedImages,
+        capacityBytes: gcCapacityBytes(c),
         filesystem: c.gcFilesystem || undefined,
       },
       intervalMs: c.gcIntervalMs,
@@ -312,7 +313,7 @@ export class Agent {
 
 /** The executor the config names; for dind, after clearing daemons an earlier run left. */
 async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> {
-  if (config.executor === 'host') return new HostExecutor(config.dockerHost);
+  if (config.executor === 'host') return new HostExecutor(config.dockerHost, config.dockerPrivate);
   await mkdir(config.dindRoot, { recursive: true });
   const left = await removeLeftoverDaemons(config.dindRoot, log);
   if (left > 0) log.info('removed private daemons an earlier run left', { count: left });

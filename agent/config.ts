@@ -10,7 +10,7 @@ import { hostPortProblem, setTogether } from '../common/settings/checks.js';
 import { boolean, choice, custom, file, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
 import { defaultsOf, envNames, resolveSettings, settingsFromEnv } from '../common/settings/settings.js';
 import { logLevel, natsCredsFile, natsPassword, natsServers, natsUser } from '../common/settings/shared.js';
-import { parseThreshold, thresholdValue, type Threshold } from './gc/image-gc.js';
+import { parseCapacity, parseThreshold, thresholdValue, type Threshold } from './gc/thresholds.js';
 
 const quantityProblem = (v: string) =>
   v && !((parseQuantity(v) ?? 0) > 0) ? `"${v}" is not a positive Kubernetes quantity` : undefined;
@@ -80,6 +80,16 @@ export const AGENT_SETTINGS = {
       /^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d+)$/.test(v) ? undefined : `"${v}" is not unix:///path or tcp://host:port`,
     doc: 'The Docker daemon the host executor uses: unix:///path or tcp://host:port.',
     chart: 'agent.host.dockerSocket, or the dind sidecar',
+  }),
+  /**
+   * For host: the daemon at dockerHost is Slipway's alone (a dind sidecar of the agent's Pod),
+   * not the node's shared one. Image GC then removes any image no build or container uses (base
+   * images too) and stopped containers that are not builds', as on the dind executor's daemons.
+   */
+  dockerPrivate: boolean({
+    env: 'SLIPWAY_DOCKER_PRIVATE',
+    default: false,
+    doc: "host: the daemon at SLIPWAY_DOCKER_HOST is Slipway's alone (a dind sidecar); GC may remove any image on it no build uses.",
   }),
   /** host: the node's daemon (dockerHost); dind: private daemons the agent runs. */
   executor: choice(['host', 'dind'], {
@@ -212,15 +222,15 @@ export const AGENT_SETTINGS = {
     chart: 'agent.maxContextRatio',
   }),
   /**
-   * Image GC on the node's daemon (host) or the per-agent private daemon: above the high
-   * threshold, images go until usage is at the low one. "85%" of the image filesystem, or bytes
-   * of image layers ("20Gi"); both of the same kind.
+   * Image GC on the host executor's daemon or the per-agent private daemon: above the high
+   * threshold, images go until usage is at the low one. "85%" of the image filesystem (or of
+   * gcCapacity), or bytes of image layers and build cache ("20Gi"); both of the same kind.
    */
   gcHighThreshold: text({
     env: 'SLIPWAY_GC_HIGH_THRESHOLD',
     default: '85%',
     check: thresholdProblem,
-    doc: 'Image GC starts above this: "85%" of the image filesystem, or bytes of layers ("20Gi").',
+    doc: 'Image GC starts above this: "85%" of the image filesystem (or SLIPWAY_GC_CAPACITY), or bytes of layers and build cache ("20Gi").',
     chart: 'agent.gc.highThreshold',
   }),
   gcLowThreshold: text({
@@ -254,12 +264,28 @@ export const AGENT_SETTINGS = {
     doc: 'Images (references or ids) GC never removes.',
     chart: 'agent.gc.pinnedImages',
   }),
-  /** For percentage thresholds: a path on the image filesystem; empty: the daemon's data root. */
+  /**
+   * What percentage thresholds are of, in bytes (a quantity: the size limit of the volume a
+   * private daemon stores in); usage is then everything the daemon holds by `system df` (layers,
+   * containers, build cache, volumes) rather than the filesystem's used blocks. Empty: the
+   * image filesystem (gcFilesystem). Not with byte thresholds or gcFilesystem (refused).
+   */
+  gcCapacity: text({
+    env: 'SLIPWAY_GC_CAPACITY',
+    default: '',
+    defaultText: "the image filesystem's size",
+    check: (v) => {
+      const bytes = v ? parseCapacity(v) : 0;
+      return typeof bytes === 'string' ? bytes : undefined;
+    },
+    doc: 'What percentage thresholds are of ("50Gi": a private daemon\'s volume limit), against all the daemon holds (system df).',
+  }),
+  /** For percentage thresholds without gcCapacity: a path on the image filesystem; empty: the daemon's data root. */
   gcFilesystem: text({
     env: 'SLIPWAY_GC_FILESYSTEM',
     default: '',
     defaultText: "the daemon's data root",
-    doc: 'For percentage thresholds: a path on the image filesystem.',
+    doc: 'For percentage thresholds without SLIPWAY_GC_CAPACITY: a path on the image filesystem.',
     chart: 'agent.host.dataRoot (or dind)',
   }),
   /** host:port to serve Prometheus metrics at /metrics on; empty: none. */
@@ -325,10 +351,15 @@ export function resolveAgentConfig(overrides: Partial<AgentConfig>): AgentConfig
   ]);
 }
 
-/** TLS and the Node's kubeconfig: settings that do not fit together. */
+/** The private flag, TLS and the Node's kubeconfig: settings that do not fit together. */
 function crossErrors(c: AgentConfig): FieldError[] {
   const e = AGENT_ENV;
   const errors: FieldError[] = [];
+  if (c.dockerPrivate && c.executor !== 'host')
+    errors.push({
+      field: e.dockerPrivate,
+      message: `is only used with ${e.executor}=host (dind's daemons are private)`,
+    });
   if (c.kubeconfig && c.kubeNode !== true)
     errors.push({ field: e.kubeconfig, message: `is only used with ${e.kubeNode}=true` });
   errors.push(...setTogether([e.tlsCertFile, c.tlsCertFile], [e.tlsKeyFile, c.tlsKeyFile]));
@@ -359,10 +390,26 @@ export function gcThresholds(c: AgentConfig): { high: Threshold; low: Threshold 
   return { high: parseThreshold(c.gcHighThreshold) as Threshold, low: parseThreshold(c.gcLowThreshold) as Threshold };
 }
 
-/** The GC thresholds (each checked by its declaration) that do not fit together. */
+/** The GC capacity in bytes; undefined when unset. Call only on a resolved config. */
+export function gcCapacityBytes(c: AgentConfig): number | undefined {
+  return c.gcCapacity ? (parseCapacity(c.gcCapacity) as number) : undefined;
+}
+
+/** The GC thresholds and capacity (each checked by its declaration) that do not fit together. */
 function gcThresholdErrors(c: AgentConfig): FieldError[] {
   const { high, low } = gcThresholds(c);
+  const e = AGENT_ENV;
   const errors: FieldError[] = [];
+  if (c.gcCapacity && 'bytes' in high)
+    errors.push({
+      field: e.gcCapacity,
+      message: `is what percentage thresholds are of; ${e.gcHighThreshold} is a number of bytes (give percentages, or unset ${e.gcCapacity})`,
+    });
+  if (c.gcCapacity && c.gcFilesystem)
+    errors.push({
+      field: e.gcFilesystem,
+      message: `cannot be set with ${e.gcCapacity}: percentages are of the capacity (unset one of them)`,
+    });
   if ('percent' in high !== 'percent' in low) {
     errors.push({
       field: AGENT_ENV.gcLowThreshold,

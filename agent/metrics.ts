@@ -49,7 +49,7 @@ export class AgentMetrics implements GcObserver {
   });
   private readonly usage = new Gauge({
     name: 'slipway_agent_image_disk_usage_bytes',
-    help: 'Image disk usage at the last GC round (layers, or the image filesystem for percentage thresholds).',
+    help: 'Image disk usage at the last GC round: layers and build cache (byte thresholds), all the daemon holds (with a GC capacity), or the image filesystem.',
     registers: [this.registry],
   });
   private readonly high = new Gauge({

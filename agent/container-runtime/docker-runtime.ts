@@ -331,6 +331,8 @@ export class DockerRuntime implements ContainerRuntime {
     const df = (await this.dfOnce()) as {
       LayersSize?: number;
       BuildCache?: { Size: number; Shared: boolean }[] | null;
+      Containers?: { SizeRw?: number }[] | null;
+      Volumes?: { UsageData?: { Size: number } | null }[] | null;
       Images?: {
         Id: string;
         RepoTags?: string[] | null;
@@ -345,6 +347,9 @@ export class DockerRuntime implements ContainerRuntime {
       layersBytes: df.LayersSize ?? 0,
       // A shared record's bytes are an image's layers, counted in LayersSize already.
       buildCacheBytes: (df.BuildCache ?? []).filter((c) => !c.Shared).reduce((sum, c) => sum + c.Size, 0),
+      containersBytes: (df.Containers ?? []).reduce((sum, c) => sum + Math.max(0, c.SizeRw ?? 0), 0),
+      // -1: a size the daemon does not know (a volume of another driver).
+      volumesBytes: (df.Volumes ?? []).reduce((sum, v) => sum + Math.max(0, v.UsageData?.Size ?? 0), 0),
       images: (df.Images ?? []).map((i) => ({
         id: i.Id,
         tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),

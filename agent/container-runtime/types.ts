@@ -76,6 +76,10 @@ export interface DiskUsage {
   layersBytes: number;
   /** Bytes BuildKit's cache takes beyond the images' layers (build steps' snapshots, cache mounts). */
   buildCacheBytes: number;
+  /** Bytes of containers' writable layers (running or stopped). */
+  containersBytes: number;
+  /** Bytes of volumes (those whose size the daemon knows: local ones). */
+  volumesBytes: number;
   images: ImageRecord[];
 }
 

@@ -89,7 +89,7 @@ export class BenchmarkNoopRuntime implements ContainerRuntime {
   async removeContainer(): Promise<void> {}
 
   async diskUsage(): Promise<DiskUsage> {
-    return { layersBytes: 0, buildCacheBytes: 0, images: [] };
+    return { layersBytes: 0, buildCacheBytes: 0, containersBytes: 0, volumesBytes: 0, images: [] };
   }
 
   async dataRoot(): Promise<string> {

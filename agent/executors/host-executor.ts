@@ -4,16 +4,22 @@ import type { GcTarget } from '../gc/image-gc.js';
 import type { Executor, ExecutorLease } from './executor.js';
 
 /**
- * Builds on the node's own Docker daemon: layers and BuildKit's cache are shared by every build
- * on the node. Limits apply per container (Source-to-Image's); the shared daemon cannot hold a
- * Dockerfile build (BuildKit) to limits, so its leases are never `limited`.
+ * Builds on a Docker daemon it does not run: the node's own, whose layers and BuildKit's cache
+ * are shared by every build on the node, or (`privateDaemon`) one that is Slipway's alone, such
+ * as a dind sidecar in the agent's Pod, where image GC may take anything no build uses. Limits
+ * apply per container (Source-to-Image's); such a daemon cannot hold a Dockerfile build
+ * (BuildKit) to limits, so its leases are never `limited`.
  */
 export class HostExecutor implements Executor {
   readonly name = 'host';
   readonly limitsDockerfileBuilds = false;
   readonly runtime: ContainerRuntime;
 
-  constructor(dockerHost: string) {
+  /** @param privateDaemon whether everything on the daemon is Slipway's (SLIPWAY_DOCKER_PRIVATE). */
+  constructor(
+    dockerHost: string,
+    private readonly privateDaemon = false,
+  ) {
     this.runtime = new DockerRuntime(dockerHost);
   }
 
@@ -22,7 +28,7 @@ export class HostExecutor implements Executor {
   }
 
   gcTarget(): GcTarget {
-    return { runtime: this.runtime, ownsDaemon: false };
+    return { runtime: this.runtime, ownsDaemon: this.privateDaemon };
   }
 
   async close(): Promise<void> {}

@@ -1,31 +1,10 @@
 import { statfs } from 'node:fs/promises';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { parseQuantity } from '../../common/quantity.js';
 import { LABELS } from '../build-runner.js';
 import type { ContainerRuntime, ContainerSummary, ImageRecord } from '../container-runtime/types.js';
 import type { ImagesInUse } from './images-in-use.js';
-
-/** A disk-usage threshold: a share of the image filesystem, or bytes of image layers. */
-export type Threshold = { percent: number } | { bytes: number };
-
-/** "85%" or a quantity of bytes ("20Gi"). @returns the threshold, or why the text is not one. */
-export function parseThreshold(text: string): Threshold | string {
-  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
-  if (pct) {
-    const percent = Number(pct[1]);
-    return percent <= 100 ? { percent } : `"${text}" is more than 100%`;
-  }
-  const bytes = parseQuantity(text);
-  if (bytes === undefined || bytes < 0)
-    return `"${text}" is neither a percentage ("85%") nor a number of bytes ("20Gi")`;
-  return { bytes: Math.floor(bytes) };
-}
-
-/** The threshold's number: percent or bytes. */
-export function thresholdValue(t: Threshold): number {
-  return 'percent' in t ? t.percent : t.bytes;
-}
+import { daemonHeldBytes, gcLevels, type GcLevels, type Threshold } from './thresholds.js';
 
 export interface GcPolicy {
   /** Collection starts when usage is above this... */
@@ -36,7 +15,13 @@ export interface GcPolicy {
   minAgeMs: number;
   /** Images (references or ids) never removed. */
   pinned: string[];
-  /** For percentage thresholds: a path on the image filesystem; default the daemon's data root. */
+  /**
+   * For percentage thresholds: what they are of. `capacityBytes`: that many bytes, against
+   * everything the daemon holds (`system df`; a private daemon on a volume of that size).
+   * Otherwise the filesystem at `filesystem` (default the daemon's data root), against its
+   * used blocks. Byte thresholds take neither: usage is image layers plus BuildKit's cache.
+   */
+  capacityBytes?: number;
   filesystem?: string;
 }
 
@@ -51,7 +36,7 @@ export type GcTrigger = 'periodic' | 'pressure';
 /** What one collection found and did. */
 export interface GcRound {
   trigger: GcTrigger;
-  /** Usage, high and low in bytes (of layers, or of the filesystem for percentages). */
+  /** Usage, high and low in bytes (see `GcPolicy.capacityBytes` for what usage counts). */
   usageBefore: number;
   usageAfter: number;
   high: number;
@@ -142,8 +127,9 @@ export class ImageGarbageCollector {
       // BuildKit's cache first, what has gone unused for the minimum age, as for images: a build
       // starting now has records younger than that (its uploaded context among them) that it
       // is about to use, on the node's daemon and on a private one alike.
-      let reclaimed = await runtime.pruneBuildCache({ unusedForMs: this.o.policy.minAgeMs });
-      let used = before.used;
+      const unused = { unusedForMs: this.o.policy.minAgeMs };
+      await runtime.pruneBuildCache(unused);
+      let used = (await this.measure(runtime)).used;
       const present = (await runtime.diskUsage()).images.map((i) => i.id);
       const candidates = await this.candidates(target);
       while (used > before.low && candidates.length > 0) {
@@ -157,7 +143,13 @@ export class ImageGarbageCollector {
       }
       // Counted on the daemon: removing an image also removes the untagged parents only it used.
       const left = new Set((await runtime.diskUsage()).images.map((i) => i.id));
-      reclaimed += Math.max(0, before.used - used);
+      if (present.some((id) => !left.has(id))) {
+        // The build steps' records the removed images held (their layers) are unused now.
+        await runtime.pruneBuildCache(unused);
+        used = (await this.measure(runtime)).used;
+      }
+      // Measured, prune included: every measure counts BuildKit's cache.
+      const reclaimed = Math.max(0, before.used - used);
       Object.assign(round, {
         usageAfter: used,
         reclaimedBytes: reclaimed,
@@ -172,21 +164,16 @@ export class ImageGarbageCollector {
   }
 
   /** Usage and thresholds in bytes. */
-  private async measure(runtime: ContainerRuntime): Promise<{ used: number; high: number; low: number }> {
-    const { high, low } = this.o.policy;
-    if ('bytes' in high && 'bytes' in low) {
+  private async measure(runtime: ContainerRuntime): Promise<GcLevels> {
+    const { high, low, capacityBytes, filesystem } = this.o.policy;
+    if ('bytes' in high) {
       const df = await runtime.diskUsage();
-      return { used: df.layersBytes + df.buildCacheBytes, high: high.bytes, low: low.bytes };
+      return gcLevels({ high, low }, df.layersBytes + df.buildCacheBytes);
     }
-    if (!('percent' in high && 'percent' in low))
-      throw new Error('the GC thresholds must both be percentages or both bytes');
-    const fs = await statfs(this.o.policy.filesystem ?? (await runtime.dataRoot()));
-    const total = fs.blocks * fs.bsize;
-    return {
-      used: (fs.blocks - fs.bfree) * fs.bsize,
-      high: (total * high.percent) / 100,
-      low: (total * low.percent) / 100,
-    };
+    if (capacityBytes !== undefined)
+      return gcLevels({ high, low }, daemonHeldBytes(await runtime.diskUsage()), capacityBytes);
+    const fs = await statfs(filesystem ?? (await runtime.dataRoot()));
+    return gcLevels({ high, low }, (fs.blocks - fs.bfree) * fs.bsize, fs.blocks * fs.bsize);
   }
 
   /** Stopped containers of builds (any on a private daemon) that no running build of this agent owns. */
