@@ -90,6 +90,7 @@ export const AGENT_SETTINGS = {
     env: 'SLIPWAY_DOCKER_PRIVATE',
     default: false,
     doc: "host: the daemon at SLIPWAY_DOCKER_HOST is Slipway's alone (a dind sidecar); GC may remove any image on it no build uses.",
+    chart: 'agent.mode=dind',
   }),
   /** host: the node's daemon (dockerHost); dind: private daemons the agent runs. */
   executor: choice(['host', 'dind'], {
@@ -279,6 +280,7 @@ export const AGENT_SETTINGS = {
       return typeof bytes === 'string' ? bytes : undefined;
     },
     doc: 'What percentage thresholds are of ("50Gi": a private daemon\'s volume limit), against all the daemon holds (system df).',
+    chart: 'agent.dind.storageSizeLimit',
   }),
   /** For percentage thresholds without gcCapacity: a path on the image filesystem; empty: the daemon's data root. */
   gcFilesystem: text({
@@ -286,7 +288,7 @@ export const AGENT_SETTINGS = {
     default: '',
     defaultText: "the daemon's data root",
     doc: 'For percentage thresholds without SLIPWAY_GC_CAPACITY: a path on the image filesystem.',
-    chart: 'agent.host.dataRoot (or dind)',
+    chart: 'agent.host.dataRoot',
   }),
   /** host:port to serve Prometheus metrics at /metrics on; empty: none. */
   metricsListen: text({

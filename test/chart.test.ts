@@ -371,6 +371,26 @@ test('dind mode is the default, and its daemon and node cache are native sidecar
   t.is(chart.kubeVersion, '>=1.29.0-0', 'native sidecars are on by default from 1.29');
 });
 
+test("dind mode: GC treats the sidecar's daemon as Slipway's own and measures percentages against its volume's size limit", async (t) => {
+  const agentOf = async (set: string[]) =>
+    containers(agentPod((await renderChart({ set: [NATS, ...set] })).objects)).find((c) => c.name === 'agent')!;
+  const dind = await agentOf(['agent.dind.storageSizeLimit=30Gi']);
+  t.is(env(dind, 'SLIPWAY_DOCKER_PRIVATE'), 'true');
+  t.is(env(dind, 'SLIPWAY_GC_CAPACITY'), '30Gi');
+  t.is(env(dind, 'SLIPWAY_GC_FILESYSTEM'), undefined, "the emptyDir's statfs is the node's disk");
+  t.false(
+    dind.volumeMounts!.some((m) => m.mountPath === '/var/lib/docker'),
+    'the agent no longer mounts the daemon storage',
+  );
+  // Byte thresholds are bytes of what the daemon holds: no capacity (the agent refuses both).
+  const bytes = await agentOf(['agent.gc.highThreshold=20Gi', 'agent.gc.lowThreshold=15Gi']);
+  t.is(env(bytes, 'SLIPWAY_GC_CAPACITY'), undefined);
+  t.is(env(bytes, 'SLIPWAY_DOCKER_PRIVATE'), 'true');
+  const host = await agentOf(['agent.mode=host']);
+  t.is(env(host, 'SLIPWAY_DOCKER_PRIVATE'), undefined, "the node's daemon is shared");
+  t.is(env(host, 'SLIPWAY_GC_FILESYSTEM'), '/var/lib/docker');
+});
+
 test('the node cache: a sidecar on the Pod loopback in dind mode, a hostNetwork DaemonSet in host mode', async (t) => {
   const dind = (await renderChart({ values: [path.join(EXAMPLES, 'node-cache.yaml')] })).objects;
   t.is(dind.filter((o) => o.kind === 'DaemonSet').length, 1, 'no DaemonSet of its own');
