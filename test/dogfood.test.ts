@@ -87,6 +87,6 @@ test('Slipway builds its own coordinator image from examples/slipway-coordinator
     env: { SLIPWAY_NATS_URL: nats.url, SLIPWAY_GRPC_LISTEN: grpcAddress },
   });
   t.is(await waitForHealth(grpcAddress, 'SERVING', 30_000), 'SERVING', await containerOutput(container));
-  t.is(await containerUid(container), 10001);
+  t.is(await containerUid(container), 65532);
   t.log(`built by Slipway: ${image} (${((await docker.getImage(image).inspect()).Size / 1024 ** 2).toFixed(1)} MiB)`);
 });
