@@ -52,8 +52,8 @@ export interface RenderOptions {
   values?: string[];
   /** path=value overrides (helm's --set; the value is YAML). */
   set?: string[];
-  /** Render without dependencies that are enabled but not unpacked (the NATS chart). */
-  skipMissingDependencies?: boolean;
+  /** The chart's folder; charts/slipway unless given (a test's altered copy). */
+  chart?: string;
   namespace?: string;
 }
 
@@ -68,8 +68,7 @@ export async function renderChart(options: RenderOptions = {}): Promise<Rendered
   const args = ['--name', 'slipway', '--namespace', options.namespace ?? 'slipway-system'];
   for (const f of options.values ?? []) args.push('-f', f);
   for (const s of options.set ?? []) args.push('--set', s);
-  if (options.skipMissingDependencies) args.push('--skip-missing-dependencies');
-  args.push(CHART);
+  args.push(options.chart ?? CHART);
   const text = await new Promise<string>((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -56,7 +56,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- printf "%s:%s" $image.repository (default $top.Chart.AppVersion $image.tag) -}}
 {{- end -}}
 
-{{/* SLIPWAY_NATS_URL (and SLIPWAY_LOG_LEVEL): from a Secret, the subchart's Service, or nats.url (required otherwise). */}}
+{{/* SLIPWAY_NATS_URL (and SLIPWAY_LOG_LEVEL): from a Secret, or nats.url (required otherwise). */}}
 {{- define "slipway.natsEnv" -}}
 - name: SLIPWAY_NATS_URL
 {{- if .Values.nats.urlSecret.name }}
@@ -64,10 +64,8 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretKeyRef:
       name: {{ .Values.nats.urlSecret.name }}
       key: {{ .Values.nats.urlSecret.key }}
-{{- else if .Values.nats.enabled }}
-  value: {{ printf "nats://%s-nats.%s.svc:4222" .Release.Name .Release.Namespace | quote }}
 {{- else }}
-  value: {{ required "nats.url is required: the NATS (with JetStream) Slipway keeps its state in, e.g. nats://nats.nats-system.svc:4222 (or set nats.urlSecret.name, or nats.enabled for the NATS chart)" .Values.nats.url | quote }}
+  value: {{ required "nats.url is required: the NATS (with JetStream) Slipway keeps its state in, e.g. nats://nats.nats-system.svc:4222 (or set nats.urlSecret.name); install one with the official NATS chart and charts/nats-values.yaml (docs/deploying.md#nats)" .Values.nats.url | quote }}
 {{- end }}
 {{- if .Values.logLevel }}
 - name: SLIPWAY_LOG_LEVEL
