@@ -49,11 +49,12 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
-{{/* An image reference: include "slipway.image" (list . .Values.coordinator.image) */}}
+{{/* One of Slipway's images, REGISTRY/REPOSITORY:TAG: include "slipway.image" (list . .Values.coordinator.image). They are published nowhere: image.registry, where the platform team pushed them, is required. */}}
 {{- define "slipway.image" -}}
 {{- $top := index . 0 -}}
 {{- $image := index . 1 -}}
-{{- printf "%s:%s" $image.repository (default $top.Chart.AppVersion $image.tag) -}}
+{{- $registry := required "image.registry is required: the registry (and path) you pushed Slipway's images to, e.g. registry.example.com/slipway for registry.example.com/slipway/slipway-coordinator. They are published nowhere: build them from the repository's Dockerfile (targets coordinator, agent, node-cache) and push them, see docs/deploying.md#slipways-own-images" $top.Values.image.registry -}}
+{{- printf "%s/%s:%s" (trimSuffix "/" $registry) $image.repository (default $top.Chart.AppVersion $image.tag) -}}
 {{- end -}}
 
 {{/* SLIPWAY_NATS_URL (and SLIPWAY_LOG_LEVEL): from a Secret, or nats.url (required otherwise). */}}
