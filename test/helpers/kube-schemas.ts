@@ -11,9 +11,12 @@ import * as models from 'kubernetes-models';
  * in the object that the validator never read is one the schema does not have: unknown, as the
  * API server's strict field validation (kubectl --validate=strict) refuses it.
  *
- * Edge cases: a field the schema leaves entirely unconstrained (`{}`) is not read either and
- * would be reported as unknown; no core or apps type has one where a chart puts anything. A
- * kind the package has no model for is an error, not a pass.
+ * Edge cases: a field whose schema the package left unconstrained is not read either and would
+ * be reported as unknown. Comparing each model's declared fields with its validator's code, 21
+ * of the package's fields are such: PriorityClass's and CRD columns' `description` and the
+ * `x-kubernetes-*` extensions of CRD schemas, none of them in a kind this chart makes. A kind
+ * the package has no model for (a CRD's, such as monitoring.coreos.com's ServiceMonitor) is an
+ * error, not a pass.
  */
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
