@@ -38,7 +38,7 @@ async function renderings(): Promise<{ name: string; objects: K8sObject[] }[]> {
   for (const file of await exampleFiles()) {
     out.push({
       name: path.basename(file),
-      objects: (await renderChart({ values: [file], skipMissingDependencies: true })).objects,
+      objects: (await renderChart({ values: [file] })).objects,
     });
   }
   return out;
@@ -71,7 +71,7 @@ function hostPathVolumes(spec: K8sObject['spec']): { name: string; hostPath: { p
 
 test('the chart renders for its defaults, host mode, dind mode and every example', async (t) => {
   const all = await renderings();
-  t.true(all.length >= 8);
+  t.true(all.length >= 7);
   for (const { name, objects } of all) {
     const kinds = new Set(objects.map((o) => o.kind));
     for (const kind of ['Deployment', 'Service', 'DaemonSet', 'ServiceAccount'])
@@ -524,37 +524,6 @@ test('rendering stops with a clear message when a required setting is missing', 
     /kubeApi\.apiService\.caBundle is required/,
   );
   await fails({ set: [NATS, 'agent.mode=foo'] }, /agent\.mode must be host or dind, got "foo"/);
-  // The NATS chart is a dependency that cannot be fetched here.
-  await fails(
-    { values: [path.join(EXAMPLES, 'nats-subchart.yaml')] },
-    /dependency "nats" is enabled but not under charts\//,
-  );
-  // With it left out, the coordinators point at its Service.
-  const nats = (
-    await renderChart({ values: [path.join(EXAMPLES, 'nats-subchart.yaml')], skipMissingDependencies: true })
-  ).objects;
-  const c = one(nats, 'Deployment').spec.template.spec.containers[0] as Container;
-  t.is(env(c, 'SLIPWAY_NATS_URL'), 'nats://slipway-nats.slipway-system.svc:4222');
-  t.is(env(c, 'SLIPWAY_NATS_REPLICAS'), '3');
-});
-
-test('Chart.yaml declares the official NATS chart as a dependency, off unless nats.enabled', async (t) => {
-  const chart = parse(await readFile(path.join(CHART, 'Chart.yaml'), 'utf8')) as {
-    apiVersion: string;
-    dependencies: { name: string; repository: string; condition: string }[];
-  };
-  t.is(chart.apiVersion, 'v2');
-  t.like(chart.dependencies[0], {
-    name: 'nats',
-    repository: 'https://nats-io.github.io/k8s/helm/charts/',
-    condition: 'nats.enabled',
-  });
-  const values = parse(await readFile(path.join(CHART, 'values.yaml'), 'utf8')) as {
-    nats: { enabled: boolean; config: { jetstream: { enabled: boolean; merge: Record<string, string> } } };
-  };
-  t.false(values.nats.enabled);
-  t.true(values.nats.config.jetstream.enabled);
-  t.is(values.nats.config.jetstream.merge.sync_interval, 'always');
 });
 
 // --- values.schema.json --------------------------------------------------------------------
@@ -635,10 +604,7 @@ test('every value in values.yaml is commented and described by the schema', asyn
         documented || Boolean(pair.key.commentBefore) || Boolean((pair as { commentBefore?: string }).commentBefore);
       const props = s?.properties as Record<string, Values> | undefined;
       const sub = props?.[key];
-      // nats.config is the NATS chart's own values: its schema is not ours.
-      const foreign = here.join('.').startsWith('nats.config');
-      if (!foreign && (!sub || !sub.description) && !(s?.type === 'object' && props === undefined))
-        unschema.push(here.join('.'));
+      if ((!sub || !sub.description) && !(s?.type === 'object' && props === undefined)) unschema.push(here.join('.'));
       if (isMap(pair.value) && (pair.value as { flow?: boolean }).flow !== true) walk(pair.value, here, commented, sub);
       else if (!commented) undocumented.push(here.join('.'));
     }

@@ -95,7 +95,7 @@ async function renderings(dir: string): Promise<K8sObject[][]> {
     { values: [path.join(examples, 'production.yaml'), everything] },
   ];
   for (const f of (await readdir(examples)).filter((f) => f.endsWith('.yaml')))
-    options.push({ values: [path.join(examples, f)], skipMissingDependencies: true });
+    options.push({ values: [path.join(examples, f)] });
   return Promise.all(options.map(async (o) => (await renderChart(o)).objects));
 }
 

@@ -16,7 +16,7 @@ export const natsServers = list({
   default: ['nats://127.0.0.1:4222'],
   minItems: 1,
   doc: 'NATS server URLs.',
-  chart: 'nats.url, nats.urlSecret or nats.enabled',
+  chart: 'nats.url or nats.urlSecret',
 });
 
 export const natsUser = text({

@@ -47,13 +47,23 @@ export function chartRenderer(): Promise<string> {
   return built;
 }
 
+/** The registry tests render Slipway's images from (the chart requires one: image.registry). */
+export const TEST_IMAGE_REGISTRY = 'registry.example.com/slipway';
+
 export interface RenderOptions {
   /** Values files, merged over the chart's values.yaml in order (helm's -f). */
   values?: string[];
   /** path=value overrides (helm's --set; the value is YAML). */
   set?: string[];
-  /** Render without dependencies that are enabled but not unpacked (the NATS chart). */
-  skipMissingDependencies?: boolean;
+  /**
+   * image.registry, which the chart requires (Slipway's images are published nowhere), as a --set
+   * before the test's own (which may override it; --set wins over values files, so a test that
+   * sets it in a file passes null). TEST_IMAGE_REGISTRY unless given; null leaves it unset. The
+   * examples do not set it: a platform team names its own registry.
+   */
+  imageRegistry?: string | null;
+  /** The chart's folder; charts/slipway unless given (a test's altered copy). */
+  chart?: string;
   namespace?: string;
 }
 
@@ -67,9 +77,10 @@ export async function renderChart(options: RenderOptions = {}): Promise<Rendered
   const bin = await chartRenderer();
   const args = ['--name', 'slipway', '--namespace', options.namespace ?? 'slipway-system'];
   for (const f of options.values ?? []) args.push('-f', f);
+  const registry = options.imageRegistry === undefined ? TEST_IMAGE_REGISTRY : options.imageRegistry;
+  if (registry !== null) args.push('--set', `image.registry=${registry}`);
   for (const s of options.set ?? []) args.push('--set', s);
-  if (options.skipMissingDependencies) args.push('--skip-missing-dependencies');
-  args.push(CHART);
+  args.push(options.chart ?? CHART);
   const text = await new Promise<string>((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -5,17 +5,17 @@
 // toJson (sprig), required, fail (sprig) and lookup (always empty: there is no cluster).
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o .work/bin/chart-render ./tools/chart-render
-//	chart-render [--name slipway] [--namespace default] [-f values.yaml]... [--set a.b=c]... \
-//	             [--skip-missing-dependencies] CHART_DIR
+//	chart-render [--name slipway] [--namespace default] [-f values.yaml]... [--set a.b=c]... CHART_DIR
 //
 // Values: the chart's values.yaml, then every -f file deep-merged over it in order (maps merge,
 // anything else replaces, null deletes), then every --set (a dotted path; the value parsed as
 // YAML). Output: every rendered template that is not blank, each as
 // "---\n# Source: CHART/templates/FILE\n..."; files whose names start with "_" are only
-// definitions. A dependency whose condition holds must be unpacked under CHART_DIR/charts/
-// (none can be fetched here) unless --skip-missing-dependencies, which renders the chart
-// without it and says so on stderr. values.schema.json is not checked here (the tests check it
-// with ajv). Errors (a failed `required` or `fail`, a template error) go to stderr, exit 1.
+// definitions. Like helm install and helm template, it refuses a chart that lists a dependency
+// in Chart.yaml which is not under CHART_DIR/charts/, whatever the dependency's condition (helm
+// checks before it evaluates conditions); it renders no subcharts, so it refuses one that is
+// there too. values.schema.json is not checked here (the tests check it with ajv). Errors (a
+// failed `required` or `fail`, a template error) go to stderr, exit 1.
 package main
 
 import (
@@ -44,7 +44,6 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func main() {
 	name := flag.String("name", "slipway", "the release name")
 	namespace := flag.String("namespace", "default", "the release namespace")
-	skipMissing := flag.Bool("skip-missing-dependencies", false, "render without dependencies that are enabled but not under charts/")
 	var valueFiles, sets multiFlag
 	flag.Var(&valueFiles, "f", "a values file merged over the chart's (repeatable)")
 	flag.Var(&sets, "set", "path.to.key=value, the value parsed as YAML (repeatable)")
@@ -53,7 +52,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: chart-render [--name N] [--namespace NS] [-f values.yaml]... [--set k=v]... CHART_DIR")
 		os.Exit(2)
 	}
-	out, err := render(flag.Arg(0), *name, *namespace, valueFiles, sets, *skipMissing)
+	out, err := render(flag.Arg(0), *name, *namespace, valueFiles, sets)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", helmError(err))
 		os.Exit(1)
@@ -61,9 +60,12 @@ func main() {
 	os.Stdout.WriteString(out)
 }
 
-func render(chartDir, name, namespace string, valueFiles, sets []string, skipMissing bool) (string, error) {
+func render(chartDir, name, namespace string, valueFiles, sets []string) (string, error) {
 	chart, err := readYAMLFile(filepath.Join(chartDir, "Chart.yaml"))
 	if err != nil {
+		return "", err
+	}
+	if err := checkDependencies(chartDir, chart); err != nil {
 		return "", err
 	}
 	values, err := readYAMLFile(filepath.Join(chartDir, "values.yaml"))
@@ -81,9 +83,6 @@ func render(chartDir, name, namespace string, valueFiles, sets []string, skipMis
 		if err := setValue(values, s); err != nil {
 			return "", err
 		}
-	}
-	if err := checkDependencies(chartDir, chart, values, skipMissing); err != nil {
-		return "", err
 	}
 
 	chartName, _ := chart["name"].(string)
@@ -183,39 +182,27 @@ func helmError(err error) string {
 	return err.Error()
 }
 
-// checkDependencies refuses a dependency whose condition holds but which is not unpacked under
-// charts/ (nothing can be fetched here), unless told to render without it.
-func checkDependencies(chartDir string, chart, values map[string]interface{}, skipMissing bool) error {
+// checkDependencies refuses, as helm does (action.CheckDependencies), a chart whose Chart.yaml
+// lists a dependency that is not under charts/ (a directory or a packaged .tgz), whatever its
+// condition: "found in Chart.yaml, but missing in charts/ directory: NAME[, NAME]". Nothing can be
+// fetched here, and this renderer does not render subcharts, so it refuses one that is there too.
+func checkDependencies(chartDir string, chart map[string]interface{}) error {
 	deps, _ := chart["dependencies"].([]interface{})
+	var missing []string
 	for _, d := range deps {
 		dep, _ := d.(map[string]interface{})
 		name, _ := dep["name"].(string)
-		if cond, ok := dep["condition"].(string); ok && cond != "" {
-			if enabled, _ := lookupPath(values, cond).(bool); !enabled {
-				continue
-			}
+		dir := filepath.Join(chartDir, "charts", name)
+		archives, _ := filepath.Glob(filepath.Join(chartDir, "charts", name+"-*.tgz"))
+		if _, err := os.Stat(dir); err == nil || len(archives) > 0 {
+			return fmt.Errorf("dependency %q is under charts/, but this renderer does not render subcharts", name)
 		}
-		if _, err := os.Stat(filepath.Join(chartDir, "charts", name)); err == nil {
-			return fmt.Errorf("dependency %q is unpacked under charts/, but this renderer does not render subcharts", name)
-		}
-		if !skipMissing {
-			return fmt.Errorf("dependency %q is enabled but not under charts/ (it cannot be fetched here); disable it or pass --skip-missing-dependencies", name)
-		}
-		fmt.Fprintf(os.Stderr, "chart-render: rendering without dependency %q (not under charts/)\n", name)
+		missing = append(missing, name)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: %s", strings.Join(missing, ", "))
 	}
 	return nil
-}
-
-func lookupPath(values map[string]interface{}, dotted string) interface{} {
-	var cur interface{} = values
-	for _, part := range strings.Split(dotted, ".") {
-		m, ok := cur.(map[string]interface{})
-		if !ok {
-			return nil
-		}
-		cur = m[part]
-	}
-	return cur
 }
 
 func templateFiles(dir string) (map[string]string, error) {

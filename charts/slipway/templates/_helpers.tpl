@@ -49,14 +49,15 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
-{{/* An image reference: include "slipway.image" (list . .Values.coordinator.image) */}}
+{{/* One of Slipway's images, REGISTRY/REPOSITORY:TAG: include "slipway.image" (list . .Values.coordinator.image). They are published nowhere: image.registry, where the platform team pushed them, is required. */}}
 {{- define "slipway.image" -}}
 {{- $top := index . 0 -}}
 {{- $image := index . 1 -}}
-{{- printf "%s:%s" $image.repository (default $top.Chart.AppVersion $image.tag) -}}
+{{- $registry := required "image.registry is required: the registry (and path) you pushed Slipway's images to, e.g. registry.example.com/slipway for registry.example.com/slipway/slipway-coordinator. They are published nowhere: build them from the repository's Dockerfile (targets coordinator, agent, node-cache) and push them, see docs/deploying.md#slipways-own-images" $top.Values.image.registry -}}
+{{- printf "%s/%s:%s" (trimSuffix "/" $registry) $image.repository (default $top.Chart.AppVersion $image.tag) -}}
 {{- end -}}
 
-{{/* SLIPWAY_NATS_URL (and SLIPWAY_LOG_LEVEL): from a Secret, the subchart's Service, or nats.url (required otherwise). */}}
+{{/* SLIPWAY_NATS_URL (and SLIPWAY_LOG_LEVEL): from a Secret, or nats.url (required otherwise). */}}
 {{- define "slipway.natsEnv" -}}
 - name: SLIPWAY_NATS_URL
 {{- if .Values.nats.urlSecret.name }}
@@ -64,10 +65,8 @@ app.kubernetes.io/component: {{ index . 1 }}
     secretKeyRef:
       name: {{ .Values.nats.urlSecret.name }}
       key: {{ .Values.nats.urlSecret.key }}
-{{- else if .Values.nats.enabled }}
-  value: {{ printf "nats://%s-nats.%s.svc:4222" .Release.Name .Release.Namespace | quote }}
 {{- else }}
-  value: {{ required "nats.url is required: the NATS (with JetStream) Slipway keeps its state in, e.g. nats://nats.nats-system.svc:4222 (or set nats.urlSecret.name, or nats.enabled for the NATS chart)" .Values.nats.url | quote }}
+  value: {{ required "nats.url is required: the NATS (with JetStream) Slipway keeps its state in, e.g. nats://nats.nats-system.svc:4222 (or set nats.urlSecret.name); install one with the official NATS chart and charts/nats-values.yaml (docs/deploying.md#nats)" .Values.nats.url | quote }}
 {{- end }}
 {{- if .Values.logLevel }}
 - name: SLIPWAY_LOG_LEVEL
