@@ -6,7 +6,7 @@
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o .work/bin/chart-render ./tools/chart-render
 //	chart-render [--name slipway] [--namespace default] [-f values.yaml]... [--set a.b=c]... \
-//	             [--skip-missing-dependencies] CHART_DIR
+//	             [--skip-missing-dependencies] [--notes] CHART_DIR
 //
 // Values: the chart's values.yaml, then every -f file deep-merged over it in order (maps merge,
 // anything else replaces, null deletes), then every --set (a dotted path; the value parsed as
@@ -15,7 +15,7 @@
 // definitions. A dependency whose condition holds must be unpacked under CHART_DIR/charts/
 // (none can be fetched here) unless --skip-missing-dependencies, which renders the chart
 // without it and says so on stderr. values.schema.json is not checked here (the tests check it
-// with ajv). Errors (a failed `required` or `fail`, a template error) go to stderr, exit 1.
+// with ajv). --notes prints templates/NOTES.txt rendered instead (helm shows it after install). Errors (a failed `required` or `fail`, a template error) go to stderr, exit 1.
 package main
 
 import (
@@ -38,6 +38,9 @@ import (
 
 type multiFlag []string
 
+// notesOnly: render templates/NOTES.txt alone (--notes).
+var notesOnly bool
+
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
@@ -45,6 +48,7 @@ func main() {
 	name := flag.String("name", "slipway", "the release name")
 	namespace := flag.String("namespace", "default", "the release namespace")
 	skipMissing := flag.Bool("skip-missing-dependencies", false, "render without dependencies that are enabled but not under charts/")
+	flag.BoolVar(&notesOnly, "notes", false, "print templates/NOTES.txt rendered, instead of the objects")
 	var valueFiles, sets multiFlag
 	flag.Var(&valueFiles, "f", "a values file merged over the chart's (repeatable)")
 	flag.Var(&sets, "set", "path.to.key=value, the value parsed as YAML (repeatable)")
@@ -152,7 +156,7 @@ func render(chartDir, name, namespace string, valueFiles, sets []string, skipMis
 	}
 	var out strings.Builder
 	for _, full := range names {
-		if strings.HasPrefix(path.Base(full), "_") || strings.HasSuffix(full, "NOTES.txt") {
+		if strings.HasPrefix(path.Base(full), "_") || strings.HasSuffix(full, "NOTES.txt") != notesOnly {
 			continue
 		}
 		data := map[string]interface{}{}
@@ -166,6 +170,10 @@ func render(chartDir, name, namespace string, valueFiles, sets []string, skipMis
 		}
 		text := strings.ReplaceAll(buf.String(), "<no value>", "")
 		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		if notesOnly {
+			out.WriteString(strings.Trim(text, "\n") + "\n")
 			continue
 		}
 		fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", full, strings.Trim(text, "\n"))
