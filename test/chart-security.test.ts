@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Ajv } from 'ajv';
@@ -17,6 +17,8 @@ import { agentNameProblem } from '../common/agent-name.js';
 import { NodeCache } from '../node-cache/node-cache.js';
 import { resolveNodeCacheConfig } from '../node-cache/config.js';
 import { silentLogger } from '../common/log.js';
+import { coordinatorConfigFromEnv, resolveCoordinatorConfig } from '../coordinator/config.js';
+import { agentConfigFromEnv, resolveAgentConfig } from '../agent/config.js';
 
 /**
  * The chart's security and day-2 values (docs/deploying.md, "Security and day-2 values"): gRPC
@@ -578,4 +580,40 @@ test('values.schema.json accepts the security values and refuses bad ones; every
     [...seen].filter((n) => !named.has(n)),
     [],
   );
+});
+
+test("the settings each rendering gives the coordinator and the agent pass the processes' own checks", async (t) => {
+  // Values from Secrets and the downward API stand in as placeholders. A file the chart names
+  // must lie in a volume the container mounts; it is made under a temp folder for the check.
+  const root = await tempDir(t, 'slipway-chart-files-');
+  const envMap = async (c: Container) => {
+    const out: Record<string, string> = {};
+    for (const e of c.env ?? []) {
+      let value = e.value ?? (e.name.endsWith('_NAME') ? 'node-1' : 'secret');
+      if (value.startsWith('/etc/slipway/')) {
+        t.true(
+          c.volumeMounts!.some((m) => value.startsWith(`${m.mountPath}/`)),
+          `${c.name}: ${e.name}=${value} is in a mounted volume`,
+        );
+        const local = path.join(root, value);
+        await mkdir(path.dirname(local), { recursive: true });
+        await writeFile(local, '');
+        value = local;
+      }
+      out[e.name] = value;
+    }
+    return out;
+  };
+  const renderings = [await render(t, SECURE), await render(t, SECURE, ['agent.mode=host']), await render(t, SECRETS)];
+  for (const objects of renderings) {
+    const coordinator = await envMap(container(objects, 'coordinator', 'coordinator'));
+    t.notThrows(() => resolveCoordinatorConfig(coordinatorConfigFromEnv(coordinator)), JSON.stringify(coordinator));
+    const agent = await envMap(container(objects, 'agent', 'agent'));
+    t.notThrows(() => resolveAgentConfig(agentConfigFromEnv(agent)), JSON.stringify(agent));
+  }
+  // And the agent's name the chart gives with mTLS is what the csi-driver puts in the CN.
+  const secure = renderings[0]!;
+  t.deepEqual(envOf(container(secure, 'agent', 'agent'), 'SLIPWAY_AGENT_NAME')?.valueFrom, {
+    fieldRef: { fieldPath: 'metadata.name' },
+  });
 });
