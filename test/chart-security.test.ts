@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Ajv } from 'ajv';
@@ -9,11 +10,12 @@ import { CHART, ROOT, chartRenderer, one, podTemplates, renderChart, type K8sObj
 import { tempDir } from './helpers/processes.js';
 import { testEnvironment } from './helpers/environment.js';
 import { makeTestPki } from './helpers/pki.js';
-import { freePort } from './helpers/ports.js';
+import { freePort, waitForPort } from './helpers/ports.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import { startCoordinatorProcess } from './helpers/service-processes.js';
 import { serveMetrics } from '../common/metrics/metrics-server.js';
 import { agentNameProblem } from '../common/agent-name.js';
+import { slipwayProto } from '../common/grpc/proto.js';
 import { NodeCache } from '../node-cache/node-cache.js';
 import { resolveNodeCacheConfig } from '../node-cache/config.js';
 import { silentLogger } from '../common/log.js';
@@ -616,4 +618,55 @@ test("the settings each rendering gives the coordinator and the agent pass the p
   t.deepEqual(envOf(container(secure, 'agent', 'agent'), 'SLIPWAY_AGENT_NAME')?.valueFrom, {
     fieldRef: { fieldPath: 'metadata.name' },
   });
+});
+
+test('with agentMtls, a coordinator given the rendered TLS settings takes an agent whose certificate carries only CN = its Pod name (as the csi-driver issues it), reporting under that name and no other', async (t) => {
+  const objects = await render(t, SECURE);
+  const coordinator = container(objects, 'coordinator', 'coordinator');
+  const agent = container(objects, 'agent', 'agent');
+  const pki = await makeTestPki(t, { agents: 'slipway-agents-ca' });
+  const pod = 'slipway-agent-x7k2p';
+  const [podCert, podKey] = await pki.client('pod', pod, 'agents'); // no SAN: CN only
+  // The files the chart mounts, here the test's; the listen addresses on loopback.
+  const files: Record<string, string> = {
+    '/etc/slipway/grpc-tls/tls.crt': pki.serverCert,
+    '/etc/slipway/grpc-tls/tls.key': pki.serverKey,
+    '/etc/slipway/agent-ca/ca.crt': pki.caCert('agents'),
+    '/etc/slipway/grpc-ca/ca.crt': pki.serverCert,
+    '/etc/slipway/agent-tls/tls.crt': podCert,
+    '/etc/slipway/agent-tls/tls.key': podKey,
+  };
+  const agentPort = await freePort();
+  const env: Record<string, string> = {};
+  for (const name of ['SLIPWAY_GRPC_TLS_CERT', 'SLIPWAY_GRPC_TLS_KEY', 'SLIPWAY_GRPC_CLIENT_CA']) {
+    const value = envOf(coordinator, name)!.value!;
+    t.truthy(files[value], `${name}=${value}`);
+    env[name] = files[value]!;
+  }
+  t.is(envOf(coordinator, 'SLIPWAY_AGENT_GRPC_LISTEN')?.value, '0.0.0.0:7071');
+  env.SLIPWAY_AGENT_GRPC_LISTEN = `127.0.0.1:${agentPort}`;
+  const nats = await startNatsServer(t);
+  await startCoordinatorProcess(t, { natsUrl: nats.url, port: await freePort(), env });
+  await waitForPort(agentPort);
+
+  const read = (name: string) => readFile(files[envOf(agent, name)!.value!]!);
+  const client = new (slipwayProto().slipway.v1.AgentService)(
+    `127.0.0.1:${agentPort}`,
+    grpc.credentials.createSsl(
+      await read('SLIPWAY_AGENT_TLS_CA'),
+      await read('SLIPWAY_AGENT_TLS_KEY'),
+      await read('SLIPWAY_AGENT_TLS_CERT'),
+    ),
+  );
+  t.teardown(() => client.close());
+  const heartbeat = (name: string) =>
+    new Promise<string>((resolve) =>
+      client.Heartbeat(
+        { agent: name, node: 'node-1', instance: 'r1', running: [] },
+        { deadline: new Date(Date.now() + 5000) },
+        (err) => resolve(err ? (grpc.status[err.code] ?? String(err)) : 'OK'),
+      ),
+    );
+  t.is(await heartbeat(pod), 'OK', 'the Pod name the chart gives as SLIPWAY_AGENT_NAME');
+  t.is(await heartbeat('node-1'), 'PERMISSION_DENIED', "the node's name, which the certificate does not carry");
 });
