@@ -61,13 +61,20 @@ export const AGENT_SETTINGS = {
     env: 'SLIPWAY_AGENT_TLS_CA',
     default: '',
     doc: "CA the coordinator's serving certificate is checked against; unset: plaintext gRPC.",
+    chart: 'grpcTls.ca',
   }),
   tlsCertFile: file({
     env: 'SLIPWAY_AGENT_TLS_CERT',
     default: '',
     doc: "The agent's client certificate (naming it as CN or DNS SAN), with its key.",
+    chart: 'agentMtls (csi-driver, per Pod)',
   }),
-  tlsKeyFile: file({ env: 'SLIPWAY_AGENT_TLS_KEY', default: '', doc: "The key of the agent's client certificate." }),
+  tlsKeyFile: file({
+    env: 'SLIPWAY_AGENT_TLS_KEY',
+    default: '',
+    doc: "The key of the agent's client certificate.",
+    chart: 'agentMtls (csi-driver, per Pod)',
+  }),
   /** NATS user and password, or a creds file; empty: none. Never logged. */
   natsUser,
   natsPassword,
@@ -128,7 +135,7 @@ export const AGENT_SETTINGS = {
     defaultText: 'agent-<host name>',
     check: agentNameProblem,
     doc: 'Unique among agents; reports are fenced by it.',
-    chart: 'the Node name',
+    chart: 'the Node name (the Pod name with agentMtls)',
   }),
   node: text({
     env: 'SLIPWAY_NODE_NAME',
@@ -295,8 +302,8 @@ export const AGENT_SETTINGS = {
     env: 'SLIPWAY_METRICS_ADDR',
     default: '',
     check: hostPortProblem,
-    doc: 'host:port to serve Prometheus metrics at /metrics on; unset: none.',
-    chart: 'agent.metrics.enabled, agent.metrics.port',
+    doc: 'host:port to serve Prometheus metrics at /metrics (and GET /healthz) on; unset: none.',
+    chart: 'agent.metrics.port (on loopback when agent.metrics.enabled is false)',
   }),
   /**
    * The node cache's metrics (http://host:port/metrics of node-cache's SLIPWAY_METRICS_ADDR):

@@ -71,8 +71,14 @@ export const COORDINATOR_SETTINGS = {
     env: 'SLIPWAY_GRPC_TLS_CERT',
     default: '',
     doc: 'PEM serving certificate of both gRPC ports (with SLIPWAY_GRPC_TLS_KEY); unset: plaintext gRPC.',
+    chart: 'grpcTls',
   }),
-  grpcTlsKeyFile: file({ env: 'SLIPWAY_GRPC_TLS_KEY', default: '', doc: 'PEM key of the gRPC serving certificate.' }),
+  grpcTlsKeyFile: file({
+    env: 'SLIPWAY_GRPC_TLS_KEY',
+    default: '',
+    doc: 'PEM key of the gRPC serving certificate.',
+    chart: 'grpcTls',
+  }),
   /**
    * The CA that signs agents' client certificates. Set: AgentService is served only on
    * `agentGrpcListen`, with mutual TLS (no verified certificate, no connection), and an agent
@@ -82,6 +88,7 @@ export const COORDINATOR_SETTINGS = {
     env: 'SLIPWAY_GRPC_CLIENT_CA',
     default: '',
     doc: "CA of agents' client certificates: AgentService only on SLIPWAY_AGENT_GRPC_LISTEN, with mutual TLS.",
+    chart: 'agentMtls.clientCA',
   }),
   /** host:port of AgentService with mutual TLS (needs grpcClientCAFile); empty: AgentService on grpcListen. */
   agentGrpcListen: text({
@@ -89,6 +96,7 @@ export const COORDINATOR_SETTINGS = {
     default: '',
     check: hostPortProblem,
     doc: 'host:port of AgentService with mutual TLS (needs SLIPWAY_GRPC_CLIENT_CA); unset: on SLIPWAY_GRPC_LISTEN.',
+    chart: '0.0.0.0:agentMtls.port',
   }),
   /** NATS user and password, or a creds file (nkey/JWT); empty: none. Never logged. */
   natsUser,

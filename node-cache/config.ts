@@ -83,7 +83,7 @@ export const NODE_CACHE_SETTINGS = {
     env: 'SLIPWAY_METRICS_ADDR',
     default: '',
     check: hostPortProblem,
-    doc: 'host:port to serve Prometheus metrics at /metrics on; unset: none.',
+    doc: 'host:port to serve Prometheus metrics at /metrics (and GET /healthz) on; unset: none.',
     chart: '127.0.0.1:nodeCache.metricsPort',
   }),
   /** The docker-registry (distribution 2.8) binary. */

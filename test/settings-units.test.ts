@@ -93,6 +93,28 @@ async function renderings(dir: string): Promise<K8sObject[][]> {
     { set: [nats, 'agent.mode=dind'] },
     { set: [nats, 'nodeCache.enabled=true'] },
     { values: [path.join(examples, 'production.yaml'), everything] },
+    // The security values: gRPC TLS, agent mTLS, NATS users with passwords, then creds files.
+    {
+      set: [
+        nats,
+        'grpcTls.enabled=true',
+        'grpcTls.existingSecret=tls',
+        'agentMtls.enabled=true',
+        'agentMtls.clientCA.existingSecret=ca',
+        'agentMtls.csi.issuerRef.name=agents',
+        'natsAuth.coordinator.existingSecret=c',
+        'natsAuth.agent.existingSecret=a',
+      ],
+    },
+    {
+      set: [
+        nats,
+        'natsAuth.coordinator.existingSecret=c',
+        'natsAuth.coordinator.type=creds',
+        'natsAuth.agent.existingSecret=a',
+        'natsAuth.agent.type=creds',
+      ],
+    },
   ];
   for (const f of (await readdir(examples)).filter((f) => f.endsWith('.yaml')))
     options.push({ values: [path.join(examples, f)] });

@@ -8,13 +8,22 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `registry` in Prometheus' text format at GET /metrics on `listen` (host:port; port 0 picks one). */
+/**
+ * Serves `registry` in Prometheus' text format at GET /metrics on `listen` (host:port; port 0
+ * picks one), and GET /healthz: 200 while the process's event loop answers (the chart's liveness
+ * and readiness probes of the agent).
+ */
 export async function serveMetrics(registry: Registry, listen: string): Promise<MetricsServer> {
   const colon = listen.lastIndexOf(':');
   const host = listen.slice(0, colon) || '0.0.0.0';
   const port = Number(listen.slice(colon + 1));
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+    const path = req.url?.split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
       return;
     }

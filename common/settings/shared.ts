@@ -23,15 +23,18 @@ export const natsUser = text({
   env: 'SLIPWAY_NATS_USER',
   default: '',
   doc: 'NATS user (with SLIPWAY_NATS_PASSWORD); none: no user. Never logged.',
+  chart: 'natsAuth.coordinator, natsAuth.agent',
 });
 export const natsPassword = text({
   env: 'SLIPWAY_NATS_PASSWORD',
   default: '',
   secret: true,
   doc: 'NATS password (with SLIPWAY_NATS_USER). Never logged.',
+  chart: 'natsAuth.coordinator, natsAuth.agent',
 });
 export const natsCredsFile = file({
   env: 'SLIPWAY_NATS_CREDS',
   default: '',
   doc: 'A NATS creds file (user JWT and nkey seed), instead of user and password.',
+  chart: 'natsAuth.*.type: creds',
 });

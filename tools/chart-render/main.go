@@ -5,7 +5,7 @@
 // toJson (sprig), required, fail (sprig) and lookup (always empty: there is no cluster).
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o .work/bin/chart-render ./tools/chart-render
-//	chart-render [--name slipway] [--namespace default] [-f values.yaml]... [--set a.b=c]... CHART_DIR
+//	chart-render [--name slipway] [--namespace default] [-f values.yaml]... [--set a.b=c]... [--notes] CHART_DIR
 //
 // Values: the chart's values.yaml, then every -f file deep-merged over it in order (maps merge,
 // anything else replaces, null deletes), then every --set (a dotted path; the value parsed as
@@ -14,8 +14,9 @@
 // definitions. Like helm install and helm template, it refuses a chart that lists a dependency
 // in Chart.yaml which is not under CHART_DIR/charts/, whatever the dependency's condition (helm
 // checks before it evaluates conditions); it renders no subcharts, so it refuses one that is
-// there too. values.schema.json is not checked here (the tests check it with ajv). Errors (a
-// failed `required` or `fail`, a template error) go to stderr, exit 1.
+// there too. values.schema.json is not checked here (the tests check it with ajv). --notes prints templates/NOTES.txt
+// rendered instead (helm shows it after install). Errors (a failed `required` or `fail`, a
+// template error) go to stderr, exit 1.
 package main
 
 import (
@@ -38,12 +39,16 @@ import (
 
 type multiFlag []string
 
+// notesOnly: render templates/NOTES.txt alone (--notes).
+var notesOnly bool
+
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func main() {
 	name := flag.String("name", "slipway", "the release name")
 	namespace := flag.String("namespace", "default", "the release namespace")
+	flag.BoolVar(&notesOnly, "notes", false, "print templates/NOTES.txt rendered, instead of the objects")
 	var valueFiles, sets multiFlag
 	flag.Var(&valueFiles, "f", "a values file merged over the chart's (repeatable)")
 	flag.Var(&sets, "set", "path.to.key=value, the value parsed as YAML (repeatable)")
@@ -151,7 +156,7 @@ func render(chartDir, name, namespace string, valueFiles, sets []string) (string
 	}
 	var out strings.Builder
 	for _, full := range names {
-		if strings.HasPrefix(path.Base(full), "_") || strings.HasSuffix(full, "NOTES.txt") {
+		if strings.HasPrefix(path.Base(full), "_") || strings.HasSuffix(full, "NOTES.txt") != notesOnly {
 			continue
 		}
 		data := map[string]interface{}{}
@@ -165,6 +170,10 @@ func render(chartDir, name, namespace string, valueFiles, sets []string) (string
 		}
 		text := strings.ReplaceAll(buf.String(), "<no value>", "")
 		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		if notesOnly {
+			out.WriteString(strings.Trim(text, "\n") + "\n")
 			continue
 		}
 		fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", full, strings.Trim(text, "\n"))

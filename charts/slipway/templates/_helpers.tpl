@@ -135,6 +135,23 @@ app.kubernetes.io/component: {{ index . 1 }}
       valueFrom:
         secretKeyRef: { name: {{ . }}, key: {{ $c.upstreamCredentials.passwordKey }} }
     {{- end }}
+  # It listens on loopback only, which the kubelet's httpGet (the Pod's IP) cannot reach: node
+  # in the container asks the mirror's /v2/ (the front answers 503 while its registry is down).
+  {{- $probe := include "slipway.loopbackProbe" (list (printf "http://127.0.0.1:%v/v2/" $c.port) 500) }}
+  startupProbe:
+    {{- $probe | nindent 4 }}
+    periodSeconds: 2
+    timeoutSeconds: 5
+    failureThreshold: 60
+  readinessProbe:
+    {{- $probe | nindent 4 }}
+    periodSeconds: 20
+    timeoutSeconds: 5
+  livenessProbe:
+    {{- $probe | nindent 4 }}
+    periodSeconds: 30
+    timeoutSeconds: 5
+    failureThreshold: 4
   resources:
     {{- toYaml $c.resources | nindent 4 }}
   securityContext:
