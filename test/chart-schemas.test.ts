@@ -2,6 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { CHART, one, renderChart, type K8sObject, type RenderOptions } from './helpers/chart.js';
+import { SECRETS, SECURE } from './helpers/chart-security-values.js';
 import { kubeSchemaProblems } from './helpers/kube-schemas.js';
 import { tempDir } from './helpers/processes.js';
 
@@ -86,6 +87,10 @@ async function renderings(dir: string): Promise<{ name: string; options: RenderO
   const host = path.join(dir, 'everything-host.yaml');
   await writeFile(dind, EVERYTHING_DIND);
   await writeFile(host, EVERYTHING_HOST);
+  const secure = path.join(dir, 'secure.yaml');
+  const secrets = path.join(dir, 'secrets.yaml');
+  await writeFile(secure, SECURE);
+  await writeFile(secrets, SECRETS);
   const out: { name: string; options: RenderOptions }[] = [
     { name: 'defaults', options: { set: [NATS] } },
     { name: 'host', options: { set: [NATS, 'agent.mode=host'] } },
@@ -94,6 +99,9 @@ async function renderings(dir: string): Promise<{ name: string; options: RenderO
     { name: 'host + node cache', options: { set: [NATS, 'agent.mode=host', 'nodeCache.enabled=true'] } },
     { name: 'every option, dind', options: { values: [path.join(EXAMPLES, 'production.yaml'), dind] } },
     { name: 'every option, host', options: { values: [path.join(EXAMPLES, 'production.yaml'), dind, host] } },
+    { name: 'security: cert-manager, mTLS, NATS creds, policies, Ingress, monitors', options: { values: [secure] } },
+    { name: 'security: TLS and NATS users from Secrets', options: { values: [secrets] } },
+    { name: 'security, host mode', options: { values: [secure], set: ['agent.mode=host'] } },
   ];
   for (const f of (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort())
     out.push({ name: `examples/${f}`, options: { values: [path.join(EXAMPLES, f)] } });
@@ -128,6 +136,12 @@ test('every rendered object of every rendering validates against the Kubernetes 
     'ClusterRoleBinding',
     'RoleBinding',
     'APIService',
+    'Certificate',
+    'NetworkPolicy',
+    'Ingress',
+    'ServiceMonitor',
+    'PodMonitor',
+    'Pod',
   ])
     t.true(kinds.has(kind), kind);
   t.log(`${count} objects in ${all.length} renderings`);

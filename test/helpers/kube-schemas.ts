@@ -1,3 +1,5 @@
+import * as certManager from '@kubernetes-models/cert-manager';
+import * as prometheusOperator from '@kubernetes-models/prometheus-operator';
 import * as models from 'kubernetes-models';
 
 /**
@@ -29,7 +31,11 @@ interface ModelClass {
 
 let registry: Map<string, ModelClass> | undefined;
 
-/** Every model the package has, by "apiVersion kind" (found by walking its group/version modules). */
+/**
+ * Every model the packages have, by "apiVersion kind" (found by walking their group/version
+ * modules): Kubernetes' own, and the CRDs the chart can render (cert-manager's Certificate,
+ * the Prometheus operator's ServiceMonitor and PodMonitor), from the same project.
+ */
 function modelsByKind(): Map<string, ModelClass> {
   if (registry) return registry;
   registry = new Map();
@@ -42,7 +48,7 @@ function modelsByKind(): Map<string, ModelClass> {
     }
     if (typeof value === 'object') for (const v of Object.values(value)) walk(v, depth + 1);
   };
-  walk(models, 0);
+  for (const pkg of [models, certManager, prometheusOperator]) walk(pkg, 0);
   return registry;
 }
 
