@@ -137,18 +137,25 @@ app.kubernetes.io/component: {{ index . 1 }}
     {{- end }}
   # It listens on loopback only, which the kubelet's httpGet (the Pod's IP) cannot reach: node
   # in the container asks the mirror's /v2/ (the front answers 503 while its registry is down).
+  # Its registry cannot start while the upstream is unreachable (registry 2.8 asks the upstream
+  # for its auth challenge at start): then the front answers 503 and the Pod is not ready, but
+  # liveness (any answer) does not restart it, and as a sidecar it has no startupProbe, so an
+  # upstream outage never holds back the dind daemon and the agent (dockerd falls back from its
+  # mirror to the registry itself).
   {{- $probe := include "slipway.loopbackProbe" (list (printf "http://127.0.0.1:%v/v2/" $c.port) 500) }}
+  {{- if not $sidecar }}
   startupProbe:
-    {{- $probe | nindent 4 }}
+    {{- include "slipway.loopbackProbe" (list (printf "http://127.0.0.1:%v/v2/" $c.port) 600) | nindent 4 }}
     periodSeconds: 2
     timeoutSeconds: 5
     failureThreshold: 60
+  {{- end }}
   readinessProbe:
     {{- $probe | nindent 4 }}
     periodSeconds: 20
     timeoutSeconds: 5
   livenessProbe:
-    {{- $probe | nindent 4 }}
+    {{- include "slipway.loopbackProbe" (list (printf "http://127.0.0.1:%v/v2/" $c.port) 600) | nindent 4 }}
     periodSeconds: 30
     timeoutSeconds: 5
     failureThreshold: 4
