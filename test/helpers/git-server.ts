@@ -5,7 +5,7 @@ import { freePort, waitForPort } from './ports.js';
 import { run, spawnForTest, tempDir } from './processes.js';
 
 export interface GitServer {
-  /** git://127.0.0.1:PORT */
+  /** git://HOST:PORT (127.0.0.1 unless told) */
   base: string;
   /** The folder holding the bare repositories (to serve them another way too). */
   root: string;
@@ -30,8 +30,12 @@ const GIT_ENV = {
   GIT_CONFIG_GLOBAL: '/dev/null',
 };
 
-/** A real `git daemon` serving bare repositories from a temp folder over the git protocol. */
-export async function startGitServer(t: Teardowns): Promise<GitServer> {
+/**
+ * A real `git daemon` serving bare repositories from a temp folder over the git protocol, on
+ * loopback or on `o.host` (an address of this machine).
+ */
+export async function startGitServer(t: Teardowns, o: { host?: string } = {}): Promise<GitServer> {
+  const host = o.host ?? '127.0.0.1';
   const root = await tempDir(t, 'slipway-git-');
   const port = await freePort();
   const daemon = spawnForTest(t, 'git', [
@@ -39,14 +43,14 @@ export async function startGitServer(t: Teardowns): Promise<GitServer> {
     '--reuseaddr',
     '--export-all',
     `--base-path=${root}`,
-    '--listen=127.0.0.1',
+    `--listen=${host}`,
     `--port=${port}`,
     root,
   ]);
-  await waitForPort(port).catch((err: Error) => {
+  await waitForPort(port, undefined, host).catch((err: Error) => {
     throw new Error(`git daemon did not start: ${err.message}\n${daemon.output()}`);
   });
-  const base = `git://127.0.0.1:${port}`;
+  const base = `git://${host}:${port}`;
   return {
     base,
     root,

@@ -31,8 +31,13 @@ export interface NatsProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** A nats-server started with `args`, ready when something accepts connections on `port`; killed when the test ends. */
-export async function natsProcess(t: Teardowns, args: string[], port: number): Promise<NatsProcess> {
+/** A nats-server started with `args`, ready when something accepts connections on `host`:`port`; killed when the test ends. */
+export async function natsProcess(
+  t: Teardowns,
+  args: string[],
+  port: number,
+  host = '127.0.0.1',
+): Promise<NatsProcess> {
   let server: (ChildProcess & { output: () => string }) | undefined;
   const running = () => server !== undefined && server.exitCode === null && server.signalCode === null;
   const p: NatsProcess = {
@@ -46,7 +51,7 @@ export async function natsProcess(t: Teardowns, args: string[], port: number): P
       const s = spawnForTest(t, 'nats-server', args);
       server = s;
       try {
-        await waitForPort(port);
+        await waitForPort(port, undefined, host);
       } catch (err) {
         throw new Error(`nats-server did not start: ${(err as Error).message}\n${s.output()}`, { cause: err });
       }
@@ -63,13 +68,14 @@ export async function natsProcess(t: Teardowns, args: string[], port: number): P
 }
 
 /**
- * A real nats-server with JetStream (file storage in a temp folder) on a random loopback port.
+ * A real nats-server with JetStream (file storage in a temp folder) on a random port of
+ * loopback, or of `host` (an address of this machine, e.g. a pod network's gateway).
  * `config` (e.g. an `authorization` block) goes into a configuration file it is started with;
  * without one, anyone may do anything.
  */
 export async function startNatsServer(
   t: Teardowns,
-  o: { monitor?: boolean; config?: string } = {},
+  o: { monitor?: boolean; config?: string; host?: string } = {},
 ): Promise<NatsServer> {
   const dir = await tempDir(t, 'slipway-nats-');
   const configFile = path.join(dir, 'nats.conf');
@@ -78,13 +84,15 @@ export async function startNatsServer(
   const monitorPort = o.monitor ? await freePort() : undefined;
   const monitor = monitorPort ? ['-m', String(monitorPort)] : [];
   const config = o.config ? ['-c', configFile] : [];
+  const host = o.host ?? '127.0.0.1';
   const server = await natsProcess(
     t,
-    [...config, '-js', '-sd', path.join(dir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), ...monitor],
+    [...config, '-js', '-sd', path.join(dir, 'jetstream'), '-a', host, '-p', String(port), ...monitor],
     port,
+    host,
   );
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     port,
     monitorUrl: monitorPort ? `http://127.0.0.1:${monitorPort}` : undefined,
     get pid() {

@@ -37,7 +37,8 @@ export interface RegistryNotifyEndpoint {
 }
 
 /**
- * A real docker-registry of a test's own, on a random loopback port, its storage and config in
+ * A real docker-registry of a test's own, on a random port of loopback (or of `o.host`, an
+ * address of this machine), its storage and config in
  * `dir`; `auth` is its config's `auth:` section (YAML), if any; with `notify`, it posts its
  * events (manifest pushes: blobs and pulls are left out) to those endpoints. Stopped when the
  * test ends.
@@ -46,9 +47,10 @@ export async function serveRegistry(
   t: Teardowns,
   dir: string,
   auth = '',
-  o: { notify?: RegistryNotifyEndpoint[] } = {},
+  o: { notify?: RegistryNotifyEndpoint[]; host?: string } = {},
 ): Promise<{ address: string; output: () => string }> {
   const port = await freePort();
+  const host = o.host ?? '127.0.0.1';
   const notifications = o.notify?.length
     ? `notifications:
   endpoints:
@@ -76,12 +78,12 @@ ${Object.entries(e.headers ?? {})
 log: { level: warn }
 storage:
   filesystem: { rootdirectory: ${path.join(dir, 'data')} }
-http: { addr: 127.0.0.1:${port} }
+http: { addr: ${host}:${port} }
 ${auth}${notifications}`,
   );
   const registry = spawnForTest(t, 'docker-registry', ['serve', path.join(dir, 'config.yml')]);
-  await waitForPort(port).catch((err: Error) => {
+  await waitForPort(port, undefined, host).catch((err: Error) => {
     throw new Error(`${err.message}\n${registry.output()}`);
   });
-  return { address: `127.0.0.1:${port}`, output: registry.output };
+  return { address: `${host}:${port}`, output: registry.output };
 }

@@ -6,7 +6,7 @@ import { freePort, waitForPort } from './ports.js';
 import { run, spawnForTest, tempDir } from './processes.js';
 
 export interface SshGitServer {
-  /** ssh://user@127.0.0.1:PORT — append an absolute repository path. */
+  /** ssh://user@HOST:PORT (127.0.0.1 unless told) — append an absolute repository path. */
   base: string;
   /** A private key the server accepts. */
   clientKey: string;
@@ -22,8 +22,12 @@ async function keyPair(dir: string, name: string): Promise<{ privateKey: string;
   return { privateKey: await readFile(file, 'utf8'), publicKey: await readFile(`${file}.pub`, 'utf8') };
 }
 
-/** A real OpenSSH server on a random loopback port that lets in one key: git over ssh, as a private forge would. */
-export async function startSshGitServer(t: Teardowns): Promise<SshGitServer> {
+/**
+ * A real OpenSSH server on a random port of loopback (or of `o.host`, an address of this
+ * machine) that lets in one key: git over ssh, as a private forge would.
+ */
+export async function startSshGitServer(t: Teardowns, o: { host?: string } = {}): Promise<SshGitServer> {
+  const host = o.host ?? '127.0.0.1';
   const dir = await tempDir(t, 'slipway-sshd-');
   const port = await freePort();
   const host = await keyPair(dir, 'host');
@@ -34,7 +38,7 @@ export async function startSshGitServer(t: Teardowns): Promise<SshGitServer> {
     path.join(dir, 'sshd_config'),
     [
       `Port ${port}`,
-      'ListenAddress 127.0.0.1',
+      `ListenAddress ${host}`,
       `HostKey ${path.join(dir, 'host')}`,
       `PidFile ${path.join(dir, 'sshd.pid')}`,
       `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
@@ -48,14 +52,14 @@ export async function startSshGitServer(t: Teardowns): Promise<SshGitServer> {
   );
   await mkdir('/run/sshd', { recursive: true }); // sshd's privilege-separation folder
   const sshd = spawnForTest(t, '/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')]);
-  await waitForPort(port).catch((err: Error) => {
+  await waitForPort(port, undefined, host).catch((err: Error) => {
     throw new Error(`${err.message}\n${sshd.output()}`);
   });
   const [type, key] = host.publicKey.trim().split(/\s+/);
   return {
-    base: `ssh://${userInfo().username}@127.0.0.1:${port}`,
+    base: `ssh://${userInfo().username}@${host}:${port}`,
     clientKey: client.privateKey,
-    knownHosts: `[127.0.0.1]:${port} ${type} ${key}\n`,
+    knownHosts: `[${host}]:${port} ${type} ${key}\n`,
     strangerKey: stranger.privateKey,
   };
 }
