@@ -135,7 +135,6 @@ export function checkPodSpec(spec: Record<string, any>): void {
         throw new UnsupportedPodFieldError(`${at}.ports[${i}].hostPort`, 'no node ports here');
     if (c.restartPolicy !== undefined && (c.restartPolicy !== 'Always' || !at.includes('initContainers')))
       throw new UnsupportedPodFieldError(`${at}.restartPolicy`, 'only Always, on an init container (a sidecar)');
-    if (c.lifecycle !== undefined) throw new UnsupportedPodFieldError(`${at}.lifecycle`, 'hooks are not run');
   }
 }
 
@@ -188,7 +187,8 @@ export function resolveEnv(container: any, at: string, pod: PodIdentity, secrets
         : e.valueFrom.configMapKeyRef
           ? (['configMapKeyRef', e.valueFrom.configMapKeyRef, configMaps] as const)
           : [undefined, undefined, undefined];
-      if (!kind) throw new UnsupportedPodFieldError(`${here}.valueFrom`, `only fieldRef, secretKeyRef, configMapKeyRef`);
+      if (!kind)
+        throw new UnsupportedPodFieldError(`${here}.valueFrom`, `only fieldRef, secretKeyRef, configMapKeyRef`);
       value = store[ref.name]?.[ref.key];
       if (value === undefined && !ref.optional)
         throw new UnsupportedPodFieldError(`${here}.valueFrom.${kind}`, `${ref.name}/${ref.key} was not given`);

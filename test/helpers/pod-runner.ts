@@ -162,7 +162,7 @@ export class RunningPod {
     const info = await container.inspect();
     if (!info.State.Running) return;
     const exited = container.wait({ condition: 'not-running' }) as Promise<{ StatusCode: number }>;
-    const signal = info.Config.StopSignal || 'SIGTERM';
+    const signal = (info.Config as { StopSignal?: string }).StopSignal || 'SIGTERM';
     note(c.name, signal);
     await container.kill({ signal }).catch(() => {});
     let timer: NodeJS.Timeout | undefined;
@@ -199,7 +199,8 @@ async function execIn(docker: Docker, id: string, cmd: string[]): Promise<{ exit
 export function serviceHosts(service: K8sObject, pod: RunningPod): Record<string, string> {
   const at = `Service/${service.metadata.name}`;
   for (const [k, v] of Object.entries(service.spec.selector ?? {}))
-    if (pod.labels[k] !== v) throw new UnsupportedPodFieldError(`${at}.spec.selector`, `does not select pod ${pod.name}`);
+    if (pod.labels[k] !== v)
+      throw new UnsupportedPodFieldError(`${at}.spec.selector`, `does not select pod ${pod.name}`);
   const ports = (pod.spec.containers as any[]).flatMap((c) => c.ports ?? []);
   for (const [i, p] of (service.spec.ports ?? []).entries()) {
     const target =
@@ -300,7 +301,11 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
   const docker = o.docker;
   const created: string[] = [];
   t.teardown(async () => {
-    for (const id of created.reverse()) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => {});
+    for (const id of created.reverse())
+      await docker
+        .getContainer(id)
+        .remove({ force: true, v: true })
+        .catch(() => {});
   });
 
   const prefix = `${o.network.name}-${pod.name}`;

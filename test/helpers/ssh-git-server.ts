@@ -27,7 +27,7 @@ async function keyPair(dir: string, name: string): Promise<{ privateKey: string;
  * machine) that lets in one key: git over ssh, as a private forge would.
  */
 export async function startSshGitServer(t: Teardowns, o: { host?: string } = {}): Promise<SshGitServer> {
-  const host = o.host ?? '127.0.0.1';
+  const listen = o.host ?? '127.0.0.1';
   const dir = await tempDir(t, 'slipway-sshd-');
   const port = await freePort();
   const host = await keyPair(dir, 'host');
@@ -38,7 +38,7 @@ export async function startSshGitServer(t: Teardowns, o: { host?: string } = {})
     path.join(dir, 'sshd_config'),
     [
       `Port ${port}`,
-      `ListenAddress ${host}`,
+      `ListenAddress ${listen}`,
       `HostKey ${path.join(dir, 'host')}`,
       `PidFile ${path.join(dir, 'sshd.pid')}`,
       `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
@@ -52,14 +52,14 @@ export async function startSshGitServer(t: Teardowns, o: { host?: string } = {})
   );
   await mkdir('/run/sshd', { recursive: true }); // sshd's privilege-separation folder
   const sshd = spawnForTest(t, '/usr/sbin/sshd', ['-D', '-e', '-f', path.join(dir, 'sshd_config')]);
-  await waitForPort(port, undefined, host).catch((err: Error) => {
+  await waitForPort(port, undefined, listen).catch((err: Error) => {
     throw new Error(`${err.message}\n${sshd.output()}`);
   });
   const [type, key] = host.publicKey.trim().split(/\s+/);
   return {
-    base: `ssh://${userInfo().username}@${host}:${port}`,
+    base: `ssh://${userInfo().username}@${listen}:${port}`,
     clientKey: client.privateKey,
-    knownHosts: `[${host}]:${port} ${type} ${key}\n`,
+    knownHosts: `[${listen}]:${port} ${type} ${key}\n`,
     strangerKey: stranger.privateKey,
   };
 }

@@ -1,0 +1,263 @@
+/**
+ * The rendered pods run (issue #20, must-shows 3 and 4). No Kubernetes API server can be had
+ * here, so the chart's coordinator Deployment and agent DaemonSet (dind mode, node cache on) are
+ * rendered by tools/chart-render and their pod templates run by test/helpers/pod-runner.ts, a
+ * small kubelet on the environment's dockerd: the images `scripts/images` builds, command, args,
+ * env (fieldRef, secretKeyRef), user and groups, read-only root filesystem, capabilities,
+ * no-new-privileges, privileged, emptyDir and Secret volumes as bind mounts, one network
+ * namespace per pod (a pause container on a bridge network of the test's own), native sidecars
+ * started in order behind their startupProbes, and deletion with the kubelet's signals and order.
+ * The runner refuses any field it cannot honour, so what runs is what was rendered.
+ *
+ * What this cannot prove, and a cluster must: scheduling (affinity, nodeSelector, tolerations,
+ * priority), readiness and liveness probes' effect (only the sidecars' startupProbes gate
+ * anything here; no container is restarted), RBAC and ServiceAccount tokens (the agent runs with
+ * kubeNode off, no API server to read its Node from), admission and Pod Security, seccomp as a
+ * CRI runtime applies it (dockerd's default profile stands in for RuntimeDefault), cgroup limits
+ * (resources are not applied), emptyDir sizeLimit, kube DNS and kube-proxy (Services are
+ * /etc/hosts entries pointing at the one pod; the test reaches the pods at their IPs), image
+ * pulls (imagePullPolicy, pull secrets) and the Service-link environment variables.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SlipwayClient } from '../cli/client.js';
+import { one, renderChart, type K8sObject } from './helpers/chart.js';
+import { environmentDocker } from './helpers/docker.js';
+import { testEnvironment } from './helpers/environment.js';
+import { startGitServer, type GitServer } from './helpers/git-server.js';
+import { waitForHealth } from './helpers/grpc-health.js';
+import { startNatsServer } from './helpers/nats-server.js';
+import {
+  createPodNetwork,
+  runPod,
+  serviceHosts,
+  UnsupportedPodFieldError,
+  type PodRunnerOptions,
+  type RunningPod,
+} from './helpers/pod-runner.js';
+import { tempDir } from './helpers/processes.js';
+import { registryDigest, serveRegistry } from './helpers/registry.js';
+import { imagesScript } from './helpers/slipway-images.js';
+import { dockerBuildConfig } from './helpers/slipway.js';
+import { startSshGitServer } from './helpers/ssh-git-server.js';
+import { TeardownStack } from './helpers/teardowns.js';
+import { copyImage } from './helpers/upstream-registry.js';
+
+const NAMESPACE = 'slipway-system';
+// The agent's drain: longer than the slow step of the drain test, and the pod's grace period
+// (the chart makes it drain + 15 s) longer still.
+const DRAIN_MS = 30_000;
+const SLOW_STEP_S = 8;
+
+interface Stack {
+  client: SlipwayClient;
+  registry: string;
+  git: GitServer;
+  ssh: Awaited<ReturnType<typeof startSshGitServer>>;
+  coordinator: RunningPod;
+  agent: RunningPod;
+}
+
+const teardowns = new TeardownStack();
+let stack: Promise<Stack> | undefined;
+test.after.always(() => teardowns.run());
+
+/** Everything the pods need, where the pod network reaches it, then the two pods; once per file. */
+function startStack(): Promise<Stack> {
+  stack ??= (async () => {
+    const t = teardowns;
+    const env = testEnvironment();
+    const docker = environmentDocker();
+    // Cached by docker build after the first time; minutes on a cold cache.
+    const [coordinatorImage, agentImage, nodeCacheImage] = await imagesScript(
+      'build',
+      'coordinator',
+      'agent',
+      'node-cache',
+    );
+    const [dindImage] = await imagesScript('dind');
+
+    const network = await createPodNetwork(t, docker);
+    const host = network.gateway;
+    const nats = await startNatsServer(t, { host });
+    const registry = (await serveRegistry(t, await tempDir(t, 'slipway-pods-registry-'), '', { host })).address;
+    // The upstream of the node cache: `FROM busybox` (docker.io/library/busybox) comes from here.
+    await copyImage(env.registry, registry, 'library/busybox', 'latest');
+    const git = await startGitServer(t, { host });
+    const ssh = await startSshGitServer(t, { host });
+
+    const image = (ref: string) => ({
+      repository: ref.slice(0, ref.lastIndexOf(':')),
+      tag: ref.slice(ref.lastIndexOf(':') + 1),
+    });
+    const values = {
+      nats: { url: nats.url },
+      secretKey: { existingSecret: 'slipway-secret-key' },
+      coordinator: { replicas: 1, image: image(coordinatorImage!) },
+      agent: {
+        mode: 'dind',
+        image: image(agentImage!),
+        // No API server here to read the Node from (and so no ServiceAccount token to mount).
+        kubeNode: false,
+        drainTimeoutMs: DRAIN_MS,
+        heartbeatIntervalMs: 500,
+        dind: { image: image(dindImage!), extraArgs: [`--insecure-registry=${registry}`] },
+      },
+      nodeCache: { enabled: true, image: image(nodeCacheImage!), upstream: `http://${registry}` },
+    };
+    const valuesFile = path.join(await tempDir(t, 'slipway-pods-values-'), 'values.yaml');
+    await writeFile(valuesFile, JSON.stringify(values)); // JSON is YAML
+    const { objects } = await renderChart({ values: [valuesFile], namespace: NAMESPACE });
+
+    const images = Object.fromEntries(
+      [coordinatorImage!, agentImage!, nodeCacheImage!, dindImage!].map((ref) => [ref, ref]),
+    );
+    const runner: PodRunnerOptions = {
+      docker,
+      network,
+      images,
+      pauseImage: env.baseImage,
+      nodeName: 'node-a',
+      secrets: { 'slipway-secret-key': { 'secret-key': randomBytes(32).toString('base64') } },
+      serviceAccounts: objects.filter((o) => o.kind === 'ServiceAccount'),
+    };
+    const template = (o: K8sObject) => ({ metadata: o.spec.template.metadata, spec: o.spec.template.spec });
+    const coordinator = await runPod(t, runner, {
+      name: 'slipway-coordinator-5d8f7c9b4-x2k4q',
+      namespace: NAMESPACE,
+      ...template(one(objects, 'Deployment', 'coordinator')),
+    });
+    const address = `${coordinator.ip}:7070`;
+    const health = await waitForHealth(address, 'SERVING', 60_000).catch((e: Error) => e.message);
+    if (health !== 'SERVING') throw new Error(`coordinator: ${health}\n${await coordinator.allLogs()}`);
+    const agent = await runPod(t, runner, {
+      name: 'slipway-agent-m7p2d',
+      namespace: NAMESPACE,
+      ...template(one(objects, 'DaemonSet', 'agent')),
+      hosts: serviceHosts(one(objects, 'Service', 'coordinator'), coordinator),
+    });
+    const client = new SlipwayClient(address);
+    t.teardown(() => client.close());
+    return { client, registry, git, ssh, coordinator, agent };
+  })();
+  return stack;
+}
+
+const unique = () => randomBytes(4).toString('hex');
+
+test.serial(
+  'the rendered coordinator and agent pods run, and Docker builds from git:// and ssh:// complete through them',
+  async (t) => {
+    t.timeout(600_000);
+    const s = await startStack();
+    t.log(`stack up`);
+    await s.git.createRepo('app', { Dockerfile: 'FROM busybox\nRUN echo built-in-a-pod > /built\n' });
+    await s.client.createSecret({
+      metadata: { name: 'deploy-key' },
+      type: 'ssh-auth',
+      sshPrivateKey: s.ssh.clientKey,
+      knownHosts: s.ssh.knownHosts,
+    });
+    const suffix = unique();
+    const gitConfig = dockerBuildConfig('via-git', `${s.git.base}/app`, `${s.registry}/pods/via-git-${suffix}:v1`);
+    const sshConfig = dockerBuildConfig(
+      'via-ssh',
+      `${s.ssh.base}${s.git.root}/app`,
+      `${s.registry}/pods/via-ssh-${suffix}:v1`,
+    );
+    sshConfig.spec!.source!.sourceSecret = { name: 'deploy-key' };
+    for (const config of [gitConfig, sshConfig]) {
+      await s.client.createBuildConfig(config);
+      await s.client.startBuild({ namespace: 'default', configName: config.metadata!.name! });
+    }
+    for (const name of ['via-git', 'via-ssh']) {
+      const build = await s.client.waitForBuild('default', `${name}-1`);
+      t.is(build.status!.phase, 'Complete', `${name}: ${build.status!.message}\n${await s.agent.allLogs()}`);
+      t.is(build.status!.agent, 'node-a', 'the agent is named after its node (spec.nodeName)');
+      t.truthy(await registryDigest(`pods/${name}-${suffix}`, 'v1', s.registry), `${name}'s image is in the registry`);
+    }
+    // busybox came from the node cache sidecar: docker.io cannot be reached from here.
+    const metrics = await s.agent.exec('agent', [
+      'node',
+      '-e',
+      "fetch('http://127.0.0.1:9465/metrics').then(r => r.text()).then(t => console.log(t))",
+    ]);
+    t.regex(metrics.output, /slipway_node_cache_blob_(misses|hits)_total [1-9]/, metrics.output);
+  },
+);
+
+test.serial(
+  "deleting the agent pod the kubelet's way while a build runs: the dind daemon outlives the drain, the build completes",
+  async (t) => {
+    t.timeout(300_000);
+    const s = await startStack();
+    await s.git.createRepo('slow', {
+      Dockerfile: `FROM busybox\nRUN echo slow-step-started && sleep ${SLOW_STEP_S} && echo slept > /slept\n`,
+    });
+    const image = `${s.registry}/pods/slow-${unique()}:v1`;
+    await s.client.createBuildConfig(dockerBuildConfig('slow', `${s.git.base}/slow`, image));
+    await s.client.startBuild({ namespace: 'default', configName: 'slow' });
+    // The slow step has begun on the pod's private daemon.
+    for await (const line of s.client.streamBuildLogs({ namespace: 'default', name: 'slow-1', follow: true }))
+      if (line.text.includes('slow-step-started')) break;
+
+    const events = await s.agent.delete();
+    t.log(
+      events
+        .map((e) => `${e.atMs} ms ${e.container} ${e.what}${e.exitCode !== undefined ? ` ${e.exitCode}` : ''}`)
+        .join('\n'),
+    );
+    const build = await s.client.waitForBuild('default', 'slow-1');
+    t.is(build.status!.phase, 'Complete', `${build.status!.message}\n${await s.agent.allLogs()}`);
+    t.is(build.status!.attempt, 1, 'finished by the draining agent, not retried');
+    t.truthy(await registryDigest(image.slice(s.registry.length + 1, image.lastIndexOf(':')), 'v1', s.registry));
+
+    // The order the kubelet uses: the agent got SIGTERM and exited on its own (no SIGKILL), and
+    // only then was the dind sidecar signalled, then the node cache (reverse start order).
+    const at = (container: string, what: string) =>
+      events.findIndex((e) => e.container === container && e.what === what);
+    t.true(at('agent', 'SIGTERM') === 0);
+    t.is(at('agent', 'SIGKILL'), -1, 'the agent drained within the grace period');
+    t.is(events[at('agent', 'exited')]!.exitCode, 0);
+    t.true(at('agent', 'exited') < at('dind', 'SIGTERM'), 'dind is stopped after the agent has exited');
+    t.true(at('dind', 'exited') < at('node-cache', 'SIGTERM'), 'the node cache is stopped after dind');
+  },
+);
+
+test('the pod runner refuses what it cannot run as rendered, naming the field', async (t) => {
+  const options = (objects: K8sObject[]): PodRunnerOptions => ({
+    docker: environmentDocker(),
+    network: { name: 'unused', gateway: '127.0.0.1' },
+    images: {},
+    pauseImage: 'unused',
+    nodeName: 'node-a',
+    serviceAccounts: objects.filter((o) => o.kind === 'ServiceAccount'),
+  });
+  const refused = async (objects: K8sObject[], spec: Record<string, any>, field: string) => {
+    const err = await t.throwsAsync(runPod(t, options(objects), { name: 'p', namespace: NAMESPACE, spec }), {
+      instanceOf: UnsupportedPodFieldError,
+    });
+    t.is(err?.field, field, err?.message);
+  };
+  // Host mode mounts the node's Docker socket: a hostPath, which dind mode must not need.
+  const host = await renderChart({ set: ['nats.url=nats://n:4222', 'agent.mode=host', 'agent.kubeNode=false'] });
+  const hostSpec = one(host.objects, 'DaemonSet', 'agent').spec.template.spec;
+  const socketVolume = hostSpec.volumes.findIndex((v: any) => v.hostPath);
+  await refused(host.objects, hostSpec, `spec.volumes[${socketVolume}].hostPath`);
+  // The agent reading its Node needs a ServiceAccount token: no API server issues one here.
+  const kube = await renderChart({ set: ['nats.url=nats://n:4222'] });
+  const agentSpec = one(kube.objects, 'DaemonSet', 'agent').spec.template.spec;
+  await refused(kube.objects, agentSpec, 'spec.automountServiceAccountToken');
+  // A field the runner does not know, and one it knows it cannot honour.
+  const dind = await renderChart({ set: ['nats.url=nats://n:4222', 'agent.kubeNode=false'] });
+  const spec = one(dind.objects, 'DaemonSet', 'agent').spec.template.spec;
+  await refused(dind.objects, { ...spec, hostNetwork: true }, 'spec.hostNetwork');
+  const withHook = structuredClone(spec);
+  withHook.containers[0].lifecycle = { preStop: { exec: { command: ['true'] } } };
+  await refused(dind.objects, withHook, 'spec.containers[0].lifecycle');
+  const withEnvFrom = structuredClone(spec);
+  withEnvFrom.containers[0].envFrom = [{ secretRef: { name: 's' } }];
+  await refused(dind.objects, withEnvFrom, 'spec.containers[0].envFrom');
+});
