@@ -51,6 +51,31 @@ export interface DockerContainerConfig {
     CapDrop?: string[];
     Privileged: boolean;
     SecurityOpt: string[];
+    MaskedPaths?: string[];
+    ReadonlyPaths?: string[];
+  };
+}
+
+/**
+ * What `privileged: true` gives that a dockerd-in-a-container needs, for a Docker daemon that
+ * cannot start privileged containers (its host lacks a capability, here CAP_SYS_RESOURCE, so
+ * runc fails "unable to apply caps"): every capability that host has, no seccomp or AppArmor,
+ * no masked or read-only /proc paths, and the cgroup hierarchies writable. Not all of
+ * privileged: the host's devices are not added.
+ */
+export function privilegedStandIn(config: DockerContainerConfig): DockerContainerConfig {
+  return {
+    ...config,
+    HostConfig: {
+      ...config.HostConfig,
+      Privileged: false,
+      CapAdd: ['ALL'],
+      CapDrop: ['SYS_RESOURCE'],
+      SecurityOpt: [...config.HostConfig.SecurityOpt, 'seccomp=unconfined', 'apparmor=unconfined'],
+      MaskedPaths: [],
+      ReadonlyPaths: [],
+      Binds: [...config.HostConfig.Binds, '/sys/fs/cgroup:/sys/fs/cgroup:rw'],
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import type { Teardowns } from './teardowns.js';
 import {
   checkPodSpec,
   containerConfig,
+  privilegedStandIn,
   UnsupportedPodFieldError,
   type Objects,
   type PodIdentity,
@@ -93,6 +94,8 @@ export class RunningPod {
     readonly labels: Record<string, string>,
     private readonly pause: string,
     private readonly containers: RunContainer[],
+    /** Where the pod runs other than as rendered, and why (empty when exactly as rendered). */
+    readonly deviations: string[],
   ) {}
 
   /** The Docker id of a container of the pod, by its name in the PodSpec. */
@@ -338,6 +341,7 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
     annotations: pod.metadata?.annotations ?? {},
   };
   const containers: RunContainer[] = [];
+  const deviations: string[] = [];
   const start = async (c: any, at: string, sidecar: boolean) => {
     const image = o.images[c.image];
     if (!image) throw new UnsupportedPodFieldError(`${at}.image`, `no local image given for ${c.image}`);
@@ -354,13 +358,24 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
       secrets: o.secrets ?? {},
       configMaps: o.configMaps ?? {},
     });
-    const container = await docker.createContainer({ name: `${prefix}-${c.name}`, ...config });
+    let container = await docker.createContainer({ name: `${prefix}-${c.name}`, ...config });
     created.push(container.id);
+    try {
+      await container.start();
+    } catch (err) {
+      if (!config.HostConfig.Privileged || !/unable to apply caps/.test((err as Error).message)) throw err;
+      await container.remove({ force: true });
+      container = await docker.createContainer({ name: `${prefix}-${c.name}`, ...privilegedStandIn(config) });
+      created.push(container.id);
+      await container.start();
+      deviations.push(
+        `${at} (${c.name}): privileged containers cannot start on this dockerd; ran with privilegedStandIn`,
+      );
+    }
     containers.push({ name: c.name, id: container.id, sidecar });
-    await container.start();
     return container;
   };
-  const running = new RunningPod(docker, pod.name, ip, spec, identity.labels, pause.id, containers);
+  const running = new RunningPod(docker, pod.name, ip, spec, identity.labels, pause.id, containers, deviations);
   try {
     for (const [i, c] of (spec.initContainers ?? []).entries()) {
       const at = `spec.initContainers[${i}]`;
