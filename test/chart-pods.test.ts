@@ -36,6 +36,7 @@ import {
   UnsupportedPodFieldError,
   type PodRunnerOptions,
   type RunningPod,
+  type TerminationEvent,
 } from './helpers/pod-runner.js';
 import { tempDir } from './helpers/processes.js';
 import { registryDigest, serveRegistry } from './helpers/registry.js';
@@ -58,6 +59,8 @@ interface Stack {
   ssh: Awaited<ReturnType<typeof startSshGitServer>>;
   coordinator: RunningPod;
   agent: RunningPod;
+  /** One more agent pod on node `node`, from the chart rendered with the agent's drain set to `drainMs`. */
+  startAgent(node: string, drainMs: number): Promise<RunningPod>;
 }
 
 const teardowns = new TeardownStack();
@@ -92,7 +95,7 @@ function startStack(): Promise<Stack> {
       repository: ref.slice(0, ref.lastIndexOf(':')),
       tag: ref.slice(ref.lastIndexOf(':') + 1),
     });
-    const values = {
+    const values = (drainMs: number) => ({
       nats: { url: nats.url },
       secretKey: { existingSecret: 'slipway-secret-key' },
       coordinator: { replicas: 1, image: image(coordinatorImage!) },
@@ -101,15 +104,19 @@ function startStack(): Promise<Stack> {
         image: image(agentImage!),
         // No API server here to read the Node from (and so no ServiceAccount token to mount).
         kubeNode: false,
-        drainTimeoutMs: DRAIN_MS,
+        drainTimeoutMs: drainMs,
         heartbeatIntervalMs: 500,
         dind: { image: image(dindImage!), extraArgs: [`--insecure-registry=${registry}`] },
       },
       nodeCache: { enabled: true, image: image(nodeCacheImage!), upstream: `http://${registry}` },
+    });
+    const valuesDir = await tempDir(t, 'slipway-pods-values-');
+    const render = async (drainMs: number) => {
+      const file = path.join(valuesDir, `values-${drainMs}.yaml`);
+      await writeFile(file, JSON.stringify(values(drainMs))); // JSON is YAML
+      return (await renderChart({ values: [file], namespace: NAMESPACE })).objects;
     };
-    const valuesFile = path.join(await tempDir(t, 'slipway-pods-values-'), 'values.yaml');
-    await writeFile(valuesFile, JSON.stringify(values)); // JSON is YAML
-    const { objects } = await renderChart({ values: [valuesFile], namespace: NAMESPACE });
+    const objects = await render(DRAIN_MS);
 
     const images = Object.fromEntries(
       [coordinatorImage!, agentImage!, nodeCacheImage!, dindImage!].map((ref) => [ref, ref]),
@@ -132,16 +139,23 @@ function startStack(): Promise<Stack> {
     const address = `${coordinator.ip}:7070`;
     const health = await waitForHealth(address, 'SERVING', 60_000).catch((e: Error) => e.message);
     if (health !== 'SERVING') throw new Error(`coordinator: ${health}\n${await coordinator.allLogs()}`);
-    const agent = await runPod(t, runner, {
-      name: 'slipway-agent-m7p2d',
-      namespace: NAMESPACE,
-      ...template(one(objects, 'DaemonSet', 'agent')),
-      hosts: serviceHosts(one(objects, 'Service', 'coordinator'), coordinator),
-    });
+    const hosts = serviceHosts(one(objects, 'Service', 'coordinator'), coordinator);
+    const startAgent = async (node: string, drainMs: number) =>
+      runPod(
+        t,
+        { ...runner, nodeName: node },
+        {
+          name: `slipway-agent-${node}`,
+          namespace: NAMESPACE,
+          ...template(one(await render(drainMs), 'DaemonSet', 'agent')),
+          hosts,
+        },
+      );
+    const agent = await startAgent('node-a', DRAIN_MS);
     for (const d of [...coordinator.deviations, ...agent.deviations]) console.log(`chart-pods: deviation: ${d}`);
     const client = new SlipwayClient(address);
     t.teardown(() => client.close());
-    return { client, registry, git, ssh, coordinator, agent };
+    return { client, registry, git, ssh, coordinator, agent, startAgent };
   })();
   return stack;
 }
@@ -205,11 +219,7 @@ test.serial(
       if (line.text.includes('slow-step-started')) break;
 
     const events = await s.agent.delete();
-    t.log(
-      events
-        .map((e) => `${e.atMs} ms ${e.container} ${e.what}${e.exitCode !== undefined ? ` ${e.exitCode}` : ''}`)
-        .join('\n'),
-    );
+    t.log(formatEvents(events));
     const build = await s.client.waitForBuild('default', 'slow-1');
     t.is(build.status!.phase, 'Complete', `${build.status!.message}\n${await s.agent.allLogs()}`);
     t.is(build.status!.attempt, 1, 'finished by the draining agent, not retried');
@@ -262,3 +272,48 @@ test('the pod runner refuses what it cannot run as rendered, naming the field', 
   withEnvFrom.containers[0].envFrom = [{ secretRef: { name: 's' } }];
   await refused(dind.objects, withEnvFrom, 'spec.containers[0].envFrom');
 });
+
+test.serial(
+  "deleting an agent pod whose drain is shorter than the running step: the build is handed back (AgentShutdown) and another agent's attempt completes it",
+  async (t) => {
+    t.timeout(300_000);
+    const s = await startStack();
+    // The first agent pod is gone (the test before); this one drains for 2 s only.
+    const short = await s.startAgent('node-b', 2000);
+    await s.git.createRepo('handback', {
+      Dockerfile: `FROM busybox\nRUN echo slow-step-started && sleep ${SLOW_STEP_S} && echo slept > /slept\n`,
+    });
+    const image = `${s.registry}/pods/handback-${unique()}:v1`;
+    const config = dockerBuildConfig('handback', `${s.git.base}/handback`, image);
+    config.spec!.retries = 1;
+    await s.client.createBuildConfig(config);
+    await s.client.startBuild({ namespace: 'default', configName: 'handback' });
+    for await (const line of s.client.streamBuildLogs({ namespace: 'default', name: 'handback-1', follow: true }))
+      if (line.text.includes('slow-step-started')) break;
+
+    const events = await short.delete();
+    t.log(formatEvents(events));
+    const at = (container: string, what: string) =>
+      events.findIndex((e) => e.container === container && e.what === what);
+    t.is(at('agent', 'SIGKILL'), -1, 'the agent handed the build back and exited within the grace period');
+    t.true(at('agent', 'exited') < at('dind', 'SIGTERM'), 'dind is stopped after the agent has exited');
+    const handedBack = await s.client.getBuild('default', 'handback-1');
+    t.is(handedBack.status!.phase, 'Pending', handedBack.status!.message);
+    t.is(handedBack.status!.attempt, 2);
+    const lost = handedBack.status!.events.find((e) => e.reason === 'AttemptLost');
+    t.regex(lost?.message ?? '', /attempt 1 on agent node-b lost \(AgentShutdown\)/, JSON.stringify(handedBack.status));
+
+    await s.startAgent('node-c', DRAIN_MS);
+    const build = await s.client.waitForBuild('default', 'handback-1');
+    t.is(build.status!.phase, 'Complete', build.status!.message);
+    t.is(build.status!.attempt, 2);
+    t.is(build.status!.agent, 'node-c');
+    t.truthy(await registryDigest(image.slice(s.registry.length + 1, image.lastIndexOf(':')), 'v1', s.registry));
+  },
+);
+
+function formatEvents(events: TerminationEvent[]): string {
+  return events
+    .map((e) => `${e.atMs} ms ${e.container} ${e.what}${e.exitCode !== undefined ? ` ${e.exitCode}` : ''}`)
+    .join('\n');
+}
