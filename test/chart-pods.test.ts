@@ -32,7 +32,6 @@ import { startNatsServer } from './helpers/nats-server.js';
 import {
   createPodNetwork,
   runPod,
-  serviceHosts,
   UnsupportedPodFieldError,
   type PodRunnerOptions,
   type RunningPod,
@@ -139,7 +138,7 @@ function startStack(): Promise<Stack> {
     const address = `${coordinator.ip}:7070`;
     const health = await waitForHealth(address, 'SERVING', 60_000).catch((e: Error) => e.message);
     if (health !== 'SERVING') throw new Error(`coordinator: ${health}\n${await coordinator.allLogs()}`);
-    const hosts = serviceHosts(one(objects, 'Service', 'coordinator'), coordinator);
+    const services = [{ service: one(objects, 'Service', 'coordinator'), backend: coordinator }];
     const startAgent = async (node: string, drainMs: number) =>
       runPod(
         t,
@@ -148,7 +147,7 @@ function startStack(): Promise<Stack> {
           name: `slipway-agent-${node}`,
           namespace: NAMESPACE,
           ...template(one(await render(drainMs), 'DaemonSet', 'agent')),
-          hosts,
+          services,
         },
       );
     const agent = await startAgent('node-a', DRAIN_MS);

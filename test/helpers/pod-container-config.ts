@@ -87,6 +87,7 @@ const POD_FIELDS = new Set([
   'volumes',
   'securityContext',
   'terminationGracePeriodSeconds',
+  'enableServiceLinks',
   'serviceAccountName',
   'automountServiceAccountToken',
   // Scheduling and pulling: nothing to run differently on one dockerd.
@@ -197,10 +198,49 @@ function fieldRef(path: string, pod: PodIdentity, at: string): string {
   throw new UnsupportedPodFieldError(`${at}.fieldPath`, `${path} is not supported`);
 }
 
-/** The container's environment, in order, as the kubelet resolves it. */
-export function resolveEnv(container: any, at: string, pod: PodIdentity, secrets: Objects, configMaps: Objects) {
+/**
+ * The variables the kubelet gives every container for each Service of the pod's namespace
+ * (enableServiceLinks, on by default): NAME_SERVICE_HOST, NAME_SERVICE_PORT[_PORTNAME],
+ * NAME_PORT and NAME_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR], with `ip` as the Service's address.
+ */
+export function serviceLinkEnv(
+  service: { metadata: { name: string }; [field: string]: any },
+  ip: string,
+): Map<string, string> {
+  const env = new Map<string, string>();
+  const prefix = service.metadata.name.toUpperCase().replace(/-/g, '_');
+  const ports: any[] = service.spec.ports ?? [];
+  if (ports.length === 0) return env;
+  env.set(`${prefix}_SERVICE_HOST`, ip);
+  env.set(`${prefix}_SERVICE_PORT`, String(ports[0].port));
+  for (const p of ports)
+    if (p.name) env.set(`${prefix}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`, String(p.port));
+  const proto = (p: any) => String(p.protocol ?? 'TCP').toLowerCase();
+  env.set(`${prefix}_PORT`, `${proto(ports[0])}://${ip}:${ports[0].port}`);
+  for (const p of ports) {
+    const base = `${prefix}_PORT_${p.port}_${proto(p).toUpperCase()}`;
+    env.set(base, `${proto(p)}://${ip}:${p.port}`);
+    env.set(`${base}_PROTO`, proto(p));
+    env.set(`${base}_PORT`, String(p.port));
+    env.set(`${base}_ADDR`, ip);
+  }
+  return env;
+}
+
+/**
+ * The container's environment, in order, as the kubelet resolves it: `base` (the Service links)
+ * first, then the container's env, which may refer to earlier variables with $(NAME).
+ */
+export function resolveEnv(
+  container: any,
+  at: string,
+  pod: PodIdentity,
+  secrets: Objects,
+  configMaps: Objects,
+  base: Map<string, string> = new Map(),
+) {
   if (container.envFrom !== undefined) throw new UnsupportedPodFieldError(`${at}.envFrom`, 'not supported');
-  const vars = new Map<string, string>();
+  const vars = new Map(base);
   for (const [i, e] of (container.env ?? []).entries()) {
     const here = `${at}.env[${i}]`;
     let value: string | undefined;
@@ -256,9 +296,11 @@ export function containerConfig(o: {
   volumes: Map<string, { hostPath: string; readOnly: boolean }>;
   secrets: Objects;
   configMaps: Objects;
+  /** Variables every container gets before its own (the Service links). */
+  baseEnv?: Map<string, string>;
 }): DockerContainerConfig {
   const { container: c, at } = o;
-  const vars = resolveEnv(c, at, o.pod, o.secrets, o.configMaps);
+  const vars = resolveEnv(c, at, o.pod, o.secrets, o.configMaps, o.baseEnv);
   const expand = (list: unknown[] | undefined) => list?.map((s) => expandVars(String(s), vars));
   const sec = effectiveSecurity(o.spec.securityContext, c.securityContext);
   const sc = c.securityContext ?? {};

@@ -10,6 +10,7 @@ import {
   checkPodSpec,
   containerConfig,
   privilegedStandIn,
+  serviceLinkEnv,
   UnsupportedPodFieldError,
   type Objects,
   type PodIdentity,
@@ -65,8 +66,12 @@ export interface PodToRun {
   /** The pod template's metadata (labels, annotations). */
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: Record<string, any>;
-  /** /etc/hosts entries (name → IP) of the pod: Services (see serviceHosts). */
-  hosts?: Record<string, string>;
+  /**
+   * The Services the pod can reach, each with the one pod behind it: /etc/hosts entries for
+   * their names (serviceHosts) and, unless spec.enableServiceLinks is false, the kubelet's
+   * Service-link variables for those of the pod's namespace.
+   */
+  services?: { service: K8sObject; backend: RunningPod }[];
 }
 
 /** One step of a pod's deletion, `atMs` after it began. */
@@ -278,7 +283,7 @@ async function waitForStartup(docker: Docker, id: string, probe: any, at: string
     const result = await Promise.race([
       execIn(docker, id, probe.exec.command),
       new Promise<{ exitCode: number; output: string }>((r) =>
-        setTimeout(() => r({ exitCode: -1, output: 'probe timed out' }), Math.max(timeoutMs, 5000)),
+        setTimeout(() => r({ exitCode: -1, output: `probe timed out after ${timeoutMs} ms` }), timeoutMs),
       ),
     ]);
     if (result.exitCode === 0) return;
@@ -321,7 +326,9 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
     HostConfig: {
       NetworkMode: o.network.name,
       IpcMode: 'shareable',
-      ExtraHosts: Object.entries(pod.hosts ?? {}).map(([h, ip]) => `${h}:${ip}`),
+      ExtraHosts: (pod.services ?? []).flatMap(({ service, backend }) =>
+        Object.entries(serviceHosts(service, backend)).map(([h, ip]) => `${h}:${ip}`),
+      ),
     },
   });
   created.push(pause.id);
@@ -340,6 +347,11 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
     labels: pod.metadata?.labels ?? {},
     annotations: pod.metadata?.annotations ?? {},
   };
+  const baseEnv = new Map<string, string>();
+  if (spec.enableServiceLinks !== false)
+    for (const { service, backend } of pod.services ?? [])
+      if ((service.metadata.namespace ?? 'default') === pod.namespace)
+        for (const [k, v] of serviceLinkEnv(service, backend.ip)) baseEnv.set(k, v);
   const containers: RunContainer[] = [];
   const deviations: string[] = [];
   const start = async (c: any, at: string, sidecar: boolean) => {
@@ -357,6 +369,7 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
       volumes,
       secrets: o.secrets ?? {},
       configMaps: o.configMaps ?? {},
+      baseEnv,
     });
     let container = await docker.createContainer({ name: `${prefix}-${c.name}`, ...config });
     created.push(container.id);
