@@ -2,21 +2,30 @@
  * The rendered pods run (issue #20, must-shows 3 and 4). No Kubernetes API server can be had
  * here, so the chart's coordinator Deployment and agent DaemonSet (dind mode, node cache on) are
  * rendered by tools/chart-render and their pod templates run by test/helpers/pod-runner.ts, a
- * small kubelet on the environment's dockerd: the images `scripts/images` builds, command, args,
- * env (fieldRef, secretKeyRef), user and groups, read-only root filesystem, capabilities,
- * no-new-privileges, privileged, emptyDir and Secret volumes as bind mounts, one network
- * namespace per pod (a pause container on a bridge network of the test's own), native sidecars
- * started in order behind their startupProbes, and deletion with the kubelet's signals and order.
- * The runner refuses any field it cannot honour, so what runs is what was rendered.
+ * small kubelet on the environment's dockerd: the images `scripts/images` builds (the values
+ * name them), command, args, env (fieldRef, secretKeyRef, $(VAR), the Service links), user and
+ * groups, read-only root filesystem, capabilities, no-new-privileges, emptyDir and Secret volumes
+ * as bind mounts, one network and IPC namespace per pod (a pause container on a bridge network
+ * of the test's own), native sidecars started in order behind their startupProbes, and deletion
+ * with the kubelet's signals and order. The runner refuses any field it cannot honour, so what
+ * runs is what was rendered. Values change only what a cluster would: addresses, images, the
+ * dind daemon's --insecure-registry, the node cache's upstream, and agent.kubeNode=false.
+ *
+ * Where it runs otherwise than rendered: `privileged: true` (the dind sidecar) cannot start on
+ * this dockerd (its host lacks CAP_SYS_RESOURCE), so that container gets what privileged gives
+ * dockerd instead (every other capability, no seccomp or AppArmor, /proc unmasked, cgroups
+ * writable; pod-container-config.ts, privilegedStandIn), logged as a deviation. A Service's
+ * ClusterIP is its one pod's IP (no kube-proxy); the API server's links name an address where
+ * nothing answers.
  *
  * What this cannot prove, and a cluster must: scheduling (affinity, nodeSelector, tolerations,
  * priority), readiness and liveness probes' effect (only the sidecars' startupProbes gate
  * anything here; no container is restarted), RBAC and ServiceAccount tokens (the agent runs with
- * kubeNode off, no API server to read its Node from), admission and Pod Security, seccomp as a
+ * kubeNode off: no API server to read its Node from), admission and Pod Security, seccomp as a
  * CRI runtime applies it (dockerd's default profile stands in for RuntimeDefault), cgroup limits
  * (resources are not applied), emptyDir sizeLimit, kube DNS and kube-proxy (Services are
- * /etc/hosts entries pointing at the one pod; the test reaches the pods at their IPs), image
- * pulls (imagePullPolicy, pull secrets) and the Service-link environment variables.
+ * /etc/hosts entries; the test reaches the coordinator at its pod IP), and image pulls
+ * (imagePullPolicy, pull secrets).
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
@@ -130,15 +139,18 @@ function startStack(): Promise<Stack> {
       serviceAccounts: objects.filter((o) => o.kind === 'ServiceAccount'),
     };
     const template = (o: K8sObject) => ({ metadata: o.spec.template.metadata, spec: o.spec.template.spec });
+    // helm creates the Service before the Deployment: the coordinator gets its links too.
+    const coordinatorService = one(objects, 'Service', 'coordinator');
     const coordinator = await runPod(t, runner, {
       name: 'slipway-coordinator-5d8f7c9b4-x2k4q',
       namespace: NAMESPACE,
       ...template(one(objects, 'Deployment', 'coordinator')),
+      services: [{ service: coordinatorService, backend: 'self' }],
     });
     const address = `${coordinator.ip}:7070`;
     const health = await waitForHealth(address, 'SERVING', 60_000).catch((e: Error) => e.message);
     if (health !== 'SERVING') throw new Error(`coordinator: ${health}\n${await coordinator.allLogs()}`);
-    const services = [{ service: one(objects, 'Service', 'coordinator'), backend: coordinator }];
+    const services = [{ service: coordinatorService, backend: coordinator }];
     const startAgent = async (node: string, drainMs: number) =>
       runPod(
         t,
@@ -166,7 +178,6 @@ test.serial(
   async (t) => {
     t.timeout(600_000);
     const s = await startStack();
-    t.log(`stack up`);
     await s.git.createRepo('app', { Dockerfile: 'FROM busybox\nRUN echo built-in-a-pod > /built\n' });
     await s.client.createSecret({
       metadata: { name: 'deploy-key' },
@@ -191,6 +202,22 @@ test.serial(
       t.is(build.status!.phase, 'Complete', `${name}: ${build.status!.message}\n${await s.agent.allLogs()}`);
       t.is(build.status!.agent, 'node-a', 'the agent is named after its node (spec.nodeName)');
       t.truthy(await registryDigest(`pods/${name}-${suffix}`, 'v1', s.registry), `${name}'s image is in the registry`);
+    }
+    // The rendered securityContexts are in effect on the processes that did it.
+    for (const [pod, container] of [
+      [s.coordinator, 'coordinator'],
+      [s.agent, 'node-cache'],
+      [s.agent, 'agent'],
+    ] as const) {
+      const r = await pod.exec(container, [
+        'sh',
+        '-c',
+        'grep -E "^(Uid|CapEff|NoNewPrivs):" /proc/1/status; touch /probe 2>&1; true',
+      ]);
+      t.regex(r.output, /^Uid:\s+65532\s/m, `${container}: ${r.output}`);
+      t.regex(r.output, /^CapEff:\s+0+$/m, `${container}: ${r.output}`);
+      t.regex(r.output, /^NoNewPrivs:\s+1$/m, `${container}: ${r.output}`);
+      t.regex(r.output, /Read-only file system/, `${container}: ${r.output}`);
     }
     // busybox came from the node cache sidecar: docker.io cannot be reached from here.
     const metrics = await s.agent.exec('agent', [

@@ -26,6 +26,9 @@ export { UnsupportedPodFieldError } from './pod-container-config.js';
  * and order. What it cannot honour throws UnsupportedPodFieldError (pod-container-config.ts).
  */
 
+/** KUBERNETES_SERVICE_HOST in every container: TEST-NET-2, where nothing answers (no API server here). */
+export const API_SERVER_STANDIN = '198.51.100.1';
+
 /** A user-defined bridge network the pods' pause containers join; the host is its gateway. */
 export interface PodNetwork {
   name: string;
@@ -67,11 +70,12 @@ export interface PodToRun {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: Record<string, any>;
   /**
-   * The Services the pod can reach, each with the one pod behind it: /etc/hosts entries for
-   * their names (serviceHosts) and, unless spec.enableServiceLinks is false, the kubelet's
-   * Service-link variables for those of the pod's namespace.
+   * The Services that exist when the pod starts, each with the one pod behind it ('self': this
+   * pod): /etc/hosts entries for their names (serviceHosts; none for 'self') and, unless
+   * spec.enableServiceLinks is false, the kubelet's Service-link variables for those of the
+   * pod's namespace, with the backend's IP standing in for the Service's ClusterIP.
    */
-  services?: { service: K8sObject; backend: RunningPod }[];
+  services?: { service: K8sObject; backend: RunningPod | 'self' }[];
 }
 
 /** One step of a pod's deletion, `atMs` after it began. */
@@ -327,7 +331,7 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
       NetworkMode: o.network.name,
       IpcMode: 'shareable',
       ExtraHosts: (pod.services ?? []).flatMap(({ service, backend }) =>
-        Object.entries(serviceHosts(service, backend)).map(([h, ip]) => `${h}:${ip}`),
+        backend === 'self' ? [] : Object.entries(serviceHosts(service, backend)).map(([h, ip]) => `${h}:${ip}`),
       ),
     },
   });
@@ -347,11 +351,16 @@ export async function runPod(t: Teardowns, o: PodRunnerOptions, pod: PodToRun): 
     labels: pod.metadata?.labels ?? {},
     annotations: pod.metadata?.annotations ?? {},
   };
-  const baseEnv = new Map<string, string>();
+  // The API server's Service links are always there (whatever enableServiceLinks says); here
+  // they name an address where nothing answers.
+  const baseEnv = serviceLinkEnv(
+    { metadata: { name: 'kubernetes' }, spec: { ports: [{ name: 'https', port: 443 }] } },
+    API_SERVER_STANDIN,
+  );
   if (spec.enableServiceLinks !== false)
     for (const { service, backend } of pod.services ?? [])
       if ((service.metadata.namespace ?? 'default') === pod.namespace)
-        for (const [k, v] of serviceLinkEnv(service, backend.ip)) baseEnv.set(k, v);
+        for (const [k, v] of serviceLinkEnv(service, backend === 'self' ? ip : backend.ip)) baseEnv.set(k, v);
   const containers: RunContainer[] = [];
   const deviations: string[] = [];
   const start = async (c: any, at: string, sidecar: boolean) => {
