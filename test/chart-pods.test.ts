@@ -53,6 +53,7 @@ import { dockerBuildConfig } from './helpers/slipway.js';
 import { startSshGitServer } from './helpers/ssh-git-server.js';
 import { TeardownStack } from './helpers/teardowns.js';
 import { copyImage } from './helpers/upstream-registry.js';
+import { containerConfig, type PodIdentity } from './helpers/pod-container-config.js';
 
 const NAMESPACE = 'slipway-system';
 // The agent's drain: longer than the slow step of the drain test, and the pod's grace period
@@ -177,7 +178,9 @@ test.serial(
   'the rendered coordinator and agent pods run, and Docker builds from git:// and ssh:// complete through them',
   async (t) => {
     t.timeout(600_000);
+    const started = Date.now();
     const s = await startStack();
+    t.log(`the images built (cached), the servers and both pods up in ${Date.now() - started} ms`);
     await s.git.createRepo('app', { Dockerfile: 'FROM busybox\nRUN echo built-in-a-pod > /built\n' });
     await s.client.createSecret({
       metadata: { name: 'deploy-key' },
@@ -343,3 +346,65 @@ function formatEvents(events: TerminationEvent[]): string {
     .map((e) => `${e.atMs} ms ${e.container} ${e.what}${e.exitCode !== undefined ? ` ${e.exitCode}` : ''}`)
     .join('\n');
 }
+
+test('the pod runner turns the rendered agent pod into Docker settings as the kubelet would', async (t) => {
+  const { objects } = await renderChart({
+    set: ['nats.url=nats://n:4222', 'agent.kubeNode=false', 'nodeCache.enabled=true'],
+    namespace: NAMESPACE,
+  });
+  const spec = one(objects, 'DaemonSet', 'agent').spec.template.spec;
+  const pod: PodIdentity = {
+    name: 'slipway-agent-x',
+    namespace: NAMESPACE,
+    uid: 'u',
+    nodeName: 'node-a',
+    serviceAccountName: 'slipway-agent',
+    podIP: '10.0.0.2',
+    hostIP: '10.0.0.1',
+    labels: {},
+    annotations: {},
+  };
+  const volumes = new Map<string, { hostPath: string; readOnly: boolean }>(
+    spec.volumes.map((v: any) => [v.name, { hostPath: `/host/${v.name}`, readOnly: false }]),
+  );
+  const config = (c: any, o: { imageUser?: string; spec?: any } = {}) =>
+    containerConfig({
+      container: c,
+      at: c.name,
+      spec: o.spec ?? spec,
+      image: 'local',
+      imageUser: o.imageUser ?? '',
+      pod,
+      pause: 'pause-id',
+      volumes,
+      secrets: {},
+      configMaps: {},
+    });
+  const byName = (list: any[], name: string) => list.find((c) => c.name === name);
+  const agent = config(byName(spec.containers, 'agent'));
+  t.is(agent.User, '65532:65532');
+  t.is(agent.Entrypoint, undefined, 'no command: the image ENTRYPOINT');
+  t.is(agent.Cmd, undefined, 'no args: the image CMD');
+  t.true(agent.HostConfig.ReadonlyRootfs);
+  t.deepEqual(agent.HostConfig.CapDrop, ['ALL']);
+  t.deepEqual(agent.HostConfig.SecurityOpt, ['no-new-privileges']);
+  t.is(agent.HostConfig.NetworkMode, 'container:pause-id');
+  t.true(agent.HostConfig.Binds.includes('/host/dind-storage:/var/lib/docker:ro'));
+  t.true(agent.Env.includes('SLIPWAY_AGENT_NAME=node-a'), 'fieldRef spec.nodeName');
+  const dind = config(byName(spec.initContainers, 'dind'));
+  t.deepEqual(dind.Entrypoint, ['dockerd-entrypoint.sh']);
+  t.is(dind.Cmd?.[0], 'dockerd');
+  t.true(dind.HostConfig.Privileged);
+  t.is(dind.User, undefined, 'the image user (root)');
+  const cache = config(byName(spec.initContainers, 'node-cache'));
+  t.deepEqual(cache.Entrypoint, ['node', 'dist/node-cache/main.js']);
+  t.is(cache.Cmd, undefined, 'command without args: the image CMD is not used');
+  // runAsNonRoot: refused for root, and for an image user that is a name (the kubelet cannot check it).
+  const nonRoot = { ...spec, securityContext: { runAsNonRoot: true } };
+  for (const imageUser of ['', '0', 'slipway'])
+    t.throws(() => config({ name: 'c', image: 'x' }, { imageUser, spec: nonRoot }), {
+      instanceOf: UnsupportedPodFieldError,
+      message: /c\.securityContext\.runAsNonRoot/,
+    });
+  t.is(config({ name: 'c', image: 'x' }, { imageUser: '10001:10001', spec: nonRoot }).User, undefined);
+});

@@ -20,10 +20,27 @@ export { UnsupportedPodFieldError } from './pod-container-config.js';
 
 /**
  * A small "kubelet on dockerd": runs a rendered PodSpec's containers on a Docker daemon as the
- * kubelet and a CRI runtime would. One network namespace per Pod (a pause container on a
- * user-defined bridge network, every container joining it), volumes as host folders, native
- * sidecars started in order behind their startupProbes, and deletion with the kubelet's signals
- * and order. What it cannot honour throws UnsupportedPodFieldError (pod-container-config.ts).
+ * kubelet and a CRI runtime would.
+ *
+ * Honoured: one network and IPC namespace per pod (a pause container on a user-defined bridge
+ * network, hostname the pod's name, Services as /etc/hosts entries); image (through a map to
+ * local images), command (replaces ENTRYPOINT) and args (replace CMD), workingDir; env with
+ * $(VAR), valueFrom fieldRef (metadata.name/namespace/uid/labels/annotations, spec.nodeName,
+ * spec.serviceAccountName, status.podIP/hostIP), secretKeyRef and configMapKeyRef, and the
+ * Service links; pod and container securityContext merged (runAsUser/runAsGroup → user,
+ * runAsNonRoot checked, supplementalGroups and fsGroup → extra groups, readOnlyRootFilesystem,
+ * capabilities, allowPrivilegeEscalation false → no-new-privileges, privileged, seccompProfile
+ * RuntimeDefault or Unconfined); volumes emptyDir (0777, fsGroup-owned and setgid), secret and
+ * configMap (files, bind-mounted read-only); native sidecars (restartPolicy Always) started in
+ * order, each behind its exec startupProbe; plain init containers run to completion; deletion
+ * with the kubelet's signals and order (RunningPod.delete).
+ *
+ * Refused (UnsupportedPodFieldError naming the field): any field not listed in
+ * pod-container-config.ts, hostPath and every other volume type, emptyDir medium, volume items,
+ * subPath, mount propagation, envFrom, resourceFieldRef, lifecycle hooks, hostPort,
+ * hostNetwork/PID/IPC, non-exec startupProbes, a mounted ServiceAccount token, seccomp Localhost.
+ * Read but without effect (the caller says so): resources, readiness and liveness probes, ports,
+ * scheduling fields, imagePullPolicy and pull secrets, emptyDir sizeLimit.
  */
 
 /** KUBERNETES_SERVICE_HOST in every container: TEST-NET-2, where nothing answers (no API server here). */
