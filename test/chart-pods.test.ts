@@ -59,7 +59,7 @@ const NAMESPACE = 'slipway-system';
 // The agent's drain: longer than the slow step of the drain test, and the pod's grace period
 // (the chart makes it drain + 15 s) longer still.
 const DRAIN_MS = 30_000;
-const SLOW_STEP_S = 8;
+const SLOW_STEP_S = 5;
 
 interface Stack {
   client: SlipwayClient;
