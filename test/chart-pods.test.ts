@@ -100,30 +100,40 @@ function startStack(): Promise<Stack> {
     const git = await startGitServer(t, { host });
     const ssh = await startSshGitServer(t, { host });
 
-    const image = (ref: string) => ({
-      repository: ref.slice(0, ref.lastIndexOf(':')),
-      tag: ref.slice(ref.lastIndexOf(':') + 1),
-    });
+    // REGISTRY/PATH/REPOSITORY:TAG; Slipway's images are REPOSITORY:TAG under image.registry.
+    const split = (ref: string) => {
+      const colon = ref.lastIndexOf(':');
+      const slash = ref.lastIndexOf('/', colon);
+      return { registry: ref.slice(0, slash), repository: ref.slice(slash + 1, colon), tag: ref.slice(colon + 1) };
+    };
+    const own = (ref: string) => ({ repository: split(ref).repository, tag: split(ref).tag });
     const values = (drainMs: number) => ({
+      image: { registry: split(coordinatorImage!).registry },
       nats: { url: nats.url },
       secretKey: { existingSecret: 'slipway-secret-key' },
-      coordinator: { replicas: 1, image: image(coordinatorImage!) },
+      coordinator: { replicas: 1, image: own(coordinatorImage!) },
       agent: {
         mode: 'dind',
-        image: image(agentImage!),
+        image: own(agentImage!),
         // No API server here to read the Node from (and so no ServiceAccount token to mount).
         kubeNode: false,
         drainTimeoutMs: drainMs,
         heartbeatIntervalMs: 500,
-        dind: { image: image(dindImage!), extraArgs: [`--insecure-registry=${registry}`] },
+        dind: {
+          image: {
+            repository: `${split(dindImage!).registry}/${split(dindImage!).repository}`,
+            tag: split(dindImage!).tag,
+          },
+          extraArgs: [`--insecure-registry=${registry}`],
+        },
       },
-      nodeCache: { enabled: true, image: image(nodeCacheImage!), upstream: `http://${registry}` },
+      nodeCache: { enabled: true, image: own(nodeCacheImage!), upstream: `http://${registry}` },
     });
     const valuesDir = await tempDir(t, 'slipway-pods-values-');
     const render = async (drainMs: number) => {
       const file = path.join(valuesDir, `values-${drainMs}.yaml`);
       await writeFile(file, JSON.stringify(values(drainMs))); // JSON is YAML
-      return (await renderChart({ values: [file], namespace: NAMESPACE })).objects;
+      return (await renderChart({ values: [file], imageRegistry: null, namespace: NAMESPACE })).objects;
     };
     const objects = await render(DRAIN_MS);
 
@@ -389,7 +399,7 @@ test('the pod runner turns the rendered agent pod into Docker settings as the ku
   t.deepEqual(agent.HostConfig.CapDrop, ['ALL']);
   t.deepEqual(agent.HostConfig.SecurityOpt, ['no-new-privileges']);
   t.is(agent.HostConfig.NetworkMode, 'container:pause-id');
-  t.true(agent.HostConfig.Binds.includes('/host/dind-storage:/var/lib/docker:ro'));
+  t.true(agent.HostConfig.Binds.includes('/host/dind-socket:/run/slipway-dind:rw'));
   t.true(agent.Env.includes('SLIPWAY_AGENT_NAME=node-a'), 'fieldRef spec.nodeName');
   const dind = config(byName(spec.initContainers, 'dind'));
   t.deepEqual(dind.Entrypoint, ['dockerd-entrypoint.sh']);
