@@ -19,13 +19,13 @@
  * nothing answers.
  *
  * What this cannot prove, and a cluster must: scheduling (affinity, nodeSelector, tolerations,
- * priority), readiness and liveness probes' effect (only the sidecars' startupProbes gate
- * anything here; no container is restarted), RBAC and ServiceAccount tokens (the agent runs with
- * kubeNode off: no API server to read its Node from), admission and Pod Security, seccomp as a
- * CRI runtime applies it (dockerd's default profile stands in for RuntimeDefault), cgroup limits
- * (resources are not applied), emptyDir sizeLimit, kube DNS and kube-proxy (Services are
- * /etc/hosts entries; the test reaches the coordinator at its pod IP), and image pulls
- * (imagePullPolicy, pull secrets).
+ * priority); probes' effect (every probe is run once and must pass, but only the sidecars'
+ * startupProbes gate anything here: no container is restarted or taken out of a Service); RBAC
+ * and ServiceAccount tokens (the agent runs with kubeNode off: no API server to read its Node
+ * from); admission and Pod Security; seccomp as a CRI runtime applies it (dockerd's default
+ * profile stands in for RuntimeDefault); cgroup limits (resources are not applied); emptyDir
+ * sizeLimit; kube DNS and kube-proxy (Services are /etc/hosts entries; the test reaches the
+ * coordinator at its pod IP); image pulls (imagePullPolicy, pull secrets).
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
@@ -232,6 +232,17 @@ test.serial(
       t.regex(r.output, /^NoNewPrivs:\s+1$/m, `${container}: ${r.output}`);
       t.regex(r.output, /Read-only file system/, `${container}: ${r.output}`);
     }
+    // Every rendered probe passes against the running containers (their effect needs a kubelet).
+    for (const [pod, container] of [
+      [s.coordinator, 'coordinator'],
+      [s.agent, 'node-cache'],
+      [s.agent, 'dind'],
+      [s.agent, 'agent'],
+    ] as const)
+      for (const kind of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
+        const result = await pod.probe(container, kind);
+        t.true(result.ok, `${container} ${kind}: ${result.detail}`);
+      }
     // busybox came from the node cache sidecar: docker.io cannot be reached from here.
     const metrics = await s.agent.exec('agent', [
       'node',

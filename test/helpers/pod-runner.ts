@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { chmod, chown, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { K8sObject } from './chart.js';
 import { demux } from './docker.js';
+import { checkHealth, healthClient } from './grpc-health.js';
 import { tempDir } from './processes.js';
 import type { Teardowns } from './teardowns.js';
 import {
@@ -33,13 +35,14 @@ export { UnsupportedPodFieldError } from './pod-container-config.js';
  * RuntimeDefault or Unconfined); volumes emptyDir (0777, fsGroup-owned and setgid), secret and
  * configMap (files, bind-mounted read-only); native sidecars (restartPolicy Always) started in
  * order, each behind its exec startupProbe; plain init containers run to completion; deletion
- * with the kubelet's signals and order (RunningPod.delete).
+ * with the kubelet's signals and order (RunningPod.delete). Any probe (exec, tcpSocket, httpGet,
+ * grpc) can be run once on request (RunningPod.probe).
  *
  * Refused (UnsupportedPodFieldError naming the field): any field not listed in
  * pod-container-config.ts, hostPath and every other volume type, emptyDir medium, volume items,
  * subPath, mount propagation, envFrom, resourceFieldRef, lifecycle hooks, hostPort,
  * hostNetwork/PID/IPC, non-exec startupProbes, a mounted ServiceAccount token, seccomp Localhost.
- * Read but without effect (the caller says so): resources, readiness and liveness probes, ports,
+ * Read but without effect (the caller says so): resources, probes (but sidecars' startupProbes), ports,
  * scheduling fields, imagePullPolicy and pull secrets, emptyDir sizeLimit.
  */
 
@@ -151,6 +154,61 @@ export class RunningPod {
       parts.push(`--- ${this.name}/${c.name}\n${text.split('\n').slice(-tail).join('\n')}`);
     }
     return parts.join('\n');
+  }
+
+  /**
+   * Runs the container's probe of that kind once, as the kubelet would (exec in the container;
+   * tcpSocket, httpGet and grpc against the pod's IP), within its timeoutSeconds. `ok` is the
+   * kubelet's verdict; a container without such a probe passes.
+   */
+  async probe(
+    name: string,
+    kind: 'startupProbe' | 'readinessProbe' | 'livenessProbe',
+  ): Promise<{ ok: boolean; detail: string }> {
+    const all = [...(this.spec.initContainers ?? []), ...this.spec.containers];
+    const c = all.find((c: any) => c.name === name);
+    const probe = c?.[kind];
+    if (!probe) return { ok: true, detail: `no ${kind}` };
+    const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
+    const port = (p: number | string) =>
+      typeof p === 'number' ? p : (c.ports ?? []).find((cp: any) => cp.name === p)?.containerPort;
+    const within = <T>(work: Promise<T>, late: T) =>
+      Promise.race([work, new Promise<T>((r) => setTimeout(() => r(late), timeoutMs))]);
+    if (probe.exec) {
+      const r = await within(this.exec(name, probe.exec.command), { exitCode: -1, output: 'timed out' });
+      return { ok: r.exitCode === 0, detail: `exit ${r.exitCode}: ${r.output}` };
+    }
+    if (probe.tcpSocket) {
+      const target = port(probe.tcpSocket.port);
+      const open = new Promise<boolean>((resolve) => {
+        const s = net.connect(target, this.ip, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      });
+      const ok = await within(open, false);
+      return { ok, detail: `tcp ${this.ip}:${target} ${ok ? 'open' : 'closed'}` };
+    }
+    if (probe.httpGet) {
+      if ((probe.httpGet.scheme ?? 'HTTP') !== 'HTTP') throw new UnsupportedPodFieldError(`${name}.${kind}`, 'HTTPS');
+      const url = `http://${this.ip}:${port(probe.httpGet.port)}${probe.httpGet.path ?? '/'}`;
+      const status = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      return { ok: status >= 200 && status < 400, detail: `GET ${url}: ${status}` };
+    }
+    if (probe.grpc) {
+      const client = healthClient(`${this.ip}:${probe.grpc.port}`);
+      try {
+        const status = await checkHealth(client, probe.grpc.service ?? '', timeoutMs).catch((e: Error) => e.message);
+        return { ok: status === 'SERVING', detail: `grpc health: ${status}` };
+      } finally {
+        client.close();
+      }
+    }
+    throw new UnsupportedPodFieldError(`${name}.${kind}`, 'unknown probe handler');
   }
 
   /** Runs `cmd` in the container (as its user) to the end: its exit code and output. */
