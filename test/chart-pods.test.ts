@@ -53,6 +53,7 @@ import { dockerBuildConfig } from './helpers/slipway.js';
 import { startSshGitServer } from './helpers/ssh-git-server.js';
 import { TeardownStack } from './helpers/teardowns.js';
 import { copyImage } from './helpers/upstream-registry.js';
+import { eventually } from './helpers/eventually.js';
 import { containerConfig, type PodIdentity } from './helpers/pod-container-config.js';
 
 const NAMESPACE = 'slipway-system';
@@ -268,7 +269,15 @@ test.serial(
     for await (const line of s.client.streamBuildLogs({ namespace: 'default', name: 'slow-1', follow: true }))
       if (line.text.includes('slow-step-started')) break;
 
-    const events = await s.agent.delete();
+    const deleting = s.agent.delete();
+    // While the agent drains (it has had its SIGTERM and still runs), its daemon answers.
+    await eventually('the agent to log its SIGTERM', async () =>
+      (await s.agent.logs('agent')).includes('"msg":"stopping","component":"agent","signal":"SIGTERM"'),
+    );
+    t.true((await s.agent.state('agent')).running, 'the agent is still draining');
+    const dindDuringDrain = await s.agent.probe('dind', 'readinessProbe');
+    t.true(dindDuringDrain.ok, `dind during the drain: ${dindDuringDrain.detail}`);
+    const events = await deleting;
     t.log(formatEvents(events));
     const build = await s.client.waitForBuild('default', 'slow-1');
     t.is(build.status!.phase, 'Complete', `${build.status!.message}\n${await s.agent.allLogs()}`);
