@@ -101,7 +101,8 @@ export interface PodToRun {
 /** One step of a pod's deletion, `atMs` after it began. */
 export interface TerminationEvent {
   container: string;
-  what: 'SIGTERM' | 'SIGKILL' | 'exited' | string;
+  /** The signal sent (the image's STOPSIGNAL, SIGTERM, SIGKILL), or 'exited'. */
+  what: string;
   atMs: number;
   exitCode?: number;
 }
