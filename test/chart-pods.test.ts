@@ -356,9 +356,12 @@ test.serial(
       events.findIndex((e) => e.container === container && e.what === what);
     t.is(at('agent', 'SIGKILL'), -1, 'the agent handed the build back and exited within the grace period');
     t.true(at('agent', 'exited') < at('dind', 'SIGTERM'), 'dind is stopped after the agent has exited');
-    const handedBack = await s.client.getBuild('default', 'handback-1');
+    // The agent reported the hand-back before it exited; the coordinator's write may trail it.
+    const handedBack = await eventually('the build to wait for its second attempt', async () => {
+      const b = await s.client.getBuild('default', 'handback-1');
+      return b.status!.attempt === 2 ? b : undefined;
+    });
     t.is(handedBack.status!.phase, 'Pending', handedBack.status!.message);
-    t.is(handedBack.status!.attempt, 2);
     const lost = handedBack.status!.events.find((e) => e.reason === 'AttemptLost');
     t.regex(lost?.message ?? '', /attempt 1 on agent node-b lost \(AgentShutdown\)/, JSON.stringify(handedBack.status));
 
