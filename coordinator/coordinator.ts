@@ -18,6 +18,7 @@ import type { TokenAuthenticator } from './auth/index.js';
 import { Closers } from '../common/closers.js';
 import { BuildController, defaultBuildControllerOptions } from './build-controller/controller.js';
 import { AgentDirectory } from './placement/agent-directory.js';
+import { AgentSlots } from './placement/agent-slots.js';
 import { BuildCache } from './store/build-cache.js';
 import { ConfigCache } from './store/config-cache.js';
 import { defaultSchedulerOptions, Scheduler } from './placement/scheduler.js';
@@ -222,7 +223,13 @@ export class Coordinator {
           })
         : undefined;
       followNatsStatus(nc, log, { leases, health, http });
-      startBuildLoops(parts, { leases, history, contexts, configs, builds });
+      const slots = await whileNatsUnavailable(log, 'open the slots bucket', () =>
+        AgentSlots.open(nc, config.replicas, (key) => builds.get(key), {
+          holdMs: config.placementTimeoutMs,
+          log: log.child({ component: 'agent-slots' }),
+        }),
+      );
+      startBuildLoops(parts, { leases, history, contexts, configs, builds, slots });
       startTriggerLoops(parts, imageChange, triggerLog);
       health.set('SERVING');
       http?.setServing(true);
@@ -316,7 +323,14 @@ async function startHttp(
 /** The loops that drive builds: the build cache, the controller that syncs from it, the agent directory and the scheduler. */
 function startBuildLoops(
   p: Parts,
-  o: { leases: AgentLeases; history: BuildHistory; contexts: ContextStore; configs: ConfigCache; builds: BuildCache },
+  o: {
+    leases: AgentLeases;
+    history: BuildHistory;
+    contexts: ContextStore;
+    configs: ConfigCache;
+    builds: BuildCache;
+    slots: AgentSlots;
+  },
 ): void {
   const { config, log, clock, nc, store, metrics, abort } = p;
   let scheduler: Scheduler | undefined;
@@ -349,6 +363,7 @@ function startBuildLoops(
     placementTimeoutMs: config.placementTimeoutMs,
     agentGraceMs: config.agentGraceMs,
     observer: metrics?.transitions,
+    slots: o.slots,
     clock,
   });
   deferLoop(
@@ -359,6 +374,7 @@ function startBuildLoops(
       builds.run(abort.signal),
       controller.run(abort.signal),
       directory.run(abort.signal),
+      o.slots.run(abort.signal),
       scheduler.run(abort.signal),
     ]),
   );

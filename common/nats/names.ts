@@ -11,6 +11,12 @@ export const BUILDS_BUCKET = 'slipway_builds';
 export const AGENTS_BUCKET = 'slipway_agents';
 /** KV bucket holding sealed registry secrets, keyed `<namespace>.<name>`. */
 export const SECRETS_BUCKET = 'slipway_secrets';
+/**
+ * KV bucket holding which placement holds each of an agent's build slots, keyed
+ * `<agent>.<slot>` (agentSlotKey): a placement takes a slot by compare-and-set before it is
+ * written, so coordinators placing at once never give an agent more builds than its capacity.
+ */
+export const SLOTS_BUCKET = 'slipway_slots';
 /** Object store holding uploaded build contexts, named `<namespace>/<config>/<uuid>`. */
 export const CONTEXTS_BUCKET = 'slipway_contexts';
 /** Work-queue stream of build jobs. A message is consumed (and removed) by exactly one agent. */
@@ -29,6 +35,11 @@ export const LEGACY_JOBS_CONSUMER = 'slipway-agents';
 /** The KV key of a namespaced object. Namespaces and names are DNS labels, so '.' separates. */
 export function objectKey(namespace: string, name: string): string {
   return `${namespace}.${name}`;
+}
+
+/** The key of an agent's build slot `slot` (0 to its capacity - 1) in SLOTS_BUCKET. */
+export function agentSlotKey(agent: string, slot: number): string {
+  return `${agentToken(agent)}.${slot}`;
 }
 
 /**

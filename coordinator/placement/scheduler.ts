@@ -8,6 +8,7 @@ import type { BuildsView } from '../store/build-cache.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import { expirePending, place, unplace, waitForPlacement } from '../builds/transitions.js';
 import type { AgentDirectory } from './agent-directory.js';
+import type { AgentSlots, SlotGrant } from './agent-slots.js';
 import {
   decide,
   NO_LOAD,
@@ -48,6 +49,12 @@ export interface SchedulerOptions {
   maxStatusWritesPerPass: number;
   /** Told of builds this scheduler ends (pendingDeadlineSeconds), once each across coordinators. */
   observer?: TransitionObserver;
+  /**
+   * The agents' slots in the store: each placement takes one by compare-and-set before it is
+   * written, so coordinators placing at once never exceed an agent's capacity. Without it,
+   * capacity is counted from this coordinator's view only.
+   */
+  slots?: AgentSlots;
   log: Logger;
   clock?: () => Date;
 }
@@ -81,9 +88,10 @@ export type SecretLookup = (namespace: string, name: string) => Promise<boolean>
  * on nats-server 2.9.10 at R3 under kill -9).
  *
  * Capacity is counted from the builds placed on and running on each agent as this coordinator's
- * view has them; two coordinators placing at the same moment can each give the same agent its
- * last free slot. The agent never runs more than its concurrency (it pulls that many jobs at
- * most); the extra job waits in its queue.
+ * view has them, and each placement then takes one of the agent's slots in the store by
+ * compare-and-set (agent-slots.ts) before it is written: two coordinators giving the same agent
+ * its last free slot at the same moment both try that slot's key and one loses (its build waits
+ * for the next pass). So the builds placed and running on an agent never outnumber its slots.
  */
 export class Scheduler {
   private readonly clock: () => Date;
@@ -131,6 +139,7 @@ export class Scheduler {
     const wasWaiting = this.index.waiting.has(key);
     const before = this.index.totalSlots;
     this.index.held(key, entry);
+    if (!entry) this.options.slots?.buildGone(key, this.clock().getTime());
     const waits = this.index.waiting.has(key);
     if (!waits) this.parked.delete(key);
     const freed = this.index.totalSlots < before && this.index.waiting.size > this.parked.size;
@@ -293,16 +302,33 @@ export class Scheduler {
     const wanted = requests(queued);
     const agent = d.agent.name;
     this.reserve(agent, 1, wanted);
+    let grant: SlotGrant | undefined;
+    try {
+      grant = await this.takeSlot(d.agent, key, placed, now.getTime());
+    } catch (err) {
+      this.reserve(agent, -1, wanted);
+      throw err;
+    }
+    if (!grant) {
+      // Another coordinator gave the agent its last slot meanwhile: the build waits for a pass.
+      this.reserve(agent, -1, wanted);
+      return undefined;
+    }
     let held = true;
     const release = () => {
-      if (held) this.reserve(agent, -1, wanted);
+      if (held) {
+        this.reserve(agent, -1, wanted);
+        void grant.release();
+      }
       held = false;
     };
     return {
       build: placed,
       release,
       landed: async (revision: number) => {
-        release();
+        // The slot stays taken: the placement written holds it now.
+        if (held) this.reserve(agent, -1, wanted);
+        held = false;
         this.namespaceLastPlaced.set(queued.metadata.namespace, now.getTime());
         this.agentLastPlaced.set(agent, now.getTime());
         await this.publish(key, placed, revision, agent, d.why);
@@ -394,11 +420,40 @@ export class Scheduler {
     const now = this.clock();
     const next = place(b, b.status.attempt, { name: d.agent.name, node: d.agent.node }, d.why, now);
     if (!next) return;
-    const written = await this.write(c.key, next, c.revision);
+    const grant = await this.takeSlot(d.agent, c.key, next, now.getTime());
+    // Another coordinator gave the agent its last slot meanwhile: the next pass decides again.
+    if (!grant) return;
+    let written: number | undefined;
+    try {
+      written = await this.write(c.key, next, c.revision);
+    } finally {
+      if (written === undefined) await grant.release();
+    }
     if (written === undefined) return;
     this.namespaceLastPlaced.set(b.metadata.namespace, now.getTime());
     this.agentLastPlaced.set(d.agent.name, now.getTime());
     await this.publish(c.key, next, written, d.agent.name, d.why);
+  }
+
+  /**
+   * A slot of `agent` for the placement `placed` (not yet written), taken in the store; a no-op
+   * grant without a slots store. Undefined when every slot of the agent is held.
+   */
+  private async takeSlot(agent: AgentView, key: string, placed: Build, now: number): Promise<SlotGrant | undefined> {
+    const slots = this.options.slots;
+    if (!slots) return { slot: -1, release: () => Promise.resolve() };
+    const s = placed.status;
+    return slots.take(
+      agent.name,
+      agent.capacity,
+      {
+        build: key,
+        attempt: s.attempt,
+        placement: s.placements ?? 1,
+        at: new Date(now).toISOString(),
+      },
+      now,
+    );
   }
 
   /** Queues the job of a placement that was written; when that fails, takes the placement back at once. */

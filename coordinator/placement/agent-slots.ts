@@ -1,0 +1,157 @@
+import { Kvm } from '@nats-io/kv';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AlreadyExistsError, ConflictError, errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { agentSlotKey, SLOTS_BUCKET } from '../../common/nats/names.js';
+import { ensureReplicas } from '../../common/nats/streams.js';
+import type { Build, Versioned } from '../../api/types.js';
+import { JsonStore } from '../store/json-store.js';
+
+/** Which placement holds an agent's slot: one placement of one attempt of a build. */
+export interface SlotHolder {
+  /** The build's key, `<namespace>.<name>`. */
+  build: string;
+  attempt: number;
+  /** The placement's number: the build's status.placements once the placement is written. */
+  placement: number;
+  /** When the slot was taken (ISO 8601). */
+  at: string;
+}
+
+/** A slot taken for a placement about to be written. */
+export interface SlotGrant {
+  slot: number;
+  /** The placement's write did not land: the slot is free again (a compare-and-set; a lost one is left to judgement). */
+  release(): Promise<void>;
+}
+
+export interface AgentSlotsOptions {
+  /**
+   * How long a slot stays held by a placement this coordinator cannot see written (its build
+   * not held, or at an earlier placement): a write in flight, or one that never landed because
+   * its coordinator stopped between taking the slot and writing the build.
+   */
+  holdMs: number;
+  log: Logger;
+}
+
+/**
+ * Each agent's build slots, one KV key per slot (`slipway_slots`, `<agent>.<slot>`), holding the
+ * placement that took it. A placement takes a free slot by compare-and-set (create, or update
+ * at the revision read) before its build is written: two coordinators giving an agent its last
+ * slot at once both try the same key and one loses, so the builds placed and running on an
+ * agent never outnumber its capacity (its heartbeat's concurrency).
+ *
+ * A slot is never written free on the happy path: whether its holder still holds it is judged
+ * from the build's state (`isFree`), so a build that ends, is taken back or retried frees its
+ * slot with no write, and the next placement takes the slot over at the revision read. Only a
+ * placement whose build write loses gives the slot back (a delete). So a placement costs one
+ * KV write more than before, and each coordinator's watch of the bucket one message.
+ */
+export class AgentSlots {
+  /** Each slot's holder at the newest revision seen (watch) or written here. */
+  private readonly slots = new Map<string, Versioned<SlotHolder>>();
+  /** Builds this coordinator saw end or go (no longer held by its build cache), and when. */
+  private readonly ended = new Map<string, number>();
+
+  constructor(
+    private readonly store: JsonStore<SlotHolder>,
+    /** The build cache's state of an unfinished build; undefined for one ended, deleted, or not seen yet. */
+    private readonly buildOf: (key: string) => Versioned<Build> | undefined,
+    private readonly options: AgentSlotsOptions,
+  ) {}
+
+  /** Opens (or creates) the slots bucket. */
+  static async open(
+    nc: NatsConnection,
+    replicas: number,
+    buildOf: (key: string) => Versioned<Build> | undefined,
+    options: AgentSlotsOptions,
+  ): Promise<AgentSlots> {
+    const kv = await new Kvm(nc).create(SLOTS_BUCKET, { storage: StorageType.File, replicas, history: 1 });
+    await ensureReplicas(await jetstreamManager(nc), `KV_${SLOTS_BUCKET}`, replicas);
+    const store = new JsonStore<SlotHolder>(kv, 'AgentSlot', { js: jetstream(nc), bucket: SLOTS_BUCKET });
+    return new AgentSlots(store, buildOf, options);
+  }
+
+  /** Follows the bucket until `signal` aborts (the store's watch resumes by itself). */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        for await (const e of this.store.watch({ signal })) {
+          const held = this.slots.get(e.key);
+          if (held && held.revision >= e.revision) continue;
+          if (e.value) this.slots.set(e.key, { value: e.value, revision: e.revision });
+          else this.slots.delete(e.key);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.options.log.warn('slots watch failed; restarting', { error: errorMessage(err) });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** The build cache no longer holds `key`: it ended or was deleted. */
+  buildGone(key: string, now: number): void {
+    this.ended.set(key, now);
+    if (this.ended.size > 1000)
+      for (const [k, at] of this.ended) if (now - at > 2 * this.options.holdMs) this.ended.delete(k);
+  }
+
+  /**
+   * Takes a free slot of `agent` (0 to capacity - 1) for `holder`, by compare-and-set.
+   * @returns undefined when every slot is held (or was taken meanwhile by another coordinator).
+   */
+  async take(agent: string, capacity: number, holder: SlotHolder, now: number): Promise<SlotGrant | undefined> {
+    for (let slot = 0; slot < capacity; slot++) {
+      const key = agentSlotKey(agent, slot);
+      const held = this.slots.get(key);
+      if (held && !this.isFree(agent, held.value, now)) continue;
+      let revision: number;
+      try {
+        revision = held ? await this.store.update(key, holder, held.revision) : await this.store.create(key, holder);
+      } catch (err) {
+        // Taken meanwhile (the watch brings who holds it): try the next slot.
+        if (err instanceof ConflictError || err instanceof AlreadyExistsError) continue;
+        throw err;
+      }
+      const mine = { value: holder, revision };
+      const current = this.slots.get(key);
+      if (!current || current.revision < revision) this.slots.set(key, mine);
+      return { slot, release: () => this.release(key, revision) };
+    }
+    return undefined;
+  }
+
+  private async release(key: string, revision: number): Promise<void> {
+    try {
+      await this.store.delete(key, revision);
+      if (this.slots.get(key)?.revision === revision) this.slots.delete(key);
+    } catch (err) {
+      // Taken over already, or unanswered: judgement frees it (the build is not placed at this number).
+      this.options.log.info('could not give a slot back', { slot: key, error: errorMessage(err) });
+    }
+  }
+
+  /**
+   * Whether the placement `h` on `agent` no longer holds its slot, judged from the build's state
+   * in the build cache. A cache behind the bucket only delays a slot's freeing: each state that
+   * frees it (ended, retried, placed again, taken back) comes after every state that holds it.
+   * A placement not seen written yet (its write in flight) holds its slot for holdMs.
+   */
+  isFree(agent: string, h: SlotHolder, now: number): boolean {
+    const young = now - Date.parse(h.at) < this.options.holdMs;
+    const entry = this.buildOf(h.build);
+    if (!entry) return this.ended.has(h.build) || !young;
+    const s = entry.value.status;
+    if (s.attempt !== h.attempt) return s.attempt > h.attempt || !young;
+    const placements = s.placements ?? 0;
+    if (placements > h.placement) return true;
+    if (placements < h.placement) return !young;
+    if (s.phase === 'Running') return s.agent !== agent;
+    if (s.phase === 'Pending') return s.placement?.agent !== agent;
+    return true;
+  }
+}
