@@ -3,7 +3,8 @@ import test from 'ava';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import type { Build } from '../api/types.js';
-import { BUILDS_BUCKET } from '../common/nats/names.js';
+import { BUILDS_BUCKET, SLOTS_BUCKET } from '../common/nats/names.js';
+import type { SlotHolder } from '../coordinator/placement/agent-slots.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
@@ -43,6 +44,12 @@ test.serial(
       pending.events?.map((e) => e.reason),
       ['Queued', 'Placed'],
     );
+    // The agent's slot, taken by compare-and-set before the placement was written: one write more.
+    const slots = await new Kvm(nc).open(SLOTS_BUCKET);
+    const taken: string[] = [];
+    for await (const e of await slots.history({ key: '>' })) taken.push(`${e.key} ${e.json<SlotHolder>().build}`);
+    t.is(taken.length, 1, taken.join('; '));
+    t.true(taken[0]!.startsWith('agent-0-') && taken[0]!.endsWith(`.0 default.${started.metadata!.name}`), taken[0]);
   },
 );
 
