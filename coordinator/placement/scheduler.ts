@@ -28,8 +28,12 @@ export interface Reservation {
   build: Build;
   /** The placed build was written at `revision`: its job is published (the slot is the write's now). */
   landed(revision: number): Promise<void>;
-  /** The write did not land: the slot is free again. Idempotent. */
-  release(): void;
+  /**
+   * The write did not land: the slot is free again. Idempotent. Given the write's error, the slot
+   * taken in the store is given back only for a ConflictError (the write surely lost); after
+   * another (its answer lost: it may have landed) the slot is left to judgement (agent-slots.ts).
+   */
+  release(cause?: unknown): void;
 }
 
 export interface SchedulerOptions {
@@ -306,8 +310,10 @@ export class Scheduler {
     try {
       grant = await this.takeSlot(d.agent, key, placed, now.getTime());
     } catch (err) {
-      this.reserve(agent, -1, wanted);
-      throw err;
+      this.log(queued).info('could not take a slot for the placement; a pass places the build', {
+        agent,
+        error: errorMessage(err),
+      });
     }
     if (!grant) {
       // Another coordinator gave the agent its last slot meanwhile: the build waits for a pass.
@@ -315,10 +321,10 @@ export class Scheduler {
       return undefined;
     }
     let held = true;
-    const release = () => {
+    const release = (cause?: unknown) => {
       if (held) {
         this.reserve(agent, -1, wanted);
-        void grant.release();
+        if (cause === undefined || cause instanceof ConflictError) void grant.release();
       }
       held = false;
     };
@@ -423,13 +429,12 @@ export class Scheduler {
     const grant = await this.takeSlot(d.agent, c.key, next, now.getTime());
     // Another coordinator gave the agent its last slot meanwhile: the next pass decides again.
     if (!grant) return;
-    let written: number | undefined;
-    try {
-      written = await this.write(c.key, next, c.revision);
-    } finally {
-      if (written === undefined) await grant.release();
+    // Given back only when the write surely lost; after another error it may have landed.
+    const written = await this.write(c.key, next, c.revision);
+    if (written === undefined) {
+      await grant.release();
+      return;
     }
-    if (written === undefined) return;
     this.namespaceLastPlaced.set(b.metadata.namespace, now.getTime());
     this.agentLastPlaced.set(d.agent.name, now.getTime());
     await this.publish(c.key, next, written, d.agent.name, d.why);
