@@ -55,3 +55,25 @@ test('withdrawing a taken-back placement removes its copy and older ones, and le
   t.deepEqual(await queued(nc, 'agent-a', 'app-1'), ['2/1']);
   t.deepEqual(await jobs.state(job(2, 1), 'agent-a'), { state: 'waiting', seq: 6 });
 });
+
+test("a taken-back placement's copy queued behind a newer placement's is withdrawn, and the newer copy is still found waiting", async (t) => {
+  // A publish whose answer was lost can land after the next placement's: the stream then holds
+  // placement 2's copy before placement 1's. Withdrawing placement 1 stopped at the newer copy and
+  // left its own; the newer placement's state was read from the subject's last copy (placement
+  // 1's), called missing, and at its timeout that placement was taken back and its copy deleted.
+  const nats = await startNatsServer(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  await ensureJobStream(nc, { ...defaultJobStreamOptions(), replicas: 1 });
+  await ensureAgentJobConsumer(nc, 'agent-a');
+  const jobs = natsJobQueue(nc);
+  const job = (placement: number): BuildJob => ({ namespace: 'default', build: 'app-2', attempt: 1, placement });
+
+  await jobs.publish(job(2), 'agent-a');
+  await jobs.publish(job(1), 'agent-a');
+  t.deepEqual(await jobs.state(job(2), 'agent-a'), { state: 'waiting', seq: 1 }, 'the newer copy waits its turn');
+  await jobs.withdraw(job(1), 'agent-a');
+  t.deepEqual(await queued(nc, 'agent-a', 'app-2'), ['1/2'], "only the taken-back placement's copy is gone");
+  t.deepEqual(await jobs.state(job(2), 'agent-a'), { state: 'waiting', seq: 1 });
+  t.deepEqual(await jobs.state(job(1), 'agent-a'), { state: 'missing' });
+});

@@ -110,13 +110,8 @@ export async function publishJob(nc: NatsConnection, job: BuildJob, agent: strin
 export type JobQueueState = { state: 'waiting' | 'delivered' | 'passed-over'; seq: number } | { state: 'missing' };
 
 async function jobQueueState(jsm: JetStreamManager, job: BuildJob, agent: string): Promise<JobQueueState> {
-  // The newest copy; the stream leader answers a message get.
-  const stored = await jsm.streams.getMessage(JOBS_STREAM, {
-    last_by_subj: agentJobSubject(agent, job.namespace, job.build),
-  });
+  const stored = await placementCopy(jsm, job, agent);
   if (!stored) return { state: 'missing' };
-  const queued = queuedJob(stored);
-  if (queued.attempt !== job.attempt || queued.placement !== job.placement) return { state: 'missing' };
   let consumer;
   try {
     consumer = await jsm.consumers.info(JOBS_STREAM, agentConsumerName(agent));
@@ -131,9 +126,36 @@ async function jobQueueState(jsm: JetStreamManager, job: BuildJob, agent: string
 }
 
 /**
+ * This placement's queued copy: the newest copy of the build's job on the agent's queue (the
+ * stream leader answers a message get), or, when that is another placement's (or none: see
+ * withdrawJob on 2.9.10), the one found by subject oldest first. A copy whose publish answer was
+ * lost can land after a newer placement's: the newest copy is then not the newest placement's.
+ */
+async function placementCopy(jsm: JetStreamManager, job: BuildJob, agent: string): Promise<StoredMsg | null> {
+  const subject = agentJobSubject(agent, job.namespace, job.build);
+  const newest = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: subject });
+  if (newest && isPlacement(queuedJob(newest), job)) return newest;
+  // A copy per placement on this agent at most; a few is plenty.
+  for (let seq = 1, i = 0; i < 10; i++) {
+    const stored = await nextCopy(jsm, subject, seq);
+    if (!stored || (newest && stored.seq >= newest.seq)) return null;
+    if (isPlacement(queuedJob(stored), job)) return stored;
+    seq = stored.seq + 1;
+  }
+  return null;
+}
+
+/** The first copy on `subject` at or after `seq`. */
+function nextCopy(jsm: JetStreamManager, subject: string, seq: number): Promise<StoredMsg | null> {
+  // The server's message get takes next_by_subj (2.9 on); nats.js types only seq and last_by_subj for it.
+  return jsm.streams.getMessage(JOBS_STREAM, { next_by_subj: subject, seq } as unknown as MsgRequest);
+}
+
+/**
  * Removes the queued copies of a build's job from an agent's queue: `job`'s placement (taken
- * back) and older ones. A newer copy stays: the build may have been placed on the same agent
- * again meanwhile. Copies are found oldest first by subject (next_by_subj), not by the
+ * back) and older ones, each read before it is deleted by its sequence. A newer copy stays,
+ * wherever it sits: the build may have been placed on the same agent again meanwhile, and a
+ * copy whose publish answer was lost can land after it. Copies are found oldest first by subject (next_by_subj), not by the
  * subject's last message: nats-server 2.9.10 finds no last message for a subject once its
  * newest one is deleted, though older ones remain. Deleted one by one, not purged by subject:
  * on 2.9.10 at R3, a node restarted after filtered purges stayed unhealthy (its /healthz never
@@ -143,10 +165,10 @@ async function withdrawJob(jsm: JetStreamManager, job: BuildJob, agent: string):
   const subject = agentJobSubject(agent, job.namespace, job.build);
   // A copy per placement on this agent at most; a few is plenty.
   for (let seq = 1, i = 0; i < 10; i++) {
-    // The server's message get takes next_by_subj (2.9 on); nats.js types only seq and last_by_subj for it.
-    const stored = await jsm.streams.getMessage(JOBS_STREAM, { next_by_subj: subject, seq } as unknown as MsgRequest);
-    if (!stored || isNewer(queuedJob(stored), job)) return;
+    const stored = await nextCopy(jsm, subject, seq);
+    if (!stored) return;
     seq = stored.seq + 1;
+    if (isNewer(queuedJob(stored), job)) continue;
     await jsm.streams.deleteMessage(JOBS_STREAM, stored.seq, false).catch((err: unknown) => {
       // Gone meanwhile: acked by the agent, or removed by another coordinator.
       if (!(err instanceof JetStreamApiError)) throw err;
@@ -180,6 +202,11 @@ function queuedJob(stored: StoredMsg): Partial<BuildJob> {
   } catch {
     return {};
   }
+}
+
+/** Whether `queued` is `job`'s copy: its attempt and placement. */
+function isPlacement(queued: Partial<BuildJob>, job: BuildJob): boolean {
+  return queued.attempt === job.attempt && queued.placement === job.placement;
 }
 
 /** Whether `queued` is of a later attempt, or a later placement of the same attempt, than `job`. */
