@@ -190,6 +190,7 @@ test.serial(
       'KV_slipway_buildconfigs',
       'KV_slipway_builds',
       'KV_slipway_secrets',
+      'KV_slipway_slots',
       'OBJ_slipway_contexts',
       'SLIPWAY_JOBS',
       'SLIPWAY_LOGS',
