@@ -250,7 +250,8 @@ export class BuildController {
       try {
         revision = await this.cache.update(key, next, current.revision);
       } catch (err) {
-        placement?.release();
+        // Only a write that surely lost gives the slot back; one whose answer was lost may have landed.
+        placement?.release(err);
         throw err;
       }
       current = { value: next, revision };
