@@ -1,0 +1,163 @@
+import test from 'ava';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
+import { BenchmarkNoopExecutor } from '../agent/executors/benchmark-noop-executor.js';
+import { randomUUID } from 'node:crypto';
+import type { Build, BuildConfig } from '../api/types.js';
+import { BUILDCONFIGS_BUCKET, BUILDS_BUCKET } from '../common/nats/names.js';
+import { testEnvironment } from './helpers/environment.js';
+import { startGitServer } from './helpers/git-server.js';
+import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+
+/**
+ * Rounds, each of BURST builds started at once (split over the two coordinators) while none
+ * runs, and one more whose number is taken first and whose create lands last.
+ */
+const ROUNDS = 12;
+const BURST = 4;
+const BUILDS = ROUNDS * (BURST + 1);
+
+/**
+ * Every revision the Build bucket takes for `config`'s builds, in bucket order, from before the
+ * first build exists: the history a reader of the bucket would see.
+ */
+async function recordHistory(
+  t: Parameters<typeof startSlipway>[0],
+  natsUrl: string,
+  config: string,
+): Promise<{ history: Build[]; stop: () => void }> {
+  const nc = await connect({ servers: natsUrl });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).open(BUILDS_BUCKET);
+  const watcher = await kv.watch({ key: 'default.>' });
+  const history: Build[] = [];
+  void (async () => {
+    for await (const e of watcher) {
+      if (e.operation !== 'PUT') continue;
+      const b = e.json<Build>();
+      if (b.spec.configName === config) history.push(b);
+    }
+  })();
+  return { history, stop: () => watcher.stop() };
+}
+
+/**
+ * What a third coordinator does when it is slow between StartBuild's two writes (a GC pause, a
+ * lost packet): it takes number n by compare-and-set on the config now, and `create` makes build
+ * n later, after builds n+1, n+2… of the other coordinators exist.
+ */
+async function slowStartBuild(
+  t: Parameters<typeof startSlipway>[0],
+  natsUrl: string,
+  config: string,
+): Promise<{ name: string; create: (like: Build) => Promise<void> }> {
+  const nc = await connect({ servers: natsUrl });
+  t.teardown(() => nc.close());
+  const kvm = new Kvm(nc);
+  const configs = await kvm.open(BUILDCONFIGS_BUCKET);
+  const builds = await kvm.open(BUILDS_BUCKET);
+  for (;;) {
+    const entry = (await configs.get(`default.${config}`))!;
+    const c = entry.json<BuildConfig>();
+    const n = c.status.lastVersion + 1;
+    const next = { ...c, status: { ...c.status, lastVersion: n } };
+    try {
+      await configs.update(`default.${config}`, JSON.stringify(next), entry.revision);
+    } catch {
+      continue;
+    }
+    const name = `${config}-${n}`;
+    return {
+      name,
+      create: async (like) => {
+        const build: Build = {
+          ...like,
+          metadata: { ...like.metadata, name, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
+          status: { phase: 'New', attempt: 0 },
+        };
+        await builds.create(`default.${name}`, JSON.stringify(build));
+      },
+    };
+  }
+}
+
+const number = (b: Build) => Number(b.metadata.name.slice(b.metadata.name.lastIndexOf('-') + 1));
+
+for (const policy of ['Serial', 'SerialLatestOnly'] as const) {
+  test.serial(
+    `${policy} across two coordinators: ${ROUNDS} bursts of ${BURST} StartBuilds never run two builds of the config together`,
+    async (t) => {
+      // Room for every build at once on two agents: only the run policy keeps them apart. No-op
+      // builds, so the race between the two coordinators' controllers is all there is.
+      const sw = await startSlipway(t, { coordinators: 2, agents: 0 });
+      const executors = [new BenchmarkNoopExecutor(), new BenchmarkNoopExecutor()];
+      for (const executor of executors) await addAgent(t, sw, { concurrency: BUILDS, executor });
+      const git = await startGitServer(t);
+      const name = policy.toLowerCase();
+      const repo = await git.createRepo(name, { Dockerfile: `FROM ${testEnvironment().baseImage}\n` });
+      const config = dockerBuildConfig(name, repo.uri, `${testEnvironment().registry}/test/${name}:v1`);
+      config.spec!.runPolicy = policy;
+      await sw.client.createBuildConfig(config);
+      const { history, stop } = await recordHistory(t, sw.natsUrl, name);
+
+      // The gap is at a config with nothing running: two creates landing out of number order,
+      // seen at different moments by the two coordinators. So many small bursts, each at idle.
+      const finals: Awaited<ReturnType<typeof sw.client.waitForBuild>>[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const slow = await slowStartBuild(t, sw.natsUrl, name);
+        const started = await Promise.all(
+          Array.from({ length: BURST }, (_, i) =>
+            sw.clientOf(i % 2).startBuild({ namespace: 'default', configName: name }),
+          ),
+        );
+        const like = history.find((b) => b.metadata.name === started[0]!.metadata!.name)!;
+        await new Promise((r) => setTimeout(r, 100));
+        await slow.create(like);
+        const names = [slow.name, ...started.map((b) => b.metadata!.name)].sort((a, b) =>
+          a.localeCompare(b, 'en', { numeric: true }),
+        );
+        finals.push(
+          ...(await Promise.all(names.map((n) => sw.client.waitForBuild('default', n, AbortSignal.timeout(60_000))))),
+        );
+      }
+      stop();
+
+      // Replay the bucket's history: the builds past New and not ended, at every revision.
+      const active = new Map<string, number>();
+      let most = 0;
+      const startOrder: number[] = [];
+      for (const b of history) {
+        const phase = b.status.phase;
+        if (phase === 'Pending' || phase === 'Running') {
+          if (!active.has(b.metadata.name)) startOrder.push(number(b));
+          active.set(b.metadata.name, number(b));
+        } else active.delete(b.metadata.name);
+        if (active.size > most) {
+          most = active.size;
+          if (most > 1) t.log(`at once: ${[...active.keys()].join(', ')}`);
+        }
+      }
+      t.is(most, 1, 'one build of the config past New at a time');
+
+      const ran = finals.filter((b) => b.status!.phase === 'Complete');
+      for (const b of ran) t.is(b.status!.attempt, 1, `${b.metadata!.name} ran once`);
+      if (policy === 'Serial') {
+        t.is(ran.length, BUILDS, 'every build ran');
+        t.deepEqual(
+          startOrder,
+          [...startOrder].sort((a, b) => a - b),
+          'builds started in number order',
+        );
+      } else {
+        for (const b of finals) t.true(['Complete', 'Cancelled'].includes(b.status!.phase), b.metadata!.name);
+        t.is(finals[finals.length - 1]!.status!.phase, 'Complete', 'the newest build of the last burst ran');
+        for (const b of finals.filter((f) => f.status!.phase === 'Cancelled')) {
+          t.is(b.status!.reason, 'Superseded', b.metadata!.name);
+          t.is(b.status!.attempt, 0, `${b.metadata!.name} never ran`);
+        }
+      }
+      // The agents ran each attempt they were given once.
+      for (const e of executors) for (const [k, n] of e.runtime.runs) t.is(n, 1, `${k} ran once`);
+    },
+  );
+}
