@@ -189,6 +189,13 @@ export interface BuildConfigStatus {
    * compare-and-set that numbers them, dropped once they exist (coordinator/builds/pending-builds.ts).
    */
   pendingBuilds?: PendingBuild[];
+  /**
+   * Serial and SerialLatestOnly: the build the run policy last let leave New, taken by
+   * compare-and-set on this record (coordinator/build-controller/run-slot.ts), so that
+   * coordinators whose views differ still start one build of the config at a time. It is not
+   * cleared when that build ends: the next build takes it over once it has.
+   */
+  runSlot?: { build: string; number: number };
 }
 
 export const MAX_PENDING_BUILDS = 50;

@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import type { TokenAuthenticator } from './auth/index.js';
 import { Closers } from '../common/closers.js';
 import { BuildController, defaultBuildControllerOptions } from './build-controller/controller.js';
+import { RunSlots } from './build-controller/run-slot.js';
 import { AgentDirectory } from './placement/agent-directory.js';
 import { AgentSlots } from './placement/agent-slots.js';
 import { BuildCache } from './store/build-cache.js';
@@ -346,6 +347,7 @@ function startBuildLoops(
       await pruning;
     },
     observer: metrics?.transitions,
+    runSlots: new RunSlots(o.configs, builds, store.builds, clock),
     workers: config.controllerWorkers,
     resyncIntervalMs: config.resyncIntervalMs,
     leaseCheckIntervalMs: config.leaseCheckIntervalMs,

@@ -16,6 +16,7 @@ import {
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import type { Reservation } from '../placement/scheduler.js';
 import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
+import type { RunSlots } from './run-slot.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface BuildControllerOptions {
@@ -44,6 +45,12 @@ export interface BuildControllerOptions {
   onTerminal?: (build: Build) => Promise<void>;
   /** Told of the builds this controller ends (lost attempts, deadlines), once each across coordinators. */
   observer?: TransitionObserver;
+  /**
+   * The run slots of Serial and SerialLatestOnly configs (run-slot.ts): a build those policies
+   * would start leaves New only once it holds its config's slot. Undefined: the view alone
+   * decides (one coordinator is then safe; several may start two builds of a config at once).
+   */
+  runSlots?: RunSlots;
   log: Logger;
   clock?: () => Date;
 }
@@ -128,6 +135,8 @@ export class BuildController {
   /** Queues what a change the cache took in asks of the controller. */
   private take({ key, build, before }: BuildChange): void {
     if (build) this.noteStarted(build);
+    const gone = build ?? before;
+    if (gone && (!build || isTerminal(build.status.phase))) this.options.runSlots?.noteEnded(gone);
     if (build && !isTerminal(build.status.phase)) {
       const phase = build.status.phase;
       if (phase === 'Running') this.queue.addAfter(key, this.options.leaseCheckIntervalMs);
@@ -207,14 +216,21 @@ export class BuildController {
       if (policed && !this.cache.listedAll) return;
       // A Parallel build starts whatever its siblings do: their view is not gathered for it.
       const { view, seen } = policed ? await this.runPolicyView(build) : { view: { siblings: [] }, seen: new Map() };
-      const decision = decideRun(build, view);
+      let decision: Awaited<ReturnType<RunSlots['take']>> | ReturnType<typeof decideRun> = decideRun(build, view);
+      // Across coordinators, the one the config's record names runs: taken by compare-and-set.
+      if (policed && decision.action === 'start' && this.options.runSlots) {
+        const slot = await this.options.runSlots.take(build);
+        if (slot.action !== 'start') decision = slot;
+      }
       if (decision.action === 'wait') {
         const waiting = waitForBuild(build, decision.waitingFor, this.clock());
         if (waiting) {
           await this.cache.update(key, waiting, current.revision);
           this.log(build).info('build waits for an earlier one', { waitingFor: decision.waitingFor });
         }
-        // The build it waits for ending queues this one again (queueWaiting).
+        // The build it waits for ending queues this one again (queueWaiting); one not created
+        // yet does not, so the slot asks for a retry.
+        if ('retryMs' in decision && decision.retryMs !== undefined) this.queue.addAfter(key, decision.retryMs);
         return;
       }
       if (decision.action === 'supersede') {
@@ -230,7 +246,7 @@ export class BuildController {
       // another revision, so the supersede fails, and this build is synced again and waits for it.
       // Conversely, once one is superseded here, no coordinator can start it. Either way only one
       // build of the config runs.
-      for (const older of decision.supersede) {
+      for (const older of 'supersede' in decision ? decision.supersede : []) {
         const olderKey = objectKey(older.metadata.namespace, older.metadata.name);
         const revision = seen.get(olderKey);
         const superseded = supersede(older, build.metadata.name, this.clock());

@@ -9,7 +9,10 @@ import { isTerminal, type Build } from '../../api/types.js';
  * numbers of one config only grow (a config deleted and made again skips every name its old
  * builds had or have), and builds appear in the bucket, and so in every coordinator's watch, in
  * number order. The one exception is two StartBuilds of one config racing, the lower number's
- * create landing after the higher's: see `RunPolicyView.newestStarted` for what then happens.
+ * create landing after the higher's: see `RunPolicyView.newestStarted` for what this view then
+ * does. A decision to start is then confirmed by the config's run slot (run-slot.ts), a
+ * compare-and-set on the config that keeps it to one build at a time across coordinators and,
+ * under Serial, in number order.
  *
  * The rules, for a New build `b` of a Serial or SerialLatestOnly config (`siblings` are the
  * other builds of its config that have not ended, as the controller knows them):
