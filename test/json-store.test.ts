@@ -178,8 +178,14 @@ test('mutate decides not to write, or that a key is missing, on the latest revis
     return v.phase === 'Running' && v.claim === 'c1' ? undefined : { phase: 'Running', claim: 'c1' };
   };
 
-  const running = await store.create('a.build', { phase: 'Running', claim: 'c1' });
-  const complete = await store.update('a.build', { phase: 'Complete', claim: 'c1' }, running);
+  // The writes the replica is behind on come from elsewhere (another coordinator): a store's
+  // own writes it reads back from the leader (the next test).
+  const other = new JsonStore<{ phase: string; claim?: string }>(kv, 'Thing', {
+    js: jetstream(nc),
+    bucket: 'json_store_lagging',
+  });
+  const running = await other.create('a.build', { phase: 'Running', claim: 'c1' });
+  const complete = await other.update('a.build', { phase: 'Complete', claim: 'c1' }, running);
   behind.set('a.build', running);
   t.is((await store.get('a.build'))!.revision, running, 'the replica answers get() from behind');
   t.deepEqual(await store.getLatest('a.build'), { value: { phase: 'Complete', claim: 'c1' }, revision: complete });
@@ -189,7 +195,7 @@ test('mutate decides not to write, or that a key is missing, on the latest revis
     'the repeated claim is judged on the latest revision',
   );
 
-  const created = await store.create('a.new', { phase: 'New' });
+  const created = await other.create('a.new', { phase: 'New' });
   behind.set('a.new', 'missing');
   t.is(await store.get('a.new'), undefined);
   const claimed = await store.mutate('a.new', claim);
@@ -207,4 +213,60 @@ test('mutate decides not to write, or that a key is missing, on the latest revis
   await store.delete('a.new', created + 1);
   t.is(await store.getLatest('a.new'), undefined, 'a deleted key has no latest value');
   t.is(await store.mutate('a.new', claim), undefined);
+});
+
+test('a store reads its own writes back through a replica that is behind them: gets, listings, snapshots, deletions', async (t) => {
+  const nats = await startNatsServer(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).create('json_store_ryw', { storage: StorageType.File, history: 5 });
+  const behind = new Map<string, number | 'missing'>();
+  const lagging = laggingReplica(kv, behind);
+  // keys() from the replica too: it has not got the keys marked missing yet.
+  Object.assign(lagging, {
+    keys: async (filter?: string) => {
+      const all: string[] = [];
+      for await (const k of await kv.keys(filter)) if (behind.get(k) !== 'missing') all.push(k);
+      return (async function* () {
+        yield* all;
+      })();
+    },
+  });
+  const stream = { js: jetstream(nc), bucket: 'json_store_ryw' };
+  const mine = new JsonStore<{ n: number }>(lagging, 'Thing', stream);
+  const other = new JsonStore<{ n: number }>(lagging, 'Thing', stream);
+
+  const made = await mine.create('a.mine', { n: 1 });
+  behind.set('a.mine', 'missing');
+  t.deepEqual(await mine.get('a.mine'), { value: { n: 1 }, revision: made }, 'a create is read back');
+  t.is(await other.get('a.mine'), undefined, 'another writer’s reader may miss it (the replica is behind)');
+  t.deepEqual(
+    (await mine.list('a.*')).map((e) => e.value),
+    [{ n: 1 }],
+    'a listing names a key the replica does not list yet',
+  );
+  t.deepEqual((await mine.listPage({ filter: 'a.*', scope: 'a', size: 10, tokenField: 't' })).items, [
+    { value: { n: 1 }, revision: made },
+  ]);
+  t.deepEqual(
+    (await mine.snapshot('a.*')).items.map((e) => e.value),
+    [{ n: 1 }],
+  );
+
+  const updated = await mine.update('a.mine', { n: 2 }, made);
+  behind.set('a.mine', made);
+  t.deepEqual(await mine.get('a.mine'), { value: { n: 2 }, revision: updated }, 'an update is read back');
+  t.is((await other.get('a.mine'))!.revision, made);
+
+  await mine.delete('a.mine', updated);
+  behind.set('a.mine', updated);
+  t.is(await mine.get('a.mine'), undefined, 'a deletion is read back');
+  t.deepEqual(await mine.list('a.*'), []);
+  t.is((await other.get('a.mine'))!.revision, updated);
+
+  // Keys it did not write are read as the replica answers: no leader read for them.
+  const theirs = await other.create('a.theirs', { n: 3 });
+  behind.set('a.theirs', 'missing');
+  t.is(await mine.get('a.theirs'), undefined);
+  t.deepEqual(await other.get('a.theirs'), { value: { n: 3 }, revision: theirs });
 });

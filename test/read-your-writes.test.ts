@@ -10,7 +10,7 @@ import { dockerBuildConfig, testCoordinatorSettings } from './helpers/slipway.js
 const ITERATIONS = 500;
 
 test.serial(
-  'on an R3 cluster, a build StartBuild made is in the same coordinator’s GetBuild and ListBuilds right after, every time',
+  'on an R3 cluster, a build StartBuild made (or cancelled) is in the same coordinator’s GetBuild and ListBuilds right after, every time',
   async (t) => {
     // A follower of the Build bucket applies a write only when the leader tells it the write is
     // committed (with its next message), so right after a write it is often one behind; a
@@ -41,6 +41,7 @@ test.serial(
 
     let missedGet = 0;
     let missedList = 0;
+    let missedCancel = 0;
     for (let i = 0; i < ITERATIONS; i++) {
       const started = await client.startBuild({ namespace: 'default', configName: 'ryw' });
       const name = started.metadata!.name;
@@ -51,12 +52,22 @@ test.serial(
       } catch {
         missedGet++;
       }
+      if (i % 5 === 0) {
+        const cancelled = await client.cancelBuild('default', name);
+        const got = await client.getBuild('default', name);
+        if (
+          got.status!.phase !== 'Cancelled' ||
+          Number(got.metadata!.resourceVersion) < Number(cancelled.metadata!.resourceVersion)
+        )
+          missedCancel++;
+      }
       const listed = await client.listBuilds({ namespace: 'default', configName: 'ryw' });
       const mine = listed.find((b) => b.metadata!.name === name);
       if (!mine || Number(mine.metadata!.resourceVersion) < revision) missedList++;
     }
-    t.log(`missed: GetBuild ${missedGet}, ListBuilds ${missedList} of ${ITERATIONS}`);
+    t.log(`missed: GetBuild ${missedGet}, ListBuilds ${missedList} of ${ITERATIONS}; CancelBuild ${missedCancel}`);
     t.is(missedGet, 0, 'GetBuild shows the build StartBuild made, at its revision or later');
     t.is(missedList, 0, 'ListBuilds lists it, at its revision or later');
+    t.is(missedCancel, 0, 'GetBuild right after CancelBuild shows the build Cancelled');
   },
 );

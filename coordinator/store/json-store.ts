@@ -6,6 +6,7 @@ import { isNatsUnavailable } from '../../common/grpc/status.js';
 import type { Versioned } from '../../api/types.js';
 import { keyOf, sortKey } from './key-order.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
+import { WrittenRevisions } from './written-revisions.js';
 
 /** JetStream's error code for a compare-and-set that named the wrong revision. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -87,6 +88,12 @@ export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024 - 8 * 1024;
  * Typed JSON objects in a JetStream KV bucket. Writes are only `create` (fails if the key
  * exists) and `update` at a named revision (fails if anything wrote since): there is no blind
  * put, so two writers can never both think they won.
+ *
+ * Reads see this store's own writes (read-your-writes for everything one coordinator wrote):
+ * `get`, and the listings and snapshots made of it, may be answered by a replica that is
+ * behind, but an answer older than a write made through this store (WrittenRevisions, the
+ * newest 10,000 keys written) is read again from the stream leader. Writes made elsewhere (another
+ * coordinator) may still be seen late.
  */
 export class JsonStore<T> {
   constructor(
@@ -100,6 +107,8 @@ export class JsonStore<T> {
 
   /** For reads from the stream leader; made on first use. */
   private manager?: Promise<JetStreamManager>;
+  /** What this store wrote, so that its reads never show less (read-your-writes). */
+  private readonly written = new WrittenRevisions();
 
   /** The value as stored. @throws InvalidInputError when it is too large for a message. */
   private encode(value: T): string {
@@ -126,13 +135,17 @@ export class JsonStore<T> {
 
   /**
    * The value as one replica holds it: on a cluster, any replica answers (a direct get), and one
-   * that has not caught up (just restarted, say) answers with an older revision or none. Good
-   * for showing state and for a write at the revision read, which fails if it was not the
-   * latest; a decision not to write must be confirmed with getLatest.
+   * that has not caught up (a follower one commit behind, or just restarted) answers with an
+   * older revision or none. Never older than this store's own last write of the key, though: such
+   * an answer is read again from the leader. Good for showing state and for a write at the
+   * revision read, which fails if it was not the latest; a decision not to write must be
+   * confirmed with getLatest (another coordinator's write may be missing).
    */
   async get(key: string): Promise<Versioned<T> | undefined> {
     const entry = await this.kv.get(key);
-    return entry ? decode<T>(entry) : undefined;
+    const found = entry ? decode<T>(entry) : undefined;
+    if (this.written.isBehind(key, found?.revision)) return this.getLatest(key);
+    return found;
   }
 
   /** The value as the bucket's stream leader holds it: the latest revision, at a request's cost. */
@@ -163,7 +176,9 @@ export class JsonStore<T> {
   /** @throws AlreadyExistsError when the key holds a value. */
   async create(key: string, value: T): Promise<number> {
     try {
-      return await this.kv.create(key, this.encode(value));
+      const revision = await this.kv.create(key, this.encode(value));
+      this.written.wrote(key, revision);
+      return revision;
     } catch (err) {
       if (isWrongRevision(err)) throw new AlreadyExistsError(this.kind, key);
       throw err;
@@ -177,7 +192,9 @@ export class JsonStore<T> {
    */
   async createUnused(key: string, value: T): Promise<number> {
     try {
-      return await this.kv.put(key, this.encode(value), { previousSeq: 0 });
+      const revision = await this.kv.put(key, this.encode(value), { previousSeq: 0 });
+      this.written.wrote(key, revision);
+      return revision;
     } catch (err) {
       if (isWrongRevision(err)) throw new AlreadyExistsError(this.kind, key);
       throw err;
@@ -187,7 +204,9 @@ export class JsonStore<T> {
   /** @throws ConflictError when the key is no longer at `revision`. */
   async update(key: string, value: T, revision: number): Promise<number> {
     try {
-      return await this.kv.update(key, this.encode(value), revision);
+      const written = await this.kv.update(key, this.encode(value), revision);
+      this.written.wrote(key, written);
+      return written;
     } catch (err) {
       if (isWrongRevision(err)) throw new ConflictError(key, revision, { cause: err });
       throw err;
@@ -198,6 +217,7 @@ export class JsonStore<T> {
   async delete(key: string, revision: number): Promise<void> {
     try {
       await this.kv.delete(key, { previousSeq: revision });
+      this.written.deleted(key, revision);
     } catch (err) {
       if (isWrongRevision(err)) throw new ConflictError(key, revision, { cause: err });
       throw err;
@@ -241,6 +261,8 @@ export class JsonStore<T> {
     // A key written while the listing runs comes again at its new revision: list it once.
     const keys = new Set<string>();
     for await (const k of await this.kv.keys(filter)) if (!where || where(k)) keys.add(k);
+    // The key listing comes from a replica too: one behind misses keys this store just created.
+    for (const k of this.written.present((k) => keyMatches(filter, k) && (!where || where(k)))) keys.add(k);
     const values = await Promise.all([...keys].map(async (k) => [k, await this.get(k)] as const));
     return values.filter((e): e is [string, Versioned<T>] => e[1] !== undefined);
   }
