@@ -7,6 +7,7 @@ import type { Build, BuildConfig } from '../api/types.js';
 import { BUILDCONFIGS_BUCKET, BUILDS_BUCKET } from '../common/nats/names.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
+import { eventually } from './helpers/eventually.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
 /**
@@ -161,3 +162,65 @@ for (const policy of ['Serial', 'SerialLatestOnly'] as const) {
     },
   );
 }
+
+test.serial(
+  'Serial: a build that took the run slot and stayed New (its coordinator died between the two writes) runs, then an older one created late',
+  async (t) => {
+    // No agent yet: held-1 stays Pending, and the builds made below wait for it.
+    const sw = await startSlipway(t, { coordinators: 2, agents: 0 });
+    const git = await startGitServer(t);
+    const repo = await git.createRepo('held', { Dockerfile: `FROM ${testEnvironment().baseImage}\n` });
+    const config = dockerBuildConfig('held', repo.uri, `${testEnvironment().registry}/test/held:v1`);
+    config.spec!.runPolicy = 'Serial';
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: 'held' });
+    await eventually(
+      'held-1 Pending',
+      async () => (await sw.client.getBuild('default', 'held-1')).status!.phase === 'Pending',
+    );
+
+    // What a coordinator leaves when it dies after taking numbers 2 and 3 (two StartBuilds) and,
+    // once held-1 has ended, the slot for held-3, before held-3 left New; held-2's create lands
+    // after held-3's.
+    const nc = await connect({ servers: sw.natsUrl });
+    t.teardown(() => nc.close());
+    const kvm = new Kvm(nc);
+    const configs = await kvm.open(BUILDCONFIGS_BUCKET);
+    const builds = await kvm.open(BUILDS_BUCKET);
+    const like = (await builds.get('default.held-1'))!.json<Build>();
+    const make = (name: string): Build => ({
+      ...like,
+      metadata: { ...like.metadata, name, uid: randomUUID(), creationTimestamp: new Date().toISOString() },
+      status: { phase: 'New', attempt: 0 },
+    });
+    const entry = (await configs.get('default.held'))!;
+    const c = entry.json<BuildConfig>();
+    await configs.update(
+      'default.held',
+      JSON.stringify({ ...c, status: { ...c.status, lastVersion: 3 } }),
+      entry.revision,
+    );
+    await builds.create('default.held-3', JSON.stringify(make('held-3')));
+    await builds.create('default.held-2', JSON.stringify(make('held-2')));
+    await eventually(
+      'held-2 waiting',
+      async () => (await sw.client.getBuild('default', 'held-2')).status!.reason === 'WaitingForPreviousBuild',
+    );
+    const now = (await configs.get('default.held'))!;
+    const held = now.json<BuildConfig>();
+    const status = { ...held.status, runSlot: { build: 'held-3', number: 3 } };
+    await configs.update('default.held', JSON.stringify({ ...held, status }), now.revision);
+    await sw.client.cancelBuild('default', 'held-1');
+    await addAgent(t, sw, { concurrency: 4, executor: new BenchmarkNoopExecutor() });
+
+    const [two, three] = await Promise.all(
+      ['held-2', 'held-3'].map((n) => sw.client.waitForBuild('default', n, AbortSignal.timeout(20_000))),
+    );
+    t.is(three!.status!.phase, 'Complete', 'held-3, which holds the slot, ran');
+    t.is(two!.status!.phase, 'Complete', 'held-2 ran after it');
+    t.true(
+      new Date(two!.status!.startTimestamp!).getTime() >= new Date(three!.status!.completionTimestamp!).getTime(),
+      'one at a time',
+    );
+  },
+);

@@ -218,7 +218,13 @@ export class BuildController {
       const { view, seen } = policed ? await this.runPolicyView(build) : { view: { siblings: [] }, seen: new Map() };
       let decision: Awaited<ReturnType<RunSlots['take']>> | ReturnType<typeof decideRun> = decideRun(build, view);
       // Across coordinators, the one the config's record names runs: taken by compare-and-set.
-      if (policed && decision.action === 'start' && this.options.runSlots) {
+      // One that holds it already starts whatever this view says (run-slot.ts, holds).
+      if (policed && this.options.runSlots?.holds(build)) {
+        // Still waiting for a build that started without the slot (a Parallel one from before
+        // the policy changed), never for a queued one.
+        const active = view.siblings.find((s) => s.status.phase !== 'New' && !isTerminal(s.status.phase));
+        if (decision.action !== 'start' && !active) decision = { action: 'start', supersede: [] };
+      } else if (policed && decision.action === 'start' && this.options.runSlots) {
         const slot = await this.options.runSlots.take(build);
         if (slot.action !== 'start') decision = slot;
       }

@@ -71,6 +71,16 @@ export class RunSlots {
   }
 
   /**
+   * Whether `build` holds its config's slot, as the config cache shows (no read). A holder that
+   * has not ended keeps it (only its end lets another take it), so a build that took it and then
+   * failed to leave New (a lost write, a coordinator that died) must leave New whatever its view
+   * says now: a build waiting for it would otherwise wait for a build that waits for it.
+   */
+  holds(build: Build): boolean {
+    return this.configs.get(configKey(build))?.value.status.runSlot?.build === build.metadata.name;
+  }
+
+  /**
    * Takes the slot of `build`'s config for it (a New build of a Serial or SerialLatestOnly
    * config that its run policy would start), or says what it must do instead.
    */
