@@ -262,7 +262,7 @@ export class JsonStore<T> {
     const keys = new Set<string>();
     for await (const k of await this.kv.keys(filter)) if (!where || where(k)) keys.add(k);
     // The key listing comes from a replica too: one behind misses keys this store just created.
-    for (const k of this.written.present((k) => keyMatches(filter, k) && (!where || where(k)))) keys.add(k);
+    for (const k of this.written.present((k) => (!where || where(k)) && keyMatches(filter, k))) keys.add(k);
     const values = await Promise.all([...keys].map(async (k) => [k, await this.get(k)] as const));
     return values.filter((e): e is [string, Versioned<T>] => e[1] !== undefined);
   }
