@@ -82,6 +82,16 @@ async function slowStartBuild(
   }
 }
 
+/** The config bucket's writes since this was called (its stream's last sequence). */
+async function configRevision(t: Parameters<typeof startSlipway>[0], natsUrl: string): Promise<() => Promise<number>> {
+  const nc = await connect({ servers: natsUrl });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).open(BUILDCONFIGS_BUCKET);
+  const last = async () => (await kv.status()).streamInfo.state.last_seq;
+  const start = await last();
+  return async () => (await last()) - start;
+}
+
 const number = (b: Build) => Number(b.metadata.name.slice(b.metadata.name.lastIndexOf('-') + 1));
 
 for (const policy of ['Serial', 'SerialLatestOnly'] as const) {
@@ -100,6 +110,7 @@ for (const policy of ['Serial', 'SerialLatestOnly'] as const) {
       config.spec!.runPolicy = policy;
       await sw.client.createBuildConfig(config);
       const { history, stop } = await recordHistory(t, sw.natsUrl, name);
+      const configWrites = await configRevision(t, sw.natsUrl);
 
       // The gap is at a config with nothing running: two creates landing out of number order,
       // seen at different moments by the two coordinators. So many small bursts, each at idle.
@@ -122,6 +133,8 @@ for (const policy of ['Serial', 'SerialLatestOnly'] as const) {
         );
       }
       stop();
+      // What the policy costs: StartBuild's compare-and-set on the config, and the run slot's.
+      t.log(`config writes per build: ${((await configWrites()) / BUILDS).toFixed(2)}`);
 
       // Replay the bucket's history: the builds past New and not ended, at every revision.
       const active = new Map<string, number>();

@@ -63,6 +63,8 @@ export class RunSlots {
 
   /** Records a build the watch has seen end (or be deleted), so that a holder's end costs no read. */
   noteEnded(build: Build): void {
+    // Only builds under these policies take the slot (or are waited for as a number in between).
+    if ((build.spec.config.runPolicy ?? 'Parallel') === 'Parallel') return;
     const config = configKey(build);
     const names = this.ended.get(config) ?? [];
     if (!names.includes(build.metadata.name)) names.push(build.metadata.name);
