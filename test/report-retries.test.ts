@@ -56,7 +56,7 @@ async function buildAnsweredInternal(t: ExecutionContext, faults: ProxyFault[]) 
   proxy.arm('CompleteBuild', faults);
   await client.startBuild({ namespace: 'default', configName: 'reported' });
   const final = await client.waitForBuild('default', 'reported-1', AbortSignal.timeout(90_000));
-  return { final, proxy, agent, runs: counter.runs().get(run) ?? 0 };
+  return { final, proxy, agent, client, runs: () => counter.runs().get(run) ?? 0 };
 }
 
 for (const [title, faults] of [
@@ -64,18 +64,23 @@ for (const [title, faults] of [
   ['INTERNAL after its write landed', ['internal-after'] as ProxyFault[]],
 ] as const) {
   test.serial(`a completion answered ${title} is retried: the build ends Complete promptly, once`, async (t) => {
-    const { final, proxy, agent, runs } = await buildAnsweredInternal(t, faults);
+    const { final, proxy, agent, client, runs } = await buildAnsweredInternal(t, faults);
     const s = final.status!;
     t.is(s.phase, 'Complete', `${s.reason}: ${s.message}`);
     t.is(s.attempt, 1);
     // Ended by the agent's report, well before the deadline backstop would have ended it.
     const tookMs = Date.parse(s.completionTimestamp) - Date.parse(final.metadata!.creationTimestamp);
     t.true(tookMs < (DEADLINE_SECONDS * 1000) / 4, `ended after ${tookMs} ms`);
+    // The build's end can be seen before the answer to the report that ended it reaches the agent.
+    await agent.waitForLog((l) => l.msg === 'outcome accepted', 10_000).catch(() => undefined);
+    t.is(runs(), 1, 'the build step ran once');
+    t.is(agent.logs().filter((l) => l.msg === 'build started').length, 1);
     // Each INTERNAL answer was followed by another try, the last one taken.
     t.deepEqual(proxy.calls('CompleteBuild'), [...faults.map(() => grpc.status.INTERNAL), grpc.status.OK]);
-    t.is(runs, 1, 'the build step ran once');
-    t.is(agent.logs().filter((l) => l.msg === 'build started').length, 1);
     t.is(agent.logs().filter((l) => l.msg === 'outcome accepted').length, 1);
     t.is(s.events.filter((e) => e.reason === 'Complete').length, 1, 'one Complete event');
+    // The retry that found its own report already written wrote nothing more.
+    const now = await client.getBuild(final.metadata!.namespace, final.metadata!.name);
+    t.is(now.metadata!.resourceVersion, final.metadata!.resourceVersion);
   });
 }

@@ -41,7 +41,9 @@ test('a retried attempt that waits shows the waiting reason and how the previous
     workDir: path.join(await tempDir(t, 'slipway-agents-'), agentName),
     drainTimeoutMs: 500,
   });
-  const repo = await git.createRepo('handed', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 20\n` });
+  const repo = await git.createRepo('handed', {
+    Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 20\n`,
+  });
   const config = dockerBuildConfig('handed', repo.uri, `${env.registry}/test/handed-${unique()}:v1`, {
     buildArgs: [{ name: 'N', value: unique() }],
   });

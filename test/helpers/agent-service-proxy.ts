@@ -69,7 +69,9 @@ export async function startAgentServiceProxy(t: Teardowns, target: string): Prom
   }
   server.addService(definition, handlers);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   t.teardown(() => {
     server.forceShutdown();
