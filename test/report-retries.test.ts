@@ -29,10 +29,8 @@ const unique = () => randomBytes(4).toString('hex');
 /** Far beyond how long the build takes: a build left to its deadline backstop fails the test. */
 const DEADLINE_SECONDS = 300;
 
-async function buildAnsweredInternal(t: ExecutionContext, faults: ProxyFault[]) {
-  const env = testEnvironment();
-  const git = await startGitServer(t);
-  const counter = await startRunCounter(t);
+/** A coordinator process, the proxy in front of its AgentService, and one agent process calling through it. */
+async function setUp(t: ExecutionContext, drainTimeoutMs = 0) {
   const nats = await startNatsServer(t);
   const port = await freePort();
   await startCoordinatorProcess(t, { natsUrl: nats.url, port });
@@ -45,7 +43,16 @@ async function buildAnsweredInternal(t: ExecutionContext, faults: ProxyFault[]) 
     coordinator: proxy.address,
     name,
     workDir: path.join(await tempDir(t, 'slipway-agents-'), name),
+    drainTimeoutMs,
   });
+  return { client, proxy, agent };
+}
+
+async function buildAnsweredInternal(t: ExecutionContext, faults: ProxyFault[]) {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const counter = await startRunCounter(t);
+  const { client, proxy, agent } = await setUp(t);
   const run = `r${unique()}`;
   const repo = await git.createRepo('reported', {
     Dockerfile: `FROM ${env.baseImage}\nRUN ${counter.command(run)} && echo ${run} > /run-id\n`,
@@ -84,3 +91,38 @@ for (const [title, faults] of [
     t.is(now.metadata!.resourceVersion, final.metadata!.resourceVersion);
   });
 }
+
+test.serial(
+  'a hand-back (AgentShutdown) answered INTERNAL after it landed is retried and answered, not refused',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const { client, proxy, agent } = await setUp(t, 300);
+    const repo = await git.createRepo('handed', {
+      Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N && sleep 20\n`,
+    });
+    const config = dockerBuildConfig('handed', repo.uri, `${env.registry}/test/handed-${unique()}:v1`, {
+      buildArgs: [{ name: 'N', value: unique() }],
+    });
+    config.spec!.retries = 1;
+    config.spec!.completionDeadlineSeconds = DEADLINE_SECONDS;
+    await client.createBuildConfig(config);
+    proxy.arm('FailBuild', ['internal-after']);
+    await client.startBuild({ namespace: 'default', configName: 'handed' });
+    await agent.waitForLog((l) => l.msg === 'build started');
+    agent.signal('SIGTERM');
+    await agent.exited();
+    t.deepEqual(proxy.calls('FailBuild'), [grpc.status.INTERNAL, grpc.status.OK]);
+    const accepted = agent.logs().filter((l) => l.msg === 'outcome accepted');
+    t.is(accepted.length, 1);
+    t.is(accepted[0]?.phase, 'Pending', 'answered with the build, now at its next attempt');
+    t.false(
+      agent.logs().some((l) => String(l.msg).startsWith('outcome refused')),
+      'not refused as stale',
+    );
+    const b = await client.getBuild('default', 'handed-1');
+    t.is(b.status!.attempt, 2, 'handed back once');
+    t.like(b.status!.previousAttempt, { attempt: 1, reason: 'AgentShutdown' });
+    t.is(b.status!.events.filter((e) => e.reason === 'Retrying').length, 1);
+  },
+);
