@@ -16,6 +16,7 @@ const pure = [
   'build-history-units',
   'chaos-units',
   'coordinator-addresses-units',
+  'coordinator-client-units',
   'describe-format',
   'dockerfile-edits',
   'gc-thresholds-units',

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { AbortedError, SlipwayError } from '../common/errors.js';
 import { slipwayProto } from '../common/grpc/proto.js';
-import { isTransient, reasonOf } from '../common/grpc/status.js';
+import { reasonOf } from '../common/grpc/status.js';
 import type { Logger } from '../common/log.js';
 import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
@@ -60,9 +60,46 @@ export interface CoordinatorClientOptions {
 }
 
 /**
- * The agent's side of AgentService. A report that does not get through (coordinator down,
- * connection cut) is retried until it is answered or `signal` aborts: an outcome is never
- * dropped. An answer that refuses the report throws ReportRefusedError.
+ * What the agent does with a failed call to the coordinator (see retryableCodes):
+ * `retry` it, take it as `refused` for good (the attempt is not this agent's, the build is gone),
+ * or `fail` (the request itself is wrong: sending it again cannot help).
+ */
+export type CallFailure = 'retry' | 'refused' | 'fail';
+
+/**
+ * Answers worth sending the same request again for: the coordinator was not reached or did not
+ * answer (UNAVAILABLE, DEADLINE_EXCEEDED), lost a compare-and-set race (ABORTED), was stopping
+ * (CANCELLED: a coordinator shutting down cancels the calls it still holds), or failed in a way
+ * it did not classify (INTERNAL, UNKNOWN: a fault of the coordinator or of a hop before it, which
+ * may have happened before or after the report's write landed). A retried report is safe either
+ * way: the coordinator answers a repeat of the report that ended the attempt with the build
+ * (coordinator/builds/transitions.ts, finish), and fences any other.
+ */
+const RETRYABLE_CODES: ReadonlySet<grpc.status> = new Set([
+  grpc.status.UNAVAILABLE,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.ABORTED,
+  grpc.status.CANCELLED,
+  grpc.status.INTERNAL,
+  grpc.status.UNKNOWN,
+]);
+
+/** How a failed call is treated; anything that is not a gRPC error (a bug of the agent's) fails. */
+export function callFailure(err: unknown): CallFailure {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'number') return 'fail';
+  if (RETRYABLE_CODES.has(code)) return 'retry';
+  if (code === grpc.status.FAILED_PRECONDITION || code === grpc.status.NOT_FOUND) return 'refused';
+  return 'fail';
+}
+
+/**
+ * The agent's side of AgentService. A report (or claim) answered with a retryable code
+ * (RETRYABLE_CODES: the coordinator down, restarting or failing, the connection cut) is sent
+ * again, with a backoff that doubles from `retryBaseMs` up to `retryMaxMs`, until it is answered
+ * or `signal` aborts (which also cancels the call in flight): an outcome is never dropped while
+ * the agent runs. An answer that refuses the report for good (FAILED_PRECONDITION, NOT_FOUND)
+ * throws ReportRefusedError; any other error is thrown as it came.
  */
 export class CoordinatorClient {
   private readonly client: AgentServiceClient;
@@ -117,27 +154,33 @@ export class CoordinatorClient {
   private async retrying<Res>(
     method: string,
     signal: AbortSignal,
-    call: (deadline: Date, cb: (err: grpc.ServiceError | null, res?: Res) => void) => void,
+    call: (deadline: Date, cb: (err: grpc.ServiceError | null, res?: Res) => void) => grpc.ClientUnaryCall,
   ): Promise<Res> {
     for (let attempt = 0; ; attempt++) {
       if (signal.aborted) throw new AbortedError(`${method} abandoned: agent stopping`);
       try {
-        return await new Promise<Res>((resolve, reject) =>
-          call(new Date(Date.now() + this.options.callTimeoutMs), (err, res) => (err ? reject(err) : resolve(res!))),
-        );
+        return await new Promise<Res>((resolve, reject) => {
+          const inFlight = call(new Date(Date.now() + this.options.callTimeoutMs), (err, res) => {
+            signal.removeEventListener('abort', cancel);
+            if (err) reject(err);
+            else resolve(res!);
+          });
+          const cancel = () => inFlight.cancel();
+          signal.addEventListener('abort', cancel, { once: true });
+        });
       } catch (err) {
-        if (!isTransient(err)) {
-          const e = err as grpc.ServiceError;
-          if (e.code === grpc.status.FAILED_PRECONDITION || e.code === grpc.status.NOT_FOUND) {
-            throw new ReportRefusedError(`${method} refused: ${e.details}`, reasonOf(err) || 'Refused', { cause: err });
-          }
-          throw err;
-        }
-        const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** attempt);
+        if (signal.aborted) throw new AbortedError(`${method} abandoned: agent stopping`, { cause: err });
+        const failure = callFailure(err);
+        const e = err as grpc.ServiceError;
+        if (failure === 'refused')
+          throw new ReportRefusedError(`${method} refused: ${e.details}`, reasonOf(err) || 'Refused', { cause: err });
+        if (failure === 'fail') throw err;
+        const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(attempt, 30));
         this.options.log.warn('coordinator call did not get through; retrying', {
           method,
+          code: grpc.status[e.code],
           delayMs: delay,
-          error: (err as Error).message,
+          error: e.message,
         });
         await sleep(delay, signal);
       }

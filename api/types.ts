@@ -316,6 +316,26 @@ export interface BuildStatus {
   logSnippet?: string;
   /** What happened, oldest first; at most MAX_BUILD_EVENTS (the oldest are dropped). */
   events?: BuildEvent[];
+  /**
+   * How the attempt before the current one ended, when it was handed back or lost with its agent
+   * and the build got a new attempt (coordinator/builds/transitions.ts, loseAttempt); undefined
+   * for a first attempt. Kept while later attempts wait, run and end, so `reason` can say why the
+   * build waits (a placement's PendingReason) while this still says what happened before.
+   */
+  previousAttempt?: PreviousAttempt;
+}
+
+/** An attempt that ended without ending its build: the build was given a new attempt. */
+export interface PreviousAttempt {
+  attempt: number;
+  /** A retryable reason (RETRYABLE_REASONS): AgentShutdown or AgentLost. */
+  reason: string;
+  message: string;
+  /** The agent and node that held it; undefined when it was never claimed. */
+  agent?: string;
+  node?: string;
+  /** When it was handed back or found lost. */
+  completionTimestamp: string;
 }
 
 export interface Placement {

@@ -1,5 +1,6 @@
 import { longestStage } from '../api/types.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
+import type { BuildStatus__Output } from '../proto/generated/slipway/v1/BuildStatus.js';
 
 /** Columns padded to their widest cell, kubectl style. */
 export function table(header: string[], rows: string[][]): string {
@@ -37,6 +38,7 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
     ['Message', s.message],
     ['Exit code', s.exitCode >= 0 ? String(s.exitCode) : undefined],
     ['Attempt', String(s.attempt)],
+    ['Previous attempt', previousAttempt(s.previousAttempt, now)],
     ['Node', s.node],
     ['Agent', s.agent],
     [
@@ -92,6 +94,17 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
       ? section('Log snippet', indent(s.logSnippet.endsWith('\n') ? s.logSnippet : `${s.logSnippet}\n`))
       : '',
   ].join('');
+}
+
+/**
+ * How the attempt before the current one ended (it was handed back or lost, and the build got a
+ * new attempt), e.g. "1 on agent a (node n), 12s ago: AgentShutdown: the agent shut down…".
+ */
+function previousAttempt(p: BuildStatus__Output['previousAttempt'], now: Date): string | undefined {
+  if (!p) return undefined;
+  const where = p.agent ? ` on agent ${p.agent}${p.node ? ` (node ${p.node})` : ''}` : '';
+  const when = p.completionTimestamp ? `, ${formatAge(p.completionTimestamp, now)} ago` : '';
+  return `${p.attempt}${where}${when}: ${p.reason}${p.message && p.message !== p.reason ? `: ${p.message}` : ''}`;
 }
 
 /** Why the build was started: one line per cause, with the commit or image digest it names. */

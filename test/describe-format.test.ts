@@ -104,3 +104,28 @@ test('a build without stages, events or causes says <none> and Manual; get build
   t.is(longestStageCell(failedBuild()), 'Build 77s');
   t.is(buildDuration(failedBuild(), now), '90s');
 });
+
+test('a build waiting after a hand-back shows why it waits and, on a line of its own, how the attempt before ended', (t) => {
+  const b = failedBuild();
+  Object.assign(b.status!, {
+    phase: 'Pending',
+    reason: 'NoMatchingAgent',
+    message: 'no live agent',
+    attempt: 2,
+    previousAttempt: {
+      attempt: 1,
+      reason: 'AgentShutdown',
+      message: 'the agent shut down before the build finished',
+      agent: 'agent-a',
+      node: 'node-a',
+      completionTimestamp: '2026-01-01T00:09:30Z',
+    },
+  });
+  const out = describeBuild(b, now);
+  t.regex(out, /\nReason:\s+NoMatchingAgent\n/);
+  t.regex(
+    out,
+    /\nPrevious attempt:\s+1 on agent agent-a \(node node-a\), 30s ago: AgentShutdown: the agent shut down before the build finished\n/,
+  );
+  t.notRegex(describeBuild(failedBuild(), now), /Previous attempt/);
+});

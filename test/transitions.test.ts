@@ -13,6 +13,7 @@ import {
   place,
   supersede,
   waitForBuild,
+  waitForPlacement,
   withEvent,
 } from '../coordinator/builds/transitions.js';
 
@@ -274,6 +275,54 @@ test('a lost attempt: AttemptLost and Retrying while retries last, the events of
   const gone = loseAttempt(second, 'AgentLost', 'no heartbeat', later(20));
   t.is(gone.status.phase, 'Error');
   t.deepEqual(reasons(gone).slice(8), ['Warning/AttemptLost', 'Warning/Error']);
+});
+
+test('a handed-back attempt stays visible in previousAttempt while placement says why the next one waits, and after', (t) => {
+  const retrying = newBuild();
+  retrying.spec.config.retries = 2;
+  const first = claim(
+    placedOn(assignAttempt(retrying)!, 1, now),
+    { attempt: 1, agent: 'a', node: 'n', claimId: 'a/1/7' },
+    now,
+  )!;
+  const report = { attempt: 1, agent: 'a', phase: 'Error', reason: 'AgentShutdown', message: 'shut down' } as const;
+  const handedBack = finish(first, report, later(5))!;
+  const previous = {
+    attempt: 1,
+    reason: 'AgentShutdown',
+    message: 'shut down',
+    agent: 'a',
+    node: 'n',
+    completionTimestamp: later(5).toISOString(),
+  };
+  t.like(handedBack.status, { phase: 'Pending', attempt: 2, reason: 'AgentShutdown', previousAttempt: previous });
+  const waiting = waitForPlacement(
+    markQueued(handedBack, 2, later(6))!,
+    2,
+    'NoMatchingAgent',
+    'no live agent',
+    later(7),
+  )!;
+  t.like(waiting.status, { reason: 'NoMatchingAgent', message: 'no live agent', previousAttempt: previous });
+  // The hand-back reported again (its answer was lost) is answered with the build as it is.
+  t.is(finish(waiting, report, later(8)), undefined);
+  t.throws(() => finish(waiting, { ...report, message: 'another' }, later(8)), { instanceOf: StaleAttemptError });
+  t.throws(() => finish(waiting, { ...report, agent: 'b' }, later(8)), { instanceOf: StaleAttemptError });
+  const running = claim(
+    place(waiting, 2, { name: 'b', node: 'm' }, '', later(9))!,
+    { attempt: 2, agent: 'b', node: 'm', claimId: 'b/1/9' },
+    later(10),
+  )!;
+  t.like(running.status, { phase: 'Running', reason: undefined, previousAttempt: previous });
+  const done = finish(
+    running,
+    { attempt: 2, agent: 'b', phase: 'Complete', output: { image: 'r/a:v', digest: 'sha256:1' } },
+    later(11),
+  )!;
+  t.like(done.status, { phase: 'Complete', previousAttempt: previous });
+  // A later loss replaces it with that attempt's.
+  const third = loseAttempt(running, 'AgentLost', 'no heartbeat', later(12));
+  t.like(third.status.previousAttempt, { attempt: 2, reason: 'AgentLost', agent: 'b', node: 'm' });
 });
 
 test('a deadline the agent missed ends in DeadlineExceeded, said as a Warning', (t) => {

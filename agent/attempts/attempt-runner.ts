@@ -1,4 +1,4 @@
-import { errorMessage } from '../../common/errors.js';
+import { errorMessage, isAbortError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { NatsConnection } from '../../common/nats/connect.js';
 import {
@@ -65,8 +65,11 @@ export class AttemptRunner {
    * failure). The log is streamed as it runs; whatever leaves the agent is masked with the
    * build's credentials. A build that could not be read (`MalformedBuildError`) is reported
    * failed without running.
-   * @returns whether the coordinator answered the report (a refusal is an answer too: the
-   *   attempt is no longer this agent's); false when it could not be reported.
+   * @returns whether the attempt is settled here: true when the coordinator answered the report
+   *   (a refusal is an answer too: the attempt is no longer this agent's), and when it failed the
+   *   report for a reason no retry can change (the attempt must not run again: a redelivered job
+   *   would claim it with the same claim id, which the coordinator accepts); false only when the
+   *   agent stopped before the report was answered, so the job goes back.
    */
   async run(attempt: RunningAttempt, build: ClaimedBuild | MalformedBuildError, log: Logger): Promise<boolean> {
     const claimedAt = performance.now();
@@ -131,7 +134,10 @@ export class AttemptRunner {
     return this.report(ref, outcome, { logLines, stages: stages.list(), logSnippet, seconds }, masker, log);
   }
 
-  /** Reports the outcome, retrying until the coordinator answers or reporting is given up. */
+  /**
+   * Reports the outcome, retrying (CoordinatorClient) until the coordinator answers or the agent
+   * gives reporting up as it stops.
+   */
   private async report(
     ref: AttemptRef,
     outcome: Outcome,
@@ -177,8 +183,12 @@ export class AttemptRunner {
         log.warn('outcome refused: this attempt is no longer ours', { refusal: err.refusal, error: err.message });
         return true;
       }
-      log.error('outcome could not be reported', { error: errorMessage(err) });
-      return false;
+      if (isAbortError(err)) {
+        log.warn('outcome not reported: the agent is stopping', { error: errorMessage(err) });
+        return false;
+      }
+      log.error('outcome could not be reported; the attempt is not run again', { error: errorMessage(err) });
+      return true;
     }
   }
 

@@ -252,12 +252,15 @@ export const RETRYABLE_REASONS: ReadonlySet<string> = new Set(['AgentLost', 'Age
  * Running → a terminal phase, reported by the agent that owns the attempt. Repeating the report
  * that ended the build (same attempt, agent and outcome) changes nothing and gets the build
  * back: its first write may have landed while its answer was lost (a NATS timeout during a
- * leader election, a coordinator that died before answering), and the agent retries it.
+ * leader election, a coordinator that died before answering), and the agent retries it. So does
+ * repeating the report that handed the attempt back (Error with a RETRYABLE_REASONS reason),
+ * which gave the build its next attempt: it is the build's `previousAttempt`.
  * @throws StaleAttemptError for a report from another attempt or agent;
  *         BuildAlreadyTerminalError when the build ended otherwise (another outcome, a cancel,
  *         the deadline backstop).
  */
 export function finish(build: Build, o: Outcome, now: Date): Build | undefined {
+  if (recordsHandBack(build, o)) return undefined;
   requireAttempt(build, o.attempt);
   if (isTerminal(build.status.phase)) {
     if (recordsOutcome(build, o)) return undefined;
@@ -330,6 +333,20 @@ function describeStages(stages: BuildStage[]): string {
   return `${(total / 1000).toFixed(1)}s (longest: ${longest.name} ${(longest.durationMs / 1000).toFixed(1)}s)`;
 }
 
+/** Whether `o` is the report that handed its attempt back and so gave the build its current attempt. */
+function recordsHandBack(build: Build, o: Outcome): boolean {
+  const p = build.status.previousAttempt;
+  return (
+    o.phase === 'Error' &&
+    p !== undefined &&
+    build.status.attempt === o.attempt + 1 &&
+    p.attempt === o.attempt &&
+    p.agent === o.agent &&
+    p.reason === o.reason &&
+    p.message === (o.message ?? o.reason)
+  );
+}
+
 /** Whether the ended build holds exactly this agent's report of its attempt. */
 function recordsOutcome(build: Build, o: Outcome): boolean {
   const s = build.status;
@@ -390,7 +407,9 @@ export function cancel(build: Build, now: Date): Build | undefined {
 /**
  * The running attempt is gone with its agent (it stopped heartbeating, restarted, or shut down
  * before finishing). With retries left the build gets a new attempt, which the controller
- * queues; otherwise it ends in Error. A build whose cancel was requested just ends Cancelled.
+ * queues, and `status.previousAttempt` says how this one ended (it outlives the reason, which
+ * placement replaces while the new attempt waits); otherwise it ends in Error. A build whose
+ * cancel was requested just ends Cancelled.
  */
 export function loseAttempt(build: Build, reason: string, message: string, now: Date): Build {
   if (build.status.phase !== 'Running')
@@ -430,6 +449,16 @@ export function loseAttempt(build: Build, reason: string, message: string, now: 
           message: `attempt ${attempt}: ${message}; retrying (${attempt} of ${retries} retries used)`,
           // What happened to earlier attempts stays; only the new attempt's own fields start afresh.
           events: build.status.events,
+          // Kept in a field of its own: placement's waiting reason replaces `reason` as the new
+          // attempt waits, and events roll off.
+          previousAttempt: {
+            attempt,
+            reason,
+            message,
+            ...(build.status.agent ? { agent: build.status.agent } : {}),
+            ...(build.status.node ? { node: build.status.node } : {}),
+            completionTimestamp: now.toISOString(),
+          },
         },
       },
       lost,

@@ -171,6 +171,23 @@ function schemas(): Record<string, unknown> {
                 },
               },
             },
+            previousAttempt: {
+              type: 'object',
+              description:
+                'How the attempt before the current one ended, when it was handed back or lost with its agent and the build got a new attempt; kept while later attempts wait, run and end (reason then says why the build waits).',
+              properties: {
+                attempt: { type: 'integer', description: 'Its number.' },
+                reason: str('AgentShutdown (its agent stopped before the build finished) or AgentLost.'),
+                message: str('Human-readable details.'),
+                agent: str('The agent that held it.'),
+                node: str('The node of that agent.'),
+                completionTimestamp: {
+                  type: 'string',
+                  format: 'date-time',
+                  description: 'When it was handed back or found lost.',
+                },
+              },
+            },
             logSnippet: str(
               'A build that did not complete: the last lines of its log (at most 20 lines, 4 KiB), secrets masked.',
             ),

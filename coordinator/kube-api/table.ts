@@ -55,6 +55,12 @@ const COLUMNS: Record<ResourceInfo['plural'], Column[]> = {
       description: 'The stage of the final attempt that took longest, and how long.',
       priority: 1,
     },
+    {
+      name: 'Previous Attempt',
+      type: 'string',
+      description: 'The attempt before the current one and why it was handed back or lost (status.previousAttempt).',
+      priority: 1,
+    },
   ],
   buildconfigs: [
     NAME,
@@ -118,6 +124,7 @@ function cells(resource: ResourceInfo, obj: KubeObject, now: Date): unknown[] {
       s.reason ?? '<none>',
       image,
       longest ? `${longest.name} ${stageDuration(longest.durationMs)}` : '<none>',
+      s.previousAttempt ? `${s.previousAttempt.attempt} ${s.previousAttempt.reason}` : '<none>',
     ];
   }
   const spec = obj.spec as BuildConfigSpec;

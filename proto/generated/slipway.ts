@@ -51,6 +51,7 @@ import type { ListBuildsResponse as _slipway_v1_ListBuildsResponse, ListBuildsRe
 import type { LogLine as _slipway_v1_LogLine, LogLine__Output as _slipway_v1_LogLine__Output } from './slipway/v1/LogLine';
 import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from './slipway/v1/NameValue';
 import type { ObjectMeta as _slipway_v1_ObjectMeta, ObjectMeta__Output as _slipway_v1_ObjectMeta__Output } from './slipway/v1/ObjectMeta';
+import type { PreviousAttempt as _slipway_v1_PreviousAttempt, PreviousAttempt__Output as _slipway_v1_PreviousAttempt__Output } from './slipway/v1/PreviousAttempt';
 import type { RegistryCredentials as _slipway_v1_RegistryCredentials, RegistryCredentials__Output as _slipway_v1_RegistryCredentials__Output } from './slipway/v1/RegistryCredentials';
 import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from './slipway/v1/ResourceLimits';
 import type { Secret as _slipway_v1_Secret, Secret__Output as _slipway_v1_Secret__Output } from './slipway/v1/Secret';
@@ -121,6 +122,7 @@ export interface ProtoGrpcType {
       LogLine: MessageTypeDefinition<_slipway_v1_LogLine, _slipway_v1_LogLine__Output>
       NameValue: MessageTypeDefinition<_slipway_v1_NameValue, _slipway_v1_NameValue__Output>
       ObjectMeta: MessageTypeDefinition<_slipway_v1_ObjectMeta, _slipway_v1_ObjectMeta__Output>
+      PreviousAttempt: MessageTypeDefinition<_slipway_v1_PreviousAttempt, _slipway_v1_PreviousAttempt__Output>
       RegistryCredentials: MessageTypeDefinition<_slipway_v1_RegistryCredentials, _slipway_v1_RegistryCredentials__Output>
       ResourceLimits: MessageTypeDefinition<_slipway_v1_ResourceLimits, _slipway_v1_ResourceLimits__Output>
       Secret: MessageTypeDefinition<_slipway_v1_Secret, _slipway_v1_Secret__Output>

@@ -59,6 +59,12 @@ function render(b: Build): void {
     ['Config', `${b.spec.configName} (generation ${b.spec.configGeneration})`],
     ['Cause', b.spec.triggeredBy?.map((c) => (c.message ? `${c.type}: ${c.message}` : c.type)).join('; ') || 'Manual'],
     ['Attempt', s.attempt ? String(s.attempt) : undefined],
+    [
+      'Previous attempt',
+      s.previousAttempt
+        ? `${s.previousAttempt.attempt}${s.previousAttempt.agent ? ` on agent ${s.previousAttempt.agent}` : ''}: ${s.previousAttempt.reason}: ${s.previousAttempt.message}`
+        : undefined,
+    ],
     ['Agent', s.agent],
     ['Node', s.node],
     ['Created', ageElement(b.metadata.creationTimestamp)],

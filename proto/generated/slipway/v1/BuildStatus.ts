@@ -3,6 +3,7 @@
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from '../../slipway/v1/ImageOutput';
 import type { BuildStage as _slipway_v1_BuildStage, BuildStage__Output as _slipway_v1_BuildStage__Output } from '../../slipway/v1/BuildStage';
 import type { BuildEvent as _slipway_v1_BuildEvent, BuildEvent__Output as _slipway_v1_BuildEvent__Output } from '../../slipway/v1/BuildEvent';
+import type { PreviousAttempt as _slipway_v1_PreviousAttempt, PreviousAttempt__Output as _slipway_v1_PreviousAttempt__Output } from '../../slipway/v1/PreviousAttempt';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildStatus {
@@ -55,6 +56,13 @@ export interface BuildStatus {
    * While Pending: the agent the build's attempt is placed on, which has not claimed it yet.
    */
   'placedAgent'?: (string);
+  /**
+   * How the attempt before the current one ended, when it was handed back or lost with its
+   * agent (AgentShutdown, AgentLost) and the build was given a new attempt; unset for a first
+   * attempt. It stays while later attempts wait, run and end: `reason` says why the build waits
+   * (e.g. NoMatchingAgent), this says what happened to the attempt before.
+   */
+  'previousAttempt'?: (_slipway_v1_PreviousAttempt | null);
 }
 
 export interface BuildStatus__Output {
@@ -107,4 +115,11 @@ export interface BuildStatus__Output {
    * While Pending: the agent the build's attempt is placed on, which has not claimed it yet.
    */
   'placedAgent': (string);
+  /**
+   * How the attempt before the current one ended, when it was handed back or lost with its
+   * agent (AgentShutdown, AgentLost) and the build was given a new attempt; unset for a first
+   * attempt. It stays while later attempts wait, run and end: `reason` says why the build waits
+   * (e.g. NoMatchingAgent), this says what happened to the attempt before.
+   */
+  'previousAttempt': (_slipway_v1_PreviousAttempt__Output | null);
 }
