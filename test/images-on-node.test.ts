@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
 import test from 'ava';
-import type Docker from 'dockerode';
+import { daemonHoldings } from './helpers/daemon-holdings.js';
 import { eventually } from './helpers/eventually.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
@@ -11,23 +11,6 @@ import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js'
 // Issue #25: the dashboard's agents page showed 26.5 GiB "on the node" where the daemon held
 // 1.2 GB. With the default thresholds (percentages of the filesystem the daemon stores on) the
 // GC measures that filesystem's used blocks, and the heartbeat sent that: the whole disk.
-
-/** All the daemon holds by `system df`: layers, containers' writable layers, build cache, volumes. */
-async function held(docker: Docker): Promise<number> {
-  const df = (await docker.df()) as {
-    LayersSize?: number;
-    BuildCache?: { Size: number; Shared: boolean }[] | null;
-    Containers?: { SizeRw?: number }[] | null;
-    Volumes?: { UsageData?: { Size: number } | null }[] | null;
-  };
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + Math.max(0, b), 0);
-  return (
-    (df.LayersSize ?? 0) +
-    sum((df.BuildCache ?? []).filter((c) => !c.Shared).map((c) => c.Size)) +
-    sum((df.Containers ?? []).map((c) => c.SizeRw ?? 0)) +
-    sum((df.Volumes ?? []).map((v) => v.UsageData?.Size ?? 0))
-  );
-}
 
 test.serial(
   "the agents page's daemon figure is what the agent's daemon holds (system df), not the disk the daemon is on",
@@ -48,7 +31,7 @@ test.serial(
 
     const round = await agent.collectGarbage();
     t.truthy(round, 'a GC round ran');
-    const holds = await held(daemon.docker);
+    const holds = (await daemonHoldings(daemon.docker)).bytes;
     const dataRoot = ((await daemon.docker.info()) as { DockerRootDir: string }).DockerRootDir;
     const fs = await statfs(dataRoot);
     const diskUsed = (fs.blocks - fs.bfree) * fs.bsize;
