@@ -76,8 +76,8 @@ function soakRows(r: SoakReport): Row[] {
         value: `${m(a.peakUsedBytes)}; ${a.samplesAboveHigh} of ${a.samples}`,
       },
       {
-        metric: `${a.name} at the end: daemon holds / disk used / unaccounted / left after stop, MiB`,
-        value: `${m(a.holdings.bytes)} / ${m(a.diskUsedBytes)} / ${m(a.unaccountedBytes)} / ${m(a.leftAfterStopBytes)}`,
+        metric: `${a.name} at the end, MiB: daemon holds / disk used / unaccounted / emptied daemon / after stop`,
+        value: `${m(a.holdings.bytes)} / ${m(a.diskUsedBytes)} / ${m(a.unaccountedBytes)} / ${m(a.emptiedDaemonBytes)} / ${m(a.leftAfterStopBytes)}`,
       },
     );
   }

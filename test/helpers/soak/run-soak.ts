@@ -82,6 +82,11 @@ export interface AgentFigures {
   diskUsedBytes: number;
   /** The disk's use minus the daemon's holdings minus the empty filesystem's: what no `system df` shows. */
   unaccountedBytes: number;
+  /**
+   * The disk's use, minus the empty filesystem's, once every image and all build cache were removed
+   * through the daemon: its own metadata, and anything it lost track of.
+   */
+  emptiedDaemonBytes: number;
   /** The disk's use after the agent stopped, minus the empty filesystem's. */
   leftAfterStopBytes: number;
 }
@@ -103,6 +108,8 @@ export interface SoakReport {
 }
 
 const OPEN_PHASES = ['New', 'Pending', 'Running'];
+/** What an emptied daemon may keep on its disk: its databases and folders (about 1 MiB here). */
+const EMPTIED_BOUND = 32 * 2 ** 20;
 
 /**
  * The soak of issue #25: real NATS, a coordinator process and agent processes building on the
@@ -292,8 +299,19 @@ export async function runSoak(t: Teardowns, o: SoakOptions): Promise<SoakReport>
       holdings,
       diskUsedBytes,
       unaccountedBytes: diskUsedBytes - holdings.bytes - disk.emptyUsedBytes,
+      emptiedDaemonBytes: 0,
       leftAfterStopBytes: 0,
     });
+    // All the daemon holds must be the daemon's to give back: empty it, and see what stays.
+    await emptyDaemon(docker);
+    figures.at(-1)!.emptiedDaemonBytes = (await disk.usedBytes()) - disk.emptyUsedBytes;
+    if (figures.at(-1)!.emptiedDaemonBytes > EMPTIED_BOUND)
+      problems.push(
+        `${a.name}: ${mib(figures.at(-1)!.emptiedDaemonBytes)} MiB stay on its disk with no image and no cache: leaked`,
+      );
+    const left = await daemonHoldings(docker);
+    if (left.images + left.buildCacheRecords > 0)
+      problems.push(`${a.name}: ${left.images} images and ${left.buildCacheRecords} cache records would not go`);
   }
   const leftSteps = await processesRunning(sleep.split(' '));
   if (leftSteps.length > 0) problems.push(`steps still running "${sleep}" after their builds ended: pids ${leftSteps}`);
@@ -348,6 +366,18 @@ export async function runSoak(t: Teardowns, o: SoakOptions): Promise<SoakReport>
   return report;
 }
 
+/** Removes every image and all build cache from a daemon (the run is over: nothing uses them). */
+async function emptyDaemon(docker: Docker): Promise<void> {
+  for (const image of await docker.listImages({ all: true }))
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => {}); // gone with a child removed before it: fine
+  // dockerode's typings know no options for it; the Engine API takes `all`.
+  const prune = docker.pruneBuilder.bind(docker) as unknown as (o: Record<string, unknown>) => Promise<unknown>;
+  await prune({ all: true });
+}
+
 function mib(bytes: number): number {
   return Math.round(bytes / 2 ** 20);
 }
@@ -374,7 +404,8 @@ function formatSoak(r: SoakReport, samples: readonly RssSample[]): string {
         `${mib(r.diskBytes)} MiB, ${a.samplesAboveHigh} of ${a.samples} samples above high (${mib(r.highBytes)} MiB); ` +
         `at the end the daemon holds ${mib(a.holdings.bytes)} MiB (${a.holdings.images} images, ` +
         `${a.holdings.buildCacheRecords} cache records, ${mib(a.holdings.buildCacheBytes)} MiB), the disk ` +
-        `${mib(a.diskUsedBytes)} MiB, unaccounted ${mib(a.unaccountedBytes)} MiB; after stopping ${mib(a.leftAfterStopBytes)} MiB`,
+        `${mib(a.diskUsedBytes)} MiB, unaccounted ${mib(a.unaccountedBytes)} MiB; emptied ${mib(a.emptiedDaemonBytes)} MiB; ` +
+        `after stopping ${mib(a.leftAfterStopBytes)} MiB`,
     ),
     ...r.rounds
       .filter((x) => x.usageBefore > x.high)
