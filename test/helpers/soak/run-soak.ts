@@ -146,7 +146,7 @@ export async function runSoak(t: Teardowns, o: SoakOptions): Promise<SoakReport>
   );
   const biggest = Math.max(...configs.map((c) => c.footprintMiB));
   o.say(
-    `soak ${run}: ${o.builds} builds at ${o.startsPerSecond}/s on ${o.agents} agents × ${o.concurrency}, ` +
+    `soak ${run}: ${o.builds} builds at ${o.startsPerSecond.toFixed(2)}/s on ${o.agents} agents × ${o.concurrency}, ` +
       `disks of ${mib(diskBytes)} MiB, GC high ${o.highPercent}% (${mib(highBytes)} MiB) low ${o.lowPercent}%, ` +
       `min age ${o.gcMinAgeMs} ms; bases ${o.baseSizesMiB.join(', ')} MiB; the biggest build adds ${biggest} MiB ` +
       `(high + concurrency × that = ${(mib(highBytes) + o.concurrency * biggest).toFixed(0)} MiB of the disk)`,
