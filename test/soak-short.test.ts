@@ -8,12 +8,14 @@ import { runSoak, soakShape } from './helpers/soak/run-soak.js';
 test('soak, short form: on bounded disks no build runs out of space, GC ends each round under its high threshold, nothing is left behind', async (t) => {
   t.timeout(8 * 60_000);
   const seed = Number(process.env.SLIPWAY_SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  // 36 builds at 0.5/s: about a minute and a half of builds.
-  const report = await runSoak(t, { ...soakShape({ builds: 36, startsPerSecond: 0.5 }), seed, say: (l) => t.log(l) });
+  // 36 builds at 0.5/s, about a minute and a half of builds; a high threshold of 45% (219 MiB,
+  // low 30%) rather than the long form's 55%, so that GC must collect within so few builds.
+  const shape = soakShape({ builds: 36, startsPerSecond: 0.5, highPercent: 45, lowPercent: 30 });
+  const report = await runSoak(t, { ...shape, seed, say: (l) => t.log(l) });
   const replay = `replay: SLIPWAY_SOAK_SEED=${seed}`;
   t.deepEqual(report.problems, [], replay);
   t.deepEqual(report.outcomes.outOfSpace, [], 'no build failed for lack of space');
   t.deepEqual(report.outcomes.unexpected, [], 'every build ended as its kind must');
-  t.true(report.collectingRounds > 0, 'the disks filled past the high threshold: GC had to collect');
-  for (const a of report.agents) t.true(a.imagesRemoved > 0, `${a.name}'s GC removed images`);
+  // Which agent fills first depends on placement; that one did is what makes the run a test of GC.
+  t.true(report.collectingRounds > 0, 'a disk filled past the high threshold: GC had to collect');
 });

@@ -49,9 +49,10 @@ export interface SoakOptions {
  * six base images of 16…56 MiB. The biggest build adds 70 MiB, so two at once above the high
  * threshold still fit (281 + 140 of 512 MiB): a build that runs out of space is GC's fault.
  */
-export function soakShape(o: { builds: number; startsPerSecond: number }): Omit<SoakOptions, 'seed' | 'say'> {
+export function soakShape(
+  o: { builds: number; startsPerSecond: number } & Partial<Pick<SoakOptions, 'highPercent' | 'lowPercent'>>,
+): Omit<SoakOptions, 'seed' | 'say'> {
   return {
-    ...o,
     agents: 2,
     concurrency: 2,
     diskMiB: 512,
@@ -60,6 +61,7 @@ export function soakShape(o: { builds: number; startsPerSecond: number }): Omit<
     gcMinAgeMs: 10_000,
     gcIntervalMs: 5000,
     baseSizesMiB: [16, 24, 32, 40, 48, 56],
+    ...o,
   };
 }
 
