@@ -139,7 +139,7 @@ export class AgentMetrics implements GcObserver {
     this.high.set(round.high);
     this.low.set(round.low);
     this.reclaimedTotal += round.reclaimedBytes;
-    this.imageBytes = round.usageAfter;
+    this.imageBytes = round.daemonBytes;
   }
 
   /** A build's outcome, once the coordinator accepted it. */
@@ -149,9 +149,10 @@ export class AgentMetrics implements GcObserver {
   }
 
   /**
-   * What the heartbeat tells the coordinator: image bytes as the last GC round measured them
-   * (0 before the first round), bytes the GC freed since the agent started, and the node
-   * cache's counters as last read (0 when not read).
+   * What the heartbeat tells the coordinator: all its daemon holds (`system df`: images,
+   * containers, build cache, volumes) at the last GC round, not the disk the daemon is on (0
+   * before the first round, and with GC off), bytes the GC freed since the agent started, and
+   * the node cache's counters as last read (0 when not read).
    */
   cacheFigures(): CacheFigures {
     const f = this.options.nodeCache?.();

@@ -10,21 +10,26 @@ import { overhead } from './overhead.js';
 import { realisticBuild } from './realistic-build.js';
 import { table, type BenchResult } from './lib/report.js';
 import { coordinatorScale } from './scale.js';
+import { soakArgs, soakLongForm } from './soak.js';
 import { startLatency } from './start-latency.js';
 
 /**
  * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
  * lost, duplicated or failed; a timing that misses its target never fails the run.
  *
- * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,growth,cache,affinity,logs,lists,chaos] [--quick] [--profile]
+ * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,growth,cache,affinity,logs,lists,chaos,soak] [--quick] [--profile]
  *   chaos (the chaos suite's long form, about half an hour) runs only when --only names it;
  *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
+ *   soak (builds on bounded disks under GC, about 25 minutes, root) also only when named; its
+ *   options: --builds N (500; --quick: 36), --minutes M (20; --quick: 1.2), --seed S.
  */
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 const only = args[args.indexOf('--only') + 1]?.split(',');
 const quick = flag('quick');
-const want = (name: string) => (!args.includes('--only') && name !== 'chaos') || only?.includes(name);
+/** Long runs that only run when `--only` names them. */
+const ON_DEMAND = ['chaos', 'soak'];
+const want = (name: string) => (!args.includes('--only') && !ON_DEMAND.includes(name)) || only?.includes(name);
 const work = process.env.SLIPWAY_WORK ?? '.work';
 const outDir = path.join(work, 'bench');
 await mkdir(outDir, { recursive: true });
@@ -76,6 +81,15 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   [
     'chaos',
     () => chaosLongForm({ ...chaosArgs(args), ...(quick && !args.includes('--builds') ? { builds: 100 } : {}) }),
+  ],
+  [
+    'soak',
+    () =>
+      soakLongForm({
+        ...soakArgs(args),
+        ...(quick && !args.includes('--builds') ? { builds: 36 } : {}),
+        ...(quick && !args.includes('--minutes') ? { minutes: 1.2 } : {}),
+      }),
   ],
 ];
 

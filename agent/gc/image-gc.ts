@@ -44,6 +44,12 @@ export interface GcRound {
   reclaimedBytes: number;
   imagesRemoved: number;
   containersRemoved: number;
+  /**
+   * Everything the daemon holds by `system df` at the end of the round (layers, containers'
+   * writable layers, build cache, volumes): what the agent reports as its daemon's images,
+   * whatever `usageAfter` counts (with filesystem thresholds that is the whole disk's use).
+   */
+  daemonBytes: number;
 }
 
 /** Where a collector reports rounds (the agent's Prometheus metrics). */
@@ -113,7 +119,8 @@ export class ImageGarbageCollector {
     const { runtime } = target;
     const containersRemoved = await this.removeStoppedContainers(target);
     const before = await this.measure(runtime);
-    const round: GcRound = {
+    let last = before;
+    const round: Omit<GcRound, 'daemonBytes'> = {
       trigger,
       usageBefore: before.used,
       usageAfter: before.used,
@@ -129,7 +136,8 @@ export class ImageGarbageCollector {
       // is about to use, on the node's daemon and on a private one alike.
       const unused = { unusedForMs: this.o.policy.minAgeMs };
       await runtime.pruneBuildCache(unused);
-      let used = (await this.measure(runtime)).used;
+      last = await this.measure(runtime);
+      let used = last.used;
       const present = (await runtime.diskUsage()).images.map((i) => i.id);
       const candidates = await this.candidates(target);
       while (used > before.low && candidates.length > 0) {
@@ -139,14 +147,16 @@ export class ImageGarbageCollector {
           const image = candidates.shift()!;
           if (await removeImage(runtime, image)) estimate += image.size - image.sharedSize;
         }
-        used = (await this.measure(runtime)).used;
+        last = await this.measure(runtime);
+        used = last.used;
       }
       // Counted on the daemon: removing an image also removes the untagged parents only it used.
       const left = new Set((await runtime.diskUsage()).images.map((i) => i.id));
       if (present.some((id) => !left.has(id))) {
         // The build steps' records the removed images held (their layers) are unused now.
         await runtime.pruneBuildCache(unused);
-        used = (await this.measure(runtime)).used;
+        last = await this.measure(runtime);
+        used = last.used;
       }
       // Measured, prune included: every measure counts BuildKit's cache.
       const reclaimed = Math.max(0, before.used - used);
@@ -156,22 +166,26 @@ export class ImageGarbageCollector {
         imagesRemoved: present.filter((id) => !left.has(id)).length,
       });
     }
-    if (round.imagesRemoved + round.containersRemoved > 0 || before.used > before.high) {
-      this.o.log.info('image garbage collection', { ...round });
+    // One more `system df` only when the last measure was of the filesystem's blocks.
+    const done: GcRound = { ...round, daemonBytes: last.held ?? daemonHeldBytes(await runtime.diskUsage()) };
+    if (done.imagesRemoved + done.containersRemoved > 0 || before.used > before.high) {
+      this.o.log.info('image garbage collection', { ...done });
     }
-    this.o.observer?.observe(round);
-    return round;
+    this.o.observer?.observe(done);
+    return done;
   }
 
-  /** Usage and thresholds in bytes. */
-  private async measure(runtime: ContainerRuntime): Promise<GcLevels> {
+  /** Usage and thresholds in bytes; `held`: all the daemon holds, when the measure read `system df`. */
+  private async measure(runtime: ContainerRuntime): Promise<GcLevels & { held?: number }> {
     const { high, low, capacityBytes, filesystem } = this.o.policy;
     if ('bytes' in high) {
       const df = await runtime.diskUsage();
-      return gcLevels({ high, low }, df.layersBytes + df.buildCacheBytes);
+      return { ...gcLevels({ high, low }, df.layersBytes + df.buildCacheBytes), held: daemonHeldBytes(df) };
     }
-    if (capacityBytes !== undefined)
-      return gcLevels({ high, low }, daemonHeldBytes(await runtime.diskUsage()), capacityBytes);
+    if (capacityBytes !== undefined) {
+      const held = daemonHeldBytes(await runtime.diskUsage());
+      return { ...gcLevels({ high, low }, held, capacityBytes), held };
+    }
     const fs = await statfs(filesystem ?? (await runtime.dataRoot()));
     return gcLevels({ high, low }, (fs.blocks - fs.bfree) * fs.bsize, fs.blocks * fs.bsize);
   }

@@ -124,7 +124,7 @@ const MAIN: Record<PageName, string> = {
       <th scope="col">State</th>
       <th scope="col">Running / capacity</th>
       <th scope="col">Running builds</th>
-      <th scope="col">Images on node</th>
+      <th scope="col" title="What the agent's Docker daemon holds (system df: images, containers, build cache, volumes) at its last image GC round">Daemon holds</th>
       <th scope="col">Reclaimed by GC</th>
       <th scope="col">Node cache</th>
       <th scope="col">Last heartbeat</th>

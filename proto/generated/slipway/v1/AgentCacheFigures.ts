@@ -4,7 +4,8 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface AgentCacheFigures {
   /**
-   * Bytes of images on its Docker daemon, as its image GC last measured.
+   * Bytes its Docker daemon holds (system df: images, containers, build cache, volumes) at its
+   * image GC's last round; not the disk the daemon is on. 0 before the first round or with GC off.
    */
   'imageBytes'?: (number | string | Long);
   /**
@@ -20,7 +21,8 @@ export interface AgentCacheFigures {
 
 export interface AgentCacheFigures__Output {
   /**
-   * Bytes of images on its Docker daemon, as its image GC last measured.
+   * Bytes its Docker daemon holds (system df: images, containers, build cache, volumes) at its
+   * image GC's last round; not the disk the daemon is on. 0 before the first round or with GC off.
    */
   'imageBytes': (number);
   /**
