@@ -240,7 +240,14 @@ export class Agent {
       images: this.images,
       isRunning: (labels) =>
         this.running.has(`${labels[LABELS.namespace]}/${labels[LABELS.build]}/${labels[LABELS.attempt]}`),
-      observer: this.metrics,
+      observer: {
+        observe: (round) => {
+          this.metrics.observe(round);
+          // Placement should stop sending builds here for what is gone: tell it now.
+          if (round.warmForgotten > 0) void this.heartbeat.beat();
+        },
+      },
+      warm: this.warm,
       log: this.log.child({ gc: 'images' }),
     });
     this.gc.start();

@@ -203,6 +203,14 @@ export const COORDINATOR_SETTINGS = {
     doc: 'A Running build whose agent has not heartbeated for this long is lost.',
     chart: 'coordinator.agentGraceMs',
   }),
+  /** An agent silent this long, with no build placed on it, has its record and job consumer removed; 0: kept forever. */
+  agentRetentionMs: integer({
+    env: 'SLIPWAY_AGENT_RETENTION_MS',
+    default: 24 * 3600_000,
+    min: 0,
+    check: (v) => (v === 0 || v >= 1000 ? undefined : `must be 0 (kept forever) or at least 1000, got ${v}`),
+    doc: 'An agent silent this long (and with no build on it) is forgotten: its record and job consumer are removed; 0: never.',
+  }),
   leaseCheckIntervalMs: integer({ default: 2000, min: 1, doc: "How often agents' heartbeats are looked at." }),
   /** Logs older than this are dropped. */
   logMaxAgeMs: integer({
@@ -287,7 +295,20 @@ export function resolveCoordinatorConfig(overrides: Partial<CoordinatorConfig>):
     ...kubeApiAuthErrors(c),
     ...grpcSecurityErrors(c),
     ...triggerErrors(c),
+    ...retentionErrors(c),
   ]);
+}
+
+/** An agent is forgotten only once it is long lost: retention past the grace period. */
+function retentionErrors(c: CoordinatorConfig): FieldError[] {
+  const e = COORDINATOR_ENV;
+  if (c.agentRetentionMs === 0 || c.agentRetentionMs > c.agentGraceMs) return [];
+  return [
+    {
+      field: e.agentRetentionMs,
+      message: `must be 0 or longer than ${e.agentGraceMs} (${c.agentGraceMs}), got ${c.agentRetentionMs}`,
+    },
+  ];
 }
 
 /** Settings of the Kubernetes API's authentication that do not fit together. */

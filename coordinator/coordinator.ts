@@ -4,9 +4,16 @@ import { isNatsUnavailable } from '../common/grpc/status.js';
 import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { randomUUID } from 'node:crypto';
-import { defaultJobStreamOptions, ensureAgentJobConsumer, ensureJobStream, natsJobQueue } from '../common/nats/jobs.js';
+import {
+  defaultJobStreamOptions,
+  ensureAgentJobConsumer,
+  ensureJobStream,
+  natsJobQueue,
+  removeAgentJobConsumer,
+} from '../common/nats/jobs.js';
 import { defaultLogStreamOptions, ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
+import { AgentRetention } from './agents/agent-retention.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { BuildLogs } from './logs/build-logs.js';
 import { LogPurger } from './logs/log-purge.js';
@@ -368,6 +375,17 @@ function startBuildLoops(
     slots: o.slots,
     clock,
   });
+  const retention = new AgentRetention(
+    store.agents,
+    { cache: builds, store: store.builds },
+    { remove: (agent) => removeAgentJobConsumer(nc, agent), ensure: (agent) => ensureAgentJobConsumer(nc, agent) },
+    {
+      retentionMs: config.agentRetentionMs,
+      clock,
+      observer: metrics?.agentRemovals,
+      log: log.child({ component: 'agent-retention' }),
+    },
+  );
   deferLoop(
     p.closers,
     abort,
@@ -378,6 +396,7 @@ function startBuildLoops(
       directory.run(abort.signal),
       o.slots.run(abort.signal),
       scheduler.run(abort.signal),
+      retention.run(abort.signal),
     ]),
   );
 }

@@ -3,6 +3,7 @@ import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { LABELS } from '../build-runner.js';
 import type { ContainerRuntime, ContainerSummary, ImageRecord } from '../container-runtime/types.js';
+import type { WarmSet } from '../warm-set.js';
 import type { ImagesInUse } from './images-in-use.js';
 import { daemonHeldBytes, gcLevels, type GcLevels, type Threshold } from './thresholds.js';
 
@@ -50,6 +51,8 @@ export interface GcRound {
    * whatever `usageAfter` counts (with filesystem thresholds that is the whole disk's use).
    */
   daemonBytes: number;
+  /** Entries of the warm set (configs and images) forgotten because their images are gone. */
+  warmForgotten: number;
 }
 
 /** Where a collector reports rounds (the agent's Prometheus metrics). */
@@ -67,6 +70,12 @@ export interface ImageGcOptions {
   /** Whether a container with these labels belongs to a build this agent is running. */
   isRunning: (labels: Record<string, string>) => boolean;
   observer?: GcObserver;
+  /**
+   * What the agent advertises as warm: after a round that removed images, and after each
+   * periodic round (images may go by other hands), what the daemon no longer has is forgotten,
+   * before the round ends (so the next heartbeat no longer names it).
+   */
+  warm?: WarmSet;
   log: Logger;
   now?: () => number;
 }
@@ -129,6 +138,7 @@ export class ImageGarbageCollector {
       reclaimedBytes: 0,
       imagesRemoved: 0,
       containersRemoved,
+      warmForgotten: 0,
     };
     if (before.used > before.high) {
       // BuildKit's cache first, what has gone unused for the minimum age, as for images: a build
@@ -165,6 +175,13 @@ export class ImageGarbageCollector {
         reclaimedBytes: reclaimed,
         imagesRemoved: present.filter((id) => !left.has(id)).length,
       });
+    }
+    if (this.o.warm && (round.imagesRemoved > 0 || trigger === 'periodic')) {
+      // Asked of the daemon, not worked out from what this round removed: a removal also takes
+      // untagged parents, and references name images in more ways than their tags.
+      round.warmForgotten = await this.o.warm.forgetMissing(
+        async (ref) => (await runtime.inspectImage(ref)) !== undefined,
+      );
     }
     // One more `system df` only when the last measure was of the filesystem's blocks.
     const done: GcRound = { ...round, daemonBytes: last.held ?? daemonHeldBytes(await runtime.diskUsage()) };

@@ -82,6 +82,17 @@ export async function ensureAgentJobConsumer(
   }
 }
 
+/**
+ * Removes the durable consumer of the jobs placed on `agent` (an agent gone for good); jobs still
+ * queued on its subject stay in the stream. One already gone counts as removed.
+ */
+export async function removeAgentJobConsumer(nc: NatsConnection, agent: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.delete(JOBS_STREAM, agentConsumerName(agent)).catch((err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  });
+}
+
 /** The agent's own job consumer; throws until a coordinator has made it. */
 export async function agentJobConsumer(nc: NatsConnection, agent: string): Promise<Consumer> {
   return jetstream(nc).consumers.get(JOBS_STREAM, agentConsumerName(agent));

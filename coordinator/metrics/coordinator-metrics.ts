@@ -1,6 +1,7 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import type { AgentRemovalObserver } from '../agents/agent-retention.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { BuildCache } from '../store/build-cache.js';
@@ -31,6 +32,11 @@ export class CoordinatorMetrics {
   private readonly builds = new BuildMetrics(this.registry);
   private readonly agents: AgentRecordMetrics;
   private readonly grpc = new GrpcMetrics(this.registry);
+  private readonly agentsRemoved = new Counter({
+    name: 'slipway_agents_removed_total',
+    help: 'Agents gone for good (silent longer than SLIPWAY_AGENT_RETENTION_MS, no build on them) whose record and job consumer this coordinator removed (counted by the one that removed each: sum across coordinators).',
+    registers: [this.registry],
+  });
 
   constructor(private readonly options: CoordinatorMetricsOptions) {
     this.registry.setDefaultLabels(options.labels);
@@ -40,6 +46,11 @@ export class CoordinatorMetrics {
   /** Where BuildApi, AgentReports and the build controller report the transitions they made. */
   get transitions(): TransitionObserver {
     return this.builds;
+  }
+
+  /** Where agent retention counts the agents it removed. */
+  get agentRemovals(): AgentRemovalObserver {
+    return { agentRemoved: () => this.agentsRemoved.inc() };
   }
 
   /** The server interceptor that counts every gRPC call. */

@@ -32,7 +32,12 @@ export class AgentDirectory {
           if (event.value) {
             this.agents.set(event.key, { record: event.value, at: Date.parse(event.value.lastHeartbeat) });
             this.prepareOnce(event.value.agent);
-          } else this.agents.delete(event.key);
+          } else {
+            // Forgotten (agent retention removed its record and consumer): if it comes back,
+            // its consumer must be made again.
+            this.agents.delete(event.key);
+            this.prepared.delete(event.key);
+          }
           if (!event.replaying) this.hooks.onChange();
         }
       } catch (err) {
