@@ -210,6 +210,7 @@ export const COORDINATOR_SETTINGS = {
     min: 0,
     check: (v) => (v === 0 || v >= 1000 ? undefined : `must be 0 (kept forever) or at least 1000, got ${v}`),
     doc: 'An agent silent this long (and with no build on it) is forgotten: its record and job consumer are removed; 0: never.',
+    chart: 'coordinator.agentRetentionMs',
   }),
   leaseCheckIntervalMs: integer({ default: 2000, min: 1, doc: "How often agents' heartbeats are looked at." }),
   /** Logs older than this are dropped. */
