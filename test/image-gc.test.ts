@@ -7,7 +7,7 @@ import { LABELS } from '../agent/build-runner.js';
 import { gcThresholds, resolveAgentConfig, type AgentConfig } from '../agent/config.js';
 import { DockerRuntime } from '../agent/container-runtime/docker-runtime.js';
 import { InvalidInputError } from '../common/errors.js';
-import { daemonEventsSince, environmentDocker } from './helpers/docker.js';
+import { daemonEventsSince, environmentDocker, imageExists } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { metricValue } from './helpers/metrics.js';
@@ -31,15 +31,6 @@ async function buildByHand(docker: Docker, dockerfile: string, tag: string): Pro
       else resolve(undefined);
     }),
   );
-}
-
-async function imageExists(docker: Docker, reference: string): Promise<boolean> {
-  try {
-    await docker.getImage(reference).inspect();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test.serial(

@@ -7,6 +7,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { imageExists } from './helpers/docker.js';
 
 // Issue #20: the chart's dind mode runs the host executor on a dockerd sidecar whose data lives
 // in an emptyDir with a size limit. With SLIPWAY_DOCKER_PRIVATE the GC treats that daemon as
@@ -24,16 +25,6 @@ const GC_ON_DEMAND: Partial<AgentConfig> = {
   // A volume far smaller than one busybox image: usage is always over the high threshold.
   gcCapacity: '1Ki',
 };
-
-async function imageExists(docker: Docker, reference: string): Promise<boolean> {
-  return docker
-    .getImage(reference)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
-}
 
 async function buildCacheRecords(docker: Docker): Promise<number> {
   return ((await docker.df()) as { BuildCache?: unknown[] | null }).BuildCache?.length ?? 0;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import type Docker from 'dockerode';
 import type { AgentConfig } from '../agent/config.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { imageExists } from './helpers/docker.js';
 
 // Issue #25: an agent advertises the configs and images it holds warm, and placement sends a
 // build to the agent holding its cache. Once image GC has taken them off the daemon, the agent
@@ -23,16 +23,6 @@ const COLLECT_EVERYTHING: Partial<AgentConfig> = {
   gcMinAgeMs: 0,
   gcIntervalMs: 3_600_000,
 };
-
-async function imageExists(docker: Docker, reference: string): Promise<boolean> {
-  return docker
-    .getImage(reference)
-    .inspect()
-    .then(
-      () => true,
-      () => false,
-    );
-}
 
 test.serial(
   "after image GC removes a build's images, its agent no longer advertises them warm, and the config's next build is not placed there for its cache",

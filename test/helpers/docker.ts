@@ -117,3 +117,14 @@ export async function recordDaemonEvents(docker: Docker): Promise<{ stop(): Prom
     },
   };
 }
+
+/** Whether the daemon has an image by this reference or id. */
+export async function imageExists(docker: Docker, reference: string): Promise<boolean> {
+  return docker
+    .getImage(reference)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+}

@@ -1,23 +1,17 @@
 import type { Build__Output } from '../../../proto/generated/slipway/v1/Build.js';
+import type { GcRound } from '../../../agent/gc/image-gc.js';
 import { EXPECTED, type BuildKind } from './soak-mix.js';
 
 /** A build's message says the disk was full: the failure the soak exists to rule out. */
 export const OUT_OF_SPACE = /no space left on device|ENOSPC|disk quota exceeded/i;
 
-/** One image GC round as the agent logged it ('image garbage collection'). */
-export interface LoggedGcRound {
+/** One image GC round as the agent logged it ('image garbage collection'), with its agent and time. */
+export type LoggedGcRound = Omit<GcRound, 'trigger' | 'daemonBytes' | 'warmForgotten'> & {
   agent: string;
   time: string;
   trigger: string;
-  usageBefore: number;
-  usageAfter: number;
-  high: number;
-  low: number;
-  reclaimedBytes: number;
-  imagesRemoved: number;
-  containersRemoved: number;
   daemonBytes?: number;
-}
+};
 
 export interface Outcomes {
   /** Builds by kind, then by "Phase/Reason". */
