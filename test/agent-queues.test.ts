@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { agentConsumerName, agentJobSubject, JOBS_STREAM } from '../common/nats/names.js';
+import { agentConsumerName, agentJobSubject, agentSlotKey, JOBS_STREAM } from '../common/nats/names.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
@@ -19,6 +19,10 @@ test('agent names that differ only by "." and "_" get subjects and consumers of 
   // Still one subject token, and a consumer name without a dot.
   t.is(agentJobSubject('pool.a', 'default', 'app-1').split('.').length, 5);
   t.false(agentConsumerName('a.b.c').includes('.'));
+  // Slot keys: their own per agent, and valid KV keys (letters, digits and -/_=. only).
+  t.not(agentSlotKey('pool.a', 0), agentSlotKey('pool_a', 0));
+  for (const name of ['pool.a', 'pool_a', 'node-1.zone-b.example'])
+    t.regex(agentSlotKey(name, 3), /^[-/_=.a-zA-Z0-9]+$/);
 });
 
 test.serial(

@@ -183,8 +183,14 @@ test.serial(
     const { coordinators } = await startServices(t, cluster.urls, { coordinators: 2, agents: 2, replicas: 3 });
     const clients = coordinators.map((c) => c.client);
 
-    // Every bucket, stream and object store the coordinator made has 3 replicas.
-    const replicas = await streamReplicas(cluster);
+    // Every bucket, stream and object store the coordinator made has 3 replicas. A stream just
+    // made may be missing from a listing answered by a server the meta leader has not told yet.
+    const ASSETS = 8;
+    let replicas: Record<string, number> = {};
+    await eventually('every asset listed', async () => {
+      replicas = await streamReplicas(cluster);
+      return Object.keys(replicas).length >= ASSETS;
+    });
     t.deepEqual(Object.keys(replicas).sort(), [
       'KV_slipway_agents',
       'KV_slipway_buildconfigs',

@@ -13,7 +13,7 @@ export const AGENTS_BUCKET = 'slipway_agents';
 export const SECRETS_BUCKET = 'slipway_secrets';
 /**
  * KV bucket holding which placement holds each of an agent's build slots, keyed
- * `<agent>.<slot>` (agentSlotKey): a placement takes a slot by compare-and-set before it is
+ * `<agent>/<slot>` (agentSlotKey): a placement takes a slot by compare-and-set before it is
  * written, so coordinators placing at once never give an agent more builds than its capacity.
  */
 export const SLOTS_BUCKET = 'slipway_slots';
@@ -37,9 +37,14 @@ export function objectKey(namespace: string, name: string): string {
   return `${namespace}.${name}`;
 }
 
-/** The key of an agent's build slot `slot` (0 to its capacity - 1) in SLOTS_BUCKET. */
+/**
+ * The key of an agent's build slot `slot` (0 to its capacity - 1) in SLOTS_BUCKET: the name as it
+ * is, then '/', which no agent name has (agentNameProblem). Not agentToken's '~', which a KV key
+ * may not hold (keys are letters, digits and `-/_=.`): every placement on an agent with a dot in
+ * its name would fail.
+ */
 export function agentSlotKey(agent: string, slot: number): string {
-  return `${agentToken(agent)}.${slot}`;
+  return `${agent}/${slot}`;
 }
 
 /**

@@ -37,7 +37,7 @@ export interface AgentSlotsOptions {
 }
 
 /**
- * Each agent's build slots, one KV key per slot (`slipway_slots`, `<agent>.<slot>`), holding the
+ * Each agent's build slots, one KV key per slot (`slipway_slots`, `<agent>/<slot>`), holding the
  * placement that took it. A placement takes a free slot by compare-and-set (create, or update
  * at the revision read) before its build is written: two coordinators giving an agent its last
  * slot at once both try the same key and one loses, so the builds placed and running on an
