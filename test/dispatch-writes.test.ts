@@ -49,7 +49,7 @@ test.serial(
     const taken: string[] = [];
     for await (const e of await slots.history({ key: '>' })) taken.push(`${e.key} ${e.json<SlotHolder>().build}`);
     t.is(taken.length, 1, taken.join('; '));
-    t.true(taken[0]!.startsWith('agent-0-') && taken[0]!.endsWith(`.0 default.${started.metadata!.name}`), taken[0]);
+    t.true(taken[0]!.startsWith('agent-0-') && taken[0]!.endsWith(`/0 default.${started.metadata!.name}`), taken[0]);
   },
 );
 
