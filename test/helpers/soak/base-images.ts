@@ -1,9 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import Docker from 'dockerode';
-import { PrivateDaemon } from '../../../agent/executors/private-daemon.js';
-import { silentLogger } from '../../../common/log.js';
+import type Docker from 'dockerode';
+import { startPrivateDaemon } from '../private-daemon.js';
 import { tarball } from '../tarball.js';
+import { TeardownStack } from '../teardowns.js';
 
 /**
  * Base images of the given sizes in the registry, made locally (no internet): the seeded busybox
@@ -20,16 +19,9 @@ export async function pushBaseImages(o: {
   repository: string;
   sizesMiB: number[];
 }): Promise<string[]> {
-  const parent = await mkdtemp('/tmp/soak-bases-');
-  const daemon = await PrivateDaemon.start({
-    dockerd: 'dockerd',
-    rootParent: parent,
-    registryMirrors: [],
-    startTimeoutMs: 60_000,
-    log: silentLogger,
-  });
+  const stack = new TeardownStack();
   try {
-    const docker = new Docker({ socketPath: daemon.socket });
+    const { docker } = await startPrivateDaemon(stack);
     const refs: string[] = [];
     for (const [i, mib] of o.sizesMiB.entries()) {
       const ref = `${o.registry}/${o.repository}/base-${i}:${mib}m`;
@@ -42,8 +34,7 @@ export async function pushBaseImages(o: {
     }
     return refs;
   } finally {
-    await daemon.stop();
-    await rm(parent, { recursive: true, force: true });
+    await stack.run();
   }
 }
 
