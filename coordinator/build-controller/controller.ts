@@ -15,7 +15,7 @@ import {
 } from '../builds/transitions.js';
 import type { TransitionObserver } from '../builds/transition-observer.js';
 import type { Reservation } from '../placement/scheduler.js';
-import { buildNumber, decideRun, type RunPolicyView } from './run-policy.js';
+import { buildNumber, decideRun, type RunDecision, type RunPolicyView } from './run-policy.js';
 import type { RunSlots } from './run-slot.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -216,7 +216,7 @@ export class BuildController {
       if (policed && !this.cache.listedAll) return;
       // A Parallel build starts whatever its siblings do: their view is not gathered for it.
       const { view, seen } = policed ? await this.runPolicyView(build) : { view: { siblings: [] }, seen: new Map() };
-      let decision: Awaited<ReturnType<RunSlots['take']>> | ReturnType<typeof decideRun> = decideRun(build, view);
+      let decision: RunDecision = decideRun(build, view);
       // Across coordinators, the one the config's record names runs: taken by compare-and-set.
       // One that holds it already starts whatever this view says (run-slot.ts, holds).
       if (policed && this.options.runSlots?.holds(build)) {
@@ -236,7 +236,7 @@ export class BuildController {
         }
         // The build it waits for ending queues this one again (queueWaiting); one not created
         // yet does not, so the slot asks for a retry.
-        if ('retryMs' in decision && decision.retryMs !== undefined) this.queue.addAfter(key, decision.retryMs);
+        if (decision.retryMs !== undefined) this.queue.addAfter(key, decision.retryMs);
         return;
       }
       if (decision.action === 'supersede') {
@@ -252,7 +252,7 @@ export class BuildController {
       // another revision, so the supersede fails, and this build is synced again and waits for it.
       // Conversely, once one is superseded here, no coordinator can start it. Either way only one
       // build of the config runs.
-      for (const older of 'supersede' in decision ? decision.supersede : []) {
+      for (const older of decision.supersede) {
         const olderKey = objectKey(older.metadata.namespace, older.metadata.name);
         const revision = seen.get(olderKey);
         const superseded = supersede(older, build.metadata.name, this.clock());

@@ -28,8 +28,11 @@ import { isTerminal, type Build } from '../../api/types.js';
 export type RunDecision =
   /** Start b, after superseding `supersede` (older New builds, oldest first; SerialLatestOnly only). */
   | { action: 'start'; supersede: Build[] }
-  /** Stay New until `waitingFor` (a build's name) has ended. */
-  | { action: 'wait'; waitingFor: string }
+  /**
+   * Stay New until `waitingFor` (a build's name) has ended; with `retryMs` (the run slot's wait
+   * for a build not created yet, whose appearance queues nothing), sync again after that long.
+   */
+  | { action: 'wait'; waitingFor: string; retryMs?: number }
   /** End b Cancelled, reason Superseded, naming `newer`. */
   | { action: 'supersede'; newer: string };
 

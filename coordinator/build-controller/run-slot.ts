@@ -3,7 +3,7 @@ import { isTerminal, type Build, type BuildConfig } from '../../api/types.js';
 import { configKey, type BuildCache } from '../store/build-cache.js';
 import type { ConfigCache } from '../store/config-cache.js';
 import type { JsonStore } from '../store/json-store.js';
-import { buildNumber } from './run-policy.js';
+import { buildNumber, type RunDecision } from './run-policy.js';
 
 /**
  * How long a build number taken by StartBuild may go without its build existing before a newer
@@ -22,10 +22,11 @@ const ENDED_KEPT = 16;
 export type SlotAnswer =
   /** The slot is this build's (taken now, or already). */
   | { action: 'start' }
-  /** Stay New until `waitingFor` ends (or, with `retryMs`, appears or is given up). */
-  | { action: 'wait'; waitingFor: string; retryMs?: number }
-  /** A newer build already holds the slot (SerialLatestOnly): end this one Superseded. */
-  | { action: 'supersede'; newer: string };
+  /**
+   * Stay New until `waitingFor` ends (or, with `retryMs`, appears or is given up); or, when a
+   * newer build already holds the slot (SerialLatestOnly), end this one Superseded.
+   */
+  | Extract<RunDecision, { action: 'wait' | 'supersede' }>;
 
 /**
  * The per-config run slot of Serial and SerialLatestOnly configs: `status.runSlot` on the
