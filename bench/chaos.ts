@@ -31,6 +31,7 @@ export async function chaosLongForm(o: {
     replayCommand: (s) => `npm run bench -- --only chaos --builds ${o.builds} --seed ${s}`,
     say: o.say ?? ((line) => process.stderr.write(`${line}\n`)),
     logDir: path.resolve(`.work/chaos-logs/${seed}`),
+    keepLogs: true,
   };
   const stack = new TeardownStack();
   try {

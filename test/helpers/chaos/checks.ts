@@ -16,6 +16,8 @@ export interface FinalBuild {
   completedMs?: number;
   /** Its placements taken back (agent gone or draining, job lost or passed over) and placed again. */
   takenBack?: number;
+  /** Its events, each as `+12.3 s Reason: message` from its creation: where a slow build's time went. */
+  timeline?: string[];
 }
 
 export interface ChaosObservations {
@@ -66,6 +68,8 @@ export interface ChaosFigures {
   unobserved: string[];
   /** Creation to terminal, ms. */
   timesToTerminalMs: number[];
+  /** The slowest 1% (at least 3) ended builds, slowest first, with their event timelines. */
+  slowest: { name: string; ms: number; timeline: string[] }[];
   /** Builds whose last attempt ran longer than its deadline plus the lease. */
   overDeadline: string[];
   leftovers: string[];
@@ -112,6 +116,7 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
     executions: [...o.runs.values()].reduce((a, b) => a + b, 0),
     unobserved: [],
     timesToTerminalMs: [],
+    slowest: [],
     overDeadline: [],
     leftovers: o.leftovers.map((l) => `daemon ${l.daemon}: container ${l.id.slice(0, 12)} of ${l.build}`),
     badImages: [...o.badImages].map(([name, why]) => `${name}: ${why}`),
@@ -149,6 +154,11 @@ export function evaluateChaos(o: ChaosObservations): ChaosFigures {
     if (acceptedReports > 1) why.push(`${acceptedReports} final results accepted`);
     if (why.length > 0) f.runTwice.push(`${name}: ${why.join('; ')}`);
   }
+  f.slowest = [...o.builds.values()]
+    .filter((b): b is FinalBuild => b?.completedMs !== undefined)
+    .map((b) => ({ name: b.name, ms: b.completedMs! - b.createdMs, timeline: b.timeline ?? [] }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, Math.max(3, Math.ceil(o.builds.size / 100)));
   return f;
 }
 

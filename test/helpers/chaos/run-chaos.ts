@@ -46,8 +46,9 @@ export interface ChaosOptions {
   replayCommand: (seed: number) => string;
   /** Where progress and the report go (console.log, t.log). */
   say: (line: string) => void;
-  /** When the run fails, every agent's and coordinator's log is written here (JSON lines). */
+  /** When the run fails (or with keepLogs, always), every agent's and coordinator's log is written here (JSON lines). */
   logDir?: string;
+  keepLogs?: boolean;
 }
 
 export interface ChaosReport {
@@ -287,18 +288,19 @@ export async function runChaos(t: Teardowns, o: ChaosOptions): Promise<ChaosRepo
     problems,
   });
   o.say(text);
+  const tagged = (kind: string, procs: Supervised[]) =>
+    procs.flatMap((p, i) => p.logs().map((l) => ({ process: `${kind}-${i}`, ...l })));
+  const logs = { agents: tagged('agent', agents), coordinators: tagged('coordinator', coordinators) };
   if (problems.length > 0) {
-    const tagged = (kind: string, procs: Supervised[]) =>
-      procs.flatMap((p, i) => p.logs().map((l) => ({ process: `${kind}-${i}`, ...l })));
-    const logs = { agents: tagged('agent', agents), coordinators: tagged('coordinator', coordinators) };
     const suspects = [...figures.runTwice, ...figures.lost].map((line) => line.split(':')[0]!).slice(0, 4);
     for (const name of suspects) o.say(logsOf(name, logs));
-    if (o.logDir) {
-      await mkdir(o.logDir, { recursive: true });
-      for (const [who, lines] of Object.entries(logs))
-        await writeFile(path.join(o.logDir, `${who}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-      o.say(`chaos: the agents' and coordinators' logs are in ${o.logDir}`);
-    }
+  }
+  // Always when asked (bench): the slowest builds' logs say where their time went.
+  if (o.logDir && (problems.length > 0 || o.keepLogs)) {
+    await mkdir(o.logDir, { recursive: true });
+    for (const [who, lines] of Object.entries(logs))
+      await writeFile(path.join(o.logDir, `${who}.jsonl`), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    o.say(`chaos: the agents' and coordinators' logs are in ${o.logDir}`);
   }
   return { seed: o.seed, schedule, applied, figures, memory, rss: samples, restarts, problems, text };
 }
@@ -322,6 +324,10 @@ function finalBuild(b: Build__Output | undefined): FinalBuild | undefined {
     startedMs: ms(b.status!.startTimestamp),
     completedMs: ms(b.status!.completionTimestamp),
     takenBack: b.status!.events.filter((e) => e.reason === 'Unplaced').length,
+    timeline: b.status!.events.map(
+      (e) =>
+        `+${((new Date(e.timestamp).getTime() - ms(b.metadata!.creationTimestamp)!) / 1000).toFixed(1)} s ${e.reason}: ${e.message}`,
+    ),
   };
 }
 
@@ -430,6 +436,8 @@ function report(r: {
     `  left behind       ${f.leftovers.length} labelled containers (S2I's; BuildKit steps are none)`,
     `  coordinator RSS   early peak ${r.memory.earlyPeakMiB.toFixed(0)} MiB, late peak ${r.memory.latePeakMiB.toFixed(0)} MiB (bound ${r.memory.boundMiB.toFixed(0)} MiB): ${r.memory.flat ? 'flat' : 'GREW'}`,
     formatRss(r.samples),
+    `  slowest builds    (where their time went, from creation)`,
+    ...f.slowest.flatMap((b) => [`    ${b.name}: ${(b.ms / 1000).toFixed(1)} s`, ...b.timeline.map((l) => `      ${l}`)]),
     r.problems.length === 0
       ? 'chaos: PASS'
       : `chaos: FAIL, ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join('\n')}`,
