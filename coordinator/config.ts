@@ -174,6 +174,18 @@ export const COORDINATOR_SETTINGS = {
     doc: 'A placed build unclaimed this long (its job lost) is placed again.',
     chart: 'coordinator.placement.timeoutMs',
   }),
+  /**
+   * A placed build still unclaimed when its agent heartbeats this long after the placement has its
+   * job looked for at once: lost, passed over, or delivered to an agent run that has since
+   * restarted, it is placed again without waiting for placementTimeoutMs.
+   */
+  placementCheckMs: integer({
+    env: 'SLIPWAY_PLACEMENT_CHECK_MS',
+    default: 5000,
+    min: 1000,
+    doc: 'A placed build unclaimed when its agent heartbeats this long after has its job looked for (lost: placed again).',
+    chart: 'coordinator.placement.checkMs',
+  }),
   /** Builds prefer the agent holding their cache (placement/placement.ts); false: least loaded only. */
   placementAffinity: boolean({
     env: 'SLIPWAY_PLACEMENT_AFFINITY',

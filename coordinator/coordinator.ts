@@ -370,6 +370,7 @@ function startBuildLoops(
     affinity: config.placementAffinity,
     affinityGraceMs: config.affinityGraceMs,
     placementTimeoutMs: config.placementTimeoutMs,
+    placementCheckMs: config.placementCheckMs,
     agentGraceMs: config.agentGraceMs,
     observer: metrics?.transitions,
     slots: o.slots,

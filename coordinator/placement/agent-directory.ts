@@ -8,8 +8,11 @@ import type { JsonStore } from '../store/json-store.js';
  * each pass, without a listing of the bucket each time.
  */
 export class AgentDirectory {
-  /** Each agent's latest heartbeat, and its time in ms. */
-  private readonly agents = new Map<string, { record: AgentRecord; at: number }>();
+  /**
+   * Each agent's latest heartbeat and its time in ms, and since when its current run (instance)
+   * has been heard: 0 when that run was already there as this coordinator started watching.
+   */
+  private readonly agents = new Map<string, { record: AgentRecord; at: number; instanceSince: number }>();
   /** Agents whose job consumer this coordinator has made sure of. */
   private readonly prepared = new Set<string>();
 
@@ -30,7 +33,15 @@ export class AgentDirectory {
       try {
         for await (const event of this.store.watch({ signal })) {
           if (event.value) {
-            this.agents.set(event.key, { record: event.value, at: Date.parse(event.value.lastHeartbeat) });
+            const at = Date.parse(event.value.lastHeartbeat);
+            const before = this.agents.get(event.key);
+            const instanceSince =
+              before?.record.instance === event.value.instance
+                ? before.instanceSince
+                : before || !event.replaying
+                  ? at
+                  : 0;
+            this.agents.set(event.key, { record: event.value, at, instanceSince });
             this.prepareOnce(event.value.agent);
           } else {
             // Forgotten (agent retention removed its record and consumer): if it comes back,
@@ -56,6 +67,15 @@ export class AgentDirectory {
       this.prepared.delete(agent);
       this.log.warn("could not make the agent's job consumer", { agent, error: errorMessage(err) });
     });
+  }
+
+  /**
+   * The agent's latest heartbeat (ms) and since when its current run has been heard (ms; 0: since
+   * before this coordinator watched), or undefined for an agent never heard.
+   */
+  heard(agent: string): { at: number; instanceSince: number } | undefined {
+    const a = this.agents.get(agent);
+    return a && { at: a.at, instanceSince: a.instanceSince };
   }
 
   /** Agents that heartbeated within `graceMs` of `now`. */

@@ -43,6 +43,12 @@ export interface SchedulerOptions {
   affinityGraceMs: number;
   /** A placed attempt unclaimed this long, whose job is not waiting its turn in its agent's queue, is placed again. */
   placementTimeoutMs: number;
+  /**
+   * A placed attempt still unclaimed when its agent heartbeats this long after the placement has
+   * its job looked for then, not at placementTimeoutMs: a job gone from the queue, passed over,
+   * or delivered to an earlier run of the agent is placed again at once (checkOverdue).
+   */
+  placementCheckMs: number;
   /** An agent silent this long is gone: nothing is placed on it, and what was is placed again. */
   agentGraceMs: number;
   /** WaitingForCapacity is written once a build has waited this long (a build placed at once is not written twice). */
@@ -68,6 +74,7 @@ export function defaultSchedulerOptions(log: Logger): SchedulerOptions {
     affinity: true,
     affinityGraceMs: 10_000,
     placementTimeoutMs: 30_000,
+    placementCheckMs: 5000,
     agentGraceMs: 15_000,
     reasonDelayMs: 1000,
     passIntervalMs: 1000,
@@ -223,14 +230,7 @@ export class Scheduler {
         });
       else if (agent.unschedulable)
         takeBack.push({ key, entry, why: `agent ${placed.agent} is ${agent.unschedulable}` });
-      // Overdue; its job is looked for at most every 5 s (two JetStream requests each time).
-      else if (
-        now - Date.parse(placed.timestamp) >= this.options.placementTimeoutMs &&
-        now - (this.overdueChecked.get(key) ?? 0) >= 5000
-      ) {
-        this.overdueChecked.set(key, now);
-        overdue.push({ key, entry });
-      }
+      else if (this.dueForCheck(key, placed.agent, Date.parse(placed.timestamp), now)) overdue.push({ key, entry });
     }
     const candidate = (key: string, entry: Versioned<Build>) =>
       candidates.push({
@@ -519,17 +519,49 @@ export class Scheduler {
     });
   }
 
-  /** A placement unclaimed past the timeout: placed again unless its job is waiting its turn. */
+  /**
+   * Whether a placed, unclaimed build's job is to be looked for in its agent's queue now: once
+   * its agent has heartbeated placementCheckMs after the placement (alive, yet it has not
+   * claimed it), or past placementTimeoutMs whatever its heartbeats; at most every 5 s a build
+   * (two JetStream requests each time). A build claimed at once is never looked for.
+   */
+  private dueForCheck(key: string, agent: string, placedAt: number, now: number): boolean {
+    const heardAt = this.agents.heard(agent)?.at ?? 0;
+    const due =
+      now - placedAt >= this.options.placementTimeoutMs || heardAt - placedAt >= this.options.placementCheckMs;
+    if (!due || now - (this.overdueChecked.get(key) ?? 0) < 5000) return false;
+    this.overdueChecked.set(key, now);
+    return true;
+  }
+
+  /**
+   * A placement its agent has not claimed (dueForCheck): placed again when its job is gone from
+   * the work queue (lost with a NATS node, or never published: its coordinator died between the
+   * write and the publish) or passed over, or was delivered to a run of the agent that has since
+   * restarted (JetStream would deliver it again only after ack_wait); past placementTimeoutMs,
+   * also when it was delivered and not claimed. A job waiting its turn is left alone. Placing
+   * again is safe whatever the race: the take-back is a compare-and-set, after which the old
+   * copy's claim is refused, and a claim that landed first makes the take-back lose.
+   */
   private async checkOverdue(key: string, entry: Versioned<Build>): Promise<void> {
     const b = entry.value;
     const placed = b.status.placement!;
     const where = await this.jobs.state(jobOf(b), placed.agent);
     if (where.state === 'waiting') return;
-    const seconds = Math.round((this.clock().getTime() - Date.parse(placed.timestamp)) / 1000);
+    const placedAt = Date.parse(placed.timestamp);
+    const seconds = Math.round((this.clock().getTime() - placedAt) / 1000);
+    const timedOut = this.clock().getTime() - placedAt >= this.options.placementTimeoutMs;
+    const restarted = (this.agents.heard(placed.agent)?.instanceSince ?? 0) > placedAt;
+    // Delivered to the run of the agent that is heartbeating: it is claiming it, or gets it again after ack_wait.
+    if (where.state === 'delivered' && !restarted && !timedOut) return;
     const why =
       where.state === 'missing'
         ? `its job was gone from the work queue after ${seconds} s unclaimed`
-        : `its job was ${where.state === 'delivered' ? 'delivered' : 'passed over by the work queue'} but not claimed in ${seconds} s`;
+        : where.state === 'passed-over'
+          ? `its job was passed over by the work queue, not claimed in ${seconds} s`
+          : restarted
+            ? `its job was delivered to a run of agent ${placed.agent} that has since restarted, not claimed in ${seconds} s`
+            : `its job was delivered but not claimed in ${seconds} s`;
     await this.takeBack(key, entry, why);
   }
 

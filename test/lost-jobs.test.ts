@@ -1,0 +1,142 @@
+import test from 'ava';
+import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { agentJobConsumer } from '../common/nats/jobs.js';
+import { agentJobSubject, JOBS_STREAM, objectKey } from '../common/nats/names.js';
+import { AgentRegistry } from '../coordinator/agents/agent-registry.js';
+import type { Build } from '../api/types.js';
+import { testEnvironment } from './helpers/environment.js';
+import { eventually } from './helpers/eventually.js';
+import { startGitServer } from './helpers/git-server.js';
+import { dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
+import type { Teardowns } from './helpers/teardowns.js';
+
+// Issue #25, part 4: a build whose job was lost (a NATS node died with it, or the coordinator died
+// between its write and its publish) or was delivered to a run of the agent that then died waited
+// out the 30 s placement timeout, the bulk of the chaos suite's p99. Once its agent heartbeats
+// SLIPWAY_PLACEMENT_CHECK_MS after the placement without having claimed it, its job is looked
+// for, and a lost one is placed again then.
+//
+// The agent here is driven by hand (heartbeats written to the agents bucket, its queue pulled
+// from the test), on a real coordinator and NATS: so a job can be kept waiting, lost, or
+// delivered to a run that then "restarts", at will. The placement timeout is ten minutes: only
+// the early check can place a build again within the test.
+
+const CHECK_MS = 1000;
+
+/** An agent that heartbeats (every 300 ms) as run `instance` and claims nothing. */
+function handDrivenAgent(t: Teardowns, sw: Slipway, name: string) {
+  const registry = new AgentRegistry(sw.coordinators[0]!.store.agents, () => new Date());
+  let instance = 'run-1';
+  const beat = () =>
+    registry.heartbeat({
+      agent: name,
+      node: `node-of-${name}`,
+      instance,
+      running: [],
+      nodeLabels: {},
+      cordoned: false,
+      capacity: 1,
+    });
+  const timer = setInterval(() => void beat().catch(() => undefined), 300);
+  t.teardown(() => clearInterval(timer));
+  return {
+    beat,
+    /** The agent "restarts": its heartbeats carry a new run id from now on. */
+    restart: () => (instance = 'run-2'),
+  };
+}
+
+/** The build as stored (placements are not in the API's view of it). */
+async function stored(sw: Slipway, name: string): Promise<Build> {
+  return (await sw.coordinators[0]!.store.builds.get(objectKey('default', name)))!.value;
+}
+
+/** Starts a build and waits until it is placed on `agent`. */
+async function placedBuild(t: Teardowns, sw: Slipway, agent: string): Promise<Build> {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const repo = await git.createRepo('lost', { Dockerfile: `FROM ${env.baseImage}\n` });
+  await sw.client.createBuildConfig(dockerBuildConfig('lost', repo.uri, `${env.registry}/test/lost:v1`));
+  const name = (await sw.client.startBuild({ namespace: 'default', configName: 'lost' })).metadata!.name;
+  return eventually(`${name} placed on ${agent}`, async () => {
+    const b = await stored(sw, name);
+    return b.status.placement?.agent === agent ? b : undefined;
+  });
+}
+
+const placements = async (sw: Slipway, b: Build) => (await stored(sw, b.metadata.name)).status.placements;
+const unplaced = async (sw: Slipway, b: Build) =>
+  (await stored(sw, b.metadata.name)).status.events?.filter((e) => e.reason === 'Unplaced') ?? [];
+
+test.serial(
+  'a placed job lost from the work queue is placed again once its agent heartbeats past the check; a job waiting its turn is left',
+  async (t) => {
+    const sw = await startSlipway(t, {
+      agents: 0,
+      coordinator: { placementTimeoutMs: 600_000, placementCheckMs: CHECK_MS },
+    });
+    const agent = handDrivenAgent(t, sw, 'hand');
+    await agent.beat();
+    const b = await placedBuild(t, sw, 'hand');
+    t.is(b.status.placements, 1);
+
+    // Waiting in the queue (the agent has not pulled): looked for, and left where it is.
+    await new Promise((r) => setTimeout(r, 4 * CHECK_MS + 5000));
+    t.is(await placements(sw, b), 1, 'a job waiting its turn is not placed again');
+
+    // Lost: deleted from the stream, as a NATS node's death can lose it.
+    const nc = await connect({ servers: sw.natsUrl });
+    t.teardown(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    const subject = agentJobSubject('hand', 'default', b.metadata.name);
+    const job = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: subject });
+    t.truthy(job, 'the placement queued a job');
+    await jsm.streams.deleteMessage(JOBS_STREAM, job!.seq);
+    const lostAt = Date.now();
+    await eventually('the build placed again', async () => (await placements(sw, b)) === 2, { timeoutMs: 20_000 });
+    t.log(`placed again ${Date.now() - lostAt} ms after its job was lost (the placement timeout: 600 s)`);
+    const events = await unplaced(sw, b);
+    t.is(events.length, 1);
+    t.regex(events[0]!.message, /its job was gone from the work queue after \d+ s unclaimed/);
+    // The new placement's job is queued.
+    const again = await jsm.streams.getMessage(JOBS_STREAM, { last_by_subj: subject });
+    t.is((JSON.parse(again!.string()) as { placement: number }).placement, 2);
+  },
+);
+
+test.serial(
+  'a job delivered to a run of the agent that then restarted is placed again at once; delivered to the run that heartbeats, it is left to that run',
+  async (t) => {
+    const sw = await startSlipway(t, {
+      agents: 0,
+      coordinator: { placementTimeoutMs: 600_000, placementCheckMs: CHECK_MS },
+    });
+    const agent = handDrivenAgent(t, sw, 'hand');
+    await agent.beat();
+    const b = await placedBuild(t, sw, 'hand');
+
+    // Run 1 takes the job and neither claims nor acks it (it is claiming, or about to die).
+    const nc = await connect({ servers: sw.natsUrl });
+    t.teardown(() => nc.close());
+    const consumer = await agentJobConsumer(nc, 'hand');
+    const delivered: JsMsg | null = await consumer.next({ expires: 5000 });
+    t.truthy(delivered, 'the job was delivered');
+    t.is((JSON.parse(delivered!.string()) as { build: string }).build, b.metadata.name);
+    await new Promise((r) => setTimeout(r, 4 * CHECK_MS + 5000));
+    t.is(await placements(sw, b), 1, 'delivered to the run that heartbeats: left to it');
+
+    // Run 1 dies unacked: JetStream would deliver the job again only after ack_wait (15 s).
+    agent.restart();
+    await agent.beat();
+    const restartedAt = Date.now();
+    await eventually('the build placed again', async () => (await placements(sw, b)) === 2, { timeoutMs: 12_000 });
+    t.log(`placed again ${Date.now() - restartedAt} ms after the agent's restart`);
+    const events = await unplaced(sw, b);
+    t.is(events.length, 1);
+    t.regex(events[0]!.message, /delivered to a run of agent hand that has since restarted/);
+    // Run 2 gets the new placement's job.
+    const next = await consumer.next({ expires: 5000 });
+    t.is((JSON.parse(next!.string()) as { placement: number }).placement, 2);
+  },
+);
