@@ -90,6 +90,8 @@ export interface AgentRetentionOptions {
  */
 export class AgentRetention {
   private readonly intervalMs: number;
+  /** Agents whose consumer or slot keys the last sweep found with no record. */
+  private recordless = new Set<string>();
 
   constructor(
     private readonly store: JsonStore<AgentRecord>,
@@ -191,9 +193,9 @@ export class AgentRetention {
   }
 
   /**
-   * Removes the job consumers and slot keys of agents with no record (not in `known`, nor on the
-   * stream leader) and no unfinished build, idle longer than the retention: what a coordinator
-   * that stopped in the middle of a removal left behind.
+   * Removes the job consumers and slot keys of agents with no record (not in `known` nor on the
+   * stream leader, in this sweep and the one before) and no unfinished build, idle longer than
+   * the retention: what a coordinator that stopped in the middle of a removal left behind.
    */
   private async removeLeftovers(now: number, known: Set<string>, busyAgents: () => Promise<Set<string>>) {
     const [consumers, slotKeys] = await Promise.all([this.consumers.list(), this.slots.keys()]);
@@ -204,6 +206,11 @@ export class AgentRetention {
       const agent = agentOfSlotKey(key);
       if (agent !== undefined && !known.has(agent)) of(agent).keys.push(key);
     }
+    // Only those found so by the sweep before too: another coordinator may be in the middle of
+    // removing an agent whose record just went, and that removal is not a leftover.
+    const previously = this.recordless;
+    this.recordless = new Set(left.keys());
+    for (const agent of left.keys()) if (!previously.has(agent)) left.delete(agent);
     if (left.size === 0) return;
     const busy = await busyAgents();
     const before = now - Math.max(this.o.retentionMs, this.o.slotHoldMs);
@@ -224,11 +231,16 @@ export class AgentRetention {
     }
   }
 
-  /** Removes the slot key if it was last written before `before`; @returns what it removed. */
+  /**
+   * Removes the slot key if it was last written before `before`.
+   * @returns the placement's slot it removed; undefined also when only a deletion's marker was
+   * erased (the tail of a removal: another coordinator's, perhaps at this moment), which is not
+   * counted.
+   */
   private async removeSlotKey(key: string, before: number): Promise<SlotKeyState | undefined> {
     const state = await this.slots.read(key);
     if (!state || state.at >= before) return undefined;
-    return (await this.slots.remove(state)) ? state : undefined;
+    return (await this.slots.remove(state)) && state.held ? state : undefined;
   }
 
   private leftoverRemoved(kind: AgentLeftover, agent: string, details: Record<string, unknown>): void {
