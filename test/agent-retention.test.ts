@@ -90,6 +90,10 @@ test.serial(
     });
     t.true(await kept(live.config.name), 'the live agent still stays');
     await eventually('both removals counted', async () => (await removals()) === 2);
+    let leftovers = 0;
+    for (const c of sw.coordinators)
+      leftovers += (await metricValue(c.http!.address, 'slipway_agent_leftovers_removed_total')) ?? 0;
+    t.is(leftovers, 0, "a removal's own consumer and slot keys are not counted as leftovers");
 
     // The name is used again (an agent not gone for good after all): it gets its consumer back.
     await addAgent(t, sw, { settings: { name: gone.config.name } });
