@@ -215,13 +215,13 @@ export const COORDINATOR_SETTINGS = {
     doc: 'A Running build whose agent has not heartbeated for this long is lost.',
     chart: 'coordinator.agentGraceMs',
   }),
-  /** An agent silent this long, with no build placed on it, has its record and job consumer removed; 0: kept forever. */
+  /** An agent silent this long, with no build placed on it, has its record, job consumer and slot keys removed; 0: kept forever. */
   agentRetentionMs: integer({
     env: 'SLIPWAY_AGENT_RETENTION_MS',
     default: 24 * 3600_000,
     min: 0,
     check: (v) => (v === 0 || v >= 1000 ? undefined : `must be 0 (kept forever) or at least 1000, got ${v}`),
-    doc: 'An agent silent this long (and with no build on it) is forgotten: its record and job consumer are removed; 0: never.',
+    doc: 'An agent silent this long (and with no build on it) is forgotten: its record, job consumer and slot keys are removed; a consumer or slot key left behind (a coordinator stopped mid-removal) goes once idle this long too; 0: never.',
     chart: 'coordinator.agentRetentionMs',
   }),
   leaseCheckIntervalMs: integer({ default: 2000, min: 1, doc: "How often agents' heartbeats are looked at." }),

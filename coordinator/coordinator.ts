@@ -9,11 +9,13 @@ import {
   ensureAgentJobConsumer,
   ensureJobStream,
   natsJobQueue,
+  listAgentJobConsumers,
   removeAgentJobConsumer,
 } from '../common/nats/jobs.js';
 import { defaultLogStreamOptions, ensureLogStream } from '../common/nats/logs.js';
 import { AgentLeases } from './agents/agent-leases.js';
 import { AgentRetention } from './agents/agent-retention.js';
+import { natsSlotKeys } from './agents/agent-slot-keys.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { BuildLogs } from './logs/build-logs.js';
 import { LogPurger } from './logs/log-purge.js';
@@ -379,9 +381,15 @@ function startBuildLoops(
   const retention = new AgentRetention(
     store.agents,
     { cache: builds, store: store.builds },
-    { remove: (agent) => removeAgentJobConsumer(nc, agent), ensure: (agent) => ensureAgentJobConsumer(nc, agent) },
+    {
+      remove: (agent) => removeAgentJobConsumer(nc, agent),
+      ensure: (agent) => ensureAgentJobConsumer(nc, agent),
+      list: () => listAgentJobConsumers(nc),
+    },
+    natsSlotKeys(nc),
     {
       retentionMs: config.agentRetentionMs,
+      slotHoldMs: config.placementTimeoutMs,
       clock,
       observer: metrics?.agentRemovals,
       log: log.child({ component: 'agent-retention' }),

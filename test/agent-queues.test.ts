@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { agentConsumerName, agentJobSubject, agentSlotKey, JOBS_STREAM } from '../common/nats/names.js';
+import {
+  agentConsumerName,
+  agentJobSubject,
+  agentOfConsumerName,
+  agentOfSlotKey,
+  agentSlotKey,
+  JOBS_STREAM,
+} from '../common/nats/names.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
@@ -23,6 +30,13 @@ test('agent names that differ only by "." and "_" get subjects and consumers of 
   t.not(agentSlotKey('pool.a', 0), agentSlotKey('pool_a', 0));
   for (const name of ['pool.a', 'pool_a', 'node-1.zone-b.example'])
     t.regex(agentSlotKey(name, 3), /^[-/_=.a-zA-Z0-9]+$/);
+  // Read back by agent retention, to find what an agent with no record left behind.
+  for (const name of ['pool.a', 'pool_a', 'node-1.zone-b.example']) {
+    t.is(agentOfConsumerName(agentConsumerName(name)), name);
+    t.is(agentOfSlotKey(agentSlotKey(name, 12)), name);
+  }
+  t.is(agentOfConsumerName('slipway-agents'), undefined, "the legacy shared consumer is no agent's");
+  t.is(agentOfSlotKey('pool.a'), undefined);
 });
 
 test.serial(

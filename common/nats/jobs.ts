@@ -16,6 +16,7 @@ import { isNotFound, nanos, upsertStream } from './streams.js';
 import {
   agentConsumerName,
   agentJobSubject,
+  agentOfConsumerName,
   JOBS_STREAM,
   JOBS_SUBJECT_PREFIX,
   jobMessageId,
@@ -85,12 +86,40 @@ export async function ensureAgentJobConsumer(
 /**
  * Removes the durable consumer of the jobs placed on `agent` (an agent gone for good); jobs still
  * queued on its subject stay in the stream. One already gone counts as removed.
+ * @returns whether this call deleted it (false: it was gone already, e.g. another coordinator's).
  */
-export async function removeAgentJobConsumer(nc: NatsConnection, agent: string): Promise<void> {
+export async function removeAgentJobConsumer(nc: NatsConnection, agent: string): Promise<boolean> {
   const jsm = await jetstreamManager(nc);
-  await jsm.consumers.delete(JOBS_STREAM, agentConsumerName(agent)).catch((err: unknown) => {
+  return jsm.consumers.delete(JOBS_STREAM, agentConsumerName(agent)).catch((err: unknown) => {
     if (!isNotFound(err)) throw err;
+    return false;
   });
+}
+
+/** An agent's job consumer as listed, and when it was last active. */
+export interface AgentJobConsumer {
+  agent: string;
+  /** When it was made, or last delivered or was acked, whichever is latest (ms since the epoch). */
+  activeAt: number;
+}
+
+/**
+ * Every agent's durable job consumer on the jobs stream (a request per 256 consumers). Other
+ * consumers (an ordered reader's, the legacy shared one) are not listed.
+ */
+export async function listAgentJobConsumers(nc: NatsConnection): Promise<AgentJobConsumer[]> {
+  const jsm = await jetstreamManager(nc);
+  const found: AgentJobConsumer[] = [];
+  for await (const c of jsm.consumers.list(JOBS_STREAM)) {
+    const agent = c.config.durable_name ? agentOfConsumerName(c.config.durable_name) : undefined;
+    if (!agent) continue;
+    // last_active: a timestamp from nats-server 2.10 on (nats.js types it as nanoseconds); absent before.
+    const times = [c.created, c.delivered?.last_active, c.ack_floor?.last_active].map((t) =>
+      typeof t === 'string' ? Date.parse(t) : NaN,
+    );
+    found.push({ agent, activeAt: Math.max(...times.filter((t) => !Number.isNaN(t))) });
+  }
+  return found;
 }
 
 /** The agent's own job consumer; throws until a coordinator has made it. */

@@ -47,6 +47,12 @@ export function agentSlotKey(agent: string, slot: number): string {
   return `${agent}/${slot}`;
 }
 
+/** The agent whose slot `key` is (agentSlotKey read back); undefined for a key no slot has. */
+export function agentOfSlotKey(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  return slash > 0 && /^\d+$/.test(key.slice(slash + 1)) ? key.slice(0, slash) : undefined;
+}
+
 /**
  * An agent's name as one subject token and in its consumer's name, neither of which may hold a
  * '.': dots become '~', which no agent name has (agentNameProblem). Not '_': names may hold '_',
@@ -65,6 +71,13 @@ export function agentJobSubject(agent: string, namespace?: string, build?: strin
 /** The durable pull consumer of one agent's jobs. */
 export function agentConsumerName(agent: string): string {
   return `agent-${agentToken(agent)}`;
+}
+
+/** The agent whose job consumer `name` is (agentConsumerName read back); undefined for another consumer. */
+export function agentOfConsumerName(name: string): string | undefined {
+  return name.startsWith('agent-') && name.length > 'agent-'.length
+    ? name.slice('agent-'.length).replace(/~/g, '.')
+    : undefined;
 }
 
 /**

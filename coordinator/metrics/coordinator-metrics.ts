@@ -34,7 +34,13 @@ export class CoordinatorMetrics {
   private readonly grpc = new GrpcMetrics(this.registry);
   private readonly agentsRemoved = new Counter({
     name: 'slipway_agents_removed_total',
-    help: 'Agents gone for good (silent longer than SLIPWAY_AGENT_RETENTION_MS, no build on them) whose record and job consumer this coordinator removed (counted by the one that removed each: sum across coordinators).',
+    help: 'Agents gone for good (silent longer than SLIPWAY_AGENT_RETENTION_MS, no build on them) whose record, job consumer and slot keys this coordinator removed (counted by the one that removed each: sum across coordinators).',
+    registers: [this.registry],
+  });
+  private readonly leftoversRemoved = new Counter({
+    name: 'slipway_agent_leftovers_removed_total',
+    help: 'Job consumers (kind="consumer") and slot keys (kind="slot") of agents with no record, left behind by a removal a coordinator did not finish, that this coordinator removed past SLIPWAY_AGENT_RETENTION_MS (sum across coordinators).',
+    labelNames: ['kind'],
     registers: [this.registry],
   });
 
@@ -48,9 +54,12 @@ export class CoordinatorMetrics {
     return this.builds;
   }
 
-  /** Where agent retention counts the agents it removed. */
+  /** Where agent retention counts the agents, and the leftovers of agents, it removed. */
   get agentRemovals(): AgentRemovalObserver {
-    return { agentRemoved: () => this.agentsRemoved.inc() };
+    return {
+      agentRemoved: () => this.agentsRemoved.inc(),
+      leftoverRemoved: (kind) => this.leftoversRemoved.inc({ kind }),
+    };
   }
 
   /** The server interceptor that counts every gRPC call. */
