@@ -4,6 +4,7 @@ import type { Logger } from '../../common/log.js';
 import { LABELS } from '../build-runner.js';
 import type { ContainerRuntime, ContainerSummary, ImageRecord } from '../container-runtime/types.js';
 import type { WarmSet } from '../warm-set.js';
+import type { BuildCacheGuard } from './build-cache-guard.js';
 import type { ImagesInUse } from './images-in-use.js';
 import { daemonHeldBytes, gcLevels, type GcLevels, type Threshold } from './thresholds.js';
 
@@ -53,6 +54,11 @@ export interface GcRound {
   daemonBytes: number;
   /** Entries of the warm set (configs and images) forgotten because their images are gone. */
   warmForgotten: number;
+  /**
+   * Build-cache prunes the round left for a later one (0 to 2): builds were sending their
+   * contexts for all of `ImageGcOptions.pruneWaitMs` (see build-cache-guard.ts).
+   */
+  buildCachePrunesSkipped: number;
 }
 
 /** Where a collector reports rounds (the agent's Prometheus metrics). */
@@ -69,6 +75,13 @@ export interface ImageGcOptions {
   images: ImagesInUse;
   /** Whether a container with these labels belongs to a build this agent is running. */
   isRunning: (labels: Record<string, string>) => boolean;
+  /** The guard the agent's builds hold while they send their contexts: prunes run under it. */
+  buildCache: BuildCacheGuard;
+  /**
+   * How long a prune waits for builds sending their contexts before the round goes on without
+   * it (default `PRUNE_WAIT_MS`).
+   */
+  pruneWaitMs?: number;
   observer?: GcObserver;
   /**
    * What the agent advertises as warm: after a round that removed images, and after each
@@ -81,6 +94,13 @@ export interface ImageGcOptions {
 }
 
 const STOPPED = new Set(['created', 'exited', 'dead']);
+
+/**
+ * How long a build-cache prune waits for a moment when no build is sending its context. A
+ * context takes as long as its upload (seconds for most, longer for big ones); a round that
+ * waited this long leaves BuildKit's cache to the next one rather than hold new builds back.
+ */
+export const PRUNE_WAIT_MS = 10_000;
 
 /**
  * The node's image garbage collector, after the kubelet's: when disk usage is above the high
@@ -139,13 +159,13 @@ export class ImageGarbageCollector {
       imagesRemoved: 0,
       containersRemoved,
       warmForgotten: 0,
+      buildCachePrunesSkipped: 0,
     };
     if (before.used > before.high) {
       // BuildKit's cache first, what has gone unused for the minimum age, as for images: a build
-      // starting now has records younger than that (its uploaded context among them) that it
-      // is about to use, on the node's daemon and on a private one alike.
-      const unused = { unusedForMs: this.o.policy.minAgeMs };
-      await runtime.pruneBuildCache(unused);
+      // starting now has records younger than that that it is about to use, on the node's daemon
+      // and on a private one alike. Its uploaded context, whatever the age, the guard keeps.
+      if (!(await this.pruneBuildCache(runtime))) round.buildCachePrunesSkipped++;
       last = await this.measure(runtime);
       let used = last.used;
       const present = (await runtime.diskUsage()).images.map((i) => i.id);
@@ -164,7 +184,7 @@ export class ImageGarbageCollector {
       const left = new Set((await runtime.diskUsage()).images.map((i) => i.id));
       if (present.some((id) => !left.has(id))) {
         // The build steps' records the removed images held (their layers) are unused now.
-        await runtime.pruneBuildCache(unused);
+        if (!(await this.pruneBuildCache(runtime))) round.buildCachePrunesSkipped++;
         last = await this.measure(runtime);
         used = last.used;
       }
@@ -190,6 +210,27 @@ export class ImageGarbageCollector {
     }
     this.o.observer?.observe(done);
     return done;
+  }
+
+  /**
+   * Prunes BuildKit's cache that went unused for the minimum age, once no build of this agent is
+   * sending its context (a build's context is a record no one holds for a moment: a prune then
+   * takes it, whatever its age; see build-cache-guard.ts). @returns false when builds kept it
+   * waiting too long and it did not run.
+   */
+  private async pruneBuildCache(runtime: ContainerRuntime): Promise<boolean> {
+    const waitMs = this.o.pruneWaitMs ?? PRUNE_WAIT_MS;
+    const pruned = await this.o.buildCache.whilePruning(
+      () => runtime.pruneBuildCache({ unusedForMs: this.o.policy.minAgeMs }),
+      waitMs,
+    );
+    if (!pruned.ran) {
+      this.o.log.info('build cache prune left for a later round: builds were sending their contexts', {
+        waitedMs: pruned.waitedMs,
+        builds: pruned.loading,
+      });
+    }
+    return pruned.ran;
   }
 
   /** Usage and thresholds in bytes; `held`: all the daemon holds, when the measure read `system df`. */
