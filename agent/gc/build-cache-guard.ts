@@ -11,20 +11,23 @@ export type GuardedPrune<T> = { ran: true; value: T } | { ran: false; waitedMs: 
  * the daemon hands the body to BuildKit as an HTTP source that can be read once. BuildKit reads
  * it into a new cache record while working out the source's cache key (in use while it is
  * written), then lets go of the record, and takes it again by id a moment later to use it. A
- * prune in between removes the record (it is unused, and 0 s old: with no minimum age nothing
- * keeps it), BuildKit asks for the body again, and the build fails "failed to read downloaded
- * context: … context not found". Once the Dockerfile frontend has the context as a solved
- * result, the build holds it until it ends; the frontend asks for nothing else before that, so
- * the first step of the build that is not the context's (`BuildEvent` `context-held`) shows it.
+ * prune in between removes the record whatever the minimum age (`until` keeps only records with
+ * a recent last use, and this one has none yet: under a prune loop with `until=120s`, the GC's
+ * default, every build failed on dockerd 20.10), BuildKit asks for the body again, and the build
+ * fails "failed to read downloaded context: … context not found". Once the Dockerfile frontend
+ * has the context as a solved result, the build holds it until it ends; the frontend asks for
+ * nothing else before that, so the first step of the build that is not the context's
+ * (`BuildEvent` `context-held`) shows it.
  *
  * So a build holds the guard from before it sends its context until then (`holdContext`), and a
  * prune runs only while no build does (`whilePruning`); builds that come during a prune wait for
  * it to end. One guard serves an agent's builds and its GC, whatever daemon each is on: the GC
  * collects on one daemon, and a hold by a build on another only makes it wait a little.
- * Everything is in memory: a hold costs a build no call to the daemon.
+ * Everything is in memory: a hold costs a build no call to the daemon. It cannot keep a prune by
+ * another process (another agent, a person) off a shared daemon.
  */
 export class BuildCacheGuard {
-  /** Builds about to send their context (some waiting for a prune to end), or sending it, that BuildKit does not hold yet. */
+  /** Builds about to send their context (some waiting for a prune to end) or sending it, not held by BuildKit yet. */
   private loading = 0;
   /** Resolved when the running prune ends; undefined when none runs. */
   private pruning: Promise<void> | undefined;
