@@ -10,6 +10,7 @@ import { ImagesInUse } from '../agent/gc/images-in-use.js';
 import { silentLogger } from '../common/log.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
+import { ALWAYS_COLLECT } from './helpers/gc.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
@@ -69,6 +70,49 @@ test('builds complete while BuildKit’s cache is pruned back to back, with no m
     await pruning;
   }
   t.true(prunes > configs.length, `BuildKit's cache was pruned while the builds ran (${prunes} times)`);
+});
+
+test('builds complete and push while the agent’s own GC collects round after round, with no minimum age', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t, { agents: 0 });
+  const daemon = await startPrivateDaemon(t);
+  const agent = await addAgent(t, sw, {
+    concurrency: 3,
+    // The pinned base image keeps usage over the 1-byte threshold: every round prunes and
+    // removes every image it may, the builds' outputs among them as soon as their builds end.
+    settings: { ...ALWAYS_COLLECT, dockerHost: daemon.dockerHost, gcPinnedImages: [env.baseImage] },
+  });
+  const id = unique();
+  const repo = await git.createRepo('app', {
+    Dockerfile: `FROM ${env.baseImage}\nCOPY . /src\nRUN echo ${id} > /app\n`,
+    'README.md': `${id}\n`,
+  });
+  // An image each: an output is tagged when its build ends, and must stay until it is pushed.
+  const configs = Array.from({ length: 12 }, (_, i) => `app${i}`);
+  for (const name of configs) {
+    await sw.client.createBuildConfig(dockerBuildConfig(name, repo.uri, `${env.registry}/test/gc-${id}-${name}:v1`));
+  }
+
+  let building = true;
+  let pruningRounds = 0;
+  const rounds = (async () => {
+    while (building) {
+      const round = await agent.collectGarbage();
+      if (round && round.usageBefore > round.high) pruningRounds++;
+    }
+  })();
+  try {
+    for (const name of configs) await sw.client.startBuild({ namespace: 'default', configName: name });
+    for (const name of configs) {
+      const status = (await sw.client.waitForBuild('default', `${name}-1`)).status!;
+      t.is(status.phase, 'Complete', `${name}-1: ${status.reason}: ${status.message}`);
+    }
+  } finally {
+    building = false;
+    await rounds;
+  }
+  t.true(pruningRounds >= configs.length, `GC collected while the builds ran (${pruningRounds} rounds)`);
 });
 
 test('a GC round waits for a build sending its context, and leaves BuildKit’s cache to a later round when the build takes too long', async (t) => {

@@ -1,5 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { errorMessage } from '../../common/errors.js';
+import { canonicalImage } from '../../common/image-reference.js';
 import type { Logger } from '../../common/log.js';
 import { LABELS } from '../build-runner.js';
 import type { ContainerRuntime, ContainerSummary, ImageRecord } from '../container-runtime/types.js';
@@ -73,7 +74,7 @@ export interface ImageGcOptions {
   /** The daemon to collect on now; undefined when there is none (per-build private daemons). */
   target: () => GcTarget | undefined;
   images: ImagesInUse;
-  /** Whether a container with these labels belongs to a build this agent is running. */
+  /** Whether a container or an image with these labels belongs to a build this agent is running. */
   isRunning: (labels: Record<string, string>) => boolean;
   /** The guard the agent's builds hold while they send their contexts: prunes run under it. */
   buildCache: BuildCacheGuard;
@@ -175,7 +176,7 @@ export class ImageGarbageCollector {
         let estimate = 0;
         while (estimate < used - before.low && candidates.length > 0) {
           const image = candidates.shift()!;
-          if (await removeImage(runtime, image)) estimate += image.size - image.sharedSize;
+          if (await removeImage(runtime, image, () => this.keptTags())) estimate += image.size - image.sharedSize;
         }
         last = await this.measure(runtime);
         used = last.used;
@@ -268,6 +269,15 @@ export class ImageGarbageCollector {
     return removed;
   }
 
+  /**
+   * Tags never removed, canonical (see `tagKey`): the pinned references and those running builds
+   * hold. Kept by name as well as by id: a build's output is tagged when its build ends, which
+   * can fall between the round's look at the references and its list of images.
+   */
+  private keptTags(): Set<string> {
+    return new Set([...this.o.policy.pinned, ...this.o.images.references()].map(tagKey));
+  }
+
   /** Images the round may remove, oldest first. */
   private async candidates(target: GcTarget): Promise<ImageRecord[]> {
     const { runtime } = target;
@@ -284,17 +294,39 @@ export class ImageGarbageCollector {
       if (id) lastUse.set(id, Math.max(at, lastUse.get(id) ?? 0));
     }
     const age = (i: ImageRecord) => Math.max(i.created, lastUse.get(i.id) ?? 0);
-    return (await runtime.diskUsage()).images
-      .filter((i) => target.ownsDaemon || i.labels[LABELS.build] !== undefined)
-      .filter((i) => !kept.has(i.id) && i.containers === 0 && this.now() - age(i) >= this.o.policy.minAgeMs)
-      .sort((a, b) => age(a) - age(b));
+    const keptTags = this.keptTags();
+    return (
+      (await runtime.diskUsage()).images
+        .filter((i) => target.ownsDaemon || i.labels[LABELS.build] !== undefined)
+        // A running build's output is kept by its labels too: it is written before it is tagged.
+        .filter(
+          (i) => !kept.has(i.id) && !i.tags.some((tag) => keptTags.has(tagKey(tag))) && !this.o.isRunning(i.labels),
+        )
+        .filter((i) => i.containers === 0 && this.now() - age(i) >= this.o.policy.minAgeMs)
+        .sort((a, b) => age(a) - age(b))
+    );
   }
 }
 
-/** Removes every tag of the image, then the image itself. @returns whether it is gone. */
-async function removeImage(runtime: ContainerRuntime, image: ImageRecord): Promise<boolean> {
+/**
+ * Removes every tag of the image, then the image itself; none while one of its tags is kept
+ * (asked again before each removal: a tag is removed by name, and a build that holds it may
+ * have put it on its new image since the image was listed). @returns whether it is gone.
+ */
+async function removeImage(
+  runtime: ContainerRuntime,
+  image: ImageRecord,
+  keptTags: () => Set<string>,
+): Promise<boolean> {
   for (const tag of image.tags) {
+    if (keptTags().has(tagKey(tag))) return false;
     if ((await runtime.removeImage(tag)) === 'in-use') return false;
   }
   return (await runtime.removeImage(image.id)) !== 'in-use';
+}
+
+/** A reference's tag as compared: canonical (`docker.io/library/busybox:latest`); as given when it is not a reference. */
+function tagKey(reference: string): string {
+  const c = canonicalImage(reference);
+  return typeof c === 'string' ? reference : `${c.registry}/${c.repository}:${c.tag}`;
 }
