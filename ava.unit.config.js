@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 const pure = [
   'agent-name',
   'auth-units',
+  'build-cache-guard-units',
   'build-secrets-units',
   'base-image-pulls',
   'buildkit-progress-units',

@@ -15,6 +15,7 @@ import type { Executor } from './executors/executor.js';
 import { DindExecutor } from './executors/dind-executor.js';
 import { HostExecutor } from './executors/host-executor.js';
 import { removeLeftoverDaemons } from './executors/private-daemon.js';
+import { BuildCacheGuard } from './gc/build-cache-guard.js';
 import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
 import { ImagesInUse } from './gc/images-in-use.js';
 import { Heartbeat } from './heartbeat/heartbeat.js';
@@ -32,6 +33,12 @@ export interface AgentDeps {
   executor?: Executor;
   /** With `kubeNode`: how to reach the Kubernetes API; defaults to what the config names. */
   kubeConfig?: KubeConfig;
+  /**
+   * What the agent's Dockerfile builds hold while they send their contexts and its image GC
+   * prunes BuildKit's cache under; defaults to one of its own. Given, something else can prune
+   * under it too.
+   */
+  buildCache?: BuildCacheGuard;
 }
 
 /** How long a stopping agent waits for its final reports. */
@@ -76,6 +83,8 @@ export class Agent {
     private readonly executor: Executor,
     uploads: UploadedContexts,
     private readonly log: Logger,
+    /** Builds sending their contexts hold it; the image GC prunes BuildKit's cache under it. */
+    private readonly buildCache: BuildCacheGuard,
   ) {
     this.nodeCache = config.nodeCacheMetricsUrl
       ? new NodeCacheReader(config.nodeCacheMetricsUrl, log.child({ component: 'node-cache-reader' }))
@@ -96,6 +105,7 @@ export class Agent {
       uploads,
       running: this.running,
       images: this.images,
+      buildCache,
       warm: this.warm,
       metrics: this.metrics,
       // Builds are what fill the disk: see whether this one pushed usage over the threshold.
@@ -161,7 +171,15 @@ export class Agent {
       log,
     });
     const executor = deps.executor ?? (await executorFor(config, log));
-    const agent = new Agent(config, nc, client, executor, objectStoreUploads(nc), log);
+    const agent = new Agent(
+      config,
+      nc,
+      client,
+      executor,
+      objectStoreUploads(nc),
+      log,
+      deps.buildCache ?? new BuildCacheGuard(),
+    );
     if (kubeConfig && nodeWatching) agent.watchNode(nodeWatching.NodeWatcher, kubeConfig);
     if (executor.name === 'host') await agent.removeLeftovers();
     agent.startGc();
@@ -238,6 +256,7 @@ export class Agent {
       intervalMs: c.gcIntervalMs,
       target: () => this.executor.gcTarget(),
       images: this.images,
+      buildCache: this.buildCache,
       isRunning: (labels) =>
         this.running.has(`${labels[LABELS.namespace]}/${labels[LABELS.build]}/${labels[LABELS.attempt]}`),
       observer: {

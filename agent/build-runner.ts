@@ -25,6 +25,7 @@ import type { ContainerLimits, ContainerRuntime, RegistryAuth } from './containe
 import { PushError } from './container-runtime/types.js';
 import { isRegistryAuthRefusal } from './container-runtime/registry-refusals.js';
 import { LineSplitter } from './logs/line-splitter.js';
+import type { BuildCacheGuard } from './gc/build-cache-guard.js';
 import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
 import { fetchGitSource } from './source/git-source.js';
 import { extractContext, type ContextLimits } from './source/safe-extract.js';
@@ -83,6 +84,11 @@ export interface RunOptions {
   daemonLimited: boolean;
   /** Told the images the build uses (its output, FROM and builder images), so GC keeps them. */
   useImages?: (references: string[]) => void;
+  /**
+   * Held by a Dockerfile build from before it sends its context until BuildKit holds it, so that
+   * the image GC's build-cache prune cannot take the context meanwhile. The agent's GC uses the same.
+   */
+  buildCache: BuildCacheGuard;
   signal: AbortSignal;
 }
 
@@ -335,7 +341,10 @@ async function buildImage(
 ): Promise<void> {
   const { docker } = b;
   const { resources, credentials } = o.build;
+  let release = () => {};
   try {
+    // Before the context goes out: a prune must not find it between BuildKit's reads of it.
+    release = await o.buildCache.holdContext(o.signal);
     const events = o.runtime.buildImage({
       contextDir: b.contextDir,
       dockerfile: b.dockerfile,
@@ -353,7 +362,8 @@ async function buildImage(
     const output = new LineSplitter((line) => emitLines(line, o.onLine));
     try {
       for await (const event of events) {
-        if (event.kind === 'output') output.write(event.text);
+        if (event.kind === 'context-held') release();
+        else if (event.kind === 'output') output.write(event.text);
         else if (event.kind === 'lines') output.writeLines(event.lines);
         else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.step), resources);
       }
@@ -364,6 +374,8 @@ async function buildImage(
     if (err instanceof BuildFailure) throw err;
     if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
     throw new DockerBuildFailedError(`the Docker daemon refused the build: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    release();
   }
 }
 

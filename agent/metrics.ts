@@ -47,6 +47,11 @@ export class AgentMetrics implements GcObserver {
     help: 'Stopped build containers the GC removed.',
     registers: [this.registry],
   });
+  private readonly gcPrunesSkipped = new Counter({
+    name: 'slipway_agent_gc_build_cache_prunes_skipped_total',
+    help: 'Build-cache prunes the image GC left for a later round: builds were sending their contexts for all of the wait.',
+    registers: [this.registry],
+  });
   private readonly usage = new Gauge({
     name: 'slipway_agent_image_disk_usage_bytes',
     help: 'Image disk usage at the last GC round: layers and build cache (byte thresholds), all the daemon holds (with a GC capacity), or the image filesystem.',
@@ -135,6 +140,7 @@ export class AgentMetrics implements GcObserver {
     this.gcReclaimed.inc(round.reclaimedBytes);
     this.gcImages.inc(round.imagesRemoved);
     this.gcContainers.inc(round.containersRemoved);
+    this.gcPrunesSkipped.inc(round.buildCachePrunesSkipped);
     this.usage.set(round.usageAfter);
     this.high.set(round.high);
     this.low.set(round.low);

@@ -15,6 +15,7 @@ import { buildLimits, runBuild } from '../build-runner.js';
 import type { AgentConfig } from '../config.js';
 import { ReportRefusedError, type CoordinatorClient } from '../coordinator-client.js';
 import type { Executor } from '../executors/executor.js';
+import type { BuildCacheGuard } from '../gc/build-cache-guard.js';
 import type { ImagesInUse } from '../gc/images-in-use.js';
 import { attemptKey, type AttemptRef, type BuildSecretValue, type ClaimedBuild } from '../jobs/claimed-build.js';
 import { LogPublisher } from '../logs/log-publisher.js';
@@ -38,6 +39,8 @@ export interface AttemptRunnerOptions {
   running: RunningAttempts;
   /** Images running builds use: held while the attempt runs, so the image GC keeps them. */
   images: ImagesInUse;
+  /** Held by each Dockerfile build while it sends its context; the image GC prunes under it. */
+  buildCache: BuildCacheGuard;
   /** Configs built and images used here: a completed build adds to it. */
   warm: WarmSet;
   metrics: Pick<AgentMetrics, 'buildFinished'>;
@@ -229,6 +232,7 @@ export class AttemptRunner {
             this.o.images.hold(attemptKey(ref), refs);
           },
           stages,
+          buildCache: this.o.buildCache,
           signal: attempt.abort.signal,
         });
         this.o.warm.built(`${ref.namespace}/${build.configName}`, used);

@@ -38,6 +38,14 @@ const LOST_PROGRESS_LINE =
   "The daemon stopped reporting the build's progress after a step printed over 1 MiB faster than it was read (a BuildKit bug in Docker 20.10): output after this line may be missing; the image was built";
 
 /**
+ * The step BuildKit's Dockerfile frontend reads a build's tar body in as ("[internal] load remote
+ * build context"). The frontend solves it alone and holds the result until the build ends
+ * before it asks for anything else (moby/buildkit `frontend/dockerfile/builder/build.go`): the
+ * first step of another name reported means the context is held (`context-held`).
+ */
+const CONTEXT_STEP = '[internal] load remote build context';
+
+/**
  * ContainerRuntime over dockerode. `endpoint` is `unix:///path/to/docker.sock` or
  * `tcp://host:port`.
  */
@@ -57,7 +65,8 @@ export class DockerRuntime implements ContainerRuntime {
    * Builds on BuildKit (`POST /build?version=2`, the context as the request's tar body), with a
    * session that serves the build's registry credentials and secrets. BuildKit's progress is
    * rendered as `docker build --progress=plain` prints it. Aborting `signal` cancels the build
-   * on the daemon (`POST /build/cancel`) and ends the request.
+   * on the daemon (`POST /build/cancel`) and ends the request. `context-held` comes with the
+   * first report of a step other than the context's, before that report's lines.
    */
   async *buildImage(o: BuildImageOptions): AsyncIterable<BuildEvent> {
     const session = await openBuildSession(
@@ -96,6 +105,7 @@ export class DockerRuntime implements ContainerRuntime {
         rendered.length ? { kind: 'lines', lines: rendered } : undefined;
       let image: string | undefined;
       let empties = 0;
+      let contextHeld = false;
       for await (const msg of jsonLines(stream)) {
         if (msg.id === 'moby.buildkit.trace' && msg.aux === '') {
           // See LOST_PROGRESS_EMPTY_MESSAGES: past this many, the daemon reports nothing more. The
@@ -108,7 +118,12 @@ export class DockerRuntime implements ContainerRuntime {
         }
         empties = 0;
         if (msg.id === 'moby.buildkit.trace' && typeof msg.aux === 'string') {
-          const out = lines(progress.render(decodeStatus(msg.aux)));
+          const status = decodeStatus(msg.aux);
+          if (!contextHeld && status.vertexes.some((v) => v.name !== CONTEXT_STEP)) {
+            contextHeld = true;
+            yield { kind: 'context-held' };
+          }
+          const out = lines(progress.render(status));
           if (out) yield out;
         } else if (typeof msg.stream === 'string') {
           yield { kind: 'output', text: msg.stream };

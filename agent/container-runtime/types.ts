@@ -37,6 +37,12 @@ export type BuildEvent =
   /** Output already in lines, each as if followed by a newline (BuildKit's rendered progress). */
   | { kind: 'lines'; lines: string[] }
   | { kind: 'image'; id: string }
+  /**
+   * BuildKit holds the build's uploaded context until the build ends: a build-cache prune can no
+   * longer take it (see gc/build-cache-guard.ts). At most once, before the output of any step of
+   * the Dockerfile; never when the build ended before.
+   */
+  | { kind: 'context-held' }
   | {
       kind: 'error';
       message: string;

@@ -1,9 +1,11 @@
 import { statfs } from 'node:fs/promises';
 import { errorMessage } from '../../common/errors.js';
+import { canonicalImage } from '../../common/image-reference.js';
 import type { Logger } from '../../common/log.js';
 import { LABELS } from '../build-runner.js';
 import type { ContainerRuntime, ContainerSummary, ImageRecord } from '../container-runtime/types.js';
 import type { WarmSet } from '../warm-set.js';
+import type { BuildCacheGuard } from './build-cache-guard.js';
 import type { ImagesInUse } from './images-in-use.js';
 import { daemonHeldBytes, gcLevels, type GcLevels, type Threshold } from './thresholds.js';
 
@@ -53,6 +55,11 @@ export interface GcRound {
   daemonBytes: number;
   /** Entries of the warm set (configs and images) forgotten because their images are gone. */
   warmForgotten: number;
+  /**
+   * Build-cache prunes the round left for a later one (0 to 2): builds were sending their
+   * contexts for all of `ImageGcOptions.pruneWaitMs` (see build-cache-guard.ts).
+   */
+  buildCachePrunesSkipped: number;
 }
 
 /** Where a collector reports rounds (the agent's Prometheus metrics). */
@@ -67,8 +74,15 @@ export interface ImageGcOptions {
   /** The daemon to collect on now; undefined when there is none (per-build private daemons). */
   target: () => GcTarget | undefined;
   images: ImagesInUse;
-  /** Whether a container with these labels belongs to a build this agent is running. */
+  /** Whether a container or an image with these labels belongs to a build this agent is running. */
   isRunning: (labels: Record<string, string>) => boolean;
+  /** The guard the agent's builds hold while they send their contexts: prunes run under it. */
+  buildCache: BuildCacheGuard;
+  /**
+   * How long a prune waits for builds sending their contexts before the round goes on without
+   * it (default `PRUNE_WAIT_MS`).
+   */
+  pruneWaitMs?: number;
   observer?: GcObserver;
   /**
    * What the agent advertises as warm: after a round that removed images, and after each
@@ -81,6 +95,13 @@ export interface ImageGcOptions {
 }
 
 const STOPPED = new Set(['created', 'exited', 'dead']);
+
+/**
+ * How long a build-cache prune waits for a moment when no build is sending its context. A
+ * context takes as long as its upload (seconds for most, longer for big ones); a round that
+ * waited this long leaves BuildKit's cache to the next one rather than hold new builds back.
+ */
+export const PRUNE_WAIT_MS = 10_000;
 
 /**
  * The node's image garbage collector, after the kubelet's: when disk usage is above the high
@@ -139,13 +160,13 @@ export class ImageGarbageCollector {
       imagesRemoved: 0,
       containersRemoved,
       warmForgotten: 0,
+      buildCachePrunesSkipped: 0,
     };
     if (before.used > before.high) {
       // BuildKit's cache first, what has gone unused for the minimum age, as for images: a build
-      // starting now has records younger than that (its uploaded context among them) that it
-      // is about to use, on the node's daemon and on a private one alike.
-      const unused = { unusedForMs: this.o.policy.minAgeMs };
-      await runtime.pruneBuildCache(unused);
+      // starting now has records younger than that that it is about to use, on the node's daemon
+      // and on a private one alike. Its uploaded context, whatever the age, the guard keeps.
+      if (!(await this.pruneBuildCache(runtime))) round.buildCachePrunesSkipped++;
       last = await this.measure(runtime);
       let used = last.used;
       const present = (await runtime.diskUsage()).images.map((i) => i.id);
@@ -155,7 +176,7 @@ export class ImageGarbageCollector {
         let estimate = 0;
         while (estimate < used - before.low && candidates.length > 0) {
           const image = candidates.shift()!;
-          if (await removeImage(runtime, image)) estimate += image.size - image.sharedSize;
+          if (await removeImage(runtime, image, () => this.keptTags())) estimate += image.size - image.sharedSize;
         }
         last = await this.measure(runtime);
         used = last.used;
@@ -164,7 +185,7 @@ export class ImageGarbageCollector {
       const left = new Set((await runtime.diskUsage()).images.map((i) => i.id));
       if (present.some((id) => !left.has(id))) {
         // The build steps' records the removed images held (their layers) are unused now.
-        await runtime.pruneBuildCache(unused);
+        if (!(await this.pruneBuildCache(runtime))) round.buildCachePrunesSkipped++;
         last = await this.measure(runtime);
         used = last.used;
       }
@@ -190,6 +211,27 @@ export class ImageGarbageCollector {
     }
     this.o.observer?.observe(done);
     return done;
+  }
+
+  /**
+   * Prunes BuildKit's cache that went unused for the minimum age, once no build of this agent is
+   * sending its context (a build's context is a record no one holds for a moment: a prune then
+   * takes it, whatever its age; see build-cache-guard.ts). @returns false when builds kept it
+   * waiting too long and it did not run.
+   */
+  private async pruneBuildCache(runtime: ContainerRuntime): Promise<boolean> {
+    const waitMs = this.o.pruneWaitMs ?? PRUNE_WAIT_MS;
+    const pruned = await this.o.buildCache.whilePruning(
+      () => runtime.pruneBuildCache({ unusedForMs: this.o.policy.minAgeMs }),
+      waitMs,
+    );
+    if (!pruned.ran) {
+      this.o.log.info('build cache prune left for a later round: builds were sending their contexts', {
+        waitedMs: pruned.waitedMs,
+        builds: pruned.loading,
+      });
+    }
+    return pruned.ran;
   }
 
   /** Usage and thresholds in bytes; `held`: all the daemon holds, when the measure read `system df`. */
@@ -227,6 +269,15 @@ export class ImageGarbageCollector {
     return removed;
   }
 
+  /**
+   * Tags never removed, canonical (see `tagKey`): the pinned references and those running builds
+   * hold. Kept by name as well as by id: a build's output is tagged when its build ends, which
+   * can fall between the round's look at the references and its list of images.
+   */
+  private keptTags(): Set<string> {
+    return new Set([...this.o.policy.pinned, ...this.o.images.references()].map(tagKey));
+  }
+
   /** Images the round may remove, oldest first. */
   private async candidates(target: GcTarget): Promise<ImageRecord[]> {
     const { runtime } = target;
@@ -243,17 +294,39 @@ export class ImageGarbageCollector {
       if (id) lastUse.set(id, Math.max(at, lastUse.get(id) ?? 0));
     }
     const age = (i: ImageRecord) => Math.max(i.created, lastUse.get(i.id) ?? 0);
-    return (await runtime.diskUsage()).images
-      .filter((i) => target.ownsDaemon || i.labels[LABELS.build] !== undefined)
-      .filter((i) => !kept.has(i.id) && i.containers === 0 && this.now() - age(i) >= this.o.policy.minAgeMs)
-      .sort((a, b) => age(a) - age(b));
+    const keptTags = this.keptTags();
+    return (
+      (await runtime.diskUsage()).images
+        .filter((i) => target.ownsDaemon || i.labels[LABELS.build] !== undefined)
+        // A running build's output is kept by its labels too: it is written before it is tagged.
+        .filter(
+          (i) => !kept.has(i.id) && !i.tags.some((tag) => keptTags.has(tagKey(tag))) && !this.o.isRunning(i.labels),
+        )
+        .filter((i) => i.containers === 0 && this.now() - age(i) >= this.o.policy.minAgeMs)
+        .sort((a, b) => age(a) - age(b))
+    );
   }
 }
 
-/** Removes every tag of the image, then the image itself. @returns whether it is gone. */
-async function removeImage(runtime: ContainerRuntime, image: ImageRecord): Promise<boolean> {
+/**
+ * Removes every tag of the image, then the image itself; none while one of its tags is kept
+ * (asked again before each removal: a tag is removed by name, and a build that holds it may
+ * have put it on its new image since the image was listed). @returns whether it is gone.
+ */
+async function removeImage(
+  runtime: ContainerRuntime,
+  image: ImageRecord,
+  keptTags: () => Set<string>,
+): Promise<boolean> {
   for (const tag of image.tags) {
+    if (keptTags().has(tagKey(tag))) return false;
     if ((await runtime.removeImage(tag)) === 'in-use') return false;
   }
   return (await runtime.removeImage(image.id)) !== 'in-use';
+}
+
+/** A reference's tag as compared: canonical (`docker.io/library/busybox:latest`); as given when it is not a reference. */
+function tagKey(reference: string): string {
+  const c = canonicalImage(reference);
+  return typeof c === 'string' ? reference : `${c.registry}/${c.repository}:${c.tag}`;
 }

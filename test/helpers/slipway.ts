@@ -4,6 +4,7 @@ import type { Teardowns } from './teardowns.js';
 import { Agent } from '../../agent/agent.js';
 import { resolveAgentConfig, type AgentConfig } from '../../agent/config.js';
 import type { Executor } from '../../agent/executors/executor.js';
+import type { BuildCacheGuard } from '../../agent/gc/build-cache-guard.js';
 import { SlipwayClient } from '../../cli/client.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.js';
@@ -80,7 +81,7 @@ export async function startSlipway(
 export async function addAgent(
   t: Teardowns,
   slipway: Slipway,
-  o: { concurrency?: number; settings?: Partial<AgentConfig>; executor?: Executor } = {},
+  o: { concurrency?: number; settings?: Partial<AgentConfig>; executor?: Executor; buildCache?: BuildCacheGuard } = {},
 ): Promise<Agent> {
   const i = slipway.agents.length;
   const work = await tempDir(t, 'slipway-agent-');
@@ -101,7 +102,7 @@ export async function addAgent(
       gcIntervalMs: 0,
       ...o.settings,
     }),
-    { log: silentLogger, executor: o.executor },
+    { log: silentLogger, executor: o.executor, buildCache: o.buildCache },
   );
   t.teardown(() => a.stop());
   slipway.agents.push(a);
