@@ -236,6 +236,7 @@ export class Coordinator {
       const slots = await whileNatsUnavailable(log, 'open the slots bucket', () =>
         AgentSlots.open(nc, config.replicas, (key) => builds.get(key), {
           holdMs: config.placementTimeoutMs,
+          readBuild: (key) => store.builds.getLatest(key),
           log: log.child({ component: 'agent-slots' }),
         }),
       );

@@ -5,7 +5,7 @@ import { AlreadyExistsError, ConflictError, errorMessage } from '../../common/er
 import type { Logger } from '../../common/log.js';
 import { agentSlotKey, SLOTS_BUCKET } from '../../common/nats/names.js';
 import { ensureReplicas } from '../../common/nats/streams.js';
-import type { Build, Versioned } from '../../api/types.js';
+import { isTerminal, type Build, type Versioned } from '../../api/types.js';
 import { JsonStore } from '../store/json-store.js';
 
 /** Which placement holds an agent's slot: one placement of one attempt of a build. */
@@ -33,6 +33,12 @@ export interface AgentSlotsOptions {
    * its coordinator stopped between taking the slot and writing the build.
    */
   holdMs: number;
+  /**
+   * The build as the store's leader holds it: a slot whose holder's build the cache does not hold
+   * (ended before this coordinator started, or an end its watch missed) is judged from it rather
+   * than held for holdMs. Without it, such a slot waits out holdMs.
+   */
+  readBuild?: (key: string) => Promise<Versioned<Build> | undefined>;
   log: Logger;
 }
 
@@ -101,28 +107,58 @@ export class AgentSlots {
   }
 
   /**
-   * Takes a free slot of `agent` (0 to capacity - 1) for `holder`, by compare-and-set.
+   * Takes a free slot of `agent` (0 to capacity - 1) for `holder`, by compare-and-set. A
+   * compare-and-set that loses is looked at once more, with the slot read from the bucket's
+   * leader: this coordinator's view of it may be behind (its watch missed a change, or had not
+   * brought it yet), and a slot judged on a stale revision would otherwise never be taken again.
    * @returns undefined when every slot is held (or was taken meanwhile by another coordinator).
    */
   async take(agent: string, capacity: number, holder: SlotHolder, now: number): Promise<SlotGrant | undefined> {
     for (let slot = 0; slot < capacity; slot++) {
       const key = agentSlotKey(agent, slot);
-      const held = this.slots.get(key);
-      if (held && !this.isFree(agent, held.value, now)) continue;
-      let revision: number;
-      try {
-        revision = held ? await this.store.update(key, holder, held.revision) : await this.store.create(key, holder);
-      } catch (err) {
-        // Taken meanwhile (the watch brings who holds it): try the next slot.
-        if (err instanceof ConflictError || err instanceof AlreadyExistsError) continue;
-        throw err;
+      let held = this.slots.get(key);
+      for (let look = 0; look < 2; look++) {
+        if (held && !(await this.judgedFree(agent, held.value, now))) break;
+        let revision: number;
+        try {
+          revision = held ? await this.store.update(key, holder, held.revision) : await this.store.create(key, holder);
+        } catch (err) {
+          // Taken meanwhile, or our view was behind: read it, and judge it again once.
+          if (!(err instanceof ConflictError || err instanceof AlreadyExistsError)) throw err;
+          held = await this.reread(key);
+          continue;
+        }
+        const mine = { value: holder, revision };
+        const current = this.slots.get(key);
+        if (!current || current.revision < revision) this.slots.set(key, mine);
+        return { slot, release: () => this.release(key, revision) };
       }
-      const mine = { value: holder, revision };
-      const current = this.slots.get(key);
-      if (!current || current.revision < revision) this.slots.set(key, mine);
-      return { slot, release: () => this.release(key, revision) };
     }
     return undefined;
+  }
+
+  /** The slot as the bucket's leader holds it, which also brings this coordinator's view up to it. */
+  private async reread(key: string): Promise<Versioned<SlotHolder> | undefined> {
+    const latest = await this.store.getLatest(key);
+    const cached = this.slots.get(key);
+    if (latest && (!cached || cached.revision < latest.revision)) this.slots.set(key, latest);
+    if (!latest && cached) this.slots.delete(key);
+    return latest;
+  }
+
+  /**
+   * isFree, and for a holder whose build the cache does not hold, judged from the stored build
+   * (readBuild): one that ended, or is gone, frees the slot at once instead of after holdMs.
+   */
+  private async judgedFree(agent: string, h: SlotHolder, now: number): Promise<boolean> {
+    if (this.isFree(agent, h, now)) return true;
+    if (!this.options.readBuild || this.buildOf(h.build) || this.ended.has(h.build)) return false;
+    const stored = await this.options.readBuild(h.build);
+    if (!stored || isTerminal(stored.value.status.phase)) {
+      this.buildGone(h.build, now);
+      return true;
+    }
+    return this.isFree(agent, h, now, stored);
   }
 
   private async release(key: string, revision: number): Promise<void> {
@@ -140,10 +176,10 @@ export class AgentSlots {
    * in the build cache. A cache behind the bucket only delays a slot's freeing: each state that
    * frees it (ended, retried, placed again, taken back) comes after every state that holds it.
    * A placement not seen written yet (its write in flight) holds its slot for holdMs.
+   * `entry`: the build's state to judge by; by default the cache's.
    */
-  isFree(agent: string, h: SlotHolder, now: number): boolean {
+  isFree(agent: string, h: SlotHolder, now: number, entry = this.buildOf(h.build)): boolean {
     const young = now - Date.parse(h.at) < this.options.holdMs;
-    const entry = this.buildOf(h.build);
     if (!entry) return this.ended.has(h.build) || !young;
     const s = entry.value.status;
     if (s.attempt !== h.attempt) return s.attempt > h.attempt || !young;
