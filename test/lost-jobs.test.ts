@@ -140,3 +140,28 @@ test.serial(
     t.is((JSON.parse(next!.string()) as { placement: number }).placement, 2);
   },
 );
+
+test.serial(
+  'while jobs cannot be queued, a build is placed and taken back a few times with pauses between, not in a tight loop',
+  async (t) => {
+    const sw = await startSlipway(t, { agents: 0, coordinator: { placementTimeoutMs: 600_000 } });
+    const agent = handDrivenAgent(t, sw, 'hand');
+    await agent.beat();
+    // The work queue gone (as when JetStream cannot take a publish): every publish fails; KV works.
+    const nc = await connect({ servers: sw.natsUrl });
+    t.teardown(() => nc.close());
+    await (await jetstreamManager(nc)).streams.delete(JOBS_STREAM);
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const repo = await git.createRepo('unqueued', { Dockerfile: `FROM ${env.baseImage}\n` });
+    await sw.client.createBuildConfig(dockerBuildConfig('unqueued', repo.uri, `${env.registry}/test/unqueued:v1`));
+    const name = (await sw.client.startBuild({ namespace: 'default', configName: 'unqueued' })).metadata!.name;
+    await eventually('a placement taken back', async () => (await stored(sw, name)).status.placements ?? 0);
+    await new Promise((r) => setTimeout(r, 4000));
+    const b = await stored(sw, name);
+    t.log(`placements in about 4 s: ${b.status.placements}`);
+    // Paused 0.25, 0.5, 1, 2 s...: a handful. In a tight loop, hundreds.
+    t.true((b.status.placements ?? 0) <= 8, `placed ${b.status.placements} times`);
+    t.is(b.status.placement, undefined, 'taken back: it waits');
+  },
+);

@@ -114,6 +114,8 @@ export class Scheduler {
   private readonly reasonWritten = new Map<string, number>();
   /** When each overdue placement's job was last looked for in its agent's queue. */
   private readonly overdueChecked = new Map<string, number>();
+  /** Whether placing is paused after a job could not be queued. */
+  private readonly publishing = new PublishBackoff();
   /** The queued and placed builds and each agent's load, as the build cache holds them. */
   private readonly index = new PlacementIndex();
   /** The live agents' warm lists, synced on each pass. */
@@ -269,8 +271,10 @@ export class Scheduler {
     const byKey = new Map(candidates.map((c) => [c.key, c]));
     if (full)
       for (const d of decisions) if (d.kind === 'wait' && d.reason !== 'WaitingForCapacity') this.parked.add(d.key);
+    // While jobs cannot be queued, nothing is placed: each placement would be taken back at once.
+    const placing = this.publishing.blocked(now) ? [] : decisions.filter((d) => d.kind === 'place');
     await Promise.all([
-      ...decisions.filter((d) => d.kind === 'place').map((d) => this.place(d, byKey.get(d.key)!)),
+      ...placing.map((d) => this.place(d, byKey.get(d.key)!)),
       ...(full ? this.waits(decisions, byKey, now) : []),
       ...takeBack.map((t) => this.takeBack(t.key, t.entry, t.why)),
       ...overdue.map((o) => this.checkOverdue(o.key, o.entry)),
@@ -289,7 +293,7 @@ export class Scheduler {
    * @returns undefined when the build is to wait for a pass.
    */
   async placeNow(key: string, queued: Build): Promise<Reservation | undefined> {
-    if (!this.builds.listedAll) return undefined;
+    if (!this.builds.listedAll || this.publishing.blocked(this.clock().getTime())) return undefined;
     const s = queued.status;
     if (s.phase !== 'Pending' || !s.queuedTimestamp || s.placement) return undefined;
     const now = this.clock();
@@ -465,12 +469,17 @@ export class Scheduler {
   private async publish(key: string, placed: Build, revision: number, agent: string, why: string): Promise<void> {
     try {
       await this.jobs.publish(jobOf(placed), agent);
+      this.publishing.succeeded();
       this.log(placed).info('build placed', { agent, why });
     } catch (err) {
-      // Placed with no job: take it back now rather than at the placement timeout.
+      // Placed with no job: take it back now rather than at the placement timeout, and place
+      // nothing for a while (the work queue is likely down for every agent): without the pause,
+      // each pass placed and took back the same builds in a tight loop, three writes a turn.
+      const pauseMs = this.publishing.failed(this.clock().getTime());
       this.log(placed).warn('publishing the placed job failed; taking the placement back', {
         agent,
         error: errorMessage(err),
+        placingPausedMs: pauseMs,
       });
       await this.takeBack(key, { value: placed, revision }, `its job could not be queued: ${errorMessage(err)}`);
     }
@@ -649,4 +658,31 @@ function jobOf(b: Build): BuildJob {
     attempt: b.status.attempt,
     placement: b.status.placements ?? 1,
   };
+}
+
+/**
+ * A pause in placing after a job could not be queued (the jobs stream unavailable): 250 ms after
+ * the first failure, doubling with each failure in a row up to 8 s; one job queued ends it.
+ */
+export class PublishBackoff {
+  private until = 0;
+  private pauseMs = 0;
+
+  blocked(now: number): boolean {
+    return now < this.until;
+  }
+
+  /** @returns how long placing is paused from `now`. */
+  failed(now: number): number {
+    // Placements of one pass fail together: they count as one failure.
+    if (now < this.until) return this.until - now;
+    this.pauseMs = Math.min(this.pauseMs === 0 ? 250 : this.pauseMs * 2, 8000);
+    this.until = now + this.pauseMs;
+    return this.pauseMs;
+  }
+
+  succeeded(): void {
+    this.pauseMs = 0;
+    this.until = 0;
+  }
 }
