@@ -437,7 +437,10 @@ function report(r: {
     `  coordinator RSS   early peak ${r.memory.earlyPeakMiB.toFixed(0)} MiB, late peak ${r.memory.latePeakMiB.toFixed(0)} MiB (bound ${r.memory.boundMiB.toFixed(0)} MiB): ${r.memory.flat ? 'flat' : 'GREW'}`,
     formatRss(r.samples),
     `  slowest builds    (where their time went, from creation)`,
-    ...f.slowest.flatMap((b) => [`    ${b.name}: ${(b.ms / 1000).toFixed(1)} s`, ...b.timeline.map((l) => `      ${l}`)]),
+    ...f.slowest.flatMap((b) => [
+      `    ${b.name}: ${(b.ms / 1000).toFixed(1)} s`,
+      ...b.timeline.map((l) => `      ${l}`),
+    ]),
     r.problems.length === 0
       ? 'chaos: PASS'
       : `chaos: FAIL, ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join('\n')}`,
