@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type Docker from 'dockerode';
 import { DockerRuntime } from '../agent/container-runtime/docker-runtime.js';
 import { BuildCacheGuard } from '../agent/gc/build-cache-guard.js';
@@ -12,7 +12,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { ALWAYS_COLLECT } from './helpers/gc.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
-import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
 
 // Issue #25. BuildKit reads a build's uploaded context (the request's tar body, readable once)
 // into a cache record, lets go of it, and takes it again a moment later; a build-cache prune in
@@ -24,6 +24,32 @@ import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js'
 const unique = () => randomBytes(4).toString('hex');
 
 /** BuildKit's records that are not an image's layers (those go with their image). */
+/**
+ * Starts one build of each config and waits for each to be Complete, while `step` runs again and
+ * again (a prune, a GC round) until they have all ended.
+ */
+async function buildAllWhile(
+  t: ExecutionContext,
+  sw: Slipway,
+  configs: string[],
+  step: () => Promise<void>,
+): Promise<void> {
+  let building = true;
+  const loop = (async () => {
+    while (building) await step();
+  })();
+  try {
+    for (const name of configs) await sw.client.startBuild({ namespace: 'default', configName: name });
+    for (const name of configs) {
+      const status = (await sw.client.waitForBuild('default', `${name}-1`)).status!;
+      t.is(status.phase, 'Complete', `${name}-1: ${status.reason}: ${status.message}`);
+    }
+  } finally {
+    building = false;
+    await loop;
+  }
+}
+
 async function buildCacheRecords(docker: Docker): Promise<number> {
   const df = (await docker.df()) as { BuildCache?: { Shared: boolean }[] | null };
   return (df.BuildCache ?? []).filter((r) => !r.Shared).length;
@@ -52,23 +78,10 @@ test('builds complete while BuildKit’s cache is pruned back to back, with no m
   }
 
   const runtime = new DockerRuntime(daemon.dockerHost);
-  let building = true;
   let prunes = 0;
-  const pruning = (async () => {
-    while (building) {
-      if ((await guard.whilePruning(() => runtime.pruneBuildCache({ unusedForMs: 0 }), 60_000)).ran) prunes++;
-    }
-  })();
-  try {
-    for (const name of configs) await sw.client.startBuild({ namespace: 'default', configName: name });
-    for (const name of configs) {
-      const status = (await sw.client.waitForBuild('default', `${name}-1`)).status!;
-      t.is(status.phase, 'Complete', `${name}-1: ${status.reason}: ${status.message}`);
-    }
-  } finally {
-    building = false;
-    await pruning;
-  }
+  await buildAllWhile(t, sw, configs, async () => {
+    if ((await guard.whilePruning(() => runtime.pruneBuildCache({ unusedForMs: 0 }), 60_000)).ran) prunes++;
+  });
   t.true(prunes > configs.length, `BuildKit's cache was pruned while the builds ran (${prunes} times)`);
 });
 
@@ -94,24 +107,11 @@ test('builds complete and push while the agent’s own GC collects round after r
     await sw.client.createBuildConfig(dockerBuildConfig(name, repo.uri, `${env.registry}/test/gc-${id}-${name}:v1`));
   }
 
-  let building = true;
   let pruningRounds = 0;
-  const rounds = (async () => {
-    while (building) {
-      const round = await agent.collectGarbage();
-      if (round && round.usageBefore > round.high) pruningRounds++;
-    }
-  })();
-  try {
-    for (const name of configs) await sw.client.startBuild({ namespace: 'default', configName: name });
-    for (const name of configs) {
-      const status = (await sw.client.waitForBuild('default', `${name}-1`)).status!;
-      t.is(status.phase, 'Complete', `${name}-1: ${status.reason}: ${status.message}`);
-    }
-  } finally {
-    building = false;
-    await rounds;
-  }
+  await buildAllWhile(t, sw, configs, async () => {
+    const round = await agent.collectGarbage();
+    if (round && round.usageBefore > round.high) pruningRounds++;
+  });
   t.true(pruningRounds >= configs.length, `GC collected while the builds ran (${pruningRounds} rounds)`);
 });
 

@@ -65,6 +65,17 @@ async function placedBuild(t: Teardowns, sw: Slipway, agent: string): Promise<Bu
   });
 }
 
+/** A coordinator whose placement timeout is ten minutes, the hand-driven agent, and a build placed on it. */
+async function placedOnHandDrivenAgent(t: Teardowns) {
+  const sw = await startSlipway(t, {
+    agents: 0,
+    coordinator: { placementTimeoutMs: 600_000, placementCheckMs: CHECK_MS },
+  });
+  const agent = handDrivenAgent(t, sw, 'hand');
+  await agent.beat();
+  return { sw, agent, b: await placedBuild(t, sw, 'hand') };
+}
+
 const placements = async (sw: Slipway, b: Build) => (await stored(sw, b.metadata.name)).status.placements;
 const unplaced = async (sw: Slipway, b: Build) =>
   (await stored(sw, b.metadata.name)).status.events?.filter((e) => e.reason === 'Unplaced') ?? [];
@@ -72,13 +83,7 @@ const unplaced = async (sw: Slipway, b: Build) =>
 test.serial(
   'a placed job lost from the work queue is placed again once its agent heartbeats past the check; a job waiting its turn is left',
   async (t) => {
-    const sw = await startSlipway(t, {
-      agents: 0,
-      coordinator: { placementTimeoutMs: 600_000, placementCheckMs: CHECK_MS },
-    });
-    const agent = handDrivenAgent(t, sw, 'hand');
-    await agent.beat();
-    const b = await placedBuild(t, sw, 'hand');
+    const { sw, b } = await placedOnHandDrivenAgent(t);
     t.is(b.status.placements, 1);
 
     // Waiting in the queue (the agent has not pulled): looked for, and left where it is.
@@ -108,13 +113,7 @@ test.serial(
 test.serial(
   'a job delivered to a run of the agent that then restarted is placed again at once; delivered to the run that heartbeats, it is left to that run',
   async (t) => {
-    const sw = await startSlipway(t, {
-      agents: 0,
-      coordinator: { placementTimeoutMs: 600_000, placementCheckMs: CHECK_MS },
-    });
-    const agent = handDrivenAgent(t, sw, 'hand');
-    await agent.beat();
-    const b = await placedBuild(t, sw, 'hand');
+    const { sw, agent, b } = await placedOnHandDrivenAgent(t);
 
     // Run 1 takes the job and neither claims nor acks it (it is claiming, or about to die).
     const nc = await connect({ servers: sw.natsUrl });
