@@ -614,12 +614,13 @@ test('every value in values.yaml is commented and described by the schema', asyn
   t.deepEqual(unschema, [], 'values without a schema description');
 });
 
-test('placement settings reach the coordinator and the agents: affinity, its grace, the timeout; node labels, CPU and memory', async (t) => {
+test('placement settings reach the coordinator and the agents: affinity, its grace, the timeout, the check; node labels, CPU and memory', async (t) => {
   const { objects } = await renderChart({
     set: [
       NATS,
       'coordinator.placement.affinity=false',
       'coordinator.placement.affinityGraceMs=5000',
+      'coordinator.placement.checkMs=3000',
       'agent.nodeLabels.pool=builds',
       'agent.nodeLabels.zone=a',
       'agent.cpu=6',
@@ -632,6 +633,7 @@ test('placement settings reach the coordinator and the agents: affinity, its gra
   t.is(env(coordinator, 'SLIPWAY_PLACEMENT_AFFINITY'), 'false');
   t.is(env(coordinator, 'SLIPWAY_AFFINITY_GRACE_MS'), '5000');
   t.is(env(coordinator, 'SLIPWAY_PLACEMENT_TIMEOUT_MS'), undefined, 'unset: the default');
+  t.is(env(coordinator, 'SLIPWAY_PLACEMENT_CHECK_MS'), '3000');
   const agent = containers(agentPod(objects)).find((c) => c.name === 'agent')!;
   t.is(env(agent, 'SLIPWAY_NODE_LABELS'), 'pool=builds,zone=a');
   t.is(env(agent, 'SLIPWAY_AGENT_CPU'), '6');
