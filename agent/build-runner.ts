@@ -1,5 +1,6 @@
 import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortedError, errorMessage, isAbortError } from '../common/errors.js';
 import { formatImageReference, parseImageReference } from '../common/image-reference.js';
 import { cpuToCfs, formatResources, parseQuantity } from '../common/quantity.js';
@@ -23,7 +24,7 @@ import {
 } from './build-failures.js';
 import type { ContainerLimits, ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
-import { isRegistryAuthRefusal } from './container-runtime/registry-refusals.js';
+import { isRegistryAuthRefusal, isTransientRegistryFailure } from './container-runtime/registry-refusals.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import type { BuildCacheGuard } from './gc/build-cache-guard.js';
 import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
@@ -253,30 +254,46 @@ async function checkSecretMounts(o: RunOptions, docker: DockerStrategy, contextD
   );
 }
 
-/** Pushes the built image and returns the digest the registry stored. */
+/** A push that fails for a reason worth another try (a registry's 5xx, a cut connection) is made this many times at most. */
+const PUSH_TRIES = 3;
+
+/**
+ * Pushes the built image and returns the digest the registry stored. A transient registry
+ * failure (isTransientRegistryFailure) is tried again, after 1 s then 2 s: layers the registry
+ * already holds are not sent again.
+ */
 async function pushImage(o: RunOptions, image: string): Promise<string> {
   o.onLine(`Pushing ${image}`);
-  const pushAuth = o.build.credentials.push;
-  try {
-    const { digest } = await o.runtime.pushImage(image, {
-      signal: o.signal,
-      auth: pushAuth,
-      onOutput: (t) => emitLines(t, o.onLine),
-    });
-    return digest;
-  } catch (err) {
-    if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
-    if (err instanceof PushError) {
-      if (isRegistryAuthRefusal(err.message)) {
-        throw new RegistryAuthFailedError(
-          `the registry refused ${image} ${pushAuth ? "with the push secret's credentials" : 'without credentials (no push secret)'}: ${err.message}`,
-          { cause: err },
-        );
-      }
-      throw new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });
+  for (let tryNo = 1; ; tryNo++) {
+    try {
+      const { digest } = await o.runtime.pushImage(image, {
+        signal: o.signal,
+        auth: o.build.credentials.push,
+        onOutput: (t) => emitLines(t, o.onLine),
+      });
+      return digest;
+    } catch (err) {
+      const again =
+        tryNo < PUSH_TRIES && !o.signal.aborted && err instanceof PushError && isTransientRegistryFailure(err.message);
+      if (!again) throw pushFailure(o, image, err);
+      o.onLine(`Pushing ${image} failed (${err.message}); trying again`);
+      await sleep(1000 * tryNo, undefined, { signal: o.signal }).catch(() => undefined);
     }
-    throw err;
   }
+}
+
+/** The typed error of a push that failed for good. */
+function pushFailure(o: RunOptions, image: string, err: unknown): Error {
+  if (o.signal.aborted) return new AbortedError('build aborted', { cause: err });
+  if (!(err instanceof PushError)) return err instanceof Error ? err : new Error(String(err));
+  if (isRegistryAuthRefusal(err.message)) {
+    const pushAuth = o.build.credentials.push;
+    return new RegistryAuthFailedError(
+      `the registry refused ${image} ${pushAuth ? "with the push secret's credentials" : 'without credentials (no push secret)'}: ${err.message}`,
+      { cause: err },
+    );
+  }
+  return new PushImageFailedError(`pushing ${image} failed: ${err.message}`, { cause: err });
 }
 
 /**

@@ -15,3 +15,19 @@ const AUTH_REFUSAL = /unauthorized|authentication required|no basic auth credent
 export function isRegistryAuthRefusal(message: string): boolean {
   return AUTH_REFUSAL.test(message);
 }
+
+/**
+ * Words of a registry failure that may pass if the same request is made again: a 5xx answer
+ * ("received unexpected HTTP status: 500 Internal Server Error", as the daemon prints it; the
+ * open-source registry answers 500, "invalid checksum digest format", to a request that races
+ * another push of the same blob), a connection reset or cut short, a timeout. Not an auth
+ * refusal, not "not found", not a refused connection (nothing listens: trying again soon
+ * changes nothing).
+ */
+const TRANSIENT =
+  /unexpected HTTP status: 5\d\d|\b(502 Bad Gateway|503 Service Unavailable|504 Gateway Timeout)\b|connection reset by peer|unexpected EOF|i\/o timeout|TLS handshake timeout/i;
+
+/** Whether a push failure is worth one more try (see TRANSIENT). */
+export function isTransientRegistryFailure(message: string): boolean {
+  return TRANSIENT.test(message) && !isRegistryAuthRefusal(message);
+}
