@@ -434,6 +434,9 @@ export class JsonStore<T> {
       }
       const stop = () => watcher.stop();
       options.signal?.addEventListener('abort', stop, { once: true });
+      // Aborted while the watch was being made: the listener above never fires, and the loop
+      // below would wait for entries forever (a coordinator stopped just after it started hung).
+      if (options.signal?.aborted) watcher.stop();
       try {
         for await (const entry of watcher) {
           if (entry.revision <= last) continue;
