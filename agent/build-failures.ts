@@ -64,6 +64,46 @@ export class UnknownBuildSecretError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/** A source image (source.images[].from) names a pull secret that does not exist. */
+export class MissingSourceImagePullSecretError extends BuildFailure {
+  readonly reason = 'MissingSourceImagePullSecret';
+  readonly phase = 'Failed';
+}
+
+/** A source image (source.images[].from) is not in its registry: no such repository, tag or digest. */
+export class SourceImageNotFoundError extends BuildFailure {
+  readonly reason = 'SourceImageNotFound';
+  readonly phase = 'Failed';
+}
+
+/** The registry of a source image refused it for want of (right) credentials: no pull secret, or a wrong one. */
+export class SourceImageAuthFailedError extends BuildFailure {
+  readonly reason = 'SourceImageAuthFailed';
+  readonly phase = 'Failed';
+}
+
+/** A source image could not be resolved or pulled for another cause (its registry unreachable, a bad answer). */
+export class SourceImagePullFailedError extends BuildFailure {
+  readonly reason = 'SourceImagePullFailed';
+  readonly phase = 'Failed';
+}
+
+/** A path to copy out of a source image (source.images[].paths[].sourcePath) is not in the image. */
+export class SourceImagePathNotFoundError extends BuildFailure {
+  readonly reason = 'SourceImagePathNotFound';
+  readonly phase = 'Failed';
+}
+
+/**
+ * What a source image's path holds cannot go where source.images[].paths[].destinationDir says:
+ * the folder is a link or a file in the source, an entry collides with a file already there, or
+ * is a link leading outside the folder, or a device.
+ */
+export class InvalidSourceImageContentError extends BuildFailure {
+  readonly reason = 'InvalidSourceImageContent';
+  readonly phase = 'Failed';
+}
+
 /** The repository answered but could not be fetched (not found, access denied, ...). */
 export class FetchSourceFailedError extends BuildFailure {
   readonly reason = 'FetchSourceFailed';

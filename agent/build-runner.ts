@@ -30,6 +30,8 @@ import type { BuildCacheGuard } from './gc/build-cache-guard.js';
 import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
 import { fetchGitSource } from './source/git-source.js';
 import { extractContext, type ContextLimits } from './source/safe-extract.js';
+import { copyImageSources, imageAuth, type ResolvedSourceImage } from './source/image-sources.js';
+import type { SourceImageLeases } from './source/source-image-leases.js';
 import type { UploadedContexts } from './source/uploaded-contexts.js';
 import {
   baseImages,
@@ -83,8 +85,15 @@ export interface RunOptions {
    * own). A Dockerfile build with resources runs only then: BuildKit ignores per-build limits.
    */
   daemonLimited: boolean;
-  /** Told the images the build uses (its output, FROM and builder images), so GC keeps them. */
+  /** Told the images the build uses (its output, FROM, builder and source images), so GC keeps them. */
   useImages?: (references: string[]) => void;
+  /** The agent's record of the source images it pulled and the builds that use them. */
+  sourceImageLeases: SourceImageLeases;
+  /**
+   * Records the digests this attempt resolved its source images to, before it copies from them,
+   * and answers those to use (see ImageSourceOptions.record). Undefined: not recorded.
+   */
+  recordSourceImages?: (images: ResolvedSourceImage[]) => Promise<ResolvedSourceImage[]>;
   /**
    * Held by a Dockerfile build from before it sends its context until BuildKit holds it, so that
    * the image GC's build-cache prune cannot take the context meanwhile. The agent's GC uses the same.
@@ -119,6 +128,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         `pull secret "${strategy.pullSecret}" does not exist in namespace "${ref.namespace}"`,
       );
     }
+    source.images.forEach((image, i) => imageAuth(image, i, credentials.sourceImages));
     if (output.pushSecret && !credentials.push) {
       throw new MissingPushSecretError(
         `push secret "${output.pushSecret}" does not exist in namespace "${ref.namespace}"`,
@@ -136,6 +146,21 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
     const stages = o.stages ?? new StageTimer();
     const { contextDir, commit, dockerfile } = await stages.run('FetchInputs', async () => {
       const fetched = await fetchSource(o, dir);
+      await copyImageSources({
+        images: source.images,
+        recorded: o.build.sourceImageDigests,
+        record: o.recordSourceImages,
+        credentials: credentials.sourceImages,
+        contextDir: fetched.contextDir,
+        runtime: o.runtime,
+        labels,
+        limits: o.contextLimits,
+        leases: o.sourceImageLeases,
+        useImages: o.useImages,
+        onContainer: (id) => stepContainers.push(id),
+        onLine: o.onLine,
+        signal: o.signal,
+      });
       return {
         ...fetched,
         dockerfile: strategy.kind === 'source' ? undefined : await prepareDockerfile(o, strategy, fetched.contextDir),
@@ -446,7 +471,8 @@ export function buildLimits(resources: ClaimedBuild['resources']): ContainerLimi
 
 /**
  * The build's source in a folder: an uploaded context unpacked, the git source's context
- * folder, or an empty folder when the config has only an inline Dockerfile.
+ * folder, or an empty folder when the config has only an inline Dockerfile or source images
+ * (which runBuild copies in after).
  */
 async function fetchSource(o: RunOptions, dir: string): Promise<{ contextDir: string; commit?: string }> {
   const { source } = o.build;

@@ -11,6 +11,7 @@ import type { HeartbeatRequest } from '../proto/generated/slipway/v1/HeartbeatRe
 import type { HeartbeatResponse__Output } from '../proto/generated/slipway/v1/HeartbeatResponse.js';
 import type { CompleteBuildRequest } from '../proto/generated/slipway/v1/CompleteBuildRequest.js';
 import type { FailBuildRequest } from '../proto/generated/slipway/v1/FailBuildRequest.js';
+import type { RecordSourceImagesRequest } from '../proto/generated/slipway/v1/RecordSourceImagesRequest.js';
 import { sleepUnlessAborted as sleep } from '../common/sleep.js';
 import { ipFamily } from './config.js';
 
@@ -145,6 +146,13 @@ export class CoordinatorClient {
 
   fail(req: FailBuildRequest, signal: AbortSignal): Promise<Build__Output> {
     return this.retrying('FailBuild', signal, (deadline, cb) => this.client.FailBuild(req, { deadline }, cb));
+  }
+
+  /** Records the digests of the attempt's source images; the answer holds those to use (an earlier attempt's, when it recorded them). */
+  recordSourceImages(req: RecordSourceImagesRequest, signal: AbortSignal): Promise<Build__Output> {
+    return this.retrying('RecordSourceImages', signal, (deadline, cb) =>
+      this.client.RecordSourceImages(req, { deadline }, cb),
+    );
   }
 
   close(): void {

@@ -50,6 +50,40 @@ export const buildConfigSpecSchema = {
           },
         },
         contextDir: { type: 'string', description: 'Folder inside the source used as the build context.' },
+        images: {
+          type: 'array',
+          description:
+            "Paths copied out of other images into the build's context, after the git source or upload (or into an empty context). A tag is resolved to a digest at the build's start (status.sourceImages).",
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['from', 'paths'],
+            properties: {
+              from: { ...nonEmpty, description: 'The image: registry/repository[:tag] or @sha256:... digest.' },
+              pullSecret: { ...secretReference, description: 'A docker-registry secret for pulling the image.' },
+              paths: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['sourcePath'],
+                  properties: {
+                    sourcePath: {
+                      ...nonEmpty,
+                      description:
+                        "Absolute path in the image: a file, or a folder copied with its name; ending in '/.', the folder's contents.",
+                    },
+                    destinationDir: {
+                      type: 'string',
+                      description: "Folder in the build's context it goes into: relative, no '..'; default the root.",
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
         sourceSecret: {
           ...secretReference,
           description: 'A basic-auth or ssh-auth secret for fetching the git source.',

@@ -35,6 +35,46 @@ export interface BuildSource {
    * uploaded for it (it replaces the git source).
    */
   binary?: BinarySource;
+  /**
+   * Paths copied out of other images into the build's context (OpenShift's `source.images`),
+   * after the git source is checked out or the upload unpacked; with neither, into an empty
+   * context. Undefined: none. At most MAX_SOURCE_IMAGES images of MAX_SOURCE_IMAGE_PATHS paths.
+   */
+  images?: ImageSource[];
+}
+
+export const MAX_SOURCE_IMAGES = 16;
+export const MAX_SOURCE_IMAGE_PATHS = 32;
+
+/**
+ * An image whose paths are copied into the build's context. A tag is resolved to a digest at the
+ * start of the build's first attempt and recorded in `status.sourceImages`; every later attempt
+ * of the build copies from that digest.
+ */
+export interface ImageSource {
+  /** registry/repository[:tag] (default tag latest), or …@sha256:… */
+  from: string;
+  /** A docker-registry secret of the build's namespace for pulling it. */
+  pullSecret?: { name: string };
+  paths: ImageSourcePath[];
+}
+
+export interface ImageSourcePath {
+  /**
+   * Absolute path in the image. A file is copied as that file, a folder as that folder (with
+   * its name); a path ending in `/.` copies the folder's contents.
+   */
+  sourcePath: string;
+  /** Folder in the build's context it goes into: relative, no "..". Undefined: the context's root. */
+  destinationDir?: string;
+}
+
+/** A source image's tag as resolved for a build (status.sourceImages). */
+export interface SourceImageDigest {
+  /** As `source.images[].from` names it. */
+  from: string;
+  /** The manifest digest copied from: sha256:… */
+  digest: string;
 }
 
 export interface BinarySource {
@@ -323,6 +363,11 @@ export interface BuildStatus {
    * build waits (a placement's PendingReason) while this still says what happened before.
    */
   previousAttempt?: PreviousAttempt;
+  /**
+   * The digests `spec.config.source.images` were resolved to at the start of the first attempt
+   * that got that far, in their order; kept for every later attempt, which copies from them.
+   */
+  sourceImages?: SourceImageDigest[];
 }
 
 /** An attempt that ended without ending its build: the build was given a new attempt. */

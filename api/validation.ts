@@ -4,7 +4,14 @@ import { buildConfigSchema, buildConfigSpecSchema } from './schema.js';
 import { parseImageReference } from '../common/image-reference.js';
 import { labelKeyProblem, labelValueProblem } from '../common/labels.js';
 import { parseQuantity } from '../common/quantity.js';
-import { DEFAULT_NAMESPACE, MAX_BUILD_SECRETS, type BuildConfigSpec } from './types.js';
+import {
+  DEFAULT_NAMESPACE,
+  MAX_BUILD_SECRETS,
+  MAX_SOURCE_IMAGE_PATHS,
+  MAX_SOURCE_IMAGES,
+  type BuildConfigSpec,
+  type ImageSource,
+} from './types.js';
 
 /**
  * Validation of everything a client can send. Every check reports the field path and why; all
@@ -65,9 +72,10 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   const errors: FieldError[] = [];
   const at = (field: string, message: string) => errors.push({ field: `${path}.${field}`, message });
 
-  if (!spec.source.git && spec.source.dockerfile === undefined && !spec.source.binary) {
-    at('source', 'needs git, an inline dockerfile, binary: {} (uploaded contexts), or a combination');
+  if (!spec.source.git && spec.source.dockerfile === undefined && !spec.source.binary && !spec.source.images) {
+    at('source', 'needs git, an inline dockerfile, binary: {} (uploaded contexts), images, or a combination');
   }
+  errors.push(...sourceImageErrors(spec.source.images, `${path}.source.images`));
   if (spec.source.git) {
     const uriProblem = gitUriProblem(spec.source.git.uri);
     if (uriProblem) at('source.git.uri', uriProblem);
@@ -225,6 +233,45 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   return spec;
 }
 
+/** Problems with source.images: images that parse, secrets named, paths that stay in the image and the context. */
+function sourceImageErrors(images: ImageSource[] | undefined, field: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (!images) return errors;
+  if (images.length > MAX_SOURCE_IMAGES)
+    errors.push({ field, message: `must name at most ${MAX_SOURCE_IMAGES} images, got ${images.length}` });
+  images.forEach((image, i) => {
+    const at = `${field}[${i}]`;
+    const ref = parseImageReference(image.from);
+    if (typeof ref === 'string') errors.push({ field: `${at}.from`, message: ref });
+    if (image.pullSecret) errors.push(...nameErrors(image.pullSecret.name, `${at}.pullSecret.name`, 253));
+    if (image.paths.length > MAX_SOURCE_IMAGE_PATHS)
+      errors.push({
+        field: `${at}.paths`,
+        message: `must name at most ${MAX_SOURCE_IMAGE_PATHS} paths, got ${image.paths.length}`,
+      });
+    image.paths.forEach((p, j) => {
+      const sourceProblem = imageSourcePathProblem(p.sourcePath);
+      if (sourceProblem) errors.push({ field: `${at}.paths[${j}].sourcePath`, message: sourceProblem });
+      if (p.destinationDir !== undefined) {
+        const destProblem = relativePathProblem(p.destinationDir);
+        if (destProblem) errors.push({ field: `${at}.paths[${j}].destinationDir`, message: destProblem });
+      }
+    });
+  });
+  return errors;
+}
+
+/**
+ * Why a path cannot be copied out of an image, or undefined: it must be absolute, and neither
+ * climb with ".." nor hold a NUL. The image's root itself ("/" or "/.") is allowed: its contents.
+ */
+export function imageSourcePathProblem(p: string): string | undefined {
+  if (!p.startsWith('/')) return `"${p}" must be an absolute path in the image`;
+  if (p.split('/').includes('..')) return 'must not contain ".."';
+  if (p.includes('\0')) return 'must not contain NUL';
+  return undefined;
+}
+
 /** What BuildKit accepts as a secret id, and what the agent can find in a `--mount` flag. */
 const BUILD_SECRET_ID = /^[A-Za-z0-9._-]+$/;
 export const MAX_BUILD_SECRET_ID_LENGTH = 128;
@@ -320,7 +367,8 @@ export function gitRefProblem(ref: string): string | undefined {
   return undefined;
 }
 
-function relativePathProblem(p: string): string | undefined {
+/** Why `p` is not a path inside a folder (relative, no "..", no NUL), or undefined. */
+export function relativePathProblem(p: string): string | undefined {
   if (p.startsWith('/')) return 'must be a relative path';
   if (p.split('/').includes('..')) return 'must not contain ".."';
   if (p.includes('\0')) return 'must not contain NUL';

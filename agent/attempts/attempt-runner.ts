@@ -17,12 +17,19 @@ import { ReportRefusedError, type CoordinatorClient } from '../coordinator-clien
 import type { Executor } from '../executors/executor.js';
 import type { BuildCacheGuard } from '../gc/build-cache-guard.js';
 import type { ImagesInUse } from '../gc/images-in-use.js';
-import { attemptKey, type AttemptRef, type BuildSecretValue, type ClaimedBuild } from '../jobs/claimed-build.js';
+import {
+  attemptKey,
+  type AttemptRef,
+  type BuildSecretValue,
+  type ClaimedBuild,
+  type Credentials,
+} from '../jobs/claimed-build.js';
 import { LogPublisher } from '../logs/log-publisher.js';
 import { LogTail } from '../logs/log-tail.js';
 import { SecretMasker } from '../logs/secret-masker.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { UploadedContexts } from '../source/uploaded-contexts.js';
+import { SourceImageLeases } from '../source/source-image-leases.js';
 import { StageTimer, type TimedStage } from '../stages/stage-timer.js';
 import type { WarmSet } from '../warm-set.js';
 import type { RunningAttempt, RunningAttempts, StopWhy } from './running-attempts.js';
@@ -60,6 +67,9 @@ type Outcome =
  * whether their jobs are acknowledged, is the job loop's.
  */
 export class AttemptRunner {
+  /** The source images this agent pulled, and which of its builds use each (the last removes it). */
+  private readonly sourceImages = new SourceImageLeases();
+
   constructor(private readonly o: AttemptRunnerOptions) {}
 
   /**
@@ -104,11 +114,18 @@ export class AttemptRunner {
       source,
       pull,
       build: buildSecrets,
-    } = build instanceof MalformedBuildError ? { build: new Map<string, BuildSecretValue>() } : build.credentials;
+      sourceImages,
+    } = build instanceof MalformedBuildError
+      ? { build: new Map<string, BuildSecretValue>(), sourceImages: new Map<string, Credentials>() }
+      : build.credentials;
     const buildSecretValues = [...buildSecrets.values()].flatMap((s) =>
       'value' in s ? [{ password: s.value.toString('utf8') }] : [],
     );
-    const masker = new SecretMasker([...[push, source, pull].filter((s) => s !== undefined), ...buildSecretValues]);
+    const masker = new SecretMasker([
+      ...[push, source, pull].filter((s) => s !== undefined),
+      ...sourceImages.values(),
+      ...buildSecretValues,
+    ]);
     const tail = new LogTail();
     const logs = new LogPublisher(this.o.nc, {
       namespace: ref.namespace,
@@ -195,6 +212,28 @@ export class AttemptRunner {
     }
   }
 
+  /**
+   * Records the digests the attempt resolved its source images to; answers those the build
+   * holds (an earlier attempt's, when one recorded them first).
+   * @throws AttemptLostError when the coordinator refuses: the attempt is no longer this agent's.
+   */
+  private async recordSourceImages(
+    ref: AttemptRef,
+    images: { from: string; digest: string }[],
+    signal: AbortSignal,
+  ): Promise<{ from: string; digest: string }[]> {
+    try {
+      const build = await this.o.client.recordSourceImages({ build: ref, agent: this.o.config.name, images }, signal);
+      return (build.status?.sourceImages ?? []).map(({ from, digest }) => ({ from, digest }));
+    } catch (err) {
+      if (err instanceof ReportRefusedError)
+        throw new AttemptLostError(`the coordinator refused the source images' digests: ${err.message}`, {
+          cause: err,
+        });
+      throw err;
+    }
+  }
+
   /** Runs the build on a lease of the executor: what it pushed, or why it did not complete. */
   private async execute(
     build: ClaimedBuild,
@@ -233,6 +272,8 @@ export class AttemptRunner {
           },
           stages,
           buildCache: this.o.buildCache,
+          sourceImageLeases: this.sourceImages,
+          recordSourceImages: (images) => this.recordSourceImages(ref, images, attempt.abort.signal),
           signal: attempt.abort.signal,
         });
         this.o.warm.built(`${ref.namespace}/${build.configName}`, used);

@@ -16,7 +16,7 @@ import type {
   RegistryAuth,
   RemoveImageResult,
 } from './types.js';
-import { PushError } from './types.js';
+import { ContainerPathNotFoundError, PushError, RegistryRequestError } from './types.js';
 
 /**
  * Consecutive empty progress reports (`{"id":"moby.buildkit.trace","aux":""}`) after which the
@@ -234,6 +234,35 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async resolveImageDigest(reference: string, options: { auth?: RegistryAuth }): Promise<string> {
+    let answer: { Descriptor?: { digest?: string } };
+    try {
+      answer = (await this.docker
+        .getImage(reference)
+        .distribution({ authconfig: authConfig(options.auth) })) as unknown as typeof answer;
+    } catch (err) {
+      throw new RegistryRequestError(daemonMessage(err), statusCode(err), { cause: err });
+    }
+    const digest = answer.Descriptor?.digest;
+    if (!digest) throw new RegistryRequestError(`the daemon gave no digest for ${reference}`);
+    return digest;
+  }
+
+  async readArchive(
+    id: string,
+    path: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<AsyncIterable<Uint8Array>> {
+    try {
+      return (await this.docker
+        .getContainer(id)
+        .getArchive({ path, abortSignal: options.signal } as never)) as unknown as AsyncIterable<Uint8Array>;
+    } catch (err) {
+      if (statusCode(err) === 404) throw new ContainerPathNotFoundError(path, { cause: err });
+      throw err;
+    }
+  }
+
   async inspectImage(reference: string): Promise<ImageConfig | undefined> {
     try {
       const info = await this.docker.getImage(reference).inspect();
@@ -442,6 +471,15 @@ function splitTag(reference: string): { name: string; tag: string } {
   const colon = reference.lastIndexOf(':');
   if (colon > slash) return { name: reference.slice(0, colon), tag: reference.slice(colon + 1) };
   return { name: reference, tag: 'latest' };
+}
+
+/** The daemon's own words in an error answer (docker-modem puts its JSON body in `json`). */
+function daemonMessage(err: unknown): string {
+  const json = (err as { json?: unknown } | null)?.json;
+  if (json && typeof json === 'object' && typeof (json as { message?: unknown }).message === 'string')
+    return (json as { message: string }).message;
+  if (typeof json === 'string' && json.trim()) return json.trim();
+  return err instanceof Error ? err.message : String(err);
 }
 
 function statusCode(err: unknown): number | undefined {

@@ -136,6 +136,20 @@ export interface ContainerRuntime {
     reference: string,
     options: { signal?: AbortSignal; onOutput?: (text: string) => void; auth?: RegistryAuth },
   ): Promise<void>;
+  /**
+   * The manifest digest (sha256:…) the registry gives `reference`'s tag now, asked through the
+   * daemon (`GET /distribution/…/json`: its registry settings and mirrors apply), with `auth`
+   * for that registry. Nothing is pulled or tagged.
+   * @throws RegistryRequestError with the daemon's message.
+   */
+  resolveImageDigest(reference: string, options: { auth?: RegistryAuth }): Promise<string>;
+  /**
+   * A tar archive of `path` in the (created, not necessarily started) container, as
+   * `docker cp` reads it: a file as its name, a folder as its name and contents, a path ending
+   * in `/.` as the folder's contents.
+   * @throws ContainerPathNotFoundError when the container has nothing at `path`.
+   */
+  readArchive(id: string, path: string, options?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>>;
   /** The image's configuration, or undefined when the daemon does not have it. */
   inspectImage(reference: string): Promise<ImageConfig | undefined>;
   /** Creates (does not start) a container; returns its id. */
@@ -174,6 +188,29 @@ export interface RegistryAuth {
   registry: string;
   username: string;
   password: string;
+}
+
+/** The daemon could not ask the registry about an image; `message` is the daemon's, `statusCode` its HTTP answer. */
+export class RegistryRequestError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RegistryRequestError';
+  }
+}
+
+/** A container has nothing at the path asked for. */
+export class ContainerPathNotFoundError extends Error {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`nothing at ${path}`, options);
+    this.name = 'ContainerPathNotFoundError';
+  }
 }
 
 export class PushError extends Error {

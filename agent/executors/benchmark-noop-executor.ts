@@ -60,6 +60,14 @@ export class BenchmarkNoopRuntime implements ContainerRuntime {
 
   async pullImage(): Promise<void> {}
 
+  async resolveImageDigest(reference: string): Promise<string> {
+    return `sha256:${sha256(reference)}`;
+  }
+
+  async readArchive(): Promise<AsyncIterable<Uint8Array>> {
+    throw new Error('the benchmark no-op runtime has no containers to read from');
+  }
+
   async inspectImage(): Promise<ImageConfig | undefined> {
     return undefined;
   }

@@ -1,7 +1,9 @@
 import type { BuildSecretValue__Output } from '../../proto/generated/slipway/v1/BuildSecretValue.js';
 import type { BuildStrategy__Output } from '../../proto/generated/slipway/v1/BuildStrategy.js';
 import type { ClaimBuildResponse__Output } from '../../proto/generated/slipway/v1/ClaimBuildResponse.js';
+import type { ImageSource__Output } from '../../proto/generated/slipway/v1/ImageSource.js';
 import type { NameValue__Output } from '../../proto/generated/slipway/v1/NameValue.js';
+import type { NamedCredentials__Output } from '../../proto/generated/slipway/v1/NamedCredentials.js';
 import type { RegistryCredentials__Output } from '../../proto/generated/slipway/v1/RegistryCredentials.js';
 import { MalformedBuildError } from '../build-failures.js';
 
@@ -55,6 +57,18 @@ export interface ClaimedSource {
   dockerfile?: string;
   /** Name of the source secret the config names; undefined: none. */
   sourceSecret?: string;
+  /** Paths copied out of images into the context, after the git source or upload; empty: none. */
+  images: ClaimedImageSource[];
+}
+
+/** An image whose paths go into the build's context (source.images). */
+export interface ClaimedImageSource {
+  /** As the config names it: a tag or a digest. */
+  from: string;
+  /** Name of its pull secret; undefined: none. */
+  pullSecret?: string;
+  /** `sourcePath` absolute in the image; `destinationDir` relative to the context, "" for its root. */
+  paths: { sourcePath: string; destinationDir: string }[];
 }
 
 /** Build with a Dockerfile. */
@@ -122,6 +136,11 @@ export interface ClaimedBuild {
   };
   /** Kubernetes quantities; undefined: no limit. */
   resources: { cpu?: string; memory?: string };
+  /**
+   * The digests an earlier attempt resolved the source images to (status.sourceImages), in
+   * their order; undefined when none did: this attempt resolves and records them.
+   */
+  sourceImageDigests?: { from: string; digest: string }[];
   /** The secrets the build names that exist; a named one missing here fails the build. */
   credentials: {
     push?: Credentials;
@@ -129,6 +148,8 @@ export interface ClaimedBuild {
     pull?: Credentials;
     /** Build secrets by id (strategy.docker.secrets); an id missing here names a secret that does not exist. */
     build: Map<string, BuildSecretValue>;
+    /** Source images' pull secrets by name; a name missing here names a secret that does not exist. */
+    sourceImages: Map<string, Credentials>;
   };
 }
 
@@ -168,17 +189,38 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
       contextDir: source?.contextDir || '.',
       dockerfile: source?.dockerfile || undefined,
       sourceSecret: source?.sourceSecret?.name || undefined,
+      images: (source?.images ?? []).map(imageSource),
     },
     strategy: strategyFrom(strategy),
     output: { image: output.image, pushSecret: output.pushSecret?.name || undefined },
     resources: { cpu: resources?.cpu || undefined, memory: resources?.memory || undefined },
+    sourceImageDigests:
+      status.sourceImages.length > 0 ? status.sourceImages.map(({ from, digest }) => ({ from, digest })) : undefined,
     credentials: {
       push: credentials(res.pushCredentials),
       source: credentials(res.sourceCredentials),
       pull: credentials(res.pullCredentials),
       build: buildSecrets(res.buildSecrets),
+      sourceImages: namedCredentials(res.sourceImageCredentials),
     },
   };
+}
+
+function imageSource(i: ImageSource__Output): ClaimedImageSource {
+  return {
+    from: i.from,
+    pullSecret: i.pullSecret?.name || undefined,
+    paths: i.paths.map((p) => ({ sourcePath: p.sourcePath, destinationDir: p.destinationDir })),
+  };
+}
+
+function namedCredentials(list: NamedCredentials__Output[]): Map<string, Credentials> {
+  const out = new Map<string, Credentials>();
+  for (const { name, credentials: c } of list) {
+    const found = credentials(c);
+    if (found) out.set(name, found);
+  }
+  return out;
 }
 
 function strategyFrom(strategy: BuildStrategy__Output | null): DockerStrategy | SourceToImageStrategy {

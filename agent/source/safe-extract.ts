@@ -30,6 +30,8 @@ export interface ExtractOptions extends ContextLimits {
   dir: string;
   /** The archive's SHA-256 (hex) as uploaded; a mismatch is refused. */
   sha256?: string;
+  /** What the archive is, as errors name it; default "the uploaded context". */
+  what?: string;
 }
 
 /** What any upload may unpack to before its compression ratio is judged. */
@@ -57,6 +59,7 @@ export async function extractContext(
 ): Promise<{ files: number; bytes: number }> {
   await mkdir(o.dir, { recursive: true });
   const root = await realpath(o.dir);
+  const what = o.what ?? 'the uploaded context';
   const hash = createHash('sha256');
   let uploaded = 0;
   let unpacked = 0;
@@ -87,7 +90,7 @@ export async function extractContext(
       if (unpacked > RATIO_FREE_BYTES && unpacked > o.maxRatio * uploaded) {
         done(
           new ContextRatioTooHighError(
-            `the uploaded context unpacks to more than ${o.maxRatio} times its compressed size (${unpacked} bytes from ${uploaded}); the limit is SLIPWAY_AGENT_MAX_CONTEXT_RATIO`,
+            `${what} unpacks to more than ${o.maxRatio} times its compressed size (${unpacked} bytes from ${uploaded}); the limit is SLIPWAY_AGENT_MAX_CONTEXT_RATIO`,
           ),
         );
         return;
@@ -101,7 +104,7 @@ export async function extractContext(
       const h = entry.header;
       if (++entries > o.maxEntries)
         throw new ContextTooManyEntriesError(
-          `the uploaded context has more than ${o.maxEntries} entries; the limit is SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES`,
+          `${what} has more than ${o.maxEntries} entries; the limit is SLIPWAY_AGENT_MAX_CONTEXT_ENTRIES`,
         );
       const parts = entryParts(h.name, h);
       switch (h.type) {
@@ -168,7 +171,7 @@ export async function extractContext(
   await Promise.all([gz ? pipeline(raw, createGunzip(), ratioGuard, tar) : pipeline(raw, tar), done]).catch(
     (err: unknown) => {
       if (err instanceof BuildFailure) throw err;
-      throw new InvalidContextError(`the uploaded context is not a readable tar archive: ${(err as Error).message}`, {
+      throw new InvalidContextError(`${what} is not a readable tar archive: ${(err as Error).message}`, {
         cause: err,
       });
     },

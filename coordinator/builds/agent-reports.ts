@@ -2,11 +2,11 @@ import { BuildNotFoundError } from '../../common/errors.js';
 import { objectKey } from '../../common/nats/names.js';
 import { claimInstance } from '../agents/agent-leases.js';
 import type { AgentCacheFigures, AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
-import { isTerminal, type Build, type Versioned } from '../../api/types.js';
+import { isTerminal, type Build, type SourceImageDigest, type Versioned } from '../../api/types.js';
 import type { RegistrySecret, SecretStore } from '../secrets/secret-store.js';
 import type { BuildCache } from '../store/build-cache.js';
 import type { StateStore } from '../store/state-store.js';
-import { claim, finish, type Claim, type Outcome } from './transitions.js';
+import { claim, finish, recordSourceImages, type Claim, type Outcome } from './transitions.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import { IGNORE_TRANSITIONS, type TransitionObserver } from './transition-observer.js';
 
@@ -89,6 +89,8 @@ export class AgentReports {
     pullCredentials?: RegistrySecret;
     /** The build secrets whose secrets exist, by id (strategy.docker.secrets). */
     buildSecrets: HandedBuildSecret[];
+    /** The pull secrets source.images name that exist, by name (each once). */
+    sourceImageCredentials: { name: string; credentials: RegistrySecret }[];
   }> {
     let changed = false;
     const build = await this.apply(ref, (b) => {
@@ -106,7 +108,34 @@ export class AgentReports {
       sourceCredentials: await reveal(source.sourceSecret?.name),
       pullCredentials: await reveal((strategy.docker ?? strategy.source)?.pullSecret?.name),
       buildSecrets: await this.buildSecrets(ref.namespace, strategy.docker?.secrets ?? []),
+      sourceImageCredentials: await this.sourceImageCredentials(ref.namespace, source.images ?? []),
     };
+  }
+
+  /** The pull secrets of the source images, each once; one that does not exist is left out (the agent fails the build). */
+  private async sourceImageCredentials(
+    namespace: string,
+    images: { pullSecret?: { name: string } }[],
+  ): Promise<{ name: string; credentials: RegistrySecret }[]> {
+    const names = [...new Set(images.flatMap((i) => (i.pullSecret ? [i.pullSecret.name] : [])))];
+    const out: { name: string; credentials: RegistrySecret }[] = [];
+    for (const name of names) {
+      const credentials = await this.secrets.reveal(namespace, name);
+      if (credentials) out.push({ name, credentials });
+    }
+    return out;
+  }
+
+  /**
+   * Records the digests the attempt resolved its source images to, unless an earlier attempt
+   * recorded them (see transitions.ts, recordSourceImages); the answer holds those to use.
+   * @throws StaleAttemptError, BuildAlreadyTerminalError, BuildNotFoundError, InvalidInputError
+   */
+  async recordSourceImages(
+    ref: BuildRef,
+    r: { agent: string; images: SourceImageDigest[] },
+  ): Promise<Versioned<Build>> {
+    return this.apply(ref, (b) => recordSourceImages(b, { ...r, attempt: ref.attempt }, this.clock()));
   }
 
   /**

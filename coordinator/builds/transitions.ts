@@ -15,6 +15,7 @@ import {
   type BuildEvent,
   type BuildPhase,
   type BuildStage,
+  type SourceImageDigest,
 } from '../../api/types.js';
 
 /**
@@ -226,6 +227,43 @@ export function claim(build: Build, c: Claim, now: Date): Build | undefined {
   return withEvent(
     running,
     buildEvent('Normal', 'Scheduled', `attempt ${c.attempt} claimed by agent ${c.agent} on node ${c.node}`, now),
+  );
+}
+
+/**
+ * Records the digests a Running attempt resolved its source images' tags to, on the agent that
+ * owns it, before it copies from them. The first record stays for the rest of the build: when
+ * one is there (an earlier attempt made it, or this report is repeated), the build is left as it
+ * is, and the agent uses the digests it holds. Undefined then.
+ * @throws StaleAttemptError when the attempt is not current or not running on `agent`;
+ *   BuildAlreadyTerminalError when the build ended; InvalidInputError when `images` does not
+ *   name the build's source images in their order.
+ */
+export function recordSourceImages(
+  build: Build,
+  r: { attempt: number; agent: string; images: SourceImageDigest[] },
+  now: Date,
+): Build | undefined {
+  requireAttempt(build, r.attempt);
+  if (isTerminal(build.status.phase)) throw new BuildAlreadyTerminalError(key(build), build.status.phase);
+  if (build.status.phase !== 'Running' || build.status.agent !== r.agent)
+    throw new StaleAttemptError(`build ${key(build)} attempt ${r.attempt} is not running on agent "${r.agent}"`);
+  const wanted = (build.spec.config.source.images ?? []).map((i) => i.from);
+  const given = r.images.map((i) => i.from);
+  if (wanted.length !== given.length || wanted.some((from, i) => from !== given[i]))
+    throw new InvalidInputError(
+      [{ field: 'images', message: `must name the build's source images in order (${wanted.join(', ') || 'none'})` }],
+      'report',
+    );
+  if (build.status.sourceImages) return undefined;
+  return withEvent(
+    { ...build, status: { ...build.status, sourceImages: r.images.map(({ from, digest }) => ({ from, digest })) } },
+    buildEvent(
+      'Normal',
+      'SourceImagesResolved',
+      `source images resolved: ${r.images.map((i) => `${i.from} → ${i.digest}`).join(', ')}`,
+      now,
+    ),
   );
 }
 
@@ -449,6 +487,8 @@ export function loseAttempt(build: Build, reason: string, message: string, now: 
           message: `attempt ${attempt}: ${message}; retrying (${attempt} of ${retries} retries used)`,
           // What happened to earlier attempts stays; only the new attempt's own fields start afresh.
           events: build.status.events,
+          // The digests the first attempt resolved: every attempt builds from the same images.
+          ...(build.status.sourceImages ? { sourceImages: build.status.sourceImages } : {}),
           // Kept in a field of its own: placement's waiting reason replaces `reason` as the new
           // attempt waits, and events roll off.
           previousAttempt: {

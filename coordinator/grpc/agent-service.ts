@@ -5,7 +5,14 @@ import type { Logger } from '../../common/log.js';
 import type { AgentServiceHandlers } from '../../proto/generated/slipway/v1/AgentService.js';
 import type { BuildRef__Output } from '../../proto/generated/slipway/v1/BuildRef.js';
 import type { BuildStage__Output } from '../../proto/generated/slipway/v1/BuildStage.js';
-import { BUILD_STAGE_NAMES, MAX_LOG_SNIPPET_BYTES, type BuildStage, type BuildStageName } from '../../api/types.js';
+import {
+  BUILD_STAGE_NAMES,
+  MAX_LOG_SNIPPET_BYTES,
+  MAX_SOURCE_IMAGES,
+  type BuildStage,
+  type BuildStageName,
+} from '../../api/types.js';
+import { MANIFEST_DIGEST } from '../../common/image-reference.js';
 import type { AgentReports, BuildRef } from '../builds/agent-reports.js';
 import type { RegistrySecret } from '../secrets/secret-store.js';
 import { MAX_AGENT_CONCURRENCY, agentNameProblem } from '../../common/agent-name.js';
@@ -49,12 +56,13 @@ export class AgentService {
           ...required(req.claimId, 'claimId'),
           ...nodeLabels(req.nodeLabels),
         ]);
-        const { build, pushCredentials, sourceCredentials, pullCredentials, buildSecrets } = await reports.claim(ref, {
-          agent: req.agent,
-          node: req.node,
-          claimId: req.claimId,
-          nodeLabels: req.nodeLabels,
-        });
+        const { build, pushCredentials, sourceCredentials, pullCredentials, buildSecrets, sourceImageCredentials } =
+          await reports.claim(ref, {
+            agent: req.agent,
+            node: req.node,
+            claimId: req.claimId,
+            nodeLabels: req.nodeLabels,
+          });
         log.info('build claimed', { build: `${ref.namespace}/${ref.name}`, attempt: ref.attempt, agent: req.agent });
         return {
           build: buildToProto(build),
@@ -62,7 +70,30 @@ export class AgentService {
           sourceCredentials: credentials(sourceCredentials),
           pullCredentials: credentials(pullCredentials),
           buildSecrets,
+          sourceImageCredentials: sourceImageCredentials.map((c) => ({
+            name: c.name,
+            credentials: credentials(c.credentials),
+          })),
         };
+      }),
+      RecordSourceImages: unary(log, 'RecordSourceImages', async (req, call) => {
+        identify(call, req.agent);
+        const extra = [...agentName(req.agent)];
+        if (req.images.length > MAX_SOURCE_IMAGES)
+          extra.push({ field: 'images', message: `must be at most ${MAX_SOURCE_IMAGES}, got ${req.images.length}` });
+        req.images.forEach((image, i) => {
+          if (!MANIFEST_DIGEST.test(image.digest))
+            extra.push({
+              field: `images[${i}].digest`,
+              message: `"${image.digest.slice(0, 80)}" is not a sha256 digest`,
+            });
+        });
+        const ref = buildRef(req.build, extra);
+        const build = await reports.recordSourceImages(ref, {
+          agent: req.agent,
+          images: req.images.map((i) => ({ from: i.from, digest: i.digest })),
+        });
+        return buildToProto(build);
       }),
       Heartbeat: unary(log, 'Heartbeat', async (req, call) => {
         identify(call, req.agent);

@@ -43,6 +43,8 @@ import type { HeartbeatResponse as _slipway_v1_HeartbeatResponse, HeartbeatRespo
 import type { ImageChangeCause as _slipway_v1_ImageChangeCause, ImageChangeCause__Output as _slipway_v1_ImageChangeCause__Output } from './slipway/v1/ImageChangeCause';
 import type { ImageChangeTrigger as _slipway_v1_ImageChangeTrigger, ImageChangeTrigger__Output as _slipway_v1_ImageChangeTrigger__Output } from './slipway/v1/ImageChangeTrigger';
 import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _slipway_v1_ImageOutput__Output } from './slipway/v1/ImageOutput';
+import type { ImageSource as _slipway_v1_ImageSource, ImageSource__Output as _slipway_v1_ImageSource__Output } from './slipway/v1/ImageSource';
+import type { ImageSourcePath as _slipway_v1_ImageSourcePath, ImageSourcePath__Output as _slipway_v1_ImageSourcePath__Output } from './slipway/v1/ImageSourcePath';
 import type { ImageTriggerState as _slipway_v1_ImageTriggerState, ImageTriggerState__Output as _slipway_v1_ImageTriggerState__Output } from './slipway/v1/ImageTriggerState';
 import type { ListBuildConfigsRequest as _slipway_v1_ListBuildConfigsRequest, ListBuildConfigsRequest__Output as _slipway_v1_ListBuildConfigsRequest__Output } from './slipway/v1/ListBuildConfigsRequest';
 import type { ListBuildConfigsResponse as _slipway_v1_ListBuildConfigsResponse, ListBuildConfigsResponse__Output as _slipway_v1_ListBuildConfigsResponse__Output } from './slipway/v1/ListBuildConfigsResponse';
@@ -50,12 +52,15 @@ import type { ListBuildsRequest as _slipway_v1_ListBuildsRequest, ListBuildsRequ
 import type { ListBuildsResponse as _slipway_v1_ListBuildsResponse, ListBuildsResponse__Output as _slipway_v1_ListBuildsResponse__Output } from './slipway/v1/ListBuildsResponse';
 import type { LogLine as _slipway_v1_LogLine, LogLine__Output as _slipway_v1_LogLine__Output } from './slipway/v1/LogLine';
 import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from './slipway/v1/NameValue';
+import type { NamedCredentials as _slipway_v1_NamedCredentials, NamedCredentials__Output as _slipway_v1_NamedCredentials__Output } from './slipway/v1/NamedCredentials';
 import type { ObjectMeta as _slipway_v1_ObjectMeta, ObjectMeta__Output as _slipway_v1_ObjectMeta__Output } from './slipway/v1/ObjectMeta';
 import type { PreviousAttempt as _slipway_v1_PreviousAttempt, PreviousAttempt__Output as _slipway_v1_PreviousAttempt__Output } from './slipway/v1/PreviousAttempt';
+import type { RecordSourceImagesRequest as _slipway_v1_RecordSourceImagesRequest, RecordSourceImagesRequest__Output as _slipway_v1_RecordSourceImagesRequest__Output } from './slipway/v1/RecordSourceImagesRequest';
 import type { RegistryCredentials as _slipway_v1_RegistryCredentials, RegistryCredentials__Output as _slipway_v1_RegistryCredentials__Output } from './slipway/v1/RegistryCredentials';
 import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from './slipway/v1/ResourceLimits';
 import type { Secret as _slipway_v1_Secret, Secret__Output as _slipway_v1_Secret__Output } from './slipway/v1/Secret';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from './slipway/v1/SecretReference';
+import type { SourceImageDigest as _slipway_v1_SourceImageDigest, SourceImageDigest__Output as _slipway_v1_SourceImageDigest__Output } from './slipway/v1/SourceImageDigest';
 import type { SourceStrategy as _slipway_v1_SourceStrategy, SourceStrategy__Output as _slipway_v1_SourceStrategy__Output } from './slipway/v1/SourceStrategy';
 import type { StartBuildRequest as _slipway_v1_StartBuildRequest, StartBuildRequest__Output as _slipway_v1_StartBuildRequest__Output } from './slipway/v1/StartBuildRequest';
 import type { StartBuildUpload as _slipway_v1_StartBuildUpload, StartBuildUpload__Output as _slipway_v1_StartBuildUpload__Output } from './slipway/v1/StartBuildUpload';
@@ -114,6 +119,8 @@ export interface ProtoGrpcType {
       ImageChangeCause: MessageTypeDefinition<_slipway_v1_ImageChangeCause, _slipway_v1_ImageChangeCause__Output>
       ImageChangeTrigger: MessageTypeDefinition<_slipway_v1_ImageChangeTrigger, _slipway_v1_ImageChangeTrigger__Output>
       ImageOutput: MessageTypeDefinition<_slipway_v1_ImageOutput, _slipway_v1_ImageOutput__Output>
+      ImageSource: MessageTypeDefinition<_slipway_v1_ImageSource, _slipway_v1_ImageSource__Output>
+      ImageSourcePath: MessageTypeDefinition<_slipway_v1_ImageSourcePath, _slipway_v1_ImageSourcePath__Output>
       ImageTriggerState: MessageTypeDefinition<_slipway_v1_ImageTriggerState, _slipway_v1_ImageTriggerState__Output>
       ListBuildConfigsRequest: MessageTypeDefinition<_slipway_v1_ListBuildConfigsRequest, _slipway_v1_ListBuildConfigsRequest__Output>
       ListBuildConfigsResponse: MessageTypeDefinition<_slipway_v1_ListBuildConfigsResponse, _slipway_v1_ListBuildConfigsResponse__Output>
@@ -121,12 +128,15 @@ export interface ProtoGrpcType {
       ListBuildsResponse: MessageTypeDefinition<_slipway_v1_ListBuildsResponse, _slipway_v1_ListBuildsResponse__Output>
       LogLine: MessageTypeDefinition<_slipway_v1_LogLine, _slipway_v1_LogLine__Output>
       NameValue: MessageTypeDefinition<_slipway_v1_NameValue, _slipway_v1_NameValue__Output>
+      NamedCredentials: MessageTypeDefinition<_slipway_v1_NamedCredentials, _slipway_v1_NamedCredentials__Output>
       ObjectMeta: MessageTypeDefinition<_slipway_v1_ObjectMeta, _slipway_v1_ObjectMeta__Output>
       PreviousAttempt: MessageTypeDefinition<_slipway_v1_PreviousAttempt, _slipway_v1_PreviousAttempt__Output>
+      RecordSourceImagesRequest: MessageTypeDefinition<_slipway_v1_RecordSourceImagesRequest, _slipway_v1_RecordSourceImagesRequest__Output>
       RegistryCredentials: MessageTypeDefinition<_slipway_v1_RegistryCredentials, _slipway_v1_RegistryCredentials__Output>
       ResourceLimits: MessageTypeDefinition<_slipway_v1_ResourceLimits, _slipway_v1_ResourceLimits__Output>
       Secret: MessageTypeDefinition<_slipway_v1_Secret, _slipway_v1_Secret__Output>
       SecretReference: MessageTypeDefinition<_slipway_v1_SecretReference, _slipway_v1_SecretReference__Output>
+      SourceImageDigest: MessageTypeDefinition<_slipway_v1_SourceImageDigest, _slipway_v1_SourceImageDigest__Output>
       SourceStrategy: MessageTypeDefinition<_slipway_v1_SourceStrategy, _slipway_v1_SourceStrategy__Output>
       StartBuildRequest: MessageTypeDefinition<_slipway_v1_StartBuildRequest, _slipway_v1_StartBuildRequest__Output>
       StartBuildUpload: MessageTypeDefinition<_slipway_v1_StartBuildUpload, _slipway_v1_StartBuildUpload__Output>

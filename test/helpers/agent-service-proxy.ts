@@ -18,7 +18,7 @@ export interface AgentServiceProxy {
   calls(method: string): grpc.status[];
 }
 
-const METHODS = ['ClaimBuild', 'CompleteBuild', 'FailBuild', 'Heartbeat'];
+const METHODS = ['ClaimBuild', 'CompleteBuild', 'FailBuild', 'RecordSourceImages', 'Heartbeat'];
 const identity = (b: Buffer) => b;
 
 /**

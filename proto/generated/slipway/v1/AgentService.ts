@@ -9,6 +9,7 @@ import type { CompleteBuildRequest as _slipway_v1_CompleteBuildRequest, Complete
 import type { FailBuildRequest as _slipway_v1_FailBuildRequest, FailBuildRequest__Output as _slipway_v1_FailBuildRequest__Output } from '../../slipway/v1/FailBuildRequest';
 import type { HeartbeatRequest as _slipway_v1_HeartbeatRequest, HeartbeatRequest__Output as _slipway_v1_HeartbeatRequest__Output } from '../../slipway/v1/HeartbeatRequest';
 import type { HeartbeatResponse as _slipway_v1_HeartbeatResponse, HeartbeatResponse__Output as _slipway_v1_HeartbeatResponse__Output } from '../../slipway/v1/HeartbeatResponse';
+import type { RecordSourceImagesRequest as _slipway_v1_RecordSourceImagesRequest, RecordSourceImagesRequest__Output as _slipway_v1_RecordSourceImagesRequest__Output } from '../../slipway/v1/RecordSourceImagesRequest';
 
 export interface AgentServiceClient extends grpc.Client {
   /**
@@ -63,6 +64,23 @@ export interface AgentServiceClient extends grpc.Client {
   heartbeat(argument: _slipway_v1_HeartbeatRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
   heartbeat(argument: _slipway_v1_HeartbeatRequest, callback: grpc.requestCallback<_slipway_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Records the digests of a Running attempt's source images, unless an earlier attempt did;
+   * answers the build with the digests to use. Fenced by attempt and agent like the reports.
+   */
+  RecordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  RecordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  RecordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  RecordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  /**
+   * Records the digests of a Running attempt's source images, unless an earlier attempt did;
+   * answers the build with the digests to use. Fenced by attempt and agent like the reports.
+   */
+  recordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  recordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  recordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  recordSourceImages(argument: _slipway_v1_RecordSourceImagesRequest, callback: grpc.requestCallback<_slipway_v1_Build__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface AgentServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -82,6 +100,12 @@ export interface AgentServiceHandlers extends grpc.UntypedServiceImplementation 
    */
   Heartbeat: grpc.handleUnaryCall<_slipway_v1_HeartbeatRequest__Output, _slipway_v1_HeartbeatResponse>;
   
+  /**
+   * Records the digests of a Running attempt's source images, unless an earlier attempt did;
+   * answers the build with the digests to use. Fenced by attempt and agent like the reports.
+   */
+  RecordSourceImages: grpc.handleUnaryCall<_slipway_v1_RecordSourceImagesRequest__Output, _slipway_v1_Build>;
+  
 }
 
 export interface AgentServiceDefinition extends grpc.ServiceDefinition {
@@ -89,4 +113,5 @@ export interface AgentServiceDefinition extends grpc.ServiceDefinition {
   CompleteBuild: MethodDefinition<_slipway_v1_CompleteBuildRequest, _slipway_v1_Build, _slipway_v1_CompleteBuildRequest__Output, _slipway_v1_Build__Output>
   FailBuild: MethodDefinition<_slipway_v1_FailBuildRequest, _slipway_v1_Build, _slipway_v1_FailBuildRequest__Output, _slipway_v1_Build__Output>
   Heartbeat: MethodDefinition<_slipway_v1_HeartbeatRequest, _slipway_v1_HeartbeatResponse, _slipway_v1_HeartbeatRequest__Output, _slipway_v1_HeartbeatResponse__Output>
+  RecordSourceImages: MethodDefinition<_slipway_v1_RecordSourceImagesRequest, _slipway_v1_Build, _slipway_v1_RecordSourceImagesRequest__Output, _slipway_v1_Build__Output>
 }

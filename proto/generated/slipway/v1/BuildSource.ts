@@ -3,6 +3,7 @@
 import type { GitSource as _slipway_v1_GitSource, GitSource__Output as _slipway_v1_GitSource__Output } from '../../slipway/v1/GitSource';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from '../../slipway/v1/SecretReference';
 import type { BinarySource as _slipway_v1_BinarySource, BinarySource__Output as _slipway_v1_BinarySource__Output } from '../../slipway/v1/BinarySource';
+import type { ImageSource as _slipway_v1_ImageSource, ImageSource__Output as _slipway_v1_ImageSource__Output } from '../../slipway/v1/ImageSource';
 
 export interface BuildSource {
   /**
@@ -26,6 +27,11 @@ export interface BuildSource {
    * context uploaded for it, which replaces the git source.
    */
   'binary'?: (_slipway_v1_BinarySource | null);
+  /**
+   * Paths copied out of other images into the build's context (OpenShift's source.images),
+   * with a git source, an upload or an inline Dockerfile, or alone.
+   */
+  'images'?: (_slipway_v1_ImageSource)[];
 }
 
 export interface BuildSource__Output {
@@ -50,4 +56,9 @@ export interface BuildSource__Output {
    * context uploaded for it, which replaces the git source.
    */
   'binary': (_slipway_v1_BinarySource__Output | null);
+  /**
+   * Paths copied out of other images into the build's context (OpenShift's source.images),
+   * with a git source, an upload or an inline Dockerfile, or alone.
+   */
+  'images': (_slipway_v1_ImageSource__Output)[];
 }

@@ -4,6 +4,7 @@ import type { ImageOutput as _slipway_v1_ImageOutput, ImageOutput__Output as _sl
 import type { BuildStage as _slipway_v1_BuildStage, BuildStage__Output as _slipway_v1_BuildStage__Output } from '../../slipway/v1/BuildStage';
 import type { BuildEvent as _slipway_v1_BuildEvent, BuildEvent__Output as _slipway_v1_BuildEvent__Output } from '../../slipway/v1/BuildEvent';
 import type { PreviousAttempt as _slipway_v1_PreviousAttempt, PreviousAttempt__Output as _slipway_v1_PreviousAttempt__Output } from '../../slipway/v1/PreviousAttempt';
+import type { SourceImageDigest as _slipway_v1_SourceImageDigest, SourceImageDigest__Output as _slipway_v1_SourceImageDigest__Output } from '../../slipway/v1/SourceImageDigest';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildStatus {
@@ -63,6 +64,11 @@ export interface BuildStatus {
    * (e.g. NoMatchingAgent), this says what happened to the attempt before.
    */
   'previousAttempt'?: (_slipway_v1_PreviousAttempt | null);
+  /**
+   * The digests the build's source images (spec.config.source.images) were resolved to at the
+   * start of its first attempt, in their order; every later attempt copies from these.
+   */
+  'sourceImages'?: (_slipway_v1_SourceImageDigest)[];
 }
 
 export interface BuildStatus__Output {
@@ -122,4 +128,9 @@ export interface BuildStatus__Output {
    * (e.g. NoMatchingAgent), this says what happened to the attempt before.
    */
   'previousAttempt': (_slipway_v1_PreviousAttempt__Output | null);
+  /**
+   * The digests the build's source images (spec.config.source.images) were resolved to at the
+   * start of its first attempt, in their order; every later attempt copies from these.
+   */
+  'sourceImages': (_slipway_v1_SourceImageDigest__Output)[];
 }

@@ -3,6 +3,7 @@
 import type { Build as _slipway_v1_Build, Build__Output as _slipway_v1_Build__Output } from '../../slipway/v1/Build';
 import type { RegistryCredentials as _slipway_v1_RegistryCredentials, RegistryCredentials__Output as _slipway_v1_RegistryCredentials__Output } from '../../slipway/v1/RegistryCredentials';
 import type { BuildSecretValue as _slipway_v1_BuildSecretValue, BuildSecretValue__Output as _slipway_v1_BuildSecretValue__Output } from '../../slipway/v1/BuildSecretValue';
+import type { NamedCredentials as _slipway_v1_NamedCredentials, NamedCredentials__Output as _slipway_v1_NamedCredentials__Output } from '../../slipway/v1/NamedCredentials';
 
 export interface ClaimBuildResponse {
   'build'?: (_slipway_v1_Build | null);
@@ -23,6 +24,10 @@ export interface ClaimBuildResponse {
    * secret; none for one whose secret does not exist (the agent fails the build).
    */
   'buildSecrets'?: (_slipway_v1_BuildSecretValue)[];
+  /**
+   * Credentials of the pull secrets source.images name, by secret name: one for each that exists.
+   */
+  'sourceImageCredentials'?: (_slipway_v1_NamedCredentials)[];
 }
 
 export interface ClaimBuildResponse__Output {
@@ -44,4 +49,8 @@ export interface ClaimBuildResponse__Output {
    * secret; none for one whose secret does not exist (the agent fails the build).
    */
   'buildSecrets': (_slipway_v1_BuildSecretValue__Output)[];
+  /**
+   * Credentials of the pull secrets source.images name, by secret name: one for each that exists.
+   */
+  'sourceImageCredentials': (_slipway_v1_NamedCredentials__Output)[];
 }
