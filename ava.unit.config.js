@@ -22,6 +22,7 @@ const pure = [
   'dockerfile-edits',
   'gc-thresholds-units',
   'grpc-status-units',
+  'image-sources-units',
   'image-triggers-units',
   'kube-api-units',
   'list-pages-units',

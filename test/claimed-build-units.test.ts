@@ -44,6 +44,7 @@ test('a docker build from git: what the message leaves empty takes the documente
       contextDir: '.',
       dockerfile: undefined,
       sourceSecret: undefined,
+      images: [],
     },
     strategy: {
       kind: 'docker',
@@ -59,8 +60,56 @@ test('a docker build from git: what the message leaves empty takes the documente
     },
     output: { image: 'r.example/team/app', pushSecret: undefined },
     resources: { cpu: undefined, memory: undefined },
-    credentials: { push: undefined, source: undefined, pull: undefined, build: new Map() },
+    sourceImageDigests: undefined,
+    credentials: { push: undefined, source: undefined, pull: undefined, build: new Map(), sourceImages: new Map() },
   });
+});
+
+test('source images: each image, its pull secret and paths; the digests an earlier attempt recorded; the pull secrets by name', (t) => {
+  const creds = { registry: 'r.example', username: 'u', password: 'p' };
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const build = claimedBuildFrom(
+    received({
+      build: {
+        metadata: meta.metadata,
+        status: { ...meta.status, sourceImages: [{ from: 'r.example/deps:v1', digest }] },
+        spec: {
+          configName: 'app',
+          config: {
+            source: {
+              dockerfile: 'FROM scratch',
+              images: [
+                {
+                  from: 'r.example/deps:v1',
+                  pullSecret: { name: 'deps' },
+                  paths: [{ sourcePath: '/opt/.', destinationDir: 'vendor' }, { sourcePath: '/bin/tool' }],
+                },
+              ],
+            },
+            strategy: { docker: {} },
+            output: { image: 'r.example/team/app' },
+          },
+        },
+      },
+      sourceImageCredentials: [{ name: 'deps', credentials: creds }],
+    }),
+    ref,
+  );
+  t.deepEqual(build.source.images, [
+    {
+      from: 'r.example/deps:v1',
+      pullSecret: 'deps',
+      paths: [
+        { sourcePath: '/opt/.', destinationDir: 'vendor' },
+        { sourcePath: '/bin/tool', destinationDir: '' },
+      ],
+    },
+  ]);
+  t.deepEqual(build.sourceImageDigests, [{ from: 'r.example/deps:v1', digest }]);
+  t.deepEqual(
+    build.credentials.sourceImages,
+    new Map([['deps', { ...creds, sshPrivateKey: undefined, knownHosts: undefined }]]),
+  );
 });
 
 test('build secrets: the ids and names the config declares, and by id the values (or wrong types) handed over', (t) => {
@@ -151,6 +200,7 @@ test('a Source-to-Image build of an upload, with secrets, limits and a deadline'
     contextDir: 'sub',
     dockerfile: undefined,
     sourceSecret: 'git',
+    images: [],
   });
   t.deepEqual(build.strategy, {
     kind: 'source',
@@ -168,6 +218,7 @@ test('a Source-to-Image build of an upload, with secrets, limits and a deadline'
     source: { registry: '', username: 'git', password: 'token', sshPrivateKey: undefined, knownHosts: undefined },
     pull: { ...creds, sshPrivateKey: 'KEY', knownHosts: 'HOSTS' },
     build: new Map(),
+    sourceImages: new Map(),
   });
 });
 

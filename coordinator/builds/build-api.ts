@@ -638,18 +638,29 @@ function pageSize(size: number | undefined): number {
   return size;
 }
 
-/** Applies StartBuildRequest.pinImage to a build's frozen spec. */
-function pinStrategyImage(frozen: BuildConfigSpec, pin: { image: string; digest: string }): void {
+/**
+ * Applies StartBuildRequest.pinImage to a build's frozen spec: the strategy's image and every
+ * source image (source.images[].from) that names the pinned tag become `repository@digest`.
+ * When neither the strategy's image nor a source image names it (the trigger watches a
+ * Dockerfile's own FROM), the Docker strategy pulls its bases afresh (forcePull).
+ */
+export function pinStrategyImage(frozen: BuildConfigSpec, pin: { image: string; digest: string }): void {
   const watched = canonicalImage(pin.image) as CanonicalImage;
   const same = (text: string | undefined) => {
     if (!text) return false;
     const c = canonicalImage(text);
     return typeof c !== 'string' && sameImage(c, watched);
   };
+  let pinnedSource = false;
+  for (const image of frozen.source.images ?? []) {
+    if (!same(image.from)) continue;
+    image.from = pinnedReference(image.from, pin.digest);
+    pinnedSource = true;
+  }
   const { docker, source } = frozen.strategy;
   if (docker && same(docker.from)) docker.from = pinnedReference(docker.from!, pin.digest);
   else if (source && same(source.builderImage)) source.builderImage = pinnedReference(source.builderImage, pin.digest);
-  else if (docker) docker.forcePull = true;
+  else if (docker && !pinnedSource) docker.forcePull = true;
 }
 
 function nonEmpty(m: Record<string, string> | undefined): Record<string, string> | undefined {

@@ -36,6 +36,18 @@ export function watchedImages(spec: BuildConfigSpec): WatchedImage[] {
   return watched;
 }
 
+/**
+ * The pull secret to ask `image`'s registry with: that of a source image (source.images) naming
+ * the image, else the strategy's. Undefined: none. The poller sends it only to its own registry.
+ */
+export function watchedImagePullSecret(spec: BuildConfigSpec, image: CanonicalImage): string | undefined {
+  const source = spec.source.images?.find((i) => {
+    const c = canonicalImage(i.from);
+    return typeof c !== 'string' && sameImage(c, image);
+  });
+  return source ? source.pullSecret?.name : (spec.strategy.docker ?? spec.strategy.source)?.pullSecret?.name;
+}
+
 /** The digest recorded for `image` in the config's status, if any. */
 export function recordedDigest(config: BuildConfig, image: CanonicalImage): string | undefined {
   return config.status.imageTriggers?.find((r) => {

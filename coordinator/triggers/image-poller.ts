@@ -5,7 +5,13 @@ import { sleepUnlessAborted } from '../../common/sleep.js';
 import type { BuildConfig, Versioned } from '../../api/types.js';
 import type { BuildApi } from '../builds/build-api.js';
 import type { SecretStore } from '../secrets/secret-store.js';
-import { baselineStatus, recordedDigest, watchedImages, type ImageChangeTriggers } from './image-change.js';
+import {
+  baselineStatus,
+  recordedDigest,
+  watchedImagePullSecret,
+  watchedImages,
+  type ImageChangeTriggers,
+} from './image-change.js';
 import { resolveManifestDigest, type RegistryCredentials } from './registry-client.js';
 
 /** Registry requests a round has in flight at most. */
@@ -31,8 +37,8 @@ export interface ImagePollerOptions {
  * - A poll's answer may be older than a digest someone recorded while it was asking (a
  *   notification, another coordinator's poll): each build is decided against the digest the
  *   round read before it asked, and declined when the record changed since.
- * - A strategy's pull secret is used for its image when the secret is for that registry; it is
- *   never sent to another registry.
+ * - A source image's pull secret is used for it, else the strategy's, when the secret is for
+ *   that image's registry; it is never sent to another registry.
  */
 export class ImagePoller {
   /** The last failure logged per image, so a registry that stays down is logged once. */
@@ -65,7 +71,7 @@ export class ImagePoller {
     const work: Promise<void>[] = [];
     for (const config of items) {
       for (const watched of watchedImages(config.value.spec)) {
-        const secret = (config.value.spec.strategy.docker ?? config.value.spec.strategy.source)?.pullSecret?.name;
+        const secret = watchedImagePullSecret(config.value.spec, watched.image);
         const key = `${formatCanonicalImage(watched.image)} ${secret ? `${config.value.metadata.namespace}/${secret}` : ''}`;
         if (!digests.has(key))
           digests.set(
