@@ -47,6 +47,7 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
         ? `${c.source!.git.uri}${c.source!.git.ref ? ' at ' + c.source!.git.ref : ''}${c.source!.contextDir ? ' (context ' + c.source!.contextDir + ')' : ''}`
         : undefined,
     ],
+    ['Source images', sourceImages(b)],
     ['Commit', s.commit],
     c.strategy?.source
       ? [
@@ -94,6 +95,23 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
       ? section('Log snippet', indent(s.logSnippet.endsWith('\n') ? s.logSnippet : `${s.logSnippet}\n`))
       : '',
   ].join('');
+}
+
+/**
+ * The images the build copies paths out of, `; ` between them: each as the config names it, with the
+ * digest the build resolved it to once it has (`status.sourceImages`), and its paths.
+ */
+function sourceImages(b: Build__Output): string | undefined {
+  const images = b.spec?.config?.source?.images ?? [];
+  if (images.length === 0) return undefined;
+  const digests = b.status?.sourceImages ?? [];
+  return images
+    .map((image, i) => {
+      const digest = digests[i]?.from === image.from ? ` (${digests[i]!.digest})` : '';
+      const paths = image.paths.map((p) => `${p.sourcePath} -> ${p.destinationDir || '.'}`).join(', ');
+      return `${image.from}${digest}: ${paths}`;
+    })
+    .join('; ');
 }
 
 /**

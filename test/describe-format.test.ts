@@ -129,3 +129,29 @@ test('a build waiting after a hand-back shows why it waits and, on a line of its
   );
   t.notRegex(describeBuild(failedBuild(), now), /Previous attempt/);
 });
+
+test('describe names the source images, their paths and the digests the build resolved them to', (t) => {
+  const b = failedBuild();
+  const digest = 'sha256:' + 'a'.repeat(64);
+  Object.assign(b.spec!.config!.source!, {
+    images: [
+      {
+        from: 'r/deps:v1',
+        pullSecret: null,
+        paths: [
+          { sourcePath: '/opt/.', destinationDir: 'vendor' },
+          { sourcePath: '/bin/tool', destinationDir: '' },
+        ],
+      },
+      { from: 'r/other:v2', pullSecret: null, paths: [{ sourcePath: '/x', destinationDir: '' }] },
+    ],
+  });
+  Object.assign(b.status!, { sourceImages: [{ from: 'r/deps:v1', digest }] });
+  t.regex(
+    describeBuild(b, now),
+    new RegExp(
+      `\\nSource images:\\s+r/deps:v1 \\(${digest}\\): /opt/\\. -> vendor, /bin/tool -> \\.; r/other:v2: /x -> \\.\\n`,
+    ),
+  );
+  t.notRegex(describeBuild(failedBuild(), now), /Source images/);
+});

@@ -130,11 +130,15 @@ function cells(resource: ResourceInfo, obj: KubeObject, now: Date): unknown[] {
   const spec = obj.spec as BuildConfigSpec;
   const status = obj.status as { lastVersion: number };
   const type = spec.strategy.source ? 'Source' : 'Docker';
-  const from = spec.source.git
+  const base = spec.source.git
     ? `Git${spec.source.git.ref ? `@${spec.source.git.ref}` : ''}`
     : spec.source.binary
       ? 'Binary'
-      : 'Dockerfile';
+      : spec.source.dockerfile !== undefined || !spec.source.images
+        ? 'Dockerfile'
+        : '';
+  // Source images copied in: "Git@main+Image", or "Image" alone.
+  const from = spec.source.images ? (base ? `${base}+Image` : 'Image') : base;
   return [obj.metadata.name, type, from, status.lastVersion, age, spec.output.image];
 }
 
