@@ -85,8 +85,13 @@ export interface RunOptions {
    * own). A Dockerfile build with resources runs only then: BuildKit ignores per-build limits.
    */
   daemonLimited: boolean;
-  /** Told the images the build uses (its output, FROM, builder and source images), so GC keeps them. */
+  /** Told the images the build uses (its output, FROM and builder images), so GC keeps them; warm here once it completes. */
   useImages?: (references: string[]) => void;
+  /**
+   * Told the images the build uses only while it runs (its source images, removed after when the
+   * agent pulled them): GC keeps them meanwhile, but they are not warm here after.
+   */
+  holdImages?: (references: string[]) => void;
   /** The agent's record of the source images it pulled and the builds that use them. */
   sourceImageLeases: SourceImageLeases;
   /**
@@ -156,7 +161,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         labels,
         limits: o.contextLimits,
         leases: o.sourceImageLeases,
-        useImages: o.useImages,
+        holdImages: o.holdImages,
         onContainer: (id) => stepContainers.push(id),
         onLine: o.onLine,
         signal: o.signal,

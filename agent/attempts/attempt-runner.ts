@@ -270,6 +270,7 @@ export class AttemptRunner {
             used.push(...refs);
             this.o.images.hold(attemptKey(ref), refs);
           },
+          holdImages: (refs) => this.o.images.hold(attemptKey(ref), refs),
           stages,
           buildCache: this.o.buildCache,
           sourceImageLeases: this.sourceImages,

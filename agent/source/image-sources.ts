@@ -45,7 +45,7 @@ export interface ImageSourceOptions {
   /** Which images this agent pulled for sources and which builds use them: the last one removes it. */
   leases: SourceImageLeases;
   /** Told each image reference used, so the image GC keeps it while the build runs. */
-  useImages?: (references: string[]) => void;
+  holdImages?: (references: string[]) => void;
   /** Called with each container made, before it is used (the build removes them all at its end). */
   onContainer?: (id: string) => void;
   onLine: (line: string) => void;
@@ -129,7 +129,7 @@ async function copyImage(
   const key = `${o.runtime.endpoint} ${reference}`;
   await o.leases.acquire(key);
   try {
-    o.useImages?.([reference]);
+    o.holdImages?.([reference]);
     if (!(await o.runtime.inspectImage(reference))) {
       o.onLine(`Pulling source image ${reference}`);
       // Marked before the pull: a pull cut short may still have left the image.

@@ -188,6 +188,18 @@ function schemas(): Record<string, unknown> {
                 },
               },
             },
+            sourceImages: {
+              type: 'array',
+              description:
+                "The digests spec.config.source.images were resolved to at the build's first attempt, in their order; every later attempt copies from them.",
+              items: {
+                type: 'object',
+                properties: {
+                  from: str('As source.images[].from names it.'),
+                  digest: str('The manifest digest copied from.'),
+                },
+              },
+            },
             logSnippet: str(
               'A build that did not complete: the last lines of its log (at most 20 lines, 4 KiB), secrets masked.',
             ),
