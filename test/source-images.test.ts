@@ -71,6 +71,18 @@ function imageConfig(
   };
 }
 
+/** Removes the builds' output images from the daemon when the test ends (they are Slipway's, labelled; GC would take them). */
+function removeOutputsAtEnd(t: import('ava').ExecutionContext, configs: BuildConfig[]): void {
+  const docker = environmentDocker();
+  t.teardown(async () => {
+    for (const c of configs)
+      await docker
+        .getImage(c.spec!.output!.image!)
+        .remove()
+        .catch(() => {});
+  });
+}
+
 async function logOf(sw: Slipway, name: string): Promise<string> {
   const lines: string[] = [];
   for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name })) lines.push(l.text);
@@ -117,18 +129,18 @@ test.serial(
       { sourcePath: '/usr/local/bin/tool', destinationDir: 'tools' },
       { sourcePath: '/opt/deps' },
     ];
-    await sw.client.createBuildConfig(
+    const configs = [
       imageConfig('with-git', `${env.registry}/test/src-with-git-${u}:v1`, {
         git: repo.uri,
         images: [{ from: deps, paths }],
       }),
-    );
-    await sw.client.createBuildConfig(
       imageConfig('alone', `${env.registry}/test/src-alone-${u}:v1`, {
         dockerfile: `FROM ${env.baseImage}\nCOPY tools/tool /t\nRUN test "$(cat /t)" = tool-${u}\n`,
         images: [{ from: deps, paths: [{ sourcePath: '/usr/local/bin/tool', destinationDir: 'tools' }] }],
       }),
-    );
+    ];
+    removeOutputsAtEnd(t, configs);
+    for (const c of configs) await sw.client.createBuildConfig(c);
     // At once on one agent: both use the image; the last one done with it removes it.
     await sw.client.startBuild({ namespace: 'default', configName: 'with-git' });
     await sw.client.startBuild({ namespace: 'default', configName: 'alone' });
@@ -175,23 +187,26 @@ test.serial(
       { name: 'with-secret', pullSecret: 'pull', phase: 'Complete', reason: '' },
     ];
     for (const c of cases) {
-      await sw.client.createBuildConfig(
-        imageConfig(c.name, `${env.registry}/test/src-${c.name}-${u}:v1`, {
-          dockerfile: `FROM ${env.baseImage}\nCOPY deps/a.txt /a\nRUN test "$(cat /a)" = one-${u}\n`,
-          images: [
-            {
-              from: deps,
-              ...(c.pullSecret ? { pullSecret: { name: c.pullSecret } } : {}),
-              paths: [{ sourcePath: '/opt/deps' }],
-            },
-          ],
-        }),
-      );
+      const config = imageConfig(c.name, `${env.registry}/test/src-${c.name}-${u}:v1`, {
+        dockerfile: `FROM ${env.baseImage}\nCOPY deps/a.txt /a\nRUN test "$(cat /a)" = one-${u}\n`,
+        images: [
+          {
+            from: deps,
+            ...(c.pullSecret ? { pullSecret: { name: c.pullSecret } } : {}),
+            paths: [{ sourcePath: '/opt/deps' }],
+          },
+        ],
+      });
+      removeOutputsAtEnd(t, [config]);
+      await sw.client.createBuildConfig(config);
       await sw.client.startBuild({ namespace: 'default', configName: c.name });
       const final = await sw.client.waitForBuild('default', `${c.name}-1`);
       t.is(final.status!.phase, c.phase, `${c.name}: ${final.status!.reason} ${final.status!.message}`);
       t.is(final.status!.reason, c.reason, c.name);
-      if (c.phase === 'Failed') t.regex(final.status!.message, /^source\.images\[0\]\.(from|pullSecret)/, c.name);
+      if (c.phase === 'Failed') {
+        t.regex(final.status!.message, /^source\.images\[0\]\.(from|pullSecret)/, c.name);
+        t.log(`${c.name}: ${final.status!.reason}: ${final.status!.message}`);
+      }
       t.false(JSON.stringify(final).includes(password), `${c.name}: the password is not in the build`);
       t.false((await logOf(sw, `${c.name}-1`)).includes(password), `${c.name}: nor in its log`);
     }
@@ -244,7 +259,7 @@ test.serial(
         from: deps,
         sourcePath: '/opt/nothing-here',
         reason: 'SourceImagePathNotFound',
-        message: /^source\.images\[0\]\.paths\[0\]\.sourcePath: "\/opt\/nothing-here" is not in /,
+        message: /^source\.images\[0\]\.paths\[1\]\.sourcePath: "\/opt\/nothing-here" is not in /,
       },
       {
         name: 'no-image',
@@ -273,6 +288,7 @@ test.serial(
       t.is(final.status!.phase, 'Failed', c.name);
       t.is(final.status!.reason, c.reason, `${c.name}: ${final.status!.message}`);
       t.regex(final.status!.message, c.message, c.name);
+      t.log(`${c.name}: ${final.status!.reason}: ${final.status!.message}`);
     }
     await nothingLeft(
       t,
