@@ -14,6 +14,7 @@ import { FIELDS_METADATA_KEY } from '../common/grpc/status.js';
 import type { BuildConfig } from '../proto/generated/slipway/v1/BuildConfig.js';
 import type { ImageSource } from '../proto/generated/slipway/v1/ImageSource.js';
 import { startAuthRegistry } from './helpers/auth-registry.js';
+import { eventually } from './helpers/eventually.js';
 import { environmentDocker, imageExists } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
@@ -342,5 +343,45 @@ test.serial(
     for (const d of [first, fresh.used[0]!.digest])
       t.false(await imageExists(docker, `${env.registry}/${repository}@${d}`), `${d} was removed`);
     t.deepEqual(await docker.listContainers({ all: true, filters: { label: [`${LABELS.build}=moved-${u}-1`] } }), []);
+  },
+);
+
+test.serial(
+  'an ImageChange trigger on a source image: a new digest of its tag starts a build that copies from exactly that digest',
+  async (t) => {
+    const env = testEnvironment();
+    const docker = environmentDocker();
+    const u = unique();
+    const repository = `test/src-trig-${u}`;
+    const deps = `${env.registry}/${repository}:v1`;
+    await pushedImage(docker, depsDockerfile(env.baseImage, `first-${u}`), deps);
+    const sw = await startSlipway(t, { coordinator: { imagePollIntervalMs: 1000 } });
+    const config = imageConfig('trig', `${env.registry}/test/src-trig-out-${u}:v1`, {
+      dockerfile: `FROM ${env.baseImage}\nCOPY a.txt /a\nRUN test "$(cat /a)" = one-second-${u}\n`,
+      images: [{ from: deps, paths: [{ sourcePath: '/opt/deps/a.txt' }] }],
+    });
+    config.spec!.triggers = [{ type: 'ImageChange', imageChange: { from: deps } }];
+    removeOutputsAtEnd(t, [config]);
+    await sw.client.createBuildConfig(config);
+    // The poller records the tag's digest as a baseline (no build), then sees it move.
+    await eventually('the baseline', async () =>
+      (await sw.client.getBuildConfig('default', 'trig')).status?.imageTriggers?.[0]?.lastDigest ? true : undefined,
+    );
+    await pushedImage(docker, depsDockerfile(env.baseImage, `second-${u}`), deps);
+    const second = (await registryDigest(repository, 'v1'))!;
+    await eventually('a build of the new digest', async () => {
+      const items = await sw.client.listBuilds({ namespace: 'default', configName: 'trig' });
+      return items.length > 0 ? true : undefined;
+    });
+    const final = await sw.client.waitForBuild('default', 'trig-1');
+    t.is(final.status!.phase, 'Complete', `${final.status!.reason} ${final.status!.message}`);
+    t.is(final.spec!.triggeredBy[0]!.type, 'ImageChange');
+    t.is(final.spec!.config!.source!.images[0]!.from, `${env.registry}/${repository}@${second}`);
+    t.is(final.status!.sourceImages[0]!.digest, second);
+    t.false(
+      final.spec!.config!.strategy!.docker!.forcePull,
+      'a source image is pinned, the bases are not pulled afresh',
+    );
+    await nothingLeft(t, sw, ['trig-1'], [`${env.registry}/${repository}@${second}`]);
   },
 );
