@@ -22,9 +22,12 @@ import {
   UnknownBuildSecretError,
   WrongBuildSecretTypeError,
 } from './build-failures.js';
-import type { ContainerLimits, ContainerRuntime, RegistryAuth } from './container-runtime/types.js';
+import type { ContainerLimits, ContainerRuntime } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
 import { isRegistryAuthRefusal, isTransientRegistryFailure } from './container-runtime/registry-refusals.js';
+import { authFor } from './container-runtime/registry-auth.js';
+
+export { authFor };
 import { LineSplitter } from './logs/line-splitter.js';
 import type { BuildCacheGuard } from './gc/build-cache-guard.js';
 import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
@@ -356,20 +359,6 @@ async function pullBaseImages(o: RunOptions, bases: string[], forcePull: boolean
       throw new DockerBuildFailedError(`pulling base image ${base} failed: ${message.trim()}`, { cause: err });
     }
   }
-}
-
-/** Docker Hub's names for itself, as a pull secret may give its registry. */
-const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'https://index.docker.io/v1/']);
-
-/** The pull secret's credentials when `image` is in the secret's registry; otherwise none. */
-export function authFor(image: string, auth: RegistryAuth | undefined): RegistryAuth | undefined {
-  if (!auth) return undefined;
-  const ref = parseImageReference(image);
-  if (typeof ref === 'string') return undefined;
-  const domain = ref.domain ?? 'docker.io';
-  const registry = auth.registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  const hub = DOCKER_HUB.has(domain) && (DOCKER_HUB.has(auth.registry) || DOCKER_HUB.has(registry));
-  return domain === registry || hub ? auth : undefined;
 }
 
 async function buildImage(

@@ -13,6 +13,7 @@ import {
   SourceImagePullFailedError,
 } from '../build-failures.js';
 import { isRegistryAuthRefusal } from '../container-runtime/registry-refusals.js';
+import { authFor } from '../container-runtime/registry-auth.js';
 import { ContainerPathNotFoundError, type ContainerRuntime, type RegistryAuth } from '../container-runtime/types.js';
 import type { ClaimedImageSource, Credentials } from '../jobs/claimed-build.js';
 import { extractContext, type ContextLimits } from './safe-extract.js';
@@ -108,7 +109,7 @@ async function resolveAll(o: ImageSourceOptions, auths: (RegistryAuth | undefine
       continue;
     }
     try {
-      const digest = await o.runtime.resolveImageDigest(image.from, { auth: forRegistry(image.from, auths[i]) });
+      const digest = await o.runtime.resolveImageDigest(image.from, { auth: authFor(image.from, auths[i]) });
       o.onLine(`Source image ${image.from} is ${digest}`);
       out.push({ from: image.from, digest });
     } catch (err) {
@@ -135,7 +136,7 @@ async function copyImage(
       // Marked before the pull: a pull cut short may still have left the image.
       o.leases.markPulled(key);
       try {
-        await o.runtime.pullImage(reference, { signal: o.signal, auth: forRegistry(reference, auth) });
+        await o.runtime.pullImage(reference, { signal: o.signal, auth: authFor(reference, auth) });
       } catch (err) {
         throw registryFailure(err, o, i, image, auth, 'pulling');
       }
@@ -250,15 +251,6 @@ export async function destinationFolder(contextDir: string, destinationDir: stri
   return at;
 }
 
-/** The pull secret's credentials when `image` is in the secret's registry; otherwise none. */
-function forRegistry(image: string, auth: RegistryAuth | undefined): RegistryAuth | undefined {
-  if (!auth) return undefined;
-  const ref = parseImageReference(image);
-  if (typeof ref === 'string') return undefined;
-  const registry = auth.registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  return (ref.domain ?? 'docker.io') === registry ? auth : undefined;
-}
-
 /** What a registry's refusal to resolve or pull a source image means for the build. */
 function registryFailure(
   err: unknown,
@@ -275,7 +267,7 @@ function registryFailure(
   if (isRegistryAuthRefusal(message)) {
     const how = !image.pullSecret
       ? 'without credentials (no pullSecret)'
-      : forRegistry(image.from, auth)
+      : authFor(image.from, auth)
         ? `with the credentials of pull secret "${image.pullSecret}"`
         : `without credentials (pull secret "${image.pullSecret}" is for registry ${auth?.registry ?? '?'})`;
     return new SourceImageAuthFailedError(`${field}: the registry refused ${image.from} ${how}: ${message}`, {
