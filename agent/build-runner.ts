@@ -26,8 +26,6 @@ import type { ContainerLimits, ContainerRuntime } from './container-runtime/type
 import { PushError } from './container-runtime/types.js';
 import { isRegistryAuthRefusal, isTransientRegistryFailure } from './container-runtime/registry-refusals.js';
 import { authFor } from './container-runtime/registry-auth.js';
-
-export { authFor };
 import { LineSplitter } from './logs/line-splitter.js';
 import type { BuildCacheGuard } from './gc/build-cache-guard.js';
 import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
@@ -52,6 +50,8 @@ import {
 import { scopeCacheMounts } from './strategies/cache-mounts.js';
 import { unknownSecretMounts } from './strategies/secret-mounts.js';
 import { StageTimer } from './stages/stage-timer.js';
+
+export { authFor };
 
 /** Labels on everything the agent creates for a build, so it can find and remove it later. */
 export const LABELS = {
@@ -136,6 +136,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         `pull secret "${strategy.pullSecret}" does not exist in namespace "${ref.namespace}"`,
       );
     }
+    // Source images' pull secrets too, before anything is fetched (MissingSourceImagePullSecret).
     source.images.forEach((image, i) => imageAuth(image, i, credentials.sourceImages));
     if (output.pushSecret && !credentials.push) {
       throw new MissingPushSecretError(
