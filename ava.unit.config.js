@@ -35,6 +35,7 @@ const pure = [
   'safe-extract',
   'security-settings',
   'transitions',
+  'userns-remap-units',
   'webhook-units',
   'work-queue',
 ];

@@ -9,12 +9,13 @@ import { AGENT_INBOX_PREFIX, connectNats, type NatsConnection } from '../common/
 import { AttemptRunner } from './attempts/attempt-runner.js';
 import { RunningAttempts } from './attempts/running-attempts.js';
 import { LABELS } from './build-runner.js';
-import { gcCapacityBytes, gcThresholds, type AgentConfig } from './config.js';
+import { AGENT_ENV, gcCapacityBytes, gcThresholds, type AgentConfig } from './config.js';
 import { CoordinatorClient } from './coordinator-client.js';
 import type { Executor } from './executors/executor.js';
 import { DindExecutor } from './executors/dind-executor.js';
 import { HostExecutor } from './executors/host-executor.js';
 import { removeLeftoverDaemons } from './executors/private-daemon.js';
+import { remapUnavailable, usernsRemapProblem } from './executors/userns-remap.js';
 import { BuildCacheGuard } from './gc/build-cache-guard.js';
 import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
 import { ImagesInUse } from './gc/images-in-use.js';
@@ -340,6 +341,13 @@ export class Agent {
 /** The executor the config names; for dind, after clearing daemons an earlier run left. */
 async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> {
   if (config.executor === 'host') return new HostExecutor(config.dockerHost, config.dockerPrivate);
+  if (config.dindUserns === 'remap') {
+    // Refused at start, not build by build: every build would fail the same way.
+    const problem = await usernsRemapProblem();
+    if (problem) throw remapUnavailable(problem);
+  } else {
+    log.warn(`${AGENT_ENV.dindUserns}=off: builds run as root on the node`);
+  }
   await mkdir(config.dindRoot, { recursive: true });
   const left = await removeLeftoverDaemons(config.dindRoot, log);
   if (left > 0) log.info('removed private daemons an earlier run left', { count: left });
@@ -348,6 +356,7 @@ async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> 
     dockerd: config.dockerd,
     rootParent: config.dindRoot,
     registryMirrors: config.registryMirrors,
+    userns: config.dindUserns,
     startTimeoutMs: 60_000,
     log: log.child({ executor: 'dind' }),
   });

@@ -113,6 +113,18 @@ export const AGENT_SETTINGS = {
     default: 'per-build',
     doc: 'dind: a daemon per build (destroyed after) or one per agent (reused).',
   }),
+  /**
+   * For dind: `remap` runs builds in a user namespace (`dockerd --userns-remap=default`): root
+   * in a RUN step is an unprivileged uid of the `dockremap` user's range in /etc/subuid on the
+   * node. The node needs that user and its ranges, or useradd for dockerd to make them. `off`:
+   * builds run as the node's root; only for a node whose builds need what a user namespace
+   * forbids. The chart's dind sidecar takes the same from agent.dind.usernsRemap.
+   */
+  dindUserns: choice(['remap', 'off'], {
+    env: 'SLIPWAY_DIND_USERNS',
+    default: 'remap',
+    doc: "dind: remap runs builds in a user namespace (root in a RUN step is a uid of dockremap's /etc/subuid range); off: as the node's root. The chart's sidecar: agent.dind.usernsRemap.",
+  }),
   /** For dind: where the private daemons' folders go (short: socket paths are limited). */
   dindRoot: text({
     env: 'SLIPWAY_DIND_ROOT',

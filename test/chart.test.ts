@@ -149,6 +149,17 @@ test('the dind sidecar is the only privileged container, and only in dind mode',
   }
 });
 
+test("the dind sidecar's builds run in a user namespace unless agent.dind.usernsRemap is false", async (t) => {
+  const sidecarArgs = async (set: string[]) =>
+    containers(agentPod((await renderChart({ set: [NATS, ...set] })).objects)).find((c) => c.name === 'dind')!.args!;
+  t.true((await sidecarArgs([])).includes('--userns-remap=default'), 'by default');
+  t.false((await sidecarArgs(['agent.dind.usernsRemap=false'])).includes('--userns-remap=default'), 'false');
+  for (const file of await exampleFiles()) {
+    const dind = containers(agentPod((await renderChart({ values: [file] })).objects)).find((c) => c.name === 'dind');
+    if (dind) t.true(dind.args!.includes('--userns-remap=default'), path.basename(file));
+  }
+});
+
 test('every container has requests and limits of cpu and memory', async (t) => {
   for (const { name, objects } of await renderings()) {
     for (const { workload, spec } of podTemplates(objects)) {

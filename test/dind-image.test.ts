@@ -18,6 +18,7 @@ const CHART_ARGS = [
   '--host=unix:///run/slipway-dind/docker.sock',
   '--group=65532',
   '--data-root=/var/lib/docker',
+  '--userns-remap=default',
 ];
 const CHART_ENV = [
   'DOCKER_TLS_CERTDIR=',

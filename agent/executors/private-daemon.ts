@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerLimits } from '../container-runtime/types.js';
 import { DaemonCgroup } from './daemon-cgroup.js';
+import { usernsArgs, whenRemapReady, type DindUserns } from './userns-remap.js';
 
 /**
  * BuildKit, by default, clips a step's output at 1 MiB and throttles it to 100 KiB/s; a build's
@@ -26,13 +27,18 @@ export interface PrivateDaemonOptions {
   registryMirrors: string[];
   /** How long the daemon may take to answer its first ping. */
   startTimeoutMs: number;
+  /**
+   * `remap`: its containers and RUN steps run in a user namespace (`--userns-remap=default`),
+   * root inside and a uid of dockremap's subordinate range on the node; `off`: as the node's root.
+   */
+  userns: DindUserns;
   log: Logger;
 }
 
 /**
  * A dockerd of the agent's own, on its own socket, data root and exec root, all in one folder
  * that `stop` removes. Without a bridge or iptables rules, so it cannot disturb the node's
- * networking or another daemon.
+ * networking or another daemon. With `userns: 'remap'` its builds run in a user namespace.
  */
 export class PrivateDaemon {
   private process: ChildProcess | undefined;
@@ -59,14 +65,28 @@ export class PrivateDaemon {
   /**
    * Starts a daemon and waits until it answers. With `limits`, everything the daemon runs is held
    * to them together (a cgroup its containers are made in; the daemon itself stays outside).
-   * @throws Error with its last output when it does not start.
+   * @throws UsernsRemapUnavailableError with `userns: 'remap'` on a node that cannot remap (it
+   * names what is missing); Error with its last output when it does not start.
    */
-  static async start(
+  static start(
+    o: PrivateDaemonOptions,
+    onExit?: (d: PrivateDaemon) => void,
+    limits?: ContainerLimits,
+  ): Promise<PrivateDaemon> {
+    return o.userns === 'remap'
+      ? whenRemapReady(() => PrivateDaemon.startNow(o, onExit, limits))
+      : PrivateDaemon.startNow(o, onExit, limits);
+  }
+
+  private static async startNow(
     o: PrivateDaemonOptions,
     onExit?: (d: PrivateDaemon) => void,
     limits?: ContainerLimits,
   ): Promise<PrivateDaemon> {
     const root = await mkdtemp(path.join(o.rootParent, 'sw-'));
+    // The remapped root must get through to its layers under the data root (dockerd checks
+    // every folder above it): the folder lets anyone pass, and lists nothing.
+    if (o.userns === 'remap') await chmod(root, 0o711);
     const daemon = new PrivateDaemon(root, new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`), o);
     if (limits) {
       try {
@@ -85,6 +105,7 @@ export class PrivateDaemon {
       '--bridge=none',
       '--iptables=false',
       '--ip-masq=false',
+      ...usernsArgs(o.userns),
       ...(daemon.cgroup ? [`--cgroup-parent=${daemon.cgroup.parent}`] : []),
       ...o.registryMirrors.map((m) => `--registry-mirror=${m}`),
     ];
