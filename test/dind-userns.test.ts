@@ -9,10 +9,12 @@ import { DindExecutor } from '../agent/executors/dind-executor.js';
 import type { ExecutorLease } from '../agent/executors/executor.js';
 import { remapRanges } from '../agent/executors/userns-remap.js';
 import { silentLogger } from '../common/log.js';
-import { demux } from './helpers/docker.js';
+import { demux, environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
+import { startGitServer } from './helpers/git-server.js';
 import { tempDir } from './helpers/processes.js';
+import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { processesRunning, uniqueSleep, untilStepStopped } from './helpers/step-processes.js';
 
 // Issue #23, part 1: the dind executor's builds are not root on the node. The mode is the agent's
@@ -172,5 +174,54 @@ test.serial(
     t.not(StatusCode, 0, 'the write fails');
     t.regex(logs, /Permission denied/);
     await t.throwsAsync(stat(target), { code: 'ENOENT' }, 'nothing was written on the node');
+  },
+);
+
+test.serial(
+  "Source-to-Image on a dind agent: assemble runs as root of the build's own namespace, not the node's, and the build completes",
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t, { agents: 0 });
+    const dindRoot = `/tmp/sw-userns-${unique()}`;
+    t.teardown(() => rm(dindRoot, { recursive: true, force: true }));
+    await addAgent(t, sw, { settings: { executor: 'dind', dindMode: 'per-agent', dindRoot, dindUserns: USERNS } });
+    const id = unique();
+    // The builder, made on the same agent with the Dockerfile strategy; assemble copies the
+    // source in (Source-to-Image puts it into the container: no bind mount of the node's).
+    const builderRepo = await git.createRepo('builder', {
+      Dockerfile: `FROM ${env.baseImage}\nCOPY s2i/ /usr/libexec/s2i/\nRUN chmod +x /usr/libexec/s2i/*\nLABEL io.openshift.s2i.scripts-url=image:///usr/libexec/s2i\n`,
+      's2i/assemble': `#!/bin/sh\nset -e\necho "assemble uid $(id -u), uid_map $(cat /proc/self/uid_map)"\nmkdir -p /app && cp -r /tmp/src/. /app/\n`,
+      's2i/run': '#!/bin/sh\ncat /app/message\n',
+    });
+    const builder = `${env.registry}/test/userns-s2i-builder-${id}:latest`;
+    await sw.client.createBuildConfig(dockerBuildConfig('builder', builderRepo.uri, builder));
+    await sw.client.startBuild({ namespace: 'default', configName: 'builder' });
+    const made = await sw.client.waitForBuild('default', 'builder-1');
+    t.is(made.status!.phase, 'Complete', made.status!.message);
+
+    const message = `userns s2i ${id}`;
+    const appRepo = await git.createRepo('app', { message: `${message}\n` });
+    const image = `${env.registry}/test/userns-s2i-app-${id}`;
+    await sw.client.createBuildConfig({
+      metadata: { name: 'app' },
+      spec: {
+        source: { git: { uri: appRepo.uri, ref: 'main' } },
+        strategy: { source: { builderImage: builder } },
+        output: { image: `${image}:latest` },
+      },
+    });
+    await sw.client.startBuild({ namespace: 'default', configName: 'app' });
+    const app = await sw.client.waitForBuild('default', 'app-1');
+    t.is(app.status!.phase, 'Complete', app.status!.message);
+    const lines: string[] = [];
+    for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'app-1' })) lines.push(l.text);
+    const said = lines.find((l) => l.startsWith('assemble uid '));
+    t.log(said);
+    const m = /^assemble uid (\d+), uid_map\s+(\d+)\s+(\d+)\s+(\d+)/.exec(said ?? '');
+    t.truthy(m, lines.join('\n'));
+    t.is(m?.[1], '0', 'root inside');
+    t.not(m?.[3], '0', "uid 0 inside is not the node's uid 0");
+    t.is((await pullAndRun(environmentDocker(), `${image}@${app.status!.output!.digest}`)).trim(), message);
   },
 );
