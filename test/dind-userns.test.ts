@@ -190,7 +190,7 @@ test.serial(
     // The builder, made on the same agent with the Dockerfile strategy; assemble copies the
     // source in (Source-to-Image puts it into the container: no bind mount of the node's).
     const builderRepo = await git.createRepo('builder', {
-      Dockerfile: `FROM ${env.baseImage}\nCOPY s2i/ /usr/libexec/s2i/\nRUN chmod +x /usr/libexec/s2i/*\nLABEL io.openshift.s2i.scripts-url=image:///usr/libexec/s2i\n`,
+      Dockerfile: `FROM ${env.baseImage}\nCOPY s2i/ /usr/libexec/s2i/\nRUN ls -ln /usr/libexec/s2i/ && chmod +x /usr/libexec/s2i/*\nLABEL io.openshift.s2i.scripts-url=image:///usr/libexec/s2i\n`,
       's2i/assemble': `#!/bin/sh\nset -e\necho "assemble uid $(id -u), uid_map $(cat /proc/self/uid_map)"\nmkdir -p /app && cp -r /tmp/src/. /app/\n`,
       's2i/run': '#!/bin/sh\ncat /app/message\n',
     });
@@ -198,6 +198,9 @@ test.serial(
     await sw.client.createBuildConfig(dockerBuildConfig('builder', builderRepo.uri, builder));
     await sw.client.startBuild({ namespace: 'default', configName: 'builder' });
     const made = await sw.client.waitForBuild('default', 'builder-1');
+    if (made.status!.phase !== 'Complete') {
+      for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'builder-1' })) t.log(l.text);
+    }
     t.is(made.status!.phase, 'Complete', made.status!.message);
 
     const message = `userns s2i ${id}`;

@@ -13,8 +13,14 @@ const dockerignore = createRequire(import.meta.url)(
  * The build context as the daemon gets it: the folder as a tar stream, less the repository's
  * history (`.git` at the top) and what its `.dockerignore` excludes, as `docker build` sends it.
  * The Dockerfile and `.dockerignore` themselves always go (BuildKit reads both from the context).
+ * With `owner`, every entry is owned by it (a remapped daemon's root, whose BuildKit copies the
+ * context's owners as they are: files of the node's root would be `nobody` in the build).
  */
-export async function contextTar(dir: string, dockerfile: string): Promise<NodeJS.ReadableStream> {
+export async function contextTar(
+  dir: string,
+  dockerfile: string,
+  owner?: { uid: number; gid: number },
+): Promise<NodeJS.ReadableStream> {
   const patterns = await readFile(path.join(dir, '.dockerignore'), 'utf8').catch(() => '');
   const ig = dockerignore({ ignorecase: false }).add(patterns);
   // A pattern with `!` may take back a file inside an excluded folder: then folders are walked
@@ -29,6 +35,7 @@ export async function contextTar(dir: string, dockerfile: string): Promise<NodeJ
       if (reincludes && lstatSync(name, { throwIfNoEntry: false })?.isDirectory()) return false;
       return ig.ignores(rel);
     },
+    ...(owner ? { map: (header: tar.Headers) => ({ ...header, uid: owner.uid, gid: owner.gid }) } : {}),
   });
   return pack as unknown as NodeJS.ReadableStream;
 }

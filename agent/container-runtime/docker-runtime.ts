@@ -53,7 +53,14 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private network: Promise<string> | undefined;
 
-  constructor(readonly endpoint: string) {
+  /**
+   * @param contextOwner for a daemon that remaps its containers' ids: the node's ids of its root,
+   * whom a build's context is given to (see contextTar); undefined while unknown.
+   */
+  constructor(
+    readonly endpoint: string,
+    private readonly contextOwner?: () => Promise<{ uid: number; gid: number } | undefined>,
+  ) {
     this.docker = new Docker(dockerOptions(endpoint));
   }
 
@@ -81,7 +88,7 @@ export class DockerRuntime implements ContainerRuntime {
       const stream = await this.dial({
         path: '/build?',
         method: 'POST',
-        file: await contextTar(o.contextDir, o.dockerfile),
+        file: await contextTar(o.contextDir, o.dockerfile, await this.contextOwner?.()),
         headers: { 'Content-Type': 'application/x-tar' },
         options: {
           version: '2',

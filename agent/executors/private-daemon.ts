@@ -6,7 +6,8 @@ import type { Logger } from '../../common/log.js';
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerLimits } from '../container-runtime/types.js';
 import { DaemonCgroup } from './daemon-cgroup.js';
-import { usernsArgs, whenRemapReady, type DindUserns } from './userns-remap.js';
+import { writeRuncShim } from './runc-sysfs-shim.js';
+import { remapRanges, usernsArgs, whenRemapReady, type DindUserns } from './userns-remap.js';
 
 /**
  * BuildKit, by default, clips a step's output at 1 MiB and throttles it to 100 KiB/s; a build's
@@ -87,7 +88,13 @@ export class PrivateDaemon {
     // The remapped root must get through to its layers under the data root (dockerd checks
     // every folder above it): the folder lets anyone pass, and lists nothing.
     if (o.userns === 'remap') await chmod(root, 0o711);
-    const daemon = new PrivateDaemon(root, new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`), o);
+    // Remapped RUN steps on the daemon's network need /sys bound, not mounted (runc-sysfs-shim.ts).
+    const shim = o.userns === 'remap' ? await writeRuncShim(path.join(root, 'bin')) : undefined;
+    const daemon = new PrivateDaemon(
+      root,
+      new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`, o.userns === 'remap' ? remappedRoot() : undefined),
+      o,
+    );
     if (limits) {
       try {
         daemon.cgroup = await DaemonCgroup.create(path.basename(root), limits);
@@ -111,7 +118,11 @@ export class PrivateDaemon {
     ];
     const child = spawn(o.dockerd, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...BUILDKIT_ENV },
+      env: {
+        ...process.env,
+        ...BUILDKIT_ENV,
+        ...(shim ? { PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` } : {}),
+      },
     });
     daemon.process = child;
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
@@ -169,6 +180,18 @@ export class PrivateDaemon {
   kill(): void {
     this.process?.kill('SIGKILL');
   }
+}
+
+/** The node's ids of a remapped daemon's root (dockremap's first uid and gid), read once found. */
+function remappedRoot(): () => Promise<{ uid: number; gid: number } | undefined> {
+  let found: { uid: number; gid: number } | undefined;
+  return async () => {
+    if (!found) {
+      const r = await remapRanges();
+      found = r && { uid: r.uid.start, gid: r.gid.start };
+    }
+    return found;
+  };
 }
 
 /**
