@@ -4,6 +4,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import Docker from 'dockerode';
 import { agentConfigFromEnv, resolveAgentConfig } from '../agent/config.js';
+import { DockerRuntime } from '../agent/container-runtime/docker-runtime.js';
 import type { BuildEvent } from '../agent/container-runtime/types.js';
 import { DindExecutor } from '../agent/executors/dind-executor.js';
 import type { ExecutorLease } from '../agent/executors/executor.js';
@@ -13,6 +14,7 @@ import { demux, environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
+import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { tempDir } from './helpers/processes.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { processesRunning, uniqueSleep, untilStepStopped } from './helpers/step-processes.js';
@@ -226,5 +228,35 @@ test.serial(
     t.is(m?.[1], '0', 'root inside');
     t.not(m?.[3], '0', "uid 0 inside is not the node's uid 0");
     t.is((await pullAndRun(environmentDocker(), `${image}@${app.status!.output!.digest}`)).trim(), message);
+  },
+);
+
+test.serial(
+  "on a remapped daemon the agent does not run (the chart's sidecar, through the host executor), the context's files are root's in the build",
+  async (t) => {
+    const env = testEnvironment();
+    const daemon = await startPrivateDaemon(t, 'remap');
+    const runtime = new DockerRuntime(daemon.dockerHost);
+    const contextDir = await tempDir(t, 'slipway-userns-copy-');
+    await writeFile(
+      path.join(contextDir, 'Dockerfile'),
+      `FROM ${env.baseImage}\nCOPY script /script\nRUN ls -ln /script && chmod +x /script\n`,
+    );
+    await writeFile(path.join(contextDir, 'script'), '#!/bin/sh\n');
+    let output = '';
+    let error: string | undefined;
+    for await (const e of runtime.buildImage({
+      contextDir,
+      dockerfile: 'Dockerfile',
+      tag: `userns-copy-${unique()}`,
+      buildArgs: {},
+      labels: {},
+      noCache: true,
+    })) {
+      if (e.kind === 'lines') output += e.lines.join('\n') + '\n';
+      else if (e.kind === 'error') error = e.message;
+    }
+    t.is(error, undefined, output);
+    t.regex(output, /-rw-r--r-- +1 0 +0 /, 'owned by root inside');
   },
 );

@@ -53,14 +53,9 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private network: Promise<string> | undefined;
 
-  /**
-   * @param contextOwner for a daemon that remaps its containers' ids: the node's ids of its root,
-   * whom a build's context is given to (see contextTar); undefined while unknown.
-   */
-  constructor(
-    readonly endpoint: string,
-    private readonly contextOwner?: () => Promise<{ uid: number; gid: number } | undefined>,
-  ) {
+  private remappedRoot: Promise<{ uid: number; gid: number } | undefined> | undefined;
+
+  constructor(readonly endpoint: string) {
     this.docker = new Docker(dockerOptions(endpoint));
   }
 
@@ -88,7 +83,7 @@ export class DockerRuntime implements ContainerRuntime {
       const stream = await this.dial({
         path: '/build?',
         method: 'POST',
-        file: await contextTar(o.contextDir, o.dockerfile, await this.contextOwner?.()),
+        file: await contextTar(o.contextDir, o.dockerfile, await this.contextOwner()),
         headers: { 'Content-Type': 'application/x-tar' },
         options: {
           version: '2',
@@ -153,6 +148,28 @@ export class DockerRuntime implements ContainerRuntime {
       o.signal?.removeEventListener('abort', cancel);
       session.close();
     }
+  }
+
+  /**
+   * Whom a build's context is given to: on a daemon that remaps its containers' ids
+   * (`--userns-remap`, "name=userns" among its security options), the node's ids of its root,
+   * which name its data root (`<data-root>/<uid>.<gid>`); its BuildKit copies the context's owners
+   * as they are, so files of the node's root would be `nobody`'s in the build (see contextTar).
+   * Asked once.
+   */
+  private contextOwner(): Promise<{ uid: number; gid: number } | undefined> {
+    this.remappedRoot ??= this.docker.info().then(
+      (info: { SecurityOptions?: string[]; DockerRootDir?: string }) => {
+        if (!(info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns'))) return undefined;
+        const m = /(?:^|\/)(\d+)\.(\d+)$/.exec(info.DockerRootDir ?? '');
+        return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
+      },
+      (err: unknown) => {
+        this.remappedRoot = undefined;
+        throw err;
+      },
+    );
+    return this.remappedRoot;
   }
 
   /** Asks the daemon to stop a BuildKit build (best effort: the ended request stops it too). */

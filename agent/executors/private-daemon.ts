@@ -7,7 +7,7 @@ import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerLimits } from '../container-runtime/types.js';
 import { DaemonCgroup } from './daemon-cgroup.js';
 import { writeRuncShim } from './runc-sysfs-shim.js';
-import { remapRanges, usernsArgs, whenRemapReady, type DindUserns } from './userns-remap.js';
+import { usernsArgs, whenRemapReady, type DindUserns } from './userns-remap.js';
 
 /**
  * BuildKit, by default, clips a step's output at 1 MiB and throttles it to 100 KiB/s; a build's
@@ -90,11 +90,7 @@ export class PrivateDaemon {
     if (o.userns === 'remap') await chmod(root, 0o711);
     // Remapped RUN steps on the daemon's network need /sys bound, not mounted (runc-sysfs-shim.ts).
     const shim = o.userns === 'remap' ? await writeRuncShim(path.join(root, 'bin')) : undefined;
-    const daemon = new PrivateDaemon(
-      root,
-      new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`, o.userns === 'remap' ? remappedRoot() : undefined),
-      o,
-    );
+    const daemon = new PrivateDaemon(root, new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`), o);
     if (limits) {
       try {
         daemon.cgroup = await DaemonCgroup.create(path.basename(root), limits);
@@ -180,18 +176,6 @@ export class PrivateDaemon {
   kill(): void {
     this.process?.kill('SIGKILL');
   }
-}
-
-/** The node's ids of a remapped daemon's root (dockremap's first uid and gid), read once found. */
-function remappedRoot(): () => Promise<{ uid: number; gid: number } | undefined> {
-  let found: { uid: number; gid: number } | undefined;
-  return async () => {
-    if (!found) {
-      const r = await remapRanges();
-      found = r && { uid: r.uid.start, gid: r.gid.start };
-    }
-    return found;
-  };
 }
 
 /**
