@@ -85,12 +85,20 @@ export class PrivateDaemon {
     limits?: ContainerLimits,
   ): Promise<PrivateDaemon> {
     const root = await mkdtemp(path.join(o.rootParent, 'sw-'));
-    // The remapped root must get through to its layers under the data root (dockerd checks
-    // every folder above it): the folder lets anyone pass, and lists nothing.
-    if (o.userns === 'remap') await chmod(root, 0o711);
-    // Remapped RUN steps on the daemon's network need /sys bound, not mounted (runc-sysfs-shim.ts).
-    const shim = o.userns === 'remap' ? await writeRuncShim(path.join(root, 'bin')) : undefined;
     const daemon = new PrivateDaemon(root, new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`), o);
+    let shim: string | undefined;
+    if (o.userns === 'remap') {
+      try {
+        // The remapped root must get through to its layers under the data root (dockerd checks
+        // every folder above it): the folder lets anyone pass, and lists nothing.
+        await chmod(root, 0o711);
+        // Remapped RUN steps on the daemon's network need /sys bound, not mounted (runc-sysfs-shim.ts).
+        shim = await writeRuncShim(path.join(root, 'bin'));
+      } catch (err) {
+        await daemon.stop();
+        throw err;
+      }
+    }
     if (limits) {
       try {
         daemon.cgroup = await DaemonCgroup.create(path.basename(root), limits);
