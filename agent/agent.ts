@@ -137,6 +137,7 @@ export class Agent {
       nodeCache,
       warm: this.warm,
       limitsDockerfileBuilds: executor.limitsDockerfileBuilds,
+      claimPlaced: (jobs) => this.jobs.offer(jobs),
       log,
     });
   }

@@ -186,6 +186,19 @@ export const COORDINATOR_SETTINGS = {
     doc: 'A placed build unclaimed when its agent heartbeats this long after has its job looked for (lost: placed again).',
     chart: 'coordinator.placement.checkMs',
   }),
+  /**
+   * A placed build its agent has not claimed this long after the placement is named in that
+   * agent's heartbeat answers, and the agent claims it as if its job had been delivered: the
+   * dispatch path that does not need the work queue (a jobs stream refusing publishes, a lost
+   * job). Below placementCheckMs, so the agent claims it before the check takes it back.
+   */
+  placementRemindMs: integer({
+    env: 'SLIPWAY_PLACEMENT_REMIND_MS',
+    default: 2000,
+    min: 100,
+    doc: "A placed build unclaimed this long is named in its agent's heartbeat answer, and the agent claims it (no work queue needed).",
+    chart: 'coordinator.placement.remindMs',
+  }),
   /** Builds prefer the agent holding their cache (placement/placement.ts); false: least loaded only. */
   placementAffinity: boolean({
     env: 'SLIPWAY_PLACEMENT_AFFINITY',

@@ -32,6 +32,7 @@ import { AgentSlots } from './placement/agent-slots.js';
 import { BuildCache } from './store/build-cache.js';
 import { ConfigCache } from './store/config-cache.js';
 import { defaultSchedulerOptions, Scheduler } from './placement/scheduler.js';
+import { UnclaimedPlacements } from './placement/unclaimed-placements.js';
 import { AgentReports } from './builds/agent-reports.js';
 import { BuildApi } from './builds/build-api.js';
 import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
@@ -181,7 +182,10 @@ export class Coordinator {
       new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
       const agentService = new AgentService(
-        new AgentReports(store, agents, secrets, clock, metrics?.transitions, () => leases.listening(), builds),
+        new AgentReports(store, agents, secrets, clock, metrics?.transitions, () => leases.listening(), builds, {
+          placements: new UnclaimedPlacements(builds),
+          afterMs: config.placementRemindMs,
+        }),
         log,
         security.agentCredentials !== undefined,
       );

@@ -26,7 +26,7 @@ coordinator:
   agentGraceMs: 20000
   logMaxAgeMs: 86400000
   logMaxBytes: 2147483648
-  placement: { affinity: false, affinityGraceMs: 5000, timeoutMs: 60000, checkMs: 3000 }
+  placement: { affinity: false, affinityGraceMs: 5000, timeoutMs: 60000, checkMs: 3000, remindMs: 1500 }
   extraEnv: [{ name: EXTRA, value: "1" }]
   podAnnotations: { example.com/team: builds }
   nodeSelector: { kubernetes.io/os: linux }

@@ -632,6 +632,7 @@ test('placement settings reach the coordinator and the agents: affinity, its gra
       'coordinator.placement.affinity=false',
       'coordinator.placement.affinityGraceMs=5000',
       'coordinator.placement.checkMs=3000',
+      'coordinator.placement.remindMs=1500',
       'agent.nodeLabels.pool=builds',
       'agent.nodeLabels.zone=a',
       'agent.cpu=6',
@@ -645,6 +646,7 @@ test('placement settings reach the coordinator and the agents: affinity, its gra
   t.is(env(coordinator, 'SLIPWAY_AFFINITY_GRACE_MS'), '5000');
   t.is(env(coordinator, 'SLIPWAY_PLACEMENT_TIMEOUT_MS'), undefined, 'unset: the default');
   t.is(env(coordinator, 'SLIPWAY_PLACEMENT_CHECK_MS'), '3000');
+  t.is(env(coordinator, 'SLIPWAY_PLACEMENT_REMIND_MS'), '1500');
   const agent = containers(agentPod(objects)).find((c) => c.name === 'agent')!;
   t.is(env(agent, 'SLIPWAY_NODE_LABELS'), 'pool=builds,zone=a');
   t.is(env(agent, 'SLIPWAY_AGENT_CPU'), '6');

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Build } from '../api/types.js';
 import { PlacementIndex } from '../coordinator/placement/placement-index.js';
+import { UnclaimedPlacements } from '../coordinator/placement/unclaimed-placements.js';
 import {
   decide,
   fairOrder,
@@ -327,4 +328,40 @@ test("PlacementIndex: an agent's load is its placed and running builds, kept as 
   t.deepEqual(index.load('x'), { slots: 0, cpuMillis: 0, memoryBytes: 0 }, 'ended: the slot is free');
   index.held('other.c', undefined);
   t.deepEqual(queued('other'), []);
+});
+
+test('UnclaimedPlacements: an agent is named the placements on it unclaimed for the reminder time, until they are claimed, moved or ended', (t) => {
+  let listener: ((key: string, e: { value: Build; revision: number } | undefined) => void) | undefined;
+  const unclaimed = new UnclaimedPlacements({ onHeld: (l) => (listener = l) });
+  const placedOn = (b: Build, agent: string, at: number, placements = 1): Build => ({
+    ...b,
+    status: {
+      ...b.status,
+      placement: { agent, node: `node-${agent}`, timestamp: new Date(at).toISOString() },
+      placements,
+    },
+  });
+  const a = build('ns', 'a-1');
+  const b = build('ns', 'b-1');
+  listener!('ns.a-1', { value: placedOn(a, 'x', NOW), revision: 2 });
+  listener!('ns.b-1', { value: placedOn(b, 'x', NOW + 1500), revision: 2 });
+  listener!('ns.c-1', { value: build('ns', 'c-1'), revision: 1 });
+
+  t.deepEqual(unclaimed.due('x', NOW + 1000, 2000), [], 'too recent');
+  t.deepEqual(unclaimed.due('x', NOW + 2000, 2000), [{ namespace: 'ns', build: 'a-1', attempt: 1, placement: 1 }]);
+  t.is(unclaimed.due('x', NOW + 4000, 2000).length, 2);
+  t.deepEqual(unclaimed.due('y', NOW + 4000, 2000), [], 'another agent is named none');
+
+  // Taken back and placed on y: named to y, with its new placement number.
+  listener!('ns.a-1', { value: placedOn(a, 'y', NOW + 3000, 2), revision: 3 });
+  t.deepEqual(
+    unclaimed.due('x', NOW + 6000, 2000).map((j) => j.build),
+    ['b-1'],
+  );
+  t.deepEqual(unclaimed.due('y', NOW + 6000, 2000), [{ namespace: 'ns', build: 'a-1', attempt: 1, placement: 2 }]);
+  // Claimed (Running), and ended: named no more.
+  listener!('ns.a-1', { value: { ...a, status: { ...a.status, phase: 'Running', agent: 'y' } }, revision: 4 });
+  listener!('ns.b-1', undefined);
+  t.deepEqual(unclaimed.due('x', NOW + 9000, 2000), []);
+  t.deepEqual(unclaimed.due('y', NOW + 9000, 2000), []);
 });

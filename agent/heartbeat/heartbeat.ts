@@ -8,6 +8,7 @@ import type { CoordinatorClient } from '../coordinator-client.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { NodeCacheReader } from '../node-cache-reader.js';
 import type { WarmSet } from '../warm-set.js';
+import type { BuildJob } from '../../common/nats/names.js';
 
 export interface HeartbeatOptions {
   config: Pick<AgentConfig, 'name' | 'node' | 'concurrency' | 'cpu' | 'memory' | 'heartbeatIntervalMs'>;
@@ -29,6 +30,8 @@ export interface HeartbeatOptions {
   warm: WarmSet;
   /** Whether its executor holds a Dockerfile build to its resources (`Executor.limitsDockerfileBuilds`). */
   limitsDockerfileBuilds: boolean;
+  /** Given the attempts the answer says are placed here and unclaimed, to claim (`JobLoop.offer`). */
+  claimPlaced: (jobs: BuildJob[]) => void;
   log: Logger;
 }
 
@@ -36,8 +39,9 @@ export interface HeartbeatOptions {
  * Tells the coordinator that the agent is alive and what it offers placement (labels, capacity,
  * allocatable resources, cache figures, the warm set, whether it can hold a Dockerfile build to
  * its resources), every `heartbeatIntervalMs` and whenever
- * something changed; carries out the stop orders the answer brings back. A heartbeat that does
- * not get through is not retried: the next one is the retry.
+ * something changed; carries out the stop orders the answer brings back, and hands on the
+ * placements it names that this agent has not claimed (their jobs not delivered). A heartbeat
+ * that does not get through is not retried: the next one is the retry.
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
@@ -86,6 +90,12 @@ export class Heartbeat {
         });
         running.stop(r, order.why === 'Cancelled' ? 'Cancelled' : 'Lost');
       }
+      const placed = res.unclaimed.flatMap((u) =>
+        u.build
+          ? [{ namespace: u.build.namespace, build: u.build.name, attempt: u.build.attempt, placement: u.placement }]
+          : [],
+      );
+      if (placed.length > 0) this.o.claimPlaced(placed);
     } catch (err) {
       log.warn('heartbeat did not get through', { error: errorMessage(err) });
     }

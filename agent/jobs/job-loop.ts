@@ -44,6 +44,10 @@ export interface JobLoopOptions {
  * while it runs, JetStream is told the agent is still working on it, so a long build is not
  * redelivered. A redelivery of an attempt that runs here, or ran and was reported here, is not
  * run twice.
+ *
+ * The coordinator's heartbeat answer also names attempts placed here that were not claimed for a
+ * while (their jobs never queued, or lost): `offer` claims and runs those as if delivered, within
+ * the same concurrency. Whichever way an attempt comes first runs it; the other is not run twice.
  */
 export class JobLoop {
   /**
@@ -53,7 +57,11 @@ export class JobLoop {
    * a lost answer; read from a lagging replica the build can still look Running with that id.
    */
   private readonly settled = new Set<string>();
+  /** Attempts being claimed or run here, by `attemptKey`, whichever way they came: each once. */
+  private readonly inFlight = new Map<string, Promise<JobOutcome>>();
   private loops: Promise<void>[] = [];
+  /** Runs of attempts offered by heartbeat answers, until they end. */
+  private readonly offered = new Set<Promise<void>>();
 
   constructor(private readonly o: JobLoopOptions) {}
 
@@ -66,6 +74,34 @@ export class JobLoop {
   /** Resolves once every loop has returned (they do once `signal` aborts and their attempts are settled). */
   async stopped(): Promise<void> {
     await Promise.all(this.loops);
+    await Promise.all(this.offered);
+  }
+
+  /**
+   * Claims and runs the attempts a heartbeat answer says are placed here and unclaimed, as if
+   * their jobs had been delivered (the work queue may have refused them, or lost them): those
+   * not claimed or run here already, while there is room within the concurrency and the agent
+   * claims at all (not stopping, its node not cordoned). A claim the coordinator refuses (the
+   * placement taken back meanwhile, the job's copy claimed first) drops the offer. The claim id
+   * is the placement's, so an offer repeated after a claim whose answer was lost is taken as
+   * that claim's repeat.
+   */
+  offer(jobs: BuildJob[]): void {
+    for (const job of jobs) {
+      if (this.o.signal.aborted || !this.o.gate.isOpen || this.inFlight.size >= this.o.config.concurrency) return;
+      const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
+      const key = attemptKey(ref);
+      if (this.inFlight.has(key) || this.settled.has(key) || this.o.running.get(ref)) continue;
+      const log = this.o.log.child({ build: `${job.namespace}/${job.build}`, attempt: job.attempt });
+      log.info('claiming an attempt placed here whose job was not delivered', { placement: job.placement });
+      const claimId = `${this.o.config.name}/${this.o.instance}/placement-${job.placement}`;
+      const run = this.claimAndRun(job, claimId, log).then(
+        () => undefined,
+        (err: unknown) => log.error('running an offered attempt failed', { error: errorMessage(err) }),
+      );
+      this.offered.add(run);
+      void run.finally(() => this.offered.delete(run));
+    }
   }
 
   /** The coordinator creates the consumer; an agent that starts first waits for it. */
@@ -86,6 +122,11 @@ export class JobLoop {
     while (!signal.aborted) {
       await this.o.gate.wait(signal);
       if (signal.aborted) return;
+      // Attempts offered by heartbeats take room too: the agent runs at most `concurrency`.
+      if (this.inFlight.size >= this.o.config.concurrency) {
+        await sleep(200);
+        continue;
+      }
       let msg: JsMsg | null;
       try {
         msg = await consumer.next({ expires: this.o.config.pullExpiresMs });
@@ -122,7 +163,7 @@ export class JobLoop {
     // Keep the job ours while we work: without this JetStream redelivers it after ack_wait.
     const keepAlive = setInterval(() => msg.working(), defaultJobStreamOptions().ackWaitMs / 3);
     try {
-      const outcome = await this.claimAndRun(job, msg, log);
+      const outcome = await this.claimAndRun(job, `${this.o.config.name}/${this.o.instance}/${msg.seq}`, log);
       // Not ackAck: its answer is a message per build more, and a lost ack only means the job
       // is delivered again, which is not run twice (claimAndRun) but acked again.
       if (outcome === 'settled') msg.ack();
@@ -132,8 +173,25 @@ export class JobLoop {
     }
   }
 
-  /** @returns settled when the coordinator answered; otherwise how to hand the job back. */
-  private async claimAndRun(job: BuildJob, msg: JsMsg, log: Logger): Promise<JobOutcome> {
+  /**
+   * Claims the job's attempt with `claimId` and runs it, unless it is being claimed or run here
+   * already (delivered twice, or offered by a heartbeat as it was delivered): then this ends as
+   * that one does.
+   * @returns settled when the coordinator answered; otherwise how to hand the job back.
+   */
+  private claimAndRun(job: BuildJob, claimId: string, log: Logger): Promise<JobOutcome> {
+    const key = attemptKey({ namespace: job.namespace, name: job.build, attempt: job.attempt });
+    const twin = this.inFlight.get(key);
+    if (twin) {
+      log.info('attempt delivered again while it is claimed or runs here; not running it twice', { claimId });
+      return twin;
+    }
+    const run = this.claimAndRunOnce(job, claimId, log).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, run);
+    return run;
+  }
+
+  private async claimAndRunOnce(job: BuildJob, claimId: string, log: Logger): Promise<JobOutcome> {
     const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
     const key = attemptKey(ref);
     // JetStream delivers a job again when it missed the in-progress acks (a NATS node died, the
@@ -142,15 +200,13 @@ export class JobLoop {
     // twice. The attempt is running here already; this delivery ends as that run's does.
     const runningHere = () => this.o.running.get(ref)?.reported;
     const duplicate = async (reported: Promise<boolean>): Promise<JobOutcome> => {
-      log.info('job delivered again while its attempt runs here; not running it twice', { seq: msg.seq });
+      log.info('job delivered again while its attempt runs here; not running it twice', { claimId });
       return (await reported) ? 'settled' : 'retry';
     };
     const before = runningHere();
     if (before) return duplicate(before);
     if (this.settled.has(key)) {
-      log.info('job delivered again after its attempt ran and was reported here; not running it twice', {
-        seq: msg.seq,
-      });
+      log.info('job delivered again after its attempt ran and was reported here; not running it twice', { claimId });
       return 'settled';
     }
     let build: ClaimedBuild | MalformedBuildError;
@@ -160,7 +216,7 @@ export class JobLoop {
           build: ref,
           agent: this.o.config.name,
           node: this.o.config.node,
-          claimId: `${this.o.config.name}/${this.o.instance}/${msg.seq}`,
+          claimId,
           nodeLabels: this.o.nodeLabels(),
         },
         this.o.signal,

@@ -280,7 +280,7 @@ export class BuildController {
       build = next;
       this.noteStarted(build);
       this.log(build).info('build pending', { phase: 'Pending', queued: true });
-      if (placement) await placement.landed(revision);
+      if (placement) await placement.landed();
     }
 
     if (build.status.phase === 'Pending' && !build.status.queuedTimestamp) {

@@ -9,6 +9,8 @@ import type { StateStore } from '../store/state-store.js';
 import { claim, finish, recordSourceImages, type Claim, type Outcome } from './transitions.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
 import { IGNORE_TRANSITIONS, type TransitionObserver } from './transition-observer.js';
+import type { BuildJob } from '../../common/nats/names.js';
+import type { UnclaimedPlacements } from '../placement/unclaimed-placements.js';
 
 export interface Heartbeat {
   agent: string;
@@ -25,6 +27,13 @@ export interface Heartbeat {
   draining?: boolean;
   warm?: AgentRecord['warm'];
   limitsDockerfileBuilds?: boolean;
+}
+
+/** What a heartbeat's answer tells the agent: attempts to stop, placements to claim. */
+export interface HeartbeatAnswer {
+  stop: StopOrder[];
+  /** Attempts placed on the agent and unclaimed for a while (UnclaimedPlacements): to claim now. */
+  unclaimed: BuildJob[];
 }
 
 /** An attempt the agent must stop: cancelled by a user, or no longer the agent's. */
@@ -71,6 +80,11 @@ export class AgentReports {
      * is read each time.
      */
     private readonly cache?: Pick<BuildCache, 'get' | 'isStale' | 'mutate'>,
+    /**
+     * The placements agents have not claimed, and how old one must be before its agent's
+     * heartbeat answer names it. Undefined: answers name none (agents claim from the work queue only).
+     */
+    private readonly reminders?: { placements: Pick<UnclaimedPlacements, 'due'>; afterMs: number },
   ) {}
 
   /**
@@ -159,7 +173,11 @@ export class AgentReports {
    * cancelled, and those no longer its own (finished, given to a new attempt, or claimed by an
    * earlier run of the agent).
    */
-  async heartbeat(h: Heartbeat): Promise<StopOrder[]> {
+  /**
+   * Records the heartbeat, and answers with the attempts the agent must stop and those placed on
+   * it that it has not claimed (a draining or cordoned agent is named none).
+   */
+  async heartbeat(h: Heartbeat): Promise<HeartbeatAnswer> {
     await this.recordHeartbeat(h);
     const orders: StopOrder[] = [];
     for (const ref of h.running) {
@@ -171,7 +189,10 @@ export class AgentReports {
       if (!owns(b, ref, h)) orders.push({ build: ref, why: 'Lost' });
       else if (b.status.cancelRequested) orders.push({ build: ref, why: 'Cancelled' });
     }
-    return orders;
+    const r = this.reminders;
+    const unclaimed =
+      r && !h.draining && !h.cordoned ? r.placements.due(h.agent, this.clock().getTime(), r.afterMs) : [];
+    return { stop: orders, unclaimed };
   }
 
   private async recordHeartbeat(h: Heartbeat): Promise<void> {

@@ -124,7 +124,7 @@ export class AgentService {
           });
         const running = req.running.map((r, i) => buildRef(r, [], `running[${i}]`));
         if (errors.length > 0) throw new InvalidInputError(errors, 'heartbeat');
-        const orders = await reports.heartbeat({
+        const answer = await reports.heartbeat({
           agent: req.agent,
           node: req.node,
           instance: req.instance,
@@ -148,7 +148,13 @@ export class AgentService {
           warm: { configs: req.warmConfigs, images: req.warmImages },
           limitsDockerfileBuilds: req.limitsDockerfileBuilds,
         });
-        return { stop: orders };
+        return {
+          stop: answer.stop,
+          unclaimed: answer.unclaimed.map((j) => ({
+            build: { namespace: j.namespace, name: j.build, attempt: j.attempt },
+            placement: j.placement,
+          })),
+        };
       }),
       CompleteBuild: unary(log, 'CompleteBuild', async (req, call) => {
         identify(call, req.agent);

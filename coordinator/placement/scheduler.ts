@@ -1,7 +1,6 @@
 import { ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { JobQueue } from '../../common/nats/jobs.js';
-import type { BuildJob } from '../../common/nats/names.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
 import type { Build, Versioned } from '../../api/types.js';
 import type { BuildsView } from '../store/build-cache.js';
@@ -21,13 +20,14 @@ import {
   type Load,
 } from './placement.js';
 import { PlacementIndex, type WaitingGroup } from './placement-index.js';
+import { jobOf } from './unclaimed-placements.js';
 
 /** A placement placeNow decided, holding its agent's slot until it is written or given up. */
 export interface Reservation {
   /** The queued build, placed. */
   build: Build;
-  /** The placed build was written at `revision`: its job is published (the slot is the write's now). */
-  landed(revision: number): Promise<void>;
+  /** The placed build was written: its job is published (the slot is the write's now). */
+  landed(): Promise<void>;
   /**
    * The write did not land: the slot is free again. Idempotent. Given the write's error, the slot
    * taken in the store is given back only for a ConflictError (the write surely lost); after
@@ -271,8 +271,7 @@ export class Scheduler {
     const byKey = new Map(candidates.map((c) => [c.key, c]));
     if (full)
       for (const d of decisions) if (d.kind === 'wait' && d.reason !== 'WaitingForCapacity') this.parked.add(d.key);
-    // While jobs cannot be queued, nothing is placed: each placement would be taken back at once.
-    const placing = this.publishing.blocked(now) ? [] : decisions.filter((d) => d.kind === 'place');
+    const placing = decisions.filter((d) => d.kind === 'place');
     await Promise.all([
       ...placing.map((d) => this.place(d, byKey.get(d.key)!)),
       ...(full ? this.waits(decisions, byKey, now) : []),
@@ -293,7 +292,7 @@ export class Scheduler {
    * @returns undefined when the build is to wait for a pass.
    */
   async placeNow(key: string, queued: Build): Promise<Reservation | undefined> {
-    if (!this.builds.listedAll || this.publishing.blocked(this.clock().getTime())) return undefined;
+    if (!this.builds.listedAll) return undefined;
     const s = queued.status;
     if (s.phase !== 'Pending' || !s.queuedTimestamp || s.placement) return undefined;
     const now = this.clock();
@@ -335,13 +334,13 @@ export class Scheduler {
     return {
       build: placed,
       release,
-      landed: async (revision: number) => {
+      landed: async () => {
         // The slot stays taken: the placement written holds it now.
         if (held) this.reserve(agent, -1, wanted);
         held = false;
         this.namespaceLastPlaced.set(queued.metadata.namespace, now.getTime());
         this.agentLastPlaced.set(agent, now.getTime());
-        await this.publish(key, placed, revision, agent, d.why);
+        await this.publish(placed, agent, d.why);
       },
     };
   }
@@ -441,7 +440,7 @@ export class Scheduler {
     }
     this.namespaceLastPlaced.set(b.metadata.namespace, now.getTime());
     this.agentLastPlaced.set(d.agent.name, now.getTime());
-    await this.publish(c.key, next, written, d.agent.name, d.why);
+    await this.publish(next, d.agent.name, d.why);
   }
 
   /**
@@ -465,23 +464,38 @@ export class Scheduler {
     );
   }
 
-  /** Queues the job of a placement that was written; when that fails, takes the placement back at once. */
-  private async publish(key: string, placed: Build, revision: number, agent: string, why: string): Promise<void> {
+  /**
+   * Queues the job of a placement that was written. When the work queue refuses it, or has just
+   * refused one (a pause, PublishBackoff), the placement stands without a job: the agent's
+   * heartbeat answer names it once it is placementRemindMs old (UnclaimedPlacements), and the
+   * agent claims it then. So a jobs stream that refuses publishes for a minute (NATS electing
+   * its leader) delays builds by a heartbeat or two instead of stopping placement.
+   */
+  private async publish(placed: Build, agent: string, why: string): Promise<void> {
+    const now = this.clock().getTime();
+    if (this.publishing.blocked(now)) {
+      this.log(placed).info(
+        "build placed; its job is left to the agent's heartbeat (the work queue refused the last one)",
+        {
+          agent,
+          why,
+        },
+      );
+      return;
+    }
     try {
       await this.jobs.publish(jobOf(placed), agent);
       this.publishing.succeeded();
       this.log(placed).info('build placed', { agent, why });
     } catch (err) {
-      // Placed with no job: take it back now rather than at the placement timeout, and place
-      // nothing for a while (the work queue is likely down for every agent): without the pause,
-      // each pass placed and took back the same builds in a tight loop, three writes a turn.
+      // Not published again for a while: the work queue is likely down for every agent, and each
+      // publish would wait for its timeout.
       const pauseMs = this.publishing.failed(this.clock().getTime());
-      this.log(placed).warn('publishing the placed job failed; taking the placement back', {
+      this.log(placed).warn('queueing the placed job failed; the agent is told at its heartbeat', {
         agent,
         error: errorMessage(err),
-        placingPausedMs: pauseMs,
+        publishingPausedMs: pauseMs,
       });
-      await this.takeBack(key, { value: placed, revision }, `its job could not be queued: ${errorMessage(err)}`);
     }
   }
 
@@ -650,19 +664,10 @@ function missingSecret(missing: Map<string, string>, b: Build): string | undefin
   return name === undefined || missing.size === 0 ? undefined : missing.get(`${b.metadata.namespace}/${name}`);
 }
 
-/** The job of a build's current placement, as queued for its agent. */
-function jobOf(b: Build): BuildJob {
-  return {
-    namespace: b.metadata.namespace,
-    build: b.metadata.name,
-    attempt: b.status.attempt,
-    placement: b.status.placements ?? 1,
-  };
-}
-
 /**
- * A pause in placing after a job could not be queued (the jobs stream unavailable): 250 ms after
- * the first failure, doubling with each failure in a row up to 8 s; one job queued ends it.
+ * A pause in queueing jobs after one could not be queued (the jobs stream unavailable): 250 ms
+ * after the first failure, doubling with each failure in a row up to 8 s; one job queued ends
+ * it. Placing goes on meanwhile: agents claim those placements from their heartbeat answers.
  */
 export class PublishBackoff {
   private until = 0;
@@ -672,7 +677,7 @@ export class PublishBackoff {
     return now < this.until;
   }
 
-  /** @returns how long placing is paused from `now`. */
+  /** @returns how long queueing is paused from `now`. */
   failed(now: number): number {
     // Placements of one pass fail together: they count as one failure.
     if (now < this.until) return this.until - now;
