@@ -188,17 +188,17 @@ export const buildConfigSpecSchema = {
     triggers: {
       type: 'array',
       description:
-        'What starts builds of this config besides StartBuild: webhooks (GitHub, GitLab, Generic), ImageChange, ConfigChange.',
+        'What starts builds of this config besides StartBuild: webhooks (GitHub, GitLab, Bitbucket, Gitea for Gitea and Forgejo, Generic), ImageChange, ConfigChange.',
       items: {
         type: 'object',
         additionalProperties: false,
         required: ['type'],
         properties: {
-          type: { enum: ['GitHub', 'GitLab', 'Generic', 'ImageChange', 'ConfigChange'] },
+          type: { enum: ['GitHub', 'GitLab', 'Bitbucket', 'Gitea', 'Generic', 'ImageChange', 'ConfigChange'] },
           secret: {
             ...secretReference,
             description:
-              'GitHub, GitLab, Generic: a webhook secret in the namespace; its value signs or authenticates deliveries.',
+              'Webhooks (GitHub, GitLab, Bitbucket, Gitea, Generic): a webhook secret in the namespace; its value signs or authenticates deliveries.',
           },
           imageChange: {
             type: 'object',

@@ -192,17 +192,26 @@ export const RUN_POLICIES = ['Parallel', 'Serial', 'SerialLatestOnly'] as const;
  */
 export type RunPolicy = (typeof RUN_POLICIES)[number];
 
-export const TRIGGER_TYPES = ['GitHub', 'GitLab', 'Generic', 'ImageChange', 'ConfigChange'] as const;
+/** The triggers a push webhook fires (coordinator/triggers/): Gitea also serves Forgejo. */
+export const WEBHOOK_TRIGGER_TYPES = ['GitHub', 'GitLab', 'Bitbucket', 'Gitea', 'Generic'] as const;
+export type WebhookTriggerType = (typeof WEBHOOK_TRIGGER_TYPES)[number];
+
+export const TRIGGER_TYPES = [...WEBHOOK_TRIGGER_TYPES, 'ImageChange', 'ConfigChange'] as const;
 export type BuildTriggerType = (typeof TRIGGER_TYPES)[number];
 
+/** Whether a trigger of this type is a webhook (it names a webhook secret). */
+export function isWebhookTrigger(type: string): type is WebhookTriggerType {
+  return (WEBHOOK_TRIGGER_TYPES as readonly string[]).includes(type);
+}
+
 /**
- * One way builds of a config start themselves. Webhooks (GitHub, GitLab, Generic) name a
+ * One way builds of a config start themselves. Webhooks (GitHub, GitLab, Bitbucket, Gitea, Generic) name a
  * `webhook` secret whose value signs or authenticates the delivery; the secret's value never
  * appears in the config, a build, a log or an error.
  */
 export interface BuildTrigger {
   type: BuildTriggerType;
-  /** GitHub, GitLab, Generic: the webhook secret (a Secret of type webhook in the config's namespace). */
+  /** Webhooks: the webhook secret (a Secret of type webhook in the config's namespace). */
   secret?: { name: string };
   /**
    * ImageChange: the image whose new digests start builds; undefined: the strategy's image
@@ -254,8 +263,8 @@ export const MAX_WEBHOOK_DELIVERIES = 100;
 
 /** A webhook delivery that started a build (coordinator/triggers/webhooks.ts). */
 export interface WebhookDelivery {
-  /** The trigger that received it: GitHub, GitLab or Generic. */
-  type: 'GitHub' | 'GitLab' | 'Generic';
+  /** The webhook trigger that received it. */
+  type: WebhookTriggerType;
   /** The sender's id for the delivery (X-GitHub-Delivery, Idempotency-Key…); the same on a redelivery. */
   id: string;
   /** The number the build it started was given. */
@@ -269,7 +278,7 @@ export interface BuildConfig {
   status: BuildConfigStatus;
 }
 
-export const BUILD_CAUSE_TYPES = ['Manual', 'GitHub', 'GitLab', 'Generic', 'ImageChange', 'ConfigChange'] as const;
+export const BUILD_CAUSE_TYPES = ['Manual', ...TRIGGER_TYPES] as const;
 export type BuildCauseType = (typeof BUILD_CAUSE_TYPES)[number];
 
 /** Why a build was started (OpenShift's spec.triggeredBy). */

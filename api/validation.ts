@@ -6,6 +6,7 @@ import { labelKeyProblem, labelValueProblem } from '../common/labels.js';
 import { parseQuantity } from '../common/quantity.js';
 import {
   DEFAULT_NAMESPACE,
+  isWebhookTrigger,
   MAX_BUILD_SECRETS,
   MAX_SOURCE_IMAGE_PATHS,
   MAX_SOURCE_IMAGES,
@@ -189,8 +190,7 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   }
   const seenTriggers = new Set<string>();
   spec.triggers?.forEach((t, i) => {
-    const webhook = t.type === 'GitHub' || t.type === 'GitLab' || t.type === 'Generic';
-    if (webhook) {
+    if (isWebhookTrigger(t.type)) {
       if (!t.secret) at(`triggers[${i}].secret`, `is required for a ${t.type} webhook: it names the webhook secret`);
       else errors.push(...nameErrors(t.secret.name, `${path}.triggers[${i}].secret.name`, 253));
       if (!spec.source.git)

@@ -39,7 +39,7 @@ commands:
   create secret ssh-auth NAME --ssh-privatekey FILE [--known-hosts FILE]
                                      a deploy key for git over ssh (source.sourceSecret)
   create secret webhook NAME --value-stdin
-                                     the secret a GitHub, GitLab or Generic trigger's deliveries carry
+                                     the secret a webhook trigger's deliveries carry
   create secret opaque NAME --value-stdin | --from-file FILE
                                      a build secret's value (strategy.docker.secrets); a file is taken byte for byte
   delete buildconfig NAME            delete a BuildConfig (its builds stay)

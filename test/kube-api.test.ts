@@ -578,7 +578,7 @@ test.serial('discovery, short names and kubectl explain through the OpenAPI v3 d
   t.regex((await kube.kubectl('explain', 'bld.status.logSnippet')).out, /last lines of its log/);
   t.regex(
     (await kube.kubectl('explain', 'bld.spec.triggeredBy')).out,
-    /Manual, GitHub, GitLab, Generic, ImageChange or ConfigChange/,
+    /Manual, GitHub, GitLab, Bitbucket, Gitea, Generic, ImageChange or\s+ConfigChange/,
   );
   t.is((await kube.kubectl('get', 'bc')).out, 'No resources found in default namespace.\n');
 });

@@ -1,35 +1,15 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { createLogger } from '../common/log.js';
-import type { BuildTrigger } from '../proto/generated/slipway/v1/BuildTrigger.js';
 import { testEnvironment } from './helpers/environment.js';
-import { startGitServer, type GitServer } from './helpers/git-server.js';
-import { dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
+import { startGitServer } from './helpers/git-server.js';
+import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { run } from './helpers/processes.js';
 import { storedText } from './helpers/stored-state.js';
+import { capturedLog, post, repoWithConfig, unique, type Answer } from './helpers/webhooks.js';
 
-const unique = () => randomBytes(4).toString('hex');
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/slipway.js');
-
-interface Answer {
-  status: number;
-  text: string;
-  json: { message?: string; build?: string; duplicate?: boolean };
-}
-
-async function post(url: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
-  const res = await fetch(url, { method: 'POST', headers, body });
-  const text = await res.text();
-  let json = {};
-  try {
-    json = JSON.parse(text) as object;
-  } catch {
-    // Not JSON: the test says so when it matters.
-  }
-  return { status: res.status, text, json };
-}
 
 function githubHeaders(
   body: string,
@@ -61,25 +41,6 @@ function githubPush(repo: string, ref: string, before: string, after: string): s
     pusher: { name: 'octocat' },
     head_commit: { id: after, message: 'change' },
   });
-}
-
-/** A repository with a Dockerfile that copies a file, so every commit builds something. */
-async function repoWithConfig(sw: Slipway, git: GitServer, name: string, triggers: BuildTrigger[]) {
-  const env = testEnvironment();
-  const repo = await git.createRepo(name, {
-    Dockerfile: `FROM ${env.baseImage}\nCOPY version /version\n`,
-    version: 'v1\n',
-  });
-  const config = dockerBuildConfig(name, repo.uri, `${env.registry}/test/${name}-${unique()}:latest`);
-  config.spec!.triggers = triggers;
-  await sw.client.createBuildConfig(config);
-  return repo;
-}
-
-/** Every line the coordinators logged, at debug level. */
-function capturedLog() {
-  const lines: string[] = [];
-  return { lines, log: createLogger({}, { level: 'debug', write: (l) => lines.push(l) }) };
 }
 
 test.serial(

@@ -157,11 +157,11 @@ export class BuildService {
         if (s?.type === 'basic-auth' && s.registry)
           errors.push({ field: 'secret.registry', message: 'is only for docker-registry' });
         if (s?.type === 'webhook') {
-          // One value (in password), which signs (GitHub), authenticates (GitLab) or is the URL's secret (Generic).
+          // One value (in password), which signs (GitHub, Bitbucket, Gitea), authenticates (GitLab) or is the URL's secret (Generic).
           if (!s.password)
             errors.push({
               field: 'secret.password',
-              message: 'is required: the webhook secret, as given to GitHub or GitLab',
+              message: 'is required: the webhook secret, as given to the Git host (GitHub, GitLab, Bitbucket, Gitea)',
             });
           else if (s.password.length > MAX_WEBHOOK_SECRET_LENGTH)
             errors.push({

@@ -107,7 +107,7 @@ function schemas(): Record<string, unknown> {
               items: {
                 type: 'object',
                 properties: {
-                  type: str('Manual, GitHub, GitLab, Generic, ImageChange or ConfigChange.'),
+                  type: str('Manual, GitHub, GitLab, Bitbucket, Gitea, Generic, ImageChange or ConfigChange.'),
                   message: str('What started it, in words.'),
                   git: {
                     type: 'object',

@@ -1,5 +1,4 @@
 import {
-  header,
   objectField,
   payloadError,
   refField,
@@ -26,12 +25,12 @@ export const generic: WebhookProvider = {
 
   authenticate: (req, secret) => secretEquals(Buffer.from(req.urlSecret ?? '', 'utf8'), secret),
 
-  deliveryId: (req) => header(req, 'idempotency-key'),
+  deliveryHeaders: ['idempotency-key'],
 
   interpret(_req: WebhookRequest, payload: unknown): WebhookEvent {
-    if (payload === undefined) return { kind: 'push', push: {} };
+    if (payload === undefined) return { kind: 'push', pushes: [{}] };
     const p = objectField('generic webhook', payload, 'body');
-    if (p.git === undefined) return { kind: 'push', push: {} };
+    if (p.git === undefined) return { kind: 'push', pushes: [{}] };
     const git = objectField('generic webhook', p.git, 'git');
     let ref: string | undefined;
     if (git.ref !== undefined) {
@@ -43,6 +42,6 @@ export const generic: WebhookProvider = {
     const commit = stringField('generic webhook', git.commit, 'git.commit', true);
     if (commit !== undefined && !COMMIT.test(commit))
       throw payloadError('generic webhook', 'git.commit', 'must be a commit id (7 to 64 lowercase hex digits)');
-    return { kind: 'push', push: { ref, commit } };
+    return { kind: 'push', pushes: [{ ref, commit }] };
   },
 };

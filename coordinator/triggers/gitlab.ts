@@ -1,11 +1,11 @@
 import {
-  commitField,
   header,
   objectField,
+  pushesOf,
+  pushOf,
   refField,
   secretEquals,
   stringField,
-  ZERO_COMMIT,
   type WebhookEvent,
   type WebhookProvider,
   type WebhookRequest,
@@ -28,7 +28,7 @@ export const gitlab: WebhookProvider = {
 
   authenticate: (req, secret) => secretEquals(Buffer.from(header(req, 'x-gitlab-token')!, 'utf8'), secret),
 
-  deliveryId: (req) => header(req, 'idempotency-key') ?? header(req, 'x-gitlab-event-uuid'),
+  deliveryHeaders: ['idempotency-key', 'x-gitlab-event-uuid'],
 
   interpret(req: WebhookRequest, payload: unknown): WebhookEvent {
     const event = header(req, 'x-gitlab-event');
@@ -42,14 +42,9 @@ export const gitlab: WebhookProvider = {
     const p = objectField('GitLab push', payload, 'body');
     const ref = refField('GitLab push', p.ref, 'ref');
     // checkout_sha is null when the branch was deleted; after is then all zeros.
-    const field = p.checkout_sha !== undefined && p.checkout_sha !== null ? 'checkout_sha' : 'after';
-    const sha = stringField('GitLab push', p[field], field);
-    if (ZERO_COMMIT.test(sha)) return { kind: 'ignored', message: `${ref} was deleted: nothing to build` };
-    if (!ref.startsWith('refs/heads/'))
-      return { kind: 'ignored', message: `${ref} is not a branch: only pushes to branches start builds` };
-    const commit = commitField('GitLab push', sha, field);
+    const shaField = p.checkout_sha !== undefined && p.checkout_sha !== null ? 'checkout_sha' : 'after';
     const project = p.project === undefined ? undefined : objectField('GitLab push', p.project, 'project');
     const defaultBranch = stringField('GitLab push', project?.default_branch, 'project.default_branch', true);
-    return { kind: 'push', push: { ref, commit, defaultBranch } };
+    return pushesOf([pushOf('GitLab push', { ref, sha: p[shaField], shaField, defaultBranch })]);
   },
 };

@@ -11,10 +11,17 @@ import {
 import type { BuildApi } from '../builds/build-api.js';
 import { BodyTooLargeError, readBody, sendJson, type HttpServer } from '../http/http-server.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import { bitbucket } from './bitbucket.js';
 import { generic } from './generic.js';
+import { gitea } from './gitea.js';
 import { github } from './github.js';
 import { gitlab } from './gitlab.js';
-import type { PushEvent, WebhookProvider, WebhookRequest } from './webhook-provider.js';
+import {
+  deliveryId as deliveryIdOf,
+  type PushEvent,
+  type WebhookProvider,
+  type WebhookRequest,
+} from './webhook-provider.js';
 
 /** Largest delivery body read (GitHub caps push payloads' commit lists, so pushes stay far below). */
 export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
@@ -41,6 +48,8 @@ export interface WebhookDeps {
  *
  *   POST /webhooks/:namespace/:name/github            signed (X-Hub-Signature-256)
  *   POST /webhooks/:namespace/:name/gitlab            X-Gitlab-Token
+ *   POST /webhooks/:namespace/:name/bitbucket         signed (X-Hub-Signature), Cloud and Server
+ *   POST /webhooks/:namespace/:name/gitea             signed (X-Gitea-Signature), Gitea and Forgejo
  *   POST /webhooks/:namespace/:name/generic/:secret   the secret in the URL (OpenShift's form)
  *
  * A delivery is checked in this order, and answered at the first problem: content type (415),
@@ -53,6 +62,8 @@ export function registerWebhooks(http: HttpServer, deps: WebhookDeps): void {
   const hooks = new WebhookHandler(deps);
   http.route('POST', '/webhooks/:namespace/:name/github', (req, res, p) => hooks.handle(github, req, res, p));
   http.route('POST', '/webhooks/:namespace/:name/gitlab', (req, res, p) => hooks.handle(gitlab, req, res, p));
+  http.route('POST', '/webhooks/:namespace/:name/bitbucket', (req, res, p) => hooks.handle(bitbucket, req, res, p));
+  http.route('POST', '/webhooks/:namespace/:name/gitea', (req, res, p) => hooks.handle(gitea, req, res, p));
   http.route('POST', '/webhooks/:namespace/:name/generic/:secret', (req, res, p) => hooks.handle(generic, req, res, p));
 }
 
@@ -104,11 +115,10 @@ class WebhookHandler {
     const config = await this.authenticate(provider, delivery, namespace, name, log);
     if (!config) return sendJson(res, 401, { message: NOT_AUTHORIZED });
 
-    const deliveryId = provider.deliveryId(delivery);
+    const deliveryId = deliveryIdOf(provider, delivery);
     if (deliveryId !== undefined && !DELIVERY_ID.test(deliveryId)) {
       return sendJson(res, 400, {
-        message:
-          'the delivery id header (X-GitHub-Delivery, X-Gitlab-Event-UUID or Idempotency-Key) must be 1 to 200 printable ASCII characters',
+        message: `the delivery id header (${provider.deliveryHeaders.join(' or ')}) must be 1 to 200 printable ASCII characters`,
       });
     }
     let payload: unknown;
@@ -130,12 +140,14 @@ class WebhookHandler {
       log.info('webhook delivery starts no build', { delivery: deliveryId, why: event.message });
       return sendJson(res, 200, { message: event.message });
     }
-    const mismatch = branchMismatch(config, event.push);
-    if (mismatch) {
+    // Of several branches pushed at once, the config's (it builds one branch).
+    const push = event.pushes.find((p) => branchMismatch(config, p) === undefined);
+    if (!push) {
+      const mismatch = event.pushes.map((p) => branchMismatch(config, p)).join('; ');
       log.info('webhook delivery starts no build', { delivery: deliveryId, why: mismatch });
       return sendJson(res, 200, { message: mismatch });
     }
-    await this.start(provider, config, event.push, deliveryId, res, log);
+    await this.start(provider, config, push, deliveryId, res, log);
   }
 
   /**
@@ -280,7 +292,8 @@ export function withDelivery(status: BuildConfigStatus, record: WebhookDelivery)
 /**
  * Why a push does not concern the config, or undefined when it does: the config builds one
  * branch (its source.git.ref, else the repository's default branch); a push without a ref (a
- * generic webhook without a body) builds the config's own.
+ * generic webhook without a body) builds the config's own. A config without a ref matches no
+ * push whose sender never names the default branch (Bitbucket): it cannot tell which is.
  */
 export function branchMismatch(config: BuildConfig, push: PushEvent): string | undefined {
   if (!push.ref) return undefined;
@@ -289,6 +302,9 @@ export function branchMismatch(config: BuildConfig, push: PushEvent): string | u
   if (configRef) {
     const wanted = configRef.startsWith('refs/heads/') ? configRef.slice('refs/heads/'.length) : configRef;
     return wanted === pushed ? undefined : `the BuildConfig builds ${configRef}, not ${push.ref}: nothing started`;
+  }
+  if (push.defaultBranchUnknown) {
+    return `the BuildConfig builds the repository's default branch, which this sender does not name: set source.git.ref to the branch to build (${push.ref} was pushed): nothing started`;
   }
   if (push.defaultBranch !== undefined && push.defaultBranch !== pushed) {
     return `the BuildConfig builds the default branch (${push.defaultBranch}), not ${push.ref}: nothing started`;

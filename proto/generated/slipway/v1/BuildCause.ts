@@ -5,7 +5,7 @@ import type { ImageChangeCause as _slipway_v1_ImageChangeCause, ImageChangeCause
 
 export interface BuildCause {
   /**
-   * Manual, GitHub, GitLab, Generic, ImageChange, ConfigChange.
+   * Manual, GitHub, GitLab, Bitbucket, Gitea, Generic, ImageChange, ConfigChange.
    */
   'type'?: (string);
   'message'?: (string);
@@ -15,7 +15,7 @@ export interface BuildCause {
 
 export interface BuildCause__Output {
   /**
-   * Manual, GitHub, GitLab, Generic, ImageChange, ConfigChange.
+   * Manual, GitHub, GitLab, Bitbucket, Gitea, Generic, ImageChange, ConfigChange.
    */
   'type': (string);
   'message': (string);

@@ -5,7 +5,7 @@ import type { ImageChangeTrigger as _slipway_v1_ImageChangeTrigger, ImageChangeT
 
 export interface BuildTrigger {
   /**
-   * GitHub, GitLab, Generic (webhooks), ImageChange, ConfigChange.
+   * GitHub, GitLab, Bitbucket, Gitea (also Forgejo), Generic (webhooks), ImageChange, ConfigChange.
    */
   'type'?: (string);
   /**
@@ -17,7 +17,7 @@ export interface BuildTrigger {
 
 export interface BuildTrigger__Output {
   /**
-   * GitHub, GitLab, Generic (webhooks), ImageChange, ConfigChange.
+   * GitHub, GitLab, Bitbucket, Gitea (also Forgejo), Generic (webhooks), ImageChange, ConfigChange.
    */
   'type': (string);
   /**

@@ -4,11 +4,12 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface WebhookDelivery {
   /**
-   * GitHub, GitLab or Generic.
+   * GitHub, GitLab, Bitbucket, Gitea or Generic.
    */
   'type'?: (string);
   /**
-   * The sender's id of the delivery (X-GitHub-Delivery, X-Gitlab-Event-UUID, Idempotency-Key).
+   * The sender's id of the delivery (X-GitHub-Delivery, X-Gitlab-Event-UUID, X-Request-UUID,
+   * X-Gitea-Delivery, Idempotency-Key…).
    */
   'id'?: (string);
   /**
@@ -20,11 +21,12 @@ export interface WebhookDelivery {
 
 export interface WebhookDelivery__Output {
   /**
-   * GitHub, GitLab or Generic.
+   * GitHub, GitLab, Bitbucket, Gitea or Generic.
    */
   'type': (string);
   /**
-   * The sender's id of the delivery (X-GitHub-Delivery, X-Gitlab-Event-UUID, Idempotency-Key).
+   * The sender's id of the delivery (X-GitHub-Delivery, X-Gitlab-Event-UUID, X-Request-UUID,
+   * X-Gitea-Delivery, Idempotency-Key…).
    */
   'id': (string);
   /**
