@@ -191,6 +191,13 @@ test.serial(
     const otherBranch = await post(url, otherBody, giteaHeaders(otherBody, secret));
     t.is(otherBranch.status, 200, otherBranch.text);
     t.regex(otherBranch.json.message!, /builds main, not refs\/heads\/feature/);
+    // Gitea offers a form content type too: it is refused, saying which to choose.
+    const form = await post(url, `payload=${encodeURIComponent(body)}`, {
+      ...giteaHeaders(body, secret),
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    t.is(form.status, 415, form.text);
+    t.regex(form.json.message!, /content type to application\/json in Gitea/);
     const create = await post(url, body, giteaHeaders(body, secret, { event: 'create' }));
     t.is(create.status, 200, create.text);
     t.is(await builds(), 0);

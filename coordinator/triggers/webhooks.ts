@@ -94,7 +94,7 @@ class WebhookHandler {
       return refuse(
         res,
         415,
-        `the body must be JSON (Content-Type: application/json), got ${JSON.stringify(contentType ?? 'none')}${provider.type === 'GitHub' ? ": set the webhook's content type to application/json in GitHub" : ''}`,
+        `the body must be JSON (Content-Type: application/json), got ${JSON.stringify(contentType ?? 'none')}${provider.type === 'GitHub' || provider.type === 'Gitea' ? `: set the webhook's content type to application/json in ${provider.type}` : ''}`,
       );
     }
     if (Number(req.headers['content-length'] ?? 0) > this.maxBody)
