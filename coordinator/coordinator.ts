@@ -39,6 +39,7 @@ import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
 import { AgentService } from './grpc/agent-service.js';
 import { BuildService } from './grpc/build-service.js';
 import { HealthService } from './grpc/health-service.js';
+import { ReflectionService } from './grpc/reflection-service.js';
 import { bind, grpcSecurity, shutDownServers } from './grpc/servers.js';
 import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
@@ -179,7 +180,9 @@ export class Coordinator {
       const builds = new BuildCache(store.builds, log.child({ component: 'build-cache' }));
       const history = new BuildHistory(store, logPurger, log.child({ component: 'build-history' }), configs);
       const buildLogs = new BuildLogs(nc, store.builds);
-      new BuildService(buildApi, buildLogs, secrets, contexts, log, new CallAuthorizer(security.tokens)).addTo(server);
+      const callAuth = new CallAuthorizer(security.tokens);
+      new BuildService(buildApi, buildLogs, secrets, contexts, log, callAuth).addTo(server);
+      new ReflectionService(callAuth, log.child({ component: 'reflection' })).addTo(server);
       const leases = new AgentLeases(agents, config.agentGraceMs, clock);
       const agentService = new AgentService(
         new AgentReports(store, agents, secrets, clock, metrics?.transitions, () => leases.listening(), builds, {

@@ -30,12 +30,20 @@ export function protoRoot(): string {
   throw new Error(`${PROTO_FILE} not found above ${fileURLToPath(import.meta.url)}`);
 }
 
+let definition: protoLoader.PackageDefinition | undefined;
 let loaded: ProtoGrpcType | undefined;
+
+/**
+ * The `slipway.v1` package definition as proto-loader made it (loaded once): what the services
+ * are built from, and what server reflection describes (its `fileDescriptorProtos`).
+ */
+export function slipwayPackageDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync(PROTO_FILE, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] });
+  return definition;
+}
 
 /** The loaded `slipway.v1` package (loaded once; it never changes at run time). */
 export function slipwayProto(): ProtoGrpcType {
-  loaded ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(PROTO_FILE, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoRoot()] }),
-  ) as unknown as ProtoGrpcType;
+  loaded ??= grpc.loadPackageDefinition(slipwayPackageDefinition()) as unknown as ProtoGrpcType;
   return loaded;
 }

@@ -81,6 +81,19 @@ export class CallAuthorizer {
     }
   }
 
+  /**
+   * For calls that describe the API rather than act on resources (server reflection): any
+   * known token, as the Kubernetes API lets any authenticated user read discovery and OpenAPI
+   * (auth/roles.ts, non-resource `get`).
+   * @throws UnauthenticatedError without a known token; PermissionDeniedError when the role table refuses.
+   */
+  checkDiscovery(call: { metadata: grpc.Metadata }, path: string): UserInfo {
+    const user = this.authenticate(call.metadata);
+    if (this.tokens && !roleAllows(user, { verb: 'get', resourceRequest: false, path }))
+      throw new PermissionDeniedError(`user "${user.username}" may not read ${path}`);
+    return user;
+  }
+
   /** Both, for calls whose namespace is known from the start. */
   check(call: { metadata: grpc.Metadata }, method: BuildServiceMethod, namespace: string): UserInfo {
     const user = this.authenticate(call.metadata);
