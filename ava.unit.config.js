@@ -35,6 +35,7 @@ const pure = [
   'safe-extract',
   'security-settings',
   'transitions',
+  'unprivileged-units',
   'userns-remap-units',
   'webhook-units',
   'work-queue',

@@ -138,6 +138,7 @@ export class Agent {
       warm: this.warm,
       limitsDockerfileBuilds: executor.limitsDockerfileBuilds,
       claimPlaced: (jobs) => this.jobs.offer(jobs),
+      isolation: () => executor.isolation(),
       log,
     });
   }

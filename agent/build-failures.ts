@@ -174,6 +174,16 @@ export class ResourceLimitsUnsupportedError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/**
+ * The build must run in a user namespace (its config's security.unprivileged, or its namespace's
+ * policy), and this agent's builds do not (Executor.isolation): placement sends such builds only
+ * to agents that advertise `userns`, so this is the backstop for one that came here anyway.
+ */
+export class UnprivilegedRequiredError extends BuildFailure {
+  readonly reason = 'UnprivilegedRequired';
+  readonly phase = 'Failed';
+}
+
 /** The node's Docker daemon could not be used. */
 export class ExecutorUnavailableError extends BuildFailure {
   readonly reason = 'ExecutorUnavailable';

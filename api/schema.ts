@@ -185,6 +185,18 @@ export const buildConfigSpecSchema = {
       description:
         "Labels the build's node must have (Kubernetes label keys and values); only agents on such nodes run it.",
     },
+    security: {
+      type: 'object',
+      additionalProperties: false,
+      description: "What the build's RUN steps may be on its node.",
+      properties: {
+        unprivileged: {
+          type: 'boolean',
+          description:
+            'Run only on an agent whose builds run in a user namespace (root in a RUN step is an unprivileged uid on the node); with none, the build waits with NoMatchingAgent.',
+        },
+      },
+    },
     triggers: {
       type: 'array',
       description:

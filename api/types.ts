@@ -155,6 +155,18 @@ export interface ResourceLimits {
   memory?: string;
 }
 
+/** How much of the node a build's RUN steps may be. */
+export interface BuildSecurity {
+  /**
+   * The build runs only on an agent whose builds run in a user namespace (isolation `userns`:
+   * root in a RUN step is an unprivileged uid of the node's subordinate range). With no such
+   * agent it waits (NoMatchingAgent, saying so); an agent that gets it anyway fails it
+   * (UnprivilegedRequired). A namespace can ask the same of all its builds
+   * (SLIPWAY_UNPRIVILEGED_NAMESPACES). Undefined or false: any agent.
+   */
+  unprivileged?: boolean;
+}
+
 export interface BuildConfigSpec {
   source: BuildSource;
   strategy: BuildStrategy;
@@ -176,6 +188,8 @@ export interface BuildConfigSpec {
   nodeSelector?: Record<string, string>;
   /** What starts builds of this config besides a client's StartBuild (coordinator/triggers/). */
   triggers?: BuildTrigger[];
+  /** What the build may be on its node; undefined: anything its agent allows. */
+  security?: BuildSecurity;
   /** How builds of this config may overlap; undefined: Parallel. */
   runPolicy?: RunPolicy;
   /** Complete builds kept (oldest pruned first, with their logs); undefined: all. */

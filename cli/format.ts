@@ -56,6 +56,7 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
         ]
       : ['Dockerfile', c.source!.dockerfile ? '(inline)' : c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
     ['Output', c.output!.image],
+    ['Security', c.security?.unprivileged ? 'unprivileged (runs only in a user namespace)' : undefined],
     ['Image', s.output ? `${s.output.image}@${s.output.digest}` : undefined],
     ['Created', b.metadata!.creationTimestamp],
     ['Queued', s.queuedTimestamp],

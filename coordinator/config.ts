@@ -214,6 +214,22 @@ export const COORDINATOR_SETTINGS = {
     doc: 'How long a build waits for the full agent that holds its cache.',
     chart: 'coordinator.placement.affinityGraceMs',
   }),
+  /**
+   * Namespaces whose every build must run in a user namespace (placement/unprivileged-policy.ts):
+   * placed only on agents whose isolation is `userns`, else waiting with NoMatchingAgent.
+   */
+  unprivilegedNamespaces: list({
+    env: 'SLIPWAY_UNPRIVILEGED_NAMESPACES',
+    default: [],
+    check: (v) =>
+      v
+        .map((ns) =>
+          /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns) ? '' : `"${ns.slice(0, 80)}" is not a namespace name`,
+        )
+        .find(Boolean),
+    doc: 'Namespaces whose builds run only on agents that build in a user namespace (else they wait: NoMatchingAgent).',
+    chart: 'coordinator.unprivilegedNamespaces',
+  }),
   /** A triggered build not yet created this long after its number was taken is made by any coordinator. */
   pendingBuildGraceMs: integer({
     default: 10_000,

@@ -33,6 +33,7 @@ import { BuildCache } from './store/build-cache.js';
 import { ConfigCache } from './store/config-cache.js';
 import { defaultSchedulerOptions, Scheduler } from './placement/scheduler.js';
 import { UnclaimedPlacements } from './placement/unclaimed-placements.js';
+import { UnprivilegedPolicy } from './placement/unprivileged-policy.js';
 import { AgentReports } from './builds/agent-reports.js';
 import { BuildApi } from './builds/build-api.js';
 import { COORDINATOR_ENV, type CoordinatorConfig } from './config.js';
@@ -191,6 +192,7 @@ export class Coordinator {
         }),
         log,
         security.agentCredentials !== undefined,
+        new UnprivilegedPolicy(config.unprivilegedNamespaces),
       );
       const address = await bind(server, config.grpcListen, security.serverCredentials);
       let agentAddress = address;
@@ -379,6 +381,7 @@ function startBuildLoops(
     ...defaultSchedulerOptions(log.child({ component: 'scheduler' })),
     affinity: config.placementAffinity,
     affinityGraceMs: config.affinityGraceMs,
+    unprivileged: new UnprivilegedPolicy(config.unprivilegedNamespaces),
     placementTimeoutMs: config.placementTimeoutMs,
     placementCheckMs: config.placementCheckMs,
     agentGraceMs: config.agentGraceMs,

@@ -60,6 +60,7 @@ test('a docker build from git: what the message leaves empty takes the documente
     },
     output: { image: 'r.example/team/app', pushSecret: undefined },
     resources: { cpu: undefined, memory: undefined },
+    unprivilegedRequired: undefined,
     sourceImageDigests: undefined,
     credentials: { push: undefined, source: undefined, pull: undefined, build: new Map(), sourceImages: new Map() },
   });

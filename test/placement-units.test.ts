@@ -73,6 +73,7 @@ function agent(name: string, o: Partial<AgentView> = {}): AgentView {
     warmConfigs: [],
     warmImages: [],
     limitsDockerfileBuilds: false,
+    isolation: 'host-root',
     ...o,
   };
 }

@@ -1,4 +1,5 @@
 import { errorMessage, isAbortError } from '../../common/errors.js';
+import type { Isolation } from '../../common/isolation.js';
 import type { Logger } from '../../common/log.js';
 import type { NatsConnection } from '../../common/nats/connect.js';
 import {
@@ -10,9 +11,10 @@ import {
   DeadlineExceededError,
   ExecutorUnavailableError,
   MalformedBuildError,
+  UnprivilegedRequiredError,
 } from '../build-failures.js';
 import { buildLimits, runBuild } from '../build-runner.js';
-import type { AgentConfig } from '../config.js';
+import { AGENT_ENV, type AgentConfig } from '../config.js';
 import { ReportRefusedError, type CoordinatorClient } from '../coordinator-client.js';
 import type { Executor } from '../executors/executor.js';
 import type { BuildCacheGuard } from '../gc/build-cache-guard.js';
@@ -234,6 +236,19 @@ export class AttemptRunner {
     }
   }
 
+  /**
+   * The backstop for a build that must be unprivileged: on an executor whose builds do not run in
+   * a user namespace it fails before anything is fetched or started.
+   * @throws UnprivilegedRequiredError
+   */
+  private async refuseUnlessUserns(why: string): Promise<void> {
+    const isolation = await this.o.executor.isolation();
+    if (isolation === 'userns') return;
+    throw new UnprivilegedRequiredError(
+      `${why}, and agent ${this.o.config.name}'s builds run ${NOT_USERNS[isolation]}: such a build runs only on an agent whose builds run in a user namespace (dind with ${AGENT_ENV.dindUserns}=remap, or a remapped daemon)`,
+    );
+  }
+
   /** Runs the build on a lease of the executor: what it pushed, or why it did not complete. */
   private async execute(
     build: ClaimedBuild,
@@ -247,6 +262,7 @@ export class AttemptRunner {
     const used: string[] = [];
     let daemonLost = false;
     try {
+      if (build.unprivilegedRequired) await this.refuseUnlessUserns(build.unprivilegedRequired);
       // A Dockerfile build's limits hold only when its daemon is limited as a whole (BuildKit).
       const daemonLimits = build.strategy.kind === 'docker' ? buildLimits(build.resources) : undefined;
       const lease = await this.o.executor.acquire(attempt.abort.signal, { daemonLimits }).catch((err: unknown) => {
@@ -300,6 +316,13 @@ export class AttemptRunner {
 }
 
 /** What to report for a build that did not complete, given why (if) it was stopped. */
+/** What a build's root is on an agent whose builds do not run in a user namespace. */
+const NOT_USERNS: Record<Exclude<Isolation, 'userns'>, string> = {
+  'host-root': "as root on the node (the node's shared Docker daemon)",
+  'privileged-root': 'as root on the node (a privileged Docker daemon that does not remap)',
+  unknown: 'as it cannot tell (its Docker daemon did not answer)',
+};
+
 function failureOf(err: unknown, stopWhy: StopWhy | undefined, build: ClaimedBuild): BuildFailure {
   if (stopWhy === 'Cancelled') return new CancelledError('cancelled while running; the build was stopped');
   if (stopWhy === 'DeadlineExceeded')

@@ -53,7 +53,8 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private network: Promise<string> | undefined;
 
-  private remappedRoot: Promise<{ uid: number; gid: number } | undefined> | undefined;
+  /** Whether the daemon runs containers in a user namespace, and its remapped root's ids: asked once. */
+  private userns: Promise<{ remapped: boolean; rootless: boolean; root?: { uid: number; gid: number } }> | undefined;
 
   constructor(readonly endpoint: string) {
     this.docker = new Docker(dockerOptions(endpoint));
@@ -157,19 +158,35 @@ export class DockerRuntime implements ContainerRuntime {
    * as they are, so files of the node's root would be `nobody`'s in the build (see contextTar).
    * Asked once.
    */
-  private contextOwner(): Promise<{ uid: number; gid: number } | undefined> {
-    this.remappedRoot ??= this.docker.info().then(
+  private async contextOwner(): Promise<{ uid: number; gid: number } | undefined> {
+    return (await this.usernsInfo()).root;
+  }
+
+  /**
+   * Whether the daemon runs its containers, and so a build's RUN steps, in a user namespace:
+   * started with `--userns-remap` ("name=userns" among its security options) or rootless
+   * ("name=rootless"). Asked once (a failed ask is asked again next time).
+   * @throws when the daemon cannot be reached.
+   */
+  async runsInUserNamespace(): Promise<boolean> {
+    const { remapped, rootless } = await this.usernsInfo();
+    return remapped || rootless;
+  }
+
+  private usernsInfo(): NonNullable<DockerRuntime['userns']> {
+    this.userns ??= this.docker.info().then(
       (info: { SecurityOptions?: string[]; DockerRootDir?: string }) => {
-        if (!(info.SecurityOptions ?? []).some((o) => o.split(',').includes('name=userns'))) return undefined;
-        const m = /(?:^|\/)(\d+)\.(\d+)$/.exec(info.DockerRootDir ?? '');
-        return m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined;
+        const has = (name: string) => (info.SecurityOptions ?? []).some((o) => o.split(',').includes(`name=${name}`));
+        const remapped = has('userns');
+        const m = remapped ? /(?:^|\/)(\d+)\.(\d+)$/.exec(info.DockerRootDir ?? '') : null;
+        return { remapped, rootless: has('rootless'), root: m ? { uid: Number(m[1]), gid: Number(m[2]) } : undefined };
       },
       (err: unknown) => {
-        this.remappedRoot = undefined;
+        this.userns = undefined;
         throw err;
       },
     );
-    return this.remappedRoot;
+    return this.userns;
   }
 
   /** Asks the daemon to stop a BuildKit build (best effort: the ended request stops it too). */

@@ -24,6 +24,11 @@ export class BenchmarkNoopExecutor implements Executor {
   readonly limitsDockerfileBuilds = true;
   readonly runtime = new BenchmarkNoopRuntime();
 
+  /** It runs nothing, so nothing runs as root: it takes any build. */
+  async isolation(): Promise<'userns'> {
+    return 'userns';
+  }
+
   async acquire(): Promise<ExecutorLease> {
     // It runs nothing, so nothing can go past a limit.
     return { runtime: this.runtime, limited: true, lost: () => false, release: async () => {} };

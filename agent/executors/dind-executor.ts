@@ -1,4 +1,5 @@
 import { errorMessage } from '../../common/errors.js';
+import type { Isolation } from '../../common/isolation.js';
 import type { GcTarget } from '../gc/image-gc.js';
 import type { Executor, ExecutorLease, LeaseNeeds } from './executor.js';
 import { PrivateDaemon, type PrivateDaemonOptions } from './private-daemon.js';
@@ -29,6 +30,11 @@ export class DindExecutor implements Executor {
   private closed = false;
 
   constructor(private readonly o: DindExecutorOptions) {}
+
+  /** `userns` with SLIPWAY_DIND_USERNS=remap (checked at the agent's start); off: root in a privileged daemon. */
+  async isolation(): Promise<Isolation> {
+    return this.o.userns === 'remap' ? 'userns' : 'privileged-root';
+  }
 
   /**
    * A build that needs its daemon limited gets a daemon of its own, even in per-agent mode (the

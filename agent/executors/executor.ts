@@ -1,4 +1,5 @@
 import type { ContainerLimits, ContainerRuntime } from '../container-runtime/types.js';
+import type { Isolation } from '../../common/isolation.js';
 import type { GcTarget } from '../gc/image-gc.js';
 
 /**
@@ -14,6 +15,13 @@ export interface Executor {
    * it so that placement sends those builds only to agents where it is true.
    */
   readonly limitsDockerfileBuilds: boolean;
+  /**
+   * What a build's root is on the node (common/isolation.ts): `userns` when its daemon runs
+   * containers in a user namespace. The heartbeat advertises it, so that placement sends builds
+   * that must be unprivileged only where it is `userns`; such a build that comes here anyway fails
+   * `UnprivilegedRequired`. Never throws: what cannot be found out is not `userns`.
+   */
+  isolation(): Promise<Isolation>;
   /**
    * A daemon for one build; `release` gives it back (and, for a private daemon, may destroy it).
    * With `needs.daemonLimits`, the executor gives a daemon held to those limits as a whole when it

@@ -1,5 +1,6 @@
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerRuntime } from '../container-runtime/types.js';
+import type { Isolation } from '../../common/isolation.js';
 import type { GcTarget } from '../gc/image-gc.js';
 import type { Executor, ExecutorLease } from './executor.js';
 
@@ -14,13 +15,25 @@ export class HostExecutor implements Executor {
   readonly name = 'host';
   readonly limitsDockerfileBuilds = false;
   readonly runtime: ContainerRuntime;
+  private readonly docker: DockerRuntime;
 
   /** @param privateDaemon whether everything on the daemon is Slipway's (SLIPWAY_DOCKER_PRIVATE). */
   constructor(
     dockerHost: string,
     private readonly privateDaemon = false,
   ) {
-    this.runtime = new DockerRuntime(dockerHost);
+    this.runtime = this.docker = new DockerRuntime(dockerHost);
+  }
+
+  /**
+   * `userns` when the daemon says it remaps (or is rootless): the chart's dind sidecar with
+   * agent.dind.usernsRemap. Otherwise the node's root: `privileged-root` for a private daemon (a
+   * privileged sidecar), `host-root` for the node's own. A daemon that cannot be asked counts as
+   * not remapped (and is asked again next time).
+   */
+  async isolation(): Promise<Isolation> {
+    const userns = await this.docker.runsInUserNamespace().catch(() => false);
+    return userns ? 'userns' : this.privateDaemon ? 'privileged-root' : 'host-root';
   }
 
   async acquire(): Promise<ExecutorLease> {

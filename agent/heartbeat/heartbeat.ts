@@ -5,6 +5,7 @@ import { parseQuantity } from '../../common/quantity.js';
 import type { RunningAttempts } from '../attempts/running-attempts.js';
 import type { AgentConfig } from '../config.js';
 import type { CoordinatorClient } from '../coordinator-client.js';
+import type { Isolation } from '../../common/isolation.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { NodeCacheReader } from '../node-cache-reader.js';
 import type { WarmSet } from '../warm-set.js';
@@ -32,16 +33,18 @@ export interface HeartbeatOptions {
   limitsDockerfileBuilds: boolean;
   /** Given the attempts the answer says are placed here and unclaimed, to claim (`JobLoop.offer`). */
   claimPlaced: (jobs: BuildJob[]) => void;
+  /** What its builds' root is on the node (`Executor.isolation`), asked before each heartbeat. */
+  isolation: () => Promise<Isolation>;
   log: Logger;
 }
 
 /**
  * Tells the coordinator that the agent is alive and what it offers placement (labels, capacity,
  * allocatable resources, cache figures, the warm set, whether it can hold a Dockerfile build to
- * its resources), every `heartbeatIntervalMs` and whenever
- * something changed; carries out the stop orders the answer brings back, and hands on the
- * placements it names that this agent has not claimed (their jobs not delivered). A heartbeat
- * that does not get through is not retried: the next one is the retry.
+ * its resources, whether its builds run in a user namespace), every `heartbeatIntervalMs` and
+ * whenever something changed; carries out the stop orders the answer brings back, and hands on
+ * the placements it names that this agent has not claimed (their jobs not delivered). A
+ * heartbeat that does not get through is not retried: the next one is the retry.
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
@@ -65,6 +68,7 @@ export class Heartbeat {
     // Read for the next heartbeat: this one sends what the last read found.
     void this.o.nodeCache?.refresh();
     try {
+      const isolation = await this.o.isolation();
       const res = await this.o.client.heartbeat({
         agent: config.name,
         node: config.node,
@@ -79,6 +83,8 @@ export class Heartbeat {
         warmConfigs: this.o.warm.advertised.configs,
         warmImages: this.o.warm.advertised.images,
         limitsDockerfileBuilds: this.o.limitsDockerfileBuilds,
+        // `unknown` is what not saying counts as: it is not sent.
+        isolation: isolation === 'unknown' ? '' : isolation,
       });
       for (const order of res.stop) {
         const r = order.build && running.get(order.build);

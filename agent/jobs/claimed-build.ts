@@ -137,6 +137,11 @@ export interface ClaimedBuild {
   /** Kubernetes quantities; undefined: no limit. */
   resources: { cpu?: string; memory?: string };
   /**
+   * Why the build must run in a user namespace (the claim's answer: its config's or its
+   * namespace's policy); undefined: it need not.
+   */
+  unprivilegedRequired?: string;
+  /**
    * The digests an earlier attempt resolved the source images to (status.sourceImages), in
    * their order; undefined when none did: this attempt resolves and records them.
    */
@@ -194,6 +199,12 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
     strategy: strategyFrom(strategy),
     output: { image: output.image, pushSecret: output.pushSecret?.name || undefined },
     resources: { cpu: resources?.cpu || undefined, memory: resources?.memory || undefined },
+    // A coordinator too old to say still hands over the config's own field.
+    unprivilegedRequired:
+      res.unprivilegedRequired ||
+      (config.security?.unprivileged
+        ? `config ${metadata.namespace}/${spec.configName} requires unprivileged builds (spec.security.unprivileged)`
+        : undefined),
     sourceImageDigests:
       status.sourceImages.length > 0 ? status.sourceImages.map(({ from, digest }) => ({ from, digest })) : undefined,
     credentials: {

@@ -30,6 +30,11 @@ export interface AgentRecord {
    * own in a limited cgroup); absent: it cannot (the node's shared daemon, or an agent too old to say).
    */
   limitsDockerfileBuilds?: boolean;
+  /**
+   * What its builds' root is on the node (Isolation: `userns`, `host-root`, `privileged-root`);
+   * absent: an agent too old to say, taken as not `userns`.
+   */
+  isolation?: string;
   /** When a coordinator received the heartbeat (coordinators' clocks are assumed in sync). */
   lastHeartbeat: string;
 }

@@ -27,6 +27,8 @@ export interface Heartbeat {
   draining?: boolean;
   warm?: AgentRecord['warm'];
   limitsDockerfileBuilds?: boolean;
+  /** What its builds' root is on the node (AgentRecord.isolation); empty or absent: not said. */
+  isolation?: string;
 }
 
 /** What a heartbeat's answer tells the agent: attempts to stop, placements to claim. */
@@ -210,6 +212,7 @@ export class AgentReports {
         ...(h.draining ? { draining: true } : {}),
         ...(h.warm ? { warm: h.warm } : {}),
         ...(h.limitsDockerfileBuilds ? { limitsDockerfileBuilds: true } : {}),
+        ...(h.isolation ? { isolation: h.isolation } : {}),
       });
     } catch (err) {
       if (isNatsUnavailable(err)) this.heartbeatsUnrecorded();

@@ -22,6 +22,7 @@ import { nameErrors } from '../../api/validation.js';
 import { buildToProto } from './convert.js';
 import { unary } from './handlers.js';
 import { answerMalformedRequests } from './malformed-requests.js';
+import { ISOLATIONS, NO_NAMESPACE_POLICY, type UnprivilegedPolicy } from '../placement/unprivileged-policy.js';
 
 /** Phases an agent may report for a build that did not complete. */
 const FAILURE_PHASES = new Set(['Failed', 'Error', 'Cancelled']);
@@ -36,6 +37,8 @@ export class AgentService {
      * the agent (its CN or a DNS subjectAltName), so one agent cannot report as another.
      */
     private readonly requireAgentCertificate = false,
+    /** Which builds must run in a user namespace: the claim's answer says why, for the agent's own check. */
+    private readonly unprivileged: UnprivilegedPolicy = NO_NAMESPACE_POLICY,
   ) {}
 
   addTo(server: grpc.Server): void {
@@ -74,6 +77,7 @@ export class AgentService {
             name: c.name,
             credentials: credentials(c.credentials),
           })),
+          unprivilegedRequired: this.unprivileged.required(build.value) ?? '',
         };
       }),
       RecordSourceImages: unary(log, 'RecordSourceImages', async (req, call) => {
@@ -103,6 +107,11 @@ export class AgentService {
           ...required(req.instance, 'instance'),
           ...nodeLabels(req.nodeLabels),
         ];
+        if (req.isolation && !ISOLATIONS.includes(req.isolation))
+          errors.push({
+            field: 'isolation',
+            message: `"${req.isolation.slice(0, 40)}" is not one of ${ISOLATIONS.join(', ')}`,
+          });
         if (req.instance.length > 128)
           errors.push({ field: 'instance', message: `must be at most 128 characters, got ${req.instance.length}` });
         errors.push(
@@ -147,6 +156,7 @@ export class AgentService {
           draining: req.draining,
           warm: { configs: req.warmConfigs, images: req.warmImages },
           limitsDockerfileBuilds: req.limitsDockerfileBuilds,
+          isolation: req.isolation,
         });
         return {
           stop: answer.stop,

@@ -1,5 +1,6 @@
 import type { Build, Versioned } from '../../api/types.js';
 import { NO_LOAD, requests, shapeKey, type Load } from './placement.js';
+import { NO_NAMESPACE_POLICY, type UnprivilegedPolicy } from './unprivileged-policy.js';
 
 /** Waiting builds of one namespace and shape, in the order they were queued. */
 export interface WaitingGroup {
@@ -35,6 +36,9 @@ export class PlacementIndex {
   /** Each build's part of its agent's load, to take back when it changes. */
   private readonly parts = new Map<string, { agent: string; cpuMillis: number; memoryBytes: number }>();
 
+  /** @param policy which builds must run in a user namespace: part of a build's shape. */
+  constructor(private readonly policy: UnprivilegedPolicy = NO_NAMESPACE_POLICY) {}
+
   /** The cache now holds `entry` for `key` (undefined: nothing, the build ended or was deleted). */
   held(key: string, entry: Versioned<Build> | undefined): void {
     const part = this.parts.get(key);
@@ -58,7 +62,7 @@ export class PlacementIndex {
       // A build's shape is its frozen spec's: it does not change while it waits.
       let group = this.groupOf.get(key);
       if (!group) {
-        const shape = shapeKey(entry.value);
+        const shape = shapeKey(entry.value, this.policy);
         this.groupOf.set(key, (group = `${entry.value.metadata.namespace}|${shape}`));
         if (!this.waitingGroups.has(group))
           this.waitingGroups.set(group, { namespace: entry.value.metadata.namespace, shape, builds: new Map() });

@@ -1,6 +1,7 @@
 import { formatLabels, unmatchedSelector } from '../../common/node-selector.js';
 import { formatResources, parseQuantity } from '../../common/quantity.js';
 import type { Build, PendingReason } from '../../api/types.js';
+import { NO_NAMESPACE_POLICY, type Isolation, type UnprivilegedPolicy } from './unprivileged-policy.js';
 
 /**
  * Where queued builds go, as a pure function of the queue, the agents and what they run: the
@@ -12,7 +13,10 @@ import type { Build, PendingReason } from '../../api/types.js';
  *    its resources at all, else NoMatchingAgent (naming the selector); a Dockerfile build with
  *    resources (memory or cpu) matches only agents that advertise `limitsDockerfileBuilds`
  *    (BuildKit on a shared daemon ignores a build's limits: only a daemon of the build's own,
- *    the dind executor's, holds it to them), else NoMatchingAgent saying so;
+ *    the dind executor's, holds it to them), else NoMatchingAgent saying so; a build that must
+ *    be unprivileged (its config's security.unprivileged, or its namespace's policy:
+ *    UnprivilegedPolicy) matches only agents whose isolation is `userns`, else NoMatchingAgent
+ *    saying which policy asks for it and what each matching agent's builds are instead;
  * 3. one of those must be schedulable (not draining, node not cordoned), else AgentDraining;
  * 4. with affinity on, the agent that holds its cache warmest (its config built there, else its
  *    base image pulled there) takes it when it has room; when that agent is full, the build waits
@@ -42,6 +46,8 @@ export interface AgentView {
    * own in a limited cgroup). False for the node's shared daemon, whose BuildKit ignores them.
    */
   limitsDockerfileBuilds: boolean;
+  /** What its builds' root is on the node (its heartbeat's isolation); only `userns` takes unprivileged builds. */
+  isolation: Isolation;
 }
 
 /** What an agent's placed and running builds take. */
@@ -78,6 +84,8 @@ export interface PlacementInputs {
   stopWhenFull?: boolean;
   /** The agents' warm lists, indexed and synced with `agents` (WarmIndex); undefined: indexed for this call. */
   warmIndex?: WarmIndex;
+  /** Which builds must run in a user namespace; undefined: those whose config says so. */
+  unprivileged?: UnprivilegedPolicy;
 }
 
 export type Decision =
@@ -139,7 +147,7 @@ export function decide(
   for (const a of agents) if (!a.unschedulable) free += Math.max(0, a.capacity - used.get(a.name)!.slots);
   // Builds of a config share a selector and resources: which agents can take them at all is
   // worked out once a pass for each such shape, not once a build.
-  const shapes = new Shapes(agents);
+  const shapes = new Shapes(agents, inputs.unprivileged);
   const shapeOf = (build: Build) => shapes.of(build);
   const warmth = inputs.affinity ? (inputs.warmIndex ?? new WarmIndex().sync(agents)) : undefined;
   for (const c of fairOrder(candidates, inputs.namespaceLastPlaced)) {
@@ -201,30 +209,32 @@ export function decide(
 }
 
 /**
- * What decides which agents a build can go to at all: its nodeSelector, resources, and whether
- * it needs a daemon held to its limits. Builds of one config share it.
+ * What decides which agents a build can go to at all: its nodeSelector, resources, whether it
+ * needs a daemon held to its limits, and why it must be unprivileged (the reason's text, which
+ * its waiting message repeats). Builds of one config share it.
  */
-export function shapeKey(build: Build): string {
+export function shapeKey(build: Build, policy: UnprivilegedPolicy = NO_NAMESPACE_POLICY): string {
   const selector = build.spec.config.nodeSelector ?? {};
   const wanted = requests(build);
-  return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}`;
+  return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}|${policy.required(build) ?? ''}`;
 }
 
 /** Each kind of build's agents (Shape), worked out once for a set of agents: one pass's. */
 export class Shapes {
   private readonly known = new Map<string, Shape>();
 
-  constructor(private readonly agents: AgentView[]) {}
+  constructor(
+    private readonly agents: AgentView[],
+    private readonly policy: UnprivilegedPolicy = NO_NAMESPACE_POLICY,
+  ) {}
 
   /** The agents builds of `build`'s shape can go to (open), or why they wait whatever the load. */
-  of(build: Build, key = shapeKey(build)): Shape {
+  of(build: Build, key = shapeKey(build, this.policy)): Shape {
     let shape = this.known.get(key);
     if (!shape) {
       const selector = build.spec.config.nodeSelector ?? {};
-      this.known.set(
-        key,
-        (shape = agentsFor(build, selector, requests(build), needsLimitedDaemon(build), this.agents)),
-      );
+      const needs = { limited: needsLimitedDaemon(build), unprivileged: this.policy.required(build) };
+      this.known.set(key, (shape = agentsFor(build, selector, requests(build), needs, this.agents)));
     }
     return shape;
   }
@@ -245,13 +255,20 @@ function agentsFor(
   build: Build,
   selector: Record<string, string>,
   wanted: { cpuMillis: number; memoryBytes: number },
-  limited: boolean,
+  needs: { limited: boolean; unprivileged: string | undefined },
   agents: AgentView[],
 ): Shape {
-  const matched = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0);
-  if (matched.length === 0)
+  const selected = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0);
+  if (selected.length === 0)
     return { kind: 'wait', reason: 'NoMatchingAgent', message: noMatchMessage(selector, agents) };
-  const able = limited ? matched.filter((a) => a.limitsDockerfileBuilds) : matched;
+  const matched = needs.unprivileged ? selected.filter((a) => a.isolation === 'userns') : selected;
+  if (matched.length === 0)
+    return {
+      kind: 'wait',
+      reason: 'NoMatchingAgent',
+      message: `${needs.unprivileged}; no agent that matches ${selectorText(selector)} runs builds in a user namespace (${isolationList(selected)})`,
+    };
+  const able = needs.limited ? matched.filter((a) => a.limitsDockerfileBuilds) : matched;
   if (able.length === 0)
     return {
       kind: 'wait',
@@ -393,6 +410,20 @@ function noMatchMessage(selector: Record<string, string>, agents: AgentView[]): 
   const more = agents.length > shown.length ? `, and ${agents.length - shown.length} more` : '';
   return `no agent's node matches nodeSelector ${formatLabels(selector)} (${agents.length} agent(s): ${shown.join(', ')}${more})`;
 }
+
+/** Agents and what their builds are instead of unprivileged: "a (root on the node: host executor), b (…)". */
+function isolationList(agents: AgentView[]): string {
+  const shown = agents.slice(0, 5).map((a) => `${a.name}: ${ISOLATION_TEXT[a.isolation]}`);
+  const more = agents.length > shown.length ? `, and ${agents.length - shown.length} more` : '';
+  return `${shown.join(', ')}${more}`;
+}
+
+const ISOLATION_TEXT: Record<Isolation, string> = {
+  userns: 'a user namespace',
+  'host-root': "root on the node (the node's shared daemon)",
+  'privileged-root': 'root on the node (a privileged private daemon, not remapped)',
+  unknown: 'did not say (an older agent)',
+};
 
 /** "memory 64Mi, cpu 500m": the same order whichever API stored them, as the agent's messages. */
 function resourcesText(build: Build): string {

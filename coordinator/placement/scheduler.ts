@@ -21,6 +21,7 @@ import {
 } from './placement.js';
 import { PlacementIndex, type WaitingGroup } from './placement-index.js';
 import { jobOf } from './unclaimed-placements.js';
+import { isolationOf, NO_NAMESPACE_POLICY, type UnprivilegedPolicy } from './unprivileged-policy.js';
 
 /** A placement placeNow decided, holding its agent's slot until it is written or given up. */
 export interface Reservation {
@@ -65,6 +66,11 @@ export interface SchedulerOptions {
    * capacity is counted from this coordinator's view only.
    */
   slots?: AgentSlots;
+  /**
+   * Which builds must run in a user namespace (their config's security.unprivileged, or their
+   * namespace's policy: SLIPWAY_UNPRIVILEGED_NAMESPACES); undefined: those whose config says so.
+   */
+  unprivileged?: UnprivilegedPolicy;
   log: Logger;
   clock?: () => Date;
 }
@@ -117,7 +123,8 @@ export class Scheduler {
   /** Whether placing is paused after a job could not be queued. */
   private readonly publishing = new PublishBackoff();
   /** The queued and placed builds and each agent's load, as the build cache holds them. */
-  private readonly index = new PlacementIndex();
+  private readonly index: PlacementIndex;
+  private readonly unprivileged: UnprivilegedPolicy;
   /** The live agents' warm lists, synced on each pass. */
   private readonly warmIndex = new WarmIndex();
   /** Slots given by placeNow whose write has not landed yet: counted on their agents meanwhile. */
@@ -140,6 +147,8 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.unprivileged = options.unprivileged ?? NO_NAMESPACE_POLICY;
+    this.index = new PlacementIndex(this.unprivileged);
     builds.onHeld((key, entry) => this.held(key, entry));
   }
 
@@ -362,6 +371,7 @@ export class Scheduler {
       agentLastPlaced: this.agentLastPlaced,
       missingPushSecret: (b) => missingSecret(missing, b),
       stopWhenFull,
+      unprivileged: this.unprivileged,
     });
   }
 
@@ -398,7 +408,7 @@ export class Scheduler {
     const room = new Set<string>();
     for (const a of views.values()) if (!a.unschedulable && load.get(a.name)!.slots < a.capacity) room.add(a.name);
     if (room.size === 0) return [];
-    const shapes = new Shapes([...views.values()]);
+    const shapes = new Shapes([...views.values()], this.unprivileged);
     const found: (WaitingGroup & { open: Set<string> })[] = [];
     for (const group of this.index.waitingGroups.values()) {
       const first = group.builds.values().next().value!;
@@ -655,6 +665,7 @@ function viewOf(a: AgentRecord): AgentView {
     warmConfigs: a.warm?.configs ?? [],
     warmImages: a.warm?.images ?? [],
     limitsDockerfileBuilds: a.limitsDockerfileBuilds ?? false,
+    isolation: isolationOf(a.isolation),
   };
 }
 

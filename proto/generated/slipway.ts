@@ -15,6 +15,7 @@ import type { BuildOutput as _slipway_v1_BuildOutput, BuildOutput__Output as _sl
 import type { BuildRef as _slipway_v1_BuildRef, BuildRef__Output as _slipway_v1_BuildRef__Output } from './slipway/v1/BuildRef';
 import type { BuildSecret as _slipway_v1_BuildSecret, BuildSecret__Output as _slipway_v1_BuildSecret__Output } from './slipway/v1/BuildSecret';
 import type { BuildSecretValue as _slipway_v1_BuildSecretValue, BuildSecretValue__Output as _slipway_v1_BuildSecretValue__Output } from './slipway/v1/BuildSecretValue';
+import type { BuildSecurity as _slipway_v1_BuildSecurity, BuildSecurity__Output as _slipway_v1_BuildSecurity__Output } from './slipway/v1/BuildSecurity';
 import type { BuildServiceClient as _slipway_v1_BuildServiceClient, BuildServiceDefinition as _slipway_v1_BuildServiceDefinition } from './slipway/v1/BuildService';
 import type { BuildSource as _slipway_v1_BuildSource, BuildSource__Output as _slipway_v1_BuildSource__Output } from './slipway/v1/BuildSource';
 import type { BuildSpec as _slipway_v1_BuildSpec, BuildSpec__Output as _slipway_v1_BuildSpec__Output } from './slipway/v1/BuildSpec';
@@ -92,6 +93,7 @@ export interface ProtoGrpcType {
       BuildRef: MessageTypeDefinition<_slipway_v1_BuildRef, _slipway_v1_BuildRef__Output>
       BuildSecret: MessageTypeDefinition<_slipway_v1_BuildSecret, _slipway_v1_BuildSecret__Output>
       BuildSecretValue: MessageTypeDefinition<_slipway_v1_BuildSecretValue, _slipway_v1_BuildSecretValue__Output>
+      BuildSecurity: MessageTypeDefinition<_slipway_v1_BuildSecurity, _slipway_v1_BuildSecurity__Output>
       BuildService: SubtypeConstructor<typeof grpc.Client, _slipway_v1_BuildServiceClient> & { service: _slipway_v1_BuildServiceDefinition }
       BuildSource: MessageTypeDefinition<_slipway_v1_BuildSource, _slipway_v1_BuildSource__Output>
       BuildSpec: MessageTypeDefinition<_slipway_v1_BuildSpec, _slipway_v1_BuildSpec__Output>

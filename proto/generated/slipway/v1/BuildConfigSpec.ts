@@ -5,6 +5,7 @@ import type { BuildStrategy as _slipway_v1_BuildStrategy, BuildStrategy__Output 
 import type { BuildOutput as _slipway_v1_BuildOutput, BuildOutput__Output as _slipway_v1_BuildOutput__Output } from '../../slipway/v1/BuildOutput';
 import type { ResourceLimits as _slipway_v1_ResourceLimits, ResourceLimits__Output as _slipway_v1_ResourceLimits__Output } from '../../slipway/v1/ResourceLimits';
 import type { BuildTrigger as _slipway_v1_BuildTrigger, BuildTrigger__Output as _slipway_v1_BuildTrigger__Output } from '../../slipway/v1/BuildTrigger';
+import type { BuildSecurity as _slipway_v1_BuildSecurity, BuildSecurity__Output as _slipway_v1_BuildSecurity__Output } from '../../slipway/v1/BuildSecurity';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildConfigSpec {
@@ -46,6 +47,10 @@ export interface BuildConfigSpec {
    * waited for (NoMatchingAgent, WaitingForCapacity, MissingPushSecret, AgentDraining). 0: waits.
    */
   'pendingDeadlineSeconds'?: (number | string | Long);
+  /**
+   * How much of the node the build's RUN steps may be.
+   */
+  'security'?: (_slipway_v1_BuildSecurity | null);
   '_successfulBuildsHistoryLimit'?: "successfulBuildsHistoryLimit";
   '_failedBuildsHistoryLimit'?: "failedBuildsHistoryLimit";
 }
@@ -89,6 +94,10 @@ export interface BuildConfigSpec__Output {
    * waited for (NoMatchingAgent, WaitingForCapacity, MissingPushSecret, AgentDraining). 0: waits.
    */
   'pendingDeadlineSeconds': (number);
+  /**
+   * How much of the node the build's RUN steps may be.
+   */
+  'security': (_slipway_v1_BuildSecurity__Output | null);
   '_successfulBuildsHistoryLimit'?: "successfulBuildsHistoryLimit";
   '_failedBuildsHistoryLimit'?: "failedBuildsHistoryLimit";
 }

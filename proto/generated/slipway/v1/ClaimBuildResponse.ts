@@ -28,6 +28,12 @@ export interface ClaimBuildResponse {
    * Credentials of the pull secrets source.images name, by secret name: one for each that exists.
    */
   'sourceImageCredentials'?: (_slipway_v1_NamedCredentials)[];
+  /**
+   * Why the build must run in a user namespace (its config's security.unprivileged, or its
+   * namespace's policy); empty: it need not. An agent whose builds do not run in one fails it
+   * (UnprivilegedRequired) before it fetches anything.
+   */
+  'unprivilegedRequired'?: (string);
 }
 
 export interface ClaimBuildResponse__Output {
@@ -53,4 +59,10 @@ export interface ClaimBuildResponse__Output {
    * Credentials of the pull secrets source.images name, by secret name: one for each that exists.
    */
   'sourceImageCredentials': (_slipway_v1_NamedCredentials__Output)[];
+  /**
+   * Why the build must run in a user namespace (its config's security.unprivileged, or its
+   * namespace's policy); empty: it need not. An agent whose builds do not run in one fails it
+   * (UnprivilegedRequired) before it fetches anything.
+   */
+  'unprivilegedRequired': (string);
 }

@@ -50,6 +50,13 @@ export interface HeartbeatRequest {
    * a build's limits, so placement sends a Dockerfile build with resources only where this is true.
    */
   'limitsDockerfileBuilds'?: (boolean);
+  /**
+   * What a build's root is on the node: "userns" (a user namespace: an unprivileged uid of the
+   * node's subordinate range), "host-root" (the node's root, on the node's shared daemon) or
+   * "privileged-root" (the node's root, in a privileged private daemon). Empty: not said (an
+   * older agent), taken as not "userns".
+   */
+  'isolation'?: (string);
 }
 
 export interface HeartbeatRequest__Output {
@@ -98,4 +105,11 @@ export interface HeartbeatRequest__Output {
    * a build's limits, so placement sends a Dockerfile build with resources only where this is true.
    */
   'limitsDockerfileBuilds': (boolean);
+  /**
+   * What a build's root is on the node: "userns" (a user namespace: an unprivileged uid of the
+   * node's subordinate range), "host-root" (the node's root, on the node's shared daemon) or
+   * "privileged-root" (the node's root, in a privileged private daemon). Empty: not said (an
+   * older agent), taken as not "userns".
+   */
+  'isolation': (string);
 }
