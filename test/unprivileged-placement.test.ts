@@ -9,6 +9,7 @@ import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
+import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
 import { processesRunning, uniqueSleep, untilStepStopped } from './helpers/step-processes.js';
 
@@ -213,5 +214,29 @@ test.serial(
       [],
       'nothing was fetched or built',
     );
+  },
+);
+
+test.serial(
+  "the chart's sidecar: an agent on a daemon it does not run says userns when that daemon remaps, and takes a policy namespace's builds",
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const repo = await git.createRepo('unpriv', {
+      Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N > /n\n`,
+    });
+    const sw = await startSlipway(t, { agents: 0, coordinator: { unprivilegedNamespaces: ['team-a'] } });
+    const [remapped, rooted] = await Promise.all([startPrivateDaemon(t, 'remap'), startPrivateDaemon(t, 'off')]);
+    t.is(await new HostExecutor(remapped.dockerHost, true).isolation(), 'userns');
+    t.is(await new HostExecutor(rooted.dockerHost, true).isolation(), 'privileged-root');
+    t.is(await new HostExecutor(env.dockerHost).isolation(), 'host-root');
+    const rootedAgent = await addAgent(t, sw, { settings: { dockerHost: rooted.dockerHost, dockerPrivate: true } });
+    const sidecar = await addAgent(t, sw, { settings: { dockerHost: remapped.dockerHost, dockerPrivate: true } });
+    await config(sw, 'team-a', 'app', repo.uri);
+    for (let i = 0; i < 2; i++) {
+      const b = await finished(sw, 'team-a', await start(sw, 'team-a', 'app'));
+      t.is(b.status!.phase, 'Complete', b.status!.message);
+      t.is(b.status!.agent, sidecar.config.name, `not on ${rootedAgent.config.name}, whose daemon is root on the node`);
+    }
   },
 );
