@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import type { Executor } from '../agent/executors/executor.js';
 import { HostExecutor } from '../agent/executors/host-executor.js';
 import { remapRanges } from '../agent/executors/userns-remap.js';
+import { slipwayProto } from '../common/grpc/proto.js';
 import type { Isolation } from '../common/isolation.js';
+import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
@@ -240,3 +243,24 @@ test.serial(
     }
   },
 );
+
+test('a heartbeat with an isolation the coordinator does not know is refused, naming the field; one it knows is recorded', async (t) => {
+  const sw = await startSlipway(t, { agents: 0 });
+  const agents = new (slipwayProto().slipway.v1.AgentService)(
+    sw.coordinators[0]!.address,
+    grpc.credentials.createInsecure(),
+  ) as AgentServiceClient;
+  t.teardown(() => agents.close());
+  const beat = (isolation: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      agents.Heartbeat({ agent: 'a', node: 'n', instance: 'r1', running: [], isolation }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      ),
+    );
+  const err = await t.throwsAsync<grpc.ServiceError>(beat('rootful'));
+  t.is(err?.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(err!.details, /isolation: "rootful" is not one of userns, host-root, privileged-root/);
+  t.is(await sw.coordinators[0]!.store.agents.get('a'), undefined);
+  await beat('userns');
+  t.is((await sw.coordinators[0]!.store.agents.get('a'))?.value.isolation, 'userns');
+});
