@@ -27,5 +27,5 @@ export class UnprivilegedPolicy {
   }
 }
 
-/** No build needs a user namespace (no namespace named, and configs' fields still apply). */
+/** A policy naming no namespace: only builds whose config asks (security.unprivileged) need a user namespace. */
 export const NO_NAMESPACE_POLICY = new UnprivilegedPolicy();
