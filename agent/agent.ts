@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../common/errors.js';
@@ -15,6 +15,7 @@ import type { Executor } from './executors/executor.js';
 import { DindExecutor } from './executors/dind-executor.js';
 import { HostExecutor } from './executors/host-executor.js';
 import { removeLeftoverDaemons } from './executors/private-daemon.js';
+import { rootlessProblem, rootlessUnavailable } from './executors/rootless-daemon.js';
 import { remapUnavailable, usernsRemapProblem } from './executors/userns-remap.js';
 import { BuildCacheGuard } from './gc/build-cache-guard.js';
 import { ImageGarbageCollector, type GcRound } from './gc/image-gc.js';
@@ -347,10 +348,15 @@ async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> 
     // Refused at start, not build by build: every build would fail the same way.
     const problem = await usernsRemapProblem();
     if (problem) throw remapUnavailable(problem);
+  } else if (config.dindUserns === 'rootless') {
+    const problem = await rootlessProblem(config.dindRootlessUser);
+    if (problem) throw rootlessUnavailable(problem);
   } else {
     log.warn(`${AGENT_ENV.dindUserns}=off: builds run as root on the node`);
   }
   await mkdir(config.dindRoot, { recursive: true });
+  // A rootless daemon's user must pass through it to its own folder (which lets nobody else in).
+  if (config.dindUserns === 'rootless') await chmod(config.dindRoot, 0o711);
   const left = await removeLeftoverDaemons(config.dindRoot, log);
   if (left > 0) log.info('removed private daemons an earlier run left', { count: left });
   return new DindExecutor({
@@ -359,6 +365,7 @@ async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> 
     rootParent: config.dindRoot,
     registryMirrors: config.registryMirrors,
     userns: config.dindUserns,
+    rootlessUser: config.dindRootlessUser,
     startTimeoutMs: 60_000,
     log: log.child({ executor: 'dind' }),
   });

@@ -116,14 +116,27 @@ export const AGENT_SETTINGS = {
   /**
    * For dind: `remap` runs builds in a user namespace (`dockerd --userns-remap=default`): root
    * in a RUN step is an unprivileged uid of the `dockremap` user's range in /etc/subuid on the
-   * node. The node needs that user and its ranges, or useradd for dockerd to make them. `off`:
-   * builds run as the node's root; only for a node whose builds need what a user namespace
-   * forbids. The chart's dind sidecar takes the same from agent.dind.usernsRemap.
+   * node. The node needs that user and its ranges, or useradd for dockerd to make them.
+   * `rootless`: each daemon runs under rootlesskit as an unprivileged user (the agent itself,
+   * or SLIPWAY_DIND_ROOTLESS_USER when the agent is root): dockerd, containerd and every RUN
+   * step, none of them root on the node; the node needs that user's subordinate ranges,
+   * newuidmap/newgidmap and rootlesskit, and limited builds are refused. `off`: builds run as
+   * the node's root; only for a node whose builds need what a user namespace forbids. The
+   * chart's dind sidecar takes remap or off from agent.dind.usernsRemap.
    */
-  dindUserns: choice(['remap', 'off'], {
+  dindUserns: choice(['remap', 'off', 'rootless'], {
     env: 'SLIPWAY_DIND_USERNS',
     default: 'remap',
-    doc: "dind: remap runs builds in a user namespace (root in a RUN step is a uid of dockremap's /etc/subuid range); off: as the node's root. The chart's sidecar: agent.dind.usernsRemap.",
+    doc: "dind: remap runs builds in a user namespace (root in a RUN step is a uid of dockremap's /etc/subuid range); rootless: the daemons run as an unprivileged user (no root in a build's process tree); off: as the node's root. The chart's sidecar: agent.dind.usernsRemap.",
+  }),
+  /**
+   * For dind with `rootless`, when the agent runs as root: the user of /etc/passwd its daemons
+   * run as, with ranges in /etc/subuid and /etc/subgid. An agent that is not root runs them as itself.
+   */
+  dindRootlessUser: text({
+    env: 'SLIPWAY_DIND_ROOTLESS_USER',
+    default: 'slipway-rootless',
+    doc: 'dind, rootless, agent run as root: the user its daemons run as (needs /etc/subuid and /etc/subgid ranges).',
   }),
   /** For dind: where the private daemons' folders go (short: socket paths are limited). */
   dindRoot: text({

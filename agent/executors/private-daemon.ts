@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerLimits } from '../container-runtime/types.js';
 import { DaemonCgroup } from './daemon-cgroup.js';
+import { rootlessCommand, rootlessUnavailable, rootlessUser, type RootlessUser } from './rootless-daemon.js';
 import { writeRuncShim } from './runc-sysfs-shim.js';
 import { usernsArgs, whenRemapReady, type DindUserns } from './userns-remap.js';
 
@@ -30,9 +31,16 @@ export interface PrivateDaemonOptions {
   startTimeoutMs: number;
   /**
    * `remap`: its containers and RUN steps run in a user namespace (`--userns-remap=default`),
-   * root inside and a uid of dockremap's subordinate range on the node; `off`: as the node's root.
+   * root inside and a uid of dockremap's subordinate range on the node; `rootless`: the daemon
+   * runs as `rootlessUser` under rootlesskit, and no process of its tree is root; `off`: as the
+   * node's root.
    */
   userns: DindUserns;
+  /**
+   * `rootless` with an agent running as root: the user of /etc/passwd the daemons run as (it
+   * needs ranges in /etc/subuid and /etc/subgid). An agent that is not root runs them as itself.
+   */
+  rootlessUser?: string;
   log: Logger;
 }
 
@@ -67,7 +75,9 @@ export class PrivateDaemon {
    * Starts a daemon and waits until it answers. With `limits`, everything the daemon runs is held
    * to them together (a cgroup its containers are made in; the daemon itself stays outside).
    * @throws UsernsRemapUnavailableError with `userns: 'remap'` on a node that cannot remap (it
-   * names what is missing); Error with its last output when it does not start.
+   * names what is missing); RootlessDaemonUnavailableError with `userns: 'rootless'` when the
+   * user or its ranges are missing, or with `limits` (a rootless daemon cannot be held to a
+   * cgroup here); Error with its last output when it does not start.
    */
   static start(
     o: PrivateDaemonOptions,
@@ -84,10 +94,36 @@ export class PrivateDaemon {
     onExit?: (d: PrivateDaemon) => void,
     limits?: ContainerLimits,
   ): Promise<PrivateDaemon> {
+    let user: RootlessUser | undefined;
+    if (o.userns === 'rootless') {
+      // cgroup v1 gives an unprivileged daemon no cgroups at all; delegating a v2 subtree to the
+      // user is not done yet. A limit that silently did not hold would be worse than a refusal.
+      if (limits)
+        throw rootlessUnavailable(
+          'a build with resource limits needs a daemon held to a cgroup, which a rootless daemon is not',
+        );
+      const found = await rootlessUser(o.rootlessUser ?? '');
+      if (typeof found === 'string') throw rootlessUnavailable(found);
+      user = found;
+      if (((await stat(o.rootParent)).mode & 0o001) === 0)
+        throw rootlessUnavailable(`${o.rootParent} does not let ${user.name} pass to its daemon's folder (chmod o+x)`);
+    }
     const root = await mkdtemp(path.join(o.rootParent, 'sw-'));
     const daemon = new PrivateDaemon(root, new DockerRuntime(`unix://${path.join(root, 'docker.sock')}`), o);
     let shim: string | undefined;
-    if (o.userns === 'remap') {
+    if (user) {
+      try {
+        // The daemon's folder is its user's; XDG_RUNTIME_DIR and HOME (which dockerd and
+        // rootlesskit require) are folders in it.
+        for (const dir of ['run', 'home']) await mkdir(path.join(root, dir));
+        for (const dir of [root, path.join(root, 'run'), path.join(root, 'home')]) await chown(dir, user.uid, user.gid);
+        // The agent (root, or the same user) reaches the socket; nobody else gets in.
+        await chmod(root, 0o700);
+      } catch (err) {
+        await daemon.stop();
+        throw err;
+      }
+    } else if (o.userns === 'remap') {
       try {
         // The remapped root must get through to its layers under the data root (dockerd checks
         // every folder above it): the folder lets anyone pass, and lists nothing.
@@ -120,13 +156,16 @@ export class PrivateDaemon {
       ...(daemon.cgroup ? [`--cgroup-parent=${daemon.cgroup.parent}`] : []),
       ...o.registryMirrors.map((m) => `--registry-mirror=${m}`),
     ];
-    const child = spawn(o.dockerd, args, {
+    const launch = user ? rootlessCommand(root, o.dockerd, args) : { command: o.dockerd, args };
+    const child = spawn(launch.command, launch.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         ...BUILDKIT_ENV,
         ...(shim ? { PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` } : {}),
+        ...(user ? { HOME: path.join(root, 'home'), XDG_RUNTIME_DIR: path.join(root, 'run') } : {}),
       },
+      ...(user && user.uid !== process.getuid?.() ? { uid: user.uid, gid: user.gid } : {}),
     });
     daemon.process = child;
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));

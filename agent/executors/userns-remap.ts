@@ -6,15 +6,17 @@ import path from 'node:path';
  * (`dockerd --userns-remap=default`): a RUN step's or a Source-to-Image container's root is uid 0
  * inside and an unprivileged uid of the node's subordinate range (`/etc/subuid`, the `dockremap`
  * user's) outside, without the capabilities of the node's root (no `mknod`, no module loading,
- * nothing root-owned of the node writable). `off`: they run as the node's root, as on the node's
- * own daemon.
+ * nothing root-owned of the node writable). `rootless`: the daemon itself, containerd and every
+ * RUN step run as an unprivileged user of the node (rootless-daemon.ts): root inside is that
+ * user, nothing of the build's process tree is root. `off`: they run as the node's root, as on
+ * the node's own daemon.
  */
-export type DindUserns = 'remap' | 'off';
+export type DindUserns = 'remap' | 'off' | 'rootless';
 
 /** The user `--userns-remap=default` maps containers to the subordinate ranges of. */
 export const REMAP_USER = 'dockremap';
 
-/** The dockerd argument for a mode (none for `off`). */
+/** The dockerd argument for a mode (none for `off`, and for `rootless`: rootlesskit makes its namespace). */
 export function usernsArgs(mode: DindUserns): string[] {
   return mode === 'remap' ? ['--userns-remap=default'] : [];
 }
@@ -65,12 +67,16 @@ export async function remapRanges(files: IdFiles = NODE_FILES): Promise<{ uid: I
   const entry = passwd.split('\n').find((l) => l.split(':')[0] === REMAP_USER);
   if (!entry) return undefined;
   const names = new Set([REMAP_USER, entry.split(':')[2]]);
-  const uid = firstRange(await readFile(files.subuid, 'utf8').catch(() => ''), names);
-  const gid = firstRange(await readFile(files.subgid, 'utf8').catch(() => ''), names);
+  const uid = firstSubordinateRange(await readFile(files.subuid, 'utf8').catch(() => ''), names);
+  const gid = firstSubordinateRange(await readFile(files.subgid, 'utf8').catch(() => ''), names);
   return uid && gid ? { uid, gid } : undefined;
 }
 
-function firstRange(text: string, names: Set<string | undefined>): IdRange | undefined {
+/**
+ * The first range of an /etc/subuid or /etc/subgid text (lines `name-or-uid:start:count`) whose
+ * first field is one of `names`; undefined when none (a count of 0 is no range).
+ */
+export function firstSubordinateRange(text: string, names: Set<string | undefined>): IdRange | undefined {
   for (const line of text.split('\n')) {
     const [name, start, count] = line.trim().split(':');
     if (names.has(name) && /^\d+$/.test(start ?? '') && /^\d+$/.test(count ?? '') && Number(count) > 0)
