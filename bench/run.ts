@@ -8,6 +8,7 @@ import { listsBench } from './lists.js';
 import { logThroughput } from './log-throughput.js';
 import { overhead } from './overhead.js';
 import { realisticBuild } from './realistic-build.js';
+import { rootlessCost } from './rootless-cost.js';
 import { table, type BenchResult } from './lib/report.js';
 import { coordinatorScale } from './scale.js';
 import { soakArgs, soakLongForm } from './soak.js';
@@ -17,18 +18,20 @@ import { startLatency } from './start-latency.js';
  * Runs the benchmarks, prints a table and writes the results as JSON. Exits 1 when a build was
  * lost, duplicated or failed; a timing that misses its target never fails the run.
  *
- * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,growth,cache,affinity,logs,lists,chaos,soak] [--quick] [--profile]
+ * usage: node dist/bench/run.js [--only overhead,realistic,latency,scale,growth,cache,affinity,logs,lists,rootless,chaos,soak] [--quick] [--profile]
  *   chaos (the chaos suite's long form, about half an hour) runs only when --only names it;
  *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
  *   soak (builds on bounded disks under GC, about 25 minutes, root) also only when named; its
  *   options: --builds N (500; --quick: 36), --minutes M (20; --quick: 1.2), --seed S.
+ *   rootless (rootful, remapped and rootless private daemons' build times, about 5 minutes;
+ *   needs the user scripts/devenv makes) also only when named.
  */
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
 const only = args[args.indexOf('--only') + 1]?.split(',');
 const quick = flag('quick');
 /** Long runs that only run when `--only` names them. */
-const ON_DEMAND = ['chaos', 'soak'];
+const ON_DEMAND = ['rootless', 'chaos', 'soak'];
 const want = (name: string) => (!args.includes('--only') && !ON_DEMAND.includes(name)) || only?.includes(name);
 const work = process.env.SLIPWAY_WORK ?? '.work';
 const outDir = path.join(work, 'bench');
@@ -77,6 +80,7 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
   ['affinity', () => cacheAffinity({ rebuilds: quick ? 4 : 10, agents: 3, blobBytes: 50_000_000, seed: 12 })],
   ['logs', () => logThroughput({ lines: quick ? 20_000 : 200_000 })],
+  ['rootless', () => rootlessCost({ rounds: quick ? 1 : 3, perRound: quick ? 2 : 3, starts: quick ? 2 : 5 })],
   ['lists', () => listsBench({ builds: quick ? 1000 : 10_000, configs: quick ? 10 : 100, pageSize: 500 })],
   [
     'chaos',
