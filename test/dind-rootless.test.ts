@@ -1,13 +1,17 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { PrivateDaemon } from '../agent/executors/private-daemon.js';
+import { PrivateDaemon, removeLeftoverDaemons } from '../agent/executors/private-daemon.js';
 import { RootlessDaemonUnavailableError, rootlessUser } from '../agent/executors/rootless-daemon.js';
 import { silentLogger } from '../common/log.js';
 import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { tempDir } from './helpers/processes.js';
 import { processesRunning, untilStepRuns } from './helpers/step-processes.js';
 
 // Issue #23, part 1, must-show 2: with SLIPWAY_DIND_USERNS=rootless the dind executor's private
@@ -175,3 +179,66 @@ test.serial('rootless: a build with resource limits is refused rather than run u
   );
   t.regex(err?.message ?? '', /resource limits/);
 });
+
+test.serial(
+  'rootless, agent not root: its own daemon builds, and stopping it removes files the build left owned by its subordinate ids',
+  async (t) => {
+    const env = testEnvironment();
+    const user = await rootlessUser(USER);
+    if (typeof user === 'string')
+      return t.fail(`this node cannot run the test: ${user} (scripts/devenv makes the user)`);
+    // The agent's side, run as the user: the dind executor's private daemon, one build whose RUN
+    // step leaves a file owned by uid 1234 inside (the user's range outside), then stop.
+    const dist = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+    const dir = await tempDir(t, 'slipway-rootless-user-');
+    await chmod(dir, 0o755);
+    const parent = path.join(dir, 'dind');
+    await mkdir(parent);
+    await chmod(parent, 0o777);
+    // Should the agent's side die before it stops its daemon, that daemon goes with the test.
+    t.teardown(() => removeLeftoverDaemons(parent, silentLogger).then(() => {}));
+    const script = path.join(dir, 'agent-side.mjs');
+    await writeFile(
+      script,
+      `import { mkdtemp, writeFile, access, rm } from 'node:fs/promises';
+import { PrivateDaemon } from '${dist}/agent/executors/private-daemon.js';
+import { silentLogger } from '${dist}/common/log.js';
+const d = await PrivateDaemon.start({ dockerd: 'dockerd', rootParent: ${JSON.stringify(parent)}, registryMirrors: [], startTimeoutMs: 60000, userns: 'rootless', log: silentLogger });
+console.log('daemon-uid ' + (await import('node:fs')).statSync('/proc/' + d.pid).uid);
+try {
+  const ctx = await mkdtemp('/tmp/sw-ctx-');
+  await writeFile(ctx + '/Dockerfile', 'FROM ${env.baseImage}\\nRUN mkdir /owned && echo x > /owned/f && chown -R 1234:1234 /owned && ls -ln /owned\\n');
+  let error;
+  for await (const e of d.runtime.buildImage({ contextDir: ctx, dockerfile: 'Dockerfile', tag: 'rootless-user-${unique()}', buildArgs: {}, labels: {}, noCache: true })) {
+    if (e.kind === 'lines') console.log(e.lines.join('\\n'));
+    else if (e.kind === 'error') error = e.message;
+  }
+  if (error) console.log('build-error ' + error);
+  await rm(ctx, { recursive: true, force: true });
+} finally {
+  await d.stop();
+}
+console.log('folder-left ' + (await access(d.root).then(() => 'yes', () => 'no')));
+`,
+    );
+    let output = '';
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [script], { uid: user.uid, gid: user.gid, cwd: dir, env: process.env });
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.once('error', reject).once('exit', resolve);
+    });
+    t.log(
+      output
+        .split('\n')
+        .filter((l) => /daemon-uid|1234|build-error|folder-left|Error/.test(l))
+        .join('\n'),
+    );
+    t.is(code, 0, output);
+    t.regex(output, new RegExp(`^daemon-uid ${user.uid}$`, 'm'), 'the daemon runs as the user');
+    t.regex(output, /1234 +1234 .* f$/m, "the step's file is owned by 1234 inside");
+    t.notRegex(output, /build-error/);
+    t.regex(output, /^folder-left no$/m, "the daemon's folder is gone, subordinate-owned layers too");
+    t.deepEqual(await readdir(parent), []);
+  },
+);

@@ -6,7 +6,13 @@ import type { Logger } from '../../common/log.js';
 import { DockerRuntime } from '../container-runtime/docker-runtime.js';
 import type { ContainerLimits } from '../container-runtime/types.js';
 import { DaemonCgroup } from './daemon-cgroup.js';
-import { rootlessCommand, rootlessUnavailable, rootlessUser, type RootlessUser } from './rootless-daemon.js';
+import {
+  rootlessCommand,
+  rootlessUnavailable,
+  rootlessUser,
+  rootlessUserRemove,
+  type RootlessUser,
+} from './rootless-daemon.js';
 import { writeRuncShim } from './runc-sysfs-shim.js';
 import { usernsArgs, whenRemapReady, type DindUserns } from './userns-remap.js';
 
@@ -105,7 +111,7 @@ export class PrivateDaemon {
       const found = await rootlessUser(o.rootlessUser ?? '');
       if (typeof found === 'string') throw rootlessUnavailable(found);
       user = found;
-      if (((await stat(o.rootParent)).mode & 0o001) === 0)
+      if (user.uid !== process.getuid?.() && ((await stat(o.rootParent)).mode & 0o001) === 0)
         throw rootlessUnavailable(`${o.rootParent} does not let ${user.name} pass to its daemon's folder (chmod o+x)`);
     }
     const root = await mkdtemp(path.join(o.rootParent, 'sw-'));
@@ -213,7 +219,7 @@ export class PrivateDaemon {
     // A daemon that died (or was killed) leaves containerd, its shims and their containers running.
     await killProcessesOf(this.root);
     await unmountUnder(this.root);
-    await rm(this.root, { recursive: true, force: true }).catch((err) =>
+    await removeFolder(this.root).catch((err) =>
       this.o.log.warn('could not remove the private daemon folder', { root: this.root, error: errorMessage(err) }),
     );
     await this.cgroup?.remove();
@@ -236,7 +242,7 @@ export async function removeLeftoverDaemons(rootParent: string, log: Logger): Pr
     const root = path.join(rootParent, e);
     await killProcessesOf(root);
     await unmountUnder(root);
-    await rm(root, { recursive: true, force: true }).catch((err) =>
+    await removeFolder(root).catch((err) =>
       log.warn('could not remove a leftover daemon folder', { root, error: errorMessage(err) }),
     );
   }
@@ -291,6 +297,21 @@ async function runsOnLayersUnder(pid: number, root: string): Promise<boolean> {
   const mounts = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '');
   const top = mounts.split('\n').find((l) => l.split(' ')[4] === '/');
   return top !== undefined && top.includes(root + '/');
+}
+
+/**
+ * Removes a daemon's folder. An agent that is not root cannot remove what a rootless daemon of
+ * its own left owned by its subordinate ids (layers, containers' files): it removes those as
+ * root of a user namespace mapping them (rootlessUserRemove).
+ */
+async function removeFolder(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    if (process.getuid?.() === 0 || !['EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await rootlessUserRemove(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Unmounts (lazily) every mount point under `dir`, deepest first. */

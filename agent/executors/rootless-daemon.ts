@@ -1,4 +1,6 @@
-import { access, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { firstSubordinateRange, type IdRange } from './userns-remap.js';
 
@@ -147,6 +149,7 @@ export function rootlessCommand(
       '--copy-up=/etc',
       '--copy-up=/run',
       '--propagation=rslave',
+      '--pidns',
       `--state-dir=${path.join(root, 'rootlesskit')}`,
       'sh',
       '-c',
@@ -155,4 +158,31 @@ export function rootlessCommand(
       ...dockerdArgs,
     ],
   };
+}
+
+/**
+ * Removes `dir` as root of a user namespace that maps this (unprivileged) process's uid and its
+ * subordinate ranges, as rootlesskit makes one: what a rootless daemon left owned by those ids
+ * (its layers, files its RUN steps made) cannot be removed by the user otherwise.
+ * @throws Error with rootlesskit's last words when it fails.
+ */
+export async function rootlessUserRemove(dir: string): Promise<void> {
+  const state = await mkdtemp(path.join(tmpdir(), 'sw-rm-'));
+  try {
+    let output = '';
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(
+        'rootlesskit',
+        ['--net=host', '--port-driver=none', `--state-dir=${path.join(state, 'kit')}`, 'rm', '-rf', dir],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const keep = (d: Buffer) => (output = (output + d.toString()).slice(-2000));
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.once('error', reject).once('exit', resolve);
+    });
+    if (code !== 0) throw new Error(`cannot remove ${dir} in a user namespace: ${output.trim()}`);
+  } finally {
+    await rm(state, { recursive: true, force: true });
+  }
 }
