@@ -9,6 +9,7 @@ import { RootlessDaemonUnavailableError, rootlessUser } from '../agent/executors
 import { silentLogger } from '../common/log.js';
 import { environmentDocker, pullAndRun } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
+import { eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 import { tempDir } from './helpers/processes.js';
@@ -158,27 +159,48 @@ test.serial('rootless: a user without subordinate ranges is refused, naming the 
   t.regex(err?.message ?? '', /the user nobody has no range in \/etc\/subuid/);
 });
 
-test.serial('rootless: a build with resource limits is refused rather than run unlimited', async (t) => {
-  const parent = `/tmp/sw-rootless-${unique()}`;
-  t.teardown(() => rm(parent, { recursive: true, force: true }));
-  const err = await t.throwsAsync(
-    PrivateDaemon.start(
-      {
-        dockerd: 'dockerd',
-        rootParent: parent,
-        registryMirrors: [],
-        startTimeoutMs: 60_000,
-        userns: 'rootless',
-        rootlessUser: USER,
-        log: silentLogger,
-      },
-      undefined,
-      { memoryBytes: 256 * 1024 * 1024 },
-    ),
-    { instanceOf: RootlessDaemonUnavailableError },
-  );
-  t.regex(err?.message ?? '', /resource limits/);
-});
+test.serial(
+  'rootless: a Dockerfile build with resources is not placed on a rootless agent (its daemons are held to no cgroup) and waits NoMatchingAgent',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t, { agents: 0 });
+    const dindRoot = `/tmp/sw-rootless-${unique()}`;
+    t.teardown(() => rm(dindRoot, { recursive: true, force: true }));
+    await addAgent(t, sw, {
+      settings: { executor: 'dind', dindMode: 'per-build', dindRoot, dindUserns: 'rootless', dindRootlessUser: USER },
+    });
+    const repo = await git.createRepo('limited', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}\n` });
+    const config = dockerBuildConfig('limited', repo.uri, `${env.registry}/test/rootless-limited-${unique()}:v1`);
+    config.spec!.resources = { memory: '64Mi' };
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: 'limited' });
+    const waiting = await eventually('the build to wait NoMatchingAgent', async () => {
+      const b = await sw.client.getBuild('default', 'limited-1');
+      return b.status!.reason === 'NoMatchingAgent' && b;
+    });
+    t.is(waiting.status!.phase, 'Pending');
+    t.regex(waiting.status!.message, /none can hold a Dockerfile build to its resources \(memory 64Mi\)/);
+    // And should one reach it all the same, the daemon refuses to run it unlimited.
+    const err = await t.throwsAsync(
+      PrivateDaemon.start(
+        {
+          dockerd: 'dockerd',
+          rootParent: dindRoot,
+          registryMirrors: [],
+          startTimeoutMs: 60_000,
+          userns: 'rootless',
+          rootlessUser: USER,
+          log: silentLogger,
+        },
+        undefined,
+        { memoryBytes: 64 * 1024 * 1024 },
+      ),
+      { instanceOf: RootlessDaemonUnavailableError },
+    );
+    t.regex(err?.message ?? '', /resource limits/);
+  },
+);
 
 test.serial(
   'rootless, agent not root: its own daemon builds, and stopping it removes files the build left owned by its subordinate ids',

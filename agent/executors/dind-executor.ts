@@ -21,15 +21,21 @@ export interface DindExecutorOptions extends PrivateDaemonOptions {
  */
 export class DindExecutor implements Executor {
   readonly name = 'dind';
-  /** A limited build gets a private daemon started inside a cgroup held to its resources. */
-  readonly limitsDockerfileBuilds = true;
+  /**
+   * A limited build gets a private daemon started inside a cgroup held to its resources; not
+   * with rootless daemons (SLIPWAY_DIND_USERNS=rootless), which are held to no cgroup: such a
+   * build then fails `ResourceLimitsUnsupported`, and placement sends it elsewhere.
+   */
+  readonly limitsDockerfileBuilds: boolean;
   private shared: Promise<PrivateDaemon> | undefined;
   /** The per-agent daemon once it answers; cleared when it dies. */
   private sharedReady: PrivateDaemon | undefined;
   private readonly perBuild = new Set<PrivateDaemon>();
   private closed = false;
 
-  constructor(private readonly o: DindExecutorOptions) {}
+  constructor(private readonly o: DindExecutorOptions) {
+    this.limitsDockerfileBuilds = o.userns !== 'rootless';
+  }
 
   /** `userns` with SLIPWAY_DIND_USERNS=remap (checked at the agent's start); off: root in a privileged daemon. */
   async isolation(): Promise<Isolation> {
@@ -41,13 +47,16 @@ export class DindExecutor implements Executor {
    * shared one cannot hold one build to limits): it starts cold, and is held to them.
    */
   async acquire(_signal?: AbortSignal, needs: LeaseNeeds = {}): Promise<ExecutorLease> {
-    const limits = needs.daemonLimits && hasLimits(needs.daemonLimits) ? needs.daemonLimits : undefined;
+    const limits =
+      this.limitsDockerfileBuilds && needs.daemonLimits && hasLimits(needs.daemonLimits)
+        ? needs.daemonLimits
+        : undefined;
     if (this.o.mode === 'per-build' || limits) {
       const daemon = await PrivateDaemon.start(this.o, undefined, limits);
       this.perBuild.add(daemon);
       return {
         runtime: daemon.runtime,
-        limited: true,
+        limited: this.limitsDockerfileBuilds,
         lost: () => daemon.died,
         release: async () => {
           this.perBuild.delete(daemon);
