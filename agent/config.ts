@@ -120,7 +120,8 @@ export const AGENT_SETTINGS = {
    * `rootless`: each daemon runs under rootlesskit as an unprivileged user (the agent itself,
    * or SLIPWAY_DIND_ROOTLESS_USER when the agent is root): dockerd, containerd and every RUN
    * step, none of them root on the node; the node needs that user's subordinate ranges,
-   * newuidmap/newgidmap and rootlesskit, and limited builds are refused. `off`: builds run as
+   * newuidmap/newgidmap and rootlesskit, and Dockerfile builds with resources go to other
+   * agents (these daemons are held to no cgroup). `off`: builds run as
    * the node's root; only for a node whose builds need what a user namespace forbids. The
    * chart's dind sidecar takes remap or off from agent.dind.usernsRemap.
    */
