@@ -18,13 +18,15 @@ const LABEL: Record<DindUserns, string> = { off: 'rootful', remap: 'remap', root
 /**
  * What a rootless private daemon costs (issue #23): one Dockerfile build (4 MiB of new data and
  * 2,000 small files in two RUN steps, pushed) on the dind executor's per-agent daemon, rootful
- * (SLIPWAY_DIND_USERNS=off), remapped (remap) and rootless. Each round starts one agent per mode
- * in turn (its daemon fresh), builds once unmeasured (pulls the base image, fills the cache),
- * then `perRound` cold builds (strategy.docker.noCache: every layer made and pushed anew) and
- * `perRound` warm ones (every step cached), alternating. Also each daemon's start, `starts`
- * times per mode, and the storage driver each picked. Prints medians, p90 and ratios to rootful.
+ * (SLIPWAY_DIND_USERNS=off), remapped (remap) and rootless: three agents, one per mode, each
+ * builds once unmeasured (pulls the base image, fills the cache); then `runs` times a cold build
+ * (strategy.docker.noCache: every layer made and pushed anew) on each mode in turn, then a warm
+ * one (every step cached) on each, the order of the modes rotating. Builds of the three modes
+ * run back to back, so the ratios are paired (median of mode / rootful over the runs) and the
+ * machine's load drifts over all three alike. Also each daemon's start, `starts` times per
+ * mode, and the storage driver each picked. Prints medians, p90 and ratios to rootful.
  */
-export async function rootlessCost(o: { rounds: number; perRound: number; starts: number }): Promise<BenchResult> {
+export async function rootlessCost(o: { runs: number; starts: number }): Promise<BenchResult> {
   return onSlipway(async ({ stack, env, git, sw }) => {
     const problems: string[] = [];
     const id = randomBytes(3).toString('hex');
@@ -36,49 +38,53 @@ export async function rootlessCost(o: { rounds: number; perRound: number; starts
         '',
       ].join('\n'),
     });
-    for (const mode of MODES)
-      for (const cache of ['warm', 'cold'] as const)
-        await sw.client.createBuildConfig(
-          dockerBuildConfig(
-            `${mode}-${cache}`,
-            repo.uri,
-            `${env.registry}/bench/rootless-${mode}-${cache}-${id}:latest`,
-            {
-              noCache: cache === 'cold',
-            },
-          ),
+    const roots: Partial<Record<DindUserns, string>> = {};
+    for (const mode of MODES) {
+      const dindRoot = `/tmp/sw-bench-${randomBytes(3).toString('hex')}`;
+      stack.teardown(() => rm(dindRoot, { recursive: true, force: true }));
+      roots[mode] = dindRoot;
+      await addAgent(stack, sw, {
+        concurrency: 1,
+        settings: {
+          executor: 'dind',
+          dindMode: 'per-agent',
+          dindRoot,
+          dindUserns: mode,
+          nodeLabels: { 'bench.slipway.dev/daemon': mode },
+        },
+      });
+      for (const cache of ['warm', 'cold'] as const) {
+        const config = dockerBuildConfig(
+          `${mode}-${cache}`,
+          repo.uri,
+          `${env.registry}/bench/rootless-${mode}-${cache}-${id}:latest`,
+          { noCache: cache === 'cold' },
         );
+        config.spec!.nodeSelector = { 'bench.slipway.dev/daemon': mode };
+        await sw.client.createBuildConfig(config);
+      }
+    }
 
     const times = Object.fromEntries(MODES.map((m) => [m, { warm: [] as number[], cold: [] as number[] }])) as Record<
       DindUserns,
       Record<Cache, number[]>
     >;
-    const drivers: Partial<Record<DindUserns, string>> = {};
     const timed = async (config: string) => {
       const b = await timedBuild(sw, config);
       if (b.problem) problems.push(b.problem);
       return b.ms;
     };
-    for (let round = 0; round < o.rounds; round++) {
-      for (const mode of MODES) {
-        const dindRoot = `/tmp/sw-bench-${randomBytes(3).toString('hex')}`;
-        stack.teardown(() => rm(dindRoot, { recursive: true, force: true }));
-        const agent = await addAgent(stack, sw, {
-          concurrency: 1,
-          settings: { executor: 'dind', dindMode: 'per-agent', dindRoot, dindUserns: mode },
-        });
-        try {
-          await timed(`${mode}-warm`);
-          drivers[mode] ??= await storageDriver(dindRoot);
-          for (let i = 0; i < o.perRound; i++) {
-            times[mode].cold.push(await timed(`${mode}-cold`));
-            times[mode].warm.push(await timed(`${mode}-warm`));
-          }
-        } finally {
-          await agent.stop();
-        }
-      }
+    const drivers: Partial<Record<DindUserns, string>> = {};
+    for (const mode of MODES) {
+      await timed(`${mode}-warm`);
+      drivers[mode] = await storageDriver(roots[mode]!);
     }
+    for (let i = 0; i < o.runs; i++)
+      for (const cache of ['cold', 'warm'] as const)
+        for (const k of MODES.keys()) {
+          const mode = MODES[(i + k) % MODES.length]!;
+          times[mode][cache].push(await timed(`${mode}-${cache}`));
+        }
 
     const starts = Object.fromEntries(MODES.map((m) => [m, [] as number[]])) as Record<DindUserns, number[]>;
     const parent = `/tmp/sw-bench-${randomBytes(3).toString('hex')}`;
@@ -101,17 +107,18 @@ export async function rootlessCost(o: { rounds: number; perRound: number; starts
         await daemon.stop();
       }
 
-    const m = (mode: DindUserns, cache: Cache) => median(times[mode][cache]);
+    const paired = (mode: DindUserns, cache: Cache) =>
+      median(times[mode][cache].map((v, i) => v / times.off[cache][i]!));
     const rows = MODES.flatMap((mode) => [
       ...(['cold', 'warm'] as const).map((cache) => ({
         metric: `${LABEL[mode]}: ${cache} build median / p90 (${times[mode][cache].length} builds)`,
-        value: `${ms(m(mode, cache))} / ${ms(percentile(times[mode][cache], 90))}`,
+        value: `${ms(median(times[mode][cache]))} / ${ms(percentile(times[mode][cache], 90))}`,
       })),
       ...(mode === 'off'
         ? []
         : (['cold', 'warm'] as const).map((cache) => ({
-            metric: `${LABEL[mode]} / rootful: ${cache} build (medians)`,
-            value: ratio(m(mode, cache) / m('off', cache)),
+            metric: `${LABEL[mode]} / rootful: ${cache} build (median of paired ratios)`,
+            value: ratio(paired(mode, cache)),
           }))),
       {
         metric: `${LABEL[mode]}: daemon start median / p90 (${o.starts})`,

@@ -23,7 +23,7 @@ import { startLatency } from './start-latency.js';
  *   its own options: --builds N (1,000; --quick: 100) and --seed S (replays a run's schedule).
  *   soak (builds on bounded disks under GC, about 25 minutes, root) also only when named; its
  *   options: --builds N (500; --quick: 36), --minutes M (20; --quick: 1.2), --seed S.
- *   rootless (rootful, remapped and rootless private daemons' build times, about 5 minutes;
+ *   rootless (rootful, remapped and rootless private daemons' build times, about 3 minutes;
  *   needs the user scripts/devenv makes) also only when named.
  */
 const args = process.argv.slice(2);
@@ -80,7 +80,7 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   ['cache', () => cacheEffect({ trials: quick ? 2 : 5 })],
   ['affinity', () => cacheAffinity({ rebuilds: quick ? 4 : 10, agents: 3, blobBytes: 50_000_000, seed: 12 })],
   ['logs', () => logThroughput({ lines: quick ? 20_000 : 200_000 })],
-  ['rootless', () => rootlessCost({ rounds: quick ? 1 : 3, perRound: quick ? 2 : 3, starts: quick ? 2 : 5 })],
+  ['rootless', () => rootlessCost({ runs: quick ? 2 : 9, starts: quick ? 2 : 5 })],
   ['lists', () => listsBench({ builds: quick ? 1000 : 10_000, configs: quick ? 10 : 100, pageSize: 500 })],
   [
     'chaos',
