@@ -1,7 +1,8 @@
 /**
  * What a build's RUN steps are on its node, as its agent advertises it (Executor.isolation):
- * - `userns`: in a user namespace (a daemon started with `--userns-remap`): root in a RUN step is
- *   an unprivileged uid of the node's subordinate range;
+ * - `userns`: in a user namespace (a daemon started with `--userns-remap`, or a rootless daemon):
+ *   root in a RUN step is an unprivileged uid of the node (of its subordinate range, or the
+ *   rootless daemon's own user);
  * - `host-root`: the node's root, on the node's own shared daemon (the host executor);
  * - `privileged-root`: the node's root, in a private daemon that is privileged (dind with
  *   SLIPWAY_DIND_USERNS=off, or the chart's sidecar with agent.dind.usernsRemap=false);

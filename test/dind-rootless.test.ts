@@ -59,7 +59,7 @@ async function descendantsOf(pid: number): Promise<number[]> {
 }
 
 test.serial(
-  "rootless: a Dockerfile build's RUN step, dockerd and containerd are not root on the node, and the image is pushed",
+  "rootless: a Dockerfile build's RUN step, dockerd and containerd are not root on the node, the image is pushed, and builds that must be unprivileged run there",
   async (t) => {
     const env = testEnvironment();
     const user = await rootlessUser(USER);
@@ -81,7 +81,10 @@ test.serial(
       Dockerfile: `FROM ${env.baseImage}\nRUN echo ${marker} && (${sleep.join(' ')} || true) && id -u > /built-by\nCMD ["cat", "/built-by"]\n`,
     });
     const image = `${env.registry}/test/rootless-${id}`;
-    await sw.client.createBuildConfig(dockerBuildConfig('app', repo.uri, `${image}:latest`));
+    // A config that asks for unprivileged builds: the rootless agent, the only one, takes it.
+    const config = dockerBuildConfig('app', repo.uri, `${image}:latest`);
+    config.spec!.security = { unprivileged: true };
+    await sw.client.createBuildConfig(config);
     await sw.client.startBuild({ namespace: 'default', configName: 'app' });
     t.teardown(async () => {
       for (const pid of await processesRunning(sleep)) process.kill(pid, 'SIGKILL');

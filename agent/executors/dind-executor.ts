@@ -37,9 +37,13 @@ export class DindExecutor implements Executor {
     this.limitsDockerfileBuilds = o.userns !== 'rootless';
   }
 
-  /** `userns` with SLIPWAY_DIND_USERNS=remap (checked at the agent's start); off: root in a privileged daemon. */
+  /**
+   * `userns` with SLIPWAY_DIND_USERNS=remap or rootless (checked at the agent's start: a rootless
+   * daemon's RUN steps are in its user namespace too, root there the daemon's unprivileged user);
+   * off: root in a privileged daemon.
+   */
   async isolation(): Promise<Isolation> {
-    return this.o.userns === 'remap' ? 'userns' : 'privileged-root';
+    return this.o.userns === 'off' ? 'privileged-root' : 'userns';
   }
 
   /**
