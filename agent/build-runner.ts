@@ -48,6 +48,7 @@ import {
   type SourceToImageOptions,
 } from './strategies/source-to-image.js';
 import { scopeCacheMounts } from './strategies/cache-mounts.js';
+import { DockerSocketNotPrivateError, runCustomBuilder } from './strategies/custom-builder.js';
 import { unknownSecretMounts } from './strategies/secret-mounts.js';
 import { StageTimer } from './stages/stage-timer.js';
 
@@ -88,6 +89,11 @@ export interface RunOptions {
    * own). A Dockerfile build with resources runs only then: BuildKit ignores per-build limits.
    */
   daemonLimited: boolean;
+  /**
+   * The socket of a daemon that is this build's alone (ExecutorLease.privateSocket): what a
+   * custom builder's exposeDockerSocket is given. Undefined: such a build fails DockerSocketNotPrivate.
+   */
+  privateSocket?: string;
   /** Told the images the build uses (its output, FROM and builder images), so GC keeps them; warm here once it completes. */
   useImages?: (references: string[]) => void;
   /**
@@ -148,6 +154,11 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         `spec.resources (${formatResources(resources)}) cannot be enforced here: this agent builds Dockerfiles with BuildKit on a shared Docker daemon, which ignores a build's own limits; run it on an agent with the dind executor (a daemon per limited build), or remove spec.resources`,
       );
     }
+    if (strategy.kind === 'custom' && strategy.exposeDockerSocket && !o.privateSocket) {
+      throw new DockerSocketNotPrivateError(
+        `strategy.custom.exposeDockerSocket: this agent builds on a Docker daemon other builds share (the host executor), and a builder given it could see and change them; run it on an agent with the dind executor (a daemon of the build's own), or build without exposeDockerSocket`,
+      );
+    }
     const secrets = strategy.kind === 'docker' ? buildSecrets(o.build, strategy) : undefined;
     const image = outputReference(output.image);
     o.useImages?.([image]);
@@ -172,10 +183,54 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       });
       return {
         ...fetched,
-        dockerfile: strategy.kind === 'source' ? undefined : await prepareDockerfile(o, strategy, fetched.contextDir),
+        dockerfile: strategy.kind === 'docker' ? await prepareDockerfile(o, strategy, fetched.contextDir) : undefined,
       };
     });
-    if (strategy.kind === 'source') {
+    if (strategy.kind === 'custom') {
+      const pull = {
+        runtime: o.runtime,
+        builderImage: strategy.image,
+        forcePull: strategy.forcePull,
+        pullAuth: credentials.pull,
+        onLine: o.onLine,
+        signal: o.signal,
+      };
+      o.useImages?.([strategy.image]);
+      await stages.run('PullImages', () => pullBuilderImage(pull));
+      o.onLine(`Building ${image}`);
+      const digest = await stages.run('Build', () =>
+        runCustomBuilder({
+          ...pull,
+          contextDir,
+          env: strategy.env,
+          image,
+          description: {
+            namespace: ref.namespace,
+            name: ref.name,
+            attempt: ref.attempt,
+            config: o.build.configName,
+            source: {
+              git: source.git ? { uri: source.git.uri, ref: source.git.ref, commit } : undefined,
+              contextDir: source.contextDir,
+              upload: !!source.upload,
+            },
+          },
+          pushAuth: credentials.push,
+          dockerSocket: strategy.exposeDockerSocket ? o.privateSocket : undefined,
+          labels,
+          limits: buildLimits(resources),
+          onContainer: (id) => stepContainers.push(id),
+        }).catch((err: unknown) => {
+          if (err instanceof BuildFailure) throw outOfMemory(err, resources);
+          if (o.signal.aborted) throw err;
+          throw new DockerBuildFailedError(`the Docker daemon refused the custom builder: ${errorMessage(err)}`, {
+            cause: err,
+          });
+        }),
+      );
+      o.onLine(`The builder pushed ${image}@${digest}`);
+      return { image, digest, commit: commit ?? '' };
+    } else if (strategy.kind === 'source') {
       const s2iOptions: SourceToImageOptions = {
         runtime: o.runtime,
         contextDir,

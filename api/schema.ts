@@ -92,9 +92,32 @@ export const buildConfigSpecSchema = {
     },
     strategy: {
       type: 'object',
-      description: 'How the image is built: docker (a Dockerfile) or source (Source-to-Image); exactly one.',
+      description:
+        'How the image is built: docker (a Dockerfile), source (Source-to-Image) or custom (a builder image of your own); exactly one.',
       additionalProperties: false,
       properties: {
+        custom: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['image'],
+          description:
+            'A builder image of your own: it gets the build in SLIPWAY_* variables and the source at /workspace/source, pushes output.image itself, and its exit code decides the build.',
+          properties: {
+            image: { ...nonEmpty, description: 'The builder image.' },
+            env: {
+              type: 'array',
+              items: nameValue,
+              description: 'More environment of the builder (no SLIPWAY_* names).',
+            },
+            exposeDockerSocket: {
+              type: 'boolean',
+              description:
+                "Give the builder the build's own Docker daemon (DOCKER_HOST); only on agents with a private daemon per build.",
+            },
+            forcePull: { type: 'boolean' },
+            pullSecret: { ...secretReference, description: 'A docker-registry secret for pulling the builder image.' },
+          },
+        },
         source: {
           type: 'object',
           additionalProperties: false,
@@ -219,7 +242,7 @@ export const buildConfigSpecSchema = {
               from: {
                 type: 'string',
                 description:
-                  "ImageChange: the image whose new digests start a build; default: the strategy's docker.from or source.builderImage.",
+                  "ImageChange: the image whose new digests start a build; default: the strategy's docker.from, source.builderImage or custom.image.",
               },
             },
           },

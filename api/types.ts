@@ -136,10 +136,32 @@ export interface SourceStrategy {
   pullSecret?: { name: string };
 }
 
+/**
+ * A builder image of the user's own (OpenShift's customStrategy): it gets the build's
+ * description in SLIPWAY_* variables and the source at /workspace/source, and pushes the output
+ * image itself; its exit code decides the build. See docs/design/build-strategies.md.
+ */
+export interface CustomStrategy {
+  image: string;
+  /** More environment of the builder; names SLIPWAY_* are the agent's own and refused. */
+  env?: NameValue[];
+  /**
+   * Give the builder the build's own Docker daemon (DOCKER_HOST, its socket mounted): only on an
+   * agent whose executor starts a private daemon per build; elsewhere the build fails
+   * DockerSocketNotPrivate rather than hand over a daemon other builds use.
+   */
+  exposeDockerSocket?: boolean;
+  /** Pull the builder image even when the daemon has it. */
+  forcePull?: boolean;
+  /** A docker-registry secret for pulling the builder image. */
+  pullSecret?: { name: string };
+}
+
 /** Exactly one of the strategies is set. */
 export interface BuildStrategy {
   docker?: DockerStrategy;
   source?: SourceStrategy;
+  custom?: CustomStrategy;
 }
 
 export interface BuildOutput {

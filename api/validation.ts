@@ -87,8 +87,23 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   }
   if (spec.source.dockerfile !== undefined && spec.source.dockerfile.length > 64 * 1024)
     at('source.dockerfile', 'must be at most 64 KiB');
-  const strategies = [spec.strategy.docker, spec.strategy.source].filter((x) => x !== undefined);
-  if (strategies.length !== 1) at('strategy', 'needs exactly one of docker or source');
+  const strategies = [spec.strategy.docker, spec.strategy.source, spec.strategy.custom].filter((x) => x !== undefined);
+  if (strategies.length !== 1) at('strategy', 'needs exactly one of docker, source or custom');
+  const custom = spec.strategy.custom;
+  if (custom) {
+    const builder = parseImageReference(custom.image);
+    if (typeof builder === 'string') at('strategy.custom.image', builder);
+    if (spec.source.dockerfile !== undefined) at('source.dockerfile', 'is for the docker strategy, not custom');
+    const seen = new Set<string>();
+    custom.env?.forEach((e, i) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.name))
+        at(`strategy.custom.env[${i}].name`, `"${e.name}" is not a valid variable name`);
+      else if (e.name.startsWith('SLIPWAY_'))
+        at(`strategy.custom.env[${i}].name`, `"${e.name}": SLIPWAY_* variables are set by the agent`);
+      else if (seen.has(e.name)) at(`strategy.custom.env[${i}].name`, `"${e.name}" is given twice`);
+      seen.add(e.name);
+    });
+  }
   const docker = spec.strategy.docker ?? {};
   const s2i = spec.strategy.source;
   if (s2i) {
@@ -139,12 +154,12 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   else if (ref.digest) at('output.image', 'must name a tag, not a digest: a build pushes a new image');
   if (spec.output.pushSecret)
     errors.push(...nameErrors(spec.output.pushSecret.name, `${path}.output.pushSecret.name`, 253));
-  const pullSecret = spec.strategy.docker?.pullSecret ?? spec.strategy.source?.pullSecret;
+  const pullSecret = (spec.strategy.docker ?? spec.strategy.source ?? spec.strategy.custom)?.pullSecret;
   if (pullSecret)
     errors.push(
       ...nameErrors(
         pullSecret.name,
-        `${path}.strategy.${spec.strategy.docker ? 'docker' : 'source'}.pullSecret.name`,
+        `${path}.strategy.${spec.strategy.docker ? 'docker' : spec.strategy.source ? 'source' : 'custom'}.pullSecret.name`,
         253,
       ),
     );
@@ -211,11 +226,15 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     if (t.imageChange && t.type !== 'ImageChange')
       at(`triggers[${i}].imageChange`, `is only for ImageChange triggers, not ${t.type}`);
     if (t.type === 'ImageChange') {
-      const from = t.imageChange?.from ?? spec.strategy.docker?.from ?? spec.strategy.source?.builderImage;
+      const from =
+        t.imageChange?.from ??
+        spec.strategy.docker?.from ??
+        spec.strategy.source?.builderImage ??
+        spec.strategy.custom?.image;
       if (from === undefined)
         at(
           `triggers[${i}].imageChange.from`,
-          'is required: the strategy names no image (docker.from or source.builderImage) to watch',
+          'is required: the strategy names no image (docker.from, source.builderImage or custom.image) to watch',
         );
       else {
         const parsed = parseImageReference(from);
@@ -417,14 +436,16 @@ function dropUnset(value: unknown): unknown {
     if (v === null || v === undefined || v === '' || v === false) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     const cleaned = dropUnset(v);
-    // An empty object still means something for these: "the Docker strategy", "takes uploads".
+    // An empty object still means something for these: "the Docker strategy", "takes uploads",
+    // "the custom strategy" (whose image is then missing, said as such).
     if (
       cleaned &&
       typeof cleaned === 'object' &&
       !Array.isArray(cleaned) &&
       Object.keys(cleaned).length === 0 &&
       k !== 'docker' &&
-      k !== 'binary'
+      k !== 'binary' &&
+      k !== 'custom'
     )
       continue;
     out[k] = cleaned;

@@ -54,7 +54,12 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
           'Strategy',
           `Source-to-Image, builder ${c.strategy.source.builderImage}${c.strategy.source.incremental ? ', incremental' : ''}`,
         ]
-      : ['Dockerfile', c.source!.dockerfile ? '(inline)' : c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
+      : c.strategy?.custom
+        ? [
+            'Strategy',
+            `Custom, builder ${c.strategy.custom.image}${c.strategy.custom.exposeDockerSocket ? ', with a Docker daemon' : ''}`,
+          ]
+        : ['Dockerfile', c.source!.dockerfile ? '(inline)' : c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
     ['Output', c.output!.image],
     ['Security', c.security?.unprivileged ? 'unprivileged (runs only in a user namespace)' : undefined],
     ['Image', s.output ? `${s.output.image}@${s.output.digest}` : undefined],

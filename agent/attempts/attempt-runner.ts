@@ -263,16 +263,21 @@ export class AttemptRunner {
     let daemonLost = false;
     try {
       if (build.unprivilegedRequired) await this.refuseUnlessUserns(build.unprivilegedRequired);
-      // A Dockerfile build's limits hold only when its daemon is limited as a whole (BuildKit).
-      const daemonLimits = build.strategy.kind === 'docker' ? buildLimits(build.resources) : undefined;
-      const lease = await this.o.executor.acquire(attempt.abort.signal, { daemonLimits }).catch((err: unknown) => {
-        throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
-      });
+      // A Dockerfile build's limits hold only when its daemon is limited as a whole (BuildKit); so
+      // do those of a custom builder given the daemon, which may run anything on it.
+      const ownDaemon = build.strategy.kind === 'custom' && build.strategy.exposeDockerSocket;
+      const daemonLimits = build.strategy.kind === 'docker' || ownDaemon ? buildLimits(build.resources) : undefined;
+      const lease = await this.o.executor
+        .acquire(attempt.abort.signal, { daemonLimits, ownDaemon })
+        .catch((err: unknown) => {
+          throw new ExecutorUnavailableError(`no Docker daemon for the build: ${errorMessage(err)}`, { cause: err });
+        });
       try {
         const result = await runBuild({
           build,
           runtime: lease.runtime,
           daemonLimited: lease.limited,
+          privateSocket: lease.privateSocket,
           agent: this.o.config.name,
           workDir: this.o.config.workDir,
           onLine,

@@ -335,6 +335,9 @@ export class DockerRuntime implements ContainerRuntime {
         MemorySwap: o.limits?.memoryBytes,
         CpuPeriod: o.limits?.cpuPeriod,
         CpuQuota: o.limits?.cpuQuota,
+        Binds: o.binds,
+        NetworkMode: o.network,
+        UsernsMode: o.usernsHost ? 'host' : undefined,
       },
     });
     return container.id;

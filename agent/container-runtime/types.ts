@@ -104,11 +104,21 @@ export interface ImageConfig {
 
 export interface CreateContainerOptions {
   image: string;
-  cmd: string[];
+  /** Undefined: the image's own entrypoint and command. */
+  cmd?: string[];
   env?: string[];
   user?: string;
   labels: Record<string, string>;
   limits?: ContainerLimits;
+  /** host-path:container-path[:ro] bind mounts (paths on the daemon's machine); undefined: none. */
+  binds?: string[];
+  /** `host`: the daemon's own network namespace; undefined: the daemon's default network. */
+  network?: 'host';
+  /**
+   * Run outside the daemon's user namespace (`--userns=host`), as its root: needed to share its
+   * network namespace when it remaps users. Undefined: the daemon's setting.
+   */
+  usernsHost?: boolean;
 }
 
 export interface ContainerRuntime {

@@ -47,20 +47,22 @@ export class DindExecutor implements Executor {
   }
 
   /**
-   * A build that needs its daemon limited gets a daemon of its own, even in per-agent mode (the
-   * shared one cannot hold one build to limits): it starts cold, and is held to them.
+   * A build that needs its daemon limited, or its own daemon (`ownDaemon`), gets a daemon of its
+   * own even in per-agent mode (the shared one cannot hold one build to limits, nor be handed to
+   * one build's builder): it starts cold, and is destroyed after.
    */
   async acquire(_signal?: AbortSignal, needs: LeaseNeeds = {}): Promise<ExecutorLease> {
     const limits =
       this.limitsDockerfileBuilds && needs.daemonLimits && hasLimits(needs.daemonLimits)
         ? needs.daemonLimits
         : undefined;
-    if (this.o.mode === 'per-build' || limits) {
+    if (this.o.mode === 'per-build' || limits || needs.ownDaemon) {
       const daemon = await PrivateDaemon.start(this.o, undefined, limits);
       this.perBuild.add(daemon);
       return {
         runtime: daemon.runtime,
         limited: this.limitsDockerfileBuilds,
+        privateSocket: daemon.socket,
         lost: () => daemon.died,
         release: async () => {
           this.perBuild.delete(daemon);

@@ -44,12 +44,23 @@ export interface LeaseNeeds {
    * ignores per-build limits, so only a daemon started inside a limited cgroup holds it to them.
    */
   daemonLimits?: ContainerLimits;
+  /**
+   * A daemon of the build's own (a custom builder given the daemon): an executor that can start
+   * one does, even when it otherwise shares one; its lease then has `privateSocket`.
+   */
+  ownDaemon?: boolean;
 }
 
 export interface ExecutorLease {
   runtime: ContainerRuntime;
   /** Whether the daemon, and so everything it runs, is held to the `daemonLimits` asked for. */
   limited: boolean;
+  /**
+   * The socket (a path on this machine) of a daemon that is this build's alone, started for it
+   * and destroyed after: what a custom builder's `exposeDockerSocket` may be given. Undefined
+   * when the daemon is shared (the node's, or the agent's per-agent one), so never handed out.
+   */
+  privateSocket?: string;
   /** True when the daemon went away while the build held it (the build failed for that). */
   lost(): boolean;
   release(): Promise<void>;

@@ -113,6 +113,19 @@ export interface SourceToImageStrategy {
   pullSecret?: string;
 }
 
+/** Build with a builder image of the user's own, which pushes the output image itself. */
+export interface CustomBuilderStrategy {
+  kind: 'custom';
+  image: string;
+  /** More environment of the builder (no SLIPWAY_* names: validation refuses them). */
+  env: NameValue[];
+  /** Give the builder the build's private daemon; refused where the daemon is not the build's own. */
+  exposeDockerSocket: boolean;
+  forcePull: boolean;
+  /** Name of the pull secret for the builder image; undefined: none. */
+  pullSecret?: string;
+}
+
 /**
  * A build as the agent runs it: read once, at the claim, from what the coordinator handed over
  * (the build, frozen config included, and the credentials of the secrets it names). Nothing
@@ -127,7 +140,7 @@ export interface ClaimedBuild {
   /** The attempt is stopped this many seconds after it started; undefined: no deadline. */
   completionDeadlineSeconds?: number;
   source: ClaimedSource;
-  strategy: DockerStrategy | SourceToImageStrategy;
+  strategy: DockerStrategy | SourceToImageStrategy | CustomBuilderStrategy;
   output: {
     /** registry/repository[:tag], as the config gives it (checked when the build runs). */
     image: string;
@@ -234,10 +247,23 @@ function namedCredentials(list: NamedCredentials__Output[]): Map<string, Credent
   return out;
 }
 
-function strategyFrom(strategy: BuildStrategy__Output | null): DockerStrategy | SourceToImageStrategy {
+function strategyFrom(
+  strategy: BuildStrategy__Output | null,
+): DockerStrategy | SourceToImageStrategy | CustomBuilderStrategy {
   const docker = strategy?.docker;
   const s2i = strategy?.source;
-  if (s2i && !docker) {
+  const custom = strategy?.custom;
+  if (custom && !docker && !s2i) {
+    return {
+      kind: 'custom',
+      image: custom.image,
+      env: nameValues(custom.env),
+      exposeDockerSocket: custom.exposeDockerSocket,
+      forcePull: custom.forcePull,
+      pullSecret: custom.pullSecret?.name || undefined,
+    };
+  }
+  if (s2i && !docker && !custom) {
     return {
       kind: 'source',
       builderImage: s2i.builderImage,
@@ -248,7 +274,7 @@ function strategyFrom(strategy: BuildStrategy__Output | null): DockerStrategy | 
       pullSecret: s2i.pullSecret?.name || undefined,
     };
   }
-  if (docker && !s2i) {
+  if (docker && !s2i && !custom) {
     return {
       kind: 'docker',
       dockerfilePath: docker.dockerfilePath || 'Dockerfile',
@@ -262,7 +288,7 @@ function strategyFrom(strategy: BuildStrategy__Output | null): DockerStrategy | 
       secrets: docker.secrets.map((s) => ({ id: s.id, secretName: s.secret?.name ?? '' })),
     };
   }
-  throw new MalformedBuildError('build.spec.config.strategy', 'needs exactly one of docker or source');
+  throw new MalformedBuildError('build.spec.config.strategy', 'needs exactly one of docker, source or custom');
 }
 
 function nameValues(list: NameValue__Output[]): NameValue[] {

@@ -56,7 +56,9 @@ export interface SourceToImageOptions {
  * it before the build so that pulling is timed as a stage of its own.
  * @throws PullBuilderImageFailedError
  */
-export async function pullBuilderImage(o: SourceToImageOptions): Promise<void> {
+export async function pullBuilderImage(
+  o: Pick<SourceToImageOptions, 'runtime' | 'builderImage' | 'forcePull' | 'pullAuth' | 'onLine' | 'signal'>,
+): Promise<void> {
   if (!o.forcePull && (await o.runtime.inspectImage(o.builderImage))) return;
   o.onLine(`Pulling builder image ${o.builderImage}`);
   try {

@@ -122,7 +122,7 @@ export class AgentReports {
       build,
       pushCredentials: await reveal(output.pushSecret?.name),
       sourceCredentials: await reveal(source.sourceSecret?.name),
-      pullCredentials: await reveal((strategy.docker ?? strategy.source)?.pullSecret?.name),
+      pullCredentials: await reveal((strategy.docker ?? strategy.source ?? strategy.custom)?.pullSecret?.name),
       buildSecrets: await this.buildSecrets(ref.namespace, strategy.docker?.secrets ?? []),
       sourceImageCredentials: await this.sourceImageCredentials(ref.namespace, source.images ?? []),
     };

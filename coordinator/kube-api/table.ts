@@ -129,7 +129,7 @@ function cells(resource: ResourceInfo, obj: KubeObject, now: Date): unknown[] {
   }
   const spec = obj.spec as BuildConfigSpec;
   const status = obj.status as { lastVersion: number };
-  const type = spec.strategy.source ? 'Source' : 'Docker';
+  const type = spec.strategy.source ? 'Source' : spec.strategy.custom ? 'Custom' : 'Docker';
   const base = spec.source.git
     ? `Git${spec.source.git.ref ? `@${spec.source.git.ref}` : ''}`
     : spec.source.binary

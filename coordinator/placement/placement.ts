@@ -344,7 +344,7 @@ export class WarmIndex {
     const byConfig = best(this.configs.get(config), among);
     if (byConfig) return { agent: byConfig, what: `config ${config}'s cache` };
     const strategy = build.spec.config.strategy;
-    const image = strategy.source?.builderImage ?? strategy.docker?.from;
+    const image = strategy.source?.builderImage ?? strategy.custom?.image ?? strategy.docker?.from;
     const byImage = image ? best(this.images.get(image), among) : undefined;
     return byImage ? { agent: byImage, what: `base image ${image}` } : undefined;
   }

@@ -27,7 +27,11 @@ export function watchedImages(spec: BuildConfigSpec): WatchedImage[] {
   const watched: WatchedImage[] = [];
   for (const t of spec.triggers ?? []) {
     if (t.type !== 'ImageChange') continue;
-    const from = t.imageChange?.from ?? spec.strategy.docker?.from ?? spec.strategy.source?.builderImage;
+    const from =
+      t.imageChange?.from ??
+      spec.strategy.docker?.from ??
+      spec.strategy.source?.builderImage ??
+      spec.strategy.custom?.image;
     if (!from) continue; // validation refuses this; a stored config from before is skipped
     const image = canonicalImage(from);
     if (typeof image === 'string') continue;
@@ -45,7 +49,9 @@ export function watchedImagePullSecret(spec: BuildConfigSpec, image: CanonicalIm
     const c = canonicalImage(i.from);
     return typeof c !== 'string' && sameImage(c, image);
   });
-  return source ? source.pullSecret?.name : (spec.strategy.docker ?? spec.strategy.source)?.pullSecret?.name;
+  return source
+    ? source.pullSecret?.name
+    : (spec.strategy.docker ?? spec.strategy.source ?? spec.strategy.custom)?.pullSecret?.name;
 }
 
 /** The digest recorded for `image` in the config's status, if any. */

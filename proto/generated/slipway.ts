@@ -29,6 +29,7 @@ import type { ClaimBuildResponse as _slipway_v1_ClaimBuildResponse, ClaimBuildRe
 import type { CompleteBuildRequest as _slipway_v1_CompleteBuildRequest, CompleteBuildRequest__Output as _slipway_v1_CompleteBuildRequest__Output } from './slipway/v1/CompleteBuildRequest';
 import type { CreateBuildConfigRequest as _slipway_v1_CreateBuildConfigRequest, CreateBuildConfigRequest__Output as _slipway_v1_CreateBuildConfigRequest__Output } from './slipway/v1/CreateBuildConfigRequest';
 import type { CreateSecretRequest as _slipway_v1_CreateSecretRequest, CreateSecretRequest__Output as _slipway_v1_CreateSecretRequest__Output } from './slipway/v1/CreateSecretRequest';
+import type { CustomStrategy as _slipway_v1_CustomStrategy, CustomStrategy__Output as _slipway_v1_CustomStrategy__Output } from './slipway/v1/CustomStrategy';
 import type { DeleteBuildConfigRequest as _slipway_v1_DeleteBuildConfigRequest, DeleteBuildConfigRequest__Output as _slipway_v1_DeleteBuildConfigRequest__Output } from './slipway/v1/DeleteBuildConfigRequest';
 import type { DeleteBuildConfigResponse as _slipway_v1_DeleteBuildConfigResponse, DeleteBuildConfigResponse__Output as _slipway_v1_DeleteBuildConfigResponse__Output } from './slipway/v1/DeleteBuildConfigResponse';
 import type { DeleteSecretRequest as _slipway_v1_DeleteSecretRequest, DeleteSecretRequest__Output as _slipway_v1_DeleteSecretRequest__Output } from './slipway/v1/DeleteSecretRequest';
@@ -107,6 +108,7 @@ export interface ProtoGrpcType {
       CompleteBuildRequest: MessageTypeDefinition<_slipway_v1_CompleteBuildRequest, _slipway_v1_CompleteBuildRequest__Output>
       CreateBuildConfigRequest: MessageTypeDefinition<_slipway_v1_CreateBuildConfigRequest, _slipway_v1_CreateBuildConfigRequest__Output>
       CreateSecretRequest: MessageTypeDefinition<_slipway_v1_CreateSecretRequest, _slipway_v1_CreateSecretRequest__Output>
+      CustomStrategy: MessageTypeDefinition<_slipway_v1_CustomStrategy, _slipway_v1_CustomStrategy__Output>
       DeleteBuildConfigRequest: MessageTypeDefinition<_slipway_v1_DeleteBuildConfigRequest, _slipway_v1_DeleteBuildConfigRequest__Output>
       DeleteBuildConfigResponse: MessageTypeDefinition<_slipway_v1_DeleteBuildConfigResponse, _slipway_v1_DeleteBuildConfigResponse__Output>
       DeleteSecretRequest: MessageTypeDefinition<_slipway_v1_DeleteSecretRequest, _slipway_v1_DeleteSecretRequest__Output>

@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import test, { type ExecutionContext } from 'ava';
+import { environmentDocker, imageExists, pullAndRun } from './helpers/docker.js';
+import { pushBuilderImage } from './helpers/builder-images.js';
+import { testEnvironment } from './helpers/environment.js';
+import { eventually } from './helpers/eventually.js';
+import { startGitServer } from './helpers/git-server.js';
+import { registryDigest } from './helpers/registry.js';
+import { addAgent, startSlipway, type Slipway } from './helpers/slipway.js';
+import type { BuildConfig } from '../proto/generated/slipway/v1/BuildConfig.js';
+
+const unique = () => randomBytes(4).toString('hex');
+
+async function logOf(sw: Slipway, name: string): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name })) lines.push(l.text);
+  return lines;
+}
+
+function customConfig(name: string, uri: string, image: string, custom: Record<string, unknown>): BuildConfig {
+  return {
+    metadata: { name },
+    spec: { source: { git: { uri, ref: 'main' } }, strategy: { custom: custom as never }, output: { image } },
+  };
+}
+
+/** A builder that builds the source's Dockerfile and pushes it with the daemon it was given. */
+const DOCKER_BUILDER = `set -e
+echo "description: $SLIPWAY_BUILD"
+echo "greeting: $GREETING"
+cd "$SLIPWAY_SOURCE_DIR"
+echo "source: $(ls | tr '\\n' ' ')"
+echo "daemon: $DOCKER_HOST $(docker info --format '{{.Name}} containers={{.Containers}}')"
+docker build -q -t "$SLIPWAY_OUTPUT_IMAGE" .
+docker push "$SLIPWAY_OUTPUT_IMAGE"
+`;
+
+function dindRootFor(t: ExecutionContext): string {
+  const dir = `/tmp/sw-dind-${unique()}`;
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test.serial(
+  "custom: a builder given the build's private daemon builds and pushes; the digest it pushed is recorded",
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t, { agents: 0 });
+    await addAgent(t, sw, { settings: { executor: 'dind', dindMode: 'per-agent', dindRoot: dindRootFor(t) } });
+    const id = unique();
+    const builder = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-docker-builder-${id}:v1`,
+      DOCKER_BUILDER,
+      { dockerCli: true },
+    );
+    const word = `custom-${id}`;
+    const repo = await git.createRepo('app', {
+      Dockerfile: `FROM ${env.baseImage}\nCOPY message /message\nCMD ["cat", "/message"]\n`,
+      message: `${word}\n`,
+    });
+    const image = `${env.registry}/test/custom-app-${id}:v1`;
+    await sw.client.createBuildConfig(
+      customConfig('app', repo.uri, image, {
+        image: builder,
+        exposeDockerSocket: true,
+        env: [
+          { name: 'GREETING', value: 'hello' },
+          { name: 'DOCKER_BUILDKIT', value: '0' },
+        ],
+      }),
+    );
+    await sw.client.startBuild({ namespace: 'default', configName: 'app' });
+    const final = await sw.client.waitForBuild('default', 'app-1');
+    const log = await logOf(sw, 'app-1');
+    t.is(final.status!.phase, 'Complete', `${final.status!.message}\n${log.join('\n')}`);
+    const digest = final.status!.output!.digest!;
+    const inRegistry = await registryDigest(`test/custom-app-${id}`, 'v1');
+    t.is(digest, inRegistry!, 'the digest recorded is the one in the registry');
+    t.is((await pullAndRun(environmentDocker(), `${env.registry}/test/custom-app-${id}@${digest}`)).trim(), word);
+
+    const description = JSON.parse(log.find((l) => l.startsWith('description: '))!.slice('description: '.length));
+    t.like(description, {
+      namespace: 'default',
+      name: 'app-1',
+      attempt: 1,
+      config: 'app',
+      source: { git: { uri: repo.uri, ref: 'main', commit: final.status!.commit }, upload: false },
+      output: { image },
+      sourceDir: '/workspace/source',
+      dockerHost: 'unix:///var/run/docker.sock',
+    });
+    t.true(log.includes('greeting: hello'), 'strategy.custom.env reaches the builder');
+    t.true(log.includes('source: Dockerfile message '), log.join('\n'));
+    // The daemon was a fresh one of the build's own (even on a per-agent dind agent): only the
+    // builder's own container on it, and the image never on the node's daemon.
+    t.true(
+      log.some((l) => /^daemon: unix:\/\/\/var\/run\/docker\.sock \S+ containers=1$/.test(l)),
+      log.join('\n'),
+    );
+    t.false(await imageExists(environmentDocker(), image), "the node's daemon never had the output image");
+  },
+);
+
+test.serial(
+  "custom: exposeDockerSocket on the host executor is refused, never handing over the node's daemon",
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t, { agents: 0 });
+    await addAgent(t, sw, { settings: { executor: 'host' } });
+    const repo = await git.createRepo('app', { message: 'x\n' });
+    // The builder image would say so if it ran: it must not.
+    const builder = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-echo-${unique()}:v1`,
+      'echo "the builder ran"\n',
+    );
+    await sw.client.createBuildConfig(
+      customConfig('app', repo.uri, `${env.registry}/test/custom-refused-${unique()}:v1`, {
+        image: builder,
+        exposeDockerSocket: true,
+      }),
+    );
+    await sw.client.startBuild({ namespace: 'default', configName: 'app' });
+    const final = await sw.client.waitForBuild('default', 'app-1');
+    t.is(final.status!.phase, 'Failed');
+    t.is(final.status!.reason, 'DockerSocketNotPrivate');
+    t.regex(final.status!.message, /strategy\.custom\.exposeDockerSocket/);
+    t.false((await logOf(sw, 'app-1')).includes('the builder ran'));
+  },
+);
+
+test.serial(
+  'custom: the exit code decides: non-zero fails CustomBuilderFailed with it, 0 without a push fails OutputNotPushed',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t);
+    const repo = await git.createRepo('app', { message: 'x\n' });
+    const failing = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-failing-${unique()}:v1`,
+      'echo "builder: cannot build this"\nexit 3\n',
+    );
+    const lazy = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-lazy-${unique()}:v1`,
+      'echo "builder: done, pushed nothing"\n',
+    );
+    await sw.client.createBuildConfig(
+      customConfig('failing', repo.uri, `${env.registry}/test/custom-out-${unique()}:v1`, { image: failing }),
+    );
+    await sw.client.createBuildConfig(
+      customConfig('lazy', repo.uri, `${env.registry}/test/custom-out-${unique()}:v1`, { image: lazy }),
+    );
+    await sw.client.startBuild({ namespace: 'default', configName: 'failing' });
+    const failed = await sw.client.waitForBuild('default', 'failing-1');
+    t.is(failed.status!.phase, 'Failed');
+    t.is(failed.status!.reason, 'CustomBuilderFailed');
+    t.is(failed.status!.exitCode, 3);
+    t.true((await logOf(sw, 'failing-1')).includes('builder: cannot build this'));
+
+    await sw.client.startBuild({ namespace: 'default', configName: 'lazy' });
+    const lazyBuild = await sw.client.waitForBuild('default', 'lazy-1');
+    t.is(lazyBuild.status!.phase, 'Failed');
+    t.is(lazyBuild.status!.reason, 'OutputNotPushed', lazyBuild.status!.message);
+  },
+);
+
+test.serial('custom: cancelling stops the builder and removes its container', async (t) => {
+  const env = testEnvironment();
+  const git = await startGitServer(t);
+  const sw = await startSlipway(t);
+  const repo = await git.createRepo('app', { message: 'x\n' });
+  const sleepy = await pushBuilderImage(
+    environmentDocker(),
+    `${env.registry}/test/custom-sleepy-${unique()}:v1`,
+    'echo "builder: sleeping"\nsleep 600\n',
+  );
+  await sw.client.createBuildConfig(
+    customConfig('sleepy', repo.uri, `${env.registry}/test/custom-out-${unique()}:v1`, { image: sleepy }),
+  );
+  await sw.client.startBuild({ namespace: 'default', configName: 'sleepy' });
+  const docker = environmentDocker();
+  const labelled = () =>
+    docker.listContainers({ all: true, filters: { label: ['slipway.dev/build=sleepy-1'] } }).then((l) => l.length);
+  await eventually('the builder container', async () => (await labelled()) === 1, { timeoutMs: 60_000 });
+  await sw.client.cancelBuild('default', 'sleepy-1');
+  const final = await sw.client.waitForBuild('default', 'sleepy-1');
+  t.is(final.status!.phase, 'Cancelled');
+  t.is(await labelled(), 0, 'no container of the build is left');
+});
