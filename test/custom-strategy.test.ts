@@ -7,6 +7,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
 import { registryDigest } from './helpers/registry.js';
+import { startAuthRegistry } from './helpers/auth-registry.js';
 import { addAgent, startSlipway, type Slipway } from './helpers/slipway.js';
 import type { BuildConfig } from '../proto/generated/slipway/v1/BuildConfig.js';
 
@@ -193,3 +194,59 @@ test.serial('custom: cancelling stops the builder and removes its container', as
   t.is(final.status!.phase, 'Cancelled');
   t.is(await labelled(), 0, 'no container of the build is left');
 });
+
+test.serial(
+  'custom: the push secret reaches the builder as a docker config.json only, and the digest is read back with it',
+  async (t) => {
+    const env = testEnvironment();
+    const password = `pw-${unique()}`;
+    const registry = await startAuthRegistry(t, 'builder', password);
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t, { agents: 0 });
+    await addAgent(t, sw, { settings: { executor: 'dind', dindMode: 'per-build', dindRoot: dindRootFor(t) } });
+    await sw.client.createSecret({
+      metadata: { name: 'push' },
+      type: 'docker-registry',
+      registry: registry.address,
+      username: 'builder',
+      password,
+    });
+    const builder = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-auth-builder-${unique()}:v1`,
+      `set -e
+echo "description: $SLIPWAY_BUILD"
+cd "$SLIPWAY_SOURCE_DIR"
+docker build -q -t "$SLIPWAY_OUTPUT_IMAGE" .
+docker --config "$(dirname "$SLIPWAY_PUSH_DOCKERCONFIG")" push "$SLIPWAY_OUTPUT_IMAGE"
+`,
+      { dockerCli: true },
+    );
+    const repo = await git.createRepo('app', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} > /x\n` });
+    const image = `${registry.address}/team/custom:v1`;
+    const config = customConfig('app', repo.uri, image, {
+      image: builder,
+      exposeDockerSocket: true,
+      env: [{ name: 'DOCKER_BUILDKIT', value: '0' }],
+    });
+    config.spec!.output!.pushSecret = { name: 'push' };
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: 'app' });
+    const final = await sw.client.waitForBuild('default', 'app-1');
+    const log = await logOf(sw, 'app-1');
+    t.is(final.status!.phase, 'Complete', `${final.status!.message}\n${log.join('\n')}`);
+    const res = await fetch(`http://${registry.address}/v2/team/custom/manifests/v1`, {
+      method: 'HEAD',
+      headers: {
+        accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+        authorization: `Basic ${Buffer.from(`builder:${password}`).toString('base64')}`,
+      },
+    });
+    t.is(final.status!.output!.digest, res.headers.get('docker-content-digest')!);
+    const description = JSON.parse(log.find((l) => l.startsWith('description: '))!.slice('description: '.length));
+    t.deepEqual(description.output, { image, pushDockerConfig: '/slipway/push/config.json' });
+    t.false(JSON.stringify(final).includes(password), 'the password is not in the build');
+    t.false(log.join('\n').includes(password), 'the password is not in the log');
+    t.false(log.join('\n').includes(Buffer.from(`builder:${password}`).toString('base64')));
+  },
+);
