@@ -216,6 +216,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
             },
           },
           pushAuth: credentials.push,
+          workDir: dir,
           dockerSocket: strategy.exposeDockerSocket ? o.privateSocket : undefined,
           labels,
           limits: buildLimits(resources),

@@ -1,5 +1,10 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { claimedBuildFrom } from '../agent/jobs/claimed-build.js';
+import { InvalidOutputLayoutError, pushLayout } from '../agent/strategies/oci-layout-push.js';
+import type { CanonicalImage } from '../common/image-reference.js';
 import { validateBuildConfigSpec } from '../api/validation.js';
 import { InvalidBuildConfigError } from '../common/errors.js';
 import { slipwayProto } from '../common/grpc/proto.js';
@@ -120,4 +125,22 @@ test('the claim turns a custom strategy into the agent’s, with its defaults', 
       pullSecret: 'p',
     },
   );
+});
+
+test('an output layout with other than one image manifest, or a blob that does not match its digest, is refused', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'slipway-layout-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const image = { registry: '127.0.0.1:1', repository: 'team/app', tag: 'v1' } as CanonicalImage;
+  const push = () => pushLayout(dir, image, undefined, new AbortController().signal, () => {});
+  const manifest = (digest: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 2 });
+  const a = `sha256:${'a'.repeat(64)}`;
+  await writeFile(path.join(dir, 'index.json'), JSON.stringify({ manifests: [manifest(a), manifest(a)] }));
+  const two = await t.throwsAsync(push(), { instanceOf: InvalidOutputLayoutError });
+  t.is(two.reason, 'InvalidOutputLayout');
+  t.regex(two.message, /names 2 image manifests; exactly one is pushed/);
+
+  await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+  await writeFile(path.join(dir, 'blobs', 'sha256', 'a'.repeat(64)), '{}');
+  await writeFile(path.join(dir, 'index.json'), JSON.stringify({ manifests: [manifest(a)] }));
+  await t.throwsAsync(push(), { instanceOf: InvalidOutputLayoutError, message: /does not match its digest/ });
 });

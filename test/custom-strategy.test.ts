@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import test, { type ExecutionContext } from 'ava';
-import { environmentDocker, imageExists, pullAndRun } from './helpers/docker.js';
+import { demux, environmentDocker, imageExists, pullAndRun } from './helpers/docker.js';
 import { pushBuilderImage } from './helpers/builder-images.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
@@ -248,5 +248,94 @@ docker --config "$(dirname "$SLIPWAY_PUSH_DOCKERCONFIG")" push "$SLIPWAY_OUTPUT_
     t.false(JSON.stringify(final).includes(password), 'the password is not in the build');
     t.false(log.join('\n').includes(password), 'the password is not in the log');
     t.false(log.join('\n').includes(Buffer.from(`builder:${password}`).toString('base64')));
+  },
+);
+
+/**
+ * A builder without Docker: it writes the image as an OCI image layout (one uncompressed layer:
+ * busybox as /bin/cat and the source's message) into SLIPWAY_OUTPUT_DIR, for the agent to push.
+ */
+const LAYOUT_BUILDER = `set -e
+out="$SLIPWAY_OUTPUT_DIR"
+blob() { d=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$out/blobs/sha256/$d"; echo "$d $(wc -c < "$1" | tr -d ' ')"; }
+mkdir -p "$out/blobs/sha256" /tmp/root/bin /tmp/root/app
+cp /bin/busybox /tmp/root/bin/cat
+cp "$SLIPWAY_SOURCE_DIR/message" /tmp/root/app/message
+(cd /tmp/root && tar -cf /tmp/layer.tar bin app)
+set -- $(blob /tmp/layer.tar); layer=$1; layer_size=$2
+printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/cat","/app/message"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$layer" > /tmp/config.json
+set -- $(blob /tmp/config.json); config=$1; config_size=$2
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' "$config" "$config_size" "$layer" "$layer_size" > /tmp/manifest.json
+set -- $(blob /tmp/manifest.json); manifest=$1; manifest_size=$2
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s}]}' "$manifest" "$manifest_size" > "$out/index.json"
+printf '{"imageLayoutVersion":"1.0.0"}' > "$out/oci-layout"
+echo "layout written: manifest sha256:$manifest"
+`;
+
+test.serial(
+  'custom: a builder without Docker leaves an OCI layout, which the agent pushes with the push secret',
+  async (t) => {
+    const env = testEnvironment();
+    const password = `pw-${unique()}`;
+    const registry = await startAuthRegistry(t, 'builder', password);
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t);
+    await sw.client.createSecret({
+      metadata: { name: 'push' },
+      type: 'docker-registry',
+      registry: registry.address,
+      username: 'builder',
+      password,
+    });
+    const builder = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-layout-builder-${unique()}:v1`,
+      LAYOUT_BUILDER,
+    );
+    const word = `layout-${unique()}`;
+    const repo = await git.createRepo('app', { message: `${word}\n` });
+    const image = `${registry.address}/team/layout:v1`;
+    const config = customConfig('app', repo.uri, image, { image: builder });
+    config.spec!.output!.pushSecret = { name: 'push' };
+    await sw.client.createBuildConfig(config);
+    await sw.client.startBuild({ namespace: 'default', configName: 'app' });
+    const final = await sw.client.waitForBuild('default', 'app-1');
+    const log = await logOf(sw, 'app-1');
+    t.is(final.status!.phase, 'Complete', `${final.status!.message}\n${log.join('\n')}`);
+    const written = log
+      .find((l) => l.startsWith('layout written: manifest '))!
+      .slice('layout written: manifest '.length);
+    t.is(final.status!.output!.digest, written, 'the digest recorded is that of the manifest the builder wrote');
+    const basic = `Basic ${Buffer.from(`builder:${password}`).toString('base64')}`;
+    const res = await fetch(`http://${registry.address}/v2/team/layout/manifests/v1`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json', authorization: basic },
+    });
+    t.is(res.headers.get('docker-content-digest'), written);
+    t.false(log.join('\n').includes(password), 'the password is not in the log');
+
+    // Pulled and run as the registry holds it, the image is what the builder wrote.
+    const docker = environmentDocker();
+    const pulled = `${registry.address}/team/layout@${written}`;
+    await new Promise((resolve, reject) =>
+      docker.pull(
+        pulled,
+        { authconfig: { username: 'builder', password, serveraddress: registry.address } },
+        (err, stream) =>
+          err ? reject(err) : docker.modem.followProgress(stream!, (e) => (e ? reject(e) : resolve(undefined))),
+      ),
+    );
+    t.teardown(() =>
+      docker
+        .getImage(pulled)
+        .remove({ force: true })
+        .catch(() => {}),
+    );
+    const container = await docker.createContainer({ Image: pulled, HostConfig: { NetworkMode: 'none' } });
+    await container.start();
+    await container.wait();
+    const out = (await container.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+    await container.remove({ force: true });
+    t.is(demux(out).trim(), word);
   },
 );

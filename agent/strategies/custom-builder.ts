@@ -5,13 +5,21 @@ import { canonicalImage, DOCKER_HUB } from '../../common/image-reference.js';
 import { errorMessage } from '../../common/errors.js';
 import { resolveManifestDigest } from '../../coordinator/triggers/registry-client.js';
 import { BuildFailure } from '../build-failures.js';
-import type { ContainerLimits, ContainerRuntime, RegistryAuth } from '../container-runtime/types.js';
+import {
+  ContainerPathNotFoundError,
+  type ContainerLimits,
+  type ContainerRuntime,
+  type RegistryAuth,
+} from '../container-runtime/types.js';
 import { LineSplitter } from '../logs/line-splitter.js';
+import { pushLayout, unpackLayout } from './oci-layout-push.js';
 
 /** Where the build's source is in the builder's container (SLIPWAY_SOURCE_DIR). */
 export const CUSTOM_SOURCE_DIR = '/workspace/source';
 /** The docker config.json with the push credentials in the builder's container (SLIPWAY_PUSH_DOCKERCONFIG). */
 export const CUSTOM_PUSH_DOCKERCONFIG = '/slipway/push/config.json';
+/** Where the builder may leave an OCI image layout for the agent to push (SLIPWAY_OUTPUT_DIR). */
+export const CUSTOM_OUTPUT_DIR = '/workspace/output';
 /** Where the build's private daemon's socket is mounted in the builder's container (DOCKER_HOST). */
 const DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -51,6 +59,7 @@ export interface CustomBuildDescription {
   source: { git?: { uri: string; ref?: string; commit?: string }; contextDir?: string; upload: boolean };
   output: { image: string; pushDockerConfig?: string };
   sourceDir: string;
+  outputDir: string;
   dockerHost?: string;
 }
 
@@ -62,7 +71,9 @@ export interface CustomBuilderOptions {
   env: { name: string; value: string }[];
   /** The output reference, with its tag. */
   image: string;
-  description: Omit<CustomBuildDescription, 'output' | 'sourceDir' | 'dockerHost'>;
+  description: Omit<CustomBuildDescription, 'output' | 'sourceDir' | 'outputDir' | 'dockerHost'>;
+  /** A folder of the build's own, where an output layout is unpacked before it is pushed. */
+  workDir: string;
   /** For the output's registry; written as a docker config.json into the container only. */
   pushAuth?: RegistryAuth;
   /**
@@ -82,8 +93,9 @@ export interface CustomBuilderOptions {
  * Runs the builder image once: the source at /workspace/source, the build described in
  * SLIPWAY_* variables, the push credentials in a docker config.json (both put into the
  * container, never on the agent's disk), and with `dockerSocket` the build's own daemon at
- * DOCKER_HOST. Exit 0 means the builder pushed `image`: the registry is asked which manifest
- * the tag names, and that digest is returned. The same digest as before the build is not an
+ * DOCKER_HOST. Exit 0 means the builder made the image: when it left an OCI image layout in
+ * /workspace/output, the agent pushes that to `image` and returns its digest; otherwise the
+ * builder pushed it, and the registry is asked which manifest the tag names. The same digest as before the build is not an
  * error (a reproducible builder may push the same image again); it is said in the log.
  * @throws CustomBuilderFailedError (its exit code), OutputNotPushedError, OutputDigestUnavailableError
  */
@@ -95,6 +107,7 @@ export async function runCustomBuilder(o: CustomBuilderOptions): Promise<string>
     ...o.description,
     output: { image: o.image, ...(pushConfig ? { pushDockerConfig: pushConfig } : {}) },
     sourceDir: CUSTOM_SOURCE_DIR,
+    outputDir: CUSTOM_OUTPUT_DIR,
     ...(dockerHost ? { dockerHost } : {}),
   };
   const env = [
@@ -102,6 +115,7 @@ export async function runCustomBuilder(o: CustomBuilderOptions): Promise<string>
     `SLIPWAY_BUILD=${JSON.stringify(description)}`,
     `SLIPWAY_OUTPUT_IMAGE=${o.image}`,
     `SLIPWAY_SOURCE_DIR=${CUSTOM_SOURCE_DIR}`,
+    `SLIPWAY_OUTPUT_DIR=${CUSTOM_OUTPUT_DIR}`,
     ...(pushConfig ? [`SLIPWAY_PUSH_DOCKERCONFIG=${pushConfig}`] : []),
     ...(dockerHost ? [`DOCKER_HOST=${dockerHost}`] : []),
   ];
@@ -116,6 +130,7 @@ export async function runCustomBuilder(o: CustomBuilderOptions): Promise<string>
   });
   o.onContainer(id);
   await o.runtime.putArchive(id, '/', sourceArchive(o.contextDir));
+  await o.runtime.putArchive(id, '/', await outputDirArchive());
   if (o.pushAuth) await o.runtime.putArchive(id, '/', await dockerConfigArchive(o.image, o.pushAuth));
   o.onLine(`Running builder ${o.builderImage}${dockerHost ? " with the build's own Docker daemon" : ''}`);
   const stdout = new LineSplitter(o.onLine);
@@ -124,6 +139,19 @@ export async function runCustomBuilder(o: CustomBuilderOptions): Promise<string>
     .runContainer(id, { onStdout: (c) => stdout.write(c), onStderr: (c) => stderr.write(c), signal: o.signal })
     .finally(() => (stdout.end(), stderr.end()));
   if (code !== 0) throw new CustomBuilderFailedError(`the builder exited with code ${code}`, { exitCode: code });
+
+  const layout = path.join(o.workDir, 'output-layout');
+  // A builder that removed the folder left no layout.
+  const tar = await o.runtime.readArchive(id, `${CUSTOM_OUTPUT_DIR}/.`, { signal: o.signal }).catch((err: unknown) => {
+    if (err instanceof ContainerPathNotFoundError) return undefined;
+    throw err;
+  });
+  if (tar && (await unpackLayout(tar, layout))) {
+    const image = canonicalImage(o.image);
+    if (typeof image === 'string') throw new Error(image);
+    o.onLine(`Pushing the builder's OCI layout to ${o.image}`);
+    return pushLayout(layout, image, o.pushAuth, o.signal, o.onLine);
+  }
 
   let digest: string | undefined;
   try {
@@ -157,6 +185,16 @@ function sourceArchive(dir: string): NodeJS.ReadableStream {
     map: (header) => ({ ...header, name: `workspace/source/${header.name}`, uid: 0, gid: 0 }),
     ignore: (name: string) => path.relative(dir, name).split(path.sep)[0] === '.git',
   }) as unknown as NodeJS.ReadableStream;
+}
+
+/** A tar of workspace/output/, writable by any user the builder runs as. */
+async function outputDirArchive(): Promise<Buffer> {
+  const out = pack();
+  out.entry({ name: 'workspace/output/', type: 'directory', mode: 0o777 });
+  out.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of out) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /**
