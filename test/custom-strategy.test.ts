@@ -339,3 +339,45 @@ test.serial(
     t.is(demux(out).trim(), word);
   },
 );
+
+test.serial(
+  'custom: the deadline stops the builder (DeadlineExceeded); past its memory limit it fails OutOfMemory',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t);
+    const repo = await git.createRepo('app', { message: 'x\n' });
+    const sleepy = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-slow-${unique()}:v1`,
+      'echo "builder: sleeping"\nsleep 600\n',
+    );
+    const hungry = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-hungry-${unique()}:v1`,
+      'dd if=/dev/zero of=/dev/null bs=200M count=1\n',
+    );
+    const slow = customConfig('slow', repo.uri, `${env.registry}/test/custom-out-${unique()}:v1`, { image: sleepy });
+    slow.spec!.completionDeadlineSeconds = 3;
+    const limited = customConfig('hungry', repo.uri, `${env.registry}/test/custom-out-${unique()}:v1`, {
+      image: hungry,
+    });
+    limited.spec!.resources = { memory: '64Mi' };
+    await sw.client.createBuildConfig(slow);
+    await sw.client.createBuildConfig(limited);
+    await sw.client.startBuild({ namespace: 'default', configName: 'slow' });
+    await sw.client.startBuild({ namespace: 'default', configName: 'hungry' });
+    const late = await sw.client.waitForBuild('default', 'slow-1');
+    t.is(late.status!.phase, 'Failed');
+    t.is(late.status!.reason, 'DeadlineExceeded');
+    const oom = await sw.client.waitForBuild('default', 'hungry-1');
+    t.is(oom.status!.reason, 'OutOfMemory', oom.status!.message);
+    for (const build of ['slow-1', 'hungry-1']) {
+      const left = await environmentDocker().listContainers({
+        all: true,
+        filters: { label: [`slipway.dev/build=${build}`] },
+      });
+      t.deepEqual(left, [], `no container of ${build} is left`);
+    }
+  },
+);
