@@ -28,7 +28,7 @@ import { isRegistryAuthRefusal, isTransientRegistryFailure } from './container-r
 import { authFor } from './container-runtime/registry-auth.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import type { BuildCacheGuard } from './gc/build-cache-guard.js';
-import type { ClaimedBuild, DockerStrategy } from './jobs/claimed-build.js';
+import type { ClaimedBuild, CustomBuilderStrategy, DockerStrategy } from './jobs/claimed-build.js';
 import { fetchGitSource } from './source/git-source.js';
 import { extractContext, type ContextLimits } from './source/safe-extract.js';
 import { copyImageSources, imageAuth, type ResolvedSourceImage } from './source/image-sources.js';
@@ -159,7 +159,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
         `strategy.custom.exposeDockerSocket: this agent builds on a Docker daemon other builds share (the host executor), and a builder given it could see and change them; run it on an agent with the dind executor (a daemon of the build's own), or build without exposeDockerSocket`,
       );
     }
-    const secrets = strategy.kind === 'docker' ? buildSecrets(o.build, strategy) : undefined;
+    const secrets = strategy.kind !== 'source' ? buildSecrets(o.build, strategy) : undefined;
     const image = outputReference(output.image);
     o.useImages?.([image]);
 
@@ -217,6 +217,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
           },
           pushAuth: credentials.push,
           workDir: dir,
+          secrets,
           dockerSocket: strategy.exposeDockerSocket ? o.privateSocket : undefined,
           labels,
           limits: buildLimits(resources),
@@ -307,11 +308,14 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
  * @throws MissingBuildSecretError when one names a secret that does not exist,
  *   WrongBuildSecretTypeError when one names a secret that is not opaque.
  */
-function buildSecrets(build: ClaimedBuild, docker: DockerStrategy): Map<string, Buffer> | undefined {
-  if (docker.secrets.length === 0) return undefined;
+function buildSecrets(
+  build: ClaimedBuild,
+  strategy: DockerStrategy | CustomBuilderStrategy,
+): Map<string, Buffer> | undefined {
+  if (strategy.secrets.length === 0) return undefined;
   const values = new Map<string, Buffer>();
   const where = `namespace "${build.ref.namespace}"`;
-  for (const { id, secretName } of docker.secrets) {
+  for (const { id, secretName } of strategy.secrets) {
     const handed = build.credentials.build.get(id);
     if (!handed)
       throw new MissingBuildSecretError(

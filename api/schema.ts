@@ -116,6 +116,19 @@ export const buildConfigSpecSchema = {
             },
             forcePull: { type: 'boolean' },
             pullSecret: { ...secretReference, description: 'A docker-registry secret for pulling the builder image.' },
+            secrets: {
+              type: 'array',
+              description: 'Opaque secrets the builder reads as files, at /slipway/secrets/ID.',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['id', 'secret'],
+                properties: {
+                  id: { ...nonEmpty, description: "The file's name: letters, digits, '.', '_', '-'." },
+                  secret: { ...secretReference, description: 'An opaque secret in the build namespace.' },
+                },
+              },
+            },
           },
         },
         source: {

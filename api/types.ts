@@ -155,6 +155,11 @@ export interface CustomStrategy {
   forcePull?: boolean;
   /** A docker-registry secret for pulling the builder image. */
   pullSecret?: { name: string };
+  /**
+   * Opaque secrets the builder reads as files, /slipway/secrets/<id> (SLIPWAY_SECRETS_DIR); the
+   * same ids and limits as the Docker strategy's build secrets. Undefined: none.
+   */
+  secrets?: BuildSecret[];
 }
 
 /** Exactly one of the strategies is set. */

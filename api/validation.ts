@@ -11,6 +11,7 @@ import {
   MAX_SOURCE_IMAGE_PATHS,
   MAX_SOURCE_IMAGES,
   type BuildConfigSpec,
+  type BuildSecret,
   type ImageSource,
 } from './types.js';
 
@@ -148,6 +149,7 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
     seenArgs.add(arg.name);
   });
   errors.push(...buildSecretErrors(docker.secrets, `${path}.strategy.docker.secrets`));
+  errors.push(...buildSecretErrors(custom?.secrets, `${path}.strategy.custom.secrets`));
 
   const ref = parseImageReference(spec.output.image);
   if (typeof ref === 'string') at('output.image', ref);
@@ -296,7 +298,7 @@ const BUILD_SECRET_ID = /^[A-Za-z0-9._-]+$/;
 export const MAX_BUILD_SECRET_ID_LENGTH = 128;
 
 /** Problems with strategy.docker.secrets: ids well-formed and unique, secrets named, not too many. */
-function buildSecretErrors(secrets: NonNullable<BuildConfigSpec['strategy']['docker']>['secrets'], field: string) {
+function buildSecretErrors(secrets: BuildSecret[] | undefined, field: string) {
   const errors: FieldError[] = [];
   if (!secrets) return errors;
   if (secrets.length > MAX_BUILD_SECRETS)

@@ -66,8 +66,26 @@ test('each bad custom strategy field is named', (t) => {
     },
   );
   t.deepEqual(fieldErrors(spec({ custom: {} })), { 'spec.strategy.custom.image': 'is required' });
-  t.deepEqual(Object.keys(fieldErrors(spec({ custom: { image: 'a/b', secrets: [{ name: 'x' }] } }))), [
-    'spec.strategy.custom.secrets',
+  t.deepEqual(
+    fieldErrors(
+      spec({
+        custom: {
+          image: 'a/b',
+          secrets: [
+            { id: '../x', secret: { name: 'a' } },
+            { id: 'ok', secret: { name: 'Bad' } },
+          ],
+        },
+      }),
+    ),
+    {
+      'spec.strategy.custom.secrets[0].id': `"../x" must consist of letters, digits, '.', '_' and '-' (and not be "." or "..")`,
+      'spec.strategy.custom.secrets[1].secret.name':
+        '"Bad" must consist of lower case letters, digits and \'-\', and start and end with a letter or digit',
+    },
+  );
+  t.deepEqual(Object.keys(fieldErrors(spec({ custom: { image: 'a/b', volumes: [{ name: 'x' }] } }))), [
+    'spec.strategy.custom.volumes',
   ]);
 });
 
@@ -108,6 +126,7 @@ test('the claim turns a custom strategy into the agent’s, with its defaults', 
     exposeDockerSocket: false,
     forcePull: false,
     pullSecret: undefined,
+    secrets: [],
   });
   t.deepEqual(
     claimed({
@@ -115,6 +134,7 @@ test('the claim turns a custom strategy into the agent’s, with its defaults', 
       env: [{ name: 'A', value: 'b' }],
       exposeDockerSocket: true,
       pullSecret: { name: 'p' },
+      secrets: [{ id: 'token', secret: { name: 'api-token' } }],
     }),
     {
       kind: 'custom',
@@ -123,6 +143,7 @@ test('the claim turns a custom strategy into the agent’s, with its defaults', 
       exposeDockerSocket: true,
       forcePull: false,
       pullSecret: 'p',
+      secrets: [{ id: 'token', secretName: 'api-token' }],
     },
   );
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import test, { type ExecutionContext } from 'ava';
 import { demux, environmentDocker, imageExists, pullAndRun } from './helpers/docker.js';
@@ -379,5 +379,49 @@ test.serial(
       });
       t.deepEqual(left, [], `no container of ${build} is left`);
     }
+  },
+);
+
+test.serial(
+  'custom: strategy.custom.secrets are files under SLIPWAY_SECRETS_DIR, byte for byte, masked in the log; a missing one fails before the builder runs',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t);
+    const value = `token-${unique()}${unique()}`;
+    await sw.client.createSecret({ metadata: { name: 'api-token' }, type: 'opaque', password: value });
+    const repo = await git.createRepo('app', { message: 'x\n' });
+    const builder = await pushBuilderImage(
+      environmentDocker(),
+      `${env.registry}/test/custom-secret-builder-${unique()}:v1`,
+      `echo "secrets dir: $SLIPWAY_SECRETS_DIR"
+echo "sha: $(sha256sum "$SLIPWAY_SECRETS_DIR/token" | cut -d' ' -f1)"
+echo "value: $(cat "$SLIPWAY_SECRETS_DIR/token")"
+exit 5
+`,
+    );
+    const secrets = [{ id: 'token', secret: { name: 'api-token' } }];
+    await sw.client.createBuildConfig(
+      customConfig('app', repo.uri, `${env.registry}/test/custom-out-${unique()}:v1`, { image: builder, secrets }),
+    );
+    await sw.client.createBuildConfig(
+      customConfig('missing', repo.uri, `${env.registry}/test/custom-out-${unique()}:v1`, {
+        image: builder,
+        secrets: [{ id: 'token', secret: { name: 'no-such-secret' } }],
+      }),
+    );
+    await sw.client.startBuild({ namespace: 'default', configName: 'app' });
+    const final = await sw.client.waitForBuild('default', 'app-1');
+    t.is(final.status!.reason, 'CustomBuilderFailed', final.status!.message);
+    const log = await logOf(sw, 'app-1');
+    t.true(log.includes('secrets dir: /slipway/secrets'), log.join('\n'));
+    t.true(log.includes(`sha: ${createHash('sha256').update(value).digest('hex')}`), 'the file holds the value');
+    t.true(log.includes('value: ***'), 'the value is masked in the log');
+    t.false(log.join('\n').includes(value));
+
+    await sw.client.startBuild({ namespace: 'default', configName: 'missing' });
+    const missing = await sw.client.waitForBuild('default', 'missing-1');
+    t.is(missing.status!.reason, 'MissingBuildSecret', missing.status!.message);
+    t.false((await logOf(sw, 'missing-1')).some((l) => l.startsWith('secrets dir')));
   },
 );

@@ -124,6 +124,8 @@ export interface CustomBuilderStrategy {
   forcePull: boolean;
   /** Name of the pull secret for the builder image; undefined: none. */
   pullSecret?: string;
+  /** Secrets the builder reads as files: the id (file name) and the opaque secret it names; empty: none. */
+  secrets: { id: string; secretName: string }[];
 }
 
 /**
@@ -261,6 +263,7 @@ function strategyFrom(
       exposeDockerSocket: custom.exposeDockerSocket,
       forcePull: custom.forcePull,
       pullSecret: custom.pullSecret?.name || undefined,
+      secrets: custom.secrets.map((s) => ({ id: s.id, secretName: s.secret?.name ?? '' })),
     };
   }
   if (s2i && !docker && !custom) {

@@ -18,6 +18,8 @@ import { pushLayout, unpackLayout } from './oci-layout-push.js';
 export const CUSTOM_SOURCE_DIR = '/workspace/source';
 /** The docker config.json with the push credentials in the builder's container (SLIPWAY_PUSH_DOCKERCONFIG). */
 export const CUSTOM_PUSH_DOCKERCONFIG = '/slipway/push/config.json';
+/** Where the config's secrets are files, one per id, in the builder's container (SLIPWAY_SECRETS_DIR). */
+export const CUSTOM_SECRETS_DIR = '/slipway/secrets';
 /** Where the builder may leave an OCI image layout for the agent to push (SLIPWAY_OUTPUT_DIR). */
 export const CUSTOM_OUTPUT_DIR = '/workspace/output';
 /** Where the build's private daemon's socket is mounted in the builder's container (DOCKER_HOST). */
@@ -60,6 +62,7 @@ export interface CustomBuildDescription {
   output: { image: string; pushDockerConfig?: string };
   sourceDir: string;
   outputDir: string;
+  secretsDir?: string;
   dockerHost?: string;
 }
 
@@ -71,7 +74,9 @@ export interface CustomBuilderOptions {
   env: { name: string; value: string }[];
   /** The output reference, with its tag. */
   image: string;
-  description: Omit<CustomBuildDescription, 'output' | 'sourceDir' | 'outputDir' | 'dockerHost'>;
+  description: Omit<CustomBuildDescription, 'output' | 'sourceDir' | 'outputDir' | 'secretsDir' | 'dockerHost'>;
+  /** strategy.custom.secrets' values by id; undefined: none. */
+  secrets?: Map<string, Buffer>;
   /** A folder of the build's own, where an output layout is unpacked before it is pushed. */
   workDir: string;
   /** For the output's registry; written as a docker config.json into the container only. */
@@ -91,7 +96,8 @@ export interface CustomBuilderOptions {
 
 /**
  * Runs the builder image once: the source at /workspace/source, the build described in
- * SLIPWAY_* variables, the push credentials in a docker config.json (both put into the
+ * SLIPWAY_* variables, the push credentials in a docker config.json and the config's secrets
+ * as files under /slipway/secrets (all put into the
  * container, never on the agent's disk), and with `dockerSocket` the build's own daemon at
  * DOCKER_HOST. Exit 0 means the builder made the image: when it left an OCI image layout in
  * /workspace/output, the agent pushes that to `image` and returns its digest; otherwise the
@@ -108,6 +114,7 @@ export async function runCustomBuilder(o: CustomBuilderOptions): Promise<string>
     output: { image: o.image, ...(pushConfig ? { pushDockerConfig: pushConfig } : {}) },
     sourceDir: CUSTOM_SOURCE_DIR,
     outputDir: CUSTOM_OUTPUT_DIR,
+    ...(o.secrets ? { secretsDir: CUSTOM_SECRETS_DIR } : {}),
     ...(dockerHost ? { dockerHost } : {}),
   };
   const env = [
@@ -116,6 +123,7 @@ export async function runCustomBuilder(o: CustomBuilderOptions): Promise<string>
     `SLIPWAY_OUTPUT_IMAGE=${o.image}`,
     `SLIPWAY_SOURCE_DIR=${CUSTOM_SOURCE_DIR}`,
     `SLIPWAY_OUTPUT_DIR=${CUSTOM_OUTPUT_DIR}`,
+    ...(o.secrets ? [`SLIPWAY_SECRETS_DIR=${CUSTOM_SECRETS_DIR}`] : []),
     ...(pushConfig ? [`SLIPWAY_PUSH_DOCKERCONFIG=${pushConfig}`] : []),
     ...(dockerHost ? [`DOCKER_HOST=${dockerHost}`] : []),
   ];
@@ -132,6 +140,7 @@ export async function runCustomBuilder(o: CustomBuilderOptions): Promise<string>
   await o.runtime.putArchive(id, '/', sourceArchive(o.contextDir));
   await o.runtime.putArchive(id, '/', await outputDirArchive());
   if (o.pushAuth) await o.runtime.putArchive(id, '/', await dockerConfigArchive(o.image, o.pushAuth));
+  if (o.secrets) await o.runtime.putArchive(id, '/', await secretsArchive(o.secrets));
   o.onLine(`Running builder ${o.builderImage}${dockerHost ? " with the build's own Docker daemon" : ''}`);
   const stdout = new LineSplitter(o.onLine);
   const stderr = new LineSplitter(o.onLine);
@@ -185,6 +194,18 @@ function sourceArchive(dir: string): NodeJS.ReadableStream {
     map: (header) => ({ ...header, name: `workspace/source/${header.name}`, uid: 0, gid: 0 }),
     ignore: (name: string) => path.relative(dir, name).split(path.sep)[0] === '.git',
   }) as unknown as NodeJS.ReadableStream;
+}
+
+/** A tar of slipway/secrets/<id> for each secret, readable by any user the builder runs as (the files exist only in this container). */
+async function secretsArchive(secrets: Map<string, Buffer>): Promise<Buffer> {
+  const out = pack();
+  out.entry({ name: 'slipway/', type: 'directory', mode: 0o755 });
+  out.entry({ name: 'slipway/secrets/', type: 'directory', mode: 0o755 });
+  for (const [id, value] of secrets) out.entry({ name: `slipway/secrets/${id}`, mode: 0o444 }, value);
+  out.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of out) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** A tar of workspace/output/, writable by any user the builder runs as. */

@@ -123,7 +123,7 @@ export class AgentReports {
       pushCredentials: await reveal(output.pushSecret?.name),
       sourceCredentials: await reveal(source.sourceSecret?.name),
       pullCredentials: await reveal((strategy.docker ?? strategy.source ?? strategy.custom)?.pullSecret?.name),
-      buildSecrets: await this.buildSecrets(ref.namespace, strategy.docker?.secrets ?? []),
+      buildSecrets: await this.buildSecrets(ref.namespace, (strategy.docker ?? strategy.custom)?.secrets ?? []),
       sourceImageCredentials: await this.sourceImageCredentials(ref.namespace, source.images ?? []),
     };
   }

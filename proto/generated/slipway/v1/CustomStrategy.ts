@@ -2,6 +2,7 @@
 
 import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_v1_NameValue__Output } from '../../slipway/v1/NameValue';
 import type { SecretReference as _slipway_v1_SecretReference, SecretReference__Output as _slipway_v1_SecretReference__Output } from '../../slipway/v1/SecretReference';
+import type { BuildSecret as _slipway_v1_BuildSecret, BuildSecret__Output as _slipway_v1_BuildSecret__Output } from '../../slipway/v1/BuildSecret';
 
 /**
  * A builder image of the user's own: it gets the build in SLIPWAY_* variables and the source at
@@ -22,6 +23,10 @@ export interface CustomStrategy {
    * A docker-registry secret for pulling the builder image.
    */
   'pullSecret'?: (_slipway_v1_SecretReference | null);
+  /**
+   * Opaque secrets the builder reads as files, /slipway/secrets/ID.
+   */
+  'secrets'?: (_slipway_v1_BuildSecret)[];
 }
 
 /**
@@ -43,4 +48,8 @@ export interface CustomStrategy__Output {
    * A docker-registry secret for pulling the builder image.
    */
   'pullSecret': (_slipway_v1_SecretReference__Output | null);
+  /**
+   * Opaque secrets the builder reads as files, /slipway/secrets/ID.
+   */
+  'secrets': (_slipway_v1_BuildSecret__Output)[];
 }
