@@ -104,6 +104,11 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
       else if (seen.has(e.name)) at(`strategy.custom.env[${i}].name`, `"${e.name}" is given twice`);
       seen.add(e.name);
     });
+    if (custom.exposeDockerSocket && spec.security?.unprivileged)
+      at(
+        'strategy.custom.exposeDockerSocket',
+        'cannot be true with security.unprivileged: a builder given a Docker daemon can start containers as root on the node',
+      );
   }
   const docker = spec.strategy.docker ?? {};
   const s2i = spec.strategy.source;

@@ -165,3 +165,15 @@ test('an output layout with other than one image manifest, or a blob that does n
   await writeFile(path.join(dir, 'index.json'), JSON.stringify({ manifests: [manifest(a)] }));
   await t.throwsAsync(push(), { instanceOf: InvalidOutputLayoutError, message: /does not match its digest/ });
 });
+
+test('a config asking for unprivileged builds cannot give its custom builder a Docker daemon', (t) => {
+  const s = {
+    ...(spec({ custom: { image: 'a/b', exposeDockerSocket: true } }) as object),
+    security: { unprivileged: true },
+  };
+  t.deepEqual(fieldErrors(s), {
+    'spec.strategy.custom.exposeDockerSocket':
+      'cannot be true with security.unprivileged: a builder given a Docker daemon can start containers as root on the node',
+  });
+  t.deepEqual(fieldErrors({ ...s, strategy: { custom: { image: 'a/b' } } }), {}, 'without the daemon it may');
+});

@@ -425,3 +425,27 @@ exit 5
     t.false((await logOf(sw, 'missing-1')).some((l) => l.startsWith('secrets dir')));
   },
 );
+
+test.serial(
+  'custom: in a namespace that asks for unprivileged builds, a builder given a Docker daemon is refused on a user-namespace agent (the daemon is root on the node)',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const sw = await startSlipway(t, { agents: 0, coordinator: { unprivilegedNamespaces: ['default'] } });
+    // Private daemons in a user namespace (the default): the agent says `userns`, so placement sends it the build.
+    await addAgent(t, sw, { settings: { executor: 'dind', dindMode: 'per-build', dindRoot: dindRootFor(t) } });
+    const repo = await git.createRepo('sock', { Dockerfile: `FROM ${env.baseImage}\n` });
+    await sw.client.createBuildConfig(
+      customConfig('sock', repo.uri, `${env.registry}/test/custom-sock-${unique()}:v1`, {
+        image: `${env.registry}/test/never-pulled:v1`,
+        exposeDockerSocket: true,
+      }),
+    );
+    await sw.client.startBuild({ namespace: 'default', configName: 'sock' });
+    const final = await sw.client.waitForBuild('default', 'sock-1', AbortSignal.timeout(60_000));
+    t.is(final.status!.phase, 'Failed');
+    t.is(final.status!.reason, 'UnprivilegedRequired');
+    t.regex(final.status!.message!, /namespace default requires unprivileged builds/);
+    t.regex(final.status!.message!, /strategy\.custom\.exposeDockerSocket\) can start containers as root on the node/);
+  },
+);

@@ -262,10 +262,17 @@ export class AttemptRunner {
     const used: string[] = [];
     let daemonLost = false;
     try {
-      if (build.unprivilegedRequired) await this.refuseUnlessUserns(build.unprivilegedRequired);
       // A Dockerfile build's limits hold only when its daemon is limited as a whole (BuildKit); so
       // do those of a custom builder given the daemon, which may run anything on it.
       const ownDaemon = build.strategy.kind === 'custom' && build.strategy.exposeDockerSocket;
+      if (build.unprivilegedRequired) {
+        // A namespace's policy the config's validation cannot see: the daemon is root on the node.
+        if (ownDaemon)
+          throw new UnprivilegedRequiredError(
+            `${build.unprivilegedRequired}, and a custom builder given a Docker daemon (strategy.custom.exposeDockerSocket) can start containers as root on the node`,
+          );
+        await this.refuseUnlessUserns(build.unprivilegedRequired);
+      }
       const daemonLimits = build.strategy.kind === 'docker' || ownDaemon ? buildLimits(build.resources) : undefined;
       const lease = await this.o.executor
         .acquire(attempt.abort.signal, { daemonLimits, ownDaemon })
