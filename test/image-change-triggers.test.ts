@@ -12,7 +12,7 @@ import { registryDigest, serveRegistry } from './helpers/registry.js';
 import { startSlipway } from './helpers/slipway.js';
 import { startAuthRegistry } from './helpers/auth-registry.js';
 import { copyImage, startUpstreamRegistry } from './helpers/upstream-registry.js';
-import { ImageResolveError, resolveManifestDigest } from '../coordinator/triggers/registry-client.js';
+import { ImageResolveError, resolveManifestDigest } from '../common/registry-client.js';
 import type { Teardowns } from './helpers/teardowns.js';
 import { eventually } from './helpers/eventually.js';
 

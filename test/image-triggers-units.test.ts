@@ -6,7 +6,7 @@ import { validateBuildConfigSpec } from '../api/validation.js';
 import { resolveCoordinatorConfig } from '../coordinator/config.js';
 import { decideConfigChange } from '../coordinator/triggers/config-change.js';
 import { baselineStatus, decideImageChange, watchedImages } from '../coordinator/triggers/image-change.js';
-import { registryBaseUrl } from '../coordinator/triggers/registry-client.js';
+import { registryBaseUrl } from '../common/registry-client.js';
 import { manifestPushes } from '../coordinator/triggers/registry-notifications.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;

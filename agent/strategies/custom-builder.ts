@@ -3,7 +3,7 @@ import { pack as packDir } from 'tar-fs';
 import { pack } from 'tar-stream';
 import { canonicalImage, DOCKER_HUB } from '../../common/image-reference.js';
 import { errorMessage } from '../../common/errors.js';
-import { resolveManifestDigest } from '../../coordinator/triggers/registry-client.js';
+import { resolveManifestDigest } from '../../common/registry-client.js';
 import { BuildFailure } from '../build-failures.js';
 import {
   ContainerPathNotFoundError,

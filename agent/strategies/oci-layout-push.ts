@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import type { CanonicalImage } from '../../common/image-reference.js';
 import { errorMessage } from '../../common/errors.js';
-import { registryBaseUrl } from '../../coordinator/triggers/registry-client.js';
+import { bearerFrom, challengeAnswer, registryBaseUrl } from '../../common/registry-client.js';
 import { BuildFailure, PushImageFailedError, RegistryAuthFailedError } from '../build-failures.js';
 import type { RegistryAuth } from '../container-runtime/types.js';
 
@@ -191,23 +191,17 @@ class RegistryPush {
 
   /** The Authorization a 401's challenge asks for: Basic, or a Bearer token for pull and push. */
   private async answer(challenge: string): Promise<string | undefined> {
-    const basic = this.auth
-      ? `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString('base64')}`
-      : undefined;
-    const scheme = challenge.split(/\s+/, 1)[0]!.toLowerCase();
-    if (scheme === 'basic') return basic;
-    if (scheme !== 'bearer') return undefined;
-    const params = Object.fromEntries(
-      [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]),
-    );
-    if (!params.realm) return undefined;
-    const realm = new URL(params.realm);
-    if (params.service) realm.searchParams.set('service', params.service);
-    realm.searchParams.set('scope', `repository:${this.image.repository}:pull,push`);
-    const res = await fetch(realm, { headers: basic ? { authorization: basic } : {}, signal: this.signal });
-    if (!res.ok) return undefined;
-    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
-    const token = body.token ?? body.access_token;
-    return token ? `Bearer ${token}` : undefined;
+    let answer;
+    try {
+      answer = challengeAnswer(challenge, this.image.repository, 'pull,push', this.auth);
+    } catch {
+      return undefined;
+    }
+    if (!answer || 'authorization' in answer) return answer?.authorization;
+    const res = await fetch(answer.tokenUrl, {
+      headers: answer.basic ? { authorization: answer.basic } : {},
+      signal: this.signal,
+    });
+    return res.ok ? bearerFrom(res) : undefined;
   }
 }

@@ -12,7 +12,7 @@ import {
   watchedImages,
   type ImageChangeTriggers,
 } from './image-change.js';
-import { resolveManifestDigest, type RegistryCredentials } from './registry-client.js';
+import { resolveManifestDigest, type RegistryCredentials } from '../../common/registry-client.js';
 
 /** Registry requests a round has in flight at most. */
 export const MAX_CONCURRENT_ASKS = 8;

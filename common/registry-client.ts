@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { SlipwayError } from '../../common/errors.js';
-import { DOCKER_HUB, formatCanonicalImage, type CanonicalImage } from '../../common/image-reference.js';
+import { SlipwayError } from './errors.js';
+import { DOCKER_HUB, formatCanonicalImage, type CanonicalImage } from './image-reference.js';
 
 /**
  * Asking a registry (Docker Registry HTTP API V2) which manifest a tag names, as a daemon's pull
@@ -95,30 +95,56 @@ export async function resolveManifestDigest(
   return got.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
 
+/**
+ * How to answer a registry's 401 challenge (its WWW-Authenticate) for `actions` on `repository`:
+ * the Authorization header itself for a Basic challenge (undefined without credentials), or for
+ * a Bearer one the token realm's URL to ask (service and scope set) with the Basic header to ask
+ * it with. Undefined when the challenge cannot be answered (another scheme, no realm).
+ * @throws TypeError when the realm is not a URL
+ */
+export function challengeAnswer(
+  challenge: string,
+  repository: string,
+  actions: 'pull' | 'pull,push',
+  credentials?: RegistryCredentials,
+): { authorization: string | undefined } | { tokenUrl: URL; basic: string | undefined } | undefined {
+  const basic = credentials
+    ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
+    : undefined;
+  const scheme = challenge.split(/\s+/, 1)[0]!.toLowerCase();
+  if (scheme === 'basic') return { authorization: basic };
+  if (scheme !== 'bearer') return undefined;
+  const params = Object.fromEntries(
+    [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]),
+  );
+  if (!params.realm) return undefined;
+  const tokenUrl = new URL(params.realm);
+  if (params.service) tokenUrl.searchParams.set('service', params.service);
+  tokenUrl.searchParams.set('scope', `repository:${repository}:${actions}`);
+  return { tokenUrl, basic };
+}
+
+/** The Bearer Authorization header a token realm's answer gives, or undefined when it holds no token. */
+export async function bearerFrom(res: Response): Promise<string | undefined> {
+  const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
+  const token = body.token ?? body.access_token;
+  return token ? `Bearer ${token}` : undefined;
+}
+
 /** The Authorization header a 401's challenge asks for, or undefined when it cannot be answered. */
 async function answerChallenge(
   challenge: string,
   image: CanonicalImage,
   o: ResolveOptions,
 ): Promise<string | undefined> {
-  const basic = o.credentials
-    ? `Basic ${Buffer.from(`${o.credentials.username}:${o.credentials.password}`).toString('base64')}`
-    : undefined;
-  const scheme = challenge.split(/\s+/, 1)[0]!.toLowerCase();
-  if (scheme === 'basic') return basic;
-  if (scheme !== 'bearer') return undefined;
-  const params = Object.fromEntries(
-    [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!.toLowerCase(), m[2]!]),
-  );
-  if (!params.realm) return undefined;
-  let realm: URL;
+  let answer;
   try {
-    realm = new URL(params.realm);
+    answer = challengeAnswer(challenge, image.repository, 'pull', o.credentials);
   } catch {
     throw new ImageResolveError(`${image.registry} sent a token realm that is not a URL`);
   }
-  if (params.service) realm.searchParams.set('service', params.service);
-  realm.searchParams.set('scope', `repository:${image.repository}:pull`);
+  if (!answer || 'authorization' in answer) return answer?.authorization;
+  const { tokenUrl: realm, basic } = answer;
   let res: Response;
   try {
     res = await fetch(realm, {
@@ -136,9 +162,7 @@ async function answerChallenge(
       `${realm.host} refused a token for ${formatCanonicalImage(image)} ${o.credentials ? "with the pull secret's credentials" : 'without credentials (no pull secret)'} (${res.status})`,
     );
   }
-  const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string };
-  const token = body.token ?? body.access_token;
-  return token ? `Bearer ${token}` : undefined;
+  return bearerFrom(res);
 }
 
 function signalWithTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
