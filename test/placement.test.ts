@@ -3,36 +3,20 @@ import test from 'ava';
 import { LABELS } from '../agent/build-runner.js';
 import type { Agent } from '../agent/agent.js';
 import type { SlipwayClient } from '../cli/client.js';
-import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { recordDaemonEvents, type DaemonEvent } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { startRunCounter } from './helpers/run-counter.js';
 import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
-import { eventually } from './helpers/eventually.js';
+import { buildUntil } from './helpers/eventually.js';
 
 // Issue #12's must-shows, end to end: real coordinators and agents, each agent on a Docker daemon
 // of its own standing in for a node, real builds; what ran where is counted on the daemons.
 
 const unique = () => randomBytes(4).toString('hex');
 
-async function until(
-  read: () => Promise<Build__Output>,
-  done: (b: Build__Output) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<Build__Output> {
-  let last: Build__Output | undefined;
-  return eventually(
-    `the build to have ${what}`,
-    async () => {
-      last = await read();
-      return done(last) && last;
-    },
-    { timeoutMs, detail: () => `${last?.metadata?.name}: ${JSON.stringify(last?.status)}` },
-  );
-}
+const until = buildUntil;
 
 /** Builds whose attempt was tagged on this daemon (one image `tag` event carrying its labels each). */
 function tagged(events: DaemonEvent[]): string[] {

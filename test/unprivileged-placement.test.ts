@@ -10,7 +10,7 @@ import type { Isolation } from '../common/isolation.js';
 import type { AgentServiceClient } from '../proto/generated/slipway/v1/AgentService.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
-import { eventually } from './helpers/eventually.js';
+import { buildUntil, eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startPrivateDaemon } from './helpers/private-daemon.js';
 import { addAgent, dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
@@ -23,22 +23,7 @@ import { processesRunning, uniqueSleep, untilStepStopped } from './helpers/step-
 
 const unique = () => randomBytes(4).toString('hex');
 
-async function until(
-  read: () => Promise<Build__Output>,
-  done: (b: Build__Output) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<Build__Output> {
-  let last: Build__Output | undefined;
-  return eventually(
-    `the build to have ${what}`,
-    async () => {
-      last = await read();
-      return done(last) && last;
-    },
-    { timeoutMs, detail: () => `${last?.metadata?.name}: ${JSON.stringify(last?.status)}` },
-  );
-}
+const until = buildUntil;
 
 async function config(
   sw: Slipway,

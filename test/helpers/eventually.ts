@@ -37,3 +37,30 @@ export async function eventually<T>(
 function format(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
+
+/** A build as the API answers it, for `buildUntil`. */
+interface BuildView {
+  metadata?: { name?: string } | null;
+  status?: unknown;
+}
+
+/**
+ * Reads a build (`read`) until `done` holds for it, and resolves to that reading; on the timeout
+ * (default 30 s) the message names `what` and the build's status as last read.
+ */
+export async function buildUntil<B extends BuildView>(
+  read: () => Promise<B>,
+  done: (b: B) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<B> {
+  let last: B | undefined;
+  return eventually(
+    `the build to have ${what}`,
+    async () => {
+      last = await read();
+      return done(last) && last;
+    },
+    { timeoutMs, detail: () => `${last?.metadata?.name}: ${JSON.stringify(last?.status)}` },
+  );
+}
