@@ -85,6 +85,11 @@ export async function addAgent(
 ): Promise<Agent> {
   const i = slipway.agents.length;
   const work = await tempDir(t, 'slipway-agent-');
+  // SLIPWAY_TEST_EXECUTOR=dind: agents a test does not give an executor run their builds on
+  // private daemons of their own, each per build in a user namespace (the dind defaults), to
+  // run a suite there (issue #23: `npm run test:dind`).
+  const dind = process.env.SLIPWAY_TEST_EXECUTOR === 'dind' && !o.settings?.executor && !o.executor;
+  const dindSettings = dind ? { executor: 'dind' as const, dindRoot: await tempDir(t, 'slipway-dind-') } : {};
   const a = await Agent.start(
     resolveAgentConfig({
       natsServers: [slipway.natsUrl],
@@ -100,6 +105,7 @@ export async function addAgent(
       drainTimeoutMs: 0,
       // Image GC off unless a test turns it on: it would remove other tests' images.
       gcIntervalMs: 0,
+      ...dindSettings,
       ...o.settings,
     }),
     { log: silentLogger, executor: o.executor, buildCache: o.buildCache },
