@@ -110,6 +110,33 @@ export class FetchSourceFailedError extends BuildFailure {
   readonly phase = 'Failed';
 }
 
+/**
+ * A git submodule of the source could not be fetched (not found, refused, unreachable); the
+ * message names its path in the repository.
+ */
+export class SubmoduleFetchFailedError extends BuildFailure {
+  readonly reason = 'SubmoduleFetchFailed';
+  readonly phase = 'Failed';
+  /** The server refused the submodule's commit when asked for it alone (a full fetch may do). */
+  commitNotServed = false;
+}
+
+/**
+ * The source has Git LFS files and this agent has no working `git-lfs` to fetch their content;
+ * the message names the files (the first few) and their count. Building with the pointer files
+ * in their place is never done.
+ */
+export class GitLfsUnavailableError extends BuildFailure {
+  readonly reason = 'GitLfsUnavailable';
+  readonly phase = 'Failed';
+}
+
+/** `git lfs pull` could not fetch the content of the source's LFS files. */
+export class GitLfsFetchFailedError extends BuildFailure {
+  readonly reason = 'GitLfsFetchFailed';
+  readonly phase = 'Failed';
+}
+
 /** The context folder or Dockerfile named in the config is not in the source. */
 export class InvalidContextError extends BuildFailure {
   readonly reason = 'InvalidContext';

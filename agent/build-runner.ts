@@ -76,6 +76,8 @@ export interface RunOptions {
   agent: string;
   /** Where the build's own folder is made (and removed afterwards). */
   workDir: string;
+  /** The git-lfs binary, for a git source with LFS files; undefined: `git-lfs` on PATH. */
+  gitLfs?: string;
   /** Every line of output: git's, the daemon's build and push progress. */
   onLine: (line: string) => void;
   /** Where uploaded contexts are read from. */
@@ -551,6 +553,8 @@ async function fetchSource(o: RunOptions, dir: string): Promise<{ contextDir: st
     ({ commit } = await fetchGitSource({
       uri: git.uri,
       ref: git.ref,
+      submodules: git.submodules,
+      gitLfs: o.gitLfs,
       dir: srcDir,
       credentials: o.build.credentials.source,
       signal: o.signal,

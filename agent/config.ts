@@ -146,6 +146,16 @@ export const AGENT_SETTINGS = {
     check: (v) => (v.length > 40 ? 'must be at most 40 characters: unix socket paths under it are limited' : undefined),
     doc: "dind: where the private daemons' folders go (at most 40 characters).",
   }),
+  /**
+   * The git-lfs binary that fetches the content of a git source's LFS files. Where it cannot be
+   * run, a build whose source has LFS files fails with GitLfsUnavailable (never builds with the
+   * pointer files).
+   */
+  gitLfs: text({
+    env: 'SLIPWAY_GIT_LFS',
+    default: 'git-lfs',
+    doc: 'The git-lfs binary for sources with LFS files; without one such builds fail with GitLfsUnavailable.',
+  }),
   /** For dind: the dockerd binary. */
   dockerd: text({ env: 'SLIPWAY_DOCKERD', default: 'dockerd', doc: 'dind: the dockerd binary.' }),
   /** For dind: registry mirrors for Docker Hub images (the node's caching proxy). */

@@ -47,6 +47,11 @@ export const buildConfigSpecSchema = {
           properties: {
             uri: { ...nonEmpty, description: 'git://, http(s)://, ssh:// or user@host:path URI of the repository.' },
             ref: { type: 'string', description: 'Branch, tag or full commit id; empty: the default branch.' },
+            submodules: {
+              type: 'boolean',
+              description:
+                "Check out the repository's submodules too (recursively; relative URLs resolved against uri; the source secret goes only to uri's host). Default true.",
+            },
           },
         },
         contextDir: { type: 'string', description: 'Folder inside the source used as the build context.' },

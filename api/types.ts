@@ -19,6 +19,12 @@ export interface GitSource {
   uri: string;
   /** Branch, tag or full commit id; undefined: the remote's default branch. */
   ref?: string;
+  /**
+   * Whether the repository's submodules are checked out too (recursively, relative URLs
+   * resolved against `uri`; the source secret is sent only to the host of `uri`).
+   * Undefined: true.
+   */
+  submodules?: boolean;
 }
 
 export interface BuildSource {

@@ -430,6 +430,9 @@ function schemaErrors(errors: ErrorObject[] | null | undefined, base: string): F
  * empty sub-messages. Numbers are kept, so an explicit 0 or negative limit is refused below; the
  * gRPC layer turns proto3's 0 ("not set") into undefined before calling in.
  */
+/** Booleans whose default is true: for these, false is a setting, not "not set". */
+const FALSE_IS_SET = new Set(['submodules']);
+
 function dropUnset(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropUnset);
   if (value === null || typeof value !== 'object') return value;
@@ -440,7 +443,7 @@ function dropUnset(value: unknown): unknown {
       if (Object.keys(v).length > 0) out[k] = { ...v };
       continue;
     }
-    if (v === null || v === undefined || v === '' || v === false) continue;
+    if (v === null || v === undefined || v === '' || (v === false && !FALSE_IS_SET.has(k))) continue;
     if (Array.isArray(v) && v.length === 0) continue;
     const cleaned = dropUnset(v);
     // An empty object still means something for these: "the Docker strategy", "takes uploads",

@@ -37,7 +37,10 @@ import type { WarmSet } from '../warm-set.js';
 import type { RunningAttempt, RunningAttempts, StopWhy } from './running-attempts.js';
 
 export interface AttemptRunnerOptions {
-  config: Pick<AgentConfig, 'name' | 'node' | 'workDir' | 'maxContextBytes' | 'maxContextEntries' | 'maxContextRatio'>;
+  config: Pick<
+    AgentConfig,
+    'name' | 'node' | 'workDir' | 'gitLfs' | 'maxContextBytes' | 'maxContextEntries' | 'maxContextRatio'
+  >;
   /** Where build logs are published. */
   nc: NatsConnection;
   client: CoordinatorClient;
@@ -287,6 +290,7 @@ export class AttemptRunner {
           privateSocket: lease.privateSocket,
           agent: this.o.config.name,
           workDir: this.o.config.workDir,
+          gitLfs: this.o.config.gitLfs,
           onLine,
           uploads: this.o.uploads,
           contextLimits: {

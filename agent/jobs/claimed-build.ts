@@ -50,6 +50,8 @@ export interface ClaimedSource {
     uri: string;
     /** Branch, tag or full commit id; undefined: the remote's default branch. */
     ref?: string;
+    /** Whether its submodules are checked out too. */
+    submodules: boolean;
   };
   /** Folder inside the git source that is the context; "." when the config names none. */
   contextDir: string;
@@ -205,7 +207,9 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
       upload: source?.binary?.object
         ? { object: source.binary.object, sha256: source.binary.sha256, size: source.binary.size }
         : undefined,
-      git: source?.git?.uri ? { uri: source.git.uri, ref: source.git.ref || undefined } : undefined,
+      git: source?.git?.uri
+        ? { uri: source.git.uri, ref: source.git.ref || undefined, submodules: source.git.submodules !== false }
+        : undefined,
       contextDir: source?.contextDir || '.',
       dockerfile: source?.dockerfile || undefined,
       sourceSecret: source?.sourceSecret?.name || undefined,

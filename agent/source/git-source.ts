@@ -9,6 +9,8 @@ import {
   InvalidGitRefError,
   type BuildFailure,
 } from '../build-failures.js';
+import { pullLfsFiles } from './git-lfs.js';
+import { updateSubmodules } from './git-submodules.js';
 
 export interface FetchOptions {
   uri: string;
@@ -21,8 +23,16 @@ export interface FetchOptions {
   onOutput?: (line: string) => void;
   /** Time allowed for any one git command. */
   timeoutMs?: number;
-  /** Basic-auth credentials for an http(s) remote, or a key (and known hosts) for an ssh one. */
+  /**
+   * Basic-auth credentials for an http(s) remote, or a key (and known hosts) for an ssh one.
+   * They are offered only to the host of `uri` (scheme, host and port for http(s); host for
+   * ssh), for submodules and LFS too: a submodule elsewhere is fetched without them.
+   */
   credentials?: GitCredentials;
+  /** Check out the submodules too (recursively, at depth 1 where the server allows); undefined: true. */
+  submodules?: boolean;
+  /** The git-lfs binary for LFS files; undefined: `git-lfs` on PATH. */
+  gitLfs?: string;
 }
 
 export interface GitCredentials {
@@ -40,11 +50,26 @@ export interface FetchedSource {
 /**
  * Fetches one commit of a git repository into `dir` with the git CLI: a shallow fetch of just
  * the ref (a branch, a tag or, where the server allows it, a commit id), falling back to a full
- * fetch for a commit id the server will not serve by itself.
- * @throws InvalidGitRefError, GitSourceUnreachableError, FetchSourceFailedError, AbortedError
+ * fetch for a commit id the server will not serve by itself; then its submodules (unless
+ * `submodules` is false) and the content of its LFS files (see checkoutExtras).
+ * @throws InvalidGitRefError, GitSourceUnreachableError, GitAuthenticationFailedError,
+ *   FetchSourceFailedError, SubmoduleFetchFailedError, GitLfsUnavailableError,
+ *   GitLfsFetchFailedError, AbortedError
  */
 export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
   const env = await credentialEnv(o);
+  const fetched = await fetchCommit(o, env);
+  await checkoutExtras(o, env);
+  return fetched;
+}
+
+/** The submodules (unless turned off) and then the LFS files' content of the checkout. */
+async function checkoutExtras(o: FetchOptions, env: Record<string, string>): Promise<void> {
+  if (o.submodules !== false) await updateSubmodules(o, env);
+  await pullLfsFiles(o, env);
+}
+
+async function fetchCommit(o: FetchOptions, env: Record<string, string>): Promise<FetchedSource> {
   const git = (args: string[]) => runGit(args, o, env);
   // Three git processes on the common path (init, fetch, checkout): each costs a few ms, and a
   // warm build is a few hundred. The remote is named by its URI (no `remote add`), and the commit
@@ -75,11 +100,33 @@ export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
   return { commit: commit ?? (await git(['-C', o.dir, 'rev-parse', 'HEAD'])).trim() };
 }
 
-/** Runs git with no prompts and no user or system configuration; returns its standard output. */
-function runGit(args: string[], o: FetchOptions, credentials: Record<string, string>): Promise<string> {
+/** How runGit turns a failed command's standard error into the error it throws. */
+export type GitFailure = (stderr: string, o: FetchOptions) => Error;
+
+/** Where runGit runs: the command (git unless told), exit codes that are not failures, the failure. */
+export interface GitCall {
+  command?: string;
+  cwd?: string;
+  okCodes?: number[];
+  failure?: GitFailure;
+  /** When the command cannot be run at all (ENOENT, EACCES); undefined: FetchSourceFailedError. */
+  notRunnable?: (err: Error) => Error;
+}
+
+/**
+ * Runs git with no prompts and no user or system configuration; returns its standard output.
+ * Credentials and configuration come only through `env` (never the command line).
+ */
+export function runGit(
+  args: string[],
+  o: FetchOptions,
+  env: Record<string, string>,
+  call: GitCall = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
-    const child = spawn('git', args, {
+    const child = spawn(call.command ?? 'git', args, {
+      cwd: call.cwd,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: o.dir,
@@ -88,7 +135,7 @@ function runGit(args: string[], o: FetchOptions, credentials: Record<string, str
         GIT_CONFIG_GLOBAL: '/dev/null',
         GIT_ASKPASS: '/bin/false',
         LC_ALL: 'C',
-        ...credentials,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: o.signal,
@@ -103,48 +150,97 @@ function runGit(args: string[], o: FetchOptions, credentials: Record<string, str
     });
     child.on('error', (err) => {
       if (o.signal?.aborted) reject(new AbortedError('source fetch aborted', { cause: err }));
+      else if (call.notRunnable) reject(call.notRunnable(err));
       else reject(new FetchSourceFailedError(`could not run git: ${err.message}`, { cause: err }));
     });
     child.on('close', (code, sig) => {
-      if (code === 0) return resolve(stdout);
+      if (code === 0 || (code !== null && call.okCodes?.includes(code))) return resolve(stdout);
       if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
       if (sig)
         return reject(
           new GitSourceUnreachableError(`git timed out after ${(o.timeoutMs ?? 300_000) / 1000}s fetching ${o.uri}`),
         );
-      reject(classify(stderr, o));
+      reject((call.failure ?? classify)(stderr, o));
     });
   });
 }
 
 /**
- * Credentials for git, through its environment. Basic auth becomes an http.extraHeader given as
- * configuration in the environment (git ≥ 2.31): never on a command line, in the repository's
- * config or on disk. An ssh key is written (mode 0600) next to the checkout, inside the build's
- * own folder that is removed when the build ends, and named in GIT_SSH_COMMAND; with known
- * hosts the server's key is checked, without them it is accepted as first seen.
+ * Credentials for git, through its environment, offered only to the host of the source's URI.
+ * Basic auth becomes an `http.<scheme://host:port/>.extraHeader` in GIT_CONFIG_PARAMETERS
+ * (which git, unlike GIT_CONFIG_COUNT, hands on to the fetches of submodules and which git-lfs
+ * reads): never on a command line, in the repository's config or on disk, and git sends it to
+ * that origin only, so a submodule or LFS endpoint elsewhere is fetched without it. An ssh key
+ * is written (mode 0600) next to the checkout, inside the build's own folder that is removed
+ * when the build ends, with an ssh config that offers it to the source's host only; with known
+ * hosts the server's key is checked, without them it is accepted as first seen. Local
+ * (file://) remotes are refused throughout, submodules included.
  */
-async function credentialEnv(o: FetchOptions): Promise<Record<string, string>> {
+export async function credentialEnv(o: FetchOptions): Promise<Record<string, string>> {
+  const config: [string, string][] = [['protocol.file.allow', 'never']];
+  const env = (): Record<string, string> => ({ GIT_CONFIG_PARAMETERS: configParameters(config) });
   const c = o.credentials;
-  if (!c) return {};
+  if (!c) return env();
   if (c.sshPrivateKey) {
     const base = path.dirname(o.dir);
     const key = path.join(base, '.git-ssh-key');
     const known = path.join(base, '.git-known-hosts');
+    const sshConfig = path.join(base, '.git-ssh-config');
     await writeFile(key, c.sshPrivateKey.endsWith('\n') ? c.sshPrivateKey : c.sshPrivateKey + '\n', { mode: 0o600 });
     await writeFile(known, c.knownHosts ?? '', { mode: 0o600 });
     if (!c.knownHosts)
       o.onOutput?.("warning: the source secret has no known_hosts; the git server's host key is not checked");
     const check = c.knownHosts ? 'yes' : 'accept-new';
-    return {
-      GIT_SSH_COMMAND: `ssh -i '${key}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=${check} -o UserKnownHostsFile='${known}'`,
-    };
+    const host = sshHost(o.uri);
+    // IdentityFile adds up over matching blocks: the key is named only in the source host's, and
+    // "none" stands in for ssh's default keys of the agent's user, for every host.
+    const lines = [
+      ...(host ? [`Host "${host}"`, `  IdentityFile "${key}"`] : []),
+      'Host *',
+      '  IdentitiesOnly yes',
+      '  IdentityFile none',
+      '  BatchMode yes',
+      `  StrictHostKeyChecking ${check}`,
+      `  UserKnownHostsFile "${known}"`,
+    ];
+    await writeFile(sshConfig, lines.join('\n') + '\n', { mode: 0o600 });
+    return { ...env(), GIT_SSH_COMMAND: `ssh -F '${sshConfig}'` };
   }
-  return {
-    GIT_CONFIG_COUNT: '1',
-    GIT_CONFIG_KEY_0: 'http.extraHeader',
-    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`,
-  };
+  const origin = httpOrigin(o.uri);
+  if (origin) {
+    const basic = Buffer.from(`${c.username}:${c.password}`).toString('base64');
+    config.push([`http.${origin}/.extraHeader`, `Authorization: Basic ${basic}`]);
+  }
+  return env();
+}
+
+/** scheme://host[:port] of an http(s) URI, or undefined for any other. */
+export function httpOrigin(uri: string): string | undefined {
+  if (!/^https?:\/\//i.test(uri)) return undefined;
+  try {
+    return new URL(uri).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host of an ssh:// or user@host:path URI, or undefined (also for one no ssh config may name). */
+export function sshHost(uri: string): string | undefined {
+  let host: string | undefined;
+  if (/^ssh:\/\//i.test(uri)) {
+    try {
+      host = new URL(uri).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      return undefined;
+    }
+  } else host = /^[\w.-]+@([\w.-]+):/.exec(uri)?.[1];
+  return host && /^[A-Za-z0-9.:_-]+$/.test(host) ? host : undefined;
+}
+
+/** Configuration as git reads it from GIT_CONFIG_PARAMETERS: 'key'='value', shell-quoted. */
+function configParameters(entries: [string, string][]): string {
+  const quote = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
+  return entries.map(([k, v]) => `${quote(k)}=${quote(v)}`).join(' ');
 }
 
 /** Turns git's complaint into the failure a person would name. */

@@ -57,8 +57,12 @@ export function buildConfigInputFromProto(msg: BuildConfig__Output | null): {
   // property, `_<field>`, which is not part of the spec.
   for (const field of ['successfulBuildsHistoryLimit', 'failedBuildsHistoryLimit']) delete rawSpec[`_${field}`];
   // On a config, binary is only a marker; what an upload fills in is output, not input.
-  const source = rawSpec.source as { binary?: unknown } | null | undefined;
+  const source = rawSpec.source as { binary?: unknown; git?: Record<string, unknown> | null } | null | undefined;
   if (source?.binary) rawSpec.source = { ...source, binary: {} };
+  if (source?.git && '_submodules' in source.git) {
+    const { _submodules: _set, ...git } = source.git;
+    rawSpec.source = { ...(rawSpec.source as object), git };
+  }
   let spec;
   try {
     spec = validateBuildConfigSpec(rawSpec, 'spec');

@@ -13,12 +13,24 @@ export interface GitServer {
    * A new repository served at `${base}/${name}`, with one commit of `files` on branch main.
    * Returns its URI and the commit id.
    */
-  createRepo(name: string, files: Record<string, string>): Promise<{ uri: string; commit: string }>;
+  createRepo(
+    name: string,
+    files: Record<string, string>,
+    o?: { submodules?: Submodule[] },
+  ): Promise<{ uri: string; commit: string }>;
   /**
    * A new commit of `files` (added or changed) in a repository `createRepo` made, pushed to
    * `branch` (main unless told; made when new). Returns the commit id.
    */
   pushCommit(name: string, files: Record<string, string>, o?: { branch?: string; message?: string }): Promise<string>;
+}
+
+/** A submodule recorded in a repository: its .gitmodules entry and its gitlink at `commit`. */
+export interface Submodule {
+  path: string;
+  /** As .gitmodules holds it: absolute, or relative (`../other`) to the superproject's URL. */
+  url: string;
+  commit: string;
 }
 
 const GIT_ENV = {
@@ -54,8 +66,14 @@ export async function startGitServer(t: Teardowns, o: { host?: string } = {}): P
   return {
     base,
     root,
-    async createRepo(name, files) {
+    async createRepo(name, files, o = {}) {
       const work = path.join(root, `${name}.work`);
+      const subs = o.submodules ?? [];
+      if (subs.length > 0)
+        files = {
+          ...files,
+          '.gitmodules': subs.map((s) => `[submodule "${s.path}"]\n\tpath = ${s.path}\n\turl = ${s.url}\n`).join(''),
+        };
       for (const [file, content] of Object.entries(files)) {
         await mkdir(path.dirname(path.join(work, file)), { recursive: true });
         await writeFile(path.join(work, file), content);
@@ -63,6 +81,7 @@ export async function startGitServer(t: Teardowns, o: { host?: string } = {}): P
       const git = (...args: string[]) => run('git', args, { cwd: work, env: GIT_ENV });
       await git('init', '--quiet', '--initial-branch=main');
       await git('add', '.');
+      for (const s of subs) await git('update-index', '--add', '--cacheinfo', `160000,${s.commit},${s.path}`);
       await git('commit', '--quiet', '-m', 'initial');
       const commit = (await git('rev-parse', 'HEAD')).trim();
       await run('git', ['clone', '--quiet', '--bare', work, path.join(root, name)], { env: GIT_ENV });

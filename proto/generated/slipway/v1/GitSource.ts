@@ -7,6 +7,12 @@ export interface GitSource {
    * Branch, tag or full commit id. Empty: the remote's default branch.
    */
   'ref'?: (string);
+  /**
+   * Check out the repository's submodules too (recursively; relative URLs resolved against uri;
+   * the source secret goes only to uri's host). Not set: true.
+   */
+  'submodules'?: (boolean);
+  '_submodules'?: "submodules";
 }
 
 export interface GitSource__Output {
@@ -15,4 +21,10 @@ export interface GitSource__Output {
    * Branch, tag or full commit id. Empty: the remote's default branch.
    */
   'ref': (string);
+  /**
+   * Check out the repository's submodules too (recursively; relative URLs resolved against uri;
+   * the source secret goes only to uri's host). Not set: true.
+   */
+  'submodules'?: (boolean);
+  '_submodules'?: "submodules";
 }

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import type { SlipwayClient } from '../cli/client.js';
+import { testEnvironment } from './helpers/environment.js';
+import { startGitServer } from './helpers/git-server.js';
+import { startHttpGitServer } from './helpers/http-git-server.js';
+import { startLfsServer } from './helpers/lfs-server.js';
+import { stepOutput } from './helpers/log-lines.js';
+import { storedText } from './helpers/stored-state.js';
+import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+
+const unique = () => randomBytes(4).toString('hex');
+
+async function stepLines(client: SlipwayClient, name: string): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const l of client.streamBuildLogs({ namespace: 'default', name })) {
+    const out = stepOutput(l.text);
+    if (out !== undefined) lines.push(out);
+  }
+  return lines;
+}
+
+test.serial(
+  'submodules (relative and absolute URL, private, same secret) are in the context; submodules: false leaves them out; one that cannot be fetched fails naming it, and the secret goes to no other host',
+  async (t) => {
+    const env = testEnvironment();
+    const u = unique();
+    const token = `tok-${unique()}${unique()}`;
+    const git = await startGitServer(t);
+    const http = await startHttpGitServer(t, git.root, 'ci-bot', token);
+    const elsewhere = await startLfsServer(t); // any HTTP server that notes what it is sent
+    const rel = await git.createRepo('lib-rel', { 'rel.txt': `from-relative-${u}\n` });
+    const abs = await git.createRepo('lib-abs', { 'abs.txt': `from-absolute-${u}\n` });
+    await git.createRepo(
+      'app',
+      {
+        Dockerfile: `FROM ${env.baseImage}\nCOPY rel/rel.txt abs/abs.txt /x/\nRUN cat /x/rel.txt /x/abs.txt\n`,
+      },
+      {
+        submodules: [
+          { path: 'rel', url: '../lib-rel', commit: rel.commit },
+          { path: 'abs', url: `${http.base}/lib-abs`, commit: abs.commit },
+        ],
+      },
+    );
+    await git.createRepo(
+      'app-broken',
+      { Dockerfile: `FROM ${env.baseImage}\n` },
+      {
+        submodules: [
+          { path: 'rel', url: '../lib-rel', commit: rel.commit },
+          { path: 'vendor/missing', url: `${elsewhere.url}/missing-${u}`, commit: abs.commit },
+        ],
+      },
+    );
+    const sw = await startSlipway(t, { concurrency: 3 });
+    await sw.client.createSecret({
+      metadata: { name: 'git-token' },
+      type: 'basic-auth',
+      registry: '',
+      username: 'ci-bot',
+      password: token,
+    });
+    const config = (name: string, repo: string) => {
+      const c = dockerBuildConfig(name, `${http.base}/${repo}`, `${env.registry}/test/${name}-${u}:v1`);
+      c.spec!.source!.sourceSecret = { name: 'git-token' };
+      return c;
+    };
+    await sw.client.createBuildConfig(config('with-subs', 'app'));
+    const off = config('without-subs', 'app');
+    off.spec!.source!.git!.submodules = false;
+    off.spec!.source!.dockerfile = `FROM ${env.baseImage}\nCOPY . /src\nRUN test ! -e /src/rel/rel.txt && test ! -e /src/abs/abs.txt && echo no-submodules-${u}\n`;
+    await sw.client.createBuildConfig(off);
+    await sw.client.createBuildConfig(config('broken-subs', 'app-broken'));
+    for (const name of ['with-subs', 'without-subs', 'broken-subs'])
+      await sw.client.startBuild({ namespace: 'default', configName: name });
+
+    const withSubs = await sw.client.waitForBuild('default', 'with-subs-1');
+    t.is(withSubs.status!.phase, 'Complete', withSubs.status!.message);
+    const printed = await stepLines(sw.client, 'with-subs-1');
+    t.true(printed.includes(`from-relative-${u}`), printed.join('\n'));
+    t.true(printed.includes(`from-absolute-${u}`), printed.join('\n'));
+
+    const withoutSubs = await sw.client.waitForBuild('default', 'without-subs-1');
+    if (withoutSubs.status!.phase !== 'Complete')
+      for await (const l of sw.client.streamBuildLogs({ namespace: 'default', name: 'without-subs-1' })) t.log(l.text);
+    t.is(withoutSubs.status!.phase, 'Complete', withoutSubs.status!.message);
+    t.true((await stepLines(sw.client, 'without-subs-1')).includes(`no-submodules-${u}`));
+    const got = await sw.client.getBuildConfig('default', 'without-subs');
+    t.is(got.spec!.source!.git!.submodules, false);
+
+    const broken = await sw.client.waitForBuild('default', 'broken-subs-1');
+    t.is(broken.status!.phase, 'Failed');
+    t.is(broken.status!.reason, 'SubmoduleFetchFailed', broken.status!.message);
+    t.regex(broken.status!.message, /submodule "vendor\/missing"/);
+    t.true(elsewhere.authorizations().length > 0, 'the other host was asked');
+    t.deepEqual(
+      elsewhere.authorizations().filter((a) => a !== undefined),
+      [],
+      'the source secret went only to the source host',
+    );
+
+    const base64 = Buffer.from(`ci-bot:${token}`).toString('base64');
+    const stored = await storedText(t, sw.natsUrl);
+    for (const r of stored.logs) t.false(r.includes(token) || r.includes(base64));
+    for (const v of stored.values) t.false(v.text.includes(token) || v.text.includes(base64), v.where);
+  },
+);
