@@ -7,7 +7,7 @@ import { startHttpGitServer } from './helpers/http-git-server.js';
 import { startLfsServer } from './helpers/lfs-server.js';
 import { stepOutput } from './helpers/log-lines.js';
 import { storedText } from './helpers/stored-state.js';
-import { dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -104,5 +104,47 @@ test.serial(
     const stored = await storedText(t, sw.natsUrl);
     for (const r of stored.logs) t.false(r.includes(token) || r.includes(base64));
     for (const v of stored.values) t.false(v.text.includes(token) || v.text.includes(base64), v.where);
+  },
+);
+
+test.serial(
+  'an LFS file arrives as its content with git-lfs on the agent; an agent without git-lfs fails naming the file, never building with the pointer',
+  async (t) => {
+    const env = testEnvironment();
+    const u = unique();
+    const git = await startGitServer(t);
+    const lfs = await startLfsServer(t);
+    await git.createRepo('lfs-app', {
+      '.gitattributes': '*.bin filter=lfs diff=lfs merge=lfs -text\n',
+      '.lfsconfig': `[lfs]\n\turl = ${lfs.url}\n`,
+      'data.bin': lfs.add(`lfs-content-${u}\n`),
+      Dockerfile: `FROM ${env.baseImage}\nCOPY data.bin /d\nRUN cat /d\n`,
+    });
+    const sw = await startSlipway(t, { agents: 0 });
+    await addAgent(t, sw, { settings: { gitLfs: 'git-lfs' } });
+    await sw.client.createBuildConfig(
+      dockerBuildConfig('lfs', `${git.base}/lfs-app`, `${env.registry}/test/lfs-${u}:v1`),
+    );
+    await sw.client.startBuild({ namespace: 'default', configName: 'lfs' });
+    const built = await sw.client.waitForBuild('default', 'lfs-1');
+    t.is(built.status!.phase, 'Complete', built.status!.message);
+    const printed = await stepLines(sw.client, 'lfs-1');
+    t.true(printed.includes(`lfs-content-${u}`), printed.join('\n'));
+    t.false(
+      printed.some((l) => l.startsWith('version https://git-lfs')),
+      'the pointer is not what was built',
+    );
+
+    // The same source on an agent that has no git-lfs.
+    const without = await startSlipway(t, { agents: 0 });
+    await addAgent(t, without, { settings: { gitLfs: `/nonexistent/git-lfs-${u}` } });
+    await without.client.createBuildConfig(
+      dockerBuildConfig('lfs', `${git.base}/lfs-app`, `${env.registry}/test/lfs-no-${u}:v1`),
+    );
+    await without.client.startBuild({ namespace: 'default', configName: 'lfs' });
+    const failed = await without.client.waitForBuild('default', 'lfs-1');
+    t.is(failed.status!.phase, 'Failed');
+    t.is(failed.status!.reason, 'GitLfsUnavailable', failed.status!.message);
+    t.regex(failed.status!.message, /1 Git LFS file\(s\) \(data\.bin\)/);
   },
 );

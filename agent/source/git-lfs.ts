@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GitLfsFetchFailedError, GitLfsUnavailableError } from '../build-failures.js';
-import { runGit, type FetchOptions } from './git-source.js';
+import { runGit, withConfig, type FetchOptions } from './git-source.js';
 
 const POINTER = '^version https://git-lfs.github.com/spec/v1$';
 const SHOWN = 5;
@@ -26,7 +26,15 @@ export async function pullLfsFiles(o: FetchOptions, env: Record<string, string>)
   const binary = o.gitLfs ?? 'git-lfs';
   o.onOutput?.(`Fetching the content of ${pointers.length} LFS file(s) with ${binary}`);
   if (!(await hasRemote(o, env))) await runGit(['-C', o.dir, 'config', 'remote.origin.url', o.uri], o, env);
-  await runGit(['pull', 'origin'], o, env, {
+  // git-lfs checks files out only where its filter is configured; here, for this command alone.
+  const shellQuoted = `'${binary.replace(/'/g, "'\\''")}'`;
+  const filter = withConfig(env, [
+    ['filter.lfs.process', `${shellQuoted} filter-process`],
+    ['filter.lfs.smudge', `${shellQuoted} smudge -- %f`],
+    ['filter.lfs.clean', `${shellQuoted} clean -- %f`],
+    ['filter.lfs.required', 'true'],
+  ]);
+  await runGit(['pull', 'origin'], o, filter, {
     command: binary,
     cwd: o.dir,
     notRunnable: (err) =>

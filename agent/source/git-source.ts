@@ -237,6 +237,13 @@ export function sshHost(uri: string): string | undefined {
   return host && /^[A-Za-z0-9.:_-]+$/.test(host) ? host : undefined;
 }
 
+/** `env` with more configuration added to its GIT_CONFIG_PARAMETERS. */
+export function withConfig(env: Record<string, string>, entries: [string, string][]): Record<string, string> {
+  const more = configParameters(entries);
+  const params = env.GIT_CONFIG_PARAMETERS ? `${env.GIT_CONFIG_PARAMETERS} ${more}` : more;
+  return { ...env, GIT_CONFIG_PARAMETERS: params };
+}
+
 /** Configuration as git reads it from GIT_CONFIG_PARAMETERS: 'key'='value', shell-quoted. */
 function configParameters(entries: [string, string][]): string {
   const quote = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
