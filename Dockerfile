@@ -64,14 +64,14 @@ EXPOSE 7070
 USER 65532:65532
 ENTRYPOINT ["node", "dist/coordinator/main.js"]
 
-# The agent fetches sources with git (and ssh for ssh:// sources). With the host executor it
+# The agent fetches sources with git (ssh for ssh:// sources, git-lfs for LFS files). With the host executor it
 # needs the node's Docker socket: run it as 65532 with the socket's group as a supplemental
 # group (fsGroup/supplementalGroups in the Pod), or as root. The dind executor runs dockerd,
 # which this image does not have, as root in a privileged container.
 FROM runtime AS agent
 USER 0
-RUN if ! command -v git >/dev/null; then \
-      apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+RUN if ! command -v git >/dev/null || ! command -v git-lfs >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends git git-lfs openssh-client ca-certificates \
       && rm -rf /var/lib/apt/lists/*; \
     fi \
  && mkdir -p /var/lib/slipway/agent && chown 65532:65532 /var/lib/slipway/agent
