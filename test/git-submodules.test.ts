@@ -5,6 +5,7 @@ import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startHttpGitServer } from './helpers/http-git-server.js';
 import { startLfsServer } from './helpers/lfs-server.js';
+import { startSshGitServer } from './helpers/ssh-git-server.js';
 import { stepOutput } from './helpers/log-lines.js';
 import { storedText } from './helpers/stored-state.js';
 import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
@@ -92,6 +93,7 @@ test.serial(
     const broken = await sw.client.waitForBuild('default', 'broken-subs-1');
     t.is(broken.status!.phase, 'Failed');
     t.is(broken.status!.reason, 'SubmoduleFetchFailed', broken.status!.message);
+    t.log(broken.status!.message);
     t.regex(broken.status!.message, /submodule "vendor\/missing"/);
     t.true(elsewhere.authorizations().length > 0, 'the other host was asked');
     t.deepEqual(
@@ -148,3 +150,37 @@ test.serial(
     t.regex(failed.status!.message, /1 Git LFS file\(s\) \(data\.bin\)/);
   },
 );
+
+test.serial('over ssh, a relative submodule pinned to an older commit is fetched with the same key', async (t) => {
+  const env = testEnvironment();
+  const u = unique();
+  const git = await startGitServer(t);
+  const ssh = await startSshGitServer(t);
+  const lib = await git.createRepo('ssh-lib', { 'lib.txt': `pinned-${u}\n` });
+  // The pinned commit is no longer the branch's tip: depth 1 of the branch does not hold it.
+  await git.pushCommit('ssh-lib', { 'lib.txt': `newer-${u}\n` });
+  await git.createRepo(
+    'ssh-app',
+    { Dockerfile: `FROM ${env.baseImage}\nCOPY lib/lib.txt /x\nRUN cat /x\n` },
+    { submodules: [{ path: 'lib', url: '../ssh-lib', commit: lib.commit }] },
+  );
+  const sw = await startSlipway(t);
+  await sw.client.createSecret({
+    metadata: { name: 'deploy-key' },
+    type: 'ssh-auth',
+    sshPrivateKey: ssh.clientKey,
+    knownHosts: ssh.knownHosts,
+  });
+  const config = dockerBuildConfig(
+    'ssh-subs',
+    `${ssh.base}${git.root}/ssh-app`,
+    `${env.registry}/test/ssh-subs-${u}:v1`,
+  );
+  config.spec!.source!.sourceSecret = { name: 'deploy-key' };
+  await sw.client.createBuildConfig(config);
+  await sw.client.startBuild({ namespace: 'default', configName: 'ssh-subs' });
+  const built = await sw.client.waitForBuild('default', 'ssh-subs-1');
+  t.is(built.status!.phase, 'Complete', built.status!.message);
+  const printed = await stepLines(sw.client, 'ssh-subs-1');
+  t.true(printed.includes(`pinned-${u}`), printed.join('\n'));
+});

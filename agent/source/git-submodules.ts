@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SubmoduleFetchFailedError } from '../build-failures.js';
 import { classify, runGit, type FetchOptions } from './git-source.js';
@@ -7,8 +7,8 @@ import { classify, runGit, type FetchOptions } from './git-source.js';
  * Checks out the submodules of the commit checked out in `o.dir`, recursively: nothing (and no
  * git process) when it has no .gitmodules. Relative URLs are resolved against `o.uri` (set as
  * the checkout's `origin`, which the main fetch does without). Each submodule is fetched at
- * depth 1; a server that will not serve its recorded commit by itself is asked again for its
- * whole history. The credentials in `env` reach only the source's own host (credentialEnv).
+ * depth 1; when a server will not serve a recorded commit by itself, the submodules are
+ * started over with whole histories. The credentials in `env` reach only the source's own host (credentialEnv).
  * @throws SubmoduleFetchFailedError naming the submodule's path, AbortedError
  */
 export async function updateSubmodules(o: FetchOptions, env: Record<string, string>): Promise<void> {
@@ -23,7 +23,10 @@ export async function updateSubmodules(o: FetchOptions, env: Record<string, stri
     await update(['--depth=1']);
   } catch (err) {
     if (!(err instanceof SubmoduleFetchFailedError) || !err.commitNotServed) throw err;
-    o.onOutput?.('The server would not serve a submodule commit by itself: fetching its whole history');
+    o.onOutput?.('The server would not serve a submodule commit by itself: fetching whole histories');
+    // The shallow clones stay shallow on a second update: start the submodules over.
+    await runGit(['-C', o.dir, 'submodule', 'deinit', '--all', '--force', '--quiet'], o, env);
+    await rm(path.join(o.dir, '.git', 'modules'), { recursive: true, force: true });
     await update([]);
   }
 }
@@ -36,9 +39,14 @@ function submoduleFailure(stderr: string, o: FetchOptions): Error {
     /Unable to fetch in submodule path '([^']+)'/.exec(stderr)?.[1];
   const where = sub ? `submodule "${path.isAbsolute(sub) ? path.relative(o.dir, sub) : sub}"` : 'a submodule';
   const url = /(?:clone of|from|fetch from) '([^']+)'/.exec(stderr)?.[1];
-  const cause = classify(stderr, { uri: url ? redact(url) : 'its repository', credentials: o.credentials });
-  const notServed = /did not contain|not our ref|unadvertised object|upload-pack: not our ref/i.test(stderr);
-  const err = new SubmoduleFetchFailedError(`${where} of ${o.uri} could not be fetched: ${redact(cause.message)}`);
+  const commit = /did not contain ([0-9a-f]{40,64})/.exec(stderr)?.[1];
+  const shown = url ? redact(url) : 'its repository';
+  const notServed = /did not contain|not our ref|unadvertised object/i.test(stderr);
+  const why = commit
+    ? `its recorded commit ${commit} is not in ${shown}`
+    : classify(stderr, { uri: shown, credentials: o.credentials }).message;
+  const text = redact(why).split(`${o.dir}/`).join(''); // paths as in the repository, not the agent's disk
+  const err = new SubmoduleFetchFailedError(`${where} of ${o.uri} could not be fetched: ${text}`);
   err.commitNotServed = notServed;
   return err;
 }
