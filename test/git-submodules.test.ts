@@ -4,7 +4,7 @@ import type { SlipwayClient } from '../cli/client.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
 import { startHttpGitServer } from './helpers/http-git-server.js';
-import { startLfsServer } from './helpers/lfs-server.js';
+import { lfsStore, startLfsServer } from './helpers/lfs-server.js';
 import { startSshGitServer } from './helpers/ssh-git-server.js';
 import { stepOutput } from './helpers/log-lines.js';
 import { storedText } from './helpers/stored-state.js';
@@ -110,7 +110,7 @@ test.serial(
 );
 
 test.serial(
-  'an LFS file arrives as its content with git-lfs on the agent; an agent without git-lfs fails naming the file, never building with the pointer',
+  'an LFS file (public, or private behind the source secret) arrives as its content with git-lfs on the agent; an agent without git-lfs fails naming the file, never building with the pointer',
   async (t) => {
     const env = testEnvironment();
     const u = unique();
@@ -122,20 +122,48 @@ test.serial(
       'data.bin': lfs.add(`lfs-content-${u}\n`),
       Dockerfile: `FROM ${env.baseImage}\nCOPY data.bin /d\nRUN cat /d\n`,
     });
+    // A private repository whose LFS objects are behind the same credentials, on the same server.
+    const token = `tok-${unique()}${unique()}`;
+    const privateObjects = lfsStore();
+    const http = await startHttpGitServer(t, git.root, 'ci-bot', token, { lfs: privateObjects });
+    await git.createRepo('lfs-private', {
+      '.gitattributes': '*.bin filter=lfs diff=lfs merge=lfs -text\n',
+      'data.bin': privateObjects.add(`private-lfs-${u}\n`),
+      Dockerfile: `FROM ${env.baseImage}\nCOPY data.bin /d\nRUN cat /d\n`,
+    });
     const sw = await startSlipway(t, { agents: 0 });
     await addAgent(t, sw, { settings: { gitLfs: 'git-lfs' } });
+    await sw.client.createSecret({
+      metadata: { name: 'git-token' },
+      type: 'basic-auth',
+      registry: '',
+      username: 'ci-bot',
+      password: token,
+    });
     await sw.client.createBuildConfig(
       dockerBuildConfig('lfs', `${git.base}/lfs-app`, `${env.registry}/test/lfs-${u}:v1`),
     );
-    await sw.client.startBuild({ namespace: 'default', configName: 'lfs' });
-    const built = await sw.client.waitForBuild('default', 'lfs-1');
-    t.is(built.status!.phase, 'Complete', built.status!.message);
-    const printed = await stepLines(sw.client, 'lfs-1');
-    t.true(printed.includes(`lfs-content-${u}`), printed.join('\n'));
-    t.false(
-      printed.some((l) => l.startsWith('version https://git-lfs')),
-      'the pointer is not what was built',
+    const privateConfig = dockerBuildConfig(
+      'lfs-private',
+      `${http.base}/lfs-private`,
+      `${env.registry}/test/lfs-private-${u}:v1`,
     );
+    privateConfig.spec!.source!.sourceSecret = { name: 'git-token' };
+    await sw.client.createBuildConfig(privateConfig);
+    for (const [name, content] of [
+      ['lfs', `lfs-content-${u}`],
+      ['lfs-private', `private-lfs-${u}`],
+    ] as const) {
+      await sw.client.startBuild({ namespace: 'default', configName: name });
+      const built = await sw.client.waitForBuild('default', `${name}-1`);
+      t.is(built.status!.phase, 'Complete', `${name}: ${built.status!.message}`);
+      const printed = await stepLines(sw.client, `${name}-1`);
+      t.true(printed.includes(content), printed.join('\n'));
+      t.false(
+        printed.some((l) => l.startsWith('version https://git-lfs')),
+        'the pointer is not what was built',
+      );
+    }
 
     // The same source on an agent that has no git-lfs.
     const without = await startSlipway(t, { agents: 0 });

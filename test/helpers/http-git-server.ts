@@ -1,18 +1,21 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LfsStore } from './lfs-server.js';
 import type { Teardowns } from './teardowns.js';
 
 /**
  * A real git smart-HTTP server: `git http-backend` run as a CGI behind a small Node HTTP
  * server that requires basic auth, as a private GitHub or GitLab would. Serves the bare
- * repositories under `root`.
+ * repositories under `root`, and with `lfs` their Git LFS objects at `<repo>.git/info/lfs`
+ * (the endpoint git-lfs derives from the repository's URL), behind the same auth.
  */
 export async function startHttpGitServer(
   t: Teardowns,
   root: string,
   user: string,
   token: string,
+  o: { lfs?: LfsStore } = {},
 ): Promise<{ base: string; requests: () => number }> {
   const expected = `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
   let requests = 0;
@@ -24,6 +27,8 @@ export async function startHttpGitServer(
       return;
     }
     const url = new URL(req.url!, 'http://x');
+    const lfs = /^(\/[^?]*?\.git\/info\/lfs)(\/.*)$/.exec(url.pathname);
+    if (lfs && o.lfs?.handle(req, res, lfs[2]!, `http://${req.headers.host}${lfs[1]}`)) return;
     const cgi = spawn('git', ['http-backend'], {
       env: {
         PATH: process.env.PATH,
