@@ -9,7 +9,7 @@ import { ALWAYS_COLLECT } from './helpers/gc.js';
 import { metricValue } from './helpers/metrics.js';
 import { startGitServer } from './helpers/git-server.js';
 import { stepOutput } from './helpers/log-lines.js';
-import { addAgent, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
+import { addAgent, agentDaemon, dockerBuildConfig, startSlipway } from './helpers/slipway.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -96,7 +96,10 @@ test.serial(
         'steps are numbered in the order they first appear',
       );
     }
-    t.true((await cacheMounts(environmentDocker())).length > 0, 'the cache mount is in the daemon’s build cache');
+    t.true(
+      (await cacheMounts(await agentDaemon(sw.agents[0]!))).length > 0,
+      'the cache mount is in the daemon’s build cache',
+    );
 
     // Another namespace's build of the same Dockerfile on the same daemon finds the cache empty.
     const other = dockerBuildConfig('cachemount', repo.uri, `${env.registry}/test/cachemount-other-${unique()}:v1`);

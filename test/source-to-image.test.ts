@@ -164,17 +164,17 @@ test.serial('Source-to-Image with scripts from an http URL: a builder image with
       output: { image },
     },
   });
+  let pulled = '';
   for (const n of [1, 2]) {
     await sw.client.startBuild({ namespace: 'default', configName: 'url-app' });
     const b = await sw.client.waitForBuild('default', `url-app-${n}`);
     t.is(b.status!.phase, 'Complete', b.status!.message);
-    t.is(
-      (await pullAndRun(environmentDocker(), `${image.replace(/:latest$/, '')}@${b.status!.output!.digest}`)).trim(),
-      message,
-    );
+    pulled = `${image.replace(/:latest$/, '')}@${b.status!.output!.digest}`;
+    t.is((await pullAndRun(environmentDocker(), pulled)).trim(), message);
   }
   t.true((await logOf(sw, 'url-app-2')).includes('found saved artifact: count 1'));
-  const config = await environmentDocker().getImage(image).inspect();
+  // The pushed image, as pulled from the registry (the build's daemon may not be the node's).
+  const config = await environmentDocker().getImage(pulled).inspect();
   t.deepEqual(config.Config.Cmd, ['/tmp/scripts/run']);
   t.true(config.Config.Env.includes('APP_MODE=test'));
 });

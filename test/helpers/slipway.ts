@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import Docker from 'dockerode';
 import path from 'node:path';
 import type { Teardowns } from './teardowns.js';
 import { Agent } from '../../agent/agent.js';
@@ -10,6 +13,7 @@ import { silentLogger, type Logger } from '../../common/log.js';
 import { resolveCoordinatorConfig, type CoordinatorConfig } from '../../coordinator/config.js';
 import { Coordinator, type CoordinatorDeps } from '../../coordinator/coordinator.js';
 import type { BuildConfig } from '../../proto/generated/slipway/v1/BuildConfig.js';
+import { environmentDocker } from './docker.js';
 import { testEnvironment } from './environment.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 import { tempDir } from './processes.js';
@@ -85,11 +89,19 @@ export async function addAgent(
 ): Promise<Agent> {
   const i = slipway.agents.length;
   const work = await tempDir(t, 'slipway-agent-');
-  // SLIPWAY_TEST_EXECUTOR=dind: agents a test does not give an executor run their builds on
-  // private daemons of their own, each per build in a user namespace (the dind defaults), to
-  // run a suite there (issue #23: `npm run test:dind`).
-  const dind = process.env.SLIPWAY_TEST_EXECUTOR === 'dind' && !o.settings?.executor && !o.executor;
-  const dindSettings = dind ? { executor: 'dind' as const, dindRoot: await tempDir(t, 'slipway-dind-') } : {};
+  // SLIPWAY_TEST_EXECUTOR=dind (or dind-per-build): agents a test does not give an executor run
+  // their builds on a private daemon of their own (one per agent, kept, as the node's daemon is;
+  // or one per build) in a user namespace (the dind default), to run a suite there (issue #23:
+  // `npm run test:dind`).
+  const mode = process.env.SLIPWAY_TEST_EXECUTOR;
+  const dind = (mode === 'dind' || mode === 'dind-per-build') && !o.settings?.executor && !o.executor;
+  const dindSettings = dind
+    ? {
+        executor: 'dind' as const,
+        dindMode: mode === 'dind' ? ('per-agent' as const) : ('per-build' as const),
+        dindRoot: await tempDir(t, 'slipway-dind-'),
+      }
+    : {};
   const a = await Agent.start(
     resolveAgentConfig({
       natsServers: [slipway.natsUrl],
@@ -165,4 +177,18 @@ async function withinTime<T>(what: string, work: Promise<T>, ms: number): Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The Docker daemon `agent`'s builds run on: the environment's for the host executor, else its
+ * per-agent private daemon (the one daemon folder under its dind root with a socket).
+ */
+export async function agentDaemon(agent: Agent): Promise<Docker> {
+  if (agent.config.executor !== 'dind') return environmentDocker();
+  const sockets = (await readdir(agent.config.dindRoot))
+    .map((d) => path.join(agent.config.dindRoot, d, 'docker.sock'))
+    .filter((s) => existsSync(s));
+  if (sockets.length !== 1)
+    throw new Error(`agent ${agent.config.name} has ${sockets.length} private daemons, not one`);
+  return new Docker({ socketPath: sockets[0] });
 }
