@@ -43,11 +43,15 @@ export async function cacheEffect(o: { trials: number }): Promise<BenchResult> {
       return pairs;
     };
     const host = await run('host', async () => ({}));
-    const dind = await run('dind', async () => {
-      const dindRoot = `/tmp/sw-bench-${randomBytes(3).toString('hex')}`;
-      stack.teardown(() => rm(dindRoot, { recursive: true, force: true }));
-      return { executor: 'dind', dindMode: 'per-agent', dindRoot } as Partial<AgentConfig>;
-    });
+    const dindWith = (dindUserns: 'remap' | 'off') =>
+      run('dind', async () => {
+        const dindRoot = `/tmp/sw-bench-${randomBytes(3).toString('hex')}`;
+        stack.teardown(() => rm(dindRoot, { recursive: true, force: true }));
+        return { executor: 'dind', dindMode: 'per-agent', dindRoot, dindUserns } as Partial<AgentConfig>;
+      });
+    // The default (builds in a user namespace), and without it (issue #23: the cache's effect kept).
+    const dind = await dindWith('remap');
+    const dindOff = await dindWith('off');
     const summary = (pairs: [number, number][]) => ({
       first: median(pairs.map((p) => p[0])),
       second: median(pairs.map((p) => p[1])),
@@ -55,6 +59,7 @@ export async function cacheEffect(o: { trials: number }): Promise<BenchResult> {
     });
     const h = summary(host);
     const d = summary(dind);
+    const off = summary(dindOff);
     return {
       name: 'cache effect',
       rows: [
@@ -62,8 +67,10 @@ export async function cacheEffect(o: { trials: number }): Promise<BenchResult> {
         { metric: 'host: second / first', value: ratio(h.ratio) },
         { metric: 'dind per-agent: first / second build', value: `${ms(d.first)} / ${ms(d.second)}` },
         { metric: 'dind per-agent: second / first', value: ratio(d.ratio) },
+        { metric: 'dind per-agent, userns off: first / second build', value: `${ms(off.first)} / ${ms(off.second)}` },
+        { metric: 'dind per-agent, userns off: second / first', value: ratio(off.ratio) },
       ],
-      data: { host, dind, summary: { host: h, dind: d } },
+      data: { host, dind, dindOff, summary: { host: h, dind: d, dindOff: off } },
       problems,
     };
   });
