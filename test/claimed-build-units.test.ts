@@ -40,7 +40,7 @@ test('a docker build from git: what the message leaves empty takes the documente
     completionDeadlineSeconds: undefined,
     source: {
       upload: undefined,
-      git: { uri: 'git://h/app', ref: undefined },
+      git: { uri: 'git://h/app', ref: undefined, submodules: true },
       contextDir: '.',
       dockerfile: undefined,
       sourceSecret: undefined,
