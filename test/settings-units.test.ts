@@ -1,4 +1,5 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { BUILDER_VARIABLES } from '../agent/strategies/custom-builder.js';
 import path from 'node:path';
 import test from 'ava';
 import { agentConfigFromEnv } from '../agent/config.js';
@@ -163,7 +164,13 @@ test('the chart sets only variables its process declares, and every one the decl
 });
 
 test('no code reads a SLIPWAY_* variable outside the declarations', async (t) => {
-  const everyName = new Set([...PROCESSES.flatMap((p) => [...declared(p.name)]), JOBS_STREAM, LOGS_STREAM]);
+  // The custom builder's variables are its inputs, not settings of a Slipway process.
+  const everyName = new Set<string>([
+    ...PROCESSES.flatMap((p) => [...declared(p.name)]),
+    JOBS_STREAM,
+    LOGS_STREAM,
+    ...BUILDER_VARIABLES,
+  ]);
   for (const folder of ['agent', 'coordinator', 'node-cache', 'common', 'api']) {
     for (const file of await sources(path.join(ROOT, folder))) {
       const text = await readFile(file, 'utf8');

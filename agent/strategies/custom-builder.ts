@@ -14,6 +14,16 @@ import {
 import { LineSplitter } from '../logs/line-splitter.js';
 import { pushLayout, unpackLayout } from './oci-layout-push.js';
 
+/** The variables a custom builder is given (not settings of any Slipway process). */
+export const BUILDER_VARIABLES = [
+  'SLIPWAY_BUILD',
+  'SLIPWAY_OUTPUT_IMAGE',
+  'SLIPWAY_SOURCE_DIR',
+  'SLIPWAY_OUTPUT_DIR',
+  'SLIPWAY_SECRETS_DIR',
+  'SLIPWAY_PUSH_DOCKERCONFIG',
+] as const;
+
 /** Where the build's source is in the builder's container (SLIPWAY_SOURCE_DIR). */
 export const CUSTOM_SOURCE_DIR = '/workspace/source';
 /** The docker config.json with the push credentials in the builder's container (SLIPWAY_PUSH_DOCKERCONFIG). */
