@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../common/errors.js';
@@ -365,15 +364,9 @@ async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> 
   }
   await mkdir(config.dindRoot, { recursive: true });
   // A remapped root, or a rootless daemon's user, must pass through it to its daemon's folder
-  // (which lets nobody else in, or lists nothing), and through every folder above it.
-  if (config.dindUserns !== 'off') {
-    await chmod(config.dindRoot, 0o711);
-    const closed = await firstClosedAncestor(path.dirname(path.resolve(config.dindRoot)));
-    if (closed) {
-      const problem = `${closed}, above ${AGENT_ENV.dindRoot} ${config.dindRoot}, does not let the daemons' ${config.dindUserns === 'rootless' ? 'user' : 'remapped root'} pass (chmod o+x)`;
-      throw config.dindUserns === 'rootless' ? rootlessUnavailable(problem) : remapUnavailable(problem);
-    }
-  }
+  // (which lets nobody else in, or lists nothing). Folders above it are the node's to open: a
+  // data root may also be set elsewhere, and dockerd names a closed one when it starts.
+  if (config.dindUserns !== 'off') await chmod(config.dindRoot, 0o711);
   const left = await removeLeftoverDaemons(config.dindRoot, log);
   if (left > 0) log.info('removed private daemons an earlier run left', { count: left });
   return new DindExecutor({
@@ -386,12 +379,4 @@ async function executorFor(config: AgentConfig, log: Logger): Promise<Executor> 
     startTimeoutMs: 60_000,
     log: log.child({ executor: 'dind' }),
   });
-}
-
-/** The first folder from `dir` up to / that others may not pass through (no o+x), if any. */
-async function firstClosedAncestor(dir: string): Promise<string | undefined> {
-  for (let d = dir; ; d = path.dirname(d)) {
-    if (((await stat(d)).mode & 0o001) === 0) return d;
-    if (d === path.dirname(d)) return undefined;
-  }
 }

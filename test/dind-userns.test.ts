@@ -262,19 +262,9 @@ test.serial(
 );
 
 test.serial(
-  'an agent whose dind root sits under a folder the remapped root cannot pass refuses to start, naming it; its own dind root it opens',
+  'an agent opens its dind root, made 0700 (as mkdtemp makes them), to 0711: passable for the remapped root, not listable',
   async (t) => {
     const sw = await startSlipway(t, { agents: 0 });
-    const closed = await tempDir(t, 'slipway-closed-'); // mkdtemp: 0700
-    const err = await t.throwsAsync(
-      addAgent(t, sw, { settings: { executor: 'dind', dindRoot: path.join(closed, 'dind') } }),
-    );
-    t.is((err as { reason?: string }).reason, 'UsernsRemapUnavailable');
-    t.regex(
-      err!.message,
-      new RegExp(`${closed}, above SLIPWAY_DIND_ROOT .*does not let the daemons' remapped root pass`),
-    );
-    // A dind root made 0700 (as mkdtemp makes them) is opened to 0711 (passable, not listable) and used.
     const own = await tempDir(t, 'slipway-dind-');
     await addAgent(t, sw, { settings: { executor: 'dind', dindRoot: own } });
     t.is((await stat(own)).mode & 0o777, 0o711);
