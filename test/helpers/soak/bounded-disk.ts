@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, open, readdir, readFile, rm, statfs } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { removeLeftoverDaemons } from '../../../agent/executors/private-daemon.js';
 import { silentLogger } from '../../../common/log.js';
@@ -37,6 +37,9 @@ export interface BoundedDisk {
 /** Makes, formats and mounts a filesystem of `sizeMiB` MiB. */
 export async function mountBoundedDisk(t: Teardowns, o: { sizeMiB: number }): Promise<BoundedDisk> {
   const dir = await mkdtemp('/tmp/soak-');
+  // Passable (not listable), as a node's folders are: the private daemons on this disk run
+  // builds in a user namespace, and dockerd refuses a data root its remapped root cannot reach.
+  await chmod(dir, 0o711);
   const image = path.join(dir, 'disk.img');
   const mountPoint = path.join(dir, 'd');
   let device = '';
