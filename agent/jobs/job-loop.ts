@@ -181,6 +181,9 @@ export class JobLoop {
    */
   private claimAndRun(job: BuildJob, claimId: string, log: Logger): Promise<JobOutcome> {
     const key = attemptKey({ namespace: job.namespace, name: job.build, attempt: job.attempt });
+    // JetStream delivers a job again when it missed the in-progress acks (a NATS node died, the
+    // consumer's leader moved). Delivered to this same agent run while the attempt is claimed or
+    // runs here (or offered by a heartbeat meanwhile), it would run twice; it ends as that one does.
     const twin = this.inFlight.get(key);
     if (twin) {
       log.info('attempt delivered again while it is claimed or runs here; not running it twice', { claimId });
@@ -194,17 +197,6 @@ export class JobLoop {
   private async claimAndRunOnce(job: BuildJob, claimId: string, log: Logger): Promise<JobOutcome> {
     const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
     const key = attemptKey(ref);
-    // JetStream delivers a job again when it missed the in-progress acks (a NATS node died, the
-    // consumer's leader moved). Delivered to this same agent run, the claim would carry the same
-    // claim id, which the coordinator takes as a repeat of a lost answer: the attempt would run
-    // twice. The attempt is running here already; this delivery ends as that run's does.
-    const runningHere = () => this.o.running.get(ref)?.reported;
-    const duplicate = async (reported: Promise<boolean>): Promise<JobOutcome> => {
-      log.info('job delivered again while its attempt runs here; not running it twice', { claimId });
-      return (await reported) ? 'settled' : 'retry';
-    };
-    const before = runningHere();
-    if (before) return duplicate(before);
     if (this.settled.has(key)) {
       log.info('job delivered again after its attempt ran and was reported here; not running it twice', { claimId });
       return 'settled';
@@ -239,9 +231,6 @@ export class JobLoop {
       return 'retry';
     }
 
-    // Claimed while the same delivery's twin was claiming (the same claim id is accepted twice).
-    const during = runningHere();
-    if (during) return duplicate(during);
     const r = this.o.running.add(ref);
     try {
       r.reported = this.o.runner.run(r, build, log);
