@@ -42,6 +42,7 @@ test.serial(
     let missedGet = 0;
     let missedList = 0;
     let missedCancel = 0;
+    const cancelMisses: string[] = [];
     for (let i = 0; i < ITERATIONS; i++) {
       const started = await client.startBuild({ namespace: 'default', configName: 'ryw' });
       const name = started.metadata!.name;
@@ -58,14 +59,20 @@ test.serial(
         if (
           got.status!.phase !== 'Cancelled' ||
           Number(got.metadata!.resourceVersion) < Number(cancelled.metadata!.resourceVersion)
-        )
+        ) {
           missedCancel++;
+          cancelMisses.push(
+            `${name}: CancelBuild answered ${cancelled.status!.phase} at ${cancelled.metadata!.resourceVersion}, ` +
+              `GetBuild ${got.status!.phase} at ${got.metadata!.resourceVersion}`,
+          );
+        }
       }
       const listed = await client.listBuilds({ namespace: 'default', configName: 'ryw' });
       const mine = listed.find((b) => b.metadata!.name === name);
       if (!mine || Number(mine.metadata!.resourceVersion) < revision) missedList++;
     }
     t.log(`missed: GetBuild ${missedGet}, ListBuilds ${missedList} of ${ITERATIONS}; CancelBuild ${missedCancel}`);
+    for (const miss of cancelMisses) t.log(miss);
     t.is(missedGet, 0, 'GetBuild shows the build StartBuild made, at its revision or later');
     t.is(missedList, 0, 'ListBuilds lists it, at its revision or later');
     t.is(missedCancel, 0, 'GetBuild right after CancelBuild shows the build Cancelled');
