@@ -110,26 +110,41 @@ test.serial(
 );
 
 test.serial(
-  'an LFS file (public, or private behind the source secret) arrives as its content with git-lfs on the agent; an agent without git-lfs fails naming the file, never building with the pointer',
+  'an LFS file (public, or private behind the source secret; in the repository, below it, or in a submodule) arrives as its content with git-lfs on the agent; an agent without git-lfs fails naming the file, never building with the pointer',
   async (t) => {
     const env = testEnvironment();
     const u = unique();
     const git = await startGitServer(t);
     const lfs = await startLfsServer(t);
-    await git.createRepo('lfs-app', {
+    const lfsApp = await git.createRepo('lfs-app', {
       '.gitattributes': '*.bin filter=lfs diff=lfs merge=lfs -text\n',
       '.lfsconfig': `[lfs]\n\turl = ${lfs.url}\n`,
       'data.bin': lfs.add(`lfs-content-${u}\n`),
       Dockerfile: `FROM ${env.baseImage}\nCOPY data.bin /d\nRUN cat /d\n`,
     });
+    // LFS tracked by a .gitattributes below the top level only.
+    await git.createRepo('lfs-nested', {
+      '.lfsconfig': `[lfs]\n\turl = ${lfs.url}\n`,
+      'assets/.gitattributes': '*.bin filter=lfs diff=lfs merge=lfs -text\n',
+      'assets/data.bin': lfs.add(`nested-lfs-${u}\n`),
+      Dockerfile: `FROM ${env.baseImage}\nCOPY assets/data.bin /d\nRUN cat /d\n`,
+    });
     // A private repository whose LFS objects are behind the same credentials, on the same server.
     const token = `tok-${unique()}${unique()}`;
     const privateObjects = lfsStore();
     const http = await startHttpGitServer(t, git.root, 'ci-bot', token, { lfs: privateObjects });
-    await git.createRepo('lfs-private', {
+    const lfsPrivate = await git.createRepo('lfs-private', {
       '.gitattributes': '*.bin filter=lfs diff=lfs merge=lfs -text\n',
       'data.bin': privateObjects.add(`private-lfs-${u}\n`),
       Dockerfile: `FROM ${env.baseImage}\nCOPY data.bin /d\nRUN cat /d\n`,
+    });
+    // The same two as submodules of repositories that have no LFS files of their own.
+    const fromVendor = { Dockerfile: `FROM ${env.baseImage}\nCOPY vendor/data.bin /d\nRUN cat /d\n` };
+    await git.createRepo('lfs-outer', fromVendor, {
+      submodules: [{ path: 'vendor', url: '../lfs-app', commit: lfsApp.commit }],
+    });
+    await git.createRepo('lfs-private-outer', fromVendor, {
+      submodules: [{ path: 'vendor', url: '../lfs-private', commit: lfsPrivate.commit }],
     });
     const sw = await startSlipway(t, { agents: 0 });
     await addAgent(t, sw, { settings: { gitLfs: 'git-lfs' } });
@@ -143,16 +158,21 @@ test.serial(
     await sw.client.createBuildConfig(
       dockerBuildConfig('lfs', `${git.base}/lfs-app`, `${env.registry}/test/lfs-${u}:v1`),
     );
-    const privateConfig = dockerBuildConfig(
-      'lfs-private',
-      `${http.base}/lfs-private`,
-      `${env.registry}/test/lfs-private-${u}:v1`,
-    );
-    privateConfig.spec!.source!.sourceSecret = { name: 'git-token' };
-    await sw.client.createBuildConfig(privateConfig);
+    for (const name of ['lfs-outer', 'lfs-nested'])
+      await sw.client.createBuildConfig(
+        dockerBuildConfig(name, `${git.base}/${name}`, `${env.registry}/test/${name}-${u}:v1`),
+      );
+    for (const name of ['lfs-private', 'lfs-private-outer']) {
+      const privateConfig = dockerBuildConfig(name, `${http.base}/${name}`, `${env.registry}/test/${name}-${u}:v1`);
+      privateConfig.spec!.source!.sourceSecret = { name: 'git-token' };
+      await sw.client.createBuildConfig(privateConfig);
+    }
     for (const [name, content] of [
       ['lfs', `lfs-content-${u}`],
       ['lfs-private', `private-lfs-${u}`],
+      ['lfs-outer', `lfs-content-${u}`],
+      ['lfs-private-outer', `private-lfs-${u}`],
+      ['lfs-nested', `nested-lfs-${u}`],
     ] as const) {
       await sw.client.startBuild({ namespace: 'default', configName: name });
       const built = await sw.client.waitForBuild('default', `${name}-1`);
@@ -176,6 +196,14 @@ test.serial(
     t.is(failed.status!.phase, 'Failed');
     t.is(failed.status!.reason, 'GitLfsUnavailable', failed.status!.message);
     t.regex(failed.status!.message, /1 Git LFS file\(s\) \(data\.bin\)/);
+    await without.client.createBuildConfig(
+      dockerBuildConfig('lfs-outer', `${git.base}/lfs-outer`, `${env.registry}/test/lfs-outer-no-${u}:v1`),
+    );
+    await without.client.startBuild({ namespace: 'default', configName: 'lfs-outer' });
+    const failedOuter = await without.client.waitForBuild('default', 'lfs-outer-1');
+    t.is(failedOuter.status!.phase, 'Failed');
+    t.is(failedOuter.status!.reason, 'GitLfsUnavailable', failedOuter.status!.message);
+    t.regex(failedOuter.status!.message, /submodule "vendor" .* 1 Git LFS file\(s\) \(vendor\/data\.bin\)/);
   },
 );
 

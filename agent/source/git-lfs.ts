@@ -2,29 +2,50 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GitLfsFetchFailedError, GitLfsUnavailableError } from '../build-failures.js';
 import { runGit, withConfig, type FetchOptions } from './git-source.js';
+import { redact, type CheckedOutSubmodule } from './git-submodules.js';
 
 const POINTER = '^version https://git-lfs.github.com/spec/v1$';
 const SHOWN = 5;
 
 /**
- * Replaces the Git LFS pointer files of the checkout in `o.dir` with their content, with
- * `git-lfs pull` and the source's credentials (which reach only the source's own host). Costs
- * nothing but a file read for a repository whose top-level .gitattributes names no LFS filter.
- * Pointers in submodules are not looked for.
+ * Replaces the Git LFS pointer files of the checkout in `o.dir`, and of each of its checked-out
+ * `submodules`, with their content, with `git-lfs pull` and the source's credentials (which
+ * reach only the source's own host). A checkout whose .gitattributes files name no LFS filter
+ * costs a file read and a git grep.
  * @throws GitLfsUnavailableError (pointers found, no git-lfs to run), GitLfsFetchFailedError
  *   (git-lfs failed, an LFS endpoint on the local disk, or pointers left after it ran), AbortedError
  */
-export async function pullLfsFiles(o: FetchOptions, env: Record<string, string>): Promise<void> {
-  const attributes = await readFile(path.join(o.dir, '.gitattributes'), 'utf8').catch(() => '');
-  if (!/filter=lfs/.test(attributes)) return;
-  const pointers = await pointerFiles(o, env);
+export async function pullLfsFiles(
+  o: FetchOptions,
+  env: Record<string, string>,
+  submodules: readonly CheckedOutSubmodule[] = [],
+): Promise<void> {
+  await pullLfsFilesOf(o, env, o.uri, '');
+  for (const sub of submodules) {
+    const checkout = { ...o, dir: path.join(o.dir, sub.path), uri: sub.url };
+    await pullLfsFilesOf(checkout, env, `submodule "${sub.path}" (${redact(sub.url)}) of ${o.uri}`, `${sub.path}/`);
+  }
+}
+
+/**
+ * pullLfsFiles for the one checkout in `o.dir` (fetched from `o.uri`), named `named` in errors,
+ * its files listed with `prefix` (their path from the top of the build's checkout).
+ */
+async function pullLfsFilesOf(
+  o: FetchOptions,
+  env: Record<string, string>,
+  named: string,
+  prefix: string,
+): Promise<void> {
+  if (!(await tracksLfsFiles(o, env))) return;
+  const pointers = (await pointerFiles(o, env)).map((f) => prefix + f);
   if (pointers.length === 0) return;
   const lfsConfig = await readFile(path.join(o.dir, '.lfsconfig'), 'utf8').catch(() => '');
   // git-lfs reads file:// endpoints itself: from a repository's .lfsconfig that is the node's disk.
   if (/=\s*"?file:/i.test(lfsConfig))
-    throw new GitLfsFetchFailedError(`${o.uri}: its .lfsconfig names a local (file:) LFS endpoint, which is refused`);
+    throw new GitLfsFetchFailedError(`${named}: its .lfsconfig names a local (file:) LFS endpoint, which is refused`);
   const binary = o.gitLfs ?? 'git-lfs';
-  o.onOutput?.(`Fetching the content of ${pointers.length} LFS file(s) with ${binary}`);
+  o.onOutput?.(`Fetching the content of ${pointers.length} LFS file(s)${prefix ? ` in ${prefix}` : ''} with ${binary}`);
   if (!(await hasRemote(o, env))) await runGit(['-C', o.dir, 'config', 'remote.origin.url', o.uri], o, env);
   // git-lfs checks files out only where its filter is configured; here, for this command alone.
   const shellQuoted = `'${binary.replace(/'/g, "'\\''")}'`;
@@ -39,19 +60,32 @@ export async function pullLfsFiles(o: FetchOptions, env: Record<string, string>)
     cwd: o.dir,
     notRunnable: (err) =>
       new GitLfsUnavailableError(
-        `${o.uri} has ${pointers.length} Git LFS file(s) (${listed(pointers)}) and this agent cannot run git-lfs (${binary}: ${err.message}): install git-lfs on the agent, or build without those files`,
+        `${named} has ${pointers.length} Git LFS file(s) (${listed(pointers)}) and this agent cannot run git-lfs (${binary}: ${err.message}): install git-lfs on the agent, or build without those files`,
         { cause: err },
       ),
     failure: (stderr) =>
       new GitLfsFetchFailedError(
-        `git-lfs could not fetch the content of ${pointers.length} LFS file(s) of ${o.uri}: ${lastLines(stderr)}`,
+        `git-lfs could not fetch the content of ${pointers.length} LFS file(s) of ${named}: ${lastLines(stderr)}`,
       ),
   });
-  const left = await pointerFiles(o, env);
+  const left = (await pointerFiles(o, env)).map((f) => prefix + f);
   if (left.length > 0)
     throw new GitLfsFetchFailedError(
-      `${left.length} LFS file(s) of ${o.uri} are still pointers after git-lfs pull (${listed(left)})`,
+      `${left.length} LFS file(s) of ${named} are still pointers after git-lfs pull (${listed(left)})`,
     );
+}
+
+/**
+ * Whether a .gitattributes of the checkout (the top-level one, read first as the common case, or
+ * one below it: git grep, a few ms) names the LFS filter.
+ */
+async function tracksLfsFiles(o: FetchOptions, env: Record<string, string>): Promise<boolean> {
+  const top = await readFile(path.join(o.dir, '.gitattributes'), 'utf8').catch(() => '');
+  if (/filter=lfs/.test(top)) return true;
+  const below = await runGit(['-C', o.dir, 'grep', '-l', '-e', 'filter=lfs', '--', '*.gitattributes'], o, env, {
+    okCodes: [1],
+  });
+  return below.trim() !== '';
 }
 
 /** Tracked files whose content is an LFS pointer (git grep: exit 1 is "none"). */

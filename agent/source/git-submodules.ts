@@ -31,6 +31,40 @@ export async function updateSubmodules(o: FetchOptions, env: Record<string, stri
   }
 }
 
+/** A submodule checked out: its path from the top of the checkout, and the URL it was fetched from. */
+export interface CheckedOutSubmodule {
+  path: string;
+  url: string;
+}
+
+/**
+ * The submodules checked out in `o.dir`, nested ones included (outer ones first): nothing, and
+ * no git process, when it has no .gitmodules.
+ */
+export async function checkedOutSubmodules(
+  o: FetchOptions,
+  env: Record<string, string>,
+): Promise<CheckedOutSubmodule[]> {
+  if (!(await exists(path.join(o.dir, '.gitmodules')))) return [];
+  const out = await runGit(
+    [
+      '-C',
+      o.dir,
+      'submodule',
+      'foreach',
+      '--quiet',
+      '--recursive',
+      `printf '%s\\0%s\\0' "$displaypath" "$(git config --get remote.origin.url)"`,
+    ],
+    o,
+    env,
+  );
+  const fields = out.split('\0');
+  const found: CheckedOutSubmodule[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) found.push({ path: fields[i]!, url: fields[i + 1]! });
+  return found;
+}
+
 /** git's complaint about a submodule as the failure naming it; its URL is shown without any user info. */
 function submoduleFailure(stderr: string, o: FetchOptions): Error {
   const sub =
@@ -52,7 +86,7 @@ function submoduleFailure(stderr: string, o: FetchOptions): Error {
 }
 
 /** A URL or message without user info (user:password@) in any URL it holds. */
-function redact(text: string): string {
+export function redact(text: string): string {
   return text.replace(/(\w+:\/\/)[^/@\s']+@/g, '$1***@');
 }
 
