@@ -138,6 +138,7 @@ export class Agent {
       nodeCache,
       warm: this.warm,
       limitsDockerfileBuilds: executor.limitsDockerfileBuilds,
+      daemonPerBuild: executor.daemonPerBuild,
       claimPlaced: (jobs) => this.jobs.offer(jobs),
       isolation: () => executor.isolation(),
       log,

@@ -4,12 +4,14 @@ import test, { type ExecutionContext } from 'ava';
 import { demux, environmentDocker, imageExists, pullAndRun } from './helpers/docker.js';
 import { pushBuilderImage } from './helpers/builder-images.js';
 import { testEnvironment } from './helpers/environment.js';
-import { eventually } from './helpers/eventually.js';
+import { buildUntil, eventually } from './helpers/eventually.js';
 import { startGitServer } from './helpers/git-server.js';
 import { registryDigest } from './helpers/registry.js';
 import { startAuthRegistry } from './helpers/auth-registry.js';
 import { addAgent, startSlipway, type Slipway } from './helpers/slipway.js';
 import type { BuildConfig } from '../proto/generated/slipway/v1/BuildConfig.js';
+import { HostExecutor } from '../agent/executors/host-executor.js';
+import type { Executor } from '../agent/executors/executor.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -106,7 +108,7 @@ test.serial(
 );
 
 test.serial(
-  "custom: exposeDockerSocket on the host executor is refused, never handing over the node's daemon",
+  "custom: exposeDockerSocket is never placed on the host executor (it waits NoMatchingAgent, saying why); an agent that gets it anyway refuses it, never handing over the node's daemon",
   async (t) => {
     const env = testEnvironment();
     const git = await startGitServer(t);
@@ -126,6 +128,31 @@ test.serial(
       }),
     );
     await sw.client.startBuild({ namespace: 'default', configName: 'app' });
+    const waiting = await buildUntil(
+      () => sw.client.getBuild('default', 'app-1'),
+      (b) => b.status!.reason !== '',
+      'said why it waits',
+    );
+    t.is(waiting.status!.phase, 'Pending');
+    t.is(waiting.status!.reason, 'NoMatchingAgent');
+    t.regex(
+      waiting.status!.message,
+      /none can give a build a Docker daemon of its own \(strategy\.custom\.exposeDockerSocket\)/,
+    );
+
+    // An executor that says it starts a daemon per build but gives the node's: placement sends
+    // it the build, and only the agent's own check (on the lease it got) stands in the way.
+    const host = new HostExecutor(env.dockerHost);
+    const overclaiming: Executor = {
+      name: 'host',
+      limitsDockerfileBuilds: false,
+      daemonPerBuild: true,
+      isolation: () => host.isolation(),
+      acquire: () => host.acquire(),
+      gcTarget: () => host.gcTarget(),
+      close: () => host.close(),
+    };
+    await addAgent(t, sw, { executor: overclaiming });
     const final = await sw.client.waitForBuild('default', 'app-1');
     t.is(final.status!.phase, 'Failed');
     t.is(final.status!.reason, 'DockerSocketNotPrivate');

@@ -29,6 +29,8 @@ function build(
     pushSecret?: string;
     /** Source-to-Image instead of a Dockerfile. */
     s2i?: boolean;
+    /** A custom builder, given a Docker daemon of its own or not. */
+    custom?: { exposeDockerSocket: boolean };
   } = {},
 ): Build {
   return {
@@ -44,7 +46,11 @@ function build(
       configName: o.config ?? 'app',
       config: {
         source: { git: { uri: 'git://h/r', ref: 'main' } },
-        strategy: o.s2i ? { source: { builderImage: 'r/builder:1' } } : { docker: {} },
+        strategy: o.custom
+          ? { custom: { image: 'r/builder:1', ...o.custom } }
+          : o.s2i
+            ? { source: { builderImage: 'r/builder:1' } }
+            : { docker: {} },
         output: { image: 'r/a:v', ...(o.pushSecret ? { pushSecret: { name: o.pushSecret } } : {}) },
         ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
         ...(o.cpu || o.memory
@@ -73,6 +79,7 @@ function agent(name: string, o: Partial<AgentView> = {}): AgentView {
     warmConfigs: [],
     warmImages: [],
     limitsDockerfileBuilds: false,
+    daemonPerBuild: false,
     isolation: 'host-root',
     ...o,
   };
@@ -176,6 +183,22 @@ test('a Dockerfile build with resources goes only to an agent that holds it to t
   const s2i = candidate(build('ns', 's2i', { memory: '64Mi', s2i: true }));
   const plain = candidate(build('ns', 'plain'));
   t.deepEqual(placedOn(decide([s2i, plain], [host], new Map(), inputs())), { 'ns.s2i': 'host', 'ns.plain': 'host' });
+});
+
+test('a custom builder given a Docker daemon goes only to an agent that starts one per build; with none, it waits saying so', (t) => {
+  const host = agent('host', { labels: { pool: 'a' } });
+  const dind = agent('dind', { labels: { pool: 'a' }, daemonPerBuild: true });
+  const socket = () => candidate(build('ns', 'socket', { custom: { exposeDockerSocket: true } }));
+  // host is the emptier: least loaded would pick it, were it able.
+  const load = new Map<string, Load>([['dind', { slots: 1, cpuMillis: 0, memoryBytes: 0 }]]);
+  t.is(placedOn(decide([socket()], [host, dind], load, inputs({ affinity: false })))['ns.socket'], 'dind');
+  t.is(
+    placedOn(decide([socket()], [host], new Map(), inputs()))['ns.socket'],
+    'NoMatchingAgent: 1 agent(s) match the build (no nodeSelector) but none can give a build a Docker daemon of its own (strategy.custom.exposeDockerSocket): it needs an agent with the dind executor',
+  );
+  // Without the socket a custom builder goes anywhere.
+  const plain = candidate(build('ns', 'plain', { custom: { exposeDockerSocket: false } }));
+  t.is(placedOn(decide([plain], [host, dind], load, inputs({ affinity: false })))['ns.plain'], 'host');
 });
 
 test('capacity: slots and memory are never given twice; the rest wait, saying how many are ahead', (t) => {

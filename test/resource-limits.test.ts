@@ -109,6 +109,7 @@ test.serial(
     const overclaiming: Executor = {
       name: 'host',
       limitsDockerfileBuilds: true,
+      daemonPerBuild: false,
       isolation: () => host.isolation(),
       acquire: () => host.acquire(),
       gcTarget: () => host.gcTarget(),

@@ -178,6 +178,7 @@ test.serial(
     const overclaiming: Executor = {
       name: 'host',
       limitsDockerfileBuilds: false,
+      daemonPerBuild: false,
       isolation: async () => says,
       acquire: () => host.acquire(),
       gcTarget: () => host.gcTarget(),

@@ -56,6 +56,7 @@ function agent(name: string, isolation: Isolation, labels: Record<string, string
     warmConfigs: [],
     warmImages: [],
     limitsDockerfileBuilds: isolation === 'userns',
+    daemonPerBuild: isolation === 'userns',
     isolation,
   };
 }

@@ -22,6 +22,8 @@ export class BenchmarkNoopExecutor implements Executor {
   readonly name = 'benchmark-noop';
   /** It runs nothing, so nothing can go past a limit. */
   readonly limitsDockerfileBuilds = true;
+  /** It gives no build a daemon (custom builders with exposeDockerSocket go elsewhere). */
+  readonly daemonPerBuild = false;
   readonly runtime = new BenchmarkNoopRuntime();
 
   /** It runs nothing, so nothing runs as root: it takes any build. */

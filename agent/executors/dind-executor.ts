@@ -27,6 +27,8 @@ export class DindExecutor implements Executor {
    * build then fails `ResourceLimitsUnsupported`, and placement sends it elsewhere.
    */
   readonly limitsDockerfileBuilds: boolean;
+  /** In either mode, a build that asks for a daemon of its own (`ownDaemon`) gets one. */
+  readonly daemonPerBuild = true;
   private shared: Promise<PrivateDaemon> | undefined;
   /** The per-agent daemon once it answers; cleared when it dies. */
   private sharedReady: PrivateDaemon | undefined;

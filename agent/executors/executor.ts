@@ -16,6 +16,13 @@ export interface Executor {
    */
   readonly limitsDockerfileBuilds: boolean;
   /**
+   * Whether it starts a Docker daemon of a build's own when the build asks (`needs.ownDaemon`),
+   * destroyed after it: what a custom builder's `exposeDockerSocket` is given (the lease's
+   * `privateSocket`). The heartbeat advertises it, so that placement sends such builds only where
+   * it is true; one that comes here anyway fails `DockerSocketNotPrivate`.
+   */
+  readonly daemonPerBuild: boolean;
+  /**
    * What a build's root is on the node (common/isolation.ts): `userns` when its daemon runs
    * containers in a user namespace. The heartbeat advertises it, so that placement sends builds
    * that must be unprivileged only where it is `userns`; such a build that comes here anyway fails

@@ -14,6 +14,8 @@ import type { Executor, ExecutorLease } from './executor.js';
 export class HostExecutor implements Executor {
   readonly name = 'host';
   readonly limitsDockerfileBuilds = false;
+  /** Its one daemon is shared by every build (or is the node's): never handed to a builder. */
+  readonly daemonPerBuild = false;
   readonly runtime: ContainerRuntime;
   private readonly docker: DockerRuntime;
 

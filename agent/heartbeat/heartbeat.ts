@@ -31,6 +31,8 @@ export interface HeartbeatOptions {
   warm: WarmSet;
   /** Whether its executor holds a Dockerfile build to its resources (`Executor.limitsDockerfileBuilds`). */
   limitsDockerfileBuilds: boolean;
+  /** Whether its executor starts a daemon of a build's own (`Executor.daemonPerBuild`). */
+  daemonPerBuild: boolean;
   /** Given the attempts the answer says are placed here and unclaimed, to claim (`JobLoop.offer`). */
   claimPlaced: (jobs: BuildJob[]) => void;
   /** What its builds' root is on the node (`Executor.isolation`), asked before each heartbeat. */
@@ -83,6 +85,7 @@ export class Heartbeat {
         warmConfigs: this.o.warm.advertised.configs,
         warmImages: this.o.warm.advertised.images,
         limitsDockerfileBuilds: this.o.limitsDockerfileBuilds,
+        daemonPerBuild: this.o.daemonPerBuild,
         // `unknown` is what not saying counts as: it is not sent.
         isolation: isolation === 'unknown' ? '' : isolation,
       });

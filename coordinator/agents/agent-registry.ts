@@ -31,6 +31,11 @@ export interface AgentRecord {
    */
   limitsDockerfileBuilds?: boolean;
   /**
+   * Its executor can start a Docker daemon of a build's own, destroyed after it (dind): what a
+   * custom builder's exposeDockerSocket needs; absent: it cannot, or is too old to say.
+   */
+  daemonPerBuild?: boolean;
+  /**
    * What its builds' root is on the node (Isolation: `userns`, `host-root`, `privileged-root`);
    * absent: an agent too old to say, taken as not `userns`.
    */

@@ -27,6 +27,8 @@ export interface Heartbeat {
   draining?: boolean;
   warm?: AgentRecord['warm'];
   limitsDockerfileBuilds?: boolean;
+  /** Its executor starts a daemon of a build's own on demand (AgentRecord.daemonPerBuild). */
+  daemonPerBuild?: boolean;
   /** What its builds' root is on the node (AgentRecord.isolation); empty or absent: not said. */
   isolation?: string;
 }
@@ -212,6 +214,7 @@ export class AgentReports {
         ...(h.draining ? { draining: true } : {}),
         ...(h.warm ? { warm: h.warm } : {}),
         ...(h.limitsDockerfileBuilds ? { limitsDockerfileBuilds: true } : {}),
+        ...(h.daemonPerBuild ? { daemonPerBuild: true } : {}),
         ...(h.isolation ? { isolation: h.isolation } : {}),
       });
     } catch (err) {

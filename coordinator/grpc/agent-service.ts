@@ -156,6 +156,7 @@ export class AgentService {
           draining: req.draining,
           warm: { configs: req.warmConfigs, images: req.warmImages },
           limitsDockerfileBuilds: req.limitsDockerfileBuilds,
+          daemonPerBuild: req.daemonPerBuild,
           isolation: req.isolation,
         });
         return {

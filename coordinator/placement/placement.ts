@@ -16,7 +16,9 @@ import { NO_NAMESPACE_POLICY, type Isolation, type UnprivilegedPolicy } from './
  *    the dind executor's, holds it to them), else NoMatchingAgent saying so; a build that must
  *    be unprivileged (its config's security.unprivileged, or its namespace's policy:
  *    UnprivilegedPolicy) matches only agents whose isolation is `userns`, else NoMatchingAgent
- *    saying which policy asks for it and what each matching agent's builds are instead;
+ *    saying which policy asks for it and what each matching agent's builds are instead; a custom
+ *    builder given a Docker daemon (exposeDockerSocket) matches only agents that advertise
+ *    `daemonPerBuild` (the dind executor), else NoMatchingAgent saying so;
  * 3. one of those must be schedulable (not draining, node not cordoned), else AgentDraining;
  * 4. with affinity on, the agent that holds its cache warmest (its config built there, else its
  *    base image pulled there) takes it when it has room; when that agent is full, the build waits
@@ -46,6 +48,8 @@ export interface AgentView {
    * own in a limited cgroup). False for the node's shared daemon, whose BuildKit ignores them.
    */
   limitsDockerfileBuilds: boolean;
+  /** Its executor starts a daemon of a build's own (dind): only such agents take exposeDockerSocket builds. */
+  daemonPerBuild: boolean;
   /** What its builds' root is on the node (its heartbeat's isolation); only `userns` takes unprivileged builds. */
   isolation: Isolation;
 }
@@ -210,13 +214,13 @@ export function decide(
 
 /**
  * What decides which agents a build can go to at all: its nodeSelector, resources, whether it
- * needs a daemon held to its limits, and why it must be unprivileged (the reason's text, which
+ * needs a daemon held to its limits or one of its own, and why it must be unprivileged (the reason's text, which
  * its waiting message repeats). Builds of one config share it.
  */
 export function shapeKey(build: Build, policy: UnprivilegedPolicy = NO_NAMESPACE_POLICY): string {
   const selector = build.spec.config.nodeSelector ?? {};
   const wanted = requests(build);
-  return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}|${policy.required(build) ?? ''}`;
+  return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}|${needsOwnDaemon(build)}|${policy.required(build) ?? ''}`;
 }
 
 /** Each kind of build's agents (Shape), worked out once for a set of agents: one pass's. */
@@ -233,7 +237,11 @@ export class Shapes {
     let shape = this.known.get(key);
     if (!shape) {
       const selector = build.spec.config.nodeSelector ?? {};
-      const needs = { limited: needsLimitedDaemon(build), unprivileged: this.policy.required(build) };
+      const needs = {
+        limited: needsLimitedDaemon(build),
+        ownDaemon: needsOwnDaemon(build),
+        unprivileged: this.policy.required(build),
+      };
       this.known.set(key, (shape = agentsFor(build, selector, requests(build), needs, this.agents)));
     }
     return shape;
@@ -255,7 +263,7 @@ function agentsFor(
   build: Build,
   selector: Record<string, string>,
   wanted: { cpuMillis: number; memoryBytes: number },
-  needs: { limited: boolean; unprivileged: string | undefined },
+  needs: { limited: boolean; ownDaemon: boolean; unprivileged: string | undefined },
   agents: AgentView[],
 ): Shape {
   const selected = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0);
@@ -275,12 +283,19 @@ function agentsFor(
       reason: 'NoMatchingAgent',
       message: `${matched.length} agent(s) match ${selectorText(selector)} but none can hold a Dockerfile build to its resources (${resourcesText(build)}): BuildKit on a shared Docker daemon ignores a build's limits; it needs an agent with the dind executor`,
     };
-  const fitting = able.filter((a) => fits(a, NO_LOAD, wanted));
+  const given = needs.ownDaemon ? able.filter((a) => a.daemonPerBuild) : able;
+  if (given.length === 0)
+    return {
+      kind: 'wait',
+      reason: 'NoMatchingAgent',
+      message: `${able.length} agent(s) match ${selectorText(selector)} but none can give a build a Docker daemon of its own (strategy.custom.exposeDockerSocket): it needs an agent with the dind executor`,
+    };
+  const fitting = given.filter((a) => fits(a, NO_LOAD, wanted));
   if (fitting.length === 0)
     return {
       kind: 'wait',
       reason: 'NoMatchingAgent',
-      message: `${able.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`,
+      message: `${given.length} agent(s) match ${selectorText(selector)} but none can hold the build's resources (${resourcesText(build)})`,
     };
   const open = fitting.filter((a) => !a.unschedulable);
   if (open.length === 0)
@@ -300,6 +315,11 @@ function agentsFor(
 export function needsLimitedDaemon(build: Build): boolean {
   const r = build.spec.config.resources;
   return build.spec.config.strategy.docker !== undefined && r !== undefined && (!!r.memory || !!r.cpu);
+}
+
+/** Whether the build is a custom builder given a Docker daemon of its own (exposeDockerSocket). */
+export function needsOwnDaemon(build: Build): boolean {
+  return build.spec.config.strategy.custom?.exposeDockerSocket === true;
 }
 
 /** Whether `agent`, with `load` on it, has room for one more build asking `wanted`. */

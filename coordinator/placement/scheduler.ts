@@ -665,6 +665,7 @@ function viewOf(a: AgentRecord): AgentView {
     warmConfigs: a.warm?.configs ?? [],
     warmImages: a.warm?.images ?? [],
     limitsDockerfileBuilds: a.limitsDockerfileBuilds ?? false,
+    daemonPerBuild: a.daemonPerBuild ?? false,
     isolation: isolationOf(a.isolation),
   };
 }

@@ -57,6 +57,11 @@ export interface HeartbeatRequest {
    * older agent), taken as not "userns".
    */
   'isolation'?: (string);
+  /**
+   * Its executor can start a Docker daemon of a build's own, destroyed after it (dind): what a
+   * custom builder's exposeDockerSocket is given. Placement sends such builds only where this is true.
+   */
+  'daemonPerBuild'?: (boolean);
 }
 
 export interface HeartbeatRequest__Output {
@@ -112,4 +117,9 @@ export interface HeartbeatRequest__Output {
    * older agent), taken as not "userns".
    */
   'isolation': (string);
+  /**
+   * Its executor can start a Docker daemon of a build's own, destroyed after it (dind): what a
+   * custom builder's exposeDockerSocket is given. Placement sends such builds only where this is true.
+   */
+  'daemonPerBuild': (boolean);
 }
