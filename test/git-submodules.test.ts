@@ -139,7 +139,10 @@ test.serial(
       Dockerfile: `FROM ${env.baseImage}\nCOPY data.bin /d\nRUN cat /d\n`,
     });
     // The same two as submodules of repositories that have no LFS files of their own.
-    const fromVendor = { Dockerfile: `FROM ${env.baseImage}\nCOPY vendor/data.bin /d\nRUN cat /d\n` };
+    // (A RUN step of its own: the same COPY and RUN as the top-level build's would be cached, and print nothing.)
+    const fromVendor = {
+      Dockerfile: `FROM ${env.baseImage}\nCOPY vendor/data.bin /d\nRUN echo from-vendor && cat /d\n`,
+    };
     await git.createRepo('lfs-outer', fromVendor, {
       submodules: [{ path: 'vendor', url: '../lfs-app', commit: lfsApp.commit }],
     });
@@ -178,7 +181,7 @@ test.serial(
       const built = await sw.client.waitForBuild('default', `${name}-1`);
       t.is(built.status!.phase, 'Complete', `${name}: ${built.status!.message}`);
       const printed = await stepLines(sw.client, `${name}-1`);
-      t.true(printed.includes(content), printed.join('\n'));
+      t.true(printed.includes(content), `${name}: ${printed.join('\n')}`);
       t.false(
         printed.some((l) => l.startsWith('version https://git-lfs')),
         'the pointer is not what was built',
