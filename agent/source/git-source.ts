@@ -126,6 +126,7 @@ export function runGit(
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
+    const timeoutMs = o.timeoutMs ?? 300_000;
     const child = spawn(call.command ?? 'git', args, {
       cwd: call.cwd,
       env: {
@@ -140,8 +141,14 @@ export function runGit(
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: o.signal,
-      timeout: o.timeoutMs ?? 300_000,
     });
+    // Not spawn's own `timeout`: its timer is cleared only on exit, which a command that could
+    // not be started (no git-lfs) never has, so it would stay behind for the whole timeout.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -150,17 +157,18 @@ export function runGit(
       for (const line of d.toString().split(/\r?\n|\r/)) if (line.trim()) o.onOutput?.(line);
     });
     child.on('error', (err) => {
+      clearTimeout(timer);
       if (o.signal?.aborted) reject(new AbortedError('source fetch aborted', { cause: err }));
       else if (call.notRunnable) reject(call.notRunnable(err));
       else reject(new FetchSourceFailedError(`could not run git: ${err.message}`, { cause: err }));
     });
     child.on('close', (code, sig) => {
+      clearTimeout(timer);
       if (code === 0 || (code !== null && call.okCodes?.includes(code))) return resolve(stdout);
       if (o.signal?.aborted) return reject(new AbortedError('source fetch aborted'));
-      if (sig)
-        return reject(
-          new GitSourceUnreachableError(`git timed out after ${(o.timeoutMs ?? 300_000) / 1000}s fetching ${o.uri}`),
-        );
+      if (timedOut)
+        return reject(new GitSourceUnreachableError(`git timed out after ${timeoutMs / 1000}s fetching ${o.uri}`));
+      if (sig) return reject(new FetchSourceFailedError(`git was stopped by ${sig} fetching ${o.uri}`));
       reject((call.failure ?? classify)(stderr, o));
     });
   });
