@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { settlesWithin } from '../common/sleep.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -299,18 +299,12 @@ export class Agent {
     this.pulling.abort();
     // Draining: placement takes back what is placed here and places nothing new.
     void this.heartbeat.beat();
-    const drained = await Promise.race([
-      this.running.allEnded().then(() => true),
-      sleep(drainTimeoutMs).then(() => false),
-    ]);
+    const drained = await settlesWithin(this.running.allEnded(), drainTimeoutMs);
     if (!drained) {
       this.log.warn('drain timeout: stopping running builds', { running: this.runningBuilds });
       this.running.stopAll('AgentShutdown');
     }
-    const reported = await Promise.race([
-      this.running.allEnded().then(() => true),
-      sleep(FINAL_REPORT_TIMEOUT_MS).then(() => false),
-    ]);
+    const reported = await settlesWithin(this.running.allEnded(), FINAL_REPORT_TIMEOUT_MS);
     if (!reported)
       this.log.warn('final reports did not get through; their jobs will be redelivered', {
         running: this.runningBuilds,

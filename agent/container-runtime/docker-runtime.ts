@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
+import { settlesWithin } from '../../common/sleep.js';
 import { decodeStatus, PlainProgress } from './buildkit-progress.js';
 import { openBuildSession } from './buildkit-session.js';
 import { contextTar } from './context-tar.js';
@@ -368,7 +369,7 @@ export class DockerRuntime implements ContainerRuntime {
       await container.start();
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       // Let the last of the output through before returning (bounded: a daemon may keep it open).
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+      await settlesWithin(ended, 2000);
       return StatusCode;
     } finally {
       o.signal?.removeEventListener('abort', kill);
