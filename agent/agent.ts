@@ -297,8 +297,10 @@ export class Agent {
    */
   async stop(drainTimeoutMs = this.config.drainTimeoutMs): Promise<void> {
     this.pulling.abort();
-    // Draining: placement takes back what is placed here and places nothing new.
-    void this.heartbeat.beat();
+    // Draining: placement takes back what is placed here and places nothing new. Waited for
+    // before the client closes: with nothing running the stop would close it first, and
+    // placement would go on placing here until the agent's silence was noticed.
+    const saidDraining = this.heartbeat.beat();
     const drained = await settlesWithin(this.running.allEnded(), drainTimeoutMs);
     if (!drained) {
       this.log.warn('drain timeout: stopping running builds', { running: this.runningBuilds });
@@ -309,6 +311,7 @@ export class Agent {
       this.log.warn('final reports did not get through; their jobs will be redelivered', {
         running: this.runningBuilds,
       });
+    await settlesWithin(saidDraining, FINAL_REPORT_TIMEOUT_MS);
     this.reporting.abort();
     await this.jobs.stopped();
     await this.nodeWatcher?.stop();

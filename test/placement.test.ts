@@ -260,3 +260,36 @@ test.serial('an agent that is stopping takes nothing new: a build only it matche
   await addAgent(t, sw, { settings: { nodeLabels: { pool: 'drain' } } });
   t.is((await sw.client.waitForBuild('default', second, AbortSignal.timeout(60_000))).status!.phase, 'Complete');
 });
+
+test.serial(
+  'an agent that stops right after a build says so before it goes: builds started after are never placed on it',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const repo = await git.createRepo('gone', { Dockerfile: `FROM ${env.baseImage}\nARG N\nRUN echo $N\n` });
+    const sw = await startSlipway(t, { agents: 0 });
+    await config(sw, 'default', 'gone', repo.uri);
+    const run = async () => {
+      const name = await start(sw.client, 'default', 'gone');
+      const b = await sw.client.waitForBuild('default', name, AbortSignal.timeout(60_000));
+      t.is(b.status!.phase, 'Complete', b.status!.message);
+      return b;
+    };
+    // Agents of one slot come and go one after another, as a bench's do: each runs a build and
+    // stops at once; its successor then runs two. While the successor's slot still looks taken,
+    // the agent that left (and holds the config warm) looks free, unless it said it was draining.
+    let agent = await addAgent(t, sw, { concurrency: 1 });
+    const stray: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await run();
+      await agent.stop();
+      const left = agent.config.name;
+      agent = await addAgent(t, sw, { concurrency: 1 });
+      for (let j = 0; j < 2; j++) {
+        const b = await run();
+        for (const e of b.status!.events!) if (e.reason === 'Placed' && e.message.includes(left)) stray.push(e.message);
+      }
+    }
+    t.deepEqual(stray, [], 'no build was placed on an agent that had stopped');
+  },
+);
