@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { overclaimingExecutor } from './helpers/overclaiming-executor.js';
 import test, { type ExecutionContext } from 'ava';
 import { demux, environmentDocker, imageExists, pullAndRun } from './helpers/docker.js';
 import { pushBuilderImage } from './helpers/builder-images.js';
@@ -10,8 +11,6 @@ import { registryDigest } from './helpers/registry.js';
 import { startAuthRegistry } from './helpers/auth-registry.js';
 import { addAgent, startSlipway, type Slipway } from './helpers/slipway.js';
 import type { BuildConfig } from '../proto/generated/slipway/v1/BuildConfig.js';
-import { HostExecutor } from '../agent/executors/host-executor.js';
-import type { Executor } from '../agent/executors/executor.js';
 
 const unique = () => randomBytes(4).toString('hex');
 
@@ -142,17 +141,7 @@ test.serial(
 
     // An executor that says it starts a daemon per build but gives the node's: placement sends
     // it the build, and only the agent's own check (on the lease it got) stands in the way.
-    const host = new HostExecutor(env.dockerHost);
-    const overclaiming: Executor = {
-      name: 'host',
-      limitsDockerfileBuilds: false,
-      daemonPerBuild: true,
-      isolation: () => host.isolation(),
-      acquire: () => host.acquire(),
-      gcTarget: () => host.gcTarget(),
-      close: () => host.close(),
-    };
-    await addAgent(t, sw, { executor: overclaiming });
+    await addAgent(t, sw, { executor: overclaimingExecutor(env.dockerHost, { daemonPerBuild: true }) });
     const final = await sw.client.waitForBuild('default', 'app-1');
     t.is(final.status!.phase, 'Failed');
     t.is(final.status!.reason, 'DockerSocketNotPrivate');

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
+import { overclaimingExecutor } from './helpers/overclaiming-executor.js';
 import test from 'ava';
-import type { Executor } from '../agent/executors/executor.js';
-import { HostExecutor } from '../agent/executors/host-executor.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
 import { eventually } from './helpers/eventually.js';
@@ -105,17 +104,7 @@ test.serial(
     const sw = await startSlipway(t, { agents: 0 });
     // The node's daemon behind an executor that says it can limit builds: placement sends the
     // build there, and only the agent's own check (on the lease it got) stands in the way.
-    const host = new HostExecutor(env.dockerHost);
-    const overclaiming: Executor = {
-      name: 'host',
-      limitsDockerfileBuilds: true,
-      daemonPerBuild: false,
-      isolation: () => host.isolation(),
-      acquire: () => host.acquire(),
-      gcTarget: () => host.gcTarget(),
-      close: () => host.close(),
-    };
-    await addAgent(t, sw, { executor: overclaiming });
+    await addAgent(t, sw, { executor: overclaimingExecutor(env.dockerHost, { limitsDockerfileBuilds: true }) });
     const repo = await git.createRepo('limited', { Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()}\n` });
     const config = dockerBuildConfig('limited', repo.uri, `${env.registry}/test/limited-${unique()}:v1`);
     config.spec!.resources = { memory: '64Mi', cpu: '500m' };

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
+import { overclaimingExecutor } from './helpers/overclaiming-executor.js';
 import test from 'ava';
-import type { Executor } from '../agent/executors/executor.js';
 import { HostExecutor } from '../agent/executors/host-executor.js';
 import { remapRanges } from '../agent/executors/userns-remap.js';
 import { slipwayProto } from '../common/grpc/proto.js';
@@ -175,15 +175,7 @@ test.serial(
     });
     const host = new HostExecutor(env.dockerHost);
     let says: Isolation = 'userns';
-    const overclaiming: Executor = {
-      name: 'host',
-      limitsDockerfileBuilds: false,
-      daemonPerBuild: false,
-      isolation: async () => says,
-      acquire: () => host.acquire(),
-      gcTarget: () => host.gcTarget(),
-      close: () => host.close(),
-    };
+    const overclaiming = overclaimingExecutor(env.dockerHost, { isolation: async () => says });
     const agent = await addAgent(t, sw, { executor: overclaiming, settings: { heartbeatIntervalMs: 600_000 } });
     // Placement goes by the heartbeat (userns); the agent's own check, by what its executor is now.
     says = await host.isolation();
