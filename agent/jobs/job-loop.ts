@@ -89,9 +89,9 @@ export class JobLoop {
   offer(jobs: BuildJob[]): void {
     for (const job of jobs) {
       if (this.o.signal.aborted || !this.o.gate.isOpen || this.inFlight.size >= this.o.config.concurrency) return;
-      const ref = { namespace: job.namespace, name: job.build, attempt: job.attempt };
-      const key = attemptKey(ref);
-      if (this.inFlight.has(key) || this.settled.has(key) || this.o.running.get(ref)) continue;
+      const key = attemptKey({ namespace: job.namespace, name: job.build, attempt: job.attempt });
+      // inFlight covers an attempt from its claim to its report (running attempts included).
+      if (this.inFlight.has(key) || this.settled.has(key)) continue;
       const log = this.o.log.child({ build: `${job.namespace}/${job.build}`, attempt: job.attempt });
       log.info('claiming an attempt placed here whose job was not delivered', { placement: job.placement });
       const claimId = `${this.o.config.name}/${this.o.instance}/placement-${job.placement}`;
