@@ -55,6 +55,7 @@ import { ImageChangeTriggers } from './triggers/image-change.js';
 import { ImagePoller } from './triggers/image-poller.js';
 import { RegistryNotifications } from './triggers/registry-notifications.js';
 import { registryHostKey } from '../common/image-reference.js';
+import { settlesWithin } from '../common/sleep.js';
 
 export interface CoordinatorDeps {
   log?: Logger;
@@ -452,10 +453,7 @@ function startTriggerLoops(p: Parts, imageChange: ImageChangeTriggers, triggerLo
  */
 async function closeNats(nc: NatsConnection, graceMs: number | undefined): Promise<void> {
   if (graceMs === undefined) return nc.close();
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(graceMs, 1000))));
-  await Promise.race([nc.drain().catch(() => undefined), gaveUp]);
-  clearTimeout(timer);
+  await settlesWithin(nc.drain(), Math.max(graceMs, 1000));
   if (!nc.isClosed()) await nc.close();
 }
 
