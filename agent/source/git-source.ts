@@ -10,7 +10,7 @@ import {
   type BuildFailure,
 } from '../build-failures.js';
 import { pullLfsFiles } from './git-lfs.js';
-import { checkedOutSubmodules, updateSubmodules } from './git-submodules.js';
+import { updateSubmodules } from './git-submodules.js';
 
 export interface FetchOptions {
   uri: string;
@@ -66,8 +66,7 @@ export async function fetchGitSource(o: FetchOptions): Promise<FetchedSource> {
 /** The submodules (unless turned off) and then the LFS files' content of the checkout and of its submodules. */
 async function checkoutExtras(o: FetchOptions, env: Record<string, string>): Promise<void> {
   if (o.submodules === false) return pullLfsFiles(o, env);
-  await updateSubmodules(o, env);
-  await pullLfsFiles(o, env, await checkedOutSubmodules(o, env));
+  await pullLfsFiles(o, env, await updateSubmodules(o, env));
 }
 
 async function fetchCommit(o: FetchOptions, env: Record<string, string>): Promise<FetchedSource> {

@@ -9,10 +9,11 @@ import { classify, runGit, type FetchOptions } from './git-source.js';
  * the checkout's `origin`, which the main fetch does without). Each submodule is fetched at
  * depth 1; when a server will not serve a recorded commit by itself, the submodules are
  * started over with whole histories. The credentials in `env` reach only the source's own host (credentialEnv).
+ * @returns the submodules checked out, nested ones included (outer ones first)
  * @throws SubmoduleFetchFailedError naming the submodule's path, AbortedError
  */
-export async function updateSubmodules(o: FetchOptions, env: Record<string, string>): Promise<void> {
-  if (!(await exists(path.join(o.dir, '.gitmodules')))) return;
+export async function updateSubmodules(o: FetchOptions, env: Record<string, string>): Promise<CheckedOutSubmodule[]> {
+  if (!(await exists(path.join(o.dir, '.gitmodules')))) return [];
   await runGit(['-C', o.dir, 'config', 'remote.origin.url', o.uri], o, env);
   const update = (depth: string[]) =>
     runGit(['-C', o.dir, 'submodule', 'update', '--init', '--recursive', ...depth], o, env, {
@@ -29,6 +30,7 @@ export async function updateSubmodules(o: FetchOptions, env: Record<string, stri
     await rm(path.join(o.dir, '.git', 'modules'), { recursive: true, force: true });
     await update([]);
   }
+  return checkedOutSubmodules(o, env);
 }
 
 /** A submodule checked out: its path from the top of the checkout, and the URL it was fetched from. */
@@ -37,15 +39,8 @@ export interface CheckedOutSubmodule {
   url: string;
 }
 
-/**
- * The submodules checked out in `o.dir`, nested ones included (outer ones first): nothing, and
- * no git process, when it has no .gitmodules.
- */
-export async function checkedOutSubmodules(
-  o: FetchOptions,
-  env: Record<string, string>,
-): Promise<CheckedOutSubmodule[]> {
-  if (!(await exists(path.join(o.dir, '.gitmodules')))) return [];
+/** The submodules checked out in `o.dir`, nested ones included (outer ones first). */
+async function checkedOutSubmodules(o: FetchOptions, env: Record<string, string>): Promise<CheckedOutSubmodule[]> {
   const out = await runGit(
     [
       '-C',
