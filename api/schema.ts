@@ -197,6 +197,12 @@ export const buildConfigSpecSchema = {
       properties: {
         image: { ...nonEmpty, description: 'registry/repository:tag the image is pushed to.' },
         pushSecret: { ...secretReference, description: 'A docker-registry secret for pushing the image.' },
+        platforms: {
+          type: 'array',
+          items: { type: 'string' },
+          description:
+            "Platforms to build natively (os/arch[/variant], e.g. linux/arm64), each on an agent whose node has that kubernetes.io/arch and kubernetes.io/os; an image index naming them all is pushed to image. Docker strategy only. Unset: the node's own platform.",
+        },
       },
     },
     resources: {

@@ -179,6 +179,13 @@ export interface BuildOutput {
   /** registry/repository:tag */
   image: string;
   pushSecret?: { name: string };
+  /**
+   * Platforms to build natively (os/arch[/variant], api/platforms.ts), each by a build of its own
+   * on an agent whose node has that kubernetes.io/arch and os, pushed by digest; once all are
+   * pushed, an OCI image index naming them is pushed to `image`. Docker strategy only. Undefined:
+   * the node's own platform, one image.
+   */
+  platforms?: string[];
 }
 
 export interface ResourceLimits {
@@ -354,6 +361,13 @@ export interface BuildSpec {
   config: BuildConfigSpec;
   /** Why it was started; undefined on builds stored before causes were recorded (read as Manual). */
   triggeredBy?: BuildCause[];
+  /**
+   * A platform build (coordinator/builds/platform-builds.ts): the one platform it makes, pushed
+   * by digest, never to the output tag; undefined for every other build.
+   */
+  platform?: string;
+  /** A platform build: the build of several platforms it is part of. */
+  parent?: string;
 }
 
 export const BUILD_STAGE_NAMES = ['FetchInputs', 'PullImages', 'Build', 'PushImage'] as const;
@@ -424,6 +438,32 @@ export interface BuildStatus {
    * that got that far, in their order; kept for every later attempt, which copies from them.
    */
   sourceImages?: SourceImageDigest[];
+  /**
+   * A build of several platforms (spec.config.output.platforms): each platform's build as last
+   * seen, in the config's order. Such a build has no attempt or agent of its own; `output` is the
+   * image index pushed once every platform's build completed.
+   */
+  platforms?: PlatformBuildStatus[];
+  /**
+   * A build of several platforms whose platforms all completed: the coordinator pushing its
+   * index, so that one does (internal; taken over when it is old).
+   */
+  indexPush?: { coordinator: string; timestamp: string };
+}
+
+/** One platform of a build of several, as its platform build stands. */
+export interface PlatformBuildStatus {
+  platform: string;
+  /** The platform build's name. */
+  build: string;
+  phase: BuildPhase;
+  reason?: string;
+  message?: string;
+  /** The platform image's manifest digest, once pushed. */
+  digest?: string;
+  agent?: string;
+  node?: string;
+  stages?: BuildStage[];
 }
 
 /** An attempt that ended without ending its build: the build was given a new attempt. */

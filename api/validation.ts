@@ -4,6 +4,7 @@ import { buildConfigSchema, buildConfigSpecSchema } from './schema.js';
 import { parseImageReference } from '../common/image-reference.js';
 import { labelKeyProblem, labelValueProblem } from '../common/labels.js';
 import { parseQuantity } from '../common/quantity.js';
+import { ARCH_LABEL, MAX_PLATFORMS, OS_LABEL, parsePlatform } from './platforms.js';
 import {
   DEFAULT_NAMESPACE,
   isWebhookTrigger,
@@ -161,6 +162,7 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   else if (ref.digest) at('output.image', 'must name a tag, not a digest: a build pushes a new image');
   if (spec.output.pushSecret)
     errors.push(...nameErrors(spec.output.pushSecret.name, `${path}.output.pushSecret.name`, 253));
+  errors.push(...platformErrors(spec, path));
   const pullSecret = (spec.strategy.docker ?? spec.strategy.source ?? spec.strategy.custom)?.pullSecret;
   if (pullSecret)
     errors.push(
@@ -257,6 +259,39 @@ export function validateBuildConfigSpec(input: unknown, path = 'spec'): BuildCon
   });
   if (errors.length > 0) throw new InvalidBuildConfigError(errors);
   return spec;
+}
+
+/**
+ * What is wrong with `output.platforms`: each an os/arch[/variant], none twice, at most
+ * MAX_PLATFORMS, only for the Docker strategy (the one whose engine builds for a named platform),
+ * and no nodeSelector on the labels each platform's build sets itself.
+ */
+function platformErrors(spec: BuildConfigSpec, path: string): FieldError[] {
+  const platforms = spec.output.platforms;
+  if (platforms === undefined) return [];
+  const field = `${path}.output.platforms`;
+  const errors: FieldError[] = [];
+  if (platforms.length > MAX_PLATFORMS)
+    errors.push({ field, message: `must name at most ${MAX_PLATFORMS} platforms, got ${platforms.length}` });
+  const seen = new Set<string>();
+  platforms.forEach((p, i) => {
+    const parsed = parsePlatform(p);
+    if (typeof parsed === 'string') errors.push({ field: `${field}[${i}]`, message: parsed });
+    else if (seen.has(p)) errors.push({ field: `${field}[${i}]`, message: `"${p}" is given twice` });
+    seen.add(p);
+  });
+  if (!spec.strategy.docker)
+    errors.push({
+      field,
+      message: `only the docker strategy builds for named platforms (BuildKit's platform option); this config uses ${spec.strategy.source ? 'source' : 'custom'}`,
+    });
+  for (const label of [ARCH_LABEL, OS_LABEL])
+    if (spec.nodeSelector?.[label] !== undefined)
+      errors.push({
+        field: `${path}.nodeSelector.${label}`,
+        message: `cannot be set with output.platforms: each platform's build selects the nodes of its own ${label}`,
+      });
+  return errors;
 }
 
 /** Problems with source.images: images that parse, secrets named, paths that stay in the image and the context. */

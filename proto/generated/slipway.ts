@@ -57,6 +57,7 @@ import type { NameValue as _slipway_v1_NameValue, NameValue__Output as _slipway_
 import type { NamedCredentials as _slipway_v1_NamedCredentials, NamedCredentials__Output as _slipway_v1_NamedCredentials__Output } from './slipway/v1/NamedCredentials';
 import type { ObjectMeta as _slipway_v1_ObjectMeta, ObjectMeta__Output as _slipway_v1_ObjectMeta__Output } from './slipway/v1/ObjectMeta';
 import type { PlacedAttempt as _slipway_v1_PlacedAttempt, PlacedAttempt__Output as _slipway_v1_PlacedAttempt__Output } from './slipway/v1/PlacedAttempt';
+import type { PlatformBuild as _slipway_v1_PlatformBuild, PlatformBuild__Output as _slipway_v1_PlatformBuild__Output } from './slipway/v1/PlatformBuild';
 import type { PreviousAttempt as _slipway_v1_PreviousAttempt, PreviousAttempt__Output as _slipway_v1_PreviousAttempt__Output } from './slipway/v1/PreviousAttempt';
 import type { RecordSourceImagesRequest as _slipway_v1_RecordSourceImagesRequest, RecordSourceImagesRequest__Output as _slipway_v1_RecordSourceImagesRequest__Output } from './slipway/v1/RecordSourceImagesRequest';
 import type { RegistryCredentials as _slipway_v1_RegistryCredentials, RegistryCredentials__Output as _slipway_v1_RegistryCredentials__Output } from './slipway/v1/RegistryCredentials';
@@ -136,6 +137,7 @@ export interface ProtoGrpcType {
       NamedCredentials: MessageTypeDefinition<_slipway_v1_NamedCredentials, _slipway_v1_NamedCredentials__Output>
       ObjectMeta: MessageTypeDefinition<_slipway_v1_ObjectMeta, _slipway_v1_ObjectMeta__Output>
       PlacedAttempt: MessageTypeDefinition<_slipway_v1_PlacedAttempt, _slipway_v1_PlacedAttempt__Output>
+      PlatformBuild: MessageTypeDefinition<_slipway_v1_PlatformBuild, _slipway_v1_PlatformBuild__Output>
       PreviousAttempt: MessageTypeDefinition<_slipway_v1_PreviousAttempt, _slipway_v1_PreviousAttempt__Output>
       RecordSourceImagesRequest: MessageTypeDefinition<_slipway_v1_RecordSourceImagesRequest, _slipway_v1_RecordSourceImagesRequest__Output>
       RegistryCredentials: MessageTypeDefinition<_slipway_v1_RegistryCredentials, _slipway_v1_RegistryCredentials__Output>

@@ -8,6 +8,12 @@ export interface BuildOutput {
    */
   'image'?: (string);
   'pushSecret'?: (_slipway_v1_SecretReference | null);
+  /**
+   * Platforms (os/arch[/variant], e.g. linux/arm64) to build natively, each on an agent whose
+   * node has that kubernetes.io/arch and kubernetes.io/os; an image index naming them all is
+   * pushed to `image`. Empty: the node's own platform, one image.
+   */
+  'platforms'?: (string)[];
 }
 
 export interface BuildOutput__Output {
@@ -16,4 +22,10 @@ export interface BuildOutput__Output {
    */
   'image': (string);
   'pushSecret': (_slipway_v1_SecretReference__Output | null);
+  /**
+   * Platforms (os/arch[/variant], e.g. linux/arm64) to build natively, each on an agent whose
+   * node has that kubernetes.io/arch and kubernetes.io/os; an image index naming them all is
+   * pushed to `image`. Empty: the node's own platform, one image.
+   */
+  'platforms': (string)[];
 }

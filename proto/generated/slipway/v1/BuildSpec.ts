@@ -18,6 +18,14 @@ export interface BuildSpec {
    * Why the build was started.
    */
   'triggeredBy'?: (_slipway_v1_BuildCause)[];
+  /**
+   * A platform build: the one platform (os/arch[/variant]) it builds, pushed by digest only.
+   */
+  'platform'?: (string);
+  /**
+   * A platform build: the build of several platforms it is part of.
+   */
+  'parent'?: (string);
 }
 
 export interface BuildSpec__Output {
@@ -34,4 +42,12 @@ export interface BuildSpec__Output {
    * Why the build was started.
    */
   'triggeredBy': (_slipway_v1_BuildCause__Output)[];
+  /**
+   * A platform build: the one platform (os/arch[/variant]) it builds, pushed by digest only.
+   */
+  'platform': (string);
+  /**
+   * A platform build: the build of several platforms it is part of.
+   */
+  'parent': (string);
 }

@@ -5,6 +5,7 @@ import type { BuildStage as _slipway_v1_BuildStage, BuildStage__Output as _slipw
 import type { BuildEvent as _slipway_v1_BuildEvent, BuildEvent__Output as _slipway_v1_BuildEvent__Output } from '../../slipway/v1/BuildEvent';
 import type { PreviousAttempt as _slipway_v1_PreviousAttempt, PreviousAttempt__Output as _slipway_v1_PreviousAttempt__Output } from '../../slipway/v1/PreviousAttempt';
 import type { SourceImageDigest as _slipway_v1_SourceImageDigest, SourceImageDigest__Output as _slipway_v1_SourceImageDigest__Output } from '../../slipway/v1/SourceImageDigest';
+import type { PlatformBuild as _slipway_v1_PlatformBuild, PlatformBuild__Output as _slipway_v1_PlatformBuild__Output } from '../../slipway/v1/PlatformBuild';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BuildStatus {
@@ -69,6 +70,11 @@ export interface BuildStatus {
    * start of its first attempt, in their order; every later attempt copies from these.
    */
   'sourceImages'?: (_slipway_v1_SourceImageDigest)[];
+  /**
+   * A build of several platforms (spec.config.output.platforms): each platform's build, as it
+   * stands. `output` is then the image index pushed once all of them completed.
+   */
+  'platforms'?: (_slipway_v1_PlatformBuild)[];
 }
 
 export interface BuildStatus__Output {
@@ -133,4 +139,9 @@ export interface BuildStatus__Output {
    * start of its first attempt, in their order; every later attempt copies from these.
    */
   'sourceImages': (_slipway_v1_SourceImageDigest__Output)[];
+  /**
+   * A build of several platforms (spec.config.output.platforms): each platform's build, as it
+   * stands. `output` is then the image index pushed once all of them completed.
+   */
+  'platforms': (_slipway_v1_PlatformBuild__Output)[];
 }

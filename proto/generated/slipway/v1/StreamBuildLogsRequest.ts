@@ -23,6 +23,10 @@ export interface StreamBuildLogsRequest {
    * before it sends one line a message whatever is asked, which a batched reader reads alike.
    */
   'batched'?: (boolean);
+  /**
+   * A build of several platforms: the platform whose log is read (its platform build's).
+   */
+  'platform'?: (string);
 }
 
 export interface StreamBuildLogsRequest__Output {
@@ -46,4 +50,8 @@ export interface StreamBuildLogsRequest__Output {
    * before it sends one line a message whatever is asked, which a batched reader reads alike.
    */
   'batched': (boolean);
+  /**
+   * A build of several platforms: the platform whose log is read (its platform build's).
+   */
+  'platform': (string);
 }
