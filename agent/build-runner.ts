@@ -25,7 +25,8 @@ import {
 import type { ContainerLimits, ContainerRuntime } from './container-runtime/types.js';
 import { PushError } from './container-runtime/types.js';
 import { isRegistryAuthRefusal, isTransientRegistryFailure } from './container-runtime/registry-refusals.js';
-import { authFor } from './container-runtime/registry-auth.js';
+import { authFor } from '../common/registry-auth.js';
+import { pushByDigest } from './container-runtime/push-by-digest.js';
 import { LineSplitter } from './logs/line-splitter.js';
 import type { BuildCacheGuard } from './gc/build-cache-guard.js';
 import type { ClaimedBuild, CustomBuilderStrategy, DockerStrategy } from './jobs/claimed-build.js';
@@ -273,24 +274,58 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
       await checkSecretMounts(o, strategy, contextDir);
       o.useImages?.(baseImages(text));
       const forcePull = strategy.forcePull;
-      await stages.run('PullImages', () => pullBaseImages(o, pullableBaseImages(text), forcePull));
-      // Base images named by build arguments (FROM $BASE), or of another platform, are the
-      // daemon's to resolve: it pulls those itself, during Build (with forcePull, it is asked to).
-      const daemonPulls = hasDaemonPulledBase(text);
-      if (daemonPulls)
-        o.onLine('Base images of FROM $ARG or FROM --platform are pulled by the daemon during the build');
-      o.onLine(`Building ${image}`);
-      await stages.run('Build', () =>
+      const platform = o.build.platform;
+      let pull: boolean;
+      if (platform) {
+        // The agent's pull would fetch the node's own platform's variant, and the daemon keeps
+        // one image a tag: the daemon is asked to pull the base images itself, during Build,
+        // in the build's platform's variant.
+        o.onLine(
+          `Building for ${platform}: the daemon pulls the ${platform} variant of the base images during the build`,
+        );
+        pull = true;
+      } else {
+        await stages.run('PullImages', () => pullBaseImages(o, pullableBaseImages(text), forcePull));
+        // Base images named by build arguments (FROM $BASE), or of another platform, are the
+        // daemon's to resolve: it pulls those itself, during Build (with forcePull, it is asked to).
+        const daemonPulls = hasDaemonPulledBase(text);
+        if (daemonPulls)
+          o.onLine('Base images of FROM $ARG or FROM --platform are pulled by the daemon during the build');
+        pull = forcePull && daemonPulls;
+      }
+      o.onLine(`Building ${image}${platform ? ` for ${platform}` : ''}`);
+      const built = await stages.run('Build', () =>
         buildImage(o, {
           contextDir,
           dockerfile: dockerfile!,
           image,
           labels,
           docker: strategy,
-          pull: forcePull && daemonPulls,
+          pull,
+          platform,
           secrets,
         }),
       );
+      if (platform) {
+        // A platform build's image is one of several an index names: pushed by digest, never
+        // to the output tag (the index is pushed there once every platform's is in).
+        const repository = repositoryOf(image);
+        const digest = await stages.run('PushImage', () =>
+          pushByDigest({
+            runtime: o.runtime,
+            // By id: the image this build made, whatever another build tagged `image` since.
+            image: built ?? image,
+            repository,
+            platform,
+            auth: credentials.push,
+            workDir: dir,
+            onLine: o.onLine,
+            signal: o.signal,
+          }),
+        );
+        o.onLine(`Pushed ${repository}@${digest} (${platform})`);
+        return { image: repository, digest, commit: commit ?? '' };
+      }
     }
 
     const digest = await stages.run('PushImage', () => pushImage(o, image));
@@ -424,6 +459,7 @@ async function pullBaseImages(o: RunOptions, bases: string[], forcePull: boolean
   }
 }
 
+/** Builds the Dockerfile image, tagged `b.image`; returns its id when the daemon said it (undefined: it did not). */
 async function buildImage(
   o: RunOptions,
   b: {
@@ -432,15 +468,18 @@ async function buildImage(
     image: string;
     labels: Record<string, string>;
     docker: DockerStrategy;
-    /** Ask the daemon to pull base images itself (only those the agent could not name). */
+    /** Ask the daemon to pull base images itself (only those the agent could not name, or all for a platform build). */
     pull: boolean;
+    /** The platform to build for (a platform build); undefined: the daemon's own. */
+    platform?: string;
     /** Build secrets by id; undefined: none. */
     secrets?: Map<string, Buffer>;
   },
-): Promise<void> {
+): Promise<string | undefined> {
   const { docker } = b;
   const { resources, credentials } = o.build;
   let release = () => {};
+  let id: string | undefined;
   try {
     // Before the context goes out: a prune must not find it between BuildKit's reads of it.
     release = await o.buildCache.holdContext(o.signal);
@@ -453,6 +492,7 @@ async function buildImage(
       noCache: docker.noCache,
       target: docker.target,
       pull: b.pull || undefined,
+      platform: b.platform,
       pullAuth: credentials.pull,
       secrets: b.secrets,
       signal: o.signal,
@@ -464,11 +504,13 @@ async function buildImage(
         if (event.kind === 'context-held') release();
         else if (event.kind === 'output') output.write(event.text);
         else if (event.kind === 'lines') output.writeLines(event.lines);
+        else if (event.kind === 'image') id = event.id;
         else if (event.kind === 'error') throw outOfMemory(buildError(event.message, event.step), resources);
       }
     } finally {
       output.end();
     }
+    return id;
   } catch (err) {
     if (err instanceof BuildFailure) throw err;
     if (o.signal.aborted) throw new AbortedError('build aborted', { cause: err });
@@ -600,6 +642,13 @@ function outputReference(text: string): string {
   const ref = parseImageReference(text);
   if (typeof ref === 'string') throw new InvalidContextError(`output.image: ${ref}`);
   return formatImageReference({ ...ref, tag: ref.tag ?? 'latest' });
+}
+
+/** `registry/repository` of an output reference, without its tag: what a platform build pushes to by digest. */
+function repositoryOf(image: string): string {
+  const ref = parseImageReference(image);
+  if (typeof ref === 'string') throw new InvalidContextError(`output.image: ${ref}`);
+  return formatImageReference({ domain: ref.domain, path: ref.path });
 }
 
 /**

@@ -37,6 +37,7 @@ test('a docker build from git: what the message leaves empty takes the documente
     ref,
     configName: 'app',
     startedAtMs: undefined,
+    platform: undefined,
     completionDeadlineSeconds: undefined,
     source: {
       upload: undefined,

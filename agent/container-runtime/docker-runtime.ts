@@ -98,6 +98,7 @@ export class DockerRuntime implements ContainerRuntime {
           nocache: o.noCache || undefined,
           target: o.target,
           pull: o.pull || undefined,
+          platform: o.platform,
           networkmode: await this.buildNetwork(),
         },
         abortSignal: o.signal,
@@ -303,6 +304,18 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusCode(err) === 404) throw new ContainerPathNotFoundError(path, { cause: err });
       throw err;
     }
+  }
+
+  async *saveImage(reference: string, options: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+    // What dockerode's getImage(name).get() asks, dialled here so that the signal ends it.
+    const stream = await this.dial({
+      path: `/images/${reference}/get`,
+      method: 'GET',
+      abortSignal: options.signal,
+      isStream: true,
+      statusCodes: { 200: true, 404: 'no such image', 500: 'server error' },
+    });
+    yield* stream as unknown as AsyncIterable<Uint8Array>;
   }
 
   async inspectImage(reference: string): Promise<ImageConfig | undefined> {

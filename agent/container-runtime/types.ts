@@ -17,6 +17,11 @@ export interface BuildImageOptions {
   target?: string;
   /** Pull base images even when the daemon has them. */
   pull?: boolean;
+  /**
+   * The platform (os/arch[/variant], e.g. linux/arm64) to build for: base images are resolved
+   * to that platform's variant and the image is made for it. Undefined: the daemon's own.
+   */
+  platform?: string;
   /** Credentials for pulling base images from a registry that wants them (BuildKit asks when a pull meets a 401). */
   pullAuth?: RegistryAuth;
   /** BuildKit build secrets, by id (`RUN --mount=type=secret,id=…`); never logged. */
@@ -160,6 +165,13 @@ export interface ContainerRuntime {
    * @throws ContainerPathNotFoundError when the container has nothing at `path`.
    */
   readArchive(id: string, path: string, options?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * The image as `docker save` writes it (`GET /images/{name}/get`): a tar of manifest.json
+   * (`[{Config, RepoTags, Layers}]`, paths inside the tar), the config and each layer as an
+   * uncompressed tar, in whatever layout the daemon's version uses. Aborting `signal` ends it.
+   * @throws Error with the daemon's message (no such image).
+   */
+  saveImage(reference: string, options?: { signal?: AbortSignal }): AsyncIterable<Uint8Array>;
   /** The image's configuration, or undefined when the daemon does not have it. */
   inspectImage(reference: string): Promise<ImageConfig | undefined>;
   /** Creates (does not start) a container; returns its id. */

@@ -75,6 +75,13 @@ export class BenchmarkNoopRuntime implements ContainerRuntime {
     throw new Error('the benchmark no-op runtime has no containers to read from');
   }
 
+  // eslint-disable-next-line require-yield
+  async *saveImage(): AsyncIterable<Uint8Array> {
+    throw new Error(
+      'the benchmark no-op runtime keeps no images to save (platform builds are not benchmarked with it)',
+    );
+  }
+
   async inspectImage(): Promise<ImageConfig | undefined> {
     return undefined;
   }

@@ -141,6 +141,12 @@ export interface ClaimedBuild {
   configName: string;
   /** When the coordinator marked the attempt Running (ms since the epoch); undefined: it did not say. */
   startedAtMs?: number;
+  /**
+   * A platform build (one platform of a build of several, spec.platform): the os/arch[/variant]
+   * it builds natively, pushed by digest only, never to the output tag. Always a docker strategy.
+   * Undefined: an ordinary build, for the node's own platform, pushed to its tag.
+   */
+  platform?: string;
   /** The attempt is stopped this many seconds after it started; undefined: no deadline. */
   completionDeadlineSeconds?: number;
   source: ClaimedSource;
@@ -180,7 +186,9 @@ export interface ClaimedBuild {
  * unset: absent messages are null, strings empty, numbers 0) become undefined or the default
  * each field above names.
  * @throws MalformedBuildError when a part the agent needs is missing, the strategy is not
- *   exactly one of docker and source, or the build is not the `claimed` attempt.
+ *   exactly one of docker, source and custom, the build is not the `claimed` attempt, or it
+ *   names a platform (spec.platform) that is not os/arch[/variant] or with a strategy other
+ *   than docker.
  */
 export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: AttemptRef): ClaimedBuild {
   const build = res.build;
@@ -198,10 +206,22 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
   const startedAtMs = status.startTimestamp ? Date.parse(status.startTimestamp) : undefined;
   if (Number.isNaN(startedAtMs))
     throw new MalformedBuildError('build.status.startTimestamp', `"${status.startTimestamp}" is not a time`);
+  const claimedStrategy = strategyFrom(strategy);
+  const platform = spec.platform || undefined;
+  if (platform !== undefined) {
+    if (!PLATFORM.test(platform))
+      throw new MalformedBuildError('build.spec.platform', `"${platform}" is not os/arch[/variant]`);
+    if (claimedStrategy.kind !== 'docker')
+      throw new MalformedBuildError(
+        'build.spec.platform',
+        `is "${platform}" for a ${claimedStrategy.kind} strategy: only a docker strategy builds for a platform`,
+      );
+  }
   return {
     ref,
     configName: spec.configName,
     startedAtMs,
+    platform,
     completionDeadlineSeconds: config.completionDeadlineSeconds || undefined,
     source: {
       upload: source?.binary?.object
@@ -215,7 +235,7 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
       sourceSecret: source?.sourceSecret?.name || undefined,
       images: (source?.images ?? []).map(imageSource),
     },
-    strategy: strategyFrom(strategy),
+    strategy: claimedStrategy,
     output: { image: output.image, pushSecret: output.pushSecret?.name || undefined },
     resources: { cpu: resources?.cpu || undefined, memory: resources?.memory || undefined },
     // A coordinator too old to say still hands over the config's own field.
@@ -235,6 +255,9 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
     },
   };
 }
+
+/** os/arch[/variant], as a platform build names its platform (linux/arm64, linux/arm/v7). */
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
 function imageSource(i: ImageSource__Output): ClaimedImageSource {
   return {

@@ -13,7 +13,7 @@ import {
   SourceImagePullFailedError,
 } from '../build-failures.js';
 import { isRegistryAuthRefusal } from '../container-runtime/registry-refusals.js';
-import { authFor } from '../container-runtime/registry-auth.js';
+import { authFor } from '../../common/registry-auth.js';
 import { ContainerPathNotFoundError, type ContainerRuntime, type RegistryAuth } from '../container-runtime/types.js';
 import type { ClaimedImageSource, Credentials } from '../jobs/claimed-build.js';
 import { extractContext, type ContextLimits } from './safe-extract.js';

@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import type { CanonicalImage } from '../../common/image-reference.js';
 import { errorMessage } from '../../common/errors.js';
-import { bearerFrom, challengeAnswer, registryBaseUrl } from '../../common/registry-client.js';
-import { BuildFailure, PushImageFailedError, RegistryAuthFailedError } from '../build-failures.js';
+import { BuildFailure } from '../build-failures.js';
+import { RegistryPush } from '../container-runtime/registry-push.js';
 import type { RegistryAuth } from '../container-runtime/types.js';
 
 /** The builder's OCI image layout cannot be pushed as it is (no single image manifest, a missing blob). */
@@ -115,93 +115,4 @@ async function blob(dir: string, digest: string): Promise<Buffer> {
   if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest)
     throw new InvalidOutputLayoutError(`blob ${digest} of the output layout does not match its digest`);
   return bytes;
-}
-
-/** The few Registry HTTP API V2 calls a push makes, answering the registry's auth challenge once. */
-class RegistryPush {
-  private readonly base: string;
-  private authorization: string | undefined;
-
-  constructor(
-    private readonly image: CanonicalImage,
-    private readonly auth: RegistryAuth | undefined,
-    private readonly signal: AbortSignal,
-  ) {
-    this.base = registryBaseUrl(image.registry);
-  }
-
-  async hasBlob(digest: string): Promise<boolean> {
-    const res = await this.call('HEAD', `/v2/${this.image.repository}/blobs/${digest}`);
-    return res.ok;
-  }
-
-  async putBlob(digest: string, body: Blob): Promise<void> {
-    const start = await this.call('POST', `/v2/${this.image.repository}/blobs/uploads/`);
-    if (start.status !== 202) throw await this.refused(start, `starting the upload of ${digest}`);
-    const location = new URL(start.headers.get('location') ?? '', this.base);
-    location.searchParams.set('digest', digest);
-    const res = await this.call('PUT', location.toString(), body, 'application/octet-stream');
-    if (res.status !== 201) throw await this.refused(res, `uploading ${digest}`);
-  }
-
-  async putManifest(tag: string, mediaType: string, body: Buffer): Promise<void> {
-    const res = await this.call(
-      'PUT',
-      `/v2/${this.image.repository}/manifests/${encodeURIComponent(tag)}`,
-      new Blob([new Uint8Array(body)]),
-      mediaType,
-    );
-    if (res.status !== 201) throw await this.refused(res, `putting the manifest at tag ${tag}`);
-  }
-
-  /** RegistryAuthFailed for a 401 or 403, else PushImageFailed, with what the registry said. */
-  private async refused(res: Response, what: string): Promise<BuildFailure> {
-    const text = (await res.text().catch(() => '')).slice(0, 300).trim();
-    const message = `${this.image.registry} refused ${what} for ${this.image.repository} (${res.status})${text ? `: ${text}` : ''}`;
-    if (res.status === 401 || res.status === 403)
-      return new RegistryAuthFailedError(
-        `${message} ${this.auth ? "with the push secret's credentials" : 'without credentials (no push secret)'}`,
-      );
-    return new PushImageFailedError(message);
-  }
-
-  private async call(method: string, url: string, body?: Blob, type?: string): Promise<Response> {
-    const send = () =>
-      fetch(new URL(url, this.base), {
-        method,
-        body,
-        headers: {
-          ...(type ? { 'content-type': type } : {}),
-          ...(this.authorization ? { authorization: this.authorization } : {}),
-        },
-        signal: this.signal,
-      });
-    try {
-      let res = await send();
-      if (res.status === 401 && !this.authorization) {
-        this.authorization = await this.answer(res.headers.get('www-authenticate') ?? '');
-        if (this.authorization) res = await send();
-      }
-      return res;
-    } catch (err) {
-      if (this.signal.aborted || err instanceof BuildFailure) throw err;
-      throw new PushImageFailedError(`pushing to ${this.image.registry} failed: ${errorMessage(err)}`, { cause: err });
-    }
-  }
-
-  /** The Authorization a 401's challenge asks for: Basic, or a Bearer token for pull and push. */
-  private async answer(challenge: string): Promise<string | undefined> {
-    let answer;
-    try {
-      answer = challengeAnswer(challenge, this.image.repository, 'pull,push', this.auth);
-    } catch {
-      return undefined;
-    }
-    if (!answer || 'authorization' in answer) return answer?.authorization;
-    const res = await fetch(answer.tokenUrl, {
-      headers: answer.basic ? { authorization: answer.basic } : {},
-      signal: this.signal,
-    });
-    return res.ok ? bearerFrom(res) : undefined;
-  }
 }

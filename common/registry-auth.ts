@@ -1,11 +1,13 @@
-import { parseImageReference } from '../../common/image-reference.js';
-import type { RegistryAuth } from './types.js';
+import { parseImageReference } from './image-reference.js';
 
 /** Docker Hub's names for itself, as a pull secret may give its registry. */
 const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'https://index.docker.io/v1/']);
 
-/** The pull secret's credentials when `image` is in the secret's registry; otherwise none. */
-export function authFor(image: string, auth: RegistryAuth | undefined): RegistryAuth | undefined {
+/**
+ * A docker-registry secret's credentials when `image` is in the secret's registry; otherwise
+ * none: credentials go to their own registry only.
+ */
+export function authFor<A extends { registry: string }>(image: string, auth: A | undefined): A | undefined {
   if (!auth) return undefined;
   const ref = parseImageReference(image);
   if (typeof ref === 'string') return undefined;
