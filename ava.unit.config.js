@@ -19,6 +19,7 @@ const pure = [
   'coordinator-addresses-units',
   'coordinator-client-units',
   'describe-format',
+  'platform-builds-units',
   'dockerfile-edits',
   'gc-thresholds-units',
   'grpc-status-units',

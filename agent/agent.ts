@@ -1,3 +1,4 @@
+import { ownPlatformLabels } from '../api/platforms.js';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { settlesWithin } from '../common/sleep.js';
@@ -214,9 +215,13 @@ export class Agent {
     return this.metricsServer?.address;
   }
 
-  /** The labels advertised for placement: SLIPWAY_NODE_LABELS, then its Node's as last read (which win). */
+  /**
+   * The labels advertised for placement: the machine's own platform (kubernetes.io/os and
+   * kubernetes.io/arch, as a Node of it carries them), SLIPWAY_NODE_LABELS, then its Node's as
+   * last read; later ones win.
+   */
   get nodeLabels(): Record<string, string> {
-    return { ...this.config.nodeLabels, ...(this.nodeWatcher?.current?.labels ?? {}) };
+    return { ...ownPlatformLabels(), ...this.config.nodeLabels, ...(this.nodeWatcher?.current?.labels ?? {}) };
   }
 
   /** Whether the agent takes new jobs now: its node is known and not cordoned. */

@@ -32,7 +32,7 @@ const labels = custom<Record<string, string>>(
       Object.entries(v)
         .map(([k, value]) => labelKeyProblem(k) ?? labelValueProblem(value))
         .find(Boolean),
-    doc: "Labels advertised for placement besides its Node's (which win), for agents that do not read their Node.",
+    doc: "Labels advertised for placement besides its Node's (which win), for agents that do not read their Node. The machine's own kubernetes.io/os and kubernetes.io/arch are advertised unless these set them.",
     chart: 'agent.nodeLabels',
   },
 );

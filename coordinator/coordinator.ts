@@ -46,6 +46,7 @@ import { kubeApiAuth } from './kube-api/auth.js';
 import { KubeApiServer, type KubeApiServerOptions } from './kube-api/server.js';
 import { HttpServer } from './http/http-server.js';
 import { CoordinatorMetrics } from './metrics/coordinator-metrics.js';
+import { pushPlatformIndex } from './builds/platform-index.js';
 import { registerDashboard } from './dashboard/dashboard.js';
 import { registerWebhooks } from './triggers/webhooks.js';
 import { defaultStateStoreOptions, openStateStore, type StateStore } from './store/state-store.js';
@@ -362,11 +363,26 @@ function startBuildLoops(
     onTerminal: async (b) => {
       // The config's history limits may now prune its oldest finished builds, with their logs.
       const pruning = o.history.pruneQuietly(b);
-      // An uploaded context is of no more use once its build has ended.
-      if (b.spec.config.source.binary?.object) await o.contexts.delete(b.spec.config.source.binary.object);
+      // An uploaded context is of no more use once its build has ended (a platform build's is
+      // its parent's, which the other platforms may still read: it goes when the parent ends).
+      if (b.spec.config.source.binary?.object && !b.spec.parent)
+        await o.contexts.delete(b.spec.config.source.binary.object);
       await pruning;
     },
     observer: metrics?.transitions,
+    platforms: {
+      coordinator: config.id,
+      pushIndex: async (parent) =>
+        pushPlatformIndex(parent, {
+          credentials: parent.spec.config.output.pushSecret
+            ? await p.secrets.reveal(parent.metadata.namespace, parent.spec.config.output.pushSecret.name)
+            : undefined,
+          insecureRegistries: config.insecureRegistries,
+          signal: abort.signal,
+        }),
+      takeOverAfterMs: INDEX_PUSH_TAKEOVER_MS,
+      newUid: randomUUID,
+    },
     runSlots: new RunSlots(o.configs, builds, store.builds, clock),
     workers: config.controllerWorkers,
     resyncIntervalMs: config.resyncIntervalMs,
@@ -488,6 +504,12 @@ function followNatsStatus(
     }
   })();
 }
+
+/**
+ * How long a coordinator's index push of a build of several platforms may go unfinished before
+ * another coordinator pushes it instead (the first stopped): well past a push's retries.
+ */
+const INDEX_PUSH_TAKEOVER_MS = 60_000;
 
 /** How long a starting coordinator waits for JetStream to answer before it gives up. */
 const NATS_START_PATIENCE_MS = 120_000;

@@ -23,7 +23,7 @@ function failedBuild(): Build__Output {
       config: {
         source: { git: { uri: 'git://h/r', ref: 'main' } },
         strategy: { docker: {} },
-        output: { image: 'r/a:v' },
+        output: { image: 'r/a:v', platforms: [] },
       },
       triggeredBy: [
         {
@@ -52,6 +52,7 @@ function failedBuild(): Build__Output {
       completionTimestamp: '2026-01-01T00:01:32Z',
       exitCode: 2,
       output: null,
+      platforms: [],
       commit: '1a2b3c4d5e',
       cancelRequested: false,
       logLines: 40,

@@ -1,11 +1,23 @@
-import { ConflictError, errorMessage } from '../../common/errors.js';
+import { AlreadyExistsError, ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { objectKey } from '../../common/nats/names.js';
-import { isTerminal, type Build } from '../../api/types.js';
+import { isTerminal, type Build, type Versioned } from '../../api/types.js';
 import { configKey, type BuildCache, type BuildChange } from '../store/build-cache.js';
 import type { AgentLeases } from '../agents/agent-leases.js';
 import {
+  buildsPlatforms,
+  completeWithIndex,
+  failIndexPush,
+  fanOut,
+  followPlatforms,
+  platformBuild,
+  platformBuildGone,
+  takeIndexPush,
+} from '../builds/platform-builds.js';
+import { PlatformIndexError } from '../builds/platform-index.js';
+import {
   assignAttempt,
+  cancel,
   deadlineRemainingMs,
   expireDeadline,
   loseAttempt,
@@ -51,8 +63,22 @@ export interface BuildControllerOptions {
    * decides (one coordinator is then safe; several may start two builds of a config at once).
    */
   runSlots?: RunSlots;
+  /** Builds of several platforms (builds/platform-builds.ts); undefined: they stay New. */
+  platforms?: PlatformOptions;
   log: Logger;
   clock?: () => Date;
+}
+
+/** What the controller needs to drive builds of several platforms. */
+export interface PlatformOptions {
+  /** This coordinator, as it records that it pushes an index. */
+  coordinator: string;
+  /** Pushes the parent's index (every platform complete) and answers what was pushed. @throws PlatformIndexError */
+  pushIndex: (parent: Build) => Promise<{ image: string; digest: string }>;
+  /** Another coordinator's index push older than this is taken over (it stopped meanwhile). */
+  takeOverAfterMs: number;
+  /** The uid of a platform build it creates. */
+  newUid: () => string;
 }
 
 /**
@@ -135,6 +161,7 @@ export class BuildController {
   /** Queues what a change the cache took in asks of the controller. */
   private take({ key, build, before }: BuildChange): void {
     if (build) this.noteStarted(build);
+    this.queueRelatives(build ?? before);
     const gone = build ?? before;
     if (gone && (!build || isTerminal(build.status.phase))) this.options.runSlots?.noteEnded(gone);
     if (build && !isTerminal(build.status.phase)) {
@@ -162,6 +189,18 @@ export class BuildController {
     this.options.onChange?.();
   }
 
+  /**
+   * A platform build's change is its parent's news; a parent's end is its platform builds'
+   * (those not ended are cancelled).
+   */
+  private queueRelatives(build: Build | undefined): void {
+    if (!build) return;
+    const { namespace } = build.metadata;
+    if (build.spec.parent) this.queue.add(objectKey(namespace, build.spec.parent));
+    if (build.status.platforms && isTerminal(build.status.phase))
+      for (const p of build.status.platforms) if (!isTerminal(p.phase)) this.queue.add(objectKey(namespace, p.build));
+  }
+
   private async work(): Promise<void> {
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
       try {
@@ -185,6 +224,27 @@ export class BuildController {
     let current = await this.cache.read(key);
     if (!current) return;
     let build: Build = current.value;
+
+    // A platform build whose parent ended (failed, cancelled) or is gone is of no more use.
+    if (build.spec.parent && !isTerminal(build.status.phase)) {
+      const parent = await this.cache.read(objectKey(build.metadata.namespace, build.spec.parent));
+      if (!parent || isTerminal(parent.value.status.phase)) {
+        const cancelled = cancel(build, this.clock());
+        if (cancelled) {
+          const revision = await this.cache.update(key, cancelled, current.revision);
+          if (isTerminal(cancelled.status.phase)) this.options.observer?.finished(cancelled);
+          this.log(build).info('platform build cancelled: its parent ended', { parent: build.spec.parent });
+          current = { value: cancelled, revision };
+          build = cancelled;
+        }
+        if (build.status.phase !== 'Running') return;
+      }
+    }
+
+    if (build.status.platforms) {
+      if (build.status.phase === 'Running') await this.syncPlatforms(key, current);
+      return;
+    }
 
     if (build.status.phase === 'Running') {
       const now = this.clock();
@@ -263,6 +323,17 @@ export class BuildController {
         this.cache.markStale(olderKey);
         this.log(older).info('build superseded', { newer: build.metadata.name });
       }
+      if (buildsPlatforms(build)) {
+        if (!this.options.platforms) return;
+        const running = fanOut(build, this.clock())!;
+        const revision = await this.cache.update(key, running, current.revision);
+        this.noteStarted(running);
+        this.log(build).info('build of several platforms started', {
+          platforms: running.status.platforms!.map((p) => p.platform),
+        });
+        await this.syncPlatforms(key, { value: running, revision });
+        return;
+      }
       // Pending and queued in one write; placed on an agent in it too when placement has one
       // free for it now (nothing else waiting).
       const queued = markQueued(assignAttempt(build)!, build.status.attempt + 1, this.clock())!;
@@ -290,6 +361,85 @@ export class BuildController {
         this.log(build).info('build queued');
       }
     }
+  }
+
+  /**
+   * A Running build of several platforms: its platform builds created where missing (a
+   * coordinator may have stopped between its start and their creation), their state copied in,
+   * and once all completed, its index pushed (by the one coordinator that recorded it pushes it)
+   * and the build Complete. Its lease check (every leaseCheckIntervalMs while Running) repeats
+   * this, in case a platform build's change was missed.
+   */
+  private async syncPlatforms(key: string, current: Versioned<Build>): Promise<void> {
+    const platforms = this.options.platforms;
+    if (!platforms) return;
+    const parent = current.value;
+    const { namespace } = parent.metadata;
+    const children: (Build | undefined)[] = [];
+    for (const p of parent.status.platforms ?? []) {
+      const childKey = objectKey(namespace, p.build);
+      let child = (await this.cache.read(childKey))?.value;
+      if (!child && p.phase === 'New') {
+        const made = platformBuild(parent, p.platform, platforms.newUid(), this.clock());
+        try {
+          await this.cache.create(childKey, made);
+          child = made;
+          this.log(parent).info('platform build created', { platform: p.platform, platformBuild: p.build });
+        } catch (err) {
+          if (!(err instanceof AlreadyExistsError)) throw err;
+          // Another coordinator made it just now, or it was made and deleted.
+          child = (await this.cache.read(childKey))?.value;
+        }
+      }
+      if (!child) {
+        const ended = platformBuildGone(parent, p, this.clock())!;
+        await this.cache.update(key, ended, current.revision);
+        this.options.observer?.finished(ended);
+        return;
+      }
+      children.push(child);
+    }
+    const { next, complete } = followPlatforms(parent, children, this.clock());
+    if (next) {
+      const revision = await this.cache.update(key, next, current.revision);
+      if (isTerminal(next.status.phase)) {
+        this.options.observer?.finished(next);
+        this.log(parent).info('build of several platforms ended', {
+          phase: next.status.phase,
+          reason: next.status.reason,
+        });
+        return;
+      }
+      current = { value: next, revision };
+    }
+    if (complete) await this.pushIndex(key, current, platforms);
+    else this.queue.addAfter(key, this.options.leaseCheckIntervalMs);
+  }
+
+  /** Records that this coordinator pushes the index, pushes it, and ends the build with it. */
+  private async pushIndex(key: string, current: Versioned<Build>, o: PlatformOptions): Promise<void> {
+    const taken = takeIndexPush(current.value, o.coordinator, this.clock(), o.takeOverAfterMs);
+    if (!taken) {
+      // Another coordinator pushes it; if it stops, this one takes over.
+      this.queue.addAfter(key, o.takeOverAfterMs);
+      return;
+    }
+    const revision = await this.cache.update(key, taken, current.revision);
+    let next: Build;
+    try {
+      const index = await o.pushIndex(taken);
+      next = completeWithIndex(taken, index, this.clock());
+    } catch (err) {
+      if (!(err instanceof PlatformIndexError)) throw err;
+      next = failIndexPush(taken, err.reason, `pushing the image index failed: ${err.message}`, this.clock());
+    }
+    await this.cache.update(key, next, revision);
+    this.options.observer?.finished(next);
+    this.log(taken).info('build of several platforms ended', {
+      phase: next.status.phase,
+      index: next.status.output?.digest,
+      reason: next.status.reason,
+    });
   }
 
   /** Records a build that has left New (it holds an attempt) as its config's newest started, if it is. */

@@ -415,7 +415,9 @@ function requireAttempt(build: Build, attempt: number): void {
 export function cancel(build: Build, now: Date): Build | undefined {
   const phase = build.status.phase;
   if (isTerminal(phase)) throw new BuildAlreadyTerminalError(key(build), phase);
-  if (phase === 'Running') {
+  // A build of several platforms runs nothing itself: it ends now, and the build controller
+  // cancels its platforms' builds (they follow their parent).
+  if (phase === 'Running' && !build.status.platforms) {
     if (build.status.cancelRequested) return undefined;
     return withEvent(
       { ...build, status: { ...build.status, cancelRequested: true } },
@@ -434,11 +436,19 @@ export function cancel(build: Build, now: Date): Build | undefined {
         ...build.status,
         phase: 'Cancelled',
         reason: 'Cancelled',
-        message: 'cancelled before it ran',
+        message: build.status.platforms ? "cancelled; its platforms' builds are cancelled" : 'cancelled before it ran',
         completionTimestamp: now.toISOString(),
+        indexPush: undefined,
       },
     },
-    buildEvent('Normal', 'Cancelled', `cancelled while ${phase}, before it ran`, now),
+    buildEvent(
+      'Normal',
+      'Cancelled',
+      build.status.platforms
+        ? "cancelled; its platforms' builds are cancelled"
+        : `cancelled while ${phase}, before it ran`,
+      now,
+    ),
   );
 }
 

@@ -16,7 +16,7 @@ export function buildConfigToProto({ value, revision }: Versioned<BuildConfig>):
 }
 
 export function buildToProto({ value, revision }: Versioned<Build>): PBuild {
-  const { claimId: _internal, placement, ...status } = value.status;
+  const { claimId: _internal, indexPush: _pushing, placement, ...status } = value.status;
   return {
     metadata: meta(value.metadata, revision),
     spec: value.spec,

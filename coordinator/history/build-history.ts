@@ -76,11 +76,19 @@ export class BuildHistory {
     if (limits.successful === undefined && limits.failed === undefined) return [];
 
     const prefix = `${objectKey(namespace, configName)}-`;
-    const builds = (await this.store.builds.list(`${namespace}.*`, (key) => key.startsWith(prefix)))
+    const listed = (await this.store.builds.list(`${namespace}.*`, (key) => key.startsWith(prefix)))
       .filter((b) => b.value.spec.configName === configName)
       .map((b) => ({ ...b, key: objectKey(namespace, b.value.metadata.name) }));
+    // Platform builds count as part of their parent: they go with it, or once it is gone.
+    const builds = listed.filter((b) => !b.value.spec.parent);
+    const pruned = buildsToPrune(builds, limits);
+    const pruning = new Set(pruned.map((b) => b.value.metadata.name));
+    const kept = new Set(builds.map((b) => b.value.metadata.name).filter((n) => !pruning.has(n)));
+    const platformBuilds = listed.filter(
+      (b) => b.value.spec.parent && !kept.has(b.value.spec.parent) && isTerminal(b.value.status.phase),
+    );
     const deleted: string[] = [];
-    for (const b of buildsToPrune(builds, limits)) {
+    for (const b of [...pruned, ...platformBuilds]) {
       let ours = true;
       try {
         await this.store.builds.delete(b.key, b.revision);

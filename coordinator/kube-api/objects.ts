@@ -65,7 +65,7 @@ export function buildConfigToKube({ value, revision }: Versioned<BuildConfig>): 
 }
 
 export function buildToKube({ value, revision }: Versioned<Build>): KubeObject {
-  const { claimId: _internal, ...status } = value.status;
+  const { claimId: _internal, indexPush: _pushing, ...status } = value.status;
   return {
     apiVersion: API_VERSION,
     kind: BUILDS.kind,

@@ -101,6 +101,8 @@ function schemas(): Record<string, unknown> {
               ...spec,
               description: "A copy of the config's spec when the build started, with the request's overrides.",
             },
+            platform: str('A platform build: the one platform it makes (os/arch[/variant]), pushed by digest only.'),
+            parent: str('A platform build: the build of several platforms it is part of.'),
             triggeredBy: {
               type: 'array',
               description: 'Why the build was started (a client, a webhook, a new image, a changed config).',
@@ -197,6 +199,24 @@ function schemas(): Record<string, unknown> {
                 properties: {
                   from: str('As source.images[].from names it.'),
                   digest: str('The manifest digest copied from.'),
+                },
+              },
+            },
+            platforms: {
+              type: 'array',
+              description:
+                "A build of several platforms (spec.config.output.platforms): each platform's build as it stands; output is then the image index naming them.",
+              items: {
+                type: 'object',
+                properties: {
+                  platform: str('os/arch[/variant], e.g. linux/arm64.'),
+                  build: str("The platform's build (this build's name and the platform)."),
+                  phase: str("The platform build's phase."),
+                  reason: str('Its reason.'),
+                  message: str('Its message.'),
+                  digest: str("The platform image's manifest digest, once pushed."),
+                  agent: str('The agent that built it.'),
+                  node: str('The node of that agent.'),
                 },
               },
             },

@@ -220,7 +220,7 @@ export function decide(
 export function shapeKey(build: Build, policy: UnprivilegedPolicy = NO_NAMESPACE_POLICY): string {
   const selector = build.spec.config.nodeSelector ?? {};
   const wanted = requests(build);
-  return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}|${needsOwnDaemon(build)}|${policy.required(build) ?? ''}`;
+  return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}|${needsOwnDaemon(build)}|${build.spec.platform ?? ''}|${policy.required(build) ?? ''}`;
 }
 
 /** Each kind of build's agents (Shape), worked out once for a set of agents: one pass's. */
@@ -268,7 +268,13 @@ function agentsFor(
 ): Shape {
   const selected = agents.filter((a) => unmatchedSelector(selector, a.labels).length === 0);
   if (selected.length === 0)
-    return { kind: 'wait', reason: 'NoMatchingAgent', message: noMatchMessage(selector, agents) };
+    return {
+      kind: 'wait',
+      reason: 'NoMatchingAgent',
+      message: build.spec.platform
+        ? `no agent can build platform ${build.spec.platform} natively: ${noMatchMessage(selector, agents)}`
+        : noMatchMessage(selector, agents),
+    };
   const matched = needs.unprivileged ? selected.filter((a) => a.isolation === 'userns') : selected;
   if (matched.length === 0)
     return {

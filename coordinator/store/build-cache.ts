@@ -151,6 +151,16 @@ export class BuildCache implements BuildsView {
     return stored;
   }
 
+  /**
+   * Creates a build whose name was never used (JsonStore.createUnused) and holds it.
+   * @throws AlreadyExistsError
+   */
+  async create(key: string, build: Build): Promise<number> {
+    const revision = await this.builds.createUnused(key, build);
+    this.remember(key, { value: build, revision });
+    return revision;
+  }
+
   async update(key: string, next: Build, revision: number): Promise<number> {
     try {
       const written = await this.builds.update(key, next, revision);
@@ -189,10 +199,13 @@ export class BuildCache implements BuildsView {
     const known = this.unfinished.get(key);
     if (!known || entry.revision > known.revision) {
       this.unfinished.set(key, entry);
-      const config = configKey(entry.value);
-      let keys = this.byConfig.get(config);
-      if (!keys) this.byConfig.set(config, (keys = new Set()));
-      keys.add(key);
+      // A platform build is part of its parent, not a build of the config of its own (run policy).
+      if (!entry.value.spec.parent) {
+        const config = configKey(entry.value);
+        let keys = this.byConfig.get(config);
+        if (!keys) this.byConfig.set(config, (keys = new Set()));
+        keys.add(key);
+      }
       for (const l of this.heldListeners) l(key, entry);
     }
   }
