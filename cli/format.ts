@@ -1,6 +1,7 @@
 import { longestStage } from '../api/types.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import type { BuildStatus__Output } from '../proto/generated/slipway/v1/BuildStatus.js';
+import type { BuildStage__Output } from '../proto/generated/slipway/v1/BuildStage.js';
 
 /** Columns padded to their widest cell, kubectl style. */
 export function table(header: string[], rows: string[][]): string {
@@ -61,6 +62,11 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
           ]
         : ['Dockerfile', c.source!.dockerfile ? '(inline)' : c.strategy?.docker?.dockerfilePath || 'Dockerfile'],
     ['Output', c.output!.image],
+    ['Platforms', c.output!.platforms.length > 0 && !b.spec!.parent ? c.output!.platforms.join(', ') : undefined],
+    [
+      'Platform',
+      b.spec!.platform ? `${b.spec!.platform} (part of build ${b.spec!.parent}; pushed by digest)` : undefined,
+    ],
     ['Security', c.security?.unprivileged ? 'unprivileged (runs only in a user namespace)' : undefined],
     ['Image', s.output ? `${s.output.image}@${s.output.digest}` : undefined],
     ['Created', b.metadata!.creationTimestamp],
@@ -74,6 +80,25 @@ export function describeBuild(b: Build__Output, now = new Date()): string {
   return [
     shown.map(([k, v]) => `${(k + ':').padEnd(width)}${v}\n`).join(''),
     section('Cause', causeRows(b)),
+    section(
+      'Platforms',
+      s.platforms.length === 0
+        ? undefined
+        : indent(
+            table(
+              ['PLATFORM', 'BUILD', 'PHASE', 'NODE', 'LONGEST STAGE', 'DIGEST', 'REASON'],
+              s.platforms.map((p) => [
+                p.platform,
+                p.build,
+                p.phase,
+                p.node || '<none>',
+                stageCell(p.stages),
+                p.digest || '<none>',
+                p.reason ? `${p.reason}: ${p.message}` : '',
+              ]),
+            ),
+          ),
+    ),
     section(
       'Stages',
       s.stages.length === 0
@@ -171,7 +196,11 @@ export function formatStageDuration(ms: number): string {
  * e.g. "Build 12.3s"; "-" until its agent reported stages (they come with the outcome).
  */
 export function longestStageCell(b: Build__Output): string {
-  const longest = longestStage(b.status!.stages);
+  return stageCell(b.status!.stages);
+}
+
+function stageCell(stages: BuildStage__Output[]): string {
+  const longest = longestStage(stages);
   return longest ? `${longest.name} ${formatStageDuration(Number(longest.durationMs))}` : '-';
 }
 

@@ -30,7 +30,9 @@ commands:
   get builds|bld [NAME] [--config CONFIG] [--chunk-size N]
                                      list Builds; lists are read N a call (default 500, at most 1000)
   describe build NAME                everything about one build
-  logs BUILD [-f] [--from N]         the build's log; -f follows it and exits with the build's outcome
+  logs BUILD [-f] [--from N] [--platform P]
+                                     the build's log; -f follows it and exits with the build's outcome;
+                                     of a build of several platforms, the log of platform P (e.g. linux/arm64)
   cancel BUILD                       stop a build (New, Pending or Running)
   create secret docker-registry NAME --registry R --username U --password-stdin
                                      registry credentials for output.pushSecret (stored encrypted)
@@ -76,6 +78,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         follow: { type: 'boolean', short: 'F' },
         f: { type: 'boolean' },
         from: { type: 'string' },
+        platform: { type: 'string' },
         registry: { type: 'string' },
         username: { type: 'string' },
         'password-stdin': { type: 'boolean' },
@@ -149,7 +152,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         if (rest.length !== 1) throw new UsageError('logs needs exactly one BUILD');
         const from = values.from === undefined ? 1 : Number(values.from);
         if (!Number.isInteger(from) || from < 1) throw new UsageError('--from must be a line number (1 or more)');
-        return await logs(client, namespace, rest[0]!, { follow: values.f ?? values.follow ?? false, from }, io);
+        // A build of several platforms has a log per platform: its platform build's.
+        const build = values.platform ? await platformBuild(client, namespace, rest[0]!, values.platform) : rest[0]!;
+        return await logs(client, namespace, build, { follow: values.f ?? values.follow ?? false, from }, io);
       }
       case 'cancel': {
         if (rest.length !== 1) throw new UsageError('cancel needs exactly one BUILD');
@@ -254,6 +259,24 @@ async function apply(client: SlipwayClient, file: string, defaultNamespace: stri
     }
   }
   return 0;
+}
+
+/** The name of the build that makes `platform` for build `name`. @throws UsageError when it makes no such platform. */
+async function platformBuild(
+  client: SlipwayClient,
+  namespace: string,
+  name: string,
+  platform: string,
+): Promise<string> {
+  const b = await client.getBuild(namespace, name);
+  const found = b.status!.platforms.find((p) => p.platform === platform);
+  if (found) return found.build;
+  const made = b.status!.platforms.map((p) => p.platform);
+  throw new UsageError(
+    made.length > 0
+      ? `build ${name} makes no platform ${platform} (it builds ${made.join(', ')})`
+      : `build ${name} builds one image, not several platforms: leave --platform out`,
+  );
 }
 
 /**

@@ -290,7 +290,21 @@ export class BuildApi {
     }
     await this.store.builds.delete(key, current.revision);
     await this.purgeLogs?.(current.value);
+    await this.deletePlatformBuilds(current.value);
     return current;
+  }
+
+  /**
+   * A deleted build of several platforms takes its platforms' builds with it: each cancelled
+   * and deleted; one its agent is still stopping stays (BuildStillRunning) until the history
+   * pruning of its config finds it ended and parentless.
+   */
+  private async deletePlatformBuilds(parent: Build): Promise<void> {
+    for (const p of parent.status.platforms ?? []) {
+      await this.deleteBuild(parent.metadata.namespace, p.build).catch((err: unknown) => {
+        if (!(err instanceof BuildNotFoundError || err instanceof BuildStillRunningError)) throw err;
+      });
+    }
   }
 
   /**
@@ -505,6 +519,38 @@ export class BuildApi {
     const found = await this.store.builds.get(objectKey(namespace, name));
     if (!found) throw new BuildNotFoundError(`${namespace}/${name}`);
     return found;
+  }
+
+  /**
+   * The build whose log a reader of `name` with `platform` means: a platform's build of a build
+   * of several platforms, or the build itself when it builds one image (and no platform is named).
+   * @throws BuildNotFoundError; InvalidInputError (platform) when one is named that the build
+   *   does not make, or none is named for a build of several.
+   */
+  async logSource(namespace: string, name: string, platform: string | undefined): Promise<string> {
+    const build = (await this.getBuild(namespace, name)).value;
+    const platforms = build.status.platforms ?? [];
+    const list = platforms.map((p) => p.platform).join(', ');
+    if (!platform) {
+      if (platforms.length === 0) return name;
+      throw new InvalidInputError([
+        {
+          field: 'platform',
+          message: `build ${namespace}/${name} builds ${platforms.length} platforms, each with a log of its own: name one (${list})`,
+        },
+      ]);
+    }
+    const found = platforms.find((p) => p.platform === platform);
+    if (!found)
+      throw new InvalidInputError([
+        {
+          field: 'platform',
+          message: platforms.length
+            ? `build ${namespace}/${name} makes no "${platform}" (it builds ${list})`
+            : `build ${namespace}/${name} builds one image, not several platforms: leave platform out`,
+        },
+      ]);
+    return found.build;
   }
 
   /**
