@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer } from './helpers/git-server.js';
+import { startRegistryProxy } from './helpers/registry-proxy.js';
 import { dockerBuildConfig, startSlipway, type Slipway } from './helpers/slipway.js';
 import type { Teardowns } from './helpers/teardowns.js';
 
@@ -13,33 +12,6 @@ import type { Teardowns } from './helpers/teardowns.js';
 // registry's 5xx is now tried again, three pushes in all. In front of the environment's real
 // registry, a pass-through answers 500 to the first N manifest PUTs (the daemon does not retry
 // those itself), which makes the failure at will.
-
-/** A pass-through to the registry at `upstream` that fails the first `failures` manifest PUTs with a 500. */
-async function flakyRegistry(t: Teardowns, upstream: string, failures: number) {
-  const [host, port] = upstream.split(':') as [string, string];
-  let injected = 0;
-  const server = http.createServer((req, res) => {
-    if (req.method === 'PUT' && /\/manifests\//.test(req.url ?? '') && injected < failures) {
-      injected++;
-      req.resume();
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'injected by the test' }] }));
-      return;
-    }
-    const up = http.request(
-      { host, port: Number(port), path: req.url, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', (err) => res.destroy(err));
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { address: `127.0.0.1:${(server.address() as AddressInfo).port}`, injected: () => injected };
-}
 
 async function buildThrough(t: Teardowns, sw: Slipway, registry: string, name: string) {
   const env = testEnvironment();
@@ -58,7 +30,7 @@ async function buildThrough(t: Teardowns, sw: Slipway, registry: string, name: s
 
 test.serial('a push the registry fails with a 500 is tried again, and the build completes', async (t) => {
   const sw = await startSlipway(t);
-  const flaky = await flakyRegistry(t, testEnvironment().registry, 1);
+  const flaky = await startRegistryProxy(t, testEnvironment().registry, { failManifestPuts: 1 });
   const { status, log } = await buildThrough(t, sw, flaky.address, 'flaky-once');
   t.is(status.phase, 'Complete', `${status.reason}: ${status.message}`);
   t.is(flaky.injected(), 1, 'the registry failed one manifest PUT');
@@ -70,7 +42,7 @@ test.serial(
   'a registry that keeps failing with a 500 fails the build after three pushes, PushImageFailed',
   async (t) => {
     const sw = await startSlipway(t);
-    const flaky = await flakyRegistry(t, testEnvironment().registry, 1000);
+    const flaky = await startRegistryProxy(t, testEnvironment().registry, { failManifestPuts: 1000 });
     const { status, log } = await buildThrough(t, sw, flaky.address, 'flaky-always');
     t.is(status.phase, 'Failed');
     t.is(status.reason, 'PushImageFailed');
