@@ -266,3 +266,57 @@ test('with two coordinators every platform runs once and the index is pushed onc
     t.deepEqual(await builtOn(armDaemon, `${b.metadata!.name}-linux-arm64`), ['arm64']);
   }
 });
+
+test('a platform no agent can build waits NoMatchingAgent naming it; a cancel stops every platform; pendingDeadlineSeconds applies', async (t) => {
+  const env = testEnvironment();
+  const base = (await pushMultiPlatformBase(`${env.registry}/test/mp-base-${unique()}`)).reference;
+  const sw = await startSlipway(t, { agents: 1 });
+  const git = await startGitServer(t);
+  const repo = await git.createRepo('nowhere', { Dockerfile: `FROM ${base}\nCOPY Dockerfile /Dockerfile\n` });
+  const config = dockerBuildConfig('nowhere', repo.uri, `${env.registry}/test/mp-${unique()}:v1`);
+  config.spec!.output!.platforms = ['linux/amd64', 'linux/s390x'];
+  await sw.client.createBuildConfig(config);
+
+  // No agent is s390x: its platform build waits, saying which platform; the parent says so too.
+  const first = (await sw.client.startBuild({ namespace: 'default', configName: 'nowhere', ref: '' })).metadata!.name;
+  let waiting: Build__Output | undefined;
+  for await (const b of sw.client.watchBuild('default', first, AbortSignal.timeout(120_000))) {
+    const amd = b.status!.platforms.find((p) => p.platform === 'linux/amd64');
+    if (amd?.phase === 'Complete' && b.status!.reason === 'NoMatchingAgent') {
+      waiting = b;
+      break;
+    }
+  }
+  t.truthy(waiting, 'amd64 completes while s390x waits');
+  t.regex(
+    waiting!.status!.message,
+    /^platform linux\/s390x waits: no agent can build platform linux\/s390x natively: /,
+  );
+  const s390x = await sw.client.getBuild('default', `${first}-linux-s390x`);
+  t.is(s390x.status!.phase, 'Pending');
+  t.is(s390x.status!.reason, 'NoMatchingAgent');
+  t.regex(s390x.status!.message, /kubernetes\.io\/arch=s390x/);
+
+  // A cancel of the build of several ends it, and its waiting platform build with it.
+  await sw.client.cancelBuild('default', first);
+  const cancelled = await sw.client.waitForBuild('default', first, AbortSignal.timeout(30_000));
+  t.is(cancelled.status!.phase, 'Cancelled');
+  const s390xEnded = await sw.client.waitForBuild('default', `${first}-linux-s390x`, AbortSignal.timeout(30_000));
+  t.is(s390xEnded.status!.phase, 'Cancelled');
+
+  // With pendingDeadlineSeconds the waiting platform fails the build, named.
+  config.spec!.pendingDeadlineSeconds = 2;
+  const current = await sw.client.getBuildConfig('default', 'nowhere');
+  await sw.client.updateBuildConfig({
+    ...config,
+    metadata: { ...config.metadata, resourceVersion: current.metadata!.resourceVersion },
+  });
+  const second = (await sw.client.startBuild({ namespace: 'default', configName: 'nowhere', ref: '' })).metadata!.name;
+  const failed = await sw.client.waitForBuild('default', second, AbortSignal.timeout(120_000));
+  t.is(failed.status!.phase, 'Failed');
+  t.is(failed.status!.reason, 'NoMatchingAgent');
+  t.regex(
+    failed.status!.message,
+    new RegExp(`^platform linux/s390x \\(build ${second}-linux-s390x\\) ended Failed \\(NoMatchingAgent\\)`),
+  );
+});
