@@ -522,38 +522,6 @@ export class BuildApi {
   }
 
   /**
-   * The build whose log a reader of `name` with `platform` means: a platform's build of a build
-   * of several platforms, or the build itself when it builds one image (and no platform is named).
-   * @throws BuildNotFoundError; InvalidInputError (platform) when one is named that the build
-   *   does not make, or none is named for a build of several.
-   */
-  async logSource(namespace: string, name: string, platform: string | undefined): Promise<string> {
-    const build = (await this.getBuild(namespace, name)).value;
-    const platforms = build.status.platforms ?? [];
-    const list = platforms.map((p) => p.platform).join(', ');
-    if (!platform) {
-      if (platforms.length === 0) return name;
-      throw new InvalidInputError([
-        {
-          field: 'platform',
-          message: `build ${namespace}/${name} builds ${platforms.length} platforms, each with a log of its own: name one (${list})`,
-        },
-      ]);
-    }
-    const found = platforms.find((p) => p.platform === platform);
-    if (!found)
-      throw new InvalidInputError([
-        {
-          field: 'platform',
-          message: platforms.length
-            ? `build ${namespace}/${name} makes no "${platform}" (it builds ${list})`
-            : `build ${namespace}/${name} builds one image, not several platforms: leave platform out`,
-        },
-      ]);
-    return found.build;
-  }
-
-  /**
    * One page of a namespace's builds that pass the filter, in key order: by config name, then by
    * number (`app-2` before `app-10`). The next page starts after the last key this one read, so
    * a build is listed at most once however the builds change between pages.

@@ -1,5 +1,6 @@
 import { isTerminal, type Build, type BuildPhase, type PlatformBuildStatus } from '../../api/types.js';
 import { parsePlatform, platformBuildName, platformNodeLabels } from '../../api/platforms.js';
+import { InvalidInputError } from '../../common/errors.js';
 import { buildEvent, isPendingReason, withEvent } from './transitions.js';
 
 /**
@@ -235,4 +236,35 @@ export function failIndexPush(parent: Build, reason: string, message: string, no
     },
     buildEvent('Warning', reason, message, now),
   );
+}
+
+/**
+ * The build whose log a reader of `build` with `platform` means: a platform's build of a build
+ * of several platforms, or the build itself when it builds one image and no platform is named.
+ * @throws InvalidInputError (platform) when one is named that the build does not make, or none
+ *   is named for a build of several.
+ */
+export function platformLogSource(build: Build, platform: string | undefined): string {
+  const { name, namespace } = build.metadata;
+  const platforms = build.status.platforms ?? [];
+  const list = platforms.map((p) => p.platform).join(', ');
+  if (!platform) {
+    if (platforms.length === 0) return name;
+    throw new InvalidInputError([
+      {
+        field: 'platform',
+        message: `build ${namespace}/${name} builds ${platforms.length} platforms, each with a log of its own: name one (${list})`,
+      },
+    ]);
+  }
+  const found = platforms.find((p) => p.platform === platform);
+  if (found) return found.build;
+  throw new InvalidInputError([
+    {
+      field: 'platform',
+      message: platforms.length
+        ? `build ${namespace}/${name} makes no "${platform}" (it builds ${list})`
+        : `build ${namespace}/${name} builds one image, not several platforms: leave platform out`,
+    },
+  ]);
 }

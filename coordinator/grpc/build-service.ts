@@ -124,21 +124,17 @@ export class BuildService {
           call,
           (signal) => {
             auth.check(call, 'StreamBuildLogs', ns(call.request.namespace));
-            const namespace = ns(call.request.namespace);
-            const batches = (async function* () {
-              // A build of several platforms has none of its own: a platform's build has it.
-              const name = await api.logSource(namespace, call.request.name, call.request.platform || undefined);
-              yield* logs.stream(
-                {
-                  namespace,
-                  name,
-                  follow: call.request.follow,
-                  fromLine: call.request.fromLine,
-                  attempt: call.request.attempt,
-                },
-                signal,
-              );
-            })();
+            const batches = logs.stream(
+              {
+                namespace: ns(call.request.namespace),
+                name: call.request.name,
+                follow: call.request.follow,
+                fromLine: call.request.fromLine,
+                attempt: call.request.attempt,
+                platform: call.request.platform || undefined,
+              },
+              signal,
+            );
             // A stored chunk of lines is one message to a reader that asked for batches.
             return call.request.batched ? batches : oneLineEach(batches);
           },

@@ -4,6 +4,7 @@ import { objectKey } from '../../common/nats/names.js';
 import { isTerminal, type Build } from '../../api/types.js';
 import { requireName } from '../../api/validation.js';
 import type { JsonStore } from '../store/json-store.js';
+import { platformLogSource } from '../builds/platform-builds.js';
 import { readBuildLog, type LogBatch } from './log-reader.js';
 
 export interface StreamLogsRequest {
@@ -13,6 +14,8 @@ export interface StreamLogsRequest {
   fromLine: number;
   /** 0: the build's current attempt. */
   attempt: number;
+  /** A build of several platforms: the platform whose log is read (its platform build's). */
+  platform?: string;
 }
 
 /** Builds' logs as clients read them (StreamBuildLogs). */
@@ -31,9 +34,16 @@ export class BuildLogs {
     requireName(req.name, 'name');
     if (req.fromLine < 0) throw new InvalidInputError([{ field: 'fromLine', message: 'must not be negative' }]);
     if (req.attempt < 0) throw new InvalidInputError([{ field: 'attempt', message: 'must not be negative' }]);
-    const key = objectKey(req.namespace, req.name);
-    const build = (await this.builds.get(key))?.value;
+    let key = objectKey(req.namespace, req.name);
+    let build = (await this.builds.get(key))?.value;
     if (!build) throw new BuildNotFoundError(`${req.namespace}/${req.name}`);
+    // A build of several platforms has no log of its own: a platform's build has it.
+    const source = platformLogSource(build, req.platform);
+    if (source !== req.name) {
+      key = objectKey(req.namespace, source);
+      build = (await this.builds.get(key))?.value;
+      if (!build) throw new BuildNotFoundError(`${req.namespace}/${source}`);
+    }
     const attempt = req.attempt || Math.max(1, build.status.attempt);
     if (attempt > Math.max(1, build.status.attempt)) {
       throw new InvalidInputError([
@@ -42,7 +52,7 @@ export class BuildLogs {
     }
     yield* readBuildLog(this.nc, {
       namespace: req.namespace,
-      build: req.name,
+      build: source,
       attempt,
       fromLine: Math.max(1, req.fromLine),
       follow: req.follow,
