@@ -134,19 +134,16 @@ test('leaving New, a build of several platforms runs no attempt itself: it names
 
 test("the parent follows its platforms: a waiting one's reason names it; all complete asks for the index", (t) => {
   const running = fanOut(parent(), now)!;
-  const waiting = followPlatforms(
-    running,
-    [
-      child(running, 'linux/amd64', { phase: 'Running', attempt: 1, agent: 'a', node: 'n1' }),
-      child(running, 'linux/arm/v7', {
-        phase: 'Pending',
-        attempt: 1,
-        reason: 'NoMatchingAgent',
-        message: 'no agent can build platform linux/arm/v7 natively: …',
-      }),
-    ],
-    now,
-  );
+  const armWaits = () => [
+    child(running, 'linux/amd64', { phase: 'Running', attempt: 1, agent: 'a', node: 'n1' }),
+    child(running, 'linux/arm/v7', {
+      phase: 'Pending',
+      attempt: 1,
+      reason: 'NoMatchingAgent',
+      message: 'no agent can build platform linux/arm/v7 natively: …',
+    }),
+  ];
+  const waiting = followPlatforms(running, armWaits(), now);
   t.false(waiting.complete);
   t.is(waiting.next!.status.phase, 'Running');
   t.is(waiting.next!.status.reason, 'NoMatchingAgent');
@@ -156,19 +153,7 @@ test("the parent follows its platforms: a waiting one's reason names it; all com
   );
   t.like(waiting.next!.status.platforms![0], { phase: 'Running', agent: 'a', node: 'n1' });
 
-  const same = followPlatforms(
-    waiting.next!,
-    [
-      child(running, 'linux/amd64', { phase: 'Running', attempt: 1, agent: 'a', node: 'n1' }),
-      child(running, 'linux/arm/v7', {
-        phase: 'Pending',
-        attempt: 1,
-        reason: 'NoMatchingAgent',
-        message: 'no agent can build platform linux/arm/v7 natively: …',
-      }),
-    ],
-    now,
-  );
+  const same = followPlatforms(waiting.next!, armWaits(), now);
   t.is(same.next, undefined, 'nothing changed: nothing to write');
 
   const done = (digest: string, node: string) => ({
