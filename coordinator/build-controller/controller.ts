@@ -383,6 +383,7 @@ export class BuildController {
         const made = platformBuild(parent, p.platform, platforms.newUid(), this.clock());
         try {
           await this.cache.create(childKey, made);
+          this.options.observer?.created(made);
           child = made;
           this.log(parent).info('platform build created', { platform: p.platform, platformBuild: p.build });
         } catch (err) {
