@@ -1,10 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import test, { type ExecutionContext } from 'ava';
 import type * as grpc from '@grpc/grpc-js';
 import type Docker from 'dockerode';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import type { Agent } from '../agent/agent.js';
 import { describeBuild } from '../cli/format.js';
+import { BUILDS_BUCKET } from '../common/nats/names.js';
+import { fanOut } from '../coordinator/builds/platform-builds.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
@@ -319,4 +323,48 @@ test('a platform no agent can build waits NoMatchingAgent naming it; a cancel st
     failed.status!.message,
     new RegExp(`^platform linux/s390x \\(build ${second}-linux-s390x\\) ended Failed \\(NoMatchingAgent\\)`),
   );
+});
+
+test('a build of several platforms whose coordinator stopped before making its platform builds is caught up', async (t) => {
+  const s = await setUp(t);
+  const repo = await s.git.createRepo('orphan', { Dockerfile: `FROM ${s.base}\nCOPY Dockerfile /Dockerfile\n` });
+  // As a coordinator leaves it that stopped right after the parent's write: Running, its
+  // platforms named, none of their builds made.
+  const parent = fanOut(
+    {
+      metadata: {
+        name: 'orphan-1',
+        namespace: 'default',
+        uid: randomUUID(),
+        creationTimestamp: new Date().toISOString(),
+        generation: 1,
+        labels: { 'slipway.dev/buildconfig': 'orphan' },
+      },
+      spec: {
+        configName: 'orphan',
+        configGeneration: 1,
+        config: {
+          source: { git: { uri: repo.uri, ref: 'main' } },
+          strategy: { docker: {} },
+          output: { image: `${s.repository}:v1`, platforms: PLATFORMS },
+        },
+      },
+      status: { phase: 'New', attempt: 0 },
+    },
+    new Date(),
+  )!;
+  const nc = await connect({ servers: s.sw.natsUrl });
+  t.teardown(() => nc.close());
+  await (await new Kvm(nc).open(BUILDS_BUCKET)).create('default.orphan-1', JSON.stringify(parent));
+
+  const ended = await s.sw.client.waitForBuild('default', 'orphan-1', AbortSignal.timeout(240_000));
+  t.is(ended.status!.phase, 'Complete', `${ended.status!.reason}: ${ended.status!.message}`);
+  t.deepEqual(
+    ended.status!.platforms.map((p) => [p.build, p.phase]),
+    [
+      ['orphan-1-linux-amd64', 'Complete'],
+      ['orphan-1-linux-arm64', 'Complete'],
+    ],
+  );
+  t.is((await readIndex(`${s.repository}:v1`)).digest, ended.status!.output!.digest);
 });
