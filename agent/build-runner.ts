@@ -79,6 +79,8 @@ export interface RunOptions {
   workDir: string;
   /** The git-lfs binary, for a git source with LFS files; undefined: `git-lfs` on PATH. */
   gitLfs?: string;
+  /** Registries the agent's own pushes (a platform build's, by digest) speak plain HTTP to, besides loopback ones. */
+  insecureRegistries?: readonly string[];
   /** Every line of output: git's, the daemon's build and push progress. */
   onLine: (line: string) => void;
   /** Where uploaded contexts are read from. */
@@ -318,6 +320,7 @@ export async function runBuild(o: RunOptions): Promise<BuildResult> {
             repository,
             platform,
             auth: credentials.push,
+            insecureRegistries: o.insecureRegistries,
             workDir: dir,
             onLine: o.onLine,
             signal: o.signal,

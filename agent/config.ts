@@ -6,7 +6,7 @@ import type { FieldError } from '../common/errors.js';
 import { labelKeyProblem, labelValueProblem, parseLabels } from '../common/labels.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
 import { parseQuantity } from '../common/quantity.js';
-import { hostPortProblem, setTogether } from '../common/settings/checks.js';
+import { hostPortProblem, registryHostsProblem, setTogether } from '../common/settings/checks.js';
 import { boolean, choice, custom, file, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
 import { defaultsOf, envNames, resolveSettings, settingsFromEnv } from '../common/settings/settings.js';
 import { logLevel, natsCredsFile, natsPassword, natsServers, natsUser } from '../common/settings/shared.js';
@@ -155,6 +155,16 @@ export const AGENT_SETTINGS = {
     env: 'SLIPWAY_GIT_LFS',
     default: 'git-lfs',
     doc: 'The git-lfs binary for sources with LFS files; without one such builds fail with GitLfsUnavailable.',
+  }),
+  /**
+   * Registries (host[:port]) the agent speaks to itself over plain HTTP besides loopback ones:
+   * where a platform build pushes by digest (the daemon's own pushes follow its own settings).
+   */
+  insecureRegistries: list({
+    env: 'SLIPWAY_INSECURE_REGISTRIES',
+    default: [],
+    check: registryHostsProblem,
+    doc: "Registries (host[:port]) the agent itself pushes to over plain HTTP besides loopback ones: a platform build's push by digest (the daemon's pushes follow the daemon's --insecure-registry).",
   }),
   /** For dind: the dockerd binary. */
   dockerd: text({ env: 'SLIPWAY_DOCKERD', default: 'dockerd', doc: 'dind: the dockerd binary.' }),

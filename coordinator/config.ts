@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InvalidInputError, errorMessage, type FieldError } from '../common/errors.js';
 import { natsCredentialErrors } from '../common/nats/connect.js';
-import { hostPortProblem, setTogether } from '../common/settings/checks.js';
+import { hostPortProblem, registryHostsProblem, setTogether } from '../common/settings/checks.js';
 import { boolean, choice, custom, file, integer, list, text, type ConfigOf } from '../common/settings/setting.js';
 import { defaultsOf, envNames, resolveSettings, settingsFromEnv } from '../common/settings/settings.js';
 import { logLevel, natsCredsFile, natsPassword, natsServers, natsUser } from '../common/settings/shared.js';
@@ -294,15 +294,12 @@ export const COORDINATOR_SETTINGS = {
     check: (v) => (v === 0 || v >= 1000 ? undefined : `must be 0 (off) or at least 1000, got ${v}`),
     doc: "How often ImageChange triggers' images are polled; 0: never (notifications only).",
   }),
-  /** Registries (host[:port]) polled over plain HTTP besides loopback ones, as dockerd's --insecure-registry. */
+  /** Registries (host[:port]) spoken to over plain HTTP besides loopback ones, as dockerd's --insecure-registry. */
   insecureRegistries: list({
     env: 'SLIPWAY_INSECURE_REGISTRIES',
     default: [],
-    check: (v) =>
-      v
-        .map((r) => (/^[^\s/:]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(r) ? '' : `"${r}" is not host[:port]`))
-        .find(Boolean),
-    doc: 'Registries (host[:port]) polled over plain HTTP besides loopback ones.',
+    check: registryHostsProblem,
+    doc: 'Registries (host[:port]) spoken to over plain HTTP besides loopback ones: polled for ImageChange triggers, and where the index of a build of several platforms is pushed.',
   }),
   /** 32 bytes sealing secrets at rest, the same on every coordinator; without it secrets are refused. */
   secretKey: custom<Buffer | undefined>('base64, 32 bytes', {}, (t) => ({ value: Buffer.from(t, 'base64') }), {

@@ -3,6 +3,8 @@ import type { Build } from '../api/types.js';
 import { ownPlatformLabels, parsePlatform, platformBuildName } from '../api/platforms.js';
 import { validateBuildConfigSpec } from '../api/validation.js';
 import { InvalidBuildConfigError } from '../common/errors.js';
+import { RegistrySession } from '../common/registry-session.js';
+import { registryHostsProblem } from '../common/settings/checks.js';
 import {
   buildsPlatforms,
   completeWithIndex,
@@ -218,4 +220,15 @@ test('one coordinator pushes the index; another takes it over only once the firs
   t.like(takeIndexPush(taken, 'c2', new Date('2026-01-01T00:01:01Z'), 60_000)!.status.indexPush, {
     coordinator: 'c2',
   });
+});
+
+test("a registry listed insecure is pushed to over plain HTTP (the agent's push by digest, the coordinator's index)", (t) => {
+  const image = { registry: 'registry.internal:5000', repository: 'team/web' };
+  t.is(new RegistrySession(image, { actions: 'pull,push' }).base, 'https://registry.internal:5000');
+  t.is(
+    new RegistrySession(image, { actions: 'pull,push', insecureRegistries: ['registry.internal:5000'] }).base,
+    'http://registry.internal:5000',
+  );
+  t.is(registryHostsProblem(['registry.internal:5000', '[::1]:5000']), undefined);
+  t.is(registryHostsProblem(['http://registry.internal']), '"http://registry.internal" is not host[:port]');
 });

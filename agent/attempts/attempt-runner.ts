@@ -39,7 +39,14 @@ import type { RunningAttempt, RunningAttempts, StopWhy } from './running-attempt
 export interface AttemptRunnerOptions {
   config: Pick<
     AgentConfig,
-    'name' | 'node' | 'workDir' | 'gitLfs' | 'maxContextBytes' | 'maxContextEntries' | 'maxContextRatio'
+    | 'name'
+    | 'node'
+    | 'workDir'
+    | 'gitLfs'
+    | 'maxContextBytes'
+    | 'maxContextEntries'
+    | 'maxContextRatio'
+    | 'insecureRegistries'
   >;
   /** Where build logs are published. */
   nc: NatsConnection;
@@ -291,6 +298,7 @@ export class AttemptRunner {
           agent: this.o.config.name,
           workDir: this.o.config.workDir,
           gitLfs: this.o.config.gitLfs,
+          insecureRegistries: this.o.config.insecureRegistries,
           onLine,
           uploads: this.o.uploads,
           contextLimits: {

@@ -47,6 +47,8 @@ export interface PushByDigestOptions {
   platform: string;
   /** The push secret's credentials; undefined: none. */
   auth?: RegistryAuth;
+  /** Registries spoken to over plain HTTP besides loopback ones. */
+  insecureRegistries?: readonly string[];
   /** A folder of the build's own; the image is read out into a folder made in it, removed after. */
   workDir: string;
   onLine: (line: string) => void;
@@ -70,7 +72,7 @@ export async function pushByDigest(o: PushByDigestOptions): Promise<string> {
   const dir = await mkdtemp(path.join(o.workDir, 'push-by-digest-'));
   try {
     const image = await ociImageFromArchive(o.runtime.saveImage(o.image, { signal: o.signal }), dir);
-    const registry = new RegistryPush(target, o.auth, o.signal);
+    const registry = new RegistryPush(target, o.auth, o.signal, o.insecureRegistries);
     for (let tryNo = 1; ; tryNo++) {
       try {
         await pushOciImage(registry, image, o.onLine);

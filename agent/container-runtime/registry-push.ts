@@ -45,8 +45,10 @@ export class RegistryPush {
     private readonly image: Pick<CanonicalImage, 'registry' | 'repository'>,
     private readonly auth: RegistryAuth | undefined,
     private readonly signal: AbortSignal,
+    /** Registries spoken to over plain HTTP besides loopback ones. */
+    insecureRegistries?: readonly string[],
   ) {
-    this.session = new RegistrySession(image, { credentials: auth, actions: 'pull,push', signal });
+    this.session = new RegistrySession(image, { credentials: auth, actions: 'pull,push', signal, insecureRegistries });
   }
 
   /** Whether the repository has the blob (`HEAD /v2/<repository>/blobs/<digest>`). */

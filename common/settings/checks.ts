@@ -28,3 +28,10 @@ export function setTogether([a, aValue]: NamedValue, [b, bValue]: NamedValue): F
   if (Boolean(aValue) === Boolean(bValue)) return [];
   return aValue ? [{ field: b, message: `must be set with ${a}` }] : [{ field: a, message: `must be set with ${b}` }];
 }
+
+/** Why `registries` (host[:port] each, as dockerd's --insecure-registry takes them) cannot be used; undefined when they can. */
+export function registryHostsProblem(registries: readonly string[]): string | undefined {
+  return registries
+    .map((r) => (/^[^\s/:]+(:\d+)?$|^\[[0-9a-fA-F:]+\](:\d+)?$/.test(r) ? '' : `"${r}" is not host[:port]`))
+    .find(Boolean);
+}
