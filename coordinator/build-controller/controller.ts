@@ -377,6 +377,11 @@ export class BuildController {
     const { namespace } = parent.metadata;
     const children: (Build | undefined)[] = [];
     for (const p of parent.status.platforms ?? []) {
+      // An ended platform build changes no more: what the parent recorded of it stands.
+      if (isTerminal(p.phase)) {
+        children.push(undefined);
+        continue;
+      }
       const childKey = objectKey(namespace, p.build);
       let child = (await this.cache.read(childKey))?.value;
       if (!child && p.phase === 'New') {
