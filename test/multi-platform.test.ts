@@ -11,6 +11,7 @@ import { BUILDS_BUCKET } from '../common/nats/names.js';
 import { fanOut } from '../coordinator/builds/platform-builds.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { testEnvironment } from './helpers/environment.js';
+import { eventually } from './helpers/eventually.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { pushMultiPlatformBase, skopeoInspect } from './helpers/multi-platform-image.js';
 import { startRegistryProxy } from './helpers/registry-proxy.js';
@@ -42,12 +43,16 @@ interface Setup {
   manifestPuts: () => { repository: string; reference: string }[];
 }
 
-async function setUp(t: ExecutionContext, o: { coordinators?: number } = {}): Promise<Setup> {
+async function setUp(t: ExecutionContext, o: { coordinators?: number; kubeApi?: boolean } = {}): Promise<Setup> {
   const env = testEnvironment();
   // In front of the real registry: counts manifest PUTs (each platform's and the index's).
   const proxy = await startRegistryProxy(t, env.registry);
   const base = (await pushMultiPlatformBase(`${proxy.address}/test/mp-base-${unique()}`)).reference;
-  const sw = await startSlipway(t, { coordinators: o.coordinators ?? 1, agents: 0 });
+  const sw = await startSlipway(t, {
+    coordinators: o.coordinators ?? 1,
+    agents: 0,
+    ...(o.kubeApi ? { coordinator: { kubeApiListen: '127.0.0.1:0' } } : {}),
+  });
   const dind = async (labels: Record<string, string>) => {
     const dindRoot = `/tmp/sw-dind-${unique()}`;
     t.teardown(() => rm(dindRoot, { recursive: true, force: true }));
@@ -367,4 +372,32 @@ test('a build of several platforms whose coordinator stopped before making its p
     ],
   );
   t.is((await readIndex(`${s.repository}:v1`)).digest, ended.status!.output!.digest);
+});
+
+test("platform builds go with their parent: pruned by the config's history limit, deleted with it", async (t) => {
+  const s = await setUp(t, { kubeApi: true });
+  const repo = await s.git.createRepo('kept', { Dockerfile: `FROM ${s.base}\nCOPY Dockerfile /Dockerfile\n` });
+  const config = dockerBuildConfig('kept', repo.uri, `${s.repository}:v1`);
+  config.spec!.output!.platforms = PLATFORMS;
+  config.spec!.successfulBuildsHistoryLimit = 1;
+  await s.sw.client.createBuildConfig(config);
+  const names = async () =>
+    (await s.sw.client.listBuilds({ namespace: 'default' })).map((b) => b.metadata!.name).sort();
+
+  t.is((await build(s, 'kept')).status!.phase, 'Complete');
+  t.is((await build(s, 'kept')).status!.phase, 'Complete');
+  // Two builds of the config counted, not six: the first goes, with its platform builds.
+  await eventually('the first build pruned with its platform builds', async () => {
+    const now = await names();
+    return now.length === 3 && now;
+  });
+  t.deepEqual(await names(), ['kept-2', 'kept-2-linux-amd64', 'kept-2-linux-arm64']);
+
+  // Deleted through the Kubernetes API (kubectl delete build kept-2).
+  const deleted = await fetch(
+    `http://${s.sw.coordinators[0]!.kubeApi!.address}/apis/build.slipway.dev/v1/namespaces/default/builds/kept-2`,
+    { method: 'DELETE' },
+  );
+  t.is(deleted.status, 200);
+  t.deepEqual(await names(), []);
 });
