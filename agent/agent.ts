@@ -1,6 +1,6 @@
-import { ownPlatformLabels } from '../api/platforms.js';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { ownPlatformLabels } from '../api/platforms.js';
 import { settlesWithin } from '../common/sleep.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../common/errors.js';

@@ -55,3 +55,21 @@ const GOARCH: Record<string, string> = {
 export function ownPlatformLabels(arch: string = process.arch, os: string = process.platform): Record<string, string> {
   return { [OS_LABEL]: os === 'win32' ? 'windows' : os, [ARCH_LABEL]: GOARCH[arch] ?? arch };
 }
+
+/**
+ * The platform build that makes `platform` for build `name` (its status.platforms), or a
+ * sentence saying why there is none: the build makes other platforms, or only one image.
+ */
+export function platformBuildOf(
+  name: string,
+  platforms: readonly { platform: string; build: string }[],
+  platform: string,
+): { build: string } | { problem: string } {
+  const found = platforms.find((p) => p.platform === platform);
+  if (found) return { build: found.build };
+  return {
+    problem: platforms.length
+      ? `build ${name} makes no platform ${platform} (it builds ${platforms.map((p) => p.platform).join(', ')})`
+      : `build ${name} builds one image, not several platforms: name no platform`,
+  };
+}

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { parseAllDocuments } from 'yaml';
+import { platformBuildOf } from '../api/platforms.js';
 import { InvalidInputError } from '../common/errors.js';
 import { parseBuildConfigDocument } from '../api/validation.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
@@ -268,15 +269,9 @@ async function platformBuild(
   name: string,
   platform: string,
 ): Promise<string> {
-  const b = await client.getBuild(namespace, name);
-  const found = b.status!.platforms.find((p) => p.platform === platform);
-  if (found) return found.build;
-  const made = b.status!.platforms.map((p) => p.platform);
-  throw new UsageError(
-    made.length > 0
-      ? `build ${name} makes no platform ${platform} (it builds ${made.join(', ')})`
-      : `build ${name} builds one image, not several platforms: leave --platform out`,
-  );
+  const found = platformBuildOf(name, (await client.getBuild(namespace, name)).status!.platforms, platform);
+  if ('problem' in found) throw new UsageError(found.problem);
+  return found.build;
 }
 
 /**

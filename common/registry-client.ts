@@ -92,7 +92,12 @@ export async function resolveManifestDigest(
   const got = await ask('GET', authorization);
   if (!got.ok) throw new ImageResolveError(`${image.registry} answered ${got.status} for ${name}`);
   const body = Buffer.from(await got.arrayBuffer());
-  return got.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  return got.headers.get('docker-content-digest') ?? contentDigest(body);
+}
+
+/** The digest a registry stores `bytes` under (a blob's, a manifest's): `sha256:<hex>`. */
+export function contentDigest(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /**

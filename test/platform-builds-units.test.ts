@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Build } from '../api/types.js';
-import { ownPlatformLabels, parsePlatform, platformBuildName } from '../api/platforms.js';
+import { ownPlatformLabels, parsePlatform, platformBuildName, platformBuildOf } from '../api/platforms.js';
 import { validateBuildConfigSpec } from '../api/validation.js';
 import { InvalidBuildConfigError } from '../common/errors.js';
 import { RegistrySession } from '../common/registry-session.js';
@@ -231,4 +231,18 @@ test("a registry listed insecure is pushed to over plain HTTP (the agent's push 
   );
   t.is(registryHostsProblem(['registry.internal:5000', '[::1]:5000']), undefined);
   t.is(registryHostsProblem(['http://registry.internal']), '"http://registry.internal" is not host[:port]');
+});
+
+test("a platform's build is found by its platform, for its log; one not made is said, with what is", (t) => {
+  const platforms = [
+    { platform: 'linux/amd64', build: 'web-3-linux-amd64' },
+    { platform: 'linux/arm64', build: 'web-3-linux-arm64' },
+  ];
+  t.deepEqual(platformBuildOf('web-3', platforms, 'linux/arm64'), { build: 'web-3-linux-arm64' });
+  t.deepEqual(platformBuildOf('web-3', platforms, 'linux/s390x'), {
+    problem: 'build web-3 makes no platform linux/s390x (it builds linux/amd64, linux/arm64)',
+  });
+  t.deepEqual(platformBuildOf('app-1', [], 'linux/arm64'), {
+    problem: 'build app-1 builds one image, not several platforms: name no platform',
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, openAsBlob } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -9,6 +9,7 @@ import { createGzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { canonicalImage } from '../../common/image-reference.js';
 import { errorMessage, isAbortError } from '../../common/errors.js';
+import { contentDigest } from '../../common/registry-client.js';
 import { AgentInternalError } from '../build-failures.js';
 import { RegistryPush, RegistryPushFailedError } from './registry-push.js';
 import type { ContainerRuntime, RegistryAuth } from './types.js';
@@ -75,7 +76,11 @@ export async function pushByDigest(o: PushByDigestOptions): Promise<string> {
     const registry = new RegistryPush(target, o.auth, o.signal, o.insecureRegistries);
     for (let tryNo = 1; ; tryNo++) {
       try {
-        await pushOciImage(registry, image, o.onLine);
+        await registry.pushImage(
+          [image.config, ...image.layers],
+          { reference: image.digest, mediaType: OCI_MANIFEST, bytes: image.manifest },
+          o.onLine,
+        );
         return image.digest;
       } catch (err) {
         const again =
@@ -88,16 +93,6 @@ export async function pushByDigest(o: PushByDigestOptions): Promise<string> {
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
-}
-
-/** Puts the blobs the registry lacks, then the manifest at its own digest. */
-async function pushOciImage(registry: RegistryPush, image: OciImage, onLine: (line: string) => void): Promise<void> {
-  for (const blob of [image.config, ...image.layers]) {
-    if (await registry.hasBlob(blob.digest)) continue;
-    onLine(`Pushing blob ${blob.digest} (${blob.size} bytes)`);
-    await registry.putBlob(blob.digest, await openAsBlob(blob.file));
-  }
-  await registry.putManifest(image.digest, OCI_MANIFEST, image.manifest);
 }
 
 /** One image of `docker save`'s manifest.json; the paths are inside the archive. */
@@ -138,7 +133,7 @@ export async function ociImageFromArchive(tar: AsyncIterable<Uint8Array>, dir: s
 
   const configFile = find(configPath);
   const configBytes = await readFile(configFile);
-  const config = { digest: sha256(configBytes), size: configBytes.length, file: configFile };
+  const config = { digest: contentDigest(configBytes), size: configBytes.length, file: configFile };
   let diffIds: string[] | undefined;
   try {
     diffIds = (JSON.parse(configBytes.toString('utf8')) as { rootfs?: { diff_ids?: string[] } }).rootfs?.diff_ids;
@@ -169,7 +164,7 @@ export async function ociImageFromArchive(tar: AsyncIterable<Uint8Array>, dir: s
       layers: layers.map((l) => ({ mediaType: OCI_LAYER_GZIP, digest: l.digest, size: l.size })),
     }),
   );
-  return { manifest, digest: sha256(manifest), config, layers };
+  return { manifest, digest: contentDigest(manifest), config, layers };
 }
 
 /**
@@ -246,10 +241,6 @@ function hashing(hash: Hash, count?: (bytes: number) => void): Transform {
       callback(null, chunk);
     },
   });
-}
-
-function sha256(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 function archiveError(problem: string, cause?: unknown): AgentInternalError {

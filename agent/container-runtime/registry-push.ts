@@ -1,3 +1,4 @@
+import { openAsBlob } from 'node:fs';
 import type { CanonicalImage } from '../../common/image-reference.js';
 import { MANIFEST_DIGEST } from '../../common/image-reference.js';
 import { errorMessage } from '../../common/errors.js';
@@ -79,6 +80,23 @@ export class RegistryPush {
     });
     if (res.status !== 201)
       throw await this.refused(res, `putting the manifest ${digest ? reference : `at tag ${reference}`}`);
+  }
+
+  /**
+   * Pushes an image: each blob the repository lacks (config and layers, read from their files),
+   * then its manifest's exact bytes at `manifest.reference` (a tag, or its own digest).
+   */
+  async pushImage(
+    blobs: readonly { digest: string; size: number; file: string }[],
+    manifest: { reference: string; mediaType: string; bytes: Uint8Array },
+    onLine: (line: string) => void,
+  ): Promise<void> {
+    for (const blob of blobs) {
+      if (await this.hasBlob(blob.digest)) continue;
+      onLine(`Pushing blob ${blob.digest} (${blob.size} bytes)`);
+      await this.putBlob(blob.digest, await openAsBlob(blob.file));
+    }
+    await this.putManifest(manifest.reference, manifest.mediaType, manifest.bytes);
   }
 
   /** RegistryAuthFailed for a 401 or 403, else RegistryPushFailed, with what the registry said. */

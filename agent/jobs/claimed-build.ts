@@ -6,6 +6,7 @@ import type { NameValue__Output } from '../../proto/generated/slipway/v1/NameVal
 import type { NamedCredentials__Output } from '../../proto/generated/slipway/v1/NamedCredentials.js';
 import type { RegistryCredentials__Output } from '../../proto/generated/slipway/v1/RegistryCredentials.js';
 import { MalformedBuildError } from '../build-failures.js';
+import { parsePlatform } from '../../api/platforms.js';
 
 /** Which attempt of which build: how the agent names one in reports, heartbeats, logs and labels. */
 export interface AttemptRef {
@@ -209,8 +210,8 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
   const claimedStrategy = strategyFrom(strategy);
   const platform = spec.platform || undefined;
   if (platform !== undefined) {
-    if (!PLATFORM.test(platform))
-      throw new MalformedBuildError('build.spec.platform', `"${platform}" is not os/arch[/variant]`);
+    const parsed = parsePlatform(platform);
+    if (typeof parsed === 'string') throw new MalformedBuildError('build.spec.platform', parsed);
     if (claimedStrategy.kind !== 'docker')
       throw new MalformedBuildError(
         'build.spec.platform',
@@ -255,9 +256,6 @@ export function claimedBuildFrom(res: ClaimBuildResponse__Output, claimed: Attem
     },
   };
 }
-
-/** os/arch[/variant], as a platform build names its platform (linux/arm64, linux/arm/v7). */
-const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
 function imageSource(i: ImageSource__Output): ClaimedImageSource {
   return {

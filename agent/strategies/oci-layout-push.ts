@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream, openAsBlob } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import type { CanonicalImage } from '../../common/image-reference.js';
 import { errorMessage } from '../../common/errors.js';
+import { contentDigest } from '../../common/registry-client.js';
 import { BuildFailure } from '../build-failures.js';
 import { RegistryPush } from '../container-runtime/registry-push.js';
 import type { RegistryAuth } from '../container-runtime/types.js';
@@ -84,7 +84,7 @@ export async function pushLayout(
     layers?: Descriptor[];
   };
   if (!manifest.config) throw new InvalidOutputLayoutError(`manifest ${desc.digest} names no config`);
-  const client = new RegistryPush(image, auth, signal);
+  const blobs = [];
   for (const b of [manifest.config, ...(manifest.layers ?? [])]) {
     const file = blobPath(dir, b.digest);
     const size = await stat(file).then(
@@ -93,13 +93,15 @@ export async function pushLayout(
         throw new InvalidOutputLayoutError(`the output layout lacks blob ${b.digest}`);
       },
     );
-    if (await client.hasBlob(b.digest)) continue;
-    onLine(`Pushing blob ${b.digest} (${size} bytes)`);
-    await client.putBlob(b.digest, await openAsBlob(file));
+    blobs.push({ digest: b.digest, size, file });
   }
   const mediaType = desc.mediaType ?? manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
-  await client.putManifest(image.tag, mediaType, manifestBytes);
-  return `sha256:${createHash('sha256').update(manifestBytes).digest('hex')}`;
+  await new RegistryPush(image, auth, signal).pushImage(
+    blobs,
+    { reference: image.tag, mediaType, bytes: manifestBytes },
+    onLine,
+  );
+  return contentDigest(manifestBytes);
 }
 
 function blobPath(dir: string, digest: string): string {
@@ -112,7 +114,7 @@ async function blob(dir: string, digest: string): Promise<Buffer> {
   const bytes = await readFile(blobPath(dir, digest)).catch(() => {
     throw new InvalidOutputLayoutError(`the output layout lacks blob ${digest}`);
   });
-  if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest)
+  if (contentDigest(bytes) !== digest)
     throw new InvalidOutputLayoutError(`blob ${digest} of the output layout does not match its digest`);
   return bytes;
 }

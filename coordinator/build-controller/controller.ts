@@ -13,6 +13,7 @@ import {
   platformBuild,
   platformBuildGone,
   takeIndexPush,
+  type PlatformBuilds,
 } from '../builds/platform-builds.js';
 import { PlatformIndexError } from '../builds/platform-index.js';
 import {
@@ -375,7 +376,7 @@ export class BuildController {
     if (!platforms) return;
     const parent = current.value;
     const { namespace } = parent.metadata;
-    const children: (Build | undefined)[] = [];
+    const children: PlatformBuilds = [];
     for (const p of parent.status.platforms ?? []) {
       // An ended platform build changes no more: what the parent recorded of it stands.
       if (isTerminal(p.phase)) {

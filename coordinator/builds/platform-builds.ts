@@ -1,5 +1,5 @@
 import { isTerminal, type Build, type BuildPhase, type PlatformBuildStatus } from '../../api/types.js';
-import { parsePlatform, platformBuildName, platformNodeLabels } from '../../api/platforms.js';
+import { parsePlatform, platformBuildName, platformBuildOf, platformNodeLabels } from '../../api/platforms.js';
 import { InvalidInputError } from '../../common/errors.js';
 import { buildEvent, isPendingReason, withEvent } from './transitions.js';
 
@@ -247,9 +247,9 @@ export function failIndexPush(parent: Build, reason: string, message: string, no
 export function platformLogSource(build: Build, platform: string | undefined): string {
   const { name, namespace } = build.metadata;
   const platforms = build.status.platforms ?? [];
-  const list = platforms.map((p) => p.platform).join(', ');
   if (!platform) {
     if (platforms.length === 0) return name;
+    const list = platforms.map((p) => p.platform).join(', ');
     throw new InvalidInputError([
       {
         field: 'platform',
@@ -257,14 +257,7 @@ export function platformLogSource(build: Build, platform: string | undefined): s
       },
     ]);
   }
-  const found = platforms.find((p) => p.platform === platform);
-  if (found) return found.build;
-  throw new InvalidInputError([
-    {
-      field: 'platform',
-      message: platforms.length
-        ? `build ${namespace}/${name} makes no "${platform}" (it builds ${list})`
-        : `build ${namespace}/${name} builds one image, not several platforms: leave platform out`,
-    },
-  ]);
+  const found = platformBuildOf(`${namespace}/${name}`, platforms, platform);
+  if ('build' in found) return found.build;
+  throw new InvalidInputError([{ field: 'platform', message: found.problem }]);
 }

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Build } from '../../api/types.js';
 import { parsePlatform } from '../../api/platforms.js';
 import { errorMessage, SlipwayError } from '../../common/errors.js';
 import { canonicalImage, formatCanonicalImage } from '../../common/image-reference.js';
 import { authFor } from '../../common/registry-auth.js';
-import { MANIFEST_ACCEPT, type RegistryCredentials } from '../../common/registry-client.js';
+import { contentDigest, MANIFEST_ACCEPT, type RegistryCredentials } from '../../common/registry-client.js';
 import { RegistrySession } from '../../common/registry-session.js';
 
 /**
@@ -90,7 +89,7 @@ export async function pushPlatformIndex(
     }),
   );
   if (res.status !== 201) throw refused(res, session, `the image index at ${name}`, image.registry);
-  return { image: name, digest: `sha256:${createHash('sha256').update(body).digest('hex')}` };
+  return { image: name, digest: contentDigest(body) };
 }
 
 /** A call tried again after a 5xx or no answer, up to `tries` in all; the last answer or failure is the caller's. */

@@ -429,6 +429,7 @@ export function cancel(build: Build, now: Date): Build | undefined {
       ),
     );
   }
+  const platforms = build.status.platforms ? "cancelled; its platforms' builds are cancelled" : undefined;
   return withEvent(
     {
       ...build,
@@ -436,19 +437,12 @@ export function cancel(build: Build, now: Date): Build | undefined {
         ...build.status,
         phase: 'Cancelled',
         reason: 'Cancelled',
-        message: build.status.platforms ? "cancelled; its platforms' builds are cancelled" : 'cancelled before it ran',
+        message: platforms ?? 'cancelled before it ran',
         completionTimestamp: now.toISOString(),
         indexPush: undefined,
       },
     },
-    buildEvent(
-      'Normal',
-      'Cancelled',
-      build.status.platforms
-        ? "cancelled; its platforms' builds are cancelled"
-        : `cancelled while ${phase}, before it ran`,
-      now,
-    ),
+    buildEvent('Normal', 'Cancelled', platforms ?? `cancelled while ${phase}, before it ran`, now),
   );
 }
 
