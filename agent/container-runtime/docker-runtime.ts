@@ -379,7 +379,10 @@ export class DockerRuntime implements ContainerRuntime {
     const kill = () => void container.kill().catch(() => {});
     o.signal?.addEventListener('abort', kill, { once: true });
     try {
+      o.signal?.throwIfAborted();
       await container.start();
+      // An abort while it was starting found nothing running to kill: kill it now.
+      if (o.signal?.aborted) kill();
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       // Let the last of the output through before returning (bounded: a daemon may keep it open).
       await settlesWithin(ended, 2000);

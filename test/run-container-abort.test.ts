@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { DockerRuntime } from '../agent/container-runtime/docker-runtime.js';
+import { testEnvironment } from './helpers/environment.js';
+
+// A cancel that came while a builder's container was being made (custom strategy, S2I) was
+// missed: an already-aborted signal fires no listener, and one aborted before the container ran
+// killed nothing, so the container then ran its whole command (CI saw a cancelled builder sleep
+// on for ten minutes). A real daemon and a real container: no mock.
+
+test('a container whose run was cancelled before it started is never run', async (t) => {
+  const env = testEnvironment();
+  const runtime = new DockerRuntime(env.dockerHost);
+  const label = `run-abort-${randomBytes(4).toString('hex')}`;
+  const id = await runtime.createContainer({
+    image: env.baseImage,
+    cmd: ['sleep', '600'],
+    labels: { 'slipway.test/run-abort': label },
+  });
+  t.teardown(() => runtime.removeContainer(id).catch(() => {}));
+  const cancelled = AbortSignal.abort();
+  const run = runtime.runContainer(id, { onStdout: () => {}, onStderr: () => {}, signal: cancelled });
+  // Bounded: without the check the container runs its ten minutes' sleep.
+  const settled = await Promise.race([
+    run.then(
+      () => 'exited',
+      () => 'refused',
+    ),
+    new Promise((r) => setTimeout(() => r('still running'), 20_000).unref()),
+  ]);
+  t.is(settled, 'refused');
+  const [listed] = await runtime.listContainers({ 'slipway.test/run-abort': label });
+  t.not(listed?.state, 'running');
+});
