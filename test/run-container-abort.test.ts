@@ -32,3 +32,34 @@ test('a container whose run was cancelled before it started is never run', async
   const [listed] = await runtime.listContainers({ 'slipway.test/run-abort': label });
   t.not(listed?.state, 'running');
 });
+
+test('a run cancelled while it attached leaves no socket open behind it', async (t) => {
+  const env = testEnvironment();
+  const runtime = new DockerRuntime(env.dockerHost);
+  const label = `run-abort-${randomBytes(4).toString('hex')}`;
+  const id = await runtime.createContainer({
+    image: env.baseImage,
+    cmd: ['sleep', '600'],
+    labels: { 'slipway.test/run-abort': label },
+  });
+  const pipes = () => process.getActiveResourcesInfo().filter((r) => r === 'PipeWrap').length;
+  const before = pipes();
+  const cancel = new AbortController();
+  const run = runtime.runContainer(id, { onStdout: () => {}, onStderr: () => {}, signal: cancel.signal });
+  setImmediate(() => cancel.abort()); // the attach is under way
+  t.is(
+    await run.then(
+      () => 'ran',
+      (err: { name?: string }) => err.name,
+    ),
+    'AbortError',
+  );
+  await runtime.removeContainer(id);
+  // Left open, the attach kept the agent (and this test's process) alive after everything ended.
+  let left = pipes() - before;
+  for (let i = 0; i < 50 && left > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = pipes() - before;
+  }
+  t.is(left, 0);
+});

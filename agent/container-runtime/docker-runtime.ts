@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Docker from 'dockerode';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { settlesWithin } from '../../common/sleep.js';
 import { decodeStatus, PlainProgress } from './buildkit-progress.js';
 import { openBuildSession } from './buildkit-session.js';
@@ -365,6 +365,7 @@ export class DockerRuntime implements ContainerRuntime {
     id: string,
     o: { onStdout: (chunk: Buffer) => void; onStderr: (chunk: Buffer) => void; signal?: AbortSignal },
   ): Promise<number> {
+    o.signal?.throwIfAborted();
     const container = this.docker.getContainer(id);
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     const ended = new Promise<void>((resolve) => {
@@ -389,6 +390,9 @@ export class DockerRuntime implements ContainerRuntime {
       return StatusCode;
     } finally {
       o.signal?.removeEventListener('abort', kill);
+      // The attach is a socket of its own: one whose container never ran (or whose end the
+      // daemon held back) would otherwise stay open and keep the process alive.
+      if (stream instanceof Readable) stream.destroy();
     }
   }
 
