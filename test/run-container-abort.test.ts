@@ -8,7 +8,7 @@ import { testEnvironment } from './helpers/environment.js';
 // killed nothing, so the container then ran its whole command (CI saw a cancelled builder sleep
 // on for ten minutes). A real daemon and a real container: no mock.
 
-test('a container whose run was cancelled before it started is never run', async (t) => {
+test.serial('a container whose run was cancelled before it started is never run', async (t) => {
   const env = testEnvironment();
   const runtime = new DockerRuntime(env.dockerHost);
   const label = `run-abort-${randomBytes(4).toString('hex')}`;
@@ -33,7 +33,7 @@ test('a container whose run was cancelled before it started is never run', async
   t.not(listed?.state, 'running');
 });
 
-test('a run cancelled while it attached leaves no socket open behind it', async (t) => {
+test.serial('a run cancelled while it attached leaves no socket open behind it', async (t) => {
   const env = testEnvironment();
   const runtime = new DockerRuntime(env.dockerHost);
   const label = `run-abort-${randomBytes(4).toString('hex')}`;
@@ -56,10 +56,12 @@ test('a run cancelled while it attached leaves no socket open behind it', async 
   );
   await runtime.removeContainer(id);
   // Left open, the attach kept the agent (and this test's process) alive after everything ended.
+  // Serial tests: no other test of this file opens or closes a socket meanwhile; one of the
+  // daemon client's own closing late counts below zero, not as a leak.
   let left = pipes() - before;
   for (let i = 0; i < 50 && left > 0; i++) {
     await new Promise((r) => setTimeout(r, 100));
     left = pipes() - before;
   }
-  t.is(left, 0);
+  t.true(left <= 0, `${left} socket(s) left open`);
 });
