@@ -15,6 +15,7 @@ export class AgentDirectory {
   private readonly agents = new Map<string, { record: AgentRecord; at: number; instanceSince: number }>();
   /** Agents whose job consumer this coordinator has made sure of. */
   private readonly prepared = new Set<string>();
+  private changes = 0;
 
   constructor(
     private readonly store: JsonStore<AgentRecord>,
@@ -32,6 +33,7 @@ export class AgentDirectory {
     while (!signal.aborted) {
       try {
         for await (const event of this.store.watch({ signal })) {
+          this.changes++;
           if (event.value) {
             const at = Date.parse(event.value.lastHeartbeat);
             const before = this.agents.get(event.key);
@@ -78,10 +80,28 @@ export class AgentDirectory {
     return a && { at: a.at, instanceSince: a.instanceSince };
   }
 
+  /** Counts the heartbeats (and forgotten agents) seen: what `live` answers changes only with it, or with time. */
+  get version(): number {
+    return this.changes;
+  }
+
   /** Agents that heartbeated within `graceMs` of `now`. */
   live(now: number, graceMs: number): AgentRecord[] {
-    const live: AgentRecord[] = [];
-    for (const a of this.agents.values()) if (now - a.at <= graceMs) live.push(a.record);
-    return live;
+    return this.liveUntil(now, graceMs).agents;
+  }
+
+  /**
+   * Agents that heartbeated within `graceMs` of `now`, and until when that holds with no
+   * heartbeat coming (ms): the first of them to fall silent then (Infinity when none is live).
+   */
+  liveUntil(now: number, graceMs: number): { agents: AgentRecord[]; until: number } {
+    const agents: AgentRecord[] = [];
+    let until = Infinity;
+    for (const a of this.agents.values())
+      if (now - a.at <= graceMs) {
+        agents.push(a.record);
+        until = Math.min(until, a.at + graceMs + 1);
+      }
+    return { agents, until };
   }
 }

@@ -101,9 +101,15 @@ export class AgentSlots {
 
   /** The build cache no longer holds `key`: it ended or was deleted. */
   buildGone(key: string, now: number): void {
+    // Oldest first (a key seen again moves to the end), so the expired ones are at the front:
+    // each call drops only those, not a scan of every build that ended within the hold.
+    this.ended.delete(key);
     this.ended.set(key, now);
-    if (this.ended.size > 1000)
-      for (const [k, at] of this.ended) if (now - at > 2 * this.options.holdMs) this.ended.delete(k);
+    if (this.ended.size <= 1000) return;
+    for (const [k, at] of this.ended) {
+      if (now - at <= 2 * this.options.holdMs) break;
+      this.ended.delete(k);
+    }
   }
 
   /**

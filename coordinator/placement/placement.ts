@@ -90,6 +90,13 @@ export interface PlacementInputs {
   warmIndex?: WarmIndex;
   /** Which builds must run in a user namespace; undefined: those whose config says so. */
   unprivileged?: UnprivilegedPolicy;
+  /** Each kind of build's agents, worked out for these `agents` (kept while they do not change); undefined: for this call. */
+  shapes?: Shapes;
+}
+
+/** What the builds placed on and running on each agent take, by agent name (undefined: nothing). */
+export interface LoadLookup {
+  get(agent: string): Load | undefined;
 }
 
 export type Decision =
@@ -138,20 +145,22 @@ export function fairOrder(candidates: Candidate[], namespaceLastPlaced: Readonly
 export function decide(
   candidates: Candidate[],
   agents: AgentView[],
-  load: ReadonlyMap<string, Load>,
+  load: LoadLookup,
   inputs: PlacementInputs,
 ): Decision[] {
-  const used = new Map<string, Load>();
-  for (const a of agents) used.set(a.name, { ...(load.get(a.name) ?? NO_LOAD) });
+  // What this call's placements add, on the agents it placed on only: a call places a few builds
+  // among many agents, and runs on every dispatch.
+  const taken = new Map<string, Load>();
+  const used = (name: string) => taken.get(name) ?? load.get(name) ?? NO_LOAD;
   const lastPlaced = new Map(inputs.agentLastPlaced);
   const decisions: Decision[] = [];
   let ahead = 0;
   // Slots free on schedulable agents: with stopWhenFull, the pass ends when none is left.
   let free = 0;
-  for (const a of agents) if (!a.unschedulable) free += Math.max(0, a.capacity - used.get(a.name)!.slots);
+  for (const a of agents) if (!a.unschedulable) free += Math.max(0, a.capacity - used(a.name).slots);
   // Builds of a config share a selector and resources: which agents can take them at all is
   // worked out once a pass for each such shape, not once a build.
-  const shapes = new Shapes(agents, inputs.unprivileged);
+  const shapes = inputs.shapes ?? new Shapes(agents, inputs.unprivileged);
   const shapeOf = (build: Build) => shapes.of(build);
   const warmth = inputs.affinity ? (inputs.warmIndex ?? new WarmIndex().sync(agents)) : undefined;
   for (const c of fairOrder(candidates, inputs.namespaceLastPlaced)) {
@@ -170,10 +179,10 @@ export function decide(
       continue;
     }
     const { open, wanted } = shape;
-    const hasRoom = (a: AgentView) => fits(a, used.get(a.name)!, wanted);
+    const hasRoom = (a: AgentView) => fits(a, used(a.name), wanted);
     const take = (agent: AgentView, why: string) => {
-      const u = used.get(agent.name)!;
-      used.set(agent.name, {
+      const u = used(agent.name);
+      taken.set(agent.name, {
         slots: u.slots + 1,
         cpuMillis: u.cpuMillis + wanted.cpuMillis,
         memoryBytes: u.memoryBytes + wanted.memoryBytes,
@@ -413,10 +422,10 @@ function best(
 function leastLoaded(
   agents: AgentView[],
   hasRoom: (a: AgentView) => boolean,
-  used: ReadonlyMap<string, Load>,
+  used: (agent: string) => Load,
   lastPlaced: ReadonlyMap<string, number>,
 ): AgentView | undefined {
-  const busy = (a: AgentView) => used.get(a.name)!.slots / a.capacity;
+  const busy = (a: AgentView) => used(a.name).slots / a.capacity;
   const before = (a: AgentView, b: AgentView) =>
     busy(a) - busy(b) ||
     (lastPlaced.get(a.name) ?? -Infinity) - (lastPlaced.get(b.name) ?? -Infinity) ||

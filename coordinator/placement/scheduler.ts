@@ -18,6 +18,7 @@ import {
   type Candidate,
   type Decision,
   type Load,
+  type LoadLookup,
 } from './placement.js';
 import { PlacementIndex, type WaitingGroup } from './placement-index.js';
 import { jobOf } from './unclaimed-placements.js';
@@ -125,8 +126,10 @@ export class Scheduler {
   /** The queued and placed builds and each agent's load, as the build cache holds them. */
   private readonly index: PlacementIndex;
   private readonly unprivileged: UnprivilegedPolicy;
-  /** The live agents' warm lists, synced on each pass. */
+  /** The live agents' warm lists, synced when the live agents change. */
   private readonly warmIndex = new WarmIndex();
+  /** The live agents as last worked out, with what is derived from them. */
+  private live: LiveAgents | undefined;
   /** Slots given by placeNow whose write has not landed yet: counted on their agents meanwhile. */
   private readonly reserved = new Map<string, Load>();
   /**
@@ -225,7 +228,8 @@ export class Scheduler {
     // Before the listing is complete, running builds may be missing: their agents would look free.
     if (!this.builds.listedAll) return;
     const now = this.clock().getTime();
-    const views = this.liveAgents(now);
+    const live = this.liveAgents(now);
+    const views = live.views;
     const candidates: Candidate[] = [];
     const takeBack: { key: string; entry: Versioned<Build>; why: string }[] = [];
     const overdue: { key: string; entry: Versioned<Build> }[] = [];
@@ -262,9 +266,9 @@ export class Scheduler {
       // first (not those the last full pass found no agent for whatever the load), a few more
       // than there are free slots: the fair order among them is the order among all that could
       // take those slots.
-      const free = this.freeSlots(views);
+      const free = this.freeSlots(live);
       if (free > 0)
-        for (const group of this.waitingGroupsWithRoom(views)) {
+        for (const group of this.waitingGroupsWithRoom(live)) {
           let taken = 0;
           for (const [key, entry] of group.builds) {
             // A few more than the free slots: one waiting for its warm agent does not hold the next back.
@@ -276,7 +280,7 @@ export class Scheduler {
         }
     }
 
-    const decisions = await this.decide(candidates, views, now, !full);
+    const decisions = await this.decide(candidates, live, now, !full);
     const byKey = new Map(candidates.map((c) => [c.key, c]));
     if (full)
       for (const d of decisions) if (d.kind === 'wait' && d.reason !== 'WaitingForCapacity') this.parked.add(d.key);
@@ -306,13 +310,13 @@ export class Scheduler {
     if (s.phase !== 'Pending' || !s.queuedTimestamp || s.placement) return undefined;
     const now = this.clock();
     const candidate: Candidate = { key, build: queued, revision: 0, queuedAt: now.getTime() };
-    const views = this.liveAgents(now.getTime());
-    const [d] = await this.decide([candidate], views, now.getTime(), false);
+    const live = this.liveAgents(now.getTime());
+    const [d] = await this.decide([candidate], live, now.getTime(), false);
     if (d?.kind !== 'place') return undefined;
     // Builds already waiting that could take this agent's slot go first (fair order): then this
     // one waits its turn with them. Those that cannot use it are not held back by it.
-    for (const group of this.waitingGroupsWithRoom(views))
-      if (group.open.has(d.agent.name) && [...group.builds.keys()].some((k) => !this.parked.has(k))) return undefined;
+    for (const group of this.waitingGroupsWithRoom(live))
+      if (group.open.has(d.agent.name) && this.hasUnparked(group)) return undefined;
     const placed = place(queued, s.attempt, { name: d.agent.name, node: d.agent.node }, d.why, now);
     if (!placed) return undefined;
     const wanted = requests(queued);
@@ -357,22 +361,29 @@ export class Scheduler {
   /** placement.ts's decision on `candidates` with the live agents, their loads and this scheduler's history. */
   private async decide(
     candidates: Candidate[],
-    views: Map<string, AgentView>,
+    live: LiveAgents,
     now: number,
     stopWhenFull: boolean,
   ): Promise<Decision[]> {
     const missing = await this.missingPushSecrets(candidates);
-    return decide(candidates, [...views.values()], this.loads(views), {
+    return decide(candidates, live.list, this.loads, {
       now,
       affinity: this.options.affinity,
       affinityGraceMs: this.options.affinityGraceMs,
-      warmIndex: this.options.affinity ? this.warmIndex.sync([...views.values()]) : undefined,
+      warmIndex: this.options.affinity ? this.warmIndex : undefined,
       namespaceLastPlaced: this.namespaceLastPlaced,
       agentLastPlaced: this.agentLastPlaced,
       missingPushSecret: (b) => missingSecret(missing, b),
       stopWhenFull,
       unprivileged: this.unprivileged,
+      shapes: live.shapes,
     });
+  }
+
+  /** Whether a waiting group holds a build the last full pass did not park. */
+  private hasUnparked(group: WaitingGroup): boolean {
+    for (const key of group.builds.keys()) if (!this.parked.has(key)) return true;
+    return false;
   }
 
   private reserve(agent: string, slots: number, wanted: { cpuMillis: number; memoryBytes: number }): void {
@@ -386,33 +397,30 @@ export class Scheduler {
     else this.reserved.set(agent, next);
   }
 
-  /** What the builds placed on, running on, and being placed on each agent take. */
-  private loads(views: Map<string, AgentView>): Map<string, Load> {
-    const load = new Map<string, Load>();
-    for (const name of views.keys()) {
+  /** What the builds placed on, running on, and being placed on an agent take (worked out when asked). */
+  private readonly loads: LoadLookup = {
+    get: (name: string): Load => {
       const l = this.index.load(name);
-      const r = this.reserved.get(name) ?? NO_LOAD;
-      load.set(name, {
+      const r = this.reserved.get(name);
+      if (!r) return l;
+      return {
         slots: l.slots + r.slots,
         cpuMillis: l.cpuMillis + r.cpuMillis,
         memoryBytes: l.memoryBytes + r.memoryBytes,
-      });
-    }
-    return load;
-  }
+      };
+    },
+  };
 
   /** The waiting groups whose kind of build some agent with a free slot could take, with those agents' names. */
-  private waitingGroupsWithRoom(views: Map<string, AgentView>): (WaitingGroup & { open: Set<string> })[] {
+  private waitingGroupsWithRoom(live: LiveAgents): (WaitingGroup & { open: Set<string> })[] {
     if (this.index.waitingGroups.size === 0) return [];
-    const load = this.loads(views);
     const room = new Set<string>();
-    for (const a of views.values()) if (!a.unschedulable && load.get(a.name)!.slots < a.capacity) room.add(a.name);
+    for (const a of live.list) if (!a.unschedulable && this.loads.get(a.name)!.slots < a.capacity) room.add(a.name);
     if (room.size === 0) return [];
-    const shapes = new Shapes([...views.values()], this.unprivileged);
     const found: (WaitingGroup & { open: Set<string> })[] = [];
     for (const group of this.index.waitingGroups.values()) {
       const first = group.builds.values().next().value!;
-      const shape = shapes.of(first.value, group.shape);
+      const shape = live.shapes.of(first.value, group.shape);
       if (shape.kind !== 'open') continue;
       const open = new Set(shape.open.filter((a) => room.has(a.name)).map((a) => a.name));
       if (open.size > 0) found.push({ ...group, open });
@@ -421,17 +429,35 @@ export class Scheduler {
   }
 
   /** Slots free on the schedulable live agents (reservations counted). */
-  private freeSlots(views: Map<string, AgentView>): number {
+  private freeSlots(live: LiveAgents): number {
     let free = 0;
-    for (const a of views.values()) {
+    for (const a of live.list) {
       if (a.unschedulable) continue;
       free += Math.max(0, a.capacity - this.index.load(a.name).slots - (this.reserved.get(a.name)?.slots ?? 0));
     }
     return free;
   }
 
-  private liveAgents(now: number): Map<string, AgentView> {
-    return new Map(this.agents.live(now, this.options.agentGraceMs).map((a) => [a.agent, agentView(a)]));
+  /**
+   * The live agents and what placement derives from them (each kind of build's agents, the warm
+   * index), worked out again only when a heartbeat came or an agent fell silent since: placement
+   * runs on every dispatch, heartbeats come every few seconds.
+   */
+  private liveAgents(now: number): LiveAgents {
+    const known = this.live;
+    if (known && known.version === this.agents.version && now >= known.from && now < known.until) return known;
+    const { agents, until } = this.agents.liveUntil(now, this.options.agentGraceMs);
+    const list = agents.map(agentView);
+    if (this.options.affinity) this.warmIndex.sync(list);
+    this.live = {
+      list,
+      views: new Map(list.map((v) => [v.name, v])),
+      shapes: new Shapes(list, this.unprivileged),
+      version: this.agents.version,
+      from: now,
+      until,
+    };
+    return this.live;
   }
 
   private async place(d: Extract<Decision, { kind: 'place' }>, c: Candidate): Promise<void> {
@@ -668,6 +694,16 @@ function viewOf(a: AgentRecord): AgentView {
     daemonPerBuild: a.daemonPerBuild ?? false,
     isolation: isolationOf(a.isolation),
   };
+}
+
+/** The live agents at a moment, and what placement derives from them, valid from `from` until `until` (ms) at `version` of the directory. */
+interface LiveAgents {
+  list: AgentView[];
+  views: Map<string, AgentView>;
+  shapes: Shapes;
+  version: number;
+  from: number;
+  until: number;
 }
 
 /** The push secret the build names, when `missing` has it. */
