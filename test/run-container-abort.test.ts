@@ -8,7 +8,8 @@ import { testEnvironment } from './helpers/environment.js';
 // killed nothing, so the container then ran its whole command (CI saw a cancelled builder sleep
 // on for ten minutes). A real daemon and a real container: no mock.
 
-test.serial('a container whose run was cancelled before it started is never run', async (t) => {
+/** A container made (not started) on the test daemon that would sleep ten minutes. */
+async function sleeper(): Promise<{ runtime: DockerRuntime; label: string; id: string }> {
   const env = testEnvironment();
   const runtime = new DockerRuntime(env.dockerHost);
   const label = `run-abort-${randomBytes(4).toString('hex')}`;
@@ -17,6 +18,11 @@ test.serial('a container whose run was cancelled before it started is never run'
     cmd: ['sleep', '600'],
     labels: { 'slipway.test/run-abort': label },
   });
+  return { runtime, label, id };
+}
+
+test.serial('a container whose run was cancelled before it started is never run', async (t) => {
+  const { runtime, label, id } = await sleeper();
   t.teardown(() => runtime.removeContainer(id).catch(() => {}));
   const cancelled = AbortSignal.abort();
   const run = runtime.runContainer(id, { onStdout: () => {}, onStderr: () => {}, signal: cancelled });
@@ -34,14 +40,7 @@ test.serial('a container whose run was cancelled before it started is never run'
 });
 
 test.serial('a run cancelled while it attached leaves no socket open behind it', async (t) => {
-  const env = testEnvironment();
-  const runtime = new DockerRuntime(env.dockerHost);
-  const label = `run-abort-${randomBytes(4).toString('hex')}`;
-  const id = await runtime.createContainer({
-    image: env.baseImage,
-    cmd: ['sleep', '600'],
-    labels: { 'slipway.test/run-abort': label },
-  });
+  const { runtime, id } = await sleeper();
   const pipes = () => process.getActiveResourcesInfo().filter((r) => r === 'PipeWrap').length;
   const before = pipes();
   const cancel = new AbortController();
