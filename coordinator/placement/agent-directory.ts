@@ -80,14 +80,9 @@ export class AgentDirectory {
     return a && { at: a.at, instanceSince: a.instanceSince };
   }
 
-  /** Counts the heartbeats (and forgotten agents) seen: what `live` answers changes only with it, or with time. */
+  /** Counts the heartbeats (and forgotten agents) seen: what `liveUntil` answers changes only with it, or with time. */
   get version(): number {
     return this.changes;
-  }
-
-  /** Agents that heartbeated within `graceMs` of `now`. */
-  live(now: number, graceMs: number): AgentRecord[] {
-    return this.liveUntil(now, graceMs).agents;
   }
 
   /**
