@@ -27,6 +27,7 @@ const pure = [
   'image-triggers-units',
   'kube-api-units',
   'list-pages-units',
+  'nats-server-version-units',
   'line-splitter',
   'log-tail',
   'placement-units',

@@ -3,6 +3,7 @@ import { errorMessage } from '../common/errors.js';
 import { isNatsUnavailable } from '../common/grpc/status.js';
 import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
+import { stateStoreWarnings } from '../common/nats/server-version.js';
 import { randomUUID } from 'node:crypto';
 import {
   defaultJobStreamOptions,
@@ -134,6 +135,7 @@ export class Coordinator {
           maxBytes: config.logMaxBytes,
         }),
       );
+      for (const warning of stateStoreWarnings(nc.info?.version, config.replicas)) log.warn(warning);
       const agents = new AgentRegistry(store.agents, clock);
       const secrets = new SecretStore(store.secrets, config.secretKey, clock, randomUUID);
 
