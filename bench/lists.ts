@@ -1,14 +1,11 @@
-import { jetstream } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import type { Build } from '../api/types.js';
 import { SlipwayClient } from '../cli/client.js';
-import { BUILDS_BUCKET } from '../common/nats/names.js';
-import { JsonStore } from '../coordinator/store/json-store.js';
+import { defaultStateStoreOptions, openStateStore } from '../coordinator/store/state-store.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
 import { freePort } from '../test/helpers/ports.js';
 import { startCoordinatorProcess } from '../test/helpers/service-processes.js';
-import { TeardownStack } from '../test/helpers/teardowns.js';
+import { TeardownStack, type Teardowns } from '../test/helpers/teardowns.js';
 import { memoryOf, mib as mibWhole, resetPeakMemory } from './lib/proc.js';
 import { ms, type BenchResult, type Row } from './lib/report.js';
 import { summarize } from './lib/stats.js';
@@ -23,6 +20,11 @@ export interface ListsOptions {
   configs: number;
   /** Items a page asks for: ListBuilds' page_size, the Kubernetes API's limit. */
   pageSize: number;
+  /**
+   * After the listings on a coordinator as it starts by default, the same listings on a second
+   * one started with SLIPWAY_HEAP_GROWING_PERCENT at each of these (docs/settings.md).
+   */
+  heapGrowingPercents: number[];
 }
 
 const TARGET_BYTES = 20 * 2 ** 20;
@@ -39,22 +41,10 @@ export async function listsBench(o: ListsOptions): Promise<BenchResult> {
   const stack = new TeardownStack();
   try {
     const nats = await startNatsServer(stack);
-    const port = await freePort();
-    const kubePort = await freePort();
-    const coordinator = await startCoordinatorProcess(stack, {
-      natsUrl: nats.url,
-      port,
-      env: { SLIPWAY_LOG_LEVEL: 'warn', SLIPWAY_KUBE_API_LISTEN: `127.0.0.1:${kubePort}` },
-    });
-    const client = new SlipwayClient(`127.0.0.1:${port}`, 120_000);
-    stack.teardown(() => client.close());
-
     const nc = await connect({ servers: nats.url });
     stack.teardown(() => nc.close());
-    const builds = new JsonStore<Build>(await new Kvm(nc).open(BUILDS_BUCKET), 'Build', {
-      js: jetstream(nc),
-      bucket: BUILDS_BUCKET,
-    });
+    // The buckets as a coordinator makes them (none has started yet).
+    const { builds } = await openStateStore(nc, defaultStateStoreOptions());
     let next = 0;
     await Promise.all(
       Array.from({ length: 64 }, async () => {
@@ -64,82 +54,17 @@ export async function listsBench(o: ListsOptions): Promise<BenchResult> {
         }
       }),
     );
-    // Let the coordinator's watch take them all in and its heap settle.
-    await new Promise((r) => setTimeout(r, 5000));
-    const idle = await memoryOf(coordinator.pid);
-
-    const kubeBase = `http://127.0.0.1:${kubePort}/apis/build.slipway.dev/v1/namespaces/default/builds`;
-    const kubePages = (accept?: string) => async (token: string) => {
-      const query = new URLSearchParams({ limit: String(o.pageSize), ...(token ? { continue: token } : {}) });
-      const res = await fetch(`${kubeBase}?${query}`, accept ? { headers: { Accept: accept } } : {});
-      if (res.status !== 200) throw new Error(`the Kubernetes API answered ${res.status}: ${await res.text()}`);
-      const body = (await res.json()) as {
-        metadata: { continue?: string };
-        items?: { metadata: { name: string } }[];
-        rows?: { object: { metadata: { name: string } } }[];
-      };
-      const names = body.items?.map((i) => i.metadata.name) ?? body.rows!.map((r) => r.object.metadata.name);
-      return { names, next: body.metadata.continue ?? '' };
-    };
-    const grpcPages = async (token: string) => {
-      const page = await client.listBuildsPage({ namespace: 'default', pageSize: o.pageSize, pageToken: token });
-      return { names: page.items.map((b) => b.metadata!.name!), next: page.nextPageToken };
-    };
-    const listings: [string, (token: string) => Promise<{ names: string[]; next: string }>][] = [
-      [`ListBuilds, page_size ${o.pageSize}`, grpcPages],
-      [`ListBuilds again`, grpcPages],
-      [`Kubernetes API, limit ${o.pageSize}`, kubePages()],
-      [`Kubernetes API Table, limit ${o.pageSize}`, kubePages('application/json;as=Table;v=v1;g=meta.k8s.io')],
-      [
-        'Kubernetes API, no limit (one answer)',
-        async () => {
-          const res = await fetch(kubeBase);
-          const body = (await res.json()) as { items: { metadata: { name: string } }[] };
-          return { names: body.items.map((i) => i.metadata.name), next: '' };
-        },
-      ],
-    ];
-
+    const rows: Row[] = [];
     const problems: string[] = [];
-    const rows: Row[] = [
-      { metric: 'builds listed; coordinator RSS before the listings', value: `${o.builds}; ${mib(idle.now)}` },
-    ];
-    const data: Record<string, unknown> = { options: o, idle };
-    for (const [name, page] of listings) {
-      await resetPeakMemory(coordinator.pid);
-      const before = await memoryOf(coordinator.pid);
-      const seen = new Set<string>();
-      const pageMs: number[] = [];
-      let duplicates = 0;
-      let token = '';
-      const t0 = performance.now();
-      do {
-        const p0 = performance.now();
-        const { names, next } = await page(token);
-        pageMs.push(performance.now() - p0);
-        for (const n of names) {
-          if (seen.has(n)) duplicates++;
-          seen.add(n);
-        }
-        token = next;
-      } while (token);
-      const totalMs = performance.now() - t0;
-      const after = await memoryOf(coordinator.pid);
-      const added = after.peak - before.now;
-      if (seen.size !== o.builds || duplicates > 0)
-        problems.push(`${name}: listed ${seen.size} of ${o.builds} builds, ${duplicates} twice`);
-      const latency = summarize(pageMs);
-      const paged = pageMs.length > 1;
-      rows.push({
-        metric: `${name}: coordinator peak RSS added`,
-        value: mib(added),
-        ...(paged ? { target: '≤ 20 MiB', met: added <= TARGET_BYTES } : {}),
-      });
-      rows.push({
-        metric: `${name}: ${pageMs.length} page${paged ? 's' : ''}, p50 / p99 a page; whole listing`,
-        value: `${ms(latency.p50)} / ${ms(latency.p99)}; ${ms(totalMs)}`,
-      });
-      data[name] = { before, after, added, pages: pageMs.length, pageLatency: latency, totalMs };
+    const data: Record<string, unknown> = { options: o };
+    for (const percent of [0, ...o.heapGrowingPercents]) {
+      const label = percent === 0 ? '' : `SLIPWAY_HEAP_GROWING_PERCENT=${percent}: `;
+      const coordinatorStack = new TeardownStack();
+      try {
+        await listOn(coordinatorStack, percent, label);
+      } finally {
+        await coordinatorStack.run();
+      }
     }
     rows.push({
       metric: 'builds missing or listed twice',
@@ -148,6 +73,100 @@ export async function listsBench(o: ListsOptions): Promise<BenchResult> {
       met: problems.length === 0,
     });
     return { name: 'lists', rows, data, problems };
+
+    /** Every listing, on a coordinator of its own started with the heap setting `percent` (0: V8's own). */
+    async function listOn(t: Teardowns, percent: number, label: string): Promise<void> {
+      const port = await freePort();
+      const kubePort = await freePort();
+      const coordinator = await startCoordinatorProcess(t, {
+        natsUrl: nats.url,
+        port,
+        env: {
+          SLIPWAY_LOG_LEVEL: 'warn',
+          SLIPWAY_KUBE_API_LISTEN: `127.0.0.1:${kubePort}`,
+          SLIPWAY_HEAP_GROWING_PERCENT: String(percent),
+        },
+      });
+      const client = new SlipwayClient(`127.0.0.1:${port}`, 120_000);
+      t.teardown(() => client.close());
+      await new Promise((r) => setTimeout(r, 5000));
+      // Each coordinator starts on the written builds: its watch takes them all in, its heap settles.
+      const idle = await memoryOf(coordinator.pid);
+
+      const kubeBase = `http://127.0.0.1:${kubePort}/apis/build.slipway.dev/v1/namespaces/default/builds`;
+      const kubePages = (accept?: string) => async (token: string) => {
+        const query = new URLSearchParams({ limit: String(o.pageSize), ...(token ? { continue: token } : {}) });
+        const res = await fetch(`${kubeBase}?${query}`, accept ? { headers: { Accept: accept } } : {});
+        if (res.status !== 200) throw new Error(`the Kubernetes API answered ${res.status}: ${await res.text()}`);
+        const body = (await res.json()) as {
+          metadata: { continue?: string };
+          items?: { metadata: { name: string } }[];
+          rows?: { object: { metadata: { name: string } } }[];
+        };
+        const names = body.items?.map((i) => i.metadata.name) ?? body.rows!.map((r) => r.object.metadata.name);
+        return { names, next: body.metadata.continue ?? '' };
+      };
+      const grpcPages = async (token: string) => {
+        const page = await client.listBuildsPage({ namespace: 'default', pageSize: o.pageSize, pageToken: token });
+        return { names: page.items.map((b) => b.metadata!.name!), next: page.nextPageToken };
+      };
+      const listings: [string, (token: string) => Promise<{ names: string[]; next: string }>][] = [
+        [`ListBuilds, page_size ${o.pageSize}`, grpcPages],
+        [`ListBuilds again`, grpcPages],
+        [`Kubernetes API, limit ${o.pageSize}`, kubePages()],
+        [`Kubernetes API Table, limit ${o.pageSize}`, kubePages('application/json;as=Table;v=v1;g=meta.k8s.io')],
+        [
+          'Kubernetes API, no limit (one answer)',
+          async () => {
+            const res = await fetch(kubeBase);
+            const body = (await res.json()) as { items: { metadata: { name: string } }[] };
+            return { names: body.items.map((i) => i.metadata.name), next: '' };
+          },
+        ],
+      ];
+
+      rows.push({
+        metric: `${label}builds listed; coordinator RSS before the listings`,
+        value: `${o.builds}; ${mib(idle.now)}`,
+      });
+      data[`${label}idle`] = idle;
+      for (const [name, page] of listings) {
+        await resetPeakMemory(coordinator.pid);
+        const before = await memoryOf(coordinator.pid);
+        const seen = new Set<string>();
+        const pageMs: number[] = [];
+        let duplicates = 0;
+        let token = '';
+        const t0 = performance.now();
+        do {
+          const p0 = performance.now();
+          const { names, next } = await page(token);
+          pageMs.push(performance.now() - p0);
+          for (const n of names) {
+            if (seen.has(n)) duplicates++;
+            seen.add(n);
+          }
+          token = next;
+        } while (token);
+        const totalMs = performance.now() - t0;
+        const after = await memoryOf(coordinator.pid);
+        const added = after.peak - before.now;
+        if (seen.size !== o.builds || duplicates > 0)
+          problems.push(`${label}${name}: listed ${seen.size} of ${o.builds} builds, ${duplicates} twice`);
+        const latency = summarize(pageMs);
+        const paged = pageMs.length > 1;
+        rows.push({
+          metric: `${label}${name}: coordinator peak RSS added`,
+          value: mib(added),
+          ...(paged ? { target: '≤ 20 MiB', met: added <= TARGET_BYTES } : {}),
+        });
+        rows.push({
+          metric: `${label}${name}: ${pageMs.length} page${paged ? 's' : ''}, p50 / p99 a page; whole listing`,
+          value: `${ms(latency.p50)} / ${ms(latency.p99)}; ${ms(totalMs)}`,
+        });
+        data[`${label}${name}`] = { before, after, added, pages: pageMs.length, pageLatency: latency, totalMs };
+      }
+    }
   } finally {
     await stack.run();
   }

@@ -81,7 +81,16 @@ const benchmarks: [string, () => Promise<BenchResult>][] = [
   ['affinity', () => cacheAffinity({ rebuilds: quick ? 4 : 10, agents: 3, blobBytes: 50_000_000, seed: 12 })],
   ['logs', () => logThroughput({ lines: quick ? 20_000 : 200_000 })],
   ['rootless', () => rootlessCost({ runs: quick ? 2 : 9, starts: quick ? 2 : 5 })],
-  ['lists', () => listsBench({ builds: quick ? 1000 : 10_000, configs: quick ? 10 : 100, pageSize: 500 })],
+  [
+    'lists',
+    () =>
+      listsBench({
+        builds: quick ? 1000 : 10_000,
+        configs: quick ? 10 : 100,
+        pageSize: 500,
+        heapGrowingPercents: [25],
+      }),
+  ],
   [
     'chaos',
     () => chaosLongForm({ ...chaosArgs(args), ...(quick && !args.includes('--builds') ? { builds: 100 } : {}) }),

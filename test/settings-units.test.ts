@@ -80,7 +80,7 @@ async function renderings(dir: string): Promise<K8sObject[][]> {
     everything,
     [
       'logLevel: debug',
-      'coordinator: { httpPort: 8080, unprivilegedNamespaces: [team-a], agentGraceMs: 20000, agentRetentionMs: 3600000, logMaxAgeMs: 86400000, logMaxBytes: 2147483648, placement: { affinity: false, affinityGraceMs: 5000, timeoutMs: 60000, checkMs: 3000, remindMs: 1500 } }',
+      'coordinator: { httpPort: 8080, unprivilegedNamespaces: [team-a], agentGraceMs: 20000, agentRetentionMs: 3600000, heapGrowingPercent: 25, logMaxAgeMs: 86400000, logMaxBytes: 2147483648, placement: { affinity: false, affinityGraceMs: 5000, timeoutMs: 60000, checkMs: 3000, remindMs: 1500 } }',
       'kubeApi: { requestheader: { usernameHeaders: X-User, groupHeaders: X-Group, extraHeadersPrefix: X-Extra- } }',
       'agent: { concurrency: 3, cpu: "4", memory: 8Gi, nodeLabels: { zone: a }, heartbeatIntervalMs: 1000, maxContextBytes: 1024, maxContextEntries: 10, maxContextRatio: 10,',
       '  gc: { highThreshold: 80Gi, lowThreshold: 60Gi, intervalMs: 60000, minAgeMs: 1000, pinnedImages: [busybox] } }',
