@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 // used by scripts/test and CI) still runs every test file, these included.
 // A test file belongs here only if nothing it imports starts a server or a process.
 const pure = [
+  'agent-leases-units',
   'agent-name',
   'auth-units',
   'build-cache-guard-units',

@@ -188,7 +188,11 @@ export class Coordinator {
       const callAuth = new CallAuthorizer(security.tokens);
       new BuildService(buildApi, buildLogs, secrets, contexts, log, callAuth).addTo(server);
       new ReflectionService(callAuth, log.child({ component: 'reflection' })).addTo(server);
-      const leases = new AgentLeases(agents, config.agentGraceMs, clock);
+      const leases = new AgentLeases(agents, config.agentGraceMs, clock, {
+        tickMs: 1000,
+        onStall: (lateMs) =>
+          log.warn('this process stood still; agent leases restart their grace', { stalledMs: Math.round(lateMs) }),
+      });
       const agentService = new AgentService(
         new AgentReports(store, agents, secrets, clock, metrics?.transitions, () => leases.listening(), builds, {
           placements: new UnclaimedPlacements(builds),
@@ -430,6 +434,7 @@ function startBuildLoops(
     abort,
     Promise.all([
       o.configs.run(abort.signal),
+      o.leases.run(abort.signal),
       builds.run(abort.signal),
       controller.run(abort.signal),
       directory.run(abort.signal),

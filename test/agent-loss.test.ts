@@ -94,6 +94,38 @@ test.serial(
   },
 );
 
+test.serial(
+  'a coordinator that stood still past the grace (SIGSTOP) loses no build for it: heartbeats it could not read are not silence',
+  async (t) => {
+    const env = testEnvironment();
+    const git = await startGitServer(t);
+    const { client, agent, coordinator } = await setUp(t);
+    const a = await agent(`agent-s-${unique()}`);
+    const repo = await git.createRepo('stalled', {
+      Dockerfile: `FROM ${env.baseImage}\nRUN echo ${unique()} && sleep 10\n`,
+    });
+    await client.createBuildConfig(
+      dockerBuildConfig('stalled', repo.uri, `${env.registry}/test/stalled-${unique()}:v1`),
+    );
+    await client.startBuild({ namespace: 'default', configName: 'stalled' });
+    await waitForPhase(client, 'stalled-1', 'Running');
+    await a.waitForLog((l) => l.msg === 'build started');
+
+    // The coordinator stands still for twice its grace (3 s here); the agent heartbeats all along.
+    coordinator.signal('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 6000));
+    coordinator.signal('SIGCONT');
+
+    const final = await client.waitForBuild('default', 'stalled-1', AbortSignal.timeout(60_000));
+    t.is(final.status!.phase, 'Complete', final.status!.message);
+    t.is(final.status!.attempt, 1);
+    const stall = await coordinator.waitForLog(
+      (l) => l.msg === 'this process stood still; agent leases restart their grace',
+    );
+    t.true(Number(stall.stalledMs) >= 4000, `the stall it saw: ${String(stall.stalledMs)} ms`);
+  },
+);
+
 test.serial('a restarted agent removes what its earlier run left, and nothing else', async (t) => {
   const env = testEnvironment();
   const { agent } = await setUp(t);
