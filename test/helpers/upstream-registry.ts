@@ -171,8 +171,31 @@ export interface CopiedImage {
 /**
  * Copies `repository:tag` (a single-platform image) from one registry to another over the
  * registry API: blobs by monolithic upload, then the manifest byte for byte (same digest).
+ * A request that fails without an answer (`fetch failed`: a kept-alive connection the registry
+ * closed as it was reused, on a loaded machine) is a copy tried again, up to three times; every
+ * step of a copy may be repeated (blobs go by digest, the manifest by tag). Such a failure is
+ * thrown with its cause.
  */
 export async function copyImage(
+  from: string,
+  to: string,
+  repository: string,
+  tag: string,
+  toAuth?: { user: string; password: string },
+): Promise<CopiedImage> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await copyImageOnce(from, to, repository, tag, toAuth);
+    } catch (err) {
+      if (!(err instanceof TypeError && err.message === 'fetch failed')) throw err;
+      const cause = err.cause instanceof Error ? err.cause.message : String(err.cause);
+      if (attempt === 3)
+        throw new Error(`copying ${repository}:${tag} from ${from} to ${to}: fetch failed: ${cause}`, { cause: err });
+    }
+  }
+}
+
+async function copyImageOnce(
   from: string,
   to: string,
   repository: string,
