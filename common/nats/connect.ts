@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { FieldError } from '../errors.js';
 import { setTogether } from '../settings/checks.js';
+import { coalesceWrites } from './coalesced-writes.js';
 
 /**
  * How a process proves who it is to NATS: a user and password, or a creds file (a user JWT and
@@ -34,11 +35,11 @@ export interface NatsOptions extends NatsCredentials {
  * ridden through rather than fatal. Without async stack traces: nats.js otherwise makes an Error
  * (and its stack) before every request and timer just in case one fails, which was the
  * coordinator's top CPU cost at scale (bench/README.md); a failure still has its type and
- * message.
+ * message. The writes of one event-loop turn go out as one (`coalesceWrites`).
  */
 export async function connectNats(options: NatsOptions): Promise<NatsConnection> {
   const { credsFile } = options;
-  return connect({
+  const nc = await connect({
     servers: options.servers,
     name: options.name,
     maxReconnectAttempts: -1,
@@ -48,6 +49,8 @@ export async function connectNats(options: NatsOptions): Promise<NatsConnection>
     ...(options.user ? { user: options.user, pass: options.password ?? '' } : {}),
     ...(credsFile ? { authenticator: credsAuthenticator(() => readFileSync(credsFile)) } : {}),
   });
+  coalesceWrites(nc);
+  return nc;
 }
 
 /** User and password go together; a creds file goes alone. For the coordinator's and the agent's settings. */
