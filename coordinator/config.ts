@@ -258,7 +258,7 @@ export const COORDINATOR_SETTINGS = {
    * How far V8 lets the coordinator's heap grow past what the last full collection kept, in
    * percent; 0: V8's own choice (up to 4× on a small heap). For a pod with little memory: V8's
    * own choice lets a listing of 10,000 builds add 50–90 MiB of RSS and a flood of them run at
-   * 250–290 MiB, 25 keeps them at 13–20 and 166 MiB for 15–30% more CPU a build
+   * 250–290 MiB, 25 keeps them at 8–29 and 166 MiB for 15–30% more CPU a build
    * (bench/README.md). Applied by the coordinator's process (main.ts), not by Coordinator.start.
    */
   heapGrowingPercent: integer({
@@ -266,7 +266,7 @@ export const COORDINATOR_SETTINGS = {
     default: 0,
     min: 0,
     max: 300,
-    doc: "How far the coordinator's heap may grow past what its last full collection kept, in percent; 0: V8's own (up to 300). Lower: less memory, more CPU (25: a listing of 10,000 builds adds ~15 MiB, not 50–90).",
+    doc: "How far the coordinator's heap may grow past what its last full collection kept, in percent (at most 300); 0: V8's own. Lower: less memory, more CPU (25: a listing of 10,000 builds adds 8–29 MiB, not 50–90).",
     chart: 'coordinator.heapGrowingPercent',
   }),
   /** Logs older than this are dropped. */
