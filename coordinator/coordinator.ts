@@ -5,6 +5,7 @@ import { CallAuthorizer } from './grpc/call-auth.js';
 import { connectNats, type NatsConnection } from '../common/nats/connect.js';
 import { stateStoreWarnings } from '../common/nats/server-version.js';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   defaultJobStreamOptions,
   ensureAgentJobConsumer,
@@ -175,7 +176,7 @@ export class Coordinator {
         nc,
         store,
         closers,
-        abort: new AbortController(),
+        abort: everyLoopsAbort(),
         metrics,
         secrets,
         buildApi,
@@ -481,6 +482,18 @@ async function closeNats(nc: NatsConnection, graceMs: number | undefined): Promi
 }
 
 /** Pushes the closer of a loop that runs until `abort` fires: abort, then wait for it to end. */
+/**
+ * The controller that ends every loop and stream. Each of them listens on its signal for as long
+ * as it runs and stops listening when it ends (JsonStore.changes, sleepUnlessAborted), so its
+ * listeners are as many as the loops and open streams at the time: more than Node's default of
+ * 10 (which then warned of an EventTarget leak) and no leak.
+ */
+function everyLoopsAbort(): AbortController {
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal);
+  return abort;
+}
+
 function deferLoop(closers: Closers, abort: AbortController, done: Promise<unknown>): void {
   closers.defer(async () => {
     abort.abort();
