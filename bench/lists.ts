@@ -89,8 +89,8 @@ export async function listsBench(o: ListsOptions): Promise<BenchResult> {
       });
       const client = new SlipwayClient(`127.0.0.1:${port}`, 120_000);
       t.teardown(() => client.close());
-      await new Promise((r) => setTimeout(r, 5000));
       // Each coordinator starts on the written builds: its watch takes them all in, its heap settles.
+      await new Promise((r) => setTimeout(r, 5000));
       const idle = await memoryOf(coordinator.pid);
 
       const kubeBase = `http://127.0.0.1:${kubePort}/apis/build.slipway.dev/v1/namespaces/default/builds`;

@@ -481,7 +481,6 @@ async function closeNats(nc: NatsConnection, graceMs: number | undefined): Promi
   if (!nc.isClosed()) await nc.close();
 }
 
-/** Pushes the closer of a loop that runs until `abort` fires: abort, then wait for it to end. */
 /**
  * The controller that ends every loop and stream. Each of them listens on its signal for as long
  * as it runs and stops listening when it ends (JsonStore.changes, sleepUnlessAborted), so its
@@ -494,6 +493,7 @@ function everyLoopsAbort(): AbortController {
   return abort;
 }
 
+/** Pushes the closer of a loop that runs until `abort` fires: abort, then wait for it to end. */
 function deferLoop(closers: Closers, abort: AbortController, done: Promise<unknown>): void {
   closers.defer(async () => {
     abort.abort();

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { SlipwayClient } from '../cli/client.js';
 import { createLogger, silentLogger } from '../common/log.js';
-import { atLeast } from '../common/nats/server-version.js';
+import { atLeast, SERIALIZABLE_CAS_VERSION } from '../common/nats/server-version.js';
 import { resolveCoordinatorConfig } from '../coordinator/config.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startNatsCluster } from './helpers/nats-cluster.js';
@@ -50,7 +50,7 @@ test.serial(
     // (expecting the New build's revision) can land right after this cancel (expecting the same
     // one) and undo it (nats-io/nats-server#4320; common/nats/server-version.ts).
     const version = (await (await fetch(`${cluster.nodes[0]!.monitorUrl}/varz`)).json()).version as string;
-    const serializable = atLeast(version, '2.10.0');
+    const serializable = atLeast(version, SERIALIZABLE_CAS_VERSION);
     t.is(
       warnings.some((w) => /does not serialize compare-and-sets/.test(w)),
       !serializable,

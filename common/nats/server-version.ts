@@ -12,7 +12,7 @@
 export const PRODUCTION_NATS_VERSION = '2.10.23';
 
 /** The first release whose replicated compare-and-set is serializable (nats-io/nats-server#4319). */
-const SERIALIZABLE_CAS_VERSION = '2.10.0';
+export const SERIALIZABLE_CAS_VERSION = '2.10.0';
 
 /** `major.minor.patch` of a version string (`2.9.10`, `v2.10.23-RC.1`); undefined when it has none. */
 export function parseServerVersion(version: string | undefined): [number, number, number] | undefined {
