@@ -35,10 +35,13 @@ test('what a connection sends in one turn goes out in one write: corked from the
   };
   await check('first');
 
-  const reconnected = (async () => {
-    for await (const s of nc.status()) if (s.type === 'reconnect') return;
-  })();
+  // Both connections: the subscriber's too, or its subscribe and flush meet a connection still down.
+  const reconnected = (c: typeof nc) =>
+    (async () => {
+      for await (const s of c.status()) if (s.type === 'reconnect') return;
+    })();
+  const both = Promise.all([reconnected(nc), reconnected(sub)]);
   await nats.restart({ downMs: 200 });
-  await reconnected;
+  await both;
   await check('reconnected');
 });
