@@ -1,11 +1,10 @@
 import test from 'ava';
 import { Kvm } from '@nats-io/kv';
-import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { silentLogger } from '../common/log.js';
 import type { AgentRecord } from '../coordinator/agents/agent-registry.js';
 import { AgentDirectory } from '../coordinator/placement/agent-directory.js';
-import { JsonStore } from '../coordinator/store/json-store.js';
+import { bucketStream, JsonStore } from '../coordinator/store/json-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
 
 // Placement keeps the live agents it worked out until the directory's version changes or the
@@ -29,10 +28,7 @@ test('liveUntil: the live agents, and the moment the first of them falls silent;
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const bucket = 'slipway_agents_test';
-  const store = new JsonStore<AgentRecord>(await new Kvm(nc).create(bucket), 'Agent', {
-    js: jetstream(nc),
-    bucket,
-  });
+  const store = new JsonStore<AgentRecord>(await new Kvm(nc).create(bucket), 'Agent', bucketStream(nc, bucket));
   const directory = new AgentDirectory(store, { onChange: () => {}, prepare: () => Promise.resolve() }, silentLogger);
   const stop = new AbortController();
   t.teardown(() => stop.abort());

@@ -1,9 +1,9 @@
 import test from 'ava';
 import { Kvm, type KV } from '@nats-io/kv';
-import { jetstream, StorageType } from '@nats-io/jetstream';
+import { StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { InvalidInputError, RevisionExpiredError } from '../common/errors.js';
-import { JsonStore } from '../coordinator/store/json-store.js';
+import { bucketStream, JsonStore } from '../coordinator/store/json-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
 
 test('a listing taken while its keys are being written names each key once', async (t) => {
@@ -11,7 +11,7 @@ test('a listing taken while its keys are being written names each key once', asy
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_test', { storage: StorageType.File, history: 5 });
-  const store = new JsonStore<{ n: number }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_test' });
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', bucketStream(nc, 'json_store_test'));
   const count = 400;
   const revisions = new Map<string, number>();
   for (let i = 0; i < count; i++)
@@ -44,7 +44,7 @@ test('a snapshot taken while its keys are being written is the state at its revi
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_snapshot', { storage: StorageType.File, history: 64 });
-  const store = new JsonStore<{ n: number }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_snapshot' });
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', bucketStream(nc, 'json_store_snapshot'));
   const revisions = new Map<string, number>();
   for (let i = 0; i < 50; i++) revisions.set(`default.thing-${i}`, await store.create(`default.thing-${i}`, { n: 0 }));
   await store.create('other.thing', { n: 0 });
@@ -105,7 +105,7 @@ test('changes after a revision whose later history was dropped end with Revision
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_expired', { storage: StorageType.File, history: 2 });
-  const store = new JsonStore<{ n: number }>(kv, 'Thing', { js: jetstream(nc), bucket: 'json_store_expired' });
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', bucketStream(nc, 'json_store_expired'));
   let rev = await store.create('a.one', { n: 0 });
   const created = await store.create('a.two', { n: 0 });
   for (let n = 1; n <= 3; n++) rev = await store.update('a.one', { n }, rev);
@@ -129,12 +129,7 @@ test('a value too large for one NATS message is refused as invalid input, naming
   const nc = await connect({ servers: nats.url });
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_size_test', { storage: StorageType.File });
-  const store = new JsonStore<{ text: string }>(
-    kv,
-    'Thing',
-    { js: jetstream(nc), bucket: 'json_store_size_test' },
-    1000,
-  );
+  const store = new JsonStore<{ text: string }>(kv, 'Thing', bucketStream(nc, 'json_store_size_test'), 1000);
   const err = await t.throwsAsync(store.create('default.big', { text: 'x'.repeat(2000) }), {
     instanceOf: InvalidInputError,
   });
@@ -168,10 +163,11 @@ test('mutate decides not to write, or that a key is missing, on the latest revis
   t.teardown(() => nc.close());
   const kv = await new Kvm(nc).create('json_store_lagging', { storage: StorageType.File, history: 5 });
   const behind = new Map<string, number | 'missing'>();
-  const store = new JsonStore<{ phase: string; claim?: string }>(laggingReplica(kv, behind), 'Thing', {
-    js: jetstream(nc),
-    bucket: 'json_store_lagging',
-  });
+  const store = new JsonStore<{ phase: string; claim?: string }>(
+    laggingReplica(kv, behind),
+    'Thing',
+    bucketStream(nc, 'json_store_lagging'),
+  );
   // A claim: a repeat of the claim that made the thing Running changes nothing; once Complete, it is refused.
   const claim = (v: { phase: string; claim?: string }) => {
     if (v.phase === 'Complete') throw new Error('already complete');
@@ -180,10 +176,7 @@ test('mutate decides not to write, or that a key is missing, on the latest revis
 
   // The writes the replica is behind on come from elsewhere (another coordinator): a store's
   // own writes it reads back from the leader (the next test).
-  const other = new JsonStore<{ phase: string; claim?: string }>(kv, 'Thing', {
-    js: jetstream(nc),
-    bucket: 'json_store_lagging',
-  });
+  const other = new JsonStore<{ phase: string; claim?: string }>(kv, 'Thing', bucketStream(nc, 'json_store_lagging'));
   const running = await other.create('a.build', { phase: 'Running', claim: 'c1' });
   const complete = await other.update('a.build', { phase: 'Complete', claim: 'c1' }, running);
   behind.set('a.build', running);
@@ -232,7 +225,7 @@ test('a store reads its own writes back through a replica that is behind them: g
       })();
     },
   });
-  const stream = { js: jetstream(nc), bucket: 'json_store_ryw' };
+  const stream = bucketStream(nc, 'json_store_ryw');
   const mine = new JsonStore<{ n: number }>(lagging, 'Thing', stream);
   const other = new JsonStore<{ n: number }>(lagging, 'Thing', stream);
 

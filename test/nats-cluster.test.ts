@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Kvm } from '@nats-io/kv';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { LABELS } from '../agent/build-runner.js';
 import { SlipwayClient } from '../cli/client.js';
 import { connectNats } from '../common/nats/connect.js';
 import { isTerminal } from '../api/types.js';
-import { JsonStore } from '../coordinator/store/json-store.js';
+import { bucketStream, JsonStore } from '../coordinator/store/json-store.js';
 import type { Build__Output } from '../proto/generated/slipway/v1/Build.js';
 import { environmentDocker, recordDaemonEvents, type DaemonEvent } from './helpers/docker.js';
 import { testEnvironment } from './helpers/environment.js';
@@ -288,7 +288,7 @@ test.serial(
     const store = new JsonStore<{ n: number }>(
       await new Kvm(nc).create('watch_check', { replicas: 3, history: 5 }),
       'Check',
-      { js: jetstream(nc), bucket: 'watch_check' },
+      bucketStream(nc, 'watch_check'),
     );
     const stop = new AbortController();
     t.teardown(() => stop.abort());

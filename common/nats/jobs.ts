@@ -13,6 +13,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isNotFound, nanos, upsertStream } from './streams.js';
+import { streamPublisher } from './stream-publisher.js';
 import {
   agentConsumerName,
   agentJobSubject,
@@ -132,8 +133,8 @@ export async function agentJobConsumer(nc: NatsConnection, agent: string): Promi
  * placement again is a no-op.
  */
 export async function publishJob(nc: NatsConnection, job: BuildJob, agent: string): Promise<{ duplicate: boolean }> {
-  const ack = await jetstream(nc).publish(agentJobSubject(agent, job.namespace, job.build), JSON.stringify(job), {
-    msgID: jobMessageId(job.namespace, job.build, job.attempt, job.placement),
+  const ack = await streamPublisher(nc).publish(agentJobSubject(agent, job.namespace, job.build), JSON.stringify(job), {
+    msgId: jobMessageId(job.namespace, job.build, job.attempt, job.placement),
   });
   return { duplicate: ack.duplicate };
 }

@@ -1,10 +1,10 @@
-import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ConflictError } from '../../common/errors.js';
 import { agentOfSlotKey, SLOTS_BUCKET } from '../../common/nats/names.js';
 import type { SlotHolder } from '../placement/agent-slots.js';
-import { JsonStore } from '../store/json-store.js';
+import { bucketStream, JsonStore } from '../store/json-store.js';
 
 /** A slot key's last message in the slots bucket, as retention reads it. */
 export interface SlotKeyState {
@@ -44,7 +44,7 @@ export function natsSlotKeys(nc: NatsConnection): AgentSlotKeys {
   const slots = () =>
     (store ??= new Kvm(nc)
       .open(SLOTS_BUCKET)
-      .then((kv) => new JsonStore<SlotHolder>(kv, 'AgentSlot', { js: jetstream(nc), bucket: SLOTS_BUCKET }))
+      .then((kv) => new JsonStore<SlotHolder>(kv, 'AgentSlot', bucketStream(nc, SLOTS_BUCKET)))
       .catch((err: unknown) => ((store = undefined), Promise.reject(err))));
   const read = async (key: string): Promise<SlotKeyState | undefined> => {
     const agent = agentOfSlotKey(key);

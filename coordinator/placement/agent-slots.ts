@@ -1,12 +1,12 @@
 import { Kvm } from '@nats-io/kv';
-import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { agentSlotKey, SLOTS_BUCKET } from '../../common/nats/names.js';
 import { ensureReplicas } from '../../common/nats/streams.js';
 import { isTerminal, type Build, type Versioned } from '../../api/types.js';
-import { JsonStore } from '../store/json-store.js';
+import { bucketStream, JsonStore } from '../store/json-store.js';
 
 /** Which placement holds an agent's slot: one placement of one attempt of a build. */
 export interface SlotHolder {
@@ -77,7 +77,7 @@ export class AgentSlots {
   ): Promise<AgentSlots> {
     const kv = await new Kvm(nc).create(SLOTS_BUCKET, { storage: StorageType.File, replicas, history: 1 });
     await ensureReplicas(await jetstreamManager(nc), `KV_${SLOTS_BUCKET}`, replicas);
-    const store = new JsonStore<SlotHolder>(kv, 'AgentSlot', { js: jetstream(nc), bucket: SLOTS_BUCKET });
+    const store = new JsonStore<SlotHolder>(kv, 'AgentSlot', bucketStream(nc, SLOTS_BUCKET));
     return new AgentSlots(store, buildOf, options);
   }
 

@@ -1,8 +1,16 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StoredMsg,
+} from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { AlreadyExistsError, ConflictError, InvalidInputError, RevisionExpiredError } from '../../common/errors.js';
 import { releaseConsumer } from '../../common/nats/consumers.js';
 import { isNatsUnavailable } from '../../common/grpc/status.js';
+import { streamPublisher, type StreamPublisher } from '../../common/nats/stream-publisher.js';
 import type { Versioned } from '../../api/types.js';
 import { keyOf, sortKey } from './key-order.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -71,10 +79,17 @@ export interface StorePage<T> {
   revision: number;
 }
 
-/** Where the bucket's stream is: for reading changes with their headers, and from its leader. */
+/** Where the bucket's stream is: for reading changes with their headers and from its leader, and for writes. */
 export interface BucketStream {
   js: JetStreamClient;
   bucket: string;
+  /** Publishes the writes (the KV client's own `put` is a nats.js request each: stream-publisher.ts). */
+  publisher: StreamPublisher;
+}
+
+/** The bucket's stream on `nc`. */
+export function bucketStream(nc: NatsConnection, bucket: string): BucketStream {
+  return { js: jetstream(nc), bucket, publisher: streamPublisher(nc) };
 }
 
 const EXPECTED_LAST_SUBJECT_SEQUENCE = 'Nats-Expected-Last-Subject-Sequence';
@@ -111,9 +126,9 @@ export class JsonStore<T> {
   private readonly written = new WrittenRevisions();
 
   /** The value as stored. @throws InvalidInputError when it is too large for a message. */
-  private encode(value: T): string {
-    const text = JSON.stringify(value);
-    const bytes = Buffer.byteLength(text);
+  private encode(value: T): Buffer {
+    const data = Buffer.from(JSON.stringify(value));
+    const bytes = data.length;
     if (bytes > this.maxValueBytes) {
       throw new InvalidInputError(
         [
@@ -125,7 +140,19 @@ export class JsonStore<T> {
         this.kind,
       );
     }
-    return text;
+    return data;
+  }
+
+  /**
+   * Publishes `data` as the key's next value, stored only if the key's last message is at
+   * `expected` (0: the key was never written, or its history no longer holds it).
+   * @returns the new revision. @throws JetStreamApiError 10071 when the key is not at `expected`.
+   */
+  private async write(key: string, data: Buffer, expected: number): Promise<number> {
+    const ack = await this.stream.publisher.publish(`$KV.${this.stream.bucket}.${key}`, data, {
+      expectedLastSubjectSequence: expected,
+    });
+    return ack.seq;
   }
 
   /** The bucket's latest revision: the stream's last sequence (0 when nothing was ever written). */
@@ -175,8 +202,19 @@ export class JsonStore<T> {
 
   /** @throws AlreadyExistsError when the key holds a value. */
   async create(key: string, value: T): Promise<number> {
+    validKey(key);
+    const data = this.encode(value);
     try {
-      const revision = await this.kv.create(key, this.encode(value));
+      let revision: number;
+      try {
+        revision = await this.write(key, data, 0);
+      } catch (err) {
+        // Written before: it may be a deletion, which a create writes over (as the KV client's create does).
+        if (!isWrongRevision(err)) throw err;
+        const last = await this.latestMessage(key);
+        if (!last || holdsValue(last)) throw err;
+        revision = await this.write(key, data, last.seq);
+      }
       this.written.wrote(key, revision);
       return revision;
     } catch (err) {
@@ -192,7 +230,8 @@ export class JsonStore<T> {
    */
   async createUnused(key: string, value: T): Promise<number> {
     try {
-      const revision = await this.kv.put(key, this.encode(value), { previousSeq: 0 });
+      validKey(key);
+      const revision = await this.write(key, this.encode(value), 0);
       this.written.wrote(key, revision);
       return revision;
     } catch (err) {
@@ -204,7 +243,10 @@ export class JsonStore<T> {
   /** @throws ConflictError when the key is no longer at `revision`. */
   async update(key: string, value: T, revision: number): Promise<number> {
     try {
-      const written = await this.kv.update(key, this.encode(value), revision);
+      validKey(key);
+      if (!(revision > 0))
+        throw new Error(`a revision to update ${this.kind} ${key} at must be above 0, not ${revision}`);
+      const written = await this.write(key, this.encode(value), revision);
       this.written.wrote(key, written);
       return written;
     } catch (err) {
@@ -461,6 +503,14 @@ export class JsonStore<T> {
       }
     }
   }
+}
+
+/** A KV key's characters, as the KV client checks them before it writes: a key is part of a subject. */
+const VALID_KEY = /^[-/=.\w]+$/;
+
+function validKey(key: string): void {
+  if (!VALID_KEY.test(key) || key.startsWith('.') || key.endsWith('.'))
+    throw new Error(`invalid key: ${JSON.stringify(key)}`);
 }
 
 /** Whether a KV key matches a subject-style filter (`*` one token, `>` the rest). */

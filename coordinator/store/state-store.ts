@@ -1,12 +1,12 @@
 import { Kvm } from '@nats-io/kv';
-import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { ensureReplicas } from '../../common/nats/streams.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AGENTS_BUCKET, BUILDCONFIGS_BUCKET, BUILDS_BUCKET, SECRETS_BUCKET } from '../../common/nats/names.js';
 import type { AgentRecord } from '../agents/agent-registry.js';
 import type { Build, BuildConfig } from '../../api/types.js';
 import type { StoredSecret } from '../secrets/secret-store.js';
-import { JsonStore } from './json-store.js';
+import { bucketStream, JsonStore } from './json-store.js';
 
 export interface StateStoreOptions {
   /** Replicas of each bucket: 1 on a single server, 3 on a cluster. */
@@ -40,13 +40,12 @@ export async function openStateStore(nc: NatsConnection, options: StateStoreOpti
   const jsm = await jetstreamManager(nc);
   for (const bucket of [BUILDCONFIGS_BUCKET, BUILDS_BUCKET, AGENTS_BUCKET, SECRETS_BUCKET])
     await ensureReplicas(jsm, `KV_${bucket}`, options.replicas);
-  const js = jetstream(nc);
   // What the server takes in one message, less room for headers.
   const max = nc.info?.max_payload ? nc.info.max_payload - 8 * 1024 : undefined;
   return {
-    buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig', { js, bucket: BUILDCONFIGS_BUCKET }, max),
-    builds: new JsonStore<Build>(builds, 'Build', { js, bucket: BUILDS_BUCKET }, max),
-    agents: new JsonStore<AgentRecord>(agents, 'Agent', { js, bucket: AGENTS_BUCKET }, max),
-    secrets: new JsonStore<StoredSecret>(secrets, 'Secret', { js, bucket: SECRETS_BUCKET }, max),
+    buildConfigs: new JsonStore<BuildConfig>(configs, 'BuildConfig', bucketStream(nc, BUILDCONFIGS_BUCKET), max),
+    builds: new JsonStore<Build>(builds, 'Build', bucketStream(nc, BUILDS_BUCKET), max),
+    agents: new JsonStore<AgentRecord>(agents, 'Agent', bucketStream(nc, AGENTS_BUCKET), max),
+    secrets: new JsonStore<StoredSecret>(secrets, 'Secret', bucketStream(nc, SECRETS_BUCKET), max),
   };
 }
