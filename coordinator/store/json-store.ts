@@ -23,7 +23,8 @@ const WRONG_LAST_SEQUENCE = 10071;
 export interface StoreEvent<T> {
   key: string;
   revision: number;
-  value: T | undefined;
+  /** A watch's event decodes it when it is first read. */
+  readonly value: T | undefined;
   /**
    * watch() only: set on the events of its first listing of current values, except the last.
    * Those come in the order of each key's last write, not of the keys' creation; once an event
@@ -124,6 +125,8 @@ export class JsonStore<T> {
   private manager?: Promise<JetStreamManager>;
   /** What this store wrote, so that its reads never show less (read-your-writes). */
   private readonly written = new WrittenRevisions();
+  /** The newest RECENT_WRITES keys written here, with the bytes and value of each one's last few writes: see WatchEvent. */
+  private readonly recent = new Map<string, RecentWrite<T>[]>();
 
   /** The value as stored. @throws InvalidInputError when it is too large for a message. */
   private encode(value: T): Buffer {
@@ -148,7 +151,13 @@ export class JsonStore<T> {
    * `expected` (0: the key was never written, or its history no longer holds it).
    * @returns the new revision. @throws JetStreamApiError 10071 when the key is not at `expected`.
    */
-  private async write(key: string, data: Buffer, expected: number): Promise<number> {
+  private async write(key: string, data: Buffer, value: T, expected: number): Promise<number> {
+    const recent = this.recent.get(key) ?? [];
+    recent.push({ data, value });
+    if (recent.length > RECENT_WRITES_A_KEY) recent.shift();
+    this.recent.delete(key);
+    this.recent.set(key, recent);
+    if (this.recent.size > RECENT_WRITES) this.recent.delete(this.recent.keys().next().value!);
     const ack = await this.stream.publisher.publish(`$KV.${this.stream.bucket}.${key}`, data, {
       expectedLastSubjectSequence: expected,
     });
@@ -207,13 +216,13 @@ export class JsonStore<T> {
     try {
       let revision: number;
       try {
-        revision = await this.write(key, data, 0);
+        revision = await this.write(key, data, value, 0);
       } catch (err) {
         // Written before: it may be a deletion, which a create writes over (as the KV client's create does).
         if (!isWrongRevision(err)) throw err;
         const last = await this.latestMessage(key);
         if (!last || holdsValue(last)) throw err;
-        revision = await this.write(key, data, last.seq);
+        revision = await this.write(key, data, value, last.seq);
       }
       this.written.wrote(key, revision);
       return revision;
@@ -231,7 +240,7 @@ export class JsonStore<T> {
   async createUnused(key: string, value: T): Promise<number> {
     try {
       validKey(key);
-      const revision = await this.write(key, this.encode(value), 0);
+      const revision = await this.write(key, this.encode(value), value, 0);
       this.written.wrote(key, revision);
       return revision;
     } catch (err) {
@@ -246,7 +255,7 @@ export class JsonStore<T> {
       validKey(key);
       if (!(revision > 0))
         throw new Error(`a revision to update ${this.kind} ${key} at must be above 0, not ${revision}`);
-      const written = await this.write(key, this.encode(value), revision);
+      const written = await this.write(key, this.encode(value), value, revision);
       this.written.wrote(key, written);
       return written;
     } catch (err) {
@@ -483,12 +492,7 @@ export class JsonStore<T> {
         for await (const entry of watcher) {
           if (entry.revision <= last) continue;
           last = entry.revision;
-          yield {
-            key: entry.key,
-            revision: entry.revision,
-            value: entry.operation === 'PUT' ? (entry.json<T>() as T) : undefined,
-            ...(listing && !entry.isUpdate ? { replaying: true } : {}),
-          };
+          yield new WatchEvent<T>(entry, listing && !entry.isUpdate, this.recent.get(entry.key));
         }
         // nats.js ends a watch quietly when its ordered consumer gives up being recreated (its
         // node gone for long on a cluster); the caller asked for changes until `signal`.
@@ -504,6 +508,54 @@ export class JsonStore<T> {
     }
   }
 }
+
+/**
+ * A watch's event, its value decoded when first read, or not at all when it is one of this
+ * store's own recent writes (the same bytes): the value written is handed over instead. A
+ * coordinator's watch brings back every build it writes, each a whole build to parse again.
+ */
+class WatchEvent<T> implements StoreEvent<T> {
+  readonly key: string;
+  readonly revision: number;
+  readonly replaying?: boolean;
+  private decoded?: { value: T | undefined };
+
+  constructor(
+    private readonly entry: KvEntry,
+    replaying: boolean,
+    private readonly own: readonly RecentWrite<T>[] | undefined,
+  ) {
+    this.key = entry.key;
+    this.revision = entry.revision;
+    if (replaying) this.replaying = true;
+  }
+
+  get value(): T | undefined {
+    this.decoded ??= { value: this.decode() };
+    return this.decoded.value;
+  }
+
+  private decode(): T | undefined {
+    if (this.entry.operation !== 'PUT') return undefined;
+    const bytes = this.entry.value;
+    for (const w of this.own ?? []) if (w.data.equals(bytes)) return w.value;
+    return this.entry.json<T>();
+  }
+}
+
+/** A value this store wrote: the bytes published and the value they encode. */
+interface RecentWrite<T> {
+  data: Buffer;
+  value: T;
+}
+
+/**
+ * How many keys' last writes a JsonStore keeps for its watches (see WatchEvent): a watch a few
+ * hundred milliseconds behind a coordinator writing a thousand builds a second still finds its own.
+ */
+const RECENT_WRITES = 1000;
+/** How many of a key's last writes a JsonStore keeps: a build's are written faster than a watch may bring them. */
+const RECENT_WRITES_A_KEY = 4;
 
 /** A KV key's characters, as the KV client checks them before it writes: a key is part of a subject. */
 const VALID_KEY = /^[-/=.\w]+$/;
