@@ -263,3 +263,53 @@ test('a store reads its own writes back through a replica that is behind them: g
   t.is(await mine.get('a.theirs'), undefined);
   t.deepEqual(await other.get('a.theirs'), { value: { n: 3 }, revision: theirs });
 });
+
+test('the pages of one listing of a bucket no one writes meanwhile list its keys once; a write between pages lists them again', async (t) => {
+  const nats = await startNatsServer(t);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).create('json_store_pages', { storage: StorageType.File, history: 5 });
+  const stream = bucketStream(nc, 'json_store_pages');
+  // Counts the key listings: stream infos that ask for the subjects.
+  let keyListings = 0;
+  const jetstreamManager = stream.js.jetstreamManager.bind(stream.js);
+  stream.js.jetstreamManager = async (checkAPI?: boolean) => {
+    const jsm = await jetstreamManager(checkAPI);
+    const info = jsm.streams.info.bind(jsm.streams);
+    jsm.streams.info = (name, opts) => {
+      if (opts?.subjects_filter) keyListings++;
+      return info(name, opts);
+    };
+    return jsm;
+  };
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', stream);
+  await Promise.all(Array.from({ length: 250 }, (_, i) => store.create(`a.k${i}`, { n: i })));
+
+  const listAll = async (between?: (page: number) => Promise<unknown>) => {
+    const names: string[] = [];
+    let token: string | undefined;
+    for (let page = 0; ; page++) {
+      const p = await store.listPage({ filter: 'a.*', scope: 'a', size: 50, tokenField: 't', token });
+      names.push(...p.items.map((i) => `k${i.value.n}`));
+      if (!p.nextToken) return names;
+      token = p.nextToken;
+      await between?.(page);
+    }
+  };
+  const first = await listAll();
+  t.is(first.length, 250);
+  t.is(new Set(first).size, 250, 'each key once');
+  t.is(keyListings, 1, 'five pages, one key listing');
+
+  keyListings = 0;
+  const second = await listAll(async (page) => {
+    if (page === 1) await store.create('a.k999', { n: 999 });
+  });
+  t.true(second.includes('k999'), 'a key created between pages that sorts after them is listed');
+  t.is(new Set(second).size, 251);
+  t.is(
+    keyListings,
+    1,
+    'its first pages used the listing kept from before (nothing written since); listed again after the write, once',
+  );
+});

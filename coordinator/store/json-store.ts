@@ -125,6 +125,8 @@ export class JsonStore<T> {
   private manager?: Promise<JetStreamManager>;
   /** What this store wrote, so that its reads never show less (read-your-writes). */
   private readonly written = new WrittenRevisions();
+  /** The last key listing kept by sortedKeys: its filter, the bucket's revision then, and its keys in sort order. */
+  private keyListing?: { filter: string; revision: number; sorted: string[] };
   /** The newest RECENT_WRITES keys written here, with the bytes and value of each one's last few writes: see WatchEvent. */
   private readonly recent = new Map<string, RecentWrite<T>[]>();
 
@@ -332,11 +334,19 @@ export class JsonStore<T> {
     const cursor = req.token
       ? decodePageToken(req.token, { kind: this.kind, scope: req.scope }, req.tokenField)
       : undefined;
-    const revision = cursor?.revision ?? (await this.latestRevision());
+    const latest = await this.latestRevision();
+    const revision = cursor?.revision ?? latest;
     const after = cursor?.after;
     const from = after === undefined ? '' : sortKey(after);
-    const keys = (await this.keysOf(req.filter)).map(sortKey).filter((k) => k > from);
-    keys.sort();
+    const sorted = await this.sortedKeys(req.filter, latest);
+    // The first key after `from` (sorted holds each key once).
+    let lo = 0;
+    for (let hi = sorted.length; lo < hi;) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    const keys = sorted.slice(lo);
     const size = Math.max(1, req.size);
     const items: Versioned<T>[] = [];
     let next = 0;
@@ -356,6 +366,21 @@ export class JsonStore<T> {
       remaining: keys.length - next,
       revision,
     };
+  }
+
+  /**
+   * keysOf(filter) in sort order (sortKey), listed again only when the bucket has changed since
+   * the last listing of `filter` (its latest revision was then `latest`): the pages of one
+   * listing of an unchanged bucket list its keys once, not once a page (10,000 subjects, about
+   * half a megabyte to parse and sort, for each page of 500). One listing's keys are kept.
+   */
+  private async sortedKeys(filter: string, latest: number): Promise<string[]> {
+    const kept = this.keyListing;
+    if (kept && kept.filter === filter && kept.revision === latest) return kept.sorted;
+    const sorted = (await this.keysOf(filter)).map(sortKey).sort();
+    // Written while it was listed: it may miss that key, so it is not kept.
+    if ((await this.latestRevision()) === latest) this.keyListing = { filter, revision: latest, sorted };
+    return sorted;
   }
 
   /**
