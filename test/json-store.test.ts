@@ -148,7 +148,9 @@ test('a value too large for one NATS message is refused as invalid input, naming
  * restarted follower shows on a cluster, which a test cannot bring about on demand.
  */
 function laggingReplica(kv: KV, behind: Map<string, number | 'missing'>): KV {
+  // Not a direct-get bucket: JsonStore reads through this get, not a direct get of its own.
   return Object.assign(Object.create(kv) as KV, {
+    direct: false,
     get: async (key: string, o?: { revision: number }) => {
       const lag = behind.get(key);
       if (o || lag === undefined) return kv.get(key, o);

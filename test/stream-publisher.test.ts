@@ -80,3 +80,38 @@ test("JsonStore's writes through the publisher: create, create over a deletion, 
   await t.throwsAsync(store.create('bad key', { n: 7 }), { message: /invalid key/ });
   t.is((await kv.get('a.one'))?.json<{ n: number }>().n, 5, 'the KV client reads what the publisher wrote');
 });
+
+test('a direct get answers the last message of a subject with its sequence and headers; none is null; no stream is unavailable', async (t) => {
+  const nats = await startNatsServer(t);
+  const nc = await connectNats({ servers: nats.url, name: 'direct-get-test' });
+  t.teardown(() => nc.close());
+  const kv = await new Kvm(nc).create('direct_get', { storage: StorageType.File, history: 5 });
+  t.true((kv as unknown as { direct: boolean }).direct, 'the bucket allows direct gets');
+  const publisher = new StreamPublisher(nc);
+  const first = await kv.put('a.x', 'one');
+  const second = await kv.put('a.x', 'two');
+  const got = await publisher.lastBySubject('KV_direct_get', '$KV.direct_get.a.x');
+  t.is(got?.seq, second);
+  t.true(second > first);
+  t.is(Buffer.from(got!.data).toString(), 'two');
+  t.is(got?.header('KV-Operation'), undefined);
+
+  await kv.delete('a.x');
+  t.is((await publisher.lastBySubject('KV_direct_get', '$KV.direct_get.a.x'))?.header('KV-Operation'), 'DEL');
+  t.is(await publisher.lastBySubject('KV_direct_get', '$KV.direct_get.a.none'), null);
+  // No stream: an answer of no responders or (no one answers on 2.9) none in time.
+  const none = await t.throwsAsync(new StreamPublisher(nc, 300).lastBySubject('KV_nostream', '$KV.nostream.a.x'));
+  t.true(isNatsUnavailable(none), `no stream: ${none?.name}`);
+
+  // JsonStore reads through it: a value, a deleted key, and its own write handed back as written.
+  const store = new JsonStore<{ n: number }>(kv, 'Thing', bucketStream(nc, 'direct_get'));
+  const value = { n: 1 };
+  const revision = await store.create('a.y', value);
+  const read = await store.get('a.y');
+  t.deepEqual(read, { value, revision });
+  t.is(read?.value, value, 'its own write, not parsed again');
+  await kv.put('a.z', JSON.stringify({ n: 2 }));
+  t.deepEqual((await store.get('a.z'))?.value, { n: 2 }, 'written elsewhere: parsed');
+  t.is(await store.get('a.x'), undefined, 'deleted');
+  t.is(await store.get('a.none'), undefined, 'never written');
+});

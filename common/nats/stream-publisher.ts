@@ -1,5 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { createInbox, errors, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, errors, headers, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 
 /** What JetStream answers a publish it stored. */
 export interface StreamAck {
@@ -19,30 +19,38 @@ export interface StreamPublishOptions {
   headers?: Record<string, string>;
 }
 
-/** How long a publish waits for its answer, as nats.js's JetStream client waits by default. */
+/** How long a request waits for its answer, as nats.js's JetStream client waits by default. */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5000;
 
 interface Waiting {
   subject: string;
   deadline: number;
-  resolve(ack: StreamAck): void;
+  resolve(msg: Msg): void;
   reject(err: Error): void;
 }
 
+/** A message as a stream's direct get answers it: the stored payload and headers, and its sequence. */
+export interface DirectMessage {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  header(name: string): string | undefined;
+}
+
 /**
- * JetStream publishes, their answers taken by one subscription of the connection.
+ * JetStream publishes and direct gets, their answers taken by one subscription of the connection.
  *
- * nats.js's `js.publish` makes each publish a request of its own: a promise, a timer and, once
- * answered, a `RequestError("cancelled")` built with its stack for the request it just answered
- * (nats-core 3.4.0's RequestOne.cancel). That error alone was 4.7% of the coordinator's busy time
- * in the scale benchmark, where every build is several KV writes and a job. Here a publish is
- * one message with a reply subject under this publisher's inbox and an entry in a map; one timer
+ * nats.js makes each of them a request of its own: a promise, a timer and, once answered, a
+ * `RequestError("cancelled")` built with its stack for the request it just answered (nats-core
+ * 3.4.0's RequestOne.cancel). That error alone was 4.7% of the coordinator's busy time in the
+ * scale benchmark, where every build is several KV writes and a job. Here a request is one
+ * message with a reply subject under this publisher's inbox and an entry in a map; one timer
  * ends the ones unanswered after `timeoutMs`.
  *
  * Failures are nats.js's own error types, so callers tell them apart as before: JetStream's error
  * answers (a compare-and-set that lost: err_code 10071) are `JetStreamApiError`; no stream for the
  * subject is `NoRespondersError`; no answer is `TimeoutError`; a closed connection,
- * `ClosedConnectionError`. Like nats.js, a publish made while the connection is down waits in its
+ * `ClosedConnectionError`. Like nats.js, a request made while the connection is down waits in its
  * buffer for the reconnect, and its timer runs meanwhile.
  */
 export class StreamPublisher {
@@ -62,44 +70,14 @@ export class StreamPublisher {
     void nc.closed().then(() => this.failAll(new errors.ClosedConnectionError()));
   }
 
-  publish(subject: string, data: Uint8Array | string, options: StreamPublishOptions = {}): Promise<StreamAck> {
-    if (this.closed || this.nc.isClosed()) return Promise.reject(new errors.ClosedConnectionError());
-    const token = (this.next++).toString(36);
+  async publish(subject: string, data: Uint8Array | string, options: StreamPublishOptions = {}): Promise<StreamAck> {
     const h = headers();
     if (options.expectedLastSubjectSequence !== undefined)
       h.set('Nats-Expected-Last-Subject-Sequence', String(options.expectedLastSubjectSequence));
     if (options.msgId !== undefined) h.set('Nats-Msg-Id', options.msgId);
     for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
-    return new Promise<StreamAck>((resolve, reject) => {
-      this.waiting.set(token, { subject, deadline: Date.now() + this.timeoutMs, resolve, reject });
-      this.timer ??= setInterval(() => this.expire(), Math.min(250, this.timeoutMs)).unref();
-      try {
-        this.nc.publish(subject, data, { reply: `${this.inbox}.${token}`, headers: h });
-      } catch (err) {
-        this.waiting.delete(token);
-        reject(err as Error);
-      }
-    });
-  }
-
-  /** How many publishes wait for their answer (for tests). */
-  get unanswered(): number {
-    return this.waiting.size;
-  }
-
-  private answered(msg: Msg): void {
-    const token = msg.subject.slice(this.inbox.length + 1);
-    const w = this.waiting.get(token);
-    if (!w) return; // answered after its timeout
-    this.waiting.delete(token);
-    if (msg.headers?.hasError) {
-      w.reject(
-        msg.headers.code === 503
-          ? new errors.NoRespondersError(w.subject)
-          : new errors.RequestError(`${msg.headers.code} ${msg.headers.description}`),
-      );
-      return;
-    }
+    const msg = await this.request(subject, data, h);
+    if (msg.headers?.hasError) throw statusError(msg, subject);
     let answer: {
       stream?: string;
       seq?: number;
@@ -109,16 +87,61 @@ export class StreamPublisher {
     try {
       answer = msg.json();
     } catch (err) {
-      w.reject(new Error(`JetStream answered a publish to ${w.subject} with no JSON`, { cause: err }));
-      return;
+      throw new Error(`JetStream answered a publish to ${subject} with no JSON`, { cause: err });
     }
-    if (answer.error) w.reject(new JetStreamApiError(answer.error));
-    else if (!answer.stream || typeof answer.seq !== 'number')
-      w.reject(new Error(`JetStream answered a publish to ${w.subject} with no stream and sequence`));
-    else w.resolve({ stream: answer.stream, seq: answer.seq, duplicate: answer.duplicate === true });
+    if (answer.error) throw new JetStreamApiError(answer.error);
+    if (!answer.stream || typeof answer.seq !== 'number')
+      throw new Error(`JetStream answered a publish to ${subject} with no stream and sequence`);
+    return { stream: answer.stream, seq: answer.seq, duplicate: answer.duplicate === true };
   }
 
-  /** Ends the publishes unanswered past their deadline: the map is in publish order, so the oldest come first. */
+  /**
+   * The last message on `subject` in `stream`, as any of its replicas holds it (a direct get: the
+   * stream must allow them), or null when there is none.
+   */
+  async lastBySubject(stream: string, subject: string): Promise<DirectMessage | null> {
+    const msg = await this.request(`$JS.API.DIRECT.GET.${stream}.${subject}`, '');
+    if (msg.headers?.code === 404) return null;
+    if (msg.headers?.hasError) throw statusError(msg, subject);
+    const h = msg.headers;
+    const seq = Number(h?.get('Nats-Sequence'));
+    const stored = h?.get('Nats-Subject');
+    if (!Number.isInteger(seq) || seq <= 0 || !stored)
+      throw new Error(`JetStream answered a direct get of ${subject} without its sequence and subject`);
+    if (stored !== subject) return null;
+    return { seq, subject: stored, data: msg.data, header: (name) => h?.get(name) || undefined };
+  }
+
+  /** Sends `data` to `subject` with a reply subject of this publisher's: the answer, a status message included. */
+  private request(subject: string, data: Uint8Array | string, h?: MsgHdrs): Promise<Msg> {
+    if (this.closed || this.nc.isClosed()) return Promise.reject(new errors.ClosedConnectionError());
+    const token = (this.next++).toString(36);
+    return new Promise<Msg>((resolve, reject) => {
+      this.waiting.set(token, { subject, deadline: Date.now() + this.timeoutMs, resolve, reject });
+      this.timer ??= setInterval(() => this.expire(), Math.min(250, this.timeoutMs)).unref();
+      try {
+        this.nc.publish(subject, data, { reply: `${this.inbox}.${token}`, ...(h ? { headers: h } : {}) });
+      } catch (err) {
+        this.waiting.delete(token);
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** How many requests wait for their answer (for tests). */
+  get unanswered(): number {
+    return this.waiting.size;
+  }
+
+  private answered(msg: Msg): void {
+    const token = msg.subject.slice(this.inbox.length + 1);
+    const w = this.waiting.get(token);
+    if (!w) return; // answered after its timeout
+    this.waiting.delete(token);
+    w.resolve(msg);
+  }
+
+  /** Ends the requests unanswered past their deadline: the map is in request order, so the oldest come first. */
   private expire(): void {
     const now = Date.now();
     for (const [token, w] of this.waiting) {
@@ -139,6 +162,12 @@ export class StreamPublisher {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** A status answer (no JSON body) as an error: 503 is no stream (or none allowing direct gets) for the subject. */
+function statusError(msg: Msg, subject: string): Error {
+  const h = msg.headers!;
+  return h.code === 503 ? new errors.NoRespondersError(subject) : new errors.RequestError(`${h.code} ${h.description}`);
 }
 
 const publishers = new WeakMap<NatsConnection, StreamPublisher>();
