@@ -152,7 +152,9 @@ export function decide(
   // among many agents, and runs on every dispatch.
   const taken = new Map<string, Load>();
   const used = (name: string) => taken.get(name) ?? load.get(name) ?? NO_LOAD;
-  const lastPlaced = new Map(inputs.agentLastPlaced);
+  // This call's placements over the scheduler's history (not a copy of it: a call runs on every dispatch).
+  const placedHere = new Map<string, number>();
+  const lastPlaced = { get: (name: string) => placedHere.get(name) ?? inputs.agentLastPlaced.get(name) };
   const decisions: Decision[] = [];
   let ahead = 0;
   // Slots free on schedulable agents: with stopWhenFull, the pass ends when none is left.
@@ -188,7 +190,7 @@ export function decide(
         memoryBytes: u.memoryBytes + wanted.memoryBytes,
       });
       if (u.slots < agent.capacity) free--;
-      lastPlaced.set(agent.name, inputs.now);
+      placedHere.set(agent.name, inputs.now);
       decisions.push({ key: c.key, kind: 'place', agent, why });
     };
     const warm = warmth?.warmest(build, shape.openNames);
@@ -423,15 +425,22 @@ function leastLoaded(
   agents: AgentView[],
   hasRoom: (a: AgentView) => boolean,
   used: (agent: string) => Load,
-  lastPlaced: ReadonlyMap<string, number>,
+  lastPlaced: { get(name: string): number | undefined },
 ): AgentView | undefined {
-  const busy = (a: AgentView) => used(a.name).slots / a.capacity;
-  const before = (a: AgentView, b: AgentView) =>
-    busy(a) - busy(b) ||
-    (lastPlaced.get(a.name) ?? -Infinity) - (lastPlaced.get(b.name) ?? -Infinity) ||
-    a.name.localeCompare(b.name);
+  // Runs for every placement over every matching agent: each agent's figures are looked up once.
   let best: AgentView | undefined;
-  for (const a of agents) if (hasRoom(a) && (!best || before(a, best) < 0)) best = a;
+  let bestBusy = 0;
+  let bestLast = 0;
+  for (const a of agents) {
+    if (!hasRoom(a)) continue;
+    const busy = used(a.name).slots / a.capacity;
+    const last = lastPlaced.get(a.name) ?? -Infinity;
+    // Less busy, then placed on longest ago (never: first), then by name.
+    if (best && !((busy - bestBusy || last - bestLast || a.name.localeCompare(best.name)) < 0)) continue;
+    best = a;
+    bestBusy = busy;
+    bestLast = last;
+  }
   return best;
 }
 
