@@ -6,23 +6,9 @@ import { BuildCache, type BuildChange } from '../coordinator/store/build-cache.j
 import { openStateStore } from '../coordinator/store/state-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import { eventually } from './helpers/eventually.js';
+import { minimalBuild } from './helpers/minimal-build.js';
 
-const build = (phase: Build['status']['phase']): Build => ({
-  metadata: {
-    name: 'app-1',
-    namespace: 'default',
-    uid: 'u',
-    creationTimestamp: new Date().toISOString(),
-    generation: 1,
-    labels: { 'slipway.dev/buildconfig': 'app' },
-  },
-  spec: {
-    configName: 'app',
-    configGeneration: 1,
-    config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
-  },
-  status: { phase, attempt: 1 },
-});
+const build = (phase: Build['status']['phase']): Build => minimalBuild(phase, 1);
 
 // The watch brings back every build this coordinator writes; a whole build parsed again each
 // time was a visible part of its CPU a build. A change it wrote is handed over as written (the

@@ -10,6 +10,7 @@ import { BuildCache } from '../coordinator/store/build-cache.js';
 import { openStateStore } from '../coordinator/store/state-store.js';
 import { startNatsServer } from './helpers/nats-server.js';
 import { eventually } from './helpers/eventually.js';
+import { minimalBuild } from './helpers/minimal-build.js';
 
 // The build controller's view is what placement (placement/scheduler.ts) reads on each pass, and
 // its onChange hook is what starts a pass. A pass started by a change must see that change: if
@@ -42,26 +43,7 @@ test('the controller calls onChange once its view holds the change, for changes 
 
   // Written as another coordinator would have: already queued, so this controller writes nothing itself.
   const now = new Date();
-  const build: Build = markQueued(
-    assignAttempt({
-      metadata: {
-        name: 'app-1',
-        namespace: 'default',
-        uid: 'u',
-        creationTimestamp: now.toISOString(),
-        generation: 1,
-        labels: { 'slipway.dev/buildconfig': 'app' },
-      },
-      spec: {
-        configName: 'app',
-        configGeneration: 1,
-        config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
-      },
-      status: { phase: 'New', attempt: 0 },
-    })!,
-    1,
-    now,
-  )!;
+  const build: Build = markQueued(assignAttempt(minimalBuild('New', 0, now))!, 1, now)!;
   const revision = await store.builds.create(key, build);
   await eventually(`onChange to see revision ${revision}`, () => seen.includes(revision) || seen.length >= 50, {
     timeoutMs: 10_000,

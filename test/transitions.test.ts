@@ -16,24 +16,10 @@ import {
   waitForPlacement,
   withEvent,
 } from '../coordinator/builds/transitions.js';
+import { minimalBuild } from './helpers/minimal-build.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
-const newBuild = (): Build => ({
-  metadata: {
-    name: 'app-1',
-    namespace: 'default',
-    uid: 'u',
-    creationTimestamp: now.toISOString(),
-    generation: 1,
-    labels: { 'slipway.dev/buildconfig': 'app' },
-  },
-  spec: {
-    configName: 'app',
-    configGeneration: 1,
-    config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
-  },
-  status: { phase: 'New', attempt: 0 },
-});
+const newBuild = (): Build => minimalBuild('New', 0, now);
 /** Queued, then placed on `agent` (a on node n, b on node m), as the scheduler does before any claim. */
 const placedOn = (b: Build, attempt: number, at: Date, agent = 'a') =>
   place(markQueued(b, attempt, at)!, attempt, { name: agent, node: agent === 'a' ? 'n' : 'm' }, '', at)!;
