@@ -229,6 +229,18 @@ export function decide(
  * its waiting message repeats). Builds of one config share it.
  */
 export function shapeKey(build: Build, policy: UnprivilegedPolicy = NO_NAMESPACE_POLICY): string {
+  // Asked for every build on every placement: worked out once a build's spec (its frozen copy
+  // of the config, which its later states share; nothing here changes a spec in place).
+  const known = shapeKeys.get(build.spec);
+  if (known?.policy === policy && known.namespace === build.metadata.namespace) return known.key;
+  const key = shapeKeyOf(build, policy);
+  shapeKeys.set(build.spec, { policy, namespace: build.metadata.namespace, key });
+  return key;
+}
+
+const shapeKeys = new WeakMap<Build['spec'], { policy: UnprivilegedPolicy; namespace: string; key: string }>();
+
+function shapeKeyOf(build: Build, policy: UnprivilegedPolicy): string {
   const selector = build.spec.config.nodeSelector ?? {};
   const wanted = requests(build);
   return `${JSON.stringify(Object.entries(selector).sort())}|${wanted.cpuMillis}|${wanted.memoryBytes}|${needsLimitedDaemon(build)}|${needsOwnDaemon(build)}|${build.spec.platform ?? ''}|${policy.required(build) ?? ''}`;

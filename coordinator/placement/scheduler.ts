@@ -537,7 +537,7 @@ export class Scheduler {
 
   /** The waiting reasons that changed, within the per-pass budget: reason changes first, then the longest unwritten. */
   private waits(decisions: Decision[], byKey: Map<string, Candidate>, now: number): Promise<void>[] {
-    const writes: { c: Candidate; d: Extract<Decision, { kind: 'wait' }>; next: Build; urgent: boolean }[] = [];
+    const due: { c: Candidate; d: Extract<Decision, { kind: 'wait' }>; urgent: boolean }[] = [];
     for (const d of decisions) {
       if (d.kind !== 'wait') continue;
       const c = byKey.get(d.key)!;
@@ -547,15 +547,21 @@ export class Scheduler {
       // Only the count ahead changed: at most every 5 s.
       if (!urgent && (c.build.status.message === d.message || now - (this.reasonWritten.get(d.key) ?? 0) < 5000))
         continue;
-      const next = waitForPlacement(c.build, c.build.status.attempt, d.reason, d.message, new Date(now));
-      if (next) writes.push({ c, d, next, urgent });
+      due.push({ c, d, urgent });
     }
-    writes.sort(
+    due.sort(
       (a, b) =>
         Number(b.urgent) - Number(a.urgent) ||
         (this.reasonWritten.get(a.c.key) ?? 0) - (this.reasonWritten.get(b.c.key) ?? 0),
     );
-    return writes.slice(0, this.options.maxStatusWritesPerPass).map(async ({ c, d, next }) => {
+    // The next states of those within the budget only (of 10,000 waiting, a pass writes a few).
+    const writes: { c: Candidate; d: Extract<Decision, { kind: 'wait' }>; next: Build }[] = [];
+    for (const { c, d } of due) {
+      if (writes.length >= this.options.maxStatusWritesPerPass) break;
+      const next = waitForPlacement(c.build, c.build.status.attempt, d.reason, d.message, new Date(now));
+      if (next) writes.push({ c, d, next });
+    }
+    return writes.map(async ({ c, d, next }) => {
       if ((await this.write(c.key, next, c.revision)) === undefined) return;
       this.reasonWritten.set(c.key, now);
       if (c.build.status.reason !== d.reason)
