@@ -39,6 +39,19 @@ test('each publish gets its own answer: sequences, a compare-and-set that lost, 
   t.true(again.duplicate);
   t.is(again.seq, once.seq);
 
+  // Each header as the stream stored it (the publisher hands nats.js their bytes, made itself).
+  const marked = await publisher.publish('pub.h', 'x', {
+    expectedLastSubjectSequence: 0,
+    msgId: 'id-1',
+    headers: { 'KV-Operation': 'DEL' },
+  });
+  const withHeaders = await jsm.streams.getMessage('PUB', { seq: marked.seq });
+  t.is(withHeaders?.header.get('Nats-Expected-Last-Subject-Sequence'), '0');
+  t.is(withHeaders?.header.get('Nats-Msg-Id'), 'id-1');
+  t.is(withHeaders?.header.get('KV-Operation'), 'DEL');
+  await t.throwsAsync(publisher.publish('pub.h', 'x', { headers: { 'Bad: name': 'v' } }), { message: /header name/ });
+  await t.throwsAsync(publisher.publish('pub.h', 'x', { msgId: 'a\r\nb' }), { message: /line break/ });
+
   const none = await t.throwsAsync(publisher.publish('nostream.x', 'x'));
   t.true(isNatsUnavailable(none), `no stream: ${none?.name}`);
 
