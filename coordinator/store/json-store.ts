@@ -125,6 +125,7 @@ export class JsonStore<T> {
   private get direct(): boolean {
     return (this.kv as { direct?: unknown }).direct === true;
   }
+
   /** For reads from the stream leader; made on first use. */
   private manager?: Promise<JetStreamManager>;
   /** What this store wrote, so that its reads never show less (read-your-writes). */
