@@ -1,27 +1,17 @@
 import test from 'ava';
 import type { Build, BuildPhase, Versioned } from '../api/types.js';
 import { buildsToPrune } from '../coordinator/history/build-history.js';
+import { minimalBuild } from './helpers/minimal-build.js';
 
 function ended(n: number, phase: BuildPhase, completedMinute?: number): Versioned<Build> {
+  const build = minimalBuild(phase, 1, new Date('2026-01-01T00:00:00.000Z'));
   return {
     revision: n,
     value: {
-      metadata: {
-        name: `app-${n}`,
-        namespace: 'default',
-        uid: `u${n}`,
-        creationTimestamp: '2026-01-01T00:00:00.000Z',
-        generation: 1,
-        labels: { 'slipway.dev/buildconfig': 'app' },
-      },
-      spec: {
-        configName: 'app',
-        configGeneration: 1,
-        config: { source: { git: { uri: 'git://h/r' } }, strategy: { docker: {} }, output: { image: 'r/a:v' } },
-      },
+      ...build,
+      metadata: { ...build.metadata, name: `app-${n}`, uid: `u${n}` },
       status: {
-        phase,
-        attempt: 1,
+        ...build.status,
         ...(completedMinute === undefined
           ? {}
           : { completionTimestamp: `2026-01-01T00:${String(completedMinute).padStart(2, '0')}:00.000Z` }),
