@@ -55,9 +55,18 @@ async function savedImage() {
   return { layer1, layer2, config };
 }
 
-/** Checks the OCI image made of savedImage(): its manifest, and each blob's bytes. */
-async function checkConversion(t: import('ava').ExecutionContext, dir: string, archive: Buffer): Promise<void> {
-  const { layer1, layer2, config } = await savedImage();
+/**
+ * Checks the OCI image made of `saved` (the savedImage() the archive was made of, not a new one:
+ * a tarball's entries carry the second it was made, so two calls a second apart differ): its
+ * manifest, and each blob's bytes.
+ */
+async function checkConversion(
+  t: import('ava').ExecutionContext,
+  dir: string,
+  archive: Buffer,
+  saved: Awaited<ReturnType<typeof savedImage>>,
+): Promise<void> {
+  const { layer1, layer2, config } = saved;
   const image = await ociImageFromArchive(chunks(archive), dir);
   t.is(image.digest, sha256(image.manifest), 'the digest is of the exact bytes');
   const manifest = JSON.parse(image.manifest.toString('utf8')) as Manifest;
@@ -97,7 +106,7 @@ test('docker save of dockerd 20.10 (<id>/layer.tar, a layer found twice as a sym
     },
     { name: 'repositories', content: '{}' },
   ]);
-  await checkConversion(t, await tempDir(t), archive);
+  await checkConversion(t, await tempDir(t), archive, { layer1, layer2, config });
 });
 
 test('docker save of dockerd 25 and later (blobs/sha256/<hex>) becomes an OCI image manifest', async (t) => {
@@ -116,7 +125,7 @@ test('docker save of dockerd 25 and later (blobs/sha256/<hex>) becomes an OCI im
     },
     { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
   ]);
-  await checkConversion(t, await tempDir(t), archive);
+  await checkConversion(t, await tempDir(t), archive, { layer1, layer2, config });
 });
 
 test('an archive whose layer is not the one its config names is refused', async (t) => {
