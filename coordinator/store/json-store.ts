@@ -208,8 +208,16 @@ export class JsonStore<T> {
 
   /** A stored value of `key`: the value written here when the bytes are one of this store's recent writes. */
   private parse(key: string, data: Uint8Array): T {
+    return (
+      this.ownWrite(key, data) ??
+      (JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as T)
+    );
+  }
+
+  /** The value of this store's recent write of `key` whose bytes are `data`, if one is. */
+  private ownWrite(key: string, data: Uint8Array): T | undefined {
     for (const w of this.recent.get(key) ?? []) if (w.data.equals(data)) return w.value;
-    return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as T;
+    return undefined;
   }
 
   /** The value as the bucket's stream leader holds it: the latest revision, at a request's cost. */
@@ -543,7 +551,7 @@ export class JsonStore<T> {
         for await (const entry of watcher) {
           if (entry.revision <= last) continue;
           last = entry.revision;
-          yield new WatchEvent<T>(entry, listing && !entry.isUpdate, this.recent.get(entry.key));
+          yield new WatchEvent<T>(entry, listing && !entry.isUpdate, (bytes) => this.ownWrite(entry.key, bytes));
         }
         // nats.js ends a watch quietly when its ordered consumer gives up being recreated (its
         // node gone for long on a cluster); the caller asked for changes until `signal`.
@@ -574,7 +582,8 @@ class WatchEvent<T> implements StoreEvent<T> {
   constructor(
     private readonly entry: KvEntry,
     replaying: boolean,
-    private readonly own: readonly RecentWrite<T>[] | undefined,
+    /** The value of the store's own recent write with these bytes, if one is (JsonStore.ownWrite). */
+    private readonly own: (bytes: Uint8Array) => T | undefined,
   ) {
     this.key = entry.key;
     this.revision = entry.revision;
@@ -588,9 +597,7 @@ class WatchEvent<T> implements StoreEvent<T> {
 
   private decode(): T | undefined {
     if (this.entry.operation !== 'PUT') return undefined;
-    const bytes = this.entry.value;
-    for (const w of this.own ?? []) if (w.data.equals(bytes)) return w.value;
-    return this.entry.json<T>();
+    return this.own(this.entry.value) ?? this.entry.json<T>();
   }
 }
 
